@@ -1,0 +1,51 @@
+# ddvm — device drivers reused through virtual machines.
+#
+#   make            build user space, kernel modules and guest images
+#   make check      install what the tests need, build, run every test
+#   make demo       install, build, boot a driver VM and a client, show I/O through it
+#   make fuzz       longer fuzzing runs          make bench-ring   ring microbenchmark
+#   make V=1        verbose                      make WERROR=0     warnings not fatal
+#
+# Each directory owns a fragment (*.mk) that adds to these lists.
+
+.DEFAULT_GOAL := all
+include mk/config.mk
+
+ALL_TARGETS   :=
+CHECK_DEPS    :=
+CLEAN_FILES   :=
+
+include ring/ring.mk
+-include supervisor/supervisor.mk
+-include driver-vm/driver-vm.mk
+-include client-vm/client-vm.mk
+-include clients/clients.mk
+-include images/images.mk
+-include tests/tests.mk
+-include bench/bench.mk
+
+.PHONY: all deps check demo clean format help
+all: $(ALL_TARGETS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+# The README's test command. deps first so a fresh machine needs nothing else.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory $(CHECK_DEPS)
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+format:
+	$(Q)find include ring supervisor driver-vm client-vm clients tests bench -name '*.[ch]' \
+		| xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(CLEAN_FILES)
+
+help:
+	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'

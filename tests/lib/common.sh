@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# Shared helpers for ddvm's script tests (sourced, never run).
+#
+# Protocol: exit 0 = pass, exit 4 = skip (the last line printed says why), else fail.
+# Every VM or process a test starts is recorded with its pid file and stopped by pid in
+# the EXIT trap, whether the test passed, failed or was killed by the runner's timeout.
+# Waits are for events (a console line, a process exit), each with its own deadline.
+
+set -euo pipefail
+
+DDVM_ROOT=${DDVM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$DDVM_ROOT/build}
+export DDVM_ROOT BUILD
+
+t_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
+t_skip() { echo "$*"; exit 4; }
+t_fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# --- cleanup stack -------------------------------------------------------------------
+_t_cleanups=()
+t_on_exit() { _t_cleanups+=("$*"); }
+_t_run_cleanups() {
+	local rc=$? i
+	set +e
+	for ((i = ${#_t_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_t_cleanups[i]}" >/dev/null 2>&1
+	done
+	exit $rc
+}
+trap _t_run_cleanups EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A private scratch directory for this test run ($T).
+T=$(mktemp -d "${TMPDIR:-/tmp}/ddvm-test.XXXXXX")
+t_on_exit "rm -rf '$T'"
+export T
+
+t_need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root (tap devices, network namespaces)"; }
+t_need_file() { [ -e "$1" ] || t_fail "$1 missing: run 'make' first"; }
+
+# Stop a process by its pid file: TERM, then KILL after a grace period.
+t_kill_pidfile() {
+	local pf=$1 pid i
+	[ -f "$pf" ] || return 0
+	pid=$(cat "$pf" 2>/dev/null) || return 0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# --- guest images --------------------------------------------------------------------
+ddvm_accel() { BUILD=$BUILD "$DDVM_ROOT/scripts/accel.sh"; }
+DDVM_KERNEL=$BUILD/kernel/vmlinuz
+DDVM_DRIVER_INITRD=$BUILD/images/driver-vm.cpio.gz
+DDVM_CLIENT_INITRD=$BUILD/images/client-vm.cpio.gz
+
+# vm_start NAME INITRD "KERNEL ARGS" [QEMU ARGS...]
+# Boots a VM in the background. Console: $T/NAME.console, QMP: $T/NAME.qmp,
+# pid file: $T/NAME.pid. The VM is stopped by pid when the test exits.
+vm_start() {
+	local name=$1 initrd=$2 append=$3
+	shift 3
+	local accel cpu=()
+	accel=$(ddvm_accel)
+	[ "$accel" = kvm ] && cpu=(-cpu host)
+	t_need_file "$DDVM_KERNEL"
+	t_need_file "$initrd"
+	: >"$T/$name.console"
+	qemu-system-x86_64 -name "$name" -accel "$accel" "${cpu[@]}" -M q35 -m "${VM_MEM:-256}" \
+		-smp "${VM_CPUS:-1}" -nodefaults -display none -no-reboot \
+		-kernel "$DDVM_KERNEL" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet $append" \
+		-chardev file,id=con0,path="$T/$name.console" -serial chardev:con0 \
+		-qmp unix:"$T/$name.qmp",server=on,wait=off \
+		-device pvpanic \
+		-pidfile "$T/$name.pid" -daemonize "$@" ||
+		t_fail "qemu for $name did not start"
+	t_on_exit "t_kill_pidfile '$T/$name.pid'"
+	t_log "vm $name started (pid $(cat "$T/$name.pid"), accel $accel)"
+}
+
+# vm_wait NAME REGEX SECONDS — wait until the console shows a line matching REGEX.
+# Fails early if the VM exits first. Polls the console file (an event source, not a
+# fixed sleep): returns as soon as the line is there.
+vm_wait() {
+	local name=$1 re=$2 secs=$3 deadline pid
+	deadline=$((SECONDS + secs))
+	pid=$(cat "$T/$name.pid")
+	while ((SECONDS < deadline)); do
+		grep -Eq -- "$re" "$T/$name.console" && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			grep -Eq -- "$re" "$T/$name.console" && return 0
+			echo "--- $name console (tail) ---"
+			tail -n 40 "$T/$name.console"
+			t_fail "vm $name exited before printing /$re/"
+		fi
+		sleep 0.05
+	done
+	echo "--- $name console (tail) ---"
+	tail -n 40 "$T/$name.console"
+	t_fail "vm $name: no /$re/ within ${secs}s"
+}
+
+# vm_wait_exit NAME SECONDS — wait for the VM's QEMU to exit (e.g. after poweroff).
+vm_wait_exit() {
+	local name=$1 secs=$2 deadline pid
+	deadline=$((SECONDS + secs))
+	pid=$(cat "$T/$name.pid")
+	while kill -0 "$pid" 2>/dev/null; do
+		((SECONDS < deadline)) || t_fail "vm $name still running after ${secs}s"
+		sleep 0.05
+	done
+}
