@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ddvm wire ABI: the layout of one channel's shared-memory region.
+ *
+ * This header is compiled, unchanged, into every side of a channel: the Linux kernel
+ * modules (driver VM and client VM), the host supervisor and library, the tests, and
+ * freestanding programs (-ffreestanding -nostdlib). It must stay self-contained: only
+ * <stdint.h>/<stddef.h> outside the kernel, <linux/types.h> inside it.
+ *
+ * Rules (append-only ABI):
+ *  - Every field is fixed width and little-endian. ddvm only runs on little-endian
+ *    hosts today; the build refuses a big-endian target instead of pretending.
+ *  - Everything in shared memory is named by a byte OFFSET from the start of the
+ *    region, never by a pointer.
+ *  - Fields written by different parties live on different 64-byte cache lines.
+ *  - Every size and offset is pinned by _Static_assert below. Do NOT change them:
+ *    that would break existing driver VMs and clients. Grow by feature bits and by
+ *    using reserved space, and bump DDVM_ABI_MINOR.
+ *
+ * Region layout (offsets from the region start; all set by the supervisor):
+ *
+ *   0x0000  struct ddvm_region_hdr (4 KiB)
+ *             0x000 identity + layout    supervisor writes once, both sides copy
+ *             0x040 control              supervisor: epoch, peer ids
+ *             0x080 backend status       translation module (driver VM)
+ *             0x0c0 frontend status      client driver
+ *             0x100 device description   translation module
+ *             0x200 ring table           supervisor writes once, both sides copy
+ *   ring_off  struct ddvm_ring_ctl + entries x 32-byte descriptors, per ring
+ *   data_off  payload slots of a ring: entries x slot_size bytes
+ *
+ * Nobody trusts anybody's copy in shared memory: each side copies the header's layout
+ * ONCE when it attaches (ddvm_region_attach() in ring/region.c), validates the copy,
+ * and from then on uses only its private copy. A peer that scribbles over the header
+ * later cannot move a ring under our feet.
+ */
+#ifndef DDVM_ABI_H
+#define DDVM_ABI_H
+
+#if defined(__KERNEL__)
+#include <linux/types.h>
+#include <linux/stddef.h>
+#else
+#include <stdint.h>
+#include <stddef.h>
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ddvm's wire ABI is little-endian; add byte swapping before porting to big-endian"
+#endif
+
+/* Little-endian wire types. On a little-endian CPU these are the host types. */
+typedef uint8_t ddvm_u8;
+typedef uint16_t ddvm_le16;
+typedef uint32_t ddvm_le32;
+typedef uint64_t ddvm_le64;
+
+#define DDVM_MAGIC	    0x4d564444u /* "DDVM" as little-endian bytes */
+#define DDVM_ABI_MAJOR	    1		/* incompatible layout change: refuse */
+#define DDVM_ABI_MINOR	    0		/* compatible growth: accept any */
+#define DDVM_CACHELINE	    64
+#define DDVM_HDR_SIZE	    4096
+#define DDVM_MAX_RINGS	    16		/* ring table entries in the header */
+#define DDVM_DESC_SIZE	    32		/* every descriptor, every service */
+#define DDVM_RING_MAX_ENTRIES 4096
+#define DDVM_SLOT_MAX	    (256u * 1024) /* largest payload slot */
+
+/* What the channel carries. */
+enum ddvm_kind {
+	DDVM_KIND_NONE = 0,
+	DDVM_KIND_NET = 1, /* Ethernet frames: include/ddvm/net.h */
+	DDVM_KIND_BLK = 2, /* block requests: include/ddvm/blk.h */
+};
+
+/* Life cycle of one side (backend_state / frontend_state). */
+enum ddvm_side_state {
+	DDVM_STATE_ABSENT = 0,	/* nobody attached (fresh region, or after a reset) */
+	DDVM_STATE_ATTACHING = 1, /* attached, setting up; do not use the rings yet */
+	DDVM_STATE_READY = 2,	/* serving; rings live for state_epoch */
+	DDVM_STATE_BROKEN = 3,	/* saw a protocol violation; stopped using the rings */
+	DDVM_STATE_CLOSED = 4,	/* detached cleanly */
+};
+
+/* Which side produces into a ring. */
+enum ddvm_side {
+	DDVM_SIDE_BACKEND = 0,	/* translation module in the driver VM */
+	DDVM_SIDE_FRONTEND = 1, /* client driver */
+};
+
+/*
+ * Doorbells. Each side's ivshmem device has vectors; vector 0 is the control vector
+ * (epoch and state changes; the supervisor rings it too), vector 1 + q serves queue
+ * pair q (both of its rings: new work for the consumer, free space for the producer).
+ * With ivshmem-doorbell, ring peer P's vector V by writing (P << 16) | V to DOORBELL.
+ */
+#define DDVM_VECTOR_CONTROL 0
+#define DDVM_VECTOR_QUEUE(q) (1 + (q))
+#define DDVM_MAX_VECTORS    (1 + DDVM_MAX_RINGS / 2)
+
+/* One ring in the ring table. Written by the supervisor once; copied by each side. */
+struct ddvm_ring_layout {
+	ddvm_le32 ring_off;  /* struct ddvm_ring_ctl, DDVM_CACHELINE aligned */
+	ddvm_le32 entries;   /* descriptors; power of two, 1..DDVM_RING_MAX_ENTRIES */
+	ddvm_le32 data_off;  /* payload area; 0 with data_size 0 when the ring has none */
+	ddvm_le32 data_size; /* == entries * slot_size */
+	ddvm_le32 slot_size; /* payload bytes per slot; <= DDVM_SLOT_MAX */
+	ddvm_le16 producer;  /* enum ddvm_side */
+	ddvm_le16 vector;    /* doorbell vector for this ring (both directions) */
+	ddvm_le32 reserved[2];
+};
+
+/*
+ * The region header. Offsets are pinned below; the comment on each group says who
+ * writes it. Everyone else only reads it.
+ */
+struct ddvm_region_hdr {
+	/* 0x000: identity and layout — supervisor, once, before any VM attaches. */
+	ddvm_le32 magic;       /* DDVM_MAGIC */
+	ddvm_le16 abi_major;   /* DDVM_ABI_MAJOR */
+	ddvm_le16 abi_minor;   /* DDVM_ABI_MINOR */
+	ddvm_le64 region_size; /* bytes; a side refuses one larger than what it mapped */
+	ddvm_le32 kind;	       /* enum ddvm_kind */
+	ddvm_le32 num_rings;   /* used entries of rings[] */
+	ddvm_le32 num_queues;  /* queue pairs; rings 2q and 2q+1 form pair q */
+	ddvm_le32 hdr_reserved0;
+	ddvm_le64 channel_id;  /* supervisor's name for this channel, for logs */
+	ddvm_u8 hdr_reserved[0x40 - 0x28];
+
+	/* 0x040: control — supervisor. */
+	ddvm_le32 epoch;	/* bumped each time the driver VM is (re)started */
+	ddvm_le16 backend_peer; /* ivshmem peer id of the driver VM */
+	ddvm_le16 frontend_peer; /* ivshmem peer id of the client */
+	ddvm_le32 ctl_flags;	/* DDVM_CTL_* */
+	ddvm_u8 ctl_reserved[0x80 - 0x4c];
+
+	/* 0x080: backend status — translation module in the driver VM. */
+	ddvm_le32 backend_state; /* enum ddvm_side_state */
+	ddvm_le32 backend_epoch; /* epoch the state refers to */
+	ddvm_le64 heartbeat;	 /* advanced while the backend is healthy */
+	ddvm_le64 features;	 /* device features offered (service-specific bits) */
+	ddvm_le64 backend_errors; /* protocol violations the backend saw */
+	ddvm_u8 backend_reserved[0xc0 - 0xa0];
+
+	/* 0x0c0: frontend status — client driver. */
+	ddvm_le32 frontend_state; /* enum ddvm_side_state */
+	ddvm_le32 frontend_epoch; /* epoch the state refers to */
+	ddvm_le64 driver_features; /* subset of features the client uses */
+	ddvm_le64 frontend_errors; /* protocol violations the frontend saw */
+	ddvm_u8 frontend_reserved[0x100 - 0xd8];
+
+	/* 0x100: device description — translation module (see net.h / blk.h). */
+	ddvm_u8 device[0x100];
+
+	/* 0x200: ring table — supervisor, once. */
+	struct ddvm_ring_layout rings[DDVM_MAX_RINGS];
+
+	ddvm_u8 tail_reserved[DDVM_HDR_SIZE - 0x200 - DDVM_MAX_RINGS * 32];
+};
+
+/* ctl_flags */
+#define DDVM_CTL_SHUTDOWN (1u << 0) /* supervisor is tearing the channel down */
+
+/*
+ * Ring control block. The producer writes the first cache line, the consumer the
+ * second; descriptors follow at offset 128. Indices are free-running 32-bit counters
+ * (masked by entries - 1 to find a slot), so prod - cons is the fill level even
+ * across wrap-around.
+ *
+ * Event suppression (virtio's event index, and the sleep/wake-up protocols of the
+ * seed papers): a consumer about to sleep writes prod_event = its cons and then
+ * re-checks prod after a full barrier; a producer, after publishing prod, does a full
+ * barrier and rings the doorbell only if its batch crossed prod_event. Symmetrically a
+ * producer that finds the ring full writes cons_event and the consumer kicks it when
+ * it frees past that point. The full barriers close the store->load race in which
+ * both sides would otherwise decide not to wake the other.
+ */
+struct ddvm_ring_ctl {
+	/* producer's cache line */
+	ddvm_le32 prod;	      /* descriptors published so far */
+	ddvm_le32 cons_event; /* producer asleep: kick me when cons passes this */
+	ddvm_u8 prod_pad[DDVM_CACHELINE - 8];
+	/* consumer's cache line */
+	ddvm_le32 cons;	      /* descriptors consumed (slots free) so far */
+	ddvm_le32 prod_event; /* consumer asleep: kick me when prod passes this */
+	ddvm_u8 cons_pad[DDVM_CACHELINE - 8];
+	/* descriptors follow: entries x DDVM_DESC_SIZE */
+};
+
+#define DDVM_RING_CTL_SIZE 128u
+
+/* An opaque descriptor as the ring moves it; services overlay their own layout. */
+struct ddvm_desc {
+	ddvm_u8 bytes[DDVM_DESC_SIZE];
+};
+
+/* Bytes a ring's control block and descriptors take. */
+#define DDVM_RING_BYTES(entries) (DDVM_RING_CTL_SIZE + (uint64_t)(entries) * DDVM_DESC_SIZE)
+
+#define DDVM_ASSERT_OFFSET(type, field, off)                                              \
+	_Static_assert(offsetof(type, field) == (off), #type "." #field " moved")
+
+_Static_assert(sizeof(struct ddvm_ring_layout) == 32, "ring layout size");
+_Static_assert(sizeof(struct ddvm_region_hdr) == DDVM_HDR_SIZE, "region header size");
+_Static_assert(sizeof(struct ddvm_ring_ctl) == DDVM_RING_CTL_SIZE, "ring ctl size");
+_Static_assert(sizeof(struct ddvm_desc) == DDVM_DESC_SIZE, "descriptor size");
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, ring_off, 0);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, entries, 4);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, data_off, 8);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, data_size, 12);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, slot_size, 16);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, producer, 20);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, vector, 22);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, magic, 0x00);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, abi_major, 0x04);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, abi_minor, 0x06);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, region_size, 0x08);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, kind, 0x10);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, num_rings, 0x14);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, num_queues, 0x18);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, channel_id, 0x20);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, epoch, 0x40);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_peer, 0x44);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_peer, 0x46);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, ctl_flags, 0x48);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_state, 0x80);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_epoch, 0x84);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, heartbeat, 0x88);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, features, 0x90);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_errors, 0x98);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_state, 0xc0);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_epoch, 0xc4);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, driver_features, 0xc8);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_errors, 0xd0);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, device, 0x100);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, rings, 0x200);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, prod, 0);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, cons_event, 4);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, cons, 64);
+DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, prod_event, 68);
+
+#endif /* DDVM_ABI_H */

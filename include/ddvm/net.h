@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ddvm net service: Ethernet frames between a client and a NIC in a driver VM.
+ *
+ * Queue pair q uses two rings of the region:
+ *   ring 2q     "tx": client -> driver VM; producer DDVM_SIDE_FRONTEND
+ *   ring 2q+1   "rx": driver VM -> client; producer DDVM_SIDE_BACKEND
+ * A frame travels in the payload slot of the descriptor's ring index
+ * (off == (index & (entries - 1)) * slot_size); the consumer checks that and the length
+ * against its private copy of the layout, copies the frame out, and then frees the
+ * slot by advancing cons. Offload metadata rides in the descriptor, shaped like
+ * virtio-net's struct virtio_net_hdr, so large sends stay large across the channel.
+ */
+#ifndef DDVM_NET_H
+#define DDVM_NET_H
+
+#include "abi.h"
+
+/* Feature bits (hdr.features offered by the backend, driver_features used by the client). */
+#define DDVM_NET_F_CSUM	      (1ull << 0) /* backend takes frames with a partial csum */
+#define DDVM_NET_F_GUEST_CSUM (1ull << 1) /* backend may send partial/validated csums */
+#define DDVM_NET_F_TSO4	      (1ull << 2) /* backend takes TCPv4 GSO frames */
+#define DDVM_NET_F_TSO6	      (1ull << 3) /* backend takes TCPv6 GSO frames */
+#define DDVM_NET_F_GUEST_TSO4 (1ull << 4) /* backend may send TCPv4 GSO frames */
+#define DDVM_NET_F_GUEST_TSO6 (1ull << 5) /* backend may send TCPv6 GSO frames */
+#define DDVM_NET_F_MTU	      (1ull << 6) /* dev.mtu is valid */
+
+/* Device description at hdr.device. mac: supervisor; the rest: translation module. */
+struct ddvm_net_config {
+	ddvm_u8 mac[6];	     /* the client's own MAC address (assigned by the supervisor) */
+	ddvm_le16 mtu;	     /* the NIC's MTU (L3 bytes) */
+	ddvm_le32 link_up;   /* 1 while the NIC has carrier */
+	ddvm_le32 speed_mbps; /* the NIC's link speed, 0 if unknown */
+	ddvm_u8 nic_driver[16]; /* the unmodified driver's name, NUL-padded, for humans */
+	ddvm_u8 reserved[0x100 - 32];
+};
+
+/* ddvm_net_desc.flags */
+#define DDVM_NET_DESC_NEEDS_CSUM (1u << 0) /* csum_start/csum_offset are valid */
+#define DDVM_NET_DESC_DATA_VALID (1u << 1) /* checksum already verified */
+
+/* ddvm_net_desc.gso_type (values of virtio-net) */
+#define DDVM_NET_GSO_NONE  0
+#define DDVM_NET_GSO_TCPV4 1
+#define DDVM_NET_GSO_UDP   3
+#define DDVM_NET_GSO_TCPV6 4
+#define DDVM_NET_GSO_UDP_L4 5
+#define DDVM_NET_GSO_ECN   0x80
+
+/* Ethernet frame lengths the service accepts (without FCS). */
+#define DDVM_NET_MIN_FRAME 14	 /* an Ethernet header */
+#define DDVM_NET_MAX_FRAME 65550 /* 64 KiB GSO frame + Ethernet/VLAN header */
+
+struct ddvm_net_desc {
+	ddvm_le32 off;	     /* payload offset in the ring's data area */
+	ddvm_le32 len;	     /* frame length in bytes */
+	ddvm_u8 flags;	     /* DDVM_NET_DESC_* */
+	ddvm_u8 gso_type;    /* DDVM_NET_GSO_* */
+	ddvm_le16 hdr_len;   /* bytes of headers to copy into each segment */
+	ddvm_le16 gso_size;  /* payload bytes per segment */
+	ddvm_le16 csum_start; /* where checksumming starts */
+	ddvm_le16 csum_offset; /* where to store it, after csum_start */
+	ddvm_le16 reserved0;
+	ddvm_le32 reserved1;
+	ddvm_le64 reserved2;
+};
+
+_Static_assert(sizeof(struct ddvm_net_config) == 0x100, "net config size");
+_Static_assert(sizeof(struct ddvm_net_desc) == DDVM_DESC_SIZE, "net desc size");
+DDVM_ASSERT_OFFSET(struct ddvm_net_config, mac, 0);
+DDVM_ASSERT_OFFSET(struct ddvm_net_config, mtu, 6);
+DDVM_ASSERT_OFFSET(struct ddvm_net_config, link_up, 8);
+DDVM_ASSERT_OFFSET(struct ddvm_net_config, speed_mbps, 12);
+DDVM_ASSERT_OFFSET(struct ddvm_net_config, nic_driver, 16);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, off, 0);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, len, 4);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, flags, 8);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, gso_type, 9);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, hdr_len, 10);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, gso_size, 12);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, csum_start, 14);
+DDVM_ASSERT_OFFSET(struct ddvm_net_desc, csum_offset, 16);
+
+#endif /* DDVM_NET_H */
