@@ -104,6 +104,7 @@ int ddvm_region_init(void *base, uint64_t size, const struct ddvm_layout_params 
 	struct ddvm_region_hdr *h = base;
 	struct ddvm_region rg;
 	uint64_t need = ddvm_layout_size(p);
+	size_t i;
 
 	if (!need || size < need)
 		return -EINVAL;
@@ -116,6 +117,8 @@ int ddvm_region_init(void *base, uint64_t size, const struct ddvm_layout_params 
 	h->num_rings = p->num_queues * 2;
 	h->channel_id = p->channel_id;
 	h->epoch = 1;
+	for (i = 0; i < sizeof(h->backend_target) - 1 && p->backend_target[i]; i++)
+		h->backend_target[i] = (ddvm_u8)p->backend_target[i];
 	layout_compute(p, h->rings);
 	/* magic last: a side that sees it sees a complete header */
 	ddvm_store_release(&h->magic, DDVM_MAGIC);

@@ -19,6 +19,7 @@ struct ddvm_layout_params {
 	uint32_t be_entries;  /* backend-produced ring */
 	uint32_t be_slot;
 	uint64_t channel_id;
+	char backend_target[32]; /* copied into hdr.backend_target, NUL-padded */
 };
 
 /* Defaults used by the supervisor for each service (see docs/channel.md). */

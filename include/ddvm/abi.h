@@ -131,7 +131,12 @@ struct ddvm_region_hdr {
 	ddvm_le16 backend_peer; /* ivshmem peer id of the driver VM */
 	ddvm_le16 frontend_peer; /* ivshmem peer id of the client */
 	ddvm_le32 ctl_flags;	/* DDVM_CTL_* */
-	ddvm_u8 ctl_reserved[0x80 - 0x4c];
+	ddvm_le32 ctl_reserved0;
+	/* Which device of the driver VM serves this channel, NUL-padded: a network
+	 * interface ("eth0"), a PCI address ("0000:00:03.0") or a disk ("nvme0n1").
+	 * The translation module copies it once and treats it as untrusted text. */
+	ddvm_u8 backend_target[32];
+	ddvm_u8 ctl_reserved[0x80 - 0x70];
 
 	/* 0x080: backend status — translation module in the driver VM. */
 	ddvm_le32 backend_state; /* enum ddvm_side_state */
@@ -222,6 +227,7 @@ DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, epoch, 0x40);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_peer, 0x44);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_peer, 0x46);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, ctl_flags, 0x48);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_target, 0x50);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_state, 0x80);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_epoch, 0x84);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, heartbeat, 0x88);
