@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ivshmem-server protocol for one channel (see ivshmem_server.h for the wire format
+ * and the ways ddvm's server differs from QEMU's contrib server).
+ */
+#include "ivshmem_server.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void peer__reset(struct ivshmem_peer *p)
+{
+	unsigned i;
+
+	p->sock = -1;
+	for (i = 0; i < IVSHMEM_SERVER_MAX_VECTORS; i++)
+		p->eventfds[i] = -1;
+}
+
+int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
+			 unsigned vectors)
+{
+	if (shm_fd < 0 || vectors == 0 || vectors > IVSHMEM_SERVER_MAX_VECTORS)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->shm_fd = shm_fd;
+	s->vectors = vectors;
+	s->name = name ? name : "ivshmem";
+	return 0;
+}
+
+int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ivshmem_role *r;
+	unsigned i;
+	int fd, ret;
+
+	if (s->nr_roles == IVSHMEM_SERVER_MAX_ROLES)
+		return -ENOSPC;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	for (i = 0; i < s->nr_roles; i++)
+		if (s->roles[i].peer_id == peer_id)
+			return -EEXIST;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	strcpy(sun.sun_path, path);
+	/* A socket file left by a crashed supervisor would make bind fail forever. */
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	if (listen(fd, 4) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+
+	r = &s->roles[s->nr_roles++];
+	strcpy(r->path, path);
+	r->listen_fd = fd;
+	r->peer_id = peer_id;
+	peer__reset(&r->peer);
+	return 0;
+
+err_unlink:
+	unlink(path);
+err_close:
+	close(fd);
+	return ret;
+}
+
+/*
+ * One protocol message. MSG_DONTWAIT: a peer that stops reading must not stall the
+ * supervisor's loop; the caller closes it instead.
+ */
+static int ivshmem_send(int sock, int64_t value, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	int64_t le = value; /* little-endian host: the wire format is the host format */
+	struct iovec iov = { .iov_base = &le, .iov_len = sizeof(le) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == sizeof(le) ? 0 : -EIO;
+}
+
+/* Send peer P's eventfds (P + fd, once per vector) to SOCK. */
+static int ivshmem_send_peer_fds(const struct ivshmem_server *s, int sock,
+				 const struct ivshmem_role *p)
+{
+	unsigned v;
+	int ret;
+
+	for (v = 0; v < s->vectors; v++) {
+		ret = ivshmem_send(sock, p->peer_id, p->peer.eventfds[v]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void peer__close_fds(struct ivshmem_peer *p)
+{
+	unsigned i;
+
+	if (p->sock >= 0)
+		close(p->sock);
+	for (i = 0; i < IVSHMEM_SERVER_MAX_VECTORS; i++)
+		if (p->eventfds[i] >= 0)
+			close(p->eventfds[i]);
+	peer__reset(p);
+}
+
+static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r,
+				 const char *why);
+
+/* Tell every other connected peer that R's id is gone (an id with no fd). */
+static void ivshmem_server__notify_gone(struct ivshmem_server *s, struct ivshmem_role *r)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++) {
+		struct ivshmem_role *o = &s->roles[i];
+
+		if (o == r || o->peer.sock < 0)
+			continue;
+		if (ivshmem_send(o->peer.sock, r->peer_id, -1) < 0)
+			ivshmem_server__drop(s, o, "cannot send disconnect notice");
+	}
+}
+
+static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r,
+				 const char *why)
+{
+	if (r->peer.sock < 0)
+		return;
+	pr_debug("%s: peer %u left (%s)", s->name, r->peer_id, why);
+	peer__close_fds(&r->peer);
+	s->stats.disconnects++;
+	/* Recursion is bounded: each drop closes one peer, and there are few roles. */
+	ivshmem_server__notify_gone(s, r);
+	if (s->event)
+		s->event(s->event_opaque, r->peer_id, 0);
+}
+
+static int peer_uid_ok(int sock)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return 0;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+/* Hand the new peer its setup, then introduce it to the others and them to it. */
+static int ivshmem_server__welcome(struct ivshmem_server *s, struct ivshmem_role *r)
+{
+	unsigned i, v;
+	int ret;
+
+	for (v = 0; v < s->vectors; v++) {
+		r->peer.eventfds[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (r->peer.eventfds[v] < 0)
+			return -errno;
+	}
+	ret = ivshmem_send(r->peer.sock, IVSHMEM_PROTOCOL_VERSION, -1);
+	if (!ret)
+		ret = ivshmem_send(r->peer.sock, r->peer_id, -1);
+	if (!ret)
+		ret = ivshmem_send(r->peer.sock, -1, s->shm_fd);
+	for (i = 0; !ret && i < s->nr_roles; i++) {
+		struct ivshmem_role *o = &s->roles[i];
+
+		if (o != r && o->peer.sock >= 0)
+			ret = ivshmem_send_peer_fds(s, r->peer.sock, o);
+	}
+	if (!ret)
+		ret = ivshmem_send_peer_fds(s, r->peer.sock, r);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < s->nr_roles; i++) {
+		struct ivshmem_role *o = &s->roles[i];
+
+		if (o == r || o->peer.sock < 0)
+			continue;
+		if (ivshmem_send_peer_fds(s, o->peer.sock, r) < 0)
+			ivshmem_server__drop(s, o, "cannot send new peer's eventfds");
+	}
+	return 0;
+}
+
+/* Has the current holder of R's id hung up without us having noticed yet? */
+static int peer_hung_up(const struct ivshmem_peer *p)
+{
+	struct pollfd pfd = { .fd = p->sock, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLIN));
+}
+
+static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role *r)
+{
+	int sock, ret;
+
+	sock = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (sock < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			pr_warn("%s: accept on %s: %s", s->name, r->path, strerror(errno));
+		return;
+	}
+	if (!peer_uid_ok(sock)) {
+		pr_warn("%s: refused a peer of another user on %s", s->name, r->path);
+		goto err_reject;
+	}
+	if (r->peer.sock >= 0) {
+		/*
+		 * A restarted VM may connect before we saw its predecessor's hang-up in
+		 * this same poll round. If the old holder is really gone, retire it.
+		 */
+		if (peer_hung_up(&r->peer)) {
+			ivshmem_server__drop(s, r, "hung up");
+		} else {
+			pr_warn("%s: peer id %u is taken; refused a second peer on %s", s->name,
+				r->peer_id, r->path);
+			goto err_reject;
+		}
+	}
+	r->peer.sock = sock;
+	ret = ivshmem_server__welcome(s, r);
+	if (ret) {
+		pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id,
+			strerror(-ret));
+		peer__close_fds(&r->peer);
+		s->stats.rejected++;
+		return;
+	}
+	s->stats.connects++;
+	pr_debug("%s: peer %u connected on %s", s->name, r->peer_id, r->path);
+	if (s->event)
+		s->event(s->event_opaque, r->peer_id, 1);
+	return;
+
+err_reject:
+	s->stats.rejected++;
+	close(sock);
+}
+
+size_t ivshmem_server__pollfds(const struct ivshmem_server *s, struct pollfd *fds, size_t max)
+{
+	size_t n = 0;
+	unsigned i;
+
+	/* Peers first: a hang-up must be seen before a reconnect on the same role. */
+	for (i = 0; i < s->nr_roles && n < max; i++) {
+		if (s->roles[i].peer.sock >= 0)
+			fds[n++] = (struct pollfd){ .fd = s->roles[i].peer.sock, .events = POLLIN };
+	}
+	for (i = 0; i < s->nr_roles && n < max; i++)
+		fds[n++] = (struct pollfd){ .fd = s->roles[i].listen_fd, .events = POLLIN };
+	return n;
+}
+
+static void ivshmem_server__peer_event(struct ivshmem_server *s, struct ivshmem_role *r,
+				       short revents)
+{
+	char junk;
+	ssize_t n;
+
+	if (!(revents & POLLIN)) {
+		ivshmem_server__drop(s, r, "hung up");
+		return;
+	}
+	/* Peers have nothing to say to the server: data means a broken peer. */
+	n = recv(r->peer.sock, &junk, 1, MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		ivshmem_server__drop(s, r, "hung up");
+	} else if (n > 0) {
+		pr_warn("%s: peer %u sent data; closing it (protocol violation)", s->name,
+			r->peer_id);
+		s->stats.violations++;
+		ivshmem_server__drop(s, r, "protocol violation");
+	}
+}
+
+void ivshmem_server__handle(struct ivshmem_server *s, const struct pollfd *fds, size_t n)
+{
+	size_t k;
+	unsigned i;
+
+	for (k = 0; k < n; k++) {
+		if (!fds[k].revents)
+			continue;
+		for (i = 0; i < s->nr_roles; i++) {
+			struct ivshmem_role *r = &s->roles[i];
+
+			/* The fd may have been closed (and reused) earlier in this round. */
+			if (r->peer.sock == fds[k].fd && fds[k].events == POLLIN &&
+			    fds[k].fd != r->listen_fd) {
+				ivshmem_server__peer_event(s, r, fds[k].revents);
+				break;
+			}
+			if (r->listen_fd == fds[k].fd) {
+				ivshmem_server__accept(s, r);
+				break;
+			}
+		}
+	}
+}
+
+int ivshmem_server__peer_up(const struct ivshmem_server *s, uint16_t peer_id)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++)
+		if (s->roles[i].peer_id == peer_id)
+			return s->roles[i].peer.sock >= 0;
+	return 0;
+}
+
+void ivshmem_server__kick(struct ivshmem_server *s, uint16_t peer_id)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++)
+		if (s->roles[i].peer_id == peer_id)
+			ivshmem_server__drop(s, &s->roles[i], "dropped by the supervisor");
+}
+
+void ivshmem_server__close(struct ivshmem_server *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++) {
+		struct ivshmem_role *r = &s->roles[i];
+
+		peer__close_fds(&r->peer);
+		if (r->listen_fd >= 0) {
+			close(r->listen_fd);
+			unlink(r->path);
+			r->listen_fd = -1;
+		}
+	}
+	s->nr_roles = 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * An ivshmem-server for one ddvm channel.
+ *
+ * Speaks the protocol of QEMU's docs/specs/ivshmem-spec.rst, so an unmodified QEMU
+ * `-device ivshmem-doorbell,chardev=...` and any host process can be a peer. Messages
+ * are 8-byte little-endian integers, some carrying one file descriptor (SCM_RIGHTS):
+ *
+ *   to a new peer:   0 (protocol version), its own id, -1 + shm fd,
+ *                    then for every other connected peer P: P + eventfd, once per vector,
+ *                    then its own id + eventfd, once per vector
+ *   to the others:   new peer's id + eventfd, once per vector
+ *   when a peer goes: its id with no fd, to everyone left
+ *
+ * ddvm differences from QEMU's contrib server:
+ *  - Peer ids are STABLE per role: each listening socket has a fixed id (driver VM 0,
+ *    client 1). A restarted driver VM reconnects to the same socket and gets the same
+ *    id back, after the others were told that id disconnected. One peer per id at a time.
+ *  - Peers never talk to the server. Anything a peer sends is a protocol violation and
+ *    closes that peer. Sends never block: a peer that lets its socket fill up is closed.
+ *  - Only peers running as our own uid (or root) are accepted.
+ *
+ * The caller owns the poll loop: ivshmem_server__pollfds() fills pollfd entries,
+ * ivshmem_server__handle() consumes their revents. No threads, no timers, so a test
+ * can run the real server in a thread of its own.
+ */
+#ifndef DDVM_IVSHMEM_SERVER_H
+#define DDVM_IVSHMEM_SERVER_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IVSHMEM_PROTOCOL_VERSION 0
+#define IVSHMEM_SERVER_MAX_ROLES 4  /* listening sockets (= peer ids) per server */
+#define IVSHMEM_SERVER_MAX_VECTORS 64 /* eventfds per peer; QEMU's MSI-X table is small */
+
+/* pollfd entries one server can ask for: a listener and a peer per role. */
+#define IVSHMEM_SERVER_MAX_POLLFDS (2 * IVSHMEM_SERVER_MAX_ROLES)
+
+struct ivshmem_peer {
+	int sock;	 /* -1 when nobody holds this id */
+	int eventfds[IVSHMEM_SERVER_MAX_VECTORS];
+};
+
+struct ivshmem_role {
+	char path[108];	 /* sun_path */
+	int listen_fd;
+	uint16_t peer_id;
+	struct ivshmem_peer peer;
+};
+
+struct ivshmem_server_stats {
+	uint64_t connects;
+	uint64_t disconnects;
+	uint64_t rejected;   /* refused: id taken, wrong uid, setup failed */
+	uint64_t violations; /* peers closed for breaking the protocol */
+};
+
+/* Optional callback: a peer with this id connected (up=1) or went away (up=0). */
+typedef void (*ivshmem_server_event_fn)(void *opaque, uint16_t peer_id, int up);
+
+struct ivshmem_server {
+	int shm_fd;	   /* not owned: the caller created the region and closes it */
+	unsigned vectors;  /* eventfds per peer */
+	unsigned nr_roles;
+	struct ivshmem_role roles[IVSHMEM_SERVER_MAX_ROLES];
+	struct ivshmem_server_stats stats;
+	ivshmem_server_event_fn event;
+	void *event_opaque;
+	const char *name;  /* for log lines */
+};
+
+int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
+			 unsigned vectors);
+/* Listen on PATH (created; an existing socket file is replaced) for peers taking id. */
+int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id);
+/* Fill up to MAX entries; returns how many. Pass the same slice to __handle. */
+size_t ivshmem_server__pollfds(const struct ivshmem_server *s, struct pollfd *fds, size_t max);
+void ivshmem_server__handle(struct ivshmem_server *s, const struct pollfd *fds, size_t n);
+/* Is a peer with this id connected right now? */
+int ivshmem_server__peer_up(const struct ivshmem_server *s, uint16_t peer_id);
+/* Drop a peer (e.g. the supervisor killed its VM); the others hear it left. */
+void ivshmem_server__kick(struct ivshmem_server *s, uint16_t peer_id);
+/* Close every peer and listener and unlink the socket files. */
+void ivshmem_server__close(struct ivshmem_server *s);
+
+#endif /* DDVM_IVSHMEM_SERVER_H */

@@ -1,0 +1,52 @@
+# supervisor/: the host daemon as a library (libddvmsup.a) and the `ddvm` command.
+
+SUP_DIR      := $(BUILD)/supervisor
+SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c
+SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
+SUP_LIB      := $(SUP_DIR)/libddvmsup.a
+SUP_LIBS     := -linih -ljansson
+DDVM_BIN     := $(BUILD)/bin/ddvm
+
+# Pure-logic parts also built with ASan/UBSan for the unit tests.
+SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c
+SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
+
+SUP_UNIT     := $(BUILD)/tests/unit/supervisor_ivshmem $(BUILD)/tests/unit/supervisor_ivshmem_san
+
+ALL_TARGETS  += $(SUP_LIB)
+CHECK_DEPS   += supervisor-tests
+
+$(SUP_DIR)/%.o: supervisor/%.c supervisor/*.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)$(CC) $(DDVM_CFLAGS) -c -o $@ $<
+
+$(SUP_DIR)/san/%.o: supervisor/%.c supervisor/*.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC SAN  $@")
+	$(Q)$(CC) $(DDVM_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(SUP_LIB): $(SUP_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DDVM_BIN): supervisor/main.c $(SUP_LIB) supervisor/*.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(DDVM_CFLAGS) -o $@ supervisor/main.c $(SUP_LIB) $(SUP_LIBS)
+
+$(BUILD)/tests/unit/supervisor_%: tests/unit/supervisor_%.c $(SUP_LIB) supervisor/*.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(DDVM_CFLAGS) -Isupervisor -o $@ $< $(SUP_LIB) $(SUP_LIBS) -lcmocka -lpthread
+
+$(BUILD)/tests/unit/supervisor_%_san: tests/unit/supervisor_%.c $(SUP_SAN_OBJS) supervisor/*.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD SAN  $@")
+	$(Q)$(CC) $(DDVM_CFLAGS) $(SAN_FLAGS) -Isupervisor -o $@ $< $(SUP_SAN_OBJS) $(SUP_LIBS) -lcmocka -lpthread
+
+.PHONY: supervisor supervisor-tests
+supervisor: $(DDVM_BIN)
+supervisor-tests: $(SUP_UNIT)
+
+# Keep the sanitizer objects: they are only prerequisites of pattern rules.
+.SECONDARY: $(SUP_SAN_OBJS) $(SUP_LIB_OBJS)

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The ivshmem server, driven by test clients over real unix sockets. The server runs
+ * in a thread with its own poll loop, exactly as a caller of the library would run it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ivshmem_server.h"
+
+#define VECTORS 3
+#define SHM_SIZE (1 << 20)
+
+struct fixture {
+	char dir[64];
+	char path[2][128];
+	int shm_fd;
+	int stop_fd;  /* wakes the server thread: to stop, or to notice a closed fd */
+	_Atomic int stopping;
+	pthread_mutex_t lock; /* the server is not thread-safe; tests peek under it */
+	struct ivshmem_server srv;
+	pthread_t thread;
+};
+
+static void *server_thread(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (;;) {
+		struct pollfd fds[IVSHMEM_SERVER_MAX_POLLFDS + 1];
+		size_t n;
+
+		pthread_mutex_lock(&f->lock);
+		n = ivshmem_server__pollfds(&f->srv, fds, IVSHMEM_SERVER_MAX_POLLFDS);
+		pthread_mutex_unlock(&f->lock);
+		fds[n] = (struct pollfd){ .fd = f->stop_fd, .events = POLLIN };
+		if (poll(fds, n + 1, -1) < 0)
+			continue;
+		if (fds[n].revents) {
+			uint64_t v;
+
+			if (read(f->stop_fd, &v, sizeof(v)) < 0 || f->stopping)
+				return NULL;
+			continue;
+		}
+		pthread_mutex_lock(&f->lock);
+		ivshmem_server__handle(&f->srv, fds, n);
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int i;
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/ddvm-ivsrv.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	for (i = 0; i < 2; i++)
+		snprintf(f->path[i], sizeof(f->path[i]), "%s/role%d.sock", f->dir, i);
+	f->shm_fd = memfd_create("test-chan", MFD_CLOEXEC);
+	assert_true(f->shm_fd >= 0);
+	assert_int_equal(ftruncate(f->shm_fd, SHM_SIZE), 0);
+	f->stop_fd = eventfd(0, EFD_CLOEXEC);
+	pthread_mutex_init(&f->lock, NULL);
+	assert_int_equal(ivshmem_server__init(&f->srv, "test", f->shm_fd, VECTORS), 0);
+	assert_int_equal(ivshmem_server__add_role(&f->srv, f->path[0], 0), 0);
+	assert_int_equal(ivshmem_server__add_role(&f->srv, f->path[1], 1), 0);
+	assert_int_equal(pthread_create(&f->thread, NULL, server_thread, f), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t one = 1;
+
+	f->stopping = 1;
+	assert_int_equal(write(f->stop_fd, &one, sizeof(one)), sizeof(one));
+	pthread_join(f->thread, NULL);
+	ivshmem_server__close(&f->srv);
+	/* close() must unlink the sockets: nothing is left behind. */
+	assert_int_equal(access(f->path[0], F_OK), -1);
+	assert_int_equal(access(f->path[1], F_OK), -1);
+	close(f->shm_fd);
+	close(f->stop_fd);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int client_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	strcpy(sun.sun_path, path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	/* A missing message fails the test instead of hanging it. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* One message: returns the value, stores the fd (or -1). Fails the test on EOF. */
+static int64_t client_recv(int sock, int *fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	int64_t v;
+	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+
+	assert_int_equal(n, sizeof(v));
+	*fd = -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return v;
+}
+
+static void expect_plain(int sock, int64_t want)
+{
+	int fd;
+
+	assert_int_equal(client_recv(sock, &fd), want);
+	assert_int_equal(fd, -1);
+}
+
+/* Receive N eventfds for peer ID; store them in EFDS. */
+static void expect_eventfds(int sock, int64_t id, int *efds)
+{
+	unsigned v;
+
+	for (v = 0; v < VECTORS; v++) {
+		int fd;
+
+		assert_int_equal(client_recv(sock, &fd), id);
+		assert_true(fd >= 0);
+		efds[v] = fd;
+	}
+}
+
+/* The setup every new peer gets: version, id, shm. Returns the shm fd. */
+static int expect_setup(int sock, int64_t id)
+{
+	struct stat st;
+	int fd;
+
+	expect_plain(sock, IVSHMEM_PROTOCOL_VERSION);
+	expect_plain(sock, id);
+	assert_int_equal(client_recv(sock, &fd), -1);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, SHM_SIZE);
+	return fd;
+}
+
+static void close_all(int *fds, unsigned n)
+{
+	while (n--)
+		close(fds[n]);
+}
+
+/* Nothing more is pending on SOCK right now... after the server had a chance to act. */
+static void expect_nothing(struct fixture *f, int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	assert_int_equal(poll(&p, 1, 100), 0);
+}
+
+static void wait_peer_state(struct fixture *f, uint16_t id, int up)
+{
+	int i, now = -1;
+
+	for (i = 0; i < 500; i++) {
+		pthread_mutex_lock(&f->lock);
+		now = ivshmem_server__peer_up(&f->srv, id);
+		pthread_mutex_unlock(&f->lock);
+		if (now == up)
+			return;
+		usleep(10000);
+	}
+	fail_msg("peer %u never became %s", id, up ? "up" : "down");
+}
+
+static void test_single_peer_setup(void **state)
+{
+	struct fixture *f = *state;
+	int s = client_connect(f->path[1]);
+	int shm = expect_setup(s, 1);
+	int own[VECTORS];
+
+	/* Nobody else is connected: only our own eventfds follow. */
+	expect_eventfds(s, 1, own);
+	expect_nothing(f, s);
+	close_all(own, VECTORS);
+	close(shm);
+	close(s);
+}
+
+static void test_two_peers_and_doorbells(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f->path[0]);
+	int shm_a = expect_setup(a, 0);
+	int a_own[VECTORS], b_own[VECTORS], a_sees_b[VECTORS], b_sees_a[VECTORS];
+	int b, shm_b;
+	uint64_t val = 1;
+
+	expect_eventfds(a, 0, a_own);
+	wait_peer_state(f, 0, 1);
+
+	b = client_connect(f->path[1]);
+	shm_b = expect_setup(b, 1);
+	expect_eventfds(b, 0, b_sees_a); /* others first */
+	expect_eventfds(b, 1, b_own);	 /* then its own */
+	expect_eventfds(a, 1, a_sees_b); /* a is told about b */
+
+	/* B rings A's vector 2: A's own eventfd 2 fires. Same eventfd, different fds. */
+	assert_int_equal(write(b_sees_a[2], &val, sizeof(val)), sizeof(val));
+	val = 0;
+	assert_int_equal(read(a_own[2], &val, sizeof(val)), sizeof(val));
+	assert_int_equal(val, 1);
+
+	/* Shared memory really is shared. */
+	char *pa = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, shm_a, 0);
+	char *pb = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, shm_b, 0);
+	assert_true(pa != MAP_FAILED && pb != MAP_FAILED);
+	strcpy(pa + 4096, "hello");
+	assert_string_equal(pb + 4096, "hello");
+	munmap(pa, SHM_SIZE);
+	munmap(pb, SHM_SIZE);
+
+	close_all(a_own, VECTORS);
+	close_all(b_own, VECTORS);
+	close_all(a_sees_b, VECTORS);
+	close_all(b_sees_a, VECTORS);
+	close(shm_a);
+	close(shm_b);
+	close(a);
+	close(b);
+}
+
+/* A driver VM that dies and comes back keeps its id; the client hears both. */
+static void test_restart_keeps_id(void **state)
+{
+	struct fixture *f = *state;
+	int cli_own[VECTORS], cli_sees_drv[VECTORS], drv_own[VECTORS], drv_sees_cli[VECTORS];
+	int cli = client_connect(f->path[1]);
+	int shm_c = expect_setup(cli, 1);
+	int round;
+
+	expect_eventfds(cli, 1, cli_own);
+	for (round = 0; round < 3; round++) {
+		int drv = client_connect(f->path[0]);
+		int shm_d = expect_setup(drv, 0);
+
+		expect_eventfds(drv, 1, drv_sees_cli);
+		expect_eventfds(drv, 0, drv_own);
+		expect_eventfds(cli, 0, cli_sees_drv);
+		close(drv); /* the driver VM dies */
+		expect_plain(cli, 0); /* disconnect notice: id without fd */
+		wait_peer_state(f, 0, 0);
+		close_all(drv_own, VECTORS);
+		close_all(drv_sees_cli, VECTORS);
+		close_all(cli_sees_drv, VECTORS);
+		close(shm_d);
+	}
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->srv.stats.connects, 4);
+	assert_int_equal(f->srv.stats.disconnects, 3);
+	pthread_mutex_unlock(&f->lock);
+	close_all(cli_own, VECTORS);
+	close(shm_c);
+	close(cli);
+}
+
+/* A second peer on an occupied role is refused; the holder keeps its id. */
+static void test_second_peer_refused(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f->path[0]);
+	int shm = expect_setup(a, 0);
+	int own[VECTORS];
+	int b, fd;
+	char c;
+
+	expect_eventfds(a, 0, own);
+	wait_peer_state(f, 0, 1);
+	b = client_connect(f->path[0]);
+	/* The server closes it without a word. */
+	assert_int_equal(recv(b, &c, 1, 0), 0);
+	(void)fd;
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->srv.stats.rejected, 1);
+	pthread_mutex_unlock(&f->lock);
+	expect_nothing(f, a);
+	close(b);
+	close_all(own, VECTORS);
+	close(shm);
+	close(a);
+}
+
+/* Peers never talk to the server: one that does is closed, and the others told. */
+static void test_talking_peer_is_closed(void **state)
+{
+	struct fixture *f = *state;
+	int a_own[VECTORS], b_own[VECTORS], a_sees_b[VECTORS], b_sees_a[VECTORS];
+	int a = client_connect(f->path[0]);
+	int shm_a = expect_setup(a, 0);
+	int b, shm_b;
+	char c = 'x';
+
+	expect_eventfds(a, 0, a_own);
+	wait_peer_state(f, 0, 1);
+	b = client_connect(f->path[1]);
+	shm_b = expect_setup(b, 1);
+	expect_eventfds(b, 0, b_sees_a);
+	expect_eventfds(b, 1, b_own);
+	expect_eventfds(a, 1, a_sees_b);
+
+	assert_int_equal(write(b, &c, 1), 1);
+	assert_int_equal(recv(b, &c, 1, 0), 0); /* closed on us */
+	expect_plain(a, 1);			 /* a hears b left */
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->srv.stats.violations, 1);
+	pthread_mutex_unlock(&f->lock);
+
+	close_all(a_own, VECTORS);
+	close_all(b_own, VECTORS);
+	close_all(a_sees_b, VECTORS);
+	close_all(b_sees_a, VECTORS);
+	close(shm_a);
+	close(shm_b);
+	close(a);
+	close(b);
+}
+
+static void test_kick(void **state)
+{
+	struct fixture *f = *state;
+	int a_own[VECTORS], b_own[VECTORS], b_sees_a[VECTORS], a_sees_b[VECTORS];
+	int a = client_connect(f->path[0]);
+	int shm_a = expect_setup(a, 0);
+	int b, shm_b;
+	char c;
+
+	expect_eventfds(a, 0, a_own);
+	wait_peer_state(f, 0, 1);
+	b = client_connect(f->path[1]);
+	shm_b = expect_setup(b, 1);
+	expect_eventfds(b, 0, b_sees_a);
+	expect_eventfds(b, 1, b_own);
+	expect_eventfds(a, 1, a_sees_b);
+
+	pthread_mutex_lock(&f->lock);
+	ivshmem_server__kick(&f->srv, 0);
+	pthread_mutex_unlock(&f->lock);
+	/*
+	 * The server thread sleeps in poll(), which holds a reference on the socket it
+	 * watched: wake it so the close really takes effect (the supervisor kicks from
+	 * inside its own loop, so it never has this problem).
+	 */
+	{
+		uint64_t one = 1;
+
+		assert_int_equal(write(f->stop_fd, &one, sizeof(one)), sizeof(one));
+	}
+	assert_int_equal(recv(a, &c, 1, 0), 0);
+	expect_plain(b, 0);
+
+	close_all(a_own, VECTORS);
+	close_all(b_own, VECTORS);
+	close_all(a_sees_b, VECTORS);
+	close_all(b_sees_a, VECTORS);
+	close(shm_a);
+	close(shm_b);
+	close(a);
+	close(b);
+}
+
+static void test_init_bounds(void **state)
+{
+	struct ivshmem_server s;
+	char longpath[200];
+
+	(void)state;
+	assert_int_equal(ivshmem_server__init(&s, "x", -1, 1), -EINVAL);
+	assert_int_equal(ivshmem_server__init(&s, "x", 0, 0), -EINVAL);
+	assert_int_equal(ivshmem_server__init(&s, "x", 0, IVSHMEM_SERVER_MAX_VECTORS + 1),
+			 -EINVAL);
+	assert_int_equal(ivshmem_server__init(&s, "x", 0, 1), 0);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = 0;
+	assert_int_equal(ivshmem_server__add_role(&s, longpath, 0), -ENAMETOOLONG);
+	ivshmem_server__close(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_bounds),
+		cmocka_unit_test_setup_teardown(test_single_peer_setup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_peers_and_doorbells, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_peer_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_talking_peer_is_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("supervisor_ivshmem", tests, NULL, NULL);
+}
