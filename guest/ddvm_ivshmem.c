@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Guest-side ivshmem transport for ddvm kernel modules (see ddvm_ivshmem.h).
+ * Compiled into each module through a one-line wrapper, like ring.c and region.c.
+ */
+#include <linux/module.h>
+#include <linux/io.h>
+#include "ddvm_ivshmem.h"
+
+#define IVSHMEM_INTRMASK   0
+#define IVSHMEM_INTRSTATUS 4
+#define IVSHMEM_IVPOSITION 8
+#define IVSHMEM_DOORBELL   12
+
+static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
+{
+	struct ddvm_ivshmem *t = data;
+	int v;
+
+	for (v = 0; v < t->nvec; v++)
+		if (pci_irq_vector(t->pdev, v) == irq)
+			break;
+	if (v == t->nvec)
+		return IRQ_NONE;
+	if (t->irq_fn)
+		t->irq_fn(t, v);
+	return IRQ_HANDLED;
+}
+
+int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side,
+		       u32 kind, ddvm_ivshmem_irq_fn fn, void *priv)
+{
+	int err, v;
+
+	memset(t, 0, sizeof(*t));
+	t->pdev = pdev;
+	t->side = side;
+	t->irq_fn = fn;
+	t->priv = priv;
+	snprintf(t->name, sizeof(t->name), "ddvm-%s", pci_name(pdev));
+
+	err = pci_enable_device(pdev);
+	if (err)
+		return err;
+	err = pci_request_regions(pdev, t->name);
+	if (err)
+		goto out_disable;
+	t->regs = pci_iomap(pdev, 0, 0x100);
+	if (!t->regs) {
+		err = -ENOMEM;
+		goto out_regions;
+	}
+	t->shm_size = pci_resource_len(pdev, 2);
+	if (t->shm_size < DDVM_HDR_SIZE) {
+		err = -ENODEV;
+		goto out_unmap_regs;
+	}
+	/* Plain RAM on the host side: map it cacheable, like any memory we share. */
+	t->shm = memremap(pci_resource_start(pdev, 2), t->shm_size, MEMREMAP_WB);
+	if (!t->shm) {
+		err = -ENOMEM;
+		goto out_unmap_regs;
+	}
+	err = ddvm_region_attach(&t->rg, t->shm, t->shm_size);
+	if (err) {
+		dev_info(&pdev->dev, "ddvm: no valid ddvm region in BAR2 (%d)\n", err);
+		err = -ENODEV;
+		goto out_unmap_shm;
+	}
+	if (t->rg.kind != kind) {
+		err = -ENODEV; /* another ddvm service's device */
+		goto out_unmap_shm;
+	}
+	t->my_peer = readl(t->regs + IVSHMEM_IVPOSITION);
+
+	err = pci_alloc_irq_vectors(pdev, 1, DDVM_MAX_VECTORS, PCI_IRQ_MSIX);
+	if (err < 0) {
+		dev_err(&pdev->dev, "ddvm: no MSI-X vectors (%d): use ivshmem-doorbell\n", err);
+		goto out_unmap_shm;
+	}
+	t->nvec = err;
+	if (t->nvec < 1 + (int)t->rg.num_queues) {
+		dev_err(&pdev->dev, "ddvm: %d vectors, need %u: give the device vectors=%d\n",
+			t->nvec, 1 + t->rg.num_queues, DDVM_MAX_VECTORS);
+		err = -ENODEV;
+		goto out_vectors;
+	}
+	for (v = 0; v < t->nvec; v++) {
+		err = request_irq(pci_irq_vector(pdev, v), ddvm_ivshmem_irq, 0, t->name, t);
+		if (err)
+			goto out_irqs;
+	}
+	/* Without bus mastering QEMU silently drops the MSI-X writes (TCG). */
+	pci_set_master(pdev);
+	return 0;
+
+out_irqs:
+	while (--v >= 0)
+		free_irq(pci_irq_vector(pdev, v), t);
+out_vectors:
+	pci_free_irq_vectors(pdev);
+out_unmap_shm:
+	memunmap(t->shm);
+out_unmap_regs:
+	pci_iounmap(pdev, t->regs);
+out_regions:
+	pci_release_regions(pdev);
+out_disable:
+	pci_disable_device(pdev);
+	return err;
+}
+
+void ddvm_ivshmem_remove(struct ddvm_ivshmem *t)
+{
+	int v;
+
+	for (v = 0; v < t->nvec; v++)
+		free_irq(pci_irq_vector(t->pdev, v), t);
+	pci_free_irq_vectors(t->pdev);
+	pci_clear_master(t->pdev);
+	memunmap(t->shm);
+	pci_iounmap(t->pdev, t->regs);
+	pci_release_regions(t->pdev);
+	pci_disable_device(t->pdev);
+}
+
+u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)
+{
+	const struct ddvm_region_hdr *h = t->rg.hdr;
+
+	return t->side == DDVM_SIDE_BACKEND ? READ_ONCE(h->frontend_peer)
+					    : READ_ONCE(h->backend_peer);
+}
+
+void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector)
+{
+	writel(((u32)ddvm_ivshmem_peer(t) << 16) | (vector & 0xffff),
+	       t->regs + IVSHMEM_DOORBELL);
+}
