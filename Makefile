@@ -19,6 +19,7 @@ include ring/ring.mk
 -include supervisor/supervisor.mk
 -include driver-vm/driver-vm.mk
 -include client-vm/client-vm.mk
+-include tools/tools.mk
 -include clients/clients.mk
 -include images/images.mk
 -include tests/tests.mk
