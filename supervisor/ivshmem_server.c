@@ -349,6 +349,26 @@ int ivshmem_server__peer_up(const struct ivshmem_server *s, uint16_t peer_id)
 	return 0;
 }
 
+int ivshmem_server__ring(struct ivshmem_server *s, uint16_t peer_id, unsigned vector)
+{
+	uint64_t one = 1;
+	unsigned i;
+
+	if (vector >= s->vectors)
+		return -EINVAL;
+	for (i = 0; i < s->nr_roles; i++) {
+		struct ivshmem_role *r = &s->roles[i];
+
+		if (r->peer_id != peer_id || r->peer.sock < 0)
+			continue;
+		/* EAGAIN means the counter is saturated: the peer has a wake-up pending. */
+		if (write(r->peer.eventfds[vector], &one, sizeof(one)) < 0 && errno != EAGAIN)
+			return -errno;
+		return 0;
+	}
+	return -ENOTCONN;
+}
+
 void ivshmem_server__kick(struct ivshmem_server *s, uint16_t peer_id)
 {
 	unsigned i;

@@ -80,6 +80,11 @@ size_t ivshmem_server__pollfds(const struct ivshmem_server *s, struct pollfd *fd
 void ivshmem_server__handle(struct ivshmem_server *s, const struct pollfd *fds, size_t n);
 /* Is a peer with this id connected right now? */
 int ivshmem_server__peer_up(const struct ivshmem_server *s, uint16_t peer_id);
+/*
+ * Ring VECTOR of the peer holding PEER_ID from the server side (the supervisor's
+ * "look at the control block" after an epoch bump). -ENOTCONN if nobody holds it.
+ */
+int ivshmem_server__ring(struct ivshmem_server *s, uint16_t peer_id, unsigned vector);
 /* Drop a peer (e.g. the supervisor killed its VM); the others hear it left. */
 void ivshmem_server__kick(struct ivshmem_server *s, uint16_t peer_id);
 /* Close every peer and listener and unlink the socket files. */

@@ -1,17 +1,17 @@
 # supervisor/: the host daemon as a library (libddvmsup.a) and the `ddvm` command.
 
 SUP_DIR      := $(BUILD)/supervisor
-SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c
+SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
 SUP_LIB      := $(SUP_DIR)/libddvmsup.a
 SUP_LIBS     := -linih -ljansson
 DDVM_BIN     := $(BUILD)/bin/ddvm
 
 # Pure-logic parts also built with ASan/UBSan for the unit tests.
-SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c
+SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c
 SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 
-SUP_UNIT     := $(BUILD)/tests/unit/supervisor_ivshmem $(BUILD)/tests/unit/supervisor_ivshmem_san
+SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config ivshmem_san config_san)
 
 ALL_TARGETS  += $(SUP_LIB)
 CHECK_DEPS   += supervisor-tests

@@ -247,6 +247,16 @@ static void test_two_peers_and_doorbells(void **state)
 	assert_int_equal(read(a_own[2], &val, sizeof(val)), sizeof(val));
 	assert_int_equal(val, 1);
 
+	/* The server side rings B's vector 1 (the supervisor after an epoch bump). */
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(ivshmem_server__ring(&f->srv, 1, 1), 0);
+	assert_int_equal(ivshmem_server__ring(&f->srv, 1, VECTORS), -EINVAL);
+	assert_int_equal(ivshmem_server__ring(&f->srv, 3, 0), -ENOTCONN);
+	pthread_mutex_unlock(&f->lock);
+	val = 0;
+	assert_int_equal(read(b_own[1], &val, sizeof(val)), sizeof(val));
+	assert_int_equal(val, 1);
+
 	/* Shared memory really is shared. */
 	char *pa = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, shm_a, 0);
 	char *pb = mmap(NULL, SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, shm_b, 0);

@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Setup file parsing: inih splits the file into (section, key, value) triples; this
+ * file gives them meaning, then checks the whole (references, sharing rules) and
+ * derives the channels. Errors are collected, not fatal at the first one, so a user
+ * fixes a file in one round.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+enum section_type { SEC_NONE, SEC_GLOBAL, SEC_DRIVER, SEC_CLIENT, SEC_HOST, SEC_DEVICE, SEC_BAD };
+
+struct parse_state {
+	struct config *cfg;
+	const char *name;	/* file name for messages */
+	char dir[CFG_PATH_MAX]; /* relative paths are resolved against it */
+	int line;		/* current line, counted by our reader */
+	char section[128];	/* last section header seen */
+	enum section_type type;
+	struct cfg_vm *vm;
+	struct cfg_device *dev;
+	/* string input (tests) */
+	const char *text;
+	/* "set twice" detection: keys seen in the current section */
+	char seen[32][24];
+	unsigned nr_seen;
+};
+
+static void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, ...)
+{
+	size_t len = strlen(cfg->errors);
+	va_list ap;
+
+	cfg->nr_errors++;
+	if (len + 1 >= sizeof(cfg->errors))
+		return;
+	if (line > 0)
+		len += snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s:%d: ", file, line);
+	else
+		len += snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s: ", file);
+	if (len + 1 >= sizeof(cfg->errors))
+		return;
+	va_start(ap, fmt);
+	len += vsnprintf(cfg->errors + len, sizeof(cfg->errors) - len, fmt, ap);
+	va_end(ap);
+	if (len + 1 < sizeof(cfg->errors))
+		strcat(cfg->errors, "\n");
+}
+
+#define perr(ps, ...) cfg_error((ps)->cfg, (ps)->name, (ps)->line, __VA_ARGS__)
+
+const char *cfg_role_name(enum cfg_role r)
+{
+	switch (r) {
+	case CFG_DRIVER_VM:
+		return "driver-vm";
+	case CFG_CLIENT_VM:
+		return "client-vm";
+	case CFG_HOST_CLIENT:
+		return "host-client";
+	}
+	return "?";
+}
+
+const char *cfg_kind_name(enum cfg_kind k)
+{
+	return k == CFG_NET ? "net" : k == CFG_BLK ? "blk" : "?";
+}
+
+static int name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CFG_NAME_MAX || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return 0;
+	return 1;
+}
+
+/* Copy a value into a fixed field; refuse (with a message) what does not fit. */
+static int set_str(struct parse_state *ps, const char *key, char *dst, size_t size,
+		   const char *val)
+{
+	if (strlen(val) >= size) {
+		perr(ps, "%s: value is too long (at most %zu characters)", key, size - 1);
+		return -1;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+/* A path: relative ones are taken relative to the setup file's directory. */
+static int set_path(struct parse_state *ps, const char *key, char *dst, const char *val)
+{
+	char buf[2 * CFG_PATH_MAX];
+
+	if (!*val) {
+		perr(ps, "%s: empty path; give a file name or remove the line", key);
+		return -1;
+	}
+	if (val[0] == '/' || !ps->dir[0])
+		snprintf(buf, sizeof(buf), "%s", val);
+	else
+		snprintf(buf, sizeof(buf), "%s/%s", ps->dir, val);
+	return set_str(ps, key, dst, CFG_PATH_MAX, buf);
+}
+
+static int set_uint(struct parse_state *ps, const char *key, unsigned *dst, const char *val,
+		    unsigned min, unsigned max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (!*val || *end || errno || val[0] == '-' || v < min || v > max) {
+		perr(ps, "%s = %s: expected a whole number from %u to %u", key, val, min, max);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
+/* Memory: "512" (MiB), "512M", "1G". */
+static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, const char *val)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (*end == 'G' || *end == 'g') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		end++;
+	}
+	if (!*val || *end || errno || val[0] == '-' || v < 64 || v > 65536) {
+		perr(ps, "%s = %s: expected a size from 64M to 64G, like 256M or 1G", key, val);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
+static int set_bool(struct parse_state *ps, const char *key, int *dst, const char *val)
+{
+	if (!strcasecmp(val, "yes") || !strcasecmp(val, "true") || !strcmp(val, "1") ||
+	    !strcasecmp(val, "on")) {
+		*dst = 1;
+	} else if (!strcasecmp(val, "no") || !strcasecmp(val, "false") || !strcmp(val, "0") ||
+		   !strcasecmp(val, "off")) {
+		*dst = 0;
+	} else {
+		perr(ps, "%s = %s: expected yes or no", key, val);
+		return -1;
+	}
+	return 0;
+}
+
+static void vm_defaults(struct cfg_vm *vm, enum cfg_role role)
+{
+	vm->role = role;
+	vm->memory_mb = 256;
+	vm->cpus = 1;
+	strcpy(vm->ready, "DDVM-READY");
+	vm->restart_max = 5;
+	vm->restart_backoff_ms = 200;
+	vm->boot_timeout_ms = 60000;
+	vm->heartbeat_timeout_ms = role == CFG_DRIVER_VM ? 3000 : 0;
+	vm->request_timeout_ms = role == CFG_DRIVER_VM ? 5000 : 0;
+}
+
+static int begin_section(struct parse_state *ps, const char *section)
+{
+	struct config *cfg = ps->cfg;
+	char type[32], name[64];
+	unsigned i;
+
+	ps->vm = NULL;
+	ps->dev = NULL;
+	ps->nr_seen = 0;
+	ps->type = SEC_BAD;
+	if (!strcmp(section, "ddvm")) {
+		ps->type = SEC_GLOBAL;
+		return 0;
+	}
+	if (sscanf(section, "%31s %63s", type, name) != 2) {
+		perr(ps, "[%s]: unknown section; expected [ddvm], [driver-vm NAME], "
+			 "[client-vm NAME], [host-client NAME] or [device NAME]", section);
+		return -1;
+	}
+	if (!name_valid(name)) {
+		perr(ps, "[%s]: bad name '%s': use a letter, then letters, digits, '-' or '_' "
+			 "(at most %d characters)", section, name, CFG_NAME_MAX - 1);
+		return -1;
+	}
+	if (!strcmp(type, "device")) {
+		for (i = 0; i < cfg->nr_devices; i++)
+			if (!strcmp(cfg->devices[i].name, name)) {
+				perr(ps, "[device %s]: defined twice (first at line %d); "
+					 "give each device its own name", name, cfg->devices[i].line);
+				return -1;
+			}
+		if (cfg->nr_devices == CFG_MAX_DEVICES) {
+			perr(ps, "too many devices (at most %d)", CFG_MAX_DEVICES);
+			return -1;
+		}
+		ps->dev = &cfg->devices[cfg->nr_devices++];
+		strcpy(ps->dev->name, name);
+		ps->dev->line = ps->line;
+		ps->dev->queues = 1;
+		strcpy(ps->dev->format, "raw");
+		ps->type = SEC_DEVICE;
+		return 0;
+	}
+
+	enum cfg_role role;
+
+	if (!strcmp(type, "driver-vm")) {
+		role = CFG_DRIVER_VM;
+		ps->type = SEC_DRIVER;
+	} else if (!strcmp(type, "client-vm")) {
+		role = CFG_CLIENT_VM;
+		ps->type = SEC_CLIENT;
+	} else if (!strcmp(type, "host-client")) {
+		role = CFG_HOST_CLIENT;
+		ps->type = SEC_HOST;
+	} else {
+		perr(ps, "[%s]: unknown section type '%s'; expected driver-vm, client-vm, "
+			 "host-client or device", section, type);
+		return -1;
+	}
+	for (i = 0; i < cfg->nr_vms; i++)
+		if (!strcmp(cfg->vms[i].name, name)) {
+			perr(ps, "[%s]: the name '%s' is already used at line %d; VMs and host "
+				 "clients need distinct names", section, name, cfg->vms[i].line);
+			ps->type = SEC_BAD;
+			return -1;
+		}
+	if (cfg->nr_vms == CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS) {
+		perr(ps, "too many VMs and host clients (at most %d)",
+		     CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS);
+		ps->type = SEC_BAD;
+		return -1;
+	}
+	ps->vm = &cfg->vms[cfg->nr_vms++];
+	strcpy(ps->vm->name, name);
+	ps->vm->line = ps->line;
+	vm_defaults(ps->vm, role);
+	return 0;
+}
+
+static int key_global(struct parse_state *ps, const char *k, const char *v)
+{
+	struct config *cfg = ps->cfg;
+
+	if (!strcmp(k, "kernel"))
+		return set_path(ps, k, cfg->kernel, v);
+	if (!strcmp(k, "driver_initrd"))
+		return set_path(ps, k, cfg->driver_initrd, v);
+	if (!strcmp(k, "client_initrd"))
+		return set_path(ps, k, cfg->client_initrd, v);
+	if (!strcmp(k, "rundir"))
+		return set_path(ps, k, cfg->rundir, v);
+	perr(ps, "[ddvm]: unknown key '%s'; known: kernel, driver_initrd, client_initrd, rundir",
+	     k);
+	return -1;
+}
+
+/* "a b, c" → uses[] */
+static int set_uses(struct parse_state *ps, struct cfg_vm *vm, const char *v)
+{
+	char buf[512], *tok, *save;
+
+	if (set_str(ps, "devices", buf, sizeof(buf), v))
+		return -1;
+	vm->uses_line = ps->line;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		if (vm->nr_uses == CFG_MAX_USES) {
+			perr(ps, "devices: too many (at most %d per client)", CFG_MAX_USES);
+			return -1;
+		}
+		if (!name_valid(tok)) {
+			perr(ps, "devices: '%s' is not a device name", tok);
+			return -1;
+		}
+		strcpy(vm->uses[vm->nr_uses++], tok);
+	}
+	if (!vm->nr_uses) {
+		perr(ps, "devices: empty; list the devices this client uses, or remove the line");
+		return -1;
+	}
+	return 0;
+}
+
+static int key_vm(struct parse_state *ps, const char *k, const char *v)
+{
+	struct cfg_vm *vm = ps->vm;
+	int is_vm = vm->role != CFG_HOST_CLIENT;
+
+	if (!strcmp(k, "devices")) {
+		if (vm->role == CFG_DRIVER_VM) {
+			perr(ps, "devices: a driver VM does not list devices; each [device] section "
+				 "names its driver VM with 'vm = %s'", vm->name);
+			return -1;
+		}
+		return set_uses(ps, vm, v);
+	}
+	if (is_vm) {
+		if (!strcmp(k, "memory"))
+			return set_memory(ps, k, &vm->memory_mb, v);
+		if (!strcmp(k, "cpus"))
+			return set_uint(ps, k, &vm->cpus, v, 1, 64);
+		if (!strcmp(k, "kernel"))
+			return set_path(ps, k, vm->kernel, v);
+		if (!strcmp(k, "initrd"))
+			return set_path(ps, k, vm->initrd, v);
+		if (!strcmp(k, "append"))
+			return set_str(ps, k, vm->append, sizeof(vm->append), v);
+		if (!strcmp(k, "run"))
+			return set_path(ps, k, vm->run, v);
+		if (!strcmp(k, "ready"))
+			return set_str(ps, k, vm->ready, sizeof(vm->ready), v);
+		if (!strcmp(k, "restart_max"))
+			return set_uint(ps, k, &vm->restart_max, v, 0, 1000);
+		if (!strcmp(k, "restart_backoff_ms"))
+			return set_uint(ps, k, &vm->restart_backoff_ms, v, 0, 600000);
+		if (!strcmp(k, "boot_timeout_ms"))
+			return set_uint(ps, k, &vm->boot_timeout_ms, v, 0, 3600000);
+		if (!strcmp(k, "heartbeat_timeout_ms"))
+			return set_uint(ps, k, &vm->heartbeat_timeout_ms, v, 0, 3600000);
+		if (!strcmp(k, "request_timeout_ms"))
+			return set_uint(ps, k, &vm->request_timeout_ms, v, 0, 3600000);
+	}
+	if (is_vm)
+		perr(ps, "[%s %s]: unknown key '%s'; known: memory, cpus, kernel, initrd, append, "
+			 "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
+			 "heartbeat_timeout_ms, request_timeout_ms%s",
+		     cfg_role_name(vm->role), vm->name, k,
+		     vm->role == CFG_CLIENT_VM ? ", devices" : "");
+	else
+		perr(ps, "[host-client %s]: unknown key '%s'; known: devices", vm->name, k);
+	return -1;
+}
+
+static int key_device(struct parse_state *ps, const char *k, const char *v)
+{
+	struct cfg_device *d = ps->dev;
+
+	if (!strcmp(k, "vm")) {
+		d->vm_line = ps->line;
+		return set_str(ps, k, d->vm_name, sizeof(d->vm_name), v);
+	}
+	if (!strcmp(k, "kind")) {
+		if (!strcmp(v, "net"))
+			d->kind = CFG_NET;
+		else if (!strcmp(v, "blk"))
+			d->kind = CFG_BLK;
+		else {
+			perr(ps, "kind = %s: expected net or blk", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(k, "model"))
+		return set_str(ps, k, d->model, sizeof(d->model), v);
+	if (!strcmp(k, "host")) {
+		unsigned a, b, c, f;
+		char end;
+
+		if (sscanf(v, "%4x:%2x:%2x.%1x%c", &a, &b, &c, &f, &end) != 4) {
+			perr(ps, "host = %s: expected a PCI address like 0000:03:00.0 "
+				 "(see lspci -D)", v);
+			return -1;
+		}
+		return set_str(ps, k, d->host, sizeof(d->host), v);
+	}
+	if (!strcmp(k, "backend")) {
+		if (!strcmp(v, "none"))
+			d->net_backend = CFG_NET_NONE;
+		else if (!strcmp(v, "user"))
+			d->net_backend = CFG_NET_USER;
+		else if (!strcmp(v, "tap"))
+			d->net_backend = CFG_NET_TAP;
+		else {
+			perr(ps, "backend = %s: expected none, user (QEMU user-mode networking, "
+				 "restricted to the host) or tap", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(k, "tap")) {
+		if (!*v || strlen(v) >= 16 || strchr(v, '/') || strchr(v, ' ')) {
+			perr(ps, "tap = %s: expected an interface name of 1 to 15 characters", v);
+			return -1;
+		}
+		return set_str(ps, k, d->tap, sizeof(d->tap), v);
+	}
+	if (!strcmp(k, "mac")) {
+		unsigned m[6];
+		char end;
+
+		if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+			   &end) != 6 || (m[0] & 1)) {
+			perr(ps, "mac = %s: expected a unicast MAC address like 52:54:00:12:34:56", v);
+			return -1;
+		}
+		return set_str(ps, k, d->mac, sizeof(d->mac), v);
+	}
+	if (!strcmp(k, "image"))
+		return set_path(ps, k, d->image, v);
+	if (!strcmp(k, "format")) {
+		if (strcmp(v, "raw") && strcmp(v, "qcow2")) {
+			perr(ps, "format = %s: expected raw or qcow2", v);
+			return -1;
+		}
+		return set_str(ps, k, d->format, sizeof(d->format), v);
+	}
+	if (!strcmp(k, "readonly"))
+		return set_bool(ps, k, &d->readonly, v);
+	if (!strcmp(k, "queues"))
+		return set_uint(ps, k, &d->queues, v, 1, 8);
+	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, host, backend, tap, mac, "
+		 "image, format, readonly, queues", d->name, k);
+	return -1;
+}
+
+static int config_ini_key(void *user, const char *section, const char *key, const char *val)
+{
+	struct parse_state *ps = user;
+	unsigned i;
+
+	if (ps->type == SEC_BAD)
+		return 1; /* already reported at the header */
+	if (ps->type == SEC_NONE) {
+		perr(ps, "'%s' is outside any section; put it under a [section] header", key);
+		return 1;
+	}
+	for (i = 0; i < ps->nr_seen; i++)
+		if (!strcmp(ps->seen[i], key)) {
+			perr(ps, "'%s' is set twice in [%s]; keep one", key, section);
+			return 1;
+		}
+	if (ps->nr_seen < 32 && strlen(key) < sizeof(ps->seen[0]))
+		strcpy(ps->seen[ps->nr_seen++], key);
+
+	switch (ps->type) {
+	case SEC_GLOBAL:
+		key_global(ps, key, val);
+		break;
+	case SEC_DRIVER:
+	case SEC_CLIENT:
+	case SEC_HOST:
+		key_vm(ps, key, val);
+		break;
+	case SEC_DEVICE:
+		key_device(ps, key, val);
+		break;
+	default:
+		break;
+	}
+	return 1; /* keep going: report every problem in one pass */
+}
+
+/*
+ * inih's reader: we hand it one whole line at a time, so counting calls counts lines
+ * (inih's own line numbers only reach the handler when built with INI_HANDLER_LINENO,
+ * which Debian's library is not).
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	const char *nl;
+	size_t len;
+
+	if (!ps->text || !*ps->text)
+		return NULL;
+	nl = strchr(ps->text, '\n');
+	len = nl ? (size_t)(nl - ps->text + 1) : strlen(ps->text);
+	ps->line++;
+	if (len >= (size_t)num) {
+		perr(ps, "line is too long (at most %d characters)", num - 2);
+		str[0] = '\n';
+		str[1] = 0;
+	} else {
+		const char *p, *end;
+
+		memcpy(str, ps->text, len);
+		str[len] = 0;
+		/*
+		 * Section headers are handled here, not in the handler: inih only calls the
+		 * handler for keys, and an empty [host-client x] must still count.
+		 */
+		for (p = str; *p == ' ' || *p == '\t'; p++)
+			;
+		end = *p == '[' ? strchr(p, ']') : NULL;
+		if (end && end - p - 1 < (ptrdiff_t)sizeof(ps->section)) {
+			memcpy(ps->section, p + 1, end - p - 1);
+			ps->section[end - p - 1] = 0;
+			begin_section(ps, ps->section);
+		}
+	}
+	ps->text += len;
+	return str;
+}
+
+static struct cfg_device *find_device(struct config *cfg, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++)
+		if (!strcmp(cfg->devices[i].name, name))
+			return &cfg->devices[i];
+	return NULL;
+}
+
+struct cfg_vm *config__find_vm(struct config *cfg, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_vms; i++)
+		if (!strcmp(cfg->vms[i].name, name))
+			return &cfg->vms[i];
+	return NULL;
+}
+
+/* First PCI slot the parser gives devices and channels (q35 uses 0x00-0x1f). */
+#define CFG_FIRST_DEV_SLOT 0x04
+#define CFG_FIRST_CHAN_SLOT 0x10
+
+static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
+{
+	struct cfg_vm *vm;
+	unsigned i, nr_owned = 0;
+
+	if (!d->kind)
+		cfg_error(cfg, f, d->line, "[device %s]: 'kind' is missing; add kind = net or "
+			  "kind = blk", d->name);
+	if (!d->vm_name[0]) {
+		cfg_error(cfg, f, d->line, "[device %s]: 'vm' is missing; add vm = NAME of the "
+			  "driver VM that owns it", d->name);
+		return;
+	}
+	vm = config__find_vm(cfg, d->vm_name);
+	if (!vm || vm->role != CFG_DRIVER_VM) {
+		cfg_error(cfg, f, d->vm_line, "vm = %s: %s; a device belongs to a [driver-vm] "
+			  "section", d->vm_name, vm ? "that is not a driver VM" : "no such VM");
+		return;
+	}
+	d->vm = vm;
+	for (i = 0; &cfg->devices[i] != d; i++)
+		nr_owned += cfg->devices[i].vm == vm;
+	d->pci_slot = CFG_FIRST_DEV_SLOT + nr_owned;
+	if (d->pci_slot >= CFG_FIRST_CHAN_SLOT)
+		cfg_error(cfg, f, d->line, "[device %s]: driver VM %s owns too many devices "
+			  "(at most %d)", d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
+	if (!d->model[0])
+		strcpy(d->model, d->kind == CFG_BLK ? "virtio-blk-pci" : "e1000");
+	if (d->host[0]) {
+		if (d->image[0] || d->net_backend != CFG_NET_NONE)
+			cfg_error(cfg, f, d->line, "[device %s]: a real device (host = %s) has no "
+				  "emulated back-end; remove image/backend", d->name, d->host);
+		return;
+	}
+	if (d->kind == CFG_BLK) {
+		if (!d->image[0])
+			cfg_error(cfg, f, d->line, "[device %s]: a blk device needs 'image = FILE' "
+				  "(create one with: truncate -s 64M disk.img)", d->name);
+		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
+			cfg_error(cfg, f, d->line, "[device %s]: image %s: %s; create it (truncate "
+				  "-s 64M %s) or fix the path", d->name, d->image, strerror(errno),
+				  d->image);
+		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->mac[0])
+			cfg_error(cfg, f, d->line, "[device %s]: backend/tap/mac are for net "
+				  "devices; remove them", d->name);
+	} else if (d->kind == CFG_NET) {
+		if (d->image[0])
+			cfg_error(cfg, f, d->line, "[device %s]: 'image' is for blk devices; remove "
+				  "it", d->name);
+		if (d->net_backend == CFG_NET_TAP && !d->tap[0])
+			cfg_error(cfg, f, d->line, "[device %s]: backend = tap needs 'tap = IFNAME' "
+				  "(QEMU creates it and removes it on exit)", d->name);
+		if (d->net_backend != CFG_NET_TAP && d->tap[0])
+			cfg_error(cfg, f, d->line, "[device %s]: 'tap' is set but backend is not "
+				  "tap; add backend = tap or remove tap", d->name);
+	}
+}
+
+/* Resolve client device lists into channels; enforce one client per blk device. */
+static void make_channels(struct config *cfg, const char *f)
+{
+	struct cfg_channel *blk_owner[CFG_MAX_DEVICES] = { 0 };
+	unsigned v, u, i;
+
+	for (v = 0; v < cfg->nr_vms; v++) {
+		struct cfg_vm *c = &cfg->vms[v];
+
+		if (c->role == CFG_DRIVER_VM)
+			continue;
+		if (!c->nr_uses)
+			cfg_error(cfg, f, c->line, "[%s %s]: uses no device; add devices = NAME...",
+				  cfg_role_name(c->role), c->name);
+		for (u = 0; u < c->nr_uses; u++) {
+			struct cfg_device *d = find_device(cfg, c->uses[u]);
+			struct cfg_channel *ch;
+			unsigned di;
+
+			if (!d) {
+				cfg_error(cfg, f, c->uses_line, "devices: no device named '%s'; "
+					  "define it in a [device %s] section", c->uses[u], c->uses[u]);
+				continue;
+			}
+			for (i = 0; i < u; i++)
+				if (!strcmp(c->uses[i], c->uses[u]))
+					break;
+			if (i < u) {
+				cfg_error(cfg, f, c->uses_line, "devices: '%s' is listed twice",
+					  c->uses[u]);
+				continue;
+			}
+			di = d - cfg->devices;
+			if (d->kind == CFG_BLK && blk_owner[di]) {
+				cfg_error(cfg, f, c->uses_line, "devices: blk device '%s' is already "
+					  "used by %s (line %d); a block device serves one client: give "
+					  "each client its own disk", d->name, blk_owner[di]->client->name,
+					  blk_owner[di]->client->uses_line);
+				continue;
+			}
+			if (cfg->nr_channels == CFG_MAX_CHANNELS) {
+				cfg_error(cfg, f, c->uses_line, "too many channels (at most %d)",
+					  CFG_MAX_CHANNELS);
+				return;
+			}
+			ch = &cfg->channels[cfg->nr_channels++];
+			/* Both names are < CFG_NAME_MAX, so "DEV.CLIENT" always fits. */
+			strcpy(ch->name, d->name);
+			strcat(ch->name, ".");
+			strcat(ch->name, c->name);
+			ch->dev = d;
+			ch->client = c;
+			ch->index_in_client = u;
+			d->nr_users++;
+			if (d->kind == CFG_BLK)
+				blk_owner[di] = ch;
+		}
+	}
+	/* Number each driver VM's channels: their slots in that VM. */
+	for (v = 0; v < cfg->nr_vms; v++) {
+		unsigned n = 0;
+
+		for (i = 0; i < cfg->nr_channels; i++)
+			if (cfg->channels[i].dev->vm == &cfg->vms[v])
+				cfg->channels[i].index_in_driver = n++;
+		if (n > 0x1f - CFG_FIRST_CHAN_SLOT)
+			cfg_error(cfg, f, cfg->vms[v].line, "[driver-vm %s]: serves too many channels "
+				  "(at most %d)", cfg->vms[v].name, 0x1f - CFG_FIRST_CHAN_SLOT);
+	}
+}
+
+static void check_whole(struct config *cfg, const char *f)
+{
+	unsigned i, drivers = 0;
+
+	for (i = 0; i < cfg->nr_devices; i++)
+		check_device(cfg, f, &cfg->devices[i]);
+	for (i = 0; i < cfg->nr_vms; i++)
+		drivers += cfg->vms[i].role == CFG_DRIVER_VM;
+	if (!drivers && !cfg->nr_errors)
+		cfg_error(cfg, f, 0, "no [driver-vm NAME] section; a setup needs at least one "
+			  "driver VM (see examples/demo.ini)");
+	if (!cfg->nr_errors)
+		make_channels(cfg, f);
+	/* VMs inherit the global kernel/initrd. */
+	for (i = 0; i < cfg->nr_vms; i++) {
+		struct cfg_vm *vm = &cfg->vms[i];
+
+		if (vm->role == CFG_HOST_CLIENT)
+			continue;
+		if (!vm->kernel[0])
+			strcpy(vm->kernel, cfg->kernel);
+		if (!vm->initrd[0])
+			strcpy(vm->initrd, vm->role == CFG_DRIVER_VM ? cfg->driver_initrd
+								       : cfg->client_initrd);
+	}
+}
+
+static int parse(struct config *cfg, const char *name, const char *dir, const char *text)
+{
+	struct parse_state ps = { .cfg = cfg, .name = name, .text = text };
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	snprintf(ps.dir, sizeof(ps.dir), "%s", dir ? dir : "");
+	ret = ini_parse_stream(read_line, &ps, config_ini_key, &ps);
+	if (ret > 0)
+		cfg_error(cfg, name, ret, "syntax error: expected 'key = value', '[section]' or "
+			  "a comment starting with # or ;");
+	else if (ret < 0)
+		cfg_error(cfg, name, 0, "cannot parse (out of memory)");
+	check_whole(cfg, name);
+	return cfg->nr_errors ? -EINVAL : 0;
+}
+
+int config__parse_string(struct config *cfg, const char *name, const char *text)
+{
+	return parse(cfg, name, NULL, text);
+}
+
+int config__load(struct config *cfg, const char *path)
+{
+	char dirbuf[CFG_PATH_MAX], *text = NULL;
+	size_t cap = 0;
+	FILE *f;
+	ssize_t n;
+	int ret;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		memset(cfg, 0, sizeof(*cfg));
+		cfg_error(cfg, path, 0, "cannot open: %s", strerror(-ret));
+		return ret;
+	}
+	/* The whole file as one string: getdelim with NUL reads to EOF. */
+	n = getdelim(&text, &cap, '\0', f);
+	fclose(f);
+	if (n < 0) {
+		free(text);
+		memset(cfg, 0, sizeof(*cfg));
+		cfg_error(cfg, path, 0, "empty or unreadable file");
+		return -EINVAL;
+	}
+	if ((size_t)n != strlen(text)) {
+		free(text);
+		memset(cfg, 0, sizeof(*cfg));
+		cfg_error(cfg, path, 0, "contains a NUL byte; is it a text file?");
+		return -EINVAL;
+	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	ret = parse(cfg, path, dirname(dirbuf), text);
+	free(text);
+	return ret;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The setup file: which driver VMs own which devices, which clients use them.
+ * INI format (parsed by inih); examples/demo.ini is the commented reference.
+ *
+ *   [ddvm]              kernel, driver_initrd, client_initrd, rundir
+ *   [driver-vm NAME]    memory, cpus, kernel, initrd, append, run, restart policy
+ *   [device NAME]       vm = driver VM, kind = net|blk, model, back-end
+ *   [client-vm NAME]    memory, cpus, ..., devices = DEV [DEV...]
+ *   [host-client NAME]  devices = DEV [DEV...]
+ *
+ * Each (device, client) pair becomes one channel named "DEVICE.CLIENT". A net device
+ * may serve several clients (the translation module switches by MAC); a blk device
+ * serves exactly one.
+ *
+ * Every error names file:line, says what is wrong and what to do.
+ */
+#ifndef DDVM_CONFIG_H
+#define DDVM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_NAME_MAX 24
+#define CFG_PATH_MAX 256
+#define CFG_MAX_VMS 16
+#define CFG_MAX_DEVICES 32
+#define CFG_MAX_HOST_CLIENTS 8
+#define CFG_MAX_USES 8 /* devices one client lists */
+#define CFG_MAX_CHANNELS 64
+#define CFG_ERR_MAX 4096
+
+enum cfg_role { CFG_DRIVER_VM, CFG_CLIENT_VM, CFG_HOST_CLIENT };
+enum cfg_kind { CFG_NET = 1, CFG_BLK = 2 }; /* == enum ddvm_kind */
+enum cfg_net_backend { CFG_NET_NONE, CFG_NET_USER, CFG_NET_TAP };
+
+struct cfg_vm;
+
+struct cfg_device {
+	char name[CFG_NAME_MAX];
+	int line;		 /* of its [device] header */
+	char vm_name[CFG_NAME_MAX];
+	int vm_line;
+	struct cfg_vm *vm;	 /* the driver VM that owns it */
+	enum cfg_kind kind;
+	char model[32];		 /* QEMU device: e1000, virtio-net-pci, nvme, ... */
+	char host[16];		 /* vfio-pci host address (DDDD:BB:DD.F), "" = emulated */
+	enum cfg_net_backend net_backend;
+	char tap[16];		 /* tap interface QEMU creates (and removes) */
+	char mac[18];
+	char image[CFG_PATH_MAX]; /* blk: disk image file */
+	char format[8];		 /* raw | qcow2 */
+	int readonly;
+	unsigned queues;
+	unsigned pci_slot;	 /* slot in the driver VM, assigned by the parser */
+	unsigned nr_users;
+};
+
+/* A client VM or driver VM. */
+struct cfg_vm {
+	char name[CFG_NAME_MAX];
+	int line;
+	enum cfg_role role;
+	unsigned memory_mb;
+	unsigned cpus;
+	char kernel[CFG_PATH_MAX];
+	char initrd[CFG_PATH_MAX];
+	char append[CFG_PATH_MAX];
+	char run[CFG_PATH_MAX];	  /* script the guest's /init runs (fw_cfg opt/ddvm/run) */
+	char ready[64];		  /* console line meaning "booted" */
+	unsigned restart_max;	  /* restarts in a row before giving up */
+	unsigned restart_backoff_ms; /* first delay; doubles each time */
+	unsigned boot_timeout_ms;
+	unsigned heartbeat_timeout_ms; /* 0 = do not watch the heartbeat */
+	unsigned request_timeout_ms;	/* 0 = do not watch request progress */
+	/* clients: devices used (names until resolved) */
+	unsigned nr_uses;
+	char uses[CFG_MAX_USES][CFG_NAME_MAX];
+	int uses_line;
+};
+
+struct cfg_channel {
+	char name[2 * CFG_NAME_MAX + 1];
+	struct cfg_device *dev;
+	struct cfg_vm *client;	/* role CFG_CLIENT_VM or CFG_HOST_CLIENT */
+	unsigned index_in_client; /* nth channel of the client: its PCI slot order */
+	unsigned index_in_driver; /* nth channel of the driver VM */
+};
+
+struct config {
+	char path[CFG_PATH_MAX];
+	char kernel[CFG_PATH_MAX];
+	char driver_initrd[CFG_PATH_MAX];
+	char client_initrd[CFG_PATH_MAX];
+	char rundir[CFG_PATH_MAX];
+	unsigned nr_vms;	  /* VMs and host clients, in file order */
+	struct cfg_vm vms[CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS];
+	unsigned nr_devices;
+	struct cfg_device devices[CFG_MAX_DEVICES];
+	unsigned nr_channels;
+	struct cfg_channel channels[CFG_MAX_CHANNELS];
+	/* parse state */
+	int nr_errors;
+	char errors[CFG_ERR_MAX]; /* "file:line: message\n" each */
+};
+
+/*
+ * Parse PATH into CFG. Returns 0, or -EINVAL with every problem found listed in
+ * cfg->errors (also for I/O errors: -ENOENT etc.). Relative paths inside the file are
+ * taken relative to the file's directory.
+ */
+int config__load(struct config *cfg, const char *path);
+/* Same, from a string (tests); NAME is used in messages. */
+int config__parse_string(struct config *cfg, const char *name, const char *text);
+
+struct cfg_vm *config__find_vm(struct config *cfg, const char *name);
+const char *cfg_role_name(enum cfg_role r);
+const char *cfg_kind_name(enum cfg_kind k);
+
+#endif /* DDVM_CONFIG_H */

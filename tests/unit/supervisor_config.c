@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Setup file parsing: a good file parses into the expected VMs, devices and channels;
+ * a table of bad files, each with the message (file:line and advice) it must produce.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char img[64];
+
+/* Replace every "@IMG@" with the path of a real, writable image file. */
+static char *subst(const char *text)
+{
+	size_t cap = strlen(text) * 2 + 256;
+	char *out = malloc(cap), *o = out;
+	const char *p;
+
+	assert_non_null(out);
+	for (p = text; *p;) {
+		if (!strncmp(p, "@IMG@", 5)) {
+			o += sprintf(o, "%s", img);
+			p += 5;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static int parse(struct config *cfg, const char *text)
+{
+	char *t = subst(text);
+	int ret = config__parse_string(cfg, "t.ini", t);
+
+	free(t);
+	return ret;
+}
+
+static const char good[] = "# a complete setup\n"
+			   "[ddvm]\n"
+			   "kernel = /k\n"
+			   "driver_initrd = /d.cpio.gz\n"
+			   "client_initrd = /c.cpio.gz\n"
+			   "\n"
+			   "[driver-vm netvm]\n"
+			   "memory = 512M\n"
+			   "cpus = 2\n"
+			   "restart_max = 3\n"
+			   "\n"
+			   "[device nic0]\n"
+			   "vm = netvm\n"
+			   "kind = net\n"
+			   "model = e1000\n"
+			   "backend = user\n"
+			   "mac = 52:54:00:12:34:56\n"
+			   "\n"
+			   "[device disk0]\n"
+			   "vm = netvm\n"
+			   "kind = blk\n"
+			   "image = @IMG@\n"
+			   "\n"
+			   "[client-vm app]\n"
+			   "memory = 1G\n"
+			   "devices = nic0, disk0\n"
+			   "\n"
+			   "[host-client bridge]\n"
+			   "devices = nic0\n";
+
+static void test_good(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct cfg_vm *vm;
+
+	(void)state;
+	assert_int_equal(parse(cfg, good), 0);
+	assert_string_equal(cfg->errors, "");
+	assert_int_equal(cfg->nr_vms, 3);
+	assert_int_equal(cfg->nr_devices, 2);
+	vm = config__find_vm(cfg, "netvm");
+	assert_non_null(vm);
+	assert_int_equal(vm->role, CFG_DRIVER_VM);
+	assert_int_equal(vm->memory_mb, 512);
+	assert_int_equal(vm->cpus, 2);
+	assert_int_equal(vm->restart_max, 3);
+	assert_string_equal(vm->kernel, "/k");
+	assert_string_equal(vm->initrd, "/d.cpio.gz");
+	vm = config__find_vm(cfg, "app");
+	assert_int_equal(vm->memory_mb, 1024);
+	assert_string_equal(vm->initrd, "/c.cpio.gz");
+	assert_int_equal(cfg->devices[0].pci_slot, 4);
+	assert_int_equal(cfg->devices[1].pci_slot, 5);
+	assert_string_equal(cfg->devices[1].model, "virtio-blk-pci");
+
+	assert_int_equal(cfg->nr_channels, 3);
+	assert_string_equal(cfg->channels[0].name, "nic0.app");
+	assert_string_equal(cfg->channels[1].name, "disk0.app");
+	assert_string_equal(cfg->channels[2].name, "nic0.bridge");
+	assert_int_equal(cfg->channels[1].index_in_client, 1);
+	assert_int_equal(cfg->channels[2].index_in_driver, 2);
+	assert_int_equal(cfg->channels[2].client->role, CFG_HOST_CLIENT);
+	free(cfg);
+}
+
+struct bad {
+	const char *what;
+	const char *text;
+	const char *message; /* must appear in cfg->errors */
+};
+
+#define DRV "[driver-vm d]\n"
+#define NIC "[device n]\nvm = d\nkind = net\n"
+
+static const struct bad bad[] = {
+	{ "syntax", DRV "this is not ini\n", "t.ini:2: syntax error: expected 'key = value'" },
+	{ "key outside section", "memory = 1G\n" DRV,
+	  "t.ini:1: 'memory' is outside any section" },
+	{ "unknown section type", "[printer p]\n" DRV,
+	  "t.ini:1: [printer p]: unknown section type 'printer'" },
+	{ "section without name", "[driver-vm]\n",
+	  "t.ini:1: [driver-vm]: unknown section; expected [ddvm]" },
+	{ "bad name", "[driver-vm 9lives]\n", "t.ini:1: [driver-vm 9lives]: bad name '9lives'" },
+	{ "duplicate vm", DRV "[client-vm d]\n", "t.ini:2: [client-vm d]: the name 'd' is "
+						  "already used at line 1" },
+	{ "duplicate device", DRV NIC "[device n]\n", "t.ini:5: [device n]: defined twice "
+						      "(first at line 2)" },
+	{ "unknown vm key", DRV "colour = blue\n", "t.ini:2: [driver-vm d]: unknown key "
+						   "'colour'; known: memory" },
+	{ "unknown device key", DRV NIC "speed = 10G\n", "t.ini:5: [device n]: unknown key "
+							 "'speed'" },
+	{ "set twice", DRV "cpus = 1\ncpus = 2\n", "t.ini:3: 'cpus' is set twice in "
+						   "[driver-vm d]" },
+	{ "memory garbage", DRV "memory = lots\n", "t.ini:2: memory = lots: expected a size "
+						   "from 64M to 64G" },
+	{ "memory too small", DRV "memory = 1M\n", "t.ini:2: memory = 1M: expected a size" },
+	{ "cpus zero", DRV "cpus = 0\n", "t.ini:2: cpus = 0: expected a whole number from 1 "
+					 "to 64" },
+	{ "cpus negative", DRV "cpus = -1\n", "t.ini:2: cpus = -1: expected a whole number" },
+	{ "device without kind", DRV "[device n]\nvm = d\n", "t.ini:2: [device n]: 'kind' is "
+							     "missing" },
+	{ "device without vm", DRV "[device n]\nkind = net\n", "t.ini:2: [device n]: 'vm' is "
+							       "missing; add vm = NAME" },
+	{ "device of unknown vm", DRV "[device n]\nvm = ghost\nkind = net\n",
+	  "t.ini:3: vm = ghost: no such VM" },
+	{ "device of a client vm", DRV "[client-vm c]\ndevices = n\n[device n]\nvm = c\nkind = "
+				       "net\n",
+	  "t.ini:5: vm = c: that is not a driver VM" },
+	{ "bad kind", DRV "[device n]\nkind = gpu\n", "t.ini:3: kind = gpu: expected net or blk" },
+	{ "bad backend", DRV NIC "backend = wifi\n", "t.ini:5: backend = wifi: expected none, "
+						     "user" },
+	{ "tap without name", DRV NIC "backend = tap\n", "t.ini:2: [device n]: backend = tap "
+							 "needs 'tap = IFNAME'" },
+	{ "tap name without tap", DRV NIC "tap = tap0\n", "t.ini:2: [device n]: 'tap' is set but "
+						      "backend is not tap" },
+	{ "tap name too long", DRV NIC "backend = tap\ntap = averyveryverylongname\n",
+	  "t.ini:6: tap = averyveryverylongname: expected an interface name" },
+	{ "bad mac", DRV NIC "mac = 52:54:00:12:34\n", "t.ini:5: mac = 52:54:00:12:34: expected "
+						       "a unicast MAC" },
+	{ "multicast mac", DRV NIC "mac = 01:00:5e:00:00:01\n", "expected a unicast MAC" },
+	{ "bad vfio address", DRV NIC "host = 3:0\n", "t.ini:5: host = 3:0: expected a PCI "
+						      "address like 0000:03:00.0" },
+	{ "blk without image", DRV "[device b]\nvm = d\nkind = blk\n",
+	  "t.ini:2: [device b]: a blk device needs 'image = FILE'" },
+	{ "blk image missing", DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent/x.img\n",
+	  "t.ini:2: [device b]: image /nonexistent/x.img: No such file or directory; create it" },
+	{ "blk with net backend", DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbackend = "
+				      "user\n",
+	  "t.ini:2: [device b]: backend/tap/mac are for net devices" },
+	{ "net with image", DRV NIC "image = @IMG@\n", "t.ini:2: [device n]: 'image' is for blk "
+						       "devices" },
+	{ "bad format", DRV "[device b]\nformat = vmdk\n", "t.ini:3: format = vmdk: expected raw "
+							   "or qcow2" },
+	{ "client uses unknown device", DRV NIC "[client-vm c]\ndevices = n, nope\n",
+	  "t.ini:6: devices: no device named 'nope'; define it in a [device nope] section" },
+	{ "client uses nothing", DRV NIC "[client-vm c]\n",
+	  "t.ini:5: [client-vm c]: uses no device; add devices = NAME" },
+	{ "client lists device twice", DRV NIC "[client-vm c]\ndevices = n n\n",
+	  "t.ini:6: devices: 'n' is listed twice" },
+	{ "driver vm lists devices", DRV "devices = n\n",
+	  "t.ini:2: devices: a driver VM does not list devices" },
+	{ "blk shared by two clients",
+	  DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\n"
+	      "[client-vm c1]\ndevices = b\n"
+	      "[client-vm c2]\ndevices = b\n",
+	  "t.ini:9: devices: blk device 'b' is already used by c1 (line 7); a block device "
+	  "serves one client" },
+	{ "blk shared with a host client",
+	  DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\n"
+	      "[client-vm c1]\ndevices = b\n"
+	      "[host-client h]\ndevices = b\n",
+	  "t.ini:9: devices: blk device 'b' is already used by c1" },
+	{ "host client with vm keys", DRV NIC "[host-client h]\nmemory = 1G\n",
+	  "t.ini:6: [host-client h]: unknown key 'memory'; known: devices" },
+	{ "no driver vm", "[ddvm]\nkernel = /k\n", "t.ini: no [driver-vm NAME] section" },
+	{ "empty path", DRV "kernel =\n", "t.ini:2: kernel: empty path" },
+	{ "too long line", DRV "append = "
+			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	  "t.ini:2: line is too long" },
+	{ "unknown global key", "[ddvm]\nfoo = 1\n" DRV, "t.ini:2: [ddvm]: unknown key 'foo'" },
+};
+
+static void test_bad_table(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	unsigned i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = parse(cfg, bad[i].text);
+
+		if (ret != -EINVAL || !strstr(cfg->errors, bad[i].message)) {
+			printf("# case '%s': ret %d, wanted message:\n#   %s\n# got:\n#   %s\n",
+			       bad[i].what, ret, bad[i].message, cfg->errors);
+			failed++;
+		}
+	}
+	free(cfg);
+	assert_int_equal(failed, 0);
+}
+
+/* Several mistakes are all reported in one pass. */
+static void test_all_errors_reported(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(parse(cfg, DRV "cpus = 0\nmemory = x\n[device n]\nvm = d\n"), -EINVAL);
+	assert_int_equal(cfg->nr_errors, 3);
+	assert_non_null(strstr(cfg->errors, "t.ini:2: cpus"));
+	assert_non_null(strstr(cfg->errors, "t.ini:3: memory"));
+	assert_non_null(strstr(cfg->errors, "t.ini:4: [device n]: 'kind' is missing"));
+	free(cfg);
+}
+
+static void test_missing_file(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(config__load(cfg, "/nonexistent/setup.ini"), -ENOENT);
+	assert_non_null(strstr(cfg->errors, "/nonexistent/setup.ini: cannot open: No such file"));
+	free(cfg);
+}
+
+/* Relative paths in a file are relative to the file, not to the caller's cwd. */
+static void test_relative_paths(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char dir[] = "/tmp/ddvm-cfg.XXXXXX", path[96], want[96];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/setup.ini", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[ddvm]\nkernel = vmlinuz\n[driver-vm d]\n", f);
+	fclose(f);
+	assert_int_equal(config__load(cfg, path), 0);
+	snprintf(want, sizeof(want), "%s/vmlinuz", dir);
+	assert_string_equal(cfg->vms[0].kernel, want);
+	unlink(path);
+	rmdir(dir);
+	free(cfg);
+}
+
+static void test_example_parses(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	const char *root = getenv("DDVM_ROOT");
+	char path[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/examples/demo.ini", root ? root : ".");
+	if (access(path, R_OK)) {
+		free(cfg);
+		skip();
+	}
+	if (config__load(cfg, path))
+		fail_msg("%s", cfg->errors);
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_bad_table),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_example_parses),
+	};
+	int fd, ret;
+
+	strcpy(img, "/tmp/ddvm-cfg-img.XXXXXX");
+	fd = mkstemp(img);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	ret = cmocka_run_group_tests_name("supervisor_config", tests, NULL, NULL);
+	unlink(img);
+	return ret;
+}
