@@ -1,0 +1,38 @@
+# tests/: what `make check` builds before tests/run.sh runs it.
+#
+#   build/tests/unit/<name>   cmocka binaries; tests/run.sh runs every one of them
+#   tests/*/test_*.sh         script tests; tests/run.sh finds them itself
+#
+# Adding a unit test (any fragment may do this, before or after this file):
+#   - the common case, one file tests/unit/<name>.c built with ASan+UBSan against
+#     libddvmring-san.a and cmocka:
+#         $(eval $(call ddvm_unit_test,<name>))
+#     optional per-test variables, set before the call:
+#         <name>_SRCS    more sources        <name>_LIBS    more libraries
+#         <name>_CFLAGS  more flags          <name>_DEPS    more prerequisites
+#   - anything else: write your own rule and add the binary with
+#         UNIT_TESTS += $(BUILD)/tests/unit/<name>
+# `make unit-tests` builds every entry of UNIT_TESTS (it expands the list last, so
+# fragments included after this one count too); `make check` depends on it.
+
+UNIT_DIR := $(BUILD)/tests/unit
+UNIT_TESTS +=
+
+define ddvm_unit_test
+UNIT_TESTS += $(UNIT_DIR)/$(1)
+$(UNIT_DIR)/$(1): tests/unit/$(1).c $$($(1)_SRCS) $$($(1)_DEPS) $$(RING_LIB_SAN) $$(RING_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@echo "  LD SAN  $$@")
+	$$(Q)$$(CC) $$(DDVM_CFLAGS) $$(SAN_FLAGS) $$($(1)_CFLAGS) -o $$@ \
+		tests/unit/$(1).c $$($(1)_SRCS) $$($(1)_LIBS) $$(RING_LIB_SAN) -lcmocka -lpthread
+endef
+
+.SECONDEXPANSION:
+.PHONY: unit-tests
+unit-tests: $$(UNIT_TESTS)
+CHECK_DEPS += unit-tests
+
+# --- the channel: ring and region ----------------------------------------------------
+
+$(eval $(call ddvm_unit_test,test_ring))
+$(eval $(call ddvm_unit_test,test_region))
