@@ -1,0 +1,761 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ddvm_blkfront: a client VM's block device whose disk driver runs in a driver VM.
+ *
+ * Shaped like virtio_blk: one blk-mq hardware queue per channel queue pair, the tag
+ * set's depth is the request ring's size, and blk-mq tag t owns payload slot t of the
+ * request ring (off = t * slot_size), so a request never waits for a buffer. Merged
+ * requests are copied segment by segment into the slot (writes, in queue_rq) or out of
+ * it (reads, in the completion). Flush/FUA/discard/write-zeroes are advertised to the
+ * block layer exactly as the translation module publishes them.
+ *
+ * The driver VM is not trusted: each response is copied once (ddvm_ring_pop) and its
+ * id must name a tag that is in flight with that exact id (ids carry a sequence number
+ * above the tag), so nothing completes twice. Anything else marks the channel BROKEN
+ * and fails every request with BLK_STS_IOERR; a request the driver VM does not answer
+ * within io_timeout seconds does the same. A new epoch (the supervisor restarted the
+ * driver VM) instead requeues what was in flight and resumes once the new driver VM
+ * is READY (blkfront_resync()).
+ */
+#include <linux/module.h>
+#include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+#include <linux/highmem.h>
+#include <linux/idr.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include "ddvm/blk.h"
+#include "ddvm_ivshmem.h"
+
+#define BLKFRONT_MINORS	     16
+#define BLKFRONT_POLL_MS     100   /* backend state poll while attaching / resyncing */
+#define BLKFRONT_RESYNC_MAX  600   /* polls (60 s) for a restarted driver VM */
+
+static unsigned int io_timeout = 30;
+module_param(io_timeout, uint, 0444);
+MODULE_PARM_DESC(io_timeout, "seconds before an unanswered request breaks the channel");
+
+static int blkfront_major;
+static DEFINE_IDA(blkfront_ida);
+
+struct blkfront;
+
+/* blk-mq's per-request data */
+struct blkfront_cmd {
+	u64 id;			/* what we sent; the response must echo it */
+	blk_status_t status;
+	struct list_head node;	/* on a local completion list */
+};
+
+struct blkfront_queue {
+	struct blkfront *bf;
+	unsigned int index;
+	spinlock_t lock;	/* both rings, rqs[], seq */
+	struct ddvm_ring req;	/* producer */
+	struct ddvm_ring rsp;	/* consumer */
+	struct request **rqs;	/* tag -> request in flight on the channel */
+	u32 seq;
+} ____cacheline_aligned_in_smp;
+
+enum blkfront_phase {
+	BLKFRONT_WAITING,	/* backend not READY yet: no disk */
+	BLKFRONT_LIVE,
+	BLKFRONT_RESYNC,	/* new epoch: queue quiesced, waiting for the backend */
+	BLKFRONT_BROKEN,	/* every request fails */
+};
+
+struct blkfront {
+	struct ddvm_ivshmem t;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+	int index;
+	u32 depth;
+	u32 epoch;		/* epoch our rings belong to */
+	enum blkfront_phase phase;
+	bool stopping;
+	unsigned int polls;
+	u64 features;
+	struct ddvm_blk_config cfg; /* our validated copy */
+	struct delayed_work ctrl_work;
+	unsigned int nq;
+	struct blkfront_queue *qs;
+};
+
+/* --- failing and resyncing --------------------------------------------------------- */
+
+/* Take every request in flight on q off the channel (caller holds q->lock). */
+static void blkfront_collect(struct blkfront_queue *q, struct list_head *out)
+	__must_hold(&q->lock)
+{
+	u32 t;
+
+	for (t = 0; t < q->bf->depth; t++) {
+		struct request *rq = q->rqs[t];
+
+		if (!rq)
+			continue;
+		q->rqs[t] = NULL;
+		list_add_tail(&((struct blkfront_cmd *)blk_mq_rq_to_pdu(rq))->node, out);
+	}
+}
+
+static void blkfront_complete_list(struct list_head *list, blk_status_t sts, bool set)
+{
+	struct blkfront_cmd *cmd, *next;
+
+	list_for_each_entry_safe(cmd, next, list, node) {
+		list_del_init(&cmd->node);
+		if (set)
+			cmd->status = sts;
+		blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
+	}
+}
+
+/* The driver VM broke the protocol or stopped answering: fail everything, forever
+ * (until a new epoch). Any context. */
+static void blkfront_break(struct blkfront *bf, const char *why)
+{
+	struct ddvm_region_hdr *h = bf->t.rg.hdr;
+	unsigned long flags;
+	LIST_HEAD(failed);
+	unsigned int i;
+
+	if (xchg(&bf->phase, BLKFRONT_BROKEN) == BLKFRONT_BROKEN)
+		return;
+	dev_err(&bf->t.pdev->dev, "ddvm blk: %s: channel broken, failing I/O\n", why);
+	WRITE_ONCE(h->frontend_errors, READ_ONCE(h->frontend_errors) + 1);
+	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_BROKEN, bf->epoch);
+	for (i = 0; i < bf->nq; i++) {
+		spin_lock_irqsave(&bf->qs[i].lock, flags);
+		blkfront_collect(&bf->qs[i], &failed);
+		spin_unlock_irqrestore(&bf->qs[i].lock, flags);
+	}
+	blkfront_complete_list(&failed, BLK_STS_IOERR, true);
+}
+
+/* Is the backend serving the epoch the header names now? */
+static bool blkfront_backend_ready(struct blkfront *bf, u32 *epoch)
+{
+	const struct ddvm_region_hdr *h = bf->t.rg.hdr;
+	u32 state = ddvm_load_acquire(&h->backend_state);
+
+	*epoch = ddvm_region_epoch(&bf->t.rg);
+	return state == DDVM_STATE_READY && READ_ONCE(h->backend_epoch) == *epoch;
+}
+
+/*
+ * The supervisor restarted the driver VM (new epoch; it reset the rings). Requests in
+ * flight were lost with the old driver VM: take them back and requeue them, reset our
+ * ring state, and wait (ctrl_work) for the new driver VM to be READY. Writes are
+ * idempotent at sector granularity, so replaying them is safe.
+ */
+static void blkfront_resync(struct blkfront *bf)
+{
+	LIST_HEAD(again);
+	struct blkfront_cmd *cmd, *next;
+	unsigned int i;
+
+	blk_mq_quiesce_queue(bf->disk->queue);
+	WRITE_ONCE(bf->phase, BLKFRONT_RESYNC);
+	for (i = 0; i < bf->nq; i++) {
+		struct blkfront_queue *q = &bf->qs[i];
+
+		spin_lock_irq(&q->lock);
+		blkfront_collect(q, &again);
+		ddvm_ring_reset_local(&q->req);
+		ddvm_ring_reset_local(&q->rsp);
+		spin_unlock_irq(&q->lock);
+	}
+	list_for_each_entry_safe(cmd, next, &again, node) {
+		list_del_init(&cmd->node);
+		blk_mq_requeue_request(blk_mq_rq_from_pdu(cmd), false);
+	}
+	bf->polls = 0;
+	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_ATTACHING, ddvm_region_epoch(&bf->t.rg));
+	dev_info(&bf->t.pdev->dev, "ddvm blk: driver VM restarted: requeued in-flight I/O\n");
+}
+
+/* --- blk-mq ------------------------------------------------------------------------ */
+
+static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
+				      const struct blk_mq_queue_data *bd)
+{
+	struct blkfront_queue *q = hctx->driver_data;
+	struct blkfront *bf = q->bf;
+	struct request *rq = bd->rq;
+	struct blkfront_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct ddvm_blk_req d = { .sector = blk_rq_pos(rq) };
+	u32 tag = rq->tag;
+	unsigned long flags;
+	bool kick = false;
+	int err;
+
+	if (READ_ONCE(bf->phase) == BLKFRONT_BROKEN)
+		return BLK_STS_IOERR;
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		d.op = DDVM_BLK_OP_READ;
+		break;
+	case REQ_OP_WRITE:
+		d.op = DDVM_BLK_OP_WRITE;
+		if (rq->cmd_flags & REQ_FUA)
+			d.flags |= DDVM_BLK_REQ_FUA;
+		break;
+	case REQ_OP_FLUSH:
+		d.op = DDVM_BLK_OP_FLUSH;
+		d.sector = 0;
+		break;
+	case REQ_OP_DISCARD:
+		d.op = DDVM_BLK_OP_DISCARD;
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		d.op = DDVM_BLK_OP_WRITE_ZEROES;
+		break;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+	if (d.op != DDVM_BLK_OP_FLUSH)
+		d.len = blk_rq_bytes(rq);
+	if (d.op == DDVM_BLK_OP_READ || d.op == DDVM_BLK_OP_WRITE) {
+		/* tag < depth <= req entries; len <= max_hw_sectors <= slot_size */
+		d.off = tag * q->req.slot_size;
+		if (WARN_ON_ONCE(tag >= bf->depth || d.len > q->req.slot_size))
+			return BLK_STS_IOERR;
+	}
+	if (d.op == DDVM_BLK_OP_WRITE) {
+		u8 *slot = q->req.data + d.off;
+		struct req_iterator iter;
+		struct bio_vec bv;
+
+		rq_for_each_segment(bv, rq, iter) {
+			memcpy_from_bvec(slot, &bv);
+			slot += bv.bv_len;
+		}
+	}
+	cmd->status = BLK_STS_OK;
+	blk_mq_start_request(rq);
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (READ_ONCE(bf->phase) == BLKFRONT_BROKEN) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		return BLK_STS_IOERR;
+	}
+	cmd->id = ((u64)++q->seq << 16) | tag;
+	d.id = cmd->id;
+	err = ddvm_ring_push(&q->req, &d);
+	if (err == -ENOSPC) {
+		/* Cannot happen with an honest backend (depth <= entries). */
+		ddvm_ring_wait_space(&q->req);
+		kick = ddvm_ring_publish(&q->req);
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (kick)
+			ddvm_ivshmem_kick(&bf->t, q->req.vector);
+		return BLK_STS_DEV_RESOURCE;
+	}
+	if (err) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		blkfront_break(bf, "request ring violated");
+		return BLK_STS_IOERR;
+	}
+	q->rqs[tag] = rq;
+	if (bd->last)
+		kick = ddvm_ring_publish(&q->req);
+	spin_unlock_irqrestore(&q->lock, flags);
+	/* Prepare the kick under the lock, ring the doorbell outside it. */
+	if (kick)
+		ddvm_ivshmem_kick(&bf->t, q->req.vector);
+	return BLK_STS_OK;
+}
+
+static void blkfront_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct blkfront_queue *q = hctx->driver_data;
+	unsigned long flags;
+	bool kick;
+
+	spin_lock_irqsave(&q->lock, flags);
+	kick = ddvm_ring_publish(&q->req);
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (kick)
+		ddvm_ivshmem_kick(&q->bf->t, q->req.vector);
+}
+
+/* Runs once per request that left the channel (answered, failed or timed out). */
+static void blkfront_complete(struct request *rq)
+{
+	struct blkfront_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct blkfront_queue *q = rq->mq_hctx->driver_data;
+
+	if (cmd->status == BLK_STS_OK && req_op(rq) == REQ_OP_READ) {
+		const u8 *slot = q->req.data + (size_t)rq->tag * q->req.slot_size;
+		struct req_iterator iter;
+		struct bio_vec bv;
+
+		rq_for_each_segment(bv, rq, iter) {
+			memcpy_to_bvec(&bv, slot);
+			slot += bv.bv_len;
+		}
+	}
+	blk_mq_end_request(rq, cmd->status);
+}
+
+static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
+{
+	struct blkfront_queue *q = rq->mq_hctx->driver_data;
+	struct blkfront_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned long flags;
+	bool owned;
+
+	spin_lock_irqsave(&q->lock, flags);
+	owned = rq->tag < q->bf->depth && q->rqs[rq->tag] == rq;
+	if (owned)
+		q->rqs[rq->tag] = NULL;
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (!owned)
+		return BLK_EH_DONE; /* the completion path has it */
+	cmd->status = BLK_STS_IOERR;
+	blk_mq_complete_request(rq);
+	blkfront_break(q->bf, "request timed out");
+	return BLK_EH_DONE;
+}
+
+static int blkfront_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int idx)
+{
+	struct blkfront *bf = data;
+
+	hctx->driver_data = &bf->qs[idx];
+	return 0;
+}
+
+static const struct blk_mq_ops blkfront_mq_ops = {
+	.queue_rq = blkfront_queue_rq,
+	.commit_rqs = blkfront_commit_rqs,
+	.complete = blkfront_complete,
+	.timeout = blkfront_timeout,
+	.init_hctx = blkfront_init_hctx,
+};
+
+static const struct block_device_operations blkfront_fops = {
+	.owner = THIS_MODULE,
+};
+
+/* --- responses --------------------------------------------------------------------- */
+
+static blk_status_t blkfront_status(u32 s)
+{
+	switch (s) {
+	case DDVM_BLK_S_OK:
+		return BLK_STS_OK;
+	case DDVM_BLK_S_UNSUPP:
+		return BLK_STS_NOTSUPP;
+	case DDVM_BLK_S_NOSPC:
+		return BLK_STS_NOSPC;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
+/* Hard irq: consume responses (at most a ring's worth per pass, a bounded number of
+ * passes), then complete the requests outside the lock. */
+static void blkfront_queue_irq(struct blkfront_queue *q)
+{
+	struct blkfront *bf = q->bf;
+	struct ddvm_region_hdr *h = bf->t.rg.hdr;
+	const char *violation = NULL;
+	struct ddvm_blk_rsp r;
+	LIST_HEAD(done);
+	unsigned long flags;
+	unsigned int pass;
+	bool kick = false;
+	u32 n;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (READ_ONCE(bf->phase) != BLKFRONT_LIVE) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		return;
+	}
+	for (pass = 0; pass < 4 && !violation; pass++) {
+		for (n = 0; n < q->rsp.entries; n++) {
+			struct blkfront_cmd *cmd;
+			struct request *rq;
+			u32 tag;
+			int err = ddvm_ring_pop(&q->rsp, &r);
+
+			if (err == -EAGAIN)
+				break;
+			if (err) {
+				violation = "response ring violated";
+				break;
+			}
+			tag = DDVM_BLK_TAG(r.id);
+			rq = tag < bf->depth ? q->rqs[tag] : NULL;
+			cmd = rq ? blk_mq_rq_to_pdu(rq) : NULL;
+			if (!cmd || cmd->id != r.id) {
+				violation = "response for a request not in flight";
+				break;
+			}
+			q->rqs[tag] = NULL;
+			cmd->status = blkfront_status(r.status);
+			list_add_tail(&cmd->node, &done);
+		}
+		kick |= ddvm_ring_release(&q->rsp);
+		if (violation || ddvm_ring_prepare_wait(&q->rsp))
+			break;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (kick)
+		ddvm_ivshmem_kick(&bf->t, q->rsp.vector);
+	blkfront_complete_list(&done, BLK_STS_OK, false);
+	if (!violation)
+		return;
+	/* A ring that went bad while the backend is not serving our epoch is a
+	 * supervisor's reset in progress, not a hostile backend: resync instead. */
+	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
+	    READ_ONCE(h->backend_epoch) != bf->epoch || ddvm_region_epoch(&bf->t.rg) != bf->epoch)
+		schedule_delayed_work(&bf->ctrl_work, 0);
+	else
+		blkfront_break(bf, violation);
+}
+
+static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
+{
+	struct blkfront *bf = t->priv;
+
+	if (vector == DDVM_VECTOR_CONTROL)
+		mod_delayed_work(system_wq, &bf->ctrl_work, 0);
+	else if (vector - DDVM_VECTOR_QUEUE(0) < bf->nq)
+		blkfront_queue_irq(&bf->qs[vector - DDVM_VECTOR_QUEUE(0)]);
+}
+
+/* --- attach: description, disk ------------------------------------------------------ */
+
+/* Copy the backend's description once and check it against our own ring layout. */
+static int blkfront_read_config(struct blkfront *bf)
+{
+	const struct ddvm_region_hdr *h = bf->t.rg.hdr;
+	struct ddvm_blk_config *c = &bf->cfg;
+	u32 slot_sectors = bf->qs[0].req.slot_size >> SECTOR_SHIFT, lbs_sec;
+
+	memcpy(c, h->device, sizeof(*c));
+	bf->features = READ_ONCE(h->features);
+	c->disk_driver[sizeof(c->disk_driver) - 1] = '\0';
+	c->disk_name[sizeof(c->disk_name) - 1] = '\0';
+	if (c->logical_block < SECTOR_SIZE || c->logical_block > PAGE_SIZE ||
+	    !is_power_of_2(c->logical_block))
+		return -EINVAL;
+	lbs_sec = c->logical_block >> SECTOR_SHIFT;
+	if (c->physical_block < c->logical_block || c->physical_block > SZ_64K ||
+	    !is_power_of_2(c->physical_block))
+		c->physical_block = c->logical_block;
+	c->max_sectors = round_down(min(c->max_sectors, slot_sectors), lbs_sec);
+	if (c->max_sectors < (PAGE_SIZE >> SECTOR_SHIFT))
+		return -EINVAL;
+	c->capacity = round_down(c->capacity, lbs_sec);
+	if (c->max_discard_sectors < lbs_sec)
+		bf->features &= ~(DDVM_BLK_F_DISCARD | DDVM_BLK_F_WRITE_ZEROES);
+	if (!(bf->features & DDVM_BLK_F_FLUSH))
+		bf->features &= ~DDVM_BLK_F_FUA;
+	return 0;
+}
+
+static int blkfront_disk_add(struct blkfront *bf)
+{
+	struct blk_mq_tag_set *set = &bf->tag_set;
+	struct ddvm_blk_config *c = &bf->cfg;
+	struct request_queue *rq;
+	struct gendisk *disk;
+	int err;
+
+	memset(set, 0, sizeof(*set));
+	set->ops = &blkfront_mq_ops;
+	set->nr_hw_queues = bf->nq;
+	set->queue_depth = bf->depth;
+	set->numa_node = NUMA_NO_NODE;
+	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	set->cmd_size = sizeof(struct blkfront_cmd);
+	set->driver_data = bf;
+	err = blk_mq_alloc_tag_set(set);
+	if (err)
+		return err;
+	disk = blk_mq_alloc_disk(set, bf);
+	if (IS_ERR(disk)) {
+		err = PTR_ERR(disk);
+		goto out_free_tags;
+	}
+	disk->major = blkfront_major;
+	disk->first_minor = bf->index * BLKFRONT_MINORS;
+	disk->minors = BLKFRONT_MINORS;
+	disk->fops = &blkfront_fops;
+	disk->private_data = bf;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "ddvmblk%d", bf->index);
+
+	rq = disk->queue;
+	blk_queue_logical_block_size(rq, c->logical_block);
+	blk_queue_physical_block_size(rq, c->physical_block);
+	blk_queue_max_hw_sectors(rq, c->max_sectors);
+	/* we copy: any number and size of segments fits the slot */
+	blk_queue_max_segments(rq, min_t(u32, c->max_sectors, USHRT_MAX));
+	blk_queue_max_segment_size(rq, c->max_sectors << SECTOR_SHIFT);
+	blk_queue_write_cache(rq, bf->features & DDVM_BLK_F_FLUSH, bf->features & DDVM_BLK_F_FUA);
+	if (bf->features & DDVM_BLK_F_DISCARD) {
+		blk_queue_max_discard_sectors(rq, c->max_discard_sectors);
+		rq->limits.discard_granularity = c->logical_block;
+	}
+	if (bf->features & DDVM_BLK_F_WRITE_ZEROES)
+		blk_queue_max_write_zeroes_sectors(rq, c->max_discard_sectors);
+	blk_queue_rq_timeout(rq, io_timeout * HZ);
+	set_disk_ro(disk, !!(bf->features & DDVM_BLK_F_RO));
+	set_capacity(disk, c->capacity);
+
+	err = device_add_disk(&bf->t.pdev->dev, disk, NULL);
+	if (err)
+		goto out_put_disk;
+	bf->disk = disk;
+	return 0;
+
+out_put_disk:
+	put_disk(disk);
+out_free_tags:
+	blk_mq_free_tag_set(set);
+	return err;
+}
+
+static void blkfront_disk_del(struct blkfront *bf)
+{
+	del_gendisk(bf->disk);
+	put_disk(bf->disk);
+	blk_mq_free_tag_set(&bf->tag_set);
+}
+
+/* Backend state machine, in process context: first attach, resync after a new epoch. */
+static void blkfront_ctrl_work(struct work_struct *work)
+{
+	struct blkfront *bf = container_of(to_delayed_work(work), struct blkfront, ctrl_work);
+	enum blkfront_phase phase = READ_ONCE(bf->phase);
+	u32 epoch;
+	bool ready = blkfront_backend_ready(bf, &epoch);
+	int err;
+
+	if (READ_ONCE(bf->stopping))
+		return;
+	if (phase == BLKFRONT_WAITING) {
+		if (!ready)
+			goto poll;
+		err = blkfront_read_config(bf);
+		if (err) {
+			dev_err(&bf->t.pdev->dev, "ddvm blk: unusable device description\n");
+			return;
+		}
+		bf->epoch = epoch;
+		ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_READY, epoch);
+		WRITE_ONCE(bf->phase, BLKFRONT_LIVE);
+		WRITE_ONCE(bf->t.rg.hdr->driver_features, bf->features);
+		err = blkfront_disk_add(bf);
+		if (err) {
+			dev_err(&bf->t.pdev->dev, "ddvm blk: cannot add the disk (%d)\n", err);
+			WRITE_ONCE(bf->phase, BLKFRONT_BROKEN);
+			return;
+		}
+		dev_info(&bf->t.pdev->dev,
+			 "ddvm blk: %s: %llu sectors of %s (%s in the driver VM), features %#llx\n",
+			 bf->disk->disk_name, bf->cfg.capacity, bf->cfg.disk_name,
+			 bf->cfg.disk_driver, bf->features);
+		return;
+	}
+	if (phase != BLKFRONT_RESYNC) {
+		/* LIVE or BROKEN: a new epoch (or a reset in progress) means resync. */
+		if (epoch == bf->epoch && ddvm_load_acquire(&bf->t.rg.hdr->backend_state) ==
+						  DDVM_STATE_READY)
+			return;
+		blkfront_resync(bf);
+		goto poll;
+	}
+	/* RESYNC: wait for a driver VM serving a newer epoch with the same disk. */
+	if (ready && epoch != bf->epoch) {
+		struct ddvm_blk_config old = bf->cfg;
+
+		if (blkfront_read_config(bf) || old.capacity != bf->cfg.capacity ||
+		    old.logical_block != bf->cfg.logical_block) {
+			bf->cfg = old;
+			blkfront_break(bf, "the restarted driver VM serves another disk");
+			blk_mq_unquiesce_queue(bf->disk->queue);
+			blk_mq_kick_requeue_list(bf->disk->queue);
+			return;
+		}
+		bf->epoch = epoch;
+		ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_READY, epoch);
+		WRITE_ONCE(bf->phase, BLKFRONT_LIVE);
+		blk_mq_unquiesce_queue(bf->disk->queue);
+		blk_mq_kick_requeue_list(bf->disk->queue);
+		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u\n", epoch);
+		return;
+	}
+	if (++bf->polls >= BLKFRONT_RESYNC_MAX) {
+		blkfront_break(bf, "the driver VM did not come back");
+		blk_mq_unquiesce_queue(bf->disk->queue);
+		blk_mq_kick_requeue_list(bf->disk->queue);
+		return;
+	}
+poll:
+	schedule_delayed_work(&bf->ctrl_work, msecs_to_jiffies(BLKFRONT_POLL_MS));
+}
+
+/* --- PCI driver -------------------------------------------------------------------- */
+
+static int blkfront_queues_init(struct blkfront *bf)
+{
+	struct ddvm_region *rg = &bf->t.rg;
+	unsigned int i;
+	int err;
+
+	bf->nq = rg->num_queues;
+	bf->qs = kcalloc(bf->nq, sizeof(*bf->qs), GFP_KERNEL);
+	if (!bf->qs)
+		return -ENOMEM;
+	bf->depth = 0;
+	for (i = 0; i < bf->nq; i++) {
+		struct blkfront_queue *q = &bf->qs[i];
+		u32 depth;
+
+		q->bf = bf;
+		q->index = i;
+		spin_lock_init(&q->lock);
+		err = ddvm_region_ring(rg, 2 * i, DDVM_SIDE_FRONTEND, &q->req);
+		if (!err)
+			err = ddvm_region_ring(rg, 2 * i + 1, DDVM_SIDE_FRONTEND, &q->rsp);
+		if (!err && (!q->req.data || q->req.slot_size < PAGE_SIZE ||
+			     q->req.slot_size % SECTOR_SIZE || !q->req.is_producer ||
+			     q->rsp.is_producer || q->req.slot_size != bf->qs[0].req.slot_size))
+			err = -EINVAL;
+		if (err)
+			goto out_free;
+		/* one payload slot per tag; every tag must have room for its response */
+		depth = min3(q->req.entries, q->rsp.entries, (u32)BLK_MQ_MAX_DEPTH);
+		bf->depth = i ? min(bf->depth, depth) : depth;
+	}
+	for (i = 0; i < bf->nq; i++) {
+		bf->qs[i].rqs = kcalloc(bf->depth, sizeof(*bf->qs[i].rqs), GFP_KERNEL);
+		if (!bf->qs[i].rqs) {
+			err = -ENOMEM;
+			goto out_free_rqs;
+		}
+	}
+	return 0;
+
+out_free_rqs:
+	while (i-- > 0)
+		kfree(bf->qs[i].rqs);
+out_free:
+	kfree(bf->qs);
+	return err;
+}
+
+static void blkfront_queues_free(struct blkfront *bf)
+{
+	unsigned int i;
+
+	for (i = 0; i < bf->nq; i++)
+		kfree(bf->qs[i].rqs);
+	kfree(bf->qs);
+}
+
+static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct blkfront *bf;
+	int err;
+
+	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
+	if (!bf)
+		return -ENOMEM;
+	INIT_DELAYED_WORK(&bf->ctrl_work, blkfront_ctrl_work);
+	bf->phase = BLKFRONT_WAITING;
+	bf->index = ida_alloc_max(&blkfront_ida, (1 << MINORBITS) / BLKFRONT_MINORS - 1,
+				  GFP_KERNEL);
+	if (bf->index < 0) {
+		err = bf->index;
+		goto out_free;
+	}
+	err = ddvm_ivshmem_probe(&bf->t, pdev, DDVM_SIDE_FRONTEND, DDVM_KIND_BLK, blkfront_irq, bf);
+	if (err)
+		goto out_ida;
+	err = blkfront_queues_init(bf);
+	if (err) {
+		dev_err(&pdev->dev, "ddvm blk: unusable ring layout (%d)\n", err);
+		goto out_transport;
+	}
+	pci_set_drvdata(pdev, bf);
+	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_ATTACHING, ddvm_region_epoch(&bf->t.rg));
+	schedule_delayed_work(&bf->ctrl_work, 0);
+	return 0;
+
+out_transport:
+	ddvm_ivshmem_remove(&bf->t);
+out_ida:
+	ida_free(&blkfront_ida, bf->index);
+out_free:
+	kfree(bf);
+	return err;
+}
+
+static void blkfront_remove(struct pci_dev *pdev)
+{
+	struct blkfront *bf = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(bf->stopping, true);
+	cancel_delayed_work_sync(&bf->ctrl_work);
+	if (bf->disk) {
+		if (READ_ONCE(bf->phase) == BLKFRONT_RESYNC) {
+			blkfront_break(bf, "removed while resyncing");
+			blk_mq_unquiesce_queue(bf->disk->queue);
+		}
+		blkfront_disk_del(bf);
+	}
+	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_CLOSED, bf->epoch);
+	blkfront_queues_free(bf);
+	ddvm_ivshmem_remove(&bf->t);
+	ida_free(&blkfront_ida, bf->index);
+	kfree(bf);
+}
+
+static const struct pci_device_id blkfront_ids[] = {
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, blkfront_ids);
+
+static struct pci_driver blkfront_driver = {
+	.name = "ddvm_blkfront",
+	.id_table = blkfront_ids,
+	.probe = blkfront_probe,
+	.remove = blkfront_remove,
+};
+
+static int __init blkfront_init(void)
+{
+	int err;
+
+	blkfront_major = register_blkdev(0, "ddvmblk");
+	if (blkfront_major < 0)
+		return blkfront_major;
+	err = pci_register_driver(&blkfront_driver);
+	if (err)
+		goto out_unregister_blkdev;
+	return 0;
+
+out_unregister_blkdev:
+	unregister_blkdev(blkfront_major, "ddvmblk");
+	return err;
+}
+
+static void __exit blkfront_exit(void)
+{
+	pci_unregister_driver(&blkfront_driver);
+	unregister_blkdev(blkfront_major, "ddvmblk");
+	ida_destroy(&blkfront_ida);
+}
+
+module_init(blkfront_init);
+module_exit(blkfront_exit);
+
+MODULE_DESCRIPTION("ddvm blk client: a block device served by a driver VM over ivshmem");
+MODULE_LICENSE("Dual BSD/GPL");

@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ddvm_blkback: the blk translation module of a driver VM.
+ *
+ * Binds one ivshmem-doorbell device whose region carries a DDVM_KIND_BLK channel,
+ * opens the disk that hdr.backend_target names (exclusively, through the unmodified
+ * driver that owns it: nvme, ahci, ata_piix, virtio_blk, sd over virtio_scsi or a SCSI
+ * HBA, ...), and turns the client's requests into bios:
+ *
+ *   req ring 2q   pop (one copy) -> check -> bio (write data copied in) -> submit_bio
+ *   bi_end_io     read data copied out -> response on rsp ring 2q+1 -> kick if asked
+ *
+ * A request is answered only after the device completed it; a flush is submitted as
+ * an empty REQ_PREFLUSH write, so it reaches the device's volatile cache (and, for an
+ * emulated device, the host file). The client is not trusted: each descriptor is
+ * copied once and checked (op, flags, length, sector range, buffer == tag's slot);
+ * a bad request is answered DDVM_BLK_S_INVAL, a ring violation marks the channel
+ * DDVM_STATE_BROKEN and stops serving it until the supervisor resets it (epoch).
+ */
+#include <linux/module.h>
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/timer.h>
+#include <linux/ctype.h>
+#include "ddvm/blk.h"
+#include "ddvm_ivshmem.h"
+
+#define BLKBACK_HEARTBEAT_MS   100
+#define BLKBACK_POLL_TICKS     10   /* backstop ring poll every 10 heartbeats (1 s) */
+#define BLKBACK_OPEN_RETRY_MS  200
+#define BLKBACK_OPEN_TRIES     300  /* 60 s for the disk to appear */
+#define BLKBACK_BUDGET	       256  /* requests per work run before yielding */
+#define BLKBACK_SECTORS_MAX    ((BIO_MAX_VECS * PAGE_SIZE) >> SECTOR_SHIFT)
+
+static unsigned int open_tries = BLKBACK_OPEN_TRIES;
+module_param(open_tries, uint, 0444);
+MODULE_PARM_DESC(open_tries, "tries (200 ms apart) to open the target disk");
+
+struct blkback;
+
+/* One queue pair. req is touched only by work (single consumer); everything the
+ * completion path shares with it is under lock. */
+struct blkback_queue {
+	struct blkback *bb;
+	unsigned int index;
+	struct ddvm_ring req;	   /* consumer (frontend produces) */
+	struct work_struct work;   /* pops and submits */
+	spinlock_t lock;	   /* rsp, inflight, busy, gen, broken */
+	struct ddvm_ring rsp;	   /* producer */
+	unsigned int inflight;	   /* popped, response not yet pushed */
+	unsigned long *busy;	   /* tags popped and not yet answered */
+	u32 gen;		   /* bumped on each ring reset; stale bios are dropped */
+	bool broken;
+} ____cacheline_aligned_in_smp;
+
+struct blkback {
+	struct ddvm_ivshmem t;
+	struct block_device *bdev;
+	fmode_t mode;
+	char target[sizeof_field(struct ddvm_region_hdr, backend_target)];
+	char path[48];
+	u32 epoch;		   /* epoch our rings belong to */
+	bool ready;		   /* serving (bdev open, header published) */
+	bool stopping;
+	unsigned int open_tries;
+	unsigned int ticks;
+	u64 features;
+	struct ddvm_blk_config cfg; /* what we published (our copy) */
+	struct delayed_work open_work;
+	struct work_struct ctrl_work;
+	struct timer_list heartbeat;
+	atomic_t bios;		   /* bios in flight, all generations */
+	wait_queue_head_t bios_wq;
+	unsigned int nq;
+	struct blkback_queue *qs;
+};
+
+/* One client request in the driver VM's block layer. */
+struct blkback_io {
+	struct blkback_queue *q;
+	u64 id;
+	u32 tag;
+	u32 len;
+	u32 gen;
+	u16 op;
+};
+
+/* --- responses ------------------------------------------------------------------- */
+
+static void blkback_mark_broken(struct blkback_queue *q)
+	__must_hold(&q->lock)
+{
+	struct blkback *bb = q->bb;
+	struct ddvm_region_hdr *h = bb->t.rg.hdr;
+
+	if (q->broken)
+		return;
+	q->broken = true;
+	WRITE_ONCE(h->backend_errors, READ_ONCE(h->backend_errors) + 1);
+	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch);
+	dev_warn(&bb->t.pdev->dev, "ddvm blk: client broke the protocol on queue %u: channel stopped\n",
+		 q->index);
+}
+
+/* Push one response; returns true when the client must be kicked. */
+static bool blkback_respond(struct blkback_queue *q, u64 id, u32 status, u32 len)
+	__must_hold(&q->lock)
+{
+	struct ddvm_blk_rsp rsp = { .id = id, .status = status, .len = len };
+
+	if (q->broken)
+		return false;
+	if (ddvm_ring_push(&q->rsp, &rsp)) {
+		/* We reserved space before popping the request: only a lying consumer
+		 * index can get us here. */
+		blkback_mark_broken(q);
+		return false;
+	}
+	return ddvm_ring_publish(&q->rsp);
+}
+
+static u32 blkback_status(blk_status_t sts)
+{
+	switch (blk_status_to_errno(sts)) {
+	case 0:
+		return DDVM_BLK_S_OK;
+	case -EOPNOTSUPP:
+		return DDVM_BLK_S_UNSUPP;
+	case -ENOSPC:
+		return DDVM_BLK_S_NOSPC;
+	default:
+		return DDVM_BLK_S_IOERR;
+	}
+}
+
+static void blkback_io_end(struct blkback_io *io, u32 status, u32 len)
+{
+	struct blkback_queue *q = io->q;
+	struct blkback *bb = q->bb;
+	unsigned long flags;
+	bool kick = false;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (io->gen == q->gen) {
+		clear_bit(io->tag, q->busy);
+		q->inflight--;
+		kick = blkback_respond(q, io->id, status, len);
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (kick)
+		ddvm_ivshmem_kick(&bb->t, q->rsp.vector);
+	kfree(io);
+	if (atomic_dec_and_test(&bb->bios))
+		wake_up(&bb->bios_wq);
+}
+
+static void blkback_bio_end(struct bio *bio)
+{
+	struct blkback_io *io = bio->bi_private;
+	struct blkback_queue *q = io->q;
+	u32 status = blkback_status(bio->bi_status);
+	struct bio_vec *bv;
+	struct bvec_iter_all iter;
+	u32 done = 0;
+	u8 *slot;
+
+	if (io->op == DDVM_BLK_OP_READ && status == DDVM_BLK_S_OK && io->gen == READ_ONCE(q->gen)) {
+		/* The slot was checked when the request was popped; a racing ring reset
+		 * only makes us write data nobody reads into our own mapping. */
+		slot = q->req.data + (size_t)io->tag * q->req.slot_size;
+		bio_for_each_segment_all(bv, bio, iter) {
+			u32 n = min_t(u32, bv->bv_len, io->len - done);
+
+			memcpy_from_page(slot + done, bv->bv_page, bv->bv_offset, n);
+			done += n;
+			if (done == io->len)
+				break;
+		}
+	}
+	if (io->op == DDVM_BLK_OP_READ || io->op == DDVM_BLK_OP_WRITE)
+		bio_for_each_segment_all(bv, bio, iter)
+			__free_page(bv->bv_page);
+	bio_put(bio);
+	blkback_io_end(io, status, status == DDVM_BLK_S_OK ? io->len : 0);
+}
+
+/* --- requests -------------------------------------------------------------------- */
+
+/* Check a request's range: [sector, sector + len/512) inside the disk, aligned to the
+ * logical block, len a nonzero multiple of it and at most max sectors. Overflow-safe. */
+static bool blkback_range_ok(const struct blkback *bb, const struct ddvm_blk_req *r, u32 max)
+{
+	u64 cap = bb->cfg.capacity, nsec = r->len >> SECTOR_SHIFT;
+	u32 lbs_sec = bb->cfg.logical_block >> SECTOR_SHIFT;
+
+	if (r->len == 0 || r->len % bb->cfg.logical_block)
+		return false;
+	if (nsec > max || r->sector > cap || nsec > cap - r->sector)
+		return false;
+	return r->sector % lbs_sec == 0;
+}
+
+static int blkback_add_pages(struct bio *bio, u32 len, const u8 *src)
+{
+	u32 done = 0;
+
+	while (done < len) {
+		u32 n = min_t(u32, PAGE_SIZE, len - done);
+		struct page *pg = alloc_page(GFP_NOIO);
+
+		if (!pg)
+			return -ENOMEM;
+		if (src)
+			memcpy_to_page(pg, 0, src + done, n);
+		if (bio_add_page(bio, pg, n, 0) != n) {
+			__free_page(pg);
+			return -EIO;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* Build and submit the bio(s) for a checked request. Returns a DDVM_BLK_S_* status
+ * when the request must be answered now (no bio in flight), or -1 when a bio will
+ * answer it. */
+static int blkback_submit(struct blkback_queue *q, struct blkback_io *io,
+			  const struct ddvm_blk_req *r, const u8 *slot)
+{
+	struct blkback *bb = q->bb;
+	struct bio *bio = NULL;
+	struct bio_vec *bv;
+	struct bvec_iter_all iter;
+	blk_opf_t opf;
+	int err;
+
+	switch (r->op) {
+	case DDVM_BLK_OP_READ:
+	case DDVM_BLK_OP_WRITE:
+		opf = r->op == DDVM_BLK_OP_READ ? REQ_OP_READ : REQ_OP_WRITE;
+		if (r->flags & DDVM_BLK_REQ_FUA)
+			opf |= REQ_FUA;
+		bio = bio_alloc(bb->bdev, DIV_ROUND_UP(r->len, PAGE_SIZE), opf, GFP_NOIO);
+		bio->bi_iter.bi_sector = r->sector;
+		err = blkback_add_pages(bio, r->len, r->op == DDVM_BLK_OP_WRITE ? slot : NULL);
+		if (err) {
+			bio_for_each_segment_all(bv, bio, iter)
+				__free_page(bv->bv_page);
+			bio_put(bio);
+			return DDVM_BLK_S_IOERR;
+		}
+		break;
+	case DDVM_BLK_OP_FLUSH:
+		bio = bio_alloc(bb->bdev, 0, REQ_OP_WRITE | REQ_PREFLUSH, GFP_NOIO);
+		break;
+	case DDVM_BLK_OP_DISCARD:
+		err = __blkdev_issue_discard(bb->bdev, r->sector, r->len >> SECTOR_SHIFT,
+					     GFP_NOIO, &bio);
+		if (err || !bio)
+			return err == -EOPNOTSUPP ? DDVM_BLK_S_UNSUPP : DDVM_BLK_S_IOERR;
+		break;
+	case DDVM_BLK_OP_WRITE_ZEROES:
+		err = __blkdev_issue_zeroout(bb->bdev, r->sector, r->len >> SECTOR_SHIFT,
+					     GFP_NOIO, &bio, BLKDEV_ZERO_NOFALLBACK);
+		if (err || !bio)
+			return err == -EOPNOTSUPP ? DDVM_BLK_S_UNSUPP : DDVM_BLK_S_IOERR;
+		break;
+	default:
+		return DDVM_BLK_S_INVAL;
+	}
+	bio->bi_private = io;
+	bio->bi_end_io = blkback_bio_end;
+	atomic_inc(&bb->bios);
+	submit_bio(bio);
+	return -1;
+}
+
+/* Check one request (our private copy) and start it. Returns a status to answer now,
+ * or -1 when it is in flight. Called with the tag marked busy. */
+static int blkback_start(struct blkback_queue *q, const struct ddvm_blk_req *r, u32 tag,
+			 u32 gen)
+{
+	struct blkback *bb = q->bb;
+	const u8 *slot = NULL;
+	struct blkback_io *io;
+	int st;
+
+	if (r->flags & ~DDVM_BLK_REQ_FUA)
+		return DDVM_BLK_S_INVAL;
+	switch (r->op) {
+	case DDVM_BLK_OP_READ:
+	case DDVM_BLK_OP_WRITE:
+		if (!blkback_range_ok(bb, r, bb->cfg.max_sectors))
+			return DDVM_BLK_S_INVAL;
+		slot = ddvm_ring_slot_check(&q->req, tag, r->off, r->len);
+		if (!slot)
+			return DDVM_BLK_S_INVAL;
+		if (r->op == DDVM_BLK_OP_WRITE && (bb->features & DDVM_BLK_F_RO))
+			return DDVM_BLK_S_IOERR;
+		break;
+	case DDVM_BLK_OP_FLUSH:
+		if (r->len)
+			return DDVM_BLK_S_INVAL;
+		break;
+	case DDVM_BLK_OP_DISCARD:
+	case DDVM_BLK_OP_WRITE_ZEROES:
+		if (!(bb->features & (r->op == DDVM_BLK_OP_DISCARD ? DDVM_BLK_F_DISCARD
+								  : DDVM_BLK_F_WRITE_ZEROES)))
+			return DDVM_BLK_S_UNSUPP;
+		if (!blkback_range_ok(bb, r, bb->cfg.max_discard_sectors))
+			return DDVM_BLK_S_INVAL;
+		break;
+	default:
+		return DDVM_BLK_S_INVAL;
+	}
+
+	io = kmalloc(sizeof(*io), GFP_NOIO);
+	if (!io)
+		return DDVM_BLK_S_IOERR;
+	io->q = q;
+	io->id = r->id;
+	io->tag = tag;
+	io->len = r->op == DDVM_BLK_OP_FLUSH ? 0 : r->len;
+	io->gen = gen;
+	io->op = r->op;
+	st = blkback_submit(q, io, r, slot);
+	if (st >= 0)
+		kfree(io);
+	return st;
+}
+
+/* Pop, check and submit requests until the ring is empty (then arm the doorbell) or
+ * the budget is spent (then requeue ourselves). */
+static void blkback_queue_work(struct work_struct *work)
+{
+	struct blkback_queue *q = container_of(work, struct blkback_queue, work);
+	struct blkback *bb = q->bb;
+	unsigned int budget = BLKBACK_BUDGET;
+	bool kick_rsp = false, kick_req = false;
+	struct ddvm_blk_req r;
+	u32 tag, gen, room;
+	int st;
+
+	if (!READ_ONCE(bb->ready))
+		return;
+	for (;;) {
+		spin_lock_irq(&q->lock);
+		if (q->broken) {
+			spin_unlock_irq(&q->lock);
+			break;
+		}
+		/* Never take a request we could not answer: keep one rsp slot for each. */
+		room = ddvm_ring_space(&q->rsp);
+		if (ddvm_ring_broken(&q->rsp)) {
+			blkback_mark_broken(q);
+			spin_unlock_irq(&q->lock);
+			break;
+		}
+		if (room <= q->inflight) {
+			/* Ask the client to kick us when it consumed responses. */
+			room = ddvm_ring_wait_space(&q->rsp) ? ddvm_ring_space(&q->rsp) : 0;
+			if (room <= q->inflight) {
+				spin_unlock_irq(&q->lock);
+				break;
+			}
+		}
+		gen = q->gen;
+		spin_unlock_irq(&q->lock);
+
+		if (!budget--) {
+			queue_work(system_wq, &q->work);
+			break;
+		}
+		st = ddvm_ring_pop(&q->req, &r);
+		if (st == -EAGAIN) {
+			kick_req |= ddvm_ring_release(&q->req);
+			if (ddvm_ring_prepare_wait(&q->req))
+				break;
+			continue;
+		}
+		spin_lock_irq(&q->lock);
+		if (st) {
+			blkback_mark_broken(q);
+			spin_unlock_irq(&q->lock);
+			break;
+		}
+		tag = DDVM_BLK_TAG(r.id);
+		if (tag >= q->req.entries || test_bit(tag, q->busy)) {
+			/* Not a tag the client may use now: refuse it without touching any
+			 * slot (and without a slot of our own for it). */
+			kick_rsp |= blkback_respond(q, r.id, DDVM_BLK_S_INVAL, 0);
+			spin_unlock_irq(&q->lock);
+			continue;
+		}
+		set_bit(tag, q->busy);
+		q->inflight++;
+		spin_unlock_irq(&q->lock);
+
+		st = blkback_start(q, &r, tag, gen);
+		if (st >= 0) {
+			spin_lock_irq(&q->lock);
+			if (gen == q->gen) {
+				clear_bit(tag, q->busy);
+				q->inflight--;
+				kick_rsp |= blkback_respond(q, r.id, st, 0);
+			}
+			spin_unlock_irq(&q->lock);
+		}
+	}
+	kick_req |= ddvm_ring_release(&q->req);
+	if (kick_rsp || kick_req)
+		ddvm_ivshmem_kick(&bb->t, q->req.vector);
+}
+
+/* --- attach: the disk, the header, the rings --------------------------------------- */
+
+/* hdr.backend_target is untrusted text from shared memory: copy it once, terminate it,
+ * and accept only a relative device name under /dev ("nvme0n1", "disk/by-pci/..."). */
+static int blkback_parse_target(struct blkback *bb)
+{
+	const struct ddvm_region_hdr *h = bb->t.rg.hdr;
+	size_t i, n;
+
+	memcpy(bb->target, h->backend_target, sizeof(bb->target));
+	bb->target[sizeof(bb->target) - 1] = '\0';
+	n = strlen(bb->target);
+	if (n == 0 || bb->target[0] == '/' || strstr(bb->target, ".."))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		char c = bb->target[i];
+
+		if (!isalnum(c) && !strchr("._:/+-", c))
+			return -EINVAL;
+	}
+	snprintf(bb->path, sizeof(bb->path), "/dev/%s", bb->target);
+	return 0;
+}
+
+/* The driver that owns the disk: the nearest ancestor bound on the PCI or virtio bus
+ * (nvme, ahci, ata_piix, virtio_blk, virtio_scsi, megaraid_sas, ...). */
+static const char *blkback_disk_driver(struct block_device *bdev)
+{
+	struct device *d;
+
+	for (d = disk_to_dev(bdev->bd_disk)->parent; d; d = d->parent)
+		if (d->driver && d->bus &&
+		    (!strcmp(d->bus->name, "pci") || !strcmp(d->bus->name, "virtio")))
+			return d->driver->name;
+	return "?";
+}
+
+static void blkback_describe(struct blkback *bb)
+{
+	struct block_device *bdev = bb->bdev;
+	struct ddvm_blk_config *c = &bb->cfg;
+	u32 lbs = bdev_logical_block_size(bdev);
+	u32 max = min_t(u32, bb->qs[0].req.slot_size >> SECTOR_SHIFT, BLKBACK_SECTORS_MAX);
+	u32 dmax;
+
+	memset(c, 0, sizeof(*c));
+	c->logical_block = lbs;
+	c->physical_block = max(bdev_physical_block_size(bdev), lbs);
+	/* whole logical blocks only, on both ends */
+	c->capacity = round_down(bdev_nr_sectors(bdev), lbs >> SECTOR_SHIFT);
+	c->max_sectors = round_down(max, lbs >> SECTOR_SHIFT);
+	strscpy(c->disk_driver, blkback_disk_driver(bdev), sizeof(c->disk_driver));
+	strscpy(c->disk_name, bdev->bd_disk->disk_name, sizeof(c->disk_name));
+
+	bb->features = 0;
+	if (bdev_write_cache(bdev))
+		/* FUA is honoured either by the device or by the block layer's flush. */
+		bb->features |= DDVM_BLK_F_FLUSH | DDVM_BLK_F_FUA;
+	if (!(bb->mode & FMODE_WRITE) || bdev_read_only(bdev))
+		bb->features |= DDVM_BLK_F_RO;
+	/* a request's len is 32-bit: keep discard ranges below 4 GiB */
+	dmax = round_down(UINT_MAX >> SECTOR_SHIFT, lbs >> SECTOR_SHIFT);
+	if (bdev_max_discard_sectors(bdev) && !(bb->features & DDVM_BLK_F_RO))
+		bb->features |= DDVM_BLK_F_DISCARD;
+	if (bdev_write_zeroes_sectors(bdev) && !(bb->features & DDVM_BLK_F_RO))
+		bb->features |= DDVM_BLK_F_WRITE_ZEROES;
+	if (bb->features & (DDVM_BLK_F_DISCARD | DDVM_BLK_F_WRITE_ZEROES))
+		c->max_discard_sectors = dmax;
+}
+
+/* Reset our side of every ring to the shared state the supervisor left (all zero)
+ * and serve the current epoch. Queue works are not running (caller cancelled them). */
+static void blkback_rings_reset(struct blkback *bb)
+{
+	unsigned int i;
+
+	for (i = 0; i < bb->nq; i++) {
+		struct blkback_queue *q = &bb->qs[i];
+
+		spin_lock_irq(&q->lock);
+		ddvm_ring_reset_local(&q->req);
+		ddvm_ring_reset_local(&q->rsp);
+		bitmap_zero(q->busy, q->req.entries);
+		q->inflight = 0;
+		q->gen++;
+		q->broken = false;
+		spin_unlock_irq(&q->lock);
+	}
+}
+
+static void blkback_publish(struct blkback *bb)
+{
+	struct ddvm_region_hdr *h = bb->t.rg.hdr;
+	unsigned int i;
+
+	bb->epoch = ddvm_region_epoch(&bb->t.rg);
+	memcpy(h->device, &bb->cfg, sizeof(bb->cfg));
+	WRITE_ONCE(h->features, bb->features);
+	/* READY last (a release): a client that sees it sees the description. */
+	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_READY, bb->epoch);
+	ddvm_ivshmem_kick(&bb->t, DDVM_VECTOR_CONTROL);
+	for (i = 0; i < bb->nq; i++)
+		queue_work(system_wq, &bb->qs[i].work);
+}
+
+static void blkback_open_work(struct work_struct *work)
+{
+	struct blkback *bb = container_of(to_delayed_work(work), struct blkback, open_work);
+	struct block_device *bdev;
+
+	bb->mode = FMODE_READ | FMODE_WRITE | FMODE_EXCL;
+	bdev = blkdev_get_by_path(bb->path, bb->mode, bb);
+	if (PTR_ERR_OR_ZERO(bdev) == -EROFS || PTR_ERR_OR_ZERO(bdev) == -EACCES) {
+		bb->mode = FMODE_READ | FMODE_EXCL;
+		bdev = blkdev_get_by_path(bb->path, bb->mode, bb);
+	}
+	if (IS_ERR(bdev)) {
+		if (++bb->open_tries < open_tries && !READ_ONCE(bb->stopping)) {
+			if (bb->open_tries == 1)
+				dev_info(&bb->t.pdev->dev, "ddvm blk: waiting for %s (%ld)\n",
+					 bb->path, PTR_ERR(bdev));
+			schedule_delayed_work(&bb->open_work,
+					      msecs_to_jiffies(BLKBACK_OPEN_RETRY_MS));
+			return;
+		}
+		dev_err(&bb->t.pdev->dev, "ddvm blk: cannot open %s (%ld): giving up\n",
+			bb->path, PTR_ERR(bdev));
+		return;
+	}
+	bb->bdev = bdev;
+	blkback_describe(bb);
+	blkback_rings_reset(bb);
+	WRITE_ONCE(bb->ready, true);
+	blkback_publish(bb);
+	dev_info(&bb->t.pdev->dev,
+		 "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u\n",
+		 bb->path, bb->cfg.disk_driver, bb->cfg.capacity, bb->cfg.logical_block,
+		 bb->features, bb->epoch);
+}
+
+/* The supervisor bumped the epoch: it reset the rings (the client re-attaches too).
+ * Drop what was in flight for the old epoch and serve the new one. */
+static void blkback_ctrl_work(struct work_struct *work)
+{
+	struct blkback *bb = container_of(work, struct blkback, ctrl_work);
+	unsigned int i;
+
+	if (!READ_ONCE(bb->ready) || READ_ONCE(bb->stopping) ||
+	    ddvm_region_epoch(&bb->t.rg) == bb->epoch)
+		return;
+	for (i = 0; i < bb->nq; i++)
+		cancel_work_sync(&bb->qs[i].work);
+	blkback_rings_reset(bb);
+	blkback_publish(bb);
+	dev_info(&bb->t.pdev->dev, "ddvm blk: new epoch %u: rings reset\n", bb->epoch);
+}
+
+static void blkback_heartbeat(struct timer_list *tm)
+{
+	struct blkback *bb = from_timer(bb, tm, heartbeat);
+	unsigned int i;
+
+	ddvm_region_heartbeat(&bb->t.rg);
+	if (READ_ONCE(bb->ready)) {
+		if (ddvm_region_epoch(&bb->t.rg) != bb->epoch)
+			schedule_work(&bb->ctrl_work);
+		/* backstop for a lost doorbell */
+		if (++bb->ticks % BLKBACK_POLL_TICKS == 0)
+			for (i = 0; i < bb->nq; i++)
+				queue_work(system_wq, &bb->qs[i].work);
+	}
+	if (!READ_ONCE(bb->stopping))
+		mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
+}
+
+static void blkback_irq(struct ddvm_ivshmem *t, unsigned int vector)
+{
+	struct blkback *bb = t->priv;
+
+	if (vector == DDVM_VECTOR_CONTROL)
+		schedule_work(&bb->ctrl_work);
+	else if (vector - DDVM_VECTOR_QUEUE(0) < bb->nq && READ_ONCE(bb->ready))
+		queue_work(system_wq, &bb->qs[vector - DDVM_VECTOR_QUEUE(0)].work);
+}
+
+/* --- PCI driver ------------------------------------------------------------------ */
+
+static int blkback_queues_init(struct blkback *bb)
+{
+	struct ddvm_region *rg = &bb->t.rg;
+	unsigned int i;
+	int err;
+
+	bb->nq = rg->num_queues;
+	bb->qs = kcalloc(bb->nq, sizeof(*bb->qs), GFP_KERNEL);
+	if (!bb->qs)
+		return -ENOMEM;
+	for (i = 0; i < bb->nq; i++) {
+		struct blkback_queue *q = &bb->qs[i];
+
+		q->bb = bb;
+		q->index = i;
+		spin_lock_init(&q->lock);
+		INIT_WORK(&q->work, blkback_queue_work);
+		err = ddvm_region_ring(rg, 2 * i, DDVM_SIDE_BACKEND, &q->req);
+		if (!err)
+			err = ddvm_region_ring(rg, 2 * i + 1, DDVM_SIDE_BACKEND, &q->rsp);
+		/* one payload slot per tag; tags index the busy bitmap */
+		if (!err && (!q->req.data || q->req.slot_size < SECTOR_SIZE ||
+			     q->req.slot_size % SECTOR_SIZE || q->req.is_producer ||
+			     !q->rsp.is_producer))
+			err = -EINVAL;
+		if (err)
+			goto out_free;
+		q->busy = bitmap_zalloc(q->req.entries, GFP_KERNEL);
+		if (!q->busy) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+	}
+	return 0;
+
+out_free:
+	while (i-- > 0)
+		bitmap_free(bb->qs[i].busy);
+	kfree(bb->qs);
+	return err;
+}
+
+static void blkback_queues_free(struct blkback *bb)
+{
+	unsigned int i;
+
+	for (i = 0; i < bb->nq; i++)
+		bitmap_free(bb->qs[i].busy);
+	kfree(bb->qs);
+}
+
+static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct blkback *bb;
+	int err;
+
+	bb = kzalloc(sizeof(*bb), GFP_KERNEL);
+	if (!bb)
+		return -ENOMEM;
+	atomic_set(&bb->bios, 0);
+	init_waitqueue_head(&bb->bios_wq);
+	INIT_DELAYED_WORK(&bb->open_work, blkback_open_work);
+	INIT_WORK(&bb->ctrl_work, blkback_ctrl_work);
+	timer_setup(&bb->heartbeat, blkback_heartbeat, 0);
+
+	err = ddvm_ivshmem_probe(&bb->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_BLK, blkback_irq, bb);
+	if (err)
+		goto out_free;
+	err = blkback_parse_target(bb);
+	if (err) {
+		dev_err(&pdev->dev, "ddvm blk: backend_target is not a device name under /dev\n");
+		goto out_transport;
+	}
+	err = blkback_queues_init(bb);
+	if (err) {
+		dev_err(&pdev->dev, "ddvm blk: unusable ring layout (%d)\n", err);
+		goto out_transport;
+	}
+	pci_set_drvdata(pdev, bb);
+	bb->epoch = ddvm_region_epoch(&bb->t.rg);
+	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_ATTACHING, bb->epoch);
+	mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
+	schedule_delayed_work(&bb->open_work, 0);
+	return 0;
+
+out_transport:
+	ddvm_ivshmem_remove(&bb->t);
+out_free:
+	kfree(bb);
+	return err;
+}
+
+static void blkback_remove(struct pci_dev *pdev)
+{
+	struct blkback *bb = pci_get_drvdata(pdev);
+	unsigned int i;
+
+	WRITE_ONCE(bb->stopping, true);
+	cancel_delayed_work_sync(&bb->open_work);
+	del_timer_sync(&bb->heartbeat);
+	cancel_work_sync(&bb->ctrl_work);
+	WRITE_ONCE(bb->ready, false);
+	for (i = 0; i < bb->nq; i++)
+		cancel_work_sync(&bb->qs[i].work);
+	/* Bios in flight still point at us and at the slots: let them finish. */
+	wait_event(bb->bios_wq, atomic_read(&bb->bios) == 0);
+	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_CLOSED, bb->epoch);
+	if (bb->bdev)
+		blkdev_put(bb->bdev, bb->mode);
+	blkback_queues_free(bb);
+	ddvm_ivshmem_remove(&bb->t);
+	kfree(bb);
+}
+
+static const struct pci_device_id blkback_ids[] = {
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, blkback_ids);
+
+static struct pci_driver blkback_driver = {
+	.name = "ddvm_blkback",
+	.id_table = blkback_ids,
+	.probe = blkback_probe,
+	.remove = blkback_remove,
+};
+module_pci_driver(blkback_driver);
+
+MODULE_DESCRIPTION("ddvm blk translation module: serves a driver VM's disk over ivshmem");
+MODULE_LICENSE("Dual BSD/GPL");
