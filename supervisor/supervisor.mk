@@ -1,7 +1,9 @@
 # supervisor/: the host daemon as a library (libddvmsup.a) and the `ddvm` command.
 
 SUP_DIR      := $(BUILD)/supervisor
-SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c
+SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c \
+                supervisor/qmp.c supervisor/vm.c supervisor/channel.c \
+                supervisor/health.c supervisor/control.c supervisor/supervisor.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
 SUP_LIB      := $(SUP_DIR)/libddvmsup.a
 SUP_LIBS     := -linih -ljansson
@@ -13,7 +15,7 @@ SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 
 SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config ivshmem_san config_san)
 
-ALL_TARGETS  += $(SUP_LIB)
+ALL_TARGETS  += $(DDVM_BIN)
 CHECK_DEPS   += supervisor-tests
 
 $(SUP_DIR)/%.o: supervisor/%.c supervisor/*.h
@@ -29,15 +31,15 @@ $(SUP_DIR)/san/%.o: supervisor/%.c supervisor/*.h
 $(SUP_LIB): $(SUP_LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(DDVM_BIN): supervisor/main.c $(SUP_LIB) supervisor/*.h
+$(DDVM_BIN): supervisor/main.c $(SUP_LIB) $(RING_LIB) supervisor/*.h
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(DDVM_CFLAGS) -o $@ supervisor/main.c $(SUP_LIB) $(SUP_LIBS)
+	$(Q)$(CC) $(DDVM_CFLAGS) -o $@ supervisor/main.c $(SUP_LIB) $(RING_LIB) $(SUP_LIBS)
 
-$(BUILD)/tests/unit/supervisor_%: tests/unit/supervisor_%.c $(SUP_LIB) supervisor/*.h
+$(BUILD)/tests/unit/supervisor_%: tests/unit/supervisor_%.c $(SUP_LIB) $(RING_LIB) supervisor/*.h
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(DDVM_CFLAGS) -Isupervisor -o $@ $< $(SUP_LIB) $(SUP_LIBS) -lcmocka -lpthread
+	$(Q)$(CC) $(DDVM_CFLAGS) -Isupervisor -o $@ $< $(SUP_LIB) $(RING_LIB) $(SUP_LIBS) -lcmocka -lpthread
 
 $(BUILD)/tests/unit/supervisor_%_san: tests/unit/supervisor_%.c $(SUP_SAN_OBJS) supervisor/*.h
 	@mkdir -p $(dir $@)

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Channel regions. Everything here that reads shared memory treats what it reads as
+ * untrusted numbers: they feed timers and status lines, never an address.
+ */
+#include "channel.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const char *const sock_suffix[3] = { "driver", "client", "host" };
+
+int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned index,
+		    const char *dir)
+{
+	struct ddvm_layout_params p;
+	unsigned i;
+	int ret;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->cfg = cc;
+	ddvm_layout_defaults(&p, cc->dev->kind);
+	p.num_queues = cc->dev->queues;
+	p.channel_id = index;
+	/* The translation module finds its device by the PCI address we gave it. */
+	snprintf(p.backend_target, sizeof(p.backend_target), "0000:00:%02x.0",
+		 cc->dev->pci_slot);
+	ch->size = ddvm_layout_size(&p);
+	if (!ch->size)
+		return -EINVAL;
+	ch->vectors = DDVM_VECTOR_QUEUE(p.num_queues);
+
+	ch->shm_fd = memfd_create(cc->name, MFD_CLOEXEC);
+	if (ch->shm_fd < 0)
+		return -errno;
+	if (ftruncate(ch->shm_fd, ch->size) < 0) {
+		ret = -errno;
+		goto err_close_shm;
+	}
+	ch->base = mmap(NULL, ch->size, PROT_READ | PROT_WRITE, MAP_SHARED, ch->shm_fd, 0);
+	if (ch->base == MAP_FAILED) {
+		ret = -errno;
+		goto err_close_shm;
+	}
+	ret = ddvm_region_init(ch->base, ch->size, &p);
+	if (!ret)
+		ret = ddvm_region_attach(&ch->rg, ch->base, ch->size);
+	if (ret)
+		goto err_unmap;
+	/* Plain stores: no peer can see the region before the server below exists. */
+	ch->rg.hdr->backend_peer = CHANNEL_PEER_DRIVER;
+	ch->rg.hdr->frontend_peer = CHANNEL_PEER_CLIENT;
+
+	ret = ivshmem_server__init(&ch->srv, cc->name, ch->shm_fd, ch->vectors);
+	if (ret)
+		goto err_unmap;
+	for (i = 0; i < 3; i++) {
+		if ((size_t)snprintf(ch->sock_path[i], sizeof(ch->sock_path[i]), "%s/%s.%s.sock",
+				     dir, cc->name, sock_suffix[i]) >= sizeof(ch->sock_path[i])) {
+			ret = -ENAMETOOLONG;
+			goto err_close_server;
+		}
+		ret = ivshmem_server__add_role(&ch->srv, ch->sock_path[i], i);
+		if (ret)
+			goto err_close_server;
+	}
+	return 0;
+
+err_close_server:
+	ivshmem_server__close(&ch->srv);
+err_unmap:
+	munmap(ch->base, ch->size);
+err_close_shm:
+	close(ch->shm_fd);
+	return ret;
+}
+
+void channel__destroy(struct channel *ch)
+{
+	if (!ch->cfg)
+		return;
+	/* Tell whoever still looks (a host client) that this is the end. */
+	ddvm_write32(&ch->rg.hdr->ctl_flags, ddvm_read32(&ch->rg.hdr->ctl_flags) |
+						     DDVM_CTL_SHUTDOWN);
+	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
+	ivshmem_server__close(&ch->srv);
+	munmap(ch->base, ch->size);
+	close(ch->shm_fd);
+	ch->cfg = NULL;
+}
+
+uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
+{
+	uint32_t epoch = ddvm_region_epoch(&ch->rg) + 1;
+	unsigned i;
+
+	/*
+	 * Order matters: the old driver VM's peer is gone before the rings are zeroed
+	 * (nobody may still produce into them), and the epoch is published last, with
+	 * release semantics, so a client that sees the new epoch sees zeroed rings.
+	 */
+	ivshmem_server__kick(&ch->srv, CHANNEL_PEER_DRIVER);
+	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, epoch);
+	ddvm_region_reset_rings(&ch->rg);
+	ddvm_store_release(&ch->rg.hdr->epoch, epoch);
+	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
+
+	ch->hb_seen = 0;
+	ch->hb_last = ddvm_read64(&ch->rg.hdr->heartbeat);
+	ch->hb_changed_ms = now_ms;
+	for (i = 0; i < DDVM_MAX_RINGS; i++)
+		ch->req_changed_ms[i] = now_ms;
+	return epoch;
+}
+
+void channel__backend_dead(struct channel *ch)
+{
+	uint32_t epoch = ddvm_region_epoch(&ch->rg);
+
+	/* TODO(ABI): a DDVM_CTL_BACKEND_GONE flag would say "for good" more plainly. */
+	ddvm_region_set_backend(&ch->rg, DDVM_STATE_BROKEN, epoch);
+	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
+}
+
+int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
+			       char *why, size_t len)
+{
+	uint64_t hb = ddvm_read64(&ch->rg.hdr->heartbeat);
+
+	if (hb != ch->hb_last) {
+		ch->hb_last = hb;
+		ch->hb_changed_ms = now_ms;
+		ch->hb_seen = 1;
+		return 0;
+	}
+	/* Not watched until the translation module started beating in this epoch. */
+	if (!timeout_ms || !ch->hb_seen || now_ms - ch->hb_changed_ms < timeout_ms)
+		return 0;
+	snprintf(why, len, "heartbeat of channel %s stuck at %llu for %llu ms", ch->cfg->name,
+		 (unsigned long long)hb, (unsigned long long)(now_ms - ch->hb_changed_ms));
+	return 1;
+}
+
+static struct ddvm_ring_ctl *ring_ctl(const struct channel *ch, unsigned i)
+{
+	/* rg.rings is our private, validated copy: ring_off is inside the mapping. */
+	return (struct ddvm_ring_ctl *)((char *)ch->base + ch->rg.rings[i].ring_off);
+}
+
+int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
+			      char *why, size_t len)
+{
+	unsigned i;
+
+	/* Only a backend that claims to serve this epoch owes us progress. */
+	if (ddvm_load_acquire(&ch->rg.hdr->backend_state) != DDVM_STATE_READY ||
+	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ddvm_region_epoch(&ch->rg)) {
+		for (i = 0; i < ch->rg.num_rings; i++)
+			ch->req_changed_ms[i] = now_ms;
+		return 0;
+	}
+	for (i = 0; i < ch->rg.num_rings; i++) {
+		struct ddvm_ring_ctl *c;
+		uint32_t prod, cons;
+
+		if (ch->rg.rings[i].producer != DDVM_SIDE_FRONTEND)
+			continue; /* the backend consumes only frontend-produced rings */
+		c = ring_ctl(ch, i);
+		prod = ddvm_read32(&c->prod);
+		cons = ddvm_read32(&c->cons);
+		if (cons != ch->req_cons[i] || prod == cons) {
+			ch->req_cons[i] = cons;
+			ch->req_changed_ms[i] = now_ms;
+			continue;
+		}
+		if (timeout_ms && now_ms - ch->req_changed_ms[i] >= timeout_ms) {
+			snprintf(why, len, "channel %s ring %u: %u requests untouched for %llu ms",
+				 ch->cfg->name, i, prod - cons,
+				 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void channel__stats(const struct channel *ch, struct channel_stats *st)
+{
+	const struct ddvm_region_hdr *h = ch->rg.hdr;
+	unsigned i;
+
+	memset(st, 0, sizeof(*st));
+	st->epoch = ddvm_read32(&h->epoch);
+	st->backend_state = ddvm_read32(&h->backend_state);
+	st->frontend_state = ddvm_read32(&h->frontend_state);
+	st->heartbeat = ddvm_read64(&h->heartbeat);
+	st->errors = ddvm_read64(&h->backend_errors) + ddvm_read64(&h->frontend_errors);
+	for (i = 0; i < ch->rg.num_rings; i++) {
+		uint32_t prod = ddvm_read32(&ring_ctl(ch, i)->prod);
+
+		if (ch->rg.rings[i].producer == DDVM_SIDE_FRONTEND)
+			st->requests += prod;
+		else
+			st->responses += prod;
+	}
+	st->driver_up = ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_DRIVER);
+	st->client_up = ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT);
+}
+
+const char *channel_state_name(uint32_t state)
+{
+	switch (state) {
+	case DDVM_STATE_ABSENT:
+		return "absent";
+	case DDVM_STATE_ATTACHING:
+		return "attaching";
+	case DDVM_STATE_READY:
+		return "ready";
+	case DDVM_STATE_BROKEN:
+		return "broken";
+	case DDVM_STATE_CLOSED:
+		return "closed";
+	}
+	return "?";
+}

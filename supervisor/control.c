@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The control socket (RUNDIR/ddvm.sock) that the `ddvm` subcommands talk to.
+ *
+ * Protocol: the client sends one command line; the supervisor answers with a first
+ * line "OK" or "ERR <message>", then the payload, then closes — except for
+ * "console VM", after which the connection carries the VM's serial port both ways.
+ *
+ *   status            the table `ddvm status` prints
+ *   down              stop everything
+ *   restart VM        kill VM and start it again (a fresh boot; epochs bumped)
+ *   console VM        attach to VM's serial console
+ *   ping              "OK <pid>"
+ */
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+void control_default_rundir(char *buf, size_t len)
+{
+	const char *env = getenv("DDVM_RUNDIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (env && *env)
+		snprintf(buf, len, "%s", env);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "/run/ddvm");
+	else if (xdg && *xdg)
+		snprintf(buf, len, "%s/ddvm", xdg);
+	else
+		snprintf(buf, len, "/tmp/ddvm-%u", (unsigned)geteuid());
+}
+
+static int control_path(const struct supervisor *sup, char *buf, size_t len)
+{
+	if ((size_t)snprintf(buf, len, "%s/ddvm.sock", sup->rundir) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int control__listen(struct supervisor *sup)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (control_path(sup, sun.sun_path, sizeof(sun.sun_path)))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sun.sun_path); /* we hold the run dir lock: a socket here is stale */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 8) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	sup->control_fd = fd;
+	return 0;
+}
+
+static void conn_close(struct supervisor *sup, struct control_conn *c)
+{
+	if (c->console)
+		vm__console_detach(c->console, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+	c->console = NULL;
+}
+
+void control__close(struct supervisor *sup)
+{
+	char path[CFG_PATH_MAX + 16];
+	unsigned i;
+
+	for (i = 0; i < SUP_MAX_CONTROL; i++)
+		if (sup->control[i].fd >= 0)
+			conn_close(sup, &sup->control[i]);
+	if (sup->control_fd >= 0) {
+		close(sup->control_fd);
+		if (!control_path(sup, path, sizeof(path)))
+			unlink(path);
+	}
+	sup->control_fd = -1;
+}
+
+size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max)
+{
+	size_t n = 0;
+	unsigned i;
+
+	if (sup->control_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){ .fd = sup->control_fd, .events = POLLIN };
+	for (i = 0; i < SUP_MAX_CONTROL && n < max; i++)
+		if (sup->control[i].fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = sup->control[i].fd, .events = POLLIN };
+	return n;
+}
+
+/* Replies are small and the client waits for them: a short blocking write is fine. */
+static void reply(struct control_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reply(struct control_conn *c, const char *fmt, ...)
+{
+	char buf[8192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (n > 0 && send(c->fd, buf, n, MSG_NOSIGNAL) < 0)
+		pr_debug("control: reply lost: %s", strerror(errno));
+}
+
+static void fmt_uptime(char *buf, size_t len, const struct vm *vm, uint64_t now)
+{
+	uint64_t s;
+
+	if (!vm__alive(vm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	s = (now - vm->started_ms) / 1000;
+	if (s < 120)
+		snprintf(buf, len, "%.1fs", (double)(now - vm->started_ms) / 1000);
+	else if (s < 7200)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)s / 60,
+			 (unsigned long long)s % 60);
+	else
+		snprintf(buf, len, "%lluh%02llum", (unsigned long long)s / 3600,
+			 (unsigned long long)s / 60 % 60);
+}
+
+static void cmd_status(struct supervisor *sup, struct control_conn *c)
+{
+	const struct config *cfg = sup->cfg;
+	uint64_t now = now_ms();
+	unsigned i, j;
+
+	reply(c, "OK\n");
+	reply(c, "%-12s %-11s %-9s %-9s %-8s %-8s %s\n", "VM", "ROLE", "STATE", "UPTIME",
+	      "RESTARTS", "PID", "DEVICES");
+	for (i = 0; i < cfg->nr_vms; i++) {
+		const struct cfg_vm *cv = &cfg->vms[i];
+		struct vm *vm = supervisor__find_vm(sup, cv->name);
+		char up[32] = "-", pid[16] = "-", devs[256] = "";
+		size_t dl = 0;
+
+		for (j = 0; j < cfg->nr_devices && dl < sizeof(devs) - 64; j++) {
+			const struct cfg_device *d = &cfg->devices[j];
+
+			if (d->vm == cv)
+				dl += snprintf(devs + dl, sizeof(devs) - dl, "%s%s(%s %s)",
+					       dl ? " " : "", d->name, cfg_kind_name(d->kind),
+					       d->host[0] ? d->host : d->model);
+		}
+		for (j = 0; j < cv->nr_uses && dl < sizeof(devs) - 32; j++)
+			dl += snprintf(devs + dl, sizeof(devs) - dl, "%s%s", dl ? " " : "",
+				       cv->uses[j]);
+		if (!vm) { /* a host client: no VM, just its channels */
+			reply(c, "%-12s %-11s %-9s %-9s %-8s %-8s %s\n", cv->name,
+			      cfg_role_name(cv->role), "-", "-", "-", "-", devs);
+			continue;
+		}
+		fmt_uptime(up, sizeof(up), vm, now);
+		if (vm__alive(vm))
+			snprintf(pid, sizeof(pid), "%d", vm->pid);
+		reply(c, "%-12s %-11s %-9s %-9s %-8u %-8s %s\n", cv->name, cfg_role_name(cv->role),
+		      vm_state_name(vm->state), up, vm->restarts, pid, devs);
+		if (vm->state == VM_GAVE_UP || (vm->state == VM_FAILED && vm->last_failure[0]))
+			reply(c, "%-12s   last failure: %s\n", "", vm->last_failure);
+	}
+	if (!cfg->nr_channels)
+		return;
+	reply(c, "\n%-20s %-4s %-5s %-6s %-6s %-9s %-9s %-10s %-9s %-9s %s\n", "CHANNEL", "KIND",
+	      "EPOCH", "DRIVER", "CLIENT", "BACKEND", "FRONTEND", "HEARTBEAT", "REQUESTS",
+	      "RESPONSES", "ERRORS");
+	for (i = 0; i < cfg->nr_channels; i++) {
+		struct channel_stats st;
+
+		channel__stats(&sup->channels[i], &st);
+		reply(c, "%-20s %-4s %-5u %-6s %-6s %-9s %-9s %-10llu %-9llu %-9llu %llu\n",
+		      cfg->channels[i].name, cfg_kind_name(cfg->channels[i].dev->kind), st.epoch,
+		      st.driver_up ? "up" : "down", st.client_up ? "up" : "down",
+		      channel_state_name(st.backend_state), channel_state_name(st.frontend_state),
+		      (unsigned long long)st.heartbeat, (unsigned long long)st.requests,
+		      (unsigned long long)st.responses, (unsigned long long)st.errors);
+	}
+}
+
+static void cmd_restart(struct supervisor *sup, struct control_conn *c, const char *name)
+{
+	struct vm *vm = supervisor__find_vm(sup, name);
+
+	if (!vm) {
+		reply(c, "ERR no VM named '%s'\n", name);
+		return;
+	}
+	pr_info("%s: restart requested", name);
+	if (vm__alive(vm)) {
+		vm->want_restart = 1;
+		vm->state = VM_STOPPING;
+		vm__signal(vm, SIGKILL);
+	} else {
+		/* Failed or given up: start over with a clean slate. */
+		vm->failures_in_row = 0;
+		vm->state = VM_FAILED;
+		vm->restart_at_ms = now_ms();
+	}
+	reply(c, "OK\n");
+}
+
+static void cmd_console(struct supervisor *sup, struct control_conn *c, const char *name)
+{
+	struct vm *vm = supervisor__find_vm(sup, name);
+
+	if (!vm) {
+		reply(c, "ERR no VM named '%s'\n", name);
+		return;
+	}
+	if (vm__console_attach(vm, c->fd)) {
+		reply(c, "ERR %s has too many consoles attached\n", name);
+		return;
+	}
+	c->console = vm;
+	reply(c, "OK\n");
+}
+
+/* Returns 1 if the connection stays open (console). */
+static int control__command(struct supervisor *sup, struct control_conn *c, char *line)
+{
+	char *arg = strchr(line, ' ');
+
+	if (arg)
+		*arg++ = 0;
+	if (!strcmp(line, "status")) {
+		cmd_status(sup, c);
+	} else if (!strcmp(line, "ping")) {
+		reply(c, "OK %d\n", getpid());
+	} else if (!strcmp(line, "down")) {
+		pr_info("'ddvm down' requested");
+		reply(c, "OK\n");
+		sup->stopping = 1;
+	} else if (!strcmp(line, "restart") && arg) {
+		cmd_restart(sup, c, arg);
+	} else if (!strcmp(line, "console") && arg) {
+		cmd_console(sup, c, arg);
+		return c->console != NULL;
+	} else {
+		reply(c, "ERR unknown command '%s'\n", line);
+	}
+	return 0;
+}
+
+static void control__accept(struct supervisor *sup)
+{
+	unsigned i;
+	int fd = accept4(sup->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < SUP_MAX_CONTROL; i++)
+		if (sup->control[i].fd < 0) {
+			sup->control[i].fd = fd;
+			sup->control[i].len = 0;
+			sup->control[i].console = NULL;
+			return;
+		}
+	close(fd); /* too many at once; the client sees EOF and says so */
+}
+
+static void control__input(struct supervisor *sup, struct control_conn *c)
+{
+	char *nl;
+	ssize_t n;
+
+	if (c->console) {
+		char buf[1024];
+
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				conn_close(sup, c);
+			return;
+		}
+		vm__console_write(c->console, buf, n);
+		return;
+	}
+	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			conn_close(sup, c);
+		return;
+	}
+	c->len += n;
+	c->buf[c->len] = 0;
+	nl = strchr(c->buf, '\n');
+	if (!nl) {
+		if (c->len == sizeof(c->buf) - 1) {
+			reply(c, "ERR command too long\n");
+			conn_close(sup, c);
+		}
+		return;
+	}
+	*nl = 0;
+	if (!control__command(sup, c, c->buf))
+		conn_close(sup, c);
+}
+
+void control__handle(struct supervisor *sup, const struct pollfd *fds, size_t n)
+{
+	size_t k;
+	unsigned i;
+
+	for (k = 0; k < n; k++) {
+		if (!fds[k].revents)
+			continue;
+		if (fds[k].fd == sup->control_fd) {
+			control__accept(sup);
+			continue;
+		}
+		for (i = 0; i < SUP_MAX_CONTROL; i++)
+			if (sup->control[i].fd == fds[k].fd) {
+				control__input(sup, &sup->control[i]);
+				break;
+			}
+	}
+}

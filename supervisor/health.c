@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Failure detection and the restart policy.
+ *
+ * A VM has failed when its QEMU exits without being asked to, the guest panics
+ * (pvpanic → QMP GUEST_PANICKED), it does not print its ready line within
+ * boot_timeout_ms, or — driver VMs — the heartbeat of a channel it serves stops
+ * advancing or requests it should consume stop moving. Every failure is logged with
+ * a timestamp and its reason.
+ *
+ * Policy: kill what is left of it, wait restart_backoff_ms (doubled per failure in a
+ * row), bump the epoch of every channel a driver VM serves, start it again. After
+ * restart_max failures in a row, give up loudly and mark its channels' backend broken
+ * so clients stop waiting. A VM that stays healthy for HEALTHY_MS is forgiven its past.
+ */
+#include "log.h"
+#include "supervisor.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define HEALTHY_MS 60000
+#define BACKOFF_MAX_MS 30000
+
+static void describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "QEMU exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "QEMU was killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "QEMU ended (wait status 0x%x)", status);
+}
+
+static uint64_t backoff_ms(const struct vm *vm)
+{
+	uint64_t d = vm->cfg->restart_backoff_ms;
+	unsigned i;
+
+	for (i = 1; i < vm->failures_in_row && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+}
+
+/* The VM is dead and reaped: schedule its restart or give up. */
+static void health__schedule(struct vm *vm, uint64_t now)
+{
+	struct supervisor *sup = vm->sup;
+	unsigned i;
+
+	if (sup->stopping) {
+		vm->state = VM_STOPPED;
+		return;
+	}
+	if (vm->want_restart) {
+		/* `ddvm restart`: not a failure, no back-off. */
+		vm->want_restart = 0;
+		vm->state = VM_FAILED;
+		vm->restart_at_ms = now;
+		return;
+	}
+	vm->failures_in_row++;
+	if (vm->failures_in_row > vm->cfg->restart_max) {
+		vm->state = VM_GAVE_UP;
+		pr_err("%s: GIVING UP after %u failures in a row (last: %s); it stays down. "
+		       "Fix the cause, then 'ddvm restart %s'", vm->cfg->name, vm->failures_in_row,
+		       vm->last_failure, vm->cfg->name);
+		for (i = 0; i < sup->cfg->nr_channels; i++)
+			if (supervisor__vm_serves(vm, &sup->channels[i]))
+				channel__backend_dead(&sup->channels[i]);
+		return;
+	}
+	vm->state = VM_FAILED;
+	vm->restart_at_ms = now + backoff_ms(vm);
+	pr_info("%s: restart %u of at most %u in a row, in %llu ms", vm->cfg->name,
+		vm->failures_in_row, vm->cfg->restart_max,
+		(unsigned long long)(vm->restart_at_ms - now));
+}
+
+void health__fail(struct vm *vm, const char *reason, uint64_t now)
+{
+	if (vm->state == VM_STOPPING || !vm__alive(vm))
+		return; /* already on its way down */
+	snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", reason);
+	pr_err("%s: FAILED: %s", vm->cfg->name, reason);
+	vm->stopping_for_failure = 1;
+	vm->state = VM_STOPPING;
+	/* Nothing of a failed driver VM is worth a graceful shutdown. */
+	vm__signal(vm, SIGKILL);
+}
+
+void health__vm_exited(struct vm *vm, int status, uint64_t now)
+{
+	char why[160];
+
+	describe_status(status, why, sizeof(why));
+	if (vm->sup->stopping) {
+		pr_debug("%s: stopped (%s)", vm->cfg->name, why);
+		vm->state = VM_STOPPED;
+		return;
+	}
+	if (vm->stopping_for_failure) {
+		/* We killed it for a reason already logged. */
+		vm->stopping_for_failure = 0;
+	} else if (vm->want_restart) {
+		pr_info("%s: stopped for restart", vm->cfg->name);
+	} else {
+		snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", why);
+		pr_err("%s: FAILED: %s", vm->cfg->name, why);
+	}
+	if (vm->ready_ms && now - vm->ready_ms >= HEALTHY_MS)
+		vm->failures_in_row = 0;
+	health__schedule(vm, now);
+}
+
+void health__qmp_event(struct vm *vm, const char *event, uint64_t now)
+{
+	pr_debug("%s: QMP event %s", vm->cfg->name, event);
+	if (!strcmp(event, "GUEST_PANICKED"))
+		health__fail(vm, "guest kernel panicked (pvpanic)", now);
+}
+
+int health__start_vm(struct vm *vm, uint64_t now)
+{
+	struct supervisor *sup = vm->sup;
+	unsigned i;
+	int ret;
+
+	if (vm->cfg->role == CFG_DRIVER_VM && vm->restarts + vm->failures_in_row > 0) {
+		/*
+		 * A new incarnation: clients must learn that whatever the old one held is
+		 * gone. (On the very first start the region is fresh at epoch 1.)
+		 */
+		for (i = 0; i < sup->cfg->nr_channels; i++) {
+			struct channel *ch = &sup->channels[i];
+
+			if (supervisor__vm_serves(vm, ch))
+				pr_info("%s: channel %s epoch %u", vm->cfg->name, ch->cfg->name,
+					channel__new_epoch(ch, now));
+		}
+	}
+	ret = vm__start(vm);
+	if (ret) {
+		snprintf(vm->last_failure, sizeof(vm->last_failure), "cannot start QEMU: %s",
+			 strerror(-ret));
+		pr_err("%s: %s", vm->cfg->name, vm->last_failure);
+		vm->restarts++;
+		health__schedule(vm, now);
+		return ret;
+	}
+	pr_info("%s: started (%s, pid %d)", vm->cfg->name, cfg_role_name(vm->cfg->role),
+		vm->pid);
+	return 0;
+}
+
+static int health__check_vm(struct vm *vm, uint64_t now)
+{
+	struct supervisor *sup = vm->sup;
+	char why[256];
+	unsigned i;
+
+	if (vm->state == VM_FAILED) {
+		if (now >= vm->restart_at_ms) {
+			vm->restarts++;
+			health__start_vm(vm, now);
+		}
+		return vm->state == VM_FAILED ? (int)(vm->restart_at_ms - now) : 0;
+	}
+	if (vm->state == VM_BOOTING && vm->cfg->boot_timeout_ms &&
+	    now - vm->started_ms >= vm->cfg->boot_timeout_ms) {
+		snprintf(why, sizeof(why), "no '%s' on the console within %u ms", vm->cfg->ready,
+			 vm->cfg->boot_timeout_ms);
+		health__fail(vm, why, now);
+		return 100;
+	}
+	if (vm->state != VM_RUNNING || vm->cfg->role != CFG_DRIVER_VM)
+		return 100;
+	for (i = 0; i < sup->cfg->nr_channels; i++) {
+		struct channel *ch = &sup->channels[i];
+
+		if (!supervisor__vm_serves(vm, ch))
+			continue;
+		if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why,
+					       sizeof(why)) ||
+		    channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why,
+					      sizeof(why))) {
+			health__fail(vm, why, now);
+			break;
+		}
+	}
+	return 100;
+}
+
+int health__tick(struct supervisor *sup, uint64_t now)
+{
+	int next = 1000, t;
+	unsigned i;
+
+	if (sup->stopping)
+		return next;
+	for (i = 0; i < sup->nr_vms; i++) {
+		t = health__check_vm(&sup->vms[i], now);
+		if (t < next)
+			next = t;
+	}
+	return next < 10 ? 10 : next;
+}

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ddvm: the command. `ddvm up` runs the supervisor (supervisor.c); every other
+ * subcommand talks to a running supervisor over RUNDIR/ddvm.sock, or reads its files.
+ */
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Exit codes (also in `ddvm --help`). */
+#define EX_OK 0
+#define EX_FAIL 1	/* something did not work; the message says what */
+#define EX_USAGE 2	/* bad command line */
+#define EX_CONFIG 3	/* the setup file is wrong */
+#define EX_NOTRUNNING 4 /* no supervisor runs in the run dir */
+#define EX_NOVM 5	/* no such VM */
+#define EX_BUSY 6	/* a supervisor already runs in the run dir */
+
+static char rundir[CFG_PATH_MAX];
+
+static const char main_help[] =
+	"usage: ddvm [--rundir DIR] COMMAND [ARGS]\n"
+	"\n"
+	"Run unmodified Linux device drivers in driver VMs and serve their devices to\n"
+	"client VMs and host processes over shared-memory channels.\n"
+	"\n"
+	"commands:\n"
+	"  up CONFIG [-d]    start the setup described by CONFIG (foreground; -d detaches)\n"
+	"  status            VMs, their state, uptime and restarts; channels and counters\n"
+	"  down              stop everything and remove what ddvm created\n"
+	"  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
+	"  logs VM [-f]      print VM's console log (-f: keep following it)\n"
+	"  console VM        attach to VM's serial console (leave with Ctrl-])\n"
+	"\n"
+	"'ddvm COMMAND --help' explains each. Run dir: --rundir, else $DDVM_RUNDIR, else\n"
+	"/run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or /tmp/ddvm-UID.\n"
+	"\n"
+	"environment: DDVM_ACCEL=kvm|tcg (default: probe with scripts/accel.sh),\n"
+	"  DDVM_QEMU (QEMU binary), DDVM_DEBUG=1 (verbose log)\n"
+	"\n"
+	"exit codes: 0 ok, 1 failed, 2 usage, 3 bad setup file, 4 no supervisor running,\n"
+	"  5 no such VM, 6 a supervisor already runs in the run dir\n";
+
+static const char up_help[] =
+	"usage: ddvm up CONFIG [-d]\n"
+	"\n"
+	"Create a channel (shared memory + doorbells) for each device a client uses, boot\n"
+	"every driver VM and client VM of CONFIG (an INI file; see examples/demo.ini), and\n"
+	"supervise them: a driver VM that exits, panics, stops its heartbeat or stops\n"
+	"completing requests is killed and restarted (with back-off; after restart_max\n"
+	"failures in a row it stays down), and its channels' epoch is bumped so that clients\n"
+	"re-attach.\n"
+	"\n"
+	"Runs in the foreground and logs there; Ctrl-C (SIGINT) or SIGTERM tears everything\n"
+	"down. -d detaches once every VM is ready (log: RUNDIR/ddvm.log).\n"
+	"\n"
+	"Files in RUNDIR: ddvm.sock (control), ddvm.pid, VM.log (console), VM.qemu.log,\n"
+	"VM.pid, VM.qmp, channels/CHANNEL.{driver,client,host}.sock (ivshmem servers).\n";
+
+static const char status_help[] =
+	"usage: ddvm status\n"
+	"\n"
+	"One line per VM: role, state (booting, running, failed, gave-up, stopping), uptime\n"
+	"of the current incarnation, restarts since 'up', QEMU pid, devices. Then one line\n"
+	"per channel: epoch (bumped at each driver VM restart), whether each side's ivshmem\n"
+	"peer is connected, backend/frontend state, heartbeat, descriptors each side\n"
+	"produced, protocol errors the sides reported.\n";
+
+static const char down_help[] =
+	"usage: ddvm down\n"
+	"\n"
+	"Stop every VM (SIGTERM, then SIGKILL after 5 s), close every channel, remove every\n"
+	"socket, pid file and shared memory region ddvm created; tap devices QEMU created\n"
+	"vanish with it. Console logs stay. Waits until the supervisor has exited.\n";
+
+static const char restart_help[] =
+	"usage: ddvm restart VM\n"
+	"\n"
+	"Kill VM and boot it again, like a failure but without back-off; also revives a VM\n"
+	"that was given up on. For a driver VM, every channel it serves gets a new epoch.\n"
+	"Waits until the VM is ready again.\n";
+
+static const char logs_help[] =
+	"usage: ddvm logs VM [-f]\n"
+	"\n"
+	"Print VM's console log (all incarnations). -f keeps printing what is added,\n"
+	"until interrupted. QEMU's own messages are in RUNDIR/VM.qemu.log.\n";
+
+static const char console_help[] =
+	"usage: ddvm console VM\n"
+	"\n"
+	"Attach the terminal to VM's serial console. Ctrl-] detaches; the VM keeps running.\n";
+
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+/* Connect to the supervisor; send CMD; return the socket (first line not yet read). */
+static int control_connect(const char *cmd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/ddvm.sock", rundir) >=
+	    sizeof(sun.sun_path)) {
+		fprintf(stderr, "ddvm: run dir path %s is too long for a socket\n", rundir);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "ddvm: no supervisor running in %s (start one with 'ddvm up "
+				"CONFIG', or set --rundir / DDVM_RUNDIR)\n", rundir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (dprintf(fd, "%s\n", cmd) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read the "OK"/"ERR ..." line byte by byte (the rest may be a console stream). */
+static int control_status_line(int fd, char *line, size_t len)
+{
+	size_t n = 0;
+	char c;
+
+	while (n < len - 1 && read(fd, &c, 1) == 1 && c != '\n')
+		line[n++] = c;
+	line[n] = 0;
+	if (!strncmp(line, "OK", 2))
+		return 0;
+	if (!strncmp(line, "ERR ", 4))
+		fprintf(stderr, "ddvm: %s\n", line + 4);
+	else
+		fprintf(stderr, "ddvm: the supervisor closed the connection\n");
+	return -1;
+}
+
+/* Run CMD and copy its payload to stdout. */
+static int control_simple(const char *cmd)
+{
+	char line[256], buf[4096];
+	ssize_t n;
+	int fd = control_connect(cmd);
+
+	if (fd < 0)
+		return EX_NOTRUNNING;
+	if (control_status_line(fd, line, sizeof(line))) {
+		close(fd);
+		return strstr(line, "no VM named") ? EX_NOVM : EX_FAIL;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, stdout);
+	close(fd);
+	return EX_OK;
+}
+
+static int cmd_up(int argc, char **argv)
+{
+	static struct config cfg;
+	static struct supervisor sup;
+	int detach = 0, opt, ret, pipefd[2] = { -1, -1 };
+	const char *path;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+d")) != -1) {
+		if (opt != 'd') {
+			fputs(up_help, stderr);
+			return EX_USAGE;
+		}
+		detach = 1;
+	}
+	if (optind != argc - 1) {
+		fputs(up_help, stderr);
+		return EX_USAGE;
+	}
+	path = argv[optind];
+	if (config__load(&cfg, path)) {
+		fputs(cfg.errors, stderr);
+		fprintf(stderr, "ddvm: %s: %d problem%s; nothing was started\n", path, cfg.nr_errors,
+			cfg.nr_errors == 1 ? "" : "s");
+		return EX_CONFIG;
+	}
+	if (cfg.rundir[0] && !getenv("DDVM_RUNDIR"))
+		snprintf(rundir, sizeof(rundir), "%s", cfg.rundir);
+
+	if (detach) {
+		pid_t pid;
+		char c = 0;
+
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			return EX_FAIL;
+		pid = fork();
+		if (pid < 0)
+			return EX_FAIL;
+		if (pid > 0) {
+			close(pipefd[1]);
+			fprintf(stderr, "ddvm: starting in the background (log: %s/ddvm.log)...\n",
+				rundir);
+			if (read(pipefd[0], &c, 1) != 1 || c == 'E') {
+				fprintf(stderr, "ddvm: the supervisor did not start; see %s/ddvm.log\n",
+					rundir);
+				return c == 'B' ? EX_BUSY : EX_FAIL;
+			}
+			if (c == 'F') {
+				fprintf(stderr, "ddvm: up, but some VM failed for good; see 'ddvm "
+						"status'\n");
+				return EX_FAIL;
+			}
+			fprintf(stderr, "ddvm: up; see 'ddvm status'\n");
+			return EX_OK;
+		}
+		close(pipefd[0]);
+		setsid();
+	}
+	ret = supervisor__init(&sup, &cfg, rundir);
+	if (ret) {
+		if (pipefd[1] >= 0 && write(pipefd[1], ret == -EBUSY ? "B" : "E", 1) < 0)
+			return EX_FAIL;
+		return ret == -EBUSY ? EX_BUSY : EX_FAIL;
+	}
+	if (detach) {
+		char logpath[CFG_PATH_MAX + 16];
+		int fd, nul = open("/dev/null", O_RDWR);
+
+		snprintf(logpath, sizeof(logpath), "%s/ddvm.log", rundir);
+		fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0 && nul >= 0) {
+			dup2(nul, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		sup.ready_fd = pipefd[1];
+	} else {
+		sup.progress = 1;
+	}
+	supervisor__up(&sup);
+	return supervisor__run(&sup) ? EX_FAIL : EX_OK;
+}
+
+static int cmd_down(void)
+{
+	char pidpath[CFG_PATH_MAX + 16];
+	int ret = control_simple("down"), fd;
+
+	if (ret)
+		return ret;
+	/* Wait until it is really gone: its lock on ddvm.pid drops when it exits. */
+	snprintf(pidpath, sizeof(pidpath), "%s/ddvm.pid", rundir);
+	fd = open(pidpath, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (isatty(2))
+			fprintf(stderr, "ddvm: stopping...\n");
+		flock(fd, LOCK_SH); /* blocks until the supervisor releases its lock */
+		close(fd);
+	}
+	fprintf(stderr, "ddvm: down\n");
+	return EX_OK;
+}
+
+/* State of VM from `status`, or "" if not found. */
+static void vm_state(const char *vm, char *state, size_t len)
+{
+	char line[512], name[64], role[32], st[32];
+	FILE *f;
+	int fd = control_connect("status");
+
+	state[0] = 0;
+	if (fd < 0)
+		return;
+	f = fdopen(fd, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %31s %31s", name, role, st) == 3 && !strcmp(name, vm))
+			snprintf(state, len, "%s", st);
+	if (f)
+		fclose(f);
+}
+
+static int cmd_restart(const char *vm)
+{
+	char cmd[128], state[32];
+	int ret, i;
+
+	snprintf(cmd, sizeof(cmd), "restart %s", vm);
+	ret = control_simple(cmd);
+	if (ret)
+		return ret;
+	/* Progress while it boots again (event: the supervisor saw the ready line). */
+	for (i = 0; i < 6000; i++) {
+		vm_state(vm, state, sizeof(state));
+		if (i > 0 && !strcmp(state, "running")) {
+			if (isatty(2))
+				fputc('\n', stderr);
+			fprintf(stderr, "ddvm: %s is running again\n", vm);
+			return EX_OK;
+		}
+		if (!strcmp(state, "gave-up") || !state[0]) {
+			fprintf(stderr, "\nddvm: %s did not come back (%s); see 'ddvm status'\n", vm,
+				state[0] ? state : "supervisor gone");
+			return EX_FAIL;
+		}
+		if (isatty(2) && i % 5 == 0)
+			fprintf(stderr, "\rddvm: %s %s %.*s ", vm, state, (i / 5) % 20, "....................");
+		usleep(100000);
+	}
+	return EX_FAIL;
+}
+
+static int cmd_logs(int argc, char **argv)
+{
+	char path[CFG_PATH_MAX + 64], buf[8192];
+	int follow = 0, opt, fd, ino = -1;
+	const char *vm = NULL;
+	ssize_t n;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+f")) != -1) {
+		if (opt != 'f') {
+			fputs(logs_help, stderr);
+			return EX_USAGE;
+		}
+		follow = 1;
+	}
+	if (optind < argc)
+		vm = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "-f")) { /* `ddvm logs VM -f` */
+		follow = 1;
+		optind++;
+	}
+	if (!vm || optind != argc) {
+		fputs(logs_help, stderr);
+		return EX_USAGE;
+	}
+	snprintf(path, sizeof(path), "%s/%s.log", rundir, vm);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "ddvm: no log for VM '%s' in %s\n", vm, rundir);
+		return EX_NOVM;
+	}
+	if (follow) {
+		/* inotify: woken when the file grows, no polling interval. */
+		ino = inotify_init1(IN_CLOEXEC);
+		if (ino >= 0)
+			inotify_add_watch(ino, path, IN_MODIFY);
+	}
+	for (;;) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			fwrite(buf, 1, n, stdout);
+		fflush(stdout);
+		if (!follow || ino < 0)
+			break;
+		if (read(ino, buf, sizeof(buf)) < 0)
+			break;
+	}
+	close(fd);
+	return EX_OK;
+}
+
+static int cmd_console(const char *vm)
+{
+	char cmd[128], line[256], buf[4096];
+	struct termios saved, raw;
+	int fd, tty = isatty(0), ret = EX_OK;
+
+	snprintf(cmd, sizeof(cmd), "console %s", vm);
+	fd = control_connect(cmd);
+	if (fd < 0)
+		return EX_NOTRUNNING;
+	if (control_status_line(fd, line, sizeof(line))) {
+		close(fd);
+		return strstr(line, "no VM named") ? EX_NOVM : EX_FAIL;
+	}
+	fprintf(stderr, "ddvm: connected to %s's console; Ctrl-] leaves\r\n", vm);
+	if (tty) {
+		tcgetattr(0, &saved);
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	for (;;) {
+		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0)
+			break;
+		if (p[1].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0) {
+				fprintf(stderr, "\r\nddvm: console closed\r\n");
+				ret = EX_FAIL;
+				break;
+			}
+			if (write(1, buf, n) < 0)
+				break;
+		}
+		if (p[0].revents) {
+			char *esc;
+
+			n = read(0, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			esc = memchr(buf, 0x1d, n); /* Ctrl-] */
+			if (esc)
+				n = esc - buf;
+			if (n > 0 && write(fd, buf, n) < 0)
+				break;
+			if (esc)
+				break;
+		}
+	}
+	if (tty)
+		tcsetattr(0, TCSANOW, &saved);
+	close(fd);
+	fputc('\n', stderr);
+	return ret;
+}
+
+static int need_vm(int argc, char **argv, const char *help)
+{
+	if (argc != 2) {
+		fputs(help, stderr);
+		return 0;
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rundir", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd;
+	int opt;
+
+	control_default_rundir(rundir, sizeof(rundir));
+	while ((opt = getopt_long(argc, argv, "+hr:", opts, NULL)) != -1) {
+		if (opt == 'r') {
+			snprintf(rundir, sizeof(rundir), "%s", optarg);
+			setenv("DDVM_RUNDIR", optarg, 1);
+		} else if (opt == 'h') {
+			fputs(main_help, stdout);
+			return EX_OK;
+		} else {
+			fputs(main_help, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(main_help, stderr);
+		return EX_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+
+	if (!strcmp(cmd, "help")) {
+		fputs(main_help, stdout);
+		return EX_OK;
+	}
+	if (!strcmp(cmd, "up")) {
+		if (wants_help(argc, argv))
+			return fputs(up_help, stdout), EX_OK;
+		return cmd_up(argc, argv);
+	}
+	if (!strcmp(cmd, "status")) {
+		if (wants_help(argc, argv))
+			return fputs(status_help, stdout), EX_OK;
+		if (argc != 1)
+			return fputs(status_help, stderr), EX_USAGE;
+		return control_simple("status");
+	}
+	if (!strcmp(cmd, "down")) {
+		if (wants_help(argc, argv))
+			return fputs(down_help, stdout), EX_OK;
+		if (argc != 1)
+			return fputs(down_help, stderr), EX_USAGE;
+		return cmd_down();
+	}
+	if (!strcmp(cmd, "restart")) {
+		if (wants_help(argc, argv))
+			return fputs(restart_help, stdout), EX_OK;
+		return need_vm(argc, argv, restart_help) ? cmd_restart(argv[1]) : EX_USAGE;
+	}
+	if (!strcmp(cmd, "logs")) {
+		if (wants_help(argc, argv))
+			return fputs(logs_help, stdout), EX_OK;
+		return cmd_logs(argc, argv);
+	}
+	if (!strcmp(cmd, "console")) {
+		if (wants_help(argc, argv))
+			return fputs(console_help, stdout), EX_OK;
+		return need_vm(argc, argv, console_help) ? cmd_console(argv[1]) : EX_USAGE;
+	}
+	fprintf(stderr, "ddvm: unknown command '%s'\n\n%s", cmd, main_help);
+	return EX_USAGE;
+}

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The supervisor's life: claim a run dir, create channels, start VMs, run the one
+ * poll loop that serves everything, tear everything down.
+ */
+#include "supervisor.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHUTDOWN_GRACE_MS 5000
+#define QMP_RETRY_MS 50
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct vm *supervisor__find_vm(struct supervisor *sup, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < sup->nr_vms; i++)
+		if (!strcmp(sup->vms[i].cfg->name, name))
+			return &sup->vms[i];
+	return NULL;
+}
+
+int supervisor__vm_serves(const struct vm *vm, const struct channel *ch)
+{
+	return ch->cfg && ch->cfg->dev->vm == vm->cfg;
+}
+
+int supervisor__vm_uses(const struct vm *vm, const struct channel *ch)
+{
+	return ch->cfg && ch->cfg->client == vm->cfg;
+}
+
+/* The accelerator: DDVM_ACCEL, else scripts/accel.sh (which probes that KVM works). */
+static void supervisor__pick_accel(struct supervisor *sup)
+{
+	char exe[512], cmd[1200], out[16] = "";
+	const char *env = getenv("DDVM_ACCEL");
+	ssize_t n;
+	FILE *p;
+
+	strcpy(sup->accel, "tcg");
+	if (env && (!strcmp(env, "kvm") || !strcmp(env, "tcg"))) {
+		strcpy(sup->accel, env);
+		return;
+	}
+	/* build/bin/ddvm → scripts/accel.sh two levels up, BUILD one level up. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0; /* build/bin */
+	snprintf(cmd, sizeof(cmd), "BUILD='%s/..' '%s/../../scripts/accel.sh' 2>/dev/null", exe,
+		 exe);
+	p = popen(cmd, "r");
+	if (!p)
+		return;
+	if (fgets(out, sizeof(out), p) && !strncmp(out, "kvm", 3))
+		strcpy(sup->accel, "kvm");
+	pclose(p);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[CFG_PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* RUNDIR/ddvm.pid, locked for as long as we live: a second `ddvm up` is refused. */
+static int supervisor__lock(struct supervisor *sup)
+{
+	char path[CFG_PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ddvm.pid", sup->rundir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	if (ftruncate(fd, 0) == 0)
+		dprintf(fd, "%d\n", getpid());
+	sup->lock_fd = fd;
+	return 0;
+}
+
+static void supervisor__unlock(struct supervisor *sup)
+{
+	char path[CFG_PATH_MAX + 16];
+
+	if (sup->lock_fd < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/ddvm.pid", sup->rundir);
+	unlink(path);
+	close(sup->lock_fd);
+	sup->lock_fd = -1;
+}
+
+int supervisor__init(struct supervisor *sup, struct config *cfg, const char *rundir)
+{
+	sigset_t mask;
+	unsigned i, created = 0;
+	int ret;
+
+	memset(sup, 0, sizeof(*sup));
+	sup->cfg = cfg;
+	sup->lock_fd = sup->signal_fd = sup->control_fd = sup->ready_fd = -1;
+	for (i = 0; i < SUP_MAX_CONTROL; i++)
+		sup->control[i].fd = -1;
+	snprintf(sup->rundir, sizeof(sup->rundir), "%s", rundir);
+	snprintf(sup->chan_dir, sizeof(sup->chan_dir), "%s/channels", rundir);
+	snprintf(sup->qemu, sizeof(sup->qemu), "%s",
+		 getenv("DDVM_QEMU") ? getenv("DDVM_QEMU") : "qemu-system-x86_64");
+	ret = mkdir_p(sup->chan_dir, 0700);
+	if (ret) {
+		pr_err("cannot create %s: %s", sup->chan_dir, strerror(-ret));
+		return ret;
+	}
+	ret = supervisor__lock(sup);
+	if (ret) {
+		if (ret == -EBUSY)
+			pr_err("a supervisor already runs in %s; 'ddvm down' it first, or set "
+			       "DDVM_RUNDIR to run another", rundir);
+		else
+			pr_err("cannot lock %s: %s", rundir, strerror(-ret));
+		return ret;
+	}
+
+	/* Signals become events of the loop; QEMU children unblock them again. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sup->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sup->signal_fd < 0) {
+		ret = -errno;
+		goto err_unlock;
+	}
+
+	for (i = 0; i < cfg->nr_channels; i++, created++) {
+		ret = channel__create(&sup->channels[i], &cfg->channels[i], i, sup->chan_dir);
+		if (ret) {
+			pr_err("channel %s: %s", cfg->channels[i].name, strerror(-ret));
+			goto err_channels;
+		}
+	}
+	for (i = 0; i < cfg->nr_vms; i++) {
+		if (cfg->vms[i].role == CFG_HOST_CLIENT)
+			continue;
+		vm__init(&sup->vms[sup->nr_vms++], sup, &cfg->vms[i], sup->rundir);
+	}
+	ret = control__listen(sup);
+	if (ret) {
+		pr_err("control socket in %s: %s", rundir, strerror(-ret));
+		goto err_channels;
+	}
+	supervisor__pick_accel(sup);
+	return 0;
+
+err_channels:
+	while (created--)
+		channel__destroy(&sup->channels[created]);
+	close(sup->signal_fd);
+err_unlock:
+	supervisor__unlock(sup);
+	return ret;
+}
+
+int supervisor__up(struct supervisor *sup)
+{
+	uint64_t now = now_ms();
+	unsigned i;
+
+	pr_info("up: %u VMs, %u channels, accelerator %s, run dir %s", sup->nr_vms,
+		sup->cfg->nr_channels, sup->accel, sup->rundir);
+	for (i = 0; i < sup->cfg->nr_vms; i++)
+		if (sup->cfg->vms[i].role == CFG_HOST_CLIENT)
+			pr_info("host client %s: connect to %s/<channel>.client.sock",
+				sup->cfg->vms[i].name, sup->chan_dir);
+	for (i = 0; i < sup->nr_vms; i++)
+		health__start_vm(&sup->vms[i], now);
+	return 0;
+}
+
+static void qmp_event_cb(void *opaque, const char *event, json_t *data)
+{
+	health__qmp_event(opaque, event, now_ms());
+}
+
+/* QEMU exited (pidfd, SIGCHLD): reap it, drain what it said last, apply the policy. */
+static void supervisor__check_exit(struct vm *vm)
+{
+	int status;
+
+	if (vm->qmp.fd >= 0)
+		qmp__read(&vm->qmp, qmp_event_cb, vm); /* a GUEST_PANICKED just before exit */
+	status = vm__reap(vm);
+	if (status == -EAGAIN || status == -ECHILD)
+		return;
+	health__vm_exited(vm, status, now_ms());
+}
+
+static void supervisor__signal(struct supervisor *sup)
+{
+	struct signalfd_siginfo si;
+	unsigned i;
+
+	while (read(sup->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			for (i = 0; i < sup->nr_vms; i++)
+				supervisor__check_exit(&sup->vms[i]);
+			break;
+		case SIGHUP:
+			break; /* the terminal went away; we keep running */
+		default:
+			if (!sup->stopping)
+				pr_info("signal %d (%s): shutting down", (int)si.ssi_signo,
+					strsignal(si.ssi_signo));
+			sup->stopping = 1;
+		}
+	}
+}
+
+/* Tell a `ddvm up -d` parent that everything is up (R) or that something gave up (F). */
+static void supervisor__report_ready(struct supervisor *sup)
+{
+	unsigned i, ready = 0, dead = 0;
+	char c;
+
+	if (sup->ready_fd < 0 && sup->progress != 1)
+		return;
+	for (i = 0; i < sup->nr_vms; i++) {
+		ready += sup->vms[i].state == VM_RUNNING;
+		dead += sup->vms[i].state == VM_GAVE_UP;
+	}
+	if (ready + dead < sup->nr_vms)
+		return;
+	c = dead ? 'F' : 'R';
+	if (sup->progress == 1) {
+		pr_info(dead ? "%u of %u VMs up; see above" : "all %u of %u VMs ready", ready,
+			sup->nr_vms);
+		sup->progress = 2;
+	}
+	if (sup->ready_fd >= 0) {
+		if (write(sup->ready_fd, &c, 1) < 0)
+			pr_debug("ready pipe: %s", strerror(errno));
+		close(sup->ready_fd);
+		sup->ready_fd = -1;
+	}
+}
+
+enum slot_type { SLOT_SIGNAL, SLOT_PIDFD, SLOT_CONSOLE, SLOT_QMP, SLOT_CHANNEL, SLOT_CONTROL };
+
+struct slot {
+	enum slot_type type;
+	void *obj;
+	size_t n; /* pollfds this slot covers (channels, control) */
+};
+
+#define MAX_FDS (1 + 3 * CFG_MAX_VMS + CFG_MAX_CHANNELS * IVSHMEM_SERVER_MAX_POLLFDS + \
+		 1 + SUP_MAX_CONTROL)
+
+int supervisor__run(struct supervisor *sup)
+{
+	static struct pollfd fds[MAX_FDS];
+	static struct slot slots[MAX_FDS];
+
+	while (!sup->stopping) {
+		uint64_t now = now_ms();
+		size_t n = 0, ns = 0, k, i;
+		int timeout = health__tick(sup, now);
+
+		supervisor__report_ready(sup);
+		fds[n] = (struct pollfd){ .fd = sup->signal_fd, .events = POLLIN };
+		slots[ns++] = (struct slot){ SLOT_SIGNAL, sup, 1 };
+		n++;
+		for (i = 0; i < sup->nr_vms; i++) {
+			struct vm *vm = &sup->vms[i];
+
+			if (vm->pidfd >= 0) {
+				fds[n++] = (struct pollfd){ .fd = vm->pidfd, .events = POLLIN };
+				slots[ns++] = (struct slot){ SLOT_PIDFD, vm, 1 };
+			}
+			if (vm->con_fd >= 0) {
+				fds[n++] = (struct pollfd){ .fd = vm->con_fd, .events = POLLIN };
+				slots[ns++] = (struct slot){ SLOT_CONSOLE, vm, 1 };
+			}
+			if (vm__alive(vm) && vm->qmp.fd < 0 &&
+			    qmp__connect(&vm->qmp, vm->qmp_path) < 0 && timeout > QMP_RETRY_MS)
+				timeout = QMP_RETRY_MS; /* QEMU has not created it yet */
+			if (vm->qmp.fd >= 0) {
+				fds[n++] = (struct pollfd){ .fd = vm->qmp.fd, .events = POLLIN };
+				slots[ns++] = (struct slot){ SLOT_QMP, vm, 1 };
+			}
+		}
+		for (i = 0; i < sup->cfg->nr_channels; i++) {
+			size_t m = ivshmem_server__pollfds(&sup->channels[i].srv, fds + n,
+							   IVSHMEM_SERVER_MAX_POLLFDS);
+
+			slots[ns++] = (struct slot){ SLOT_CHANNEL, &sup->channels[i], m };
+			n += m;
+		}
+		k = control__pollfds(sup, fds + n, 1 + SUP_MAX_CONTROL);
+		slots[ns++] = (struct slot){ SLOT_CONTROL, sup, k };
+		n += k;
+
+		if (poll(fds, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("poll: %s", strerror(errno));
+			sup->exit_code = 1;
+			break;
+		}
+		now = now_ms();
+		for (i = 0, k = 0; i < ns; k += slots[i].n, i++) {
+			struct slot *s = &slots[i];
+			struct vm *vm = s->obj;
+			int ret;
+
+			if (s->type == SLOT_CHANNEL) {
+				ivshmem_server__handle(&((struct channel *)s->obj)->srv, fds + k, s->n);
+				continue;
+			}
+			if (s->type == SLOT_CONTROL) {
+				control__handle(sup, fds + k, s->n);
+				continue;
+			}
+			if (!fds[k].revents)
+				continue;
+			switch (s->type) {
+			case SLOT_SIGNAL:
+				supervisor__signal(sup);
+				break;
+			case SLOT_PIDFD:
+				supervisor__check_exit(vm);
+				break;
+			case SLOT_CONSOLE:
+				/* EOF on the console is not an exit: the pidfd says that. */
+				if (vm->con_fd >= 0 && fds[k].fd == vm->con_fd &&
+				    vm__console_read(vm, now) < 0) {
+					close(vm->con_fd);
+					vm->con_fd = -1;
+				}
+				break;
+			case SLOT_QMP:
+				if (vm->qmp.fd < 0 || fds[k].fd != vm->qmp.fd)
+					break;
+				ret = qmp__read(&vm->qmp, qmp_event_cb, vm);
+				if (ret < 0)
+					qmp__close(&vm->qmp);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	supervisor__down(sup);
+	return sup->exit_code;
+}
+
+/* Stop every QEMU: SIGTERM, a grace period, then SIGKILL; always reaped. */
+static void supervisor__stop_vms(struct supervisor *sup)
+{
+	uint64_t deadline = now_ms() + SHUTDOWN_GRACE_MS;
+	unsigned i, alive;
+
+	sup->stopping = 1;
+	for (i = 0; i < sup->nr_vms; i++)
+		vm__signal(&sup->vms[i], SIGTERM);
+	for (;;) {
+		struct pollfd fds[CFG_MAX_VMS];
+		unsigned n = 0;
+
+		alive = 0;
+		for (i = 0; i < sup->nr_vms; i++) {
+			struct vm *vm = &sup->vms[i];
+
+			if (!vm__alive(vm))
+				continue;
+			if (vm__reap(vm) != -EAGAIN) {
+				vm->state = VM_STOPPED;
+				continue;
+			}
+			alive++;
+			if (vm->pidfd >= 0)
+				fds[n++] = (struct pollfd){ .fd = vm->pidfd, .events = POLLIN };
+		}
+		if (!alive)
+			break;
+		if (now_ms() >= deadline) {
+			for (i = 0; i < sup->nr_vms; i++)
+				if (vm__alive(&sup->vms[i])) {
+					pr_warn("%s: did not stop within %d ms; killing it",
+						sup->vms[i].cfg->name, SHUTDOWN_GRACE_MS);
+					vm__signal(&sup->vms[i], SIGKILL);
+				}
+			deadline = now_ms() + 60000; /* SIGKILL cannot be ignored */
+		}
+		/* pidfds say when; a short cap covers a VM without one. */
+		poll(fds, n, 100);
+	}
+}
+
+void supervisor__down(struct supervisor *sup)
+{
+	unsigned i;
+
+	if (sup->lock_fd < 0)
+		return; /* already down */
+	pr_info("down: stopping %u VMs", sup->nr_vms);
+	supervisor__stop_vms(sup);
+	for (i = 0; i < sup->nr_vms; i++) {
+		struct vm *vm = &sup->vms[i];
+
+		unlink(vm->chan_path);
+		unlink(vm->pid_path);
+		unlink(vm->qmp_path);
+		if (vm->log_fd >= 0)
+			close(vm->log_fd);
+		vm->log_fd = -1;
+	}
+	for (i = 0; i < sup->cfg->nr_channels; i++)
+		channel__destroy(&sup->channels[i]);
+	rmdir(sup->chan_dir);
+	control__close(sup);
+	if (sup->signal_fd >= 0)
+		close(sup->signal_fd);
+	sup->signal_fd = -1;
+	if (sup->ready_fd >= 0)
+		close(sup->ready_fd);
+	sup->ready_fd = -1;
+	supervisor__unlock(sup);
+	pr_info("down: everything stopped and removed (logs stay in %s)", sup->rundir);
+}

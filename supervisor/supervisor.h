@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The supervisor as a library: one struct that owns a setup's channels and VMs, and a
+ * loop that serves the channels' ivshmem servers, watches every VM (process exit,
+ * QMP events, console, heartbeat, request progress), restarts the ones that fail, and
+ * answers the `ddvm` command on a control socket (control.c).
+ *
+ * It outlives every VM: an ivshmem peer cannot reconnect to a restarted server, so
+ * the channels live exactly as long as the supervisor.
+ */
+#ifndef DDVM_SUPERVISOR_H
+#define DDVM_SUPERVISOR_H
+
+#include <poll.h>
+#include <stdint.h>
+
+#include "channel.h"
+#include "config.h"
+#include "vm.h"
+
+#define SUP_MAX_CONTROL 8
+
+struct control_conn {
+	int fd;
+	size_t len;
+	char buf[256];
+	struct vm *console; /* attached to this VM's console, or NULL */
+};
+
+struct supervisor {
+	struct config *cfg;
+	char rundir[CFG_PATH_MAX];
+	char chan_dir[CFG_PATH_MAX];
+	char accel[8];
+	char qemu[64];
+	unsigned nr_vms;
+	struct vm vms[CFG_MAX_VMS];
+	struct channel channels[CFG_MAX_CHANNELS];
+	int lock_fd;	 /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
+	int signal_fd;
+	int control_fd;
+	struct control_conn control[SUP_MAX_CONTROL];
+	int stopping;	 /* teardown requested */
+	int progress;	 /* print boot progress on stdout (a terminal) */
+	int ready_fd;	 /* -d: write one byte when everything is up, then close */
+	int exit_code;
+};
+
+uint64_t now_ms(void);
+
+/* Claim RUNDIR, create the channels. Nothing is started yet. */
+int supervisor__init(struct supervisor *sup, struct config *cfg, const char *rundir);
+/* Start every VM (driver VMs and clients boot in parallel). */
+int supervisor__up(struct supervisor *sup);
+/* Serve until SIGINT/SIGTERM or `ddvm down`; then tear everything down. */
+int supervisor__run(struct supervisor *sup);
+/* Stop every VM, close every channel, remove every socket and pid file. */
+void supervisor__down(struct supervisor *sup);
+
+struct vm *supervisor__find_vm(struct supervisor *sup, const char *name);
+/* The channels a VM takes part in, as driver (ROLE driver) or client. */
+int supervisor__vm_serves(const struct vm *vm, const struct channel *ch);
+int supervisor__vm_uses(const struct vm *vm, const struct channel *ch);
+
+/* health.c */
+void health__vm_exited(struct vm *vm, int status, uint64_t now);
+void health__qmp_event(struct vm *vm, const char *event, uint64_t now);
+void health__fail(struct vm *vm, const char *reason, uint64_t now);
+/* Timers: boot timeout, heartbeat, requests, pending restarts. Returns ms until the
+ * next thing to check (for poll's timeout). */
+int health__tick(struct supervisor *sup, uint64_t now);
+/* Start (or restart) a VM: bump epochs first if it is a driver VM coming back. */
+int health__start_vm(struct vm *vm, uint64_t now);
+
+/* control.c */
+int control__listen(struct supervisor *sup);
+void control__close(struct supervisor *sup);
+size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max);
+void control__handle(struct supervisor *sup, const struct pollfd *fds, size_t n);
+/* Default run dir: $DDVM_RUNDIR, /run/ddvm (root), $XDG_RUNTIME_DIR/ddvm, /tmp/ddvm-UID */
+void control_default_rundir(char *buf, size_t len);
+
+#endif /* DDVM_SUPERVISOR_H */

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * QEMU processes: command line, start, console, stop. Policy (when to start and
+ * restart) lives in health.c.
+ */
+#include "vm.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+const char *vm_state_name(enum vm_state s)
+{
+	static const char *const names[] = { "stopped", "booting", "running",
+					     "failed",	"gave-up", "stopping" };
+
+	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg,
+	      const char *rundir)
+{
+	unsigned i;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->sup = sup;
+	vm->pid = -1;
+	vm->pidfd = -1;
+	vm->con_fd = -1;
+	vm->log_fd = -1;
+	qmp__init(&vm->qmp);
+	for (i = 0; i < VM_MAX_CONSOLES; i++)
+		vm->consoles[i] = -1;
+	snprintf(vm->qmp_path, sizeof(vm->qmp_path), "%s/%s.qmp", rundir, cfg->name);
+	snprintf(vm->pid_path, sizeof(vm->pid_path), "%s/%s.pid", rundir, cfg->name);
+	snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", rundir, cfg->name);
+	snprintf(vm->qemu_log_path, sizeof(vm->qemu_log_path), "%s/%s.qemu.log", rundir,
+		 cfg->name);
+	snprintf(vm->chan_path, sizeof(vm->chan_path), "%s/%s.channels", rundir, cfg->name);
+}
+
+int vm__alive(const struct vm *vm)
+{
+	return vm->pid > 0;
+}
+
+static void add(struct vm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct vm_argv *a, const char *fmt, ...)
+{
+	size_t room = sizeof(a->store) - a->used;
+	va_list ap;
+	int n;
+
+	if (a->overflow || a->argc + 1 >= VM_ARGV_MAX) {
+		a->overflow = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(a->store + a->used, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room) {
+		a->overflow = 1;
+		return;
+	}
+	a->argv[a->argc++] = a->store + a->used;
+	a->argv[a->argc] = NULL;
+	a->used += n + 1;
+}
+
+/* The driver VM's own devices, each on the PCI slot the config parser gave it. */
+static void add_devices(const struct vm *vm, const struct config *cfg, struct vm_argv *a)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+
+		if (d->vm != vm->cfg)
+			continue;
+		if (d->host[0]) {
+			add(a, "-device");
+			add(a, "vfio-pci,host=%s,addr=0x%x", d->host, d->pci_slot);
+		} else if (d->kind == CFG_NET) {
+			char mac[32] = "";
+
+			if (d->mac[0])
+				snprintf(mac, sizeof(mac), ",mac=%s", d->mac);
+			if (d->net_backend == CFG_NET_USER) {
+				/* restrict=on: the guest reaches the host only, never the world. */
+				add(a, "-netdev");
+				add(a, "user,id=net-%s,restrict=on", d->name);
+			} else if (d->net_backend == CFG_NET_TAP) {
+				/* QEMU creates a non-persistent tap: it vanishes when QEMU exits. */
+				add(a, "-netdev");
+				add(a, "tap,id=net-%s,ifname=%s,script=no,downscript=no", d->name,
+				    d->tap);
+			}
+			add(a, "-device");
+			if (d->net_backend == CFG_NET_NONE)
+				add(a, "%s,addr=0x%x%s", d->model, d->pci_slot, mac);
+			else
+				add(a, "%s,netdev=net-%s,addr=0x%x%s", d->model, d->name, d->pci_slot,
+				    mac);
+		} else if (d->kind == CFG_BLK) {
+			add(a, "-drive");
+			add(a, "if=none,id=drv-%s,file=%s,format=%s%s", d->name, d->image, d->format,
+			    d->readonly ? ",readonly=on" : "");
+			add(a, "-device");
+			if (!strcmp(d->model, "nvme"))
+				add(a, "nvme,drive=drv-%s,serial=ddvm-%s,addr=0x%x", d->name, d->name,
+				    d->pci_slot);
+			else
+				add(a, "%s,drive=drv-%s,addr=0x%x", d->model, d->name, d->pci_slot);
+		}
+	}
+}
+
+/*
+ * Channel devices. The driver VM's are numbered by index_in_driver, a client's by
+ * index_in_client, from slot 0x10, so each side finds channel N at a fixed address
+ * (also listed in NAME.channels, which the guest reads as fw_cfg opt/ddvm/channels).
+ */
+static void add_channels(const struct vm *vm, const struct config *cfg, const char *chan_dir,
+			 struct vm_argv *a)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_channels; i++) {
+		const struct cfg_channel *c = &cfg->channels[i];
+		const char *role;
+		unsigned slot;
+
+		if (c->dev->vm == vm->cfg) {
+			role = "driver";
+			slot = 0x10 + c->index_in_driver;
+		} else if (c->client == vm->cfg) {
+			role = "client";
+			slot = 0x10 + c->index_in_client;
+		} else {
+			continue;
+		}
+		add(a, "-chardev");
+		add(a, "socket,id=ch%u,path=%s/%s.%s.sock", i, chan_dir, c->name, role);
+		add(a, "-device");
+		add(a, "ivshmem-doorbell,chardev=ch%u,vectors=%u,addr=0x%x", i,
+		    DDVM_VECTOR_QUEUE(c->dev->queues), slot);
+	}
+}
+
+int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *accel,
+		   const char *chan_dir, struct vm_argv *a)
+{
+	const struct cfg_vm *c = vm->cfg;
+
+	memset(a, 0, sizeof(*a));
+	add(a, "%s", vm->sup && vm->sup->qemu[0] ? vm->sup->qemu : "qemu-system-x86_64");
+	add(a, "-name");
+	add(a, "%s,debug-threads=on", c->name);
+	add(a, "-accel");
+	add(a, "%s", accel);
+	if (!strcmp(accel, "kvm")) {
+		add(a, "-cpu");
+		add(a, "host");
+	}
+	add(a, "-M");
+	add(a, "q35");
+	add(a, "-m");
+	add(a, "%u", c->memory_mb);
+	add(a, "-smp");
+	add(a, "%u", c->cpus);
+	add(a, "-nodefaults");
+	add(a, "-display");
+	add(a, "none");
+	/* A guest reboot is a failure like any other: let QEMU exit and health.c decide. */
+	add(a, "-no-reboot");
+	add(a, "-kernel");
+	add(a, "%s", c->kernel);
+	add(a, "-initrd");
+	add(a, "%s", c->initrd);
+	add(a, "-append");
+	add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s", c->name, c->append[0] ? " " : "",
+	    c->append);
+	/* The serial port is our socketpair (QEMU's stdin/stdout). */
+	add(a, "-chardev");
+	add(a, "stdio,id=con0,signal=off,mux=off");
+	add(a, "-serial");
+	add(a, "chardev:con0");
+	add(a, "-qmp");
+	add(a, "unix:%s,server=on,wait=off", vm->qmp_path);
+	/* Guest panics arrive as QMP GUEST_PANICKED instead of a silent hang. */
+	add(a, "-device");
+	add(a, "pvpanic");
+	add(a, "-pidfile");
+	add(a, "%s", vm->pid_path);
+	add(a, "-fw_cfg");
+	add(a, "name=opt/ddvm/channels,file=%s", vm->chan_path);
+	if (c->run[0]) {
+		add(a, "-fw_cfg");
+		add(a, "name=opt/ddvm/run,file=%s", c->run);
+	}
+	add_devices(vm, cfg, a);
+	add_channels(vm, cfg, chan_dir, a);
+	return a->overflow ? -E2BIG : 0;
+}
+
+/* NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID" per line, for the guest. */
+static int vm__write_channels(const struct vm *vm, const struct config *cfg)
+{
+	FILE *f = fopen(vm->chan_path, "we");
+	unsigned i;
+
+	if (!f)
+		return -errno;
+	for (i = 0; i < cfg->nr_channels; i++) {
+		const struct cfg_channel *c = &cfg->channels[i];
+
+		if (c->dev->vm == vm->cfg)
+			fprintf(f, "%s %s driver 0000:00:%02x.0 0 target=0000:00:%02x.0\n", c->name,
+				cfg_kind_name(c->dev->kind), 0x10 + c->index_in_driver,
+				c->dev->pci_slot);
+		else if (c->client == vm->cfg)
+			fprintf(f, "%s %s client 0000:00:%02x.0 1\n", c->name,
+				cfg_kind_name(c->dev->kind), 0x10 + c->index_in_client);
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+int vm__start(struct vm *vm)
+{
+	struct supervisor *sup = vm->sup;
+	struct vm_argv *a;
+	int sv[2], qlog, ret;
+	pid_t pid;
+
+	if (access(vm->cfg->kernel, R_OK) || access(vm->cfg->initrd, R_OK)) {
+		pr_err("%s: kernel %s or initrd %s is missing; run 'make images' or fix the "
+		       "setup file", vm->cfg->name, vm->cfg->kernel, vm->cfg->initrd);
+		return -ENOENT;
+	}
+	a = malloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	ret = vm__build_argv(vm, sup->cfg, sup->accel, sup->chan_dir, a);
+	if (ret)
+		goto err_free;
+	ret = vm__write_channels(vm, sup->cfg);
+	if (ret)
+		goto err_free;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	qlog = open(vm->qemu_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (qlog < 0) {
+		ret = -errno;
+		goto err_close_pair;
+	}
+	if (vm->log_fd < 0)
+		vm->log_fd = open(vm->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto err_close_qlog;
+	}
+	if (pid == 0) {
+		/* Child: QEMU must die with the supervisor, even when it is SIGKILLed. */
+		sigset_t none;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpgid(0, 0); /* a ^C at the terminal goes to ddvm, which stops QEMU */
+		dup2(sv[1], 0);
+		dup2(sv[1], 1);
+		dup2(qlog, 2);
+		execvp(a->argv[0], a->argv);
+		dprintf(2, "ddvm: cannot run %s: %s\n", a->argv[0], strerror(errno));
+		_exit(127);
+	}
+	vm->pid = pid;
+	vm->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (vm->pidfd < 0)
+		pr_warn("%s: pidfd_open: %s (exit detection by SIGCHLD only)", vm->cfg->name,
+			strerror(errno));
+	close(qlog);
+	close(sv[1]);
+	vm->con_fd = sv[0];
+	fcntl(vm->con_fd, F_SETFL, O_NONBLOCK);
+	vm->started_ms = now_ms();
+	vm->ready_ms = 0;
+	vm->line_len = 0;
+	vm->state = VM_BOOTING;
+	pr_debug("%s: qemu pid %d: %s ...", vm->cfg->name, pid, a->argv[0]);
+	free(a);
+	return 0;
+
+err_close_qlog:
+	close(qlog);
+err_close_pair:
+	close(sv[0]);
+	close(sv[1]);
+err_free:
+	free(a);
+	return ret;
+}
+
+void vm__signal(struct vm *vm, int sig)
+{
+	if (vm->pid <= 0)
+		return;
+	/* Through the pidfd: a reaped and recycled pid can never be hit by mistake. */
+	if (vm->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, vm->pidfd, sig, NULL, 0);
+	else
+		kill(vm->pid, sig);
+}
+
+int vm__reap(struct vm *vm)
+{
+	int status = 0;
+	pid_t r;
+
+	if (vm->pid <= 0)
+		return -ECHILD;
+	do
+		r = waitpid(vm->pid, &status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -EAGAIN; /* still running */
+	vm->pid = -1;
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
+	vm->pidfd = -1;
+	if (vm->con_fd >= 0) {
+		/* Whatever QEMU printed last (a panic trace) still goes to the log. */
+		vm__console_read(vm, now_ms());
+		close(vm->con_fd);
+	}
+	vm->con_fd = -1;
+	qmp__close(&vm->qmp);
+	unlink(vm->pid_path);
+	unlink(vm->qmp_path);
+	return r < 0 ? 0 : status;
+}
+
+static void vm__console_line(struct vm *vm, uint64_t now)
+{
+	vm->line[vm->line_len] = 0;
+	if (!vm->ready_ms && vm->cfg->ready[0] && strstr(vm->line, vm->cfg->ready)) {
+		vm->ready_ms = now;
+		if (vm->state == VM_BOOTING)
+			vm->state = VM_RUNNING;
+		pr_info("%s: ready after %.1f s", vm->cfg->name,
+			(double)(now - vm->started_ms) / 1000);
+	}
+	vm->line_len = 0;
+}
+
+int vm__console_read(struct vm *vm, uint64_t now)
+{
+	char buf[4096];
+	unsigned i;
+
+	for (;;) {
+		ssize_t n = read(vm->con_fd, buf, sizeof(buf)), k;
+
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		if (vm->log_fd >= 0 && write(vm->log_fd, buf, n) != n)
+			pr_debug("%s: console log write failed", vm->cfg->name);
+		for (i = 0; i < VM_MAX_CONSOLES; i++) {
+			/* A console that cannot keep up loses output, not the supervisor. */
+			if (vm->consoles[i] >= 0 &&
+			    send(vm->consoles[i], buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+			    errno != EAGAIN)
+				vm__console_detach(vm, vm->consoles[i]);
+		}
+		for (k = 0; k < n; k++) {
+			if (buf[k] == '\n' || buf[k] == '\r') {
+				vm__console_line(vm, now);
+			} else if (vm->line_len < sizeof(vm->line) - 1) {
+				vm->line[vm->line_len++] = buf[k];
+			}
+		}
+	}
+}
+
+void vm__console_write(struct vm *vm, const char *buf, size_t len)
+{
+	if (vm->con_fd >= 0 && write(vm->con_fd, buf, len) < 0)
+		pr_debug("%s: console input dropped", vm->cfg->name);
+}
+
+int vm__console_attach(struct vm *vm, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < VM_MAX_CONSOLES; i++)
+		if (vm->consoles[i] < 0) {
+			vm->consoles[i] = fd;
+			return 0;
+		}
+	return -EBUSY;
+}
+
+void vm__console_detach(struct vm *vm, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < VM_MAX_CONSOLES; i++)
+		if (vm->consoles[i] == fd)
+			vm->consoles[i] = -1;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One VM (driver or client) as the supervisor runs it: the QEMU command line, the
+ * process, its console (the supervisor owns the serial port: QEMU's stdio chardev is
+ * our socketpair, so we log it, watch it for the ready line, and relay it to
+ * `ddvm console`), and its QMP socket.
+ *
+ * Files in RUNDIR: NAME.log (console), NAME.qemu.log (QEMU's stderr), NAME.pid,
+ * NAME.qmp, NAME.channels (channel list the guest reads via fw_cfg opt/ddvm/channels).
+ */
+#ifndef DDVM_VM_H
+#define DDVM_VM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "qmp.h"
+
+struct supervisor;
+
+enum vm_state {
+	VM_STOPPED,  /* not started yet, or stopped by `ddvm down` */
+	VM_BOOTING,  /* QEMU runs; ready line not seen yet */
+	VM_RUNNING,  /* ready line seen */
+	VM_FAILED,   /* dead; restart scheduled at restart_at_ms */
+	VM_GAVE_UP,  /* failed too often; stays down */
+	VM_STOPPING, /* killed; waiting for QEMU to exit */
+};
+
+#define VM_MAX_CONSOLES 4
+#define VM_ARGV_MAX 160
+
+struct vm {
+	const struct cfg_vm *cfg;
+	struct supervisor *sup;
+	enum vm_state state;
+	pid_t pid;
+	int pidfd;
+	int con_fd;  /* our end of QEMU's serial port */
+	int log_fd;  /* NAME.log, append */
+	struct qmp qmp;
+	char qmp_path[108];
+	char pid_path[256];
+	char log_path[256];
+	char qemu_log_path[256];
+	char chan_path[256];
+	uint64_t started_ms;	   /* this incarnation */
+	uint64_t ready_ms;	   /* 0 until the ready line */
+	unsigned restarts;	   /* total, since `ddvm up` */
+	unsigned failures_in_row;  /* reset after a healthy minute */
+	uint64_t restart_at_ms;
+	int stopping_for_failure;  /* we SIGKILLed it because it failed */
+	int want_restart;	   /* `ddvm restart`: come back without counting a failure */
+	char last_failure[256];
+	char line[256];		   /* console line being assembled */
+	size_t line_len;
+	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
+};
+
+/* argv for QEMU into ARGV (NULL-terminated), strings in STORE. Pure: no side effects. */
+struct vm_argv {
+	char *argv[VM_ARGV_MAX];
+	unsigned argc;
+	char store[16384];
+	size_t used;
+	int overflow;
+};
+
+void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg,
+	      const char *rundir);
+int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *accel,
+		   const char *chan_dir, struct vm_argv *a);
+/* Start QEMU; the VM is BOOTING afterwards. */
+int vm__start(struct vm *vm);
+/* Send SIG to QEMU (by pid, through the pidfd so a recycled pid is never hit). */
+void vm__signal(struct vm *vm, int sig);
+/* If QEMU exited: reap it, close everything of this run, return its wait status;
+ * -EAGAIN while it still runs. Never blocks. */
+int vm__reap(struct vm *vm);
+/* Consume console output (log it, relay it, spot the ready line). -EPIPE at EOF. */
+int vm__console_read(struct vm *vm, uint64_t now_ms);
+/* Write bytes typed at `ddvm console` into the serial port. */
+void vm__console_write(struct vm *vm, const char *buf, size_t len);
+int vm__console_attach(struct vm *vm, int fd);
+void vm__console_detach(struct vm *vm, int fd);
+const char *vm_state_name(enum vm_state s);
+int vm__alive(const struct vm *vm);
+
+#endif /* DDVM_VM_H */
