@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * ddvm-pong: a tiny IPv4 host on a reused NIC, through libddvm. It answers ARP and
+ * ping for its address and can ARP for a peer — the libddvm net example.
+ *
+ *   ddvm-pong --sock DIR/frontend.sock --ip 10.0.0.2 [--probe 10.0.0.1]
+ *             [--count N] [--timeout SECONDS]
+ *
+ * Prints "ddvm-pong: ready", "ddvm-pong: arp reply from IP is at MAC" (with --probe)
+ * and exits 0 after answering N pings (--count), or 1 after --timeout seconds.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ddvm.h"
+#include "pong.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sock", required_argument, NULL, 's' },  { "ip", required_argument, NULL, 'i' },
+		{ "probe", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+	};
+	static uint8_t in[65536 + 64], out[65536 + 64];
+	const char *sock = NULL, *ip = NULL, *probe = NULL;
+	uint8_t peer[4], peer_mac[6];
+	unsigned long count = 0;
+	double timeout = 60, start, next_probe = 0;
+	struct ddvm_net_info ni;
+	struct pong p = { 0 };
+	struct ddvm_chan *c;
+	int opt, ret, probed = 0;
+
+	while ((opt = getopt_long(argc, argv, "s:i:p:c:t:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock = optarg; break;
+		case 'i': ip = optarg; break;
+		case 'p': probe = optarg; break;
+		case 'c': count = strtoul(optarg, NULL, 0); break;
+		case 't': timeout = atof(optarg); break;
+		default: goto usage;
+		}
+	}
+	if (!sock || !ip || pong_parse_ip(ip, p.ip) || (probe && pong_parse_ip(probe, peer)))
+		goto usage;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	ret = ddvm_chan_open(&c, sock, DDVM_CHAN_NET, 0);
+	if (ret) {
+		fprintf(stderr, "ddvm-pong: %s: %s\n", sock, ddvm_strerror(ret));
+		return 1;
+	}
+	start = now();
+	ret = ddvm_chan_wait_ready(c, (int)(timeout * 1000));
+	if (ret) {
+		fprintf(stderr, "ddvm-pong: driver VM not ready: %s\n", ddvm_strerror(ret));
+		goto out;
+	}
+	ddvm_net_info(c, &ni);
+	memcpy(p.mac, ni.mac, 6);
+	printf("ddvm-pong: ready ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x nic=%s mtu=%u\n", ip,
+	       ni.mac[0], ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5], ni.nic_driver,
+	       ni.mtu);
+	fflush(stdout);
+
+	ret = 1;
+	while (!stop && now() - start < timeout) {
+		ssize_t n;
+
+		if (probe && !probed && now() >= next_probe) {
+			size_t len = pong_arp_request(&p, peer, out);
+			int r = ddvm_net_send(c, out, len, NULL, 0);
+
+			if (r && r != -EAGAIN && r != -ENOTCONN)
+				fprintf(stderr, "ddvm-pong: send: %s\n", ddvm_strerror(r));
+			next_probe = now() + 0.5;
+		}
+		n = ddvm_net_recv(c, in, sizeof(in), NULL);
+		if (n == -EAGAIN || n == -ENOTCONN) {
+			ddvm_chan_wait(c, 100);
+			continue;
+		}
+		if (n < 0) {
+			fprintf(stderr, "ddvm-pong: recv: %s (%s)\n", ddvm_strerror((int)n),
+				ddvm_chan_broken_reason(c));
+			ddvm_chan_wait(c, 100);
+			continue;
+		}
+		if (probe && !probed && pong_arp_reply_from(in, (size_t)n, peer, peer_mac)) {
+			printf("ddvm-pong: arp reply from %s is at "
+			       "%02x:%02x:%02x:%02x:%02x:%02x\n", probe, peer_mac[0], peer_mac[1],
+			       peer_mac[2], peer_mac[3], peer_mac[4], peer_mac[5]);
+			fflush(stdout);
+			probed = 1;
+		}
+		n = (ssize_t)pong_handle(&p, in, (size_t)n, out, sizeof(out));
+		if (n > 0) {
+			int r = ddvm_net_send(c, out, (size_t)n, NULL, 0);
+
+			if (r)
+				fprintf(stderr, "ddvm-pong: reply: %s\n", ddvm_strerror(r));
+		}
+		if (count && p.icmp_replies >= count && (!probe || probed)) {
+			ret = 0;
+			break;
+		}
+	}
+	printf("ddvm-pong: answered %u pings and %u ARP requests (restarts %llu)\n",
+	       p.icmp_replies, p.arp_replies, (unsigned long long)ddvm_chan_restarts(c));
+	if (!count && stop)
+		ret = 0;
+out:
+	ddvm_chan_close(c);
+	return ret ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: ddvm-pong --sock PATH --ip A.B.C.D [--probe A.B.C.D] "
+			"[--count N] [--timeout SECONDS]\n");
+	return 2;
+}

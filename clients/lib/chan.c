@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * libddvm: attach to a channel as its frontend (the ivshmem-server protocol, the
+ * shared memory, the doorbells) and follow its state and epoch. See ddvm.h.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define IVSHMEM_PROTOCOL_VERSION 0
+#define WAKE_INTERVAL_MS	 100 /* look at the header at least this often */
+
+/* --- the ivshmem-server protocol --------------------------------------------------- */
+
+/*
+ * One message: an 8-byte little-endian integer, maybe with one fd. Returns 1 with a
+ * message, 0 at EOF, -EAGAIN when nonblocking and nothing is there, -errno. Extra fds
+ * (a misbehaving server) are closed; *fd is -1 when none came.
+ */
+static int ivshmem_recv(int sock, int64_t *val, int *fd, int dontwait)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = val, .iov_len = sizeof(*val) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t i, nfds;
+		int fds[4];
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (nfds > 4)
+			nfds = 4;
+		memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+		for (i = 0; i < nfds; i++) {
+			if (*fd < 0)
+				*fd = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	if (n == 0)
+		return 0;
+	if (n != sizeof(*val) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -EPROTO;
+	}
+	return 1;
+}
+
+static void peer_forget(struct ddvm_chan *c, unsigned int peer)
+{
+	unsigned int v;
+
+	for (v = 0; v < CHAN_MAX_VECTORS; v++) {
+		if (c->peer_efd[peer][v] >= 0)
+			close(c->peer_efd[peer][v]);
+		c->peer_efd[peer][v] = -1;
+	}
+}
+
+static int fd_store(int *fds, unsigned int max, int fd)
+{
+	unsigned int v;
+
+	for (v = 0; v < max; v++) {
+		if (fds[v] < 0) {
+			fds[v] = fd;
+			return (int)v;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* A server message after the welcome's first three: a peer's eventfd, or a peer left. */
+static void chan_server_msg(struct ddvm_chan *c, int64_t id, int fd)
+{
+	if (id == c->my_id && fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		int v = fd_store(c->my_efd, CHAN_MAX_VECTORS, fd);
+
+		ev.data.fd = fd;
+		if (v < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			if (v >= 0)
+				c->my_efd[v] = -1;
+			close(fd);
+			return;
+		}
+		c->my_nvec = (unsigned int)v + 1;
+		return;
+	}
+	if (id < 0 || id >= CHAN_MAX_PEERS || id == c->my_id) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (fd < 0) {
+		peer_forget(c, (unsigned int)id); /* that peer left */
+		return;
+	}
+	if (fd_store(c->peer_efd[id], CHAN_MAX_VECTORS, fd) < 0)
+		close(fd);
+}
+
+/* Read what the server sent since last time. -ESHUTDOWN when it went away. */
+static int chan_server_drain(struct ddvm_chan *c)
+{
+	unsigned int budget = 4 * CHAN_MAX_PEERS * CHAN_MAX_VECTORS;
+	int64_t id;
+	int fd, ret;
+
+	while (budget--) {
+		ret = ivshmem_recv(c->sock, &id, &fd, 1);
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret <= 0)
+			return -ESHUTDOWN;
+		chan_server_msg(c, id, fd);
+	}
+	return 0;
+}
+
+/* --- state ------------------------------------------------------------------------- */
+
+void chan_kick(struct ddvm_chan *c, unsigned int vector)
+{
+	/* The peer id is read each time (the supervisor owns it); a nonsense id only
+	 * selects no doorbell. */
+	uint16_t peer = ddvm_read32(&c->rg.hdr->backend_peer);
+	uint64_t one = 1;
+	int fd;
+
+	if (peer >= CHAN_MAX_PEERS || vector >= CHAN_MAX_VECTORS)
+		return;
+	fd = c->peer_efd[peer][vector];
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN means the counter is saturated: the peer is woken anyway */
+	}
+}
+
+void chan_break(struct ddvm_chan *c, const char *why)
+{
+	struct ddvm_region_hdr *h = c->rg.hdr;
+
+	if (c->state == DDVM_CHAN_BROKEN || c->state == DDVM_CHAN_SHUTDOWN)
+		return;
+	c->state = DDVM_CHAN_BROKEN;
+	snprintf(c->why, sizeof(c->why), "%s", why);
+	ddvm_write64(&h->frontend_errors, ddvm_read64(&h->frontend_errors) + 1);
+	ddvm_region_set_frontend(&c->rg, DDVM_STATE_BROKEN, c->epoch);
+	if (getenv("DDVM_DEBUG"))
+		fprintf(stderr, "libddvm: channel broken in epoch %u: %s\n", c->epoch, why);
+	if (c->kind == DDVM_CHAN_BLK)
+		blk_on_broken(c);
+	chan_kick(c, DDVM_VECTOR_CONTROL);
+}
+
+static void chan_shutdown(struct ddvm_chan *c)
+{
+	if (c->state == DDVM_CHAN_SHUTDOWN)
+		return;
+	c->state = DDVM_CHAN_SHUTDOWN;
+	if (c->kind == DDVM_CHAN_BLK)
+		blk_on_shutdown(c);
+}
+
+int chan_io_error(const struct ddvm_chan *c)
+{
+	switch (c->state) {
+	case DDVM_CHAN_READY:
+		return 0;
+	case DDVM_CHAN_BROKEN:
+		return -EPIPE;
+	case DDVM_CHAN_SHUTDOWN:
+		return -ESHUTDOWN;
+	default:
+		return -ENOTCONN;
+	}
+}
+
+/*
+ * Start using the rings where they stand. The supervisor zeroes them for every new
+ * epoch, so normally this starts at 0; a client re-attaching within an epoch (after
+ * an earlier client closed) continues at the published indices, giving back whatever
+ * the backend had sent to its predecessor.
+ */
+static void chan_adopt_rings(struct ddvm_chan *c)
+{
+	uint32_t p = ddvm_load_acquire(&c->fe.ctl->prod);
+	uint32_t k = ddvm_load_acquire(&c->fe.ctl->cons);
+
+	ddvm_ring_reset_local(&c->fe);
+	ddvm_ring_reset_local(&c->be);
+	if ((uint32_t)(p - k) <= c->fe.entries) {
+		c->fe.prod = c->fe.published = p;
+		c->fe.cons = k;
+	}
+	p = ddvm_load_acquire(&c->be.ctl->prod);
+	c->be.prod = c->be.cons = c->be.published = p;
+	ddvm_store_release(&c->be.ctl->cons, p);
+}
+
+static void chan_became_ready(struct ddvm_chan *c)
+{
+	struct ddvm_region_hdr *h = c->rg.hdr;
+
+	/* One private copy of the device description per epoch; only it is used. */
+	c->features = ddvm_read64(&h->features);
+	if (c->kind == DDVM_CHAN_NET)
+		memcpy(&c->net_cfg, h->device, sizeof(c->net_cfg));
+	else
+		memcpy(&c->blk_cfg, h->device, sizeof(c->blk_cfg));
+	c->state = DDVM_CHAN_READY;
+	c->ever_ready = 1;
+	if (c->kind == DDVM_CHAN_BLK)
+		blk_on_ready(c);
+}
+
+int chan_sync(struct ddvm_chan *c)
+{
+	struct ddvm_region_hdr *h = c->rg.hdr;
+	uint32_t epoch, bstate, bepoch;
+	int ready;
+
+	if (c->state == DDVM_CHAN_SHUTDOWN)
+		return c->state;
+	if (ddvm_read32(&h->ctl_flags) & DDVM_CTL_SHUTDOWN) {
+		chan_shutdown(c);
+		return c->state;
+	}
+	/* Acquire: the supervisor reset the rings /before/ it published the epoch. */
+	epoch = ddvm_load_acquire(&h->epoch);
+	if (epoch != c->epoch) {
+		/* The driver VM was restarted: its rings start from zero again. */
+		c->epoch = epoch;
+		c->restarts++;
+		c->tx_waiting = 0;
+		c->why[0] = '\0';
+		ddvm_ring_reset_local(&c->fe);
+		ddvm_ring_reset_local(&c->be);
+		if (c->kind == DDVM_CHAN_BLK)
+			blk_on_epoch(c);
+		c->state = DDVM_CHAN_WAITING;
+		ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, epoch);
+	}
+	if (c->state == DDVM_CHAN_BROKEN)
+		return c->state;
+	/* Acquire: the backend writes its epoch before its state. */
+	bstate = ddvm_load_acquire(&h->backend_state);
+	bepoch = ddvm_read32(&h->backend_epoch);
+	ready = bstate == DDVM_STATE_READY && bepoch == epoch;
+	if (c->state == DDVM_CHAN_WAITING && ready)
+		chan_became_ready(c);
+	else if (c->state == DDVM_CHAN_READY && !ready)
+		c->state = DDVM_CHAN_WAITING; /* until the backend (or a new epoch) is back */
+	return c->state;
+}
+
+/* --- public: open / close ---------------------------------------------------------- */
+
+static int chan_welcome(struct ddvm_chan *c)
+{
+	int64_t v;
+	int fd, ret, own = 0;
+	unsigned int budget = 4 * CHAN_MAX_PEERS * CHAN_MAX_VECTORS;
+
+	/* version, our id, -1 + shared memory: in this order, without other fds */
+	ret = ivshmem_recv(c->sock, &v, &fd, 0);
+	if (ret <= 0 || fd >= 0 || v != IVSHMEM_PROTOCOL_VERSION)
+		goto err_proto;
+	ret = ivshmem_recv(c->sock, &v, &fd, 0);
+	if (ret <= 0 || fd >= 0 || v < 0 || v > 0xffff)
+		goto err_proto;
+	c->my_id = (uint16_t)v;
+	ret = ivshmem_recv(c->sock, &v, &fd, 0);
+	if (ret <= 0 || fd < 0 || v != -1)
+		goto err_proto;
+	c->shm_fd = fd;
+	/* The other peers' eventfds, then ours. Block until we have one of ours; later
+	 * ones (and news about other peers) are picked up by chan_server_drain(). */
+	while (budget--) {
+		ret = ivshmem_recv(c->sock, &v, &fd, own);
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret <= 0)
+			goto err_proto;
+		chan_server_msg(c, v, fd);
+		if (v == c->my_id && fd >= 0)
+			own = 1;
+	}
+	return 0;
+
+err_proto:
+	if (ret > 0 && fd >= 0)
+		close(fd);
+	return ret < 0 && ret != -EPROTO ? ret : -EPROTO;
+}
+
+static int chan_map(struct ddvm_chan *c, int kind)
+{
+	struct stat st;
+	int ret;
+
+	if (fstat(c->shm_fd, &st) < 0)
+		return -errno;
+	if (st.st_size < DDVM_HDR_SIZE)
+		return -EPROTONOSUPPORT;
+	c->size = (uint64_t)st.st_size;
+	c->base = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->shm_fd, 0);
+	if (c->base == MAP_FAILED) {
+		c->base = NULL;
+		return -errno;
+	}
+	ret = ddvm_region_attach(&c->rg, c->base, c->size);
+	if (ret)
+		return ret;
+	if (c->rg.kind != DDVM_KIND_NET && c->rg.kind != DDVM_KIND_BLK)
+		return -EMEDIUMTYPE;
+	if (kind != DDVM_CHAN_ANY && (uint32_t)kind != c->rg.kind)
+		return -EMEDIUMTYPE;
+	c->kind = (int)c->rg.kind;
+	ret = ddvm_region_ring(&c->rg, 0, DDVM_SIDE_FRONTEND, &c->fe);
+	if (!ret)
+		ret = ddvm_region_ring(&c->rg, 1, DDVM_SIDE_FRONTEND, &c->be);
+	if (ret)
+		return ret;
+	/* net: both rings carry frames; blk: the request ring carries the payload */
+	if (!c->fe.is_producer || c->be.is_producer || !c->fe.data ||
+	    (c->kind == DDVM_CHAN_NET && !c->be.data))
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
+int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned int flags)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ddvm_chan *c;
+	unsigned int p, v;
+	int ret;
+
+	if (!out || !path || flags ||
+	    (kind != DDVM_CHAN_ANY && kind != DDVM_CHAN_NET && kind != DDVM_CHAN_BLK))
+		return -EINVAL;
+	*out = NULL;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->shm_fd = -1;
+	c->epfd = -1;
+	for (v = 0; v < CHAN_MAX_VECTORS; v++)
+		c->my_efd[v] = -1;
+	for (p = 0; p < CHAN_MAX_PEERS; p++)
+		for (v = 0; v < CHAN_MAX_VECTORS; v++)
+			c->peer_efd[p][v] = -1;
+
+	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->sock < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	if (connect(c->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	ev.data.fd = c->sock;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->sock, &ev) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	ret = chan_welcome(c);
+	if (ret)
+		goto err_close;
+	ret = chan_map(c, kind);
+	if (ret)
+		goto err_unmap;
+	if (c->kind == DDVM_CHAN_BLK) {
+		ret = blk_setup(c);
+		if (ret)
+			goto err_unmap;
+	}
+	/* The MAC is the supervisor's and valid from the start. */
+	if (c->kind == DDVM_CHAN_NET)
+		memcpy(&c->net_cfg, c->rg.hdr->device, sizeof(c->net_cfg));
+
+	c->epoch = ddvm_load_acquire(&c->rg.hdr->epoch);
+	c->state = DDVM_CHAN_WAITING;
+	ddvm_region_set_frontend(&c->rg, DDVM_STATE_ATTACHING, c->epoch);
+	chan_adopt_rings(c);
+	ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, c->epoch);
+	chan_kick(c, DDVM_VECTOR_CONTROL);
+	chan_sync(c);
+	*out = c;
+	return 0;
+
+err_unmap:
+	/* never touch the header of a channel we did not attach to */
+	if (c->base)
+		munmap(c->base, c->size);
+	c->base = NULL;
+err_close:
+	ddvm_chan_close(c);
+	return ret;
+err_free:
+	free(c);
+	return ret;
+}
+
+void ddvm_chan_close(struct ddvm_chan *c)
+{
+	unsigned int p, v;
+
+	if (!c)
+		return;
+	if (c->base && c->rg.hdr) {
+		ddvm_region_set_frontend(&c->rg, DDVM_STATE_CLOSED, c->epoch);
+		chan_kick(c, DDVM_VECTOR_CONTROL);
+		munmap(c->base, c->size);
+	}
+	if (c->kind == DDVM_CHAN_BLK)
+		blk_teardown(c);
+	for (v = 0; v < CHAN_MAX_VECTORS; v++)
+		if (c->my_efd[v] >= 0)
+			close(c->my_efd[v]);
+	for (p = 0; p < CHAN_MAX_PEERS; p++)
+		peer_forget(c, p);
+	if (c->shm_fd >= 0)
+		close(c->shm_fd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	if (c->sock >= 0)
+		close(c->sock);
+	free(c);
+}
+
+/* --- public: state and sleeping ---------------------------------------------------- */
+
+int ddvm_chan_kind(const struct ddvm_chan *c)
+{
+	return c ? c->kind : -EINVAL;
+}
+
+int ddvm_chan_state(struct ddvm_chan *c)
+{
+	return c ? chan_sync(c) : -EINVAL;
+}
+
+uint32_t ddvm_chan_epoch(const struct ddvm_chan *c)
+{
+	return c ? c->epoch : 0;
+}
+
+uint64_t ddvm_chan_restarts(const struct ddvm_chan *c)
+{
+	return c ? c->restarts : 0;
+}
+
+uint64_t ddvm_chan_features(const struct ddvm_chan *c)
+{
+	return c && c->ever_ready ? c->features : 0;
+}
+
+const char *ddvm_chan_broken_reason(const struct ddvm_chan *c)
+{
+	return c && c->state == DDVM_CHAN_BROKEN ? c->why : "";
+}
+
+int ddvm_chan_fd(const struct ddvm_chan *c)
+{
+	return c ? c->epfd : -EINVAL;
+}
+
+int ddvm_chan_process(struct ddvm_chan *c)
+{
+	struct epoll_event evs[CHAN_MAX_VECTORS + 1];
+	int i, n;
+
+	if (!c)
+		return -EINVAL;
+	n = epoll_wait(c->epfd, evs, CHAN_MAX_VECTORS + 1, 0);
+	for (i = 0; i < n; i++) {
+		uint64_t cnt;
+
+		if (evs[i].data.fd == c->sock) {
+			if (chan_server_drain(c) < 0)
+				chan_shutdown(c);
+		} else if (read(evs[i].data.fd, &cnt, sizeof(cnt)) < 0) {
+			/* EAGAIN: already drained */
+		}
+	}
+	chan_sync(c);
+	if (c->kind == DDVM_CHAN_BLK && c->cb)
+		return ddvm_blk_reap(c, NULL, ~0u);
+	return 0;
+}
+
+int ddvm_chan_prepare_wait(struct ddvm_chan *c)
+{
+	if (!c)
+		return -EINVAL;
+	if (c->kind == DDVM_CHAN_BLK && blk_pending_work(c))
+		return 0;
+	if (chan_sync(c) != DDVM_CHAN_READY)
+		return 1; /* state changes come with the control doorbell or the timeout */
+	if (!ddvm_ring_prepare_wait(&c->be))
+		return 0;
+	if (c->tx_waiting && ddvm_ring_wait_space(&c->fe)) {
+		c->tx_waiting = 0;
+		return 0;
+	}
+	return 1;
+}
+
+int ddvm_chan_wait(struct ddvm_chan *c, int timeout_ms)
+{
+	struct pollfd pfd;
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	ret = ddvm_chan_prepare_wait(c);
+	if (ret <= 0)
+		return ret < 0 ? ret : ddvm_chan_process(c);
+	if (timeout_ms < 0 || timeout_ms > WAKE_INTERVAL_MS)
+		timeout_ms = WAKE_INTERVAL_MS;
+	pfd.fd = c->epfd;
+	pfd.events = POLLIN;
+	do
+		ret = poll(&pfd, 1, timeout_ms);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	return ddvm_chan_process(c);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ddvm_chan_wait_ready(struct ddvm_chan *c, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+
+	if (!c)
+		return -EINVAL;
+	for (;;) {
+		int st = chan_sync(c), ret;
+		int64_t left;
+
+		if (st == DDVM_CHAN_READY)
+			return 0;
+		if (st == DDVM_CHAN_SHUTDOWN)
+			return -ESHUTDOWN;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return st == DDVM_CHAN_BROKEN ? -EPIPE : -ETIMEDOUT;
+		ret = ddvm_chan_wait(c, left > WAKE_INTERVAL_MS ? WAKE_INTERVAL_MS : (int)left);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+const char *ddvm_strerror(int err)
+{
+	const char *s;
+
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case EPIPE:
+		return "the driver VM broke the channel protocol (channel broken until it is "
+		       "restarted)";
+	case ENOTCONN:
+		return "the driver VM is not ready in this epoch (yet)";
+	case ESHUTDOWN:
+		return "the channel was shut down";
+	case EMEDIUMTYPE:
+		return "the channel carries another kind of device";
+	case EPROTONOSUPPORT:
+		return "not a ddvm region, or an incompatible ddvm ABI";
+	case EPROTO:
+		return "the ivshmem server broke its protocol";
+	case EAGAIN:
+		return "the ring is full (or empty): wait and retry";
+	case E2BIG:
+		return "request larger than the device's maximum transfer";
+	case ERANGE:
+		return "request beyond the end of the disk";
+	}
+	s = strerrordesc_np(err);
+	return s ? s : "unknown error";
+}
