@@ -10,6 +10,7 @@ linux-headers-amd64 kmod
 qemu-system-x86 qemu-utils
 busybox-static cpio gzip zstd xz-utils
 iperf3 fio e2fsprogs iproute2 iputils-ping
+nbdkit nbdkit-plugin-dev libnbd-bin
 gnuplot-nox python3
 "
 

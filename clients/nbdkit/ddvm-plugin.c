@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * nbdkit-ddvm-plugin: export a disk that a driver VM drives, over NBD, through libddvm.
+ * Then qemu-img, nbdcopy, nbdfuse or the kernel's nbd client can use the reused disk.
+ *
+ *   nbdkit build/lib/nbdkit-ddvm-plugin.so socket=DIR/frontend.sock [timeout=SECONDS]
+ *
+ * A channel has one frontend, so the plugin opens it once (get_ready) and serialises
+ * all requests of all connections onto it (NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS);
+ * each request is split into max_io pieces and pipelined by libddvm's synchronous
+ * helpers. A driver VM restart stalls requests and re-submits them; it never fails
+ * them. Requests must be aligned to the disk's logical block (advertised through
+ * .block_size, so NBD clients that honour block size constraints comply).
+ */
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddvm.h"
+#include "ddvm/blk.h"
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
+
+static const char *sock_path;
+static int timeout_s = 120;
+static struct ddvm_chan *chan;
+static struct ddvm_blk_info info;
+
+static int ddvm_config(const char *key, const char *value)
+{
+	if (!strcmp(key, "socket")) {
+		sock_path = value;
+		return 0;
+	}
+	if (!strcmp(key, "timeout")) {
+		timeout_s = atoi(value);
+		return 0;
+	}
+	nbdkit_error("unknown parameter '%s'", key);
+	return -1;
+}
+
+static int ddvm_config_complete(void)
+{
+	if (!sock_path) {
+		nbdkit_error("socket=PATH (a ddvm channel's frontend socket) is required");
+		return -1;
+	}
+	return 0;
+}
+
+static int fail(const char *what, int ret)
+{
+	nbdkit_error("ddvm: %s: %s", what, ddvm_strerror(ret));
+	nbdkit_set_error(-ret == EPIPE || -ret == ESHUTDOWN ? EIO : -ret);
+	return -1;
+}
+
+static int ddvm_get_ready(void)
+{
+	int ret = ddvm_chan_open(&chan, sock_path, DDVM_CHAN_BLK, 0);
+
+	if (ret)
+		return fail(sock_path, ret);
+	ret = ddvm_chan_wait_ready(chan, timeout_s * 1000);
+	if (!ret)
+		ret = ddvm_blk_info(chan, &info);
+	if (ret)
+		return fail("waiting for the driver VM", ret);
+	nbdkit_debug("ddvm: %s (%s): %llu sectors, max_io %u", info.disk_name, info.disk_driver,
+		     (unsigned long long)info.capacity, info.max_io);
+	return 0;
+}
+
+static void ddvm_unload(void)
+{
+	ddvm_chan_close(chan);
+	chan = NULL;
+}
+
+static void *ddvm_open(int readonly)
+{
+	(void)readonly;
+	return chan; /* every connection shares the one channel */
+}
+
+static int64_t ddvm_get_size(void *h)
+{
+	(void)h;
+	return (int64_t)(info.capacity * 512);
+}
+
+static int ddvm_block_size(void *h, uint32_t *minimum, uint32_t *preferred,
+			   uint32_t *maximum)
+{
+	(void)h;
+	*minimum = info.logical_block;
+	*preferred = info.physical_block >= info.logical_block && info.physical_block <= 65536
+			     ? info.physical_block
+			     : 4096;
+	*maximum = 0xffffffff;
+	return 0;
+}
+
+static int ddvm_can_write(void *h)
+{
+	(void)h;
+	return !(info.features & DDVM_BLK_F_RO);
+}
+
+static int ddvm_can_flush(void *h)
+{
+	(void)h;
+	return 1;
+}
+
+static int ddvm_can_fua(void *h)
+{
+	(void)h;
+	return info.features & DDVM_BLK_F_FUA ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_EMULATE;
+}
+
+static int ddvm_can_trim(void *h)
+{
+	(void)h;
+	return !!(info.features & DDVM_BLK_F_DISCARD);
+}
+
+static int ddvm_can_zero(void *h)
+{
+	(void)h;
+	return 1; /* natively with DDVM_BLK_F_WRITE_ZEROES, else nbdkit writes zeroes */
+}
+
+static int ddvm_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	int ret = ddvm_blk_pread(h, buf, count, offset);
+
+	(void)flags;
+	return ret ? fail("read", ret) : 0;
+}
+
+static int ddvm_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset,
+		       uint32_t flags)
+{
+	unsigned int f = (flags & NBDKIT_FLAG_FUA) ? DDVM_BLK_IO_FUA : 0;
+	int ret = ddvm_blk_pwrite(h, buf, count, offset, f);
+
+	return ret ? fail("write", ret) : 0;
+}
+
+static int ddvm_flush(void *h, uint32_t flags)
+{
+	int ret = ddvm_blk_flush_sync(h);
+
+	(void)flags;
+	return ret ? fail("flush", ret) : 0;
+}
+
+static int ddvm_trim(void *h, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	int ret = ddvm_blk_trim_sync(h, DDVM_BLK_DISCARD, count, offset);
+
+	if (!ret && (flags & NBDKIT_FLAG_FUA))
+		ret = ddvm_blk_flush_sync(h);
+	return ret ? fail("trim", ret) : 0;
+}
+
+static int ddvm_zero(void *h, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	int ret;
+
+	if (!(info.features & DDVM_BLK_F_WRITE_ZEROES)) {
+		nbdkit_set_error(EOPNOTSUPP); /* nbdkit falls back to writing zeroes */
+		return -1;
+	}
+	ret = ddvm_blk_trim_sync(h, DDVM_BLK_WRITE_ZEROES, count, offset);
+	if (!ret && (flags & NBDKIT_FLAG_FUA))
+		ret = ddvm_blk_flush_sync(h);
+	return ret ? fail("zero", ret) : 0;
+}
+
+static struct nbdkit_plugin plugin = {
+	.name = "ddvm",
+	.longname = "ddvm: a disk driven by a driver VM, through libddvm",
+	.version = "1.0",
+	.description = "Export a disk that a ddvm driver VM serves over a channel.",
+	.config = ddvm_config,
+	.config_complete = ddvm_config_complete,
+	.config_help = "socket=PATH     the channel's frontend socket (required)\n"
+		       "timeout=SECONDS how long to wait for the driver VM (default 120)",
+	.get_ready = ddvm_get_ready,
+	.unload = ddvm_unload,
+	.open = ddvm_open,
+	.get_size = ddvm_get_size,
+	.block_size = ddvm_block_size,
+	.can_write = ddvm_can_write,
+	.can_flush = ddvm_can_flush,
+	.can_fua = ddvm_can_fua,
+	.can_trim = ddvm_can_trim,
+	.can_zero = ddvm_can_zero,
+	.pread = ddvm_pread,
+	.pwrite = ddvm_pwrite,
+	.flush = ddvm_flush,
+	.trim = ddvm_trim,
+	.zero = ddvm_zero,
+	.errno_is_preserved = 0,
+};
+
+NBDKIT_REGISTER_PLUGIN(plugin)
