@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ddvm_netback: serve ddvm net channels from a driver VM's NIC (see netback.h and
+ * docs/net.md). This file: the PCI driver for the channel's ivshmem device, the
+ * channel's life cycle (attach, epoch, heartbeat, broken) and the tx-ring NAPI poll.
+ *
+ * The client is not trusted: each descriptor is copied out of the ring once
+ * (ddvm_ring_pop), its slot and length are checked against our private copy of the
+ * layout, its frame is copied out once and only the copy is parsed, and every loop is
+ * bounded by the NAPI budget. A violation breaks the port: counted, reported in
+ * backend_state, the rings left alone until the supervisor starts a new epoch.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/if_arp.h>
+#include <linux/if_vlan.h>
+#include <linux/rtnetlink.h>
+#include "netback.h"
+#include "ddvm_net_skb.h"
+
+static bool offload = true;
+module_param(offload, bool, 0444);
+MODULE_PARM_DESC(offload, "offer checksum and TSO offloads to clients (default on)");
+
+static struct ddvm_net_config *port_config(struct netback_port *p)
+{
+	return (struct ddvm_net_config *)p->t.rg.hdr->device;
+}
+
+static void port_set_state(struct netback_port *p, u32 state)
+{
+	WRITE_ONCE(p->state, state);
+	ddvm_region_set_backend(&p->t.rg, state, p->epoch);
+}
+
+void port_break(struct netback_port *p, const char *why)
+{
+	if (xchg(&p->broken, true))
+		return;
+	WRITE_ONCE(p->active, false);
+	port_stat_inc(p, violations);
+	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
+	port_set_state(p, DDVM_STATE_BROKEN);
+	dev_warn(&p->t.pdev->dev, "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new epoch\n",
+		 p->mac, why);
+}
+
+/* Called under rtnl by the switch when the NIC went away. */
+void port_nic_gone(struct netback_port *p)
+{
+	WRITE_ONCE(p->active, false);
+	ddvm_write32(&port_config(p)->link_up, 0);
+	if (!READ_ONCE(p->broken))
+		port_set_state(p, DDVM_STATE_ATTACHING);
+	if (!READ_ONCE(p->dying))
+		mod_delayed_work(system_wq, &p->attach, HZ / 5);
+}
+
+/* --- client -> driver VM: the tx ring ------------------------------------------------ */
+
+static void port_tx_one(struct netback_port *p, const struct ddvm_net_desc *d, u32 idx)
+{
+	bool gso_ok = p->features & (DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6);
+	const void *frame;
+	struct sk_buff *skb;
+	int depth;
+
+	frame = ddvm_ring_slot_check(&p->tx, idx, d->off, d->len);
+	if (!frame || d->len < DDVM_NET_MIN_FRAME || d->len > DDVM_NET_MAX_FRAME) {
+		port_break(p, "tx descriptor outside its slot");
+		return;
+	}
+	if (ddvm_net_desc_linear(d) > d->len) {
+		port_stat_inc(p, tx_bad);
+		return;
+	}
+	skb = ddvm_net_skb_copy(frame, d->len, ddvm_net_desc_linear(d), GFP_ATOMIC);
+	if (!skb) {
+		port_stat_inc(p, tx_drops);
+		return;
+	}
+	skb_reset_mac_header(skb);
+	skb->protocol = eth_hdr(skb)->h_proto;
+	skb_set_network_header(skb, ETH_HLEN);
+	if (eth_type_vlan(skb->protocol) &&
+	    __vlan_get_protocol(skb, skb->protocol, &depth) != 0)
+		skb_set_network_header(skb, depth);
+	if (ddvm_net_desc_to_skb(skb, d, gso_ok)) {
+		port_stat_inc(p, tx_bad);
+		kfree_skb(skb);
+		return;
+	}
+	if (!skb_transport_header_was_set(skb))
+		skb_probe_transport_header(skb);
+	port_stat_inc(p, tx_frames);
+	port_stat_add(p, &p->st.tx_bytes, skb->len);
+	switch_forward(p, skb);
+}
+
+static int port_poll(struct napi_struct *napi, int budget)
+{
+	struct netback_port *p = container_of(napi, struct netback_port, napi);
+	struct ddvm_net_desc d;
+	int done = 0;
+
+	port_stat_inc(p, polls);
+	while (done < budget && READ_ONCE(p->active)) {
+		if (ddvm_ring_pop(&p->tx, &d))
+			break;
+		done++;
+		port_tx_one(p, &d, p->tx.cons - 1);
+	}
+	if (ddvm_ring_broken(&p->tx))
+		port_break(p, "tx ring: client moved prod out of range");
+	/* Free the whole batch of slots at once; kick the client if it waits for them. */
+	if (ddvm_ring_release(&p->tx)) {
+		ddvm_ivshmem_kick(&p->t, p->tx.vector);
+		port_stat_inc(p, kicks_out);
+	}
+	if (done < budget && napi_complete_done(napi, done)) {
+		/* Ask for a doorbell, then the final check closes the race with a client
+		 * that published just before it could see our request. */
+		if (READ_ONCE(p->active) && !ddvm_ring_prepare_wait(&p->tx))
+			napi_schedule(napi);
+	}
+	return done;
+}
+
+/* --- channel life cycle ---------------------------------------------------------------- */
+
+/* Zero the shared ring fields WE own (rx: prod, cons_event; tx: cons, prod_event), so
+ * that nothing we wrote before an epoch change survives it. The client does the same
+ * for its fields when it re-attaches; nobody writes the other side's fields. */
+static void port_zero_own(struct netback_port *p)
+{
+	ddvm_write32(&p->rx.ctl->prod, 0);
+	ddvm_write32(&p->rx.ctl->cons_event, 0);
+	ddvm_write32(&p->tx.ctl->cons, 0);
+	ddvm_write32(&p->tx.ctl->prod_event, 0);
+	ddvm_mb();
+}
+
+/* The supervisor started a new epoch (it reset the rings): start again from zero. */
+static void port_reset(struct netback_port *p, u32 epoch)
+{
+	napi_disable(&p->napi);
+	spin_lock_bh(&p->rx_lock);
+	WRITE_ONCE(p->active, false);
+	ddvm_ring_reset_local(&p->tx);
+	ddvm_ring_reset_local(&p->rx);
+	port_zero_own(p);
+	p->epoch = epoch;
+	WRITE_ONCE(p->broken, false);
+	spin_unlock_bh(&p->rx_lock);
+	napi_enable(&p->napi);
+	port_stat_inc(p, resets);
+	port_set_state(p, rcu_access_pointer(p->sw) ? DDVM_STATE_READY : DDVM_STATE_ATTACHING);
+	dev_info(&p->t.pdev->dev, "ddvm_netback: epoch %u: rings reset\n", epoch);
+}
+
+/* Start or stop moving frames as the client's state says. */
+static void port_follow_client(struct netback_port *p)
+{
+	const struct ddvm_region_hdr *h = p->t.rg.hdr;
+	u32 fs = ddvm_load_acquire(&h->frontend_state);
+	u32 fe = ddvm_read32(&h->frontend_epoch);
+	bool want = fs == DDVM_STATE_READY && fe == p->epoch && !READ_ONCE(p->broken) &&
+		    READ_ONCE(p->state) == DDVM_STATE_READY;
+
+	if (want == READ_ONCE(p->active))
+		return;
+	if (want)
+		WRITE_ONCE(p->fe_features, ddvm_read64(&h->driver_features) & p->features);
+	spin_lock_bh(&p->rx_lock);
+	WRITE_ONCE(p->active, want);
+	spin_unlock_bh(&p->rx_lock);
+	dev_info(&p->t.pdev->dev, "ddvm_netback: client %pM %s (epoch %u, features %#llx)\n",
+		 p->mac, want ? "connected" : "disconnected", p->epoch, p->fe_features);
+	if (want) {
+		local_bh_disable();
+		napi_schedule(&p->napi); /* anything queued before we looked */
+		local_bh_enable();
+	}
+}
+
+static void port_tick(struct work_struct *w)
+{
+	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, tick);
+	struct netback_switch *sw;
+	u32 epoch = ddvm_region_epoch(&p->t.rg);
+	u32 link = 0;
+
+	if (epoch != p->epoch)
+		port_reset(p, epoch);
+	port_follow_client(p);
+
+	rcu_read_lock();
+	sw = rcu_dereference(p->sw);
+	if (sw)
+		link = netif_running(sw->nic) && netif_carrier_ok(sw->nic);
+	rcu_read_unlock();
+	ddvm_write32(&port_config(p)->link_up, link);
+	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
+	ddvm_region_heartbeat(&p->t.rg);
+
+	if (!READ_ONCE(p->dying))
+		schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
+}
+
+/* Which NIC hdr.backend_target names: an interface ("eth0"), a PCI address
+ * ("0000:00:03.0"), or, when empty, the first Ethernet NIC with a parent device. */
+static struct net_device *port_find_nic(struct netback_port *p)
+{
+	struct net_device *dev;
+
+	ASSERT_RTNL();
+	if (p->target[0] && !strchr(p->target, ':'))
+		return __dev_get_by_name(&init_net, p->target);
+	for_each_netdev(&init_net, dev) {
+		struct device *parent = dev->dev.parent;
+
+		if (dev->type != ARPHRD_ETHER || (dev->flags & IFF_LOOPBACK) || !parent)
+			continue;
+		if (!p->target[0])
+			return dev;
+		if (dev_is_pci(parent) && !strcmp(pci_name(to_pci_dev(parent)), p->target))
+			return dev;
+	}
+	return NULL;
+}
+
+static void port_describe(struct netback_port *p, struct net_device *nic)
+{
+	struct ddvm_net_config *c = port_config(p);
+	struct ethtool_link_ksettings ks;
+	char drv[sizeof(c->nic_driver)] = "";
+	u32 speed = 0, mtu;
+
+	if (!__ethtool_get_link_ksettings(nic, &ks) && ks.base.speed != SPEED_UNKNOWN)
+		speed = ks.base.speed;
+	if (nic->dev.parent && nic->dev.parent->driver)
+		strscpy(drv, nic->dev.parent->driver->name, sizeof(drv));
+	/* The largest frame the client may send must fit a slot of either ring. */
+	mtu = min3(nic->mtu, p->tx.slot_size, p->rx.slot_size);
+	mtu = min_t(u32, mtu, min(p->tx.slot_size, p->rx.slot_size) - ETH_HLEN - VLAN_HLEN);
+	mtu = min_t(u32, mtu, U16_MAX);
+
+	ddvm_write64(&p->t.rg.hdr->features, p->features);
+	WRITE_ONCE(c->mtu, (u16)mtu);
+	ddvm_write32(&c->speed_mbps, speed);
+	ddvm_write32(&c->link_up, netif_running(nic) && netif_carrier_ok(nic));
+	memcpy(c->nic_driver, drv, sizeof(c->nic_driver));
+}
+
+static void port_attach_work(struct work_struct *w)
+{
+	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, attach);
+	struct net_device *nic;
+	int err;
+
+	rtnl_lock();
+	if (rtnl_dereference(p->sw) || READ_ONCE(p->dying))
+		goto out;
+	nic = port_find_nic(p);
+	if (!nic) {
+		if (!p->attach_logged)
+			dev_info(&p->t.pdev->dev, "ddvm_netback: waiting for NIC '%s'\n",
+				 p->target[0] ? p->target : "(any)");
+		p->attach_logged = true;
+		schedule_delayed_work(&p->attach, HZ / 5);
+		goto out;
+	}
+	err = switch_port_attach(p, nic);
+	if (err) {
+		dev_err(&p->t.pdev->dev, "ddvm_netback: cannot attach to %s: %d\n", nic->name,
+			err);
+		schedule_delayed_work(&p->attach, HZ);
+		goto out;
+	}
+	port_describe(p, nic);
+	if (!READ_ONCE(p->broken))
+		port_set_state(p, DDVM_STATE_READY);
+	dev_info(&p->t.pdev->dev, "ddvm_netback: serving client %pM on %s (%s, mtu %u), epoch %u\n",
+		 p->mac, nic->name, port_config(p)->nic_driver, port_config(p)->mtu, p->epoch);
+out:
+	rtnl_unlock();
+	mod_delayed_work(system_wq, &p->tick, 0);
+}
+
+static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
+{
+	struct netback_port *p = container_of(t, struct netback_port, t);
+
+	if (READ_ONCE(p->dying))
+		return;
+	port_stat_inc(p, irqs);
+	if (vector == DDVM_VECTOR_CONTROL)
+		mod_delayed_work(system_wq, &p->tick, 0);
+	else
+		napi_schedule(&p->napi);
+}
+
+/* Copy what we need out of the (already validated) region, once. */
+static int port_init_channel(struct netback_port *p)
+{
+	struct ddvm_region *rg = &p->t.rg;
+	struct device *dev = &p->t.pdev->dev;
+	unsigned int i;
+	int err;
+
+	err = ddvm_region_ring(rg, 0, DDVM_SIDE_BACKEND, &p->tx);
+	if (!err)
+		err = ddvm_region_ring(rg, 1, DDVM_SIDE_BACKEND, &p->rx);
+	if (err || p->tx.is_producer || !p->rx.is_producer || !p->tx.slot_size ||
+	    !p->rx.slot_size || p->rx.slot_size < ETH_HLEN + VLAN_HLEN + 68) {
+		dev_err(dev, "ddvm_netback: unusable net rings\n");
+		return -EINVAL;
+	}
+	memcpy(p->target, rg->hdr->backend_target, sizeof(p->target));
+	p->target[sizeof(p->target) - 1] = '\0';
+	for (i = 0; p->target[i]; i++) {
+		if (!isalnum(p->target[i]) && !strchr(":._-", p->target[i])) {
+			dev_err(dev, "ddvm_netback: backend_target is not a device name\n");
+			return -EINVAL;
+		}
+	}
+	memcpy(p->mac, port_config(p)->mac, ETH_ALEN);
+	if (!is_valid_ether_addr(p->mac)) {
+		dev_err(dev, "ddvm_netback: channel gives the client no valid MAC (%pM)\n",
+			p->mac);
+		return -EINVAL;
+	}
+	p->features = DDVM_NET_F_MTU;
+	if (offload)
+		p->features |= DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 |
+			       DDVM_NET_F_TSO6 | DDVM_NET_F_GUEST_TSO4 | DDVM_NET_F_GUEST_TSO6;
+	p->epoch = ddvm_region_epoch(rg);
+	port_zero_own(p);
+	port_set_state(p, DDVM_STATE_ATTACHING);
+	return 0;
+}
+
+/* --- counters ---------------------------------------------------------------------- */
+
+static ssize_t stats_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct netback_port *p = pci_get_drvdata(to_pci_dev(dev));
+	const struct netback_stats *s = &p->st;
+	static const char *const states[] = { "absent", "attaching", "ready", "broken",
+					      "closed" };
+	u32 state = READ_ONCE(p->state);
+
+	return sysfs_emit(buf,
+			  "client %pM\ntarget %s\nstate %s\nepoch %u\nactive %d\n"
+			  "tx_frames %llu\ntx_bytes %llu\ntx_wire %llu\ntx_local %llu\n"
+			  "tx_drops %llu\ntx_bad %llu\nrx_frames %llu\nrx_bytes %llu\n"
+			  "rx_drops %llu\nkicks_out %llu\nirqs %llu\npolls %llu\n"
+			  "violations %llu\nresets %llu\n",
+			  p->mac, p->target, state < ARRAY_SIZE(states) ? states[state] : "?",
+			  p->epoch, READ_ONCE(p->active), s->tx_frames, s->tx_bytes, s->tx_wire,
+			  s->tx_local, s->tx_drops, s->tx_bad, s->rx_frames, s->rx_bytes,
+			  s->rx_drops, s->kicks_out, s->irqs, s->polls, s->violations, s->resets);
+}
+static DEVICE_ATTR_RO(stats);
+
+static struct attribute *netback_attrs[] = {
+	&dev_attr_stats.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(netback);
+
+/* --- PCI driver -------------------------------------------------------------------- */
+
+static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct netback_port *p;
+	int err;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	spin_lock_init(&p->rx_lock);
+	INIT_LIST_HEAD(&p->sw_node);
+	INIT_DELAYED_WORK(&p->tick, port_tick);
+	INIT_DELAYED_WORK(&p->attach, port_attach_work);
+	init_dummy_netdev(&p->napi_dev);
+	netif_napi_add(&p->napi_dev, &p->napi, port_poll);
+
+	err = ddvm_ivshmem_probe(&p->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_NET, port_irq, p);
+	if (err)
+		goto out_napi;
+	err = port_init_channel(p);
+	if (err)
+		goto out_ivshmem;
+	pci_set_drvdata(pdev, p);
+	napi_enable(&p->napi);
+	schedule_delayed_work(&p->attach, 0);
+	schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
+	return 0;
+
+out_ivshmem:
+	ddvm_ivshmem_remove(&p->t);
+out_napi:
+	netif_napi_del(&p->napi);
+	kfree(p);
+	return err;
+}
+
+static void netback_remove(struct pci_dev *pdev)
+{
+	struct netback_port *p = pci_get_drvdata(pdev);
+	const struct netback_stats *s = &p->st;
+	int v;
+
+	/* No new work from interrupts, then wait for what is queued or running. */
+	WRITE_ONCE(p->dying, true);
+	for (v = 0; v < p->t.nvec; v++)
+		synchronize_irq(pci_irq_vector(pdev, v));
+	cancel_delayed_work_sync(&p->tick);
+	cancel_delayed_work_sync(&p->attach);
+	rtnl_lock();
+	switch_port_detach(p);
+	rtnl_unlock();
+	napi_disable(&p->napi);
+	port_set_state(p, DDVM_STATE_CLOSED);
+	dev_info(&pdev->dev, "ddvm_netback: client %pM: tx %llu frames %llu bytes, rx %llu frames %llu bytes, drops tx %llu rx %llu, violations %llu\n",
+		 p->mac, s->tx_frames, s->tx_bytes, s->rx_frames, s->rx_bytes, s->tx_drops,
+		 s->rx_drops, s->violations);
+	ddvm_ivshmem_remove(&p->t);
+	netif_napi_del(&p->napi);
+	kfree(p);
+}
+
+static const struct pci_device_id netback_ids[] = {
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
+	{ 0 },
+};
+MODULE_DEVICE_TABLE(pci, netback_ids);
+
+static struct pci_driver netback_driver = {
+	.name = "ddvm_netback",
+	.id_table = netback_ids,
+	.probe = netback_probe,
+	.remove = netback_remove,
+	.dev_groups = netback_groups,
+};
+
+static int __init netback_init(void)
+{
+	int err;
+
+	err = switch_notifier_register();
+	if (err)
+		return err;
+	err = pci_register_driver(&netback_driver);
+	if (err)
+		switch_notifier_unregister();
+	return err;
+}
+
+static void __exit netback_exit(void)
+{
+	pci_unregister_driver(&netback_driver);
+	switch_notifier_unregister();
+}
+
+module_init(netback_init);
+module_exit(netback_exit);
+MODULE_DESCRIPTION("ddvm net translation module: serve a driver VM's NIC over ivshmem");
+MODULE_LICENSE("Dual BSD/GPL");

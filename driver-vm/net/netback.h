@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * ddvm_netback: the net translation module of a driver VM.
+ *
+ * One `port` per channel (an ivshmem device whose region carries DDVM_KIND_NET), one
+ * `switch` per NIC. A switch is attached to its NIC the way a bridge port is: an rx
+ * handler steals every frame the NIC receives, the NIC is promiscuous, and frames go
+ * out through dev_queue_xmit(). The switch forwards by destination MAC between the
+ * wire and its ports (each port = one client with the MAC the supervisor assigned).
+ *
+ *   client tx ring --NAPI (port_poll)--> switch_forward --> dev_queue_xmit(NIC)
+ *                                                      \--> other ports' rx rings
+ *   NIC rx handler (switch_rx) ----------------------------> ports' rx rings
+ *
+ * Locking: rtnl protects the list of switches and each switch's port list (writers);
+ * the data path reads them under RCU. A port's rx ring (we produce) has many writers
+ * (the NIC's rx path, other ports' NAPI) and is serialised by port->rx_lock; its tx
+ * ring (we consume) is only touched by its NAPI poll.
+ */
+#ifndef DDVM_NETBACK_H
+#define DDVM_NETBACK_H
+
+#include <linux/netdevice.h>
+#include <linux/workqueue.h>
+#include "ddvm_ivshmem.h"
+#include "ddvm/net.h"
+
+#define NETBACK_TICK_MS 100 /* heartbeat period */
+
+struct netback_switch;
+
+struct netback_stats {
+	u64 tx_frames, tx_bytes;     /* client -> driver VM (wire or local) */
+	u64 tx_wire, tx_local;	     /* ... sent to the NIC / switched to another client */
+	u64 tx_drops, tx_bad;	     /* dropped (no memory, too big) / malformed by client */
+	u64 rx_frames, rx_bytes;     /* driver VM -> client */
+	u64 rx_drops;		     /* rx ring full or channel not ready */
+	u64 kicks_out, irqs;	     /* doorbells rung / taken */
+	u64 polls;		     /* NAPI polls of the tx ring */
+	u64 violations;		     /* protocol violations (each one breaks the port) */
+	u64 resets;		     /* epoch changes followed */
+};
+
+struct netback_port {
+	struct ddvm_ivshmem t;
+	struct ddvm_ring tx; /* client -> us: we consume */
+	struct ddvm_ring rx; /* us -> client: we produce */
+	u8 mac[ETH_ALEN];    /* the client's MAC, copied once */
+	char target[32];     /* hdr.backend_target, copied once, NUL-terminated */
+	u32 epoch;	     /* the epoch our rings belong to */
+	u32 state;	     /* what we published in backend_state */
+	u64 features;	     /* offered */
+	u64 fe_features;     /* offered & what the client said it uses (private copy) */
+	bool active;	     /* client READY at our epoch: move frames */
+	bool broken;	     /* protocol violation seen: rings unused until a new epoch */
+	bool dying;
+
+	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
+	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */
+
+	spinlock_t rx_lock; /* the rx ring's producer side */
+	struct net_device napi_dev; /* dummy netdev that hosts the tx NAPI */
+	struct napi_struct napi;
+	struct delayed_work tick; /* heartbeat, epoch, client state, link */
+	struct delayed_work attach; /* find the NIC (it may appear after us) */
+	bool attach_logged;
+
+	struct netback_stats st;
+};
+
+struct netback_switch {
+	struct list_head node;	/* in the global list (rtnl) */
+	struct net_device *nic; /* held */
+	struct list_head ports; /* struct netback_port (rtnl; RCU readers) */
+	int nports;
+};
+
+/* switch.c */
+int switch_port_attach(struct netback_port *p, struct net_device *nic);
+void switch_port_detach(struct netback_port *p);
+void switch_forward(struct netback_port *from, struct sk_buff *skb);
+void port_deliver(struct netback_port *p, struct sk_buff *skb);
+int switch_notifier_register(void);
+void switch_notifier_unregister(void);
+
+/* netback.c */
+void port_break(struct netback_port *p, const char *why);
+void port_nic_gone(struct netback_port *p);
+
+static inline void port_stat_add(struct netback_port *p, u64 *ctr, u64 v)
+{
+	/* Counters are best-effort: concurrent writers may lose an update, never tear
+	 * a value on 64-bit. */
+	WRITE_ONCE(*ctr, READ_ONCE(*ctr) + v);
+}
+
+#define port_stat_inc(p, field) port_stat_add((p), &(p)->st.field, 1)
+
+#endif /* DDVM_NETBACK_H */

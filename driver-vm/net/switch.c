@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ddvm_netback: one switch per NIC, attached like a bridge port (see netback.h).
+ *
+ * The switch steals every frame the NIC receives (rx handler, promiscuous NIC) and
+ * hands it to the port whose client owns the destination MAC, or to every port for
+ * broadcast and multicast. Frames from a client go to another client when it owns the
+ * destination MAC, to every other client and the wire when it is broadcast or
+ * multicast, and to the wire otherwise.
+ */
+#include <linux/module.h>
+#include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
+#include <linux/rtnetlink.h>
+#include "netback.h"
+#include "ddvm_net_skb.h"
+
+static LIST_HEAD(switches); /* struct netback_switch, under rtnl */
+
+static unsigned int nic_mtu;
+module_param(nic_mtu, uint, 0444);
+MODULE_PARM_DESC(nic_mtu, "set the NIC's MTU when attaching (0: leave it)");
+
+static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac)
+{
+	struct netback_port *p;
+
+	list_for_each_entry_rcu(p, &sw->ports, sw_node, lockdep_rtnl_is_held())
+		if (ether_addr_equal(p->mac, mac))
+			return p;
+	return NULL;
+}
+
+/* Put one frame whose offload metadata the client accepts into p's rx ring. */
+static void port_push(struct netback_port *p, struct sk_buff *skb,
+		      const struct ddvm_net_desc *meta)
+{
+	struct ddvm_net_desc d = *meta;
+	bool kick, broken = false;
+	u32 idx;
+
+	spin_lock_bh(&p->rx_lock);
+	if (!p->active || skb->len > p->rx.slot_size)
+		goto drop;
+	if (ddvm_ring_space(&p->rx) == 0) {
+		broken = ddvm_ring_broken(&p->rx);
+		goto drop;
+	}
+	idx = p->rx.prod;
+	if (skb_copy_bits(skb, 0, ddvm_ring_slot(&p->rx, idx), skb->len))
+		goto drop;
+	d.off = ddvm_ring_slot_off(&p->rx, idx);
+	d.len = skb->len;
+	if (ddvm_ring_push(&p->rx, &d))
+		goto drop;
+	kick = ddvm_ring_publish(&p->rx);
+	spin_unlock_bh(&p->rx_lock);
+
+	port_stat_inc(p, rx_frames);
+	port_stat_add(p, &p->st.rx_bytes, skb->len);
+	if (kick) {
+		ddvm_ivshmem_kick(&p->t, p->rx.vector);
+		port_stat_inc(p, kicks_out);
+	}
+	return;
+
+drop:
+	spin_unlock_bh(&p->rx_lock);
+	port_stat_inc(p, rx_drops);
+	if (broken)
+		port_break(p, "rx ring: client moved cons out of range");
+}
+
+/* The client cannot take this frame's offloads: resolve them here in software
+ * (segment and/or checksum a private copy) and push the results. Rare: GRO'd frames
+ * for a client without GUEST_TSO, local frames for a client without GUEST_CSUM. */
+static void port_push_soft(struct netback_port *p, struct sk_buff *skb)
+{
+	struct sk_buff *copy, *segs, *seg, *next;
+	struct ddvm_net_desc d;
+
+	copy = skb_copy(skb, GFP_ATOMIC);
+	if (!copy)
+		goto drop;
+	if (!skb_is_gso(copy)) {
+		if (copy->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(copy))
+			goto drop_copy;
+		ddvm_net_skb_to_desc(copy, &d);
+		port_push(p, copy, &d);
+		consume_skb(copy);
+		return;
+	}
+	/* no device features: segments come back linear and fully checksummed */
+	segs = skb_gso_segment(copy, 0);
+	if (IS_ERR_OR_NULL(segs))
+		goto drop_copy;
+	consume_skb(copy);
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		if (ddvm_net_skb_to_desc(seg, &d) == 0)
+			port_push(p, seg, &d);
+		else
+			port_stat_inc(p, rx_drops);
+		consume_skb(seg);
+	}
+	return;
+
+drop_copy:
+	kfree_skb(copy);
+drop:
+	port_stat_inc(p, rx_drops);
+}
+
+/* Deliver a copy of skb (data at the Ethernet header; not consumed) to p's client. */
+void port_deliver(struct netback_port *p, struct sk_buff *skb)
+{
+	u64 feat = READ_ONCE(p->fe_features);
+	struct ddvm_net_desc d;
+	bool soft = false;
+
+	if (!READ_ONCE(p->active)) {
+		port_stat_inc(p, rx_drops);
+		return;
+	}
+	if (ddvm_net_skb_to_desc(skb, &d))
+		soft = true;
+	else if ((d.gso_type & ~DDVM_NET_GSO_ECN) == DDVM_NET_GSO_TCPV4)
+		soft = !(feat & DDVM_NET_F_GUEST_TSO4);
+	else if ((d.gso_type & ~DDVM_NET_GSO_ECN) == DDVM_NET_GSO_TCPV6)
+		soft = !(feat & DDVM_NET_F_GUEST_TSO6);
+	if ((d.flags & DDVM_NET_DESC_NEEDS_CSUM) && !(feat & DDVM_NET_F_GUEST_CSUM))
+		soft = true;
+	if (!(feat & DDVM_NET_F_GUEST_CSUM))
+		d.flags &= ~DDVM_NET_DESC_DATA_VALID;
+
+	if (soft)
+		port_push_soft(p, skb);
+	else
+		port_push(p, skb, &d);
+}
+
+/* Send a client's frame out of the NIC. Consumes skb. */
+static void switch_xmit(struct netback_switch *sw, struct netback_port *from,
+			struct sk_buff *skb)
+{
+	struct net_device *nic = sw->nic;
+	unsigned int len = skb->len;
+
+	if (!skb_is_gso(skb) && len > nic->mtu + nic->hard_header_len + VLAN_HLEN) {
+		port_stat_inc(from, tx_drops); /* bigger than the wire takes */
+		kfree_skb(skb);
+		return;
+	}
+	skb->dev = nic;
+	/* The stack resolves what the NIC cannot do (software GSO and checksums, the
+	 * latter re-validating SKB_GSO_DODGY headers) in validate_xmit_skb(). */
+	if (dev_queue_xmit(skb) == NET_XMIT_SUCCESS)
+		port_stat_inc(from, tx_wire);
+	else
+		port_stat_inc(from, tx_drops);
+}
+
+void switch_forward(struct netback_port *from, struct sk_buff *skb)
+{
+	struct netback_switch *sw;
+	struct netback_port *q;
+	const u8 *dst = skb->data;
+
+	rcu_read_lock();
+	sw = rcu_dereference(from->sw);
+	if (!sw) {
+		port_stat_inc(from, tx_drops);
+		kfree_skb(skb);
+		goto out;
+	}
+	if (is_multicast_ether_addr(dst)) {
+		list_for_each_entry_rcu(q, &sw->ports, sw_node)
+			if (q != from)
+				port_deliver(q, skb);
+		switch_xmit(sw, from, skb);
+		goto out;
+	}
+	q = switch_find(sw, dst);
+	if (!q) {
+		switch_xmit(sw, from, skb);
+		goto out;
+	}
+	if (q != from) {
+		port_deliver(q, skb);
+		port_stat_inc(from, tx_local);
+	} else {
+		port_stat_inc(from, tx_drops); /* to itself: no hairpin */
+	}
+	consume_skb(skb);
+out:
+	rcu_read_unlock();
+}
+
+/* The NIC's rx handler: every frame it receives comes here instead of the stack. */
+static rx_handler_result_t switch_rx(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	struct netback_switch *sw = rcu_dereference(skb->dev->rx_handler_data);
+	struct netback_port *q;
+	const u8 *dst;
+
+	if (unlikely(skb->pkt_type == PACKET_LOOPBACK))
+		return RX_HANDLER_PASS;
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		return RX_HANDLER_CONSUMED;
+	/* eth_type_trans() pulled the Ethernet header: the client wants the frame */
+	skb_push(skb, skb->data - skb_mac_header(skb));
+	if (skb_vlan_tag_present(skb)) {
+		skb = __vlan_hwaccel_push_inside(skb);
+		if (!skb)
+			return RX_HANDLER_CONSUMED;
+	}
+	dst = skb->data;
+	if (is_multicast_ether_addr(dst)) {
+		list_for_each_entry_rcu(q, &sw->ports, sw_node)
+			port_deliver(q, skb);
+	} else {
+		q = switch_find(sw, dst);
+		if (q)
+			port_deliver(q, skb);
+	}
+	consume_skb(skb);
+	return RX_HANDLER_CONSUMED;
+}
+
+static struct netback_switch *switch_create(struct net_device *nic)
+{
+	struct netback_switch *sw;
+	int err;
+
+	ASSERT_RTNL();
+	sw = kzalloc(sizeof(*sw), GFP_KERNEL);
+	if (!sw)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&sw->ports);
+	sw->nic = nic;
+	if (nic_mtu && nic->mtu != nic_mtu) {
+		err = dev_set_mtu(nic, nic_mtu);
+		if (err)
+			netdev_warn(nic, "ddvm_netback: cannot set MTU %u (%d), keeping %u\n",
+				    nic_mtu, err, nic->mtu);
+	}
+	if (!(nic->flags & IFF_UP)) {
+		err = dev_open(nic, NULL);
+		if (err)
+			goto out_free;
+	}
+	err = dev_set_promiscuity(nic, 1);
+	if (err)
+		goto out_free;
+	err = netdev_rx_handler_register(nic, switch_rx, sw);
+	if (err)
+		goto out_promisc; /* e.g. the NIC is a bridge port already */
+	dev_hold(nic);
+	list_add(&sw->node, &switches);
+	return sw;
+
+out_promisc:
+	dev_set_promiscuity(nic, -1);
+out_free:
+	kfree(sw);
+	return ERR_PTR(err);
+}
+
+static void switch_destroy(struct netback_switch *sw)
+{
+	ASSERT_RTNL();
+	list_del(&sw->node);
+	netdev_rx_handler_unregister(sw->nic); /* waits for rx handlers in flight */
+	dev_set_promiscuity(sw->nic, -1);
+	dev_put(sw->nic);
+	kfree(sw);
+}
+
+int switch_port_attach(struct netback_port *p, struct net_device *nic)
+{
+	struct netback_switch *sw = NULL, *s;
+
+	ASSERT_RTNL();
+	list_for_each_entry(s, &switches, node)
+		if (s->nic == nic)
+			sw = s;
+	if (!sw) {
+		sw = switch_create(nic);
+		if (IS_ERR(sw))
+			return PTR_ERR(sw);
+	} else if (switch_find(sw, p->mac)) {
+		return -EADDRINUSE; /* two clients with one MAC cannot be switched */
+	}
+	list_add_tail_rcu(&p->sw_node, &sw->ports);
+	sw->nports++;
+	rcu_assign_pointer(p->sw, sw);
+	return 0;
+}
+
+void switch_port_detach(struct netback_port *p)
+{
+	struct netback_switch *sw = rtnl_dereference(p->sw);
+
+	if (!sw)
+		return;
+	RCU_INIT_POINTER(p->sw, NULL);
+	list_del_rcu(&p->sw_node);
+	if (--sw->nports == 0)
+		switch_destroy(sw);
+	synchronize_net(); /* no frame is on its way into p any more */
+}
+
+/* A NIC going away takes its switch with it; the ports wait for it to come back. */
+static int switch_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct netback_switch *sw, *s;
+	struct netback_port *p;
+	int n;
+
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	sw = NULL;
+	list_for_each_entry(s, &switches, node)
+		if (s->nic == dev)
+			sw = s;
+	if (!sw)
+		return NOTIFY_DONE;
+	netdev_info(dev, "ddvm_netback: NIC going away, detaching %d client(s)\n",
+		    sw->nports);
+	for (n = sw->nports; n > 0; n--) {
+		p = list_first_entry(&sw->ports, struct netback_port, sw_node);
+		switch_port_detach(p); /* the last one frees sw */
+		port_nic_gone(p);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block switch_notifier = {
+	.notifier_call = switch_netdev_event,
+};
+
+int switch_notifier_register(void)
+{
+	return register_netdevice_notifier(&switch_notifier);
+}
+
+void switch_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&switch_notifier);
+}
