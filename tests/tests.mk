@@ -36,3 +36,18 @@ CHECK_DEPS += unit-tests
 
 $(eval $(call ddvm_unit_test,test_ring))
 $(eval $(call ddvm_unit_test,test_region))
+
+# The channel under load: two processes (ASan+UBSan) and two threads (TSan).
+test_ring_stress_SRCS   := tests/stress/ring_stress.c
+test_ring_stress_DEPS   := tests/stress/ring_stress.h
+test_ring_stress_CFLAGS := -Itests/stress
+$(eval $(call ddvm_unit_test,test_ring_stress))
+
+UNIT_TESTS += $(UNIT_DIR)/test_ring_stress_tsan
+$(UNIT_DIR)/test_ring_stress_tsan: tests/unit/test_ring_stress.c tests/stress/ring_stress.c \
+		tests/stress/ring_stress.h $(RING_LIB_TSAN) $(RING_HDRS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD TSAN $@")
+	$(Q)$(CC) $(DDVM_CFLAGS) $(RING_TSAN_CFLAGS) -DDDVM_STRESS_TSAN -Itests/stress -o $@ \
+		tests/unit/test_ring_stress.c tests/stress/ring_stress.c $(RING_LIB_TSAN) \
+		-lcmocka -lpthread
