@@ -1,0 +1,74 @@
+#!/bin/sh
+# /init of ddvm's guest images (driver-vm and client-vm), run by busybox sh as PID 1.
+#
+#  1. mounts proc, sys, devtmpfs, devpts, tmpfs /tmp and /run
+#  2. loads qemu_fw_cfg and the role's modules (/etc/ddvm/modules; the driver VM loads
+#     every driver of its matrix so each binds to whatever emulated device is present)
+#     and those named on the kernel command line as ddvm.load=mod1,mod2
+#  3. driver VM: prints "DDVM-PCI <bdf> <vendor:device> driver=<drv>" per bound device
+#  4. prints "DDVM-READY role=<role>"
+#  5. if fw_cfg file opt/ddvm/run exists (-fw_cfg name=opt/ddvm/run,file=SCRIPT), runs it
+#     with sh and prints "DDVM-RUN-EXIT rc=<rc>"
+#  6. ddvm.poweroff=1 on the command line: powers off; otherwise a shell on the console.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=${TERM:-linux}
+umask 022
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || mount -t tmpfs -o mode=0755 dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+[ -e /dev/console ] || mknod /dev/console c 5 1
+exec </dev/console >/dev/console 2>&1
+
+role=$(cat /etc/ddvm/role)
+hostname "$role"
+ip link set lo up 2>/dev/null
+
+cmdline=$(cat /proc/cmdline)
+param() { # NAME -> value of NAME=value on the kernel command line
+	for w in $cmdline; do
+		case "$w" in "$1"=*) echo "${w#*=}" ;; esac
+	done
+}
+
+modprobe qemu_fw_cfg 2>/dev/null
+# shellcheck disable=SC2046
+modprobe -a $(cat /etc/ddvm/modules) 2>/dev/null
+extra=$(param ddvm.load | tr ',' ' ')
+for m in $extra; do
+	modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
+done
+
+if [ "$role" = driver-vm ]; then
+	for d in /sys/bus/pci/devices/*; do
+		[ -L "$d/driver" ] || continue
+		drv=$(basename "$(readlink "$d/driver")")
+		case "$drv" in pcieport | lpc_ich | i801_smbus | shpchp) continue ;; esac
+		printf 'DDVM-PCI %s %s:%s driver=%s\n' "${d##*/}" \
+			"$(sed 's/^0x//' "$d/vendor")" "$(sed 's/^0x//' "$d/device")" "$drv"
+	done
+fi
+
+echo "DDVM-READY role=$role"
+
+run=/sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/run/raw
+if [ -r "$run" ]; then
+	cp "$run" /tmp/ddvm-run
+	sh /tmp/ddvm-run
+	echo "DDVM-RUN-EXIT rc=$?"
+fi
+
+if [ "$(param ddvm.poweroff)" = 1 ]; then
+	sync
+	poweroff -f
+fi
+
+echo "ddvm $role: shell on the console (poweroff -f to stop the VM)"
+while :; do
+	setsid cttyhack sh -l
+done
