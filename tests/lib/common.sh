@@ -62,6 +62,7 @@ DDVM_CLIENT_INITRD=$BUILD/images/client-vm.cpio.gz
 # vm_start NAME INITRD "KERNEL ARGS" [QEMU ARGS...]
 # Boots a VM in the background. Console: $T/NAME.console, QMP: $T/NAME.qmp,
 # pid file: $T/NAME.pid. The VM is stopped by pid when the test exits.
+# Environment: VM_MEM (MiB, 256), VM_CPUS (1), VM_MACHINE (q35; "pc" for PIIX/ISA).
 vm_start() {
 	local name=$1 initrd=$2 append=$3
 	shift 3
@@ -71,7 +72,7 @@ vm_start() {
 	t_need_file "$DDVM_KERNEL"
 	t_need_file "$initrd"
 	: >"$T/$name.console"
-	qemu-system-x86_64 -name "$name" -accel "$accel" "${cpu[@]}" -M q35 -m "${VM_MEM:-256}" \
+	qemu-system-x86_64 -name "$name" -accel "$accel" "${cpu[@]}" -M "${VM_MACHINE:-q35}" -m "${VM_MEM:-256}" \
 		-smp "${VM_CPUS:-1}" -nodefaults -display none -no-reboot \
 		-kernel "$DDVM_KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet $append" \
