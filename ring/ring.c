@@ -117,10 +117,10 @@ uint32_t ddvm_ring_pending(struct ddvm_ring *r)
 		return 0;
 	/* Acquire: pairs with the release in ddvm_ring_publish(). */
 	p = ddvm_load_acquire(&r->ctl->prod);
-	/* The producer may publish at most `entries` beyond what we consumed, and
-	 * never take back what it published. */
-	if ((uint32_t)(p - r->cons) > r->entries ||
-	    (uint32_t)(p - r->cons) < (uint32_t)(r->prod - r->cons)) {
+	/* The producer may only move forward, and publish at most `entries` beyond
+	 * what we released (slots we popped stay ours until ddvm_ring_release()):
+	 * prod in [last seen prod, released + entries]. Anything else is a lie. */
+	if ((uint32_t)(p - r->prod) > (uint32_t)(r->published + r->entries - r->prod)) {
 		ring_break(r);
 		return 0;
 	}

@@ -539,6 +539,27 @@ static void test_consumer_prod_jumps(void **state)
 	expect_all_ops_fail(t);
 }
 
+/* Slots the consumer popped stay its own until it releases them: a producer that
+ * publishes into them (prod beyond released cons + entries) is lying, even though
+ * prod is within `entries` of the consumer's private cons. */
+static void test_consumer_prod_beyond_released(void **state)
+{
+	struct pair *t = *state;
+	struct ddvm_desc d;
+
+	push_n(&t->p, 6);
+	ddvm_ring_publish(&t->p);
+	pop_n(&t->c, 4); /* popped, not released: t->c.published is still 0 */
+	t->p.ctl->prod = ENTRIES; /* exactly what the released slots allow: legal */
+	assert_int_equal(ddvm_ring_pending(&t->c), ENTRIES - 4);
+	assert_false(ddvm_ring_broken(&t->c));
+	t->p.ctl->prod = ENTRIES + 4; /* reuses the 4 slots we still hold */
+	assert_int_equal(ddvm_ring_pending(&t->c), 0);
+	assert_true(ddvm_ring_broken(&t->c));
+	assert_int_equal(ddvm_ring_pop(&t->c, &d), -EPROTO);
+	expect_all_ops_fail(t);
+}
+
 static void test_consumer_prod_jumps_via_pop(void **state)
 {
 	struct pair *t = *state;
@@ -797,6 +818,7 @@ int main(void)
 		T(test_sleep_race_closed),
 		T(test_consumer_prod_jumps),
 		T(test_consumer_prod_jumps_via_pop),
+		T(test_consumer_prod_beyond_released),
 		T(test_consumer_prod_backwards),
 		T(test_consumer_prod_below_cons),
 		T(test_consumer_prepare_wait_breaks),
