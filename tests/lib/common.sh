@@ -82,6 +82,8 @@ vm_start() {
 		-pidfile "$T/$name.pid" -daemonize "$@" ||
 		t_fail "qemu for $name did not start"
 	t_on_exit "t_kill_pidfile '$T/$name.pid'"
+	# QEMU removes its pid file when it exits; the waits below need the pid after that.
+	cp "$T/$name.pid" "$T/$name.vmpid"
 	t_log "vm $name started (pid $(cat "$T/$name.pid"), accel $accel)"
 }
 
@@ -91,7 +93,7 @@ vm_start() {
 vm_wait() {
 	local name=$1 re=$2 secs=$3 deadline pid
 	deadline=$((SECONDS + secs))
-	pid=$(cat "$T/$name.pid")
+	pid=$(cat "$T/$name.vmpid")
 	while ((SECONDS < deadline)); do
 		grep -Eq -- "$re" "$T/$name.console" && return 0
 		if ! kill -0 "$pid" 2>/dev/null; then
@@ -111,7 +113,7 @@ vm_wait() {
 vm_wait_exit() {
 	local name=$1 secs=$2 deadline pid
 	deadline=$((SECONDS + secs))
-	pid=$(cat "$T/$name.pid")
+	pid=$(cat "$T/$name.vmpid")
 	while kill -0 "$pid" 2>/dev/null; do
 		((SECONDS < deadline)) || t_fail "vm $name still running after ${secs}s"
 		sleep 0.05
