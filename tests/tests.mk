@@ -51,3 +51,30 @@ $(UNIT_DIR)/test_ring_stress_tsan: tests/unit/test_ring_stress.c tests/stress/ri
 	$(Q)$(CC) $(DDVM_CFLAGS) $(RING_TSAN_CFLAGS) -DDDVM_STRESS_TSAN -Itests/stress -o $@ \
 		tests/unit/test_ring_stress.c tests/stress/ring_stress.c $(RING_LIB_TSAN) \
 		-lcmocka -lpthread
+
+# --- the channel's fuzzer (clang's libFuzzer) ---------------------------------------
+# The ring code is compiled into the harness with clang (coverage + sanitizers); the
+# gcc-built libddvmring-san.a would mix two ASan runtimes.
+#   make fuzz                    FUZZ_TIME seconds (default 600) on build/fuzz/corpus
+#   tests/fuzz/test_fuzz_channel.sh   the bounded run inside make check
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_TIME   ?= 600
+FUZZ_CHANNEL := $(FUZZ_DIR)/fuzz_channel
+FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+HAVE_LIBFUZZER := $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' \
+	| $(CLANG) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null && echo 1)
+
+$(FUZZ_CHANNEL): tests/fuzz/fuzz_channel.c $(RING_SRCS) $(RING_HDRS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)$(CLANG) $(DDVM_CFLAGS) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_channel.c $(RING_SRCS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(if $(HAVE_LIBFUZZER),$(FUZZ_CHANNEL))
+CHECK_DEPS += fuzz-build
+
+fuzz: $(FUZZ_CHANNEL)
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	$(FUZZ_CHANNEL) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -timeout=10 \
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_DIR)/corpus tests/fuzz/corpus
