@@ -30,6 +30,7 @@
 #define BLKFRONT_MINORS	     16
 #define BLKFRONT_POLL_MS     100   /* backend state poll while attaching / resyncing */
 #define BLKFRONT_RESYNC_MAX  600   /* polls (60 s) for a restarted driver VM */
+#define BLKFRONT_IRQ_PASSES  4	    /* ring-fulls of responses per interrupt */
 
 static unsigned int io_timeout = 30;
 module_param(io_timeout, uint, 0444);
@@ -55,6 +56,7 @@ struct blkfront_queue {
 	struct ddvm_ring rsp;	/* consumer */
 	struct request **rqs;	/* tag -> request in flight on the channel */
 	u32 seq;
+	struct work_struct poll_work; /* continues a busy irq handler */
 } ____cacheline_aligned_in_smp;
 
 enum blkfront_phase {
@@ -73,6 +75,7 @@ struct blkfront {
 	u32 epoch;		/* epoch our rings belong to */
 	enum blkfront_phase phase;
 	bool stopping;
+	bool quiet;		/* removing: interrupts are ignored */
 	unsigned int polls;
 	u64 features;
 	struct ddvm_blk_config cfg; /* our validated copy */
@@ -366,7 +369,7 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 	LIST_HEAD(done);
 	unsigned long flags;
 	unsigned int pass;
-	bool kick = false;
+	bool kick = false, armed = false;
 	u32 n;
 
 	spin_lock_irqsave(&q->lock, flags);
@@ -374,7 +377,7 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 		spin_unlock_irqrestore(&q->lock, flags);
 		return;
 	}
-	for (pass = 0; pass < 4 && !violation; pass++) {
+	for (pass = 0; pass < BLKFRONT_IRQ_PASSES && !violation; pass++) {
 		for (n = 0; n < q->rsp.entries; n++) {
 			struct blkfront_cmd *cmd;
 			struct request *rq;
@@ -399,10 +402,17 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 			list_add_tail(&cmd->node, &done);
 		}
 		kick |= ddvm_ring_release(&q->rsp);
-		if (violation || ddvm_ring_prepare_wait(&q->rsp))
+		if (violation)
+			break;
+		armed = ddvm_ring_prepare_wait(&q->rsp);
+		if (armed)
 			break;
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
+	/* Still busy after our passes: the doorbell is not armed, so carry on from a
+	 * work item instead of waiting for a kick that will not come. */
+	if (!armed && !violation)
+		queue_work(system_highpri_wq, &q->poll_work);
 	if (kick)
 		ddvm_ivshmem_kick(&bf->t, q->rsp.vector);
 	blkfront_complete_list(&done, BLK_STS_OK, false);
@@ -417,10 +427,17 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 		blkfront_break(bf, violation);
 }
 
+static void blkfront_poll_work(struct work_struct *work)
+{
+	blkfront_queue_irq(container_of(work, struct blkfront_queue, poll_work));
+}
+
 static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct blkfront *bf = t->priv;
 
+	if (READ_ONCE(bf->quiet))
+		return;
 	if (vector == DDVM_VECTOR_CONTROL)
 		mod_delayed_work(system_wq, &bf->ctrl_work, 0);
 	else if (vector - DDVM_VECTOR_QUEUE(0) < bf->nq)
@@ -620,6 +637,7 @@ static int blkfront_queues_init(struct blkfront *bf)
 		q->bf = bf;
 		q->index = i;
 		spin_lock_init(&q->lock);
+		INIT_WORK(&q->poll_work, blkfront_poll_work);
 		err = ddvm_region_ring(rg, 2 * i, DDVM_SIDE_FRONTEND, &q->req);
 		if (!err)
 			err = ddvm_region_ring(rg, 2 * i + 1, DDVM_SIDE_FRONTEND, &q->rsp);
@@ -648,6 +666,20 @@ out_free_rqs:
 out_free:
 	kfree(bf->qs);
 	return err;
+}
+
+/* No interrupt handler or poll work touches the queues after this. */
+static void blkfront_quiesce_irqs(struct blkfront *bf)
+{
+	unsigned int i;
+	int v;
+
+	WRITE_ONCE(bf->quiet, true);
+	for (v = 0; v < bf->t.nvec; v++)
+		synchronize_irq(pci_irq_vector(bf->t.pdev, v));
+	for (i = 0; i < bf->nq; i++)
+		cancel_work_sync(&bf->qs[i].poll_work);
+	cancel_delayed_work_sync(&bf->ctrl_work);
 }
 
 static void blkfront_queues_free(struct blkfront *bf)
@@ -711,6 +743,7 @@ static void blkfront_remove(struct pci_dev *pdev)
 		blkfront_disk_del(bf);
 	}
 	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_CLOSED, bf->epoch);
+	blkfront_quiesce_irqs(bf);
 	blkfront_queues_free(bf);
 	ddvm_ivshmem_remove(&bf->t);
 	ida_free(&blkfront_ida, bf->index);

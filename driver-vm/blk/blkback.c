@@ -341,7 +341,7 @@ static void blkback_queue_work(struct work_struct *work)
 	unsigned int budget = BLKBACK_BUDGET;
 	bool kick_rsp = false, kick_req = false;
 	struct ddvm_blk_req r;
-	u32 tag, gen, room;
+	u32 tag, gen, room, tries;
 	int st;
 
 	if (!READ_ONCE(bb->ready))
@@ -359,13 +359,22 @@ static void blkback_queue_work(struct work_struct *work)
 			spin_unlock_irq(&q->lock);
 			break;
 		}
-		if (room <= q->inflight) {
-			/* Ask the client to kick us when it consumed responses. */
-			room = ddvm_ring_wait_space(&q->rsp) ? ddvm_ring_space(&q->rsp) : 0;
-			if (room <= q->inflight) {
-				spin_unlock_irq(&q->lock);
+		/* Short of room: ask the client to kick us when it consumes responses.
+		 * The event must name the cons we last saw; if cons moved while we
+		 * armed it, arm again (bounded: cons only moves over what we pushed). */
+		for (tries = 0; room <= q->inflight && tries <= q->rsp.entries; tries++) {
+			u32 seen = q->rsp.cons;
+
+			ddvm_ring_wait_space(&q->rsp);
+			room = ddvm_ring_space(&q->rsp);
+			if (q->rsp.cons == seen || ddvm_ring_broken(&q->rsp))
 				break;
-			}
+		}
+		if (room <= q->inflight) {
+			if (ddvm_ring_broken(&q->rsp))
+				blkback_mark_broken(q);
+			spin_unlock_irq(&q->lock);
+			break;
 		}
 		gen = q->gen;
 		spin_unlock_irq(&q->lock);
@@ -594,6 +603,8 @@ static void blkback_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct blkback *bb = t->priv;
 
+	if (READ_ONCE(bb->stopping))
+		return;
 	if (vector == DDVM_VECTOR_CONTROL)
 		schedule_work(&bb->ctrl_work);
 	else if (vector - DDVM_VECTOR_QUEUE(0) < bb->nq && READ_ONCE(bb->ready))
@@ -698,8 +709,12 @@ static void blkback_remove(struct pci_dev *pdev)
 {
 	struct blkback *bb = pci_get_drvdata(pdev);
 	unsigned int i;
+	int v;
 
 	WRITE_ONCE(bb->stopping, true);
+	/* no interrupt handler schedules anything after this */
+	for (v = 0; v < bb->t.nvec; v++)
+		synchronize_irq(pci_irq_vector(pdev, v));
 	cancel_delayed_work_sync(&bb->open_work);
 	del_timer_sync(&bb->heartbeat);
 	cancel_work_sync(&bb->ctrl_work);
