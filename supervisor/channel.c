@@ -14,6 +14,22 @@
 
 static const char *const sock_suffix[3] = { "driver", "client", "host" };
 
+/*
+ * A peer took a role: publish its id where the other side looks it up before each
+ * doorbell. Ids change across restarts (see ivshmem_server.h for why they must).
+ */
+static void channel_peer_event(void *opaque, uint16_t role, uint16_t id, int up)
+{
+	struct channel *ch = opaque;
+
+	if (!up)
+		return; /* the old id stays until a successor has one; ringing it is harmless */
+	if (role == CHANNEL_PEER_DRIVER)
+		__atomic_store_n(&ch->rg.hdr->backend_peer, id, __ATOMIC_RELEASE);
+	else if (role == CHANNEL_PEER_CLIENT)
+		__atomic_store_n(&ch->rg.hdr->frontend_peer, id, __ATOMIC_RELEASE);
+}
+
 int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned index,
 		    const char *dir)
 {
@@ -58,6 +74,8 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 	ret = ivshmem_server__init(&ch->srv, cc->name, ch->shm_fd, ch->vectors);
 	if (ret)
 		goto err_unmap;
+	ch->srv.event = channel_peer_event;
+	ch->srv.event_opaque = ch;
 	for (i = 0; i < 3; i++) {
 		if ((size_t)snprintf(ch->sock_path[i], sizeof(ch->sock_path[i]), "%s/%s.%s.sock",
 				     dir, cc->name, sock_suffix[i]) >= sizeof(ch->sock_path[i])) {

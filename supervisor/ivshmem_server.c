@@ -33,6 +33,7 @@ int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
 	s->shm_fd = shm_fd;
 	s->vectors = vectors;
 	s->name = name ? name : "ivshmem";
+	s->next_id = IVSHMEM_SERVER_MAX_ROLES;
 	return 0;
 }
 
@@ -50,6 +51,8 @@ int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_
 	for (i = 0; i < s->nr_roles; i++)
 		if (s->roles[i].peer_id == peer_id)
 			return -EEXIST;
+	if (peer_id >= IVSHMEM_SERVER_MAX_ROLES)
+		return -EINVAL; /* role keys are small; fresh ids are counted above them */
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -123,7 +126,7 @@ static int ivshmem_send_peer_fds(const struct ivshmem_server *s, int sock,
 	int ret;
 
 	for (v = 0; v < s->vectors; v++) {
-		ret = ivshmem_send(sock, p->peer_id, p->peer.eventfds[v]);
+		ret = ivshmem_send(sock, p->peer.id, p->peer.eventfds[v]);
 		if (ret)
 			return ret;
 	}
@@ -155,7 +158,7 @@ static void ivshmem_server__notify_gone(struct ivshmem_server *s, struct ivshmem
 
 		if (o == r || o->peer.sock < 0)
 			continue;
-		if (ivshmem_send(o->peer.sock, r->peer_id, -1) < 0)
+		if (ivshmem_send(o->peer.sock, r->peer.id, -1) < 0)
 			ivshmem_server__drop(s, o, "cannot send disconnect notice");
 	}
 }
@@ -163,15 +166,21 @@ static void ivshmem_server__notify_gone(struct ivshmem_server *s, struct ivshmem
 static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r,
 				 const char *why)
 {
-	if (r->peer.sock < 0)
+	uint16_t id = r->peer.id;
+	int sock = r->peer.sock;
+
+	if (sock < 0)
 		return;
-	pr_debug("%s: peer %u left (%s)", s->name, r->peer_id, why);
-	peer__close_fds(&r->peer);
+	pr_debug("%s: peer %u left (%s)", s->name, id, why);
+	/* Mark it gone first: the notices below may recurse into other drops. */
+	r->peer.sock = -1;
 	s->stats.disconnects++;
 	/* Recursion is bounded: each drop closes one peer, and there are few roles. */
 	ivshmem_server__notify_gone(s, r);
+	r->peer.sock = sock;
+	peer__close_fds(&r->peer);
 	if (s->event)
-		s->event(s->event_opaque, r->peer_id, 0);
+		s->event(s->event_opaque, r->peer_id, id, 0);
 }
 
 static int peer_uid_ok(int sock)
@@ -197,7 +206,7 @@ static int ivshmem_server__welcome(struct ivshmem_server *s, struct ivshmem_role
 	}
 	ret = ivshmem_send(r->peer.sock, IVSHMEM_PROTOCOL_VERSION, -1);
 	if (!ret)
-		ret = ivshmem_send(r->peer.sock, r->peer_id, -1);
+		ret = ivshmem_send(r->peer.sock, r->peer.id, -1);
 	if (!ret)
 		ret = ivshmem_send(r->peer.sock, -1, s->shm_fd);
 	for (i = 0; !ret && i < s->nr_roles; i++) {
@@ -257,7 +266,13 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 			goto err_reject;
 		}
 	}
+	if (r->used && s->next_id > IVSHMEM_MAX_PEER_ID) {
+		pr_warn("%s: out of peer ids (%u reconnects); refusing", s->name, s->next_id);
+		goto err_reject;
+	}
 	r->peer.sock = sock;
+	r->peer.id = r->used ? s->next_id++ : r->peer_id;
+	r->used = 1;
 	ret = ivshmem_server__welcome(s, r);
 	if (ret) {
 		pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id,
@@ -267,9 +282,9 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 		return;
 	}
 	s->stats.connects++;
-	pr_debug("%s: peer %u connected on %s", s->name, r->peer_id, r->path);
+	pr_debug("%s: peer %u connected on %s", s->name, r->peer.id, r->path);
 	if (s->event)
-		s->event(s->event_opaque, r->peer_id, 1);
+		s->event(s->event_opaque, r->peer_id, r->peer.id, 1);
 	return;
 
 err_reject:
@@ -308,7 +323,7 @@ static void ivshmem_server__peer_event(struct ivshmem_server *s, struct ivshmem_
 		ivshmem_server__drop(s, r, "hung up");
 	} else if (n > 0) {
 		pr_warn("%s: peer %u sent data; closing it (protocol violation)", s->name,
-			r->peer_id);
+			r->peer.id);
 		s->stats.violations++;
 		ivshmem_server__drop(s, r, "protocol violation");
 	}
@@ -366,6 +381,16 @@ int ivshmem_server__ring(struct ivshmem_server *s, uint16_t peer_id, unsigned ve
 			return -errno;
 		return 0;
 	}
+	return -ENOTCONN;
+}
+
+int ivshmem_server__peer_id(const struct ivshmem_server *s, uint16_t peer_id)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++)
+		if (s->roles[i].peer_id == peer_id)
+			return s->roles[i].peer.sock >= 0 ? s->roles[i].peer.id : -ENOTCONN;
 	return -ENOTCONN;
 }
 

@@ -13,9 +13,14 @@
  *   when a peer goes: its id with no fd, to everyone left
  *
  * ddvm differences from QEMU's contrib server:
- *  - Peer ids are STABLE per role: each listening socket has a fixed id (driver VM 0,
- *    client 1). A restarted driver VM reconnects to the same socket and gets the same
- *    id back, after the others were told that id disconnected. One peer per id at a time.
+ *  - Peers come by ROLE: each listening socket is one role (driver VM, client, host
+ *    tool), one peer per role at a time. The first peer of a role gets the role's own
+ *    id (0, 1, 2); a peer that connects after its predecessor left gets a FRESH id
+ *    (never reused). Reusing an id is not an option with QEMU 7.2: its ivshmem frees a
+ *    departed peer's eventfd array without forgetting it (close_peer_eventfds), and a
+ *    later peer with the same id writes into the freed array — heap corruption in every
+ *    other VM of the channel. Whoever needs the current id (the channel header's
+ *    backend_peer/frontend_peer) learns it from the event callback.
  *  - Peers never talk to the server. Anything a peer sends is a protocol violation and
  *    closes that peer. Sends never block: a peer that lets its socket fill up is closed.
  *  - Only peers running as our own uid (or root) are accepted.
@@ -34,19 +39,22 @@
 #define IVSHMEM_PROTOCOL_VERSION 0
 #define IVSHMEM_SERVER_MAX_ROLES 4  /* listening sockets (= peer ids) per server */
 #define IVSHMEM_SERVER_MAX_VECTORS 64 /* eventfds per peer; QEMU's MSI-X table is small */
+#define IVSHMEM_MAX_PEER_ID 65535	/* QEMU's IVSHMEM_MAX_PEERS */
 
 /* pollfd entries one server can ask for: a listener and a peer per role. */
 #define IVSHMEM_SERVER_MAX_POLLFDS (2 * IVSHMEM_SERVER_MAX_ROLES)
 
 struct ivshmem_peer {
-	int sock;	 /* -1 when nobody holds this id */
+	int sock;	 /* -1 when nobody holds this role */
+	uint16_t id;	 /* current peer id of the role's holder */
 	int eventfds[IVSHMEM_SERVER_MAX_VECTORS];
 };
 
 struct ivshmem_role {
 	char path[108];	 /* sun_path */
 	int listen_fd;
-	uint16_t peer_id;
+	uint16_t peer_id; /* the role's key, and the id of its first peer */
+	int used;	  /* a peer held the role before: the next one gets a fresh id */
 	struct ivshmem_peer peer;
 };
 
@@ -57,13 +65,14 @@ struct ivshmem_server_stats {
 	uint64_t violations; /* peers closed for breaking the protocol */
 };
 
-/* Optional callback: a peer with this id connected (up=1) or went away (up=0). */
-typedef void (*ivshmem_server_event_fn)(void *opaque, uint16_t peer_id, int up);
+/* Optional callback: a peer took ROLE with id ID (up=1), or left it (up=0). */
+typedef void (*ivshmem_server_event_fn)(void *opaque, uint16_t role, uint16_t id, int up);
 
 struct ivshmem_server {
 	int shm_fd;	   /* not owned: the caller created the region and closes it */
 	unsigned vectors;  /* eventfds per peer */
 	unsigned nr_roles;
+	uint32_t next_id;  /* fresh ids start above every role's key */
 	struct ivshmem_role roles[IVSHMEM_SERVER_MAX_ROLES];
 	struct ivshmem_server_stats stats;
 	ivshmem_server_event_fn event;
@@ -73,13 +82,18 @@ struct ivshmem_server {
 
 int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
 			 unsigned vectors);
-/* Listen on PATH (created; an existing socket file is replaced) for peers taking id. */
+/*
+ * Listen on PATH (created; an existing socket file is replaced) for peers of the role
+ * PEER_ID (its first peer gets that id). The functions below name roles by this key.
+ */
 int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id);
 /* Fill up to MAX entries; returns how many. Pass the same slice to __handle. */
 size_t ivshmem_server__pollfds(const struct ivshmem_server *s, struct pollfd *fds, size_t max);
 void ivshmem_server__handle(struct ivshmem_server *s, const struct pollfd *fds, size_t n);
-/* Is a peer with this id connected right now? */
+/* Is the role held right now? */
 int ivshmem_server__peer_up(const struct ivshmem_server *s, uint16_t peer_id);
+/* The current id of the role's holder, or -ENOTCONN. */
+int ivshmem_server__peer_id(const struct ivshmem_server *s, uint16_t peer_id);
 /*
  * Ring VECTOR of the peer holding PEER_ID from the server side (the supervisor's
  * "look at the control block" after an epoch bump). -ENOTCONN if nobody holds it.

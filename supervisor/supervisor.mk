@@ -52,3 +52,10 @@ supervisor-tests: $(SUP_UNIT)
 
 # Keep the sanitizer objects: they are only prerequisites of pattern rules.
 .SECONDARY: $(SUP_SAN_OBJS) $(SUP_LIB_OBJS)
+
+# A host-side ivshmem peer for the VM tests (tests/vm/test_supervisor_*.sh).
+SUP_PEER := $(BUILD)/tests/bin/supervisor_peer
+$(SUP_PEER): tests/vm/supervisor_peer.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(DDVM_CFLAGS) -o $@ $<
+supervisor-tests: $(SUP_PEER)

@@ -276,25 +276,55 @@ static void test_two_peers_and_doorbells(void **state)
 	close(b);
 }
 
-/* A driver VM that dies and comes back keeps its id; the client hears both. */
-static void test_restart_keeps_id(void **state)
+/*
+ * A driver VM that dies and comes back takes the same role with a FRESH id (QEMU 7.2
+ * corrupts its heap when a departed peer's id is reused); the client hears both.
+ */
+struct id_log {
+	int n;
+	uint16_t role[16], id[16];
+	int up[16];
+};
+
+static void log_event(void *opaque, uint16_t role, uint16_t id, int up)
+{
+	struct id_log *l = opaque;
+
+	if (l->n < 16) {
+		l->role[l->n] = role;
+		l->id[l->n] = id;
+		l->up[l->n++] = up;
+	}
+}
+
+static void test_restart_gets_fresh_id(void **state)
 {
 	struct fixture *f = *state;
 	int cli_own[VECTORS], cli_sees_drv[VECTORS], drv_own[VECTORS], drv_sees_cli[VECTORS];
-	int cli = client_connect(f->path[1]);
-	int shm_c = expect_setup(cli, 1);
-	int round;
+	struct id_log log = { 0 };
+	int cli, shm_c, round;
 
+	pthread_mutex_lock(&f->lock);
+	f->srv.event = log_event;
+	f->srv.event_opaque = &log;
+	pthread_mutex_unlock(&f->lock);
+	cli = client_connect(f->path[1]);
+	shm_c = expect_setup(cli, 1);
 	expect_eventfds(cli, 1, cli_own);
 	for (round = 0; round < 3; round++) {
+		/* First peer of the role: the role's id; later ones: fresh ids above the roles. */
+		int64_t id = round == 0 ? 0 : IVSHMEM_SERVER_MAX_ROLES + round - 1;
 		int drv = client_connect(f->path[0]);
-		int shm_d = expect_setup(drv, 0);
+		int shm_d = expect_setup(drv, id);
 
 		expect_eventfds(drv, 1, drv_sees_cli);
-		expect_eventfds(drv, 0, drv_own);
-		expect_eventfds(cli, 0, cli_sees_drv);
+		expect_eventfds(drv, id, drv_own);
+		expect_eventfds(cli, id, cli_sees_drv);
+		pthread_mutex_lock(&f->lock);
+		assert_int_equal(ivshmem_server__peer_id(&f->srv, 0), id);
+		pthread_mutex_unlock(&f->lock);
 		close(drv); /* the driver VM dies */
-		expect_plain(cli, 0); /* disconnect notice: id without fd */
+		expect_plain(cli, id); /* disconnect notice: id without fd */
 		wait_peer_state(f, 0, 0);
 		close_all(drv_own, VECTORS);
 		close_all(drv_sees_cli, VECTORS);
@@ -304,6 +334,16 @@ static void test_restart_keeps_id(void **state)
 	pthread_mutex_lock(&f->lock);
 	assert_int_equal(f->srv.stats.connects, 4);
 	assert_int_equal(f->srv.stats.disconnects, 3);
+	assert_int_equal(ivshmem_server__peer_id(&f->srv, 0), -ENOTCONN);
+	/* client up (1), then driver up/down three times, with its ids */
+	assert_int_equal(log.n, 7);
+	assert_int_equal(log.role[0], 1);
+	assert_int_equal(log.id[0], 1);
+	assert_int_equal(log.role[5], 0);
+	assert_int_equal(log.id[5], IVSHMEM_SERVER_MAX_ROLES + 1);
+	assert_int_equal(log.up[5], 1);
+	assert_int_equal(log.up[6], 0);
+	f->srv.event = NULL;
 	pthread_mutex_unlock(&f->lock);
 	close_all(cli_own, VECTORS);
 	close(shm_c);
@@ -437,7 +477,7 @@ int main(void)
 		cmocka_unit_test(test_init_bounds),
 		cmocka_unit_test_setup_teardown(test_single_peer_setup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_peers_and_doorbells, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restart_keeps_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_gets_fresh_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_peer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_talking_peer_is_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick, setup, teardown),

@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# Helpers for the supervisor's VM tests (sourced after tests/lib/common.sh).
+#
+# sup_config NAME <<EOF ... EOF   write $T/NAME.ini ([ddvm] with kernel/images prepended)
+# sup_up CONFIG                   `ddvm up -d`; the supervisor is torn down at exit
+# sup_wait_log REGEX SECONDS      wait for a supervisor log line (event, not a sleep)
+# sup_vm_field VM COLUMN          a column of VM's `ddvm status` line (3=state, 5=restarts, 6=pid)
+# sup_epoch CHANNEL               a channel's epoch from `ddvm status`
+
+DDVM=$BUILD/bin/ddvm
+SUP_PEER=$BUILD/tests/bin/supervisor_peer
+export DDVM_RUNDIR=$T/run
+
+sup_config() {
+	local name=$1
+	t_need_file "$DDVM"
+	t_need_file "$DDVM_KERNEL"
+	t_need_file "$DDVM_DRIVER_INITRD"
+	t_need_file "$DDVM_CLIENT_INITRD"
+	{
+		printf '[ddvm]\nkernel = %s\ndriver_initrd = %s\nclient_initrd = %s\n\n' \
+			"$DDVM_KERNEL" "$DDVM_DRIVER_INITRD" "$DDVM_CLIENT_INITRD"
+		cat
+	} >"$T/$name.ini"
+}
+
+# Teardown for every exit path: `ddvm down`, then QEMU pids by pid file, supervisor by pid.
+_sup_cleanup() {
+	"$DDVM" down >/dev/null 2>&1 || true
+	local pf
+	for pf in "$DDVM_RUNDIR"/*.pid; do
+		[ -f "$pf" ] && t_kill_pidfile "$pf"
+	done
+	return 0
+}
+
+sup_up() {
+	t_on_exit _sup_cleanup
+	t_log "ddvm up -d $1"
+	if ! "$DDVM" up -d "$1"; then
+		tail -n 30 "$DDVM_RUNDIR/ddvm.log" 2>/dev/null
+		t_fail "ddvm up failed"
+	fi
+	t_log "up: $("$DDVM" status | head -n 4 | tail -n 3 | tr -s ' ' | tr '\n' ';')"
+}
+
+sup_wait_log() {
+	local re=$1 secs=$2 deadline
+	deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
+		grep -Eq -- "$re" "$DDVM_RUNDIR/ddvm.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "--- supervisor log (tail) ---"
+	tail -n 30 "$DDVM_RUNDIR/ddvm.log"
+	t_fail "no /$re/ in the supervisor log within ${secs}s"
+}
+
+# sup_wait_console VM REGEX SECONDS [COUNT] — the COUNTth matching console line.
+sup_wait_console() {
+	local vm=$1 re=$2 secs=$3 count=${4:-1} deadline
+	deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
+		[ "$(grep -Ec -- "$re" "$DDVM_RUNDIR/$vm.log" 2>/dev/null)" -ge "$count" ] && return 0
+		sleep 0.05
+	done
+	echo "--- $vm console (tail) ---"
+	tail -n 30 "$DDVM_RUNDIR/$vm.log"
+	t_fail "$vm: no /$re/ (x$count) on the console within ${secs}s"
+}
+
+sup_vm_field() {
+	"$DDVM" status | awk -v vm="$1" -v col="$2" '$1 == vm && NF >= 6 { print $col; exit }'
+}
+
+sup_epoch() {
+	"$DDVM" status | awk -v ch="$1" '$1 == ch { print $3; exit }'
+}
