@@ -28,10 +28,14 @@ COMMON_MODULES="qemu_fw_cfg virtio_pci"
 DRIVER_NET="e1000 e1000e 8139cp 8139too pcnet32 ne2k-pci virtio_net vmxnet3 e100 tulip"
 DRIVER_DISK="nvme ahci ata_piix virtio_blk virtio_scsi sd_mod megaraid_sas sym53c8xx
              mptsas vmw_pvscsi am53c974"
-CLIENT_MODULES="virtio_net virtio_blk virtio_scsi sd_mod e1000 uio_pci_generic
-                ext4 brd loop"
+CLIENT_MODULES="virtio_net virtio_blk virtio_scsi sd_mod e1000 ext4"
+# In the client image but not loaded at boot (they take parameters, e.g.
+# `modprobe brd rd_nr=1 rd_size=65536`).
+CLIENT_ONDEMAND="brd loop uio_pci_generic"
 # Real tools for the client VM (busybox supplies the rest, sha256sum included).
-CLIENT_TOOLS="iperf3 fio mkfs.ext4 mke2fs e2fsck fsck.ext4 ping ip ethtool"
+# bash becomes /bin/sh there: busybox-static's ash runs its own applets in preference to
+# $PATH, so under it `ip` or `ping` would be busybox's, not iproute2's or iputils'.
+CLIENT_TOOLS="bash iperf3 fio mkfs.ext4 mke2fs e2fsck fsck.ext4 ping ip ethtool"
 # Libraries only needed by fio's optional engines (rbd, rados, glusterfs, nbd, rdma,
 # pmem): replaced by stubs whose functions abort, which keeps ~80 MB (ceph, ICU, ...)
 # out of the image. fio's sync, psync, libaio, io_uring and mmap engines are unaffected.
@@ -39,8 +43,8 @@ STUB_LIBS="librbd.so.1 librados.so.2 libgfapi.so.0 libnbd.so.0 libibverbs.so.1
            librdmacm.so.1 libpmem.so.1 libpmemblk.so.1"
 
 case "$ROLE" in
-driver-vm) MODULES="$COMMON_MODULES $DRIVER_NET $DRIVER_DISK" TOOLS="" ;;
-client-vm) MODULES="$COMMON_MODULES $CLIENT_MODULES" TOOLS=$CLIENT_TOOLS ;;
+driver-vm) MODULES="$COMMON_MODULES $DRIVER_NET $DRIVER_DISK" ONDEMAND="" TOOLS="" ;;
+client-vm) MODULES="$COMMON_MODULES $CLIENT_MODULES" ONDEMAND=$CLIENT_ONDEMAND TOOLS=$CLIENT_TOOLS ;;
 *) die "usage: $0 driver-vm|client-vm" ;;
 esac
 
@@ -59,7 +63,7 @@ tool_paths=""
 for t in $TOOLS; do
 	p=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t" || true)
 	if [ -z "$p" ]; then
-		echo "build-initramfs.sh: note: $t not installed on the host, left out of $ROLE" >&2
+		notes="${notes:-}build-initramfs.sh: note: $t not installed on the host, left out of $ROLE\n"
 		continue
 	fi
 	tool_paths="$tool_paths $p"
@@ -68,7 +72,7 @@ done
 # --- up to date? -------------------------------------------------------------------
 kos=$(ls "$KOS_DIR"/*.ko 2>/dev/null || true)
 inputs=$(
-	echo "$REL $MODULES $STUB_LIBS"
+	echo "$REL $MODULES $ONDEMAND $STUB_LIBS"
 	sha256sum "$ROOT/images/build-initramfs.sh" "$ROOT/images/init.sh" "$BUSYBOX" \
 		$kos $tool_paths 2>/dev/null | sed "s|  $ROOT/|  |"
 )
@@ -77,6 +81,7 @@ if [ -f "$OUT" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$inputs" ]; then
 	exit 0
 fi
 start=$(date +%s%N)
+printf '%b' "${notes:-}" >&2
 
 # --- module closure ----------------------------------------------------------------
 # modules.dep of the unpacked tree (the .deb ships none: depmod runs at install time).
@@ -91,7 +96,7 @@ ln -s lib "$STAGE/usr/lib"
 
 smod=$STAGE/lib/modules/$REL
 mkdir -p "$smod/extra"
-for m in $MODULES; do
+for m in $MODULES $ONDEMAND; do
 	deps=$(modprobe -C /dev/null -d "$KROOT" -S "$REL" --show-depends "$m" 2>&1) ||
 		die "module $m not found in $MODDIR: $deps"
 	echo "$deps" | while read -r kind path _; do
@@ -182,41 +187,36 @@ if [ -n "$tool_paths" ]; then
 			# the symbols (with version) the real library defines that the tools import
 			nm -D --defined-only "$real" | awk '{print $3}' | sort -u >"$sdir/def"
 			echo "${stubsyms[$so]}" | tr ' ' '\n' | sed '/^$/d' | sort -u >"$sdir/imp"
-			: >"$sdir/$so.c"
-			: >"$sdir/$so.map"
-			declare -A vers=()
-			while read -r sym; do
-				name=${sym%%@*}
-				ver=""
-				[ "$name" != "$sym" ] && ver=${sym#*@}
-				ver=${ver#@}
-				if [ -n "$ver" ]; then
-					grep -qx "$name@@$ver\|$name@$ver" "$sdir/def" || continue
-					vers[$ver]="${vers[$ver]:-} $name;"
-				else
-					grep -q "^$name\(@.*\)\{0,1\}\$" "$sdir/def" || continue
-					vers[_]="${vers[_]:-} $name;"
-				fi
-				echo "void $name(void) { __builtin_trap(); }" >>"$sdir/$so.c"
-			done <"$sdir/imp"
-			for v in "${!vers[@]}"; do
-				if [ "$v" = _ ]; then
-					continue
-				fi
-				echo "$v { global: ${vers[$v]} };" >>"$sdir/$so.map"
-			done
-			if [ -n "${vers[_]:-}" ]; then
-				echo "{ global: ${vers[_]} local: *; };" >>"$sdir/$so.map"
-			fi
+			# one stub function per symbol; versioned ones go into their version node
+			awk -v c="$sdir/$so.c" -v map="$sdir/$so.map" '
+				FNR == NR { n = $0; sub(/@.*/, "", n); def[n] = 1; next }
+				{
+					n = $0; v = ""
+					if (index(n, "@")) { v = substr(n, index(n, "@") + 1); sub(/^@/, "", v); sub(/@.*/, "", n) }
+					if (!(n in def) || (n in seen)) next
+					seen[n] = 1
+					printf "void %s(void) { __builtin_trap(); }\n", n > c
+					if (v == "") plain = plain " " n ";"; else { nodes[v] = nodes[v] " " n ";" }
+				}
+				END {
+					printf "" > c
+					for (v in nodes) printf "%s { global:%s };\n", v, nodes[v] > map
+					if (plain != "") printf "{ global:%s local: *; };\n", plain > map
+					else printf "" > map
+				}' "$sdir/def" "$sdir/imp"
 			[ -s "$sdir/$so.map" ] || echo "{ local: *; };" >"$sdir/$so.map"
 			cc -shared -fPIC -nostdlib -o "$STAGE/lib/$so" -Wl,-soname,"$so" \
 				-Wl,--version-script="$sdir/$so.map" "$sdir/$so.c" ||
 				die "building stub $so failed"
-			unset vers
 		done
 		rm -rf "$sdir"
 	fi
 	strip --strip-unneeded "$STAGE"/lib/*.so* 2>/dev/null || true
+fi
+
+if [ -x "$STAGE/usr/bin/bash" ]; then
+	ln -sfn /usr/bin/bash "$STAGE/bin/sh"
+	ln -sfn /usr/bin/bash "$STAGE/bin/bash"
 fi
 
 # --- pack --------------------------------------------------------------------------
