@@ -115,7 +115,7 @@ ls -l /dev/disk/by-pci
 [ -z "\$missing" ] || echo "BLK-DRIVER-MISSING\$missing"
 modprobe ddvm_blkback || echo "BLK-DRIVER-NOMOD"
 echo BLK-DRIVER-UP
-while :; do sleep 3600; done
+${BLK_DRIVER_LOOP:-while :; do sleep 3600; done}
 EOF
 }
 
@@ -165,3 +165,36 @@ BLK_LOGDIR=$BUILD/test-logs/$(basename "$0" .sh)
 rm -rf "$BLK_LOGDIR"
 mkdir -p "$BLK_LOGDIR"
 t_on_exit "cp $T/*.console $T/*.sh '$BLK_LOGDIR/' 2>/dev/null; for d in $T/ch-*; do cp \$d/log '$BLK_LOGDIR/'\${d##*/}.log; done"
+
+# blk_qmp VM COMMAND — run one QMP command on VM, print the JSON "return" value
+blk_qmp() {
+	python3 - "$T/$1.qmp" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+json.loads(f.readline())  # greeting
+for cmd in ("qmp_capabilities", sys.argv[2]):
+    f.write(json.dumps({"execute": cmd}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            break
+if "error" in r:
+    sys.exit("qmp: %s" % r["error"])
+print(json.dumps(r["return"]))
+PY
+}
+
+# blk_flushes VM DRIVE — flush operations QEMU's block layer did for DRIVE (-drive id)
+blk_flushes() {
+	blk_qmp "$1" query-blockstats | python3 -c '
+import json, sys
+for d in json.load(sys.stdin):
+    if d.get("device") == sys.argv[1]:
+        print(d["stats"]["flush_operations"]); break
+else:
+    sys.exit("no drive " + sys.argv[1])' "$2"
+}
