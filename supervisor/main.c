@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -264,18 +264,36 @@ static int cmd_up(int argc, char **argv)
 static int cmd_down(void)
 {
 	char pidpath[CFG_PATH_MAX + 16];
-	int ret = control_simple("down"), fd;
+	int pidfd = -1, ret;
+	FILE *f;
+	int pid = 0;
 
-	if (ret)
-		return ret;
-	/* Wait until it is really gone: its lock on ddvm.pid drops when it exits. */
+	/* Hold the supervisor by a pidfd first: "down" returns once it has exited. */
 	snprintf(pidpath, sizeof(pidpath), "%s/ddvm.pid", rundir);
-	fd = open(pidpath, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
+	f = fopen(pidpath, "re");
+	if (f) {
+		if (fscanf(f, "%d", &pid) == 1 && pid > 0)
+			pidfd = syscall(SYS_pidfd_open, pid, 0);
+		fclose(f);
+	}
+	ret = control_simple("down");
+	if (ret) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return ret;
+	}
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
 		if (isatty(2))
 			fprintf(stderr, "ddvm: stopping...\n");
-		flock(fd, LOCK_SH); /* blocks until the supervisor releases its lock */
-		close(fd);
+		if (poll(&p, 1, 60000) != 1) {
+			fprintf(stderr, "ddvm: the supervisor (pid %d) is still running after 60 s\n",
+				pid);
+			close(pidfd);
+			return EX_FAIL;
+		}
+		close(pidfd);
 	}
 	fprintf(stderr, "ddvm: down\n");
 	return EX_OK;
