@@ -70,5 +70,5 @@ fi
 
 echo "ddvm $role: shell on the console (poweroff -f to stop the VM)"
 while :; do
-	setsid cttyhack sh -l
+	setsid cttyhack /bin/sh -l # a path: busybox would run its own ash for "sh"
 done
