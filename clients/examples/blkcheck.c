@@ -4,9 +4,11 @@
  * libddvm blk example (asynchronous requests with a completion callback for verify,
  * the synchronous helpers for write).
  *
- *   ddvm-blkcheck --sock DIR/frontend.sock info
- *   ddvm-blkcheck --sock ... write  SEED OFFSET LENGTH   (then flush)
- *   ddvm-blkcheck --sock ... verify SEED OFFSET LENGTH
+ *   ddvm-blkcheck --sock DIR/frontend.sock COMMAND...
+ *     info | write SEED OFFSET LENGTH (then flush) | verify SEED OFFSET LENGTH |
+ *     mismatch SEED OFFSET LENGTH (verify must fail)
+ * Commands run in order over ONE connection (QEMU 7.2's ivshmem device corrupts its
+ * heap when a peer id reconnects, so tests connect once per driver VM lifetime).
  *
  * The pattern: the little-endian 32-bit word at byte offset o of the disk is
  * (o / 4 + SEED) * 2654435761 mod 2^32, so any tool can write or check it
@@ -110,18 +112,46 @@ static int do_write(struct ddvm_chan *c, uint32_t seed, uint64_t offset, uint64_
 	return ret;
 }
 
+/* One command: 0 when it did what was asked. */
+static int run_cmd(struct ddvm_chan *c, const char *cmd, uint32_t seed, uint64_t offset,
+		   uint64_t len)
+{
+	int ret;
+
+	if (!strcmp(cmd, "verify") || !strcmp(cmd, "mismatch"))
+		ret = do_verify(c, seed, offset, len);
+	else if (!strcmp(cmd, "write"))
+		ret = do_write(c, seed, offset, len);
+	else
+		return -EINVAL;
+	if (!strcmp(cmd, "mismatch")) {
+		if (ret == -EILSEQ) {
+			printf("blkcheck: mismatch OK (a wrong pattern is caught)\n");
+			return 0;
+		}
+		fprintf(stderr, "blkcheck: mismatch: %s\n",
+			ret ? ddvm_strerror(ret) : "the wrong pattern verified");
+		return ret ? ret : -EINVAL;
+	}
+	if (ret)
+		fprintf(stderr, "blkcheck: %s: %s\n", cmd,
+			ret == -EILSEQ ? "pattern mismatch" : ddvm_strerror(ret));
+	else
+		printf("blkcheck: %s OK %llu bytes at %llu (restarts %llu)\n", cmd,
+		       (unsigned long long)len, (unsigned long long)offset,
+		       (unsigned long long)ddvm_chan_restarts(c));
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *cmd;
-	struct ddvm_blk_info bi;
-	struct ddvm_chan *c;
-	uint64_t offset = 0, len = 0;
-	uint32_t seed = 0;
-	int ret, opt;
-
 	static const struct option opts[] = {
 		{ "sock", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 },
 	};
+	const char *sock = NULL;
+	struct ddvm_blk_info bi;
+	struct ddvm_chan *c;
+	int ret, opt, i;
 
 	while ((opt = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
 		if (opt != 's')
@@ -130,16 +160,19 @@ int main(int argc, char **argv)
 	}
 	if (!sock || optind >= argc)
 		goto usage;
-	cmd = argv[optind];
-	if (strcmp(cmd, "info")) {
-		if (optind + 3 >= argc)
+	/* check the whole command line before touching the channel */
+	for (i = optind; i < argc; i += 4) {
+		if (!strcmp(argv[i], "info")) {
+			i -= 3;
+			continue;
+		}
+		if (i + 3 >= argc || (strcmp(argv[i], "verify") && strcmp(argv[i], "write") &&
+				      strcmp(argv[i], "mismatch")))
 			goto usage;
-		seed = (uint32_t)strtoul(argv[optind + 1], NULL, 0);
-		offset = strtoull(argv[optind + 2], NULL, 0);
-		len = strtoull(argv[optind + 3], NULL, 0);
-		if (offset % 512 || len % CHUNK || !len) {
-			fprintf(stderr, "blkcheck: OFFSET must be 512-aligned, LENGTH a multiple "
-					"of %d\n", CHUNK);
+		if (strtoull(argv[i + 2], NULL, 0) % 512 || strtoull(argv[i + 3], NULL, 0) % CHUNK ||
+		    !strtoull(argv[i + 3], NULL, 0)) {
+			fprintf(stderr, "blkcheck: OFFSET must be 512-aligned, LENGTH a non-zero "
+					"multiple of %d\n", CHUNK);
 			return 2;
 		}
 	}
@@ -159,26 +192,23 @@ int main(int argc, char **argv)
 	printf("blkcheck: disk %s (%s) %llu sectors, max_io %u, depth %u, features %#llx\n",
 	       bi.disk_name, bi.disk_driver, (unsigned long long)bi.capacity, bi.max_io,
 	       bi.queue_depth, (unsigned long long)bi.features);
-	if (!strcmp(cmd, "info"))
-		ret = 0;
-	else if (!strcmp(cmd, "verify"))
-		ret = do_verify(c, seed, offset, len);
-	else if (!strcmp(cmd, "write"))
-		ret = do_write(c, seed, offset, len);
-	else
-		ret = -EINVAL;
-	if (ret)
-		fprintf(stderr, "blkcheck: %s: %s\n", cmd,
-			ret == -EILSEQ ? "pattern mismatch" : ddvm_strerror(ret));
-	else if (strcmp(cmd, "info"))
-		printf("blkcheck: %s OK %llu bytes at %llu (restarts %llu)\n", cmd,
-		       (unsigned long long)len, (unsigned long long)offset,
-		       (unsigned long long)ddvm_chan_restarts(c));
+	for (i = optind; i < argc && !ret; i += 4) {
+		if (!strcmp(argv[i], "info")) {
+			i -= 3;
+			continue;
+		}
+		ret = run_cmd(c, argv[i], (uint32_t)strtoul(argv[i + 1], NULL, 0),
+			      strtoull(argv[i + 2], NULL, 0), strtoull(argv[i + 3], NULL, 0));
+	}
 out:
 	ddvm_chan_close(c);
 	return ret ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: ddvm-blkcheck --sock PATH info|write SEED OFFSET LENGTH|"
-			"verify SEED OFFSET LENGTH\n");
+	fprintf(stderr, "usage: ddvm-blkcheck --sock PATH COMMAND...\n"
+			"  info                          print the disk's description\n"
+			"  write    SEED OFFSET LENGTH   write the pattern, then flush\n"
+			"  verify   SEED OFFSET LENGTH   read and check the pattern\n"
+			"  mismatch SEED OFFSET LENGTH   expect verify to find a mismatch\n"
+			"Commands run in order over one connection; the first failure stops.\n");
 	return 2;
 }

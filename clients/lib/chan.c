@@ -75,15 +75,37 @@ static int ivshmem_recv(int sock, int64_t *val, int *fd, int dontwait)
 	return 1;
 }
 
-static void peer_forget(struct ddvm_chan *c, unsigned int peer)
+static void peer_forget(struct ddvm_chan *c, unsigned int slot)
 {
 	unsigned int v;
 
 	for (v = 0; v < CHAN_MAX_VECTORS; v++) {
-		if (c->peer_efd[peer][v] >= 0)
-			close(c->peer_efd[peer][v]);
-		c->peer_efd[peer][v] = -1;
+		if (c->peers[slot].efd[v] >= 0)
+			close(c->peers[slot].efd[v]);
+		c->peers[slot].efd[v] = -1;
 	}
+	c->peers[slot].id = -1;
+}
+
+/* The slot holding peer `id`'s doorbells, or with `create` a free one for it. Peer ids
+ * are whatever the server hands out (ddvm's are stable per role, but nothing here
+ * relies on that: the header names the backend's id). */
+static int peer_slot(struct ddvm_chan *c, int64_t id, int create)
+{
+	unsigned int i;
+
+	for (i = 0; i < CHAN_MAX_PEERS; i++)
+		if (c->peers[i].id == id)
+			return (int)i;
+	if (!create)
+		return -1;
+	for (i = 0; i < CHAN_MAX_PEERS; i++) {
+		if (c->peers[i].id < 0) {
+			c->peers[i].id = (int)id;
+			return (int)i;
+		}
+	}
+	return -1;
 }
 
 static int fd_store(int *fds, unsigned int max, int fd)
@@ -102,6 +124,8 @@ static int fd_store(int *fds, unsigned int max, int fd)
 /* A server message after the welcome's first three: a peer's eventfd, or a peer left. */
 static void chan_server_msg(struct ddvm_chan *c, int64_t id, int fd)
 {
+	int slot;
+
 	if (id == c->my_id && fd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN };
 		int v = fd_store(c->my_efd, CHAN_MAX_VECTORS, fd);
@@ -116,16 +140,18 @@ static void chan_server_msg(struct ddvm_chan *c, int64_t id, int fd)
 		c->my_nvec = (unsigned int)v + 1;
 		return;
 	}
-	if (id < 0 || id >= CHAN_MAX_PEERS || id == c->my_id) {
+	if (id < 0 || id > 0xffff || id == c->my_id) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
+	slot = peer_slot(c, id, fd >= 0);
 	if (fd < 0) {
-		peer_forget(c, (unsigned int)id); /* that peer left */
+		if (slot >= 0)
+			peer_forget(c, (unsigned int)slot); /* that peer left */
 		return;
 	}
-	if (fd_store(c->peer_efd[id], CHAN_MAX_VECTORS, fd) < 0)
+	if (slot < 0 || fd_store(c->peers[slot].efd, CHAN_MAX_VECTORS, fd) < 0)
 		close(fd);
 }
 
@@ -154,12 +180,13 @@ void chan_kick(struct ddvm_chan *c, unsigned int vector)
 	/* The peer id is read each time (the supervisor owns it); a nonsense id only
 	 * selects no doorbell. */
 	uint16_t peer = ddvm_read32(&c->rg.hdr->backend_peer);
+	int slot = peer_slot(c, peer, 0);
 	uint64_t one = 1;
 	int fd;
 
-	if (peer >= CHAN_MAX_PEERS || vector >= CHAN_MAX_VECTORS)
+	if (slot < 0 || vector >= CHAN_MAX_VECTORS)
 		return;
-	fd = c->peer_efd[peer][vector];
+	fd = c->peers[slot].efd[vector];
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
 		/* EAGAIN means the counter is saturated: the peer is woken anyway */
 	}
@@ -381,9 +408,11 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 	c->epfd = -1;
 	for (v = 0; v < CHAN_MAX_VECTORS; v++)
 		c->my_efd[v] = -1;
-	for (p = 0; p < CHAN_MAX_PEERS; p++)
+	for (p = 0; p < CHAN_MAX_PEERS; p++) {
+		c->peers[p].id = -1;
 		for (v = 0; v < CHAN_MAX_VECTORS; v++)
-			c->peer_efd[p][v] = -1;
+			c->peers[p].efd[v] = -1;
+	}
 
 	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->sock < 0) {

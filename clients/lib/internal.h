@@ -8,7 +8,7 @@
 #include "ddvm/net.h"
 #include "ddvm/blk.h"
 
-#define CHAN_MAX_PEERS	 8 /* peer ids we keep doorbells for; others are ignored */
+#define CHAN_MAX_PEERS	 8 /* peers (any ids) we keep doorbells for at a time */
 #define CHAN_MAX_VECTORS DDVM_MAX_VECTORS
 
 enum blk_tag_state {
@@ -42,7 +42,10 @@ struct ddvm_chan {
 	uint16_t my_id;
 	int my_efd[CHAN_MAX_VECTORS];
 	unsigned int my_nvec;
-	int peer_efd[CHAN_MAX_PEERS][CHAN_MAX_VECTORS];
+	struct {
+		int id; /* -1: free slot */
+		int efd[CHAN_MAX_VECTORS];
+	} peers[CHAN_MAX_PEERS];
 
 	int state;	 /* enum ddvm_chan_state */
 	uint32_t epoch;	 /* epoch our rings belong to */
