@@ -346,6 +346,12 @@ static void netfront_watch(struct work_struct *w)
 			netdev_info(ndev, "ddvm: backend %s at epoch %u\n", state_name(bstate),
 				    bepoch);
 	}
+	if (fe->live && !READ_ONCE(fe->broken) && netif_running(ndev)) {
+		/* a lost doorbell costs one watch period, never a stalled interface */
+		local_bh_disable();
+		napi_schedule(&fe->napi);
+		local_bh_enable();
+	}
 	rtnl_unlock();
 	if (!READ_ONCE(fe->dying))
 		schedule_delayed_work(&fe->watch, msecs_to_jiffies(NETFRONT_WATCH_MS));

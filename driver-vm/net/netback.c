@@ -195,6 +195,13 @@ static void port_tick(struct work_struct *w)
 	if (epoch != p->epoch)
 		port_reset(p, epoch);
 	port_follow_client(p);
+	if (READ_ONCE(p->active)) {
+		/* Belt and braces: a doorbell lost on the way (a peer's QEMU restarting)
+		 * must cost one tick, never a stalled channel. */
+		local_bh_disable();
+		napi_schedule(&p->napi);
+		local_bh_enable();
+	}
 
 	rcu_read_lock();
 	sw = rcu_dereference(p->sw);

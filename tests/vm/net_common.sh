@@ -41,6 +41,9 @@ net_ns_setup() {
 	NET_NS=ddvm-net-$$
 	NET_TAP=ddt$$
 	ip netns add "$NET_NS" || t_fail "cannot create network namespace $NET_NS"
+	# keep the consoles of the last run for a post-mortem
+	NET_KEEP=$BUILD/test-logs/$(basename "$0" .sh)-consoles
+	t_on_exit "rm -rf '$NET_KEEP'; mkdir -p '$NET_KEEP'; cp '$T'/*.console '$T'/ch-*/log '$NET_KEEP'/ 2>/dev/null; for d in '$T'/ch-*; do cp \$d/log '$NET_KEEP'/\$(basename \$d).log; done"
 	t_on_exit "ip netns del '$NET_NS'"
 	ip -n "$NET_NS" link set lo up
 }
@@ -62,7 +65,7 @@ net_tap_to_ns() {
 
 # net_iperf_server — iperf3 -s on the peer address inside $NET_NS.
 net_iperf_server() {
-	ip netns exec "$NET_NS" iperf3 -s -D -B "$NET_PEER" -I "$T/iperf3.pid" >/dev/null ||
+	ip netns exec "$NET_NS" iperf3 -s -D -I "$T/iperf3.pid" >/dev/null ||
 		t_fail "iperf3 server did not start"
 	t_on_exit "t_kill_pidfile '$T/iperf3.pid'"
 }
@@ -157,34 +160,53 @@ net_driver_vm_start() {
 		"ddvm.load=ddvm_netback $append" "${args[@]}"
 }
 
-# net_client_vm_start NAME CHANNEL — boot a client VM on CHANNEL.
+# net_client_vm_start NAME "CHANNELS" — boot a client VM on each channel (one
+# interface each, in PCI slots 0x10, 0x11, ...).
 net_client_vm_start() {
-	local name=$1 chan=$2 args=()
-	mapfile -t args < <(net_chan_args "$chan" frontend 0x10)
+	local name=$1 chans=$2 args=() c slot=16
+	for c in $chans; do
+		mapfile -t -O ${#args[@]} args < <(net_chan_args "$c" frontend "$(printf 0x%02x $slot)")
+		slot=$((slot + 1))
+	done
 	VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start "$name" "$DDVM_CLIENT_INITRD" \
 		"ddvm.load=ddvm_netfront" "${args[@]}"
 }
 
-# net_client_up NAME ADDR — configure the client's ddvm interface (carrier comes when a
-# driver VM serves the channel: net_wait_carrier).
-net_client_up() {
-	local name=$1 addr=$2
-	vm_wait "$name" 'DDVM-AGENT up' 60
-	vm_cmd "$name" 30 "ip link set eth0 up && ip addr add $addr/24 dev eth0" >/dev/null ||
-		t_fail "$name: cannot configure eth0"
+# net_ifname NAME MAC — the client interface with MAC (the channel's --mac).
+net_ifname() {
+	local ifn
+	ifn=$(vm_cmd "$1" 20 "for d in /sys/class/net/*; do [ \"\$(cat \$d/address)\" = $2 ] && echo \${d##*/}; done")
+	[ -n "$ifn" ] || t_fail "$1: no interface with MAC $2"
+	echo "$ifn"
 }
 
-# net_wait_carrier NAME SECS — until the client's eth0 has carrier.
+# net_client_up NAME IFNAME ADDR — configure a client interface (carrier comes when a
+# driver VM serves its channel: net_wait_carrier).
+net_client_up() {
+	local name=$1 ifn=$2 addr=$3
+	vm_cmd "$name" 30 "ip link set $ifn up && ip addr add $addr/24 dev $ifn" >/dev/null ||
+		t_fail "$name: cannot configure $ifn"
+}
+
+# net_client_down NAME IFNAME — take an interface's address away again.
+net_client_down() {
+	vm_cmd "$1" 30 "ip addr flush dev $2 && ip link set $2 down" >/dev/null ||
+		t_fail "$1: cannot deconfigure $2"
+}
+
+# net_wait_carrier NAME IFNAME SECS — until the client's interface has carrier.
 net_wait_carrier() {
-	vm_cmd "$1" "$2" "for i in \$(seq $(($2 * 10))); do [ \"\$(cat /sys/class/net/eth0/carrier)\" = 1 ] && exit 0; sleep 0.1; done; exit 1" ||
-		{ vm_cmd "$1" 10 "dmesg | tail -n 20; cat /sys/bus/pci/drivers/ddvm_netfront/*/ddvm"; t_fail "$1: no carrier on eth0 within $2 s"; }
+	vm_cmd "$1" "$3" "for i in \$(seq $(($3 * 10))); do [ \"\$(cat /sys/class/net/$2/carrier)\" = 1 ] && exit 0; sleep 0.1; done; exit 1" ||
+		{ vm_cmd "$1" 10 "dmesg | tail -n 20; cat /sys/bus/pci/drivers/ddvm_netfront/*/ddvm"; t_fail "$1: no carrier on $2 within $3 s"; }
 }
 
 # net_ping NAME DEST [ARGS] — ping from a VM; fails the test after 3 misses in a row.
 net_ping() {
 	local name=$1 dst=$2
 	shift 2
-	vm_cmd "$name" 40 "ping -c 3 -W 5 $* $dst" || t_fail "$name: ping $* $dst failed"
+	local out
+	out=$(vm_cmd "$name" 40 "ping -c 3 -W 5 $* $dst") || { echo "$out"; t_fail "$name: ping $* $dst failed"; }
+	echo "$out" | grep 'packet loss'
 }
 
 # net_iperf NAME [-R] — bounded iperf3 run from a VM to the peer; prints Mbit/s.
