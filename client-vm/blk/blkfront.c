@@ -146,6 +146,18 @@ static bool blkfront_backend_ready(struct blkfront *bf, u32 *epoch)
 	return state == DDVM_STATE_READY && READ_ONCE(h->backend_epoch) == *epoch;
 }
 
+/* Is a driver VM restart under way (the supervisor resets a channel by marking the
+ * backend ABSENT, resetting the rings and bumping the epoch)? A backend that is READY
+ * or BROKEN at our epoch is not restarting: if it misbehaves, that is on it. */
+static bool blkfront_backend_restarting(struct blkfront *bf)
+{
+	const struct ddvm_region_hdr *h = bf->t.rg.hdr;
+	u32 state = ddvm_load_acquire(&h->backend_state);
+
+	return ddvm_region_epoch(&bf->t.rg) != bf->epoch || state == DDVM_STATE_ABSENT ||
+	       state == DDVM_STATE_ATTACHING;
+}
+
 /*
  * The supervisor restarted the driver VM (new epoch; it reset the rings). Requests in
  * flight were lost with the old driver VM: take them back and requeue them, reset our
@@ -363,7 +375,6 @@ static blk_status_t blkfront_status(u32 s)
 static void blkfront_queue_irq(struct blkfront_queue *q)
 {
 	struct blkfront *bf = q->bf;
-	struct ddvm_region_hdr *h = bf->t.rg.hdr;
 	const char *violation = NULL;
 	struct ddvm_blk_rsp r;
 	LIST_HEAD(done);
@@ -418,11 +429,10 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 	blkfront_complete_list(&done, BLK_STS_OK, false);
 	if (!violation)
 		return;
-	/* A ring that went bad while the backend is not serving our epoch is a
-	 * supervisor's reset in progress, not a hostile backend: resync instead. */
-	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
-	    READ_ONCE(h->backend_epoch) != bf->epoch || ddvm_region_epoch(&bf->t.rg) != bf->epoch)
-		schedule_delayed_work(&bf->ctrl_work, 0);
+	/* A ring that went bad while the driver VM is being restarted is the
+	 * supervisor's reset, not a hostile backend: resync instead. */
+	if (blkfront_backend_restarting(bf))
+		mod_delayed_work(system_wq, &bf->ctrl_work, 0);
 	else
 		blkfront_break(bf, violation);
 }
@@ -580,12 +590,15 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		return;
 	}
 	if (phase != BLKFRONT_RESYNC) {
-		/* LIVE or BROKEN: a new epoch (or a reset in progress) means resync. */
-		if (epoch == bf->epoch && ddvm_load_acquire(&bf->t.rg.hdr->backend_state) ==
-						  DDVM_STATE_READY)
-			return;
-		blkfront_resync(bf);
-		goto poll;
+		/* LIVE or BROKEN: a driver VM restart means resync; a backend that
+		 * gave up on the channel at our epoch means broken. */
+		if (blkfront_backend_restarting(bf)) {
+			blkfront_resync(bf);
+			goto poll;
+		}
+		if (ddvm_load_acquire(&bf->t.rg.hdr->backend_state) != DDVM_STATE_READY)
+			blkfront_break(bf, "the driver VM stopped serving the channel");
+		return;
 	}
 	/* RESYNC: wait for a driver VM serving a newer epoch with the same disk. */
 	if (ready && epoch != bf->epoch) {
