@@ -30,8 +30,9 @@ DRIVER_DISK="nvme ahci ata_piix virtio_blk virtio_scsi sd_mod megaraid_sas sym53
              mptsas vmw_pvscsi am53c974"
 CLIENT_MODULES="virtio_net virtio_blk virtio_scsi sd_mod e1000 ext4"
 # In the client image but not loaded at boot (they take parameters, e.g.
-# `modprobe brd rd_nr=1 rd_size=65536`).
-CLIENT_ONDEMAND="brd loop uio_pci_generic"
+# `modprobe brd rd_nr=1 rd_size=65536`; nvme: the "native" side of the blk benchmark,
+# a client VM owning the emulated nvme itself, ddvm.load=nvme).
+CLIENT_ONDEMAND="brd loop uio_pci_generic nvme"
 # Real tools for the client VM (busybox supplies the rest, sha256sum included).
 # bash becomes /bin/sh there: busybox-static's ash runs its own applets in preference to
 # $PATH, so under it `ip` or `ping` would be busybox's, not iproute2's or iputils'.
@@ -52,12 +53,13 @@ esac
 REL=$(cat "$BUILD/kernel/release")
 MODDIR=$KROOT/lib/modules/$REL
 [ -d "$MODDIR" ] || die "$MODDIR missing: run 'images/kernel.sh fetch'"
-BUSYBOX=/bin/busybox
-[ -x "$BUSYBOX" ] && file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
-	die "$BUSYBOX is not a static busybox: apt-get install busybox-static (or 'make deps')"
-for t in depmod modprobe cpio gzip readelf; do
+for t in depmod modprobe cpio gzip readelf nm strip; do
 	command -v "$t" >/dev/null || die "$t not found (run 'make deps')"
 done
+BUSYBOX=/bin/busybox
+if [ ! -x "$BUSYBOX" ] || readelf -l "$BUSYBOX" 2>/dev/null | grep -q 'program interpreter'; then
+	die "$BUSYBOX is not a static busybox: apt-get install busybox-static (or 'make deps')"
+fi
 
 tool_paths=""
 for t in $TOOLS; do
@@ -90,7 +92,7 @@ if [ ! -f "$MODDIR/modules.dep" ] || [ "$MODDIR/modules.dep" -ot "$MODDIR/module
 fi
 
 STAGE=$(mktemp -d "$OUTDIR/.$ROLE.XXXXXX")
-trap 'rm -rf "$STAGE"' EXIT
+trap 'rm -rf "$STAGE" "${tmp:-}"' EXIT
 mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc/ddvm,proc,sys,dev,tmp,run,root,mnt,var/tmp}
 ln -s lib "$STAGE/usr/lib"
 
@@ -220,7 +222,7 @@ if [ -x "$STAGE/usr/bin/bash" ]; then
 fi
 
 # --- pack --------------------------------------------------------------------------
-tmp=$OUT.tmp
+tmp=$(mktemp "$OUT.XXXXXX") # concurrent builds must not share it
 (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -6 -n >"$tmp"
 mv "$tmp" "$OUT"

@@ -163,7 +163,7 @@ done
 missing=()
 for e in "${MATRIX[@]}"; do
 	read -r vm model drv _ <<<"$e"
-	line=$(grep -a "^DDVM-BOUND model=$model driver=$drv[ /]" "$T/drv-$vm.console" | head -n1 | tr -d '\r')
+	line=$(grep -a "^DDVM-BOUND model=$model driver=${drv}[ /]" "$T/drv-$vm.console" | head -n1 | tr -d '\r')
 	case "$line" in
 	*" ok"*) t_log "$line" ;;
 	*)
