@@ -123,8 +123,8 @@ EOF
 blk_driver_vm() {
 	local name=$1 machine=$2 script=$3
 	shift 3
-	VM_MEM=${DRIVER_MEM:-256} vm_start "$name" "$DDVM_DRIVER_INITRD" "${BLK_DRV_APPEND:-loglevel=5}" \
-		-M "$machine" -fw_cfg name=opt/ddvm/run,file="$script" "$@"
+	VM_MACHINE=$machine VM_MEM=${DRIVER_MEM:-256} vm_start "$name" "$DDVM_DRIVER_INITRD" \
+		"${BLK_DRV_APPEND:-loglevel=5}" -fw_cfg name=opt/ddvm/run,file="$script" "$@"
 }
 
 # blk_client_vm NAME SCRIPT ARGS... — boot a client VM whose run script SCRIPT runs
