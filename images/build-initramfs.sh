@@ -225,6 +225,7 @@ fi
 tmp=$(mktemp "$OUT.XXXXXX") # concurrent builds must not share it
 (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -6 -n >"$tmp"
+chmod 0644 "$tmp"
 mv "$tmp" "$OUT"
 echo "$inputs" >"$STAMP"
 ms=$((($(date +%s%N) - start) / 1000000))
