@@ -210,6 +210,8 @@ static void port_tick(struct work_struct *w)
 	rcu_read_unlock();
 	ddvm_write32(&port_config(p)->link_up, link);
 	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
+	/* Re-assert what we own: a scribbled status field heals within one tick. */
+	ddvm_region_set_backend(&p->t.rg, READ_ONCE(p->state), p->epoch);
 	ddvm_region_heartbeat(&p->t.rg);
 
 	if (!READ_ONCE(p->dying))

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """A hostile host tool for ddvm's net tests: write garbage into a LIVE channel.
 
-    net_scribble.py HOST_SOCK STEP
+    net_scribble.py HOST_SOCK < steps          (one step name per line)
 
 Connects to a channel's host.sock (ddvm-chan, peer id 2) with the ivshmem-server
-protocol, takes the shared-memory fd and the other peers' doorbell eventfds, and:
+protocol, takes the shared-memory fd and the other peers' doorbell eventfds, and for
+each step read from stdin prints "net_scribble: STEP done" once it did:
 
   desc     puts a garbage descriptor into the tx ring (client -> driver VM) and
            publishes it (prod + 1), then rings the driver VM's queue doorbell
@@ -13,6 +14,10 @@ protocol, takes the shared-memory fd and the other peers' doorbell eventfds, and
            legal, then rings the client's queue doorbell
   header   scribbles the status and device-description fields of the header
   noise    random bytes over both rings' control blocks and descriptors
+
+It stays connected for all steps: QEMU 7.2's ivshmem frees a departed peer's eventfd
+array without forgetting it, so a peer id that leaves and comes back corrupts the
+VMs' QEMU heaps (the same reason a restarted driver VM needs a fresh peer id).
 
 The layout comes from the region header (include/ddvm/abi.h): ring table at 0x200,
 32 bytes per ring: ring_off, entries, data_off, data_size, slot_size (le32 each).
@@ -72,15 +77,9 @@ def kick(doorbells, peer, vector):
         os.write(fds[vector], struct.pack("<Q", 1))
 
 
-def main():
-    path, step = sys.argv[1], sys.argv[2]
-    s, me, shm, doorbells = connect(path)
-    size = os.fstat(shm).st_size
-    mem = mmap.mmap(shm, size)
+def scribble(step, mem, doorbells, rnd):
     tx_off, tx_n, _, _ = ring(mem, 0)
     rx_off, rx_n, _, _ = ring(mem, 1)
-    rnd = random.Random(int.from_bytes(os.urandom(8), "little"))
-
     if step == "desc":
         prod = struct.unpack_from("<I", mem, tx_off)[0]
         desc = tx_off + 128 + 32 * (prod % tx_n)
@@ -106,10 +105,26 @@ def main():
             kick(doorbells, FRONTEND_PEER, v)
             kick(doorbells, BACKEND_PEER, v)
     else:
-        sys.exit(f"net_scribble: unknown step {step}")
+        return False
     mem.flush()
-    print(f"net_scribble: {step} done (peer {me}, region {size} bytes, "
-          f"doorbells of peers {sorted(doorbells)})")
+    return True
+
+
+def main():
+    s, me, shm, doorbells = connect(sys.argv[1])
+    size = os.fstat(shm).st_size
+    mem = mmap.mmap(shm, size)
+    rnd = random.Random(int.from_bytes(os.urandom(8), "little"))
+    print(f"net_scribble: connected as peer {me}, region {size} bytes, "
+          f"doorbells of peers {sorted(doorbells)}", flush=True)
+    for line in sys.stdin:
+        step = line.strip()
+        if step == "quit":
+            break
+        if step:
+            ok = scribble(step, mem, doorbells, rnd)
+            print(f"net_scribble: {step} {'done' if ok else 'unknown'}", flush=True)
+    s.close()
 
 
 if __name__ == "__main__":

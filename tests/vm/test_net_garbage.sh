@@ -9,7 +9,19 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/net_common.sh"
 net_need_build
-SCRIBBLE="python3 $DDVM_ROOT/tests/vm/net_scribble.py $T/ch-g1/host.sock"
+
+# scribble STEP — one step of the hostile tool (connected once, see net_scribble.py)
+scribble() {
+	local n
+	n=$(grep -c 'done$' "$T/scribble.log" || true)
+	echo "$1" >&7
+	for _ in $(seq 100); do
+		[ "$(grep -c 'done$' "$T/scribble.log" || true)" -gt "$n" ] && { tail -n1 "$T/scribble.log"; return 0; }
+		sleep 0.05
+	done
+	cat "$T/scribble.log"
+	t_fail "net_scribble did not do $1"
+}
 
 net_ns_setup
 net_chan_start g1 52:54:00:dd:03:01
@@ -25,27 +37,32 @@ net_wait_backend drv 30
 net_wait_carrier client "$ifn" 60
 net_ping client $NET_PEER
 
+mkfifo "$T/scribble.fifo"
+python3 "$DDVM_ROOT/tests/vm/net_scribble.py" "$T/ch-g1/host.sock" <"$T/scribble.fifo" >"$T/scribble.log" 2>&1 &
+echo $! >"$T/scribble.pid"
+t_on_exit "t_kill_pidfile '$T/scribble.pid'"
+exec 7>"$T/scribble.fifo"
 # 1. header status and device description: both sides copied what they rely on
-$SCRIBBLE header
+scribble header
 vm_cmd client 20 "ping -c 2 -W 3 $NET_PEER >/dev/null; true"
 net_no_oops drv
 net_no_oops client
 
 # 2. a garbage descriptor published into the tx ring: the driver VM must refuse it
-$SCRIBBLE desc
+scribble desc
 vm_cmd drv 30 'for i in $(seq 100); do grep -q "^state broken" /sys/bus/pci/drivers/ddvm_netback/*/stats && exit 0; sleep 0.1; done; exit 1' ||
 	{ net_backend_stats drv; t_fail "netback did not mark the channel broken"; }
 net_backend_stats drv | sed 's/^/    /'
 
 # 3. the rx ring's prod moved out of range: the client must refuse it
-$SCRIBBLE index
+scribble index
 vm_cmd client 30 "for i in \$(seq 100); do grep -q '^broken 1' /sys/bus/pci/drivers/ddvm_netfront/*/ddvm && [ \$(cat /sys/class/net/$ifn/carrier) = 0 ] && exit 0; sleep 0.1; done; exit 1" ||
 	{ vm_cmd client 10 'cat /sys/bus/pci/drivers/ddvm_netfront/*/ddvm; dmesg | tail'; t_fail "netfront did not report broken + carrier off"; }
 vm_cmd client 10 'cat /sys/bus/pci/drivers/ddvm_netfront/*/ddvm' | sed 's/^/    /'
 
 # 4. random noise over both rings, doorbells rung on both sides; traffic attempted
 for _ in 1 2 3; do
-	$SCRIBBLE noise
+	scribble noise
 	vm_cmd client 20 "ping -c 1 -W 1 $NET_PEER >/dev/null; true"
 done
 
