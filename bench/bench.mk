@@ -1,6 +1,6 @@
 # bench/: microbenchmarks (not part of `make check`; see docs/channel.md for numbers).
 #   make bench-ring                  the ring between two processes vs pipe, unix socket
-#   make bench-ring BENCH_ARGS=-t1   one second per cell instead of half a second
+#   make bench-ring BENCH_ARGS="-t 1 -r 5"   1 s runs, median of 5 (default 0.5 s, 3)
 
 BENCH_DIR  := $(BUILD)/bench
 RING_BENCH := $(BENCH_DIR)/ring_bench

@@ -12,7 +12,8 @@
  *                      memcpy of the same payloads through a buffer of the ring's size
  *                      (one core copying: the physical limit of copy-in + copy-out)
  *
- * Usage: ring_bench [-t SECONDS_PER_CELL]   (default 0.5; total is about 25 cells)
+ * Usage: ring_bench [-t SECONDS_PER_RUN] [-r RUNS_PER_CELL]
+ *   defaults 0.5 s and 3 runs (the median is printed): about 25 s of measuring
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@
 #define PING_SIZE 64
 
 static double cell_secs = 0.5;
+static int reps = 3; /* each cell is run reps times; the median is printed */
 
 struct bdesc {
 	uint32_t off;
@@ -531,6 +533,58 @@ static double bench_fd_pingpong(int kind)
 	return (double)t0 / (double)n;
 }
 
+/* --- medians ------------------------------------------------------------------------------------ */
+
+#define MAX_REPS 9
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct rate median_rate(struct rate (*fn)(int, uint32_t), int kind, uint32_t size)
+{
+	struct rate r[MAX_REPS];
+	double v[MAX_REPS], mid;
+	int i;
+
+	for (i = 0; i < reps; i++) {
+		r[i] = fn(kind, size);
+		v[i] = r[i].per_sec;
+	}
+	qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
+	mid = v[reps / 2];
+	for (i = 0; i < reps; i++)
+		if (r[i].per_sec == mid)
+			return r[i];
+	return r[0];
+}
+
+static double median_ns(double (*fn)(int), int arg)
+{
+	double v[MAX_REPS];
+	int i;
+
+	for (i = 0; i < reps; i++)
+		v[i] = fn(arg);
+	qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
+	return v[reps / 2];
+}
+
+static struct rate cell_ring(int kind, uint32_t size)
+{
+	(void)kind;
+	return bench_ring_stream(size);
+}
+
+static struct rate cell_memcpy(int kind, uint32_t size)
+{
+	(void)kind;
+	return bench_memcpy(size);
+}
+
 /* --- the report ------------------------------------------------------------------------------- */
 
 static void print_machine(void)
@@ -561,7 +615,9 @@ static void print_machine(void)
 			printf("load average before the run: %s", line);
 		fclose(f);
 	}
-	printf("each cell runs %.2f s; two processes, one shared mapping (memfd)\n\n", cell_secs);
+	printf("each cell: median of %d runs of %.2f s; two processes, one shared mapping "
+	       "(memfd)\n\n",
+	       reps, cell_secs);
 }
 
 static const char *size_name(uint32_t size, char *buf, size_t n)
@@ -579,11 +635,14 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:")) != -1) {
 		if (opt == 't' && atof(optarg) > 0) {
 			cell_secs = atof(optarg);
+		} else if (opt == 'r' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_REPS) {
+			reps = atoi(optarg);
 		} else {
-			fprintf(stderr, "usage: %s [-t seconds_per_cell]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-t seconds_per_run] [-r runs_per_cell]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -601,10 +660,10 @@ int main(int argc, char **argv)
 	       "", "", "GB/s", "(msgs)", "(msgs)", "(bytes)");
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char nm[16];
-		struct rate r = bench_ring_stream(sizes[i]);
-		struct rate p = bench_fd_stream(0, sizes[i]);
-		struct rate u = bench_fd_stream(1, sizes[i]);
-		struct rate m = bench_memcpy(sizes[i]);
+		struct rate r = median_rate(cell_ring, 0, sizes[i]);
+		struct rate p = median_rate(bench_fd_stream, 0, sizes[i]);
+		struct rate u = median_rate(bench_fd_stream, 1, sizes[i]);
+		struct rate m = median_rate(cell_memcpy, 0, sizes[i]);
 
 		printf("%-8s | %10.3f %8.2f | %10.3f %8.2f | %10.3f %8.2f | %8.2f | %8.1fx %8.1fx "
 		       "%10.2fx\n",
@@ -618,8 +677,10 @@ int main(int argc, char **argv)
 	printf("%-22s | %9s | %9s %9s | %15s %15s\n", "ring mode", "ring ns", "pipe ns", "unix ns",
 	       "pipe/ring", "unix/ring");
 	{
-		double pipe_ns = bench_fd_pingpong(0), unix_ns = bench_fd_pingpong(1);
-		double polled = bench_ring_pingpong(0), sleepy = bench_ring_pingpong(1);
+		double pipe_ns = median_ns(bench_fd_pingpong, 0);
+		double unix_ns = median_ns(bench_fd_pingpong, 1);
+		double polled = median_ns(bench_ring_pingpong, 0);
+		double sleepy = median_ns(bench_ring_pingpong, 1);
 
 		printf("%-22s | %9.0f | %9.0f %9.0f | %14.1fx %14.1fx\n", "polled (both spin)",
 		       polled, pipe_ns, unix_ns, pipe_ns / polled, unix_ns / polled);
