@@ -1,5 +1,5 @@
 #!/bin/bash
-# timeout: 420
+# timeout: 600
 # Net driver reuse across the NIC matrix. One client VM (ddvm_netfront) holds one
 # channel per NIC model; for each model a driver VM owns the emulated NIC with its
 # stock, unmodified Debian driver and serves that model's channel (ddvm_netback). The
