@@ -6,20 +6,38 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 t_need_file "$DDVM_DRIVER_INITRD"
-# The guest needs a pvpanic driver (pvpanic-mmio for QEMU's ISA pvpanic, ACPI QEMU0001).
-zcat "$DDVM_DRIVER_INITRD" | cpio -t 2>/dev/null | grep -q 'pvpanic-mmio\.ko' ||
-	t_skip "driver-vm image lacks pvpanic-mmio.ko (add pvpanic_mmio to images/build-initramfs.sh)"
-
-# The run script panics the guest once it is up; the restarted one panics again, so
-# restart_max = 1 also lets us see the supervisor give up loudly.
+initrd=$DDVM_DRIVER_INITRD
 cat >"$T/panic.sh" <<'GUEST'
+# The guest needs a pvpanic driver: pvpanic-mmio binds QEMU's ISA pvpanic (ACPI QEMU0001).
+# (core first: pvpanic-mmio needs pvpanic's symbols)
+for m in pvpanic pvpanic-mmio; do [ -f /ddvm-extra/$m.ko ] && insmod /ddvm-extra/$m.ko; done
+ls /sys/bus/acpi/devices/QEMU0001:00/driver >/dev/null 2>&1 || modprobe pvpanic_mmio
 echo PANIC-NOW
 echo c >/proc/sysrq-trigger
 GUEST
+# If the image lacks the module, append it from the kernel package as a second cpio
+# archive (the kernel unpacks concatenated initramfs archives in order).
+if ! zcat "$initrd" | cpio -t 2>/dev/null | grep -q 'pvpanic-mmio\.ko'; then
+	kmods=$(find "$BUILD/kernel/root/lib/modules" -path '*/pvpanic/*' -name 'pvpanic*.ko*' 2>/dev/null | sort)
+	[ -n "$kmods" ] || t_skip "no pvpanic module in the image or in $BUILD/kernel/root"
+	mkdir -p "$T/extra/ddvm-extra"
+	for m in $kmods; do
+		case "$m" in *.xz) xz -dc "$m" >"$T/extra/ddvm-extra/$(basename "${m%.xz}")" ;;
+		*) cp "$m" "$T/extra/ddvm-extra/" ;; esac
+	done
+	rm -f "$T/extra/ddvm-extra/pvpanic-pci.ko"
+	(cd "$T/extra" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$T/extra.cpio.gz"
+	cat "$initrd" "$T/extra.cpio.gz" >"$T/driver-vm.cpio.gz"
+	initrd=$T/driver-vm.cpio.gz
+	t_log "appended $(ls "$T/extra/ddvm-extra" | tr '\n' ' ')to the driver VM's initramfs"
+fi
 
+# The run script panics the guest once it is up; the restarted one panics again, so
+# restart_max = 1 also lets us see the supervisor give up loudly.
 sup_config setup <<CONF
 [driver-vm drv]
 memory = 256M
+initrd = $initrd
 run = $T/panic.sh
 restart_max = 1
 restart_backoff_ms = 50
