@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	struct ddvm_chan *c;
 	int ret, opt, i;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines for whoever watches */
 	while ((opt = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
 		if (opt != 's')
 			goto usage;

@@ -79,7 +79,9 @@ static void tag_done(struct ddvm_chan *c, uint32_t tag, int result)
 	c->tags[tag].result = result;
 }
 
-/* Put a tag's request on the ring (payload first). 0, or -EPIPE when the ring broke. */
+/* Put a tag's request on the ring (payload first). 0; -EAGAIN when the ring is full
+ * (the backend may answer a request before it publishes that it consumed it, so a full
+ * ring is normal: the tag stays QUEUED); -EPIPE when the ring broke. */
 static int tag_push(struct ddvm_chan *c, uint32_t tag)
 {
 	struct blk_tag *t = &c->tags[tag];
@@ -87,6 +89,12 @@ static int tag_push(struct ddvm_chan *c, uint32_t tag)
 	uint32_t off = tag * c->fe.slot_size;
 	int ret;
 
+	if (ddvm_ring_space(&c->fe) == 0) {
+		if (!ddvm_ring_broken(&c->fe))
+			return -EAGAIN;
+		chan_break(c, "req ring: the consumer index moved backwards or too far");
+		return -EPIPE;
+	}
 	memset(&rq, 0, sizeof(rq));
 	rq.id = t->id;
 	rq.sector = t->sector;
@@ -97,12 +105,6 @@ static int tag_push(struct ddvm_chan *c, uint32_t tag)
 	if (t->op == DDVM_BLK_OP_WRITE)
 		memcpy(c->fe.data + off, t->buf, t->len);
 	ret = ddvm_ring_push(&c->fe, &rq);
-	if (ret == -ENOSPC) {
-		/* Every tag has its own descriptor, so a full ring means the backend
-		 * answered requests it never consumed. */
-		chan_break(c, "req ring full: the backend answered unconsumed requests");
-		return -EPIPE;
-	}
 	if (ret) {
 		chan_break(c, "req ring: the consumer index moved backwards or too far");
 		return -EPIPE;
@@ -125,22 +127,43 @@ static int seq_cmp(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-void blk_on_ready(struct ddvm_chan *c)
+/* Push QUEUED tags in submission order while the ring has room. */
+void blk_push_queued(struct ddvm_chan *c)
 {
 	uint16_t order[DDVM_RING_MAX_ENTRIES];
-	uint32_t i, n = 0;
+	uint32_t i, n = 0, pushed = 0;
 
-	blk_compute_limits(c);
+	if (c->state != DDVM_CHAN_READY)
+		return;
 	for (i = 0; i < c->ntags; i++)
 		if (c->tags[i].state == TAG_QUEUED)
 			order[n++] = (uint16_t)i;
-	/* Re-submit in the order the caller submitted. */
+	if (!n)
+		return;
 	qsort_r(order, n, sizeof(order[0]), seq_cmp, c->tags);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (tag_push(c, order[i]))
-			return;
-	if (n)
+			break;
+		pushed++;
+	}
+	if (pushed)
 		blk_publish(c);
+}
+
+static int blk_any_queued(const struct ddvm_chan *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->ntags; i++)
+		if (c->tags[i].state == TAG_QUEUED)
+			return 1;
+	return 0;
+}
+
+void blk_on_ready(struct ddvm_chan *c)
+{
+	blk_compute_limits(c);
+	blk_push_queued(c); /* re-submit, in the order the caller submitted */
 }
 
 void blk_on_epoch(struct ddvm_chan *c)
@@ -185,7 +208,12 @@ int blk_pending_work(struct ddvm_chan *c)
 {
 	if (blk_any_done(c))
 		return 1;
-	return c->state == DDVM_CHAN_READY && ddvm_ring_pending(&c->be) > 0;
+	if (c->state != DDVM_CHAN_READY)
+		return 0;
+	if (ddvm_ring_pending(&c->be) > 0)
+		return 1;
+	/* requests waiting for ring space: ask to be kicked when the backend frees some */
+	return blk_any_queued(c) && ddvm_ring_wait_space(&c->fe);
 }
 
 int ddvm_blk_info(struct ddvm_chan *c, struct ddvm_blk_info *info)
@@ -328,11 +356,9 @@ int ddvm_blk_submit(struct ddvm_chan *c, int op, uint64_t sector, void *buf, siz
 		return 0;
 	}
 	t->state = TAG_QUEUED;
-	if (c->state != DDVM_CHAN_READY)
-		return 0; /* sent when the backend is READY */
-	if (tag_push(c, i))
-		return 0; /* the channel broke; the completion says -EPIPE */
-	blk_publish(c);
+	/* Sent now if the backend is READY and the ring has room, else later; a broken
+	 * channel completes it with -EPIPE. */
+	blk_push_queued(c);
 	return 0;
 }
 
@@ -433,6 +459,7 @@ int ddvm_blk_reap(struct ddvm_chan *c, struct ddvm_blk_completion *out, unsigned
 		}
 		if (c->state == DDVM_CHAN_READY && ddvm_ring_release(&c->be))
 			chan_kick(c, c->be.vector);
+		blk_push_queued(c); /* tags that waited for ring space */
 	}
 	for (i = 0; i < c->ntags && n < max; i++) {
 		if (c->tags[i].state != TAG_DONE)

@@ -554,8 +554,11 @@ int ddvm_chan_process(struct ddvm_chan *c)
 		}
 	}
 	chan_sync(c);
-	if (c->kind == DDVM_CHAN_BLK && c->cb)
-		return ddvm_blk_reap(c, NULL, ~0u);
+	if (c->kind == DDVM_CHAN_BLK) {
+		blk_push_queued(c);
+		if (c->cb)
+			return ddvm_blk_reap(c, NULL, ~0u);
+	}
 	return 0;
 }
 

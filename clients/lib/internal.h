@@ -82,7 +82,8 @@ int chan_io_error(const struct ddvm_chan *c); /* -errno for "not READY" states *
 /* blk.c */
 int blk_setup(struct ddvm_chan *c);
 void blk_teardown(struct ddvm_chan *c);
-void blk_on_ready(struct ddvm_chan *c);	  /* push QUEUED tags */
+void blk_on_ready(struct ddvm_chan *c);	  /* limits, then push QUEUED tags */
+void blk_push_queued(struct ddvm_chan *c); /* QUEUED tags onto the ring while room */
 void blk_on_epoch(struct ddvm_chan *c);	  /* INFLIGHT -> QUEUED */
 void blk_on_broken(struct ddvm_chan *c);  /* everything pending -> DONE(-EPIPE) */
 void blk_on_shutdown(struct ddvm_chan *c);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,7 +44,7 @@ struct fake {
 	int be_sock;
 	/* backend */
 	pthread_t thr;
-	volatile int run, pause;
+	volatile int run, pause, hold_release;
 	int evil;
 	int running;
 	struct ddvm_ring tx, rx; /* net: tx we consume, rx we produce; blk: req, rsp */
@@ -198,10 +199,14 @@ static void serve_blk(struct fake *f)
 		assert_int_equal(ddvm_ring_push(&f->rx, &rsp), 0);
 		f->served++;
 	}
-	if (ddvm_ring_release(&f->tx))
-		kick_client(f, f->tx.vector);
+	/* Like a real backend: answers may be published before the consumed requests
+	 * are released, so the client can see its tags free while the req ring is full. */
 	if (ddvm_ring_publish(&f->rx))
 		kick_client(f, f->rx.vector);
+	if (f->served % 3)
+		sched_yield();
+	if (!f->hold_release && ddvm_ring_release(&f->tx))
+		kick_client(f, f->tx.vector);
 }
 
 static void *backend_main(void *arg)
@@ -699,6 +704,37 @@ static void test_blk_resubmit_after_restart(void **state)
 	fake_free(f);
 }
 
+/* Answers arrive before the backend says it consumed the requests: the client's tags
+ * are free but its req ring is full. New requests wait for ring space, then go. */
+static void test_blk_ring_full_tags_free(void **state)
+{
+	struct fake *f = fake_blk(0);
+	struct ddvm_blk_completion comp[64];
+	static uint8_t r[64][512];
+	struct ddvm_chan *c;
+	unsigned i;
+
+	(void)state;
+	f->hold_release = 1;
+	c = open_ok(f, DDVM_CHAN_BLK);
+	backend_start(f);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(ddvm_blk_read(c, i, r[i], 512, i), 0);
+	assert_int_equal(reap_all(c, comp, 64), 64);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(ddvm_blk_read(c, i, r[i], 512, 100 + i), 0);
+	assert_int_equal(ddvm_blk_inflight(c), 10);
+	assert_int_equal(ddvm_blk_reap(c, comp, 64), 0);
+	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_READY); /* not a violation */
+	f->hold_release = 0;
+	assert_int_equal(reap_all(c, comp, 10), 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(comp[i].result, 0);
+	ddvm_chan_close(c);
+	fake_free(f);
+}
+
 static void test_blk_violations(void **state)
 {
 	struct fake *f = fake_blk(0);
@@ -750,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_net_violation_and_recovery),
 		cmocka_unit_test(test_blk_io),
 		cmocka_unit_test(test_blk_resubmit_after_restart),
+		cmocka_unit_test(test_blk_ring_full_tags_free),
 		cmocka_unit_test(test_blk_violations),
 	};
 
