@@ -23,7 +23,9 @@ KOS_DIR=$BUILD/modules/$ROLE
 die() { echo "build-initramfs.sh: $*" >&2; exit 1; }
 
 # --- what goes in ------------------------------------------------------------------
-COMMON_MODULES="qemu_fw_cfg virtio_pci"
+# pvpanic_mmio drives QEMU's ISA "-device pvpanic" (a guest panic becomes a QMP event),
+# pvpanic_pci its PCI sibling.
+COMMON_MODULES="qemu_fw_cfg virtio_pci pvpanic_mmio pvpanic_pci"
 # The driver VM's matrix: every driver that binds to a device QEMU 7.2 emulates.
 DRIVER_NET="e1000 e1000e 8139cp 8139too pcnet32 ne2k-pci virtio_net vmxnet3 e100 tulip"
 DRIVER_DISK="nvme ahci ata_piix virtio_blk virtio_scsi sd_mod megaraid_sas sym53c8xx

@@ -26,6 +26,8 @@
 
 #define ddvm_load_acquire(p)	 virt_load_acquire(p)
 #define ddvm_store_release(p, v) virt_store_release(p, v)
+#define ddvm_read16(p)		 READ_ONCE(*(p))
+#define ddvm_write16(p, v)	 WRITE_ONCE(*(p), (v))
 #define ddvm_read32(p)		 READ_ONCE(*(p))
 #define ddvm_write32(p, v)	 WRITE_ONCE(*(p), (v))
 #define ddvm_read64(p)		 READ_ONCE(*(p))
@@ -44,6 +46,8 @@
  * fields of the wire ABI (no _Atomic in a shared header) and need no libc. */
 #define ddvm_load_acquire(p)	 __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define ddvm_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define ddvm_read16(p)		 __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ddvm_write16(p, v)	 __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define ddvm_read32(p)		 __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ddvm_write32(p, v)	 __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define ddvm_read64(p)		 __atomic_load_n((p), __ATOMIC_RELAXED)

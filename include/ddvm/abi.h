@@ -163,7 +163,9 @@ struct ddvm_region_hdr {
 };
 
 /* ctl_flags */
-#define DDVM_CTL_SHUTDOWN (1u << 0) /* supervisor is tearing the channel down */
+#define DDVM_CTL_SHUTDOWN     (1u << 0) /* supervisor is tearing the channel down */
+#define DDVM_CTL_BACKEND_GONE (1u << 1) /* supervisor gave up restarting the driver VM:
+					   fail I/O now instead of waiting */
 
 /*
  * Ring control block. The producer writes the first cache line, the consumer the
