@@ -283,11 +283,14 @@ static void port_attach_work(struct work_struct *w)
 	}
 	err = switch_port_attach(p, nic);
 	if (err) {
-		dev_err(&p->t.pdev->dev, "ddvm_netback: cannot attach to %s: %d\n", nic->name,
-			err);
+		if (!p->attach_logged)
+			dev_err(&p->t.pdev->dev, "ddvm_netback: cannot attach to %s: %d (retrying)\n",
+				nic->name, err);
+		p->attach_logged = true;
 		schedule_delayed_work(&p->attach, HZ);
 		goto out;
 	}
+	p->attach_logged = false;
 	port_describe(p, nic);
 	if (!READ_ONCE(p->broken))
 		port_set_state(p, DDVM_STATE_READY);
