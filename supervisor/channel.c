@@ -43,7 +43,10 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 	p.num_queues = cc->dev->queues;
 	p.channel_id = index;
 	/* The translation module finds its device by the PCI address we gave it. */
-	snprintf(p.backend_target, sizeof(p.backend_target), "0000:00:%02x.0",
+	/* net: the NIC's PCI address; blk: the disk below that controller, as the driver
+	 * VM's run script names it (/dev/disk/by-pci/BDF; the image has no udev). */
+	snprintf(p.backend_target, sizeof(p.backend_target),
+		 cc->dev->kind == CFG_BLK ? "disk/by-pci/0000:00:%02x.0" : "0000:00:%02x.0",
 		 cc->dev->pci_slot);
 	ch->size = ddvm_layout_size(&p);
 	if (!ch->size)
@@ -123,6 +126,9 @@ uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
 	 */
 	ivshmem_server__kick(&ch->srv, CHANNEL_PEER_DRIVER);
 	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, epoch);
+	/* A driver VM revived by `ddvm restart` after we gave up: clients may wait again. */
+	ddvm_write32(&ch->rg.hdr->ctl_flags,
+		     ddvm_read32(&ch->rg.hdr->ctl_flags) & ~DDVM_CTL_BACKEND_GONE);
 	ddvm_region_reset_rings(&ch->rg);
 	ddvm_store_release(&ch->rg.hdr->epoch, epoch);
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
@@ -139,8 +145,10 @@ void channel__backend_dead(struct channel *ch)
 {
 	uint32_t epoch = ddvm_region_epoch(&ch->rg);
 
-	/* TODO(ABI): a DDVM_CTL_BACKEND_GONE flag would say "for good" more plainly. */
 	ddvm_region_set_backend(&ch->rg, DDVM_STATE_BROKEN, epoch);
+	/* "For good": a blk client fails its stalled I/O now instead of at its deadline. */
+	ddvm_write32(&ch->rg.hdr->ctl_flags,
+		     ddvm_read32(&ch->rg.hdr->ctl_flags) | DDVM_CTL_BACKEND_GONE);
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 }
 
@@ -161,6 +169,41 @@ int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned tim
 	snprintf(why, len, "heartbeat of channel %s stuck at %llu for %llu ms", ch->cfg->name,
 		 (unsigned long long)hb, (unsigned long long)(now_ms - ch->hb_changed_ms));
 	return 1;
+}
+
+int channel__broken(struct channel *ch, char *why, size_t len)
+{
+	const struct ddvm_region_hdr *h = ch->rg.hdr;
+	uint32_t epoch = ddvm_region_epoch(&ch->rg);
+
+	if (ddvm_read32(&h->backend_state) == DDVM_STATE_BROKEN &&
+	    ddvm_read32(&h->backend_epoch) == epoch) {
+		snprintf(why, len, "channel %s: the translation module reports it broken at "
+			 "epoch %u", ch->cfg->name, epoch);
+		return 1;
+	}
+	if (ddvm_read32(&h->frontend_state) == DDVM_STATE_BROKEN &&
+	    ddvm_read32(&h->frontend_epoch) == epoch) {
+		snprintf(why, len, "channel %s: the client saw a protocol violation by the "
+			 "driver VM at epoch %u", ch->cfg->name, epoch);
+		return 1;
+	}
+	return 0;
+}
+
+int channel__restored(struct channel *ch)
+{
+	const struct ddvm_region_hdr *h = ch->rg.hdr;
+	uint32_t epoch = ddvm_region_epoch(&ch->rg);
+
+	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
+	    ddvm_read32(&h->backend_epoch) != epoch)
+		return 0;
+	/* A client that is not connected has nothing to resume. */
+	if (!ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT))
+		return 1;
+	return ddvm_load_acquire(&h->frontend_state) == DDVM_STATE_READY &&
+	       ddvm_read32(&h->frontend_epoch) == epoch;
 }
 
 static struct ddvm_ring_ctl *ring_ctl(const struct channel *ch, unsigned i)

@@ -74,6 +74,12 @@ int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned tim
 int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
 			      char *why, size_t len);
 
+/* Either side declared the channel broken at the current epoch: the driver VM wrote
+ * garbage (or its translation module gave up); only a new epoch repairs it. */
+int channel__broken(struct channel *ch, char *why, size_t len);
+/* Service is back: the backend serves the current epoch and so does a connected client. */
+int channel__restored(struct channel *ch);
+
 void channel__stats(const struct channel *ch, struct channel_stats *st);
 const char *channel_state_name(uint32_t state);
 

@@ -413,6 +413,13 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		}
 		return set_str(ps, k, d->tap, sizeof(d->tap), v);
 	}
+	if (!strcmp(k, "bridge")) {
+		if (!*v || strlen(v) >= 16 || strchr(v, '/') || strchr(v, ' ')) {
+			perr(ps, "bridge = %s: expected a bridge name of 1 to 15 characters", v);
+			return -1;
+		}
+		return set_str(ps, k, d->bridge, sizeof(d->bridge), v);
+	}
 	if (!strcmp(k, "mac")) {
 		unsigned m[6];
 		char end;
@@ -437,7 +444,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return set_bool(ps, k, &d->readonly, v);
 	if (!strcmp(k, "queues"))
 		return set_uint(ps, k, &d->queues, v, 1, 8);
-	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, host, backend, tap, mac, "
+	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, host, backend, tap, bridge, mac, "
 		 "image, format, readonly, queues", d->name, k);
 	return -1;
 }

@@ -47,6 +47,7 @@ struct cfg_device {
 	char host[16];		 /* vfio-pci host address (DDDD:BB:DD.F), "" = emulated */
 	enum cfg_net_backend net_backend;
 	char tap[16];		 /* tap interface QEMU creates (and removes) */
+	char bridge[16];	 /* tap: enslave it to this bridge once the VM is up */
 	char mac[18];
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
 	char format[8];		 /* raw | qcow2 */

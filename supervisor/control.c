@@ -10,6 +10,7 @@
  *   down              stop everything
  *   restart VM        kill VM and start it again (a fresh boot; epochs bumped)
  *   console VM        attach to VM's serial console
+ *   inject VM KIND [DEVICE] [ARG]   inject a fault (see inject.c)
  *   ping              "OK <pid>"
  */
 #include "log.h"
@@ -213,8 +214,10 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		vm->state = VM_STOPPING;
 		vm__signal(vm, SIGKILL);
 	} else {
-		/* Failed or given up: start over with a clean slate. */
+		/* Failed or given up: start over with a clean slate (and a new epoch, so
+		 * clients told BACKEND_GONE wait for it again). */
 		vm->failures_in_row = 0;
+		vm->epoch_bumped = 0;
 		vm->state = VM_FAILED;
 		vm->restart_at_ms = now_ms();
 	}
@@ -254,6 +257,13 @@ static int control__command(struct supervisor *sup, struct control_conn *c, char
 		sup->stopping = 1;
 	} else if (!strcmp(line, "restart") && arg) {
 		cmd_restart(sup, c, arg);
+	} else if (!strcmp(line, "inject") && arg) {
+		char err[256];
+
+		if (inject__run(sup, arg, err, sizeof(err)))
+			reply(c, "ERR %s\n", err);
+		else
+			reply(c, "OK\n");
 	} else if (!strcmp(line, "console") && arg) {
 		cmd_console(sup, c, arg);
 		return c->console != NULL;

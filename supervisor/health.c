@@ -80,12 +80,46 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		(unsigned long long)(vm->restart_at_ms - now));
 }
 
+/* A failure was detected now: remember when (recovery time runs from here). */
+static void health__detected(struct vm *vm, const char *reason, uint64_t now)
+{
+	snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", reason);
+	if (!vm->fail_ms)
+		vm->fail_ms = now;
+	if (vm->inject_ms) {
+		pr_err("%s: FAILED: %s (detected %llu ms after injecting %s)", vm->cfg->name,
+		       reason, (unsigned long long)(now - vm->inject_ms), vm->inject_kind);
+		vm->inject_ms = 0;
+	} else {
+		pr_err("%s: FAILED: %s", vm->cfg->name, reason);
+	}
+}
+
+/* The old incarnation of a driver VM is dead (reaped): nobody writes its rings any
+ * more, so reset them and bump the epoch now. Clients pause at once (blk stalls, net
+ * flaps its carrier) instead of after the back-off and the reboot. */
+static void health__new_epochs(struct vm *vm, uint64_t now)
+{
+	struct supervisor *sup = vm->sup;
+	unsigned i;
+
+	if (vm->cfg->role != CFG_DRIVER_VM)
+		return;
+	for (i = 0; i < sup->cfg->nr_channels; i++) {
+		struct channel *ch = &sup->channels[i];
+
+		if (supervisor__vm_serves(vm, ch))
+			pr_info("%s: channel %s epoch %u", vm->cfg->name, ch->cfg->name,
+				channel__new_epoch(ch, now));
+	}
+	vm->epoch_bumped = 1;
+}
+
 void health__fail(struct vm *vm, const char *reason, uint64_t now)
 {
 	if (vm->state == VM_STOPPING || !vm__alive(vm))
 		return; /* already on its way down */
-	snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", reason);
-	pr_err("%s: FAILED: %s", vm->cfg->name, reason);
+	health__detected(vm, reason, now);
 	vm->stopping_for_failure = 1;
 	vm->state = VM_STOPPING;
 	/* Nothing of a failed driver VM is worth a graceful shutdown. */
@@ -108,9 +142,9 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	} else if (vm->want_restart) {
 		pr_info("%s: stopped for restart", vm->cfg->name);
 	} else {
-		snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", why);
-		pr_err("%s: FAILED: %s", vm->cfg->name, why);
+		health__detected(vm, why, now);
 	}
+	health__new_epochs(vm, now);
 	if (vm->ready_ms && now - vm->ready_ms >= HEALTHY_MS)
 		vm->failures_in_row = 0;
 	health__schedule(vm, now);
@@ -129,19 +163,19 @@ int health__start_vm(struct vm *vm, uint64_t now)
 	unsigned i;
 	int ret;
 
-	if (vm->cfg->role == CFG_DRIVER_VM && vm->restarts + vm->failures_in_row > 0) {
+	if (vm->cfg->role == CFG_DRIVER_VM && vm->restarts + vm->failures_in_row > 0 &&
+	    !vm->epoch_bumped) {
 		/*
 		 * A new incarnation: clients must learn that whatever the old one held is
-		 * gone. (On the very first start the region is fresh at epoch 1.)
+		 * gone. (On the very first start the region is fresh at epoch 1; after a
+		 * death the epoch was bumped when it was reaped.)
 		 */
-		for (i = 0; i < sup->cfg->nr_channels; i++) {
-			struct channel *ch = &sup->channels[i];
-
-			if (supervisor__vm_serves(vm, ch))
-				pr_info("%s: channel %s epoch %u", vm->cfg->name, ch->cfg->name,
-					channel__new_epoch(ch, now));
-		}
+		health__new_epochs(vm, now);
 	}
+	vm->epoch_bumped = 0;
+	vm->bridged = 0;
+	(void)sup;
+	(void)i;
 	ret = vm__start(vm);
 	if (ret) {
 		snprintf(vm->last_failure, sizeof(vm->last_failure), "cannot start QEMU: %s",
@@ -178,11 +212,38 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	}
 	if (vm->state != VM_RUNNING || vm->cfg->role != CFG_DRIVER_VM)
 		return 100;
+	if (!vm->bridged) {
+		vm->bridged = 1;
+		vm__bridge_taps(vm);
+	}
+	if (vm->fail_ms) {
+		unsigned served = 0, restored = 0;
+
+		for (i = 0; i < sup->cfg->nr_channels; i++) {
+			struct channel *ch = &sup->channels[i];
+
+			if (!supervisor__vm_serves(vm, ch))
+				continue;
+			served++;
+			restored += channel__restored(ch);
+		}
+		if (restored == served) {
+			pr_info("%s: service restored %llu ms after the failure was detected "
+				"(%u channel%s)", vm->cfg->name,
+				(unsigned long long)(now - vm->fail_ms), served,
+				served == 1 ? "" : "s");
+			vm->fail_ms = 0;
+		}
+	}
 	for (i = 0; i < sup->cfg->nr_channels; i++) {
 		struct channel *ch = &sup->channels[i];
 
 		if (!supervisor__vm_serves(vm, ch))
 			continue;
+		if (channel__broken(ch, why, sizeof(why))) {
+			health__fail(vm, why, now);
+			break;
+		}
 		if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why,
 					       sizeof(why)) ||
 		    channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why,
@@ -191,7 +252,7 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 			break;
 		}
 	}
-	return 100;
+	return vm->fail_ms ? 10 : 100;
 }
 
 int health__tick(struct supervisor *sup, uint64_t now)

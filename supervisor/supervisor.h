@@ -72,6 +72,10 @@ int health__tick(struct supervisor *sup, uint64_t now);
 /* Start (or restart) a VM: bump epochs first if it is a driver VM coming back. */
 int health__start_vm(struct vm *vm, uint64_t now);
 
+/* inject.c: "VM KIND [DEVICE] [ARG]" → a fault in VM (see `ddvm inject --help`).
+ * Returns 0, or -errno with a message in ERR. */
+int inject__run(struct supervisor *sup, char *args, char *err, size_t len);
+
 /* control.c */
 int control__listen(struct supervisor *sup);
 void control__close(struct supervisor *sup);

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -433,4 +436,51 @@ void vm__console_detach(struct vm *vm, int fd)
 	for (i = 0; i < VM_MAX_CONSOLES; i++)
 		if (vm->consoles[i] == fd)
 			vm->consoles[i] = -1;
+}
+
+/* Tap back-ends with `bridge = BR`: QEMU created the tap; join it to BR and bring it up
+ * (ioctls, like brctl addif + ip link set up). Done once per incarnation: a new QEMU
+ * creates a new tap, so a restarted driver VM is on the wire again without the client
+ * noticing more than a link flap. */
+int vm__bridge_taps(struct vm *vm)
+{
+	const struct config *cfg = vm->sup->cfg;
+	unsigned i;
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		struct ifreq ifr = { 0 };
+		int idx;
+
+		if (d->vm != vm->cfg || d->net_backend != CFG_NET_TAP || !d->bridge[0])
+			continue;
+		idx = if_nametoindex(d->tap);
+		if (!idx) {
+			ret = -errno;
+			pr_warn("%s: tap %s: %s", vm->cfg->name, d->tap, strerror(errno));
+			continue;
+		}
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
+		ifr.ifr_ifindex = idx;
+		if (ioctl(fd, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY) {
+			ret = -errno;
+			pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name, d->tap,
+				d->bridge, strerror(errno));
+			continue;
+		}
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
+		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+			ifr.ifr_flags |= IFF_UP;
+			if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+				ret = -errno;
+		}
+		pr_info("%s: tap %s joined bridge %s", vm->cfg->name, d->tap, d->bridge);
+	}
+	close(fd);
+	return ret;
 }

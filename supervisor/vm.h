@@ -53,6 +53,12 @@ struct vm {
 	int stopping_for_failure;  /* we SIGKILLed it because it failed */
 	int want_restart;	   /* `ddvm restart`: come back without counting a failure */
 	char last_failure[256];
+	/* recovery bookkeeping (monotonic ms; 0 = none) */
+	uint64_t fail_ms;	   /* failure detected; cleared when service is restored */
+	uint64_t inject_ms;	   /* `ddvm inject` sent; cleared at the next failure */
+	char inject_kind[32];
+	int epoch_bumped;	   /* its channels already got the new epoch at its death */
+	int bridged;		   /* its taps joined their bridges in this incarnation */
 	char line[256];		   /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
@@ -86,5 +92,7 @@ int vm__console_attach(struct vm *vm, int fd);
 void vm__console_detach(struct vm *vm, int fd);
 const char *vm_state_name(enum vm_state s);
 int vm__alive(const struct vm *vm);
+/* Enslave the VM's tap devices to their configured bridges and bring them up. */
+int vm__bridge_taps(struct vm *vm);
 
 #endif /* DDVM_VM_H */
