@@ -233,12 +233,9 @@ static void *backend_main(void *arg)
 	return NULL;
 }
 
-static void backend_start(struct fake *f)
+/* The device description and features a translation module publishes. */
+static void fake_describe(struct fake *f)
 {
-	uint32_t epoch = ddvm_region_epoch(&f->rg);
-
-	assert_int_equal(ddvm_region_ring(&f->rg, 0, DDVM_SIDE_BACKEND, &f->tx), 0);
-	assert_int_equal(ddvm_region_ring(&f->rg, 1, DDVM_SIDE_BACKEND, &f->rx), 0);
 	if (f->rg.kind == DDVM_KIND_NET) {
 		struct ddvm_net_config *nc = (void *)f->rg.hdr->device;
 
@@ -256,6 +253,15 @@ static void backend_start(struct fake *f)
 		memcpy(bc->disk_driver, "ramdisk", 8);
 	}
 	ddvm_write64(&f->rg.hdr->features, f->features);
+}
+
+static void backend_start(struct fake *f)
+{
+	uint32_t epoch = ddvm_region_epoch(&f->rg);
+
+	assert_int_equal(ddvm_region_ring(&f->rg, 0, DDVM_SIDE_BACKEND, &f->tx), 0);
+	assert_int_equal(ddvm_region_ring(&f->rg, 1, DDVM_SIDE_BACKEND, &f->rx), 0);
+	fake_describe(f);
 	f->run = 1;
 	assert_int_equal(pthread_create(&f->thr, NULL, backend_main, f), 0);
 	f->running = 1;
@@ -777,6 +783,133 @@ static void test_blk_violations(void **state)
 	fake_free(f);
 }
 
+/* --- a hostile driver VM: random indices and descriptors ------------------------------ */
+
+/* What the supervisor does, but with no backend thread: the test writes the "backend"
+ * side of the rings by hand. */
+static void epoch_by_hand(struct fake *f)
+{
+	uint32_t epoch = ddvm_region_epoch(&f->rg) + 1;
+
+	ddvm_region_set_backend(&f->rg, DDVM_STATE_ABSENT, epoch);
+	ddvm_region_reset_rings(&f->rg);
+	ddvm_store_release(&f->rg.hdr->epoch, epoch);
+	ddvm_region_set_backend(&f->rg, DDVM_STATE_READY, epoch);
+}
+
+static uint32_t rnd(unsigned *seed)
+{
+	return (uint32_t)rand_r(seed) ^ ((uint32_t)rand_r(seed) << 16);
+}
+
+/* Fill the backend-produced ring with garbage (sometimes plausible garbage). */
+static void scribble(struct fake *f, unsigned *seed, const uint64_t *ids, unsigned nids)
+{
+	struct ddvm_ring r;
+	uint32_t i, n = 1 + rnd(seed) % 8;
+
+	assert_int_equal(ddvm_region_ring(&f->rg, 1, DDVM_SIDE_BACKEND, &r), 0);
+	for (i = 0; i < n; i++) {
+		uint8_t d[DDVM_DESC_SIZE];
+		uint32_t k;
+
+		for (k = 0; k < sizeof(d); k++)
+			d[k] = (uint8_t)rnd(seed);
+		if (f->rg.kind == DDVM_KIND_NET && rnd(seed) % 2) {
+			struct ddvm_net_desc *nd = (void *)d;
+
+			nd->off = ddvm_ring_slot_off(&r, i) + (rnd(seed) % 4 ? 0 : rnd(seed) % 64);
+			nd->len = rnd(seed) % 4 ? 14 + rnd(seed) % 2000 : rnd(seed);
+			nd->flags &= 3;
+			nd->gso_type = rnd(seed) % 2 ? 0 : nd->gso_type;
+		} else if (f->rg.kind == DDVM_KIND_BLK && nids && rnd(seed) % 2) {
+			struct ddvm_blk_rsp *br = (void *)d;
+
+			br->id = ids[rnd(seed) % nids] ^ (rnd(seed) % 4 ? 0 : 1ull << (rnd(seed) % 64));
+			br->status = rnd(seed) % 3 ? rnd(seed) % 6 : rnd(seed);
+			br->len = rnd(seed) % 2 ? 4096 : rnd(seed);
+		}
+		memcpy(&r.desc[i & r.mask], d, sizeof(d));
+	}
+	/* a plausible or an absurd producer index */
+	ddvm_store_release(&r.ctl->prod, rnd(seed) % 4 ? n : rnd(seed));
+	if (rnd(seed) % 8 == 0)
+		ddvm_store_release(&f->rg.rings[0].ring_off ? &((struct ddvm_ring_ctl *)(
+			(uint8_t *)f->base + f->rg.rings[0].ring_off))->cons : &r.ctl->cons, rnd(seed));
+}
+
+static void test_hostile_backend(void **state)
+{
+	static uint8_t buf[70000], rbuf[8][4096];
+	unsigned seed = 12345, round;
+	struct fake *fn = fake_new(DDVM_KIND_NET, DDVM_NET_F_CSUM);
+	struct fake *fb = fake_blk(DDVM_BLK_F_FLUSH);
+	struct ddvm_chan *cn, *cb;
+
+	(void)state;
+	fake_describe(fn);
+	fake_describe(fb);
+	cn = open_ok(fn, DDVM_CHAN_NET);
+	cb = open_ok(fb, DDVM_CHAN_BLK);
+	for (round = 0; round < 300; round++) {
+		struct ddvm_blk_completion comp[16];
+		uint64_t ids[8];
+		unsigned i, k, got = 0;
+
+		epoch_by_hand(fn);
+		epoch_by_hand(fb);
+		assert_int_equal(ddvm_chan_wait_ready(cn, 2000), 0);
+		assert_int_equal(ddvm_chan_wait_ready(cb, 2000), 0);
+		/* net: frames in, whatever they are */
+		memset(buf, 0, 64);
+		assert_int_equal(ddvm_net_send(cn, buf, 60, NULL, 0), 0);
+		scribble(fn, &seed, NULL, 0);
+		for (i = 0; i < 12; i++) {
+			ssize_t n = ddvm_net_recv(cn, buf, sizeof(buf), NULL);
+
+			assert_true((n >= 14 && n <= 65550) || n == -EAGAIN || n == -EPIPE ||
+				    n == -EMSGSIZE);
+			(void)ddvm_net_send(cn, buf, 60, NULL, 0);
+		}
+		/* blk: 8 reads in flight, then answers that may or may not be ours */
+		for (k = 0; k < 8; k++)
+			assert_int_equal(ddvm_blk_read(cb, k * 8, rbuf[k], 4096, k), 0);
+		for (k = 0; k < 8; k++) { /* the ids the library used: read them off the ring */
+			struct ddvm_blk_req rq;
+
+			memcpy(&rq, (uint8_t *)fb->base + fb->rg.rings[0].ring_off + 128 + k * 32,
+			       sizeof(rq));
+			ids[k] = rq.id;
+		}
+		scribble(fb, &seed, ids, 8);
+		for (i = 0; i < 12 && got < 8; i++) {
+			int n = ddvm_blk_reap(cb, comp, 16);
+
+			assert_true(n >= 0);
+			for (k = 0; k < (unsigned)n; k++) {
+				int r = comp[k].result;
+
+				assert_true(comp[k].cookie < 8);
+				assert_true(r == 0 || r == -EIO || r == -EOPNOTSUPP || r == -EINVAL ||
+					    r == -ENOSPC || r == -EPIPE);
+			}
+			got += (unsigned)n;
+		}
+		if (got < 8) { /* the rest stays in flight: a new epoch re-submits it... */
+			epoch_by_hand(fb);
+			assert_int_equal(ddvm_chan_wait_ready(cb, 2000), 0);
+			/* ...to a backend that never answers: close drops it */
+		}
+		/* a fresh channel per round keeps each round's garbage on its own */
+		ddvm_chan_close(cb);
+		cb = open_ok(fb, DDVM_CHAN_BLK);
+	}
+	ddvm_chan_close(cn);
+	ddvm_chan_close(cb);
+	fake_free(fn);
+	fake_free(fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -788,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_blk_resubmit_after_restart),
 		cmocka_unit_test(test_blk_ring_full_tags_free),
 		cmocka_unit_test(test_blk_violations),
+		cmocka_unit_test(test_hostile_backend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
