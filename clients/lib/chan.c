@@ -320,7 +320,9 @@ static int chan_welcome(struct ddvm_chan *c)
 
 	/* version, our id, -1 + shared memory: in this order, without other fds */
 	ret = ivshmem_recv(c->sock, &v, &fd, 0);
-	if (ret <= 0 || fd >= 0 || v != IVSHMEM_PROTOCOL_VERSION)
+	if (ret == 0)
+		return -EBUSY; /* hung up at once: the frontend id is taken (or we are refused) */
+	if (ret < 0 || fd >= 0 || v != IVSHMEM_PROTOCOL_VERSION)
 		goto err_proto;
 	ret = ivshmem_recv(c->sock, &v, &fd, 0);
 	if (ret <= 0 || fd >= 0 || v < 0 || v > 0xffff)
@@ -648,6 +650,8 @@ const char *ddvm_strerror(int err)
 		return "the driver VM is not ready in this epoch (yet)";
 	case ESHUTDOWN:
 		return "the channel was shut down";
+	case EBUSY:
+		return "the server refused us: the channel already has a frontend";
 	case EMEDIUMTYPE:
 		return "the channel carries another kind of device";
 	case EPROTONOSUPPORT:

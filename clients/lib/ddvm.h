@@ -73,7 +73,8 @@ enum ddvm_chan_state {
  * region. `kind` is DDVM_CHAN_NET, DDVM_CHAN_BLK or DDVM_CHAN_ANY; a region of another
  * kind is refused with -EMEDIUMTYPE. `flags` must be 0.
  * Errors: -EINVAL (bad argument), -ENAMETOOLONG, socket errors (-ENOENT,
- * -ECONNREFUSED, ...), -EPROTO (the server broke the ivshmem protocol),
+ * -ECONNREFUSED, ...), -EBUSY (the server hung up on us: the channel already has a
+ * frontend), -EPROTO (the server broke the ivshmem protocol),
  * -EPROTONOSUPPORT (not a ddvm region, or an incompatible ABI major), -EMEDIUMTYPE,
  * -ENOMEM.
  */

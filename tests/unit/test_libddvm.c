@@ -354,6 +354,12 @@ static void test_open_errors(void **state)
 	assert_int_equal(ddvm_chan_open(&c, f->fe_path, DDVM_CHAN_BLK, 0), -EMEDIUMTYPE);
 	c = open_ok(f, DDVM_CHAN_ANY);
 	assert_int_equal(ddvm_chan_kind(c), DDVM_CHAN_NET);
+	{ /* one frontend per channel: the server refuses a second one */
+		struct ddvm_chan *c2 = NULL;
+
+		assert_int_equal(ddvm_chan_open(&c2, f->fe_path, 0, 0), -EBUSY);
+		assert_null(c2);
+	}
 	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_WAITING);
 	assert_int_equal(ddvm_net_send(c, fr, 60, NULL, 0), -ENOTCONN);
 	assert_int_equal(ddvm_blk_read(c, 0, fr, 512, 0), -EOPNOTSUPP);
