@@ -295,6 +295,7 @@ int chan_sync(struct ddvm_chan *c)
 		if (c->kind == DDVM_CHAN_BLK)
 			blk_on_epoch(c);
 		c->state = DDVM_CHAN_WAITING;
+		ddvm_write64(&h->driver_features, c->want_features);
 		ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, epoch);
 	}
 	if (c->state == DDVM_CHAN_BROKEN)
@@ -395,7 +396,7 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 	unsigned int p, v;
 	int ret;
 
-	if (!out || !path || flags ||
+	if (!out || !path || (flags & ~DDVM_OPEN_NET_OFFLOADS) ||
 	    (kind != DDVM_CHAN_ANY && kind != DDVM_CHAN_NET && kind != DDVM_CHAN_BLK))
 		return -EINVAL;
 	*out = NULL;
@@ -439,6 +440,8 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 	if (ret)
 		goto err_close;
 	ret = chan_map(c, kind);
+	if (!ret && (flags & DDVM_OPEN_NET_OFFLOADS) && c->kind != DDVM_CHAN_NET)
+		ret = -EINVAL;
 	if (ret)
 		goto err_unmap;
 	if (c->kind == DDVM_CHAN_BLK) {
@@ -446,9 +449,21 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 		if (ret)
 			goto err_unmap;
 	}
-	/* The MAC is the supervisor's and valid from the start. */
-	if (c->kind == DDVM_CHAN_NET)
+	/* The MAC is the supervisor's and valid from the start. We may always send with
+	 * offloads (each send is checked against what the backend offers); receiving
+	 * them is the caller's choice. */
+	if (c->kind == DDVM_CHAN_NET) {
 		memcpy(&c->net_cfg, c->rg.hdr->device, sizeof(c->net_cfg));
+		c->want_features = DDVM_NET_F_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 |
+				   DDVM_NET_F_MTU;
+		if (flags & DDVM_OPEN_NET_OFFLOADS)
+			c->want_features |= DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_GUEST_TSO4 |
+					    DDVM_NET_F_GUEST_TSO6;
+	} else {
+		c->want_features = DDVM_BLK_F_FLUSH | DDVM_BLK_F_FUA | DDVM_BLK_F_DISCARD |
+				   DDVM_BLK_F_WRITE_ZEROES | DDVM_BLK_F_RO;
+	}
+	ddvm_write64(&c->rg.hdr->driver_features, c->want_features);
 
 	c->epoch = ddvm_load_acquire(&c->rg.hdr->epoch);
 	c->state = DDVM_CHAN_WAITING;

@@ -71,7 +71,8 @@ enum ddvm_chan_state {
  * Connect to an ivshmem-server socket (a channel's frontend socket, e.g. ddvm-chan's
  * DIR/frontend.sock), receive the shared memory and doorbells, map and validate the
  * region. `kind` is DDVM_CHAN_NET, DDVM_CHAN_BLK or DDVM_CHAN_ANY; a region of another
- * kind is refused with -EMEDIUMTYPE. `flags` must be 0.
+ * kind is refused with -EMEDIUMTYPE. `flags`: 0, or for a net channel
+ * DDVM_OPEN_NET_OFFLOADS.
  * Errors: -EINVAL (bad argument), -ENAMETOOLONG, socket errors (-ENOENT,
  * -ECONNREFUSED, ...), -EBUSY (the server hung up on us: the channel already has a
  * frontend), -EPROTO (the server broke the ivshmem protocol),
@@ -80,6 +81,13 @@ enum ddvm_chan_state {
  */
 int ddvm_chan_open(struct ddvm_chan **out, const char *socket_path, int kind,
 		   unsigned int flags);
+
+/* ddvm_chan_open() flags */
+#define DDVM_OPEN_NET_OFFLOADS 1u /* net: we take frames with a partial checksum and GSO
+				   * frames on receive (and honour their ddvm_net_meta):
+				   * the driver VM passes them whole instead of segmenting
+				   * and checksumming them in software. Transmit offloads
+				   * are always available when the backend offers them. */
 
 /* Detach: says CLOSED in the header, unmaps, closes every fd. Outstanding blk requests
  * are dropped without completions. NULL is allowed. */

@@ -51,6 +51,7 @@ struct ddvm_chan {
 	uint32_t epoch;	 /* epoch our rings belong to */
 	uint64_t restarts;
 	uint64_t features;
+	uint64_t want_features; /* driver_features we announce */
 	int ever_ready;
 	char why[96];	 /* broken reason */
 

@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ret = ddvm_chan_open(&b.c, sock, DDVM_CHAN_NET, 0);
+	/* The TAP takes GSO and partial-checksum frames (IFF_VNET_HDR): ask for them. */
+	ret = ddvm_chan_open(&b.c, sock, DDVM_CHAN_NET, b.offload ? DDVM_OPEN_NET_OFFLOADS : 0);
 	if (ret) {
 		fprintf(stderr, "ddvm-tapbridge: %s: %s\n", sock, ddvm_strerror(ret));
 		return 1;

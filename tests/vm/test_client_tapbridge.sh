@@ -26,7 +26,7 @@ net_iperf_server
 vm_wait drv 'DDVM-AGENT up' 90
 
 ip netns exec "$NS_B" "$TB" --sock "$T/ch-tb/frontend.sock" --tap ddtb0 \
-	--pidfile "$T/tb.pid" >"$T/tb.log" 2>&1 &
+	--pidfile "$T/tb.pid" ${TB_ARGS:-} >"$T/tb.log" 2>&1 &
 echo $! >"$T/tb.bgpid"
 t_on_exit "t_kill_pidfile '$T/tb.bgpid'; cat '$T/tb.log'"
 for _ in $(seq 1800); do
