@@ -321,6 +321,8 @@ static void netfront_watch(struct work_struct *w)
 
 	if (fe->live && epoch != fe->epoch)
 		netfront_disconnect(fe, "driver VM restarted: new epoch");
+	else if (fe->live && (bstate == DDVM_STATE_CLOSED || bstate == DDVM_STATE_ABSENT))
+		netfront_disconnect(fe, "translation module detached"); /* its rings are gone */
 	if (!fe->live && ready)
 		netfront_connect(fe, epoch);
 
@@ -496,6 +498,7 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct net_device *ndev;
 	struct netfront *fe;
+	unsigned long first;
 	int err;
 
 	ndev = alloc_etherdev(sizeof(*fe));
@@ -528,8 +531,16 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = register_netdev(ndev);
 	if (err)
 		goto out_ivshmem;
-	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_ATTACHING, fe->epoch);
-	schedule_delayed_work(&fe->watch, 0);
+	/* A previous client driver served this epoch (module reloaded): the backend
+	 * resets its side of the rings when it sees that one CLOSED. Tell it, and give
+	 * it a few of its ticks before we connect. */
+	first = 0;
+	if (ddvm_read32(&fe->t.rg.hdr->frontend_state) != DDVM_STATE_ABSENT) {
+		ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_CLOSED, fe->epoch);
+		ddvm_ivshmem_kick(&fe->t, DDVM_VECTOR_CONTROL);
+		first = msecs_to_jiffies(500);
+	}
+	schedule_delayed_work(&fe->watch, first);
 	netdev_info(ndev, "ddvm_netfront: %pM on %s\n", ndev->dev_addr, pci_name(pdev));
 	return 0;
 
@@ -552,6 +563,7 @@ static void netfront_remove(struct pci_dev *pdev)
 		synchronize_irq(pci_irq_vector(pdev, v));
 	cancel_delayed_work_sync(&fe->watch);
 	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_CLOSED, fe->epoch);
+	ddvm_ivshmem_kick(&fe->t, DDVM_VECTOR_CONTROL); /* the backend: we are gone */
 	unregister_netdev(ndev);
 	ddvm_ivshmem_remove(&fe->t);
 	netif_napi_del(&fe->napi);

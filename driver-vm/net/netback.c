@@ -169,6 +169,19 @@ static void port_follow_client(struct netback_port *p)
 	bool want = fs == DDVM_STATE_READY && fe == p->epoch && !READ_ONCE(p->broken) &&
 		    READ_ONCE(p->state) == DDVM_STATE_READY;
 
+	/* A client that detached (its driver unloaded, its VM restarted) takes its ring
+	 * state with it: start ours from zero too, once, so that it can come back within
+	 * the same epoch. */
+	if (fs == DDVM_STATE_CLOSED || fs == DDVM_STATE_ABSENT) {
+		if (!p->fe_gone) {
+			p->fe_gone = true;
+			if (READ_ONCE(p->active) || p->tx.cons || p->rx.prod)
+				port_reset(p, p->epoch);
+		}
+	} else if (fs == DDVM_STATE_READY) {
+		p->fe_gone = false;
+	}
+
 	if (want == READ_ONCE(p->active))
 		return;
 	if (want)
@@ -437,6 +450,7 @@ static void netback_remove(struct pci_dev *pdev)
 	rtnl_unlock();
 	napi_disable(&p->napi);
 	port_set_state(p, DDVM_STATE_CLOSED);
+	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL); /* the client: we are gone */
 	dev_info(&pdev->dev, "ddvm_netback: client %pM: tx %llu frames %llu bytes, rx %llu frames %llu bytes, drops tx %llu rx %llu, violations %llu\n",
 		 p->mac, s->tx_frames, s->tx_bytes, s->rx_frames, s->rx_bytes, s->tx_drops,
 		 s->rx_drops, s->violations);

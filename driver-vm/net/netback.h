@@ -53,6 +53,7 @@ struct netback_port {
 	u64 fe_features;     /* offered & what the client said it uses (private copy) */
 	bool active;	     /* client READY at our epoch: move frames */
 	bool broken;	     /* protocol violation seen: rings unused until a new epoch */
+	bool fe_gone;	     /* saw the client CLOSED/ABSENT and reset for it */
 	bool dying;
 
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */

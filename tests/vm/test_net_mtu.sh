@@ -3,7 +3,8 @@
 # MTU and large frames through the driver VM: the translation module sets the e1000's
 # MTU to 9000 (ddvm_netback.nic_mtu), the client adopts the MTU the channel announces,
 # 8000-byte pings cross unfragmented both ways, a frame over the MTU is refused, and
-# TCP send offload crosses the channel as large (GSO) frames.
+# TCP send offload crosses the channel as large (GSO) frames. Then both modules are
+# reloaded under traffic, and finally the driver VM dies under the client.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/net_common.sh"
 net_need_build
@@ -44,6 +45,21 @@ t_log "iperf3 client->peer $up Mbit/s at MTU 1500; $((f1 - f0)) frames crossed t
 [ "$avg" -gt 3000 ] || t_fail "TSO frames did not cross the channel whole (average $avg bytes)"
 net_no_oops drv
 net_no_oops client
+
+# the translation module is unloaded and loaded again under traffic: the client drops
+# its carrier and reconnects; then the client driver is reloaded: the backend resets
+# its side of the rings for the new client driver instance
+vm_cmd client 5 "(iperf3 -c $NET_PEER -t 6 >/dev/null 2>&1 &); true"
+vm_cmd drv 30 "sleep 2; rmmod ddvm_netback && modprobe ddvm_netback" || t_fail "reloading ddvm_netback failed"
+net_wait_backend drv 30
+net_wait_carrier client "$ifn" 30
+net_ping client $NET_PEER
+vm_cmd client 60 "sleep 4; rmmod ddvm_netfront && modprobe ddvm_netfront && ip link set $ifn up && ip addr add 10.99.0.11/24 dev $ifn" ||
+	t_fail "reloading ddvm_netfront failed"
+net_wait_carrier client "$ifn" 30
+net_ping client $NET_PEER
+net_backend_stats drv | grep -E '^(state|violations|resets)' | sed 's/^/    /'
+net_backend_stats drv | grep -q '^violations 0' || t_fail "a reload broke the channel"
 
 # the driver VM dies: the client notices (heartbeat), drops its carrier, keeps its
 # interface and address, and nothing hangs
