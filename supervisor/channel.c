@@ -260,8 +260,33 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 		struct ddvm_ring_ctl *c;
 		uint32_t prod, cons;
 
-		if (ch->rg.rings[i].producer != DDVM_SIDE_FRONTEND)
-			continue; /* the backend consumes only frontend-produced rings */
+		if (ch->rg.rings[i].producer != DDVM_SIDE_FRONTEND) {
+			/*
+			 * blk: every request the backend took (cons of ring 2q) owes one
+			 * response (prod of ring 2q+1). Taken but unanswered and no response
+			 * for TIMEOUT: the driver below it hangs (an oops in its submission
+			 * path, a lost completion, a dead controller).
+			 */
+			uint32_t rsp_prod, req_cons;
+
+			if (ch->cfg->dev->kind != CFG_BLK || !(i & 1))
+				continue;
+			rsp_prod = ddvm_read32(&ring_ctl(ch, i)->prod);
+			req_cons = ddvm_read32(&ring_ctl(ch, i - 1)->cons);
+			if (rsp_prod != ch->req_cons[i] || req_cons == rsp_prod) {
+				ch->req_cons[i] = rsp_prod;
+				ch->req_changed_ms[i] = now_ms;
+				continue;
+			}
+			if (timeout_ms && now_ms - ch->req_changed_ms[i] >= timeout_ms) {
+				snprintf(why, len, "channel %s ring %u: %u requests taken but not "
+					 "answered for %llu ms", ch->cfg->name, i - 1,
+					 req_cons - rsp_prod,
+					 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
+				return 1;
+			}
+			continue;
+		}
 		c = ring_ctl(ch, i);
 		prod = ddvm_read32(&c->prod);
 		cons = ddvm_read32(&c->cons);

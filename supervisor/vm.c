@@ -201,8 +201,10 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "-initrd");
 	add(a, "%s", c->initrd);
 	add(a, "-append");
-	add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s", c->name, c->append[0] ? " " : "",
-	    c->append);
+	/* A driver VM is disposable: an oops anywhere in it is a panic (pvpanic tells us at
+	 * once) rather than a half-dead kernel holding the device. */
+	add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s%s", c->name,
+	    c->role == CFG_DRIVER_VM ? " oops=panic" : "", c->append[0] ? " " : "", c->append);
 	/* The serial port is our socketpair (QEMU's stdin/stdout). */
 	add(a, "-chardev");
 	add(a, "stdio,id=con0,signal=off,mux=off");

@@ -1,0 +1,53 @@
+#!/bin/bash
+# timeout: 420
+# Each way a driver VM can fail is detected by the right check, and the client's I/O
+# (fio with verification, in a loop) carries on without an error:
+#   panic   (ddvm_faultinj)         -> pvpanic: QMP GUEST_PANICKED
+#   hang    (interrupts off, spin)  -> the heartbeat stops advancing
+#   stop    (QMP stop, from outside) -> the heartbeat stops advancing
+#   wqhang  (a work item that never sleeps: the translation module's request work
+#            cannot run, its heartbeat timer still can) -> requests stop completing
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
+source "$(dirname "$0")/../lib/recover.sh"
+
+cat >"$T/work.sh" <<'EOF'
+pass=0
+while :; do
+	pass=$((pass + 1))
+	fio --eta=never --name=v --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --size=8M --iodepth=16 --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt
+	rc=$?
+	if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.txt; then echo "FIO-PASS $pass ok"; else echo "FIO-PASS $pass FAILED rc=$rc"; cat /tmp/fio.txt; fi
+done
+EOF
+rec_setup setup "$T/work.sh"
+rec_up setup
+sup_wait_console cli 'FIO-PASS 1 ok' 180
+
+n=0
+inject() { # KIND LOG-REGEX
+	local kind=$1 re=$2 passes
+	n=$((n + 1))
+	rec_wait_requests disk0.cli 100 60
+	t_log "inject $kind"
+	"$DDVM" inject drv "$kind" >/dev/null || t_fail "ddvm inject drv $kind failed"
+	sup_wait_log "drv: FAILED: $re" 60
+	sup_wait_log "drv: service restored" 120
+	[ "$(grep -c 'service restored' "$DDVM_RUNDIR/ddvm.log")" -ge $n ] ||
+		sup_wait_log "(service restored.*){$n}" 1
+	# and fio made progress again in the new epoch, verified
+	passes=$(grep -c 'FIO-PASS [0-9]* ok' "$DDVM_RUNDIR/cli.log")
+	sup_wait_console cli 'FIO-PASS [0-9]+ ok' 180 $((passes + 1))
+	t_log "$kind: $(grep "drv: FAILED" "$DDVM_RUNDIR/ddvm.log" | tail -n1 | sed 's/.*FAILED: //')"
+}
+inject panic 'guest kernel panicked \(pvpanic\)'
+inject hang 'heartbeat of channel disk0.cli stuck'
+inject stop 'heartbeat of channel disk0.cli stuck'
+inject wqhang 'channel disk0.cli ring 0: [0-9]+ requests untouched'
+grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log"
+! grep -q 'FIO-PASS [0-9]* FAILED' "$DDVM_RUNDIR/cli.log" || t_fail "fio saw an error"
+[ "$(rec_restarts cli)" = 0 ] || t_fail "the client VM restarted"
+! grep -qE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/cli.log" || t_fail "the client kernel complained"
+echo SUCCESS
