@@ -24,6 +24,7 @@ include ring/ring.mk
 -include images/images.mk
 -include tests/tests.mk
 -include bench/bench.mk
+-include tests/campaign/campaign.mk
 
 .PHONY: all deps check demo clean format help
 all: $(ALL_TARGETS)

@@ -143,11 +143,13 @@ rec_restarts() {
 
 # rec_wait_requests CHANNEL N SECS — until the client produced N more requests.
 rec_wait_requests() {
-	local ch=$1 n=$2 secs=$3 base deadline
+	local ch=$1 n=$2 secs=$3 base deadline cur
 	base=$(rec_requests "$ch")
 	deadline=$((SECONDS + secs))
 	while ((SECONDS < deadline)); do
-		(($(rec_requests "$ch") >= base + n)) && return 0
+		# the counter restarts from 0 with each epoch
+		cur=$(rec_requests "$ch")
+		((cur >= base + n || cur < base)) && return 0
 		sleep 0.05
 	done
 	t_fail "channel $ch: fewer than $n requests within ${secs}s"
