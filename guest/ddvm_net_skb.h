@@ -25,8 +25,7 @@
 /* Build an skb holding a private copy of frame[0, len): the first `linear` bytes
  * (headers the stack must find in the linear area) in skb->data, the rest in page
  * fragments, so a 64 KiB GSO frame needs no high-order allocation. */
-static inline struct sk_buff *ddvm_net_skb_copy(const void *frame, u32 len, u32 linear,
-						gfp_t gfp)
+static inline struct sk_buff *ddvm_net_skb_copy(const void *frame, u32 len, u32 linear, gfp_t gfp)
 {
 	struct sk_buff *skb;
 	int err;

@@ -30,24 +30,24 @@
 #include "ddvm_ivshmem.h"
 #include "ddvm_net_skb.h"
 
-#define NETFRONT_WATCH_MS 200
+#define NETFRONT_WATCH_MS   200
 #define NETFRONT_HB_TIMEOUT (3 * HZ) /* heartbeat silent this long: backend is dead */
 
-#define NETFRONT_FEATURES                                                                  \
-	(DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 |     \
+#define NETFRONT_FEATURES                                                                          \
+	(DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 |             \
 	 DDVM_NET_F_GUEST_TSO4 | DDVM_NET_F_GUEST_TSO6 | DDVM_NET_F_MTU)
 
 struct netfront {
 	struct ddvm_ivshmem t;
 	struct net_device *ndev;
 	struct napi_struct napi;
-	struct ddvm_ring tx; /* we produce */
-	struct ddvm_ring rx; /* we consume */
+	struct ddvm_ring tx;	    /* we produce */
+	struct ddvm_ring rx;	    /* we consume */
 	struct ddvm_net_config cfg; /* private copy, taken at connect */
-	u64 features;	     /* offered & ours */
-	u32 epoch;	     /* the epoch our rings belong to, while live */
-	bool live;	     /* connected: rings in use (changed under rtnl) */
-	bool broken;	     /* backend broke the protocol: rings unused */
+	u64 features;		    /* offered & ours */
+	u32 epoch;		    /* the epoch our rings belong to, while live */
+	bool live;		    /* connected: rings in use (changed under rtnl) */
+	bool broken;		    /* backend broke the protocol: rings unused */
 	bool hb_dead;
 	bool mtu_adopted;
 	bool dying;
@@ -58,8 +58,7 @@ struct netfront {
 	u64 kicks_out, irqs, violations, connects;
 };
 
-static const char *const state_names[] = { "absent", "attaching", "ready", "broken",
-					   "closed" };
+static const char *const state_names[] = {"absent", "attaching", "ready", "broken", "closed"};
 
 static const char *state_name(u32 s)
 {
@@ -284,8 +283,8 @@ static void netfront_connect(struct netfront *fe, u32 epoch)
 	}
 	netfront_kick(fe, DDVM_VECTOR_CONTROL);
 	fe->connects++;
-	netdev_info(ndev, "ddvm: connected at epoch %u to %.16s (mtu %u, features %#llx)\n",
-		    epoch, fe->cfg.nic_driver, ndev->mtu, fe->features);
+	netdev_info(ndev, "ddvm: connected at epoch %u to %.16s (mtu %u, features %#llx)\n", epoch,
+		    fe->cfg.nic_driver, ndev->mtu, fe->features);
 }
 
 static void netfront_disconnect(struct netfront *fe, const char *why)
@@ -317,7 +316,9 @@ static void netfront_watch(struct work_struct *w)
 	epoch = ddvm_region_epoch(&fe->t.rg);
 	bstate = ddvm_load_acquire(&h->backend_state);
 	bepoch = ddvm_read32(&h->backend_epoch);
-	ready = bstate == DDVM_STATE_READY && bepoch == epoch;
+	/* BACKEND_GONE: the supervisor gave up restarting the driver VM */
+	ready = bstate == DDVM_STATE_READY && bepoch == epoch &&
+		!(ddvm_read32(&h->ctl_flags) & DDVM_CTL_BACKEND_GONE);
 
 	if (fe->live && epoch != fe->epoch)
 		netfront_disconnect(fe, "driver VM restarted: new epoch");
@@ -333,13 +334,14 @@ static void netfront_watch(struct work_struct *w)
 		fe->hb_last = hb;
 		fe->hb_when = jiffies;
 		fe->hb_dead = false;
-	} else if (fe->live && !fe->hb_dead && time_after(jiffies, fe->hb_when + NETFRONT_HB_TIMEOUT)) {
+	} else if (fe->live && !fe->hb_dead &&
+		   time_after(jiffies, fe->hb_when + NETFRONT_HB_TIMEOUT)) {
 		netdev_warn(ndev, "ddvm: backend heartbeat stopped: carrier off\n");
 		fe->hb_dead = true;
 	}
 
-	carrier = fe->live && ready && !READ_ONCE(fe->broken) && !fe->hb_dead &&
-		  ddvm_read32(&c->link_up);
+	carrier =
+	    fe->live && ready && !READ_ONCE(fe->broken) && !fe->hb_dead && ddvm_read32(&c->link_up);
 	if (carrier && !netif_carrier_ok(ndev)) {
 		netif_carrier_on(ndev);
 	} else if (!carrier && netif_carrier_ok(ndev)) {
@@ -386,8 +388,7 @@ static int netfront_stop(struct net_device *ndev)
 }
 
 /* Offer only what the backend takes: checksum offload needs CSUM, TSO needs TSOx. */
-static netdev_features_t netfront_fix_features(struct net_device *ndev,
-					       netdev_features_t f)
+static netdev_features_t netfront_fix_features(struct net_device *ndev, netdev_features_t f)
 {
 	struct netfront *fe = netdev_priv(ndev);
 
@@ -401,11 +402,11 @@ static netdev_features_t netfront_fix_features(struct net_device *ndev,
 }
 
 static const struct net_device_ops netfront_ops = {
-	.ndo_open = netfront_open,
-	.ndo_stop = netfront_stop,
-	.ndo_start_xmit = netfront_xmit,
-	.ndo_fix_features = netfront_fix_features,
-	.ndo_validate_addr = eth_validate_addr,
+    .ndo_open = netfront_open,
+    .ndo_stop = netfront_stop,
+    .ndo_start_xmit = netfront_xmit,
+    .ndo_fix_features = netfront_fix_features,
+    .ndo_validate_addr = eth_validate_addr,
 };
 
 static void netfront_get_drvinfo(struct net_device *ndev, struct ethtool_drvinfo *info)
@@ -420,8 +421,7 @@ static void netfront_get_drvinfo(struct net_device *ndev, struct ethtool_drvinfo
 		 fe->cfg.nic_driver);
 }
 
-static int netfront_get_link_ksettings(struct net_device *ndev,
-				       struct ethtool_link_ksettings *ks)
+static int netfront_get_link_ksettings(struct net_device *ndev, struct ethtool_link_ksettings *ks)
 {
 	struct netfront *fe = netdev_priv(ndev);
 	u32 speed = fe->cfg.speed_mbps;
@@ -436,9 +436,9 @@ static int netfront_get_link_ksettings(struct net_device *ndev,
 }
 
 static const struct ethtool_ops netfront_ethtool_ops = {
-	.get_drvinfo = netfront_get_drvinfo,
-	.get_link = ethtool_op_get_link,
-	.get_link_ksettings = netfront_get_link_ksettings,
+    .get_drvinfo = netfront_get_drvinfo,
+    .get_link = ethtool_op_get_link,
+    .get_link_ksettings = netfront_get_link_ksettings,
 };
 
 /* --- counters (sysfs, on the PCI device) ------------------------------------------- */
@@ -452,17 +452,16 @@ static ssize_t ddvm_show(struct device *dev, struct device_attribute *attr, char
 			  "ifname %s\nlive %d\nbroken %d\nheartbeat_dead %d\nepoch %u\n"
 			  "backend_state %s\nbackend_epoch %u\nheartbeat %llu\nfeatures %#llx\n"
 			  "connects %llu\nkicks_out %llu\nirqs %llu\nviolations %llu\n",
-			  fe->ndev->name, READ_ONCE(fe->live), READ_ONCE(fe->broken),
-			  fe->hb_dead, fe->epoch,
-			  state_name(ddvm_read32(&h->backend_state)),
-			  ddvm_read32(&h->backend_epoch), ddvm_read64(&h->heartbeat),
-			  fe->features, fe->connects, fe->kicks_out, fe->irqs, fe->violations);
+			  fe->ndev->name, READ_ONCE(fe->live), READ_ONCE(fe->broken), fe->hb_dead,
+			  fe->epoch, state_name(ddvm_read32(&h->backend_state)),
+			  ddvm_read32(&h->backend_epoch), ddvm_read64(&h->heartbeat), fe->features,
+			  fe->connects, fe->kicks_out, fe->irqs, fe->violations);
 }
 static DEVICE_ATTR_RO(ddvm);
 
 static struct attribute *netfront_attrs[] = {
-	&dev_attr_ddvm.attr,
-	NULL,
+    &dev_attr_ddvm.attr,
+    NULL,
 };
 ATTRIBUTE_GROUPS(netfront);
 
@@ -510,8 +509,7 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_DELAYED_WORK(&fe->watch, netfront_watch);
 	netif_napi_add(ndev, &fe->napi, netfront_poll);
 
-	err = ddvm_ivshmem_probe(&fe->t, pdev, DDVM_SIDE_FRONTEND, DDVM_KIND_NET,
-				 netfront_irq, fe);
+	err = ddvm_ivshmem_probe(&fe->t, pdev, DDVM_SIDE_FRONTEND, DDVM_KIND_NET, netfront_irq, fe);
 	if (err)
 		goto out_napi;
 	err = netfront_init_channel(fe);
@@ -519,13 +517,13 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_ivshmem;
 	ndev->netdev_ops = &netfront_ops;
 	ndev->ethtool_ops = &netfront_ethtool_ops;
-	ndev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_TSO | NETIF_F_TSO6 |
-			    NETIF_F_TSO_ECN;
+	ndev->hw_features =
+	    NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_TSO_ECN;
 	ndev->features = ndev->hw_features | NETIF_F_RXCSUM;
 	ndev->min_mtu = ETH_MIN_MTU;
 	ndev->max_mtu = netfront_mtu_limit(fe);
-	netif_set_tso_max_size(ndev, min_t(u32, GSO_LEGACY_MAX_SIZE,
-					   fe->tx.slot_size - ETH_HLEN - VLAN_HLEN));
+	netif_set_tso_max_size(
+	    ndev, min_t(u32, GSO_LEGACY_MAX_SIZE, fe->tx.slot_size - ETH_HLEN - VLAN_HLEN));
 	netif_carrier_off(ndev);
 	pci_set_drvdata(pdev, fe);
 	err = register_netdev(ndev);
@@ -571,17 +569,17 @@ static void netfront_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id netfront_ids[] = {
-	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
-	{ 0 },
+    {PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE)},
+    {0},
 };
 MODULE_DEVICE_TABLE(pci, netfront_ids);
 
 static struct pci_driver netfront_driver = {
-	.name = "ddvm_netfront",
-	.id_table = netfront_ids,
-	.probe = netfront_probe,
-	.remove = netfront_remove,
-	.dev_groups = netfront_groups,
+    .name = "ddvm_netfront",
+    .id_table = netfront_ids,
+    .probe = netfront_probe,
+    .remove = netfront_remove,
+    .dev_groups = netfront_groups,
 };
 module_pci_driver(netfront_driver);
 

@@ -43,8 +43,10 @@ void port_break(struct netback_port *p, const char *why)
 	port_stat_inc(p, violations);
 	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
 	port_set_state(p, DDVM_STATE_BROKEN);
-	dev_warn(&p->t.pdev->dev, "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new epoch\n",
-		 p->mac, why);
+	dev_warn(
+	    &p->t.pdev->dev,
+	    "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new epoch\n",
+	    p->mac, why);
 }
 
 /* Called under rtnl by the switch when the NIC went away. */
@@ -84,8 +86,7 @@ static void port_tx_one(struct netback_port *p, const struct ddvm_net_desc *d, u
 	skb_reset_mac_header(skb);
 	skb->protocol = eth_hdr(skb)->h_proto;
 	skb_set_network_header(skb, ETH_HLEN);
-	if (eth_type_vlan(skb->protocol) &&
-	    __vlan_get_protocol(skb, skb->protocol, &depth) != 0)
+	if (eth_type_vlan(skb->protocol) && __vlan_get_protocol(skb, skb->protocol, &depth) != 0)
 		skb_set_network_header(skb, depth);
 	if (ddvm_net_desc_to_skb(skb, d, gso_ok)) {
 		port_stat_inc(p, tx_bad);
@@ -240,7 +241,8 @@ static struct net_device *port_find_nic(struct netback_port *p)
 	ASSERT_RTNL();
 	if (p->target[0] && !strchr(p->target, ':'))
 		return __dev_get_by_name(&init_net, p->target);
-	for_each_netdev(&init_net, dev) {
+	for_each_netdev(&init_net, dev)
+	{
 		struct device *parent = dev->dev.parent;
 
 		if (dev->type != ARPHRD_ETHER || (dev->flags & IFF_LOOPBACK) || !parent)
@@ -297,8 +299,9 @@ static void port_attach_work(struct work_struct *w)
 	err = switch_port_attach(p, nic);
 	if (err) {
 		if (!p->attach_logged)
-			dev_err(&p->t.pdev->dev, "ddvm_netback: cannot attach to %s: %d (retrying)\n",
-				nic->name, err);
+			dev_err(&p->t.pdev->dev,
+				"ddvm_netback: cannot attach to %s: %d (retrying)\n", nic->name,
+				err);
 		p->attach_logged = true;
 		schedule_delayed_work(&p->attach, HZ);
 		goto out;
@@ -353,8 +356,7 @@ static int port_init_channel(struct netback_port *p)
 	}
 	memcpy(p->mac, port_config(p)->mac, ETH_ALEN);
 	if (!is_valid_ether_addr(p->mac)) {
-		dev_err(dev, "ddvm_netback: channel gives the client no valid MAC (%pM)\n",
-			p->mac);
+		dev_err(dev, "ddvm_netback: channel gives the client no valid MAC (%pM)\n", p->mac);
 		return -EINVAL;
 	}
 	p->features = DDVM_NET_F_MTU;
@@ -373,8 +375,7 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 {
 	struct netback_port *p = pci_get_drvdata(to_pci_dev(dev));
 	const struct netback_stats *s = &p->st;
-	static const char *const states[] = { "absent", "attaching", "ready", "broken",
-					      "closed" };
+	static const char *const states[] = {"absent", "attaching", "ready", "broken", "closed"};
 	u32 state = READ_ONCE(p->state);
 
 	return sysfs_emit(buf,
@@ -391,8 +392,8 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 static DEVICE_ATTR_RO(stats);
 
 static struct attribute *netback_attrs[] = {
-	&dev_attr_stats.attr,
-	NULL,
+    &dev_attr_stats.attr,
+    NULL,
 };
 ATTRIBUTE_GROUPS(netback);
 
@@ -451,7 +452,9 @@ static void netback_remove(struct pci_dev *pdev)
 	napi_disable(&p->napi);
 	port_set_state(p, DDVM_STATE_CLOSED);
 	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL); /* the client: we are gone */
-	dev_info(&pdev->dev, "ddvm_netback: client %pM: tx %llu frames %llu bytes, rx %llu frames %llu bytes, drops tx %llu rx %llu, violations %llu\n",
+	dev_info(&pdev->dev,
+		 "ddvm_netback: client %pM: tx %llu frames %llu bytes, rx %llu frames %llu bytes, "
+		 "drops tx %llu rx %llu, violations %llu\n",
 		 p->mac, s->tx_frames, s->tx_bytes, s->rx_frames, s->rx_bytes, s->tx_drops,
 		 s->rx_drops, s->violations);
 	ddvm_ivshmem_remove(&p->t);
@@ -460,17 +463,17 @@ static void netback_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id netback_ids[] = {
-	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
-	{ 0 },
+    {PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE)},
+    {0},
 };
 MODULE_DEVICE_TABLE(pci, netback_ids);
 
 static struct pci_driver netback_driver = {
-	.name = "ddvm_netback",
-	.id_table = netback_ids,
-	.probe = netback_probe,
-	.remove = netback_remove,
-	.dev_groups = netback_groups,
+    .name = "ddvm_netback",
+    .id_table = netback_ids,
+    .probe = netback_probe,
+    .remove = netback_remove,
+    .dev_groups = netback_groups,
 };
 
 static int __init netback_init(void)

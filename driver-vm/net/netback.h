@@ -30,15 +30,15 @@
 struct netback_switch;
 
 struct netback_stats {
-	u64 tx_frames, tx_bytes;     /* client -> driver VM (wire or local) */
-	u64 tx_wire, tx_local;	     /* ... sent to the NIC / switched to another client */
-	u64 tx_drops, tx_bad;	     /* dropped (no memory, too big) / malformed by client */
-	u64 rx_frames, rx_bytes;     /* driver VM -> client */
-	u64 rx_drops;		     /* rx ring full or channel not ready */
-	u64 kicks_out, irqs;	     /* doorbells rung / taken */
-	u64 polls;		     /* NAPI polls of the tx ring */
-	u64 violations;		     /* protocol violations (each one breaks the port) */
-	u64 resets;		     /* epoch changes followed */
+	u64 tx_frames, tx_bytes; /* client -> driver VM (wire or local) */
+	u64 tx_wire, tx_local;	 /* ... sent to the NIC / switched to another client */
+	u64 tx_drops, tx_bad;	 /* dropped (no memory, too big) / malformed by client */
+	u64 rx_frames, rx_bytes; /* driver VM -> client */
+	u64 rx_drops;		 /* rx ring full or channel not ready */
+	u64 kicks_out, irqs;	 /* doorbells rung / taken */
+	u64 polls;		 /* NAPI polls of the tx ring */
+	u64 violations;		 /* protocol violations (each one breaks the port) */
+	u64 resets;		 /* epoch changes followed */
 };
 
 struct netback_port {
@@ -59,10 +59,10 @@ struct netback_port {
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
 	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */
 
-	spinlock_t rx_lock; /* the rx ring's producer side */
+	spinlock_t rx_lock;	    /* the rx ring's producer side */
 	struct net_device napi_dev; /* dummy netdev that hosts the tx NAPI */
 	struct napi_struct napi;
-	struct delayed_work tick; /* heartbeat, epoch, client state, link */
+	struct delayed_work tick;   /* heartbeat, epoch, client state, link */
 	struct delayed_work attach; /* find the NIC (it may appear after us) */
 	bool attach_logged;
 

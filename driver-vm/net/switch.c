@@ -25,15 +25,13 @@ static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac
 {
 	struct netback_port *p;
 
-	list_for_each_entry_rcu(p, &sw->ports, sw_node, lockdep_rtnl_is_held())
-		if (ether_addr_equal(p->mac, mac))
-			return p;
+	list_for_each_entry_rcu(p, &sw->ports, sw_node,
+				lockdep_rtnl_is_held()) if (ether_addr_equal(p->mac, mac)) return p;
 	return NULL;
 }
 
 /* Put one frame whose offload metadata the client accepts into p's rx ring. */
-static void port_push(struct netback_port *p, struct sk_buff *skb,
-		      const struct ddvm_net_desc *meta)
+static void port_push(struct netback_port *p, struct sk_buff *skb, const struct ddvm_net_desc *meta)
 {
 	struct ddvm_net_desc d = *meta;
 	bool kick, broken = false;
@@ -95,7 +93,8 @@ static void port_push_soft(struct netback_port *p, struct sk_buff *skb)
 	if (IS_ERR_OR_NULL(segs))
 		goto drop_copy;
 	consume_skb(copy);
-	skb_list_walk_safe(segs, seg, next) {
+	skb_list_walk_safe(segs, seg, next)
+	{
 		skb_mark_not_on_list(seg);
 		if (ddvm_net_skb_to_desc(seg, &d) == 0)
 			port_push(p, seg, &d);
@@ -140,8 +139,7 @@ void port_deliver(struct netback_port *p, struct sk_buff *skb)
 }
 
 /* Send a client's frame out of the NIC. Consumes skb. */
-static void switch_xmit(struct netback_switch *sw, struct netback_port *from,
-			struct sk_buff *skb)
+static void switch_xmit(struct netback_switch *sw, struct netback_port *from, struct sk_buff *skb)
 {
 	struct net_device *nic = sw->nic;
 	unsigned int len = skb->len;
@@ -174,9 +172,7 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 		goto out;
 	}
 	if (is_multicast_ether_addr(dst)) {
-		list_for_each_entry_rcu(q, &sw->ports, sw_node)
-			if (q != from)
-				port_deliver(q, skb);
+		list_for_each_entry_rcu(q, &sw->ports, sw_node) if (q != from) port_deliver(q, skb);
 		switch_xmit(sw, from, skb);
 		goto out;
 	}
@@ -218,8 +214,7 @@ static rx_handler_result_t switch_rx(struct sk_buff **pskb)
 	}
 	dst = skb->data;
 	if (is_multicast_ether_addr(dst)) {
-		list_for_each_entry_rcu(q, &sw->ports, sw_node)
-			port_deliver(q, skb);
+		list_for_each_entry_rcu(q, &sw->ports, sw_node) port_deliver(q, skb);
 	} else {
 		q = switch_find(sw, dst);
 		if (q)
@@ -283,9 +278,7 @@ int switch_port_attach(struct netback_port *p, struct net_device *nic)
 	struct netback_switch *sw = NULL, *s;
 
 	ASSERT_RTNL();
-	list_for_each_entry(s, &switches, node)
-		if (s->nic == nic)
-			sw = s;
+	list_for_each_entry(s, &switches, node) if (s->nic == nic) sw = s;
 	if (!sw) {
 		sw = switch_create(nic);
 		if (IS_ERR(sw))
@@ -323,13 +316,10 @@ static int switch_netdev_event(struct notifier_block *nb, unsigned long event, v
 	if (event != NETDEV_UNREGISTER)
 		return NOTIFY_DONE;
 	sw = NULL;
-	list_for_each_entry(s, &switches, node)
-		if (s->nic == dev)
-			sw = s;
+	list_for_each_entry(s, &switches, node) if (s->nic == dev) sw = s;
 	if (!sw)
 		return NOTIFY_DONE;
-	netdev_info(dev, "ddvm_netback: NIC going away, detaching %d client(s)\n",
-		    sw->nports);
+	netdev_info(dev, "ddvm_netback: NIC going away, detaching %d client(s)\n", sw->nports);
 	for (n = sw->nports; n > 0; n--) {
 		p = list_first_entry(&sw->ports, struct netback_port, sw_node);
 		switch_port_detach(p); /* the last one frees sw */
@@ -339,7 +329,7 @@ static int switch_netdev_event(struct notifier_block *nb, unsigned long event, v
 }
 
 static struct notifier_block switch_notifier = {
-	.notifier_call = switch_netdev_event,
+    .notifier_call = switch_netdev_event,
 };
 
 int switch_notifier_register(void)
