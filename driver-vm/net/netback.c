@@ -107,6 +107,7 @@ static int port_poll(struct napi_struct *napi, int budget)
 	int done = 0;
 
 	port_stat_inc(p, polls);
+	port_drain(p); /* the client may have freed rx slots for frames that wait */
 	while (done < budget && READ_ONCE(p->active)) {
 		if (ddvm_ring_pop(&p->tx, &d))
 			break;
@@ -149,6 +150,8 @@ static void port_reset(struct netback_port *p, u32 epoch)
 	napi_disable(&p->napi);
 	spin_lock_bh(&p->rx_lock);
 	WRITE_ONCE(p->active, false);
+	__skb_queue_purge(&p->rx_backlog);
+	p->backlog_bytes = 0;
 	ddvm_ring_reset_local(&p->tx);
 	ddvm_ring_reset_local(&p->rx);
 	port_zero_own(p);
@@ -189,6 +192,10 @@ static void port_follow_client(struct netback_port *p)
 		WRITE_ONCE(p->fe_features, ddvm_read64(&h->driver_features) & p->features);
 	spin_lock_bh(&p->rx_lock);
 	WRITE_ONCE(p->active, want);
+	if (!want) {
+		__skb_queue_purge(&p->rx_backlog);
+		p->backlog_bytes = 0;
+	}
 	spin_unlock_bh(&p->rx_lock);
 	dev_info(&p->t.pdev->dev, "ddvm_netback: client %pM %s (epoch %u, features %#llx)\n",
 		 p->mac, want ? "connected" : "disconnected", p->epoch, p->fe_features);
@@ -382,12 +389,13 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 			  "client %pM\ntarget %s\nstate %s\nepoch %u\nactive %d\n"
 			  "tx_frames %llu\ntx_bytes %llu\ntx_wire %llu\ntx_local %llu\n"
 			  "tx_drops %llu\ntx_bad %llu\nrx_frames %llu\nrx_bytes %llu\n"
-			  "rx_drops %llu\nkicks_out %llu\nirqs %llu\npolls %llu\n"
+			  "rx_drops %llu\nrx_queued %llu\nkicks_out %llu\nirqs %llu\npolls %llu\n"
 			  "violations %llu\nresets %llu\n",
 			  p->mac, p->target, state < ARRAY_SIZE(states) ? states[state] : "?",
 			  p->epoch, READ_ONCE(p->active), s->tx_frames, s->tx_bytes, s->tx_wire,
 			  s->tx_local, s->tx_drops, s->tx_bad, s->rx_frames, s->rx_bytes,
-			  s->rx_drops, s->kicks_out, s->irqs, s->polls, s->violations, s->resets);
+			  s->rx_drops, s->rx_queued, s->kicks_out, s->irqs, s->polls, s->violations,
+			  s->resets);
 }
 static DEVICE_ATTR_RO(stats);
 
@@ -408,6 +416,7 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!p)
 		return -ENOMEM;
 	spin_lock_init(&p->rx_lock);
+	__skb_queue_head_init(&p->rx_backlog);
 	INIT_LIST_HEAD(&p->sw_node);
 	INIT_DELAYED_WORK(&p->tick, port_tick);
 	INIT_DELAYED_WORK(&p->attach, port_attach_work);
@@ -450,6 +459,7 @@ static void netback_remove(struct pci_dev *pdev)
 	switch_port_detach(p);
 	rtnl_unlock();
 	napi_disable(&p->napi);
+	port_backlog_purge(p);
 	port_set_state(p, DDVM_STATE_CLOSED);
 	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL); /* the client: we are gone */
 	dev_info(&pdev->dev,

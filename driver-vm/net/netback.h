@@ -25,7 +25,8 @@
 #include "ddvm_ivshmem.h"
 #include "ddvm/net.h"
 
-#define NETBACK_TICK_MS 100 /* heartbeat period */
+#define NETBACK_TICK_MS		 100	    /* heartbeat period */
+#define NETBACK_RX_BACKLOG_BYTES (4u << 20) /* frames waiting for rx slots, per client */
 
 struct netback_switch;
 
@@ -34,7 +35,8 @@ struct netback_stats {
 	u64 tx_wire, tx_local;	 /* ... sent to the NIC / switched to another client */
 	u64 tx_drops, tx_bad;	 /* dropped (no memory, too big) / malformed by client */
 	u64 rx_frames, rx_bytes; /* driver VM -> client */
-	u64 rx_drops;		 /* rx ring full or channel not ready */
+	u64 rx_drops;		 /* rx ring and backlog full, or channel not ready */
+	u64 rx_queued;		 /* frames that waited in the backlog for a slot */
 	u64 kicks_out, irqs;	 /* doorbells rung / taken */
 	u64 polls;		 /* NAPI polls of the tx ring */
 	u64 violations;		 /* protocol violations (each one breaks the port) */
@@ -59,7 +61,9 @@ struct netback_port {
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
 	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */
 
-	spinlock_t rx_lock;	    /* the rx ring's producer side */
+	spinlock_t rx_lock;		/* the rx ring's producer side and the backlog */
+	struct sk_buff_head rx_backlog; /* frames waiting for rx slots (under rx_lock) */
+	u32 backlog_bytes;
 	struct net_device napi_dev; /* dummy netdev that hosts the tx NAPI */
 	struct napi_struct napi;
 	struct delayed_work tick;   /* heartbeat, epoch, client state, link */
@@ -81,6 +85,8 @@ int switch_port_attach(struct netback_port *p, struct net_device *nic);
 void switch_port_detach(struct netback_port *p);
 void switch_forward(struct netback_port *from, struct sk_buff *skb);
 void port_deliver(struct netback_port *p, struct sk_buff *skb);
+void port_drain(struct netback_port *p);
+void port_backlog_purge(struct netback_port *p);
 int switch_notifier_register(void);
 void switch_notifier_unregister(void);
 

@@ -25,37 +25,122 @@ static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac
 {
 	struct netback_port *p;
 
-	list_for_each_entry_rcu(p, &sw->ports, sw_node,
-				lockdep_rtnl_is_held()) if (ether_addr_equal(p->mac, mac)) return p;
+	list_for_each_entry_rcu(p, &sw->ports, sw_node, lockdep_rtnl_is_held())
+	{
+		if (ether_addr_equal(p->mac, mac))
+			return p;
+	}
 	return NULL;
 }
 
-/* Put one frame whose offload metadata the client accepts into p's rx ring. */
-static void port_push(struct netback_port *p, struct sk_buff *skb, const struct ddvm_net_desc *meta)
+/* A backlogged frame's descriptor template lives in its skb's control block. */
+#define PORT_CB(skb) ((struct ddvm_net_desc *)(skb)->cb)
+
+/* Copy one frame into the next rx slot. Caller holds rx_lock and saw space. */
+static void port_fill(struct netback_port *p, const struct sk_buff *skb,
+		      const struct ddvm_net_desc *meta)
 {
 	struct ddvm_net_desc d = *meta;
+	u32 idx = p->rx.prod;
+
+	if (skb_copy_bits(skb, 0, ddvm_ring_slot(&p->rx, idx), skb->len)) {
+		port_stat_inc(p, rx_drops);
+		return;
+	}
+	d.off = ddvm_ring_slot_off(&p->rx, idx);
+	d.len = skb->len;
+	if (ddvm_ring_push(&p->rx, &d)) {
+		port_stat_inc(p, rx_drops);
+		return;
+	}
+	port_stat_inc(p, rx_frames);
+	port_stat_add(p, &p->st.rx_bytes, skb->len);
+}
+
+/*
+ * Move backlogged frames into free slots and publish them. Caller holds rx_lock.
+ * Returns true when the client asked for a doorbell. Bounded: every round either
+ * moves at least one frame out of the (bounded) backlog or stops.
+ */
+static bool port_drain_locked(struct netback_port *p)
+{
+	struct sk_buff *skb;
+	u32 n;
+
+	for (;;) {
+		n = ddvm_ring_space(&p->rx);
+		while (n && (skb = __skb_dequeue(&p->rx_backlog))) {
+			n--;
+			p->backlog_bytes -= skb->len;
+			port_fill(p, skb, PORT_CB(skb));
+			consume_skb(skb);
+		}
+		if (skb_queue_empty(&p->rx_backlog) || ddvm_ring_broken(&p->rx))
+			break;
+		/* frames still wait: ask for a doorbell when the client frees slots (it
+		 * may have already: then go round again) */
+		if (!ddvm_ring_wait_space(&p->rx))
+			break;
+	}
+	return ddvm_ring_publish(&p->rx);
+}
+
+/* Forget the backlog (the client went away, or the rings were reset). */
+void port_backlog_purge(struct netback_port *p)
+{
+	spin_lock_bh(&p->rx_lock);
+	__skb_queue_purge(&p->rx_backlog);
+	p->backlog_bytes = 0;
+	spin_unlock_bh(&p->rx_lock);
+}
+
+/* Called from the port's NAPI poll after the client freed rx slots. */
+void port_drain(struct netback_port *p)
+{
+	bool kick;
+
+	if (skb_queue_empty_lockless(&p->rx_backlog))
+		return;
+	spin_lock_bh(&p->rx_lock);
+	kick = p->active && port_drain_locked(p);
+	spin_unlock_bh(&p->rx_lock);
+	if (kick) {
+		ddvm_ivshmem_kick(&p->t, p->rx.vector);
+		port_stat_inc(p, kicks_out);
+	}
+	if (ddvm_ring_broken(&p->rx))
+		port_break(p, "rx ring: client moved cons out of range");
+}
+
+/*
+ * Put one frame whose offload metadata the client accepts into p's rx ring; when the
+ * ring is full, keep it (a clone) in a bounded backlog, like a tap's queue, and ask
+ * the client for a doorbell when it frees slots. Beyond the backlog: drop and count.
+ */
+static void port_push(struct netback_port *p, struct sk_buff *skb, const struct ddvm_net_desc *meta)
+{
+	struct sk_buff *clone;
 	bool kick, broken = false;
-	u32 idx;
 
 	spin_lock_bh(&p->rx_lock);
 	if (!p->active || skb->len > p->rx.slot_size)
 		goto drop;
-	if (ddvm_ring_space(&p->rx) == 0) {
+	if (skb_queue_empty(&p->rx_backlog) && ddvm_ring_space(&p->rx)) {
+		port_fill(p, skb, meta);
+	} else {
 		broken = ddvm_ring_broken(&p->rx);
-		goto drop;
+		if (broken || p->backlog_bytes + skb->len > NETBACK_RX_BACKLOG_BYTES)
+			goto drop;
+		clone = skb_clone(skb, GFP_ATOMIC);
+		if (!clone)
+			goto drop;
+		*PORT_CB(clone) = *meta;
+		__skb_queue_tail(&p->rx_backlog, clone);
+		p->backlog_bytes += clone->len;
+		port_stat_inc(p, rx_queued);
 	}
-	idx = p->rx.prod;
-	if (skb_copy_bits(skb, 0, ddvm_ring_slot(&p->rx, idx), skb->len))
-		goto drop;
-	d.off = ddvm_ring_slot_off(&p->rx, idx);
-	d.len = skb->len;
-	if (ddvm_ring_push(&p->rx, &d))
-		goto drop;
-	kick = ddvm_ring_publish(&p->rx);
+	kick = port_drain_locked(p);
 	spin_unlock_bh(&p->rx_lock);
-
-	port_stat_inc(p, rx_frames);
-	port_stat_add(p, &p->st.rx_bytes, skb->len);
 	if (kick) {
 		ddvm_ivshmem_kick(&p->t, p->rx.vector);
 		port_stat_inc(p, kicks_out);
