@@ -248,8 +248,7 @@ static struct net_device *port_find_nic(struct netback_port *p)
 	ASSERT_RTNL();
 	if (p->target[0] && !strchr(p->target, ':'))
 		return __dev_get_by_name(&init_net, p->target);
-	for_each_netdev(&init_net, dev)
-	{
+	for_each_netdev(&init_net, dev) {
 		struct device *parent = dev->dev.parent;
 
 		if (dev->type != ARPHRD_ETHER || (dev->flags & IFF_LOOPBACK) || !parent)

@@ -26,10 +26,8 @@ static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac
 	struct netback_port *p;
 
 	list_for_each_entry_rcu(p, &sw->ports, sw_node, lockdep_rtnl_is_held())
-	{
 		if (ether_addr_equal(p->mac, mac))
 			return p;
-	}
 	return NULL;
 }
 
@@ -178,8 +176,7 @@ static void port_push_soft(struct netback_port *p, struct sk_buff *skb)
 	if (IS_ERR_OR_NULL(segs))
 		goto drop_copy;
 	consume_skb(copy);
-	skb_list_walk_safe(segs, seg, next)
-	{
+	skb_list_walk_safe(segs, seg, next) {
 		skb_mark_not_on_list(seg);
 		if (ddvm_net_skb_to_desc(seg, &d) == 0)
 			port_push(p, seg, &d);
@@ -257,7 +254,9 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 		goto out;
 	}
 	if (is_multicast_ether_addr(dst)) {
-		list_for_each_entry_rcu(q, &sw->ports, sw_node) if (q != from) port_deliver(q, skb);
+		list_for_each_entry_rcu(q, &sw->ports, sw_node)
+			if (q != from)
+				port_deliver(q, skb);
 		switch_xmit(sw, from, skb);
 		goto out;
 	}
@@ -299,7 +298,8 @@ static rx_handler_result_t switch_rx(struct sk_buff **pskb)
 	}
 	dst = skb->data;
 	if (is_multicast_ether_addr(dst)) {
-		list_for_each_entry_rcu(q, &sw->ports, sw_node) port_deliver(q, skb);
+		list_for_each_entry_rcu(q, &sw->ports, sw_node)
+			port_deliver(q, skb);
 	} else {
 		q = switch_find(sw, dst);
 		if (q)
@@ -363,7 +363,9 @@ int switch_port_attach(struct netback_port *p, struct net_device *nic)
 	struct netback_switch *sw = NULL, *s;
 
 	ASSERT_RTNL();
-	list_for_each_entry(s, &switches, node) if (s->nic == nic) sw = s;
+	list_for_each_entry(s, &switches, node)
+		if (s->nic == nic)
+			sw = s;
 	if (!sw) {
 		sw = switch_create(nic);
 		if (IS_ERR(sw))
@@ -401,7 +403,9 @@ static int switch_netdev_event(struct notifier_block *nb, unsigned long event, v
 	if (event != NETDEV_UNREGISTER)
 		return NOTIFY_DONE;
 	sw = NULL;
-	list_for_each_entry(s, &switches, node) if (s->nic == dev) sw = s;
+	list_for_each_entry(s, &switches, node)
+		if (s->nic == dev)
+			sw = s;
 	if (!sw)
 		return NOTIFY_DONE;
 	netdev_info(dev, "ddvm_netback: NIC going away, detaching %d client(s)\n", sw->nports);
