@@ -210,9 +210,10 @@ net_ping() {
 }
 
 # net_iperf NAME [-R] — bounded iperf3 run from a VM to the peer; prints Mbit/s.
+# NET_IPERF_EXTRA: more iperf3 options (e.g. -b 40M).
 net_iperf() {
 	local name=$1 rev=${2:-} secs=${NET_IPERF_SECS:-3} out mbps
-	out=$(vm_cmd "$name" $((secs + 40)) "iperf3 -c $NET_PEER -t $secs -f m $rev") ||
+	out=$(vm_cmd "$name" $((secs + 40)) "iperf3 -c $NET_PEER -t $secs -f m $rev ${NET_IPERF_EXTRA:-}") ||
 		{ echo "$out" >&2; t_fail "$name: iperf3 $rev failed"; }
 	mbps=$(echo "$out" | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i}' | tail -n1)
 	[ -n "$mbps" ] || { echo "$out" >&2; t_fail "$name: no iperf3 result"; }

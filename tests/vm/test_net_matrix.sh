@@ -18,6 +18,11 @@ net_need_build
 # Models QEMU 7.2 emulates whose stock Debian 6.1 driver cannot serve here are listed
 # in NET_MODELS_BROKEN with the reason (none known so far).
 declare -A NET_MODELS_BROKEN=()
+# ne2k_pci: under a receive flood QEMU 7.2's NE2000 with Linux's 8390 driver stops
+# raising receive interrupts for good (ip link down/up revives it). That happens
+# natively too (a plain driver VM, no ddvm module, 5 s raw-frame flood from the tap),
+# so the peer->client run is paced below what the card takes.
+declare -A NET_IPERF_OPTS=([ne2k_pci]="-b 40M")
 models=${NET_MODELS:-$NET_MODELS_ALL}
 
 net_ns_setup
@@ -55,7 +60,7 @@ for model in $models; do
 	net_wait_carrier client "$ifn" 60
 	net_ping client $NET_PEER
 	up=$(net_iperf client)
-	down=$(net_iperf client -R)
+	down=$(NET_IPERF_EXTRA=${NET_IPERF_OPTS[$model]:-} net_iperf client -R)
 	result[$model]="driver ${driver[$model]}: ping ok, iperf3 client->peer $up Mbit/s, peer->client $down Mbit/s"
 	t_log "$model: ${result[$model]}"
 	net_backend_stats "$dvm" | sed 's/^/    /'
