@@ -1,79 +1,106 @@
 #!/bin/bash
-# fio throughput through a driver VM vs native, measured side by side in one run.
+# fio throughput through a driver VM vs native, side by side in one run.
 #
-#   bench/blk_throughput.sh [SECONDS] [SIZE_MB]      (default: 10 s per job, 512 MiB disk)
+#   [ROUNDS=5] bench/blk_throughput.sh [SECONDS] [SIZE_MB]   (default 3 s per job, 512 MiB)
 #
 # reuse:  client VM (ddvm_blkfront) --ddvm channel--> driver VM (ddvm_blkback + stock
 #         nvme driver) --emulated nvme--> raw image on the host
 # native: the same client VM image owning the same emulated nvme (same QEMU drive and
 #         device options) directly, with the stock nvme driver
-# Both VMs: 1 vCPU, same memory. Jobs (O_DIRECT, libaio, each SECONDS long over the first
-# 256 MiB): sequential read/write 128 KiB at iodepth 32, random read/write 4 KiB at
-# iodepth 32 and 1. Prints MiB/s and IOPS per job and the ratio reuse / native.
+# All three VMs run at once (1 vCPU each, clients 384 MiB); each client runs an agent
+# (tests/vm/net_common.sh) and the jobs alternate between the two setups, ROUNDS times,
+# the order flipping every round. Jobs (O_DIRECT, libaio, SECONDS each over the first
+# 256 MiB, written once before): sequential read/write 1 MiB and random read/write
+# 4 KiB, each at iodepth 1 and 32. Prints medians of MiB/s, IOPS and host CPU seconds
+# (utime + stime of every QEMU process of the setup) per GB moved, and the ratio reuse /
+# native; every run is also recorded for bench/report.py ($BENCH_OUT/blk.jsonl).
 source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/../tests/vm/net_common.sh"
 source "$(dirname "$0")/../tests/vm/blk_lib.sh"
+source "$(dirname "$0")/lib.sh"
 blk_need_build
-SECS=${1:-10}
+SECS=${1:-3}
 SIZE_MB=${2:-512}
+ROUNDS=${ROUNDS:-5}
+NVME_APPEND=${BLK_NVME_APPEND:-nvme_core.io_timeout=3}
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_part blk
 
-JOBS="seqread:read:128k:32 seqwrite:write:128k:32 randread:randread:4k:32"
-JOBS="$JOBS randwrite:randwrite:4k:32 randread-qd1:randread:4k:1 randwrite-qd1:randwrite:4k:1"
+# NAME:rw:bs:iodepth
+JOBS="seqread-qd1:read:1m:1 seqread-qd32:read:1m:32 seqwrite-qd1:write:1m:1"
+JOBS="$JOBS seqwrite-qd32:write:1m:32 randread-qd1:randread:4k:1 randread-qd32:randread:4k:32"
+JOBS="$JOBS randwrite-qd1:randwrite:4k:1 randwrite-qd32:randwrite:4k:32"
 
-# the client's run script: wait for DEV, fill the first 256 MiB, run each job
-bench_script() { # DEV WAIT_SNIPPET
-	echo "$2"
-	cat <<EOF
-d=$1
-dd if=/dev/zero of=\$d bs=1M count=256 oflag=direct 2>/dev/null
-for j in $JOBS; do
-	set -- \$(echo \$j | tr ':' ' ')
-	fio --name=\$1 --filename=\$d --direct=1 --ioengine=libaio --rw=\$2 --bs=\$3 \\
-		--iodepth=\$4 --size=256M --time_based --runtime=$SECS --ramp_time=1 \\
-		--randrepeat=0 --minimal >/tmp/out 2>&1 && echo "BENCH \$(cat /tmp/out)" ||
-		{ echo "BENCH-FAIL \$1"; cat /tmp/out; }
-done
-echo BENCH-DONE
-EOF
-}
-
-nvme_args() { blk_disk_args nvme "$1"; }
-
-# --- reuse ---------------------------------------------------------------------------
+# --- both setups up at once -----------------------------------------------------------
 qemu-img create -q -f raw "$T/reuse.img" "${SIZE_MB}M"
+qemu-img create -q -f raw "$T/native.img" "${SIZE_MB}M"
 blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t drv_args < <(nvme_args "$T/reuse.img"; blk_chan_args 0 nvme backend)
+mapfile -t drv_args < <(blk_disk_args nvme "$T/reuse.img"; blk_chan_args 0 nvme backend)
 mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
+mapfile -t nat_args < <(blk_disk_args nvme "$T/native.img")
 blk_driver_script "$T/driver.sh" nvme
 blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
-bench_script /dev/ddvmblk0 "$(blk_wait_disks_sh 1)" >"$T/reuse.sh"
+VM_MEM=${CLIENT_MEM:-384} net_vm_start reuse "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront" "${cli_args[@]}"
+VM_MACHINE=pc VM_MEM=${CLIENT_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" \
+	"ddvm.load=nvme $NVME_APPEND" "${nat_args[@]}"
 vm_wait drv 'BLK-DRIVER-UP' 120
-blk_client_vm reuse "$T/reuse.sh" "${cli_args[@]}"
-vm_wait reuse 'BENCH-DONE' $((SECS * 20 + 300))
-t_kill_pidfile "$T/reuse.pid"
-t_kill_pidfile "$T/drv.pid"
+vm_wait reuse 'DDVM-AGENT up' 120
+vm_wait native 'DDVM-AGENT up' 120
+declare -A DEV=([reuse]=/dev/ddvmblk0 [native]=/dev/nvme0n1)
+declare -A PIDS=([reuse]="$T/drv.pid $T/reuse.pid" [native]="$T/native.pid")
+for s in reuse native; do
+	vm_cmd $s 60 "i=0; while [ ! -b ${DEV[$s]} ] && [ \$i -lt 400 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b ${DEV[$s]} ]" ||
+		t_fail "$s: no ${DEV[$s]}"
+	vm_cmd $s 180 "dd if=/dev/zero of=${DEV[$s]} bs=1M count=256 oflag=direct 2>&1 | tail -n1" ||
+		t_fail "$s: cannot fill ${DEV[$s]}"
+done
+t_log "both setups up, disks filled"
 
-# --- native: the same client image with the nvme device itself -------------------------
-qemu-img create -q -f raw "$T/native.img" "${SIZE_MB}M"
-mapfile -t nat_args < <(nvme_args "$T/native.img")
-wait_nvme='i=0; while [ ! -b /dev/nvme0n1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done'
-bench_script /dev/nvme0n1 "$wait_nvme" >"$T/native.sh"
-VM_MACHINE=pc VM_MEM=${CLIENT_MEM:-384} vm_start native "$DDVM_CLIENT_INITRD" "ddvm.load=nvme" \
-	-fw_cfg name=opt/ddvm/run,file="$T/native.sh" "${nat_args[@]}"
-vm_wait native 'BENCH-DONE' $((SECS * 20 + 300))
+# run_job SETUP NAME RW BS QD ROUND — one fio run; records MiB/s, IOPS, CPU s/GB
+# fio terse v3: 6 read KiB, 7 read KiB/s, 8 read IOPS, 47 write KiB, 48 KiB/s, 49 IOPS
+run_job() {
+	local s=$1 name=$2 rw=$3 bs=$4 qd=$5 r=$6 c0 c1 out kib bw iops cpu
+	# shellcheck disable=SC2086
+	c0=$(cpu_ticks ${PIDS[$s]})
+	out=$(vm_cmd "$s" $((SECS + 60)) "fio --name=$name --filename=${DEV[$s]} --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS --randrepeat=0 --minimal") ||
+		{ echo "$out" >&2; t_fail "$s: fio $name failed"; }
+	# shellcheck disable=SC2086
+	c1=$(cpu_ticks ${PIDS[$s]})
+	read -r kib bw iops < <(echo "$out" | grep -a "^3;" | tr -d '\r' |
+		awk -F';' '{ if ($6 > 0) print $6, $7, $8; else print $47, $48, $49 }')
+	[ -n "${kib:-}" ] || { echo "$out" >&2; t_fail "$s: no fio result for $name"; }
+	cpu=$(echo "$(ticks_to_secs "$c0" "$c1") $kib" | awk '{printf "%.2f", $1 / ($2 * 1024 / 1e9)}')
+	bench_sample "${name}_mibps" "$s" "$r" "$(echo "$bw" | awk '{printf "%.1f", $1 / 1024}')"
+	bench_sample "${name}_iops" "$s" "$r" "$iops"
+	bench_sample "${name}_cpu_s_per_gb" "$s" "$r" "$cpu"
+	echo "$bw $iops $cpu"
+}
+
+declare -A res=()
+for r in $(seq "$ROUNDS"); do
+	order="reuse native"
+	((r % 2)) || order="native reuse"
+	for j in $JOBS; do
+		IFS=: read -r name rw bs qd <<<"$j"
+		for s in $order; do
+			read -r bw iops cpu < <(run_job "$s" "$name" "$rw" "$bs" "$qd" "$r")
+			res[${s}_${name}_bw]+=" $bw" res[${s}_${name}_iops]+=" $iops" res[${s}_${name}_cpu]+=" $cpu"
+		done
+		t_log "round $r $name: reuse ${res[reuse_${name}_iops]##* } IOPS, native ${res[native_${name}_iops]##* } IOPS"
+	done
+done
+bench_note fio "fio -runtime $SECS, $ROUNDS rounds, nvme, libaio O_DIRECT, setups alternating (order flipped every round)"
+bench_note load_before "$LOAD0"
+bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report --------------------------------------------------------------------------
-# fio terse v3: field 3 job, 7 read KiB/s, 8 read IOPS, 48 write KiB/s, 49 write IOPS
-parse() { # VM JOB -> "KiB/s IOPS"
-	grep -a "^BENCH 3;[^;]*;$2;" "$T/$1.console" | tr -d '\r' |
-		awk -F';' '{ if ($7 > 0) print $7, $8; else print $48, $49 }'
-}
-grep -a 'BENCH-FAIL' "$T/reuse.console" "$T/native.console" && t_fail "a fio job failed"
-printf '%-15s %12s %10s %12s %10s %8s\n' job "reuse MiB/s" IOPS "native MiB/s" IOPS ratio
+echo
+echo "blk throughput, nvme, fio -runtime $SECS x $ROUNDS rounds (medians), accel $(ddvm_accel), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load before: $LOAD0"
+printf '%-15s %12s %9s %12s %9s %7s %10s %10s\n' job "reuse MiB/s" IOPS "native MiB/s" IOPS ratio "CPU s/GB" "native"
 for j in $JOBS; do
 	name=${j%%:*}
-	read -r rbw riops < <(parse reuse "$name")
-	read -r nbw niops < <(parse native "$name")
-	echo "$name $rbw $riops $nbw $niops" | awk '{ printf "%-15s %12.1f %10d %12.1f %10d %8.2f\n",
-		$1, $2 / 1024, $3, $4 / 1024, $5, ($4 > 0 ? $2 / $4 : 0) }'
+	m() { echo "${res[$1]}" | median; }
+	echo "$name $(m reuse_${name}_bw) $(m reuse_${name}_iops) $(m native_${name}_bw) $(m native_${name}_iops) $(m reuse_${name}_cpu) $(m native_${name}_cpu)" |
+		awk '{ printf "%-15s %12.1f %9d %12.1f %9d %7.2f %10.1f %10.1f\n", $1, $2 / 1024, $3, $4 / 1024, $5, ($4 > 0 ? $2 / $4 : 0), $6, $7 }'
 done
-echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), accel $(ddvm_accel), $(qemu-system-x86_64 --version | head -n1)"
+vm_no_oops drv

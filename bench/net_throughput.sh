@@ -1,57 +1,69 @@
 #!/bin/bash
-# TCP throughput through a driver VM vs native, measured side by side in one run.
+# TCP throughput and latency through a driver VM vs native, side by side in one run.
 #
-#   [ROUNDS=3] bench/net_throughput.sh [SECONDS] [MODEL]   (default 10 s, e1000; root)
+#   [ROUNDS=5] bench/net_throughput.sh [SECONDS] [MODEL]   (default 3 s, e1000; root)
 #
 # reuse:  client VM --ddvm channel--> driver VM (ddvm_netback + stock MODEL driver)
 #         --emulated MODEL--> tap --> peer (iperf3 -s) in a private network namespace
 # native: the same client VM image owning the same emulated MODEL directly on a tap
 #
 # Prints iperf3 Mbit/s for both directions and the host CPU seconds (all QEMU
-# processes of the setup) per GB moved, medians of ROUNDS alternating runs; ratios are
-# reuse / native.
+# processes of the setup, utime + stime from /proc/PID/stat) per GB moved, medians of
+# ROUNDS alternating runs; ratios are reuse / native. Latency, same alternation: ping
+# RTT (ICMP, 56 and 1400 bytes) and TCP request/response (bench/tcp_rr.c: one
+# connection, TCP_NODELAY, 1-byte request and response, handed to the guests through
+# fw_cfg). Every run is also recorded for bench/report.py ($BENCH_OUT/net.jsonl).
 source "$(dirname "$0")/../tests/lib/common.sh"
 source "$(dirname "$0")/../tests/vm/net_common.sh"
+source "$(dirname "$0")/lib.sh"
 net_need_build
-SECS=${1:-10}
+SECS=${1:-3}
 MODEL=${2:-e1000}
 NET_IPERF_SECS=$SECS
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# CPU seconds (user + system) of the QEMU processes named by pid files
-cpu_secs() {
-	local pf ticks=0 t
-	for pf in "$@"; do
-		t=$(awk '{print $14 + $15}' "/proc/$(cat "$pf")/stat")
-		ticks=$((ticks + t))
-	done
-	echo "$ticks $(getconf CLK_TCK)" | awk '{printf "%.2f", $1 / $2}'
-}
+TCP_RR=${TCP_RR:-$BUILD/bench/tcp_rr}
+t_need_file "$TCP_RR"
+bench_part net
 
 # measure NAME PEER DIR PIDFILES... — one iperf3 run; prints "Mbit/s CPU-s/GB"
 measure() {
 	local name=$1 peer=$2 dir=$3 c0 c1 mbps
 	shift 3
-	c0=$(cpu_secs "$@")
+	c0=$(cpu_ticks "$@")
 	mbps=$(NET_PEER=$peer net_iperf "$name" $dir)
-	c1=$(cpu_secs "$@")
-	echo "$mbps $(echo "$c0 $c1 $mbps $SECS" | awk '{printf "%.1f", ($2 - $1) / ($3 * $4 / 8000)}')"
+	c1=$(cpu_ticks "$@")
+	echo "$mbps $(echo "$(ticks_to_secs "$c0" "$c1") $mbps $SECS" | awk '{printf "%.2f", $1 / ($2 * $3 / 8000)}')"
 }
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# ping_rtt NAME PEER SIZE — average ICMP round trip (ms) over 20 pings 50 ms apart
+ping_rtt() {
+	vm_cmd "$1" 40 "ping -q -c 20 -i 0.05 -s $3 $2" | sed -n 's,.*= [0-9.]*/\([0-9.]*\)/.*,\1,p'
+}
+
+# tcp_rr NAME PEER — "trans/s p50_us p99_us" of a 2 s TCP_RR run
+tcp_rr() {
+	vm_cmd "$1" 40 "/tmp/tcp_rr -c $2 -t 2" |
+		sed -n 's/.*trans_per_s=\([0-9]*\) p50_us=\([0-9]*\) p90_us=[0-9]* p99_us=\([0-9]*\).*/\1 \2 \3/p'
+}
 
 # Both setups run side by side (peer 10.99.0.1 on the driver VM's tap, 10.99.1.1 on the
 # native VM's tap, one iperf3 server) and are measured alternately, ROUNDS times each.
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 net_ns_setup
 net_iperf_server
+ip netns exec "$NET_NS" "$TCP_RR" -s -p 7777 >/dev/null 2>&1 &
+echo $! >"$T/tcp_rr.pid"
+t_on_exit "t_kill_pidfile '$T/tcp_rr.pid'"
 net_chan_start b1 52:54:00:dd:05:01
 net_tap_create "${NET_TAP}r"
 net_tap_create "${NET_TAP}n"
 net_driver_vm_start drv "$MODEL" "${NET_TAP}r" b1
-net_client_vm_start client b1
+rr_cfg=(-fw_cfg name=opt/ddvm/tcp_rr,file="$TCP_RR")
+mapfile -t chan < <(net_chan_args b1 frontend 0x10)
+VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start client "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_netfront" \
+	"${chan[@]}" "${rr_cfg[@]}"
 mapfile -t nic < <(net_nic_args "$MODEL" "${NET_TAP}n" 52:54:00:dd:05:02)
-VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" "" "${nic[@]}"
+VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" "" "${nic[@]}" "${rr_cfg[@]}"
 vm_wait drv 'DDVM-READY role=driver-vm' 120
 vm_wait native 'DDVM-READY role=client-vm' 120
 net_tap_to_ns "${NET_TAP}r" 10.99.0.1/24
@@ -67,20 +79,45 @@ net_wait_carrier client "$ifn" 60
 net_wait_carrier native "$ifn_native" 60
 NET_PEER=10.99.0.1 net_ping client 10.99.0.1 >/dev/null
 NET_PEER=10.99.1.1 net_ping native 10.99.1.1 >/dev/null
+for vm in client native; do
+	vm_cmd $vm 20 "cp /sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/tcp_rr/raw /tmp/tcp_rr && chmod +x /tmp/tcp_rr" >/dev/null ||
+		t_fail "$vm: no tcp_rr from fw_cfg"
+done
 
-declare -A mb=() cpu=()
+declare -A mb=() cpu=() lat=()
 for r in $(seq "$ROUNDS"); do
 	for dir in up down; do
-		flag=""
-		[ $dir = down ] && flag=-R
+		flag="" d=tx
+		[ $dir = down ] && flag=-R d=rx
 		read -r m c < <(measure client 10.99.0.1 "$flag" "$T/drv.pid" "$T/client.pid")
 		mb[reuse_$dir]+=" $m" cpu[reuse_$dir]+=" $c"
+		bench_sample "${d}_mbps" reuse "$r" "$m"
+		bench_sample "${d}_cpu_s_per_gb" reuse "$r" "$c"
 		read -r m c < <(measure native 10.99.1.1 "$flag" "$T/native.pid")
 		mb[native_$dir]+=" $m" cpu[native_$dir]+=" $c"
+		bench_sample "${d}_mbps" native "$r" "$m"
+		bench_sample "${d}_cpu_s_per_gb" native "$r" "$c"
 		t_log "round $r $dir: driver VM ${mb[reuse_$dir]##* } Mbit/s, native ${mb[native_$dir]##* } Mbit/s"
 	done
+	for setup in reuse:client:10.99.0.1 native:native:10.99.1.1; do
+		IFS=: read -r s vm peer <<<"$setup"
+		for size in 56 1400; do
+			v=$(ping_rtt "$vm" "$peer" $size)
+			lat[${s}_ping$size]+=" $v"
+			bench_sample "ping_rtt_ms_$size" "$s" "$r" "$v"
+		done
+		read -r tps p50 p99 < <(tcp_rr "$vm" "$peer")
+		lat[${s}_rr_tps]+=" $tps" lat[${s}_rr_p50]+=" $p50" lat[${s}_rr_p99]+=" $p99"
+		bench_sample tcp_rr_trans_per_s "$s" "$r" "$tps"
+		bench_sample tcp_rr_p50_us "$s" "$r" "$p50"
+		bench_sample tcp_rr_p99_us "$s" "$r" "$p99"
+	done
+	t_log "round $r latency: ping ${lat[reuse_ping56]##* } vs ${lat[native_ping56]##* } ms, TCP_RR ${lat[reuse_rr_tps]##* } vs ${lat[native_rr_tps]##* } /s"
 done
 net_backend_stats drv | sed 's/^/    /'
+bench_note iperf3 "iperf3 -t $SECS, $ROUNDS rounds, $MODEL, setups alternating"
+bench_note load_before "$LOAD0"
+bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 row() { # LABEL KEY ARRAY
@@ -97,3 +134,8 @@ row "client->peer Mbit/s" up mb
 row "peer->client Mbit/s" down mb
 row "client->peer CPU s/GB" up cpu
 row "peer->client CPU s/GB" down cpu
+row "ping RTT ms (56 B)" ping56 lat
+row "ping RTT ms (1400 B)" ping1400 lat
+row "TCP_RR trans/s" rr_tps lat
+row "TCP_RR p50 us" rr_p50 lat
+row "TCP_RR p99 us" rr_p99 lat

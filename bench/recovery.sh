@@ -1,0 +1,103 @@
+#!/bin/bash
+# Recovery: fault to service restored, over BENCH_TRIALS kill -9 trials.
+#
+#   bench/recovery.sh
+#
+# The campaign's setup (tests/lib/recover.sh): the supervisor (`ddvm up`) runs one
+# driver VM (nvme + ddvm_blkback) and one client VM running fio randwrite+verify in a
+# loop. Per trial, once the client's I/O is moving: `ddvm inject drv kill` (SIGKILL of
+# the driver VM's QEMU). From the supervisor's log: detection ("detected N ms after
+# injecting kill") and recovery ("service restored N ms after the failure was
+# detected"); fault -> service restored is their sum. From the host: injection -> the
+# client's requests complete again (its request counter in `ddvm status` moves).
+# Restart modes: cold, and `restart = snapshot` when supervisor/config.c knows that key.
+source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/../tests/lib/supervisor.sh"
+source "$(dirname "$0")/../tests/lib/recover.sh"
+source "$(dirname "$0")/lib.sh"
+TRIALS=${BENCH_TRIALS:-8}
+bench_part recovery
+
+cat >"$T/work.sh" <<'W'
+pass=0
+while :; do
+	pass=$((pass + 1))
+	fio --eta=never --name=v --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --size=8M --iodepth=16 --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt
+	rc=$?
+	if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.txt; then echo "FIO-PASS $pass ok"; else echo "FIO-PASS $pass FAILED rc=$rc"; fi
+done
+W
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+count() { grep -Eac -- "$1" "$2" 2>/dev/null || true; }
+# until the client's requests move (any change of the per-epoch counter); prints ms
+wait_progress() {
+	local secs=$1 t0 base
+	t0=$(now_ms)
+	base=$(rec_requests disk0.cli)
+	while (($(now_ms) - t0 < secs * 1000)); do
+		[ "$(rec_requests disk0.cli)" != "$base" ] && { echo $(($(now_ms) - t0)); return 0; }
+		sleep 0.02
+	done
+	echo -1
+	return 1
+}
+
+# trials MODE — TRIALS kill -9 trials against the running setup
+trials() {
+	local mode=$1 i rest0 t0 line det res svc deadline LOG=$DDVM_RUNDIR/ddvm.log
+	for ((i = 1; i <= TRIALS; i++)); do
+		deadline=$((SECONDS + 120))
+		until [ "$(sup_vm_field drv 3)" = running ] && wait_progress 30 >/dev/null; do
+			((SECONDS < deadline)) || t_fail "$mode trial $i: no quiet start within 120 s"
+		done
+		rest0=$(count 'drv: service restored' "$LOG")
+		t0=$(now_ms)
+		"$DDVM" inject drv kill >/dev/null || t_fail "inject kill refused"
+		# the client's I/O moves again (its counter restarts with the new epoch)
+		svc=-1
+		sleep 0.05
+		base=$(rec_requests disk0.cli)
+		while (($(now_ms) - t0 < 120000)); do
+			cur=$(rec_requests disk0.cli)
+			if [ "$(count 'drv: service restored' "$LOG")" -gt "$rest0" ] && [ "$cur" != "$base" ] && [ "$cur" != 0 ]; then
+				svc=$(($(now_ms) - t0))
+				break
+			fi
+			sleep 0.02
+		done
+		line=$(grep -a 'drv: FAILED' "$LOG" | tail -n1)
+		det=$(echo "$line" | sed -n 's/.*detected \([0-9]*\) ms after injecting kill.*/\1/p')
+		res=$(grep -a 'drv: service restored' "$LOG" | tail -n1 | sed -n 's/.*restored \([0-9]*\) ms.*/\1/p')
+		bench_sample detect_ms "$mode" "$i" "$det"
+		bench_sample restore_ms "$mode" "$i" "$res"
+		[ -n "$det" ] && [ -n "$res" ] && bench_sample fault_to_restored_ms "$mode" "$i" $((det + res))
+		((svc >= 0)) && bench_sample fault_to_client_io_ms "$mode" "$i" "$svc"
+		t_log "$mode trial $i: detected after ${det:-?} ms, service restored ${res:-?} ms later, client I/O after $svc ms"
+	done
+	# the client must have come through every trial: no crash, no failed verify
+	[ "$(rec_restarts cli)" = 0 ] || t_fail "the client VM was restarted"
+	if grep -aq 'FAILED' "$DDVM_RUNDIR/cli.log"; then
+		bench_note "${mode}_client_errors" "$(grep -ac 'FIO-PASS .* FAILED' "$DDVM_RUNDIR/cli.log") fio passes with errors"
+	fi
+}
+
+rec_setup bench "$T/work.sh"
+rec_up bench
+sup_wait_console cli 'FIO-PASS 1 ok' 300
+trials cold
+"$DDVM" down >/dev/null 2>&1 || true
+
+if grep -q '"snapshot"' "$DDVM_ROOT/supervisor/config.c" 2>/dev/null; then
+	_sup_cleanup
+	rm -rf "$DDVM_RUNDIR"
+	rec_setup bench-snap "$T/work.sh" "restart = snapshot"
+	sup_up "$T/bench-snap.ini"
+	sup_wait_console cli 'FIO-PASS 1 ok' 300
+	trials snapshot
+else
+	bench_note snapshot "not implemented: supervisor/config.c has no 'restart = snapshot' (docs/dependability.md, Fast restart)"
+	t_log "fast restart (restart = snapshot): not implemented in the supervisor"
+fi

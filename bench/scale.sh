@@ -1,0 +1,146 @@
+#!/bin/bash
+# Scale and footprint of idle driver VMs, and the smallest guest memory that works.
+#
+#   bench/scale.sh        (root: KSM settings, tap device, network namespace)
+#
+# 1. Idle: boot 1, then 2, 4 and 8 driver VMs (256 MiB, 1 vCPU, machine pc), each
+#    owning an emulated nvme with ddvm_blkback loaded and serving one channel
+#    (build/bin/ddvm-chan, no client attached: the heartbeat runs, no requests). After
+#    each step and a settle time, host CPU of every driver VM's QEMU over a window of
+#    BENCH_IDLE_SECS (60) s -> % of one core per VM; PSS of each QEMU
+#    (/proc/PID/smaps_rollup).
+# 2. KSM, with 8 VMs up (where /sys/kernel/mm/ksm exists; QEMU's mem-merge is on by
+#    default): ksmd on (run=1, faster scanning) until it has done 3 full scans or 90 s,
+#    then PSS again; the previous KSM settings are restored on every exit path.
+# 3. Smallest guest memory: a client VM (ddvm_blkfront + ddvm_netfront) keeps running;
+#    driver VMs with BENCH_MEMS sizes (bisected) own an e1000 and an nvme, serve both
+#    channels and must pass a quick check: ping the peer (in a private network
+#    namespace) and fio randwrite+verify 8 MiB, each within 60 s of the driver VM's
+#    boot. Between sizes the channels start a new epoch, as after a restart.
+source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/../tests/vm/net_common.sh"
+source "$(dirname "$0")/../tests/vm/blk_lib.sh"
+source "$(dirname "$0")/lib.sh"
+t_need_root
+blk_need_build
+net_need_build
+IDLE_SECS=${BENCH_IDLE_SECS:-60}
+SETTLE=${BENCH_SETTLE_SECS:-10}
+COUNTS=${BENCH_COUNTS:-1 2 4 8}
+MEMS=(${BENCH_MEMS:-32 48 64 96 128})
+bench_part scale
+bench_note idle "window $IDLE_SECS s per count after $SETTLE s settle; driver VMs: 256 MiB, nvme + ddvm_blkback + one channel, no client"
+
+# --- 1. idle driver VMs -----------------------------------------------------------------
+KSM=/sys/kernel/mm/ksm
+if [ -w $KSM/run ]; then
+	ksm0="$(cat $KSM/run) $(cat $KSM/pages_to_scan) $(cat $KSM/sleep_millisecs)"
+	# registered before any VM: runs after every VM is gone
+	t_on_exit "read r p s <<<'$ksm0'; echo \$p >$KSM/pages_to_scan; echo \$s >$KSM/sleep_millisecs; echo \$r >$KSM/run"
+fi
+blk_driver_script "$T/idle.sh" nvme
+up=0
+boot_idle() { # INDEX
+	local i=$1 args
+	qemu-img create -q -f raw "$T/idle$i.img" 16M
+	blk_chan_start "idle$i" "disk/by-pci/${BLK_BDF[nvme]}"
+	mapfile -t args < <(blk_disk_args nvme "$T/idle$i.img"; blk_chan_args 0 "idle$i" backend)
+	blk_driver_vm "idle$i" pc "$T/idle.sh" "${args[@]}"
+}
+# pids of the first N idle VMs (pid files)
+idle_pidfiles() { local i; for ((i = 1; i <= $1; i++)); do echo "$T/idle$i.pid"; done; }
+
+for n in $COUNTS; do
+	for ((i = up + 1; i <= n; i++)); do boot_idle $i; done
+	for ((i = up + 1; i <= n; i++)); do vm_wait "idle$i" 'BLK-DRIVER-UP' 300; done
+	up=$n
+	sleep "$SETTLE"
+	mapfile -t pfs < <(idle_pidfiles "$n")
+	declare -A c0=()
+	for pf in "${pfs[@]}"; do c0[$pf]=$(cpu_ticks "$pf"); done
+	l0=$(cut -d' ' -f1 /proc/loadavg)
+	sleep "$IDLE_SECS"
+	tot=0
+	for i in $(seq "$n"); do
+		pf=$T/idle$i.pid
+		pct=$(echo "$(ticks_to_secs "${c0[$pf]}" "$(cpu_ticks "$pf")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')
+		bench_sample "idle_cpu_pct_n$n" driver-vm "$i" "$pct"
+		bench_sample "pss_mib_n$n" driver-vm "$i" "$(echo "$(pss_kib "$(cat "$pf")")" | awk '{printf "%.1f", $1 / 1024}')"
+		tot=$(echo "$tot $pct" | awk '{print $1 + $2}')
+	done
+	bench_note "load_n$n" "$l0 -> $(cut -d' ' -f1 /proc/loadavg)"
+	t_log "$n idle driver VMs: $(echo "$tot $n" | awk '{printf "%.3f", $1 / $2}') % of a core each (mean), PSS $(echo "$(for pf in "${pfs[@]}"; do pss_kib "$(cat "$pf")"; done)" | awk '{s += $1} END {printf "%.1f", s / NR / 1024}') MiB each (mean)"
+done
+
+# --- 2. KSM ------------------------------------------------------------------------------
+if [ -w $KSM/run ]; then
+	echo 4000 >$KSM/pages_to_scan
+	echo 10 >$KSM/sleep_millisecs
+	echo 1 >$KSM/run
+	s0=$(cat $KSM/full_scans)
+	deadline=$((SECONDS + 90))
+	while (($(cat $KSM/full_scans) < s0 + 3)) && ((SECONDS < deadline)); do sleep 1; done
+	for i in $(seq "$up"); do
+		bench_sample "pss_ksm_mib_n$up" driver-vm "$i" "$(echo "$(pss_kib "$(cat "$T/idle$i.pid")")" | awk '{printf "%.1f", $1 / 1024}')"
+	done
+	bench_note ksm "run=1 pages_to_scan=4000 sleep_millisecs=10, $(($(cat $KSM/full_scans) - s0)) full scans; pages_shared $(cat $KSM/pages_shared), pages_sharing $(cat $KSM/pages_sharing)"
+	t_log "KSM: $(($(cat $KSM/full_scans) - s0)) full scans, pages_shared $(cat $KSM/pages_shared) pages_sharing $(cat $KSM/pages_sharing)"
+	read -r r p s <<<"$ksm0"
+	echo "$p" >$KSM/pages_to_scan
+	echo "$s" >$KSM/sleep_millisecs
+	echo "$r" >$KSM/run
+else
+	bench_note ksm "no /sys/kernel/mm/ksm on this host"
+fi
+for i in $(seq "$up"); do t_kill_pidfile "$T/idle$i.pid"; t_kill_pidfile "$T/ch-idle$i/chan.pid"; done
+
+# --- 3. smallest guest memory -----------------------------------------------------------
+net_ns_setup
+MAC=52:54:00:dd:06:01
+net_chan_start mnet $MAC
+blk_chan_start mblk "disk/by-pci/${BLK_BDF[nvme]}"
+qemu-img create -q -f raw "$T/mdisk.img" 64M
+mapfile -t cargs < <(blk_chan_args 0 mblk frontend; net_chan_args mnet frontend 0x11)
+VM_MEM=384 net_vm_start cli "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront,ddvm_netfront" "${cargs[@]}"
+vm_wait cli 'DDVM-AGENT up' 180
+ifn=$(net_ifname cli $MAC)
+net_client_up cli "$ifn" 10.99.0.11
+prev_tap="" k=0
+try_mem() { # MIB -> 0 if a driver VM with MIB of memory passes the check
+	local mem=$1 tap=${NET_TAP}m$1 args rc=0
+	k=$((k + 1))
+	if [ -n "$prev_tap" ]; then
+		t_kill_pidfile "$T/mdrv$((k - 1)).pid"
+		ip -n "$NET_NS" link del "$prev_tap" 2>/dev/null
+		net_chan_restart mnet
+		net_chan_restart mblk
+	fi
+	net_tap_create "$tap"
+	prev_tap=$tap
+	mapfile -t args < <(blk_disk_args nvme "$T/mdisk.img"; blk_chan_args 0 mblk backend
+		net_nic_args e1000 "$tap" 52:54:00:99:00:01; net_chan_args mnet backend 0x11)
+	DRIVER_MEM=$mem BLK_DRV_APPEND="loglevel=5 ddvm.load=ddvm_netback" \
+		blk_driver_vm "mdrv$k" pc "$T/idle.sh" "${args[@]}"
+	# a VM that cannot boot panics (panic=-1, -no-reboot: QEMU exits) or never says UP
+	( vm_wait "mdrv$k" 'BLK-DRIVER-UP' 90 ) >"$T/mdrv$k.wait" 2>&1 || rc=1
+	if [ $rc = 0 ]; then
+		net_tap_to_ns "$tap" 10.99.0.1/24
+		vm_cmd cli 70 "i=0; while [ \"\$(cat /sys/class/net/$ifn/carrier)\" != 1 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; ping -c 3 -W 20 10.99.0.1" >"$T/mping$k" 2>&1 || rc=2
+	fi
+	if [ $rc = 0 ]; then
+		vm_cmd cli 70 "timeout 60 fio --name=c --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --size=8M --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/c.txt && grep -q 'err= 0' /tmp/c.txt" >"$T/mfio$k" 2>&1 || rc=3
+	fi
+	grep -Eq 'Out of memory|Kernel panic|oom-kill' "$T/mdrv$k.console" && rc=${rc/0/4}
+	bench_sample minmem_pass "${mem}MiB" "$k" "$((rc == 0 ? 1 : 0))"
+	t_log "driver VM with $mem MiB: $(case $rc in 0) echo passes ;; 1) echo "does not boot ($(grep -Eo 'Kernel panic.*|Out of memory.*' "$T/mdrv$k.console" | head -n1))" ;; 2) echo "no ping" ;; 3) echo "fio check failed" ;; *) echo "OOM during the check" ;; esac)"
+	return $rc
+}
+# bisect: the smallest passing size among MEMS (assumes passing is monotonic in size)
+lo=0 hi=$((${#MEMS[@]} - 1)) best=""
+while ((lo <= hi)); do
+	mid=$(((lo + hi) / 2))
+	if try_mem "${MEMS[mid]}"; then best=${MEMS[mid]}; hi=$((mid - 1)); else lo=$((mid + 1)); fi
+done
+[ -n "$best" ] && bench_sample minmem_mib driver-vm 1 "$best"
+bench_note minmem "bisected among ${MEMS[*]} MiB: smallest passing ${best:-none}"
+t_log "smallest driver VM memory that passes: ${best:-none of ${MEMS[*]}} MiB"
