@@ -43,6 +43,18 @@ void ddvm_ring_reset_local(struct ddvm_ring *r)
 	r->broken = 0;
 }
 
+void ddvm_ring_reset_own(struct ddvm_ring *r)
+{
+	if (r->is_producer) {
+		ddvm_write32(&r->ctl->prod, 0);
+		ddvm_write32(&r->ctl->cons_event, 0);
+	} else {
+		ddvm_write32(&r->ctl->cons, 0);
+		ddvm_write32(&r->ctl->prod_event, 0);
+	}
+	ddvm_ring_reset_local(r);
+}
+
 static void ring_break(struct ddvm_ring *r)
 {
 	r->broken = 1;

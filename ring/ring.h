@@ -60,6 +60,13 @@ void ddvm_ring_reset_shared(struct ddvm_ring *r);
 /* Forget private state and start again from index 0 (after the peer was reset). */
 void ddvm_ring_reset_local(struct ddvm_ring *r);
 
+/* Re-attach after a reset while the peer may be running: zero the shared fields THIS
+ * side writes (producer: prod and cons_event; consumer: cons and prod_event), which a
+ * side that had not yet noticed the reset may have written after the supervisor zeroed
+ * them, then ddvm_ring_reset_local(). Announce it (a state change with release order)
+ * before the peer reads these fields again; never touch the peer's fields. */
+void ddvm_ring_reset_own(struct ddvm_ring *r);
+
 /* --- producer ---------------------------------------------------------------------- */
 
 /* Free descriptors (0 when full or broken). Reads the consumer's index. */

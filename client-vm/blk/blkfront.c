@@ -31,6 +31,7 @@
 #define BLKFRONT_POLL_MS     100   /* backend state poll while attaching / resyncing */
 #define BLKFRONT_RESYNC_MAX  600   /* polls (60 s) for a restarted driver VM */
 #define BLKFRONT_IRQ_PASSES  4	    /* ring-fulls of responses per interrupt */
+#define BLKFRONT_WATCH_MS    1000   /* backstop poll while LIVE */
 
 static unsigned int io_timeout = 30;
 module_param(io_timeout, uint, 0444);
@@ -177,8 +178,9 @@ static void blkfront_resync(struct blkfront *bf)
 
 		spin_lock_irq(&q->lock);
 		blkfront_collect(q, &again);
-		ddvm_ring_reset_local(&q->req);
-		ddvm_ring_reset_local(&q->rsp);
+		/* we may have written our indices after the supervisor zeroed them */
+		ddvm_ring_reset_own(&q->req);
+		ddvm_ring_reset_own(&q->rsp);
 		spin_unlock_irq(&q->lock);
 	}
 	list_for_each_entry_safe(cmd, next, &again, node) {
@@ -259,16 +261,22 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 	d.id = cmd->id;
 	err = ddvm_ring_push(&q->req, &d);
 	if (err == -ENOSPC) {
-		/* Cannot happen with an honest backend (depth <= entries). */
-		ddvm_ring_wait_space(&q->req);
+		/* The backend answered but has not yet released the descriptors: blk-mq
+		 * retries shortly (not DEV_RESOURCE: nothing of ours may be in flight
+		 * to restart the queue). */
 		kick = ddvm_ring_publish(&q->req);
 		spin_unlock_irqrestore(&q->lock, flags);
 		if (kick)
 			ddvm_ivshmem_kick(&bf->t, q->req.vector);
-		return BLK_STS_DEV_RESOURCE;
+		return BLK_STS_RESOURCE;
 	}
 	if (err) {
 		spin_unlock_irqrestore(&q->lock, flags);
+		if (blkfront_backend_restarting(bf)) {
+			/* the supervisor zeroed the ring under us: resync, then retry */
+			mod_delayed_work(system_wq, &bf->ctrl_work, 0);
+			return BLK_STS_RESOURCE;
+		}
 		blkfront_break(bf, "request ring violated");
 		return BLK_STS_IOERR;
 	}
@@ -328,6 +336,12 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (!owned)
 		return BLK_EH_DONE; /* the completion path has it */
+	dev_err(&q->bf->t.pdev->dev,
+		"ddvm blk: tag %u id %#llx timed out; req prod %u/%u cons %u ev %u/%u, rsp prod %u cons %u/%u ev %u\n",
+		rq->tag, cmd->id, q->req.prod, READ_ONCE(q->req.ctl->prod),
+		READ_ONCE(q->req.ctl->cons), READ_ONCE(q->req.ctl->prod_event),
+		READ_ONCE(q->req.ctl->cons_event), READ_ONCE(q->rsp.ctl->prod), q->rsp.cons,
+		READ_ONCE(q->rsp.ctl->cons), READ_ONCE(q->rsp.ctl->prod_event));
 	cmd->status = BLK_STS_IOERR;
 	blk_mq_complete_request(rq);
 	blkfront_break(q->bf, "request timed out");
@@ -561,6 +575,7 @@ static void blkfront_ctrl_work(struct work_struct *work)
 	enum blkfront_phase phase = READ_ONCE(bf->phase);
 	u32 epoch;
 	bool ready = blkfront_backend_ready(bf, &epoch);
+	unsigned int i;
 	int err;
 
 	if (READ_ONCE(bf->stopping))
@@ -587,7 +602,7 @@ static void blkfront_ctrl_work(struct work_struct *work)
 			 "ddvm blk: %s: %llu sectors of %s (%s in the driver VM), features %#llx\n",
 			 bf->disk->disk_name, bf->cfg.capacity, bf->cfg.disk_name,
 			 bf->cfg.disk_driver, bf->features);
-		return;
+		goto watch;
 	}
 	if (phase != BLKFRONT_RESYNC) {
 		/* LIVE or BROKEN: a driver VM restart means resync; a backend that
@@ -598,7 +613,9 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		}
 		if (ddvm_load_acquire(&bf->t.rg.hdr->backend_state) != DDVM_STATE_READY)
 			blkfront_break(bf, "the driver VM stopped serving the channel");
-		return;
+		if (READ_ONCE(bf->phase) != BLKFRONT_LIVE)
+			return;
+		goto watch;
 	}
 	/* RESYNC: wait for a driver VM serving a newer epoch with the same disk. */
 	if (ready && epoch != bf->epoch) {
@@ -615,10 +632,11 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		bf->epoch = epoch;
 		ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_READY, epoch);
 		WRITE_ONCE(bf->phase, BLKFRONT_LIVE);
+		ddvm_ivshmem_kick(&bf->t, DDVM_VECTOR_CONTROL);
 		blk_mq_unquiesce_queue(bf->disk->queue);
 		blk_mq_kick_requeue_list(bf->disk->queue);
 		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u\n", epoch);
-		return;
+		goto watch;
 	}
 	if (++bf->polls >= BLKFRONT_RESYNC_MAX) {
 		blkfront_break(bf, "the driver VM did not come back");
@@ -628,6 +646,13 @@ static void blkfront_ctrl_work(struct work_struct *work)
 	}
 poll:
 	schedule_delayed_work(&bf->ctrl_work, msecs_to_jiffies(BLKFRONT_POLL_MS));
+	return;
+watch:
+	/* LIVE: look at the responses and the backend's state once a second, a
+	 * backstop for a doorbell lost on the way (the backend polls likewise). */
+	for (i = 0; i < bf->nq; i++)
+		queue_work(system_highpri_wq, &bf->qs[i].poll_work);
+	schedule_delayed_work(&bf->ctrl_work, msecs_to_jiffies(BLKFRONT_WATCH_MS));
 }
 
 /* --- PCI driver -------------------------------------------------------------------- */

@@ -101,8 +101,10 @@ static void blkback_mark_broken(struct blkback_queue *q)
 	q->broken = true;
 	WRITE_ONCE(h->backend_errors, READ_ONCE(h->backend_errors) + 1);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch);
-	dev_warn(&bb->t.pdev->dev, "ddvm blk: client broke the protocol on queue %u: channel stopped\n",
-		 q->index);
+	dev_warn(&bb->t.pdev->dev,
+		 "ddvm blk: client broke the protocol on queue %u (epoch %u; req prod %u seen %u cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
+		 q->index, bb->epoch, READ_ONCE(q->req.ctl->prod), q->req.prod, q->req.cons,
+		 q->rsp.prod, READ_ONCE(q->rsp.ctl->cons), q->rsp.cons);
 }
 
 /* Push one response; returns true when the client must be kicked. */
@@ -153,8 +155,20 @@ static void blkback_io_end(struct blkback_io *io, u32 status, u32 len)
 	if (kick)
 		ddvm_ivshmem_kick(&bb->t, q->rsp.vector);
 	kfree(io);
+	/* Under the wait queue's lock, so blkback_bios_drain() cannot free bb
+	 * between our decrement and our wake-up. */
+	spin_lock_irqsave(&bb->bios_wq.lock, flags);
 	if (atomic_dec_and_test(&bb->bios))
-		wake_up(&bb->bios_wq);
+		wake_up_locked(&bb->bios_wq);
+	spin_unlock_irqrestore(&bb->bios_wq.lock, flags);
+}
+
+/* Wait until no bio of ours is in the driver VM's block layer. */
+static void blkback_bios_drain(struct blkback *bb)
+{
+	wait_event(bb->bios_wq, atomic_read(&bb->bios) == 0);
+	spin_lock_irq(&bb->bios_wq.lock); /* the last completer is out of it */
+	spin_unlock_irq(&bb->bios_wq.lock);
 }
 
 static void blkback_bio_end(struct bio *bio)
@@ -332,6 +346,17 @@ static int blkback_start(struct blkback_queue *q, const struct ddvm_blk_req *r, 
 	return st;
 }
 
+/* The client announced (with release order) that it reset its side of the rings for
+ * our epoch: only then are its ring fields worth reading. */
+static bool blkback_client_attached(struct blkback *bb)
+{
+	const struct ddvm_region_hdr *h = bb->t.rg.hdr;
+	u32 state = ddvm_load_acquire(&h->frontend_state);
+
+	return (state == DDVM_STATE_ATTACHING || state == DDVM_STATE_READY) &&
+	       ddvm_read32(&h->frontend_epoch) == bb->epoch;
+}
+
 /* Pop, check and submit requests until the ring is empty (then arm the doorbell) or
  * the budget is spent (then requeue ourselves). */
 static void blkback_queue_work(struct work_struct *work)
@@ -344,7 +369,7 @@ static void blkback_queue_work(struct work_struct *work)
 	u32 tag, gen, room, tries;
 	int st;
 
-	if (!READ_ONCE(bb->ready))
+	if (!READ_ONCE(bb->ready) || !blkback_client_attached(bb))
 		return;
 	for (;;) {
 		spin_lock_irq(&q->lock);
@@ -504,8 +529,8 @@ static void blkback_rings_reset(struct blkback *bb)
 		struct blkback_queue *q = &bb->qs[i];
 
 		spin_lock_irq(&q->lock);
-		ddvm_ring_reset_local(&q->req);
-		ddvm_ring_reset_local(&q->rsp);
+		ddvm_ring_reset_own(&q->req);
+		ddvm_ring_reset_own(&q->rsp);
 		bitmap_zero(q->busy, q->req.entries);
 		q->inflight = 0;
 		q->gen++;
@@ -574,9 +599,16 @@ static void blkback_ctrl_work(struct work_struct *work)
 	if (!READ_ONCE(bb->ready) || READ_ONCE(bb->stopping) ||
 	    ddvm_region_epoch(&bb->t.rg) == bb->epoch)
 		return;
+	/* Not serving until the new epoch is published: a queue work must not read
+	 * rings that are being reset (the client may still be in the old epoch). */
+	WRITE_ONCE(bb->ready, false);
 	for (i = 0; i < bb->nq; i++)
 		cancel_work_sync(&bb->qs[i].work);
 	blkback_rings_reset(bb);
+	/* The client will resubmit what it had in flight. Our old bios must reach the
+	 * disk first, or a stale write could land after the client's newer one. */
+	blkback_bios_drain(bb);
+	WRITE_ONCE(bb->ready, true);
 	blkback_publish(bb);
 	dev_info(&bb->t.pdev->dev, "ddvm blk: new epoch %u: rings reset\n", bb->epoch);
 }
@@ -602,12 +634,16 @@ static void blkback_heartbeat(struct timer_list *tm)
 static void blkback_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct blkback *bb = t->priv;
+	unsigned int i;
 
 	if (READ_ONCE(bb->stopping))
 		return;
-	if (vector == DDVM_VECTOR_CONTROL)
+	if (vector == DDVM_VECTOR_CONTROL) {
+		/* an epoch, or the client (re)attached */
 		schedule_work(&bb->ctrl_work);
-	else if (vector - DDVM_VECTOR_QUEUE(0) < bb->nq && READ_ONCE(bb->ready))
+		for (i = 0; i < bb->nq && READ_ONCE(bb->ready); i++)
+			queue_work(system_wq, &bb->qs[i].work);
+	} else if (vector - DDVM_VECTOR_QUEUE(0) < bb->nq && READ_ONCE(bb->ready))
 		queue_work(system_wq, &bb->qs[vector - DDVM_VECTOR_QUEUE(0)].work);
 }
 
@@ -722,7 +758,7 @@ static void blkback_remove(struct pci_dev *pdev)
 	for (i = 0; i < bb->nq; i++)
 		cancel_work_sync(&bb->qs[i].work);
 	/* Bios in flight still point at us and at the slots: let them finish. */
-	wait_event(bb->bios_wq, atomic_read(&bb->bios) == 0);
+	blkback_bios_drain(bb);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_CLOSED, bb->epoch);
 	if (bb->bdev)
 		blkdev_put(bb->bdev, bb->mode);

@@ -99,6 +99,10 @@ class Channel:
         while time.time() < end:
             b = self.backend()
             if b["state"] == ST_READY and b["epoch"] == b["hdr_epoch"]:
+                # as a client does: our side of the rings is fresh for this epoch
+                self.put32(0xC4, b["epoch"])
+                self.put32(0xC0, ST_READY)
+                self.kick(BACKEND, 0)
                 return b
             time.sleep(0.05)
         fail("backend not READY: %r" % self.backend())

@@ -1,0 +1,55 @@
+#!/bin/bash
+# timeout: 200
+# blk: a new epoch in the middle of I/O (the supervisor's reset after a driver VM
+# restart, simulated by ddvm-chan's SIGUSR1: backend ABSENT, rings zeroed, epoch + 1)
+# loses no acknowledged write and hangs nothing. The client requeues what was in flight
+# and resumes when the translation module serves the new epoch; fio verifies every
+# block it wrote. (The driver VM itself survives here: the dependability issue kills it
+# for real.)
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/blk_lib.sh"
+blk_need_build
+# Work in progress (the dependability issue): requeue across an epoch works most of the
+# time, but a channel can stall after the resync (the backend stops consuming; seen in
+# about half the runs under TCG). Run it by hand with BLK_EPOCH_TEST=1.
+[ "${BLK_EPOCH_TEST:-0}" = 1 ] ||
+	t_skip "epoch-change requeue is work in progress: a channel can stall after resync (BLK_EPOCH_TEST=1 runs it)"
+
+qemu-img create -q -f raw "$T/nvme.img" "${BLK_IMG_MB}M"
+blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
+mapfile -t drv_args < <(blk_disk_args nvme "$T/nvme.img"; blk_chan_args 0 nvme backend)
+mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
+blk_driver_script "$T/driver.sh" nvme
+blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
+{
+	blk_wait_disks_sh 1
+	cat <<'EOF'
+fail=0
+for pass in 1 2 3 4 5 6; do
+	echo "BLK-EPOCH-PASS $pass"
+	fio --eta=never --name=e --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --size=16M --iodepth=32 --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt && grep -q 'err= 0' /tmp/fio.txt ||
+		{ fail=1; cat /tmp/fio.txt; }
+done
+dmesg | grep -i 'ddvm blk' | tail -n 8
+echo "BLK-EPOCH-DONE fail=$fail"
+EOF
+} >"$T/client.sh"
+
+vm_wait drv 'BLK-DRIVER-UP' 120
+blk_client_vm cli "$T/client.sh" "${cli_args[@]}"
+for p in 2 4; do
+	vm_wait cli "BLK-EPOCH-PASS $p" 90
+	sleep 0.5
+	kill -USR1 "$(cat "$T/ch-nvme/chan.pid")"
+	t_log "epoch bumped during pass $p"
+done
+vm_wait cli 'BLK-EPOCH-DONE' 150
+grep -a 'BLK-EPOCH\|ddvm blk' "$T/cli.console" | tail -n 12
+vm_no_oops drv
+vm_no_oops cli
+grep -q 'BLK-EPOCH-DONE fail=0' "$T/cli.console" || t_fail "fio verify failed across an epoch change"
+n=$(grep -c 'resumed at epoch' "$T/cli.console" || true)
+[ "$n" -ge 2 ] || t_fail "the client resumed $n times, expected 2"
+echo SUCCESS
