@@ -40,6 +40,7 @@ void port_break(struct netback_port *p, const char *why)
 	if (xchg(&p->broken, true))
 		return;
 	WRITE_ONCE(p->active, false);
+	port_backlog_purge(p); /* never called with rx_lock held */
 	port_stat_inc(p, violations);
 	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
 	port_set_state(p, DDVM_STATE_BROKEN);
