@@ -77,7 +77,7 @@ done
 kos=$(ls "$KOS_DIR"/*.ko 2>/dev/null || true)
 inputs=$(
 	echo "$REL $MODULES $ONDEMAND $STUB_LIBS"
-	sha256sum "$ROOT/images/build-initramfs.sh" "$ROOT/images/init.sh" "$BUSYBOX" \
+	sha256sum "$ROOT/images/build-initramfs.sh" "$ROOT/images/init.sh" "$ROOT/images/hotplug.sh" "$BUSYBOX" \
 		$kos $tool_paths 2>/dev/null | sed "s|  $ROOT/|  |"
 )
 mkdir -p "$OUTDIR"
@@ -126,6 +126,7 @@ for a in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$a" ] || ln -s /bin/busybox "$STAGE/$a"
 done
 install -m 0755 "$ROOT/images/init.sh" "$STAGE/init"
+install -m 0755 "$ROOT/images/hotplug.sh" "$STAGE/sbin/ddvm-hotplug"
 echo "$ROLE" >"$STAGE/etc/ddvm/role"
 echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 echo "root:x:0:" >"$STAGE/etc/group"

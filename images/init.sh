@@ -5,6 +5,7 @@
 #  2. loads qemu_fw_cfg and the role's modules (/etc/ddvm/modules; the driver VM loads
 #     every driver of its matrix so each binds to whatever emulated device is present)
 #     and those named on the kernel command line as ddvm.load=mod1,mod2
+#     and names disks /dev/disk/by-pci/BDF as they appear (hotplug.sh)
 #  3. driver VM: prints "DDVM-PCI <bdf> <vendor:device> driver=<drv>" per bound device
 #  4. prints "DDVM-READY role=<role>"
 #  5. if fw_cfg file opt/ddvm/run exists (-fw_cfg name=opt/ddvm/run,file=SCRIPT), runs it
@@ -36,6 +37,9 @@ param() { # NAME -> value of NAME=value on the kernel command line
 	done
 }
 
+# Disks get stable names (/dev/disk/by-pci/BDF) as they appear: see hotplug.sh.
+echo /sbin/ddvm-hotplug >/proc/sys/kernel/hotplug
+
 modprobe qemu_fw_cfg 2>/dev/null
 # shellcheck disable=SC2046
 modprobe -a $(cat /etc/ddvm/modules) 2>/dev/null
@@ -43,6 +47,8 @@ extra=$(param ddvm.load | tr ',' ' ')
 for m in $extra; do
 	modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
 done
+
+/sbin/ddvm-hotplug # coldplug: disks that appeared before the helper was set
 
 if [ "$role" = driver-vm ]; then
 	for d in /sys/bus/pci/devices/*; do
