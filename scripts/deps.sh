@@ -9,7 +9,7 @@ libcmocka-dev libinih-dev libjansson-dev pkg-config
 linux-headers-amd64 kmod
 qemu-system-x86 qemu-utils
 busybox-static cpio gzip zstd xz-utils
-iperf3 fio e2fsprogs iproute2 iputils-ping
+iperf3 fio e2fsprogs iproute2 iputils-ping ethtool
 nbdkit nbdkit-plugin-dev libnbd-bin
 gnuplot-nox python3
 "
