@@ -310,6 +310,25 @@ static int set_uses(struct parse_state *ps, struct cfg_vm *vm, const char *v)
 	return 0;
 }
 
+static int set_restart(struct parse_state *ps, struct cfg_vm *vm, const char *v)
+{
+	if (vm->role != CFG_DRIVER_VM) {
+		perr(ps, "restart: only a driver VM is restarted by the supervisor; remove it "
+			 "from [%s %s]", cfg_role_name(vm->role), vm->name);
+		return -1;
+	}
+	vm->restart_line = ps->line;
+	if (!strcmp(v, "cold")) {
+		vm->restart = CFG_RESTART_COLD;
+	} else if (!strcmp(v, "snapshot")) {
+		vm->restart = CFG_RESTART_SNAPSHOT;
+	} else {
+		perr(ps, "restart = %s: expected cold or snapshot", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int key_vm(struct parse_state *ps, const char *k, const char *v)
 {
 	struct cfg_vm *vm = ps->vm;
@@ -348,13 +367,15 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 			return set_uint(ps, k, &vm->heartbeat_timeout_ms, v, 0, 3600000);
 		if (!strcmp(k, "request_timeout_ms"))
 			return set_uint(ps, k, &vm->request_timeout_ms, v, 0, 3600000);
+		if (!strcmp(k, "restart"))
+			return set_restart(ps, vm, v);
 	}
 	if (is_vm)
 		perr(ps, "[%s %s]: unknown key '%s'; known: memory, cpus, kernel, initrd, append, "
 			 "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
 			 "heartbeat_timeout_ms, request_timeout_ms%s",
 		     cfg_role_name(vm->role), vm->name, k,
-		     vm->role == CFG_CLIENT_VM ? ", devices" : "");
+		     vm->role == CFG_CLIENT_VM ? ", devices" : ", restart");
 	else
 		perr(ps, "[host-client %s]: unknown key '%s'; known: devices", vm->name, k);
 	return -1;
@@ -580,6 +601,15 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			  "(at most %d)", d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
 	if (!d->model[0])
 		strcpy(d->model, d->kind == CFG_BLK ? "virtio-blk-pci" : "e1000");
+	/* A snapshot is a migration stream: every device of the VM must be migratable. */
+	if (vm->restart == CFG_RESTART_SNAPSHOT && d->host[0])
+		cfg_error(cfg, f, vm->restart_line, "restart = snapshot: driver VM %s owns a real "
+			  "device (%s, host = %s), which cannot be saved; use restart = cold",
+			  vm->name, d->name, d->host);
+	else if (vm->restart == CFG_RESTART_SNAPSHOT && !strcmp(d->model, "nvme"))
+		cfg_error(cfg, f, vm->restart_line, "restart = snapshot: QEMU cannot save the "
+			  "nvme device of %s (device %s is not migratable); use model = "
+			  "virtio-blk-pci, or restart = cold", vm->name, d->name);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
 			cfg_error(cfg, f, d->line, "[device %s]: a real device (host = %s) has no "

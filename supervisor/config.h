@@ -33,6 +33,9 @@
 enum cfg_role { CFG_DRIVER_VM, CFG_CLIENT_VM, CFG_HOST_CLIENT };
 enum cfg_kind { CFG_NET = 1, CFG_BLK = 2 }; /* == enum ddvm_kind */
 enum cfg_net_backend { CFG_NET_NONE, CFG_NET_USER, CFG_NET_TAP };
+/* How a failed driver VM comes back: a cold boot, or a restore of the snapshot taken
+ * after its first boot (channels hot-plugged afterwards; see snapshot.c). */
+enum cfg_restart { CFG_RESTART_COLD, CFG_RESTART_SNAPSHOT };
 
 struct cfg_vm;
 
@@ -74,6 +77,8 @@ struct cfg_vm {
 	unsigned boot_timeout_ms;
 	unsigned heartbeat_timeout_ms; /* 0 = do not watch the heartbeat */
 	unsigned request_timeout_ms;	/* 0 = do not watch request progress */
+	enum cfg_restart restart;	/* driver VMs: cold (default) or snapshot */
+	int restart_line;
 	/* clients: devices used (names until resolved) */
 	unsigned nr_uses;
 	char uses[CFG_MAX_USES][CFG_NAME_MAX];

@@ -14,6 +14,7 @@
  * so clients stop waiting. A VM that stays healthy for HEALTHY_MS is forgiven its past.
  */
 #include "log.h"
+#include "snapshot.h"
 #include "supervisor.h"
 
 #include <signal.h>
@@ -134,6 +135,14 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	if (vm->sup->stopping) {
 		pr_debug("%s: stopped (%s)", vm->cfg->name, why);
 		vm->state = VM_STOPPED;
+		return;
+	}
+	if (snapshot__restore_failed(vm, why, now)) {
+		/* Not a new failure: the one being recovered from still is. Boot it cold. */
+		vm->stopping_for_failure = 0;
+		health__new_epochs(vm, now);
+		vm->state = VM_FAILED;
+		vm->restart_at_ms = now;
 		return;
 	}
 	if (vm->stopping_for_failure) {

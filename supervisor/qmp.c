@@ -61,15 +61,28 @@ int qmp__connect(struct qmp *q, const char *path)
 
 int qmp__execute(struct qmp *q, const char *cmd)
 {
+	return qmp__command(q, cmd, NULL, NULL);
+}
+
+int qmp__command(struct qmp *q, const char *cmd, json_t *args, const char *id)
+{
 	json_t *obj;
 	char *text;
 	int ret;
 
-	if (q->fd < 0)
+	if (q->fd < 0) {
+		json_decref(args);
 		return -ENOTCONN;
+	}
 	obj = json_pack("{s:s}", "execute", cmd);
-	if (!obj)
+	if (!obj) {
+		json_decref(args);
 		return -ENOMEM;
+	}
+	if (args)
+		json_object_set_new(obj, "arguments", args);
+	if (id)
+		json_object_set_new(obj, "id", json_string(id));
 	text = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (!text)
@@ -93,6 +106,8 @@ static void qmp_line(const char *line, size_t len, qmp_event_fn fn, void *opaque
 	}
 	if (json_unpack(msg, "{s:s}", "event", &event) == 0)
 		fn(opaque, event, json_object_get(msg, "data"));
+	else if (json_is_string(json_object_get(msg, "id")))
+		fn(opaque, NULL, msg);
 	else if (json_object_get(msg, "error"))
 		pr_debug("qmp: error reply: %.*s", (int)len, line);
 	json_decref(msg);

@@ -19,6 +19,8 @@ struct qmp {
 	char buf[QMP_BUF_MAX];
 };
 
+/* An event: EVENT and its data. A reply to a command sent with an id (qmp__command):
+ * EVENT is NULL and DATA the whole reply ({"return": ...} or {"error": ...}, "id"). */
 typedef void (*qmp_event_fn)(void *opaque, const char *event, json_t *data);
 
 void qmp__init(struct qmp *q);
@@ -26,6 +28,9 @@ void qmp__init(struct qmp *q);
 int qmp__connect(struct qmp *q, const char *path);
 /* Send {"execute": CMD}; the reply arrives (and is ignored) through __read. */
 int qmp__execute(struct qmp *q, const char *cmd);
+/* Send {"execute": CMD, "arguments": ARGS, "id": ID}; takes ARGS (may be NULL). The reply
+ * reaches the callback of __read with event NULL. */
+int qmp__command(struct qmp *q, const char *cmd, json_t *args, const char *id);
 /* Read what is there; call FN for each event. -EPIPE when QEMU closed it. */
 int qmp__read(struct qmp *q, qmp_event_fn fn, void *opaque);
 void qmp__close(struct qmp *q);

@@ -5,6 +5,7 @@
  */
 #include "supervisor.h"
 #include "log.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,7 +220,9 @@ int supervisor__up(struct supervisor *sup)
 
 static void qmp_event_cb(void *opaque, const char *event, json_t *data)
 {
-	health__qmp_event(opaque, event, now_ms());
+	snapshot__qmp(opaque, event, data, now_ms());
+	if (event)
+		health__qmp_event(opaque, event, now_ms());
 }
 
 /* QEMU exited (pidfd, SIGCHLD): reap it, drain what it said last, apply the policy. */
@@ -321,9 +324,12 @@ int supervisor__run(struct supervisor *sup)
 				fds[n++] = (struct pollfd){ .fd = vm->con_fd, .events = POLLIN };
 				slots[ns++] = (struct slot){ SLOT_CONSOLE, vm, 1 };
 			}
-			if (vm__alive(vm) && vm->qmp.fd < 0 &&
-			    qmp__connect(&vm->qmp, vm->qmp_path) < 0 && timeout > QMP_RETRY_MS)
-				timeout = QMP_RETRY_MS; /* QEMU has not created it yet */
+			if (vm__alive(vm) && vm->qmp.fd < 0) {
+				if (qmp__connect(&vm->qmp, vm->qmp_path) == 0)
+					snapshot__qmp_connected(vm, now);
+				else if (timeout > QMP_RETRY_MS)
+					timeout = QMP_RETRY_MS; /* QEMU has not created it yet */
+			}
 			if (vm->qmp.fd >= 0) {
 				fds[n++] = (struct pollfd){ .fd = vm->qmp.fd, .events = POLLIN };
 				slots[ns++] = (struct slot){ SLOT_QMP, vm, 1 };
@@ -449,6 +455,7 @@ void supervisor__down(struct supervisor *sup)
 		struct vm *vm = &sup->vms[i];
 
 		unlink(vm->chan_path);
+		snapshot__remove(vm);
 		unlink(vm->pid_path);
 		unlink(vm->qmp_path);
 		if (vm->log_fd >= 0)

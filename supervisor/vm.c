@@ -5,6 +5,7 @@
  */
 #include "vm.h"
 #include "log.h"
+#include "snapshot.h"
 #include "supervisor.h"
 
 #include <errno.h>
@@ -59,6 +60,7 @@ void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg,
 	snprintf(vm->qemu_log_path, sizeof(vm->qemu_log_path), "%s/%s.qemu.log", rundir,
 		 cfg->name);
 	snprintf(vm->chan_path, sizeof(vm->chan_path), "%s/%s.channels", rundir, cfg->name);
+	snapshot__init(vm, rundir);
 }
 
 int vm__alive(const struct vm *vm)
@@ -170,6 +172,35 @@ static void add_channels(const struct vm *vm, const struct config *cfg, const ch
 	}
 }
 
+/*
+ * restart = snapshot: no channel device on the command line (it would block the
+ * snapshot), one hot-plug capable root port per channel instead, at the slot the
+ * channel would have had; snapshot.c plugs channel N into rpN, bus N+1 in the guest.
+ */
+static void add_root_ports(const struct vm *vm, const struct config *cfg, struct vm_argv *a)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_channels; i++) {
+		const struct cfg_channel *c = &cfg->channels[i];
+
+		uint64_t size = vm->sup ? vm->sup->channels[i].size : 0, win = 1 << 20;
+
+		if (c->dev->vm != vm->cfg)
+			continue;
+		/* The firmware sizes a hot-plug port's windows at boot: reserve room for the
+		 * channel's BAR2 (the region, 64-bit prefetchable, naturally aligned) or it
+		 * cannot be mapped. Twice its size: SeaBIOS aligns the window to 1 MiB only. */
+		while (win < size)
+			win <<= 1;
+		win <<= 1;
+		add(a, "-device");
+		add(a, "pcie-root-port,id=rp%u,bus=pcie.0,chassis=%u,addr=0x%x,"
+		    "pref64-reserve=%llu", c->index_in_driver, c->index_in_driver + 1,
+		    0x10 + c->index_in_driver, (unsigned long long)(size ? win : 64ULL << 20));
+	}
+}
+
 int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *accel,
 		   const char *chan_dir, struct vm_argv *a)
 {
@@ -224,7 +255,15 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 		add(a, "name=opt/ddvm/run,file=%s", c->run);
 	}
 	add_devices(vm, cfg, a);
-	add_channels(vm, cfg, chan_dir, a);
+	if (snapshot__enabled(vm)) {
+		add_root_ports(vm, cfg, a);
+		if (vm->restoring) {
+			add(a, "-incoming");
+			add(a, "defer");
+		}
+	} else {
+		add_channels(vm, cfg, chan_dir, a);
+	}
 	return a->overflow ? -E2BIG : 0;
 }
 
@@ -239,7 +278,11 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 	for (i = 0; i < cfg->nr_channels; i++) {
 		const struct cfg_channel *c = &cfg->channels[i];
 
-		if (c->dev->vm == vm->cfg)
+		if (c->dev->vm == vm->cfg && snapshot__enabled(vm))
+			fprintf(f, "%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0\n", c->name,
+				cfg_kind_name(c->dev->kind), c->index_in_driver + 1,
+				c->dev->pci_slot);
+		else if (c->dev->vm == vm->cfg)
 			fprintf(f, "%s %s driver 0000:00:%02x.0 0 target=0000:00:%02x.0\n", c->name,
 				cfg_kind_name(c->dev->kind), 0x10 + c->index_in_driver,
 				c->dev->pci_slot);
@@ -265,6 +308,7 @@ int vm__start(struct vm *vm)
 	a = malloc(sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	snapshot__prepare_start(vm);
 	ret = vm__build_argv(vm, sup->cfg, sup->accel, sup->chan_dir, a);
 	if (ret)
 		goto err_free;
@@ -372,7 +416,11 @@ int vm__reap(struct vm *vm)
 static void vm__console_line(struct vm *vm, uint64_t now)
 {
 	vm->line[vm->line_len] = 0;
-	if (!vm->ready_ms && vm->cfg->ready[0] && strstr(vm->line, vm->cfg->ready)) {
+	if (!vm->ready_ms && vm->cfg->ready[0] && snapshot__enabled(vm) &&
+	    strstr(vm->line, vm->cfg->ready)) {
+		/* RUNNING once the channels are plugged (after the snapshot, first time) */
+		snapshot__ready_line(vm, now);
+	} else if (!vm->ready_ms && vm->cfg->ready[0] && strstr(vm->line, vm->cfg->ready)) {
 		vm->ready_ms = now;
 		if (vm->state == VM_BOOTING)
 			vm->state = VM_RUNNING;

@@ -28,6 +28,15 @@ enum vm_state {
 	VM_STOPPING, /* killed; waiting for QEMU to exit */
 };
 
+/* restart = snapshot (snapshot.c): where this incarnation is in the save/restore path */
+enum snap_phase {
+	SNAP_IDLE,     /* cold boot, ready line not seen yet (or restore: QMP not up yet) */
+	SNAP_SAVING,   /* guest stopped, migration stream going to NAME.snap */
+	SNAP_LOADING,  /* QEMU -incoming: migrate-incoming from NAME.snap sent */
+	SNAP_PLUGGING, /* guest runs; channel devices being hot-plugged */
+	SNAP_DONE,     /* channels plugged: the VM is RUNNING */
+};
+
 #define VM_MAX_CONSOLES 4
 #define VM_ARGV_MAX 160
 
@@ -59,6 +68,17 @@ struct vm {
 	char inject_kind[32];
 	int epoch_bumped;	   /* its channels already got the new epoch at its death */
 	int bridged;		   /* its taps joined their bridges in this incarnation */
+	/* restart = snapshot (snapshot.c) */
+	char snap_path[256];	   /* RUNDIR/NAME.snap */
+	int snap_valid;		   /* snap_path holds a snapshot we took in this run */
+	int snap_disabled;	   /* saving or restoring failed for good: cold boots only */
+	unsigned snap_restore_failures;
+	int restoring;		   /* this incarnation started with -incoming defer */
+	int snap_ready_pending;	   /* ready line seen before QMP was connected */
+	enum snap_phase snap_phase;
+	unsigned snap_plugs;	   /* channel hot-plugs not answered yet */
+	uint64_t snap_phase_ms;	   /* when the current phase began */
+	uint64_t snap_restored_ms; /* restore: when the guest ran again */
 	char line[256];		   /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */

@@ -91,7 +91,7 @@ $extra
 [device disk0]
 vm = drv
 kind = blk
-model = nvme
+model = ${REC_BLK_MODEL:-nvme}
 image = $T/disk0.img
 format = raw
 $net_dev

@@ -3,7 +3,7 @@
 #
 # sup_config NAME <<EOF ... EOF   write $T/NAME.ini ([ddvm] with kernel/images prepended)
 # sup_up CONFIG                   `ddvm up -d`; the supervisor is torn down at exit
-# sup_wait_log REGEX SECONDS      wait for a supervisor log line (event, not a sleep)
+# sup_wait_log REGEX SECONDS [N]  wait for the Nth matching supervisor log line (an event, not a sleep)
 # sup_vm_field VM COLUMN          a column of VM's `ddvm status` line (3=state, 5=restarts, 6=pid)
 # sup_epoch CHANNEL               a channel's epoch from `ddvm status`
 
@@ -45,10 +45,10 @@ sup_up() {
 }
 
 sup_wait_log() {
-	local re=$1 secs=$2 deadline
+	local re=$1 secs=$2 count=${3:-1} deadline
 	deadline=$((SECONDS + secs))
 	while ((SECONDS < deadline)); do
-		grep -Eq -- "$re" "$DDVM_RUNDIR/ddvm.log" 2>/dev/null && return 0
+		[ "$(grep -Ec -- "$re" "$DDVM_RUNDIR/ddvm.log" 2>/dev/null)" -ge "$count" ] && return 0
 		sleep 0.05
 	done
 	echo "--- supervisor log (tail) ---"

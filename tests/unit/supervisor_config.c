@@ -58,6 +58,7 @@ static const char good[] = "# a complete setup\n"
 			   "memory = 512M\n"
 			   "cpus = 2\n"
 			   "restart_max = 3\n"
+			   "restart = snapshot\n"
 			   "\n"
 			   "[device nic0]\n"
 			   "vm = netvm\n"
@@ -94,6 +95,7 @@ static void test_good(void **state)
 	assert_int_equal(vm->memory_mb, 512);
 	assert_int_equal(vm->cpus, 2);
 	assert_int_equal(vm->restart_max, 3);
+	assert_int_equal(vm->restart, CFG_RESTART_SNAPSHOT);
 	assert_string_equal(vm->kernel, "/k");
 	assert_string_equal(vm->initrd, "/d.cpio.gz");
 	vm = config__find_vm(cfg, "app");
@@ -210,6 +212,15 @@ static const struct bad bad[] = {
 			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
 	  "t.ini:2: line is too long" },
 	{ "unknown global key", "[ddvm]\nfoo = 1\n" DRV, "t.ini:2: [ddvm]: unknown key 'foo'" },
+	{ "bad restart", DRV "restart = warm\n", "t.ini:2: restart = warm: expected cold or "
+	  "snapshot" },
+	{ "restart of a client", DRV NIC "[client-vm c]\ndevices = n\nrestart = snapshot\n",
+	  "t.ini:7: restart: only a driver VM is restarted by the supervisor" },
+	{ "snapshot with nvme", DRV "restart = snapshot\n[device b]\nvm = d\nkind = blk\n"
+	  "model = nvme\nimage = @IMG@\n", "t.ini:2: restart = snapshot: QEMU cannot save the "
+	  "nvme device of d" },
+	{ "snapshot with vfio", DRV "restart = snapshot\n" NIC "host = 0000:03:00.0\n",
+	  "t.ini:2: restart = snapshot: driver VM d owns a real device (n, host = 0000:03:00.0)" },
 };
 
 static void test_bad_table(void **state)

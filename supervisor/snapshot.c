@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * restart = snapshot: save a driver VM once after its first boot, restore it instead of
+ * booting it again, hot-plug its channels (see snapshot.h for the whole path).
+ *
+ * Everything here is driven by the supervisor's one loop: commands go out with an id,
+ * and their replies and QEMU's MIGRATION events come back through health's QMP
+ * callback. Nothing blocks: device_add of an ivshmem-doorbell makes QEMU wait for our
+ * ivshmem server, which runs in this same loop.
+ */
+#include "snapshot.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void snapshot__init(struct vm *vm, const char *rundir)
+{
+	snprintf(vm->snap_path, sizeof(vm->snap_path), "%s/%s.snap", rundir, vm->cfg->name);
+	/* a snapshot of an earlier run belongs to other channels and another disk state */
+	snapshot__remove(vm);
+}
+
+int snapshot__enabled(const struct vm *vm)
+{
+	return vm->cfg->role == CFG_DRIVER_VM && vm->cfg->restart == CFG_RESTART_SNAPSHOT;
+}
+
+void snapshot__remove(struct vm *vm)
+{
+	char tmp[sizeof(vm->snap_path) + 8];
+
+	if (!vm->snap_path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", vm->snap_path);
+	unlink(vm->snap_path);
+	unlink(tmp);
+	vm->snap_valid = 0;
+}
+
+void snapshot__prepare_start(struct vm *vm)
+{
+	vm->restoring = snapshot__enabled(vm) && vm->snap_valid && !vm->snap_disabled &&
+			access(vm->snap_path, R_OK) == 0;
+	vm->snap_phase = SNAP_IDLE;
+	vm->snap_ready_pending = 0;
+	vm->snap_plugs = 0;
+	vm->snap_restored_ms = 0;
+	if (vm->restoring)
+		pr_info("%s: restoring from snapshot %s", vm->cfg->name, vm->snap_path);
+}
+
+static void phase(struct vm *vm, enum snap_phase p, uint64_t now)
+{
+	vm->snap_phase = p;
+	vm->snap_phase_ms = now;
+}
+
+static void cmd(struct vm *vm, const char *name, json_t *args, const char *id)
+{
+	int ret = qmp__command(&vm->qmp, name, args, id);
+
+	if (ret)
+		pr_warn("%s: QMP %s: %s", vm->cfg->name, name, strerror(-ret));
+}
+
+/* The shell runs our URI: only paths that need no quoting beyond '...'. */
+static int quotable(const char *path)
+{
+	return !strchr(path, '\'');
+}
+
+/* chardev-add + device_add per channel the VM serves; the replies count down snap_plugs. */
+static void plug_channels(struct vm *vm, uint64_t now)
+{
+	struct supervisor *sup = vm->sup;
+	unsigned i;
+
+	phase(vm, SNAP_PLUGGING, now);
+	vm->snap_plugs = 0;
+	for (i = 0; i < sup->cfg->nr_channels; i++) {
+		const struct channel *ch = &sup->channels[i];
+		unsigned k = ch->cfg ? ch->cfg->index_in_driver : 0;
+		char id[32], bus[32], path[CFG_PATH_MAX + 64];
+
+		if (!supervisor__vm_serves(vm, ch))
+			continue;
+		snprintf(id, sizeof(id), "ch%u", k);
+		snprintf(bus, sizeof(bus), "rp%u", k);
+		snprintf(path, sizeof(path), "%s/%s.driver.sock", sup->chan_dir, ch->cfg->name);
+		cmd(vm, "chardev-add",
+		    json_pack("{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b}}}", "id", id, "backend",
+			      "type", "socket", "data", "addr", "type", "unix", "data", "path",
+			      path, "server", 0),
+		    "snap-chardev");
+		cmd(vm, "device_add",
+		    json_pack("{s:s, s:s, s:s, s:I, s:s}", "driver", "ivshmem-doorbell", "id", id,
+			      "chardev", id, "vectors",
+			      (json_int_t)DDVM_VECTOR_QUEUE(ch->cfg->dev->queues), "bus", bus),
+		    "snap-plug");
+		vm->snap_plugs++;
+	}
+	if (!vm->snap_plugs)
+		snapshot__qmp(vm, NULL, NULL, now); /* nothing to plug: done */
+}
+
+static void plugged(struct vm *vm, uint64_t now)
+{
+	phase(vm, SNAP_DONE, now);
+	vm->ready_ms = now;
+	if (vm->state == VM_BOOTING)
+		vm->state = VM_RUNNING;
+	if (vm->restoring)
+		pr_info("%s: running %llu ms after QEMU started: snapshot restored in %llu ms, "
+			"channels plugged in %llu ms", vm->cfg->name,
+			(unsigned long long)(now - vm->started_ms),
+			(unsigned long long)(vm->snap_restored_ms - vm->started_ms),
+			(unsigned long long)(now - vm->snap_restored_ms));
+	else
+		pr_info("%s: channels plugged; running %.1f s after QEMU started", vm->cfg->name,
+			(double)(now - vm->started_ms) / 1000);
+}
+
+static void take_snapshot(struct vm *vm, uint64_t now)
+{
+	char uri[3 * sizeof(vm->snap_path) + 64];
+
+	if (!quotable(vm->snap_path)) {
+		pr_warn("%s: run dir path has a quote; no snapshot (cold restarts)", vm->cfg->name);
+		vm->snap_disabled = 1;
+		plug_channels(vm, now);
+		return;
+	}
+	/* cat writes a temporary file; the name appears only once it is complete */
+	snprintf(uri, sizeof(uri), "exec:cat > '%s.tmp' && mv '%s.tmp' '%s'", vm->snap_path,
+		 vm->snap_path, vm->snap_path);
+	phase(vm, SNAP_SAVING, now);
+	cmd(vm, "migrate-set-capabilities",
+	    json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "events", "state", 1),
+	    NULL);
+	/* a stopped guest: one pass over its RAM, no dirty-page rounds, no speed limit */
+	cmd(vm, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth",
+						     (json_int_t)1 << 40), NULL);
+	cmd(vm, "stop", NULL, NULL);
+	cmd(vm, "migrate", json_pack("{s:s}", "uri", uri), "snap-migrate");
+}
+
+void snapshot__ready_line(struct vm *vm, uint64_t now)
+{
+	if (vm->snap_phase != SNAP_IDLE)
+		return;
+	if (vm->qmp.fd < 0) {
+		vm->snap_ready_pending = 1; /* QMP connects within ms; go on then */
+		return;
+	}
+	pr_info("%s: ready after %.1f s (cold boot)", vm->cfg->name,
+		(double)(now - vm->started_ms) / 1000);
+	if (vm->snap_valid || vm->snap_disabled)
+		plug_channels(vm, now);
+	else
+		take_snapshot(vm, now);
+}
+
+void snapshot__qmp_connected(struct vm *vm, uint64_t now)
+{
+	char uri[sizeof(vm->snap_path) + 32];
+
+	if (!snapshot__enabled(vm))
+		return;
+	if (vm->restoring && vm->snap_phase == SNAP_IDLE) {
+		snprintf(uri, sizeof(uri), "exec:cat '%s'", vm->snap_path);
+		phase(vm, SNAP_LOADING, now);
+		cmd(vm, "migrate-set-capabilities",
+		    json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "events", "state",
+			      1),
+		    NULL);
+		cmd(vm, "migrate-incoming", json_pack("{s:s}", "uri", uri), "snap-incoming");
+	} else if (vm->snap_ready_pending) {
+		vm->snap_ready_pending = 0;
+		snapshot__ready_line(vm, now);
+	}
+}
+
+/* Saving failed (a device QEMU cannot migrate, the file system): run on without one. */
+static void save_failed(struct vm *vm, const char *why, uint64_t now)
+{
+	pr_warn("%s: cannot take a snapshot (%s); restarts will be cold boots", vm->cfg->name,
+		why);
+	vm->snap_disabled = 1;
+	snapshot__remove(vm);
+	cmd(vm, "cont", NULL, "snap-cont"); /* its reply plugs the channels */
+}
+
+static void migration_status(struct vm *vm, const char *status, uint64_t now)
+{
+	if (vm->snap_phase == SNAP_SAVING && !strcmp(status, "completed")) {
+		vm->snap_valid = 1;
+		pr_info("%s: snapshot taken in %llu ms: restarts restore it", vm->cfg->name,
+			(unsigned long long)(now - vm->snap_phase_ms));
+		/* QEMU sends "completed" before it switches to postmigrate; a cont that came
+		 * in between would be overridden. Ask until it is there. */
+		cmd(vm, "query-status", NULL, "snap-status");
+	} else if (vm->snap_phase == SNAP_SAVING && !strcmp(status, "failed")) {
+		save_failed(vm, "migration failed", now);
+	} else if (vm->snap_phase == SNAP_LOADING && !strcmp(status, "completed")) {
+		/* The guest was stopped when it was saved, so QEMU keeps it paused: resume
+		 * it, and plug the channels right behind (QMP runs commands in order). */
+		vm->snap_restored_ms = now;
+		cmd(vm, "cont", NULL, "snap-rcont");
+		plug_channels(vm, now);
+	}
+	/* LOADING + failed: QEMU exits; snapshot__restore_failed takes it from there */
+}
+
+static void reply(struct vm *vm, json_t *msg, uint64_t now)
+{
+	const char *id = json_string_value(json_object_get(msg, "id"));
+	const char *err = NULL;
+	char why[300];
+
+	if (!id)
+		return;
+	json_unpack(msg, "{s:{s:s}}", "error", "desc", &err);
+	if (!strcmp(id, "snap-status") && vm->snap_phase == SNAP_SAVING) {
+		const char *st = "?";
+
+		json_unpack(msg, "{s:{s:s}}", "return", "status", &st);
+		if (!strcmp(st, "postmigrate"))
+			cmd(vm, "cont", NULL, "snap-cont");
+		else
+			cmd(vm, "query-status", NULL, "snap-status");
+	} else if (!strcmp(id, "snap-cont") && vm->snap_phase == SNAP_SAVING) {
+		if (err) {
+			snprintf(why, sizeof(why), "cannot resume after the snapshot: %s", err);
+			health__fail(vm, why, now);
+		} else {
+			plug_channels(vm, now);
+		}
+	} else if (!strcmp(id, "snap-migrate") && err && vm->snap_phase == SNAP_SAVING) {
+		save_failed(vm, err, now);
+	} else if ((!strcmp(id, "snap-chardev") || !strcmp(id, "snap-plug")) && err &&
+		   vm->snap_phase == SNAP_PLUGGING) {
+		snprintf(why, sizeof(why), "hot-plug of a channel failed: %s", err);
+		health__fail(vm, why, now);
+	} else if (!strcmp(id, "snap-plug") && vm->snap_phase == SNAP_PLUGGING &&
+		   vm->snap_plugs && --vm->snap_plugs == 0) {
+		plugged(vm, now);
+	} else if (!strcmp(id, "snap-rcont") && err) {
+		snprintf(why, sizeof(why), "cannot resume the restored VM: %s", err);
+		health__fail(vm, why, now);
+	} else if (!strcmp(id, "snap-incoming") && err) {
+		pr_warn("%s: migrate-incoming: %s", vm->cfg->name, err);
+	}
+}
+
+void snapshot__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
+{
+	const char *status;
+
+	if (!snapshot__enabled(vm))
+		return;
+	if (!event && !data) {
+		if (vm->snap_phase == SNAP_PLUGGING && !vm->snap_plugs)
+			plugged(vm, now);
+	} else if (!event) {
+		reply(vm, data, now);
+	} else if (!strcmp(event, "MIGRATION") &&
+		   !json_unpack(data, "{s:s}", "status", &status)) {
+		migration_status(vm, status, now);
+	}
+}
+
+int snapshot__restore_failed(struct vm *vm, const char *why, uint64_t now)
+{
+	if (!vm->restoring || vm->snap_phase == SNAP_DONE)
+		return 0;
+	vm->snap_restore_failures++;
+	pr_err("%s: restore from snapshot failed after %llu ms (%s); cold boot instead",
+	       vm->cfg->name, (unsigned long long)(now - vm->started_ms), why);
+	snapshot__remove(vm);
+	if (vm->snap_restore_failures >= 2) {
+		pr_warn("%s: restores failed %u times; no more snapshots", vm->cfg->name,
+			vm->snap_restore_failures);
+		vm->snap_disabled = 1;
+	}
+	vm->restoring = 0;
+	return 1;
+}
