@@ -56,16 +56,29 @@ for s in reuse native; do
 done
 t_log "both setups up, disks filled"
 
+# nvme_timeouts SETUP — nvme command timeouts logged so far by the VM that drives the
+# nvme (the driver VM's console shows warnings: loglevel=5; the native VM: its dmesg)
+nvme_timeouts() {
+	if [ "$1" = reuse ]; then
+		grep -ac 'timeout, aborting' "$T/drv.console" || true
+	else
+		vm_cmd native 20 "dmesg | grep -c 'timeout, aborting'" || true
+	fi
+}
+
 # run_job SETUP NAME RW BS QD ROUND — one fio run; records MiB/s, IOPS, CPU s/GB
 # fio terse v3: 6 read KiB, 7 read KiB/s, 8 read IOPS, 47 write KiB, 48 KiB/s, 49 IOPS
 run_job() {
-	local s=$1 name=$2 rw=$3 bs=$4 qd=$5 r=$6 c0 c1 out kib bw iops cpu
+	local s=$1 name=$2 rw=$3 bs=$4 qd=$5 r=$6 c0 c1 w0 w1 t0 out kib bw iops cpu
+	t0=$(nvme_timeouts "$s")
+	w0=$(date +%s%N)
 	# shellcheck disable=SC2086
 	c0=$(cpu_ticks ${PIDS[$s]})
 	out=$(vm_cmd "$s" $((SECS + 60)) "fio --name=$name --filename=${DEV[$s]} --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS --randrepeat=0 --minimal") ||
 		{ echo "$out" >&2; t_fail "$s: fio $name failed"; }
 	# shellcheck disable=SC2086
 	c1=$(cpu_ticks ${PIDS[$s]})
+	w1=$(date +%s%N)
 	read -r kib bw iops < <(echo "$out" | grep -a "^3;" | tr -d '\r' |
 		awk -F';' '{ if ($6 > 0) print $6, $7, $8; else print $47, $48, $49 }')
 	[ -n "${kib:-}" ] || { echo "$out" >&2; t_fail "$s: no fio result for $name"; }
@@ -73,6 +86,10 @@ run_job() {
 	bench_sample "${name}_mibps" "$s" "$r" "$(echo "$bw" | awk '{printf "%.1f", $1 / 1024}')"
 	bench_sample "${name}_iops" "$s" "$r" "$iops"
 	bench_sample "${name}_cpu_s_per_gb" "$s" "$r" "$cpu"
+	# runs hit by QEMU's nvme stall (docs/blk.md: "I/O N QID 1 timeout, aborting")
+	bench_sample "${name}_nvme_timeouts" "$s" "$r" $(($(nvme_timeouts "$s") - t0))
+	# how busy the setup's QEMUs were (% of one core): low = waiting, not computing
+	bench_sample "${name}_host_cpu_pct" "$s" "$r" "$(echo "$(ticks_to_secs "$c0" "$c1") $w0 $w1" | awk '{printf "%.1f", 100 * $1 / (($3 - $2) / 1e9)}')"
 	echo "$bw $iops $cpu"
 }
 
@@ -89,6 +106,19 @@ for r in $(seq "$ROUNDS"); do
 		t_log "round $r $name: reuse ${res[reuse_${name}_iops]##* } IOPS, native ${res[native_${name}_iops]##* } IOPS"
 	done
 done
+# one more run per setup of two jobs under perf (cpu-clock sampling, not counted in the
+# numbers above): where the host CPU goes
+if [ "${BENCH_PERF:-1}" = 1 ]; then
+	for j in seqread-qd32:read:1m:32 randread-qd32:randread:4k:32; do
+		IFS=: read -r name rw bs qd <<<"$j"
+		for s in reuse native; do
+			# shellcheck disable=SC2086
+			perf_start "blk-$s-$name" "$SECS" ${PIDS[$s]}
+			BENCH_SAMPLES=/dev/null run_job "$s" "$name" "$rw" "$bs" "$qd" 0 >/dev/null
+			perf_finish "blk-$s-$name"
+		done
+	done
+fi
 bench_note fio "fio -runtime $SECS, $ROUNDS rounds, nvme, libaio O_DIRECT, setups alternating (order flipped every round)"
 bench_note load_before "$LOAD0"
 bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"

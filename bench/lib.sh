@@ -59,3 +59,30 @@ bench_machine() {
 		"$(($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024))" "$(ddvm_accel)" "$qver" "$kver" \
 		"$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# Where host CPU goes (perf is there, but this host exposes no hardware counters: `perf
+# stat -e instructions` says "not supported"; cpu-clock sampling works).
+# perf_start NAME SECS PIDFILE... — sample the processes' threads for SECS in the
+#   background; perf_finish NAME — wait, then $BENCH_OUT/perf-NAME.txt (by thread and
+#   DSO: "[JIT]" is TCG-generated guest code, qemu-system-x86_64 is TCG's helpers,
+#   translator and device emulation, [kernel] the host kernel on QEMU's behalf) and a
+#   note with the top entries.
+perf_start() {
+	local name=$1 secs=$2 pids
+	shift 2
+	command -v perf >/dev/null || return 0
+	pids=$(for pf in "$@"; do cat "$pf"; done | paste -sd,)
+	perf record -q -F 499 -e cpu-clock -p "$pids" -o "$T/perf-$name.data" -- sleep "$secs" >/dev/null 2>&1 &
+	echo $! >"$T/perf-$name.pid"
+	t_on_exit "t_kill_pidfile '$T/perf-$name.pid'"
+}
+perf_finish() {
+	local name=$1 pid top
+	[ -f "$T/perf-$name.pid" ] || return 0
+	pid=$(cat "$T/perf-$name.pid")
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	perf report -i "$T/perf-$name.data" --stdio --sort comm,dso 2>/dev/null |
+		grep -v '^#' | sed '/^$/d' | head -n 15 >"$BENCH_OUT/perf-$name.txt"
+	top=$(head -n 6 "$BENCH_OUT/perf-$name.txt" | awk '{$1 = $1; print}' | sed 's/\[JIT\] tid [0-9]*/[JIT]/' | paste -sd';' | sed 's/;/; /g')
+	bench_note "perf_$name" "$top"
+}

@@ -114,6 +114,20 @@ for r in $(seq "$ROUNDS"); do
 	done
 	t_log "round $r latency: ping ${lat[reuse_ping56]##* } vs ${lat[native_ping56]##* } ms, TCP_RR ${lat[reuse_rr_tps]##* } vs ${lat[native_rr_tps]##* } /s"
 done
+# one more run per setup and direction under perf (cpu-clock sampling, not counted
+# in the numbers above): where the host CPU goes
+if [ "${BENCH_PERF:-1}" = 1 ]; then
+	for dir in up down; do
+		flag="" d=tx
+		[ $dir = down ] && flag=-R d=rx
+		perf_start "net-reuse-$d" "$SECS" "$T/drv.pid" "$T/client.pid"
+		NET_PEER=10.99.0.1 net_iperf client $flag >/dev/null
+		perf_finish "net-reuse-$d"
+		perf_start "net-native-$d" "$SECS" "$T/native.pid"
+		NET_PEER=10.99.1.1 net_iperf native $flag >/dev/null
+		perf_finish "net-native-$d"
+	done
+fi
 net_backend_stats drv | sed 's/^/    /'
 bench_note iperf3 "iperf3 -t $SECS, $ROUNDS rounds, $MODEL, setups alternating"
 bench_note load_before "$LOAD0"

@@ -60,7 +60,7 @@ trials() {
 		svc=-1
 		sleep 0.05
 		base=$(rec_requests disk0.cli)
-		while (($(now_ms) - t0 < 120000)); do
+		while (($(now_ms) - t0 < 60000)); do
 			cur=$(rec_requests disk0.cli)
 			if [ "$(count 'drv: service restored' "$LOG")" -gt "$rest0" ] && [ "$cur" != "$base" ] && [ "$cur" != 0 ]; then
 				svc=$(($(now_ms) - t0))
@@ -68,15 +68,25 @@ trials() {
 			fi
 			sleep 0.02
 		done
+		((svc >= 0)) || { cp "$LOG" "$BENCH_OUT/recovery-$mode.log"; t_fail "$mode trial $i: service not restored within 60 s (see $BENCH_OUT/recovery-$mode.log)"; }
 		line=$(grep -a 'drv: FAILED' "$LOG" | tail -n1)
 		det=$(echo "$line" | sed -n 's/.*detected \([0-9]*\) ms after injecting kill.*/\1/p')
 		res=$(grep -a 'drv: service restored' "$LOG" | tail -n1 | sed -n 's/.*restored \([0-9]*\) ms.*/\1/p')
+		# of which the new driver VM's boot (QEMU start -> its run script's ready line)
+		# (cold: "ready after N s"; snapshot: "running N ms after QEMU started")
+		boot=$(grep -aE 'drv: (ready after|running [0-9]+ ms after)' "$LOG" | tail -n1 |
+			sed -n -e 's/.*ready after \([0-9.]*\) s.*/\1/p' -e 's/.*running \([0-9]*\) ms after.*/\1/p')
+		case $(grep -aE 'drv: (ready after|running [0-9]+ ms after)' "$LOG" | tail -n1) in
+		*"ready after"*) boot=$(echo "$boot" | awk '{printf "%d", $1 * 1000}') ;;
+		esac
+		[ -n "$boot" ] && bench_sample boot_ms "$mode" "$i" "$boot"
 		bench_sample detect_ms "$mode" "$i" "$det"
 		bench_sample restore_ms "$mode" "$i" "$res"
 		[ -n "$det" ] && [ -n "$res" ] && bench_sample fault_to_restored_ms "$mode" "$i" $((det + res))
 		((svc >= 0)) && bench_sample fault_to_client_io_ms "$mode" "$i" "$svc"
 		t_log "$mode trial $i: detected after ${det:-?} ms, service restored ${res:-?} ms later, client I/O after $svc ms"
 	done
+	cp "$LOG" "$BENCH_OUT/recovery-$mode.log" 2>/dev/null
 	# the client must have come through every trial: no crash, no failed verify
 	[ "$(rec_restarts cli)" = 0 ] || t_fail "the client VM was restarted"
 	if grep -aq 'FAILED' "$DDVM_RUNDIR/cli.log"; then
@@ -91,12 +101,26 @@ trials cold
 "$DDVM" down >/dev/null 2>&1 || true
 
 if grep -q '"snapshot"' "$DDVM_ROOT/supervisor/config.c" 2>/dev/null; then
-	_sup_cleanup
-	rm -rf "$DDVM_RUNDIR"
-	rec_setup bench-snap "$T/work.sh" "restart = snapshot"
-	sup_up "$T/bench-snap.ini"
-	sup_wait_console cli 'FIO-PASS 1 ok' 300
-	trials snapshot
+	# QEMU cannot save an nvme device: the snapshot runs use virtio-blk-pci, and so does
+	# a second cold series, for a like-for-like comparison. A failure here (the feature
+	# is new) is noted; the cold numbers above stand. The VMs of the subshell are
+	# stopped by the parent's _sup_cleanup (same run directory).
+	bench_note snapshot_model "snapshot restart measured with virtio-blk-pci (nvme is not migratable), against cold restart with virtio-blk-pci in the same run"
+	for mode in cold-virtio snapshot; do
+		_sup_cleanup
+		extra=""
+		[ $mode = snapshot ] && extra="restart = snapshot"
+		if ! (
+			REC_BLK_MODEL=virtio-blk-pci rec_setup "bench-$mode" "$T/work.sh" "$extra"
+			sup_up "$T/bench-$mode.ini"
+			sup_wait_console cli 'FIO-PASS 1 ok' 300
+			trials $mode
+		); then
+			bench_note "${mode/-/_}_failed" "the $mode series failed (see $BENCH_OUT/recovery.log)"
+			t_log "$mode series failed"
+		fi
+		"$DDVM" down >/dev/null 2>&1 || true
+	done
 else
 	bench_note snapshot "not implemented: supervisor/config.c has no 'restart = snapshot' (docs/dependability.md, Fast restart)"
 	t_log "fast restart (restart = snapshot): not implemented in the supervisor"

@@ -27,7 +27,7 @@ net_need_build
 IDLE_SECS=${BENCH_IDLE_SECS:-60}
 SETTLE=${BENCH_SETTLE_SECS:-10}
 COUNTS=${BENCH_COUNTS:-1 2 4 8}
-MEMS=(${BENCH_MEMS:-32 48 64 96 128})
+MEMS=(${BENCH_MEMS:-64 80 96 128})
 bench_part scale
 bench_note idle "window $IDLE_SECS s per count after $SETTLE s settle; driver VMs: 256 MiB, nvme + ddvm_blkback + one channel, no client"
 
@@ -47,17 +47,36 @@ boot_idle() { # INDEX
 	mapfile -t args < <(blk_disk_args nvme "$T/idle$i.img"; blk_chan_args 0 "idle$i" backend)
 	blk_driver_vm "idle$i" pc "$T/idle.sh" "${args[@]}"
 }
+# pss_split PID RAM_MIB -> "guest_ram tcg_buffer other" PSS in MiB: the mapping of
+# exactly the guest's RAM size, TCG's code buffer (an executable anonymous mapping of
+# at least 256 MiB), everything else (QEMU's own heap, libraries, ...)
+pss_split() {
+	awk -v ram=$(($2 * 1024)) '
+	/^[0-9a-f]+-[0-9a-f]+ / { perm = $2; next }
+	/^Size:/ { kind = "other"; if ($2 == ram) kind = "ram"; else if (perm ~ /x/ && $2 >= 262144) kind = "tcg" }
+	/^Pss:/ { p[kind] += $2 }
+	END { printf "%.1f %.1f %.1f\n", p["ram"] / 1024, p["tcg"] / 1024, p["other"] / 1024 }' "/proc/$1/smaps"
+}
 # pids of the first N idle VMs (pid files)
 idle_pidfiles() { local i; for ((i = 1; i <= $1; i++)); do echo "$T/idle$i.pid"; done; }
 
 for n in $COUNTS; do
 	for ((i = up + 1; i <= n; i++)); do boot_idle $i; done
 	for ((i = up + 1; i <= n; i++)); do vm_wait "idle$i" 'BLK-DRIVER-UP' 300; done
+	if [ "$n" = 1 ]; then
+		# control: the same driver VM without ddvm (no channel, no translation module)
+		printf 'echo BARE-UP\nwhile :; do sleep 3600; done\n' >"$T/bare.sh"
+		qemu-img create -q -f raw "$T/bare.img" 16M
+		mapfile -t args < <(blk_disk_args nvme "$T/bare.img")
+		blk_driver_vm bare pc "$T/bare.sh" "${args[@]}"
+		vm_wait bare 'BARE-UP' 300
+	fi
 	up=$n
 	sleep "$SETTLE"
 	mapfile -t pfs < <(idle_pidfiles "$n")
 	declare -A c0=()
 	for pf in "${pfs[@]}"; do c0[$pf]=$(cpu_ticks "$pf"); done
+	[ "$n" = 1 ] && c0bare=$(cpu_ticks "$T/bare.pid")
 	l0=$(cut -d' ' -f1 /proc/loadavg)
 	sleep "$IDLE_SECS"
 	tot=0
@@ -68,6 +87,17 @@ for n in $COUNTS; do
 		bench_sample "pss_mib_n$n" driver-vm "$i" "$(echo "$(pss_kib "$(cat "$pf")")" | awk '{printf "%.1f", $1 / 1024}')"
 		tot=$(echo "$tot $pct" | awk '{print $1 + $2}')
 	done
+	if [ "$n" = 1 ]; then
+		bench_sample idle_cpu_pct_bare bare-vm 1 "$(echo "$(ticks_to_secs "$c0bare" "$(cpu_ticks "$T/bare.pid")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')"
+		read -r pr pt po < <(pss_split "$(cat "$T/idle1.pid")" 256)
+		bench_sample pss_guest_ram_mib driver-vm 1 "$pr"
+		bench_sample pss_tcg_buffer_mib driver-vm 1 "$pt"
+		bench_sample pss_qemu_other_mib driver-vm 1 "$po"
+		t_kill_pidfile "$T/bare.pid"
+		# where an idle driver VM's host CPU goes (10 s of cpu-clock samples)
+		perf_start idle-driver-vm 10 "$T/idle1.pid"
+		perf_finish idle-driver-vm
+	fi
 	bench_note "load_n$n" "$l0 -> $(cut -d' ' -f1 /proc/loadavg)"
 	t_log "$n idle driver VMs: $(echo "$tot $n" | awk '{printf "%.3f", $1 / $2}') % of a core each (mean), PSS $(echo "$(for pf in "${pfs[@]}"; do pss_kib "$(cat "$pf")"; done)" | awk '{s += $1} END {printf "%.1f", s / NR / 1024}') MiB each (mean)"
 done
@@ -128,10 +158,20 @@ try_mem() { # MIB -> 0 if a driver VM with MIB of memory passes the check
 		vm_cmd cli 70 "i=0; while [ \"\$(cat /sys/class/net/$ifn/carrier)\" != 1 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; ping -c 3 -W 20 10.99.0.1" >"$T/mping$k" 2>&1 || rc=2
 	fi
 	if [ $rc = 0 ]; then
-		vm_cmd cli 70 "timeout 60 fio --name=c --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --size=8M --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/c.txt && grep -q 'err= 0' /tmp/c.txt" >"$T/mfio$k" 2>&1 || rc=3
+		vm_cmd cli 70 "i=0; while [ ! -b /dev/ddvmblk0 ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b /dev/ddvmblk0 ] && timeout 50 fio --name=c --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --size=8M --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/c.txt && grep -q 'err= 0' /tmp/c.txt" >"$T/mfio$k" 2>&1 || rc=3
 	fi
 	grep -Eq 'Out of memory|Kernel panic|oom-kill' "$T/mdrv$k.console" && rc=${rc/0/4}
 	bench_sample minmem_pass "${mem}MiB" "$k" "$((rc == 0 ? 1 : 0))"
+	if [ $rc != 0 ]; then
+		{
+			echo "== check output"
+			cat "$T/mfio$k" "$T/mping$k" "$T/mdrv$k.wait" 2>/dev/null
+			echo "== driver VM console (tail)"
+			tail -n 30 "$T/mdrv$k.console"
+			echo "== client dmesg (tail)"
+			vm_cmd cli 20 "dmesg | tail -n 25"
+		} >"$BENCH_OUT/minmem-${mem}MiB.txt" 2>&1
+	fi
 	t_log "driver VM with $mem MiB: $(case $rc in 0) echo passes ;; 1) echo "does not boot ($(grep -Eo 'Kernel panic.*|Out of memory.*' "$T/mdrv$k.console" | head -n1))" ;; 2) echo "no ping" ;; 3) echo "fio check failed" ;; *) echo "OOM during the check" ;; esac)"
 	return $rc
 }
