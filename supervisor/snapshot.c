@@ -115,8 +115,8 @@ static void plugged(struct vm *vm, uint64_t now)
 		vm->state = VM_RUNNING;
 	if (vm->restoring)
 		pr_info("%s: running %llu ms after QEMU started: snapshot restored in %llu ms, "
-			"channels plugged in %llu ms", vm->cfg->name,
-			(unsigned long long)(now - vm->started_ms),
+			"channels plugged in %llu ms",
+			vm->cfg->name, (unsigned long long)(now - vm->started_ms),
 			(unsigned long long)(vm->snap_restored_ms - vm->started_ms),
 			(unsigned long long)(now - vm->snap_restored_ms));
 	else
@@ -142,8 +142,8 @@ static void take_snapshot(struct vm *vm, uint64_t now)
 	    json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "events", "state", 1),
 	    NULL);
 	/* a stopped guest: one pass over its RAM, no dirty-page rounds, no speed limit */
-	cmd(vm, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth",
-						     (json_int_t)1 << 40), NULL);
+	cmd(vm, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40),
+	    NULL);
 	cmd(vm, "stop", NULL, NULL);
 	cmd(vm, "migrate", json_pack("{s:s}", "uri", uri), "snap-migrate");
 }
@@ -187,8 +187,7 @@ void snapshot__qmp_connected(struct vm *vm, uint64_t now)
 /* Saving failed (a device QEMU cannot migrate, the file system): run on without one. */
 static void save_failed(struct vm *vm, const char *why, uint64_t now)
 {
-	pr_warn("%s: cannot take a snapshot (%s); restarts will be cold boots", vm->cfg->name,
-		why);
+	pr_warn("%s: cannot take a snapshot (%s); restarts will be cold boots", vm->cfg->name, why);
 	vm->snap_disabled = 1;
 	snapshot__remove(vm);
 	cmd(vm, "cont", NULL, "snap-cont"); /* its reply plugs the channels */
@@ -245,8 +244,8 @@ static void reply(struct vm *vm, json_t *msg, uint64_t now)
 		   vm->snap_phase == SNAP_PLUGGING) {
 		snprintf(why, sizeof(why), "hot-plug of a channel failed: %s", err);
 		health__fail(vm, why, now);
-	} else if (!strcmp(id, "snap-plug") && vm->snap_phase == SNAP_PLUGGING &&
-		   vm->snap_plugs && --vm->snap_plugs == 0) {
+	} else if (!strcmp(id, "snap-plug") && vm->snap_phase == SNAP_PLUGGING && vm->snap_plugs &&
+		   --vm->snap_plugs == 0) {
 		plugged(vm, now);
 	} else if (!strcmp(id, "snap-rcont") && err) {
 		snprintf(why, sizeof(why), "cannot resume the restored VM: %s", err);
@@ -267,8 +266,7 @@ void snapshot__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 			plugged(vm, now);
 	} else if (!event) {
 		reply(vm, data, now);
-	} else if (!strcmp(event, "MIGRATION") &&
-		   !json_unpack(data, "{s:s}", "status", &status)) {
+	} else if (!strcmp(event, "MIGRATION") && !json_unpack(data, "{s:s}", "status", &status)) {
 		migration_status(vm, status, now);
 	}
 }

@@ -5,6 +5,7 @@
 # the middle of fio with verification (twice) → the supervisor restores the snapshot
 # (QEMU -incoming), hot-plugs the channel again, the translation module probes it at the
 # new epoch; fio finishes with no verify error; the restart is much faster than a boot.
+# Then a corrupt snapshot: the restore fails and the supervisor falls back to a cold boot.
 # The disk is virtio-blk: QEMU 7.2's nvme device cannot be migrated, hence not saved.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
@@ -48,4 +49,13 @@ for ms in $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | awk '
 done
 t_log "cold boot (QEMU start -> ready) $cold_ms ms; snapshot restarts: service restored after" \
 	"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $3 }' | tr '\n' ' ')ms"
+
+# A snapshot that cannot be restored: the supervisor boots cold at once (and takes a
+# new snapshot), the client gets its disk back all the same.
+head -c 1000000 /dev/urandom >"$DDVM_RUNDIR/drv.snap"
+kill -KILL "$(cat "$DDVM_RUNDIR/drv.pid")"
+sup_wait_log 'drv: restore from snapshot failed .*; cold boot instead' 30
+sup_wait_log 'drv: service restored [0-9]+ ms after' 120 3
+sup_wait_log 'drv: snapshot taken' 30 2
+t_log "fallback: $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n1) (cold)"
 echo SUCCESS
