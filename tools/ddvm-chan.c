@@ -36,6 +36,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		restart_requested = 1;
+	else if (sig == SIGUSR2)
+		restart_requested = 2;
 	else
 		stop_requested = 1;
 }
@@ -50,7 +52,8 @@ static void usage(FILE *f)
 		   "  --target   driver VM device serving it (eth0, nvme0n1, 0000:00:03.0)\n"
 		   "  --mac      net: the client's MAC (default 52:54:00:dd:00:01)\n"
 		   "  --vectors  doorbell vectors per peer (default %d)\n"
-		   "Signals: USR1 = simulate a driver VM restart (epoch+1), TERM/INT = exit.\n",
+		   "Signals: USR1 = simulate a driver VM restart (epoch+1), USR2 = the same with the\n"
+		   "driver VM still running and connected, TERM/INT = exit.\n",
 		DDVM_MAX_VECTORS);
 }
 
@@ -69,16 +72,25 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return (mac[0] & 1) ? -1 : 0; /* multicast bit set: not a station address */
 }
 
-static void simulate_restart(struct ivshmem_server *srv, struct ddvm_region *rg)
+/* live_backend: the driver VM keeps running (SIGUSR2) and must stay reachable: keep
+ * its doorbell connection (dropping it would make every later client doorbell vanish
+ * in the client's QEMU) and let it resync itself, as it does on any epoch change. */
+static void simulate_restart(struct ivshmem_server *srv, struct ddvm_region *rg,
+			     int live_backend)
 {
 	uint32_t epoch = ddvm_region_epoch(rg) + 1;
 
 	/* As the supervisor does after the driver VM died: the backend is gone, so
 	 * its rings can be zeroed; then a new epoch tells the client to re-attach. */
-	ivshmem_server__kick(srv, DDVM_SIDE_BACKEND);
+	if (!live_backend)
+		ivshmem_server__kick(srv, DDVM_SIDE_BACKEND);
 	ddvm_region_set_backend(rg, DDVM_STATE_ABSENT, epoch);
 	ddvm_region_reset_rings(rg);
 	ddvm_store_release(&rg->hdr->epoch, epoch);
+	if (live_backend) {
+		ivshmem_server__ring(srv, DDVM_SIDE_FRONTEND, DDVM_VECTOR_CONTROL);
+		ivshmem_server__ring(srv, DDVM_SIDE_BACKEND, DDVM_VECTOR_CONTROL);
+	}
 	printf("ddvm-chan: epoch %u\n", epoch);
 	fflush(stdout);
 }
@@ -173,6 +185,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGUSR2, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	printf("ddvm-chan: ready kind=%s size=%llu dir=%s\n", kind_s, (unsigned long long)size,
 	       dir);
@@ -183,8 +196,10 @@ int main(int argc, char **argv)
 		size_t n = ivshmem_server__pollfds(&srv, pfds, IVSHMEM_SERVER_MAX_POLLFDS);
 
 		if (restart_requested) {
+			int live = restart_requested == 2;
+
 			restart_requested = 0;
-			simulate_restart(&srv, &rg);
+			simulate_restart(&srv, &rg, live);
 		}
 		if (poll(pfds, n, 200) < 0) {
 			if (errno == EINTR)
