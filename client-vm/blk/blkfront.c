@@ -29,13 +29,17 @@
 
 #define BLKFRONT_MINORS	     16
 #define BLKFRONT_POLL_MS     100   /* backend state poll while attaching / resyncing */
-#define BLKFRONT_RESYNC_MAX  600   /* polls (60 s) for a restarted driver VM */
 #define BLKFRONT_IRQ_PASSES  4	    /* ring-fulls of responses per interrupt */
 #define BLKFRONT_WATCH_MS    1000   /* backstop poll while LIVE */
 
 static unsigned int io_timeout = 30;
 module_param(io_timeout, uint, 0444);
 MODULE_PARM_DESC(io_timeout, "seconds before an unanswered request breaks the channel");
+
+static unsigned int recovery_timeout_ms = 60000;
+module_param(recovery_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(recovery_timeout_ms,
+		 "how long I/O stalls across a driver VM restart before it fails (ms)");
 
 static int blkfront_major;
 static DEFINE_IDA(blkfront_ida);
@@ -77,7 +81,7 @@ struct blkfront {
 	enum blkfront_phase phase;
 	bool stopping;
 	bool quiet;		/* removing: interrupts are ignored */
-	unsigned int polls;
+	unsigned long resync_deadline; /* jiffies: fail the requeued I/O after this */
 	u64 features;
 	struct ddvm_blk_config cfg; /* our validated copy */
 	struct delayed_work ctrl_work;
@@ -159,6 +163,21 @@ static bool blkfront_backend_restarting(struct blkfront *bf)
 	       state == DDVM_STATE_ATTACHING;
 }
 
+/* The supervisor gave up restarting the driver VM: nothing will serve us again. */
+static bool blkfront_backend_gone(struct blkfront *bf)
+{
+	return ddvm_read32(&bf->t.rg.hdr->ctl_flags) & DDVM_CTL_BACKEND_GONE;
+}
+
+/* Leave RESYNC for good: fail the requeued I/O (queue_rq fails everything once the
+ * phase is BROKEN) instead of keeping it parked. */
+static void blkfront_resync_fail(struct blkfront *bf, const char *why)
+{
+	blkfront_break(bf, why);
+	blk_mq_unquiesce_queue(bf->disk->queue);
+	blk_mq_kick_requeue_list(bf->disk->queue);
+}
+
 /*
  * The supervisor restarted the driver VM (new epoch; it reset the rings). Requests in
  * flight were lost with the old driver VM: take them back and requeue them, reset our
@@ -187,7 +206,7 @@ static void blkfront_resync(struct blkfront *bf)
 		list_del_init(&cmd->node);
 		blk_mq_requeue_request(blk_mq_rq_from_pdu(cmd), false);
 	}
-	bf->polls = 0;
+	bf->resync_deadline = jiffies + msecs_to_jiffies(READ_ONCE(recovery_timeout_ms));
 	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_ATTACHING, ddvm_region_epoch(&bf->t.rg));
 	dev_info(&bf->t.pdev->dev, "ddvm blk: driver VM restarted: requeued in-flight I/O\n");
 }
@@ -329,6 +348,12 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 	unsigned long flags;
 	bool owned;
 
+	/* A driver VM restart under way: the resync takes this request back and
+	 * requeues it (bounded by recovery_timeout_ms), it is not the new one's fault. */
+	if (blkfront_backend_restarting(q->bf) && !blkfront_backend_gone(q->bf)) {
+		mod_delayed_work(system_wq, &q->bf->ctrl_work, 0);
+		return BLK_EH_RESET_TIMER;
+	}
 	spin_lock_irqsave(&q->lock, flags);
 	owned = rq->tag < q->bf->depth && q->rqs[rq->tag] == rq;
 	if (owned)
@@ -606,7 +631,12 @@ static void blkfront_ctrl_work(struct work_struct *work)
 	}
 	if (phase != BLKFRONT_RESYNC) {
 		/* LIVE or BROKEN: a driver VM restart means resync; a backend that
-		 * gave up on the channel at our epoch means broken. */
+		 * gave up on the channel at our epoch means broken, and so does a
+		 * supervisor that gave up restarting it. */
+		if (blkfront_backend_gone(bf)) {
+			blkfront_break(bf, "the supervisor gave up on the driver VM");
+			return;
+		}
 		if (blkfront_backend_restarting(bf)) {
 			blkfront_resync(bf);
 			goto poll;
@@ -624,9 +654,7 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		if (blkfront_read_config(bf) || old.capacity != bf->cfg.capacity ||
 		    old.logical_block != bf->cfg.logical_block) {
 			bf->cfg = old;
-			blkfront_break(bf, "the restarted driver VM serves another disk");
-			blk_mq_unquiesce_queue(bf->disk->queue);
-			blk_mq_kick_requeue_list(bf->disk->queue);
+			blkfront_resync_fail(bf, "the restarted driver VM serves another disk");
 			return;
 		}
 		bf->epoch = epoch;
@@ -638,10 +666,12 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u\n", epoch);
 		goto watch;
 	}
-	if (++bf->polls >= BLKFRONT_RESYNC_MAX) {
-		blkfront_break(bf, "the driver VM did not come back");
-		blk_mq_unquiesce_queue(bf->disk->queue);
-		blk_mq_kick_requeue_list(bf->disk->queue);
+	if (blkfront_backend_gone(bf)) {
+		blkfront_resync_fail(bf, "the supervisor gave up on the driver VM");
+		return;
+	}
+	if (time_after(jiffies, bf->resync_deadline)) {
+		blkfront_resync_fail(bf, "the driver VM did not come back within recovery_timeout_ms");
 		return;
 	}
 poll:

@@ -54,6 +54,8 @@ struct blkback_queue {
 	unsigned long *busy;	   /* tags popped and not yet answered */
 	u32 gen;		   /* bumped on each ring reset; stale bios are dropped */
 	bool broken;
+	bool stuck_logged;
+	unsigned long progress;	   /* jiffies of the last answer (or reset) */
 } ____cacheline_aligned_in_smp;
 
 struct blkback {
@@ -149,6 +151,7 @@ static void blkback_io_end(struct blkback_io *io, u32 status, u32 len)
 	if (io->gen == q->gen) {
 		clear_bit(io->tag, q->busy);
 		q->inflight--;
+		q->progress = jiffies;
 		kick = blkback_respond(q, io->id, status, len);
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -535,6 +538,8 @@ static void blkback_rings_reset(struct blkback *bb)
 		q->inflight = 0;
 		q->gen++;
 		q->broken = false;
+		q->progress = jiffies;
+		q->stuck_logged = false;
 		spin_unlock_irq(&q->lock);
 	}
 }
@@ -613,6 +618,27 @@ static void blkback_ctrl_work(struct work_struct *work)
 	dev_info(&bb->t.pdev->dev, "ddvm blk: new epoch %u: rings reset\n", bb->epoch);
 }
 
+/* Diagnostics: requests taken but unanswered for 10 s (a disk that lost them). */
+static void blkback_check_stuck(struct blkback_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->inflight && !q->stuck_logged &&
+	    time_after(jiffies, q->progress + 10 * HZ)) {
+		q->stuck_logged = true;
+		dev_err(&q->bb->t.pdev->dev,
+			"ddvm blk: queue %u: %u requests in the disk's block layer unanswered for 10 s (epoch %u; req prod %u seen %u cons %u; rsp prod %u cons %u; bios %d)\n",
+			q->index, q->inflight, q->bb->epoch, READ_ONCE(q->req.ctl->prod),
+			q->req.prod, q->req.cons, q->rsp.prod, READ_ONCE(q->rsp.ctl->cons),
+			atomic_read(&q->bb->bios));
+	} else if (!q->inflight) {
+		q->progress = jiffies;
+		q->stuck_logged = false;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
 static void blkback_heartbeat(struct timer_list *tm)
 {
 	struct blkback *bb = from_timer(bb, tm, heartbeat);
@@ -624,8 +650,10 @@ static void blkback_heartbeat(struct timer_list *tm)
 			schedule_work(&bb->ctrl_work);
 		/* backstop for a lost doorbell */
 		if (++bb->ticks % BLKBACK_POLL_TICKS == 0)
-			for (i = 0; i < bb->nq; i++)
+			for (i = 0; i < bb->nq; i++) {
+				blkback_check_stuck(&bb->qs[i]);
 				queue_work(system_wq, &bb->qs[i].work);
+			}
 	}
 	if (!READ_ONCE(bb->stopping))
 		mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
