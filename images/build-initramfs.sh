@@ -127,6 +127,9 @@ for a in $("$BUSYBOX" --list-full); do
 done
 install -m 0755 "$ROOT/images/init.sh" "$STAGE/init"
 install -m 0755 "$ROOT/images/hotplug.sh" "$STAGE/sbin/ddvm-hotplug"
+# mdev -d (started by /init) runs the helper for every disk uevent; other devices
+# keep the nodes devtmpfs made.
+echo 'SUBSYSTEM=block;DEVTYPE=disk;.* 0:0 660 */sbin/ddvm-hotplug' >"$STAGE/etc/mdev.conf"
 echo "$ROLE" >"$STAGE/etc/ddvm/role"
 echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 echo "root:x:0:" >"$STAGE/etc/group"

@@ -37,8 +37,10 @@ param() { # NAME -> value of NAME=value on the kernel command line
 	done
 }
 
-# Disks get stable names (/dev/disk/by-pci/BDF) as they appear: see hotplug.sh.
-echo /sbin/ddvm-hotplug >/proc/sys/kernel/hotplug
+# Disks get stable names (/dev/disk/by-pci/BDF) as they appear: see hotplug.sh. The
+# stock kernel has no uevent helper (CONFIG_UEVENT_HELPER is off), so busybox mdev
+# listens for uevents on netlink and runs the helper for each disk (/etc/mdev.conf).
+mdev -d
 
 modprobe qemu_fw_cfg 2>/dev/null
 # shellcheck disable=SC2046
