@@ -1,24 +1,37 @@
 #!/bin/bash
-# Fault-injection campaign: boot a supervised driver VM (nvme, ddvm_blkback,
-# ddvm_faultinj) and a client VM running fio with verification in a loop, then inject
-# N random faults into the driver VM, one at a time, and record each trial as a JSON
-# line:
+# Fault-injection campaign: boot a supervised driver VM (ddvm_blkback, ddvm_faultinj;
+# nvme disk with cold restarts, virtio-blk-pci with CAMPAIGN_RESTART=snapshot) and a
+# client VM running fio with verification in a loop, then inject N random faults into
+# the driver VM, one at a time, and record each trial as a JSON line:
 #
 #   {"trial", "fault", "arg", "outcome", "detected_by", "detect_ms", "restore_ms",
-#    "service_ms", "client_stall_ms", "client_io_errors", "client_data_errors",
-#    "client_crash"}
+#    "service_ms", "restart", "client_saw", "client_io_errors", "client_data_errors",
+#    "client_fio_failed", "client_crash", "trial_ms"}
 #
 #   outcome      crash (a failure was detected: the driver VM was restarted),
 #                hang (I/O stopped and nothing detected it within the window),
 #                silent (not detected, but the client saw errors),
-#                none (no effect the client or the supervisor could see)
+#                none (no effect the client or the supervisor could see),
+#                refused (the injector refused the fault; nothing injected)
 #   detected_by  pvpanic | qemu-exit | heartbeat | requests | channel-broken | -
 #   detect_ms    injection -> failure detected (supervisor log)
-#   restore_ms   failure detected -> both sides READY in the new epoch
-#   service_ms   injection -> client requests complete again
+#   restore_ms   failure detected -> both sides READY in the new epoch ("service restored")
+#   service_ms   injection -> client requests complete again (request counter moves)
+#   restart      snapshot | cold | snapshot-failed-cold | null (no restart)
+#   client_saw   nothing | stall | io-errors | verify-errors | crash: the worst the client
+#                saw (stall = its requests stood still > 2 s and resumed without an error)
+#   client_fio_failed  fio passes that ended in failure, seen during this trial
+#   client_max_gap_ms  longest time the client's request counter stood still
+#   trial_ms     wall time of the whole trial
 #
 #   tests/campaign/campaign.sh N OUT.jsonl     (root not needed; KVM or TCG)
-# Environment: CAMPAIGN_KINDS (space separated), CAMPAIGN_SEED, REC_* (recover.sh).
+# Environment: CAMPAIGN_RESTART (cold | snapshot), CAMPAIGN_KINDS (space separated),
+# CAMPAIGN_SEED, CAMPAIGN_WINDOW (s a fault has to show itself; default request
+# timeout + 2 s), CAMPAIGN_SECS (stop starting trials after this long), REC_* (recover.sh).
+# Trials are as short as correctness allows: a detected failure ends when the
+# supervisor logs "service restored" and the client's requests move again; an
+# undetected one after the window (longer than the slowest detector) and a check that
+# requests move.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
@@ -27,7 +40,17 @@ N=${1:-20}
 OUT=${2:-$T/campaign.jsonl}
 KINDS=(${CAMPAIGN_KINDS:-kill stop panic oops hang softirq wqhang codeflip datacorrupt garbage})
 RANDOM=${CAMPAIGN_SEED:-$$}
-WINDOW=${CAMPAIGN_WINDOW:-8} # seconds a fault has to show itself
+RESTART=${CAMPAIGN_RESTART:-cold}
+# a fault has this long to show itself: the slowest detector is the request timeout
+WINDOW_MS=$((${CAMPAIGN_WINDOW:-0} * 1000))
+((WINDOW_MS > 0)) || WINDOW_MS=$((${REC_REQ_MS:-4000} + 2000))
+SECS=${CAMPAIGN_SECS:-0}
+EXTRA=""
+if [ "$RESTART" = snapshot ]; then
+	# QEMU 7.2's nvme cannot be migrated, hence not snapshotted
+	REC_BLK_MODEL=${REC_BLK_MODEL:-virtio-blk-pci}
+	EXTRA="restart = snapshot"
+fi
 : >"$OUT"
 
 cat >"$T/work.sh" <<'EOF'
@@ -44,14 +67,21 @@ while :; do
 	fi
 done
 EOF
-rec_setup campaign "$T/work.sh"
+rec_setup campaign "$T/work.sh" "$EXTRA"
 rec_up campaign
+[ "$RESTART" = snapshot ] && sup_wait_log 'drv: snapshot taken in' 120
 sup_wait_console cli 'FIO-PASS 1 ok' 240
 LOG=$DDVM_RUNDIR/ddvm.log
 CLI=$DDVM_RUNDIR/cli.log
+START=$SECONDS
+t_log "campaign: $RESTART restarts, disk ${REC_BLK_MODEL:-nvme}, window ${WINDOW_MS} ms"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 count() { grep -Eac -- "$1" "$2" 2>/dev/null || true; }
+lines() { wc -l <"$1"; }
+# the supervisor log / client console since this trial began
+since() { tail -n +$((L0 + 1)) "$LOG"; }
+csince() { tail -n +$((C0 + 1)) "$CLI"; }
 # until the client's requests move again (or SECS pass): prints the ms it took
 wait_progress() {
 	local secs=$1 t0 base
@@ -67,30 +97,50 @@ wait_progress() {
 }
 
 crashes=0
+ran=0
 for ((i = 1; i <= N; i++)); do
+	if ((SECS > 0 && SECONDS - START >= SECS)); then
+		t_log "campaign: CAMPAIGN_SECS=$SECS reached after $ran trials"
+		break
+	fi
 	kind=${KINDS[RANDOM % ${#KINDS[@]}]}
 	arg=""
-	case $kind in codeflip) arg=8 ;; datacorrupt) arg=8 ;; garbage) arg=16 ;; esac
+	case $kind in
+	codeflip) arg=8 ;; datacorrupt) arg=8 ;; garbage) arg=16 ;;
+	oops) [ "${REC_BLK_MODEL:-nvme}" = virtio-blk-pci ] && arg=virtio_queue_rq ;;
+	esac
 	# a quiet start: the driver VM running (not mid-restart) and the client's I/O moving
 	deadline=$((SECONDS + 180))
 	until [ "$(sup_vm_field drv 3)" = running ] && wait_progress 30 >/dev/null; do
 		((SECONDS < deadline)) || t_fail "trial $i: no quiet start within 180 s"
 	done
-	fails0=$(count 'drv: FAILED' "$LOG")
-	rest0=$(count 'drv: service restored' "$LOG")
-	ioerr0=$(count 'I/O error|io_u error' "$CLI")
-	verr0=$(count 'FIO-ERR .*verify' "$CLI")
+	L0=$(lines "$LOG")
+	C0=$(lines "$CLI")
 	t0=$(now_ms)
-	"$DDVM" inject drv "$kind" ${arg:+- $arg} >/dev/null || t_fail "trial $i: inject $kind refused"
+	if ! "$DDVM" inject drv "$kind" ${arg:+- $arg} >"$T/inject.out" 2>&1; then
+		t_log "trial $i: inject $kind $arg refused: $(cat "$T/inject.out")"
+		printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"refused","detected_by":"-","detect_ms":null,"restore_ms":null,"service_ms":null,"restart":null,"client_saw":"nothing","client_io_errors":0,"client_data_errors":0,"client_fio_failed":0,"client_crash":false,"trial_ms":%d}\n' \
+			"$i" "$kind" "$arg" $(($(now_ms) - t0)) | tee -a "$OUT"
+		ran=$((ran + 1))
+		continue
+	fi
 	# detected within the window?
-	detected=0
-	while (($(now_ms) - t0 < WINDOW * 1000)); do
-		(($(count 'drv: FAILED' "$LOG") > fails0)) && { detected=1; break; }
+	# and the client's requests: when they first moved, the longest gap between moves
+	detected=0 first=null gap=0 last=$t0 base=$(rec_requests disk0.cli)
+	while (($(now_ms) - t0 < WINDOW_MS)); do
+		since | grep -aq 'drv: FAILED' && { detected=1; break; }
+		cur=$(rec_requests disk0.cli) tn=$(now_ms)
+		if [ "$cur" != "$base" ]; then
+			[ "$first" = null ] && first=$((tn - t0))
+			((tn - last > gap)) && gap=$((tn - last))
+			base=$cur last=$tn
+		fi
 		sleep 0.05
 	done
-	outcome=none by=- detect_ms=null restore_ms=null service_ms=null
+	((detected)) || { (($(now_ms) - last > gap)) && gap=$(($(now_ms) - last)); }
+	outcome=none by=- detect_ms=null restore_ms=null service_ms=null restart=null
 	if ((detected)); then
-		line=$(grep -a 'drv: FAILED' "$LOG" | tail -n1)
+		line=$(since | grep -a 'drv: FAILED' | head -n1)
 		case $line in
 		*pvpanic*) by=pvpanic ;; *heartbeat*) by=heartbeat ;; *untouched*) by=requests ;;
 		*"protocol violation"* | *"reports it broken"*) by=channel-broken ;;
@@ -99,31 +149,54 @@ for ((i = 1; i <= N; i++)); do
 		detect_ms=$(echo "$line" | sed -n 's/.*detected \([0-9]*\) ms after injecting.*/\1/p')
 		[ -n "$detect_ms" ] || detect_ms=null
 		deadline=$((SECONDS + 120))
-		while (($(count 'drv: service restored' "$LOG") <= rest0)) && ((SECONDS < deadline)); do sleep 0.05; done
-		restore_ms=$(grep -a 'drv: service restored' "$LOG" | tail -n1 | sed -n 's/.*restored \([0-9]*\) ms.*/\1/p')
+		until since | grep -aq 'drv: service restored' || ((SECONDS >= deadline)); do sleep 0.05; done
+		restore_ms=$(since | grep -a 'drv: service restored' | head -n1 | sed -n 's/.*restored \([0-9]*\) ms.*/\1/p')
 		[ -n "$restore_ms" ] || restore_ms=null
+		if since | grep -aq 'drv: restore from snapshot failed'; then restart='"snapshot-failed-cold"'
+		elif since | grep -aq 'drv: restoring from snapshot'; then restart='"snapshot"'
+		else restart='"cold"'; fi
 		outcome=crash
 	fi
-	if p=$(wait_progress 90); then
+	if [ "$outcome" = none ] && [ "$first" != null ] && ((gap < WINDOW_MS / 2)); then
+		service_ms=$first # the requests kept moving
+	elif p=$(wait_progress 90); then
 		service_ms=$(($(now_ms) - t0))
+		((service_ms > gap)) && gap=$service_ms
 	else
 		outcome=hang
 	fi
-	ioerr=$(($(count 'I/O error|io_u error' "$CLI") - ioerr0))
-	verr=$(($(count 'FIO-ERR .*verify' "$CLI") - verr0))
-	[ "$outcome" = none ] && ((ioerr + verr > 0)) && outcome=silent
+	ioerr=$(csince | grep -Eac 'I/O error|io_u error' || true)
+	verr=$(csince | grep -Eac 'FIO-ERR .*verify' || true)
+	fiofail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED' || true)
+	[ "$outcome" = none ] && ((ioerr + verr + fiofail > 0)) && outcome=silent
 	ccrash=false
-	if [ "$(rec_restarts cli)" != 0 ] || grep -aqE 'Kernel panic|BUG:|Oops' "$CLI"; then
+	if [ "$(rec_restarts cli)" != 0 ] || csince | grep -aqE 'Kernel panic|BUG:|Oops'; then
 		ccrash=true
 		crashes=$((crashes + 1))
 	fi
-	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"client_io_errors":%d,"client_data_errors":%d,"client_crash":%s}\n' \
-		"$i" "$kind" "$arg" "$outcome" "$by" "$detect_ms" "$restore_ms" "$service_ms" \
-		"$ioerr" "$verr" "$ccrash" | tee -a "$OUT"
+	saw=nothing
+	((gap > 2000)) && saw=stall
+	[ "$outcome" = hang ] && saw=stall
+	((ioerr > 0)) && saw=io-errors
+	((verr > 0)) && saw=verify-errors
+	[ $ccrash = true ] && saw=crash
 	if [ "$outcome" = hang ] || { [ "$outcome" != crash ] && [[ $kind == codeflip || $kind == datacorrupt || $kind == garbage ]]; }; then
 		# latent damage must not leak into the next trial: a clean driver VM
 		"$DDVM" restart drv >/dev/null 2>&1 || t_fail "trial $i: ddvm restart drv failed"
 	fi
+	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"restart":%s,"client_saw":"%s","client_io_errors":%d,"client_data_errors":%d,"client_fio_failed":%d,"client_crash":%s,"client_max_gap_ms":%d,"trial_ms":%d}\n' \
+		"$i" "$kind" "$arg" "$outcome" "$by" "$detect_ms" "$restore_ms" "$service_ms" "$restart" \
+		"$saw" "$ioerr" "$verr" "$fiofail" "$ccrash" "$gap" $(($(now_ms) - t0)) | tee -a "$OUT"
+	ran=$((ran + 1))
+	if ((ran % 20 == 0)); then
+		t_log "campaign: $ran trials in $((SECONDS - START)) s ($(awk -v n=$ran -v s=$((SECONDS - START)) 'BEGIN { printf "%.1f", n * 60 / s }') trials/min)"
+	fi
 done
-t_log "campaign: $N trials in $OUT"
+# the faults of the last trials have not been verified yet: let the running fio pass end
+C0=$(lines "$CLI")
+deadline=$((SECONDS + 180))
+until csince | grep -aq 'FIO-PASS' || ((SECONDS >= deadline)); do sleep 0.2; done
+tailfail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED|FIO-ERR' || true)
+t_log "campaign: final fio pass: $(csince | grep -a 'FIO-PASS' | tail -n1) ($tailfail failure lines)"
+t_log "campaign: $ran trials in $((SECONDS - START)) s in $OUT"
 echo SUCCESS
