@@ -85,6 +85,10 @@ struct blkfront {
 	u64 features;
 	struct ddvm_blk_config cfg; /* our validated copy */
 	struct delayed_work ctrl_work;
+	/* device_add_disk() waits for the partition scan's reads: never in ctrl_work,
+	 * which must stay free to resync if the driver VM dies under those reads. */
+	struct work_struct add_work;
+	bool disk_added;
 	unsigned int nq;
 	struct blkfront_queue *qs;
 };
@@ -350,7 +354,8 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 
 	/* A driver VM restart under way: the resync takes this request back and
 	 * requeues it (bounded by recovery_timeout_ms), it is not the new one's fault. */
-	if (blkfront_backend_restarting(q->bf) && !blkfront_backend_gone(q->bf)) {
+	if (!READ_ONCE(q->bf->stopping) && blkfront_backend_restarting(q->bf) &&
+	    !blkfront_backend_gone(q->bf)) {
 		mod_delayed_work(system_wq, &q->bf->ctrl_work, 0);
 		return BLK_EH_RESET_TIMER;
 	}
@@ -573,22 +578,36 @@ static int blkfront_disk_add(struct blkfront *bf)
 	set_disk_ro(disk, !!(bf->features & DDVM_BLK_F_RO));
 	set_capacity(disk, c->capacity);
 
-	err = device_add_disk(&bf->t.pdev->dev, disk, NULL);
-	if (err)
-		goto out_put_disk;
 	bf->disk = disk;
 	return 0;
 
-out_put_disk:
-	put_disk(disk);
 out_free_tags:
 	blk_mq_free_tag_set(set);
 	return err;
 }
 
+/* Make the disk visible (reads the partition table through the channel). */
+static void blkfront_add_work(struct work_struct *work)
+{
+	struct blkfront *bf = container_of(work, struct blkfront, add_work);
+	int err;
+
+	err = device_add_disk(&bf->t.pdev->dev, bf->disk, NULL);
+	if (err) {
+		dev_err(&bf->t.pdev->dev, "ddvm blk: cannot add the disk (%d)\n", err);
+		return;
+	}
+	WRITE_ONCE(bf->disk_added, true);
+	dev_info(&bf->t.pdev->dev,
+		 "ddvm blk: %s: %llu sectors of %s (%s in the driver VM), features %#llx\n",
+		 bf->disk->disk_name, bf->cfg.capacity, bf->cfg.disk_name,
+		 bf->cfg.disk_driver, bf->features);
+}
+
 static void blkfront_disk_del(struct blkfront *bf)
 {
-	del_gendisk(bf->disk);
+	if (bf->disk_added)
+		del_gendisk(bf->disk);
 	put_disk(bf->disk);
 	blk_mq_free_tag_set(&bf->tag_set);
 }
@@ -623,10 +642,7 @@ static void blkfront_ctrl_work(struct work_struct *work)
 			WRITE_ONCE(bf->phase, BLKFRONT_BROKEN);
 			return;
 		}
-		dev_info(&bf->t.pdev->dev,
-			 "ddvm blk: %s: %llu sectors of %s (%s in the driver VM), features %#llx\n",
-			 bf->disk->disk_name, bf->cfg.capacity, bf->cfg.disk_name,
-			 bf->cfg.disk_driver, bf->features);
+		queue_work(system_unbound_wq, &bf->add_work);
 		goto watch;
 	}
 	if (phase != BLKFRONT_RESYNC) {
@@ -768,6 +784,7 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!bf)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&bf->ctrl_work, blkfront_ctrl_work);
+	INIT_WORK(&bf->add_work, blkfront_add_work);
 	bf->phase = BLKFRONT_WAITING;
 	bf->index = ida_alloc_max(&blkfront_ida, (1 << MINORBITS) / BLKFRONT_MINORS - 1,
 				  GFP_KERNEL);
@@ -807,7 +824,10 @@ static void blkfront_remove(struct pci_dev *pdev)
 		if (READ_ONCE(bf->phase) == BLKFRONT_RESYNC) {
 			blkfront_break(bf, "removed while resyncing");
 			blk_mq_unquiesce_queue(bf->disk->queue);
+			blk_mq_kick_requeue_list(bf->disk->queue);
 		}
+		/* its reads complete: served, failed (BROKEN) or timed out (stopping) */
+		flush_work(&bf->add_work);
 		blkfront_disk_del(bf);
 	}
 	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_CLOSED, bf->epoch);
