@@ -260,6 +260,13 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 		struct ddvm_ring_ctl *c;
 		uint32_t prod, cons;
 
+		/* First look (the health check starts once the driver VM is ready): the
+		 * clock starts now, not at 0, or a request in flight at that moment would
+		 * look stuck since boot. */
+		if (!ch->req_changed_ms[i]) {
+			ch->req_changed_ms[i] = now_ms;
+			continue;
+		}
 		if (ch->rg.rings[i].producer != DDVM_SIDE_FRONTEND) {
 			/*
 			 * blk: every request the backend took (cons of ring 2q) owes one
