@@ -11,11 +11,15 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/blk_lib.sh"
 blk_need_build
 
-qemu-img create -q -f raw "$T/nvme.img" "${BLK_IMG_MB}M"
-blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t drv_args < <(blk_disk_args nvme "$T/nvme.img"; blk_chan_args 0 nvme backend)
-mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
-blk_driver_script "$T/driver.sh" nvme
+# virtio-blk, not nvme: QEMU 7.2's emulated nvme loses commands under TCG on a loaded
+# machine (timeout, abort, controller reset, every ~9 s for minutes), which has
+# nothing to do with the epoch change this test is about.
+D=virtio-blk
+qemu-img create -q -f raw "$T/disk.img" "${BLK_IMG_MB}M"
+blk_chan_start $D "disk/by-pci/${BLK_BDF[$D]}"
+mapfile -t drv_args < <(blk_disk_args $D "$T/disk.img"; blk_chan_args 0 $D backend)
+mapfile -t cli_args < <(blk_chan_args 0 $D frontend)
+blk_driver_script "$T/driver.sh" $D
 blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
 {
 	blk_wait_disks_sh 1
@@ -38,7 +42,7 @@ blk_client_vm cli "$T/client.sh" "${cli_args[@]}"
 for p in 2 4; do
 	vm_wait cli "BLK-EPOCH-PASS $p" 90
 	sleep 0.5
-	kill -USR2 "$(cat "$T/ch-nvme/chan.pid")"
+	kill -USR2 "$(cat "$T/ch-$D/chan.pid")"
 	t_log "epoch bumped during pass $p"
 done
 vm_wait cli 'BLK-EPOCH-DONE' 150
