@@ -54,6 +54,12 @@ static int inject_bdf(struct supervisor *sup, struct vm *vm, const char *kind,
 		snprintf(bdf, len, "0000:00:%02x.0", dev->pci_slot);
 		return 0;
 	}
+	/* A hot-plugged channel (restart = snapshot) sits behind a PCIe root port on a
+	 * bus the guest numbered; "-" lets ddvm_faultinj take the first ivshmem device. */
+	if (vm->cfg->restart == CFG_RESTART_SNAPSHOT) {
+		snprintf(bdf, len, "-");
+		return 0;
+	}
 	for (i = 0; i < cfg->nr_channels; i++)
 		if (cfg->channels[i].dev == dev) {
 			snprintf(bdf, len, "0000:00:%02x.0", 0x10 + cfg->channels[i].index_in_driver);

@@ -116,6 +116,7 @@ for ((i = 1; i <= N; i++)); do
 	done
 	L0=$(lines "$LOG")
 	C0=$(lines "$CLI")
+	D0=$(lines "$DDVM_RUNDIR/drv.log")
 	t0=$(now_ms)
 	if ! "$DDVM" inject drv "$kind" ${arg:+- $arg} >"$T/inject.out" 2>&1; then
 		t_log "trial $i: inject $kind $arg refused: $(cat "$T/inject.out")"
@@ -139,6 +140,11 @@ for ((i = 1; i <= N; i++)); do
 	done
 	((detected)) || { (($(now_ms) - last > gap)) && gap=$(($(now_ms) - last)); }
 	outcome=none by=- detect_ms=null restore_ms=null service_ms=null restart=null
+	# the injector inside the guest may refuse (e.g. no such device): nothing was injected
+	if tail -n +$((D0 + 1)) "$DDVM_RUNDIR/drv.log" | grep -aq "DDVM-FAULTINJ done $kind err=-"; then
+		t_log "trial $i: $kind refused in the driver VM: $(tail -n +$((D0 + 1)) "$DDVM_RUNDIR/drv.log" | grep -a "DDVM-FAULTINJ done" | head -n1)"
+		outcome=refused
+	fi
 	if ((detected)); then
 		line=$(since | grep -a 'drv: FAILED' | head -n1)
 		case $line in
@@ -169,6 +175,7 @@ for ((i = 1; i <= N; i++)); do
 	verr=$(csince | grep -Eac 'FIO-ERR .*verify' || true)
 	fiofail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED' || true)
 	[ "$outcome" = none ] && ((ioerr + verr + fiofail > 0)) && outcome=silent
+	[ "$outcome" = refused ] && service_ms=null
 	ccrash=false
 	if [ "$(rec_restarts cli)" != 0 ] || csince | grep -aqE 'Kernel panic|BUG:|Oops'; then
 		ccrash=true
