@@ -119,6 +119,12 @@ if [ "${BENCH_PERF:-1}" = 1 ]; then
 		done
 	done
 fi
+# evidence for the sequential jobs: how fast a guest copies memory under this
+# accelerator (a tmpfs read is the kernel's copy_to_user, i.e. the same kind of copy
+# blkback and blkfront make into and out of the channel's slots)
+memcpy=$(vm_cmd native 60 "dd if=/dev/zero of=/tmp/z bs=1M count=128 2>/dev/null; dd if=/tmp/z of=/dev/null bs=1M 2>&1 | tail -n1; rm -f /tmp/z")
+bench_note guest_memcpy "a guest copying 128 MiB (tmpfs read, dd bs=1M): ${memcpy//$'\r'/}"
+t_log "guest memcpy: $memcpy"
 bench_note fio "fio -runtime $SECS, $ROUNDS rounds, nvme, libaio O_DIRECT, setups alternating (order flipped every round)"
 bench_note load_before "$LOAD0"
 bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -114,7 +114,7 @@ if grep -q '"snapshot"' "$DDVM_ROOT/supervisor/config.c" 2>/dev/null; then
 			REC_BLK_MODEL=virtio-blk-pci rec_setup "bench-$mode" "$T/work.sh" "$extra"
 			sup_up "$T/bench-$mode.ini"
 			sup_wait_console cli 'FIO-PASS 1 ok' 300
-			trials $mode
+			TRIALS=${BENCH_SNAP_TRIALS:-5} trials $mode
 		); then
 			bench_note "${mode/-/_}_failed" "the $mode series failed (see $BENCH_OUT/recovery.log)"
 			t_log "$mode series failed"

@@ -232,6 +232,20 @@ def table_rr(res, part, rows):
     return "\n".join(out)
 
 
+def perf_notes(L, part, prefix):
+    notes = res_g["parts"].get(part, {}).get("notes", {})
+    keys = [k for k in notes if k.startswith("perf_" + prefix)]
+    if not keys:
+        return
+    L.append("Where the host CPU went (perf cpu-clock samples of the setup's QEMU processes "
+             "during one extra run, by thread and DSO; `[JIT]` = TCG-generated guest code, "
+             "`qemu-system-x86_64` = TCG helpers, translator and device models):")
+    L.append("")
+    for k in sorted(keys):
+        L.append("- `%s`: %s" % (k[5:], notes[k]))
+    L.append("")
+
+
 def report(res, made, docs, root):
     mc = res["machine"]
     L = []
@@ -305,6 +319,7 @@ def report(res, made, docs, root):
         L.append("Load average during the part: %s → %s." % (net["notes"].get("load_before", "?"),
                                                           net["notes"].get("load_after", "?")))
         L.append("")
+        perf_notes(L, "net", "net-")
         if "net.png" in made:
             L.append("![net](bench/net.png)")
             L.append("")
@@ -327,6 +342,27 @@ def report(res, made, docs, root):
         L.append(table_rr(res, "blk", [("%s host CPU s/GB" % j, j + "_cpu_s_per_gb")
                                        for j in BLK_JOBS]))
         L.append("")
+        L.append("How busy the setup's QEMU processes were during each job (%% of one host "
+                 "core, summed over the setup's QEMUs) — low means waiting, not computing:")
+        L.append("")
+        L.append(table_rr(res, "blk", [("%s host CPU %%" % j, j + "_host_cpu_pct")
+                                       for j in BLK_JOBS]))
+        L.append("")
+        to = {}
+        for j in BLK_JOBS:
+            for st, v in blk["metrics"].get(j + "_nvme_timeouts", {}).items():
+                to.setdefault(st, []).extend("%s run %d" % (j, i + 1) for i, x in enumerate(v["runs"]) if x)
+        if to:
+            L.append("Runs in which the VM driving the emulated nvme logged a command timeout "
+                     "(QEMU 7.2's nvme stall under TCG, docs/blk.md; `nvme_core.io_timeout=3`): "
+                     + "; ".join("%s: %s" % (st, ", ".join(v) or "none") for st, v in sorted(to.items()))
+                     + ".")
+            L.append("")
+        if "guest_memcpy" in blk["notes"]:
+            L.append("Guest memory copy speed under this accelerator, for scale: %s." %
+                     blk["notes"]["guest_memcpy"])
+            L.append("")
+        perf_notes(L, "blk", "blk-")
         L.append("Load average during the part: %s → %s." % (blk["notes"].get("load_before", "?"),
                                                           blk["notes"].get("load_after", "?")))
         L.append("")
@@ -351,8 +387,22 @@ def report(res, made, docs, root):
                 L.append("| %d | %s (%s) | %s (%s) | %s |" % (
                     n, fmt(c["median"], 3), "%s–%s" % (fmt(c["min"], 3), fmt(c["max"], 3)),
                     fmt(p["median"], 1), spread(p), sc["notes"].get("load_n%d" % n, "?")))
-        k = m.get("pss_ksm_mib_n8", {}).get("driver-vm")
         L.append("")
+        b = m.get("idle_cpu_pct_bare", {}).get("bare-vm")
+        if b:
+            L.append("Control, measured in the same window as the single driver VM: the same "
+                     "driver VM image and devices without ddvm (no channel, no translation "
+                     "module): %s %% of a core." % fmt(b["median"], 3))
+            L.append("")
+        sp = [m.get(k, {}).get("driver-vm") for k in
+              ("pss_guest_ram_mib", "pss_tcg_buffer_mib", "pss_qemu_other_mib")]
+        if all(sp):
+            L.append("PSS of one idle driver VM split by mapping (/proc/PID/smaps): guest RAM "
+                     "touched %s MiB, TCG translation buffer %s MiB, the rest of QEMU %s MiB." %
+                     tuple(fmt(x["median"], 1) for x in sp))
+            L.append("")
+        perf_notes(L, "scale", "idle")
+        k = m.get("pss_ksm_mib_n8", {}).get("driver-vm")
         if k:
             L.append("With KSM merging (8 VMs): PSS %s MiB per VM (%s); %s." % (
                 fmt(k["median"], 1), spread(k), sc["notes"].get("ksm", "")))
@@ -417,7 +467,9 @@ def report(res, made, docs, root):
 def main():
     out, docs = sys.argv[1], sys.argv[2]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    global res_g
     res = load(out)
+    res_g = res
     res["targets"] = targets(res)
     json.dump(res, open(os.path.join(out, "results.json"), "w"), indent=1)
     outdir = os.path.join(docs, "bench")

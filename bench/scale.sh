@@ -25,7 +25,7 @@ t_need_root
 blk_need_build
 net_need_build
 IDLE_SECS=${BENCH_IDLE_SECS:-60}
-SETTLE=${BENCH_SETTLE_SECS:-10}
+SETTLE=${BENCH_SETTLE_SECS:-5}
 COUNTS=${BENCH_COUNTS:-1 2 4 8}
 MEMS=(${BENCH_MEMS:-64 80 96 128})
 bench_part scale
