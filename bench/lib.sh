@@ -72,6 +72,7 @@ perf_start() {
 	shift 2
 	command -v perf >/dev/null || return 0
 	pids=$(for pf in "$@"; do cat "$pf"; done | paste -sd,)
+	for pf in "$@"; do echo "$(cat "$pf") $(basename "$pf" .pid)"; done >"$T/perf-$name.map"
 	perf record -q -F 499 -e cpu-clock -p "$pids" -o "$T/perf-$name.data" -- sleep "$secs" >/dev/null 2>&1 &
 	echo $! >"$T/perf-$name.pid"
 	t_on_exit "t_kill_pidfile '$T/perf-$name.pid'"
@@ -81,8 +82,11 @@ perf_finish() {
 	[ -f "$T/perf-$name.pid" ] || return 0
 	pid=$(cat "$T/perf-$name.pid")
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-	perf report -i "$T/perf-$name.data" --stdio --sort comm,dso 2>/dev/null |
-		grep -v '^#' | sed '/^$/d' | head -n 15 >"$BENCH_OUT/perf-$name.txt"
-	top=$(head -n 6 "$BENCH_OUT/perf-$name.txt" | awk '{$1 = $1; print}' | sed 's/\[JIT\] tid [0-9]*/[JIT]/' | paste -sd';' | sed 's/;/; /g')
+	local sedmap
+	# "[JIT] tid PID" -> "[JIT] guest code of VM" (QEMU's threads are all named alike)
+	sedmap=$(awk '{printf "s/\\[JIT\\] tid %s/[JIT] guest code of %s/;", $1, $2}' "$T/perf-$name.map")
+	perf report -i "$T/perf-$name.data" --stdio --sort dso 2>/dev/null |
+		grep -v '^#' | sed '/^$/d' | sed "$sedmap" | head -n 15 >"$BENCH_OUT/perf-$name.txt"
+	top=$(head -n 6 "$BENCH_OUT/perf-$name.txt" | awk '{$1 = $1; print}' | paste -sd';' | sed 's/;/; /g')
 	bench_note "perf_$name" "$top"
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Scale and footprint of idle driver VMs, and the smallest guest memory that works.
 #
-#   bench/scale.sh        (root: KSM settings, tap device, network namespace)
+#   bench/scale.sh [idle] [minmem]   (both by default; root: KSM, tap, netns)
 #
 # 1. Idle: boot 1, then 2, 4 and 8 driver VMs (256 MiB, 1 vCPU, machine pc), each
 #    owning an emulated nvme with ddvm_blkback loaded and serving one channel
@@ -12,11 +12,11 @@
 # 2. KSM, with 8 VMs up (where /sys/kernel/mm/ksm exists; QEMU's mem-merge is on by
 #    default): ksmd on (run=1, faster scanning) until it has done 3 full scans or 90 s,
 #    then PSS again; the previous KSM settings are restored on every exit path.
-# 3. Smallest guest memory: a client VM (ddvm_blkfront + ddvm_netfront) keeps running;
-#    driver VMs with BENCH_MEMS sizes (bisected) own an e1000 and an nvme, serve both
-#    channels and must pass a quick check: ping the peer (in a private network
-#    namespace) and fio randwrite+verify 8 MiB, each within 60 s of the driver VM's
-#    boot. Between sizes the channels start a new epoch, as after a restart.
+# 3. Smallest guest memory: driver VMs with BENCH_MEMS sizes (bisected) own an e1000
+#    and an nvme, serve a net and a blk channel to a fresh client VM (ddvm_netfront +
+#    ddvm_blkfront) and must pass a quick check: the client pings the peer (in a
+#    private network namespace) through it and runs fio randwrite+verify 4 MiB through
+#    it, each bounded (boot 90 s, carrier 60 s, disk 60 s, fio 60 s).
 source "$(dirname "$0")/../tests/lib/common.sh"
 source "$(dirname "$0")/../tests/vm/net_common.sh"
 source "$(dirname "$0")/../tests/vm/blk_lib.sh"
@@ -28,6 +28,10 @@ IDLE_SECS=${BENCH_IDLE_SECS:-60}
 SETTLE=${BENCH_SETTLE_SECS:-5}
 COUNTS=${BENCH_COUNTS:-1 2 4 8}
 MEMS=(${BENCH_MEMS:-64 80 96 128})
+PHASES=${*:-idle minmem}
+blk_driver_script "$T/idle.sh" nvme
+
+if [[ " $PHASES " == *" idle "* ]]; then
 bench_part scale
 bench_note idle "window $IDLE_SECS s per count after $SETTLE s settle; driver VMs: 256 MiB, nvme + ddvm_blkback + one channel, no client"
 
@@ -38,7 +42,6 @@ if [ -w $KSM/run ]; then
 	# registered before any VM: runs after every VM is gone
 	t_on_exit "read r p s <<<'$ksm0'; echo \$p >$KSM/pages_to_scan; echo \$s >$KSM/sleep_millisecs; echo \$r >$KSM/run"
 fi
-blk_driver_script "$T/idle.sh" nvme
 up=0
 boot_idle() { # INDEX
 	local i=$1 args
@@ -124,41 +127,40 @@ else
 fi
 for i in $(seq "$up"); do t_kill_pidfile "$T/idle$i.pid"; t_kill_pidfile "$T/ch-idle$i/chan.pid"; done
 
+fi
+
 # --- 3. smallest guest memory -----------------------------------------------------------
+[[ " $PHASES " == *" minmem "* ]] || exit 0
+bench_part minmem
 net_ns_setup
 MAC=52:54:00:dd:06:01
-net_chan_start mnet $MAC
-blk_chan_start mblk "disk/by-pci/${BLK_BDF[nvme]}"
-qemu-img create -q -f raw "$T/mdisk.img" 64M
-mapfile -t cargs < <(blk_chan_args 0 mblk frontend; net_chan_args mnet frontend 0x11)
-VM_MEM=384 net_vm_start cli "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront,ddvm_netfront" "${cargs[@]}"
-vm_wait cli 'DDVM-AGENT up' 180
-ifn=$(net_ifname cli $MAC)
-net_client_up cli "$ifn" 10.99.0.11
-prev_tap="" k=0
+k=0
 try_mem() { # MIB -> 0 if a driver VM with MIB of memory passes the check
-	local mem=$1 tap=${NET_TAP}m$1 args rc=0
+	local mem=$1 tap=${NET_TAP}m$1 args cargs ifn rc=0
 	k=$((k + 1))
-	if [ -n "$prev_tap" ]; then
-		t_kill_pidfile "$T/mdrv$((k - 1)).pid"
-		ip -n "$NET_NS" link del "$prev_tap" 2>/dev/null
-		net_chan_restart mnet
-		net_chan_restart mblk
-	fi
+	# a fresh client and fresh channels per size: the check is about the driver VM's
+	# memory, not about reconnecting after a restart
+	net_chan_start "mnet$k" $MAC
+	blk_chan_start "mblk$k" "disk/by-pci/${BLK_BDF[nvme]}"
+	qemu-img create -q -f raw "$T/mdisk$k.img" 64M
+	mapfile -t cargs < <(blk_chan_args 0 "mblk$k" frontend; net_chan_args "mnet$k" frontend 0x11)
+	VM_MEM=384 net_vm_start "cli$k" "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront,ddvm_netfront" "${cargs[@]}"
 	net_tap_create "$tap"
-	prev_tap=$tap
-	mapfile -t args < <(blk_disk_args nvme "$T/mdisk.img"; blk_chan_args 0 mblk backend
-		net_nic_args e1000 "$tap" 52:54:00:99:00:01; net_chan_args mnet backend 0x11)
+	mapfile -t args < <(blk_disk_args nvme "$T/mdisk$k.img"; blk_chan_args 0 "mblk$k" backend
+		net_nic_args e1000 "$tap" 52:54:00:99:00:01; net_chan_args "mnet$k" backend 0x11)
 	DRIVER_MEM=$mem BLK_DRV_APPEND="loglevel=5 ddvm.load=ddvm_netback" \
 		blk_driver_vm "mdrv$k" pc "$T/idle.sh" "${args[@]}"
+	vm_wait "cli$k" 'DDVM-AGENT up' 180
+	ifn=$(net_ifname "cli$k" $MAC)
+	net_client_up "cli$k" "$ifn" 10.99.0.11
 	# a VM that cannot boot panics (panic=-1, -no-reboot: QEMU exits) or never says UP
 	( vm_wait "mdrv$k" 'BLK-DRIVER-UP' 90 ) >"$T/mdrv$k.wait" 2>&1 || rc=1
 	if [ $rc = 0 ]; then
 		net_tap_to_ns "$tap" 10.99.0.1/24
-		vm_cmd cli 70 "i=0; while [ \"\$(cat /sys/class/net/$ifn/carrier)\" != 1 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; ping -c 3 -W 20 10.99.0.1" >"$T/mping$k" 2>&1 || rc=2
+		vm_cmd "cli$k" 70 "i=0; while [ \"\$(cat /sys/class/net/$ifn/carrier)\" != 1 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; ping -c 3 -W 20 10.99.0.1" >"$T/mping$k" 2>&1 || rc=2
 	fi
 	if [ $rc = 0 ]; then
-		vm_cmd cli 70 "i=0; while [ ! -b /dev/ddvmblk0 ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b /dev/ddvmblk0 ] && timeout 50 fio --name=c --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --size=8M --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/c.txt && grep -q 'err= 0' /tmp/c.txt" >"$T/mfio$k" 2>&1 || rc=3
+		vm_cmd "cli$k" 130 "i=0; while [ ! -b /dev/ddvmblk0 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b /dev/ddvmblk0 ] || { echo no /dev/ddvmblk0; exit 1; }; timeout 60 fio --name=c --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --size=4M --iodepth=4 --verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/c.txt; rc=\$?; grep -q 'err= 0' /tmp/c.txt && [ \$rc = 0 ] || { echo fio rc \$rc; cat /tmp/c.txt; exit 1; }" >"$T/mfio$k" 2>&1 || rc=3
 	fi
 	grep -Eq 'Out of memory|Kernel panic|oom-kill' "$T/mdrv$k.console" && rc=${rc/0/4}
 	bench_sample minmem_pass "${mem}MiB" "$k" "$((rc == 0 ? 1 : 0))"
@@ -169,10 +171,13 @@ try_mem() { # MIB -> 0 if a driver VM with MIB of memory passes the check
 			echo "== driver VM console (tail)"
 			tail -n 30 "$T/mdrv$k.console"
 			echo "== client dmesg (tail)"
-			vm_cmd cli 20 "dmesg | tail -n 25"
+			vm_cmd "cli$k" 20 "dmesg | tail -n 25"
 		} >"$BENCH_OUT/minmem-${mem}MiB.txt" 2>&1
 	fi
 	t_log "driver VM with $mem MiB: $(case $rc in 0) echo passes ;; 1) echo "does not boot ($(grep -Eo 'Kernel panic.*|Out of memory.*' "$T/mdrv$k.console" | head -n1))" ;; 2) echo "no ping" ;; 3) echo "fio check failed" ;; *) echo "OOM during the check" ;; esac)"
+	t_kill_pidfile "$T/mdrv$k.pid"
+	t_kill_pidfile "$T/cli$k.pid"
+	ip -n "$NET_NS" link del "$tap" 2>/dev/null
 	return $rc
 }
 # bisect: the smallest passing size among MEMS (assumes passing is monotonic in size)
