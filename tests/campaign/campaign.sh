@@ -84,12 +84,14 @@ since() { tail -n +$((L0 + 1)) "$LOG"; }
 csince() { tail -n +$((C0 + 1)) "$CLI"; }
 # until the client's requests move again (or SECS pass): prints the ms it took
 wait_progress() {
-	local secs=$1 t0 base
+	local secs=$1 t0 base cur
 	t0=$(now_ms)
 	base=$(rec_requests disk0.cli)
 	while (($(now_ms) - t0 < secs * 1000)); do
 		# the counter restarts from 0 with each epoch: any change is progress
-		[ "$(rec_requests disk0.cli)" != "$base" ] && { echo $(($(now_ms) - t0)); return 0; }
+		# but 0 is a channel not yet attached again after a restart, not progress
+		cur=$(rec_requests disk0.cli)
+		[ "$cur" != "$base" ] && [ "${cur:-0}" != 0 ] && { echo $(($(now_ms) - t0)); return 0; }
 		sleep 0.05
 	done
 	echo -1
@@ -131,7 +133,7 @@ for ((i = 1; i <= N; i++)); do
 	while (($(now_ms) - t0 < WINDOW_MS)); do
 		since | grep -aq 'drv: FAILED' && { detected=1; break; }
 		cur=$(rec_requests disk0.cli) tn=$(now_ms)
-		if [ "$cur" != "$base" ]; then
+		if [ "$cur" != "$base" ] && [ "${cur:-0}" != 0 ]; then
 			[ "$first" = null ] && first=$((tn - t0))
 			((tn - last > gap)) && gap=$((tn - last))
 			base=$cur last=$tn

@@ -41,7 +41,7 @@ pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 	echo "| silent misbehaviour (client saw errors, nothing detected) | $(jq -s 'map(select(.outcome == "silent")) | length' "$IN") |"
 	echo "| undetected hang | $(jq -s 'map(select(.outcome == "hang")) | length' "$IN") |"
 	echo "| client crashes | $(jq -s 'map(select(.client_crash)) | length' "$IN") |"
-	echo "| client I/O errors (requests failed) | $(jq -s 'map(.client_io_errors) | add // 0' "$IN") |"
+	echo "| client I/O error lines (kernel "I/O error" + fio "io_u error"; about 2 per failed request) | $(jq -s 'map(.client_io_errors) | add // 0' "$IN") |"
 	echo "| client data errors (fio verify mismatches) | $(jq -s 'map(.client_data_errors) | add // 0' "$IN") |"
 	echo "| fio passes that failed | $(jq -s 'map(.client_fio_failed // 0) | add // 0' "$IN") |"
 	echo "| what the client saw: nothing / stall / io-errors / verify-errors / crash | $(jq -s -r '[("nothing", "stall", "io-errors", "verify-errors", "crash") as $s | map(select(.client_saw == $s)) | length] | join(" / ")' "$IN") |"
@@ -84,12 +84,14 @@ if [ -s "$OUT/.restore.dat" ] && command -v gnuplot >/dev/null; then
 	gnuplot <<EOF
 set terminal pngcairo size 800,450
 set output "$OUT/recovery.png"
-set title "Driver VM failure detected -> service restored ($n faults)"
+set title "Driver VM failure detected -> service restored ($(wc -l <"$OUT/.restore.dat") restarts, $n faults)"
 set xlabel "recovery time (ms)"
 set ylabel "trials"
 set style fill solid 0.6
 binwidth = $bw
 bin(x) = binwidth * floor(x / binwidth) + binwidth / 2.0
+set boxwidth binwidth * 0.9
+set xrange [0:*]
 plot "$OUT/.restore.dat" using (bin(\$1)):(1.0) smooth freq with boxes notitle
 EOF
 fi
