@@ -294,7 +294,7 @@ static void test_example_parses(void **state)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	const char *root = getenv("DDVM_ROOT");
-	char path[512], disk[512], dir[512];
+	char path[512], disk[512], dir[480];
 	int made = 0, rc;
 
 	(void)state;
@@ -306,7 +306,7 @@ static void test_example_parses(void **state)
 	/* The demo's disk image is made by scripts/demo.sh; on a fresh clone it is not
 	 * there yet, and the parser rightly insists on it. Stand one in for the parse. */
 	snprintf(dir, sizeof(dir), "%s/build/demo", root ? root : ".");
-	snprintf(disk, sizeof(disk), "%s/disk0.img", dir);
+	snprintf(disk, sizeof(disk), "%s/build/demo/disk0.img", root ? root : ".");
 	if (access(disk, F_OK)) {
 		mkdir(dir, 0755);
 		rc = open(disk, O_CREAT | O_EXCL | O_WRONLY, 0644);
