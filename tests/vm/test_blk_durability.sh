@@ -58,7 +58,15 @@ sleep 1 # let the unsynced writer get going
 kill -KILL "$(cat "$T/cli.pid")"
 vm_wait_exit cli 10
 t_log "client VM killed (SIGKILL) in the middle of I/O"
-sleep 1
+# The driver VM reports its flush count every 0.5 s: wait for two more reports, so the
+# one we read was taken after the kill.
+reports() { grep -ac '^BLK-FLUSHES' "$T/drv.console"; }
+n=$(reports)
+deadline=$((SECONDS + 30))
+while (($(reports) < n + 2)); do
+	((SECONDS < deadline)) || t_fail "the driver VM stopped reporting its flush count"
+	sleep 0.1
+done
 flush1=$(flushes)
 vm_no_oops drv
 t_log "flushes completed by the driver VM's nvme disk: $flush0 -> $flush1"
