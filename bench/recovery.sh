@@ -18,17 +18,7 @@ source "$(dirname "$0")/lib.sh"
 TRIALS=${BENCH_TRIALS:-8}
 bench_part recovery
 
-cat >"$T/work.sh" <<'W'
-pass=0
-while :; do
-	pass=$((pass + 1))
-	fio --eta=never --name=v --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --size=8M --iodepth=16 --verify=crc32c --do_verify=1 \
-		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt
-	rc=$?
-	if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.txt; then echo "FIO-PASS $pass ok"; else echo "FIO-PASS $pass FAILED rc=$rc"; fi
-done
-W
+rec_fio_loop_script >"$T/work.sh"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 count() { grep -Eac -- "$1" "$2" 2>/dev/null || true; }

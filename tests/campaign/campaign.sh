@@ -53,20 +53,7 @@ if [ "$RESTART" = snapshot ]; then
 fi
 : >"$OUT"
 
-cat >"$T/work.sh" <<'EOF'
-pass=0
-while :; do
-	pass=$((pass + 1))
-	fio --eta=never --name=v --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --size=8M --iodepth=16 --verify=crc32c --do_verify=1 \
-		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt
-	rc=$?
-	if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.txt; then echo "FIO-PASS $pass ok"; else
-		echo "FIO-PASS $pass FAILED rc=$rc"
-		grep -E 'verify|io_u error' /tmp/fio.txt | sed 's/^/FIO-ERR /' | head -n 5
-	fi
-done
-EOF
+rec_fio_loop_script >"$T/work.sh"
 rec_setup campaign "$T/work.sh" "$EXTRA"
 rec_up campaign
 [ "$RESTART" = snapshot ] && sup_wait_log 'drv: snapshot taken in' 120

@@ -119,3 +119,24 @@ vm_wait_exit() {
 		sleep 0.05
 	done
 }
+
+# --- channels without the supervisor ---------------------------------------------------
+DDVM_CHAN=$BUILD/bin/ddvm-chan
+
+# ddvm_chan_start NAME [DDVM-CHAN ARGS...] — serve a channel in $T/ch-NAME (sockets,
+# log, pid file); returns once ddvm-chan says it is ready; stopped by pid at exit.
+ddvm_chan_start() {
+	local name=$1 dir=$T/ch-$1 i
+	shift
+	mkdir -p "$dir"
+	"$DDVM_CHAN" --dir "$dir" "$@" >"$dir/log" 2>&1 &
+	echo $! >"$dir/chan.pid"
+	t_on_exit "t_kill_pidfile '$dir/chan.pid'"
+	for i in $(seq 100); do
+		grep -q 'ddvm-chan: ready' "$dir/log" && return 0
+		kill -0 "$(cat "$dir/chan.pid")" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$dir/log"
+	t_fail "ddvm-chan for $name did not come up"
+}

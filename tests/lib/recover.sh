@@ -171,3 +171,26 @@ dmesg | grep -i 'ddvm' | tail -n 12
 echo "FIO-DONE fail=\$fail"
 EOF2
 }
+
+# rec_fio_loop_script [full] — client workload that never ends: fio random writes with
+# verification, pass after pass; a failed pass prints "FIO-PASS N FAILED", its verify
+# and I/O error lines as "FIO-ERR ..." and, with "full", fio's whole output.
+rec_fio_loop_script() {
+	cat <<'EOF2'
+pass=0
+while :; do
+	pass=$((pass + 1))
+	fio --eta=never --name=v --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --size=8M --iodepth=16 --verify=crc32c --do_verify=1 \
+		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt
+	rc=$?
+	if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.txt; then echo "FIO-PASS $pass ok"; else
+		echo "FIO-PASS $pass FAILED rc=$rc"
+		grep -E 'verify|io_u error' /tmp/fio.txt | sed 's/^/FIO-ERR /' | head -n 5
+EOF2
+	[ "${1:-}" = full ] && echo '		cat /tmp/fio.txt'
+	cat <<'EOF2'
+	fi
+done
+EOF2
+}

@@ -8,7 +8,6 @@
 # controller (/dev/disk/by-pci/BDF, made by the driver VM's run script: the image has
 # no udev), which is what each channel's backend_target says.
 
-DDVM_CHAN=$BUILD/bin/ddvm-chan
 BLK_IMG_MB=${BLK_IMG_MB:-64}
 
 blk_need_build() {
@@ -68,18 +67,7 @@ blk_disk_args() {
 
 # blk_chan_start NAME TARGET — serve a blk channel in $T/ch-NAME.
 blk_chan_start() {
-	local name=$1 target=$2 dir=$T/ch-$1 i
-	mkdir -p "$dir"
-	"$DDVM_CHAN" --kind blk --dir "$dir" --target "$target" --vectors 2 >"$dir/log" 2>&1 &
-	echo $! >"$dir/chan.pid"
-	t_on_exit "t_kill_pidfile '$dir/chan.pid'"
-	for i in $(seq 100); do
-		grep -q 'ddvm-chan: ready' "$dir/log" && return 0
-		kill -0 "$(cat "$dir/chan.pid")" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$dir/log"
-	t_fail "ddvm-chan for $name did not come up"
+	ddvm_chan_start "$1" --kind blk --target "$2" --vectors 2
 }
 
 # blk_chan_args INDEX NAME ROLE -> QEMU arguments for channel INDEX (slot 0x10+INDEX)

@@ -15,7 +15,6 @@
 # is routed anywhere. Each VM runs an agent (net_agent_script) that executes commands
 # sent over a second serial port (tests/vm/vmsh.py): `vm_cmd NAME TIMEOUT CMD`.
 
-DDVM_CHAN=$BUILD/bin/ddvm-chan
 VMSH=$DDVM_ROOT/tests/vm/vmsh.py
 NET_PEER=10.99.0.1
 NET_MODELS_ALL="e1000 e1000e rtl8139 pcnet ne2k_pci virtio-net-pci vmxnet3"
@@ -72,18 +71,7 @@ net_iperf_server() {
 
 # net_chan_start NAME MAC [TARGET] — serve a net channel in $T/ch-NAME.
 net_chan_start() {
-	local name=$1 mac=$2 target=${3:-eth0} dir=$T/ch-$1 i
-	mkdir -p "$dir"
-	"$DDVM_CHAN" --kind net --dir "$dir" --target "$target" --mac "$mac" >"$dir/log" 2>&1 &
-	echo $! >"$dir/chan.pid"
-	t_on_exit "t_kill_pidfile '$dir/chan.pid'"
-	for i in $(seq 100); do
-		grep -q 'ddvm-chan: ready' "$dir/log" && return 0
-		kill -0 "$(cat "$dir/chan.pid")" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$dir/log"
-	t_fail "ddvm-chan for $name did not come up"
+	ddvm_chan_start "$1" --kind net --target "${3:-eth0}" --mac "$2"
 }
 
 # net_chan_restart NAME — what the supervisor does after a driver VM died: new epoch.

@@ -11,17 +11,7 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
 
-cat >"$T/work.sh" <<'EOF'
-pass=0
-while :; do
-	pass=$((pass + 1))
-	fio --eta=never --name=v --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --size=8M --iodepth=16 --verify=crc32c --do_verify=1 \
-		--verify_fatal=1 --randrepeat=0 --output=/tmp/fio.txt
-	rc=$?
-	if [ $rc = 0 ] && grep -q 'err= 0' /tmp/fio.txt; then echo "FIO-PASS $pass ok"; else echo "FIO-PASS $pass FAILED rc=$rc"; cat /tmp/fio.txt; fi
-done
-EOF
+rec_fio_loop_script full >"$T/work.sh"
 rec_setup setup "$T/work.sh"
 rec_up setup
 sup_wait_console cli 'FIO-PASS 1 ok' 180
