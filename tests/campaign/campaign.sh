@@ -98,9 +98,12 @@ for ((i = 1; i <= N; i++)); do
 	codeflip) arg=8 ;; datacorrupt) arg=8 ;; garbage) arg=16 ;;
 	oops) [ "${REC_BLK_MODEL:-nvme}" = virtio-blk-pci ] && arg=virtio_queue_rq ;;
 	esac
-	# a quiet start: the driver VM running (not mid-restart) and the client's I/O moving
+	# a quiet start: the driver VM running (not mid-restart) and the client's I/O moving,
+	# and still running after that wait (a late effect of the previous fault can restart
+	# it meanwhile; the injector would then refuse: "drv is booting")
 	deadline=$((SECONDS + 180))
-	until [ "$(sup_vm_field drv 3)" = running ] && wait_progress 30 >/dev/null; do
+	until [ "$(sup_vm_field drv 3)" = running ] && wait_progress 30 >/dev/null &&
+		[ "$(sup_vm_field drv 3)" = running ]; do
 		((SECONDS < deadline)) || t_fail "trial $i: no quiet start within 180 s"
 	done
 	L0=$(lines "$LOG")
