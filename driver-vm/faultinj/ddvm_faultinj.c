@@ -8,7 +8,9 @@
  *
  * BDF names the PCI device whose driver is the victim (e.g. 0000:00:04.0 for nvme);
  * the module the driver lives in is found through the device (dev->driver->owner),
- * its private data through the device's drvdata. Kinds:
+ * its private data through the device's drvdata. A virtio PCI function is bound to
+ * the virtio-pci transport; its victim is the driver of the virtio device below it
+ * (virtio_blk, virtio_net), whose private data is vdev->priv. Kinds:
  *
  *   panic       panic() now
  *   oops        redirect the driver's hot function (a kprobe on ARG, or the default for
@@ -39,6 +41,7 @@
 #include <linux/io.h>
 #include <linux/workqueue.h>
 #include <linux/delay.h>
+#include <linux/virtio.h>
 #include "ddvm/abi.h"
 
 #define FI_IVSHMEM_VENDOR 0x1af4
@@ -59,17 +62,42 @@ static struct pci_dev *fi_pci(const char *bdf)
 	return pci_get_domain_bus_and_slot(dom, bus, PCI_DEVFN(slot, fn));
 }
 
-/* The module of the driver bound to PDEV, with a reference, or NULL. */
-static struct module *fi_driver_module(struct pci_dev *pdev)
+/* A virtio device's PCI function is bound to virtio-pci, a transport with no I/O path
+ * of its own; the driver that matters (virtio_blk, virtio_net) is bound to the virtio
+ * device below it. */
+static int fi_is_virtio_child(struct device *dev, void *unused)
+{
+	return dev->bus && !strcmp(dev->bus->name, "virtio") && dev->driver;
+}
+
+/* The device whose driver is the victim of PDEV (with a reference): the PCI device
+ * itself or, for virtio, its bound virtio device. */
+static struct device *fi_victim_dev(struct pci_dev *pdev)
+{
+	struct device *child = device_find_child(&pdev->dev, NULL, fi_is_virtio_child);
+
+	return child ? child : get_device(&pdev->dev);
+}
+
+/* The module of the driver bound to DEV, with a reference, or NULL. */
+static struct module *fi_driver_module(struct device *dev)
 {
 	struct module *mod = NULL;
 
-	device_lock(&pdev->dev);
-	if (pdev->dev.driver && pdev->dev.driver->owner &&
-	    try_module_get(pdev->dev.driver->owner))
-		mod = pdev->dev.driver->owner;
-	device_unlock(&pdev->dev);
+	device_lock(dev);
+	if (dev->driver && dev->driver->owner && try_module_get(dev->driver->owner))
+		mod = dev->driver->owner;
+	device_unlock(dev);
 	return mod;
+}
+
+/* The driver's private structure of DEV: a virtio driver keeps it in vdev->priv, a
+ * PCI driver in the device's drvdata. */
+static void *fi_driver_data(struct device *dev)
+{
+	if (dev->bus && !strcmp(dev->bus->name, "virtio"))
+		return dev_to_virtio(dev)->priv;
+	return dev_get_drvdata(dev);
 }
 
 /* --- the faults ----------------------------------------------------------------------- */
@@ -90,7 +118,8 @@ static int fi_kp_pre(struct kprobe *p, struct pt_regs *regs)
 
 static int fi_oops(struct pci_dev *pdev, const char *sym)
 {
-	const char *drv = pdev && pdev->dev.driver ? pdev->dev.driver->name : "";
+	struct device *dev = pdev ? fi_victim_dev(pdev) : NULL;
+	const char *drv = dev && dev->driver ? dev->driver->name : "";
 	int err;
 
 	if (!sym || !*sym) {
@@ -98,9 +127,15 @@ static int fi_oops(struct pci_dev *pdev, const char *sym)
 			sym = "e1000_clean";
 		else if (!strcmp(drv, "nvme"))
 			sym = "nvme_queue_rq";
+		else if (!strcmp(drv, "virtio_blk"))
+			sym = "virtio_queue_rq";
+		else if (!strcmp(drv, "virtio_net"))
+			sym = "virtnet_poll";
 		else
 			sym = "";
 	}
+	if (dev)
+		put_device(dev);
 	if (!*sym) {
 		pr_emerg("DDVM-FAULTINJ kind=oops no hot function known for '%s': in process context\n",
 			 drv);
@@ -164,11 +199,13 @@ static int fi_flip_text(unsigned long addr, unsigned int bit)
 
 static int fi_codeflip(struct pci_dev *pdev, unsigned int n)
 {
-	struct module *mod = fi_driver_module(pdev);
+	struct device *dev = fi_victim_dev(pdev);
+	struct module *mod = fi_driver_module(dev);
 	unsigned long base, size;
 	unsigned int i;
 	int err = 0;
 
+	put_device(dev);
 	if (!mod)
 		return -ENODEV;
 	base = (unsigned long)mod->core_layout.base;
@@ -187,13 +224,16 @@ static int fi_codeflip(struct pci_dev *pdev, unsigned int n)
 
 static int fi_datacorrupt(struct pci_dev *pdev, unsigned int n)
 {
-	struct module *mod = fi_driver_module(pdev);
-	void *data = pci_get_drvdata(pdev);
+	struct device *dev = fi_victim_dev(pdev);
+	struct module *mod = fi_driver_module(dev);
+	void *data = fi_driver_data(dev);
 	size_t size;
 	unsigned int i;
 
+	put_device(dev);
 	if (!mod)
 		return -ENODEV;
+	/* ksize() needs a slab object: drvdata inside a vmalloc'ed netdev is not one */
 	if (!data || is_vmalloc_addr(data)) {
 		module_put(mod);
 		return -ENODEV;

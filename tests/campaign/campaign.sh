@@ -23,6 +23,8 @@
 #   client_fio_failed  fio passes that ended in failure, seen during this trial
 #   client_max_gap_ms  longest time the client's request counter stood still
 #   trial_ms     wall time of the whole trial
+#   detail       what ddvm_faultinj reported doing (which bits of which function or
+#                structure, which ring words); "" for kill and stop
 #
 #   tests/campaign/campaign.sh N OUT.jsonl     (root not needed; KVM or TCG)
 # Environment: CAMPAIGN_RESTART (cold | snapshot), CAMPAIGN_KINDS (space separated),
@@ -183,9 +185,11 @@ for ((i = 1; i <= N; i++)); do
 		# latent damage must not leak into the next trial: a clean driver VM
 		"$DDVM" restart drv >/dev/null 2>&1 || t_fail "trial $i: ddvm restart drv failed"
 	fi
-	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"restart":%s,"client_saw":"%s","client_io_errors":%d,"client_data_errors":%d,"client_fio_failed":%d,"client_crash":%s,"client_max_gap_ms":%d,"trial_ms":%d}\n' \
+	detail=$(tail -n +$((D0 + 1)) "$DDVM_RUNDIR/drv.log" | tr -d '\r' |
+		sed -n 's/.*DDVM-FAULTINJ kind=//p' | paste -sd ';' | jq -Rc .)
+	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"restart":%s,"client_saw":"%s","client_io_errors":%d,"client_data_errors":%d,"client_fio_failed":%d,"client_crash":%s,"client_max_gap_ms":%d,"trial_ms":%d,"detail":%s}\n' \
 		"$i" "$kind" "$arg" "$outcome" "$by" "$detect_ms" "$restore_ms" "$service_ms" "$restart" \
-		"$saw" "$ioerr" "$verr" "$fiofail" "$ccrash" "$gap" $(($(now_ms) - t0)) | tee -a "$OUT"
+		"$saw" "$ioerr" "$verr" "$fiofail" "$ccrash" "$gap" $(($(now_ms) - t0)) "${detail:-\"\"}" | tee -a "$OUT"
 	ran=$((ran + 1))
 	if ((ran % 20 == 0)); then
 		t_log "campaign: $ran trials in $((SECONDS - START)) s ($(awk -v n=$ran -v s=$((SECONDS - START)) 'BEGIN { printf "%.1f", n * 60 / s }') trials/min)"
