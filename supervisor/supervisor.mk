@@ -1,7 +1,7 @@
 # supervisor/: the host daemon as a library (libddvmsup.a) and the `ddvm` command.
 
 SUP_DIR      := $(BUILD)/supervisor
-SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c \
+SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c \
                 supervisor/qmp.c supervisor/vm.c supervisor/channel.c \
                 supervisor/health.c supervisor/snapshot.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
@@ -10,7 +10,7 @@ SUP_LIBS     := -linih -ljansson
 DDVM_BIN     := $(BUILD)/bin/ddvm
 
 # Pure-logic parts also built with ASan/UBSan for the unit tests.
-SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c
+SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c
 SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 
 SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config ivshmem_san config_san)
