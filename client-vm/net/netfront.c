@@ -227,17 +227,6 @@ static void netfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 
 /* --- channel state ------------------------------------------------------------------- */
 
-/* Zero the shared ring fields WE own (tx: prod, cons_event; rx: cons, prod_event):
- * nothing we published in an earlier epoch may survive into this one. */
-static void netfront_zero_own(struct netfront *fe)
-{
-	ddvm_write32(&fe->tx.ctl->prod, 0);
-	ddvm_write32(&fe->tx.ctl->cons_event, 0);
-	ddvm_write32(&fe->rx.ctl->cons, 0);
-	ddvm_write32(&fe->rx.ctl->prod_event, 0);
-	ddvm_mb();
-}
-
 static u32 netfront_mtu_limit(const struct netfront *fe)
 {
 	u32 slot = min(fe->tx.slot_size, fe->rx.slot_size);
@@ -254,9 +243,11 @@ static void netfront_connect(struct netfront *fe, u32 epoch)
 	ASSERT_RTNL();
 	memcpy(&fe->cfg, h->device, sizeof(fe->cfg)); /* one copy; values checked below */
 	fe->features = ddvm_read64(&h->features) & NETFRONT_FEATURES;
-	ddvm_ring_reset_local(&fe->tx);
-	ddvm_ring_reset_local(&fe->rx);
-	netfront_zero_own(fe);
+	/* from zero, the shared fields we own included (tx: prod, cons_event; rx: cons,
+	 * prod_event): nothing we published in an earlier epoch survives into this one */
+	ddvm_ring_reset_own(&fe->tx);
+	ddvm_ring_reset_own(&fe->rx);
+	ddvm_mb();
 
 	if (fe->features & DDVM_NET_F_MTU)
 		mtu = clamp_t(u32, fe->cfg.mtu, ETH_MIN_MTU, netfront_mtu_limit(fe));

@@ -133,15 +133,14 @@ static int port_poll(struct napi_struct *napi, int budget)
 
 /* --- channel life cycle ---------------------------------------------------------------- */
 
-/* Zero the shared ring fields WE own (rx: prod, cons_event; tx: cons, prod_event), so
- * that nothing we wrote before an epoch change survives it. The client does the same
- * for its fields when it re-attaches; nobody writes the other side's fields. */
-static void port_zero_own(struct netback_port *p)
+/* Start both rings from zero, the shared fields WE own included (rx: prod, cons_event;
+ * tx: cons, prod_event), so that nothing we wrote before an epoch change survives it.
+ * The client does the same for its fields when it re-attaches; nobody writes the other
+ * side's fields. */
+static void port_reset_rings(struct netback_port *p)
 {
-	ddvm_write32(&p->rx.ctl->prod, 0);
-	ddvm_write32(&p->rx.ctl->cons_event, 0);
-	ddvm_write32(&p->tx.ctl->cons, 0);
-	ddvm_write32(&p->tx.ctl->prod_event, 0);
+	ddvm_ring_reset_own(&p->tx);
+	ddvm_ring_reset_own(&p->rx);
 	ddvm_mb();
 }
 
@@ -153,9 +152,7 @@ static void port_reset(struct netback_port *p, u32 epoch)
 	WRITE_ONCE(p->active, false);
 	__skb_queue_purge(&p->rx_backlog);
 	p->backlog_bytes = 0;
-	ddvm_ring_reset_local(&p->tx);
-	ddvm_ring_reset_local(&p->rx);
-	port_zero_own(p);
+	port_reset_rings(p);
 	p->epoch = epoch;
 	WRITE_ONCE(p->broken, false);
 	spin_unlock_bh(&p->rx_lock);
@@ -371,7 +368,7 @@ static int port_init_channel(struct netback_port *p)
 		p->features |= DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 |
 			       DDVM_NET_F_TSO6 | DDVM_NET_F_GUEST_TSO4 | DDVM_NET_F_GUEST_TSO6;
 	p->epoch = ddvm_region_epoch(rg);
-	port_zero_own(p);
+	port_reset_rings(p);
 	port_set_state(p, DDVM_STATE_ATTACHING);
 	return 0;
 }
