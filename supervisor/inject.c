@@ -54,15 +54,17 @@ static int inject_bdf(struct supervisor *sup, struct vm *vm, const char *kind,
 		snprintf(bdf, len, "0000:00:%02x.0", dev->pci_slot);
 		return 0;
 	}
-	/* A hot-plugged channel (restart = snapshot) sits behind a PCIe root port on a
-	 * bus the guest numbered; "-" lets ddvm_faultinj take the first ivshmem device. */
-	if (vm->cfg->restart == CFG_RESTART_SNAPSHOT) {
-		snprintf(bdf, len, "-");
-		return 0;
-	}
+	/* A hot-plugged channel (restart = snapshot) sits alone on the secondary bus of
+	 * root port rpN, the only bridges of the VM, which the firmware numbers in slot
+	 * order: bus N+1. ddvm_faultinj refuses a BDF that is not an ivshmem device. */
 	for (i = 0; i < cfg->nr_channels; i++)
 		if (cfg->channels[i].dev == dev) {
-			snprintf(bdf, len, "0000:00:%02x.0", 0x10 + cfg->channels[i].index_in_driver);
+			unsigned n = cfg->channels[i].index_in_driver;
+
+			if (vm->cfg->restart == CFG_RESTART_SNAPSHOT)
+				snprintf(bdf, len, "0000:%02x:00.0", n + 1);
+			else
+				snprintf(bdf, len, "0000:00:%02x.0", 0x10 + n);
 			return 0;
 		}
 	return -ENODEV;

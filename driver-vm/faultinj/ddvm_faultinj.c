@@ -261,8 +261,10 @@ static int fi_garbage(struct pci_dev *pdev, unsigned int n)
 
 	if (!pdev)
 		pdev = pci_get_device(FI_IVSHMEM_VENDOR, FI_IVSHMEM_DEVICE, NULL);
-	else
+	else if (pdev->vendor == FI_IVSHMEM_VENDOR && pdev->device == FI_IVSHMEM_DEVICE)
 		pci_dev_get(pdev);
+	else
+		return -ENODEV; /* not a channel: its BAR2 is somebody else's */
 	if (!pdev)
 		return -ENODEV;
 	len = pci_resource_len(pdev, 2);
@@ -290,8 +292,8 @@ static int fi_garbage(struct pci_dev *pdev, unsigned int n)
 			if (!l->entries || l->ring_off + span > len)
 				continue;
 			off = l->ring_off + (get_random_u32() % span & ~7ull);
-			pr_emerg("DDVM-FAULTINJ kind=garbage ring %u +%#llx\n", r,
-				 off - l->ring_off);
+			pr_emerg("DDVM-FAULTINJ kind=garbage %s ring %u +%#llx\n",
+				 pci_name(pdev), r, off - l->ring_off);
 			writeq(get_random_u64(), bar + off);
 			break;
 		}

@@ -25,9 +25,18 @@
 #   trial_ms     wall time of the whole trial
 #   detail       what ddvm_faultinj reported doing (which bits of which function or
 #                structure, which ring words); "" for kill and stop
+#   device       the device whose driver took the fault (disk0, or nic0 with
+#                CAMPAIGN_NET=1); "" for faults of the whole VM (kill stop panic hang
+#                softirq wqhang)
+# With CAMPAIGN_NET=1 (root) the driver VM also owns an e1000 NIC on a bridge in a
+# network namespace the campaign creates, the client keeps iperf3 TCP streams running
+# to a peer there (30 s each, 50 Mbit/s), and driver-level faults go to the NIC's
+# driver or the disk's at random; also recorded:
+#   net_failed   iperf3 runs that ended in failure (a TCP connection lost) in the trial
+#   net_moving   whether the client's net channel moved frames again after the trial
 #
 #   tests/campaign/campaign.sh N OUT.jsonl     (root not needed; KVM or TCG)
-# Environment: CAMPAIGN_RESTART (cold | snapshot), CAMPAIGN_KINDS (space separated),
+# Environment: CAMPAIGN_RESTART (cold | snapshot), CAMPAIGN_NET (0 | 1), CAMPAIGN_KINDS,
 # CAMPAIGN_SEED, CAMPAIGN_WINDOW (s a fault has to show itself; default request
 # timeout + 2 s), CAMPAIGN_SECS (stop starting trials after this long), REC_* (recover.sh).
 # Trials are as short as correctness allows: a detected failure ends when the
@@ -54,16 +63,35 @@ if [ "$RESTART" = snapshot ]; then
 	EXTRA="restart = snapshot"
 fi
 : >"$OUT"
+NET=${CAMPAIGN_NET:-0}
+if [ "$NET" = 1 ]; then
+	t_need_root
+	command -v iperf3 >/dev/null || t_skip "iperf3 not installed on the host"
+	REC_NET=1
+	rec_netns
+fi
 
-rec_fio_loop_script >"$T/work.sh"
+{
+	# TCP streams beside the disk load: a stream a fault broke ends its run in failure
+	[ "$NET" = 1 ] && cat <<EOF2
+( n=0; while :; do n=\$((n + 1))
+	iperf3 -c $REC_PEER -t 30 -b 50M -f m --connect-timeout 10000 >/tmp/iperf.txt 2>&1
+	rc=\$?
+	if [ \$rc = 0 ]; then echo "IPERF-PASS \$n ok"; else echo "IPERF-PASS \$n FAILED rc=\$rc"
+		grep -i error /tmp/iperf.txt | head -n 2 | sed 's/^/IPERF-ERR /'; sleep 1; fi
+done ) &
+EOF2
+	rec_fio_loop_script
+} >"$T/work.sh"
 rec_setup campaign "$T/work.sh" "$EXTRA"
 rec_up campaign
 [ "$RESTART" = snapshot ] && sup_wait_log 'drv: snapshot taken in' 120
 sup_wait_console cli 'FIO-PASS 1 ok' 240
+[ "$NET" = 1 ] && sup_wait_console cli 'CLIENT-NET-UP' 60
 LOG=$DDVM_RUNDIR/ddvm.log
 CLI=$DDVM_RUNDIR/cli.log
 START=$SECONDS
-t_log "campaign: $RESTART restarts, disk ${REC_BLK_MODEL:-nvme}, window ${WINDOW_MS} ms"
+t_log "campaign: $RESTART restarts, disk ${REC_BLK_MODEL:-nvme}$([ "$NET" = 1 ] && echo ", NIC e1000"), window ${WINDOW_MS} ms"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 count() { grep -Eac -- "$1" "$2" 2>/dev/null || true; }
@@ -98,8 +126,15 @@ for ((i = 1; i <= N; i++)); do
 	arg=""
 	case $kind in
 	codeflip) arg=8 ;; datacorrupt) arg=8 ;; garbage) arg=16 ;;
-	oops) [ "${REC_BLK_MODEL:-nvme}" = virtio-blk-pci ] && arg=virtio_queue_rq ;;
 	esac
+	# a driver-level fault goes to the disk's driver or, with a NIC, to either one
+	dev=""
+	case $kind in
+	oops | codeflip | datacorrupt | garbage)
+		dev=disk0
+		[ "$NET" = 1 ] && ((RANDOM % 2)) && dev=nic0 ;;
+	esac
+	N0=$(rec_requests nic0.cli 2>/dev/null)
 	# a quiet start: the driver VM running (not mid-restart) and the client's I/O moving,
 	# and still running after that wait (a late effect of the previous fault can restart
 	# it meanwhile; the injector would then refuse: "drv is booting")
@@ -112,7 +147,7 @@ for ((i = 1; i <= N; i++)); do
 	C0=$(lines "$CLI")
 	D0=$(lines "$DDVM_RUNDIR/drv.log")
 	t0=$(now_ms)
-	if ! "$DDVM" inject drv "$kind" ${arg:+- $arg} >"$T/inject.out" 2>&1; then
+	if ! "$DDVM" inject drv "$kind" ${dev:--} $arg >"$T/inject.out" 2>&1; then
 		t_log "trial $i: inject $kind $arg refused: $(cat "$T/inject.out")"
 		printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"refused","detected_by":"-","detect_ms":null,"restore_ms":null,"service_ms":null,"restart":null,"client_saw":"nothing","client_io_errors":0,"client_data_errors":0,"client_fio_failed":0,"client_crash":false,"trial_ms":%d}\n' \
 			"$i" "$kind" "$arg" $(($(now_ms) - t0)) | tee -a "$OUT"
@@ -168,7 +203,20 @@ for ((i = 1; i <= N; i++)); do
 	ioerr=$(csince | grep -Eac 'I/O error|io_u error' || true)
 	verr=$(csince | grep -Eac 'FIO-ERR .*verify' || true)
 	fiofail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED' || true)
-	[ "$outcome" = none ] && ((ioerr + verr + fiofail > 0)) && outcome=silent
+	netfail=$(csince | grep -Eac 'IPERF-PASS [0-9]+ FAILED' || true)
+	netmoving=null
+	if [ "$NET" = 1 ]; then
+		# frames move again: the counter changed (it restarts from 0 with each epoch)
+		netmoving=false
+		for _ in $(seq 100); do
+			n1=$(rec_requests nic0.cli)
+			[ "$n1" != "$N0" ] && [ "${n1:-0}" != 0 ] && { netmoving=true; break; }
+			sleep 0.1
+		done
+		# frames standing still with nothing detected: an undetected hang of the NIC path
+		[ $netmoving = false ] && [ "$outcome" = none ] && outcome=hang
+	fi
+	[ "$outcome" = none ] && ((ioerr + verr + fiofail + netfail > 0)) && outcome=silent
 	[ "$outcome" = refused ] && service_ms=null
 	ccrash=false
 	if [ "$(rec_restarts cli)" != 0 ] || csince | grep -aqE 'Kernel panic|BUG:|Oops'; then
@@ -179,6 +227,7 @@ for ((i = 1; i <= N; i++)); do
 	((gap > 2000)) && saw=stall
 	[ "$outcome" = hang ] && saw=stall
 	((ioerr > 0)) && saw=io-errors
+	((netfail > 0)) && [ $saw != io-errors ] && saw=tcp-lost
 	((verr > 0)) && saw=verify-errors
 	[ $ccrash = true ] && saw=crash
 	if [ "$outcome" = hang ] || { [ "$outcome" != crash ] && [[ $kind == codeflip || $kind == datacorrupt || $kind == garbage ]]; }; then
@@ -187,9 +236,10 @@ for ((i = 1; i <= N; i++)); do
 	fi
 	detail=$(tail -n +$((D0 + 1)) "$DDVM_RUNDIR/drv.log" | tr -d '\r' |
 		sed -n 's/.*DDVM-FAULTINJ kind=//p' | paste -sd ';' | jq -Rc .)
-	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"restart":%s,"client_saw":"%s","client_io_errors":%d,"client_data_errors":%d,"client_fio_failed":%d,"client_crash":%s,"client_max_gap_ms":%d,"trial_ms":%d,"detail":%s}\n' \
+	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"restart":%s,"client_saw":"%s","client_io_errors":%d,"client_data_errors":%d,"client_fio_failed":%d,"client_crash":%s,"client_max_gap_ms":%d,"trial_ms":%d,"detail":%s,"device":"%s","net_failed":%d,"net_moving":%s}\n' \
 		"$i" "$kind" "$arg" "$outcome" "$by" "$detect_ms" "$restore_ms" "$service_ms" "$restart" \
-		"$saw" "$ioerr" "$verr" "$fiofail" "$ccrash" "$gap" $(($(now_ms) - t0)) "${detail:-\"\"}" | tee -a "$OUT"
+		"$saw" "$ioerr" "$verr" "$fiofail" "$ccrash" "$gap" $(($(now_ms) - t0)) "${detail:-\"\"}" \
+		"$dev" "$netfail" "$netmoving" | tee -a "$OUT"
 	ran=$((ran + 1))
 	if ((ran % 20 == 0)); then
 		t_log "campaign: $ran trials in $((SECONDS - START)) s ($(awk -v n=$ran -v s=$((SECONDS - START)) 'BEGIN { printf "%.1f", n * 60 / s }') trials/min)"
