@@ -10,6 +10,7 @@ command -v jq >/dev/null || { echo "report.sh: jq missing (make deps)" >&2; exit
 cp "$IN" "$OUT/campaign.jsonl"
 n=$(wc -l <"$IN")
 snap=$(jq -s 'map(select(.restart == "snapshot")) | length' "$IN")
+net=$(jq -s 'map(select(.net_moving != null)) | length' "$IN")
 
 pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 	jq -r "select(.$1 != null) | .$1" "$IN" | sort -n |
@@ -27,7 +28,14 @@ pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 		echo "Setup: one driver VM (Debian 6.1 stock kernel, nvme + ddvm_blkback + ddvm_faultinj, cold"
 		echo "restart), one client VM"
 	fi
-	echo "running fio randwrite+verify (crc32c) in a loop through ddvm_blkfront;"
+	if [ "$net" -gt 0 ]; then
+		echo "running fio randwrite+verify (crc32c) in a loop through ddvm_blkfront and, through"
+		echo "ddvm_netfront and the driver VM's e1000 (the driver VM's second device), iperf3 TCP streams"
+		echo "(30 s each, 50 Mbit/s) to a peer in a network namespace; driver-level faults (oops,"
+		echo "codeflip, datacorrupt, garbage) go to either driver at random;"
+	else
+		echo "running fio randwrite+verify (crc32c) in a loop through ddvm_blkfront;"
+	fi
 	echo "QEMU $(qemu-system-x86_64 --version | head -n1 | awk '{print $4}'), accelerator ${DDVM_ACCEL_USED:-tcg}, $(nproc) host cores."
 	echo
 	echo "| | trials |"
@@ -44,7 +52,11 @@ pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 	echo "| client I/O error lines (kernel "I/O error" + fio "io_u error"; about 2 per failed request) | $(jq -s 'map(.client_io_errors) | add // 0' "$IN") |"
 	echo "| client data errors (fio verify mismatches) | $(jq -s 'map(.client_data_errors) | add // 0' "$IN") |"
 	echo "| fio passes that failed | $(jq -s 'map(.client_fio_failed // 0) | add // 0' "$IN") |"
-	echo "| what the client saw: nothing / stall / io-errors / verify-errors / crash | $(jq -s -r '[("nothing", "stall", "io-errors", "verify-errors", "crash") as $s | map(select(.client_saw == $s)) | length] | join(" / ")' "$IN") |"
+	if [ "$net" -gt 0 ]; then
+		echo "| TCP streams broken (iperf3 runs that failed) | $(jq -s 'map(.net_failed // 0) | add // 0' "$IN") |"
+		echo "| net channel not moving frames after the trial | $(jq -s 'map(select(.net_moving == false)) | length' "$IN") |"
+	fi
+	echo "| what the client saw: nothing / stall / io-errors / tcp-lost / verify-errors / crash | $(jq -s -r '[("nothing", "stall", "io-errors", "tcp-lost", "verify-errors", "crash") as $s | map(select(.client_saw == $s)) | length] | join(" / ")' "$IN") |"
 	tm=$(jq -s 'map(.trial_ms // 0) | add // 0' "$IN")
 	echo "| trial wall time, mean | $((tm / (n > 0 ? n : 1))) ms |"
 	echo
@@ -61,9 +73,12 @@ pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 	echo
 	echo "| fault | trials | crash | none | silent | hang | refused | detected by | detect p50 | restore p50 | restore p99 | service p50 | io errors | data errors |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-	jq -r '.fault' "$IN" | sort -u | while read -r k; do
-		jq -s -r --arg k "$k" '
-			map(select(.fault == $k)) as $t |
+	# a driver-level fault of a campaign with a NIC is listed per device: "oops nic0"
+	netj=$([ "$net" -gt 0 ] && echo true || echo false)
+	keyf='def key: .fault + (if (.device // "") != "" and $net then " " + .device else "" end);'
+	jq -r --argjson net "$netj" "$keyf key" "$IN" | sort -u | while read -r k; do
+		jq -s -r --arg k "$k" --argjson net "$netj" "$keyf"'
+			map(select(key == $k)) as $t |
 			def cnt(o): $t | map(select(.outcome == o)) | length;
 			def pq(f; p): ($t | map(select(.[f] != null) | .[f]) | sort) as $v |
 				if ($v | length) == 0 then "-" else $v[((($v | length) - 1) * p / 100 + 0.5) | floor] end;
