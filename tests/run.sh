@@ -60,17 +60,39 @@ run_unit() {
 	fi
 }
 
+# sweep DIR — a test killed by its timeout may not have finished its cleanup: stop what
+# its pid files under DIR (its TMPDIR) still name. Only a process whose command line
+# mentions DIR is ours (a pid may have been reused). Fails if there was anything.
+sweep() {
+	local dir=$1 pf pid left=0
+	while IFS= read -r -d '' pf; do
+		pid=$(head -c 16 "$pf" 2>/dev/null | tr -cd 0-9)
+		[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || continue
+		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir" || continue
+		echo "run.sh: $pf: pid $pid still running: killed"
+		kill -KILL "$pid" 2>/dev/null
+		left=1
+	done < <(find "$dir" -name '*.pid' -print0 2>/dev/null)
+	return $left
+}
+
 run_script() {
-	local t=$1 name log rc limit start secs
+	local t=$1 name log rc limit start secs tmp
 	name=${t#tests/}
 	name=${name%.sh}
 	log=$LOGS/${name//\//_}.log
 	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
 	limit=${limit:-300}
 	start=$(date +%s)
-	timeout --kill-after=10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/ddvm-run.XXXXXX")
+	TMPDIR=$tmp timeout --kill-after=10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
+	if ! sweep "$tmp" >>"$log"; then
+		[ $rc = 0 ] && rc=3
+		echo "run.sh: the test left processes running (see the end of $log)" >>"$log"
+	fi
+	rm -rf "$tmp"
 	case $rc in
 	0)
 		pass=$((pass + 1))
