@@ -122,6 +122,21 @@ blk_driver_vm() {
 		"${BLK_DRV_APPEND:-loglevel=5} $BLK_NVME_APPEND" -fw_cfg name=opt/ddvm/run,file="$script" "$@"
 }
 
+# blk_nvme_driver_vm NAME IMAGE — the usual setup of the client tests: driver VM NAME
+# drives raw IMAGE with its unmodified nvme driver and serves it over channel "nvme"
+# (the client's socket: $T/ch-nvme/frontend.sock; the channel is started by the first
+# call, a later call is a new driver VM on the same channel). Returns once
+# ddvm_blkback is loaded.
+blk_nvme_driver_vm() {
+	local name=$1 img=$2 args
+	[ -f "$T/ch-nvme/chan.pid" ] || blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
+	mapfile -t args < <(blk_disk_args nvme "$img")
+	mapfile -t -O ${#args[@]} args < <(blk_chan_args 0 nvme backend)
+	blk_driver_script "$T/driver-$name.sh" nvme
+	blk_driver_vm "$name" pc "$T/driver-$name.sh" "${args[@]}"
+	vm_wait "$name" 'BLK-DRIVER-UP' 90
+}
+
 # blk_client_vm NAME SCRIPT ARGS... — boot a client VM whose run script SCRIPT runs
 # after ddvm_blkfront is loaded.
 blk_client_vm() {

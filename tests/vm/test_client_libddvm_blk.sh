@@ -16,12 +16,7 @@ CHECK="$BUILD/bin/ddvm-blkcheck --sock $T/ch-nvme/frontend.sock"
 
 qemu-img create -q -f raw "$T/nvme.img" 64M
 $PAT write "$T/nvme.img" 7 $((1 << 20)) $((4 << 20))
-blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t args < <(blk_disk_args nvme "$T/nvme.img")
-mapfile -t -O ${#args[@]} args < <(blk_chan_args 0 nvme backend)
-blk_driver_script "$T/driver.sh" nvme
-blk_driver_vm drv pc "$T/driver.sh" "${args[@]}"
-vm_wait drv 'BLK-DRIVER-UP' 90
+blk_nvme_driver_vm drv "$T/nvme.img"
 
 # One connection for everything (see clients/examples/blkcheck.c: QEMU 7.2's ivshmem
 # device must not see a peer id reconnect).

@@ -14,12 +14,7 @@ PAT="python3 $DDVM_ROOT/tests/vm/client_pattern.py"
 LEN=$((96 << 20))
 
 qemu-img create -q -f raw "$T/nvme.img" 128M
-blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t args < <(blk_disk_args nvme "$T/nvme.img")
-mapfile -t -O ${#args[@]} args < <(blk_chan_args 0 nvme backend)
-blk_driver_script "$T/driver.sh" nvme
-blk_driver_vm drv1 pc "$T/driver.sh" "${args[@]}"
-vm_wait drv1 'BLK-DRIVER-UP' 90
+blk_nvme_driver_vm drv1 "$T/nvme.img"
 
 DDVM_DEBUG=1 "$BUILD/bin/ddvm-blkcheck" --sock "$T/ch-nvme/frontend.sock" write 5 0 $LEN verify 5 0 $LEN \
 	>"$T/check.log" 2>&1 &
@@ -41,8 +36,7 @@ for _ in $(seq 100); do
 	[ "$(grep -c 'ddvm-chan: epoch' "$T/ch-nvme/log" || true)" -gt "$n" ] && break
 	sleep 0.05
 done
-blk_driver_vm drv2 pc "$T/driver.sh" "${args[@]}"
-vm_wait drv2 'BLK-DRIVER-UP' 90
+blk_nvme_driver_vm drv2 "$T/nvme.img"
 t_log "driver VM 2 up"
 
 pid=$(cat "$T/check.pid")

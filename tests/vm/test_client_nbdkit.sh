@@ -17,12 +17,7 @@ MB=32
 qemu-img create -q -f raw "$T/nvme.img" 64M
 head -c $((MB << 20)) /dev/urandom >"$T/src.img"
 want=$(sha256sum <"$T/src.img" | cut -d' ' -f1)
-blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t args < <(blk_disk_args nvme "$T/nvme.img")
-mapfile -t -O ${#args[@]} args < <(blk_chan_args 0 nvme backend)
-blk_driver_script "$T/driver.sh" nvme
-blk_driver_vm drv pc "$T/driver.sh" "${args[@]}"
-vm_wait drv 'BLK-DRIVER-UP' 90
+blk_nvme_driver_vm drv "$T/nvme.img"
 
 # nbdkit writes its pid file once the export is ready (it waits for the driver VM)
 nbdkit -f -U "$T/nbd.sock" -P "$T/nbdkit.pid" "$PLUGIN" socket="$T/ch-nvme/frontend.sock" \

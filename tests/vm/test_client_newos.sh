@@ -28,13 +28,8 @@ net_tap_to_ns "$NET_TAP" "$NET_PEER/24"
 # blk: driver VM with an nvme disk holding the host's pattern
 qemu-img create -q -f raw "$T/nvme.img" 64M
 $PAT write "$T/nvme.img" 7 $((1 << 20)) $((1 << 20))
-blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t args < <(blk_disk_args nvme "$T/nvme.img")
-mapfile -t -O ${#args[@]} args < <(blk_chan_args 0 nvme backend)
-blk_driver_script "$T/driver.sh" nvme
-blk_driver_vm drvblk pc "$T/driver.sh" "${args[@]}"
+blk_nvme_driver_vm drvblk "$T/nvme.img"
 vm_wait drvnet 'DDVM-AGENT up' 90
-vm_wait drvblk 'BLK-DRIVER-UP' 90
 
 # the new OS: two ivshmem-doorbell devices, one per channel; console on COM1
 : >"$T/newos.console"
