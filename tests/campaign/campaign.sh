@@ -18,8 +18,9 @@
 #   restore_ms   failure detected -> both sides READY in the new epoch ("service restored")
 #   service_ms   injection -> client requests complete again (request counter moves)
 #   restart      snapshot | cold | snapshot-failed-cold | null (no restart)
-#   client_saw   nothing | stall | io-errors | verify-errors | crash: the worst the client
+#   client_saw   nothing | stall | io-errors | tcp-lost | verify-errors | crash: the worst the client
 #                saw (stall = its requests stood still > 2 s and resumed without an error)
+#   client_data_errors fio verify mismatches (blocks) seen during this trial
 #   client_fio_failed  fio passes that ended in failure, seen during this trial
 #   client_max_gap_ms  longest time the client's request counter stood still
 #   trial_ms     wall time of the whole trial
@@ -200,10 +201,6 @@ for ((i = 1; i <= N; i++)); do
 	else
 		outcome=hang
 	fi
-	ioerr=$(csince | grep -Eac 'I/O error|io_u error' || true)
-	verr=$(csince | grep -Eac 'FIO-ERR .*verify' || true)
-	fiofail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED' || true)
-	netfail=$(csince | grep -Eac 'IPERF-PASS [0-9]+ FAILED' || true)
 	netmoving=null
 	if [ "$NET" = 1 ]; then
 		# frames move again: the counter changed (it restarts from 0 with each epoch)
@@ -216,6 +213,28 @@ for ((i = 1; i <= N; i++)); do
 		# frames standing still with nothing detected: an undetected hang of the NIC path
 		[ $netmoving = false ] && [ "$outcome" = none ] && outcome=hang
 	fi
+	corrupt=0
+	[[ $kind == codeflip || $kind == datacorrupt || $kind == garbage ]] && corrupt=1
+	if [ "$outcome" = hang ] || { [ "$outcome" = none ] && ((corrupt)); }; then
+		# latent damage must not leak into the next trial: a clean driver VM
+		"$DDVM" restart drv >/dev/null 2>&1 || t_fail "trial $i: ddvm restart drv failed"
+	fi
+	if ((corrupt)) && [ "$outcome" != refused ]; then
+		# A corrupted driver may have written wrong data (or none) and said "done": the
+		# fio pass running now reads it back. Let that pass end within this trial, so
+		# its verdict is charged to this fault and not to the next one.
+		c1=$(lines "$CLI")
+		deadline=$((SECONDS + 60))
+		until tail -n +$((c1 + 1)) "$CLI" | grep -aq 'FIO-PASS' || ((SECONDS >= deadline)); do
+			sleep 0.1
+		done
+	fi
+	ioerr=$(csince | grep -Eac 'I/O error|io_u error' || true)
+	# fio reports a mismatch on stderr (the console), one line per bad block: "verify:
+	# bad magic header ...", "verify: bad header offset ...", "crc32c: verify failed ..."
+	verr=$(csince | grep -Eac 'verify: bad|verify failed|FIO-ERR .*verify' || true)
+	fiofail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED' || true)
+	netfail=$(csince | grep -Eac 'IPERF-PASS [0-9]+ FAILED' || true)
 	[ "$outcome" = none ] && ((ioerr + verr + fiofail + netfail > 0)) && outcome=silent
 	[ "$outcome" = refused ] && service_ms=null
 	ccrash=false
@@ -230,10 +249,6 @@ for ((i = 1; i <= N; i++)); do
 	((netfail > 0)) && [ $saw != io-errors ] && saw=tcp-lost
 	((verr > 0)) && saw=verify-errors
 	[ $ccrash = true ] && saw=crash
-	if [ "$outcome" = hang ] || { [ "$outcome" != crash ] && [[ $kind == codeflip || $kind == datacorrupt || $kind == garbage ]]; }; then
-		# latent damage must not leak into the next trial: a clean driver VM
-		"$DDVM" restart drv >/dev/null 2>&1 || t_fail "trial $i: ddvm restart drv failed"
-	fi
 	detail=$(tail -n +$((D0 + 1)) "$DDVM_RUNDIR/drv.log" | tr -d '\r' |
 		sed -n 's/.*DDVM-FAULTINJ kind=//p' | paste -sd ';' | jq -Rc .)
 	printf '{"trial":%d,"fault":"%s","arg":"%s","outcome":"%s","detected_by":"%s","detect_ms":%s,"restore_ms":%s,"service_ms":%s,"restart":%s,"client_saw":"%s","client_io_errors":%d,"client_data_errors":%d,"client_fio_failed":%d,"client_crash":%s,"client_max_gap_ms":%d,"trial_ms":%d,"detail":%s,"device":"%s","net_failed":%d,"net_moving":%s}\n' \
@@ -249,7 +264,7 @@ done
 C0=$(lines "$CLI")
 deadline=$((SECONDS + 180))
 until csince | grep -aq 'FIO-PASS' || ((SECONDS >= deadline)); do sleep 0.2; done
-tailfail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED|FIO-ERR' || true)
+tailfail=$(csince | grep -Eac 'FIO-PASS [0-9]+ FAILED|FIO-ERR|verify: bad|verify failed' || true)
 t_log "campaign: final fio pass: $(csince | grep -a 'FIO-PASS' | tail -n1) ($tailfail failure lines)"
 t_log "campaign: $ran trials in $((SECONDS - START)) s in $OUT"
 echo SUCCESS

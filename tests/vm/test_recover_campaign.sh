@@ -1,11 +1,20 @@
 #!/bin/bash
 # timeout: 420
-# A short mixed fault-injection campaign (20 faults, every kind of
+# A short mixed fault-injection campaign (20 faults of nine kinds of
 # tests/campaign/campaign.sh) against a driver VM serving fio with verification: no
 # client crash, no data error (fio verify mismatch), and every detected failure ends
 # with the service restored.
+#
+# Not drawn here: codeflip. A bit flipped in the driver's code can make it lie — build
+# a read where a write was asked, or the wrong sector, and report success (seen in the
+# long campaign: lost writes after flips in virtblk_prep_rq). No crash, no hang, a
+# well-formed response: nothing outside the driver can tell, so ddvm's guarantee (no
+# acknowledged write lost) covers faults that stop, hang or garble the driver VM, not
+# a driver that silently does the wrong I/O. `make campaign` draws codeflip and counts
+# what it does (docs/dependability.md); here it would make the verdict a matter of luck.
 source "$(dirname "$0")/../lib/common.sh"
 out=$T/campaign.jsonl
+CAMPAIGN_KINDS=${CAMPAIGN_KINDS:-kill stop panic oops hang softirq wqhang datacorrupt garbage} \
 CAMPAIGN_SEED=${CAMPAIGN_SEED:-1} "$DDVM_ROOT/tests/campaign/campaign.sh" "${CAMPAIGN_N:-20}" "$out" ||
 	t_fail "campaign did not complete"
 "$DDVM_ROOT/tests/campaign/report.sh" "$out" "$T/report" >/dev/null
