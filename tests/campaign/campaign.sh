@@ -135,7 +135,7 @@ for ((i = 1; i <= N; i++)); do
 		dev=disk0
 		[ "$NET" = 1 ] && ((RANDOM % 2)) && dev=nic0 ;;
 	esac
-	N0=$(rec_requests nic0.cli 2>/dev/null)
+	N0=$(rec_counters nic0.cli 2>/dev/null)
 	# a quiet start: the driver VM running (not mid-restart) and the client's I/O moving,
 	# and still running after that wait (a late effect of the previous fault can restart
 	# it meanwhile; the injector would then refuse: "drv is booting")
@@ -203,11 +203,14 @@ for ((i = 1; i <= N; i++)); do
 	fi
 	netmoving=null
 	if [ "$NET" = 1 ]; then
-		# frames move again: the counter changed (it restarts from 0 with each epoch)
+		# frames move again both ways (a TCP sender with no ACKs coming back still
+		# retransmits): both counters changed (they restart from 0 with each epoch)
 		netmoving=false
 		for _ in $(seq 100); do
-			n1=$(rec_requests nic0.cli)
-			[ "$n1" != "$N0" ] && [ "${n1:-0}" != 0 ] && { netmoving=true; break; }
+			read -r q1 r1 <<<"$(rec_counters nic0.cli)"
+			read -r q0 r0 <<<"$N0"
+			[ "${q1:-0}" != "${q0:-0}" ] && [ "${r1:-0}" != "${r0:-0}" ] &&
+				[ "${q1:-0}" != 0 ] && [ "${r1:-0}" != 0 ] && { netmoving=true; break; }
 			sleep 0.1
 		done
 		# frames standing still with nothing detected: an undetected hang of the NIC path

@@ -10,6 +10,7 @@
 # rec_setup NAME CLIENT_SCRIPT [EXTRA DRIVER KEYS]   write $T/NAME.ini (+ disk, scripts)
 # rec_up NAME                                        ddvm up -d (in the netns if REC_NET)
 # rec_requests CHANNEL                               requests the client produced so far
+# rec_counters CHANNEL                               requests and responses so far
 # rec_restarts VM                                    restarts column of `ddvm status`
 
 REC_IMG_MB=${REC_IMG_MB:-64}
@@ -135,6 +136,11 @@ rec_up() {
 
 rec_requests() {
 	"$DDVM" status | awk -v ch="$1" '$1 == ch { print $9; exit }'
+}
+
+# rec_counters CHANNEL — "REQUESTS RESPONSES" (net: frames from / to the client)
+rec_counters() {
+	"$DDVM" status | awk -v ch="$1" '$1 == ch { print $9, $10; exit }'
 }
 
 rec_restarts() {
