@@ -50,7 +50,7 @@ pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 	echo "| undetected hang | $(jq -s 'map(select(.outcome == "hang")) | length' "$IN") |"
 	echo "| client crashes | $(jq -s 'map(select(.client_crash)) | length' "$IN") |"
 	echo "| client I/O error lines (kernel "I/O error" + fio "io_u error"; about 2 per failed request) | $(jq -s 'map(.client_io_errors) | add // 0' "$IN") |"
-	echo "| client data errors (fio verify mismatches) | $(jq -s 'map(.client_data_errors) | add // 0' "$IN") |"
+	echo "| client data errors (fio verify mismatches: blocks read back wrong) | $(jq -s -r '"\(map(.client_data_errors) | add // 0) in \(map(select(.client_data_errors > 0)) | length) trials"' "$IN") |"
 	echo "| fio passes that failed | $(jq -s 'map(.client_fio_failed // 0) | add // 0' "$IN") |"
 	if [ "$net" -gt 0 ]; then
 		echo "| TCP streams broken (iperf3 runs that failed) | $(jq -s 'map(.net_failed // 0) | add // 0' "$IN") |"
