@@ -178,7 +178,7 @@ for ((i = 1; i <= N; i++)); do
 	if ((detected)); then
 		line=$(since | grep -a 'drv: FAILED' | head -n1)
 		case $line in
-		*pvpanic*) by=pvpanic ;; *heartbeat*) by=heartbeat ;; *untouched*) by=requests ;;
+		*pvpanic*) by=pvpanic ;; *heartbeat*) by=heartbeat ;; *untouched* | *"taken but not answered"*) by=requests ;;
 		*"protocol violation"* | *"reports it broken"*) by=channel-broken ;;
 		*QEMU*) by=qemu-exit ;; *) by=other ;;
 		esac
