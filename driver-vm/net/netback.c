@@ -159,6 +159,7 @@ static void port_reset(struct netback_port *p, u32 epoch)
 	napi_enable(&p->napi);
 	port_stat_inc(p, resets);
 	port_set_state(p, rcu_access_pointer(p->sw) ? DDVM_STATE_READY : DDVM_STATE_ATTACHING);
+	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL);
 	dev_info(&p->t.pdev->dev, "ddvm_netback: epoch %u: rings reset\n", epoch);
 }
 
@@ -312,8 +313,11 @@ static void port_attach_work(struct work_struct *w)
 	}
 	p->attach_logged = false;
 	port_describe(p, nic);
-	if (!READ_ONCE(p->broken))
+	if (!READ_ONCE(p->broken)) {
 		port_set_state(p, DDVM_STATE_READY);
+		/* the client waits for READY: tell it now, not at its next poll (200 ms) */
+		ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL);
+	}
 	dev_info(&p->t.pdev->dev, "ddvm_netback: serving client %pM on %s (%s, mtu %u), epoch %u\n",
 		 p->mac, nic->name, port_config(p)->nic_driver, port_config(p)->mtu, p->epoch);
 out:
