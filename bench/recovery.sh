@@ -20,7 +20,6 @@ bench_part recovery
 
 rec_fio_loop_script >"$T/work.sh"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 count() { grep -Eac -- "$1" "$2" 2>/dev/null || true; }
 # until the client's requests move (any change of the per-epoch counter); prints ms
 wait_progress() {

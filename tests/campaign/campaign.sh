@@ -94,8 +94,6 @@ CLI=$DDVM_RUNDIR/cli.log
 START=$SECONDS
 t_log "campaign: $RESTART restarts, disk ${REC_BLK_MODEL:-nvme}$([ "$NET" = 1 ] && echo ", NIC e1000"), window ${WINDOW_MS} ms"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-count() { grep -Eac -- "$1" "$2" 2>/dev/null || true; }
 lines() { wc -l <"$1"; }
 # the supervisor log / client console since this trial began
 since() { tail -n +$((L0 + 1)) "$LOG"; }
@@ -135,7 +133,6 @@ for ((i = 1; i <= N; i++)); do
 		dev=disk0
 		[ "$NET" = 1 ] && ((RANDOM % 2)) && dev=nic0 ;;
 	esac
-	N0=$(rec_counters nic0.cli 2>/dev/null)
 	# a quiet start: the driver VM running (not mid-restart) and the client's I/O moving,
 	# and still running after that wait (a late effect of the previous fault can restart
 	# it meanwhile; the injector would then refuse: "drv is booting")
@@ -147,6 +144,8 @@ for ((i = 1; i <= N; i++)); do
 	L0=$(lines "$LOG")
 	C0=$(lines "$CLI")
 	D0=$(lines "$DDVM_RUNDIR/drv.log")
+	# the NIC's tx / rx frame counters at the injection (only with a NIC)
+	[ "$NET" = 1 ] && read -r q0 r0 <<<"$(rec_counters nic0.cli)"
 	t0=$(now_ms)
 	if ! "$DDVM" inject drv "$kind" ${dev:--} $arg >"$T/inject.out" 2>&1; then
 		t_log "trial $i: inject $kind $arg refused: $(cat "$T/inject.out")"
@@ -208,7 +207,6 @@ for ((i = 1; i <= N; i++)); do
 		netmoving=false
 		for _ in $(seq 100); do
 			read -r q1 r1 <<<"$(rec_counters nic0.cli)"
-			read -r q0 r0 <<<"$N0"
 			[ "${q1:-0}" != "${q0:-0}" ] && [ "${r1:-0}" != "${r0:-0}" ] &&
 				[ "${q1:-0}" != 0 ] && [ "${r1:-0}" != 0 ] && { netmoving=true; break; }
 			sleep 0.1

@@ -13,6 +13,7 @@ BUILD=${BUILD:-$DDVM_ROOT/build}
 export DDVM_ROOT BUILD
 
 t_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); } # wall clock in ms, for measured intervals
 t_skip() { echo "$*"; exit 4; }
 t_fail() { echo "FAIL: $*" >&2; exit 1; }
 
