@@ -22,7 +22,7 @@ blk_need_build
 SECS=${1:-3}
 SIZE_MB=${2:-512}
 ROUNDS=${ROUNDS:-5}
-NVME_APPEND=${BLK_NVME_APPEND:-nvme_core.io_timeout=3}
+NVME_APPEND=${BLK_NVME_APPEND:-}
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_part blk
 

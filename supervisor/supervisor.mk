@@ -13,7 +13,7 @@ DDVM_BIN     := $(BUILD)/bin/ddvm
 SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c
 SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 
-SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config ivshmem_san config_san)
+SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config vm_argv ivshmem_san config_san)
 
 ALL_TARGETS  += $(DDVM_BIN)
 CHECK_DEPS   += supervisor-tests

@@ -229,7 +229,17 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "-m");
 	add(a, "%u", c->memory_mb);
 	add(a, "-smp");
-	add(a, "%u", c->cpus);
+	/* Under TCG, QEMU compiles a guest's memory barriers (mfence, lock-prefixed
+	 * ops) to nothing when the machine can have only one vCPU (max_cpus == 1: no
+	 * other vCPU could see the order). But device models run in other host threads
+	 * and a channel's peer in another process, and both rely on the guest's store
+	 * -> load fences: without them the nvme driver's shadow doorbell (and our own
+	 * rings' sleep/wake-up) loses wake-ups and a request is never seen. One
+	 * possible-but-absent vCPU makes TCG keep every barrier. (KVM runs them natively.) */
+	if (strcmp(accel, "kvm") && c->cpus < 2)
+		add(a, "%u,maxcpus=2", c->cpus);
+	else
+		add(a, "%u", c->cpus);
 	add(a, "-nodefaults");
 	add(a, "-display");
 	add(a, "none");
@@ -242,13 +252,8 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "-append");
 	/* A driver VM is disposable: an oops anywhere in it is a panic (pvpanic tells us at
 	 * once) rather than a half-dead kernel holding the device. */
-	/* Under TCG, QEMU 7.2's emulated nvme now and then never completes a command
-	 * (seen natively too, docs/blk.md); the nvme driver's default 30 s timeout would
-	 * outlast the client's, so a driver VM retries such a command after 5 s. */
-	add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s%s%s", c->name,
-	    c->role == CFG_DRIVER_VM ? " oops=panic" : "",
-	    c->role == CFG_DRIVER_VM && strcmp(accel, "kvm") ? " nvme_core.io_timeout=5" : "",
-	    c->append[0] ? " " : "", c->append);
+	add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s%s", c->name,
+	    c->role == CFG_DRIVER_VM ? " oops=panic" : "", c->append[0] ? " " : "", c->append);
 	/* The serial port is our socketpair (QEMU's stdin/stdout). */
 	add(a, "-chardev");
 	add(a, "stdio,id=con0,signal=off,mux=off");

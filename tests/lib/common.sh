@@ -56,6 +56,12 @@ t_kill_pidfile() {
 
 # --- guest images --------------------------------------------------------------------
 ddvm_accel() { BUILD=$BUILD "$DDVM_ROOT/scripts/accel.sh"; }
+# ddvm_smp CPUS ACCEL — QEMU's -smp value. Under TCG a machine that can have only one
+# vCPU gets its guest's memory barriers compiled to nothing, and the device models (other
+# host threads) and channel peers (other processes) then miss the guest's store -> load
+# ordering (lost wake-ups, e.g. nvme's shadow doorbells): one absent vCPU keeps them. As
+# in supervisor/vm.c.
+ddvm_smp() { if [ "$2" != kvm ] && [ "$1" -lt 2 ]; then echo "$1,maxcpus=2"; else echo "$1"; fi; }
 DDVM_KERNEL=$BUILD/kernel/vmlinuz
 DDVM_DRIVER_INITRD=$BUILD/images/driver-vm.cpio.gz
 DDVM_CLIENT_INITRD=$BUILD/images/client-vm.cpio.gz
@@ -74,7 +80,7 @@ vm_start() {
 	t_need_file "$initrd"
 	: >"$T/$name.console"
 	qemu-system-x86_64 -name "$name" -accel "$accel" "${cpu[@]}" -M "${VM_MACHINE:-q35}" -m "${VM_MEM:-256}" \
-		-smp "${VM_CPUS:-1}" -nodefaults -display none -no-reboot \
+		-smp "$(ddvm_smp "${VM_CPUS:-1}" "$accel")" -nodefaults -display none -no-reboot \
 		-kernel "$DDVM_KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet $append" \
 		-chardev file,id=con0,path="$T/$name.console" -serial chardev:con0 \

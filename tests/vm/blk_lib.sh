@@ -107,19 +107,12 @@ ${BLK_DRIVER_LOOP:-while :; do sleep 3600; done}
 EOF
 }
 
-# Kernel arguments for a VM that drives an emulated nvme. QEMU 7.2's nvme under TCG now
-# and then never completes a command at high queue depth (the driver logs "I/O N QID 1
-# timeout, aborting", then resets the controller: two io_timeouts, 60 s by default).
-# Seen natively too (bench/blk_throughput.sh), so it is the emulation, not ddvm: a short
-# nvme timeout turns such a stall into a few seconds' hiccup instead of a minute.
-BLK_NVME_APPEND="nvme_core.io_timeout=3"
-
 # blk_driver_vm NAME MACHINE SCRIPT ARGS... — boot the driver VM (machine pc or q35)
 blk_driver_vm() {
 	local name=$1 machine=$2 script=$3
 	shift 3
 	VM_MACHINE=$machine VM_MEM=${DRIVER_MEM:-256} vm_start "$name" "$DDVM_DRIVER_INITRD" \
-		"${BLK_DRV_APPEND:-loglevel=5} $BLK_NVME_APPEND" -fw_cfg name=opt/ddvm/run,file="$script" "$@"
+		"${BLK_DRV_APPEND:-loglevel=5}" -fw_cfg name=opt/ddvm/run,file="$script" "$@"
 }
 
 # blk_nvme_driver_vm NAME IMAGE — the usual setup of the client tests: driver VM NAME

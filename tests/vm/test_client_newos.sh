@@ -33,7 +33,8 @@ vm_wait drvnet 'DDVM-AGENT up' 90
 
 # the new OS: two ivshmem-doorbell devices, one per channel; console on COM1
 : >"$T/newos.console"
-qemu-system-x86_64 -name newos -accel "$(ddvm_accel)" -M q35 -m 64 -nodefaults \
+accel=$(ddvm_accel)
+qemu-system-x86_64 -name newos -accel "$accel" -smp "$(ddvm_smp 1 "$accel")" -M q35 -m 64 -nodefaults \
 	-display none -no-reboot -kernel "$NEWOS" \
 	-append "ip=$OS_IP blkseed=7 blkoff=$((1 << 20)) blklen=$((1 << 20)) wseed=11 woff=$((16 << 20))" \
 	-chardev file,id=con0,path="$T/newos.console" -serial chardev:con0 \
