@@ -2,9 +2,9 @@
 # Cold restarts of an nvme driver VM under client I/O, counting the restarts after
 # which the disk stops answering (the lost nvme doorbell of docs/blk.md):
 #   tests/campaign/nvme-restarts.sh [N]        (N restarts, default 150; ~5.5 s each)
-# Each round: wait for 100 client requests, `ddvm inject drv panic`, wait for "service
-# restored", then for 300 responses in the new epoch. A round whose responses stand
-# still for 2 s with requests outstanding is a stall: it is counted, and with
+# Each round: `ddvm inject drv panic`, wait for "service restored", then for 400
+# responses in the new epoch. A round whose responses stand still for 2 s with
+# requests outstanding is a stall: it is counted, and with
 # DOORBELLS=1 the nvme shadow doorbell and event index pages (NVMe Doorbell Buffer
 # Config, found in a QEMU trace) are read through a monitor socket and printed — the
 # guest's submission tail ahead of the controller's event index is a lost doorbell.
@@ -72,31 +72,41 @@ doorbells() { # print the doorbell buffer pages of the running driver VM
 rec_fio_loop_script >"$T/work.sh"
 rec_setup setup "$T/work.sh" "append = nvme_core.io_timeout=600"
 rec_up setup
-sup_wait_console cli 'FIO-PASS 1 ok' 180
-stalls=0
-for i in $(seq "$N"); do
-	restored=$(grep -c 'drv: service restored' "$DDVM_RUNDIR/ddvm.log" || true)
-	rec_wait_requests disk0.cli 100 60
-	"$DDVM" inject drv panic >/dev/null || t_fail "ddvm inject drv panic failed"
-	sup_wait_log "drv: service restored" 120 $((restored + 1))
-	last=-1 since=$(now_ms) stalled=0
+sup_wait_console cli 'CLIENT-BLK-UP' 180
+# watch N — until the channel's response counter reaches N in this epoch; returns 1 if
+# it stood still for 2 s with requests outstanding first (a stall), 0 otherwise.
+watch() {
+	local want=$1 req rsp last=-1 since
+	since=$(now_ms)
 	while :; do
 		read -r req rsp < <(rec_counters disk0.cli)
-		((rsp >= 300)) && break
+		((rsp >= want)) && return 0
 		if [ "$rsp" != "$last" ] || [ "$req" = "$rsp" ]; then last=$rsp since=$(now_ms); fi
-		if (($(now_ms) - since > 2000)); then stalled=1; break; fi
+		if (($(now_ms) - since > 2000)); then
+			t_log "restart $i: STALL, $((req - rsp)) requests unanswered for 2 s (requests $req, responses $rsp)"
+			return 1
+		fi
 		sleep 0.05
 	done
-	if [ $stalled = 1 ]; then
-		stalls=$((stalls + 1))
-		t_log "restart $i: STALL, $((req - rsp)) requests unanswered for 2 s (requests $req, responses $rsp)"
-		[ "${DOORBELLS:-0}" = 1 ] && doorbells
-		# let the supervisor's request check restart it (and so end the stall)
-		"$DDVM" inject drv panic >/dev/null
-		sup_wait_log "drv: service restored" 120 $((restored + 2))
-	else
+}
+
+stalls=0 i=0
+watch 400 || t_fail "stalled before the first restart"
+for i in $(seq "$N"); do
+	restored=$(grep -c 'drv: service restored' "$DDVM_RUNDIR/ddvm.log" || true)
+	"$DDVM" inject drv panic >/dev/null || t_fail "ddvm inject drv panic failed"
+	sup_wait_log "drv: service restored" 120 $((restored + 1))
+	# 400 responses in the new epoch: the requeued batch first, then fio's stream
+	if watch 400; then
 		t_log "restart $i: ok"
+		continue
 	fi
+	stalls=$((stalls + 1))
+	[ "${DOORBELLS:-0}" = 1 ] && doorbells
+	# restart it (and so end the stall) before the next round
+	"$DDVM" inject drv panic >/dev/null
+	sup_wait_log "drv: service restored" 120 $((restored + 2))
+	watch 100 || t_fail "stalled again right after the restart that ended a stall"
 done
 echo "restarts $N, stalls $stalls"
 [ $stalls = 0 ]
