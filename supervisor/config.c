@@ -224,6 +224,7 @@ static int begin_section(struct parse_state *ps, const char *section)
 		strcpy(ps->dev->name, name);
 		ps->dev->line = ps->line;
 		ps->dev->queues = 1;
+		ps->dev->discard = 1;
 		strcpy(ps->dev->format, "raw");
 		ps->type = SEC_DEVICE;
 		return 0;
@@ -379,6 +380,62 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 	return -1;
 }
 
+static int one_of(const char *v, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(v, *set))
+			return 1;
+	return 0;
+}
+
+/* blk: what QEMU does with a failed request of the host file, and with discards. */
+static int key_storage(struct parse_state *ps, struct cfg_device *d, const char *k,
+		       const char *v)
+{
+	static const char *const werror[] = { "report", "stop", "enospc", "ignore", NULL };
+	static const char *const rerror[] = { "report", "stop", "ignore", NULL };
+	static const char *const zeroes[] = { "off", "on", "unmap", NULL };
+
+	if (!strcmp(k, "werror")) {
+		d->werror_line = ps->line;
+		if (!one_of(v, werror)) {
+			perr(ps, "werror = %s: expected report (the default: the write fails, the "
+				 "driver VM runs on), stop, enospc or ignore", v);
+			return -1;
+		}
+		return set_str(ps, k, d->werror, sizeof(d->werror), v);
+	}
+	if (!strcmp(k, "rerror")) {
+		d->rerror_line = ps->line;
+		if (!one_of(v, rerror)) {
+			perr(ps, "rerror = %s: expected report (the default: the read fails, the "
+				 "driver VM runs on), stop or ignore", v);
+			return -1;
+		}
+		return set_str(ps, k, d->rerror, sizeof(d->rerror), v);
+	}
+	if (!strcmp(k, "discard")) {
+		d->discard_line = ps->line;
+		if (!strcmp(v, "unmap") || !strcmp(v, "on")) {
+			d->discard = 1;
+		} else if (!strcmp(v, "off") || !strcmp(v, "ignore")) {
+			d->discard = 0;
+		} else {
+			perr(ps, "discard = %s: expected unmap (the default: the guest's discards "
+				 "free space in the image) or off", v);
+			return -1;
+		}
+		return 0;
+	}
+	d->detect_zeroes_line = ps->line;
+	if (!one_of(v, zeroes)) {
+		perr(ps, "detect_zeroes = %s: expected unmap (the default with discard on), on or off",
+		     v);
+		return -1;
+	}
+	return set_str(ps, k, d->detect_zeroes, sizeof(d->detect_zeroes), v);
+}
+
 static int key_device(struct parse_state *ps, const char *k, const char *v)
 {
 	struct cfg_device *d = ps->dev;
@@ -463,8 +520,11 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return set_bool(ps, k, &d->readonly, v);
 	if (!strcmp(k, "queues"))
 		return set_uint(ps, k, &d->queues, v, 1, 8);
+	if (!strcmp(k, "werror") || !strcmp(k, "rerror") || !strcmp(k, "discard") ||
+	    !strcmp(k, "detect_zeroes"))
+		return key_storage(ps, d, k, v);
 	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, host, backend, tap, bridge, mac, "
-		 "image, format, readonly, queues", d->name, k);
+		 "image, format, readonly, queues, werror, rerror, discard, detect_zeroes", d->name, k);
 	return -1;
 }
 

@@ -56,6 +56,13 @@ struct cfg_device {
 	char format[8];		 /* raw | qcow2 */
 	int readonly;
 	unsigned queues;
+	/* blk, emulated: QEMU's -drive error policies and space reclaim (defaults filled in
+	 * by config_check.c: werror/rerror report, discard on, detect_zeroes unmap) */
+	char werror[8];		 /* report | stop | enospc | ignore */
+	char rerror[8];		 /* report | stop | ignore */
+	int discard;		 /* 1: discard=unmap (the guest's discards free space), 0: off */
+	char detect_zeroes[8];	 /* off | on | unmap */
+	int werror_line, rerror_line, discard_line, detect_zeroes_line;
 	unsigned pci_slot;	 /* slot in the driver VM, assigned by the parser */
 	unsigned nr_users;
 };

@@ -37,6 +37,63 @@ struct cfg_vm *config__find_vm(struct config *cfg, const char *name)
 #define CFG_FIRST_DEV_SLOT 0x04
 #define CFG_FIRST_CHAN_SLOT 0x10
 
+/* The first line that set one of the blk storage keys, or 0. */
+static int storage_keys_line(const struct cfg_device *d)
+{
+	int l = 0;
+
+	if (d->werror_line && (!l || d->werror_line < l))
+		l = d->werror_line;
+	if (d->rerror_line && (!l || d->rerror_line < l))
+		l = d->rerror_line;
+	if (d->discard_line && (!l || d->discard_line < l))
+		l = d->discard_line;
+	if (d->detect_zeroes_line && (!l || d->detect_zeroes_line < l))
+		l = d->detect_zeroes_line;
+	return l;
+}
+
+/*
+ * A blk device with an image: fill in the defaults and check the combination.
+ * werror/rerror = report is the default: a request the host file fails (ENOSPC, EIO)
+ * fails in the guest, and the driver VM runs on serving its other devices. stop and
+ * enospc pause the whole driver VM instead (the supervisor resumes it every second, so
+ * requests wait for space); a paused VM's heartbeat stops, so they need the VM's
+ * heartbeat and request checks off.
+ */
+static void check_storage(struct config *cfg, const char *f, struct cfg_device *d)
+{
+	const struct cfg_vm *vm = d->vm;
+	int pauses;
+
+	if (!d->werror[0])
+		strcpy(d->werror, "report");
+	if (!d->rerror[0])
+		strcpy(d->rerror, "report");
+	if (!d->detect_zeroes[0])
+		strcpy(d->detect_zeroes, d->discard && !d->readonly ? "unmap" : "off");
+	if (!strcmp(d->detect_zeroes, "unmap") && !d->discard)
+		cfg_error(cfg, f, d->detect_zeroes_line, "detect_zeroes = unmap: needs discard = "
+			  "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
+			  "remove discard = off");
+	pauses = strcmp(d->werror, "report") && strcmp(d->werror, "ignore");
+	if (pauses || !strcmp(d->rerror, "stop")) {
+		int line = pauses ? d->werror_line : d->rerror_line;
+
+		if (!strcmp(d->model, "nvme"))
+			cfg_error(cfg, f, line, "%s = %s: QEMU's nvme device has no error policy (it "
+				  "always reports the error to the guest); use report, or model = "
+				  "virtio-blk-pci", pauses ? "werror" : "rerror",
+				  pauses ? d->werror : d->rerror);
+		else if (vm && (vm->heartbeat_timeout_ms || vm->request_timeout_ms))
+			cfg_error(cfg, f, line, "%s = %s pauses driver VM %s at a host I/O error; its "
+				  "heartbeat stops and the supervisor would restart it: use report (the "
+				  "default), or set heartbeat_timeout_ms = 0 and request_timeout_ms = 0 "
+				  "in [driver-vm %s]", pauses ? "werror" : "rerror",
+				  pauses ? d->werror : d->rerror, vm->name, vm->name);
+	}
+}
+
 static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
 {
 	struct cfg_vm *vm;
@@ -74,6 +131,9 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		cfg_error(cfg, f, vm->restart_line, "restart = snapshot: QEMU cannot save the "
 			  "nvme device of %s (device %s is not migratable); use model = "
 			  "virtio-blk-pci, or restart = cold", vm->name, d->name);
+	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK))
+		cfg_error(cfg, f, storage_keys_line(d), "[device %s]: werror/rerror/discard/"
+			  "detect_zeroes are for blk devices with an image; remove them", d->name);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
 			cfg_error(cfg, f, d->line, "[device %s]: a real device (host = %s) has no "
@@ -91,6 +151,7 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->mac[0])
 			cfg_error(cfg, f, d->line, "[device %s]: backend/tap/mac are for net "
 				  "devices; remove them", d->name);
+		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
 		if (d->image[0])
 			cfg_error(cfg, f, d->line, "[device %s]: 'image' is for blk devices; remove "

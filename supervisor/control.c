@@ -181,6 +181,13 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      vm_state_name(vm->state), up, vm->restarts, pid, devs);
 		if (vm->state == VM_GAVE_UP || (vm->state == VM_FAILED && vm->last_failure[0]))
 			reply(c, "%-12s   last failure: %s\n", "", vm->last_failure);
+		for (j = 0; j < cfg->nr_devices; j++) {
+			char line[CFG_PATH_MAX + 256];
+
+			if (cfg->devices[j].vm == cv &&
+			    storage__describe(sup, &cfg->devices[j], line, sizeof(line), now))
+				reply(c, "%-12s   %s\n", "", line);
+		}
 	}
 	if (!cfg->nr_channels)
 		return;

@@ -221,6 +221,7 @@ int supervisor__up(struct supervisor *sup)
 static void qmp_event_cb(void *opaque, const char *event, json_t *data)
 {
 	snapshot__qmp(opaque, event, data, now_ms());
+	storage__qmp(opaque, event, data, now_ms());
 	if (event)
 		health__qmp_event(opaque, event, now_ms());
 }
@@ -307,7 +308,10 @@ int supervisor__run(struct supervisor *sup)
 	while (!sup->stopping) {
 		uint64_t now = now_ms();
 		size_t n = 0, ns = 0, k, i;
-		int timeout = health__tick(sup, now);
+		int timeout = health__tick(sup, now), st = storage__tick(sup, now);
+
+		if (st < timeout)
+			timeout = st;
 
 		supervisor__report_ready(sup);
 		fds[n] = (struct pollfd){ .fd = sup->signal_fd, .events = POLLIN };

@@ -16,6 +16,7 @@
 
 #include "channel.h"
 #include "config.h"
+#include "storage.h"
 #include "vm.h"
 
 #define SUP_MAX_CONTROL 8
@@ -36,6 +37,7 @@ struct supervisor {
 	unsigned nr_vms;
 	struct vm vms[CFG_MAX_VMS];
 	struct channel channels[CFG_MAX_CHANNELS];
+	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
 	int lock_fd;	 /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
 	int signal_fd;
 	int control_fd;

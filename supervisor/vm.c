@@ -127,12 +127,27 @@ static void add_devices(const struct vm *vm, const struct config *cfg, struct vm
 				add(a, "%s,netdev=net-%s,addr=0x%x%s", d->model, d->name, d->pci_slot,
 				    mac);
 		} else if (d->kind == CFG_BLK) {
+			/* A failed request of the host file (ENOSPC, EIO) fails in the guest
+			 * (werror/rerror = report) instead of pausing the whole driver VM, QEMU's
+			 * default for writes (enospc); the supervisor hears of it through QMP's
+			 * BLOCK_IO_ERROR (storage.c). discard=unmap lets the guest's discards
+			 * punch holes into the image; detect-zeroes=unmap does the same for
+			 * written zeroes. */
 			add(a, "-drive");
-			add(a, "if=none,id=drv-%s,file=%s,format=%s%s", d->name, d->image, d->format,
+			add(a, "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
+			    "detect-zeroes=%s%s", d->name, d->image, d->format,
+			    d->werror[0] ? d->werror : "report", d->rerror[0] ? d->rerror : "report",
+			    d->discard ? "unmap" : "ignore",
+			    d->detect_zeroes[0] ? d->detect_zeroes : "off",
 			    d->readonly ? ",readonly=on" : "");
 			add(a, "-device");
 			if (!strcmp(d->model, "nvme"))
 				add(a, "nvme,drive=drv-%s,serial=ddvm-%s,addr=0x%x", d->name, d->name,
+				    d->pci_slot);
+			else if (!strcmp(d->model, "virtio-blk-pci") && !d->discard)
+				/* discard = off: the disk does not claim it (the channel's
+				 * F_DISCARD follows), rather than dropping what the guest sends */
+				add(a, "%s,drive=drv-%s,addr=0x%x,discard=off", d->model, d->name,
 				    d->pci_slot);
 			else
 				add(a, "%s,drive=drv-%s,addr=0x%x", d->model, d->name, d->pci_slot);
@@ -376,6 +391,7 @@ int vm__start(struct vm *vm)
 	fcntl(vm->con_fd, F_SETFL, O_NONBLOCK);
 	vm->started_ms = now_ms();
 	vm->ready_ms = 0;
+	storage__vm_started(vm);
 	vm->line_len = 0;
 	vm->state = VM_BOOTING;
 	pr_debug("%s: qemu pid %d: %s ...", vm->cfg->name, pid, a->argv[0]);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "qmp.h"
+#include "storage.h"
 
 struct supervisor;
 
@@ -79,6 +80,7 @@ struct vm {
 	unsigned snap_plugs;	   /* channel hot-plugs not answered yet */
 	uint64_t snap_phase_ms;	   /* when the current phase began */
 	uint64_t snap_restored_ms; /* restore: when the guest ran again */
+	struct storage_vm storage; /* host I/O errors (storage.c) */
 	char line[256];		   /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */

@@ -106,6 +106,11 @@ static void test_good(void **state)
 	assert_int_equal(cfg->devices[0].pci_slot, 4);
 	assert_int_equal(cfg->devices[1].pci_slot, 5);
 	assert_string_equal(cfg->devices[1].model, "virtio-blk-pci");
+	/* host storage: errors fail the request (no paused VM), discards reach the image */
+	assert_string_equal(cfg->devices[1].werror, "report");
+	assert_string_equal(cfg->devices[1].rerror, "report");
+	assert_int_equal(cfg->devices[1].discard, 1);
+	assert_string_equal(cfg->devices[1].detect_zeroes, "unmap");
 
 	assert_int_equal(cfg->nr_channels, 3);
 	assert_string_equal(cfg->channels[0].name, "nic0.app");
@@ -125,6 +130,7 @@ struct bad {
 
 #define DRV "[driver-vm d]\n"
 #define NIC "[device n]\nvm = d\nkind = net\n"
+#define BLK "[device b]\nvm = d\nkind = blk\nimage = @IMG@\n"
 
 static const struct bad bad[] = {
 	{ "syntax", DRV "this is not ini\n", "t.ini:2: syntax error: expected 'key = value'" },
@@ -223,6 +229,26 @@ static const struct bad bad[] = {
 	  "nvme device of d" },
 	{ "snapshot with vfio", DRV "restart = snapshot\n" NIC "host = 0000:03:00.0\n",
 	  "t.ini:2: restart = snapshot: driver VM d owns a real device (n, host = 0000:03:00.0)" },
+	{ "bad werror", DRV BLK "werror = panic\n", "t.ini:6: werror = panic: expected report "
+	  "(the default: the write fails, the driver VM runs on), stop, enospc or ignore" },
+	{ "bad rerror", DRV BLK "rerror = enospc\n", "t.ini:6: rerror = enospc: expected report" },
+	{ "bad discard", DRV BLK "discard = maybe\n", "t.ini:6: discard = maybe: expected unmap" },
+	{ "bad detect_zeroes", DRV BLK "detect_zeroes = always\n",
+	  "t.ini:6: detect_zeroes = always: expected unmap" },
+	{ "detect_zeroes unmap without discard", DRV BLK "discard = off\ndetect_zeroes = unmap\n",
+	  "t.ini:7: detect_zeroes = unmap: needs discard = unmap" },
+	{ "werror on a net device", DRV NIC "werror = report\n",
+	  "t.ini:5: [device n]: werror/rerror/discard/detect_zeroes are for blk devices with an "
+	  "image" },
+	{ "discard on a vfio disk", DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
+	  "discard = off\n", "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes are for blk" },
+	{ "werror stop with nvme", DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n" BLK
+	  "model = nvme\nwerror = stop\n", "t.ini:9: werror = stop: QEMU's nvme device has no "
+	  "error policy" },
+	{ "werror enospc with a heartbeat", DRV BLK "werror = enospc\n",
+	  "t.ini:6: werror = enospc pauses driver VM d at a host I/O error; its heartbeat stops" },
+	{ "rerror stop with a request check", DRV "heartbeat_timeout_ms = 0\n" BLK
+	  "rerror = stop\n", "t.ini:7: rerror = stop pauses driver VM d" },
 };
 
 static void test_bad_table(void **state)
@@ -255,6 +281,29 @@ static void test_all_errors_reported(void **state)
 	assert_non_null(strstr(cfg->errors, "t.ini:2: cpus"));
 	assert_non_null(strstr(cfg->errors, "t.ini:3: memory"));
 	assert_non_null(strstr(cfg->errors, "t.ini:4: [device n]: 'kind' is missing"));
+	free(cfg);
+}
+
+/* Storage keys that parse: a pausing policy with the VM's stall checks off, discard off
+ * (detect_zeroes follows it), read-only (nothing to zero). */
+static void test_storage_keys(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(parse(cfg, DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n"
+				    BLK "werror = enospc\nrerror = stop\ndiscard = off\n"
+				    "[device r]\nvm = d\nkind = blk\nmodel = nvme\nimage = @IMG@\n"
+				    "readonly = yes\nwerror = report\nrerror = ignore\n"
+				    "[client-vm c]\ndevices = b r\n"),
+			 0);
+	assert_string_equal(cfg->devices[0].werror, "enospc");
+	assert_string_equal(cfg->devices[0].rerror, "stop");
+	assert_int_equal(cfg->devices[0].discard, 0);
+	assert_string_equal(cfg->devices[0].detect_zeroes, "off");
+	assert_string_equal(cfg->devices[1].rerror, "ignore");
+	assert_int_equal(cfg->devices[1].discard, 1);
+	assert_string_equal(cfg->devices[1].detect_zeroes, "off");
 	free(cfg);
 }
 
@@ -328,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_storage_keys),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),

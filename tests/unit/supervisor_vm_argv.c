@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -131,12 +132,71 @@ static void test_append(void **state)
 	free(cfg);
 }
 
+/* The Nth value of OPT in A (0 = the first), or NULL. */
+static const char *nth_arg_after(const struct vm_argv *a, const char *opt, unsigned nth)
+{
+	unsigned i;
+
+	for (i = 0; i + 1 < a->argc; i++)
+		if (!strcmp(a->argv[i], opt) && nth-- == 0)
+			return a->argv[i + 1];
+	return NULL;
+}
+
+/* Disks: a host file that is full or failing fails the request in the guest instead of
+ * pausing the driver VM (QEMU's default werror=enospc); the guest's discards, and
+ * written zeroes, free space in the image; discard = off takes the claim away too. */
+static void test_drive_options(void **state)
+{
+	char img[] = "/tmp/ddvm-argv-img.XXXXXX", text[1024];
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+	const char *drv;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(img);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(text, sizeof(text),
+		 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+		 "[driver-vm drv]\n"
+		 "[device d0]\nvm = drv\nkind = blk\nmodel = nvme\nimage = %s\n"
+		 "[device d1]\nvm = drv\nkind = blk\nimage = %s\ndiscard = off\n"
+		 "[device d2]\nvm = drv\nkind = blk\nimage = %s\nrerror = ignore\n"
+		 "detect_zeroes = on\n"
+		 "[client-vm c]\ndevices = d0 d1 d2\n", img, img, img);
+	if (config__parse_string(cfg, "t.ini", text))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	unlink(img);
+
+	drv = nth_arg_after(&a, "-drive", 0);
+	assert_non_null(drv);
+	assert_non_null(strstr(drv, "id=drv-d0,"));
+	assert_non_null(strstr(drv, ",werror=report,rerror=report,discard=unmap,"
+				    "detect-zeroes=unmap"));
+	assert_string_equal(nth_arg_after(&a, "-device", 1),
+			    "nvme,drive=drv-d0,serial=ddvm-d0,addr=0x4");
+	drv = nth_arg_after(&a, "-drive", 1);
+	assert_non_null(strstr(drv, ",werror=report,rerror=report,discard=ignore,"
+				    "detect-zeroes=off"));
+	assert_string_equal(nth_arg_after(&a, "-device", 2),
+			    "virtio-blk-pci,drive=drv-d1,addr=0x5,discard=off");
+	drv = nth_arg_after(&a, "-drive", 2);
+	assert_non_null(strstr(drv, ",werror=report,rerror=ignore,discard=unmap,"
+				    "detect-zeroes=on"));
+	assert_string_equal(nth_arg_after(&a, "-device", 3), "virtio-blk-pci,drive=drv-d2,addr=0x6");
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcg_keeps_barriers),
 		cmocka_unit_test(test_kvm_as_configured),
 		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_drive_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

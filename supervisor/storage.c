@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Host storage faults: a driver VM's disk image on a full or failing host file system.
+ *
+ * They are not driver VM failures. QEMU's default for writes (werror = enospc) pauses
+ * the whole VM at the first ENOSPC: its heartbeat stops, the supervisor restarts it,
+ * the restarted one fails the same way, and every other device of that driver VM goes
+ * down with it. The supervisor runs each -drive with werror = rerror = report instead
+ * (vm.c; `werror`/`rerror` in [device]): the request fails in the driver VM's guest,
+ * the translation module answers it with an error status, the client's I/O fails, and
+ * everything else runs on. The next request that the host file can take succeeds: no
+ * restart, nothing to resume.
+ *
+ * QEMU reports each failed request as a QMP BLOCK_IO_ERROR event (device, operation,
+ * action, nospace, reason). One per request is far too many for a log: the first of a
+ * run of errors is logged at once with the VM, device, image, operation and errno;
+ * then at most one line per STORAGE_SUMMARY_MS with the count; and a last line once
+ * STORAGE_QUIET_MS passed without one. `ddvm status` shows the last error per device.
+ *
+ * With werror/rerror = stop or enospc QEMU pauses the VM instead (action "stop"); we
+ * resume it every STORAGE_CONT_MS, QEMU retries the request, and it either passes
+ * (space came back) or pauses the VM again: requests wait for space instead of
+ * failing. config_check.c allows that only with the VM's heartbeat and request checks
+ * off, since a paused VM beats no more.
+ */
+#include "storage.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORAGE_SUMMARY_MS 5000
+#define STORAGE_QUIET_MS 10000
+#define STORAGE_CONT_MS 1000
+#define STORAGE_LOG_MS 200 /* how often NAME.qemu.log is looked at (nvme) */
+
+const char *storage__errno_name(int err, char *buf, size_t len)
+{
+	const char *name = err > 0 ? strerrorname_np(err) : NULL;
+
+	if (name)
+		return name;
+	if (err <= 0)
+		return "errno unknown";
+	snprintf(buf, len, "errno %d", err);
+	return buf;
+}
+
+/* QEMU's reason is strerror() of the error: find the errno back (same C library). */
+static int reason_errno(const char *reason, int nospace)
+{
+	int e;
+
+	if (nospace)
+		return ENOSPC;
+	for (e = 1; e < 200 && reason; e++)
+		if (!strcmp(strerror(e), reason))
+			return e;
+	return 0;
+}
+
+/* The [device] of VM that QEMU calls DRIVE ("drv-NAME", vm.c). */
+static const struct cfg_device *find_drive(const struct vm *vm, const char *drive)
+{
+	const struct config *cfg = vm->sup->cfg;
+	unsigned i;
+
+	if (!drive || strncmp(drive, "drv-", 4))
+		return NULL;
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+
+		if (d->vm == vm->cfg && d->kind == CFG_BLK && !strcmp(d->name, drive + 4))
+			return d;
+	}
+	return NULL;
+}
+
+static struct storage_dev *dev_state(struct supervisor *sup, const struct cfg_device *d)
+{
+	return &sup->storage[d - sup->cfg->devices];
+}
+
+static const char *policy(const struct cfg_device *d, const char *op)
+{
+	return !strcmp(op, "read") ? d->rerror : d->werror;
+}
+
+/* COUNT requests of device D failed in the host file: count them, log the first of a run. */
+static void record(struct vm *vm, const struct cfg_device *d, const char *op, const char *action,
+		   int err, const char *reason, unsigned long long count, uint64_t now)
+{
+	struct storage_dev *s = dev_state(vm->sup, d);
+	char eb[24];
+
+	s->errors += count;
+	s->last_ms = now;
+	snprintf(s->op, sizeof(s->op), "%s", op);
+	snprintf(s->action, sizeof(s->action), "%s", action);
+	snprintf(s->reason, sizeof(s->reason), "%s", reason ? reason : "unknown");
+	s->err = err;
+	if (!strcmp(action, "stop") && !vm->storage.paused) {
+		vm->storage.paused = 1;
+		vm->storage.cont_ms = now;
+		pr_warn("%s: QEMU paused the VM at a %s error of %s (%s = %s): resuming it every "
+			"%u ms until the host file takes the request", vm->cfg->name, op, d->name,
+			!strcmp(op, "read") ? "rerror" : "werror", policy(d, op),
+			STORAGE_CONT_MS);
+	}
+	if (s->spell_ms)
+		return; /* counted; storage__tick summarizes */
+	s->spell_ms = now;
+	s->log_ms = now;
+	s->logged = s->errors;
+	s->spell_errors = count;
+	pr_err("%s: %s: host %s error on image %s: %s (%s); %s", vm->cfg->name, d->name, op,
+	       d->image, storage__errno_name(s->err, eb, sizeof(eb)), s->reason,
+	       !strcmp(action, "report") ? "the request fails in the guest, the VM runs on"
+	       : !strcmp(action, "ignore") ? "QEMU ignored it (the guest was told it worked)"
+					   : "QEMU paused the VM");
+}
+
+/* BLOCK_IO_ERROR: one failed request (every device model with an error policy). */
+static void io_error(struct vm *vm, json_t *data, uint64_t now)
+{
+	const char *drive = NULL, *op = "?", *action = "?", *reason = NULL;
+	const struct cfg_device *d;
+	int nospace = 0;
+
+	json_unpack(data, "{s?s, s?s, s?s, s?b, s?s}", "device", &drive, "operation", &op,
+		    "action", &action, "nospace", &nospace, "reason", &reason);
+	d = find_drive(vm, drive);
+	if (!d) {
+		pr_warn("%s: host I/O error on a drive we do not know (%s): %s %s", vm->cfg->name,
+			drive ? drive : "?", op, reason ? reason : "?");
+		return;
+	}
+	record(vm, d, op, action, reason_errno(reason, nospace), reason, 1, now);
+}
+
+static int is_nvme(const struct cfg_device *d)
+{
+	return d->kind == CFG_BLK && !d->host[0] && !strcmp(d->model, "nvme");
+}
+
+/*
+ * QEMU's nvme device has no error policy and sends no BLOCK_IO_ERROR: it completes the
+ * command with a media error (Write Fault / Unrecovered Read Error; the guest sees
+ * ENODATA or EIO) and prints "aio failed: REASON" on stderr, which is NAME.qemu.log.
+ * Read what QEMU appended since the last look; for "aio failed" lines ask
+ * query-blockstats which drive's failed-request counters moved.
+ */
+static void read_qemu_log(struct vm *vm, uint64_t now)
+{
+	static const char tag[] = "aio failed: ";
+	char buf[8192];
+	unsigned rounds;
+	int fd;
+
+	vm->storage.log_ms = now;
+	fd = open(vm->qemu_log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (rounds = 0; rounds < 16; rounds++) { /* at most 128 KiB a look */
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, vm->storage.log_off);
+		char *line, *nl, *end;
+
+		if (n <= 0)
+			break;
+		buf[n] = 0;
+		end = memrchr(buf, '\n', n);
+		if (!end) {
+			if (n == (ssize_t)sizeof(buf) - 1)
+				vm->storage.log_off += n; /* one endless line: skip it */
+			break;
+		}
+		vm->storage.log_off += end - buf + 1;
+		*end = 0;
+		for (line = buf; line; line = nl) {
+			char *p;
+
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = 0;
+			p = strstr(line, tag);
+			if (!p)
+				continue;
+			snprintf(vm->storage.aio_reason, sizeof(vm->storage.aio_reason), "%s",
+				 p + sizeof(tag) - 1);
+			vm->storage.aio_lines++;
+		}
+	}
+	close(fd);
+	if (vm->storage.aio_lines && !vm->storage.stats_pending && vm->qmp.fd >= 0 &&
+	    !qmp__command(&vm->qmp, "query-blockstats", NULL, "sto-stats"))
+		vm->storage.stats_pending = 1;
+}
+
+/* query-blockstats answered: attribute the "aio failed" lines to the nvme drives whose
+ * failed-request counters grew. */
+static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
+{
+	static const char *const ops[3] = { "read", "write", "flush" };
+	static const char *const keys[3] = { "failed_rd_operations", "failed_wr_operations",
+					     "failed_flush_operations" };
+	const char *reason = vm->storage.aio_reason;
+	json_t *list = json_object_get(reply, "return"), *e;
+	unsigned long long found = 0;
+	size_t i;
+	unsigned k;
+
+	vm->storage.stats_pending = 0;
+	json_array_foreach(list, i, e) {
+		const char *drive = json_string_value(json_object_get(e, "device"));
+		const struct cfg_device *d = find_drive(vm, drive);
+		json_t *st = json_object_get(e, "stats");
+		struct storage_dev *s;
+
+		if (!d || !is_nvme(d) || !st)
+			continue;
+		s = dev_state(vm->sup, d);
+		for (k = 0; k < 3; k++) {
+			json_int_t v = json_integer_value(json_object_get(st, keys[k]));
+
+			if ((unsigned long long)v > s->failed[k]) {
+				unsigned long long n = v - s->failed[k];
+
+				s->failed[k] = v;
+				found += n;
+				record(vm, d, ops[k], "report", reason_errno(reason, 0), reason, n,
+				       now);
+			}
+		}
+	}
+	if (!found) {
+		/* no counter moved (a failed discard, say): one nvme drive is the one */
+		const struct config *cfg = vm->sup->cfg;
+		const struct cfg_device *only = NULL;
+		unsigned j, nr = 0;
+
+		for (j = 0; j < cfg->nr_devices; j++)
+			if (cfg->devices[j].vm == vm->cfg && is_nvme(&cfg->devices[j])) {
+				only = &cfg->devices[j];
+				nr++;
+			}
+		if (nr == 1)
+			record(vm, only, "I/O", "report", reason_errno(reason, 0), reason,
+			       vm->storage.aio_lines, now);
+		else
+			pr_warn("%s: QEMU: %u host I/O errors (%s) on an nvme drive", vm->cfg->name,
+				vm->storage.aio_lines, reason);
+	}
+	vm->storage.aio_lines = 0;
+}
+
+void storage__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
+{
+	const char *id, *err = NULL;
+
+	if (event) {
+		if (!strcmp(event, "BLOCK_IO_ERROR"))
+			io_error(vm, data, now);
+		else if (!strcmp(event, "RESUME"))
+			vm->storage.paused = 0;
+		return;
+	}
+	id = data ? json_string_value(json_object_get(data, "id")) : NULL;
+	if (!id || strncmp(id, "sto-", 4))
+		return;
+	if (!json_unpack(data, "{s:{s:s}}", "error", "desc", &err)) {
+		pr_warn("%s: QMP %s: %s", vm->cfg->name, id, err);
+		vm->storage.stats_pending = 0;
+		return;
+	}
+	if (!strcmp(id, "sto-stats"))
+		blockstats(vm, data, now);
+}
+
+void storage__vm_started(struct vm *vm)
+{
+	const struct config *cfg = vm->sup ? vm->sup->cfg : NULL;
+	struct stat st;
+	unsigned j;
+
+	memset(&vm->storage, 0, sizeof(vm->storage));
+	/* QEMU appends to NAME.qemu.log across incarnations: read only this one's part */
+	if (!stat(vm->qemu_log_path, &st))
+		vm->storage.log_off = st.st_size;
+	for (j = 0; cfg && j < cfg->nr_devices; j++) {
+		if (cfg->devices[j].vm != vm->cfg)
+			continue;
+		memset(vm->sup->storage[j].failed, 0, sizeof(vm->sup->storage[j].failed));
+		vm->storage.nvme |= is_nvme(&cfg->devices[j]);
+	}
+}
+
+static void dev_tick(struct vm *vm, const struct cfg_device *d, uint64_t now, int *next)
+{
+	struct storage_dev *s = dev_state(vm->sup, d);
+	unsigned long long n = s->errors - s->logged;
+	char eb[24];
+	int t;
+
+	if (!s->spell_ms)
+		return;
+	if (n && now - s->log_ms >= STORAGE_SUMMARY_MS) {
+		pr_warn("%s: %s: %llu more host I/O errors in %.1f s (last: %s %s, %s) on %s",
+			vm->cfg->name, d->name, n, (double)(now - s->log_ms) / 1000, s->op,
+			storage__errno_name(s->err, eb, sizeof(eb)), s->reason, d->image);
+		s->spell_errors += n;
+		s->logged = s->errors;
+		s->log_ms = now;
+		n = 0;
+	}
+	if (now - s->last_ms >= STORAGE_QUIET_MS) {
+		s->spell_errors += n;
+		s->logged = s->errors;
+		pr_info("%s: %s: no host I/O error for %u s: %llu failed requests on %s in %.1f s, "
+			"the last one %s %s", vm->cfg->name, d->name, STORAGE_QUIET_MS / 1000,
+			s->spell_errors, d->image, (double)(s->last_ms - s->spell_ms) / 1000, s->op,
+			storage__errno_name(s->err, eb, sizeof(eb)));
+		s->spell_ms = 0;
+		return;
+	}
+	t = (int)(s->last_ms + STORAGE_QUIET_MS - now);
+	if (n && (int)(s->log_ms + STORAGE_SUMMARY_MS - now) < t)
+		t = (int)(s->log_ms + STORAGE_SUMMARY_MS - now);
+	if (t < *next)
+		*next = t;
+}
+
+int storage__tick(struct supervisor *sup, uint64_t now)
+{
+	const struct config *cfg = sup->cfg;
+	int next = 1000;
+	unsigned i, j;
+
+	for (i = 0; i < sup->nr_vms; i++) {
+		struct vm *vm = &sup->vms[i];
+
+		if (vm->cfg->role != CFG_DRIVER_VM)
+			continue;
+		for (j = 0; j < cfg->nr_devices; j++)
+			if (cfg->devices[j].vm == vm->cfg && cfg->devices[j].kind == CFG_BLK)
+				dev_tick(vm, &cfg->devices[j], now, &next);
+		if (!vm__alive(vm))
+			continue;
+		if (vm->storage.nvme) {
+			if (now - vm->storage.log_ms >= STORAGE_LOG_MS)
+				read_qemu_log(vm, now);
+			if ((int)(vm->storage.log_ms + STORAGE_LOG_MS - now) < next)
+				next = (int)(vm->storage.log_ms + STORAGE_LOG_MS - now);
+		}
+		if (!vm->storage.paused || vm->qmp.fd < 0)
+			continue;
+		if (now - vm->storage.cont_ms >= STORAGE_CONT_MS) {
+			vm->storage.cont_ms = now;
+			qmp__command(&vm->qmp, "cont", NULL, "sto-cont");
+		}
+		if ((int)(vm->storage.cont_ms + STORAGE_CONT_MS - now) < next)
+			next = (int)(vm->storage.cont_ms + STORAGE_CONT_MS - now);
+	}
+	return next < 10 ? 10 : next;
+}
+
+size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, char *buf,
+			 size_t len, uint64_t now)
+{
+	const struct storage_dev *s = dev_state(sup, d);
+	const struct vm *vm = d->vm ? supervisor__find_vm(sup, d->vm->name) : NULL;
+	char eb[24];
+	int n;
+
+	if (!s->last_ms || !len)
+		return 0;
+	n = snprintf(buf, len, "%s: %llu host I/O error%s, the last %.1fs ago: %s %s (%s)%s, "
+		     "image %s", d->name, s->errors, s->errors == 1 ? "" : "s",
+		     (double)(now - s->last_ms) / 1000, s->op,
+		     storage__errno_name(s->err, eb, sizeof(eb)), s->reason,
+		     vm && vm->storage.paused ? ", VM paused by QEMU" : "", d->image);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
