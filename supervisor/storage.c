@@ -107,6 +107,9 @@ static void record(struct vm *vm, const struct cfg_device *d, const char *op, co
 	if (!strcmp(action, "stop") && !vm->storage.paused) {
 		vm->storage.paused = 1;
 		vm->storage.cont_ms = now;
+	}
+	if (!strcmp(action, "stop") && !s->spell_ms) {
+		/* once per run of errors: each resume that meets a full disk pauses again */
 		pr_warn("%s: QEMU paused the VM at a %s error of %s (%s = %s): resuming it every "
 			"%u ms until the host file takes the request", vm->cfg->name, op, d->name,
 			!strcmp(op, "read") ? "rerror" : "werror", policy(d, op),
