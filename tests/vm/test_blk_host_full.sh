@@ -81,7 +81,7 @@ sup_wait_console cli 'DD1-END' 30
 t_end1=$(now_ms)
 sup_wait_log 'drv: disk1: host write error on image .*/disk1.img: ENOSPC' 15
 t_err1=$(log_ms 'drv: disk1: host write error')
-t_log "disk1 (nvme): first host ENOSPC logged; the client's write failed $((t_end1 - t_err1)) ms after it (negative: before the log line)"
+t_log "disk1 (nvme): the client's failed write seen $((t_end1 - t_err1)) ms after the supervisor's ENOSPC line (negative: before it)"
 grep -a 'DD[01]-END' "$DDVM_RUNDIR/cli.log"
 grep -aq 'DD0-END rc=[1-9].*Input/output error' "$DDVM_RUNDIR/cli.log" ||
 	t_fail "the write to disk0 did not fail with an I/O error"
