@@ -137,3 +137,8 @@ void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector)
 	writel(((u32)ddvm_ivshmem_peer(t) << 16) | (vector & 0xffff),
 	       t->regs + IVSHMEM_DOORBELL);
 }
+
+void ddvm_ivshmem_health(struct ddvm_ivshmem *t)
+{
+	writel((u32)DDVM_PEER_SUPERVISOR << 16, t->regs + IVSHMEM_DOORBELL);
+}

@@ -51,6 +51,12 @@ void ddvm_ivshmem_remove(struct ddvm_ivshmem *t);
  * doorbell that nobody listens to. */
 void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector);
 
+/* Backend only: tell the supervisor "healthy" by ringing the doorbell of its private
+ * peer (DDVM_PEER_SUPERVISOR, vector 0), which only the driver VM was given: unlike
+ * anything in the region, a client cannot forge it. Call once per heartbeat period,
+ * and only when healthy. */
+void ddvm_ivshmem_health(struct ddvm_ivshmem *t);
+
 /* Peer id the header says the other side has. */
 u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t);
 

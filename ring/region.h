@@ -83,4 +83,72 @@ static inline void ddvm_region_heartbeat(const struct ddvm_region *rg)
 	ddvm_write64(&rg->hdr->heartbeat, ddvm_read64(&rg->hdr->heartbeat) + 1);
 }
 
+/*
+ * Sessions: the rules of abi.h's "Sessions", once, for every side.
+ */
+
+/* Frontend: start a session at EPOCH (its own ring fields already reset, so that the
+ * backend, which may look as soon as we are ATTACHING, finds them at zero). Returns
+ * the session number; the caller rings the backend's control vector. */
+static inline uint32_t ddvm_region_session_begin(const struct ddvm_region *rg, uint32_t epoch)
+{
+	uint32_t s = ddvm_read32(&rg->hdr->frontend_session) + 1;
+
+	/* never 0 ("no session"), never what the backend already claims to serve */
+	while (s == 0 || s == ddvm_read32(&rg->hdr->backend_session))
+		s++;
+	ddvm_write32(&rg->hdr->frontend_session, s);
+	ddvm_region_set_frontend(rg, DDVM_STATE_ATTACHING, epoch);
+	return s;
+}
+
+/* Frontend: does the backend serve SESSION at EPOCH (READY, after its reset)? The
+ * acquire pairs with the backend's release of READY in ddvm_region_session_ack(). */
+static inline bool ddvm_region_session_served(const struct ddvm_region *rg, uint32_t epoch,
+					      uint32_t session)
+{
+	const struct ddvm_region_hdr *h = rg->hdr;
+
+	return ddvm_load_acquire(&h->backend_state) == DDVM_STATE_READY &&
+	       ddvm_read32(&h->backend_epoch) == epoch &&
+	       ddvm_read32(&h->backend_session) == session && session != 0;
+}
+
+/* Backend: the session the frontend asks for at EPOCH that differs from SERVING (the
+ * backend's private copy of the session it serves), or 0 when it asks for nothing. */
+static inline uint32_t ddvm_region_session_request(const struct ddvm_region *rg,
+						   uint32_t epoch, uint32_t serving)
+{
+	const struct ddvm_region_hdr *h = rg->hdr;
+	uint32_t s;
+
+	if (ddvm_load_acquire(&h->frontend_state) != DDVM_STATE_ATTACHING ||
+	    ddvm_read32(&h->frontend_epoch) != epoch)
+		return 0;
+	s = ddvm_read32(&h->frontend_session);
+	return s != serving ? s : 0;
+}
+
+/* Backend: is the frontend in SESSION at EPOCH (attaching or ready)? Only then are its
+ * ring fields its fresh ones. */
+static inline bool ddvm_region_session_current(const struct ddvm_region *rg, uint32_t epoch,
+					       uint32_t session)
+{
+	const struct ddvm_region_hdr *h = rg->hdr;
+	uint32_t st = ddvm_load_acquire(&h->frontend_state);
+
+	return (st == DDVM_STATE_ATTACHING || st == DDVM_STATE_READY) &&
+	       ddvm_read32(&h->frontend_epoch) == epoch &&
+	       ddvm_read32(&h->frontend_session) == session && session != 0;
+}
+
+/* Backend: its side is reset for SESSION: publish it with STATE (READY, or ATTACHING
+ * while its device is not there yet) at EPOCH; the caller rings the client. */
+static inline void ddvm_region_session_ack(const struct ddvm_region *rg, uint32_t state,
+					   uint32_t epoch, uint32_t session)
+{
+	ddvm_write32(&rg->hdr->backend_session, session);
+	ddvm_region_set_backend(rg, state, epoch);
+}
+
 #endif /* DDVM_REGION_H */

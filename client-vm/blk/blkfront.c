@@ -14,8 +14,10 @@
  * above the tag), so nothing completes twice. Anything else marks the channel BROKEN
  * and fails every request with BLK_STS_IOERR; a request the driver VM does not answer
  * within io_timeout seconds does the same. A new epoch (the supervisor restarted the
- * driver VM) instead requeues what was in flight and resumes once the new driver VM
- * is READY (blkfront_resync()).
+ * driver VM, or reset this channel alone) instead requeues what was in flight and
+ * resumes once the backend is READY again (blkfront_resync()). Every attach and every
+ * resync is a new session (abi.h): the backend serves us only after it dropped what
+ * an earlier session (an earlier boot or load of this driver) left in flight.
  */
 #include <linux/module.h>
 #include <linux/blkdev.h>
@@ -78,6 +80,8 @@ struct blkfront {
 	int index;
 	u32 depth;
 	u32 epoch;		/* epoch our rings belong to */
+	u32 session;		/* our session (abi.h) ... */
+	u32 session_epoch;	/* ... and the epoch we asked for it at */
 	enum blkfront_phase phase;
 	bool stopping;
 	bool quiet;		/* removing: interrupts are ignored */
@@ -145,26 +149,48 @@ static void blkfront_break(struct blkfront *bf, const char *why)
 	blkfront_complete_list(&failed, BLK_STS_IOERR, true);
 }
 
-/* Is the backend serving the epoch the header names now? */
-static bool blkfront_backend_ready(struct blkfront *bf, u32 *epoch)
+/* Start a session at the current epoch (abi.h): our ring fields from zero first, then
+ * ask, then ring the backend. Queues are quiesced or not yet in use. */
+static void blkfront_session_begin(struct blkfront *bf)
 {
-	const struct ddvm_region_hdr *h = bf->t.rg.hdr;
-	u32 state = ddvm_load_acquire(&h->backend_state);
+	unsigned int i;
 
-	*epoch = ddvm_region_epoch(&bf->t.rg);
-	return state == DDVM_STATE_READY && READ_ONCE(h->backend_epoch) == *epoch;
+	for (i = 0; i < bf->nq; i++) {
+		ddvm_ring_reset_own(&bf->qs[i].req);
+		ddvm_ring_reset_own(&bf->qs[i].rsp);
+	}
+	bf->session_epoch = ddvm_region_epoch(&bf->t.rg);
+	bf->session = ddvm_region_session_begin(&bf->t.rg, bf->session_epoch);
+	ddvm_ivshmem_kick(&bf->t, DDVM_VECTOR_CONTROL);
 }
 
-/* Is a driver VM restart under way (the supervisor resets a channel by marking the
- * backend ABSENT, resetting the rings and bumping the epoch)? A backend that is READY
- * or BROKEN at our epoch is not restarting: if it misbehaves, that is on it. */
+/* Is the backend serving our session at the epoch the header names now? While no
+ * request is on the rings (WAITING, RESYNC), a session asked for at an older epoch is
+ * asked for again. */
+static bool blkfront_backend_ready(struct blkfront *bf, u32 *epoch)
+{
+	enum blkfront_phase phase = READ_ONCE(bf->phase);
+
+	*epoch = ddvm_region_epoch(&bf->t.rg);
+	if ((phase == BLKFRONT_WAITING || phase == BLKFRONT_RESYNC) &&
+	    *epoch != bf->session_epoch) {
+		blkfront_session_begin(bf);
+		return false;
+	}
+	return ddvm_region_session_served(&bf->t.rg, *epoch, bf->session);
+}
+
+/* Is a restart or a reset under way (a new epoch; the backend ABSENT or ATTACHING)? Or
+ * did the backend reset for a session that is not ours (somebody wrote our region)?
+ * A backend that is READY or BROKEN in our session is not restarting: if it
+ * misbehaves, that is on it. */
 static bool blkfront_backend_restarting(struct blkfront *bf)
 {
 	const struct ddvm_region_hdr *h = bf->t.rg.hdr;
 	u32 state = ddvm_load_acquire(&h->backend_state);
 
 	return ddvm_region_epoch(&bf->t.rg) != bf->epoch || state == DDVM_STATE_ABSENT ||
-	       state == DDVM_STATE_ATTACHING;
+	       state == DDVM_STATE_ATTACHING || ddvm_read32(&h->backend_session) != bf->session;
 }
 
 /* The supervisor gave up restarting the driver VM: nothing will serve us again. */
@@ -201,9 +227,6 @@ static void blkfront_resync(struct blkfront *bf)
 
 		spin_lock_irq(&q->lock);
 		blkfront_collect(q, &again);
-		/* we may have written our indices after the supervisor zeroed them */
-		ddvm_ring_reset_own(&q->req);
-		ddvm_ring_reset_own(&q->rsp);
 		spin_unlock_irq(&q->lock);
 	}
 	list_for_each_entry_safe(cmd, next, &again, node) {
@@ -211,8 +234,10 @@ static void blkfront_resync(struct blkfront *bf)
 		blk_mq_requeue_request(blk_mq_rq_from_pdu(cmd), false);
 	}
 	bf->resync_deadline = jiffies + msecs_to_jiffies(READ_ONCE(recovery_timeout_ms));
-	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_ATTACHING, ddvm_region_epoch(&bf->t.rg));
-	dev_info(&bf->t.pdev->dev, "ddvm blk: driver VM restarted: requeued in-flight I/O\n");
+	/* a new session: we may have written our indices after the backend reset */
+	blkfront_session_begin(bf);
+	dev_info(&bf->t.pdev->dev, "ddvm blk: channel reset (epoch %u, session %u): requeued in-flight I/O\n",
+		 bf->session_epoch, bf->session);
 }
 
 /* --- blk-mq ------------------------------------------------------------------------ */
@@ -663,8 +688,8 @@ static void blkfront_ctrl_work(struct work_struct *work)
 			return;
 		goto watch;
 	}
-	/* RESYNC: wait for a driver VM serving a newer epoch with the same disk. */
-	if (ready && epoch != bf->epoch) {
+	/* RESYNC: wait for a backend serving our new session with the same disk. */
+	if (ready) {
 		struct ddvm_blk_config old = bf->cfg;
 
 		if (blkfront_read_config(bf) || old.capacity != bf->cfg.capacity ||
@@ -679,7 +704,8 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		ddvm_ivshmem_kick(&bf->t, DDVM_VECTOR_CONTROL);
 		blk_mq_unquiesce_queue(bf->disk->queue);
 		blk_mq_kick_requeue_list(bf->disk->queue);
-		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u\n", epoch);
+		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u session %u\n", epoch,
+			 bf->session);
 		goto watch;
 	}
 	if (blkfront_backend_gone(bf)) {
@@ -801,7 +827,8 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_transport;
 	}
 	pci_set_drvdata(pdev, bf);
-	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_ATTACHING, ddvm_region_epoch(&bf->t.rg));
+	/* a new session, whatever an earlier load of this driver left in the region */
+	blkfront_session_begin(bf);
 	schedule_delayed_work(&bf->ctrl_work, 0);
 	return 0;
 

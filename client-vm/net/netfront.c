@@ -11,9 +11,11 @@
  *                   queue when slots came back, then asks for a kick before sleeping.
  *   watch           (delayed work, every 200 ms and on the control doorbell) follows
  *                   the channel: epoch, backend state, heartbeat, link. The carrier is
- *                   on only while the backend is READY at the current epoch, alive and
- *                   its NIC has link. A new epoch (driver VM restarted) resets the local
- *                   ring state and reconnects; interface and addresses stay.
+ *                   on only while the backend is READY in our session at the current
+ *                   epoch, alive and its NIC has link. Every connect is a new session
+ *                   (abi.h): a new epoch (driver VM restarted, or the channel reset by
+ *                   the supervisor) resets the local ring state and reconnects;
+ *                   interface and addresses stay.
  *
  * The backend is not trusted: a descriptor outside its slot or ring indices that lie
  * mark the channel broken (carrier off, rings unused until the next epoch); bad
@@ -46,6 +48,8 @@ struct netfront {
 	struct ddvm_net_config cfg; /* private copy, taken at connect */
 	u64 features;		    /* offered & ours */
 	u32 epoch;		    /* the epoch our rings belong to, while live */
+	u32 session;		    /* our session (abi.h); 0: ask for one */
+	u32 session_epoch;	    /* the epoch we asked for it at */
 	bool live;		    /* connected: rings in use (changed under rtnl) */
 	bool broken;		    /* backend broke the protocol: rings unused */
 	bool hb_dead;
@@ -289,8 +293,18 @@ static void netfront_disconnect(struct netfront *fe, const char *why)
 		napi_disable(&fe->napi);
 	}
 	WRITE_ONCE(fe->live, false);
-	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_ATTACHING, fe->epoch);
+	fe->session = 0; /* the next watch asks for a new one */
 	netdev_info(ndev, "ddvm: disconnected (%s)\n", why);
+}
+
+/* Ask for a session at EPOCH (abi.h), our ring fields from zero first. Not live. */
+static void netfront_session_begin(struct netfront *fe, u32 epoch)
+{
+	ddvm_ring_reset_own(&fe->tx);
+	ddvm_ring_reset_own(&fe->rx);
+	fe->session_epoch = epoch;
+	fe->session = ddvm_region_session_begin(&fe->t.rg, epoch);
+	netfront_kick(fe, DDVM_VECTOR_CONTROL);
 }
 
 static void netfront_watch(struct work_struct *w)
@@ -307,14 +321,17 @@ static void netfront_watch(struct work_struct *w)
 	epoch = ddvm_region_epoch(&fe->t.rg);
 	bstate = ddvm_load_acquire(&h->backend_state);
 	bepoch = ddvm_read32(&h->backend_epoch);
-	/* BACKEND_GONE: the supervisor gave up restarting the driver VM */
-	ready = bstate == DDVM_STATE_READY && bepoch == epoch &&
-		!(ddvm_read32(&h->ctl_flags) & DDVM_CTL_BACKEND_GONE);
-
 	if (fe->live && epoch != fe->epoch)
-		netfront_disconnect(fe, "driver VM restarted: new epoch");
+		netfront_disconnect(fe, "new epoch: driver VM restarted or channel reset");
 	else if (fe->live && (bstate == DDVM_STATE_CLOSED || bstate == DDVM_STATE_ABSENT))
 		netfront_disconnect(fe, "translation module detached"); /* its rings are gone */
+	else if (fe->live && ddvm_read32(&h->backend_session) != fe->session)
+		netfront_disconnect(fe, "the backend reset the channel for another session");
+	if (!fe->live && (!fe->session || fe->session_epoch != epoch))
+		netfront_session_begin(fe, epoch);
+	/* BACKEND_GONE: the supervisor gave up restarting the driver VM */
+	ready = ddvm_region_session_served(&fe->t.rg, epoch, fe->session) &&
+		!(ddvm_read32(&h->ctl_flags) & DDVM_CTL_BACKEND_GONE);
 	if (!fe->live && ready)
 		netfront_connect(fe, epoch);
 
@@ -488,7 +505,6 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct net_device *ndev;
 	struct netfront *fe;
-	unsigned long first;
 	int err;
 
 	ndev = alloc_etherdev(sizeof(*fe));
@@ -520,16 +536,9 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = register_netdev(ndev);
 	if (err)
 		goto out_ivshmem;
-	/* A previous client driver served this epoch (module reloaded): the backend
-	 * resets its side of the rings when it sees that one CLOSED. Tell it, and give
-	 * it a few of its ticks before we connect. */
-	first = 0;
-	if (ddvm_read32(&fe->t.rg.hdr->frontend_state) != DDVM_STATE_ABSENT) {
-		ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_CLOSED, fe->epoch);
-		ddvm_ivshmem_kick(&fe->t, DDVM_VECTOR_CONTROL);
-		first = msecs_to_jiffies(500);
-	}
-	schedule_delayed_work(&fe->watch, first);
+	/* The first watch asks for a session: whatever an earlier load of this driver (or
+	 * an earlier boot of this VM) left on the rings, the backend drops it first. */
+	schedule_delayed_work(&fe->watch, 0);
 	netdev_info(ndev, "ddvm_netfront: %pM on %s\n", ndev->dev_addr, pci_name(pdev));
 	return 0;
 

@@ -233,25 +233,21 @@ int chan_io_error(const struct ddvm_chan *c)
 }
 
 /*
- * Start using the rings where they stand. The supervisor zeroes them for every new
- * epoch, so normally this starts at 0; a client re-attaching within an epoch (after
- * an earlier client closed) continues at the published indices, giving back whatever
- * the backend had sent to its predecessor.
+ * Start a session at EPOCH (abi.h "Sessions"): our side of the rings from zero, then
+ * ask the backend to drop whatever an earlier client (or an earlier session of ours)
+ * left and to reset its side. The rings are ours again once it serves the session.
  */
-static void chan_adopt_rings(struct ddvm_chan *c)
+static void chan_session_begin(struct ddvm_chan *c, uint32_t epoch)
 {
-	uint32_t p = ddvm_load_acquire(&c->fe.ctl->prod);
-	uint32_t k = ddvm_load_acquire(&c->fe.ctl->cons);
-
-	ddvm_ring_reset_local(&c->fe);
-	ddvm_ring_reset_local(&c->be);
-	if ((uint32_t)(p - k) <= c->fe.entries) {
-		c->fe.prod = c->fe.published = p;
-		c->fe.cons = k;
-	}
-	p = ddvm_load_acquire(&c->be.ctl->prod);
-	c->be.prod = c->be.cons = c->be.published = p;
-	ddvm_store_release(&c->be.ctl->cons, p);
+	c->epoch = epoch;
+	c->tx_waiting = 0;
+	c->why[0] = '\0';
+	ddvm_ring_reset_own(&c->fe);
+	ddvm_ring_reset_own(&c->be);
+	c->state = DDVM_CHAN_WAITING;
+	ddvm_write64(&c->rg.hdr->driver_features, c->want_features);
+	c->session = ddvm_region_session_begin(&c->rg, epoch);
+	chan_kick(c, DDVM_VECTOR_CONTROL);
 }
 
 static void chan_became_ready(struct ddvm_chan *c)
@@ -273,7 +269,7 @@ static void chan_became_ready(struct ddvm_chan *c)
 int chan_sync(struct ddvm_chan *c)
 {
 	struct ddvm_region_hdr *h = c->rg.hdr;
-	uint32_t epoch, bstate, bepoch;
+	uint32_t epoch;
 	int ready;
 
 	if (c->state == DDVM_CHAN_SHUTDOWN)
@@ -282,32 +278,27 @@ int chan_sync(struct ddvm_chan *c)
 		chan_shutdown(c);
 		return c->state;
 	}
-	/* Acquire: the supervisor reset the rings /before/ it published the epoch. */
 	epoch = ddvm_load_acquire(&h->epoch);
-	if (epoch != c->epoch) {
-		/* The driver VM was restarted: its rings start from zero again. */
-		c->epoch = epoch;
+	/* A new epoch (the driver VM restarted, or the supervisor reset this channel), or
+	 * a backend that reset for a session not ours: in-flight requests are resent in
+	 * a new session. */
+	if (epoch != c->epoch ||
+	    (c->state == DDVM_CHAN_READY && ddvm_read32(&h->backend_session) != c->session)) {
 		c->restarts++;
-		c->tx_waiting = 0;
-		c->why[0] = '\0';
-		ddvm_ring_reset_local(&c->fe);
-		ddvm_ring_reset_local(&c->be);
 		if (c->kind == DDVM_CHAN_BLK)
 			blk_on_epoch(c);
-		c->state = DDVM_CHAN_WAITING;
-		ddvm_write64(&h->driver_features, c->want_features);
-		ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, epoch);
+		chan_session_begin(c, epoch);
 	}
 	if (c->state == DDVM_CHAN_BROKEN)
 		return c->state;
-	/* Acquire: the backend writes its epoch before its state. */
-	bstate = ddvm_load_acquire(&h->backend_state);
-	bepoch = ddvm_read32(&h->backend_epoch);
-	ready = bstate == DDVM_STATE_READY && bepoch == epoch;
-	if (c->state == DDVM_CHAN_WAITING && ready)
+	/* backend READY in our session at this epoch (acquire: its reset came first) */
+	ready = ddvm_region_session_served(&c->rg, epoch, c->session);
+	if (c->state == DDVM_CHAN_WAITING && ready) {
+		ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, epoch);
 		chan_became_ready(c);
-	else if (c->state == DDVM_CHAN_READY && !ready)
+	} else if (c->state == DDVM_CHAN_READY && !ready) {
 		c->state = DDVM_CHAN_WAITING; /* until the backend (or a new epoch) is back */
+	}
 	return c->state;
 }
 
@@ -463,14 +454,7 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 		c->want_features = DDVM_BLK_F_FLUSH | DDVM_BLK_F_FUA | DDVM_BLK_F_DISCARD |
 				   DDVM_BLK_F_WRITE_ZEROES | DDVM_BLK_F_RO;
 	}
-	ddvm_write64(&c->rg.hdr->driver_features, c->want_features);
-
-	c->epoch = ddvm_load_acquire(&c->rg.hdr->epoch);
-	c->state = DDVM_CHAN_WAITING;
-	ddvm_region_set_frontend(&c->rg, DDVM_STATE_ATTACHING, c->epoch);
-	chan_adopt_rings(c);
-	ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, c->epoch);
-	chan_kick(c, DDVM_VECTOR_CONTROL);
+	chan_session_begin(c, ddvm_load_acquire(&c->rg.hdr->epoch));
 	chan_sync(c);
 	*out = c;
 	return 0;

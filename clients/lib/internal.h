@@ -49,6 +49,7 @@ struct ddvm_chan {
 
 	int state;	 /* enum ddvm_chan_state */
 	uint32_t epoch;	 /* epoch our rings belong to */
+	uint32_t session; /* our session at that epoch (abi.h "Sessions") */
 	uint64_t restarts;
 	uint64_t features;
 	uint64_t want_features; /* driver_features we announce */

@@ -91,6 +91,7 @@ struct chan {
 	struct ddvm_region rg;
 	struct ddvm_ring fe, be; /* we produce fe (net tx / blk req), consume be */
 	uint32_t epoch;
+	uint32_t session; /* abi.h "Sessions" */
 };
 
 static struct chan chans[4];
@@ -110,20 +111,26 @@ static int chan_attach(struct chan *c)
 	if (ddvm_region_ring(&c->rg, 0, DDVM_SIDE_FRONTEND, &c->fe) ||
 	    ddvm_region_ring(&c->rg, 1, DDVM_SIDE_FRONTEND, &c->be) || !c->fe.data)
 		return -EINVAL;
+	/* a session of our own: whatever an earlier client left, the backend drops */
+	ddvm_ring_reset_own(&c->fe);
+	ddvm_ring_reset_own(&c->be);
 	c->epoch = ddvm_load_acquire(&c->rg.hdr->epoch);
-	ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, c->epoch);
+	c->session = ddvm_region_session_begin(&c->rg, c->epoch);
+	chan_kick(c, DDVM_VECTOR_CONTROL);
 	return 0;
 }
 
-/* Spin until the backend serves our epoch. */
+/* Spin until the backend serves our session at our epoch, then say we are READY. */
 static int chan_wait_ready(struct chan *c)
 {
 	uint64_t spins;
 
 	for (spins = 0; spins < 4000000000ull; spins++) {
-		if (ddvm_load_acquire(&c->rg.hdr->backend_state) == DDVM_STATE_READY &&
-		    ddvm_read32(&c->rg.hdr->backend_epoch) == c->epoch)
+		if (ddvm_region_session_served(&c->rg, c->epoch, c->session)) {
+			ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, c->epoch);
+			chan_kick(c, DDVM_VECTOR_CONTROL);
 			return 0;
+		}
 		__builtin_ia32_pause();
 	}
 	return -EAGAIN;

@@ -15,7 +15,13 @@
  * emulated device, the host file). The client is not trusted: each descriptor is
  * copied once and checked (op, flags, length, sector range, buffer == tag's slot);
  * a bad request is answered DDVM_BLK_S_INVAL, a ring violation marks the channel
- * DDVM_STATE_BROKEN and stops serving it until the supervisor resets it (epoch).
+ * DDVM_STATE_BROKEN and stops serving it until the next session or epoch.
+ *
+ * Sessions (abi.h): each attach of a client starts one; we drop what the old session
+ * had in flight (its bios finish, their answers are discarded) and reset our side, so
+ * a restarted client never reads an old client's answers. Health (abi.h): every
+ * heartbeat period we ring the supervisor's private doorbell, unless our own work has
+ * not run or the disk has not completed a bio of ours for stall_ms.
  */
 #include <linux/module.h>
 #include <linux/blkdev.h>
@@ -39,6 +45,12 @@ static unsigned int open_tries = BLKBACK_OPEN_TRIES;
 module_param(open_tries, uint, 0444);
 MODULE_PARM_DESC(open_tries, "tries (200 ms apart) to open the target disk");
 
+static unsigned int stall_ms = 3000;
+module_param(stall_ms, uint, 0644);
+MODULE_PARM_DESC(stall_ms, "stop reporting healthy when our work or the disk's bios stall this long");
+
+#define BLKBACK_SESSION_GAP (HZ / 10) /* at most 10 session resets a second */
+
 struct blkback;
 
 /* One queue pair. req is touched only by work (single consumer); everything the
@@ -56,6 +68,7 @@ struct blkback_queue {
 	bool broken;
 	bool stuck_logged;
 	unsigned long progress;	   /* jiffies of the last answer (or reset) */
+	unsigned long probe_at;	   /* jiffies the health probe queued work; 0: it ran */
 } ____cacheline_aligned_in_smp;
 
 struct blkback {
@@ -65,6 +78,8 @@ struct blkback {
 	char target[sizeof_field(struct ddvm_region_hdr, backend_target)];
 	char path[48];
 	u32 epoch;		   /* epoch our rings belong to */
+	u32 session;		   /* the client's session we serve (0: none yet) */
+	unsigned long session_at;  /* jiffies of the last reset a client's request caused */
 	bool ready;		   /* serving (bdev open, header published) */
 	bool stopping;
 	unsigned int open_tries;
@@ -75,6 +90,7 @@ struct blkback {
 	struct work_struct ctrl_work;
 	struct timer_list heartbeat;
 	atomic_t bios;		   /* bios in flight, all generations */
+	unsigned long bio_progress; /* jiffies of the last bio completion (or first submit) */
 	wait_queue_head_t bios_wq;
 	unsigned int nq;
 	struct blkback_queue *qs;
@@ -158,6 +174,7 @@ static void blkback_io_end(struct blkback_io *io, u32 status, u32 len)
 	if (kick)
 		ddvm_ivshmem_kick(&bb->t, q->rsp.vector);
 	kfree(io);
+	WRITE_ONCE(bb->bio_progress, jiffies);
 	/* Under the wait queue's lock, so blkback_bios_drain() cannot free bb
 	 * between our decrement and our wake-up. */
 	spin_lock_irqsave(&bb->bios_wq.lock, flags);
@@ -290,7 +307,8 @@ static int blkback_submit(struct blkback_queue *q, struct blkback_io *io,
 	}
 	bio->bi_private = io;
 	bio->bi_end_io = blkback_bio_end;
-	atomic_inc(&bb->bios);
+	if (atomic_inc_return(&bb->bios) == 1)
+		WRITE_ONCE(bb->bio_progress, jiffies); /* the stall clock starts now */
 	submit_bio(bio);
 	return -1;
 }
@@ -350,14 +368,10 @@ static int blkback_start(struct blkback_queue *q, const struct ddvm_blk_req *r, 
 }
 
 /* The client announced (with release order) that it reset its side of the rings for
- * our epoch: only then are its ring fields worth reading. */
+ * the session we serve at our epoch: only then are its ring fields worth reading. */
 static bool blkback_client_attached(struct blkback *bb)
 {
-	const struct ddvm_region_hdr *h = bb->t.rg.hdr;
-	u32 state = ddvm_load_acquire(&h->frontend_state);
-
-	return (state == DDVM_STATE_ATTACHING || state == DDVM_STATE_READY) &&
-	       ddvm_read32(&h->frontend_epoch) == bb->epoch;
+	return ddvm_region_session_current(&bb->t.rg, bb->epoch, bb->session);
 }
 
 /* Pop, check and submit requests until the ring is empty (then arm the doorbell) or
@@ -372,6 +386,7 @@ static void blkback_queue_work(struct work_struct *work)
 	u32 tag, gen, room, tries;
 	int st;
 
+	WRITE_ONCE(q->probe_at, 0); /* the health probe: our work runs */
 	if (!READ_ONCE(bb->ready) || !blkback_client_attached(bb))
 		return;
 	for (;;) {
@@ -544,16 +559,16 @@ static void blkback_rings_reset(struct blkback *bb)
 	}
 }
 
+/* Serve bb->epoch and bb->session (the rings are reset for them). */
 static void blkback_publish(struct blkback *bb)
 {
 	struct ddvm_region_hdr *h = bb->t.rg.hdr;
 	unsigned int i;
 
-	bb->epoch = ddvm_region_epoch(&bb->t.rg);
 	memcpy(h->device, &bb->cfg, sizeof(bb->cfg));
 	WRITE_ONCE(h->features, bb->features);
 	/* READY last (a release): a client that sees it sees the description. */
-	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_READY, bb->epoch);
+	ddvm_region_session_ack(&bb->t.rg, DDVM_STATE_READY, bb->epoch, bb->session);
 	ddvm_ivshmem_kick(&bb->t, DDVM_VECTOR_CONTROL);
 	for (i = 0; i < bb->nq; i++)
 		queue_work(system_wq, &bb->qs[i].work);
@@ -586,23 +601,46 @@ static void blkback_open_work(struct work_struct *work)
 	bb->bdev = bdev;
 	blkback_describe(bb);
 	blkback_rings_reset(bb);
+	/* A client already waiting gets its session now (our side was just reset). */
+	bb->epoch = ddvm_region_epoch(&bb->t.rg);
+	bb->session = ddvm_region_session_request(&bb->t.rg, bb->epoch, 0);
+	bb->session_at = jiffies - BLKBACK_SESSION_GAP;
 	WRITE_ONCE(bb->ready, true);
 	blkback_publish(bb);
 	dev_info(&bb->t.pdev->dev,
-		 "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u\n",
+		 "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u session %u\n",
 		 bb->path, bb->cfg.disk_driver, bb->cfg.capacity, bb->cfg.logical_block,
-		 bb->features, bb->epoch);
+		 bb->features, bb->epoch, bb->session);
 }
 
-/* The supervisor bumped the epoch: it reset the rings (the client re-attaches too).
- * Drop what was in flight for the old epoch and serve the new one. */
+/* Does the header ask for a new epoch or a new session? Returns the session to serve
+ * (the one asked for, or the current one) in *SESSION. */
+static bool blkback_reset_wanted(struct blkback *bb, u32 *epoch, u32 *session)
+{
+	u32 s;
+
+	*epoch = ddvm_region_epoch(&bb->t.rg);
+	s = ddvm_region_session_request(&bb->t.rg, *epoch, bb->session);
+	*session = s ? s : bb->session;
+	return *epoch != bb->epoch || s;
+}
+
+/*
+ * A new epoch (the supervisor restarted us, or reset this channel alone) or a new
+ * session (a client attached): drop what was in flight and serve the new one. A
+ * client asking for sessions in a loop gets at most one per BLKBACK_SESSION_GAP (the
+ * heartbeat brings us back for the rest).
+ */
 static void blkback_ctrl_work(struct work_struct *work)
 {
 	struct blkback *bb = container_of(work, struct blkback, ctrl_work);
+	u32 epoch, session;
 	unsigned int i;
 
 	if (!READ_ONCE(bb->ready) || READ_ONCE(bb->stopping) ||
-	    ddvm_region_epoch(&bb->t.rg) == bb->epoch)
+	    !blkback_reset_wanted(bb, &epoch, &session))
+		return;
+	if (epoch == bb->epoch && time_before(jiffies, bb->session_at + BLKBACK_SESSION_GAP))
 		return;
 	/* Not serving until the new epoch is published: a queue work must not read
 	 * rings that are being reset (the client may still be in the old epoch). */
@@ -613,9 +651,14 @@ static void blkback_ctrl_work(struct work_struct *work)
 	/* The client will resubmit what it had in flight. Our old bios must reach the
 	 * disk first, or a stale write could land after the client's newer one. */
 	blkback_bios_drain(bb);
+	if (epoch == bb->epoch)
+		bb->session_at = jiffies; /* only the client's own requests are rate-limited */
+	bb->epoch = epoch;
+	bb->session = session;
 	WRITE_ONCE(bb->ready, true);
 	blkback_publish(bb);
-	dev_info(&bb->t.pdev->dev, "ddvm blk: new epoch %u: rings reset\n", bb->epoch);
+	dev_info(&bb->t.pdev->dev, "ddvm blk: epoch %u session %u: rings reset\n", bb->epoch,
+		 bb->session);
 }
 
 /* Diagnostics: requests taken but unanswered for 10 s (a disk that lost them). */
@@ -639,20 +682,49 @@ static void blkback_check_stuck(struct blkback_queue *q)
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
+/*
+ * Healthy: our queue works run when queued (a hung workqueue stalls them) and the
+ * disk completes our bios. Only our own kernel state counts, nothing a client wrote.
+ */
+static bool blkback_healthy(struct blkback *bb)
+{
+	unsigned long stall = msecs_to_jiffies(READ_ONCE(stall_ms));
+	unsigned int i;
+
+	if (atomic_read(&bb->bios) &&
+	    time_after(jiffies, READ_ONCE(bb->bio_progress) + stall))
+		return false;
+	for (i = 0; i < bb->nq; i++) {
+		unsigned long at = READ_ONCE(bb->qs[i].probe_at);
+
+		if (at && time_after(jiffies, at + stall))
+			return false;
+	}
+	return true;
+}
+
 static void blkback_heartbeat(struct timer_list *tm)
 {
 	struct blkback *bb = from_timer(bb, tm, heartbeat);
+	u32 epoch, session;
 	unsigned int i;
 
-	ddvm_region_heartbeat(&bb->t.rg);
+	if (blkback_healthy(bb)) {
+		ddvm_region_heartbeat(&bb->t.rg);
+		ddvm_ivshmem_health(&bb->t);
+	}
 	if (READ_ONCE(bb->ready)) {
-		if (ddvm_region_epoch(&bb->t.rg) != bb->epoch)
+		if (blkback_reset_wanted(bb, &epoch, &session))
 			schedule_work(&bb->ctrl_work);
-		/* backstop for a lost doorbell */
+		/* backstop for a lost doorbell, and the health probe of our work */
 		if (++bb->ticks % BLKBACK_POLL_TICKS == 0)
 			for (i = 0; i < bb->nq; i++) {
-				blkback_check_stuck(&bb->qs[i]);
-				queue_work(system_wq, &bb->qs[i].work);
+				struct blkback_queue *q = &bb->qs[i];
+
+				blkback_check_stuck(q);
+				if (!READ_ONCE(q->probe_at))
+					WRITE_ONCE(q->probe_at, jiffies ? jiffies : 1);
+				queue_work(system_wq, &q->work);
 			}
 	}
 	if (!READ_ONCE(bb->stopping))

@@ -29,10 +29,11 @@ static struct ddvm_net_config *port_config(struct netback_port *p)
 	return (struct ddvm_net_config *)p->t.rg.hdr->device;
 }
 
+/* Publish our state for the epoch and the client's session we serve. */
 static void port_set_state(struct netback_port *p, u32 state)
 {
 	WRITE_ONCE(p->state, state);
-	ddvm_region_set_backend(&p->t.rg, state, p->epoch);
+	ddvm_region_session_ack(&p->t.rg, state, p->epoch, p->session);
 }
 
 void port_break(struct netback_port *p, const char *why)
@@ -46,7 +47,7 @@ void port_break(struct netback_port *p, const char *why)
 	port_set_state(p, DDVM_STATE_BROKEN);
 	dev_warn(
 	    &p->t.pdev->dev,
-	    "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new epoch\n",
+	    "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new session\n",
 	    p->mac, why);
 }
 
@@ -144,8 +145,9 @@ static void port_reset_rings(struct netback_port *p)
 	ddvm_mb();
 }
 
-/* The supervisor started a new epoch (it reset the rings): start again from zero. */
-static void port_reset(struct netback_port *p, u32 epoch)
+/* A new epoch (the supervisor's) or a new session (the client's, abi.h): start again
+ * from zero, dropping what the old one left in the backlog. */
+static void port_reset(struct netback_port *p, u32 epoch, u32 session)
 {
 	napi_disable(&p->napi);
 	spin_lock_bh(&p->rx_lock);
@@ -153,14 +155,18 @@ static void port_reset(struct netback_port *p, u32 epoch)
 	__skb_queue_purge(&p->rx_backlog);
 	p->backlog_bytes = 0;
 	port_reset_rings(p);
+	if (epoch == p->epoch)
+		p->session_at = jiffies; /* only the client's own requests are rate-limited */
 	p->epoch = epoch;
+	p->session = session;
 	WRITE_ONCE(p->broken, false);
 	spin_unlock_bh(&p->rx_lock);
 	napi_enable(&p->napi);
 	port_stat_inc(p, resets);
 	port_set_state(p, rcu_access_pointer(p->sw) ? DDVM_STATE_READY : DDVM_STATE_ATTACHING);
 	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL);
-	dev_info(&p->t.pdev->dev, "ddvm_netback: epoch %u: rings reset\n", epoch);
+	dev_info(&p->t.pdev->dev, "ddvm_netback: epoch %u session %u: rings reset\n", epoch,
+		 session);
 }
 
 /* Start or stop moving frames as the client's state says. */
@@ -169,8 +175,9 @@ static void port_follow_client(struct netback_port *p)
 	const struct ddvm_region_hdr *h = p->t.rg.hdr;
 	u32 fs = ddvm_load_acquire(&h->frontend_state);
 	u32 fe = ddvm_read32(&h->frontend_epoch);
-	bool want = fs == DDVM_STATE_READY && fe == p->epoch && !READ_ONCE(p->broken) &&
-		    READ_ONCE(p->state) == DDVM_STATE_READY;
+	bool want = fs == DDVM_STATE_READY && fe == p->epoch &&
+		    ddvm_region_session_current(&p->t.rg, p->epoch, p->session) &&
+		    !READ_ONCE(p->broken) && READ_ONCE(p->state) == DDVM_STATE_READY;
 
 	/* A client that detached (its driver unloaded, its VM restarted) takes its ring
 	 * state with it: start ours from zero too, once, so that it can come back within
@@ -179,7 +186,7 @@ static void port_follow_client(struct netback_port *p)
 		if (!p->fe_gone) {
 			p->fe_gone = true;
 			if (READ_ONCE(p->active) || p->tx.cons || p->rx.prod)
-				port_reset(p, p->epoch);
+				port_reset(p, p->epoch, p->session);
 		}
 	} else if (fs == DDVM_STATE_READY) {
 		p->fe_gone = false;
@@ -210,10 +217,14 @@ static void port_tick(struct work_struct *w)
 	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, tick);
 	struct netback_switch *sw;
 	u32 epoch = ddvm_region_epoch(&p->t.rg);
+	u32 session = ddvm_region_session_request(&p->t.rg, epoch, p->session);
 	u32 link = 0;
 
+	/* a client asking for sessions in a loop gets one per NETBACK_SESSION_GAP */
 	if (epoch != p->epoch)
-		port_reset(p, epoch);
+		port_reset(p, epoch, session ? session : p->session);
+	else if (session && time_after_eq(jiffies, p->session_at + NETBACK_SESSION_GAP))
+		port_reset(p, epoch, session);
 	port_follow_client(p);
 	if (READ_ONCE(p->active)) {
 		/* Belt and braces: a doorbell lost on the way (a peer's QEMU restarting)
@@ -231,8 +242,11 @@ static void port_tick(struct work_struct *w)
 	ddvm_write32(&port_config(p)->link_up, link);
 	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
 	/* Re-assert what we own: a scribbled status field heals within one tick. */
-	ddvm_region_set_backend(&p->t.rg, READ_ONCE(p->state), p->epoch);
+	ddvm_region_session_ack(&p->t.rg, READ_ONCE(p->state), p->epoch, p->session);
 	ddvm_region_heartbeat(&p->t.rg);
+	/* Healthy: this tick runs (a hung workqueue stops it). The supervisor hears it on
+	 * a doorbell only we have; the client can scribble over hdr.heartbeat at will. */
+	ddvm_ivshmem_health(&p->t);
 
 	if (!READ_ONCE(p->dying))
 		schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
@@ -373,6 +387,9 @@ static int port_init_channel(struct netback_port *p)
 			       DDVM_NET_F_TSO6 | DDVM_NET_F_GUEST_TSO4 | DDVM_NET_F_GUEST_TSO6;
 	p->epoch = ddvm_region_epoch(rg);
 	port_reset_rings(p);
+	/* a client already waiting (we are a restarted driver VM) gets its session now */
+	p->session = ddvm_region_session_request(rg, p->epoch, 0);
+	p->session_at = jiffies - NETBACK_SESSION_GAP;
 	port_set_state(p, DDVM_STATE_ATTACHING);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "ddvm/net.h"
 
 #define NETBACK_TICK_MS		 100	    /* heartbeat period */
+#define NETBACK_SESSION_GAP	 (HZ / 10)  /* at most 10 session resets a second */
 #define NETBACK_RX_BACKLOG_BYTES (4u << 20) /* frames waiting for rx slots, per client */
 
 struct netback_switch;
@@ -50,11 +51,13 @@ struct netback_port {
 	u8 mac[ETH_ALEN];    /* the client's MAC, copied once */
 	char target[32];     /* hdr.backend_target, copied once, NUL-terminated */
 	u32 epoch;	     /* the epoch our rings belong to */
+	u32 session;	     /* the client's session we serve (abi.h; 0: none yet) */
+	unsigned long session_at; /* jiffies of the last reset a client's request caused */
 	u32 state;	     /* what we published in backend_state */
 	u64 features;	     /* offered */
 	u64 fe_features;     /* offered & what the client said it uses (private copy) */
 	bool active;	     /* client READY at our epoch: move frames */
-	bool broken;	     /* protocol violation seen: rings unused until a new epoch */
+	bool broken;	     /* protocol violation seen: rings unused until a new session */
 	bool fe_gone;	     /* saw the client CLOSED/ABSENT and reset for it */
 	bool dying;
 

@@ -57,7 +57,8 @@ typedef uint64_t ddvm_le64;
 
 #define DDVM_MAGIC	    0x4d564444u /* "DDVM" as little-endian bytes */
 #define DDVM_ABI_MAJOR	    1		/* incompatible layout change: refuse */
-#define DDVM_ABI_MINOR	    0		/* compatible growth: accept any */
+#define DDVM_ABI_MINOR	    1		/* compatible growth: accept any */
+					/* 1: backend_session, frontend_session */
 #define DDVM_CACHELINE	    64
 #define DDVM_HDR_SIZE	    4096
 #define DDVM_MAX_RINGS	    16		/* ring table entries in the header */
@@ -144,14 +145,16 @@ struct ddvm_region_hdr {
 	ddvm_le64 heartbeat;	 /* advanced while the backend is healthy */
 	ddvm_le64 features;	 /* device features offered (service-specific bits) */
 	ddvm_le64 backend_errors; /* protocol violations the backend saw */
-	ddvm_u8 backend_reserved[0xc0 - 0xa0];
+	ddvm_le32 backend_session; /* the frontend_session the backend last reset for */
+	ddvm_u8 backend_reserved[0xc0 - 0xa4];
 
 	/* 0x0c0: frontend status — client driver. */
 	ddvm_le32 frontend_state; /* enum ddvm_side_state */
 	ddvm_le32 frontend_epoch; /* epoch the state refers to */
 	ddvm_le64 driver_features; /* subset of features the client uses */
 	ddvm_le64 frontend_errors; /* protocol violations the frontend saw */
-	ddvm_u8 frontend_reserved[0x100 - 0xd8];
+	ddvm_le32 frontend_session; /* fresh, nonzero, at every attach: see "Sessions" */
+	ddvm_u8 frontend_reserved[0x100 - 0xdc];
 
 	/* 0x100: device description — translation module (see net.h / blk.h). */
 	ddvm_u8 device[0x100];
@@ -161,6 +164,28 @@ struct ddvm_region_hdr {
 
 	ddvm_u8 tail_reserved[DDVM_HDR_SIZE - 0x200 - DDVM_MAX_RINGS * 32];
 };
+
+/*
+ * Sessions (ABI 1.1). Every attach of a client driver (a VM boot, a module reload, a
+ * library reconnect, a resync after a new epoch) starts a session of its channel:
+ *   frontend: reset its own ring fields; frontend_session = a new nonzero number (the
+ *             old one + 1, never equal to backend_session); frontend ATTACHING at the
+ *             current epoch; ring the control vector. Use the rings only once the
+ *             backend is READY at that epoch with backend_session == frontend_session.
+ *   backend:  on a frontend ATTACHING at its epoch with a frontend_session other than
+ *             the one it serves: drop everything of the old session (in-flight work
+ *             finishes, its answers are discarded), reset its own ring fields, write
+ *             backend_session, READY, ring the client's control vector.
+ * So a new client never reads an old client's answers, and no session needs the
+ * supervisor or a driver VM restart. ring/region.h holds these rules, once.
+ *
+ * The driver VM's health never lives in a region a client can write. Each channel's
+ * ivshmem server has a private peer, DDVM_PEER_SUPERVISOR, whose doorbell it hands to
+ * the driver VM only: the translation module rings its vector 0 every heartbeat
+ * period while it is healthy (its timers run, its work runs, the disk below it
+ * answers). hdr.heartbeat stays for the client's own use; the supervisor ignores it.
+ */
+#define DDVM_PEER_SUPERVISOR  3	 /* ivshmem peer id; no socket, no VM */
 
 /* ctl_flags */
 #define DDVM_CTL_SHUTDOWN     (1u << 0) /* supervisor is tearing the channel down */
@@ -235,10 +260,12 @@ DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_epoch, 0x84);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, heartbeat, 0x88);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, features, 0x90);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_errors, 0x98);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, backend_session, 0xa0);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_state, 0xc0);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_epoch, 0xc4);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, driver_features, 0xc8);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_errors, 0xd0);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_session, 0xd8);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, device, 0x100);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, rings, 0x200);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, prod, 0);

@@ -52,6 +52,7 @@ struct fake {
 	uint8_t *disk;
 	uint64_t disk_bytes;
 	uint32_t served;
+	uint32_t session; /* the client's session we serve (abi.h) */
 };
 
 static void *server_main(void *arg)
@@ -209,16 +210,36 @@ static void serve_blk(struct fake *f)
 		kick_client(f, f->tx.vector);
 }
 
+/* A translation module's side of a session (abi.h), with ring/region.h's rules: a
+ * client that asks for a new session gets our side reset and READY for it. */
+static void fake_session(struct fake *f)
+{
+	uint32_t epoch = ddvm_region_epoch(&f->rg);
+	uint32_t s = ddvm_region_session_request(&f->rg, epoch, f->session);
+
+	if (!s)
+		return;
+	ddvm_ring_reset_own(&f->tx);
+	ddvm_ring_reset_own(&f->rx);
+	f->session = s;
+	ddvm_region_session_ack(&f->rg, DDVM_STATE_READY, epoch, s);
+	kick_client(f, DDVM_VECTOR_CONTROL);
+}
+
 static void *backend_main(void *arg)
 {
 	struct fake *f = arg;
 	int fd = f->srv.roles[0].peer.eventfds[1];
+	int ctl = f->srv.roles[0].peer.eventfds[DDVM_VECTOR_CONTROL];
 
 	while (f->run) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+					 { .fd = ctl, .events = POLLIN } };
 		uint64_t cnt;
 
-		if (!f->pause) {
+		fake_session(f);
+		if (!f->pause && ddvm_region_session_current(&f->rg, ddvm_region_epoch(&f->rg),
+							     f->session)) {
 			if (f->rg.kind == DDVM_KIND_NET)
 				serve_net(f);
 			else
@@ -227,7 +248,9 @@ static void *backend_main(void *arg)
 			if (!ddvm_ring_prepare_wait(&f->tx))
 				continue;
 		}
-		if (poll(&pfd, 1, 5) > 0 && read(fd, &cnt, sizeof(cnt)) < 0) {
+		if (poll(pfd, 2, 5) > 0) {
+			if (read(fd, &cnt, sizeof(cnt)) < 0 || read(ctl, &cnt, sizeof(cnt)) < 0) {
+			}
 		}
 	}
 	return NULL;
@@ -262,10 +285,13 @@ static void backend_start(struct fake *f)
 	assert_int_equal(ddvm_region_ring(&f->rg, 0, DDVM_SIDE_BACKEND, &f->tx), 0);
 	assert_int_equal(ddvm_region_ring(&f->rg, 1, DDVM_SIDE_BACKEND, &f->rx), 0);
 	fake_describe(f);
+	ddvm_ring_reset_own(&f->tx);
+	ddvm_ring_reset_own(&f->rx);
+	f->session = 0; /* a new incarnation serves no session until asked */
+	ddvm_region_session_ack(&f->rg, DDVM_STATE_READY, epoch, 0);
 	f->run = 1;
 	assert_int_equal(pthread_create(&f->thr, NULL, backend_main, f), 0);
 	f->running = 1;
-	ddvm_region_set_backend(&f->rg, DDVM_STATE_READY, epoch);
 	kick_client(f, DDVM_VECTOR_CONTROL);
 }
 
@@ -372,8 +398,9 @@ static void test_open_errors(void **state)
 		assert_int_equal(ddvm_net_info(c, &ni), 0);
 		assert_int_equal(ni.mac[5], 0x01);
 	}
-	/* the header says who we are */
-	assert_int_equal(f->rg.hdr->frontend_state, DDVM_STATE_READY);
+	/* the header says who we are: attaching, in a session of our own */
+	assert_int_equal(f->rg.hdr->frontend_state, DDVM_STATE_ATTACHING);
+	assert_int_not_equal(f->rg.hdr->frontend_session, 0);
 	assert_int_equal(ddvm_chan_wait_ready(c, 50), -ETIMEDOUT);
 	ddvm_chan_close(c);
 	assert_int_equal(f->rg.hdr->frontend_state, DDVM_STATE_CLOSED);
@@ -794,15 +821,17 @@ static void test_blk_violations(void **state)
 /* --- a hostile driver VM: random indices and descriptors ------------------------------ */
 
 /* What the supervisor does, but with no backend thread: the test writes the "backend"
- * side of the rings by hand. */
-static void epoch_by_hand(struct fake *f)
+ * side of the rings by hand, and serves the session client C asks for then. */
+static void epoch_by_hand(struct fake *f, struct ddvm_chan *c)
 {
 	uint32_t epoch = ddvm_region_epoch(&f->rg) + 1;
 
 	ddvm_region_set_backend(&f->rg, DDVM_STATE_ABSENT, epoch);
 	ddvm_region_reset_rings(&f->rg);
 	ddvm_store_release(&f->rg.hdr->epoch, epoch);
-	ddvm_region_set_backend(&f->rg, DDVM_STATE_READY, epoch);
+	ddvm_chan_process(c); /* the client sees the epoch and asks for a session */
+	ddvm_region_session_ack(&f->rg, DDVM_STATE_READY, epoch,
+				ddvm_read32(&f->rg.hdr->frontend_session));
 }
 
 static uint32_t rnd(unsigned *seed)
@@ -864,8 +893,8 @@ static void test_hostile_backend(void **state)
 		uint64_t ids[8];
 		unsigned i, k, got = 0;
 
-		epoch_by_hand(fn);
-		epoch_by_hand(fb);
+		epoch_by_hand(fn, cn);
+		epoch_by_hand(fb, cb);
 		assert_int_equal(ddvm_chan_wait_ready(cn, 2000), 0);
 		assert_int_equal(ddvm_chan_wait_ready(cb, 2000), 0);
 		/* net: frames in, whatever they are */
@@ -904,7 +933,7 @@ static void test_hostile_backend(void **state)
 			got += (unsigned)n;
 		}
 		if (got < 8) { /* the rest stays in flight: a new epoch re-submits it... */
-			epoch_by_hand(fb);
+			epoch_by_hand(fb, cb);
 			assert_int_equal(ddvm_chan_wait_ready(cb, 2000), 0);
 			/* ...to a backend that never answers: close drops it */
 		}

@@ -358,6 +358,77 @@ static void test_reset_rings_and_status(void **state)
 	assert_int_equal(ddvm_region_epoch(&rg), 5);
 }
 
+/*
+ * Sessions (abi.h): the rules every side compiles from ring/region.h. The frontend
+ * and backend below are two views of one region, as a client driver and a
+ * translation module see it.
+ */
+static void test_sessions(void **state)
+{
+	struct reg *g = *state;
+	struct ddvm_region fe, be;
+	uint32_t s1, s2, s3;
+
+	assert_int_equal(ddvm_region_attach(&fe, g->base, g->size), 0);
+	assert_int_equal(ddvm_region_attach(&be, g->base, g->size), 0);
+	hdr(g)->epoch = 4;
+
+	/* no request yet: a fresh region asks for nothing */
+	assert_int_equal(ddvm_region_session_request(&be, 4, 0), 0);
+	assert_false(ddvm_region_session_current(&be, 4, 0));
+
+	/* a client attaches: a nonzero session, ATTACHING at the epoch */
+	s1 = ddvm_region_session_begin(&fe, 4);
+	assert_int_not_equal(s1, 0);
+	assert_int_equal(hdr(g)->frontend_state, DDVM_STATE_ATTACHING);
+	assert_int_equal(hdr(g)->frontend_epoch, 4);
+	assert_int_equal(hdr(g)->frontend_session, s1);
+	/* not served before the backend acked it, nor at another epoch */
+	assert_false(ddvm_region_session_served(&fe, 4, s1));
+	assert_int_equal(ddvm_region_session_request(&be, 5, 0), 0);
+	assert_int_equal(ddvm_region_session_request(&be, 4, 0), s1);
+	/* a backend READY at the epoch but for another session does not serve it */
+	ddvm_region_session_ack(&be, DDVM_STATE_READY, 4, s1 + 1);
+	assert_false(ddvm_region_session_served(&fe, 4, s1));
+	ddvm_region_session_ack(&be, DDVM_STATE_ATTACHING, 4, s1);
+	assert_false(ddvm_region_session_served(&fe, 4, s1));
+	ddvm_region_session_ack(&be, DDVM_STATE_READY, 4, s1);
+	assert_true(ddvm_region_session_served(&fe, 4, s1));
+	assert_false(ddvm_region_session_served(&fe, 5, s1));
+	/* served: no request any more, the client's fields are current while it is
+	 * ATTACHING or READY in that session */
+	assert_int_equal(ddvm_region_session_request(&be, 4, s1), 0);
+	assert_true(ddvm_region_session_current(&be, 4, s1));
+	ddvm_region_set_frontend(&fe, DDVM_STATE_READY, 4);
+	assert_true(ddvm_region_session_current(&be, 4, s1));
+	assert_int_equal(ddvm_region_session_request(&be, 4, s1), 0);
+	assert_false(ddvm_region_session_current(&be, 3, s1));
+	ddvm_region_set_frontend(&fe, DDVM_STATE_CLOSED, 4);
+	assert_false(ddvm_region_session_current(&be, 4, s1));
+
+	/* the client reloads: a new session, never 0, never what the backend serves */
+	s2 = ddvm_region_session_begin(&fe, 4);
+	assert_int_not_equal(s2, s1);
+	assert_int_equal(ddvm_region_session_request(&be, 4, s1), s2);
+	assert_false(ddvm_region_session_current(&be, 4, s1));
+	assert_false(ddvm_region_session_served(&fe, 4, s2)); /* still s1's READY */
+
+	/* a scribbler that set frontend_session to what the backend serves, or to the
+	 * value before 0, cannot make the next session look served already */
+	ddvm_region_session_ack(&be, DDVM_STATE_READY, 4, 77);
+	hdr(g)->frontend_session = 76;
+	s3 = ddvm_region_session_begin(&fe, 4);
+	assert_int_equal(s3, 78);
+	assert_false(ddvm_region_session_served(&fe, 4, s3));
+	hdr(g)->frontend_session = UINT32_MAX;
+	ddvm_region_session_ack(&be, DDVM_STATE_READY, 4, 1);
+	s3 = ddvm_region_session_begin(&fe, 4);
+	assert_int_equal(s3, 2);
+	/* a backend that was never asked serves session 0, which no client has */
+	ddvm_region_session_ack(&be, DDVM_STATE_READY, 4, 0);
+	assert_false(ddvm_region_session_served(&fe, 4, 0));
+}
+
 static void test_ring_not_attached(void **state)
 {
 	struct ddvm_region rg;
@@ -534,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_backend_target, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_copies_layout, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_rings_and_status, setup_net, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup_net, teardown),
 		cmocka_unit_test(test_ring_not_attached),
 		cmocka_unit_test_setup_teardown(test_attach_rejects, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_rejects_blk, setup_blk, teardown),

@@ -30,7 +30,7 @@ import time
 
 HOST_PEER = 2
 BACKEND, FRONTEND = 0, 1
-ST_READY, ST_BROKEN = 2, 3
+ST_ATTACHING, ST_READY, ST_BROKEN = 1, 2, 3
 OP_READ, OP_WRITE, OP_FLUSH = 0, 1, 2
 S_OK, S_INVAL = 0, 3
 
@@ -95,12 +95,27 @@ class Channel:
                     max_sectors=self.u32(0x110), errors=self.u64(0x98))
 
     def wait_ready(self, secs=30):
+        """Attach as a client does (include/ddvm/abi.h "Sessions"): our ring fields from
+        zero, a new frontend_session, ATTACHING at the epoch, a kick; READY once the
+        backend is READY at that epoch for our session."""
         end = time.time() + secs
+        session = session_epoch = None
         while time.time() < end:
+            epoch = self.u32(0x40)
+            if session is None or session_epoch != epoch:
+                req, rsp = self.rings[0], self.rings[1]
+                for off in (req["off"], req["off"] + 4, rsp["off"] + 64, rsp["off"] + 68):
+                    self.put32(off, 0)
+                session = (self.u32(0xD8) + 1) & 0xFFFFFFFF
+                while session in (0, self.u32(0xA0)):
+                    session = (session + 1) & 0xFFFFFFFF
+                session_epoch = epoch
+                self.put32(0xD8, session)
+                self.put32(0xC4, epoch)
+                self.put32(0xC0, ST_ATTACHING)
+                self.kick(BACKEND, 0)
             b = self.backend()
-            if b["state"] == ST_READY and b["epoch"] == b["hdr_epoch"]:
-                # as a client does: our side of the rings is fresh for this epoch
-                self.put32(0xC4, b["epoch"])
+            if b["state"] == ST_READY and b["epoch"] == epoch and self.u32(0xA0) == session:
                 self.put32(0xC0, ST_READY)
                 self.kick(BACKEND, 0)
                 return b
