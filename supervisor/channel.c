@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Channel regions. Everything here that reads shared memory treats what it reads as
- * untrusted numbers: they feed timers and status lines, never an address.
+ * untrusted numbers: they feed timers, claims and status lines, never an address.
+ *
+ * Every byte of a region is writable by both peers. What the supervisor wrote there
+ * (identity, layout, control, the ring table, a net client's MAC) it keeps in a
+ * private copy, ch->own, and writes back from it: at every epoch, and whenever a
+ * look finds it changed. Its own decisions use the private copy only.
  */
 #include "channel.h"
 #include "log.h"
@@ -25,10 +30,65 @@ static void channel_peer_event(void *opaque, uint16_t role, uint16_t id, int up)
 
 	if (!up)
 		return; /* the old id stays until a successor has one; ringing it is harmless */
-	if (role == CHANNEL_PEER_DRIVER)
+	if (role == CHANNEL_PEER_DRIVER) {
+		ch->own.backend_peer = id;
 		__atomic_store_n(&ch->rg.hdr->backend_peer, id, __ATOMIC_RELEASE);
-	else if (role == CHANNEL_PEER_CLIENT)
+	} else if (role == CHANNEL_PEER_CLIENT) {
+		ch->own.frontend_peer = id;
 		__atomic_store_n(&ch->rg.hdr->frontend_peer, id, __ATOMIC_RELEASE);
+	}
+}
+
+/* The parts of the header the supervisor owns: [off, off + len). The net MAC is in
+ * the device description, which is otherwise the translation module's. */
+struct own_range {
+	size_t off, len;
+};
+
+static size_t own_ranges(const struct channel *ch, struct own_range r[3])
+{
+	size_t n = 0;
+
+	r[n++] = (struct own_range){ 0, offsetof(struct ddvm_region_hdr, backend_state) };
+	r[n++] = (struct own_range){ offsetof(struct ddvm_region_hdr, rings),
+				     sizeof(((struct ddvm_region_hdr *)0)->rings) };
+	if (ch->cfg->dev->kind == CFG_NET)
+		r[n++] = (struct own_range){ offsetof(struct ddvm_region_hdr, device) +
+						     offsetof(struct ddvm_net_config, mac),
+					     sizeof(((struct ddvm_net_config *)0)->mac) };
+	return n;
+}
+
+/* Write what we own back from ch->own; the epoch last, with release, so that a side
+ * that sees it sees the rest. */
+static void channel_assert_own(struct channel *ch)
+{
+	struct own_range r[3];
+	size_t i, n = own_ranges(ch, r);
+
+	for (i = 0; i < n; i++)
+		memcpy((char *)ch->rg.hdr + r[i].off, (const char *)&ch->own + r[i].off, r[i].len);
+	ddvm_store_release(&ch->rg.hdr->epoch, ch->own.epoch);
+}
+
+int channel__own_tampered(struct channel *ch, char *why, size_t len)
+{
+	struct own_range r[3];
+	size_t i, n = own_ranges(ch, r);
+	char now[DDVM_HDR_SIZE];
+
+	/* one copy out of shared memory, then compare the copy */
+	memcpy(now, ch->rg.hdr, sizeof(now));
+	for (i = 0; i < n; i++)
+		if (memcmp(now + r[i].off, (const char *)&ch->own + r[i].off, r[i].len))
+			break;
+	if (i == n)
+		return 0;
+	snprintf(why, len, "channel %s: the header the supervisor wrote was overwritten "
+		 "(bytes 0x%zx-0x%zx); written back", ch->cfg->name, r[i].off,
+		 r[i].off + r[i].len - 1);
+	channel_assert_own(ch);
+	return 1;
 }
 
 /*
@@ -105,10 +165,18 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 	/* Plain stores: no peer can see the region before the server below exists. */
 	ch->rg.hdr->backend_peer = CHANNEL_PEER_DRIVER;
 	ch->rg.hdr->frontend_peer = CHANNEL_PEER_CLIENT;
+	memcpy(&ch->own, ch->rg.hdr, sizeof(ch->own));
 
 	ret = ivshmem_server__init(&ch->srv, cc->name, ch->shm_fd, ch->vectors);
 	if (ret)
 		goto err_unmap;
+	/* The driver VM's health doorbell (abi.h): only the driver role is told of it. */
+	ch->health_fd = ivshmem_server__add_private(&ch->srv, DDVM_PEER_SUPERVISOR,
+						    CHANNEL_PEER_DRIVER);
+	if (ch->health_fd < 0) {
+		ret = ch->health_fd;
+		goto err_close_server;
+	}
 	ch->srv.event = channel_peer_event;
 	ch->srv.event_opaque = ch;
 	for (i = 0; i < 3; i++) {
@@ -137,8 +205,8 @@ void channel__destroy(struct channel *ch)
 	if (!ch->cfg)
 		return;
 	/* Tell whoever still looks (a host client) that this is the end. */
-	ddvm_write32(&ch->rg.hdr->ctl_flags, ddvm_read32(&ch->rg.hdr->ctl_flags) |
-						     DDVM_CTL_SHUTDOWN);
+	ch->own.ctl_flags |= DDVM_CTL_SHUTDOWN;
+	channel_assert_own(ch);
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 	ivshmem_server__close(&ch->srv);
 	munmap(ch->base, ch->size);
@@ -146,87 +214,118 @@ void channel__destroy(struct channel *ch)
 	ch->cfg = NULL;
 }
 
-uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
+/* Drain the health doorbell: did the driver VM ring it since the last look? */
+static int channel_health_rung(struct channel *ch)
 {
-	uint32_t epoch = ddvm_region_epoch(&ch->rg) + 1;
+	uint64_t n;
+
+	return read(ch->health_fd, &n, sizeof(n)) == sizeof(n) && n > 0;
+}
+
+static void channel_watch_restart(struct channel *ch, uint64_t now_ms)
+{
 	unsigned i;
 
+	for (i = 0; i < DDVM_MAX_RINGS; i++)
+		ch->req_changed_ms[i] = now_ms;
+}
+
+uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
+{
 	/*
 	 * Order matters: the old driver VM's peer is gone before the rings are zeroed
 	 * (nobody may still produce into them), and the epoch is published last, with
 	 * release semantics, so a client that sees the new epoch sees zeroed rings.
 	 */
 	ivshmem_server__kick(&ch->srv, CHANNEL_PEER_DRIVER);
-	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, epoch);
+	ch->own.epoch++;
+	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, ch->own.epoch);
 	/* A driver VM revived by `ddvm restart` after we gave up: clients may wait again. */
-	ddvm_write32(&ch->rg.hdr->ctl_flags,
-		     ddvm_read32(&ch->rg.hdr->ctl_flags) & ~DDVM_CTL_BACKEND_GONE);
+	ch->own.ctl_flags &= ~DDVM_CTL_BACKEND_GONE;
 	ddvm_region_reset_rings(&ch->rg);
-	ddvm_store_release(&ch->rg.hdr->epoch, epoch);
+	channel_assert_own(ch); /* everything we own, the epoch last */
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 
 	ch->hb_seen = 0;
-	ch->hb_last = ddvm_read64(&ch->rg.hdr->heartbeat);
 	ch->hb_changed_ms = now_ms;
-	for (i = 0; i < DDVM_MAX_RINGS; i++)
-		ch->req_changed_ms[i] = now_ms;
-	return epoch;
+	(void)channel_health_rung(ch); /* what the dead one rang is not news */
+	channel_watch_restart(ch, now_ms);
+	return ch->own.epoch;
+}
+
+uint32_t channel__new_session(struct channel *ch, uint64_t now_ms)
+{
+	/*
+	 * The driver VM lives on, so its rings are its own to reset (the translation
+	 * module drops this channel's in-flight work and resets its side when it sees
+	 * the epoch; the client resyncs in a new session). We only move the epoch and
+	 * write back the rest of what we own.
+	 */
+	ch->own.epoch++;
+	channel_assert_own(ch);
+	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_DRIVER, DDVM_VECTOR_CONTROL);
+	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
+	channel_watch_restart(ch, now_ms);
+	ch->sessions++;
+	return ch->own.epoch;
 }
 
 void channel__backend_dead(struct channel *ch)
 {
-	uint32_t epoch = ddvm_region_epoch(&ch->rg);
-
-	ddvm_region_set_backend(&ch->rg, DDVM_STATE_BROKEN, epoch);
+	ddvm_region_set_backend(&ch->rg, DDVM_STATE_BROKEN, ch->own.epoch);
 	/* "For good": a blk client fails its stalled I/O now instead of at its deadline. */
-	ddvm_write32(&ch->rg.hdr->ctl_flags,
-		     ddvm_read32(&ch->rg.hdr->ctl_flags) | DDVM_CTL_BACKEND_GONE);
+	ch->own.ctl_flags |= DDVM_CTL_BACKEND_GONE;
+	channel_assert_own(ch);
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 }
 
 int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
 			       char *why, size_t len)
 {
-	uint64_t hb = ddvm_read64(&ch->rg.hdr->heartbeat);
-
-	if (hb != ch->hb_last) {
-		ch->hb_last = hb;
+	if (channel_health_rung(ch)) {
 		ch->hb_changed_ms = now_ms;
 		ch->hb_seen = 1;
+		ch->health_beats++;
 		return 0;
 	}
 	/* Not watched until the translation module started beating in this epoch. */
 	if (!timeout_ms || !ch->hb_seen || now_ms - ch->hb_changed_ms < timeout_ms)
 		return 0;
-	snprintf(why, len, "heartbeat of channel %s stuck at %llu for %llu ms", ch->cfg->name,
-		 (unsigned long long)hb, (unsigned long long)(now_ms - ch->hb_changed_ms));
+	snprintf(why, len, "heartbeat of channel %s stuck for %llu ms (the driver VM's "
+		 "health doorbell)", ch->cfg->name,
+		 (unsigned long long)(now_ms - ch->hb_changed_ms));
 	return 1;
 }
 
 int channel__broken(struct channel *ch, char *why, size_t len)
 {
 	const struct ddvm_region_hdr *h = ch->rg.hdr;
-	uint32_t epoch = ddvm_region_epoch(&ch->rg);
+	uint32_t epoch = ch->own.epoch;
 
 	if (ddvm_read32(&h->backend_state) == DDVM_STATE_BROKEN &&
 	    ddvm_read32(&h->backend_epoch) == epoch) {
-		snprintf(why, len, "channel %s: the translation module reports it broken at "
-			 "epoch %u", ch->cfg->name, epoch);
+		snprintf(why, len, "channel %s: the translation module says the client broke "
+			 "the protocol at epoch %u", ch->cfg->name, epoch);
 		return 1;
 	}
 	if (ddvm_read32(&h->frontend_state) == DDVM_STATE_BROKEN &&
 	    ddvm_read32(&h->frontend_epoch) == epoch) {
-		snprintf(why, len, "channel %s: the client saw a protocol violation by the "
-			 "driver VM at epoch %u", ch->cfg->name, epoch);
+		snprintf(why, len, "channel %s: the client says the driver VM broke the "
+			 "protocol at epoch %u", ch->cfg->name, epoch);
 		return 1;
 	}
 	return 0;
 }
 
+uint32_t channel__epoch(const struct channel *ch)
+{
+	return ch->own.epoch;
+}
+
 int channel__restored(struct channel *ch)
 {
 	const struct ddvm_region_hdr *h = ch->rg.hdr;
-	uint32_t epoch = ddvm_region_epoch(&ch->rg);
+	uint32_t epoch = ch->own.epoch;
 
 	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
 	    ddvm_read32(&h->backend_epoch) != epoch)
@@ -251,7 +350,7 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 
 	/* Only a backend that claims to serve this epoch owes us progress. */
 	if (ddvm_load_acquire(&ch->rg.hdr->backend_state) != DDVM_STATE_READY ||
-	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ddvm_region_epoch(&ch->rg)) {
+	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ch->own.epoch) {
 		for (i = 0; i < ch->rg.num_rings; i++)
 			ch->req_changed_ms[i] = now_ms;
 		return 0;
@@ -318,10 +417,12 @@ void channel__stats(const struct channel *ch, struct channel_stats *st)
 	unsigned i;
 
 	memset(st, 0, sizeof(*st));
-	st->epoch = ddvm_read32(&h->epoch);
+	st->epoch = ch->own.epoch;
 	st->backend_state = ddvm_read32(&h->backend_state);
 	st->frontend_state = ddvm_read32(&h->frontend_state);
 	st->heartbeat = ddvm_read64(&h->heartbeat);
+	st->health_beats = ch->health_beats;
+	st->sessions = ch->sessions;
 	st->errors = ddvm_read64(&h->backend_errors) + ddvm_read64(&h->frontend_errors);
 	for (i = 0; i < ch->rg.num_rings; i++) {
 		uint32_t prod = ddvm_read32(&ring_ctl(ch, i)->prod);

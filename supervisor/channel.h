@@ -2,7 +2,8 @@
 /*
  * One channel as the supervisor holds it: the memfd region (laid out with the ring
  * code's ddvm_region_init), its ivshmem server, and the supervisor's side of the
- * channel's life: epochs, and watching the backend's heartbeat and request progress.
+ * channel's life: epochs, the header fields it owns (kept privately, written back),
+ * the driver VM's health doorbell, and the request progress it can see.
  *
  * Sockets (RUNDIR/channels/):
  *   CHANNEL.driver.sock   peer id 0: the driver VM (DDVM_SIDE_BACKEND)
@@ -29,12 +30,21 @@ struct channel {
 	uint64_t size;
 	unsigned vectors;
 	struct ddvm_region rg; /* our validated view; layout never re-read */
+	struct ddvm_region_hdr own; /* what we wrote: the authority for what we own */
 	struct ivshmem_server srv;
 	char sock_path[3][108];
+	int health_fd;		 /* the driver VM's health doorbell (server-owned) */
 	/* health watch state (monotonic ms) */
-	uint64_t hb_last;
 	uint64_t hb_changed_ms;
-	int hb_seen;		 /* heartbeat advanced at least once this epoch */
+	int hb_seen;		 /* health doorbell rung at least once this epoch */
+	uint64_t health_beats;	 /* ... and how often, in all */
+	/* claims (what a peer says about the other) and the sessions they cost */
+	uint64_t sessions;	 /* epochs started for this channel alone */
+	unsigned claims_in_row;	 /* sessions for claims, none of them quiet for long */
+	uint64_t last_claim_ms;	 /* when the last claim got a session */
+	uint64_t claim_hold_ms;	 /* no session for a claim before this (back-off) */
+	uint64_t tamper_logged_ms;
+	int throttled_logged;
 	uint32_t req_cons[DDVM_MAX_RINGS];
 	uint64_t req_changed_ms[DDVM_MAX_RINGS];
 };
@@ -43,7 +53,9 @@ struct channel {
 struct channel_stats {
 	uint32_t epoch;
 	uint32_t backend_state, frontend_state;
-	uint64_t heartbeat;
+	uint64_t heartbeat;	/* hdr.heartbeat: the client's view */
+	uint64_t health_beats;	/* the driver VM's health doorbell: the supervisor's view */
+	uint64_t sessions;	/* epochs started for this channel alone (claims) */
 	uint64_t requests; /* descriptors the frontend produced (all its rings, mod 2^32) */
 	uint64_t responses; /* descriptors the backend produced */
 	uint64_t errors;   /* protocol violations both sides reported */
@@ -61,21 +73,35 @@ void channel__destroy(struct channel *ch);
  * Returns the new epoch.
  */
 uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms);
+/*
+ * Reset this channel alone while its driver VM lives on (a claim against it, see
+ * health.c): bump its epoch and write back what we own; the translation module and
+ * the client each reset their side and meet in a new session. Returns the new epoch.
+ */
+uint32_t channel__new_session(struct channel *ch, uint64_t now_ms);
+/* The current epoch, from our private copy (never from the region). */
+uint32_t channel__epoch(const struct channel *ch);
+/* Did a peer overwrite what we own in the header? Then it is written back now, and
+ * WHY says which part. */
+int channel__own_tampered(struct channel *ch, char *why, size_t len);
 /* The driver VM gave up for good: tell the client (backend state BROKEN + doorbell). */
 void channel__backend_dead(struct channel *ch);
 
 /*
- * Health checks, each returning 1 and a reason in WHY when the backend failed:
- * its heartbeat stopped advancing for TIMEOUT ms (only once it has advanced in this
- * epoch), or requests it should consume sat untouched for TIMEOUT ms.
+ * Health checks, each returning 1 and a reason in WHY:
+ *  - heartbeat_stalled: the driver VM's health doorbell (abi.h) has not rung for
+ *    TIMEOUT ms, once it rang in this epoch. Evidence: only the driver VM can ring it.
+ *  - requests_stalled: requests it should consume sat untouched (or taken and not
+ *    answered) for TIMEOUT ms, as the ring indices in the region say. A claim: the
+ *    client can write those indices too.
  */
 int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
 			       char *why, size_t len);
 int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
 			      char *why, size_t len);
 
-/* Either side declared the channel broken at the current epoch: the driver VM wrote
- * garbage (or its translation module gave up); only a new epoch repairs it. */
+/* Either side declared the channel broken at the current epoch. A claim: either side
+ * can write either state; a new session of this channel repairs it. */
 int channel__broken(struct channel *ch, char *why, size_t len);
 /* Service is back: the backend serves the current epoch and so does a connected client. */
 int channel__restored(struct channel *ch);

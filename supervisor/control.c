@@ -191,19 +191,20 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 	}
 	if (!cfg->nr_channels)
 		return;
-	reply(c, "\n%-20s %-4s %-5s %-6s %-6s %-9s %-9s %-10s %-9s %-9s %s\n", "CHANNEL", "KIND",
-	      "EPOCH", "DRIVER", "CLIENT", "BACKEND", "FRONTEND", "HEARTBEAT", "REQUESTS",
-	      "RESPONSES", "ERRORS");
+	reply(c, "\n%-20s %-4s %-5s %-6s %-6s %-9s %-9s %-10s %-9s %-9s %-6s %s\n", "CHANNEL",
+	      "KIND", "EPOCH", "DRIVER", "CLIENT", "BACKEND", "FRONTEND", "HEALTH", "REQUESTS",
+	      "RESPONSES", "ERRORS", "SESSIONS");
 	for (i = 0; i < cfg->nr_channels; i++) {
 		struct channel_stats st;
 
 		channel__stats(&sup->channels[i], &st);
-		reply(c, "%-20s %-4s %-5u %-6s %-6s %-9s %-9s %-10llu %-9llu %-9llu %llu\n",
+		reply(c, "%-20s %-4s %-5u %-6s %-6s %-9s %-9s %-10llu %-9llu %-9llu %-6llu %llu\n",
 		      cfg->channels[i].name, cfg_kind_name(cfg->channels[i].dev->kind), st.epoch,
 		      st.driver_up ? "up" : "down", st.client_up ? "up" : "down",
 		      channel_state_name(st.backend_state), channel_state_name(st.frontend_state),
-		      (unsigned long long)st.heartbeat, (unsigned long long)st.requests,
-		      (unsigned long long)st.responses, (unsigned long long)st.errors);
+		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
+		      (unsigned long long)st.responses, (unsigned long long)st.errors,
+		      (unsigned long long)st.sessions);
 	}
 }
 

@@ -4,9 +4,18 @@
  *
  * A VM has failed when its QEMU exits without being asked to, the guest panics
  * (pvpanic → QMP GUEST_PANICKED), it does not print its ready line within
- * boot_timeout_ms, or — driver VMs — the heartbeat of a channel it serves stops
- * advancing or requests it should consume stop moving. Every failure is logged with
- * a timestamp and its reason.
+ * boot_timeout_ms, or — driver VMs — the health doorbell of a channel it serves stops
+ * ringing. Every failure is logged with a timestamp and its reason.
+ *
+ * Evidence and claims (DESIGN.md §4: a client can hurt only itself). The failures
+ * above are evidence: no client can forge them. Whatever a channel's region says is
+ * a claim, since both peers can write all of it: a side that reports the channel
+ * broken, requests that look stalled in the ring indices, a header that changed.
+ * A claim resets that channel alone (channel__new_session), with a back-off for a
+ * channel that keeps breaking (then it is cut off, alone, with a log line); it
+ * restarts the driver VM only where the one client that could have forged it is
+ * the only one the restart hurts (stalled requests, when all the driver VM's
+ * channels belong to that client).
  *
  * Policy: kill what is left of it, wait restart_backoff_ms (doubled per failure in a
  * row), bump the epoch of every channel a driver VM serves, start it again. After
@@ -24,6 +33,16 @@
 
 #define HEALTHY_MS 60000
 #define BACKOFF_MAX_MS 30000
+/* Claims: the first CLAIM_FREE sessions in a row come at once, then each waits twice
+ * as long as the one before, up to CLAIM_HOLD_MAX_MS; a channel quiet for
+ * CLAIM_FORGIVE_MS starts over. */
+#define CLAIM_FREE 3
+#define CLAIM_HOLD_FIRST_MS 1000
+#define CLAIM_HOLD_MAX_MS 30000
+#define CLAIM_FORGIVE_MS 60000
+#define TAMPER_LOG_MS 10000
+/* A restarted driver VM whose channels are not all READY again by then is reported. */
+#define CHANNELS_BACK_MS 30000
 
 static void describe_status(int status, char *buf, size_t len)
 {
@@ -85,8 +104,10 @@ static void health__schedule(struct vm *vm, uint64_t now)
 static void health__detected(struct vm *vm, const char *reason, uint64_t now)
 {
 	snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", reason);
-	if (!vm->fail_ms)
+	if (!vm->fail_ms) {
 		vm->fail_ms = now;
+		vm->not_back_logged = 0;
+	}
 	if (vm->inject_ms) {
 		pr_err("%s: FAILED: %s (detected %llu ms after injecting %s)", vm->cfg->name,
 		       reason, (unsigned long long)(now - vm->inject_ms), vm->inject_kind);
@@ -199,6 +220,91 @@ int health__start_vm(struct vm *vm, uint64_t now)
 	return 0;
 }
 
+/* Do all the channels VM serves belong to one client? Then a claim from that client
+ * can only hurt that client. */
+static int health__sole_client(const struct vm *vm)
+{
+	const struct supervisor *sup = vm->sup;
+	const struct cfg_vm *client = NULL;
+	unsigned i;
+
+	for (i = 0; i < sup->cfg->nr_channels; i++) {
+		const struct channel *ch = &sup->channels[i];
+
+		if (!supervisor__vm_serves(vm, ch))
+			continue;
+		if (client && ch->cfg->client != client)
+			return 0;
+		client = ch->cfg->client;
+	}
+	return 1;
+}
+
+/* A claim against channel CH (WHY): a new session of it alone, unless it is held
+ * back by the claims before it. */
+static void health__claim(struct vm *vm, struct channel *ch, const char *why, uint64_t now)
+{
+	uint64_t hold;
+
+	if (now < ch->claim_hold_ms) {
+		if (!ch->throttled_logged)
+			pr_warn("%s: %s; throttled: next reset of this channel in %llu ms",
+				vm->cfg->name, why, (unsigned long long)(ch->claim_hold_ms - now));
+		ch->throttled_logged = 1;
+		return;
+	}
+	if (ch->claims_in_row && now - ch->last_claim_ms >= CLAIM_FORGIVE_MS)
+		ch->claims_in_row = 0;
+	ch->claims_in_row++;
+	ch->last_claim_ms = now;
+	ch->throttled_logged = 0;
+	hold = 0;
+	if (ch->claims_in_row > CLAIM_FREE) {
+		unsigned k = ch->claims_in_row - CLAIM_FREE - 1;
+
+		hold = k >= 5 ? CLAIM_HOLD_MAX_MS : (uint64_t)CLAIM_HOLD_FIRST_MS << k;
+		if (hold > CLAIM_HOLD_MAX_MS)
+			hold = CLAIM_HOLD_MAX_MS;
+	}
+	ch->claim_hold_ms = now + hold;
+	pr_warn("%s: %s: new session of channel %s alone (epoch %u; claim %u in a row)",
+		vm->cfg->name, why, ch->cfg->name, channel__new_session(ch, now),
+		ch->claims_in_row);
+	if (hold == CLAIM_HOLD_MAX_MS && ch->claims_in_row == CLAIM_FREE + 6)
+		pr_err("%s: channel %s keeps breaking: cut off, one reset per %u s until it "
+		       "has been quiet for %u s; the driver VM and its other channels are not "
+		       "affected", vm->cfg->name, ch->cfg->name, CLAIM_HOLD_MAX_MS / 1000,
+		       CLAIM_FORGIVE_MS / 1000);
+}
+
+/* One channel of a running driver VM: claims first, then evidence. Returns 1 when
+ * the driver VM failed (health__fail was called). */
+static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now)
+{
+	char why[256];
+
+	if (channel__own_tampered(ch, why, sizeof(why)) &&
+	    now - ch->tamper_logged_ms >= TAMPER_LOG_MS) {
+		pr_warn("%s: %s", vm->cfg->name, why);
+		ch->tamper_logged_ms = now;
+	}
+	if (channel__broken(ch, why, sizeof(why)))
+		health__claim(vm, ch, why, now);
+	if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why,
+				       sizeof(why))) {
+		health__fail(vm, why, now);
+		return 1;
+	}
+	if (channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why, sizeof(why))) {
+		if (health__sole_client(vm)) {
+			health__fail(vm, why, now);
+			return 1;
+		}
+		health__claim(vm, ch, why, now);
+	}
+	return 0;
+}
+
 static int health__check_vm(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
@@ -242,24 +348,20 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				(unsigned long long)(now - vm->fail_ms), served,
 				served == 1 ? "" : "s");
 			vm->fail_ms = 0;
+		} else if (!vm->not_back_logged && now - vm->fail_ms >= CHANNELS_BACK_MS) {
+			/* Loud, once: a channel that never comes back is not silent. */
+			vm->not_back_logged = 1;
+			pr_err("%s: %u of %u channel%s not back %u s after the failure: see "
+			       "'ddvm status' (backend and client state per channel)",
+			       vm->cfg->name, served - restored, served, served == 1 ? "" : "s",
+			       CHANNELS_BACK_MS / 1000);
 		}
 	}
 	for (i = 0; i < sup->cfg->nr_channels; i++) {
 		struct channel *ch = &sup->channels[i];
 
-		if (!supervisor__vm_serves(vm, ch))
-			continue;
-		if (channel__broken(ch, why, sizeof(why))) {
-			health__fail(vm, why, now);
+		if (supervisor__vm_serves(vm, ch) && health__check_channel(vm, ch, now))
 			break;
-		}
-		if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why,
-					       sizeof(why)) ||
-		    channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why,
-					      sizeof(why))) {
-			health__fail(vm, why, now);
-			break;
-		}
 	}
 	return vm->fail_ms ? 10 : 100;
 }

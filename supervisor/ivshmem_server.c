@@ -34,7 +34,27 @@ int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
 	s->vectors = vectors;
 	s->name = name ? name : "ivshmem";
 	s->next_id = IVSHMEM_SERVER_MAX_ROLES;
+	s->private_fd = -1;
 	return 0;
+}
+
+int ivshmem_server__add_private(struct ivshmem_server *s, uint16_t id, uint16_t role)
+{
+	unsigned i;
+
+	if (s->private_fd >= 0)
+		return -EEXIST;
+	if (id >= IVSHMEM_SERVER_MAX_ROLES)
+		return -EINVAL; /* fresh ids are counted from IVSHMEM_SERVER_MAX_ROLES */
+	for (i = 0; i < s->nr_roles; i++)
+		if (s->roles[i].peer_id == id)
+			return -EEXIST;
+	s->private_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->private_fd < 0)
+		return -errno;
+	s->private_id = id;
+	s->private_role = role;
+	return s->private_fd;
 }
 
 int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id)
@@ -51,6 +71,8 @@ int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_
 	for (i = 0; i < s->nr_roles; i++)
 		if (s->roles[i].peer_id == peer_id)
 			return -EEXIST;
+	if (s->private_fd >= 0 && s->private_id == peer_id)
+		return -EEXIST;
 	if (peer_id >= IVSHMEM_SERVER_MAX_ROLES)
 		return -EINVAL; /* role keys are small; fresh ids are counted above them */
 
@@ -215,6 +237,9 @@ static int ivshmem_server__welcome(struct ivshmem_server *s, struct ivshmem_role
 		if (o != r && o->peer.sock >= 0)
 			ret = ivshmem_send_peer_fds(s, r->peer.sock, o);
 	}
+	/* the private peer: its one doorbell, for this role's holder only */
+	if (!ret && s->private_fd >= 0 && r->peer_id == s->private_role)
+		ret = ivshmem_send(r->peer.sock, s->private_id, s->private_fd);
 	if (!ret)
 		ret = ivshmem_send_peer_fds(s, r->peer.sock, r);
 	if (ret)
@@ -418,4 +443,7 @@ void ivshmem_server__close(struct ivshmem_server *s)
 		}
 	}
 	s->nr_roles = 0;
+	if (s->private_fd >= 0)
+		close(s->private_fd);
+	s->private_fd = -1;
 }

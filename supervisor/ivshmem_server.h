@@ -24,6 +24,9 @@
  *  - Peers never talk to the server. Anything a peer sends is a protocol violation and
  *    closes that peer. Sends never block: a peer that lets its socket fill up is closed.
  *  - Only peers running as our own uid (or root) are accepted.
+ *  - A private peer (ivshmem_server__add_private): an id with one eventfd that has no
+ *    socket and no VM behind it, introduced to the holder of ONE role only. Only that
+ *    peer can ring it; the supervisor reads it (the driver VM's health doorbell).
  *
  * The caller owns the poll loop: ivshmem_server__pollfds() fills pollfd entries,
  * ivshmem_server__handle() consumes their revents. No threads, no timers, so a test
@@ -77,6 +80,9 @@ struct ivshmem_server {
 	struct ivshmem_server_stats stats;
 	ivshmem_server_event_fn event;
 	void *event_opaque;
+	int private_fd;	      /* the private peer's eventfd (vector 0), or -1 */
+	uint16_t private_id;
+	uint16_t private_role; /* the only role it is introduced to */
 	const char *name;  /* for log lines */
 };
 
@@ -87,6 +93,12 @@ int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
  * PEER_ID (its first peer gets that id). The functions below name roles by this key.
  */
 int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id);
+/*
+ * A private peer ID (a free id below IVSHMEM_SERVER_MAX_ROLES, not a role's key) with
+ * one eventfd, introduced only to peers of role ROLE. Returns the eventfd (nonblocking;
+ * the server owns it) or a negative errno.
+ */
+int ivshmem_server__add_private(struct ivshmem_server *s, uint16_t id, uint16_t role);
 /* Fill up to MAX entries; returns how many. Pass the same slice to __handle. */
 size_t ivshmem_server__pollfds(const struct ivshmem_server *s, struct pollfd *fds, size_t max);
 void ivshmem_server__handle(struct ivshmem_server *s, const struct pollfd *fds, size_t n);

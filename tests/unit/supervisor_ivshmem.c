@@ -277,6 +277,62 @@ static void test_two_peers_and_doorbells(void **state)
 }
 
 /*
+ * The private peer (the driver VM's health doorbell): introduced to role 0 only, with
+ * one eventfd; role 1 never hears of it, so it cannot ring it; the server reads what
+ * role 0 rang. Its id may not collide with a role's key or the fresh ids.
+ */
+static void test_private_peer(void **state)
+{
+	struct fixture *f = *state;
+	int a_own[VECTORS], b_own[VECTORS], a_sees_b[VECTORS], b_sees_a[VECTORS];
+	int a, b, shm_a, shm_b, hfd, priv, ret;
+	uint64_t val = 1;
+
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(ivshmem_server__add_private(&f->srv, 1, 0), -EEXIST); /* a role */
+	assert_int_equal(ivshmem_server__add_private(&f->srv, IVSHMEM_SERVER_MAX_ROLES, 0),
+			 -EINVAL); /* where fresh ids start */
+	hfd = ivshmem_server__add_private(&f->srv, 3, 0);
+	assert_true(hfd >= 0);
+	assert_int_equal(ivshmem_server__add_private(&f->srv, 2, 0), -EEXIST); /* one only */
+	assert_int_equal(ivshmem_server__add_role(&f->srv, "/tmp/unused.sock", 3), -EEXIST);
+	pthread_mutex_unlock(&f->lock);
+
+	a = client_connect(f->path[0]);
+	shm_a = expect_setup(a, 0);
+	assert_int_equal(client_recv(a, &priv), 3); /* the private peer: one eventfd */
+	assert_true(priv >= 0);
+	expect_eventfds(a, 0, a_own);
+	wait_peer_state(f, 0, 1);
+
+	b = client_connect(f->path[1]);
+	shm_b = expect_setup(b, 1);
+	expect_eventfds(b, 0, b_sees_a); /* role 0, but never the private peer */
+	expect_eventfds(b, 1, b_own);
+	expect_eventfds(a, 1, a_sees_b);
+	expect_nothing(f, b);
+
+	/* role 0 rings it; the server reads it, once */
+	assert_int_equal(write(priv, &val, sizeof(val)), sizeof(val));
+	val = 0;
+	assert_int_equal(read(hfd, &val, sizeof(val)), sizeof(val));
+	assert_int_equal(val, 1);
+	ret = (int)read(hfd, &val, sizeof(val));
+	assert_int_equal(ret, -1);
+	assert_int_equal(errno, EAGAIN);
+
+	close(priv);
+	close_all(a_own, VECTORS);
+	close_all(b_own, VECTORS);
+	close_all(a_sees_b, VECTORS);
+	close_all(b_sees_a, VECTORS);
+	close(shm_a);
+	close(shm_b);
+	close(a);
+	close(b);
+}
+
+/*
  * A driver VM that dies and comes back takes the same role with a FRESH id (QEMU 7.2
  * corrupts its heap when a departed peer's id is reused); the client hears both.
  */
@@ -477,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_init_bounds),
 		cmocka_unit_test_setup_teardown(test_single_peer_setup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_peers_and_doorbells, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_gets_fresh_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_peer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_talking_peer_is_closed, setup, teardown),
