@@ -89,7 +89,7 @@ done
 tr -d '\r' <"$DDVM_RUNDIR/netvm.log" | awk '/^DEMO-DRIVER-END/ { last = cur; cur = ""; next }
 	/^DEMO-DRIVER / { sub(/^DEMO-DRIVER /, ""); cur = cur "    " $0 "\n" }
 	END { printf "%s", last }' | fold -s -w 110
-say "the supervisor's view: channels, epochs, heartbeats, requests"
+say "the supervisor's view: channels, epochs, health, requests"
 "$DDVM" status
 
 if grep -aq '^DEMO-FAIL' "$DDVM_RUNDIR/app.log"; then
