@@ -7,6 +7,7 @@
  * "console VM", after which the connection carries the VM's serial port both ways.
  *
  *   status            the table `ddvm status` prints
+ *   status json       the same as one JSON object (docs/supervisor.md, "status --json")
  *   down              stop everything
  *   restart VM        kill VM and start it again (a fresh boot; epochs bumped)
  *   console VM        attach to VM's serial console
@@ -17,6 +18,7 @@
 #include "supervisor.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,7 +207,142 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
 		      (unsigned long long)st.responses, (unsigned long long)st.errors,
 		      (unsigned long long)st.sessions);
+		if (sup->startup[i].problem[0])
+			reply(c, "%-20s   not ready: %s\n", "", sup->startup[i].problem);
 	}
+}
+
+/* All of BUF, also into a non-blocking socket: the client reads it as we write. */
+static void reply_all(struct control_conn *c, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&p, 1, 1000) == 1)
+				continue;
+		}
+		if (n <= 0) {
+			pr_debug("control: reply lost: %s", strerror(errno));
+			return;
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+static json_t *status_device(const struct cfg_device *d)
+{
+	return json_pack("{s:s, s:s, s:s}", "name", d->name, "kind", cfg_kind_name(d->kind),
+			 "model", d->host[0] ? "vfio-pci" : d->model);
+}
+
+/* A driver VM's disks and their host I/O errors (storage.c keeps them). */
+static json_t *status_disks(struct supervisor *sup, const struct cfg_vm *cv, uint64_t now)
+{
+	const struct vm *vm = supervisor__find_vm(sup, cv->name);
+	json_t *a = json_array();
+	unsigned j;
+
+	for (j = 0; j < sup->cfg->nr_devices; j++) {
+		const struct cfg_device *d = &sup->cfg->devices[j];
+		const struct storage_dev *s = &sup->storage[j];
+		json_t *last = json_null();
+		char eb[24];
+
+		if (d->vm != cv || d->kind != CFG_BLK || d->host[0])
+			continue;
+		if (s->last_ms)
+			last = json_pack("{s:s, s:s, s:s, s:I}", "op", s->op, "errno",
+					 storage__errno_name(s->err, eb, sizeof(eb)), "reason",
+					 s->reason, "ago_ms", (json_int_t)(now - s->last_ms));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:o, s:b}", "name", d->name,
+						   "image", d->image, "host_io_errors",
+						   (json_int_t)s->errors, "last_error", last,
+						   "paused", vm && vm->storage.paused));
+	}
+	return a;
+}
+
+static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64_t now)
+{
+	const struct config *cfg = sup->cfg;
+	struct vm *vm = supervisor__find_vm(sup, cv->name);
+	json_t *devs = json_array(), *o;
+	unsigned j;
+
+	for (j = 0; j < cfg->nr_devices; j++)
+		if (cfg->devices[j].vm == cv)
+			json_array_append_new(devs, status_device(&cfg->devices[j]));
+	for (j = 0; j < cv->nr_uses; j++) {
+		unsigned k;
+
+		for (k = 0; k < cfg->nr_devices; k++)
+			if (!strcmp(cfg->devices[k].name, cv->uses[j]))
+				json_array_append_new(devs, status_device(&cfg->devices[k]));
+	}
+	o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o}", "name", cv->name, "role",
+		      cfg_role_name(cv->role), "state",
+		      vm ? json_string(vm_state_name(vm->state)) : json_null(), "uptime_ms",
+		      vm && vm__alive(vm) ? json_integer(now - vm->started_ms) : json_null(),
+		      "restarts", (json_int_t)(vm ? vm->restarts : 0), "pid",
+		      vm && vm__alive(vm) ? json_integer(vm->pid) : json_null(), "devices", devs,
+		      "last_failure", json_str_or_null(vm ? vm->last_failure : NULL));
+	if (cv->role == CFG_DRIVER_VM)
+		json_object_set_new(o, "disks", status_disks(sup, cv, now));
+	return o;
+}
+
+static json_t *status_channel(struct supervisor *sup, unsigned i)
+{
+	const struct cfg_channel *cc = &sup->cfg->channels[i];
+	struct channel_stats st;
+
+	channel__stats(&sup->channels[i], &st);
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, "
+			 "s:I, s:o}",
+			 "name", cc->name, "kind", cfg_kind_name(cc->dev->kind), "device",
+			 cc->dev->name, "client", cc->client->name, "epoch", (json_int_t)st.epoch,
+			 "driver_up", st.driver_up, "client_up", st.client_up, "backend_state",
+			 channel_state_name(st.backend_state), "frontend_state",
+			 channel_state_name(st.frontend_state), "health",
+			 (json_int_t)st.health_beats, "requests", (json_int_t)st.requests,
+			 "responses", (json_int_t)st.responses, "errors", (json_int_t)st.errors,
+			 "sessions", (json_int_t)st.sessions, "problem",
+			 json_str_or_null(sup->startup[i].problem));
+}
+
+/* `ddvm status --json`: field names are an interface (docs/supervisor.md). */
+static void cmd_status_json(struct supervisor *sup, struct control_conn *c)
+{
+	uint64_t now = now_ms();
+	json_t *root, *vms = json_array(), *chans = json_array();
+	unsigned i;
+	char *text;
+
+	for (i = 0; i < sup->cfg->nr_vms; i++)
+		json_array_append_new(vms, status_vm(sup, &sup->cfg->vms[i], now));
+	for (i = 0; i < sup->cfg->nr_channels; i++)
+		json_array_append_new(chans, status_channel(sup, i));
+	root = json_pack("{s:I, s:s, s:s, s:o, s:o}", "pid", (json_int_t)getpid(), "rundir",
+			 sup->rundir, "accel", sup->accel, "vms", vms, "channels", chans);
+	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	if (!text) {
+		reply(c, "ERR cannot build the status as JSON\n");
+		return;
+	}
+	reply(c, "OK\n");
+	reply_all(c, text, strlen(text));
+	reply_all(c, "\n", 1);
+	free(text);
 }
 
 static void cmd_restart(struct supervisor *sup, struct control_conn *c, const char *name)
@@ -226,6 +363,7 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		 * clients told BACKEND_GONE wait for it again). */
 		vm->failures_in_row = 0;
 		vm->epoch_bumped = 0;
+		startup__forget(vm);
 		vm->state = VM_FAILED;
 		vm->restart_at_ms = now_ms();
 	}
@@ -255,7 +393,9 @@ static int control__command(struct supervisor *sup, struct control_conn *c, char
 
 	if (arg)
 		*arg++ = 0;
-	if (!strcmp(line, "status")) {
+	if (!strcmp(line, "status") && arg && !strcmp(arg, "json")) {
+		cmd_status_json(sup, c);
+	} else if (!strcmp(line, "status")) {
 		cmd_status(sup, c);
 	} else if (!strcmp(line, "ping")) {
 		reply(c, "OK %d\n", getpid());

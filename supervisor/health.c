@@ -69,6 +69,7 @@ static uint64_t backoff_ms(const struct vm *vm)
 static void health__schedule(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
+	int give_up = 0;
 	unsigned i;
 
 	if (sup->stopping) {
@@ -83,11 +84,20 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		return;
 	}
 	vm->failures_in_row++;
-	if (vm->failures_in_row > vm->cfg->restart_max) {
-		vm->state = VM_GAVE_UP;
+	if (startup__failed_again(vm)) {
+		/* A QEMU that refuses to start refuses again: retrying only hides why. */
+		give_up = 1;
+		pr_err("%s: GIVING UP: it failed to start twice the same way (%s); it stays "
+		       "down. Fix the cause, then 'ddvm restart %s'", vm->cfg->name,
+		       vm->last_failure, vm->cfg->name);
+	} else if (vm->failures_in_row > vm->cfg->restart_max) {
+		give_up = 1;
 		pr_err("%s: GIVING UP after %u failures in a row (last: %s); it stays down. "
 		       "Fix the cause, then 'ddvm restart %s'", vm->cfg->name, vm->failures_in_row,
 		       vm->last_failure, vm->cfg->name);
+	}
+	if (give_up) {
+		vm->state = VM_GAVE_UP;
 		for (i = 0; i < sup->cfg->nr_channels; i++)
 			if (supervisor__vm_serves(vm, &sup->channels[i]))
 				channel__backend_dead(&sup->channels[i]);
@@ -150,7 +160,7 @@ void health__fail(struct vm *vm, const char *reason, uint64_t now)
 
 void health__vm_exited(struct vm *vm, int status, uint64_t now)
 {
-	char why[160];
+	char why[512];
 
 	describe_status(status, why, sizeof(why));
 	if (vm->sup->stopping) {
@@ -172,6 +182,7 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	} else if (vm->want_restart) {
 		pr_info("%s: stopped for restart", vm->cfg->name);
 	} else {
+		startup__exited(vm, why, sizeof(why)); /* QEMU's words, if it never booted */
 		health__detected(vm, why, now);
 	}
 	health__new_epochs(vm, now);
@@ -206,10 +217,10 @@ int health__start_vm(struct vm *vm, uint64_t now)
 	vm->bridged = 0;
 	(void)sup;
 	(void)i;
+	startup__vm_starting(vm);
 	ret = vm__start(vm);
 	if (ret) {
-		snprintf(vm->last_failure, sizeof(vm->last_failure), "cannot start QEMU: %s",
-			 strerror(-ret));
+		startup__start_error(vm, ret, vm->last_failure, sizeof(vm->last_failure));
 		pr_err("%s: %s", vm->cfg->name, vm->last_failure);
 		vm->restarts++;
 		health__schedule(vm, now);
@@ -378,5 +389,8 @@ int health__tick(struct supervisor *sup, uint64_t now)
 		if (t < next)
 			next = t;
 	}
+	t = startup__tick(sup, now);
+	if (t < next)
+		next = t;
 	return next < 10 ? 10 : next;
 }

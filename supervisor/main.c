@@ -40,7 +40,7 @@ static const char main_help[] =
 	"\n"
 	"commands:\n"
 	"  up CONFIG [-d]    start the setup described by CONFIG (foreground; -d detaches)\n"
-	"  status            VMs, their state, uptime and restarts; channels and counters\n"
+	"  status [--json]   VMs, their state, uptime and restarts; channels and counters\n"
 	"  down              stop everything and remove what ddvm created\n"
 	"  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
 	"  logs VM [-f]      print VM's console log (-f: keep following it)\n"
@@ -57,7 +57,7 @@ static const char main_help[] =
 	"  5 no such VM, 6 a supervisor already runs in the run dir\n";
 
 static const char up_help[] =
-	"usage: ddvm up CONFIG [-d]\n"
+	"usage: ddvm up CONFIG [-d|--detach]   (options in any order)\n"
 	"\n"
 	"Create a channel (shared memory + doorbells) for each device a client uses, boot\n"
 	"every driver VM and client VM of CONFIG (an INI file; see examples/demo.ini), and\n"
@@ -67,19 +67,39 @@ static const char up_help[] =
 	"re-attach.\n"
 	"\n"
 	"Runs in the foreground and logs there; Ctrl-C (SIGINT) or SIGTERM tears everything\n"
-	"down. -d detaches once every VM is ready (log: RUNDIR/ddvm.log).\n"
+	"down. -d detaches once every VM is ready (log: RUNDIR/ddvm.log) and exits 0; it\n"
+	"exits 1 as soon as a VM failed for good (a QEMU that refuses to start, with QEMU's\n"
+	"own words; the supervisor stays up for 'ddvm status', 'ddvm restart', 'ddvm down').\n"
+	"\n"
+	"A start that fails before the guest booted is retried once; the same failure twice\n"
+	"and the VM is given up on (state gave-up, the reason in 'ddvm status').\n"
 	"\n"
 	"Files in RUNDIR: ddvm.sock (control), ddvm.pid, VM.log (console), VM.qemu.log,\n"
-	"VM.pid, VM.qmp, channels/CHANNEL.{driver,client,host}.sock (ivshmem servers).\n";
+	"VM.pid, VM.qmp, VM.channels, channels/CHANNEL.{driver,client,host}.sock (ivshmem\n"
+	"servers; a host client connects to CHANNEL.client.sock).\n"
+	"\n"
+	"exit codes: 0 ok (foreground: stopped cleanly), 1 failed, 2 usage, 3 bad setup\n"
+	"  file (nothing started), 6 a supervisor already runs in the run dir\n";
 
 static const char status_help[] =
-	"usage: ddvm status\n"
+	"usage: ddvm status [--json]\n"
 	"\n"
 	"One line per VM: role, state (booting, running, failed, gave-up, stopping), uptime\n"
-	"of the current incarnation, restarts since 'up', QEMU pid, devices. Then one line\n"
-	"per channel: epoch (bumped at each driver VM restart), whether each side's ivshmem\n"
-	"peer is connected, backend/frontend state, heartbeat, descriptors each side\n"
-	"produced, protocol errors the sides reported.\n";
+	"of the current incarnation, restarts since 'up', QEMU pid, devices; below it the\n"
+	"last failure (for a start that failed: QEMU's own words) and each disk's host I/O\n"
+	"errors. Then one line per channel: epoch (bumped at each driver VM restart),\n"
+	"whether each side's ivshmem peer is connected, backend/frontend state, HEALTH (the\n"
+	"driver VM's health-doorbell beats), descriptors each side produced, protocol\n"
+	"errors the sides reported, SESSIONS (resets of this channel alone); below it why a\n"
+	"channel is not ready when it should be.\n"
+	"\n"
+	"--json: the same as one JSON object with stable field names (docs/supervisor.md):\n"
+	"  {\"vms\": [{name, role, state, uptime_ms, restarts, pid, devices, last_failure,\n"
+	"  disks}], \"channels\": [{name, kind, device, client, epoch, driver_up, client_up,\n"
+	"  backend_state, frontend_state, health, requests, responses, errors, sessions,\n"
+	"  problem}]}\n"
+	"\n"
+	"exit codes: 0 ok, 4 no supervisor running\n";
 
 static const char down_help[] =
 	"usage: ddvm down\n"
@@ -96,7 +116,7 @@ static const char restart_help[] =
 	"Waits until the VM is ready again.\n";
 
 static const char logs_help[] =
-	"usage: ddvm logs VM [-f]\n"
+	"usage: ddvm logs VM [-f|--follow]\n"
 	"\n"
 	"Print VM's console log (all incarnations). -f keeps printing what is added,\n"
 	"until interrupted. QEMU's own messages are in RUNDIR/VM.qemu.log.\n";
@@ -204,23 +224,65 @@ static int control_simple(const char *cmd)
 	return EX_OK;
 }
 
+/* The child's report on the ready pipe (`up -d`): one byte, then, after F (something
+ * gave up) or E (did not start), the reasons as text until the pipe closes. */
+static int up_wait_child(int fd)
+{
+	char c = 0, why[2048];
+	ssize_t n;
+	size_t len = 0;
+
+	if (read(fd, &c, 1) != 1)
+		c = 'E';
+	while (len < sizeof(why) - 1 && (n = read(fd, why + len, sizeof(why) - 1 - len)) > 0)
+		len += n;
+	why[len] = 0;
+	switch (c) {
+	case 'R':
+		fprintf(stderr, "ddvm: up; see 'ddvm status'\n");
+		return EX_OK;
+	case 'B': /* the child said so on our stderr */
+		return EX_BUSY;
+	case 'F':
+		fprintf(stderr, "%sddvm: not up: a VM failed for good (above; also in 'ddvm "
+				"status'). The supervisor still runs: fix the cause and 'ddvm "
+				"restart VM', or 'ddvm down'\n", why);
+		return EX_FAIL;
+	default:
+		fprintf(stderr, "%sddvm: the supervisor did not start; see %s/ddvm.log\n", why,
+			rundir);
+		return EX_FAIL;
+	}
+}
+
 static int cmd_up(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "detach", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	static struct config cfg;
 	static struct supervisor sup;
 	int detach = 0, opt, ret, pipefd[2] = { -1, -1 };
 	const char *path;
 
-	optind = 1;
-	while ((opt = getopt(argc, argv, "+d")) != -1) {
-		if (opt != 'd') {
+	/* Options anywhere: `up CONFIG -d` and `up -d CONFIG` (GNU getopt permutes). */
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
+		if (opt == 'd') {
+			detach = 1;
+		} else if (opt == 'h') {
+			fputs(up_help, stdout);
+			return EX_OK;
+		} else {
 			fputs(up_help, stderr);
 			return EX_USAGE;
 		}
-		detach = 1;
 	}
 	if (optind != argc - 1) {
-		fputs(up_help, stderr);
+		fprintf(stderr, "ddvm up: %s\n\n%s", optind == argc ? "which CONFIG?" :
+			"one CONFIG only", up_help);
 		return EX_USAGE;
 	}
 	path = argv[optind];
@@ -235,7 +297,6 @@ static int cmd_up(int argc, char **argv)
 
 	if (detach) {
 		pid_t pid;
-		char c = 0;
 
 		if (pipe2(pipefd, O_CLOEXEC) < 0)
 			return EX_FAIL;
@@ -246,18 +307,7 @@ static int cmd_up(int argc, char **argv)
 			close(pipefd[1]);
 			fprintf(stderr, "ddvm: starting in the background (log: %s/ddvm.log)...\n",
 				rundir);
-			if (read(pipefd[0], &c, 1) != 1 || c == 'E') {
-				fprintf(stderr, "ddvm: the supervisor did not start; see %s/ddvm.log\n",
-					rundir);
-				return c == 'B' ? EX_BUSY : EX_FAIL;
-			}
-			if (c == 'F') {
-				fprintf(stderr, "ddvm: up, but some VM failed for good; see 'ddvm "
-						"status'\n");
-				return EX_FAIL;
-			}
-			fprintf(stderr, "ddvm: up; see 'ddvm status'\n");
-			return EX_OK;
+			return up_wait_child(pipefd[0]);
 		}
 		close(pipefd[0]);
 		setsid();
@@ -285,6 +335,34 @@ static int cmd_up(int argc, char **argv)
 	}
 	supervisor__up(&sup);
 	return supervisor__run(&sup) ? EX_FAIL : EX_OK;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int json = 0, opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (opt == 'j') {
+			json = 1;
+		} else if (opt == 'h') {
+			fputs(status_help, stdout);
+			return EX_OK;
+		} else {
+			fputs(status_help, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(status_help, stderr);
+		return EX_USAGE;
+	}
+	return control_simple(json ? "status json" : "status");
 }
 
 static int cmd_down(void)
@@ -375,29 +453,33 @@ static int cmd_restart(const char *vm)
 
 static int cmd_logs(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char path[CFG_PATH_MAX + 64], buf[8192];
 	int follow = 0, opt, fd, ino = -1;
-	const char *vm = NULL;
+	const char *vm;
 	ssize_t n;
 
-	optind = 1;
-	while ((opt = getopt(argc, argv, "+f")) != -1) {
-		if (opt != 'f') {
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		if (opt == 'f') {
+			follow = 1;
+		} else if (opt == 'h') {
+			fputs(logs_help, stdout);
+			return EX_OK;
+		} else {
 			fputs(logs_help, stderr);
 			return EX_USAGE;
 		}
-		follow = 1;
 	}
-	if (optind < argc)
-		vm = argv[optind++];
-	if (optind < argc && !strcmp(argv[optind], "-f")) { /* `ddvm logs VM -f` */
-		follow = 1;
-		optind++;
-	}
-	if (!vm || optind != argc) {
+	if (optind != argc - 1) {
 		fputs(logs_help, stderr);
 		return EX_USAGE;
 	}
+	vm = argv[optind];
 	snprintf(path, sizeof(path), "%s/%s.log", rundir, vm);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -531,13 +613,8 @@ int main(int argc, char **argv)
 			return fputs(up_help, stdout), EX_OK;
 		return cmd_up(argc, argv);
 	}
-	if (!strcmp(cmd, "status")) {
-		if (wants_help(argc, argv))
-			return fputs(status_help, stdout), EX_OK;
-		if (argc != 1)
-			return fputs(status_help, stderr), EX_USAGE;
-		return control_simple("status");
-	}
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc, argv);
 	if (!strcmp(cmd, "down")) {
 		if (wants_help(argc, argv))
 			return fputs(down_help, stdout), EX_OK;
@@ -550,11 +627,8 @@ int main(int argc, char **argv)
 			return fputs(restart_help, stdout), EX_OK;
 		return need_vm(argc, argv, restart_help) ? cmd_restart(argv[1]) : EX_USAGE;
 	}
-	if (!strcmp(cmd, "logs")) {
-		if (wants_help(argc, argv))
-			return fputs(logs_help, stdout), EX_OK;
+	if (!strcmp(cmd, "logs"))
 		return cmd_logs(argc, argv);
-	}
 	if (!strcmp(cmd, "inject")) {
 		char line[256] = "inject";
 		size_t used = strlen(line);

@@ -261,7 +261,8 @@ static void supervisor__signal(struct supervisor *sup)
 	}
 }
 
-/* Tell a `ddvm up -d` parent that everything is up (R) or that something gave up (F). */
+/* Tell a `ddvm up -d` parent that everything is up (R) or, as soon as a VM gave up,
+ * that it failed (F, then "ddvm: VM: reason" lines for the parent to print). */
 static void supervisor__report_ready(struct supervisor *sup)
 {
 	unsigned i, ready = 0, dead = 0;
@@ -273,9 +274,21 @@ static void supervisor__report_ready(struct supervisor *sup)
 		ready += sup->vms[i].state == VM_RUNNING;
 		dead += sup->vms[i].state == VM_GAVE_UP;
 	}
-	if (ready + dead < sup->nr_vms)
+	if (ready + dead < sup->nr_vms && !(dead && sup->ready_fd >= 0))
 		return;
 	c = dead ? 'F' : 'R';
+	if (sup->ready_fd >= 0 && dead) {
+		if (write(sup->ready_fd, &c, 1) < 0)
+			pr_debug("ready pipe: %s", strerror(errno));
+		for (i = 0; i < sup->nr_vms; i++)
+			if (sup->vms[i].state == VM_GAVE_UP)
+				dprintf(sup->ready_fd, "ddvm: %s gave up: %s\n", sup->vms[i].cfg->name,
+					sup->vms[i].last_failure);
+		close(sup->ready_fd);
+		sup->ready_fd = -1;
+	}
+	if (ready + dead < sup->nr_vms)
+		return;
 	if (sup->progress == 1) {
 		pr_info(dead ? "%u of %u VMs up; see above" : "all %u of %u VMs ready", ready,
 			sup->nr_vms);

@@ -38,6 +38,7 @@ struct supervisor {
 	struct vm vms[CFG_MAX_VMS];
 	struct channel channels[CFG_MAX_CHANNELS];
 	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
+	struct startup_chan startup[CFG_MAX_CHANNELS]; /* channels not ready in time (startup.c) */
 	int lock_fd;	 /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
 	int signal_fd;
 	int control_fd;

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "qmp.h"
+#include "startup.h"
 #include "storage.h"
 
 struct supervisor;
@@ -62,7 +63,7 @@ struct vm {
 	uint64_t restart_at_ms;
 	int stopping_for_failure;  /* we SIGKILLed it because it failed */
 	int want_restart;	   /* `ddvm restart`: come back without counting a failure */
-	char last_failure[256];
+	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
 	uint64_t fail_ms;	   /* failure detected; cleared when service is restored */
 	int not_back_logged;	   /* said that channels are not back after fail_ms */
@@ -82,6 +83,7 @@ struct vm {
 	uint64_t snap_phase_ms;	   /* when the current phase began */
 	uint64_t snap_restored_ms; /* restore: when the guest ran again */
 	struct storage_vm storage; /* host I/O errors (storage.c) */
+	struct startup_vm startup; /* start failures (startup.c) */
 	char line[256];		   /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */

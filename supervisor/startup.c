@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Start failures and late channels: say why something did not come up, in QEMU's
+ * words where QEMU is the one who refused, instead of retrying or waiting in silence.
+ * The restart policy itself stays in health.c; this file decides what a start failure
+ * is, what it was, and whether it is the same one again.
+ */
+#include "startup.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define QLOG_READ_MAX 65536
+
+void startup__vm_starting(struct vm *vm)
+{
+	struct stat st;
+
+	vm->startup.qlog_off = stat(vm->qemu_log_path, &st) == 0 ? st.st_size : 0;
+	vm->startup.start_failed = 0;
+}
+
+void startup__start_error(struct vm *vm, int err, char *why, size_t len)
+{
+	char qemu[384];
+
+	vm->startup.start_failed = 1;
+	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
+		snprintf(why, len, "cannot start QEMU: %s", qemu);
+	else
+		snprintf(why, len, "cannot start QEMU: %s", strerror(-err));
+}
+
+/* "qemu-system-x86_64: -drive ...: reason" → "-drive ...: reason"; NULL if LINE is not
+ * an error line of QEMU (or of our fork, which says "ddvm: cannot run ..."). */
+static const char *qemu_words(const char *line, const char *qemu)
+{
+	const char *base = strrchr(qemu, '/'), *p;
+
+	base = base ? base + 1 : qemu;
+	if (!strncmp(line, "ddvm: ", 6))
+		return line + 6;
+	p = strstr(line, ": ");
+	if (!p || memchr(line, ' ', p - line))
+		return NULL; /* no "PROGRAM: " prefix */
+	if (!((size_t)(p - line) == strlen(qemu) && !strncmp(line, qemu, p - line)) &&
+	    !((size_t)(p - line) >= strlen(base) &&
+	      !strncmp(p - strlen(base), base, strlen(base))))
+		return NULL;
+	p += 2;
+	if (!strncmp(p, "warning: ", 9))
+		return NULL;
+	return p;
+}
+
+int startup__qemu_error(const struct vm *vm, char *buf, size_t len)
+{
+	static char text[QLOG_READ_MAX + 1];
+	const char *qemu = vm->sup && vm->sup->qemu[0] ? vm->sup->qemu : "qemu-system-x86_64";
+	char *line, *save = NULL, *last = NULL;
+	ssize_t n;
+	int fd;
+
+	buf[0] = 0;
+	fd = open(vm->qemu_log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = pread(fd, text, QLOG_READ_MAX, vm->startup.qlog_off);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	/* The first error QEMU printed is the cause; later lines are its consequences. */
+	for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		const char *w = qemu_words(line, qemu);
+
+		if (w) {
+			snprintf(buf, len, "%s", w);
+			return 1;
+		}
+		if (*line)
+			last = line;
+	}
+	if (last)
+		snprintf(buf, len, "%s", last);
+	return last != NULL;
+}
+
+void startup__exited(struct vm *vm, char *why, size_t len)
+{
+	char qemu[384];
+	size_t n = strlen(why);
+
+	if (vm->state != VM_BOOTING || vm->ready_ms)
+		return; /* it had booted: an ordinary failure */
+	vm->startup.start_failed = 1;
+	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
+		snprintf(why + n, len - n, " before the guest booted: %s", qemu);
+	else
+		snprintf(why + n, len - n, " before the guest booted (nothing in %s)",
+			 vm->qemu_log_path);
+}
+
+int startup__failed_again(struct vm *vm)
+{
+	struct startup_vm *s = &vm->startup;
+	int again;
+
+	if (!s->start_failed) {
+		s->prev_failure[0] = 0;
+		return 0;
+	}
+	again = !strcmp(s->prev_failure, vm->last_failure);
+	snprintf(s->prev_failure, sizeof(s->prev_failure), "%s", vm->last_failure);
+	return again;
+}
+
+void startup__forget(struct vm *vm)
+{
+	vm->startup.prev_failure[0] = 0;
+	vm->startup.start_failed = 0;
+}
+
+/* Is side SIDE's state READY at the channel's current epoch? */
+static int side_ready(const struct channel *ch, int backend)
+{
+	const struct ddvm_region_hdr *h = ch->rg.hdr;
+	uint32_t state = backend ? ddvm_load_acquire(&h->backend_state) :
+				   ddvm_load_acquire(&h->frontend_state);
+	uint32_t epoch = backend ? ddvm_read32(&h->backend_epoch) : ddvm_read32(&h->frontend_epoch);
+
+	return state == DDVM_STATE_READY && epoch == ch->own.epoch;
+}
+
+static int booted_for(const struct vm *vm, uint64_t now)
+{
+	return vm && vm->state == VM_RUNNING && vm->ready_ms &&
+	       now - vm->ready_ms >= STARTUP_CHANNEL_MS;
+}
+
+static void channel_problem(struct supervisor *sup, const struct channel *ch, uint64_t now,
+			    char *buf, size_t len)
+{
+	const struct cfg_channel *cc = ch->cfg;
+	const struct vm *drv = supervisor__find_vm(sup, cc->dev->vm->name);
+	const struct vm *cli = cc->client->role == CFG_CLIENT_VM ?
+				       supervisor__find_vm(sup, cc->client->name) : NULL;
+	const char *kind = cfg_kind_name(cc->dev->kind);
+
+	buf[0] = 0;
+	if (!drv || drv->state != VM_RUNNING)
+		return; /* booting, failed, restarting: health.c speaks for it */
+	if (booted_for(drv, now) && !side_ready(ch, 1)) {
+		snprintf(buf, len, "backend %s at epoch %u %llu s after %s booted: the "
+			 "translation module (ddvm_%sback) did not attach; see 'ddvm logs %s'",
+			 channel_state_name(ddvm_read32(&ch->rg.hdr->backend_state)),
+			 ch->own.epoch, (unsigned long long)(now - drv->ready_ms) / 1000,
+			 drv->cfg->name, kind, drv->cfg->name);
+		return;
+	}
+	if (cli && booted_for(cli, now) && side_ready(ch, 1) && !side_ready(ch, 0))
+		snprintf(buf, len, "frontend %s at epoch %u %llu s after %s booted: the client "
+			 "driver (ddvm_%sfront) did not attach; see 'ddvm logs %s'",
+			 channel_state_name(ddvm_read32(&ch->rg.hdr->frontend_state)),
+			 ch->own.epoch, (unsigned long long)(now - cli->ready_ms) / 1000,
+			 cli->cfg->name, kind, cli->cfg->name);
+}
+
+int startup__tick(struct supervisor *sup, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < sup->cfg->nr_channels; i++) {
+		struct startup_chan *s = &sup->startup[i];
+		char problem[sizeof(s->problem)];
+
+		channel_problem(sup, &sup->channels[i], now, problem, sizeof(problem));
+		if (problem[0] && !s->problem[0])
+			pr_warn("channel %s not ready: %s", sup->cfg->channels[i].name, problem);
+		else if (!problem[0] && s->problem[0] && side_ready(&sup->channels[i], 1))
+			pr_info("channel %s: ready now", sup->cfg->channels[i].name);
+		snprintf(s->problem, sizeof(s->problem), "%s", problem);
+	}
+	return 1000;
+}
