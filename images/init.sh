@@ -5,7 +5,9 @@
 #  2. loads qemu_fw_cfg and the role's modules (/etc/ddvm/modules; the driver VM loads
 #     every driver of its matrix so each binds to whatever emulated device is present)
 #     and those named on the kernel command line as ddvm.load=mod1,mod2
-#     and names disks /dev/disk/by-pci/BDF as they appear (hotplug.sh)
+#     and names disks /dev/disk/by-pci/BDF as they appear (hotplug.sh); then, for each
+#     channel in fw_cfg opt/ddvm/channels, the module that serves it (ddvm_KINDback in
+#     a driver VM, ddvm_KINDfront in a client VM) and prints "DDVM-SERVICES mod..."
 #  3. driver VM: prints "DDVM-PCI <bdf> <vendor:device> driver=<drv>" per bound device
 #  4. prints "DDVM-READY role=<role>"
 #  5. if fw_cfg file opt/ddvm/run exists (-fw_cfg name=opt/ddvm/run,file=SCRIPT), runs it
@@ -51,6 +53,23 @@ for m in $extra; do
 done
 
 /sbin/ddvm-hotplug # coldplug: disks that appeared before the helper was set
+
+# The services of this VM's channels load themselves: the supervisor lists them in
+# fw_cfg opt/ddvm/channels ("NAME KIND ROLE BDF PEER [target=...]", one a line), and
+# each channel needs the translation module (driver) or the client driver (client) of
+# its kind. A module binds to every ivshmem device and keeps the channels of its kind.
+channels=/sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/channels/raw
+if [ -r "$channels" ]; then
+	mods=
+	while read -r _name kind side _rest; do
+		case "$side" in driver) m=ddvm_${kind}back ;; client) m=ddvm_${kind}front ;; *) continue ;; esac
+		case " $mods " in *" $m "*) ;; *) mods="$mods $m" ;; esac
+	done <"$channels"
+	for m in $mods; do
+		modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
+	done
+	[ -n "$mods" ] && echo "DDVM-SERVICES$mods"
+fi
 
 if [ "$role" = driver-vm ]; then
 	for d in /sys/bus/pci/devices/*; do

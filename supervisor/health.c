@@ -182,7 +182,7 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	} else if (vm->want_restart) {
 		pr_info("%s: stopped for restart", vm->cfg->name);
 	} else {
-		startup__exited(vm, why, sizeof(why)); /* QEMU's words, if it never booted */
+		startup__exited(vm, status, why, sizeof(why)); /* QEMU's words, if it never booted */
 		health__detected(vm, why, now);
 	}
 	health__new_epochs(vm, now);

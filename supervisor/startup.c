@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define QLOG_READ_MAX 65536
@@ -92,13 +93,15 @@ int startup__qemu_error(const struct vm *vm, char *buf, size_t len)
 	return last != NULL;
 }
 
-void startup__exited(struct vm *vm, char *why, size_t len)
+void startup__exited(struct vm *vm, int status, char *why, size_t len)
 {
 	char qemu[384];
 	size_t n = strlen(why);
 
 	if (vm->state != VM_BOOTING || vm->ready_ms)
 		return; /* it had booted: an ordinary failure */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
+		return; /* killed, or the guest powered off: not a refusal to start */
 	vm->startup.start_failed = 1;
 	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
 		snprintf(why + n, len - n, " before the guest booted: %s", qemu);

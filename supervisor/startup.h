@@ -36,9 +36,10 @@ struct startup_chan {
 void startup__vm_starting(struct vm *vm);
 /* QEMU of VM could not even be run (ERR, negative errno): a start failure. */
 void startup__start_error(struct vm *vm, int err, char *why, size_t len);
-/* QEMU of VM exited on its own; WHY (its wait status in words) gets QEMU's own error
- * line appended when the guest never booted. */
-void startup__exited(struct vm *vm, char *why, size_t len);
+/* QEMU of VM exited on its own with wait STATUS; WHY (the status in words) gets QEMU's
+ * own error line appended when QEMU gave up (exit status not 0) before the guest
+ * booted. A signal is not QEMU refusing to start: someone killed it. */
+void startup__exited(struct vm *vm, int status, char *why, size_t len);
 /* Called once per failure, after last_failure is set: 1 when this start failure is
  * the one before it again (give up now), 0 otherwise. */
 int startup__failed_again(struct vm *vm);

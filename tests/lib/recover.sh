@@ -11,7 +11,7 @@
 # rec_up NAME                                        ddvm up -d (in the netns if REC_NET)
 # rec_requests CHANNEL                               requests the client produced so far
 # rec_counters CHANNEL                               requests and responses so far
-# rec_restarts VM                                    restarts column of `ddvm status`
+# rec_restarts VM                                    restarts of VM (`ddvm status --json`)
 
 REC_IMG_MB=${REC_IMG_MB:-64}
 REC_PEER=10.99.0.1
@@ -135,16 +135,17 @@ rec_up() {
 }
 
 rec_requests() {
-	"$DDVM" status | awk -v ch="$1" '$1 == ch { print $9; exit }'
+	sup_chan_field "$1" requests
 }
 
 # rec_counters CHANNEL — "REQUESTS RESPONSES" (net: frames from / to the client)
 rec_counters() {
-	"$DDVM" status | awk -v ch="$1" '$1 == ch { print $9, $10; exit }'
+	"$DDVM" status --json | jq -r --arg ch "$1" \
+		'first(.channels[] | select(.name == $ch)) | "\(.requests) \(.responses)"'
 }
 
 rec_restarts() {
-	sup_vm_field "$1" 5
+	sup_vm_field "$1" restarts
 }
 
 # rec_wait_requests CHANNEL N SECS — until the client produced N more requests.

@@ -4,8 +4,11 @@
 # sup_config NAME <<EOF ... EOF   write $T/NAME.ini ([ddvm] with kernel/images prepended)
 # sup_up CONFIG                   `ddvm up -d`; the supervisor is torn down at exit
 # sup_wait_log REGEX SECONDS [N]  wait for the Nth matching supervisor log line (an event, not a sleep)
-# sup_vm_field VM COLUMN          a column of VM's `ddvm status` line (3=state, 5=restarts, 6=pid)
-# sup_epoch CHANNEL               a channel's epoch from `ddvm status`
+# sup_vm_field VM FIELD           a field of VM in `ddvm status --json` (state, restarts, pid,
+#                                 last_failure, ...; "-" for null). The old column numbers
+#                                 of the table still work: 3 = state, 5 = restarts, 6 = pid
+# sup_chan_field CHANNEL FIELD    a field of CHANNEL (epoch, backend_state, requests, ...)
+# sup_epoch CHANNEL               a channel's epoch
 
 DDVM=$BUILD/bin/ddvm
 SUP_PEER=$BUILD/tests/bin/supervisor_peer
@@ -69,10 +72,20 @@ sup_wait_console() {
 	t_fail "$vm: no /$re/ (x$count) on the console within ${secs}s"
 }
 
+# Every reader goes through `ddvm status --json` (stable names, docs/supervisor.md),
+# never through columns of the human table.
 sup_vm_field() {
-	"$DDVM" status | awk -v vm="$1" -v col="$2" '$1 == vm && NF >= 6 { print $col; exit }'
+	local f=$2
+	case "$f" in 1) f=name ;; 2) f=role ;; 3) f=state ;; 5) f=restarts ;; 6) f=pid ;; esac
+	"$DDVM" status --json | jq -r --arg vm "$1" --arg f "$f" \
+		'first(.vms[] | select(.name == $vm)) | .[$f] | if . == null then "-" else . end'
+}
+
+sup_chan_field() {
+	"$DDVM" status --json | jq -r --arg ch "$1" --arg f "$2" \
+		'first(.channels[] | select(.name == $ch)) | .[$f] | if . == null then "-" else . end'
 }
 
 sup_epoch() {
-	"$DDVM" status | awk -v ch="$1" '$1 == ch { print $3; exit }'
+	sup_chan_field "$1" epoch
 }

@@ -1,0 +1,129 @@
+#!/bin/bash
+# timeout: 240
+# The `ddvm` command as documented: options in any order, every documented exit code,
+# every documented run-dir file, `status --json` field names, and a QEMU that refuses
+# to start (a corrupt qcow2 image, which no config check can see) is reported in
+# QEMU's own words by `ddvm up -d` within seconds and given up on after the second
+# identical failure, not retried restart_max times.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
+command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
+
+# expect CODE CMD... — run CMD, check its exit status.
+expect() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$T/out" 2>&1 || rc=$?
+	[ "$rc" = "$want" ] || { cat "$T/out"; t_fail "'$*' exited $rc, documented: $want"; }
+}
+
+# --- usage (2), bad setup file (3), no supervisor (4) ------------------------------
+expect 2 "$DDVM"
+expect 2 "$DDVM" frobnicate
+expect 2 "$DDVM" up
+expect 2 "$DDVM" up a.ini b.ini
+expect 2 "$DDVM" up -x a.ini
+expect 2 "$DDVM" status extra
+expect 2 "$DDVM" restart
+expect 0 "$DDVM" up --help
+expect 0 "$DDVM" status --help
+printf '[driver-vm drv]\nmemory = lots\n' >"$T/broken.ini"
+expect 3 "$DDVM" up "$T/broken.ini" -d
+grep -q 'broken.ini:2' "$T/out" || t_fail "the config error does not name file:line: $(cat "$T/out")"
+expect 4 "$DDVM" status
+expect 4 "$DDVM" status --json
+expect 4 "$DDVM" down
+expect 4 "$DDVM" restart drv
+
+# --- a QEMU that refuses to start ----------------------------------------------------
+head -c 1048576 /dev/zero >"$T/corrupt.qcow2" # no qcow2 header: QEMU refuses it
+sup_config bad <<CONF
+[driver-vm drv]
+restart_max = 5
+restart_backoff_ms = 100
+[device disk0]
+vm = drv
+kind = blk
+model = virtio-blk-pci
+image = $T/corrupt.qcow2
+format = qcow2
+[host-client hc]
+devices = disk0
+CONF
+t_on_exit _sup_cleanup
+t0=$(now_ms)
+rc=0
+"$DDVM" up "$T/bad.ini" -d >"$T/up.out" 2>&1 || rc=$? # CONFIG before -d
+took=$(($(now_ms) - t0))
+cat "$T/up.out"
+t_log "ddvm up -d with a corrupt image: exit $rc after $took ms"
+[ "$rc" = 1 ] || t_fail "ddvm up -d exited $rc, want 1"
+((took < 20000)) || t_fail "ddvm up -d took $took ms to report a QEMU that cannot start"
+grep -q "Image is not in qcow2 format" "$T/up.out" || t_fail "ddvm up -d does not say QEMU's words"
+[ "$(grep -c 'drv: started' "$DDVM_RUNDIR/ddvm.log")" = 2 ] ||
+	t_fail "not exactly 2 starts: $(grep 'drv:' "$DDVM_RUNDIR/ddvm.log")"
+grep -q 'drv: GIVING UP: it failed to start twice the same way' "$DDVM_RUNDIR/ddvm.log" ||
+	t_fail "no give-up line in the log"
+grep -q 'drv: FAILED: QEMU exited with status 1 before the guest booted: .*Image is not in qcow2 format' \
+	"$DDVM_RUNDIR/ddvm.log" || t_fail "the log does not carry QEMU's words"
+[ "$(sup_vm_field drv state)" = gave-up ] || t_fail "drv is not gave-up: $("$DDVM" status)"
+sup_vm_field drv last_failure | grep -q 'Image is not in qcow2 format' ||
+	t_fail "status --json last_failure lacks QEMU's words"
+"$DDVM" status | grep -q 'last failure: .*Image is not in qcow2 format' ||
+	t_fail "ddvm status does not show QEMU's words"
+
+# A second supervisor in the same run dir: 6, in either option order, and nothing else.
+expect 6 "$DDVM" up -d "$T/bad.ini"
+grep -q 'already runs' "$T/out" || t_fail "no reason given: $(cat "$T/out")"
+grep -q '^ddvm: up' "$T/out" && t_fail "says 'up' although it exits 6"
+expect 6 "$DDVM" up "$T/bad.ini" -d
+expect 6 "$DDVM" up "$T/bad.ini"
+expect 5 "$DDVM" restart nosuch
+expect 5 "$DDVM" console nosuch
+expect 5 "$DDVM" logs nosuch
+expect 5 "$DDVM" inject nosuch kill
+expect 1 "$DDVM" inject drv kill # gave up: refused, says why
+expect 0 "$DDVM" logs drv -f --help
+
+# --- the run dir holds what docs/supervisor.md says ------------------------------------
+# ("Files: `ddvm.sock` ..., `VM.log` ..., `channels/CHANNEL.{driver,client,host}.sock`")
+files=$(sed -n '/^Run dir:/,/^$/p' "$DDVM_ROOT/docs/supervisor.md" | tr '\n' ' ' |
+	sed 's/.*Files://' | grep -o '`[^`]*`' | tr -d '`' | grep -E '^(ddvm\.|VM\.|channels/)')
+[ -n "$files" ] || t_fail "no file list in docs/supervisor.md"
+for f in $files; do
+	case "$f" in VM.pid | VM.qmp) continue ;; esac # only while QEMU runs: checked below
+	f=${f//VM/drv}
+	f=${f//CHANNEL/disk0.hc}
+	for g in $(eval "echo $f"); do # brace expansion
+		[ -e "$DDVM_RUNDIR/$g" ] || t_fail "docs/supervisor.md names RUNDIR/$g; it is not there"
+	done
+done
+# docs/libddvm.md's example socket is one the supervisor creates
+lib=$(grep -o '/run/ddvm/[^"` ]*\.sock' "$DDVM_ROOT/docs/libddvm.md" | head -n1)
+case "$lib" in /run/ddvm/channels/*.client.sock) ;; *) t_fail "docs/libddvm.md names $lib" ;; esac
+expect 0 "$DDVM" down
+expect 4 "$DDVM" status
+
+# --- a good setup: `up -d CONFIG` (options first), status --json, VM.pid / VM.qmp ------
+qemu-img create -q -f qcow2 "$T/good.qcow2" 16M
+sed "s,$T/corrupt.qcow2,$T/good.qcow2," "$T/bad.ini" >"$T/good.ini"
+expect 0 "$DDVM" up -d "$T/good.ini"
+for f in drv.pid drv.qmp drv.channels ddvm.sock ddvm.pid channels/disk0.hc.client.sock; do
+	[ -e "$DDVM_RUNDIR/$f" ] || t_fail "RUNDIR/$f missing while drv runs"
+done
+"$DDVM" status --json >"$T/status.json"
+jq -e '.vms[] | select(.name == "drv") | .state == "running" and (.pid | type) == "number"
+	and (.uptime_ms | type) == "number" and .restarts == 0 and .last_failure == null
+	and .devices[0].name == "disk0" and .disks[0].host_io_errors == 0' "$T/status.json" >/dev/null ||
+	t_fail "status --json, drv: $(cat "$T/status.json")"
+jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
+	and has("driver_up") and has("client_up") and has("backend_state") and has("frontend_state")
+	and has("health") and has("requests") and has("responses") and has("errors")
+	and has("sessions") and has("problem")' "$T/status.json" >/dev/null ||
+	t_fail "status --json, channel: $(cat "$T/status.json")"
+expect 0 "$DDVM" restart drv
+[ "$(sup_vm_field drv restarts)" = 1 ] || t_fail "restart not counted: $("$DDVM" status)"
+expect 0 "$DDVM" down
+expect 4 "$DDVM" down
+[ ! -e "$DDVM_RUNDIR/ddvm.sock" ] && [ ! -e "$DDVM_RUNDIR/drv.pid" ] || t_fail "down left sockets or pid files"
+t_log "PASS"
