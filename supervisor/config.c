@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Setup file parsing: inih splits the file into (section, key, value) triples; this
- * file gives them meaning, then config_check.c checks the whole (references, sharing
+ * Setup file parsing: the file is split into (section, key, value) triples (INI: '#'
+ * or ';' comments, [section] headers, key = value; no limit on a line's length) and
+ * given meaning here, then config_check.c checks the whole (references, sharing
  * rules) and derives the channels. Errors are collected, not fatal at the first one,
  * so a user fixes a file in one round.
  */
@@ -10,7 +11,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stddef.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -286,7 +286,7 @@ static int key_global(struct parse_state *ps, const char *k, const char *v)
 /* "a b, c" → uses[] */
 static int set_uses(struct parse_state *ps, struct cfg_vm *vm, const char *v)
 {
-	char buf[512], *tok, *save;
+	char buf[1024], *tok, *save;
 
 	if (set_str(ps, "devices", buf, sizeof(buf), v))
 		return -1;
@@ -436,6 +436,67 @@ static int key_storage(struct parse_state *ps, struct cfg_device *d, const char 
 	return set_str(ps, k, d->detect_zeroes, sizeof(d->detect_zeroes), v);
 }
 
+/*
+ * props / controller_props: QEMU's own "name=value,name=value" (",," is a comma inside
+ * a value). Names are checked against QEMU's list in config_check.c.
+ */
+static int set_props(struct parse_state *ps, struct cfg_device *d, const char *k,
+		     const char *v)
+{
+	int props = !strcmp(k, "props");
+	const char *p = v;
+
+	if (props)
+		d->props_line = ps->line;
+	else
+		d->controller_props_line = ps->line;
+	if (!*v) {
+		perr(ps, "%s: empty; give NAME=VALUE[,NAME=VALUE...] or remove the line", k);
+		return -1;
+	}
+	while (*p) {
+		const char *end = p, *eq, *sp = strpbrk(p, " \t");
+
+		while (*end && !(end[0] == ',' && end[1] != ',')) /* ",," stays in the value */
+			end += end[0] == ',' ? 2 : 1;
+		eq = memchr(p, '=', end - p);
+		if (!eq || eq == p || (sp && sp < end)) {
+			perr(ps, "%s = %s: expected NAME=VALUE[,NAME=VALUE...] (QEMU's -device "
+				 "syntax, no spaces), like logical_block_size=4096,serial=disk1", k, v);
+			return -1;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return set_str(ps, k, props ? d->props : d->controller_props, CFG_PROPS_MAX, v);
+}
+
+/* blk: QEMU's -drive cache and aio. */
+static int key_drive(struct parse_state *ps, struct cfg_device *d, const char *k,
+		     const char *v)
+{
+	static const char *const cache[] = { "none",	   "writeback", "writethrough",
+					     "directsync", "unsafe",	NULL };
+	static const char *const aio[] = { "threads", "native", "io_uring", NULL };
+
+	if (!strcmp(k, "cache")) {
+		d->cache_line = ps->line;
+		if (!one_of(v, cache)) {
+			perr(ps, "cache = %s: expected writeback (QEMU's default: the host's page "
+				 "cache, flushed when the guest flushes), none (O_DIRECT), "
+				 "writethrough, directsync or unsafe", v);
+			return -1;
+		}
+		return set_str(ps, k, d->cache, sizeof(d->cache), v);
+	}
+	d->aio_line = ps->line;
+	if (!one_of(v, aio)) {
+		perr(ps, "aio = %s: expected threads (QEMU's default), native (Linux AIO; needs "
+			 "cache = none or directsync) or io_uring", v);
+		return -1;
+	}
+	return set_str(ps, k, d->aio, sizeof(d->aio), v);
+}
+
 static int key_device(struct parse_state *ps, const char *k, const char *v)
 {
 	struct cfg_device *d = ps->dev;
@@ -455,10 +516,27 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		}
 		return 0;
 	}
-	if (!strcmp(k, "model"))
+	if (!strcmp(k, "model")) {
+		d->model_line = ps->line;
+		if (strlen(v) >= sizeof(d->model) || strpbrk(v, ", \t=") || !*v) {
+			perr(ps, "model = %s: not a QEMU device name; see qemu-system-x86_64 "
+				 "-device help (properties go in props = NAME=VALUE,...)", v);
+			return -1;
+		}
 		return set_str(ps, k, d->model, sizeof(d->model), v);
+	}
+	if (!strcmp(k, "props") || !strcmp(k, "controller_props"))
+		return set_props(ps, d, k, v);
+	if (!strcmp(k, "cache") || !strcmp(k, "aio"))
+		return key_drive(ps, d, k, v);
+	if (!strcmp(k, "mtu")) {
+		d->mtu_line = ps->line;
+		return set_uint(ps, k, &d->mtu, v, 68, 65521);
+	}
 	if (!strcmp(k, "host")) {
 		unsigned a, b, c, f;
+
+		d->host_line = ps->line;
 		char end;
 
 		if (sscanf(v, "%4x:%2x:%2x.%1x%c", &a, &b, &c, &f, &end) != 4) {
@@ -483,6 +561,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return 0;
 	}
 	if (!strcmp(k, "tap")) {
+		d->tap_line = ps->line;
 		if (!*v || strlen(v) >= 16 || strchr(v, '/') || strchr(v, ' ')) {
 			perr(ps, "tap = %s: expected an interface name of 1 to 15 characters", v);
 			return -1;
@@ -500,6 +579,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		unsigned m[6];
 		char end;
 
+		d->mac_line = ps->line;
 		if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
 			   &end) != 6 || (m[0] & 1)) {
 			perr(ps, "mac = %s: expected a unicast MAC address like 52:54:00:12:34:56", v);
@@ -507,8 +587,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		}
 		return set_str(ps, k, d->mac, sizeof(d->mac), v);
 	}
-	if (!strcmp(k, "image"))
+	if (!strcmp(k, "image")) {
+		d->image_line = ps->line;
 		return set_path(ps, k, d->image, v);
+	}
 	if (!strcmp(k, "format")) {
 		if (strcmp(v, "raw") && strcmp(v, "qcow2")) {
 			perr(ps, "format = %s: expected raw or qcow2", v);
@@ -523,26 +605,27 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 	if (!strcmp(k, "werror") || !strcmp(k, "rerror") || !strcmp(k, "discard") ||
 	    !strcmp(k, "detect_zeroes"))
 		return key_storage(ps, d, k, v);
-	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, host, backend, tap, bridge, mac, "
-		 "image, format, readonly, queues, werror, rerror, discard, detect_zeroes", d->name, k);
+	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, props, controller_props, "
+		 "host, backend, tap, bridge, mac, mtu, image, format, readonly, queues, cache, aio, "
+		 "werror, rerror, discard, detect_zeroes", d->name, k);
 	return -1;
 }
 
-static int config_ini_key(void *user, const char *section, const char *key, const char *val)
+static void config_key(struct parse_state *ps, const char *section, const char *key,
+		       const char *val)
 {
-	struct parse_state *ps = user;
 	unsigned i;
 
 	if (ps->type == SEC_BAD)
-		return 1; /* already reported at the header */
+		return; /* already reported at the header */
 	if (ps->type == SEC_NONE) {
 		perr(ps, "'%s' is outside any section; put it under a [section] header", key);
-		return 1;
+		return;
 	}
 	for (i = 0; i < ps->nr_seen; i++)
 		if (!strcmp(ps->seen[i], key)) {
 			perr(ps, "'%s' is set twice in [%s]; keep one", key, section);
-			return 1;
+			return;
 		}
 	if (ps->nr_seen < 32 && strlen(key) < sizeof(ps->seen[0]))
 		strcpy(ps->seen[ps->nr_seen++], key);
@@ -562,65 +645,102 @@ static int config_ini_key(void *user, const char *section, const char *key, cons
 	default:
 		break;
 	}
-	return 1; /* keep going: report every problem in one pass */
+	/* keep going: report every problem in one pass */
 }
 
-/*
- * inih's reader: we hand it one whole line at a time, so counting calls counts lines
- * (inih's own line numbers only reach the handler when built with INI_HANDLER_LINENO,
- * which Debian's library is not).
- */
-static char *read_line(char *str, int num, void *stream)
+/* Strip leading and trailing white space in place. */
+static char *strip(char *s)
 {
-	struct parse_state *ps = stream;
-	const char *nl;
-	size_t len;
+	char *e;
 
-	if (!ps->text || !*ps->text)
-		return NULL;
-	nl = strchr(ps->text, '\n');
-	len = nl ? (size_t)(nl - ps->text + 1) : strlen(ps->text);
-	ps->line++;
-	if (len >= (size_t)num) {
-		perr(ps, "line is too long (at most %d characters)", num - 2);
-		str[0] = '\n';
-		str[1] = 0;
-	} else {
-		const char *p, *end;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = 0;
+	return s;
+}
 
-		memcpy(str, ps->text, len);
-		str[len] = 0;
-		/*
-		 * Section headers are handled here, not in the handler: inih only calls the
-		 * handler for keys, and an empty [host-client x] must still count.
-		 */
-		for (p = str; *p == ' ' || *p == '\t'; p++)
-			;
-		end = *p == '[' ? strchr(p, ']') : NULL;
-		if (end && end - p - 1 < (ptrdiff_t)sizeof(ps->section)) {
-			memcpy(ps->section, p + 1, end - p - 1);
-			ps->section[end - p - 1] = 0;
-			begin_section(ps, ps->section);
+/* One line of the file: a comment (';' or '#' first), [section], or key = value. */
+static void parse_line(struct parse_state *ps, char *line)
+{
+	char *p = strip(line), *sep, *key, *val, *c;
+
+	if (!*p || *p == ';' || *p == '#')
+		return;
+	if (*p == '[') {
+		char *end = strchr(p, ']');
+
+		if (!end || (*strip(end + 1) && *strip(end + 1) != '#' && *strip(end + 1) != ';') ||
+		    end - p - 1 >= (ptrdiff_t)sizeof(ps->section)) {
+			perr(ps, "syntax error: expected 'key = value', '[section]' or a comment "
+				 "starting with # or ;");
+			ps->type = SEC_BAD;
+			return;
 		}
+		*end = 0;
+		snprintf(ps->section, sizeof(ps->section), "%s", p + 1);
+		begin_section(ps, ps->section);
+		return;
 	}
-	ps->text += len;
-	return str;
+	sep = strpbrk(p, "=:");
+	if (!sep || sep == p) {
+		perr(ps, "syntax error: expected 'key = value', '[section]' or a comment "
+			 "starting with # or ;");
+		return;
+	}
+	*sep = 0;
+	key = strip(p);
+	val = sep + 1;
+	/* an inline comment: ';' after white space */
+	for (c = val; (c = strchr(c, ';')); c++)
+		if (c > val && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = 0;
+			break;
+		}
+	val = strip(val);
+	config_key(ps, ps->section, key, val);
+}
+
+/* The whole text, line by line: no limit on a line's length. */
+static void parse_text(struct parse_state *ps, const char *text)
+{
+	size_t cap = 0;
+	char *buf = NULL;
+
+	if (!strncmp(text, "\xef\xbb\xbf", 3)) /* UTF-8 byte order mark */
+		text += 3;
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+
+		if (len + 1 > cap) {
+			char *nb = realloc(buf, len + 1);
+
+			if (!nb) {
+				cfg_error(ps->cfg, ps->name, 0, "cannot parse (out of memory)");
+				break;
+			}
+			buf = nb;
+			cap = len + 1;
+		}
+		memcpy(buf, text, len);
+		buf[len] = 0;
+		ps->line++;
+		parse_line(ps, buf);
+		text += len + (nl ? 1 : 0);
+	}
+	free(buf);
 }
 
 static int parse(struct config *cfg, const char *name, const char *dir, const char *text)
 {
-	struct parse_state ps = { .cfg = cfg, .name = name, .text = text };
-	int ret;
+	struct parse_state ps = { .cfg = cfg, .name = name };
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
 	snprintf(ps.dir, sizeof(ps.dir), "%s", dir ? dir : "");
-	ret = ini_parse_stream(read_line, &ps, config_ini_key, &ps);
-	if (ret > 0)
-		cfg_error(cfg, name, ret, "syntax error: expected 'key = value', '[section]' or "
-			  "a comment starting with # or ;");
-	else if (ret < 0)
-		cfg_error(cfg, name, 0, "cannot parse (out of memory)");
+	parse_text(&ps, text);
 	config__check(cfg, name);
 	return cfg->nr_errors ? -EINVAL : 0;
 }

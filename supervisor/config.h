@@ -26,9 +26,12 @@
 #define CFG_MAX_VMS 16
 #define CFG_MAX_DEVICES 32
 #define CFG_MAX_HOST_CLIENTS 8
-#define CFG_MAX_USES 8 /* devices one client lists */
+#define CFG_MAX_USES 15 /* devices one client lists (its channel slots 0x10-0x1e) */
 #define CFG_MAX_CHANNELS 64
-#define CFG_ERR_MAX 4096
+#define CFG_ERR_MAX 8192
+#define CFG_MODEL_MAX 64   /* QEMU device names are at most ~40 characters */
+#define CFG_PROPS_MAX 2048 /* device properties, drive options: no real list is longer */
+#define CFG_APPEND_MAX 2048 /* x86's kernel command line limit (COMMAND_LINE_SIZE) */
 
 enum cfg_role { CFG_DRIVER_VM, CFG_CLIENT_VM, CFG_HOST_CLIENT };
 enum cfg_kind { CFG_NET = 1, CFG_BLK = 2 }; /* == enum ddvm_kind */
@@ -39,6 +42,16 @@ enum cfg_restart { CFG_RESTART_COLD, CFG_RESTART_SNAPSHOT };
 
 struct cfg_vm;
 
+/*
+ * How a blk device's disk reaches QEMU (derived from `model` by config_check.c):
+ * DIRECT: the model takes the drive itself (nvme, virtio-blk-pci); IDE: an AHCI
+ * controller + ide-hd on its first port; SCSI: a SCSI HBA + scsi-hd on its bus; USB:
+ * a USB host controller (qemu-xhci) + the model (usb-storage) on its bus. The controller
+ * sits at the device's PCI slot in every case, so the disk's PCI function (the name the
+ * translation module is given, disk/by-pci/BDF) is the device's slot.
+ */
+enum cfg_attach { CFG_ATTACH_DIRECT, CFG_ATTACH_IDE, CFG_ATTACH_SCSI, CFG_ATTACH_USB };
+
 struct cfg_device {
 	char name[CFG_NAME_MAX];
 	int line;		 /* of its [device] header */
@@ -46,10 +59,19 @@ struct cfg_device {
 	int vm_line;
 	struct cfg_vm *vm;	 /* the driver VM that owns it */
 	enum cfg_kind kind;
-	char model[32];		 /* QEMU device: e1000, virtio-net-pci, nvme, ... */
+	char model[CFG_MODEL_MAX]; /* QEMU device: e1000, virtio-net-pci, nvme, ahci, ... */
+	int model_line;
+	enum cfg_attach attach;	 /* blk: how the disk is attached (derived from model) */
+	/* QEMU properties, "name=value,name=value": props on the device that holds the
+	 * disk (nvme, virtio-blk-pci, scsi-hd, ide-hd, usb-storage) or on the NIC;
+	 * controller_props on the HBA / AHCI / USB controller the supervisor adds */
+	char props[CFG_PROPS_MAX];
+	char controller_props[CFG_PROPS_MAX];
+	int props_line, controller_props_line;
 	char host[16];		 /* vfio-pci host address (DDDD:BB:DD.F), "" = emulated */
 	enum cfg_net_backend net_backend;
 	char tap[16];		 /* tap interface QEMU creates (and removes) */
+	int tap_line, host_line, mac_line, image_line;
 	char bridge[16];	 /* tap: enslave it to this bridge once the VM is up */
 	char mac[18];
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
@@ -62,6 +84,13 @@ struct cfg_device {
 	char rerror[8];		 /* report | stop | ignore */
 	int discard;		 /* 1: discard=unmap (the guest's discards free space), 0: off */
 	char detect_zeroes[8];	 /* off | on | unmap */
+	char cache[16];		 /* "" (QEMU's writeback) | none | writeback | writethrough |
+				    directsync | unsafe */
+	char aio[16];		 /* "" (QEMU's threads) | threads | native | io_uring */
+	int cache_line, aio_line;
+	unsigned mtu;		 /* net: 0 = leave it (1500); else NIC, client, tap, bridge port */
+	int mtu_line;
+	int host_mtu;		 /* net, mtu set: the model takes host_mtu (virtio-net) */
 	int werror_line, rerror_line, discard_line, detect_zeroes_line;
 	unsigned pci_slot;	 /* slot in the driver VM, assigned by the parser */
 	unsigned nr_users;
@@ -76,7 +105,7 @@ struct cfg_vm {
 	unsigned cpus;
 	char kernel[CFG_PATH_MAX];
 	char initrd[CFG_PATH_MAX];
-	char append[CFG_PATH_MAX];
+	char append[CFG_APPEND_MAX];
 	char run[CFG_PATH_MAX];	  /* script the guest's /init runs (fw_cfg opt/ddvm/run) */
 	char ready[64];		  /* console line meaning "booted" */
 	unsigned restart_max;	  /* restarts in a row before giving up */
@@ -127,6 +156,25 @@ int config__load(struct config *cfg, const char *path);
 int config__parse_string(struct config *cfg, const char *name, const char *text);
 
 struct cfg_vm *config__find_vm(struct config *cfg, const char *name);
+
+/*
+ * The QEMU the supervisor will run is asked which devices it has (`-device help`) and
+ * which properties a device takes (`-device DEV,help`), so that a model QEMU does not
+ * know, a model of the wrong kind and a property it would refuse are reported with
+ * file:line before anything starts. The default query runs $DDVM_QEMU (else
+ * qemu-system-x86_64) and caches each answer in $DDVM_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ddvm, else ~/.cache/ddvm, keyed by the binary (device, inode, size,
+ * mtime), so an upgraded QEMU is asked again. A query returns malloc'd text (QEMU's
+ * output) or NULL when QEMU cannot be run. Tests inject their own (NULL: the default).
+ */
+typedef char *(*cfg_qemu_query_fn)(const char *device);
+void config__set_qemu_query(cfg_qemu_query_fn fn);
+
+/* The property list that goes on the device holding DEV's disk (or DEV itself), and
+ * whether NAME is set in a "name=value,..." list. */
+const char *cfg_disk_device(const struct cfg_device *d);
+const char *cfg_controller_device(const struct cfg_device *d);
+int cfg_props_has(const char *props, const char *name);
 const char *cfg_role_name(enum cfg_role r);
 const char *cfg_kind_name(enum cfg_kind k);
 

@@ -2,7 +2,9 @@
 /*
  * Checks of a parsed setup as a whole, after every section was read: each device
  * belongs to a driver VM and is complete, each client's device list names devices,
- * a blk device serves one client, restart = snapshot only with migratable devices;
+ * a blk device serves one client, restart = snapshot only with migratable devices,
+ * nothing (image file, MAC, tap, host device) is given twice, each model is a device
+ * of its kind that QEMU has and each property one that QEMU's device takes;
  * then the channels (device x client) are derived and numbered, and VMs inherit the
  * global kernel and initramfs. Errors go to cfg->errors like the parser's.
  */
@@ -10,7 +12,15 @@
 #include "config_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct cfg_device *find_device(struct config *cfg, const char *name)
@@ -37,6 +47,572 @@ struct cfg_vm *config__find_vm(struct config *cfg, const char *name)
 #define CFG_FIRST_DEV_SLOT 0x04
 #define CFG_FIRST_CHAN_SLOT 0x10
 
+/* ---- what QEMU knows: its devices and their properties ------------------------------ */
+
+static cfg_qemu_query_fn qemu_query_fn;
+
+void config__set_qemu_query(cfg_qemu_query_fn fn)
+{
+	qemu_query_fn = fn;
+}
+
+static const char *qemu_binary(void)
+{
+	const char *q = getenv("DDVM_QEMU");
+
+	return q && *q ? q : "qemu-system-x86_64";
+}
+
+/* The binary's file: BIN itself or the first match in $PATH. */
+static int qemu_stat(const char *bin, struct stat *st)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (strchr(bin, '/'))
+		return stat(bin, st);
+	while (path && *path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+
+		if (n && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, bin) < sizeof(buf) &&
+		    !access(buf, X_OK) && !stat(buf, st))
+			return 0;
+		path = colon ? colon + 1 : NULL;
+	}
+	return -1;
+}
+
+static int cache_dir(char *buf, size_t len)
+{
+	const char *d = getenv("DDVM_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
+		   *h = getenv("HOME");
+	char parent[4096];
+
+	if (d && *d) {
+		snprintf(parent, sizeof(parent), "%s", d);
+		if ((size_t)snprintf(buf, len, "%s", d) >= len)
+			return -1;
+	} else if (x && *x) {
+		snprintf(parent, sizeof(parent), "%s", x);
+		if ((size_t)snprintf(buf, len, "%s/ddvm", x) >= len)
+			return -1;
+	} else if (h && *h) {
+		snprintf(parent, sizeof(parent), "%s/.cache", h);
+		if ((size_t)snprintf(buf, len, "%s/.cache/ddvm", h) >= len)
+			return -1;
+	} else {
+		return -1;
+	}
+	mkdir(parent, 0755);
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static char *read_all(int fd)
+{
+	size_t cap = 8192, len = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			buf[len] = 0;
+			return buf;
+		}
+		len += n;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Run `BIN -device help` (DEV NULL) or `BIN -device DEV,help`; its output, or NULL. */
+static char *qemu_run(const char *bin, const char *dev)
+{
+	char arg[CFG_MODEL_MAX + 8];
+	int pfd[2], status;
+	char *out;
+	pid_t pid;
+
+	snprintf(arg, sizeof(arg), "%s%s", dev ? dev : "help", dev ? ",help" : "");
+	if (pipe2(pfd, O_CLOEXEC))
+		return NULL;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null >= 0)
+			dup2(null, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execlp(bin, bin, "-nodefaults", "-machine", "none", "-device", arg, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	out = read_all(pfd[0]);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The default query: QEMU's answer from the cache file, else from QEMU (then cached). */
+static char *qemu_query_default(const char *dev)
+{
+	const char *bin = qemu_binary();
+	char dir[4096], path[4096 + 256], tmp[4096 + 300];
+	struct stat st;
+	char *text;
+	int fd;
+
+	if (qemu_stat(bin, &st))
+		return NULL;
+	if (!cache_dir(dir, sizeof(dir))) {
+		snprintf(path, sizeof(path), "%s/qemu-%lx-%lx-%lld-%lld.%s.txt", dir,
+			 (unsigned long)st.st_dev, (unsigned long)st.st_ino, (long long)st.st_size,
+			 (long long)st.st_mtime, dev ? dev : "devices");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			text = read_all(fd);
+			close(fd);
+			if (text && *text)
+				return text;
+			free(text);
+		}
+	} else {
+		path[0] = 0;
+	}
+	text = qemu_run(bin, dev);
+	if (text && path[0]) {
+		snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			size_t len = strlen(text);
+			int ok = write(fd, text, len) == (ssize_t)len;
+
+			if (close(fd) || !ok || rename(tmp, path))
+				unlink(tmp);
+		}
+	}
+	return text;
+}
+
+/* Answers already had in this process (one QEMU run per question at most). */
+#define QEMU_MEMO 48
+static struct {
+	char dev[CFG_MODEL_MAX]; /* "" = the device list */
+	char *text;
+	cfg_qemu_query_fn fn;
+} memo[QEMU_MEMO];
+
+static const char *qemu_ask(const char *dev)
+{
+	cfg_qemu_query_fn fn = qemu_query_fn ? qemu_query_fn : qemu_query_default;
+	unsigned i;
+
+	for (i = 0; i < QEMU_MEMO && memo[i].fn; i++)
+		if (memo[i].fn == fn && !strcmp(memo[i].dev, dev ? dev : ""))
+			return memo[i].text;
+	if (i == QEMU_MEMO) { /* full: start over */
+		for (i = 0; i < QEMU_MEMO; i++) {
+			free(memo[i].text);
+			memo[i].text = NULL;
+			memo[i].fn = NULL;
+		}
+		i = 0;
+	}
+	memo[i].fn = fn;
+	snprintf(memo[i].dev, sizeof(memo[i].dev), "%s", dev ? dev : "");
+	memo[i].text = fn(dev);
+	return memo[i].text;
+}
+
+struct qemu_dev {
+	char name[CFG_MODEL_MAX]; /* QEMU's own name (the model may be an alias) */
+	char category[48];	  /* "Storage", "Network", ... */
+	char bus[24];		  /* "PCI", "usb-bus", "SCSI", ... */
+};
+
+/*
+ * Find MODEL in the text of `-device help`:
+ *   Storage devices:
+ *   name "ich9-ahci", bus PCI, alias "ahci"
+ */
+static int qemu_find_device(const char *list, const char *model, struct qemu_dev *qd)
+{
+	char cat[48] = "";
+	const char *p = list;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[512], name[CFG_MODEL_MAX], *a;
+
+		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+		p = nl ? nl + 1 : NULL;
+		if (!strncmp(line, "name \"", 6)) {
+			char *q = strchr(line + 6, '"');
+			int match;
+
+			if (!q || q - line - 6 >= (ptrdiff_t)sizeof(name))
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)(q - line - 6), line + 6);
+			match = !strcmp(name, model);
+			a = strstr(q, ", alias \"");
+			if (!match && a) {
+				char *e = strchr(a + 9, '"');
+
+				match = e && (size_t)(e - a - 9) == strlen(model) &&
+					!strncmp(a + 9, model, e - a - 9);
+			}
+			if (!match)
+				continue;
+			snprintf(qd->name, sizeof(qd->name), "%s", name);
+			snprintf(qd->category, sizeof(qd->category), "%s", cat);
+			qd->bus[0] = 0;
+			a = strstr(q, ", bus ");
+			if (a)
+				sscanf(a + 6, "%23[^,]", qd->bus);
+			return 1;
+		}
+		if (len > 9 && !strcmp(line + strlen(line) - 9, " devices:"))
+			snprintf(cat, sizeof(cat), "%.*s", (int)(strlen(line) - 9), line);
+	}
+	return 0;
+}
+
+/* Whether the text of `-device DEV,help` lists property PROP ("  PROP=<type> ..."). */
+static int qemu_has_prop(const char *help, const char *prop)
+{
+	size_t n = strlen(prop);
+	const char *p = help;
+
+	while ((p = strstr(p, prop))) {
+		if (p >= help + 2 && p[-1] == ' ' && p[-2] == ' ' && (p == help + 2 || p[-3] == '\n') &&
+		    p[n] == '=')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* ---- models: what a model is and how its disk is attached --------------------------- */
+
+static const struct {
+	const char *model;
+	enum cfg_attach attach;
+} blk_models[] = {
+	{ "nvme", CFG_ATTACH_DIRECT },
+	{ "virtio-blk-pci", CFG_ATTACH_DIRECT },
+	{ "virtio-blk", CFG_ATTACH_DIRECT },
+	{ "virtio-blk-pci-transitional", CFG_ATTACH_DIRECT },
+	{ "virtio-blk-pci-non-transitional", CFG_ATTACH_DIRECT },
+	{ "ahci", CFG_ATTACH_IDE },
+	{ "ich9-ahci", CFG_ATTACH_IDE },
+	{ "virtio-scsi-pci", CFG_ATTACH_SCSI },
+	{ "virtio-scsi", CFG_ATTACH_SCSI },
+	{ "virtio-scsi-pci-transitional", CFG_ATTACH_SCSI },
+	{ "virtio-scsi-pci-non-transitional", CFG_ATTACH_SCSI },
+	{ "megasas", CFG_ATTACH_SCSI },
+	{ "megasas-gen2", CFG_ATTACH_SCSI },
+	{ "mptsas1068", CFG_ATTACH_SCSI },
+	{ "pvscsi", CFG_ATTACH_SCSI },
+	{ "lsi53c895a", CFG_ATTACH_SCSI },
+	{ "lsi", CFG_ATTACH_SCSI },
+	{ "lsi53c810", CFG_ATTACH_SCSI },
+	{ "am53c974", CFG_ATTACH_SCSI },
+	{ "dc390", CFG_ATTACH_SCSI },
+	{ "usb-storage", CFG_ATTACH_USB },
+};
+
+#define BLK_MODELS_HINT "nvme, virtio-blk-pci, ahci, virtio-scsi-pci, megasas, megasas-gen2, " \
+			"lsi53c895a, pvscsi, am53c974 or usb-storage"
+
+static int blk_attach(const char *model, enum cfg_attach *attach)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(blk_models) / sizeof(blk_models[0]); i++)
+		if (!strcmp(blk_models[i].model, model)) {
+			*attach = blk_models[i].attach;
+			return 1;
+		}
+	return 0;
+}
+
+const char *cfg_disk_device(const struct cfg_device *d)
+{
+	if (d->kind != CFG_BLK)
+		return d->model;
+	switch (d->attach) {
+	case CFG_ATTACH_IDE:
+		return "ide-hd";
+	case CFG_ATTACH_SCSI:
+		return "scsi-hd";
+	default:
+		return d->model;
+	}
+}
+
+const char *cfg_controller_device(const struct cfg_device *d)
+{
+	if (d->kind != CFG_BLK)
+		return NULL;
+	switch (d->attach) {
+	case CFG_ATTACH_IDE:
+	case CFG_ATTACH_SCSI:
+		return d->model;
+	case CFG_ATTACH_USB:
+		return "qemu-xhci";
+	default:
+		return NULL;
+	}
+}
+
+/* Whether "name=value,..." PROPS sets NAME. */
+int cfg_props_has(const char *props, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = props;
+
+	while (p && *p) {
+		if (!strncmp(p, name, n) && p[n] == '=')
+			return 1;
+		/* to the next single comma (",," is a comma inside a value) */
+		while (*p && !(p[0] == ',' && p[1] != ','))
+			p += p[0] == ',' ? 2 : 1;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+/* Properties the supervisor sets itself: a props line must not override them. */
+static const char *const supervisor_props[] = { "drive", "addr", "bus", "id", "netdev",
+						"chardev", NULL };
+
+/* Each NAME in PROPS (KEY, at LINE) against QEMU's list for DEV. */
+static void check_props(struct config *cfg, const char *f, const struct cfg_device *d,
+			const char *key, const char *props, int line, const char *dev)
+{
+	const char *help = qemu_ask(dev), *p = props;
+	unsigned i;
+
+	while (*p) {
+		char name[128];
+		size_t n = strcspn(p, "=");
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), p);
+		for (i = 0; supervisor_props[i]; i++)
+			if (!strcmp(name, supervisor_props[i]))
+				break;
+		if (supervisor_props[i])
+			cfg_error(cfg, f, line, "%s: %s is set by the supervisor (device %s); remove "
+				  "it", key, name, d->name);
+		else if (!strcmp(name, "mac") && d->kind == CFG_NET)
+			cfg_error(cfg, f, line, "%s: mac is the key 'mac = ...' of [device %s]; "
+				  "use that", key, d->name);
+		else if (help && strstr(help, " options:") && !qemu_has_prop(help, name))
+			cfg_error(cfg, f, line, "%s: QEMU's %s has no property '%s'; see %s "
+				  "-device %s,help", key, dev, name, qemu_binary(), dev);
+		while (*p && !(p[0] == ',' && p[1] != ','))
+			p += p[0] == ',' ? 2 : 1;
+		if (*p)
+			p++;
+	}
+}
+
+/*
+ * The model against QEMU's device list: known, of the device's kind, on a bus the
+ * supervisor can attach; then props/controller_props against the property lists.
+ */
+static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
+			const char *list)
+{
+	int line = d->model_line ? d->model_line : d->line;
+	struct qemu_dev qd = { "", "", "" };
+	int known;
+
+	known = qemu_find_device(list, d->model, &qd);
+	if (!known) {
+		cfg_error(cfg, f, line, "model = %s: QEMU has no such device; for kind = %s use "
+			  "%s (all: %s -device help)", d->model, cfg_kind_name(d->kind),
+			  d->kind == CFG_BLK ? BLK_MODELS_HINT
+					     : "e1000, e1000e, virtio-net-pci, rtl8139, vmxnet3, ...",
+			  qemu_binary());
+		return;
+	}
+	if (d->kind == CFG_NET) {
+		if (strcmp(qd.category, "Network")) {
+			cfg_error(cfg, f, line, "model = %s: QEMU's %s is a%s %s device, not a NIC; "
+				  "use kind = %s, or a NIC model such as e1000 or virtio-net-pci",
+				  d->model, qd.name, qd.category[0] ? "" : "n", qd.category[0] ?
+				  qd.category : "uncategorized",
+				  !strcmp(qd.category, "Storage") ? "blk" : "net");
+			return;
+		}
+		if (strcmp(qd.bus, "PCI")) {
+			cfg_error(cfg, f, line, "model = %s: a NIC on bus %s is not served yet (the "
+				  "translation module finds its NIC by PCI function); use a PCI NIC "
+				  "such as e1000 or virtio-net-pci", d->model, qd.bus[0] ? qd.bus : "none");
+			return;
+		}
+		if (d->mtu && !cfg_props_has(d->props, "host_mtu")) {
+			const char *help = qemu_ask(qd.name);
+
+			d->host_mtu = help && qemu_has_prop(help, "host_mtu");
+		}
+	} else {
+		if (strcmp(qd.category, "Storage")) {
+			cfg_error(cfg, f, line, "model = %s: QEMU's %s is a%s %s device, not a disk "
+				  "controller; use kind = %s, or one of " BLK_MODELS_HINT, d->model,
+				  qd.name, qd.category[0] ? "" : "n",
+				  qd.category[0] ? qd.category : "uncategorized",
+				  !strcmp(qd.category, "Network") ? "net" : "blk");
+			return;
+		}
+		if (!blk_attach(d->model, &d->attach) && !blk_attach(qd.name, &d->attach)) {
+			const char *help = qemu_ask(qd.name);
+
+			if (!strcmp(qd.bus, "PCI") && help && qemu_has_prop(help, "drive")) {
+				d->attach = CFG_ATTACH_DIRECT;
+			} else {
+				cfg_error(cfg, f, line, "model = %s: the supervisor cannot attach a disk "
+					  "to QEMU's %s (bus %s); use one of " BLK_MODELS_HINT, d->model,
+					  qd.name, qd.bus[0] ? qd.bus : "none");
+				return;
+			}
+		}
+	}
+	/* QEMU's own names (the model may be an alias) */
+	if (d->props[0])
+		check_props(cfg, f, d, "props", d->props, d->props_line,
+			    cfg_disk_device(d) == d->model ? qd.name : cfg_disk_device(d));
+	if (d->controller_props[0]) {
+		if (!cfg_controller_device(d))
+			cfg_error(cfg, f, d->controller_props_line, "controller_props: model = %s "
+				  "holds the disk itself, there is no separate controller; put its "
+				  "properties in props", d->model);
+		else
+			check_props(cfg, f, d, "controller_props", d->controller_props,
+				    d->controller_props_line, cfg_controller_device(d) == d->model ?
+				    qd.name : cfg_controller_device(d));
+	}
+}
+
+/* ---- the setup as a whole: nothing may be given twice -------------------------------- */
+
+static int mac_parse(const char *s, unsigned char m[6])
+{
+	unsigned v[6], i;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -1;
+	for (i = 0; i < 6; i++)
+		m[i] = v[i];
+	return 0;
+}
+
+static int bdf_equal(const char *a, const char *b)
+{
+	unsigned x[4], y[4];
+
+	if (sscanf(a, "%x:%x:%x.%x", &x[0], &x[1], &x[2], &x[3]) != 4 ||
+	    sscanf(b, "%x:%x:%x.%x", &y[0], &y[1], &y[2], &y[3]) != 4)
+		return !strcasecmp(a, b);
+	return !memcmp(x, y, sizeof(x));
+}
+
+static void check_unique(struct config *cfg, const char *f)
+{
+	struct stat st[CFG_MAX_DEVICES];
+	int have[CFG_MAX_DEVICES] = { 0 };
+	unsigned i, j;
+
+	for (i = 0; i < cfg->nr_devices; i++) {
+		struct cfg_device *d = &cfg->devices[i];
+
+		have[i] = d->kind == CFG_BLK && !d->host[0] && d->image[0] && !stat(d->image, &st[i]);
+		for (j = 0; j < i; j++) {
+			struct cfg_device *e = &cfg->devices[j];
+			unsigned char m1[6], m2[6];
+
+			if (have[i] && have[j] && st[i].st_dev == st[j].st_dev &&
+			    st[i].st_ino == st[j].st_ino && !(d->readonly && e->readonly))
+				cfg_error(cfg, f, d->image_line, "image = %s: the same file as the image "
+					  "of device %s (line %d, %s); QEMU locks an image for one "
+					  "writer: give each device its own image file", d->image,
+					  e->name, e->image_line, e->image);
+			if (d->mac[0] && e->mac[0] && !mac_parse(d->mac, m1) &&
+			    !mac_parse(e->mac, m2) && !memcmp(m1, m2, 6))
+				cfg_error(cfg, f, d->mac_line, "mac = %s: device %s has that MAC already "
+					  "(line %d); give each NIC's client its own address", d->mac,
+					  e->name, e->mac_line);
+			if (d->tap[0] && !strcmp(d->tap, e->tap))
+				cfg_error(cfg, f, d->tap_line, "tap = %s: device %s uses that tap already "
+					  "(line %d); QEMU creates one tap per NIC: give each its own "
+					  "name", d->tap, e->name, e->tap_line);
+			if (d->host[0] && e->host[0] && bdf_equal(d->host, e->host))
+				cfg_error(cfg, f, d->host_line, "host = %s: device %s is that PCI device "
+					  "already (line %d); a real device can be given to one driver "
+					  "VM once", d->host, e->name, e->host_line);
+		}
+	}
+}
+
+/* ddvm_netback has one nic_mtu per driver VM: its NICs must agree. */
+static void check_mtu(struct config *cfg, const char *f)
+{
+	unsigned i, j;
+
+	for (i = 0; i < cfg->nr_devices; i++) {
+		struct cfg_device *d = &cfg->devices[i];
+
+		if (!d->mtu_line)
+			continue;
+		if (d->kind != CFG_NET) {
+			cfg_error(cfg, f, d->mtu_line, "[device %s]: mtu is for net devices; "
+				  "remove it", d->name);
+			continue;
+		}
+		for (j = 0; j < cfg->nr_devices; j++) {
+			struct cfg_device *e = &cfg->devices[j];
+
+			if (j == i || e->kind != CFG_NET || !d->vm || e->vm != d->vm ||
+			    e->mtu == d->mtu || (e->mtu && j < i))
+				continue;
+			cfg_error(cfg, f, d->mtu_line, "mtu = %u: device %s of the same driver VM "
+				  "%s has mtu = %u%s; the translation module sets one MTU on every NIC "
+				  "of its VM: give both the same mtu, or put them in different driver "
+				  "VMs", d->mtu, e->name, d->vm->name, e->mtu ? e->mtu : 1500,
+				  e->mtu ? "" : " (no mtu key)");
+			break;
+		}
+	}
+}
+
 /* The first line that set one of the blk storage keys, or 0. */
 static int storage_keys_line(const struct cfg_device *d)
 {
@@ -50,6 +626,10 @@ static int storage_keys_line(const struct cfg_device *d)
 		l = d->discard_line;
 	if (d->detect_zeroes_line && (!l || d->detect_zeroes_line < l))
 		l = d->detect_zeroes_line;
+	if (d->cache_line && (!l || d->cache_line < l))
+		l = d->cache_line;
+	if (d->aio_line && (!l || d->aio_line < l))
+		l = d->aio_line;
 	return l;
 }
 
@@ -76,6 +656,9 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 		cfg_error(cfg, f, d->detect_zeroes_line, "detect_zeroes = unmap: needs discard = "
 			  "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
 			  "remove discard = off");
+	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
+		cfg_error(cfg, f, d->aio_line, "aio = native: Linux AIO needs O_DIRECT; add cache "
+			  "= none (or directsync), or use aio = threads or io_uring");
 	pauses = strcmp(d->werror, "report") && strcmp(d->werror, "ignore");
 	if (pauses || !strcmp(d->rerror, "stop")) {
 		int line = pauses ? d->werror_line : d->rerror_line;
@@ -122,6 +705,8 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			  "(at most %d)", d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
 	if (!d->model[0])
 		strcpy(d->model, d->kind == CFG_BLK ? "virtio-blk-pci" : "e1000");
+	if (d->kind == CFG_BLK)
+		blk_attach(d->model, &d->attach); /* check_model also asks QEMU about others */
 	/* A snapshot is a migration stream: every device of the VM must be migratable. */
 	if (vm->restart == CFG_RESTART_SNAPSHOT && d->host[0])
 		cfg_error(cfg, f, vm->restart_line, "restart = snapshot: driver VM %s owns a real "
@@ -133,7 +718,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			  "virtio-blk-pci, or restart = cold", vm->name, d->name);
 	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK))
 		cfg_error(cfg, f, storage_keys_line(d), "[device %s]: werror/rerror/discard/"
-			  "detect_zeroes are for blk devices with an image; remove them", d->name);
+			  "detect_zeroes/cache/aio are for blk devices with an image; remove them",
+			  d->name);
+	if ((d->props_line || d->controller_props_line) && d->host[0])
+		cfg_error(cfg, f, d->props_line ? d->props_line : d->controller_props_line,
+			  "[device %s]: props are for emulated devices; a real device (host = %s) "
+			  "has its own: remove them", d->name, d->host);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
 			cfg_error(cfg, f, d->line, "[device %s]: a real device (host = %s) has no "
@@ -238,10 +828,26 @@ static void make_channels(struct config *cfg, const char *f)
 
 void config__check(struct config *cfg, const char *f)
 {
-	unsigned i, drivers = 0;
+	unsigned i, drivers = 0, emulated = 0;
+	const char *list = NULL;
 
 	for (i = 0; i < cfg->nr_devices; i++)
 		check_device(cfg, f, &cfg->devices[i]);
+	check_unique(cfg, f);
+	check_mtu(cfg, f);
+	/* Ask QEMU only about a setup that names devices of a known kind. */
+	for (i = 0; i < cfg->nr_devices; i++)
+		emulated += cfg->devices[i].kind && !cfg->devices[i].host[0];
+	if (emulated) {
+		list = qemu_ask(NULL);
+		if (!list)
+			cfg_error(cfg, f, 0, "cannot ask QEMU (%s -device help) which devices it has; "
+				  "install qemu-system-x86 or set DDVM_QEMU to its binary",
+				  qemu_binary());
+	}
+	for (i = 0; list && i < cfg->nr_devices; i++)
+		if (cfg->devices[i].kind && !cfg->devices[i].host[0])
+			check_model(cfg, f, &cfg->devices[i], list);
 	for (i = 0; i < cfg->nr_vms; i++)
 		drivers += cfg->vms[i].role == CFG_DRIVER_VM;
 	if (!drivers && !cfg->nr_errors)

@@ -92,6 +92,77 @@ static void add(struct vm_argv *a, const char *fmt, ...)
 	a->used += n + 1;
 }
 
+/* ",PROPS" or "" */
+static const char *comma(const char *props, char *buf, size_t len)
+{
+	if (!props || !*props)
+		return "";
+	snprintf(buf, len, ",%s", props);
+	return buf;
+}
+
+/*
+ * A disk: its -drive, then the device(s) that carry it, all at the device's PCI slot
+ * (a controller the model needs sits there too, so the disk's PCI function -- the name
+ * the translation module is given, disk/by-pci/0000:00:SS.0 -- is the device's slot).
+ * A failed request of the host file (ENOSPC, EIO) fails in the guest (werror/rerror =
+ * report) instead of pausing the whole driver VM, QEMU's default for writes (enospc);
+ * the supervisor hears of it through QMP's BLOCK_IO_ERROR (storage.c). discard=unmap
+ * lets the guest's discards punch holes into the image; detect-zeroes=unmap does the
+ * same for written zeroes. props go on the device that holds the disk (user's values
+ * win over the supervisor's defaults), controller_props on the controller.
+ */
+static void add_disk(const struct cfg_device *d, struct vm_argv *a)
+{
+	char p[CFG_PROPS_MAX + 2], cp[CFG_PROPS_MAX + 2];
+	const char *props = comma(d->props, p, sizeof(p));
+	const char *cprops = comma(d->controller_props, cp, sizeof(cp));
+
+	add(a, "-drive");
+	add(a, "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
+	    "detect-zeroes=%s%s%s%s%s%s", d->name, d->image, d->format,
+	    d->werror[0] ? d->werror : "report", d->rerror[0] ? d->rerror : "report",
+	    d->discard ? "unmap" : "ignore", d->detect_zeroes[0] ? d->detect_zeroes : "off",
+	    d->readonly ? ",readonly=on" : "", d->cache[0] ? ",cache=" : "", d->cache,
+	    d->aio[0] ? ",aio=" : "", d->aio);
+	switch (d->attach) {
+	case CFG_ATTACH_IDE:
+		/* AHCI: the disk on the controller's first port */
+		add(a, "-device");
+		add(a, "%s,id=hba-%s,addr=0x%x%s", d->model, d->name, d->pci_slot, cprops);
+		add(a, "-device");
+		add(a, "ide-hd,drive=drv-%s,bus=hba-%s.0%s", d->name, d->name, props);
+		return;
+	case CFG_ATTACH_SCSI:
+		add(a, "-device");
+		add(a, "%s,id=hba-%s,addr=0x%x%s", d->model, d->name, d->pci_slot, cprops);
+		add(a, "-device");
+		add(a, "scsi-hd,drive=drv-%s,bus=hba-%s.0%s", d->name, d->name, props);
+		return;
+	case CFG_ATTACH_USB:
+		/* a USB host controller of its own (xhci: usb-storage at USB 3 speed) */
+		add(a, "-device");
+		add(a, "qemu-xhci,id=usb-%s,addr=0x%x%s", d->name, d->pci_slot, cprops);
+		add(a, "-device");
+		add(a, "%s,drive=drv-%s,bus=usb-%s.0%s", d->model, d->name, d->name, props);
+		return;
+	case CFG_ATTACH_DIRECT:
+		break;
+	}
+	add(a, "-device");
+	if (!strcmp(d->model, "nvme") && !cfg_props_has(d->props, "serial"))
+		add(a, "nvme,drive=drv-%s,serial=ddvm-%s,addr=0x%x%s", d->name, d->name,
+		    d->pci_slot, props);
+	else if (!strncmp(d->model, "virtio-blk", 10) && !d->discard &&
+		 !cfg_props_has(d->props, "discard"))
+		/* discard = off: the disk does not claim it (the channel's F_DISCARD
+		 * follows), rather than dropping what the guest sends */
+		add(a, "%s,drive=drv-%s,addr=0x%x,discard=off%s", d->model, d->name, d->pci_slot,
+		    props);
+	else
+		add(a, "%s,drive=drv-%s,addr=0x%x%s", d->model, d->name, d->pci_slot, props);
+}
+
 /* The driver VM's own devices, each on the PCI slot the config parser gave it. */
 static void add_devices(const struct vm *vm, const struct config *cfg, struct vm_argv *a)
 {
@@ -106,53 +177,49 @@ static void add_devices(const struct vm *vm, const struct config *cfg, struct vm
 			add(a, "-device");
 			add(a, "vfio-pci,host=%s,addr=0x%x", d->host, d->pci_slot);
 		} else if (d->kind == CFG_NET) {
-			char mac[32] = "";
+			char mac[32] = "", mtu[32] = "", p[CFG_PROPS_MAX + 2];
+			const char *props = comma(d->props, p, sizeof(p));
 
 			if (d->mac[0])
 				snprintf(mac, sizeof(mac), ",mac=%s", d->mac);
+			/* virtio-net: the MTU the device offers the driver VM's guest */
+			if (d->mtu && d->host_mtu)
+				snprintf(mtu, sizeof(mtu), ",host_mtu=%u", d->mtu);
 			if (d->net_backend == CFG_NET_USER) {
 				/* restrict=on: the guest reaches the host only, never the world. */
 				add(a, "-netdev");
 				add(a, "user,id=net-%s,restrict=on", d->name);
 			} else if (d->net_backend == CFG_NET_TAP) {
-				/* QEMU creates a non-persistent tap: it vanishes when QEMU exits. */
+				/* QEMU creates a non-persistent tap: it vanishes when QEMU exits.
+				 * Its MTU is set once it exists (vm__bridge_taps). */
 				add(a, "-netdev");
 				add(a, "tap,id=net-%s,ifname=%s,script=no,downscript=no", d->name,
 				    d->tap);
 			}
 			add(a, "-device");
 			if (d->net_backend == CFG_NET_NONE)
-				add(a, "%s,addr=0x%x%s", d->model, d->pci_slot, mac);
+				add(a, "%s,addr=0x%x%s%s%s", d->model, d->pci_slot, mac, mtu, props);
 			else
-				add(a, "%s,netdev=net-%s,addr=0x%x%s", d->model, d->name, d->pci_slot,
-				    mac);
+				add(a, "%s,netdev=net-%s,addr=0x%x%s%s%s", d->model, d->name,
+				    d->pci_slot, mac, mtu, props);
 		} else if (d->kind == CFG_BLK) {
-			/* A failed request of the host file (ENOSPC, EIO) fails in the guest
-			 * (werror/rerror = report) instead of pausing the whole driver VM, QEMU's
-			 * default for writes (enospc); the supervisor hears of it through QMP's
-			 * BLOCK_IO_ERROR (storage.c). discard=unmap lets the guest's discards
-			 * punch holes into the image; detect-zeroes=unmap does the same for
-			 * written zeroes. */
-			add(a, "-drive");
-			add(a, "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
-			    "detect-zeroes=%s%s", d->name, d->image, d->format,
-			    d->werror[0] ? d->werror : "report", d->rerror[0] ? d->rerror : "report",
-			    d->discard ? "unmap" : "ignore",
-			    d->detect_zeroes[0] ? d->detect_zeroes : "off",
-			    d->readonly ? ",readonly=on" : "");
-			add(a, "-device");
-			if (!strcmp(d->model, "nvme"))
-				add(a, "nvme,drive=drv-%s,serial=ddvm-%s,addr=0x%x", d->name, d->name,
-				    d->pci_slot);
-			else if (!strcmp(d->model, "virtio-blk-pci") && !d->discard)
-				/* discard = off: the disk does not claim it (the channel's
-				 * F_DISCARD follows), rather than dropping what the guest sends */
-				add(a, "%s,drive=drv-%s,addr=0x%x,discard=off", d->model, d->name,
-				    d->pci_slot);
-			else
-				add(a, "%s,drive=drv-%s,addr=0x%x", d->model, d->name, d->pci_slot);
+			add_disk(d, a);
 		}
 	}
+}
+
+/* A driver VM whose NICs have an mtu: the translation module sets it on each NIC
+ * (ddvm_netback.nic_mtu; config_check.c makes the NICs of one VM agree), and the
+ * client adopts the MTU the channel announces. 0: none. */
+static unsigned nic_mtu(const struct vm *vm, const struct config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++)
+		if (cfg->devices[i].vm == vm->cfg && cfg->devices[i].kind == CFG_NET &&
+		    cfg->devices[i].mtu)
+			return cfg->devices[i].mtu;
+	return 0;
 }
 
 /*
@@ -267,8 +334,15 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "-append");
 	/* A driver VM is disposable: an oops anywhere in it is a panic (pvpanic tells us at
 	 * once) rather than a half-dead kernel holding the device. */
-	add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s%s", c->name,
-	    c->role == CFG_DRIVER_VM ? " oops=panic" : "", c->append[0] ? " " : "", c->append);
+	{
+		char mtu[48] = "";
+
+		if (c->role == CFG_DRIVER_VM && nic_mtu(vm, cfg))
+			snprintf(mtu, sizeof(mtu), " ddvm_netback.nic_mtu=%u", nic_mtu(vm, cfg));
+		add(a, "console=ttyS0 panic=-1 quiet ddvm.vm=%s%s%s%s%s", c->name,
+		    c->role == CFG_DRIVER_VM ? " oops=panic" : "", mtu, c->append[0] ? " " : "",
+		    c->append);
+	}
 	/* The serial port is our socketpair (QEMU's stdin/stdout). */
 	add(a, "-chardev");
 	add(a, "stdio,id=con0,signal=off,mux=off");
@@ -522,10 +596,12 @@ void vm__console_detach(struct vm *vm, int fd)
 			vm->consoles[i] = -1;
 }
 
-/* Tap back-ends with `bridge = BR`: QEMU created the tap; join it to BR and bring it up
- * (ioctls, like brctl addif + ip link set up). Done once per incarnation: a new QEMU
- * creates a new tap, so a restarted driver VM is on the wire again without the client
- * noticing more than a link flap. */
+/* Tap back-ends: QEMU created the tap at 1500 bytes. With `mtu = N` set its MTU
+ * (SIOCSIFMTU, like ip link set mtu) -- before it joins a bridge, so the bridge, whose
+ * MTU follows its ports' unless set by hand, can follow it; with `bridge = BR` join it to BR
+ * and bring it up (ioctls, like brctl addif + ip link set up). Done once per
+ * incarnation: a new QEMU creates a new tap, so a restarted driver VM is on the wire
+ * again, at the same MTU, without the client noticing more than a link flap. */
 int vm__bridge_taps(struct vm *vm)
 {
 	const struct config *cfg = vm->sup->cfg;
@@ -540,7 +616,7 @@ int vm__bridge_taps(struct vm *vm)
 		struct ifreq ifr = { 0 };
 		int idx;
 
-		if (d->vm != vm->cfg || d->net_backend != CFG_NET_TAP || !d->bridge[0])
+		if (d->vm != vm->cfg || d->net_backend != CFG_NET_TAP || (!d->bridge[0] && !d->mtu))
 			continue;
 		idx = if_nametoindex(d->tap);
 		if (!idx) {
@@ -548,13 +624,25 @@ int vm__bridge_taps(struct vm *vm)
 			pr_warn("%s: tap %s: %s", vm->cfg->name, d->tap, strerror(errno));
 			continue;
 		}
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
-		ifr.ifr_ifindex = idx;
-		if (ioctl(fd, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY) {
-			ret = -errno;
-			pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name, d->tap,
-				d->bridge, strerror(errno));
-			continue;
+		if (d->mtu) {
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
+			ifr.ifr_mtu = d->mtu;
+			if (ioctl(fd, SIOCSIFMTU, &ifr) < 0) {
+				ret = -errno;
+				pr_warn("%s: cannot set the MTU of tap %s to %u: %s", vm->cfg->name,
+					d->tap, d->mtu, strerror(errno));
+			}
+		}
+		if (d->bridge[0]) {
+			memset(&ifr, 0, sizeof(ifr));
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
+			ifr.ifr_ifindex = idx;
+			if (ioctl(fd, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY) {
+				ret = -errno;
+				pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name, d->tap,
+					d->bridge, strerror(errno));
+				continue;
+			}
 		}
 		memset(&ifr, 0, sizeof(ifr));
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
@@ -563,7 +651,19 @@ int vm__bridge_taps(struct vm *vm)
 			if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
 				ret = -errno;
 		}
-		pr_info("%s: tap %s joined bridge %s", vm->cfg->name, d->tap, d->bridge);
+		if (d->bridge[0] && d->mtu) {
+			memset(&ifr, 0, sizeof(ifr));
+			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
+			if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && (unsigned)ifr.ifr_mtu < d->mtu)
+				pr_warn("%s: bridge %s has MTU %d, below the tap's %u: larger frames "
+					"are dropped there (ip link set %s mtu %u)", vm->cfg->name,
+					d->bridge, ifr.ifr_mtu, d->mtu, d->bridge, d->mtu);
+		}
+		if (d->bridge[0])
+			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
+				d->bridge, d->mtu ? d->mtu : 1500);
+		else
+			pr_info("%s: tap %s: MTU %u", vm->cfg->name, d->tap, d->mtu);
 	}
 	close(fd);
 	return ret;

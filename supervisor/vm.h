@@ -40,7 +40,7 @@ enum snap_phase {
 };
 
 #define VM_MAX_CONSOLES 4
-#define VM_ARGV_MAX 160
+#define VM_ARGV_MAX 512
 
 struct vm {
 	const struct cfg_vm *cfg;
@@ -93,7 +93,7 @@ struct vm {
 struct vm_argv {
 	char *argv[VM_ARGV_MAX];
 	unsigned argc;
-	char store[16384];
+	char store[65536];
 	size_t used;
 	int overflow;
 };

@@ -19,9 +19,82 @@
 
 #include "config.h"
 
-static char img[64];
+static char img[64], img2[64], img3[64];
 
-/* Replace every "@IMG@" with the path of a real, writable image file. */
+/*
+ * QEMU as the config checks see it: a canned excerpt of `qemu-system-x86_64 -device
+ * help` and of `-device DEV,help`, so the tests need no QEMU (config__set_qemu_query).
+ */
+static const char qemu_devices[] =
+	"Controller/Bridge/Hub devices:\n"
+	"name \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n"
+	"\n"
+	"USB devices:\n"
+	"name \"qemu-xhci\", bus PCI\n"
+	"\n"
+	"Storage devices:\n"
+	"name \"am53c974\", bus PCI, desc \"AMD Am53c974 PCscsi-PCI SCSI adapter\"\n"
+	"name \"ich9-ahci\", bus PCI, alias \"ahci\"\n"
+	"name \"ide-hd\", bus IDE, desc \"virtual IDE disk\"\n"
+	"name \"lsi53c895a\", bus PCI, alias \"lsi\"\n"
+	"name \"megasas\", bus PCI, desc \"LSI MegaRAID SAS 1078\"\n"
+	"name \"megasas-gen2\", bus PCI, desc \"LSI MegaRAID SAS 2108\"\n"
+	"name \"nvme\", bus PCI, desc \"Non-Volatile Memory Express\"\n"
+	"name \"pvscsi\", bus PCI\n"
+	"name \"scsi-hd\", bus SCSI, desc \"virtual SCSI disk\"\n"
+	"name \"sdhci-pci\", bus PCI\n"
+	"name \"usb-storage\", bus usb-bus\n"
+	"name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n"
+	"name \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\n"
+	"name \"vhost-user-blk-pci-non-transitional-with-a-long-name\", bus PCI\n"
+	"\n"
+	"Network devices:\n"
+	"name \"e1000\", bus PCI, alias \"e1000-82540em\", desc \"Intel Gigabit Ethernet\"\n"
+	"name \"usb-net\", bus usb-bus\n"
+	"name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n"
+	"\n"
+	"Misc devices:\n"
+	"name \"pvpanic\", bus ISA\n";
+
+static int qemu_queries;
+
+static char *fake_qemu(const char *dev)
+{
+	static const struct {
+		const char *dev, *help;
+	} props[] = {
+		{ "scsi-hd", "scsi-hd options:\n  drive=<str>\n  logical_block_size=<size> - A power\n"
+			     "  physical_block_size=<size>\n  serial=<str>\n  wwn=<uint64>\n" },
+		{ "ide-hd", "ide-hd options:\n  drive=<str>\n  logical_block_size=<size>\n"
+			    "  serial=<str>\n" },
+		{ "virtio-blk-pci", "virtio-blk-pci options:\n  addr=<int32>\n  drive=<str>\n"
+				    "  logical_block_size=<size>\n  num-queues=<uint16>\n"
+				    "  discard=<bool>\n  serial=<str>\n" },
+		{ "nvme", "nvme options:\n  drive=<str>\n  serial=<str>\n  logical_block_size=<size>\n" },
+		{ "usb-storage", "usb-storage options:\n  drive=<str>\n  serial=<str>\n"
+				 "  logical_block_size=<size>\n" },
+		{ "megasas", "megasas options:\n  addr=<int32>\n  max_cmds=<uint32>\n" },
+		{ "qemu-xhci", "qemu-xhci options:\n  addr=<int32>\n  p2=<uint32>\n  p3=<uint32>\n" },
+		{ "e1000", "e1000 options:\n  addr=<int32>\n  mac=<str>\n  netdev=<str>\n" },
+		{ "virtio-net-pci", "virtio-net-pci options:\n  host_mtu=<uint16>\n  mq=<bool>\n"
+				    "  mac=<str>\n" },
+		{ "sdhci-pci", "sdhci-pci options:\n  addr=<int32>\n" },
+		{ "vhost-user-blk-pci-non-transitional-with-a-long-name",
+		  "vhost-user-blk-pci-non-transitional-with-a-long-name options:\n  drive=<str>\n"
+		  "  serial=<str>\n  x=<str>\n" },
+	};
+	unsigned i;
+
+	qemu_queries++;
+	if (!dev)
+		return strdup(qemu_devices);
+	for (i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		if (!strcmp(props[i].dev, dev))
+			return strdup(props[i].help);
+	return strdup("qemu-system-x86_64: -device x,help: Device 'x' not found\n");
+}
+
+/* Replace every "@IMG@" / "@IMG2@" with the path of a real, writable image file. */
 static char *subst(const char *text)
 {
 	size_t cap = strlen(text) * 2 + 256;
@@ -33,6 +106,12 @@ static char *subst(const char *text)
 		if (!strncmp(p, "@IMG@", 5)) {
 			o += sprintf(o, "%s", img);
 			p += 5;
+		} else if (!strncmp(p, "@IMG2@", 6)) {
+			o += sprintf(o, "%s", img2);
+			p += 6;
+		} else if (!strncmp(p, "@IMG3@", 6)) {
+			o += sprintf(o, "%s", img3);
+			p += 6;
 		} else {
 			*o++ = *p++;
 		}
@@ -214,11 +293,7 @@ static const struct bad bad[] = {
 	  "t.ini:6: [host-client h]: unknown key 'memory'; known: devices" },
 	{ "no driver vm", "[ddvm]\nkernel = /k\n", "t.ini: no [driver-vm NAME] section" },
 	{ "empty path", DRV "kernel =\n", "t.ini:2: kernel: empty path" },
-	{ "too long line", DRV "append = "
-			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
-	  "t.ini:2: line is too long" },
+	{ "bad section line", "[driver-vm d\n", "t.ini:1: syntax error: expected 'key = value'" },
 	{ "unknown global key", "[ddvm]\nfoo = 1\n" DRV, "t.ini:2: [ddvm]: unknown key 'foo'" },
 	{ "bad restart", DRV "restart = warm\n", "t.ini:2: restart = warm: expected cold or "
 	  "snapshot" },
@@ -238,10 +313,11 @@ static const struct bad bad[] = {
 	{ "detect_zeroes unmap without discard", DRV BLK "discard = off\ndetect_zeroes = unmap\n",
 	  "t.ini:7: detect_zeroes = unmap: needs discard = unmap" },
 	{ "werror on a net device", DRV NIC "werror = report\n",
-	  "t.ini:5: [device n]: werror/rerror/discard/detect_zeroes are for blk devices with an "
-	  "image" },
+	  "t.ini:5: [device n]: werror/rerror/discard/detect_zeroes/cache/aio are for blk "
+	  "devices with an image" },
 	{ "discard on a vfio disk", DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
-	  "discard = off\n", "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes are for blk" },
+	  "discard = off\n", "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes/cache/aio are "
+	  "for blk" },
 	{ "werror stop with nvme", DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n" BLK
 	  "model = nvme\nwerror = stop\n", "t.ini:9: werror = stop: QEMU's nvme device has no "
 	  "error policy" },
@@ -249,6 +325,88 @@ static const struct bad bad[] = {
 	  "t.ini:6: werror = enospc pauses driver VM d at a host I/O error; its heartbeat stops" },
 	{ "rerror stop with a request check", DRV "heartbeat_timeout_ms = 0\n" BLK
 	  "rerror = stop\n", "t.ini:7: rerror = stop pauses driver VM d" },
+	/* the same thing given twice */
+	{ "same image twice", DRV BLK "[device c]\nvm = d\nkind = blk\nimage = @IMG@\n",
+	  "t.ini:9: image = " },
+	{ "same image twice, message", DRV BLK "[device c]\nvm = d\nkind = blk\nimage = @IMG@\n",
+	  ": the same file as the image of device b (line 5, " },
+	{ "same image through a symlink", DRV BLK "[device c]\nvm = d\nkind = blk\n"
+	  "image = @LINK@\n", "t.ini:9: image = " },
+	{ "same image, other spelling", DRV BLK "[device c]\nvm = d\nkind = blk\n"
+	  "image = /tmp/../@IMG@\n", "the same file as the image of device b" },
+	{ "duplicate mac", DRV NIC "mac = 52:54:00:12:34:56\n[device m]\nvm = d\nkind = net\n"
+	  "mac = 52:54:00:12:34:56\n", "t.ini:9: mac = 52:54:00:12:34:56: device n has that MAC "
+	  "already (line 5)" },
+	{ "duplicate mac, other case", DRV NIC "mac = 52:54:00:ab:cd:ef\n[device m]\nvm = d\n"
+	  "kind = net\nmac = 52:54:00:AB:CD:EF\n", "t.ini:9: mac = 52:54:00:AB:CD:EF: device n "
+	  "has that MAC already" },
+	{ "duplicate tap", DRV NIC "backend = tap\ntap = t0\n[device m]\nvm = d\nkind = net\n"
+	  "backend = tap\ntap = t0\n", "t.ini:11: tap = t0: device n uses that tap already "
+	  "(line 6)" },
+	{ "duplicate host device", DRV NIC "host = 0000:03:00.0\n[device m]\nvm = d\nkind = net\n"
+	  "host = 0000:03:00.0\n", "t.ini:9: host = 0000:03:00.0: device n is that PCI device "
+	  "already (line 5)" },
+	{ "duplicate host device, other spelling", DRV NIC "host = 0000:03:00.0\n[device m]\n"
+	  "vm = d\nkind = blk\nhost = 0000:03:00.0\n", "device n is that PCI device already" },
+	/* models: QEMU's own device list decides */
+	{ "unknown model", DRV NIC "model = e1000x\n", "t.ini:5: model = e1000x: QEMU has no such "
+	  "device; for kind = net use e1000" },
+	{ "unknown blk model", DRV BLK "model = fastdisk\n", "t.ini:6: model = fastdisk: QEMU has "
+	  "no such device; for kind = blk use nvme, virtio-blk-pci, ahci" },
+	{ "disk model as a NIC", DRV NIC "model = nvme\n", "t.ini:5: model = nvme: QEMU's nvme is "
+	  "a Storage device, not a NIC; use kind = blk" },
+	{ "NIC model as a disk", DRV BLK "model = virtio-net\n", "t.ini:6: model = virtio-net: "
+	  "QEMU's virtio-net-pci is a Network device, not a disk controller; use kind = net" },
+	{ "misc device as a disk", DRV BLK "model = pvpanic\n", "t.ini:6: model = pvpanic: QEMU's "
+	  "pvpanic is a Misc device, not a disk controller" },
+	{ "storage device without a drive", DRV BLK "model = sdhci-pci\n", "t.ini:6: model = "
+	  "sdhci-pci: the supervisor cannot attach a disk to QEMU's sdhci-pci (bus PCI)" },
+	{ "usb NIC", DRV NIC "model = usb-net\n", "t.ini:5: model = usb-net: a NIC on bus usb-bus "
+	  "is not served yet" },
+	{ "model with properties", DRV NIC "model = e1000,mac=52:54:00:00:00:01\n",
+	  "t.ini:5: model = e1000,mac=52:54:00:00:00:01: not a QEMU device name; see "
+	  "qemu-system-x86_64 -device help (properties go in props" },
+	{ "model too long", DRV BLK "model = "
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	  "t.ini:6: model = xxx" },
+	/* properties: QEMU's list for the device that gets them */
+	{ "unknown property", DRV BLK "model = megasas\nprops = logical_block_size=4096,"
+	  "blocksize=4096\n", "t.ini:7: props: QEMU's scsi-hd has no property 'blocksize'; see "
+	  "qemu-system-x86_64 -device scsi-hd,help" },
+	{ "unknown nic property", DRV NIC "props = jumbo=on\n", "t.ini:5: props: QEMU's e1000 "
+	  "has no property 'jumbo'" },
+	{ "unknown controller property", DRV BLK "model = usb-storage\n"
+	  "controller_props = ports=8\n", "t.ini:7: controller_props: QEMU's qemu-xhci has no "
+	  "property 'ports'" },
+	{ "controller props without a controller", DRV BLK "model = nvme\n"
+	  "controller_props = x=1\n", "t.ini:7: controller_props: model = nvme holds the disk "
+	  "itself" },
+	{ "property the supervisor sets", DRV BLK "props = drive=other\n", "t.ini:6: props: drive "
+	  "is set by the supervisor (device b); remove it" },
+	{ "mac as a property", DRV NIC "props = mac=52:54:00:00:00:01\n", "t.ini:5: props: mac is "
+	  "the key 'mac = ...'" },
+	{ "props syntax", DRV BLK "props = logical_block_size 4096\n", "t.ini:6: props = "
+	  "logical_block_size 4096: expected NAME=VALUE[,NAME=VALUE...]" },
+	{ "props empty item", DRV BLK "props = serial=a,,,=b\n", "t.ini:6: props = serial=a,,,=b: "
+	  "expected NAME=VALUE" },
+	{ "props on a real device", DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
+	  "props = serial=x\n", "t.ini:6: [device b]: props are for emulated devices" },
+	/* drive options */
+	{ "bad cache", DRV BLK "cache = fast\n", "t.ini:6: cache = fast: expected writeback" },
+	{ "bad aio", DRV BLK "aio = posix\n", "t.ini:6: aio = posix: expected threads" },
+	{ "aio native without O_DIRECT", DRV BLK "aio = native\n", "t.ini:6: aio = native: Linux "
+	  "AIO needs O_DIRECT; add cache = none" },
+	{ "cache on a net device", DRV NIC "cache = none\n", "t.ini:5: [device n]: werror/rerror/"
+	  "discard/detect_zeroes/cache/aio are for blk devices" },
+	/* mtu */
+	{ "mtu too small", DRV NIC "mtu = 60\n", "t.ini:5: mtu = 60: expected a whole number from "
+	  "68 to 65521" },
+	{ "mtu on a disk", DRV BLK "mtu = 9000\n", "t.ini:6: [device b]: mtu is for net devices" },
+	{ "mtus disagree in one driver VM", DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n"
+	  "mtu = 4000\n", "t.ini:5: mtu = 9000: device m of the same driver VM d has mtu = 4000; "
+	  "the translation module sets one MTU on every NIC of its VM" },
+	{ "mtu on one NIC of two", DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n",
+	  "t.ini:5: mtu = 9000: device m of the same driver VM d has mtu = 1500 (no mtu key)" },
 };
 
 static void test_bad_table(void **state)
@@ -258,8 +416,16 @@ static void test_bad_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int ret = parse(cfg, bad[i].text);
+		char *text = strdup(bad[i].text), *at;
+		int ret, queries = qemu_queries;
 
+		/* @LINK@: a symbolic link to @IMG@ */
+		at = strstr(text, "@LINK@");
+		if (at)
+			memcpy(at, "@IMG2@", 6);
+		ret = parse(cfg, text);
+		free(text);
+		(void)queries;
 		if (ret != -EINVAL || !strstr(cfg->errors, bad[i].message)) {
 			printf("# case '%s': ret %d, wanted message:\n#   %s\n# got:\n#   %s\n",
 			       bad[i].what, ret, bad[i].message, cfg->errors);
@@ -293,7 +459,7 @@ static void test_storage_keys(void **state)
 	(void)state;
 	assert_int_equal(parse(cfg, DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n"
 				    BLK "werror = enospc\nrerror = stop\ndiscard = off\n"
-				    "[device r]\nvm = d\nkind = blk\nmodel = nvme\nimage = @IMG@\n"
+				    "[device r]\nvm = d\nkind = blk\nmodel = nvme\nimage = @IMG3@\n"
 				    "readonly = yes\nwerror = report\nrerror = ignore\n"
 				    "[client-vm c]\ndevices = b r\n"),
 			 0);
@@ -304,6 +470,113 @@ static void test_storage_keys(void **state)
 	assert_string_equal(cfg->devices[1].rerror, "ignore");
 	assert_int_equal(cfg->devices[1].discard, 1);
 	assert_string_equal(cfg->devices[1].detect_zeroes, "off");
+	free(cfg);
+}
+
+/* Every disk controller of the driver image by model alone, with properties and drive
+ * options; lines of any length; NIC MTU (host_mtu where QEMU's model has it). */
+static void test_models_and_props(void **state)
+{
+	static const struct {
+		const char *model;
+		enum cfg_attach attach;
+		const char *disk, *controller;
+	} want[] = {
+		{ "nvme", CFG_ATTACH_DIRECT, "nvme", NULL },
+		{ "virtio-blk-pci", CFG_ATTACH_DIRECT, "virtio-blk-pci", NULL },
+		{ "ahci", CFG_ATTACH_IDE, "ide-hd", "ahci" },
+		{ "virtio-scsi-pci", CFG_ATTACH_SCSI, "scsi-hd", "virtio-scsi-pci" },
+		{ "megasas", CFG_ATTACH_SCSI, "scsi-hd", "megasas" },
+		{ "megasas-gen2", CFG_ATTACH_SCSI, "scsi-hd", "megasas-gen2" },
+		{ "lsi53c895a", CFG_ATTACH_SCSI, "scsi-hd", "lsi53c895a" },
+		{ "pvscsi", CFG_ATTACH_SCSI, "scsi-hd", "pvscsi" },
+		{ "am53c974", CFG_ATTACH_SCSI, "scsi-hd", "am53c974" },
+		{ "usb-storage", CFG_ATTACH_USB, "usb-storage", "qemu-xhci" },
+		{ "vhost-user-blk-pci-non-transitional-with-a-long-name", CFG_ATTACH_DIRECT, NULL,
+		  NULL },
+	};
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char *text = malloc(65536), *o = text, names[512] = "";
+	unsigned i;
+
+	(void)state;
+	o += sprintf(o, "[driver-vm d]\nappend = %0900d\n", 0);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char dimg[96];
+		int fd;
+
+		snprintf(dimg, sizeof(dimg), "%s.%u", img, i);
+		fd = open(dimg, O_CREAT | O_WRONLY, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+		o += sprintf(o, "[device b%u]\nvm = d\nkind = blk\nmodel = %s\nimage = %s\n", i,
+			     want[i].model, dimg);
+		sprintf(names + strlen(names), " b%u", i);
+	}
+	o += sprintf(o, "props = serial=%0300d,,x\n", 7); /* a long value, a ",," comma */
+	o += sprintf(o, "[device b99]\nvm = d\nkind = blk\nmodel = megasas\nimage = @IMG@\n"
+		     "props = logical_block_size=4096,physical_block_size=4096\n"
+		     "controller_props = max_cmds=64\ncache = none\naio = native\n"
+		     "[driver-vm f]\n"
+		     "[device n0]\nvm = f\nkind = net\nmodel = virtio-net\nmtu = 9000\n"
+		     "props = mq=on\n"
+		     "[driver-vm e]\n[device n1]\nvm = e\nkind = net\nmodel = e1000\n"
+		     "mtu = 4000\nbackend = tap\ntap = t1\n"
+		     "[client-vm c]\ndevices =%s b99 n0\n[client-vm c2]\ndevices = n1\n", names);
+	if (parse(cfg, text))
+		fail_msg("%s", cfg->errors);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char dimg[96];
+
+		snprintf(dimg, sizeof(dimg), "%s.%u", img, i);
+		unlink(dimg);
+		assert_string_equal(cfg->devices[i].model, want[i].model);
+		assert_int_equal(cfg->devices[i].attach, want[i].attach);
+		if (want[i].disk)
+			assert_string_equal(cfg_disk_device(&cfg->devices[i]), want[i].disk);
+		if (want[i].controller)
+			assert_string_equal(cfg_controller_device(&cfg->devices[i]),
+					    want[i].controller);
+		else
+			assert_null(cfg_controller_device(&cfg->devices[i]));
+	}
+	assert_int_equal(strlen(cfg->vms[0].append), 900);
+	assert_int_equal(strlen(cfg->devices[i - 1].props), strlen("serial=") + 300 + 3);
+	assert_true(cfg_props_has(cfg->devices[i - 1].props, "serial"));
+	assert_false(cfg_props_has(cfg->devices[i - 1].props, "x"));
+	assert_string_equal(cfg->devices[i].props, "logical_block_size=4096,physical_block_size=4096");
+	assert_true(cfg_props_has(cfg->devices[i].props, "physical_block_size"));
+	assert_false(cfg_props_has(cfg->devices[i].props, "block_size"));
+	assert_string_equal(cfg->devices[i].controller_props, "max_cmds=64");
+	assert_string_equal(cfg->devices[i].cache, "none");
+	assert_string_equal(cfg->devices[i].aio, "native");
+	assert_int_equal(cfg->devices[i + 1].mtu, 9000);
+	assert_int_equal(cfg->devices[i + 1].host_mtu, 1); /* virtio-net-pci has host_mtu */
+	assert_int_equal(cfg->devices[i + 2].mtu, 4000);
+	assert_int_equal(cfg->devices[i + 2].host_mtu, 0); /* e1000 has not */
+	assert_int_equal(cfg->nr_channels, 14);
+	free(text);
+	free(cfg);
+}
+
+/* QEMU that cannot be asked: one error, not one per device. */
+static char *no_qemu(const char *dev)
+{
+	(void)dev;
+	return NULL;
+}
+
+static void test_no_qemu(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	config__set_qemu_query(no_qemu);
+	assert_int_equal(parse(cfg, DRV NIC "[device m]\nvm = d\nkind = net\n"), -EINVAL);
+	config__set_qemu_query(fake_qemu);
+	assert_int_equal(cfg->nr_errors, 1);
+	assert_non_null(strstr(cfg->errors, "t.ini: cannot ask QEMU (qemu-system-x86_64 -device "
+					    "help) which devices it has"));
 	free(cfg);
 }
 
@@ -378,18 +651,31 @@ int main(void)
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_storage_keys),
+		cmocka_unit_test(test_models_and_props),
+		cmocka_unit_test(test_no_qemu),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),
 	};
 	int fd, ret;
 
+	config__set_qemu_query(fake_qemu);
 	strcpy(img, "/tmp/ddvm-cfg-img.XXXXXX");
 	fd = mkstemp(img);
 	if (fd < 0)
 		return 1;
 	close(fd);
+	snprintf(img2, sizeof(img2), "%s.link", img);
+	if (symlink(img, img2))
+		return 1;
+	snprintf(img3, sizeof(img3), "%s.other", img);
+	fd = open(img3, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		return 1;
+	close(fd);
 	ret = cmocka_run_group_tests_name("supervisor_config", tests, NULL, NULL);
+	unlink(img3);
+	unlink(img2);
 	unlink(img);
 	return ret;
 }

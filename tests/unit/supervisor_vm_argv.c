@@ -8,6 +8,7 @@
  * and the nvme driver's shadow doorbells (and our rings' sleep/wake-up) lose wake-ups
  * against QEMU's device threads and the channel's peers (docs/blk.md).
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,29 @@ static const char setup[] = "[ddvm]\n"
 			    "[client-vm two]\n"
 			    "cpus = 2\n"
 			    "devices = nic1\n";
+
+/* QEMU as the config checks see it (no QEMU needed): its devices, their properties. */
+static char *fake_qemu(const char *dev)
+{
+	if (!dev)
+		return strdup("Storage devices:\n"
+			      "name \"am53c974\", bus PCI\n"
+			      "name \"ich9-ahci\", bus PCI, alias \"ahci\"\n"
+			      "name \"lsi53c895a\", bus PCI, alias \"lsi\"\n"
+			      "name \"megasas\", bus PCI\n"
+			      "name \"megasas-gen2\", bus PCI\n"
+			      "name \"nvme\", bus PCI\n"
+			      "name \"pvscsi\", bus PCI\n"
+			      "name \"usb-storage\", bus usb-bus\n"
+			      "name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n"
+			      "name \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\n"
+			      "\nNetwork devices:\n"
+			      "name \"e1000\", bus PCI\n"
+			      "name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n");
+	if (!strcmp(dev, "virtio-net-pci"))
+		return strdup("virtio-net-pci options:\n  host_mtu=<uint16>\n  mq=<bool>\n");
+	return strdup("");	/* no property list: properties are not checked */
+}
 
 /* The value that follows OPT in A, or NULL. */
 static const char *arg_after(const struct vm_argv *a, const char *opt)
@@ -148,7 +172,7 @@ static const char *nth_arg_after(const struct vm_argv *a, const char *opt, unsig
  * written zeroes, free space in the image; discard = off takes the claim away too. */
 static void test_drive_options(void **state)
 {
-	char img[] = "/tmp/ddvm-argv-img.XXXXXX", text[1024];
+	char img[] = "/tmp/ddvm-argv-img.XXXXXX", img1[64], img2[64], text[1024];
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	static struct vm_argv a;
 	const char *drv;
@@ -158,6 +182,10 @@ static void test_drive_options(void **state)
 	fd = mkstemp(img);
 	assert_true(fd >= 0);
 	close(fd);
+	snprintf(img1, sizeof(img1), "%s.1", img);
+	snprintf(img2, sizeof(img2), "%s.2", img);
+	close(open(img1, O_CREAT | O_WRONLY, 0644));
+	close(open(img2, O_CREAT | O_WRONLY, 0644));
 	snprintf(text, sizeof(text),
 		 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
 		 "[driver-vm drv]\n"
@@ -165,11 +193,13 @@ static void test_drive_options(void **state)
 		 "[device d1]\nvm = drv\nkind = blk\nimage = %s\ndiscard = off\n"
 		 "[device d2]\nvm = drv\nkind = blk\nimage = %s\nrerror = ignore\n"
 		 "detect_zeroes = on\n"
-		 "[client-vm c]\ndevices = d0 d1 d2\n", img, img, img);
+		 "[client-vm c]\ndevices = d0 d1 d2\n", img, img1, img2);
 	if (config__parse_string(cfg, "t.ini", text))
 		fail_msg("setup did not parse: %s", cfg->errors);
 	build(cfg, "drv", "tcg", &a);
 	unlink(img);
+	unlink(img1);
+	unlink(img2);
 
 	drv = nth_arg_after(&a, "-drive", 0);
 	assert_non_null(drv);
@@ -190,6 +220,104 @@ static void test_drive_options(void **state)
 	free(cfg);
 }
 
+/* Every disk controller by model alone: the controller at the device's slot (so the
+ * disk's PCI function is the device's), the disk on its bus; props on the disk,
+ * controller_props on the controller, drive options on the -drive. */
+static void test_controllers(void **state)
+{
+	static const char *const models[] = { "ahci",	  "virtio-scsi-pci", "megasas",
+					      "megasas-gen2", "lsi53c895a", "pvscsi",
+					      "am53c974", "usb-storage",  "nvme" };
+	static const char *const want[][2] = {
+		{ "ahci,id=hba-b0,addr=0x4", "ide-hd,drive=drv-b0,bus=hba-b0.0" },
+		{ "virtio-scsi-pci,id=hba-b1,addr=0x5,num_queues=2", "scsi-hd,drive=drv-b1,bus=hba-b1.0" },
+		{ "megasas,id=hba-b2,addr=0x6", "scsi-hd,drive=drv-b2,bus=hba-b2.0,logical_block_size=4096,"
+						"physical_block_size=4096" },
+		{ "megasas-gen2,id=hba-b3,addr=0x7", "scsi-hd,drive=drv-b3,bus=hba-b3.0" },
+		{ "lsi53c895a,id=hba-b4,addr=0x8", "scsi-hd,drive=drv-b4,bus=hba-b4.0" },
+		{ "pvscsi,id=hba-b5,addr=0x9", "scsi-hd,drive=drv-b5,bus=hba-b5.0" },
+		{ "am53c974,id=hba-b6,addr=0xa", "scsi-hd,drive=drv-b6,bus=hba-b6.0" },
+		{ "qemu-xhci,id=usb-b7,addr=0xb", "usb-storage,drive=drv-b7,bus=usb-b7.0,serial=u1" },
+		{ "nvme,drive=drv-b8,addr=0xc,serial=mine", NULL },
+	};
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char *text = malloc(16384), *o = text, img[64], names[256] = "";
+	static struct vm_argv a;
+	unsigned i, dev = 1; /* -device 0 is pvpanic */
+
+	(void)state;
+	o += sprintf(o, "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+		     "[driver-vm drv]\n");
+	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+		snprintf(img, sizeof(img), "/tmp/ddvm-argv-%d.%u", (int)getpid(), i);
+		close(open(img, O_CREAT | O_WRONLY, 0644));
+		o += sprintf(o, "[device b%u]\nvm = drv\nkind = blk\nmodel = %s\nimage = %s\n", i,
+			     models[i], img);
+		if (i == 1)
+			o += sprintf(o, "controller_props = num_queues=2\n");
+		if (i == 2)
+			o += sprintf(o, "props = logical_block_size=4096,physical_block_size=4096\n"
+				     "cache = none\naio = native\n");
+		if (i == 7)
+			o += sprintf(o, "props = serial=u1\n");
+		if (i == 8)
+			o += sprintf(o, "props = serial=mine\n");
+		sprintf(names + strlen(names), " b%u", i);
+	}
+	sprintf(o, "[client-vm c]\ndevices =%s\n", names);
+	if (config__parse_string(cfg, "t.ini", text))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+		const char *drive = nth_arg_after(&a, "-drive", i);
+
+		snprintf(img, sizeof(img), "/tmp/ddvm-argv-%d.%u", (int)getpid(), i);
+		unlink(img);
+		assert_non_null(drive);
+		assert_non_null(strstr(drive, img));
+		if (i == 2)
+			assert_non_null(strstr(drive, ",cache=none,aio=native"));
+		else
+			assert_null(strstr(drive, "cache="));
+		assert_string_equal(nth_arg_after(&a, "-device", dev++), want[i][0]);
+		if (want[i][1])
+			assert_string_equal(nth_arg_after(&a, "-device", dev++), want[i][1]);
+	}
+	free(text);
+	free(cfg);
+}
+
+/* mtu: on the virtio NIC (host_mtu), on the driver VM's kernel command line for the
+ * translation module (before the user's append, which may override it); not on e1000. */
+static void test_mtu(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+	const char *ap;
+
+	(void)state;
+	if (config__parse_string(cfg, "t.ini",
+				 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				 "[driver-vm drv]\nappend = loglevel=7\n"
+				 "[device n0]\nvm = drv\nkind = net\nmodel = virtio-net-pci\n"
+				 "backend = tap\ntap = tj0\nmtu = 9000\nprops = mq=on\n"
+				 "[driver-vm other]\n"
+				 "[device n1]\nvm = other\nkind = net\nmodel = e1000\nmtu = 4000\n"
+				 "[client-vm c]\ndevices = n0 n1\n"))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	assert_string_equal(nth_arg_after(&a, "-device", 1),
+			    "virtio-net-pci,netdev=net-n0,addr=0x4,host_mtu=9000,mq=on");
+	ap = arg_after(&a, "-append");
+	assert_non_null(strstr(ap, " ddvm_netback.nic_mtu=9000 loglevel=7"));
+	build(cfg, "other", "tcg", &a);
+	assert_string_equal(nth_arg_after(&a, "-device", 1), "e1000,addr=0x4");
+	assert_non_null(strstr(arg_after(&a, "-append"), " ddvm_netback.nic_mtu=4000"));
+	build(cfg, "c", "tcg", &a);
+	assert_null(strstr(arg_after(&a, "-append"), "nic_mtu"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,7 +325,10 @@ int main(void)
 		cmocka_unit_test(test_kvm_as_configured),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_drive_options),
+		cmocka_unit_test(test_controllers),
+		cmocka_unit_test(test_mtu),
 	};
 
+	config__set_qemu_query(fake_qemu);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
