@@ -157,6 +157,31 @@ static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, co
 	return 0;
 }
 
+/* Disk size: "64M", "10G", "1T", or bytes; a multiple of 512, from 1M to 16T. */
+static int set_disk_size(struct parse_state *ps, const char *key, uint64_t *dst,
+			 const char *val)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (!*val || *end || errno || val[0] == '-' || v > (16ULL << 40) >> shift ||
+	    (v << shift) < (1ULL << 20) || (v << shift) % 512) {
+		perr(ps, "%s = %s: expected a disk size from 1M to 16T, like 64M or 10G", key, val);
+		return -1;
+	}
+	*dst = v << shift;
+	return 0;
+}
+
 static int set_bool(struct parse_state *ps, const char *key, int *dst, const char *val)
 {
 	if (!strcasecmp(val, "yes") || !strcasecmp(val, "true") || !strcmp(val, "1") ||
@@ -591,6 +616,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		d->image_line = ps->line;
 		return set_path(ps, k, d->image, v);
 	}
+	if (!strcmp(k, "size")) {
+		d->size_line = ps->line;
+		return set_disk_size(ps, k, &d->size, v);
+	}
 	if (!strcmp(k, "format")) {
 		if (strcmp(v, "raw") && strcmp(v, "qcow2")) {
 			perr(ps, "format = %s: expected raw or qcow2", v);
@@ -606,7 +635,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 	    !strcmp(k, "detect_zeroes"))
 		return key_storage(ps, d, k, v);
 	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, props, controller_props, "
-		 "host, backend, tap, bridge, mac, mtu, image, format, readonly, queues, cache, aio, "
+		 "host, backend, tap, bridge, mac, mtu, image, size, format, readonly, queues, cache, aio, "
 		 "werror, rerror, discard, detect_zeroes", d->name, k);
 	return -1;
 }

@@ -75,6 +75,8 @@ struct cfg_device {
 	char bridge[16];	 /* tap: enslave it to this bridge once the VM is up */
 	char mac[18];
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
+	uint64_t size;		 /* blk: `size = 64M`: create the image at `up` if missing */
+	int size_line;
 	char format[8];		 /* raw | qcow2 */
 	int readonly;
 	unsigned queues;

@@ -677,6 +677,26 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 	}
 }
 
+/* `size =` and no image yet: `ddvm up` creates it, so its directory must take it. */
+static void check_image_dir(struct config *cfg, const char *f, const struct cfg_device *d)
+{
+	char dir[CFG_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", d->image);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (access(dir, W_OK | X_OK))
+		cfg_error(cfg, f, d->size_line, "[device %s]: size = %llu bytes: image %s would be "
+			  "created, but directory %s: %s; create the directory or fix the path",
+			  d->name, (unsigned long long)d->size, d->image, dir, strerror(errno));
+}
+
 static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
 {
 	struct cfg_vm *vm;
@@ -734,10 +754,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		if (!d->image[0])
 			cfg_error(cfg, f, d->line, "[device %s]: a blk device needs 'image = FILE' "
 				  "(create one with: truncate -s 64M disk.img)", d->name);
+		else if (d->size && access(d->image, F_OK) && errno == ENOENT)
+			check_image_dir(cfg, f, d); /* `ddvm up` creates it (startup.c) */
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
 			cfg_error(cfg, f, d->line, "[device %s]: image %s: %s; create it (truncate "
-				  "-s 64M %s) or fix the path", d->name, d->image, strerror(errno),
-				  d->image);
+				  "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
+				  d->name, d->image, strerror(errno), d->image);
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->mac[0])
 			cfg_error(cfg, f, d->line, "[device %s]: backend/tap/mac are for net "
 				  "devices; remove them", d->name);

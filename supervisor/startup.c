@@ -19,6 +19,65 @@
 
 #define QLOG_READ_MAX 65536
 
+static int create_qcow2(const char *image, uint64_t size)
+{
+	char sz[32];
+	int status;
+	pid_t pid;
+
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execlp("qemu-img", "qemu-img", "create", "-q", "-f", "qcow2", image, sz,
+		       (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static int create_raw(const char *image, uint64_t size)
+{
+	int fd = open(image, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size) < 0) /* sparse: blocks are allocated as the guest writes */
+		ret = -errno;
+	close(fd);
+	if (ret)
+		unlink(image);
+	return ret;
+}
+
+int startup__create_images(struct supervisor *sup)
+{
+	unsigned i;
+
+	for (i = 0; i < sup->cfg->nr_devices; i++) {
+		const struct cfg_device *d = &sup->cfg->devices[i];
+		int ret;
+
+		if (d->kind != CFG_BLK || !d->size || !d->image[0] || !access(d->image, F_OK))
+			continue;
+		ret = strcmp(d->format, "qcow2") ? create_raw(d->image, d->size) :
+						   create_qcow2(d->image, d->size);
+		if (ret) {
+			pr_err("%s: cannot create image %s (%s, %llu bytes): %s", d->name, d->image,
+			       d->format, (unsigned long long)d->size,
+			       ret == -EIO ? "qemu-img create failed" : strerror(-ret));
+			return ret;
+		}
+		pr_info("%s: created image %s (%s, %llu MiB, empty)", d->name, d->image, d->format,
+			(unsigned long long)(d->size >> 20));
+	}
+	return 0;
+}
+
 void startup__vm_starting(struct vm *vm)
 {
 	struct stat st;

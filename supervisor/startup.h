@@ -32,6 +32,9 @@ struct startup_chan {
 	char problem[256];
 };
 
+/* Disk images with `size =` that do not exist yet: create them (raw: a sparse file;
+ * qcow2: qemu-img create). Returns 0 or the first -errno, logged. */
+int startup__create_images(struct supervisor *sup);
 /* A new incarnation of VM is about to start (before QEMU runs). */
 void startup__vm_starting(struct vm *vm);
 /* QEMU of VM could not even be run (ERR, negative errno): a start failure. */

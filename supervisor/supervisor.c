@@ -159,6 +159,10 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		return ret;
 	}
 
+	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
+	if (ret)
+		goto err_unlock;
+
 	/* Signals become events of the loop; QEMU children unblock them again. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
