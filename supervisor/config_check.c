@@ -493,6 +493,14 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 				  !strcmp(qd.category, "Network") ? "net" : "blk");
 			return;
 		}
+		if (!strcmp(qd.name, "mptsas1068")) {
+			/* docs/images.md: the driver binds, but no disk ever appears */
+			cfg_error(cfg, f, line, "model = %s: the driver VM's mptsas binds to QEMU's "
+				  "SAS 1068 but never finds a disk on it (QEMU 7.2 reports no SAS phys); "
+				  "use megasas-gen2 (an LSI SAS HBA whose driver finds its disks) or "
+				  "another of " BLK_MODELS_HINT, d->model);
+			return;
+		}
 		if (!blk_attach(d->model, &d->attach) && !blk_attach(qd.name, &d->attach)) {
 			const char *help = qemu_ask(qd.name);
 
@@ -545,22 +553,45 @@ static int bdf_equal(const char *a, const char *b)
 	return !memcmp(x, y, sizeof(x));
 }
 
+/* An image that does not exist yet (`size =` creates it): its would-be path with the
+ * directory resolved, so that two spellings of one path compare equal. */
+static void future_path(const char *image, char *out, size_t len)
+{
+	char dir[CFG_PATH_MAX], real[4096];
+	const char *base = strrchr(image, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", base ? (int)(base - image) : 1, base ? image : ".");
+	if (!dir[0])
+		strcpy(dir, "/");
+	if (!realpath(dir, real))
+		snprintf(real, sizeof(real), "%s", dir);
+	snprintf(out, len, "%s/%s", real, base ? base + 1 : image);
+}
+
 static void check_unique(struct config *cfg, const char *f)
 {
-	struct stat st[CFG_MAX_DEVICES];
-	int have[CFG_MAX_DEVICES] = { 0 };
+	static struct stat st[CFG_MAX_DEVICES];
+	static char future[CFG_MAX_DEVICES][4096 + CFG_PATH_MAX];
+	int have[CFG_MAX_DEVICES] = { 0 }; /* 1: stat, 2: future path */
 	unsigned i, j;
 
 	for (i = 0; i < cfg->nr_devices; i++) {
 		struct cfg_device *d = &cfg->devices[i];
 
-		have[i] = d->kind == CFG_BLK && !d->host[0] && d->image[0] && !stat(d->image, &st[i]);
+		if (d->kind == CFG_BLK && !d->host[0] && d->image[0]) {
+			have[i] = stat(d->image, &st[i]) ? 2 : 1;
+			if (have[i] == 2)
+				future_path(d->image, future[i], sizeof(future[i]));
+		}
 		for (j = 0; j < i; j++) {
 			struct cfg_device *e = &cfg->devices[j];
 			unsigned char m1[6], m2[6];
+			int same = have[i] == 1 && have[j] == 1 ? st[i].st_dev == st[j].st_dev &&
+								   st[i].st_ino == st[j].st_ino
+				   : have[i] == 2 && have[j] == 2 ? !strcmp(future[i], future[j])
+								  : 0;
 
-			if (have[i] && have[j] && st[i].st_dev == st[j].st_dev &&
-			    st[i].st_ino == st[j].st_ino && !(d->readonly && e->readonly))
+			if (same && !(d->readonly && e->readonly))
 				cfg_error(cfg, f, d->image_line, "image = %s: the same file as the image "
 					  "of device %s (line %d, %s); QEMU locks an image for one "
 					  "writer: give each device its own image file", d->image,

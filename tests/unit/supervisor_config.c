@@ -39,6 +39,7 @@ static const char qemu_devices[] =
 	"name \"lsi53c895a\", bus PCI, alias \"lsi\"\n"
 	"name \"megasas\", bus PCI, desc \"LSI MegaRAID SAS 1078\"\n"
 	"name \"megasas-gen2\", bus PCI, desc \"LSI MegaRAID SAS 2108\"\n"
+	"name \"mptsas1068\", bus PCI, desc \"LSI SAS 1068\"\n"
 	"name \"nvme\", bus PCI, desc \"Non-Volatile Memory Express\"\n"
 	"name \"pvscsi\", bus PCI\n"
 	"name \"scsi-hd\", bus SCSI, desc \"virtual SCSI disk\"\n"
@@ -334,6 +335,10 @@ static const struct bad bad[] = {
 	  "image = @LINK@\n", "t.ini:9: image = " },
 	{ "same image, other spelling", DRV BLK "[device c]\nvm = d\nkind = blk\n"
 	  "image = /tmp/../@IMG@\n", "the same file as the image of device b" },
+	{ "same image to be created twice", DRV "[device b]\nvm = d\nkind = blk\n"
+	  "image = /tmp/ddvm-cfg-new.img\nsize = 1M\n[device c]\nvm = d\nkind = blk\n"
+	  "image = /tmp/../tmp/ddvm-cfg-new.img\nsize = 1M\n", "t.ini:10: image = "
+	  "/tmp/../tmp/ddvm-cfg-new.img: the same file as the image of device b (line 5" },
 	{ "duplicate mac", DRV NIC "mac = 52:54:00:12:34:56\n[device m]\nvm = d\nkind = net\n"
 	  "mac = 52:54:00:12:34:56\n", "t.ini:9: mac = 52:54:00:12:34:56: device n has that MAC "
 	  "already (line 5)" },
@@ -361,6 +366,8 @@ static const struct bad bad[] = {
 	  "pvpanic is a Misc device, not a disk controller" },
 	{ "storage device without a drive", DRV BLK "model = sdhci-pci\n", "t.ini:6: model = "
 	  "sdhci-pci: the supervisor cannot attach a disk to QEMU's sdhci-pci (bus PCI)" },
+	{ "mptsas1068", DRV BLK "model = mptsas1068\n", "t.ini:6: model = mptsas1068: the driver VM's "
+	  "mptsas binds to QEMU's SAS 1068 but never finds a disk on it" },
 	{ "usb NIC", DRV NIC "model = usb-net\n", "t.ini:5: model = usb-net: a NIC on bus usb-bus "
 	  "is not served yet" },
 	{ "model with properties", DRV NIC "model = e1000,mac=52:54:00:00:00:01\n",
@@ -641,6 +648,16 @@ static void test_example_parses(void **state)
 		unlink(disk);
 	if (rc)
 		fail_msg("%s", cfg->errors);
+	/* the other examples: disks.ini creates its images (size =) in build/ */
+	snprintf(path, sizeof(path), "%s/examples/disks.ini", root ? root : ".");
+	if (config__load(cfg, path))
+		fail_msg("%s", cfg->errors);
+	assert_int_equal(cfg->nr_devices, 11);
+	assert_int_equal(cfg->nr_channels, 11);
+	snprintf(path, sizeof(path), "%s/examples/jumbo.ini", root ? root : ".");
+	if (config__load(cfg, path))
+		fail_msg("%s", cfg->errors);
+	assert_int_equal(cfg->devices[0].mtu, 9000);
 	free(cfg);
 }
 
