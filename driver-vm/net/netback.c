@@ -253,10 +253,13 @@ static void port_tick(struct work_struct *w)
 }
 
 /* Which NIC hdr.backend_target names: an interface ("eth0"), a PCI address
- * ("0000:00:03.0"), or, when empty, the first Ethernet NIC with a parent device. */
+ * ("0000:00:03.0": the NIC's nearest PCI ancestor, so also a virtio NIC, whose parent
+ * is the virtio device on that PCI function), or, when empty, the first Ethernet NIC
+ * with a parent device. */
 static struct net_device *port_find_nic(struct netback_port *p)
 {
 	struct net_device *dev;
+	struct device *d;
 
 	ASSERT_RTNL();
 	if (p->target[0] && !strchr(p->target, ':'))
@@ -268,7 +271,9 @@ static struct net_device *port_find_nic(struct netback_port *p)
 			continue;
 		if (!p->target[0])
 			return dev;
-		if (dev_is_pci(parent) && !strcmp(pci_name(to_pci_dev(parent)), p->target))
+		for (d = parent; d && !dev_is_pci(d); d = d->parent)
+			;
+		if (d && !strcmp(pci_name(to_pci_dev(d)), p->target))
 			return dev;
 	}
 	return NULL;
