@@ -587,6 +587,50 @@ static void test_no_qemu(void **state)
 	free(cfg);
 }
 
+/* The default query runs $DDVM_QEMU (here a script standing in for QEMU) and caches its
+ * answers in $DDVM_CACHE_DIR, in files named by the binary's identity. */
+static void test_qemu_query_default(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char dir[] = "/tmp/ddvm-qemu.XXXXXX", path[128], cache[128], cmd[512];
+	FILE *f;
+	int n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/qemu", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\necho \"$*\" >>%s/calls\n"
+		   "case \"$*\" in\n"
+		   "*'-device help') printf 'Network devices:\\nname \"e1000\", bus PCI\\n' ;;\n"
+		   "*'-device e1000,help') printf 'e1000 options:\\n  mac=<str>\\n' ;;\n"
+		   "esac\n", dir);
+	fclose(f);
+	chmod(path, 0755);
+	setenv("DDVM_QEMU", path, 1);
+	setenv("DDVM_CACHE_DIR", cache, 1);
+	config__set_qemu_query(NULL);
+	assert_int_equal(parse(cfg, DRV NIC "props = mac=52:54:00:00:00:01\n"), -EINVAL);
+	assert_non_null(strstr(cfg->errors, "props: mac is the key 'mac = ...'"));
+	assert_int_equal(parse(cfg, DRV NIC "model = e1001\n"), -EINVAL);
+	assert_non_null(strstr(cfg->errors, "model = e1001: QEMU has no such device"));
+	assert_int_equal(parse(cfg, DRV NIC), 0);
+	config__set_qemu_query(fake_qemu);
+	unsetenv("DDVM_QEMU");
+	unsetenv("DDVM_CACHE_DIR");
+	/* asked once, with -machine none; the answer cached */
+	snprintf(cmd, sizeof(cmd), "test $(grep -c -- '-machine none -device help$' %s/calls) = 1 && "
+		 "ls %s/qemu-*.devices.txt >/dev/null && grep -q e1000 %s/qemu-*.devices.txt",
+		 dir, cache, cache);
+	n = system(cmd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(n, 0);
+	free(cfg);
+}
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -670,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_storage_keys),
 		cmocka_unit_test(test_models_and_props),
 		cmocka_unit_test(test_no_qemu),
+		cmocka_unit_test(test_qemu_query_default),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),
