@@ -45,7 +45,7 @@ check_round() {
 	[ "$mtu" = 9000 ] || t_fail "round $n: tap $REC_TAP has MTU ${mtu:-?}, not 9000"
 	mtu=$(ip -n "$REC_NS" -o link show br0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 	[ "$mtu" = 9000 ] || t_fail "round $n: bridge br0 has MTU ${mtu:-?}, not 9000"
-	ip netns exec "$REC_NS" ping -c 5 -i 0.2 -W 3 -M do -s 8972 10.99.0.11 >"$T/peer.txt" 2>&1 ||
+	ip netns exec "$REC_NS" ping -c 5 -i 0.2 -W 3 -M 'do' -s 8972 10.99.0.11 >"$T/peer.txt" 2>&1 ||
 		{ cat "$T/peer.txt"; t_fail "round $n: peer -> client 9000-byte pings failed"; }
 	grep -q ' 0% packet loss' "$T/peer.txt" || { cat "$T/peer.txt"; t_fail "round $n: peer -> client lost packets"; }
 	t_log "round $n: client and peer ping each other with 9000-byte packets, 0% loss; tap and bridge at 9000"
