@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The setup file: which driver VMs own which devices, which clients use them.
- * INI format (parsed by inih); examples/demo.ini is the commented reference.
+ * INI format (config.c reads it; no line length limit); examples/demo.ini is the
+ * commented reference, examples/disks.ini and examples/jumbo.ini show disks and MTU.
  *
  *   [ddvm]              kernel, driver_initrd, client_initrd, rundir
  *   [driver-vm NAME]    memory, cpus, kernel, initrd, append, run, restart policy
