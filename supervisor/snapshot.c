@@ -197,6 +197,7 @@ static void migration_status(struct vm *vm, const char *status, uint64_t now)
 {
 	if (vm->snap_phase == SNAP_SAVING && !strcmp(status, "completed")) {
 		vm->snap_valid = 1;
+		storage__snapshot_taken(vm);
 		pr_info("%s: snapshot taken in %llu ms: restarts restore it", vm->cfg->name,
 			(unsigned long long)(now - vm->snap_phase_ms));
 		/* QEMU sends "completed" before it switches to postmigrate; a cont that came

@@ -22,6 +22,18 @@
  * (space came back) or pauses the VM again: requests wait for space instead of
  * failing. config_check.c allows that only with the VM's heartbeat and request checks
  * off, since a paused VM beats no more.
+ *
+ * Capacity: a raw image the user grows or shrinks while the driver VM runs (`truncate
+ * -s`) is not noticed by QEMU, which keeps the size it opened the file with. Each
+ * second we stat every raw image of a running driver VM; a size that differs from the
+ * one QEMU knows is sent as QMP block_resize (device drv-NAME, size in bytes). QEMU's
+ * device model then tells the guest where it can: virtio-blk raises a configuration
+ * change and the driver VM's Linux sets the disk's new capacity; the translation
+ * module publishes it to the client (docs/blk.md, "Capacity changes"). A cold-booted
+ * QEMU opens the file at its current size; a guest restored from a snapshot remembers
+ * the size at the snapshot, which is what we compare with. QEMU 7.2's nvme refuses
+ * block_resize (it does not share the resize permission): that is logged, and the
+ * driver VM sees the new size after its next cold restart.
  */
 #include "storage.h"
 #include "log.h"
@@ -30,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,6 +51,8 @@
 #define STORAGE_QUIET_MS 10000
 #define STORAGE_CONT_MS 1000
 #define STORAGE_LOG_MS 200 /* how often NAME.qemu.log is looked at (nvme) */
+#define STORAGE_SIZE_MS 1000 /* how often the raw images' sizes are looked at */
+#define RESIZE_ID "sto-resize-"
 
 const char *storage__errno_name(int err, char *buf, size_t len)
 {
@@ -261,6 +276,91 @@ static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
 	vm->storage.aio_lines = 0;
 }
 
+/* Raw images can be looked at by their size (a qcow2 file's size is not its disk's). */
+static int size_watched(const struct cfg_device *d)
+{
+	return d->kind == CFG_BLK && !d->host[0] && d->image[0] && !strcmp(d->format, "raw");
+}
+
+/* The image's size in bytes, or -1 (gone, or not a regular file). */
+static long long image_size(const struct cfg_device *d)
+{
+	struct stat st;
+
+	if (stat(d->image, &st) || !S_ISREG(st.st_mode))
+		return -1;
+	return st.st_size;
+}
+
+/* QEMU answered a block_resize of device number IDX. */
+static void resize_reply(struct vm *vm, const char *idx, json_t *reply)
+{
+	const struct config *cfg = vm->sup->cfg;
+	const struct cfg_device *d;
+	struct storage_dev *s;
+	const char *err = NULL;
+	unsigned long j = strtoul(idx, NULL, 10);
+	long long old;
+
+	if (j >= cfg->nr_devices || cfg->devices[j].vm != vm->cfg)
+		return;
+	d = &cfg->devices[j];
+	s = dev_state(vm->sup, d);
+	if (s->resizing < 0)
+		return;
+	old = s->size;
+	s->size = s->resizing; /* refused or not: asked once per size */
+	s->resizing = -1;
+	if (!json_unpack(reply, "{s:{s:s}}", "error", "desc", &err)) {
+		pr_warn("%s: %s: image %s is now %lld bytes (was %lld); QEMU refused to resize "
+			"drv-%s (%s): the driver VM sees the new size only after its next restart",
+			vm->cfg->name, d->name, d->image, s->size, old, d->name, err);
+		return;
+	}
+	if (old < 0)
+		pr_info("%s: %s: image %s is %lld bytes; told QEMU", vm->cfg->name, d->name,
+			d->image, s->size);
+	else
+		pr_info("%s: %s: image %s %s from %lld to %lld bytes; told QEMU", vm->cfg->name,
+			d->name, d->image, s->size > old ? "grew" : "shrank", old, s->size);
+}
+
+/* Every STORAGE_SIZE_MS: a raw image whose size differs from QEMU's is resized in QEMU. */
+static void size_tick(struct vm *vm, uint64_t now, int *next)
+{
+	const struct config *cfg = vm->sup->cfg;
+	unsigned j;
+	int t;
+
+	/* running: QEMU opened the images and (restore) the guest runs its devices */
+	if (vm->state != VM_RUNNING || vm->qmp.fd < 0)
+		return;
+	if (now - vm->storage.size_ms >= STORAGE_SIZE_MS) {
+		vm->storage.size_ms = now;
+		for (j = 0; j < cfg->nr_devices; j++) {
+			const struct cfg_device *d = &cfg->devices[j];
+			struct storage_dev *s = &vm->sup->storage[j];
+			char id[32], drive[CFG_NAME_MAX + 8];
+			long long size;
+
+			if (d->vm != vm->cfg || !size_watched(d) || s->resizing >= 0)
+				continue;
+			size = image_size(d);
+			if (size < 0 || size == s->size)
+				continue;
+			snprintf(id, sizeof(id), RESIZE_ID "%u", j);
+			snprintf(drive, sizeof(drive), "drv-%s", d->name);
+			if (!qmp__command(&vm->qmp, "block_resize",
+					  json_pack("{s:s, s:I}", "device", drive, "size",
+						    (json_int_t)size), id))
+				s->resizing = size;
+		}
+	}
+	t = (int)(vm->storage.size_ms + STORAGE_SIZE_MS - now);
+	if (t < *next)
+		*next = t;
+}
+
 void storage__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 {
 	const char *id, *err = NULL;
@@ -275,6 +375,10 @@ void storage__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 	id = data ? json_string_value(json_object_get(data, "id")) : NULL;
 	if (!id || strncmp(id, "sto-", 4))
 		return;
+	if (!strncmp(id, RESIZE_ID, sizeof(RESIZE_ID) - 1)) {
+		resize_reply(vm, id + sizeof(RESIZE_ID) - 1, data);
+		return;
+	}
 	if (!json_unpack(data, "{s:{s:s}}", "error", "desc", &err)) {
 		pr_warn("%s: QMP %s: %s", vm->cfg->name, id, err);
 		vm->storage.stats_pending = 0;
@@ -299,7 +403,22 @@ void storage__vm_started(struct vm *vm)
 			continue;
 		memset(vm->sup->storage[j].failed, 0, sizeof(vm->sup->storage[j].failed));
 		vm->storage.nvme |= is_nvme(&cfg->devices[j]);
+		/* QEMU opens the image at its size now; a guest restored from a snapshot
+		 * remembers the size it had then, and is told at the first look */
+		vm->sup->storage[j].size = vm->restoring ? vm->sup->storage[j].snap_size
+							 : image_size(&cfg->devices[j]);
+		vm->sup->storage[j].resizing = -1;
 	}
+}
+
+void storage__snapshot_taken(struct vm *vm)
+{
+	const struct config *cfg = vm->sup->cfg;
+	unsigned j;
+
+	for (j = 0; j < cfg->nr_devices; j++)
+		if (cfg->devices[j].vm == vm->cfg)
+			vm->sup->storage[j].snap_size = vm->sup->storage[j].size;
 }
 
 static void dev_tick(struct vm *vm, const struct cfg_device *d, uint64_t now, int *next)
@@ -353,6 +472,7 @@ int storage__tick(struct supervisor *sup, uint64_t now)
 				dev_tick(vm, &cfg->devices[j], now, &next);
 		if (!vm__alive(vm))
 			continue;
+		size_tick(vm, now, &next);
 		if (vm->storage.nvme) {
 			if (now - vm->storage.log_ms >= STORAGE_LOG_MS)
 				read_qemu_log(vm, now);

@@ -6,6 +6,10 @@
  * runs on. QEMU tells us through QMP's BLOCK_IO_ERROR, one event per failed request;
  * we log it rate-limited, naming the VM, the device, the image, the operation and the
  * errno, and keep the last error per device for `ddvm status`.
+ *
+ * Capacity: the size of each raw image is looked at every second; when the user grew
+ * or shrank it (`truncate -s`) while the driver VM runs, QEMU is told with QMP
+ * block_resize, and the emulated controller tells the driver VM's Linux.
  */
 #ifndef DDVM_STORAGE_H
 #define DDVM_STORAGE_H
@@ -32,6 +36,10 @@ struct storage_dev {
 	int err;		   /* errno of the last error; 0 = unknown */
 	/* nvme: QEMU's failed-request counters (query-blockstats) of this incarnation */
 	unsigned long long failed[3]; /* read, write, flush */
+	/* capacity (raw images): the image's size as this incarnation of QEMU knows it */
+	long long size;		   /* bytes; -1: unknown (told at the first look) */
+	long long resizing;	   /* block_resize sent for this size, no answer yet; -1: none */
+	long long snap_size;	   /* size when the driver VM's snapshot was taken (restore) */
 };
 
 /* One driver VM. */
@@ -46,15 +54,18 @@ struct storage_vm {
 	unsigned aio_lines;		/* "aio failed" lines not yet attributed */
 	char aio_reason[96];		/* the last one's reason */
 	int stats_pending;		/* query-blockstats sent, no reply yet */
+	uint64_t size_ms;		/* last look at the sizes of its raw images */
 };
 
 /* QMP event (EVENT set) or command reply (EVENT NULL, DATA the reply) of VM. */
 void storage__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now);
-/* Rate-limited summaries, the end of a run of errors, resuming paused VMs. Returns ms
- * until it wants to run again. */
+/* Rate-limited summaries, the end of a run of errors, resuming paused VMs, image sizes.
+ * Returns ms until it wants to run again. */
 int storage__tick(struct supervisor *sup, uint64_t now);
 /* A new incarnation of VM starts: whatever paused the old one is gone. */
 void storage__vm_started(struct vm *vm);
+/* VM's snapshot was taken: a restored guest knows its images at today's sizes. */
+void storage__snapshot_taken(struct vm *vm);
 /* `ddvm status`: one line about device D's host I/O errors into BUF; 0 = nothing to say. */
 size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, char *buf,
 			 size_t len, uint64_t now);

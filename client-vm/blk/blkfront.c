@@ -18,6 +18,12 @@
  * resumes once the backend is READY again (blkfront_resync()). Every attach and every
  * resync is a new session (abi.h): the backend serves us only after it dropped what
  * an earlier session (an earlier boot or load of this driver) left in flight.
+ *
+ * Capacity: the driver VM's disk may grow or shrink (the host image was resized). While
+ * LIVE, each control doorbell and the 1 s watch read the published capacity once; a new
+ * one becomes the disk's size (set_capacity_and_notify), so I/O past a shrunk end fails
+ * in our own block layer. Across a restart (RESYNC) a different capacity with the same
+ * logical block size is such a resize too. The value is only ever a bound on I/O.
  */
 #include <linux/module.h>
 #include <linux/blkdev.h>
@@ -33,6 +39,8 @@
 #define BLKFRONT_POLL_MS     100   /* backend state poll while attaching / resyncing */
 #define BLKFRONT_IRQ_PASSES  4	    /* ring-fulls of responses per interrupt */
 #define BLKFRONT_WATCH_MS    1000   /* backstop poll while LIVE */
+/* the largest capacity we accept, in sectors: its size in bytes fits a loff_t */
+#define BLKFRONT_CAPACITY_MAX ((u64)LLONG_MAX >> SECTOR_SHIFT)
 
 static unsigned int io_timeout = 30;
 module_param(io_timeout, uint, 0444);
@@ -546,6 +554,8 @@ static int blkfront_read_config(struct blkfront *bf)
 	c->max_sectors = round_down(min(c->max_sectors, slot_sectors), lbs_sec);
 	if (c->max_sectors < (PAGE_SIZE >> SECTOR_SHIFT))
 		return -EINVAL;
+	if (c->capacity > BLKFRONT_CAPACITY_MAX)
+		return -EINVAL;
 	c->capacity = round_down(c->capacity, lbs_sec);
 	if (c->max_discard_sectors < lbs_sec)
 		bf->features &= ~(DDVM_BLK_F_DISCARD | DDVM_BLK_F_WRITE_ZEROES);
@@ -637,6 +647,32 @@ static void blkfront_disk_del(struct blkfront *bf)
 	blk_mq_free_tag_set(&bf->tag_set);
 }
 
+/* The disk's size becomes CAP sectors (already checked and rounded to whole blocks). */
+static void blkfront_set_capacity(struct blkfront *bf, u64 cap)
+{
+	u64 old = bf->cfg.capacity;
+
+	if (cap == old)
+		return;
+	bf->cfg.capacity = cap;
+	set_capacity_and_notify(bf->disk, cap);
+	dev_info_ratelimited(&bf->t.pdev->dev,
+			     "ddvm blk: %s: capacity %llu -> %llu sectors (%s in the driver VM)\n",
+			     bf->disk->disk_name, old, cap, bf->cfg.disk_name);
+}
+
+/* LIVE: did the driver VM publish a new capacity (its disk was resized)? One read of
+ * shared memory; a value we cannot use is ignored (it would only bound our I/O). */
+static void blkfront_check_capacity(struct blkfront *bf)
+{
+	const struct ddvm_blk_config *c = (const struct ddvm_blk_config *)bf->t.rg.hdr->device;
+	u64 cap = READ_ONCE(c->capacity);
+
+	if (cap > BLKFRONT_CAPACITY_MAX)
+		return;
+	blkfront_set_capacity(bf, round_down(cap, bf->cfg.logical_block >> SECTOR_SHIFT));
+}
+
 /* Backend state machine, in process context: first attach, resync after a new epoch. */
 static void blkfront_ctrl_work(struct work_struct *work)
 {
@@ -686,18 +722,24 @@ static void blkfront_ctrl_work(struct work_struct *work)
 			blkfront_break(bf, "the driver VM stopped serving the channel");
 		if (READ_ONCE(bf->phase) != BLKFRONT_LIVE)
 			return;
+		blkfront_check_capacity(bf);
 		goto watch;
 	}
-	/* RESYNC: wait for a backend serving our new session with the same disk. */
+	/* RESYNC: wait for a backend serving our new session with the same disk; its
+	 * capacity may have changed meanwhile (a resize: the requeued requests past a
+	 * shrunk end are refused by the driver VM). */
 	if (ready) {
 		struct ddvm_blk_config old = bf->cfg;
+		u64 cap;
 
-		if (blkfront_read_config(bf) || old.capacity != bf->cfg.capacity ||
-		    old.logical_block != bf->cfg.logical_block) {
+		if (blkfront_read_config(bf) || old.logical_block != bf->cfg.logical_block) {
 			bf->cfg = old;
 			blkfront_resync_fail(bf, "the restarted driver VM serves another disk");
 			return;
 		}
+		cap = bf->cfg.capacity;
+		bf->cfg.capacity = old.capacity;
+		blkfront_set_capacity(bf, cap);
 		bf->epoch = epoch;
 		ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_READY, epoch);
 		WRITE_ONCE(bf->phase, BLKFRONT_LIVE);

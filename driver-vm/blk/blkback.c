@@ -17,6 +17,12 @@
  * a bad request is answered DDVM_BLK_S_INVAL, a ring violation marks the channel
  * DDVM_STATE_BROKEN and stops serving it until the next session or epoch.
  *
+ * Capacity: the disk may grow or shrink under us (the host image was resized and the
+ * emulated controller told the driver VM's Linux). The heartbeat compares the disk's
+ * size with the one we published; on a change the control work publishes the new one
+ * in the device description and rings the client's control vector. Requests are
+ * checked against what we published, so nothing past a shrunk end reaches the disk.
+ *
  * Sessions (abi.h): each attach of a client starts one; we drop what the old session
  * had in flight (its bios finish, their answers are discarded) and reset our side, so
  * a restarted client never reads an old client's answers. Health (abi.h): every
@@ -227,7 +233,7 @@ static void blkback_bio_end(struct bio *bio)
  * logical block, len a nonzero multiple of it and at most max sectors. Overflow-safe. */
 static bool blkback_range_ok(const struct blkback *bb, const struct ddvm_blk_req *r, u32 max)
 {
-	u64 cap = bb->cfg.capacity, nsec = r->len >> SECTOR_SHIFT;
+	u64 cap = READ_ONCE(bb->cfg.capacity), nsec = r->len >> SECTOR_SHIFT; /* may change */
 	u32 lbs_sec = bb->cfg.logical_block >> SECTOR_SHIFT;
 
 	if (r->len == 0 || r->len % bb->cfg.logical_block)
@@ -504,6 +510,12 @@ static const char *blkback_disk_driver(struct block_device *bdev)
 	return "?";
 }
 
+/* The disk's size now, in whole logical blocks (what we may publish). */
+static u64 blkback_capacity(struct blkback *bb)
+{
+	return round_down(bdev_nr_sectors(bb->bdev), bb->cfg.logical_block >> SECTOR_SHIFT);
+}
+
 static void blkback_describe(struct blkback *bb)
 {
 	struct block_device *bdev = bb->bdev;
@@ -565,6 +577,7 @@ static void blkback_publish(struct blkback *bb)
 	struct ddvm_region_hdr *h = bb->t.rg.hdr;
 	unsigned int i;
 
+	WRITE_ONCE(bb->cfg.capacity, blkback_capacity(bb)); /* the disk may have changed */
 	memcpy(h->device, &bb->cfg, sizeof(bb->cfg));
 	WRITE_ONCE(h->features, bb->features);
 	/* READY last (a release): a client that sees it sees the description. */
@@ -626,6 +639,26 @@ static bool blkback_reset_wanted(struct blkback *bb, u32 *epoch, u32 *session)
 }
 
 /*
+ * The disk's capacity changed (the host image was resized): publish the new one and
+ * tell the client. Its requests are checked against it from now on; ones in flight
+ * past a shrunk end fail in the driver VM's block layer.
+ */
+static void blkback_resize(struct blkback *bb)
+{
+	struct ddvm_blk_config *c = (struct ddvm_blk_config *)bb->t.rg.hdr->device;
+	u64 old = bb->cfg.capacity, cap = blkback_capacity(bb);
+
+	if (cap == old)
+		return;
+	WRITE_ONCE(bb->cfg.capacity, cap);
+	/* one 64-bit store: the client reads it with one load */
+	WRITE_ONCE(c->capacity, cap);
+	ddvm_ivshmem_kick(&bb->t, DDVM_VECTOR_CONTROL);
+	dev_info(&bb->t.pdev->dev, "ddvm blk: %s: capacity %llu -> %llu sectors: told the client\n",
+		 bb->cfg.disk_name, old, cap);
+}
+
+/*
  * A new epoch (the supervisor restarted us, or reset this channel alone) or a new
  * session (a client attached): drop what was in flight and serve the new one. A
  * client asking for sessions in a loop gets at most one per BLKBACK_SESSION_GAP (the
@@ -637,9 +670,12 @@ static void blkback_ctrl_work(struct work_struct *work)
 	u32 epoch, session;
 	unsigned int i;
 
-	if (!READ_ONCE(bb->ready) || READ_ONCE(bb->stopping) ||
-	    !blkback_reset_wanted(bb, &epoch, &session))
+	if (!READ_ONCE(bb->ready) || READ_ONCE(bb->stopping))
 		return;
+	if (!blkback_reset_wanted(bb, &epoch, &session)) {
+		blkback_resize(bb);
+		return;
+	}
 	if (epoch == bb->epoch && time_before(jiffies, bb->session_at + BLKBACK_SESSION_GAP))
 		return;
 	/* Not serving until the new epoch is published: a queue work must not read
@@ -714,7 +750,8 @@ static void blkback_heartbeat(struct timer_list *tm)
 		ddvm_ivshmem_health(&bb->t);
 	}
 	if (READ_ONCE(bb->ready)) {
-		if (blkback_reset_wanted(bb, &epoch, &session))
+		if (blkback_reset_wanted(bb, &epoch, &session) ||
+		    blkback_capacity(bb) != READ_ONCE(bb->cfg.capacity))
 			schedule_work(&bb->ctrl_work);
 		/* backstop for a lost doorbell, and the health probe of our work */
 		if (++bb->ticks % BLKBACK_POLL_TICKS == 0)
