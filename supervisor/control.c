@@ -207,7 +207,7 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
 		      (unsigned long long)st.responses, (unsigned long long)st.errors,
 		      (unsigned long long)st.sessions);
-		if (sup->startup[i].problem[0])
+		if (sup->startup[i].told)
 			reply(c, "%-20s   not ready: %s\n", "", sup->startup[i].problem);
 	}
 }
@@ -316,7 +316,7 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 			 (json_int_t)st.health_beats, "requests", (json_int_t)st.requests,
 			 "responses", (json_int_t)st.responses, "errors", (json_int_t)st.errors,
 			 "sessions", (json_int_t)st.sessions, "problem",
-			 json_str_or_null(sup->startup[i].problem));
+			 json_str_or_null(sup->startup[i].told ? sup->startup[i].problem : ""));
 }
 
 /* `ddvm status --json`: field names are an interface (docs/supervisor.md). */

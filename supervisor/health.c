@@ -41,8 +41,6 @@
 #define CLAIM_HOLD_MAX_MS 30000
 #define CLAIM_FORGIVE_MS 60000
 #define TAMPER_LOG_MS 10000
-/* A restarted driver VM whose channels are not all READY again by then is reported. */
-#define CHANNELS_BACK_MS 30000
 
 static void describe_status(int status, char *buf, size_t len)
 {
@@ -114,10 +112,8 @@ static void health__schedule(struct vm *vm, uint64_t now)
 static void health__detected(struct vm *vm, const char *reason, uint64_t now)
 {
 	snprintf(vm->last_failure, sizeof(vm->last_failure), "%s", reason);
-	if (!vm->fail_ms) {
+	if (!vm->fail_ms)
 		vm->fail_ms = now;
-		vm->not_back_logged = 0;
-	}
 	if (vm->inject_ms) {
 		pr_err("%s: FAILED: %s (detected %llu ms after injecting %s)", vm->cfg->name,
 		       reason, (unsigned long long)(now - vm->inject_ms), vm->inject_kind);
@@ -359,13 +355,6 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				(unsigned long long)(now - vm->fail_ms), served,
 				served == 1 ? "" : "s");
 			vm->fail_ms = 0;
-		} else if (!vm->not_back_logged && now - vm->fail_ms >= CHANNELS_BACK_MS) {
-			/* Loud, once: a channel that never comes back is not silent. */
-			vm->not_back_logged = 1;
-			pr_err("%s: %u of %u channel%s not back %u s after the failure: see "
-			       "'ddvm status' (backend and client state per channel)",
-			       vm->cfg->name, served - restored, served, served == 1 ? "" : "s",
-			       CHANNELS_BACK_MS / 1000);
 		}
 	}
 	for (i = 0; i < sup->cfg->nr_channels; i++) {

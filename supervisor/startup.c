@@ -244,9 +244,14 @@ int startup__tick(struct supervisor *sup, uint64_t now)
 
 		channel_problem(sup, &sup->channels[i], now, problem, sizeof(problem));
 		if (problem[0] && !s->problem[0])
+			s->since_ms = now;
+		if (problem[0] && !s->told && now - s->since_ms >= STARTUP_PROBLEM_MS) {
 			pr_warn("channel %s not ready: %s", sup->cfg->channels[i].name, problem);
-		else if (!problem[0] && s->problem[0] && side_ready(&sup->channels[i], 1))
+			s->told = 1;
+		} else if (!problem[0] && s->told) {
 			pr_info("channel %s: ready now", sup->cfg->channels[i].name);
+			s->told = 0;
+		}
 		snprintf(s->problem, sizeof(s->problem), "%s", problem);
 	}
 	return 1000;

@@ -19,6 +19,9 @@ struct supervisor;
 struct vm;
 
 #define STARTUP_CHANNEL_MS 30000
+/* A problem is logged once it lasted this long: a channel that a client resets over and
+ * over (health.c's claims) flaps between states; each flap is not news. */
+#define STARTUP_PROBLEM_MS 5000
 
 /* Per VM. */
 struct startup_vm {
@@ -29,7 +32,9 @@ struct startup_vm {
 
 /* Per channel: why it is not ready when it should be ("" = nothing to say). */
 struct startup_chan {
-	char problem[256];
+	char problem[256];  /* what is wrong now ("" when nothing) */
+	uint64_t since_ms;  /* ... since when (monotonic ms) */
+	int told;	    /* logged: a problem that lasted STARTUP_PROBLEM_MS */
 };
 
 /* Disk images with `size =` that do not exist yet: create them (raw: a sparse file;

@@ -66,7 +66,6 @@ struct vm {
 	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
 	uint64_t fail_ms;	   /* failure detected; cleared when service is restored */
-	int not_back_logged;	   /* said that channels are not back after fail_ms */
 	uint64_t inject_ms;	   /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
 	int epoch_bumped;	   /* its channels already got the new epoch at its death */
