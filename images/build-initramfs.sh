@@ -14,6 +14,12 @@ set -eu
 ROLE=${1:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
+# absolute: module paths are matched against it (a relative one packs an image whose
+# modules are in the wrong place, and the guest then loads none)
+case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+# One spelling of the path (no "//", ".." or symlinks): modprobe prints canonical
+# paths, and the module staging below strips KROOT's prefix off them.
+[ -d "$BUILD" ] && BUILD=$(cd "$BUILD" && pwd -P)
 KROOT=$BUILD/kernel/root
 OUTDIR=$BUILD/images
 OUT=$OUTDIR/$ROLE.cpio.gz
@@ -106,7 +112,10 @@ for m in $MODULES $ONDEMAND; do
 		die "module $m not found in $MODDIR: $deps"
 	echo "$deps" | while read -r kind path _; do
 		[ "$kind" = insmod ] || continue
-		rel=${path#"$MODDIR"/}
+		case $path in
+		"$MODDIR"/*) rel=${path#"$MODDIR"/} ;;
+		*) die "modprobe named $path, outside $MODDIR" ;;
+		esac
 		[ -f "$smod/$rel" ] && continue
 		mkdir -p "$(dirname "$smod/$rel")"
 		cp "$path" "$smod/$rel"
