@@ -33,8 +33,11 @@ die() { echo "build-initramfs.sh: $*" >&2; exit 1; }
 # pvpanic_pci its PCI sibling.
 COMMON_MODULES="qemu_fw_cfg virtio_pci pvpanic_mmio pvpanic_pci"
 # The driver VM's matrix: every driver that binds to a device QEMU 7.2 emulates
-# (xhci_pci + usb_storage: a USB disk, `model = usb-storage`, on its own qemu-xhci).
-DRIVER_NET="e1000 e1000e 8139cp 8139too pcnet32 ne2k-pci virtio_net vmxnet3 e100 tulip"
+# (xhci_pci + usb_storage: a USB disk, `model = usb-storage`, on its own qemu-xhci;
+# usbnet + cdc_ether: QEMU's `usb-net`, `model = usb-net`, whose CDC Ethernet
+# configuration Linux picks; on its own qemu-xhci too).
+DRIVER_NET="e1000 e1000e 8139cp 8139too pcnet32 ne2k-pci virtio_net vmxnet3 e100 tulip
+            usbnet cdc_ether"
 DRIVER_DISK="nvme ahci ata_piix virtio_blk virtio_scsi sd_mod megaraid_sas sym53c8xx
              mptsas vmw_pvscsi am53c974 xhci_pci usb_storage"
 CLIENT_MODULES="virtio_net virtio_blk virtio_scsi sd_mod e1000 ext4"

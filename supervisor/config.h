@@ -62,7 +62,8 @@ struct cfg_device {
 	enum cfg_kind kind;
 	char model[CFG_MODEL_MAX]; /* QEMU device: e1000, virtio-net-pci, nvme, ahci, ... */
 	int model_line;
-	enum cfg_attach attach;	 /* blk: how the disk is attached (derived from model) */
+	enum cfg_attach attach;	 /* blk: how the disk is attached; net: USB (usb-net on its
+				    own qemu-xhci) or DIRECT (a PCI NIC); from model */
 	/* QEMU properties, "name=value,name=value": props on the device that holds the
 	 * disk (nvme, virtio-blk-pci, scsi-hd, ide-hd, usb-storage) or on the NIC;
 	 * controller_props on the HBA / AHCI / USB controller the supervisor adds */

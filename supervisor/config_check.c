@@ -379,7 +379,7 @@ const char *cfg_disk_device(const struct cfg_device *d)
 const char *cfg_controller_device(const struct cfg_device *d)
 {
 	if (d->kind != CFG_BLK)
-		return NULL;
+		return d->attach == CFG_ATTACH_USB ? "qemu-xhci" : NULL;
 	switch (d->attach) {
 	case CFG_ATTACH_IDE:
 	case CFG_ATTACH_SCSI:
@@ -473,10 +473,16 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 				  !strcmp(qd.category, "Storage") ? "blk" : "net");
 			return;
 		}
-		if (strcmp(qd.bus, "PCI")) {
-			cfg_error(cfg, f, line, "model = %s: a NIC on bus %s is not served yet (the "
-				  "translation module finds its NIC by PCI function); use a PCI NIC "
-				  "such as e1000 or virtio-net-pci", d->model, qd.bus[0] ? qd.bus : "none");
+		if (!strcmp(qd.bus, "usb-bus")) {
+			/* usb-net: on a qemu-xhci of its own at the device's slot; the
+			 * translation module takes the NIC whose nearest PCI ancestor is
+			 * that function (the xhci) */
+			d->attach = CFG_ATTACH_USB;
+		} else if (strcmp(qd.bus, "PCI")) {
+			cfg_error(cfg, f, line, "model = %s: a NIC on bus %s is not served (the "
+				  "translation module finds its NIC by the PCI function at the "
+				  "device's slot); use a PCI NIC such as e1000 or virtio-net-pci, or "
+				  "usb-net", d->model, qd.bus[0] ? qd.bus : "none");
 			return;
 		}
 		if (d->mtu && !cfg_props_has(d->props, "host_mtu")) {
@@ -521,8 +527,9 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 	if (d->controller_props[0]) {
 		if (!cfg_controller_device(d))
 			cfg_error(cfg, f, d->controller_props_line, "controller_props: model = %s "
-				  "holds the disk itself, there is no separate controller; put its "
-				  "properties in props", d->model);
+				  "%s itself, there is no separate controller; put its properties in "
+				  "props", d->model, d->kind == CFG_NET ? "is on PCI" :
+				  "holds the disk");
 		else
 			check_props(cfg, f, d, "controller_props", d->controller_props,
 				    d->controller_props_line, cfg_controller_device(d) == d->model ?

@@ -196,6 +196,24 @@ static void add_devices(const struct vm *vm, const struct config *cfg, struct vm
 				add(a, "tap,id=net-%s,ifname=%s,script=no,downscript=no", d->name,
 				    d->tap);
 			}
+			if (d->attach == CFG_ATTACH_USB) {
+				/* usb-net: a USB host controller of its own at the device's slot
+				 * (the NIC's nearest PCI ancestor, how the translation module
+				 * finds it), the NIC on its bus */
+				char cp[CFG_PROPS_MAX + 2];
+
+				add(a, "-device");
+				add(a, "qemu-xhci,id=usb-%s,addr=0x%x%s", d->name, d->pci_slot,
+				    comma(d->controller_props, cp, sizeof(cp)));
+				add(a, "-device");
+				if (d->net_backend == CFG_NET_NONE)
+					add(a, "%s,bus=usb-%s.0%s%s%s", d->model, d->name, mac, mtu,
+					    props);
+				else
+					add(a, "%s,netdev=net-%s,bus=usb-%s.0%s%s%s", d->model, d->name,
+					    d->name, mac, mtu, props);
+				continue;
+			}
 			add(a, "-device");
 			if (d->net_backend == CFG_NET_NONE)
 				add(a, "%s,addr=0x%x%s%s%s", d->model, d->pci_slot, mac, mtu, props);

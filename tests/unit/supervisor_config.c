@@ -51,6 +51,7 @@ static const char qemu_devices[] =
 	"\n"
 	"Network devices:\n"
 	"name \"e1000\", bus PCI, alias \"e1000-82540em\", desc \"Intel Gigabit Ethernet\"\n"
+	"name \"ne2k_isa\", bus ISA\n"
 	"name \"usb-net\", bus usb-bus\n"
 	"name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n"
 	"\n"
@@ -368,8 +369,14 @@ static const struct bad bad[] = {
 	  "sdhci-pci: the supervisor cannot attach a disk to QEMU's sdhci-pci (bus PCI)" },
 	{ "mptsas1068", DRV BLK "model = mptsas1068\n", "t.ini:6: model = mptsas1068: the driver VM's "
 	  "mptsas binds to QEMU's SAS 1068 but never finds a disk on it" },
-	{ "usb NIC", DRV NIC "model = usb-net\n", "t.ini:5: model = usb-net: a NIC on bus usb-bus "
-	  "is not served yet" },
+	{ "ISA NIC", DRV NIC "model = ne2k_isa\n", "t.ini:5: model = ne2k_isa: a NIC on bus ISA "
+	  "is not served (the translation module finds its NIC by the PCI function at the "
+	  "device's slot); use a PCI NIC such as e1000 or virtio-net-pci, or usb-net" },
+	{ "controller props on a PCI NIC", DRV NIC "controller_props = p2=4\n", "t.ini:5: "
+	  "controller_props: model = e1000 is on PCI itself, there is no separate controller" },
+	{ "unknown controller property of a USB NIC", DRV NIC "model = usb-net\n"
+	  "controller_props = ports=8\n", "t.ini:6: controller_props: QEMU's qemu-xhci has no "
+	  "property 'ports'" },
 	{ "model with properties", DRV NIC "model = e1000,mac=52:54:00:00:00:01\n",
 	  "t.ini:5: model = e1000,mac=52:54:00:00:00:01: not a QEMU device name; see "
 	  "qemu-system-x86_64 -device help (properties go in props" },
@@ -529,7 +536,9 @@ static void test_models_and_props(void **state)
 		     "props = mq=on\n"
 		     "[driver-vm e]\n[device n1]\nvm = e\nkind = net\nmodel = e1000\n"
 		     "mtu = 4000\nbackend = tap\ntap = t1\n"
-		     "[client-vm c]\ndevices =%s b99 n0\n[client-vm c2]\ndevices = n1\n", names);
+		     "[device n2]\nvm = e\nkind = net\nmodel = usb-net\nmtu = 4000\n"
+		     "controller_props = p2=4\n"
+		     "[client-vm c]\ndevices =%s b99 n0\n[client-vm c2]\ndevices = n1 n2\n", names);
 	if (parse(cfg, text))
 		fail_msg("%s", cfg->errors);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -561,7 +570,13 @@ static void test_models_and_props(void **state)
 	assert_int_equal(cfg->devices[i + 1].host_mtu, 1); /* virtio-net-pci has host_mtu */
 	assert_int_equal(cfg->devices[i + 2].mtu, 4000);
 	assert_int_equal(cfg->devices[i + 2].host_mtu, 0); /* e1000 has not */
-	assert_int_equal(cfg->nr_channels, 14);
+	assert_int_equal(cfg->devices[i + 2].attach, CFG_ATTACH_DIRECT);
+	assert_null(cfg_controller_device(&cfg->devices[i + 2]));
+	/* usb-net: on a qemu-xhci of its own */
+	assert_int_equal(cfg->devices[i + 3].attach, CFG_ATTACH_USB);
+	assert_string_equal(cfg_controller_device(&cfg->devices[i + 3]), "qemu-xhci");
+	assert_int_equal(cfg->devices[i + 3].host_mtu, 0);
+	assert_int_equal(cfg->nr_channels, 15);
 	free(text);
 	free(cfg);
 }

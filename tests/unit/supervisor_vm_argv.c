@@ -62,6 +62,7 @@ static char *fake_qemu(const char *dev)
 			      "name \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\n"
 			      "\nNetwork devices:\n"
 			      "name \"e1000\", bus PCI\n"
+			      "name \"usb-net\", bus usb-bus\n"
 			      "name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n");
 	if (!strcmp(dev, "virtio-net-pci"))
 		return strdup("virtio-net-pci options:\n  host_mtu=<uint16>\n  mq=<bool>\n");
@@ -318,6 +319,35 @@ static void test_mtu(void **state)
 	free(cfg);
 }
 
+/* usb-net (the Qubes sys-usb case): a qemu-xhci of its own at the device's slot --
+ * the NIC's nearest PCI ancestor, by which the translation module finds it -- and the
+ * NIC on its bus; controller_props on the xhci, props on the NIC. */
+static void test_usb_nic(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+
+	(void)state;
+	if (config__parse_string(cfg, "t.ini",
+				 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				 "[driver-vm drv]\n"
+				 "[device n0]\nvm = drv\nkind = net\nmodel = e1000\n"
+				 "[device u0]\nvm = drv\nkind = net\nmodel = usb-net\n"
+				 "backend = tap\ntap = tu0\nmac = 52:54:00:dd:0a:08\n"
+				 "controller_props = p2=4\nprops = x=1\n"
+				 "[device u1]\nvm = drv\nkind = net\nmodel = usb-net\n"
+				 "[client-vm c]\ndevices = n0 u0 u1\n"))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	assert_string_equal(nth_arg_after(&a, "-device", 1), "e1000,addr=0x4");
+	assert_string_equal(nth_arg_after(&a, "-device", 2), "qemu-xhci,id=usb-u0,addr=0x5,p2=4");
+	assert_string_equal(nth_arg_after(&a, "-device", 3),
+			    "usb-net,netdev=net-u0,bus=usb-u0.0,mac=52:54:00:dd:0a:08,x=1");
+	assert_string_equal(nth_arg_after(&a, "-device", 4), "qemu-xhci,id=usb-u1,addr=0x6");
+	assert_string_equal(nth_arg_after(&a, "-device", 5), "usb-net,bus=usb-u1.0");
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_drive_options),
 		cmocka_unit_test(test_controllers),
 		cmocka_unit_test(test_mtu),
+		cmocka_unit_test(test_usb_nic),
 	};
 
 	config__set_qemu_query(fake_qemu);

@@ -17,7 +17,6 @@
 
 VMSH=$DDVM_ROOT/tests/vm/vmsh.py
 NET_PEER=10.99.0.1
-NET_MODELS_ALL="e1000 e1000e rtl8139 pcnet ne2k_pci virtio-net-pci vmxnet3"
 
 net_need_build() {
 	t_need_root
