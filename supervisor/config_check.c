@@ -928,3 +928,53 @@ void config__check(struct config *cfg, const char *f)
 								       : cfg->client_initrd);
 	}
 }
+
+/* One boot file of VM: PATH for KEY must name a readable file. */
+static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const char *key,
+			    const char *path, const char *fix)
+{
+	const char *why;
+	struct stat st;
+
+	if (!path[0]) {
+		cfg_error(cfg, cfg->path, vm->line, "[%s %s]: no %s; %s", cfg_role_name(vm->role),
+			  vm->name, key, fix);
+		return;
+	}
+	if (stat(path, &st))
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (access(path, R_OK))
+		why = strerror(errno);
+	else
+		return;
+	cfg_error(cfg, cfg->path, vm->line, "[%s %s]: %s %s: %s; %s", cfg_role_name(vm->role),
+		  vm->name, key, path, why, fix);
+}
+
+int config__check_files(struct config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_vms; i++) {
+		const struct cfg_vm *vm = &cfg->vms[i];
+
+		if (vm->role == CFG_HOST_CLIENT)
+			continue;
+		check_boot_file(cfg, vm, "kernel", vm->kernel,
+				"set kernel = in [ddvm] or in this section, or run 'make' (it "
+				"builds build/kernel/vmlinuz)");
+		check_boot_file(cfg, vm, "initrd", vm->initrd,
+				vm->role == CFG_DRIVER_VM
+					? "set driver_initrd = in [ddvm] or initrd = here, or run "
+					  "'make' (build/images/driver-vm.cpio.gz)"
+					: "set client_initrd = in [ddvm] or initrd = here, or run "
+					  "'make' (build/images/client-vm.cpio.gz)");
+		if (vm->run[0])
+			check_boot_file(cfg, vm, "run script", vm->run,
+					"fix the path in run = (relative paths are taken from "
+					"the config file's directory)");
+	}
+	return cfg->nr_errors ? -EINVAL : 0;
+}

@@ -286,7 +286,7 @@ static int cmd_up(int argc, char **argv)
 		return EX_USAGE;
 	}
 	path = argv[optind];
-	if (config__load(&cfg, path)) {
+	if (config__load(&cfg, path) || config__check_files(&cfg)) {
 		fputs(cfg.errors, stderr);
 		fprintf(stderr, "ddvm: %s: %d problem%s; nothing was started\n", path, cfg.nr_errors,
 			cfg.nr_errors == 1 ? "" : "s");

@@ -292,6 +292,40 @@ static long long image_size(const struct cfg_device *d)
 	return st.st_size;
 }
 
+/* Remember which file QEMU opened for D (its incarnation starts now). */
+static void image_remember(const struct cfg_device *d, struct storage_dev *s)
+{
+	struct stat st;
+
+	s->replaced = 0;
+	s->dev = s->ino = 0;
+	if (!stat(d->image, &st)) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+}
+
+/*
+ * Does D's path name another file than the one QEMU opened (deleted, or replaced by a
+ * new file)? Then a size change of the path is not one of QEMU's disk: say so once,
+ * and resize nothing.
+ */
+static int image_replaced(struct vm *vm, const struct cfg_device *d, struct storage_dev *s)
+{
+	struct stat st;
+	int gone = stat(d->image, &st) != 0;
+
+	if (!s->ino || (!gone && st.st_dev == s->dev && st.st_ino == s->ino))
+		return 0;
+	if (!s->replaced)
+		pr_warn("%s: %s: image %s was %s while %s runs: QEMU still uses the file it "
+			"opened, so its size is not followed; 'ddvm restart %s' to use %s",
+			vm->cfg->name, d->name, d->image, gone ? "deleted" : "replaced by another file",
+			vm->cfg->name, vm->cfg->name, gone ? "a new one" : "the new file");
+	s->replaced = 1;
+	return 1;
+}
+
 /* QEMU answered a block_resize of device number IDX. */
 static void resize_reply(struct vm *vm, const char *idx, json_t *reply)
 {
@@ -344,6 +378,8 @@ static void size_tick(struct vm *vm, uint64_t now, int *next)
 			long long size;
 
 			if (d->vm != vm->cfg || !size_watched(d) || s->resizing >= 0)
+				continue;
+			if (image_replaced(vm, d, s))
 				continue;
 			size = image_size(d);
 			if (size < 0 || size == s->size)
@@ -408,6 +444,7 @@ void storage__vm_started(struct vm *vm)
 		vm->sup->storage[j].size = vm->restoring ? vm->sup->storage[j].snap_size
 							 : image_size(&cfg->devices[j]);
 		vm->sup->storage[j].resizing = -1;
+		image_remember(&cfg->devices[j], &vm->sup->storage[j]);
 	}
 }
 

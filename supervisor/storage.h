@@ -40,6 +40,8 @@ struct storage_dev {
 	long long size;		   /* bytes; -1: unknown (told at the first look) */
 	long long resizing;	   /* block_resize sent for this size, no answer yet; -1: none */
 	long long snap_size;	   /* size when the driver VM's snapshot was taken (restore) */
+	unsigned long long dev, ino; /* the file this incarnation of QEMU opened */
+	int replaced;		   /* the image path names another file now (logged once) */
 };
 
 /* One driver VM. */
