@@ -1,5 +1,5 @@
 #!/bin/bash
-# timeout: 420
+# timeout: 720
 # A short mixed fault-injection campaign (20 faults of nine kinds of
 # tests/campaign/campaign.sh) against a driver VM serving fio with verification: no
 # client crash, no data error (fio verify mismatch), and every detected failure ends
