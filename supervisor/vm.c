@@ -126,18 +126,13 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 	    d->readonly ? ",readonly=on" : "", d->cache[0] ? ",cache=" : "", d->cache,
 	    d->aio[0] ? ",aio=" : "", d->aio);
 	switch (d->attach) {
-	case CFG_ATTACH_IDE:
-		/* AHCI: the disk on the controller's first port */
+	case CFG_ATTACH_IDE:  /* AHCI: the disk on the controller's first port */
+	case CFG_ATTACH_SCSI: /* an HBA: the disk on its bus */
 		add(a, "-device");
 		add(a, "%s,id=hba-%s,addr=0x%x%s", d->model, d->name, d->pci_slot, cprops);
 		add(a, "-device");
-		add(a, "ide-hd,drive=drv-%s,bus=hba-%s.0%s", d->name, d->name, props);
-		return;
-	case CFG_ATTACH_SCSI:
-		add(a, "-device");
-		add(a, "%s,id=hba-%s,addr=0x%x%s", d->model, d->name, d->pci_slot, cprops);
-		add(a, "-device");
-		add(a, "scsi-hd,drive=drv-%s,bus=hba-%s.0%s", d->name, d->name, props);
+		add(a, "%s,drive=drv-%s,bus=hba-%s.0%s",
+		    d->attach == CFG_ATTACH_IDE ? "ide-hd" : "scsi-hd", d->name, d->name, props);
 		return;
 	case CFG_ATTACH_USB:
 		/* a USB host controller of its own (xhci: usb-storage at USB 3 speed) */
