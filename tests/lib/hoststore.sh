@@ -34,10 +34,7 @@ hs_setup() {
 		rec_client_prologue
 		cat "$client"
 	} >"$T/client-run.sh"
-	if [ "${REC_NET:-0}" = 1 ]; then
-		net_dev=$(printf '[device nic0]\nvm = drv\nkind = net\nmodel = e1000\nbackend = tap\ntap = %s\nbridge = br0\nmac = %s\n' "$REC_TAP" "$REC_MAC")
-		net_use=" nic0"
-	fi
+	rec_net_device
 	sup_config "$name" <<CONF
 [driver-vm drv]
 memory = 256M

@@ -65,6 +65,15 @@ fi
 EOF2
 }
 
+# rec_net_device — with REC_NET=1, set net_dev (the [device nic0] section: an e1000 on
+# tap REC_TAP, joined to br0, MAC REC_MAC) and net_use (" nic0") in the caller's scope.
+rec_net_device() {
+	if [ "${REC_NET:-0}" = 1 ]; then
+		net_dev=$(printf '[device nic0]\nvm = drv\nkind = net\nmodel = e1000\nbackend = tap\ntap = %s\nbridge = br0\nmac = %s\n' "$REC_TAP" "$REC_MAC")
+		net_use=" nic0"
+	fi
+}
+
 rec_setup() {
 	local name=$1 client=$2 extra=${3:-}
 	qemu-img create -q -f raw "$T/disk0.img" "${REC_IMG_MB}M"
@@ -74,10 +83,7 @@ rec_setup() {
 		cat "$client"
 	} >"$T/client-run.sh"
 	local net_dev="" net_use=""
-	if [ "${REC_NET:-0}" = 1 ]; then
-		net_dev=$(printf '[device nic0]\nvm = drv\nkind = net\nmodel = e1000\nbackend = tap\ntap = %s\nbridge = br0\nmac = %s\n' "$REC_TAP" "$REC_MAC")
-		net_use=" nic0"
-	fi
+	rec_net_device
 	sup_config "$name" <<CONF
 [driver-vm drv]
 memory = 256M
