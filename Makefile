@@ -3,6 +3,7 @@
 #   make            build user space, kernel modules and guest images
 #   make check      install what the tests need, build, run every test
 #   make demo       install, build, boot a driver VM and a client, show I/O through it
+#   make format     clang-format the tree        make lint  format + shellcheck checks
 #   make fuzz       longer fuzzing runs          make bench-ring   ring microbenchmark
 #   make V=1        verbose                      make WERROR=0     warnings not fatal
 #
@@ -26,7 +27,7 @@ include ring/ring.mk
 -include bench/bench.mk
 -include tests/campaign/campaign.mk
 
-.PHONY: all deps check demo clean format help
+.PHONY: all deps check demo clean format format-check lint help
 all: $(ALL_TARGETS)
 
 deps:
@@ -42,9 +43,15 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
+# The tree's C style is .clang-format's; make check runs both lint tests (tests/lint/).
 format:
-	$(Q)find include ring supervisor driver-vm client-vm clients tests bench -name '*.[ch]' \
-		| xargs clang-format -i
+	$(Q)git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	$(Q)tests/run.sh lint/test_format
+
+lint:
+	$(Q)tests/run.sh lint/
 
 clean:
 	rm -rf $(BUILD) $(CLEAN_FILES)

@@ -35,7 +35,7 @@
 #include "region.h"
 #include "ring.h"
 
-#define STOP_SEQ UINT64_MAX
+#define STOP_SEQ  UINT64_MAX
 #define PING_SIZE 64
 
 static double cell_secs = 0.5;
@@ -412,7 +412,8 @@ static struct rate bench_memcpy(uint32_t size)
 /* One round trip on the ring: send PING_SIZE bytes, wait for the answer. */
 static void ring_send(struct end *e, const uint8_t *src, uint64_t seq, int sleepy)
 {
-	struct bdesc d = { .off = ddvm_ring_slot_off(&e->tx, e->tx.prod), .len = PING_SIZE,
+	struct bdesc d = { .off = ddvm_ring_slot_off(&e->tx, e->tx.prod),
+			   .len = PING_SIZE,
 			   .seq = seq };
 
 	while (ddvm_ring_space(&e->tx) == 0) {
@@ -533,7 +534,8 @@ static double bench_fd_pingpong(int kind)
 	return (double)t0 / (double)n;
 }
 
-/* --- medians ------------------------------------------------------------------------------------ */
+/* --- medians ------------------------------------------------------------------------------------
+ */
 
 #define MAX_REPS 9
 

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RR_MAX_BYTES 65536
+#define RR_MAX_BYTES   65536
 #define RR_MAX_SAMPLES (1u << 22)
 
 static uint64_t now_ns(void)
@@ -39,7 +39,8 @@ static int io_full(int fd, char *buf, size_t len, int wr)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = wr ? write(fd, buf + done, len - done) : read(fd, buf + done, len - done);
+		ssize_t n =
+		    wr ? write(fd, buf + done, len - done) : read(fd, buf + done, len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -126,7 +127,8 @@ static int rr_client(const char *host, int port, double secs, size_t bytes)
 		return fprintf(stderr, "tcp_rr: no transactions\n"), 1;
 	qsort(lat, n, sizeof(*lat), cmp_u32);
 	printf("TCP_RR trans_per_s=%.0f p50_us=%u p90_us=%u p99_us=%u n=%zu\n",
-	       (double)n / ((double)(t - t0) / 1e9), lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100], n);
+	       (double)n / ((double)(t - t0) / 1e9), lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100],
+	       n);
 	free(lat);
 	return 0;
 }
@@ -140,12 +142,23 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "sc:p:t:b:")) != -1) {
 		switch (c) {
-		case 's': serve = 1; break;
-		case 'c': host = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 't': secs = atof(optarg); break;
-		case 'b': bytes = (size_t)atol(optarg); break;
-		default: goto usage;
+		case 's':
+			serve = 1;
+			break;
+		case 'c':
+			host = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			secs = atof(optarg);
+			break;
+		case 'b':
+			bytes = (size_t)atol(optarg);
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (bytes < 1 || bytes > RR_MAX_BYTES || secs <= 0)

@@ -27,8 +27,8 @@ static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side,
-		       u32 kind, ddvm_ivshmem_irq_fn fn, void *priv)
+int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,
+		       ddvm_ivshmem_irq_fn fn, void *priv)
 {
 	int err, v;
 
@@ -134,8 +134,7 @@ u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)
 
 void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector)
 {
-	writel(((u32)ddvm_ivshmem_peer(t) << 16) | (vector & 0xffff),
-	       t->regs + IVSHMEM_DOORBELL);
+	writel(((u32)ddvm_ivshmem_peer(t) << 16) | (vector & 0xffff), t->regs + IVSHMEM_DOORBELL);
 }
 
 void ddvm_ivshmem_health(struct ddvm_ivshmem *t)

@@ -32,7 +32,7 @@ struct ddvm_ivshmem {
 	resource_size_t shm_size;
 	struct ddvm_region rg; /* validated private view */
 	enum ddvm_side side;
-	u32 my_peer;	    /* IVPOSITION */
+	u32 my_peer; /* IVPOSITION */
 	int nvec;
 	ddvm_ivshmem_irq_fn irq_fn;
 	void *priv;
@@ -42,8 +42,8 @@ struct ddvm_ivshmem {
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it
  * carries `kind`, allocate vectors and request their interrupts. Returns -ENODEV for
  * a region of another kind (so another ddvm driver may bind the device). */
-int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side,
-		       u32 kind, ddvm_ivshmem_irq_fn fn, void *priv);
+int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,
+		       ddvm_ivshmem_irq_fn fn, void *priv);
 void ddvm_ivshmem_remove(struct ddvm_ivshmem *t);
 
 /* Ring the other side's doorbell `vector`. The peer id is read from the header each

@@ -60,13 +60,13 @@
 #include <errno.h>
 #else
 /* Freestanding: Linux's values, so errors read the same on every side. */
-#define EAGAIN	11
-#define ENODEV	19
-#define EINVAL	22
-#define ENOSPC	28
-#define ERANGE	34
-#define EPROTO	71
-#define EBADMSG 74
+#define EAGAIN		11
+#define ENODEV		19
+#define EINVAL		22
+#define ENOSPC		28
+#define ERANGE		34
+#define EPROTO		71
+#define EBADMSG		74
 #define EPROTONOSUPPORT 93
 #endif
 

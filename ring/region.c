@@ -12,7 +12,7 @@
 #include "ddvm/net.h"
 #include "ddvm/blk.h"
 
-#define ALIGN_UP(x, a) (((x) + ((uint64_t)(a) - 1)) & ~((uint64_t)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + ((uint64_t)(a)-1)) & ~((uint64_t)(a)-1))
 #define PAGE	       4096u
 
 void ddvm_layout_defaults(struct ddvm_layout_params *p, uint32_t kind)
@@ -47,15 +47,14 @@ static int params_valid(const struct ddvm_layout_params *p)
 		return 0;
 	if (p->num_queues == 0 || p->num_queues > DDVM_MAX_RINGS / 2)
 		return 0;
-	if (!pow2(p->fe_entries) || p->fe_entries > DDVM_RING_MAX_ENTRIES ||
-	    !pow2(p->be_entries) || p->be_entries > DDVM_RING_MAX_ENTRIES)
+	if (!pow2(p->fe_entries) || p->fe_entries > DDVM_RING_MAX_ENTRIES || !pow2(p->be_entries) ||
+	    p->be_entries > DDVM_RING_MAX_ENTRIES)
 		return 0;
 	return p->fe_slot <= DDVM_SLOT_MAX && p->be_slot <= DDVM_SLOT_MAX;
 }
 
 /* Compute the ring table for p; returns the bytes used (before rounding). */
-static uint64_t layout_compute(const struct ddvm_layout_params *p,
-			       struct ddvm_ring_layout *rings)
+static uint64_t layout_compute(const struct ddvm_layout_params *p, struct ddvm_ring_layout *rings)
 {
 	uint64_t off = DDVM_HDR_SIZE;
 	uint32_t i, n = p->num_queues * 2;
@@ -186,8 +185,7 @@ int ddvm_region_attach(struct ddvm_region *rg, void *base, uint64_t mapped_size)
 		if (l->slot_size == 0 || l->slot_size > DDVM_SLOT_MAX ||
 		    (uint64_t)l->entries * l->slot_size != l->data_size)
 			return -EINVAL;
-		if (l->data_off < DDVM_HDR_SIZE ||
-		    (uint64_t)l->data_off + l->data_size > size)
+		if (l->data_off < DDVM_HDR_SIZE || (uint64_t)l->data_off + l->data_size > size)
 			return -EINVAL;
 		spans[nspans].start = l->data_off;
 		spans[nspans++].end = (uint64_t)l->data_off + l->data_size;

@@ -12,11 +12,11 @@
  * ring the frontend produces into (net tx / blk req) and one the backend produces into
  * (net rx / blk rsp). A slot size of 0 means the ring carries no payload. */
 struct ddvm_layout_params {
-	uint32_t kind;	      /* enum ddvm_kind */
-	uint32_t num_queues;  /* queue pairs, 1..DDVM_MAX_RINGS/2 */
-	uint32_t fe_entries;  /* frontend-produced ring: descriptors */
-	uint32_t fe_slot;     /* ...and payload bytes per slot */
-	uint32_t be_entries;  /* backend-produced ring */
+	uint32_t kind;	     /* enum ddvm_kind */
+	uint32_t num_queues; /* queue pairs, 1..DDVM_MAX_RINGS/2 */
+	uint32_t fe_entries; /* frontend-produced ring: descriptors */
+	uint32_t fe_slot;    /* ...and payload bytes per slot */
+	uint32_t be_entries; /* backend-produced ring */
 	uint32_t be_slot;
 	uint64_t channel_id;
 	char backend_target[32]; /* copied into hdr.backend_target, NUL-padded */
@@ -35,7 +35,7 @@ int ddvm_region_init(void *base, uint64_t size, const struct ddvm_layout_params 
 /* This side's validated, private view of a region. */
 struct ddvm_region {
 	ddvm_u8 *base;
-	uint64_t size; /* what this side mapped */
+	uint64_t size;		     /* what this side mapped */
 	struct ddvm_region_hdr *hdr; /* shared: status fields only, never layout */
 	uint32_t kind;
 	uint32_t num_rings;
@@ -116,8 +116,8 @@ static inline bool ddvm_region_session_served(const struct ddvm_region *rg, uint
 
 /* Backend: the session the frontend asks for at EPOCH that differs from SERVING (the
  * backend's private copy of the session it serves), or 0 when it asks for nothing. */
-static inline uint32_t ddvm_region_session_request(const struct ddvm_region *rg,
-						   uint32_t epoch, uint32_t serving)
+static inline uint32_t ddvm_region_session_request(const struct ddvm_region *rg, uint32_t epoch,
+						   uint32_t serving)
 {
 	const struct ddvm_region_hdr *h = rg->hdr;
 	uint32_t s;

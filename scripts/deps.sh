@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="
-build-essential clang llvm libclang-rt-14-dev clang-format
+build-essential clang llvm libclang-rt-14-dev clang-format shellcheck
 libcmocka-dev libinih-dev libjansson-dev pkg-config
 linux-headers-amd64 kmod
 qemu-system-x86 qemu-utils

@@ -54,7 +54,7 @@ static size_t own_ranges(const struct channel *ch, struct own_range r[3])
 				     sizeof(((struct ddvm_region_hdr *)0)->rings) };
 	if (ch->cfg->dev->kind == CFG_NET)
 		r[n++] = (struct own_range){ offsetof(struct ddvm_region_hdr, device) +
-						     offsetof(struct ddvm_net_config, mac),
+						 offsetof(struct ddvm_net_config, mac),
 					     sizeof(((struct ddvm_net_config *)0)->mac) };
 	return n;
 }
@@ -84,9 +84,10 @@ int channel__own_tampered(struct channel *ch, char *why, size_t len)
 			break;
 	if (i == n)
 		return 0;
-	snprintf(why, len, "channel %s: the header the supervisor wrote was overwritten "
-		 "(bytes 0x%zx-0x%zx); written back", ch->cfg->name, r[i].off,
-		 r[i].off + r[i].len - 1);
+	snprintf(why, len,
+		 "channel %s: the header the supervisor wrote was overwritten "
+		 "(bytes 0x%zx-0x%zx); written back",
+		 ch->cfg->name, r[i].off, r[i].off + r[i].len - 1);
 	channel_assert_own(ch);
 	return 1;
 }
@@ -171,8 +172,8 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 	if (ret)
 		goto err_unmap;
 	/* The driver VM's health doorbell (abi.h): only the driver role is told of it. */
-	ch->health_fd = ivshmem_server__add_private(&ch->srv, DDVM_PEER_SUPERVISOR,
-						    CHANNEL_PEER_DRIVER);
+	ch->health_fd =
+	    ivshmem_server__add_private(&ch->srv, DDVM_PEER_SUPERVISOR, CHANNEL_PEER_DRIVER);
 	if (ch->health_fd < 0) {
 		ret = ch->health_fd;
 		goto err_close_server;
@@ -279,8 +280,8 @@ void channel__backend_dead(struct channel *ch)
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 }
 
-int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
-			       char *why, size_t len)
+int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
+			       size_t len)
 {
 	if (channel_health_rung(ch)) {
 		ch->hb_changed_ms = now_ms;
@@ -291,9 +292,10 @@ int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned tim
 	/* Not watched until the translation module started beating in this epoch. */
 	if (!timeout_ms || !ch->hb_seen || now_ms - ch->hb_changed_ms < timeout_ms)
 		return 0;
-	snprintf(why, len, "heartbeat of channel %s stuck for %llu ms (the driver VM's "
-		 "health doorbell)", ch->cfg->name,
-		 (unsigned long long)(now_ms - ch->hb_changed_ms));
+	snprintf(why, len,
+		 "heartbeat of channel %s stuck for %llu ms (the driver VM's "
+		 "health doorbell)",
+		 ch->cfg->name, (unsigned long long)(now_ms - ch->hb_changed_ms));
 	return 1;
 }
 
@@ -304,14 +306,18 @@ int channel__broken(struct channel *ch, char *why, size_t len)
 
 	if (ddvm_read32(&h->backend_state) == DDVM_STATE_BROKEN &&
 	    ddvm_read32(&h->backend_epoch) == epoch) {
-		snprintf(why, len, "channel %s: the translation module says the client broke "
-			 "the protocol at epoch %u", ch->cfg->name, epoch);
+		snprintf(why, len,
+			 "channel %s: the translation module says the client broke "
+			 "the protocol at epoch %u",
+			 ch->cfg->name, epoch);
 		return 1;
 	}
 	if (ddvm_read32(&h->frontend_state) == DDVM_STATE_BROKEN &&
 	    ddvm_read32(&h->frontend_epoch) == epoch) {
-		snprintf(why, len, "channel %s: the client says the driver VM broke the "
-			 "protocol at epoch %u", ch->cfg->name, epoch);
+		snprintf(why, len,
+			 "channel %s: the client says the driver VM broke the "
+			 "protocol at epoch %u",
+			 ch->cfg->name, epoch);
 		return 1;
 	}
 	return 0;
@@ -343,8 +349,8 @@ static struct ddvm_ring_ctl *ring_ctl(const struct channel *ch, unsigned i)
 	return (struct ddvm_ring_ctl *)((char *)ch->base + ch->rg.rings[i].ring_off);
 }
 
-int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
-			      char *why, size_t len)
+int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
+			      size_t len)
 {
 	unsigned i;
 
@@ -385,9 +391,10 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 				continue;
 			}
 			if (timeout_ms && now_ms - ch->req_changed_ms[i] >= timeout_ms) {
-				snprintf(why, len, "channel %s ring %u: %u requests taken but not "
-					 "answered for %llu ms", ch->cfg->name, i - 1,
-					 req_cons - rsp_prod,
+				snprintf(why, len,
+					 "channel %s ring %u: %u requests taken but not "
+					 "answered for %llu ms",
+					 ch->cfg->name, i - 1, req_cons - rsp_prod,
 					 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
 				return 1;
 			}

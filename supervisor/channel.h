@@ -21,7 +21,7 @@
 
 #define CHANNEL_PEER_DRIVER 0
 #define CHANNEL_PEER_CLIENT 1
-#define CHANNEL_PEER_HOST 2
+#define CHANNEL_PEER_HOST   2
 
 struct channel {
 	const struct cfg_channel *cfg;
@@ -29,20 +29,20 @@ struct channel {
 	void *base;
 	uint64_t size;
 	unsigned vectors;
-	struct ddvm_region rg; /* our validated view; layout never re-read */
+	struct ddvm_region rg;	    /* our validated view; layout never re-read */
 	struct ddvm_region_hdr own; /* what we wrote: the authority for what we own */
 	struct ivshmem_server srv;
 	char sock_path[3][108];
-	int health_fd;		 /* the driver VM's health doorbell (server-owned) */
+	int health_fd; /* the driver VM's health doorbell (server-owned) */
 	/* health watch state (monotonic ms) */
 	uint64_t hb_changed_ms;
-	int hb_seen;		 /* health doorbell rung at least once this epoch */
-	uint64_t health_beats;	 /* ... and how often, in all */
+	int hb_seen;	       /* health doorbell rung at least once this epoch */
+	uint64_t health_beats; /* ... and how often, in all */
 	/* claims (what a peer says about the other) and the sessions they cost */
-	uint64_t sessions;	 /* epochs started for this channel alone */
-	unsigned claims_in_row;	 /* sessions for claims, none of them quiet for long */
-	uint64_t last_claim_ms;	 /* when the last claim got a session */
-	uint64_t claim_hold_ms;	 /* no session for a claim before this (back-off) */
+	uint64_t sessions;	/* epochs started for this channel alone */
+	unsigned claims_in_row; /* sessions for claims, none of them quiet for long */
+	uint64_t last_claim_ms; /* when the last claim got a session */
+	uint64_t claim_hold_ms; /* no session for a claim before this (back-off) */
 	uint64_t tamper_logged_ms;
 	int throttled_logged;
 	uint32_t req_cons[DDVM_MAX_RINGS];
@@ -53,12 +53,12 @@ struct channel {
 struct channel_stats {
 	uint32_t epoch;
 	uint32_t backend_state, frontend_state;
-	uint64_t heartbeat;	/* hdr.heartbeat: the client's view */
-	uint64_t health_beats;	/* the driver VM's health doorbell: the supervisor's view */
-	uint64_t sessions;	/* epochs started for this channel alone (claims) */
-	uint64_t requests; /* descriptors the frontend produced (all its rings, mod 2^32) */
-	uint64_t responses; /* descriptors the backend produced */
-	uint64_t errors;   /* protocol violations both sides reported */
+	uint64_t heartbeat;    /* hdr.heartbeat: the client's view */
+	uint64_t health_beats; /* the driver VM's health doorbell: the supervisor's view */
+	uint64_t sessions;     /* epochs started for this channel alone (claims) */
+	uint64_t requests;     /* descriptors the frontend produced (all its rings, mod 2^32) */
+	uint64_t responses;    /* descriptors the backend produced */
+	uint64_t errors;       /* protocol violations both sides reported */
 	int driver_up, client_up;
 };
 
@@ -95,10 +95,10 @@ void channel__backend_dead(struct channel *ch);
  *    answered) for TIMEOUT ms, as the ring indices in the region say. A claim: the
  *    client can write those indices too.
  */
-int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
-			       char *why, size_t len);
-int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms,
-			      char *why, size_t len);
+int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
+			       size_t len);
+int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
+			      size_t len);
 
 /* Either side declared the channel broken at the current epoch. A claim: either side
  * can write either state; a new session of this channel repairs it. */

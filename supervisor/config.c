@@ -47,7 +47,8 @@ void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, 
 	if (len + 1 >= sizeof(cfg->errors))
 		return;
 	if (line > 0)
-		len += snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s:%d: ", file, line);
+		len +=
+		    snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s:%d: ", file, line);
 	else
 		len += snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s: ", file);
 	if (len + 1 >= sizeof(cfg->errors))
@@ -92,8 +93,7 @@ static int name_valid(const char *s)
 }
 
 /* Copy a value into a fixed field; refuse (with a message) what does not fit. */
-static int set_str(struct parse_state *ps, const char *key, char *dst, size_t size,
-		   const char *val)
+static int set_str(struct parse_state *ps, const char *key, char *dst, size_t size, const char *val)
 {
 	if (strlen(val) >= size) {
 		perr(ps, "%s: value is too long (at most %zu characters)", key, size - 1);
@@ -158,8 +158,7 @@ static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, co
 }
 
 /* Disk size: "64M", "10G", "1T", or bytes; a multiple of 512, from 1M to 16T. */
-static int set_disk_size(struct parse_state *ps, const char *key, uint64_t *dst,
-			 const char *val)
+static int set_disk_size(struct parse_state *ps, const char *key, uint64_t *dst, const char *val)
 {
 	unsigned long long v;
 	unsigned shift = 0;
@@ -168,10 +167,26 @@ static int set_disk_size(struct parse_state *ps, const char *key, uint64_t *dst,
 	errno = 0;
 	v = strtoull(val, &end, 10);
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (!*val || *end || errno || val[0] == '-' || v > (16ULL << 40) >> shift ||
 	    (v << shift) < (1ULL << 20) || (v << shift) % 512) {
@@ -225,20 +240,26 @@ static int begin_section(struct parse_state *ps, const char *section)
 		return 0;
 	}
 	if (sscanf(section, "%31s %63s", type, name) != 2) {
-		perr(ps, "[%s]: unknown section; expected [ddvm], [driver-vm NAME], "
-			 "[client-vm NAME], [host-client NAME] or [device NAME]", section);
+		perr(ps,
+		     "[%s]: unknown section; expected [ddvm], [driver-vm NAME], "
+		     "[client-vm NAME], [host-client NAME] or [device NAME]",
+		     section);
 		return -1;
 	}
 	if (!name_valid(name)) {
-		perr(ps, "[%s]: bad name '%s': use a letter, then letters, digits, '-' or '_' "
-			 "(at most %d characters)", section, name, CFG_NAME_MAX - 1);
+		perr(ps,
+		     "[%s]: bad name '%s': use a letter, then letters, digits, '-' or '_' "
+		     "(at most %d characters)",
+		     section, name, CFG_NAME_MAX - 1);
 		return -1;
 	}
 	if (!strcmp(type, "device")) {
 		for (i = 0; i < cfg->nr_devices; i++)
 			if (!strcmp(cfg->devices[i].name, name)) {
-				perr(ps, "[device %s]: defined twice (first at line %d); "
-					 "give each device its own name", name, cfg->devices[i].line);
+				perr(ps,
+				     "[device %s]: defined twice (first at line %d); "
+				     "give each device its own name",
+				     name, cfg->devices[i].line);
 				return -1;
 			}
 		if (cfg->nr_devices == CFG_MAX_DEVICES) {
@@ -267,14 +288,18 @@ static int begin_section(struct parse_state *ps, const char *section)
 		role = CFG_HOST_CLIENT;
 		ps->type = SEC_HOST;
 	} else {
-		perr(ps, "[%s]: unknown section type '%s'; expected driver-vm, client-vm, "
-			 "host-client or device", section, type);
+		perr(ps,
+		     "[%s]: unknown section type '%s'; expected driver-vm, client-vm, "
+		     "host-client or device",
+		     section, type);
 		return -1;
 	}
 	for (i = 0; i < cfg->nr_vms; i++)
 		if (!strcmp(cfg->vms[i].name, name)) {
-			perr(ps, "[%s]: the name '%s' is already used at line %d; VMs and host "
-				 "clients need distinct names", section, name, cfg->vms[i].line);
+			perr(ps,
+			     "[%s]: the name '%s' is already used at line %d; VMs and host "
+			     "clients need distinct names",
+			     section, name, cfg->vms[i].line);
 			ps->type = SEC_BAD;
 			return -1;
 		}
@@ -337,8 +362,10 @@ static int set_uses(struct parse_state *ps, struct cfg_vm *vm, const char *v)
 static int set_restart(struct parse_state *ps, struct cfg_vm *vm, const char *v)
 {
 	if (vm->role != CFG_DRIVER_VM) {
-		perr(ps, "restart: only a driver VM is restarted by the supervisor; remove it "
-			 "from [%s %s]", cfg_role_name(vm->role), vm->name);
+		perr(ps,
+		     "restart: only a driver VM is restarted by the supervisor; remove it "
+		     "from [%s %s]",
+		     cfg_role_name(vm->role), vm->name);
 		return -1;
 	}
 	vm->restart_line = ps->line;
@@ -360,8 +387,10 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 
 	if (!strcmp(k, "devices")) {
 		if (vm->role == CFG_DRIVER_VM) {
-			perr(ps, "devices: a driver VM does not list devices; each [device] section "
-				 "names its driver VM with 'vm = %s'", vm->name);
+			perr(ps,
+			     "devices: a driver VM does not list devices; each [device] section "
+			     "names its driver VM with 'vm = %s'",
+			     vm->name);
 			return -1;
 		}
 		return set_uses(ps, vm, v);
@@ -395,9 +424,10 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 			return set_restart(ps, vm, v);
 	}
 	if (is_vm)
-		perr(ps, "[%s %s]: unknown key '%s'; known: memory, cpus, kernel, initrd, append, "
-			 "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
-			 "heartbeat_timeout_ms, request_timeout_ms%s",
+		perr(ps,
+		     "[%s %s]: unknown key '%s'; known: memory, cpus, kernel, initrd, append, "
+		     "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
+		     "heartbeat_timeout_ms, request_timeout_ms%s",
 		     cfg_role_name(vm->role), vm->name, k,
 		     vm->role == CFG_CLIENT_VM ? ", devices" : ", restart");
 	else
@@ -414,8 +444,7 @@ static int one_of(const char *v, const char *const *set)
 }
 
 /* blk: what QEMU does with a failed request of the host file, and with discards. */
-static int key_storage(struct parse_state *ps, struct cfg_device *d, const char *k,
-		       const char *v)
+static int key_storage(struct parse_state *ps, struct cfg_device *d, const char *k, const char *v)
 {
 	static const char *const werror[] = { "report", "stop", "enospc", "ignore", NULL };
 	static const char *const rerror[] = { "report", "stop", "ignore", NULL };
@@ -424,8 +453,10 @@ static int key_storage(struct parse_state *ps, struct cfg_device *d, const char 
 	if (!strcmp(k, "werror")) {
 		d->werror_line = ps->line;
 		if (!one_of(v, werror)) {
-			perr(ps, "werror = %s: expected report (the default: the write fails, the "
-				 "driver VM runs on), stop, enospc or ignore", v);
+			perr(ps,
+			     "werror = %s: expected report (the default: the write fails, the "
+			     "driver VM runs on), stop, enospc or ignore",
+			     v);
 			return -1;
 		}
 		return set_str(ps, k, d->werror, sizeof(d->werror), v);
@@ -433,8 +464,10 @@ static int key_storage(struct parse_state *ps, struct cfg_device *d, const char 
 	if (!strcmp(k, "rerror")) {
 		d->rerror_line = ps->line;
 		if (!one_of(v, rerror)) {
-			perr(ps, "rerror = %s: expected report (the default: the read fails, the "
-				 "driver VM runs on), stop or ignore", v);
+			perr(ps,
+			     "rerror = %s: expected report (the default: the read fails, the "
+			     "driver VM runs on), stop or ignore",
+			     v);
 			return -1;
 		}
 		return set_str(ps, k, d->rerror, sizeof(d->rerror), v);
@@ -446,15 +479,18 @@ static int key_storage(struct parse_state *ps, struct cfg_device *d, const char 
 		} else if (!strcmp(v, "off") || !strcmp(v, "ignore")) {
 			d->discard = 0;
 		} else {
-			perr(ps, "discard = %s: expected unmap (the default: the guest's discards "
-				 "free space in the image) or off", v);
+			perr(ps,
+			     "discard = %s: expected unmap (the default: the guest's discards "
+			     "free space in the image) or off",
+			     v);
 			return -1;
 		}
 		return 0;
 	}
 	d->detect_zeroes_line = ps->line;
 	if (!one_of(v, zeroes)) {
-		perr(ps, "detect_zeroes = %s: expected unmap (the default with discard on), on or off",
+		perr(ps,
+		     "detect_zeroes = %s: expected unmap (the default with discard on), on or off",
 		     v);
 		return -1;
 	}
@@ -465,8 +501,7 @@ static int key_storage(struct parse_state *ps, struct cfg_device *d, const char 
  * props / controller_props: QEMU's own "name=value,name=value" (",," is a comma inside
  * a value). Names are checked against QEMU's list in config_check.c.
  */
-static int set_props(struct parse_state *ps, struct cfg_device *d, const char *k,
-		     const char *v)
+static int set_props(struct parse_state *ps, struct cfg_device *d, const char *k, const char *v)
 {
 	int props = !strcmp(k, "props");
 	const char *p = v;
@@ -486,8 +521,10 @@ static int set_props(struct parse_state *ps, struct cfg_device *d, const char *k
 			end += end[0] == ',' ? 2 : 1;
 		eq = memchr(p, '=', end - p);
 		if (!eq || eq == p || (sp && sp < end)) {
-			perr(ps, "%s = %s: expected NAME=VALUE[,NAME=VALUE...] (QEMU's -device "
-				 "syntax, no spaces), like logical_block_size=4096,serial=disk1", k, v);
+			perr(ps,
+			     "%s = %s: expected NAME=VALUE[,NAME=VALUE...] (QEMU's -device "
+			     "syntax, no spaces), like logical_block_size=4096,serial=disk1",
+			     k, v);
 			return -1;
 		}
 		p = *end ? end + 1 : end;
@@ -496,8 +533,7 @@ static int set_props(struct parse_state *ps, struct cfg_device *d, const char *k
 }
 
 /* blk: QEMU's -drive cache and aio. */
-static int key_drive(struct parse_state *ps, struct cfg_device *d, const char *k,
-		     const char *v)
+static int key_drive(struct parse_state *ps, struct cfg_device *d, const char *k, const char *v)
 {
 	static const char *const cache[] = { "none",	   "writeback", "writethrough",
 					     "directsync", "unsafe",	NULL };
@@ -506,17 +542,21 @@ static int key_drive(struct parse_state *ps, struct cfg_device *d, const char *k
 	if (!strcmp(k, "cache")) {
 		d->cache_line = ps->line;
 		if (!one_of(v, cache)) {
-			perr(ps, "cache = %s: expected writeback (QEMU's default: the host's page "
-				 "cache, flushed when the guest flushes), none (O_DIRECT), "
-				 "writethrough, directsync or unsafe", v);
+			perr(ps,
+			     "cache = %s: expected writeback (QEMU's default: the host's page "
+			     "cache, flushed when the guest flushes), none (O_DIRECT), "
+			     "writethrough, directsync or unsafe",
+			     v);
 			return -1;
 		}
 		return set_str(ps, k, d->cache, sizeof(d->cache), v);
 	}
 	d->aio_line = ps->line;
 	if (!one_of(v, aio)) {
-		perr(ps, "aio = %s: expected threads (QEMU's default), native (Linux AIO; needs "
-			 "cache = none or directsync) or io_uring", v);
+		perr(ps,
+		     "aio = %s: expected threads (QEMU's default), native (Linux AIO; needs "
+		     "cache = none or directsync) or io_uring",
+		     v);
 		return -1;
 	}
 	return set_str(ps, k, d->aio, sizeof(d->aio), v);
@@ -544,8 +584,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 	if (!strcmp(k, "model")) {
 		d->model_line = ps->line;
 		if (strlen(v) >= sizeof(d->model) || strpbrk(v, ", \t=") || !*v) {
-			perr(ps, "model = %s: not a QEMU device name; see qemu-system-x86_64 "
-				 "-device help (properties go in props = NAME=VALUE,...)", v);
+			perr(ps,
+			     "model = %s: not a QEMU device name; see qemu-system-x86_64 "
+			     "-device help (properties go in props = NAME=VALUE,...)",
+			     v);
 			return -1;
 		}
 		return set_str(ps, k, d->model, sizeof(d->model), v);
@@ -565,8 +607,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		char end;
 
 		if (sscanf(v, "%4x:%2x:%2x.%1x%c", &a, &b, &c, &f, &end) != 4) {
-			perr(ps, "host = %s: expected a PCI address like 0000:03:00.0 "
-				 "(see lspci -D)", v);
+			perr(ps,
+			     "host = %s: expected a PCI address like 0000:03:00.0 "
+			     "(see lspci -D)",
+			     v);
 			return -1;
 		}
 		return set_str(ps, k, d->host, sizeof(d->host), v);
@@ -579,8 +623,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		else if (!strcmp(v, "tap"))
 			d->net_backend = CFG_NET_TAP;
 		else {
-			perr(ps, "backend = %s: expected none, user (QEMU user-mode networking, "
-				 "restricted to the host) or tap", v);
+			perr(ps,
+			     "backend = %s: expected none, user (QEMU user-mode networking, "
+			     "restricted to the host) or tap",
+			     v);
 			return -1;
 		}
 		return 0;
@@ -606,8 +652,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 
 		d->mac_line = ps->line;
 		if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
-			   &end) != 6 || (m[0] & 1)) {
-			perr(ps, "mac = %s: expected a unicast MAC address like 52:54:00:12:34:56", v);
+			   &end) != 6 ||
+		    (m[0] & 1)) {
+			perr(ps, "mac = %s: expected a unicast MAC address like 52:54:00:12:34:56",
+			     v);
 			return -1;
 		}
 		return set_str(ps, k, d->mac, sizeof(d->mac), v);
@@ -634,9 +682,12 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 	if (!strcmp(k, "werror") || !strcmp(k, "rerror") || !strcmp(k, "discard") ||
 	    !strcmp(k, "detect_zeroes"))
 		return key_storage(ps, d, k, v);
-	perr(ps, "[device %s]: unknown key '%s'; known: vm, kind, model, props, controller_props, "
-		 "host, backend, tap, bridge, mac, mtu, image, size, format, readonly, queues, cache, aio, "
-		 "werror, rerror, discard, detect_zeroes", d->name, k);
+	perr(ps,
+	     "[device %s]: unknown key '%s'; known: vm, kind, model, props, controller_props, "
+	     "host, backend, tap, bridge, mac, mtu, image, size, format, readonly, queues, cache, "
+	     "aio, "
+	     "werror, rerror, discard, detect_zeroes",
+	     d->name, k);
 	return -1;
 }
 

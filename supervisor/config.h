@@ -22,17 +22,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_NAME_MAX 24
-#define CFG_PATH_MAX 256
-#define CFG_MAX_VMS 16
-#define CFG_MAX_DEVICES 32
+#define CFG_NAME_MAX	     24
+#define CFG_PATH_MAX	     256
+#define CFG_MAX_VMS	     16
+#define CFG_MAX_DEVICES	     32
 #define CFG_MAX_HOST_CLIENTS 8
-#define CFG_MAX_USES 15 /* devices one client lists (its channel slots 0x10-0x1e) */
-#define CFG_MAX_CHANNELS 64
-#define CFG_ERR_MAX 8192
-#define CFG_MODEL_MAX 64   /* QEMU device names are at most ~40 characters */
-#define CFG_PROPS_MAX 2048 /* device properties, drive options: no real list is longer */
-#define CFG_APPEND_MAX 2048 /* x86's kernel command line limit (COMMAND_LINE_SIZE) */
+#define CFG_MAX_USES	     15 /* devices one client lists (its channel slots 0x10-0x1e) */
+#define CFG_MAX_CHANNELS     64
+#define CFG_ERR_MAX	     8192
+#define CFG_MODEL_MAX	     64	  /* QEMU device names are at most ~40 characters */
+#define CFG_PROPS_MAX	     2048 /* device properties, drive options: no real list is longer */
+#define CFG_APPEND_MAX	     2048 /* x86's kernel command line limit (COMMAND_LINE_SIZE) */
 
 enum cfg_role { CFG_DRIVER_VM, CFG_CLIENT_VM, CFG_HOST_CLIENT };
 enum cfg_kind { CFG_NET = 1, CFG_BLK = 2 }; /* == enum ddvm_kind */
@@ -55,48 +55,48 @@ enum cfg_attach { CFG_ATTACH_DIRECT, CFG_ATTACH_IDE, CFG_ATTACH_SCSI, CFG_ATTACH
 
 struct cfg_device {
 	char name[CFG_NAME_MAX];
-	int line;		 /* of its [device] header */
+	int line; /* of its [device] header */
 	char vm_name[CFG_NAME_MAX];
 	int vm_line;
-	struct cfg_vm *vm;	 /* the driver VM that owns it */
+	struct cfg_vm *vm; /* the driver VM that owns it */
 	enum cfg_kind kind;
 	char model[CFG_MODEL_MAX]; /* QEMU device: e1000, virtio-net-pci, nvme, ahci, ... */
 	int model_line;
-	enum cfg_attach attach;	 /* blk: how the disk is attached; net: USB (usb-net on its
-				    own qemu-xhci) or DIRECT (a PCI NIC); from model */
+	enum cfg_attach attach; /* blk: how the disk is attached; net: USB (usb-net on its
+				   own qemu-xhci) or DIRECT (a PCI NIC); from model */
 	/* QEMU properties, "name=value,name=value": props on the device that holds the
 	 * disk (nvme, virtio-blk-pci, scsi-hd, ide-hd, usb-storage) or on the NIC;
 	 * controller_props on the HBA / AHCI / USB controller the supervisor adds */
 	char props[CFG_PROPS_MAX];
 	char controller_props[CFG_PROPS_MAX];
 	int props_line, controller_props_line;
-	char host[16];		 /* vfio-pci host address (DDDD:BB:DD.F), "" = emulated */
+	char host[16]; /* vfio-pci host address (DDDD:BB:DD.F), "" = emulated */
 	enum cfg_net_backend net_backend;
-	char tap[16];		 /* tap interface QEMU creates (and removes) */
+	char tap[16]; /* tap interface QEMU creates (and removes) */
 	int tap_line, host_line, mac_line, image_line;
-	char bridge[16];	 /* tap: enslave it to this bridge once the VM is up */
+	char bridge[16]; /* tap: enslave it to this bridge once the VM is up */
 	char mac[18];
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
-	uint64_t size;		 /* blk: `size = 64M`: create the image at `up` if missing */
+	uint64_t size;		  /* blk: `size = 64M`: create the image at `up` if missing */
 	int size_line;
-	char format[8];		 /* raw | qcow2 */
+	char format[8]; /* raw | qcow2 */
 	int readonly;
 	unsigned queues;
 	/* blk, emulated: QEMU's -drive error policies and space reclaim (defaults filled in
 	 * by config_check.c: werror/rerror report, discard on, detect_zeroes unmap) */
-	char werror[8];		 /* report | stop | enospc | ignore */
-	char rerror[8];		 /* report | stop | ignore */
-	int discard;		 /* 1: discard=unmap (the guest's discards free space), 0: off */
-	char detect_zeroes[8];	 /* off | on | unmap */
-	char cache[16];		 /* "" (QEMU's writeback) | none | writeback | writethrough |
-				    directsync | unsafe */
-	char aio[16];		 /* "" (QEMU's threads) | threads | native | io_uring */
+	char werror[8];	       /* report | stop | enospc | ignore */
+	char rerror[8];	       /* report | stop | ignore */
+	int discard;	       /* 1: discard=unmap (the guest's discards free space), 0: off */
+	char detect_zeroes[8]; /* off | on | unmap */
+	char cache[16];	       /* "" (QEMU's writeback) | none | writeback | writethrough |
+				  directsync | unsafe */
+	char aio[16];	       /* "" (QEMU's threads) | threads | native | io_uring */
 	int cache_line, aio_line;
-	unsigned mtu;		 /* net: 0 = leave it (1500); else NIC, client, tap, bridge port */
+	unsigned mtu; /* net: 0 = leave it (1500); else NIC, client, tap, bridge port */
 	int mtu_line;
-	int host_mtu;		 /* net, mtu set: the model takes host_mtu (virtio-net) */
+	int host_mtu; /* net, mtu set: the model takes host_mtu (virtio-net) */
 	int werror_line, rerror_line, discard_line, detect_zeroes_line;
-	unsigned pci_slot;	 /* slot in the driver VM, assigned by the parser */
+	unsigned pci_slot; /* slot in the driver VM, assigned by the parser */
 	unsigned nr_users;
 };
 
@@ -110,14 +110,14 @@ struct cfg_vm {
 	char kernel[CFG_PATH_MAX];
 	char initrd[CFG_PATH_MAX];
 	char append[CFG_APPEND_MAX];
-	char run[CFG_PATH_MAX];	  /* script the guest's /init runs (fw_cfg opt/ddvm/run) */
-	char ready[64];		  /* console line meaning "booted" */
-	unsigned restart_max;	  /* restarts in a row before giving up */
+	char run[CFG_PATH_MAX];	     /* script the guest's /init runs (fw_cfg opt/ddvm/run) */
+	char ready[64];		     /* console line meaning "booted" */
+	unsigned restart_max;	     /* restarts in a row before giving up */
 	unsigned restart_backoff_ms; /* first delay; doubles each time */
 	unsigned boot_timeout_ms;
 	unsigned heartbeat_timeout_ms; /* 0 = do not watch the heartbeat */
-	unsigned request_timeout_ms;	/* 0 = do not watch request progress */
-	enum cfg_restart restart;	/* driver VMs: cold (default) or snapshot */
+	unsigned request_timeout_ms;   /* 0 = do not watch request progress */
+	enum cfg_restart restart;      /* driver VMs: cold (default) or snapshot */
 	int restart_line;
 	/* clients: devices used (names until resolved) */
 	unsigned nr_uses;
@@ -128,7 +128,7 @@ struct cfg_vm {
 struct cfg_channel {
 	char name[2 * CFG_NAME_MAX + 1];
 	struct cfg_device *dev;
-	struct cfg_vm *client;	/* role CFG_CLIENT_VM or CFG_HOST_CLIENT */
+	struct cfg_vm *client;	  /* role CFG_CLIENT_VM or CFG_HOST_CLIENT */
 	unsigned index_in_client; /* nth channel of the client: its PCI slot order */
 	unsigned index_in_driver; /* nth channel of the driver VM */
 };
@@ -139,7 +139,7 @@ struct config {
 	char driver_initrd[CFG_PATH_MAX];
 	char client_initrd[CFG_PATH_MAX];
 	char rundir[CFG_PATH_MAX];
-	unsigned nr_vms;	  /* VMs and host clients, in file order */
+	unsigned nr_vms; /* VMs and host clients, in file order */
 	struct cfg_vm vms[CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS];
 	unsigned nr_devices;
 	struct cfg_device devices[CFG_MAX_DEVICES];

@@ -44,7 +44,7 @@ struct cfg_vm *config__find_vm(struct config *cfg, const char *name)
 }
 
 /* First PCI slot the parser gives devices and channels (q35 uses 0x00-0x1f). */
-#define CFG_FIRST_DEV_SLOT 0x04
+#define CFG_FIRST_DEV_SLOT  0x04
 #define CFG_FIRST_CHAN_SLOT 0x10
 
 /* ---- what QEMU knows: its devices and their properties ------------------------------ */
@@ -75,7 +75,9 @@ static int qemu_stat(const char *bin, struct stat *st)
 		const char *colon = strchr(path, ':');
 		size_t n = colon ? (size_t)(colon - path) : strlen(path);
 
-		if (n && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, bin) < sizeof(buf) &&
+		if (n &&
+		    (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, bin) <
+			sizeof(buf) &&
 		    !access(buf, X_OK) && !stat(buf, st))
 			return 0;
 		path = colon ? colon + 1 : NULL;
@@ -270,7 +272,8 @@ static int qemu_find_device(const char *list, const char *model, struct qemu_dev
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char line[512], name[CFG_MODEL_MAX], *a;
 
-		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
 		p = nl ? nl + 1 : NULL;
 		if (!strncmp(line, "name \"", 6)) {
 			char *q = strchr(line + 6, '"');
@@ -310,8 +313,8 @@ static int qemu_has_prop(const char *help, const char *prop)
 	const char *p = help;
 
 	while ((p = strstr(p, prop))) {
-		if (p >= help + 2 && p[-1] == ' ' && p[-2] == ' ' && (p == help + 2 || p[-3] == '\n') &&
-		    p[n] == '=')
+		if (p >= help + 2 && p[-1] == ' ' && p[-2] == ' ' &&
+		    (p == help + 2 || p[-3] == '\n') && p[n] == '=')
 			return 1;
 		p += n;
 	}
@@ -347,8 +350,9 @@ static const struct {
 	{ "usb-storage", CFG_ATTACH_USB },
 };
 
-#define BLK_MODELS_HINT "nvme, virtio-blk-pci, ahci, virtio-scsi-pci, megasas, megasas-gen2, " \
-			"lsi53c895a, pvscsi, am53c974 or usb-storage"
+#define BLK_MODELS_HINT                                                                            \
+	"nvme, virtio-blk-pci, ahci, virtio-scsi-pci, megasas, megasas-gen2, "                     \
+	"lsi53c895a, pvscsi, am53c974 or usb-storage"
 
 static int blk_attach(const char *model, enum cfg_attach *attach)
 {
@@ -410,8 +414,8 @@ int cfg_props_has(const char *props, const char *name)
 }
 
 /* Properties the supervisor sets itself: a props line must not override them. */
-static const char *const supervisor_props[] = { "drive", "addr", "bus", "id", "netdev",
-						"chardev", NULL };
+static const char *const supervisor_props[] = { "drive",  "addr",    "bus", "id",
+						"netdev", "chardev", NULL };
 
 /* Each NAME in PROPS (KEY, at LINE) against QEMU's list for DEV. */
 static void check_props(struct config *cfg, const char *f, const struct cfg_device *d,
@@ -424,19 +428,26 @@ static void check_props(struct config *cfg, const char *f, const struct cfg_devi
 		char name[128];
 		size_t n = strcspn(p, "=");
 
-		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), p);
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1),
+			 p);
 		for (i = 0; supervisor_props[i]; i++)
 			if (!strcmp(name, supervisor_props[i]))
 				break;
 		if (supervisor_props[i])
-			cfg_error(cfg, f, line, "%s: %s is set by the supervisor (device %s); remove "
-				  "it", key, name, d->name);
+			cfg_error(cfg, f, line,
+				  "%s: %s is set by the supervisor (device %s); remove "
+				  "it",
+				  key, name, d->name);
 		else if (!strcmp(name, "mac") && d->kind == CFG_NET)
-			cfg_error(cfg, f, line, "%s: mac is the key 'mac = ...' of [device %s]; "
-				  "use that", key, d->name);
+			cfg_error(cfg, f, line,
+				  "%s: mac is the key 'mac = ...' of [device %s]; "
+				  "use that",
+				  key, d->name);
 		else if (help && strstr(help, " options:") && !qemu_has_prop(help, name))
-			cfg_error(cfg, f, line, "%s: QEMU's %s has no property '%s'; see %s "
-				  "-device %s,help", key, dev, name, qemu_binary(), dev);
+			cfg_error(cfg, f, line,
+				  "%s: QEMU's %s has no property '%s'; see %s "
+				  "-device %s,help",
+				  key, dev, name, qemu_binary(), dev);
 		while (*p && !(p[0] == ',' && p[1] != ','))
 			p += p[0] == ',' ? 2 : 1;
 		if (*p)
@@ -448,8 +459,7 @@ static void check_props(struct config *cfg, const char *f, const struct cfg_devi
  * The model against QEMU's device list: known, of the device's kind, on a bus the
  * supervisor can attach; then props/controller_props against the property lists.
  */
-static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
-			const char *list)
+static void check_model(struct config *cfg, const char *f, struct cfg_device *d, const char *list)
 {
 	int line = d->model_line ? d->model_line : d->line;
 	struct qemu_dev qd = { "", "", "" };
@@ -457,19 +467,23 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 
 	known = qemu_find_device(list, d->model, &qd);
 	if (!known) {
-		cfg_error(cfg, f, line, "model = %s: QEMU has no such device; for kind = %s use "
-			  "%s (all: %s -device help)", d->model, cfg_kind_name(d->kind),
-			  d->kind == CFG_BLK ? BLK_MODELS_HINT
-					     : "e1000, e1000e, virtio-net-pci, rtl8139, vmxnet3, ...",
+		cfg_error(cfg, f, line,
+			  "model = %s: QEMU has no such device; for kind = %s use "
+			  "%s (all: %s -device help)",
+			  d->model, cfg_kind_name(d->kind),
+			  d->kind == CFG_BLK
+			      ? BLK_MODELS_HINT
+			      : "e1000, e1000e, virtio-net-pci, rtl8139, vmxnet3, ...",
 			  qemu_binary());
 		return;
 	}
 	if (d->kind == CFG_NET) {
 		if (strcmp(qd.category, "Network")) {
-			cfg_error(cfg, f, line, "model = %s: QEMU's %s is a%s %s device, not a NIC; "
+			cfg_error(cfg, f, line,
+				  "model = %s: QEMU's %s is a%s %s device, not a NIC; "
 				  "use kind = %s, or a NIC model such as e1000 or virtio-net-pci",
-				  d->model, qd.name, qd.category[0] ? "" : "n", qd.category[0] ?
-				  qd.category : "uncategorized",
+				  d->model, qd.name, qd.category[0] ? "" : "n",
+				  qd.category[0] ? qd.category : "uncategorized",
 				  !strcmp(qd.category, "Storage") ? "blk" : "net");
 			return;
 		}
@@ -479,10 +493,13 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			 * that function (the xhci) */
 			d->attach = CFG_ATTACH_USB;
 		} else if (strcmp(qd.bus, "PCI")) {
-			cfg_error(cfg, f, line, "model = %s: a NIC on bus %s is not served (the "
-				  "translation module finds its NIC by the PCI function at the "
-				  "device's slot); use a PCI NIC such as e1000 or virtio-net-pci, or "
-				  "usb-net", d->model, qd.bus[0] ? qd.bus : "none");
+			cfg_error(
+			    cfg, f, line,
+			    "model = %s: a NIC on bus %s is not served (the "
+			    "translation module finds its NIC by the PCI function at the "
+			    "device's slot); use a PCI NIC such as e1000 or virtio-net-pci, or "
+			    "usb-net",
+			    d->model, qd.bus[0] ? qd.bus : "none");
 			return;
 		}
 		if (d->mtu && !cfg_props_has(d->props, "host_mtu")) {
@@ -492,19 +509,23 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 		}
 	} else {
 		if (strcmp(qd.category, "Storage")) {
-			cfg_error(cfg, f, line, "model = %s: QEMU's %s is a%s %s device, not a disk "
-				  "controller; use kind = %s, or one of " BLK_MODELS_HINT, d->model,
-				  qd.name, qd.category[0] ? "" : "n",
+			cfg_error(cfg, f, line,
+				  "model = %s: QEMU's %s is a%s %s device, not a disk "
+				  "controller; use kind = %s, or one of " BLK_MODELS_HINT,
+				  d->model, qd.name, qd.category[0] ? "" : "n",
 				  qd.category[0] ? qd.category : "uncategorized",
 				  !strcmp(qd.category, "Network") ? "net" : "blk");
 			return;
 		}
 		if (!strcmp(qd.name, "mptsas1068")) {
 			/* docs/images.md: the driver binds, but no disk ever appears */
-			cfg_error(cfg, f, line, "model = %s: the driver VM's mptsas binds to QEMU's "
-				  "SAS 1068 but never finds a disk on it (QEMU 7.2 reports no SAS phys); "
-				  "use megasas-gen2 (an LSI SAS HBA whose driver finds its disks) or "
-				  "another of " BLK_MODELS_HINT, d->model);
+			cfg_error(
+			    cfg, f, line,
+			    "model = %s: the driver VM's mptsas binds to QEMU's "
+			    "SAS 1068 but never finds a disk on it (QEMU 7.2 reports no SAS phys); "
+			    "use megasas-gen2 (an LSI SAS HBA whose driver finds its disks) or "
+			    "another of " BLK_MODELS_HINT,
+			    d->model);
 			return;
 		}
 		if (!blk_attach(d->model, &d->attach) && !blk_attach(qd.name, &d->attach)) {
@@ -513,9 +534,10 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			if (!strcmp(qd.bus, "PCI") && help && qemu_has_prop(help, "drive")) {
 				d->attach = CFG_ATTACH_DIRECT;
 			} else {
-				cfg_error(cfg, f, line, "model = %s: the supervisor cannot attach a disk "
-					  "to QEMU's %s (bus %s); use one of " BLK_MODELS_HINT, d->model,
-					  qd.name, qd.bus[0] ? qd.bus : "none");
+				cfg_error(cfg, f, line,
+					  "model = %s: the supervisor cannot attach a disk "
+					  "to QEMU's %s (bus %s); use one of " BLK_MODELS_HINT,
+					  d->model, qd.name, qd.bus[0] ? qd.bus : "none");
 				return;
 			}
 		}
@@ -526,14 +548,18 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			    cfg_disk_device(d) == d->model ? qd.name : cfg_disk_device(d));
 	if (d->controller_props[0]) {
 		if (!cfg_controller_device(d))
-			cfg_error(cfg, f, d->controller_props_line, "controller_props: model = %s "
-				  "%s itself, there is no separate controller; put its properties in "
-				  "props", d->model, d->kind == CFG_NET ? "is on PCI" :
-				  "holds the disk");
+			cfg_error(
+			    cfg, f, d->controller_props_line,
+			    "controller_props: model = %s "
+			    "%s itself, there is no separate controller; put its properties in "
+			    "props",
+			    d->model, d->kind == CFG_NET ? "is on PCI" : "holds the disk");
 		else
 			check_props(cfg, f, d, "controller_props", d->controller_props,
-				    d->controller_props_line, cfg_controller_device(d) == d->model ?
-				    qd.name : cfg_controller_device(d));
+				    d->controller_props_line,
+				    cfg_controller_device(d) == d->model
+					? qd.name
+					: cfg_controller_device(d));
 	}
 }
 
@@ -594,28 +620,36 @@ static void check_unique(struct config *cfg, const char *f)
 			struct cfg_device *e = &cfg->devices[j];
 			unsigned char m1[6], m2[6];
 			int same = have[i] == 1 && have[j] == 1 ? st[i].st_dev == st[j].st_dev &&
-								   st[i].st_ino == st[j].st_ino
+								      st[i].st_ino == st[j].st_ino
 				   : have[i] == 2 && have[j] == 2 ? !strcmp(future[i], future[j])
 								  : 0;
 
 			if (same && !(d->readonly && e->readonly))
-				cfg_error(cfg, f, d->image_line, "image = %s: the same file as the image "
+				cfg_error(cfg, f, d->image_line,
+					  "image = %s: the same file as the image "
 					  "of device %s (line %d, %s); QEMU locks an image for one "
-					  "writer: give each device its own image file", d->image,
-					  e->name, e->image_line, e->image);
+					  "writer: give each device its own image file",
+					  d->image, e->name, e->image_line, e->image);
 			if (d->mac[0] && e->mac[0] && !mac_parse(d->mac, m1) &&
 			    !mac_parse(e->mac, m2) && !memcmp(m1, m2, 6))
-				cfg_error(cfg, f, d->mac_line, "mac = %s: device %s has that MAC already "
-					  "(line %d); give each NIC's client its own address", d->mac,
-					  e->name, e->mac_line);
+				cfg_error(cfg, f, d->mac_line,
+					  "mac = %s: device %s has that MAC already "
+					  "(line %d); give each NIC's client its own address",
+					  d->mac, e->name, e->mac_line);
 			if (d->tap[0] && !strcmp(d->tap, e->tap))
-				cfg_error(cfg, f, d->tap_line, "tap = %s: device %s uses that tap already "
-					  "(line %d); QEMU creates one tap per NIC: give each its own "
-					  "name", d->tap, e->name, e->tap_line);
+				cfg_error(
+				    cfg, f, d->tap_line,
+				    "tap = %s: device %s uses that tap already "
+				    "(line %d); QEMU creates one tap per NIC: give each its own "
+				    "name",
+				    d->tap, e->name, e->tap_line);
 			if (d->host[0] && e->host[0] && bdf_equal(d->host, e->host))
-				cfg_error(cfg, f, d->host_line, "host = %s: device %s is that PCI device "
-					  "already (line %d); a real device can be given to one driver "
-					  "VM once", d->host, e->name, e->host_line);
+				cfg_error(
+				    cfg, f, d->host_line,
+				    "host = %s: device %s is that PCI device "
+				    "already (line %d); a real device can be given to one driver "
+				    "VM once",
+				    d->host, e->name, e->host_line);
 		}
 	}
 }
@@ -631,8 +665,10 @@ static void check_mtu(struct config *cfg, const char *f)
 		if (!d->mtu_line)
 			continue;
 		if (d->kind != CFG_NET) {
-			cfg_error(cfg, f, d->mtu_line, "[device %s]: mtu is for net devices; "
-				  "remove it", d->name);
+			cfg_error(cfg, f, d->mtu_line,
+				  "[device %s]: mtu is for net devices; "
+				  "remove it",
+				  d->name);
 			continue;
 		}
 		for (j = 0; j < cfg->nr_devices; j++) {
@@ -641,11 +677,14 @@ static void check_mtu(struct config *cfg, const char *f)
 			if (j == i || e->kind != CFG_NET || !d->vm || e->vm != d->vm ||
 			    e->mtu == d->mtu || (e->mtu && j < i))
 				continue;
-			cfg_error(cfg, f, d->mtu_line, "mtu = %u: device %s of the same driver VM "
-				  "%s has mtu = %u%s; the translation module sets one MTU on every NIC "
-				  "of its VM: give both the same mtu, or put them in different driver "
-				  "VMs", d->mtu, e->name, d->vm->name, e->mtu ? e->mtu : 1500,
-				  e->mtu ? "" : " (no mtu key)");
+			cfg_error(
+			    cfg, f, d->mtu_line,
+			    "mtu = %u: device %s of the same driver VM "
+			    "%s has mtu = %u%s; the translation module sets one MTU on every NIC "
+			    "of its VM: give both the same mtu, or put them in different driver "
+			    "VMs",
+			    d->mtu, e->name, d->vm->name, e->mtu ? e->mtu : 1500,
+			    e->mtu ? "" : " (no mtu key)");
 			break;
 		}
 	}
@@ -691,27 +730,33 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 	if (!d->detect_zeroes[0])
 		strcpy(d->detect_zeroes, d->discard && !d->readonly ? "unmap" : "off");
 	if (!strcmp(d->detect_zeroes, "unmap") && !d->discard)
-		cfg_error(cfg, f, d->detect_zeroes_line, "detect_zeroes = unmap: needs discard = "
+		cfg_error(cfg, f, d->detect_zeroes_line,
+			  "detect_zeroes = unmap: needs discard = "
 			  "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
 			  "remove discard = off");
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
-		cfg_error(cfg, f, d->aio_line, "aio = native: Linux AIO needs O_DIRECT; add cache "
+		cfg_error(cfg, f, d->aio_line,
+			  "aio = native: Linux AIO needs O_DIRECT; add cache "
 			  "= none (or directsync), or use aio = threads or io_uring");
 	pauses = strcmp(d->werror, "report") && strcmp(d->werror, "ignore");
 	if (pauses || !strcmp(d->rerror, "stop")) {
 		int line = pauses ? d->werror_line : d->rerror_line;
 
 		if (!strcmp(d->model, "nvme"))
-			cfg_error(cfg, f, line, "%s = %s: QEMU's nvme device has no error policy (it "
+			cfg_error(cfg, f, line,
+				  "%s = %s: QEMU's nvme device has no error policy (it "
 				  "always reports the error to the guest); use report, or model = "
-				  "virtio-blk-pci", pauses ? "werror" : "rerror",
-				  pauses ? d->werror : d->rerror);
+				  "virtio-blk-pci",
+				  pauses ? "werror" : "rerror", pauses ? d->werror : d->rerror);
 		else if (vm && (vm->heartbeat_timeout_ms || vm->request_timeout_ms))
-			cfg_error(cfg, f, line, "%s = %s pauses driver VM %s at a host I/O error; its "
-				  "heartbeat stops and the supervisor would restart it: use report (the "
-				  "default), or set heartbeat_timeout_ms = 0 and request_timeout_ms = 0 "
-				  "in [driver-vm %s]", pauses ? "werror" : "rerror",
-				  pauses ? d->werror : d->rerror, vm->name, vm->name);
+			cfg_error(
+			    cfg, f, line,
+			    "%s = %s pauses driver VM %s at a host I/O error; its "
+			    "heartbeat stops and the supervisor would restart it: use report (the "
+			    "default), or set heartbeat_timeout_ms = 0 and request_timeout_ms = 0 "
+			    "in [driver-vm %s]",
+			    pauses ? "werror" : "rerror", pauses ? d->werror : d->rerror, vm->name,
+			    vm->name);
 	}
 }
 
@@ -730,7 +775,8 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 	else
 		*slash = 0;
 	if (access(dir, W_OK | X_OK))
-		cfg_error(cfg, f, d->size_line, "[device %s]: size = %llu bytes: image %s would be "
+		cfg_error(cfg, f, d->size_line,
+			  "[device %s]: size = %llu bytes: image %s would be "
 			  "created, but directory %s: %s; create the directory or fix the path",
 			  d->name, (unsigned long long)d->size, d->image, dir, strerror(errno));
 }
@@ -741,17 +787,23 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	unsigned i, nr_owned = 0;
 
 	if (!d->kind)
-		cfg_error(cfg, f, d->line, "[device %s]: 'kind' is missing; add kind = net or "
-			  "kind = blk", d->name);
+		cfg_error(cfg, f, d->line,
+			  "[device %s]: 'kind' is missing; add kind = net or "
+			  "kind = blk",
+			  d->name);
 	if (!d->vm_name[0]) {
-		cfg_error(cfg, f, d->line, "[device %s]: 'vm' is missing; add vm = NAME of the "
-			  "driver VM that owns it", d->name);
+		cfg_error(cfg, f, d->line,
+			  "[device %s]: 'vm' is missing; add vm = NAME of the "
+			  "driver VM that owns it",
+			  d->name);
 		return;
 	}
 	vm = config__find_vm(cfg, d->vm_name);
 	if (!vm || vm->role != CFG_DRIVER_VM) {
-		cfg_error(cfg, f, d->vm_line, "vm = %s: %s; a device belongs to a [driver-vm] "
-			  "section", d->vm_name, vm ? "that is not a driver VM" : "no such VM");
+		cfg_error(cfg, f, d->vm_line,
+			  "vm = %s: %s; a device belongs to a [driver-vm] "
+			  "section",
+			  d->vm_name, vm ? "that is not a driver VM" : "no such VM");
 		return;
 	}
 	d->vm = vm;
@@ -759,59 +811,80 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		nr_owned += cfg->devices[i].vm == vm;
 	d->pci_slot = CFG_FIRST_DEV_SLOT + nr_owned;
 	if (d->pci_slot >= CFG_FIRST_CHAN_SLOT)
-		cfg_error(cfg, f, d->line, "[device %s]: driver VM %s owns too many devices "
-			  "(at most %d)", d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
+		cfg_error(cfg, f, d->line,
+			  "[device %s]: driver VM %s owns too many devices "
+			  "(at most %d)",
+			  d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
 	if (!d->model[0])
 		strcpy(d->model, d->kind == CFG_BLK ? "virtio-blk-pci" : "e1000");
 	if (d->kind == CFG_BLK)
 		blk_attach(d->model, &d->attach); /* check_model also asks QEMU about others */
 	/* A snapshot is a migration stream: every device of the VM must be migratable. */
 	if (vm->restart == CFG_RESTART_SNAPSHOT && d->host[0])
-		cfg_error(cfg, f, vm->restart_line, "restart = snapshot: driver VM %s owns a real "
+		cfg_error(cfg, f, vm->restart_line,
+			  "restart = snapshot: driver VM %s owns a real "
 			  "device (%s, host = %s), which cannot be saved; use restart = cold",
 			  vm->name, d->name, d->host);
 	else if (vm->restart == CFG_RESTART_SNAPSHOT && !strcmp(d->model, "nvme"))
-		cfg_error(cfg, f, vm->restart_line, "restart = snapshot: QEMU cannot save the "
+		cfg_error(cfg, f, vm->restart_line,
+			  "restart = snapshot: QEMU cannot save the "
 			  "nvme device of %s (device %s is not migratable); use model = "
-			  "virtio-blk-pci, or restart = cold", vm->name, d->name);
+			  "virtio-blk-pci, or restart = cold",
+			  vm->name, d->name);
 	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK))
-		cfg_error(cfg, f, storage_keys_line(d), "[device %s]: werror/rerror/discard/"
+		cfg_error(cfg, f, storage_keys_line(d),
+			  "[device %s]: werror/rerror/discard/"
 			  "detect_zeroes/cache/aio are for blk devices with an image; remove them",
 			  d->name);
 	if ((d->props_line || d->controller_props_line) && d->host[0])
 		cfg_error(cfg, f, d->props_line ? d->props_line : d->controller_props_line,
 			  "[device %s]: props are for emulated devices; a real device (host = %s) "
-			  "has its own: remove them", d->name, d->host);
+			  "has its own: remove them",
+			  d->name, d->host);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
-			cfg_error(cfg, f, d->line, "[device %s]: a real device (host = %s) has no "
-				  "emulated back-end; remove image/backend", d->name, d->host);
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: a real device (host = %s) has no "
+				  "emulated back-end; remove image/backend",
+				  d->name, d->host);
 		return;
 	}
 	if (d->kind == CFG_BLK) {
 		if (!d->image[0])
-			cfg_error(cfg, f, d->line, "[device %s]: a blk device needs 'image = FILE' "
-				  "(create one with: truncate -s 64M disk.img)", d->name);
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: a blk device needs 'image = FILE' "
+				  "(create one with: truncate -s 64M disk.img)",
+				  d->name);
 		else if (d->size && access(d->image, F_OK) && errno == ENOENT)
 			check_image_dir(cfg, f, d); /* `ddvm up` creates it (startup.c) */
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
-			cfg_error(cfg, f, d->line, "[device %s]: image %s: %s; create it (truncate "
-				  "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
-				  d->name, d->image, strerror(errno), d->image);
+			cfg_error(
+			    cfg, f, d->line,
+			    "[device %s]: image %s: %s; create it (truncate "
+			    "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
+			    d->name, d->image, strerror(errno), d->image);
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->mac[0])
-			cfg_error(cfg, f, d->line, "[device %s]: backend/tap/mac are for net "
-				  "devices; remove them", d->name);
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: backend/tap/mac are for net "
+				  "devices; remove them",
+				  d->name);
 		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
 		if (d->image[0])
-			cfg_error(cfg, f, d->line, "[device %s]: 'image' is for blk devices; remove "
-				  "it", d->name);
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: 'image' is for blk devices; remove "
+				  "it",
+				  d->name);
 		if (d->net_backend == CFG_NET_TAP && !d->tap[0])
-			cfg_error(cfg, f, d->line, "[device %s]: backend = tap needs 'tap = IFNAME' "
-				  "(QEMU creates it and removes it on exit)", d->name);
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: backend = tap needs 'tap = IFNAME' "
+				  "(QEMU creates it and removes it on exit)",
+				  d->name);
 		if (d->net_backend != CFG_NET_TAP && d->tap[0])
-			cfg_error(cfg, f, d->line, "[device %s]: 'tap' is set but backend is not "
-				  "tap; add backend = tap or remove tap", d->name);
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: 'tap' is set but backend is not "
+				  "tap; add backend = tap or remove tap",
+				  d->name);
 	}
 }
 
@@ -835,8 +908,10 @@ static void make_channels(struct config *cfg, const char *f)
 			unsigned di;
 
 			if (!d) {
-				cfg_error(cfg, f, c->uses_line, "devices: no device named '%s'; "
-					  "define it in a [device %s] section", c->uses[u], c->uses[u]);
+				cfg_error(cfg, f, c->uses_line,
+					  "devices: no device named '%s'; "
+					  "define it in a [device %s] section",
+					  c->uses[u], c->uses[u]);
 				continue;
 			}
 			for (i = 0; i < u; i++)
@@ -849,10 +924,13 @@ static void make_channels(struct config *cfg, const char *f)
 			}
 			di = d - cfg->devices;
 			if (d->kind == CFG_BLK && blk_owner[di]) {
-				cfg_error(cfg, f, c->uses_line, "devices: blk device '%s' is already "
-					  "used by %s (line %d); a block device serves one client: give "
-					  "each client its own disk", d->name, blk_owner[di]->client->name,
-					  blk_owner[di]->client->uses_line);
+				cfg_error(
+				    cfg, f, c->uses_line,
+				    "devices: blk device '%s' is already "
+				    "used by %s (line %d); a block device serves one client: give "
+				    "each client its own disk",
+				    d->name, blk_owner[di]->client->name,
+				    blk_owner[di]->client->uses_line);
 				continue;
 			}
 			if (cfg->nr_channels == CFG_MAX_CHANNELS) {
@@ -881,8 +959,10 @@ static void make_channels(struct config *cfg, const char *f)
 			if (cfg->channels[i].dev->vm == &cfg->vms[v])
 				cfg->channels[i].index_in_driver = n++;
 		if (n > 0x1f - CFG_FIRST_CHAN_SLOT)
-			cfg_error(cfg, f, cfg->vms[v].line, "[driver-vm %s]: serves too many channels "
-				  "(at most %d)", cfg->vms[v].name, 0x1f - CFG_FIRST_CHAN_SLOT);
+			cfg_error(cfg, f, cfg->vms[v].line,
+				  "[driver-vm %s]: serves too many channels "
+				  "(at most %d)",
+				  cfg->vms[v].name, 0x1f - CFG_FIRST_CHAN_SLOT);
 	}
 }
 
@@ -901,7 +981,8 @@ void config__check(struct config *cfg, const char *f)
 	if (emulated) {
 		list = qemu_ask(NULL);
 		if (!list)
-			cfg_error(cfg, f, 0, "cannot ask QEMU (%s -device help) which devices it has; "
+			cfg_error(cfg, f, 0,
+				  "cannot ask QEMU (%s -device help) which devices it has; "
 				  "install qemu-system-x86 or set DDVM_QEMU to its binary",
 				  qemu_binary());
 	}
@@ -911,7 +992,8 @@ void config__check(struct config *cfg, const char *f)
 	for (i = 0; i < cfg->nr_vms; i++)
 		drivers += cfg->vms[i].role == CFG_DRIVER_VM;
 	if (!drivers && !cfg->nr_errors)
-		cfg_error(cfg, f, 0, "no [driver-vm NAME] section; a setup needs at least one "
+		cfg_error(cfg, f, 0,
+			  "no [driver-vm NAME] section; a setup needs at least one "
 			  "driver VM (see examples/demo.ini)");
 	if (!cfg->nr_errors)
 		make_channels(cfg, f);
@@ -924,8 +1006,8 @@ void config__check(struct config *cfg, const char *f)
 		if (!vm->kernel[0])
 			strcpy(vm->kernel, cfg->kernel);
 		if (!vm->initrd[0])
-			strcpy(vm->initrd, vm->role == CFG_DRIVER_VM ? cfg->driver_initrd
-								       : cfg->client_initrd);
+			strcpy(vm->initrd,
+			       vm->role == CFG_DRIVER_VM ? cfg->driver_initrd : cfg->client_initrd);
 	}
 }
 
@@ -967,10 +1049,10 @@ int config__check_files(struct config *cfg)
 				"builds build/kernel/vmlinuz)");
 		check_boot_file(cfg, vm, "initrd", vm->initrd,
 				vm->role == CFG_DRIVER_VM
-					? "set driver_initrd = in [ddvm] or initrd = here, or run "
-					  "'make' (build/images/driver-vm.cpio.gz)"
-					: "set client_initrd = in [ddvm] or initrd = here, or run "
-					  "'make' (build/images/client-vm.cpio.gz)");
+				    ? "set driver_initrd = in [ddvm] or initrd = here, or run "
+				      "'make' (build/images/driver-vm.cpio.gz)"
+				    : "set client_initrd = in [ddvm] or initrd = here, or run "
+				      "'make' (build/images/client-vm.cpio.gz)");
 		if (vm->run[0])
 			check_boot_file(cfg, vm, "run script", vm->run,
 					"fix the path in run = (relative paths are taken from "

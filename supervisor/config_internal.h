@@ -8,7 +8,7 @@
 
 /* Append "FILE:LINE: message" (LINE <= 0: "FILE: message") to cfg->errors. */
 void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Check CFG (read from FILE) as a whole and derive its channels. */
 void config__check(struct config *cfg, const char *file);

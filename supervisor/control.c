@@ -109,7 +109,8 @@ size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max)
 }
 
 /* Replies are small and the client waits for them: a short blocking write is fine. */
-static void reply(struct control_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(struct control_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void reply(struct control_conn *c, const char *fmt, ...)
 {

@@ -31,16 +31,16 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define HEALTHY_MS 60000
+#define HEALTHY_MS     60000
 #define BACKOFF_MAX_MS 30000
 /* Claims: the first CLAIM_FREE sessions in a row come at once, then each waits twice
  * as long as the one before, up to CLAIM_HOLD_MAX_MS; a channel quiet for
  * CLAIM_FORGIVE_MS starts over. */
-#define CLAIM_FREE 3
+#define CLAIM_FREE	    3
 #define CLAIM_HOLD_FIRST_MS 1000
-#define CLAIM_HOLD_MAX_MS 30000
-#define CLAIM_FORGIVE_MS 60000
-#define TAMPER_LOG_MS 10000
+#define CLAIM_HOLD_MAX_MS   30000
+#define CLAIM_FORGIVE_MS    60000
+#define TAMPER_LOG_MS	    10000
 
 static void describe_status(int status, char *buf, size_t len)
 {
@@ -86,13 +86,13 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		/* A QEMU that refuses to start refuses again: retrying only hides why. */
 		give_up = 1;
 		pr_err("%s: GIVING UP: it failed to start twice the same way (%s); it stays "
-		       "down. Fix the cause, then 'ddvm restart %s'", vm->cfg->name,
-		       vm->last_failure, vm->cfg->name);
+		       "down. Fix the cause, then 'ddvm restart %s'",
+		       vm->cfg->name, vm->last_failure, vm->cfg->name);
 	} else if (vm->failures_in_row > vm->cfg->restart_max) {
 		give_up = 1;
 		pr_err("%s: GIVING UP after %u failures in a row (last: %s); it stays down. "
-		       "Fix the cause, then 'ddvm restart %s'", vm->cfg->name, vm->failures_in_row,
-		       vm->last_failure, vm->cfg->name);
+		       "Fix the cause, then 'ddvm restart %s'",
+		       vm->cfg->name, vm->failures_in_row, vm->last_failure, vm->cfg->name);
 	}
 	if (give_up) {
 		vm->state = VM_GAVE_UP;
@@ -178,7 +178,8 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	} else if (vm->want_restart) {
 		pr_info("%s: stopped for restart", vm->cfg->name);
 	} else {
-		startup__exited(vm, status, why, sizeof(why)); /* QEMU's words, if it never booted */
+		startup__exited(vm, status, why,
+				sizeof(why)); /* QEMU's words, if it never booted */
 		health__detected(vm, why, now);
 	}
 	health__new_epochs(vm, now);
@@ -222,8 +223,7 @@ int health__start_vm(struct vm *vm, uint64_t now)
 		health__schedule(vm, now);
 		return ret;
 	}
-	pr_info("%s: started (%s, pid %d)", vm->cfg->name, cfg_role_name(vm->cfg->role),
-		vm->pid);
+	pr_info("%s: started (%s, pid %d)", vm->cfg->name, cfg_role_name(vm->cfg->role), vm->pid);
 	return 0;
 }
 
@@ -280,7 +280,8 @@ static void health__claim(struct vm *vm, struct channel *ch, const char *why, ui
 	if (hold == CLAIM_HOLD_MAX_MS && ch->claims_in_row == CLAIM_FREE + 6)
 		pr_err("%s: channel %s keeps breaking: cut off, one reset per %u s until it "
 		       "has been quiet for %u s; the driver VM and its other channels are not "
-		       "affected", vm->cfg->name, ch->cfg->name, CLAIM_HOLD_MAX_MS / 1000,
+		       "affected",
+		       vm->cfg->name, ch->cfg->name, CLAIM_HOLD_MAX_MS / 1000,
 		       CLAIM_FORGIVE_MS / 1000);
 }
 
@@ -297,8 +298,7 @@ static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now
 	}
 	if (channel__broken(ch, why, sizeof(why)))
 		health__claim(vm, ch, why, now);
-	if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why,
-				       sizeof(why))) {
+	if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why, sizeof(why))) {
 		health__fail(vm, why, now);
 		return 1;
 	}
@@ -351,8 +351,8 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		}
 		if (restored == served) {
 			pr_info("%s: service restored %llu ms after the failure was detected "
-				"(%u channel%s)", vm->cfg->name,
-				(unsigned long long)(now - vm->fail_ms), served,
+				"(%u channel%s)",
+				vm->cfg->name, (unsigned long long)(now - vm->fail_ms), served,
 				served == 1 ? "" : "s");
 			vm->fail_ms = 0;
 		}

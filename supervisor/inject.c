@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const guest_kinds[] = { "panic",    "oops",	   "hang",
-					   "softirq",  "wqhang",   "codeflip",
+static const char *const guest_kinds[] = { "panic",	  "oops",    "hang",
+					   "softirq",	  "wqhang",  "codeflip",
 					   "datacorrupt", "garbage", NULL };
 
 static int is_guest_kind(const char *k)
@@ -37,8 +37,8 @@ static int is_guest_kind(const char *k)
 }
 
 /* PCI address (in the driver VM) of DEVICE, or of its first channel for "garbage". */
-static int inject_bdf(struct supervisor *sup, struct vm *vm, const char *kind,
-		      const char *devname, char *bdf, size_t len)
+static int inject_bdf(struct supervisor *sup, struct vm *vm, const char *kind, const char *devname,
+		      char *bdf, size_t len)
 {
 	const struct config *cfg = sup->cfg;
 	const struct cfg_device *dev = NULL;
@@ -86,7 +86,8 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 		return -ENOENT;
 	}
 	if (!kind) {
-		snprintf(err, len, "which fault? kill, stop, panic, oops, hang, softirq, wqhang, "
+		snprintf(err, len,
+			 "which fault? kill, stop, panic, oops, hang, softirq, wqhang, "
 			 "codeflip, datacorrupt, garbage");
 		return -EINVAL;
 	}
@@ -127,8 +128,8 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 	}
 	vm->inject_ms = now_ms();
 	snprintf(vm->inject_kind, sizeof(vm->inject_kind), "%s", kind);
-	pr_info("%s: inject %s%s%s%s%s", name, kind, dev ? " " : "", dev ? dev : "",
-		arg ? " " : "", arg ? arg : "");
+	pr_info("%s: inject %s%s%s%s%s", name, kind, dev ? " " : "", dev ? dev : "", arg ? " " : "",
+		arg ? arg : "");
 	if (!strcmp(kind, "kill"))
 		vm__signal(vm, SIGKILL);
 	return 0;

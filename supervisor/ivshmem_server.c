@@ -24,8 +24,7 @@ static void peer__reset(struct ivshmem_peer *p)
 		p->eventfds[i] = -1;
 }
 
-int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
-			 unsigned vectors)
+int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd, unsigned vectors)
 {
 	if (shm_fd < 0 || vectors == 0 || vectors > IVSHMEM_SERVER_MAX_VECTORS)
 		return -EINVAL;
@@ -167,8 +166,7 @@ static void peer__close_fds(struct ivshmem_peer *p)
 	peer__reset(p);
 }
 
-static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r,
-				 const char *why);
+static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r, const char *why);
 
 /* Tell every other connected peer that R's id is gone (an id with no fd). */
 static void ivshmem_server__notify_gone(struct ivshmem_server *s, struct ivshmem_role *r)
@@ -185,8 +183,7 @@ static void ivshmem_server__notify_gone(struct ivshmem_server *s, struct ivshmem
 	}
 }
 
-static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r,
-				 const char *why)
+static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *r, const char *why)
 {
 	uint16_t id = r->peer.id;
 	int sock = r->peer.sock;
@@ -300,8 +297,7 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 	r->used = 1;
 	ret = ivshmem_server__welcome(s, r);
 	if (ret) {
-		pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id,
-			strerror(-ret));
+		pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id, strerror(-ret));
 		peer__close_fds(&r->peer);
 		s->stats.rejected++;
 		return;

@@ -39,22 +39,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IVSHMEM_PROTOCOL_VERSION 0
-#define IVSHMEM_SERVER_MAX_ROLES 4  /* listening sockets (= peer ids) per server */
-#define IVSHMEM_SERVER_MAX_VECTORS 64 /* eventfds per peer; QEMU's MSI-X table is small */
-#define IVSHMEM_MAX_PEER_ID 65535	/* QEMU's IVSHMEM_MAX_PEERS */
+#define IVSHMEM_PROTOCOL_VERSION   0
+#define IVSHMEM_SERVER_MAX_ROLES   4	 /* listening sockets (= peer ids) per server */
+#define IVSHMEM_SERVER_MAX_VECTORS 64	 /* eventfds per peer; QEMU's MSI-X table is small */
+#define IVSHMEM_MAX_PEER_ID	   65535 /* QEMU's IVSHMEM_MAX_PEERS */
 
 /* pollfd entries one server can ask for: a listener and a peer per role. */
 #define IVSHMEM_SERVER_MAX_POLLFDS (2 * IVSHMEM_SERVER_MAX_ROLES)
 
 struct ivshmem_peer {
-	int sock;	 /* -1 when nobody holds this role */
-	uint16_t id;	 /* current peer id of the role's holder */
+	int sock;    /* -1 when nobody holds this role */
+	uint16_t id; /* current peer id of the role's holder */
 	int eventfds[IVSHMEM_SERVER_MAX_VECTORS];
 };
 
 struct ivshmem_role {
-	char path[108];	 /* sun_path */
+	char path[108]; /* sun_path */
 	int listen_fd;
 	uint16_t peer_id; /* the role's key, and the id of its first peer */
 	int used;	  /* a peer held the role before: the next one gets a fresh id */
@@ -72,22 +72,21 @@ struct ivshmem_server_stats {
 typedef void (*ivshmem_server_event_fn)(void *opaque, uint16_t role, uint16_t id, int up);
 
 struct ivshmem_server {
-	int shm_fd;	   /* not owned: the caller created the region and closes it */
-	unsigned vectors;  /* eventfds per peer */
+	int shm_fd;	  /* not owned: the caller created the region and closes it */
+	unsigned vectors; /* eventfds per peer */
 	unsigned nr_roles;
-	uint32_t next_id;  /* fresh ids start above every role's key */
+	uint32_t next_id; /* fresh ids start above every role's key */
 	struct ivshmem_role roles[IVSHMEM_SERVER_MAX_ROLES];
 	struct ivshmem_server_stats stats;
 	ivshmem_server_event_fn event;
 	void *event_opaque;
-	int private_fd;	      /* the private peer's eventfd (vector 0), or -1 */
+	int private_fd; /* the private peer's eventfd (vector 0), or -1 */
 	uint16_t private_id;
 	uint16_t private_role; /* the only role it is introduced to */
-	const char *name;  /* for log lines */
+	const char *name;      /* for log lines */
 };
 
-int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
-			 unsigned vectors);
+int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd, unsigned vectors);
 /*
  * Listen on PATH (created; an existing socket file is replaced) for peers of the role
  * PEER_ID (its first peer gets that id). The functions below name roles by this key.

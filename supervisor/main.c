@@ -22,134 +22,134 @@
 #include <unistd.h>
 
 /* Exit codes (also in `ddvm --help`). */
-#define EX_OK 0
-#define EX_FAIL 1	/* something did not work; the message says what */
-#define EX_USAGE 2	/* bad command line */
-#define EX_CONFIG 3	/* the setup file is wrong */
+#define EX_OK	      0
+#define EX_FAIL	      1 /* something did not work; the message says what */
+#define EX_USAGE      2 /* bad command line */
+#define EX_CONFIG     3 /* the setup file is wrong */
 #define EX_NOTRUNNING 4 /* no supervisor runs in the run dir */
-#define EX_NOVM 5	/* no such VM */
-#define EX_BUSY 6	/* a supervisor already runs in the run dir */
+#define EX_NOVM	      5 /* no such VM */
+#define EX_BUSY	      6 /* a supervisor already runs in the run dir */
 
 static char rundir[CFG_PATH_MAX];
 
 static const char main_help[] =
-	"usage: ddvm [--rundir DIR] COMMAND [ARGS]\n"
-	"\n"
-	"Run unmodified Linux device drivers in driver VMs and serve their devices to\n"
-	"client VMs and host processes over shared-memory channels.\n"
-	"\n"
-	"commands:\n"
-	"  up CONFIG [-d]    start the setup described by CONFIG (foreground; -d detaches)\n"
-	"  status [--json]   VMs, their state, uptime and restarts; channels and counters\n"
-	"  down              stop everything and remove what ddvm created\n"
-	"  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
-	"  logs VM [-f]      print VM's console log (-f: keep following it)\n"
-	"  console VM        attach to VM's serial console (leave with Ctrl-])\n"
-	"  inject VM KIND    inject a fault into VM (fault-injection campaigns)\n"
-	"\n"
-	"'ddvm COMMAND --help' explains each. Run dir: --rundir, else $DDVM_RUNDIR, else\n"
-	"/run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or /tmp/ddvm-UID.\n"
-	"\n"
-	"environment: DDVM_ACCEL=kvm|tcg (default: probe with scripts/accel.sh),\n"
-	"  DDVM_QEMU (QEMU binary), DDVM_DEBUG=1 (verbose log)\n"
-	"\n"
-	"exit codes: 0 ok, 1 failed, 2 usage, 3 bad setup file, 4 no supervisor running,\n"
-	"  5 no such VM, 6 a supervisor already runs in the run dir\n";
+    "usage: ddvm [--rundir DIR] COMMAND [ARGS]\n"
+    "\n"
+    "Run unmodified Linux device drivers in driver VMs and serve their devices to\n"
+    "client VMs and host processes over shared-memory channels.\n"
+    "\n"
+    "commands:\n"
+    "  up CONFIG [-d]    start the setup described by CONFIG (foreground; -d detaches)\n"
+    "  status [--json]   VMs, their state, uptime and restarts; channels and counters\n"
+    "  down              stop everything and remove what ddvm created\n"
+    "  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
+    "  logs VM [-f]      print VM's console log (-f: keep following it)\n"
+    "  console VM        attach to VM's serial console (leave with Ctrl-])\n"
+    "  inject VM KIND    inject a fault into VM (fault-injection campaigns)\n"
+    "\n"
+    "'ddvm COMMAND --help' explains each. Run dir: --rundir, else $DDVM_RUNDIR, else\n"
+    "/run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or /tmp/ddvm-UID.\n"
+    "\n"
+    "environment: DDVM_ACCEL=kvm|tcg (default: probe with scripts/accel.sh),\n"
+    "  DDVM_QEMU (QEMU binary), DDVM_DEBUG=1 (verbose log)\n"
+    "\n"
+    "exit codes: 0 ok, 1 failed, 2 usage, 3 bad setup file, 4 no supervisor running,\n"
+    "  5 no such VM, 6 a supervisor already runs in the run dir\n";
 
 static const char up_help[] =
-	"usage: ddvm up CONFIG [-d|--detach]   (options in any order)\n"
-	"\n"
-	"Create a channel (shared memory + doorbells) for each device a client uses, boot\n"
-	"every driver VM and client VM of CONFIG (an INI file; see examples/demo.ini), and\n"
-	"supervise them: a driver VM that exits, panics, stops its heartbeat or stops\n"
-	"completing requests is killed and restarted (with back-off; after restart_max\n"
-	"failures in a row it stays down), and its channels' epoch is bumped so that clients\n"
-	"re-attach.\n"
-	"\n"
-	"Runs in the foreground and logs there; Ctrl-C (SIGINT) or SIGTERM tears everything\n"
-	"down. -d detaches once every VM is ready (log: RUNDIR/ddvm.log) and exits 0; it\n"
-	"exits 1 as soon as a VM failed for good (a QEMU that refuses to start, with QEMU's\n"
-	"own words; the supervisor stays up for 'ddvm status', 'ddvm restart', 'ddvm down').\n"
-	"\n"
-	"A start that fails before the guest booted is retried once; the same failure twice\n"
-	"and the VM is given up on (state gave-up, the reason in 'ddvm status').\n"
-	"\n"
-	"Files in RUNDIR: ddvm.sock (control), ddvm.pid, VM.log (console), VM.qemu.log,\n"
-	"VM.pid, VM.qmp, VM.channels, channels/CHANNEL.{driver,client,host}.sock (ivshmem\n"
-	"servers; a host client connects to CHANNEL.client.sock).\n"
-	"\n"
-	"exit codes: 0 ok (foreground: stopped cleanly), 1 failed, 2 usage, 3 bad setup\n"
-	"  file (nothing started), 6 a supervisor already runs in the run dir\n";
+    "usage: ddvm up CONFIG [-d|--detach]   (options in any order)\n"
+    "\n"
+    "Create a channel (shared memory + doorbells) for each device a client uses, boot\n"
+    "every driver VM and client VM of CONFIG (an INI file; see examples/demo.ini), and\n"
+    "supervise them: a driver VM that exits, panics, stops its heartbeat or stops\n"
+    "completing requests is killed and restarted (with back-off; after restart_max\n"
+    "failures in a row it stays down), and its channels' epoch is bumped so that clients\n"
+    "re-attach.\n"
+    "\n"
+    "Runs in the foreground and logs there; Ctrl-C (SIGINT) or SIGTERM tears everything\n"
+    "down. -d detaches once every VM is ready (log: RUNDIR/ddvm.log) and exits 0; it\n"
+    "exits 1 as soon as a VM failed for good (a QEMU that refuses to start, with QEMU's\n"
+    "own words; the supervisor stays up for 'ddvm status', 'ddvm restart', 'ddvm down').\n"
+    "\n"
+    "A start that fails before the guest booted is retried once; the same failure twice\n"
+    "and the VM is given up on (state gave-up, the reason in 'ddvm status').\n"
+    "\n"
+    "Files in RUNDIR: ddvm.sock (control), ddvm.pid, VM.log (console), VM.qemu.log,\n"
+    "VM.pid, VM.qmp, VM.channels, channels/CHANNEL.{driver,client,host}.sock (ivshmem\n"
+    "servers; a host client connects to CHANNEL.client.sock).\n"
+    "\n"
+    "exit codes: 0 ok (foreground: stopped cleanly), 1 failed, 2 usage, 3 bad setup\n"
+    "  file (nothing started), 6 a supervisor already runs in the run dir\n";
 
 static const char status_help[] =
-	"usage: ddvm status [--json]\n"
-	"\n"
-	"One line per VM: role, state (booting, running, failed, gave-up, stopping), uptime\n"
-	"of the current incarnation, restarts since 'up', QEMU pid, devices; below it the\n"
-	"last failure (for a start that failed: QEMU's own words) and each disk's host I/O\n"
-	"errors. Then one line per channel: epoch (bumped at each driver VM restart),\n"
-	"whether each side's ivshmem peer is connected, backend/frontend state, HEALTH (the\n"
-	"driver VM's health-doorbell beats), descriptors each side produced, protocol\n"
-	"errors the sides reported, SESSIONS (resets of this channel alone); below it why a\n"
-	"channel is not ready when it should be.\n"
-	"\n"
-	"--json: the same as one JSON object with stable field names (docs/supervisor.md):\n"
-	"  {\"vms\": [{name, role, state, uptime_ms, restarts, pid, devices, last_failure,\n"
-	"  disks}], \"channels\": [{name, kind, device, client, epoch, driver_up, client_up,\n"
-	"  backend_state, frontend_state, health, requests, responses, errors, sessions,\n"
-	"  problem}]}\n"
-	"\n"
-	"exit codes: 0 ok, 4 no supervisor running\n";
+    "usage: ddvm status [--json]\n"
+    "\n"
+    "One line per VM: role, state (booting, running, failed, gave-up, stopping), uptime\n"
+    "of the current incarnation, restarts since 'up', QEMU pid, devices; below it the\n"
+    "last failure (for a start that failed: QEMU's own words) and each disk's host I/O\n"
+    "errors. Then one line per channel: epoch (bumped at each driver VM restart),\n"
+    "whether each side's ivshmem peer is connected, backend/frontend state, HEALTH (the\n"
+    "driver VM's health-doorbell beats), descriptors each side produced, protocol\n"
+    "errors the sides reported, SESSIONS (resets of this channel alone); below it why a\n"
+    "channel is not ready when it should be.\n"
+    "\n"
+    "--json: the same as one JSON object with stable field names (docs/supervisor.md):\n"
+    "  {\"vms\": [{name, role, state, uptime_ms, restarts, pid, devices, last_failure,\n"
+    "  disks}], \"channels\": [{name, kind, device, client, epoch, driver_up, client_up,\n"
+    "  backend_state, frontend_state, health, requests, responses, errors, sessions,\n"
+    "  problem}]}\n"
+    "\n"
+    "exit codes: 0 ok, 4 no supervisor running\n";
 
 static const char down_help[] =
-	"usage: ddvm down\n"
-	"\n"
-	"Stop every VM (SIGTERM, then SIGKILL after 5 s), close every channel, remove every\n"
-	"socket, pid file and shared memory region ddvm created; tap devices QEMU created\n"
-	"vanish with it. Console logs stay. Waits until the supervisor has exited.\n";
+    "usage: ddvm down\n"
+    "\n"
+    "Stop every VM (SIGTERM, then SIGKILL after 5 s), close every channel, remove every\n"
+    "socket, pid file and shared memory region ddvm created; tap devices QEMU created\n"
+    "vanish with it. Console logs stay. Waits until the supervisor has exited.\n";
 
 static const char restart_help[] =
-	"usage: ddvm restart VM\n"
-	"\n"
-	"Kill VM and boot it again, like a failure but without back-off; also revives a VM\n"
-	"that was given up on. For a driver VM, every channel it serves gets a new epoch.\n"
-	"Waits until the VM is ready again.\n";
+    "usage: ddvm restart VM\n"
+    "\n"
+    "Kill VM and boot it again, like a failure but without back-off; also revives a VM\n"
+    "that was given up on. For a driver VM, every channel it serves gets a new epoch.\n"
+    "Waits until the VM is ready again.\n";
 
 static const char logs_help[] =
-	"usage: ddvm logs VM [-f|--follow]\n"
-	"\n"
-	"Print VM's console log (all incarnations). -f keeps printing what is added,\n"
-	"until interrupted. QEMU's own messages are in RUNDIR/VM.qemu.log.\n";
+    "usage: ddvm logs VM [-f|--follow]\n"
+    "\n"
+    "Print VM's console log (all incarnations). -f keeps printing what is added,\n"
+    "until interrupted. QEMU's own messages are in RUNDIR/VM.qemu.log.\n";
 
 static const char console_help[] =
-	"usage: ddvm console VM\n"
-	"\n"
-	"Attach the terminal to VM's serial console. Ctrl-] detaches; the VM keeps running.\n";
+    "usage: ddvm console VM\n"
+    "\n"
+    "Attach the terminal to VM's serial console. Ctrl-] detaches; the VM keeps running.\n";
 
 static const char inject_help[] =
-	"usage: ddvm inject VM KIND [DEVICE|-] [ARG]\n"
-	"\n"
-	"Inject a fault into driver VM VM, for testing recovery. The supervisor logs the\n"
-	"injection, then how long detection took ('FAILED: ... (detected N ms after\n"
-	"injecting KIND)') and how long until service was back ('service restored N ms\n"
-	"after the failure was detected').\n"
-	"\n"
-	"from outside the guest:\n"
-	"  kill         SIGKILL the VM's QEMU\n"
-	"  stop         freeze every vCPU (QMP stop): a hang only the heartbeat reveals\n"
-	"into the unmodified driver of DEVICE (default: the VM's first device), through\n"
-	"ddvm_faultinj.ko, which the driver VM's run script must have loaded:\n"
-	"  panic        kernel panic\n"
-	"  oops         NULL dereference in the driver's hot path (kprobe; ARG = symbol)\n"
-	"  hang         interrupts off, spin forever\n"
-	"  softirq      a tasklet that never returns\n"
-	"  wqhang       a work item that never sleeps (work queued behind it stalls)\n"
-	"  codeflip     flip ARG (1) random bits of the driver module's code\n"
-	"  datacorrupt  flip ARG (8) random bits of the driver's private structure\n"
-	"  garbage      ARG (16) random words into the channel's rings\n"
-	"\n"
-	"exit codes: 0 injected, 1 refused (the message says why), 4 no supervisor,\n"
-	"  5 no such VM\n";
+    "usage: ddvm inject VM KIND [DEVICE|-] [ARG]\n"
+    "\n"
+    "Inject a fault into driver VM VM, for testing recovery. The supervisor logs the\n"
+    "injection, then how long detection took ('FAILED: ... (detected N ms after\n"
+    "injecting KIND)') and how long until service was back ('service restored N ms\n"
+    "after the failure was detected').\n"
+    "\n"
+    "from outside the guest:\n"
+    "  kill         SIGKILL the VM's QEMU\n"
+    "  stop         freeze every vCPU (QMP stop): a hang only the heartbeat reveals\n"
+    "into the unmodified driver of DEVICE (default: the VM's first device), through\n"
+    "ddvm_faultinj.ko, which the driver VM's run script must have loaded:\n"
+    "  panic        kernel panic\n"
+    "  oops         NULL dereference in the driver's hot path (kprobe; ARG = symbol)\n"
+    "  hang         interrupts off, spin forever\n"
+    "  softirq      a tasklet that never returns\n"
+    "  wqhang       a work item that never sleeps (work queued behind it stalls)\n"
+    "  codeflip     flip ARG (1) random bits of the driver module's code\n"
+    "  datacorrupt  flip ARG (8) random bits of the driver's private structure\n"
+    "  garbage      ARG (16) random words into the channel's rings\n"
+    "\n"
+    "exit codes: 0 injected, 1 refused (the message says why), 4 no supervisor,\n"
+    "  5 no such VM\n";
 
 static int wants_help(int argc, char **argv)
 {
@@ -174,8 +174,10 @@ static int control_connect(const char *cmd)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "ddvm: no supervisor running in %s (start one with 'ddvm up "
-				"CONFIG', or set --rundir / DDVM_RUNDIR)\n", rundir);
+		fprintf(stderr,
+			"ddvm: no supervisor running in %s (start one with 'ddvm up "
+			"CONFIG', or set --rundir / DDVM_RUNDIR)\n",
+			rundir);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -244,9 +246,11 @@ static int up_wait_child(int fd)
 	case 'B': /* the child said so on our stderr */
 		return EX_BUSY;
 	case 'F':
-		fprintf(stderr, "%sddvm: not up: a VM failed for good (above; also in 'ddvm "
-				"status'). The supervisor still runs: fix the cause and 'ddvm "
-				"restart VM', or 'ddvm down'\n", why);
+		fprintf(stderr,
+			"%sddvm: not up: a VM failed for good (above; also in 'ddvm "
+			"status'). The supervisor still runs: fix the cause and 'ddvm "
+			"restart VM', or 'ddvm down'\n",
+			why);
 		return EX_FAIL;
 	default:
 		fprintf(stderr, "%sddvm: the supervisor did not start; see %s/ddvm.log\n", why,
@@ -281,15 +285,15 @@ static int cmd_up(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "ddvm up: %s\n\n%s", optind == argc ? "which CONFIG?" :
-			"one CONFIG only", up_help);
+		fprintf(stderr, "ddvm up: %s\n\n%s",
+			optind == argc ? "which CONFIG?" : "one CONFIG only", up_help);
 		return EX_USAGE;
 	}
 	path = argv[optind];
 	if (config__load(&cfg, path) || config__check_files(&cfg)) {
 		fputs(cfg.errors, stderr);
-		fprintf(stderr, "ddvm: %s: %d problem%s; nothing was started\n", path, cfg.nr_errors,
-			cfg.nr_errors == 1 ? "" : "s");
+		fprintf(stderr, "ddvm: %s: %d problem%s; nothing was started\n", path,
+			cfg.nr_errors, cfg.nr_errors == 1 ? "" : "s");
 		return EX_CONFIG;
 	}
 	if (cfg.rundir[0] && !getenv("DDVM_RUNDIR"))
@@ -392,8 +396,8 @@ static int cmd_down(void)
 		if (isatty(2))
 			fprintf(stderr, "ddvm: stopping...\n");
 		if (poll(&p, 1, 60000) != 1) {
-			fprintf(stderr, "ddvm: the supervisor (pid %d) is still running after 60 s\n",
-				pid);
+			fprintf(stderr,
+				"ddvm: the supervisor (pid %d) is still running after 60 s\n", pid);
 			close(pidfd);
 			return EX_FAIL;
 		}
@@ -440,12 +444,13 @@ static int cmd_restart(const char *vm)
 			return EX_OK;
 		}
 		if (!strcmp(state, "gave-up") || !state[0]) {
-			fprintf(stderr, "\nddvm: %s did not come back (%s); see 'ddvm status'\n", vm,
-				state[0] ? state : "supervisor gone");
+			fprintf(stderr, "\nddvm: %s did not come back (%s); see 'ddvm status'\n",
+				vm, state[0] ? state : "supervisor gone");
 			return EX_FAIL;
 		}
 		if (isatty(2) && i % 5 == 0)
-			fprintf(stderr, "\rddvm: %s %s %.*s ", vm, state, (i / 5) % 20, "....................");
+			fprintf(stderr, "\rddvm: %s %s %.*s ", vm, state, (i / 5) % 20,
+				"....................");
 		usleep(100000);
 	}
 	return EX_FAIL;
@@ -527,7 +532,8 @@ static int cmd_console(const char *vm)
 		tcsetattr(0, TCSANOW, &raw);
 	}
 	for (;;) {
-		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
+				       { .fd = fd, .events = POLLIN } };
 		ssize_t n;
 
 		if (poll(p, 2, -1) < 0)

@@ -14,7 +14,7 @@
 #define QMP_BUF_MAX 65536 /* longest line we accept from QEMU */
 
 struct qmp {
-	int fd;		/* -1 when not connected */
+	int fd; /* -1 when not connected */
 	size_t len;
 	char buf[QMP_BUF_MAX];
 };

@@ -64,8 +64,8 @@ int startup__create_images(struct supervisor *sup)
 
 		if (d->kind != CFG_BLK || !d->size || !d->image[0] || !access(d->image, F_OK))
 			continue;
-		ret = strcmp(d->format, "qcow2") ? create_raw(d->image, d->size) :
-						   create_qcow2(d->image, d->size);
+		ret = strcmp(d->format, "qcow2") ? create_raw(d->image, d->size)
+						 : create_qcow2(d->image, d->size);
 		if (ret) {
 			pr_err("%s: cannot create image %s (%s, %llu bytes): %s", d->name, d->image,
 			       d->format, (unsigned long long)d->size,
@@ -110,8 +110,7 @@ static const char *qemu_words(const char *line, const char *qemu)
 	if (!p || memchr(line, ' ', p - line))
 		return NULL; /* no "PROGRAM: " prefix */
 	if (!((size_t)(p - line) == strlen(qemu) && !strncmp(line, qemu, p - line)) &&
-	    !((size_t)(p - line) >= strlen(base) &&
-	      !strncmp(p - strlen(base), base, strlen(base))))
+	    !((size_t)(p - line) >= strlen(base) && !strncmp(p - strlen(base), base, strlen(base))))
 		return NULL;
 	p += 2;
 	if (!strncmp(p, "warning: ", 9))
@@ -193,8 +192,8 @@ void startup__forget(struct vm *vm)
 static int side_ready(const struct channel *ch, int backend)
 {
 	const struct ddvm_region_hdr *h = ch->rg.hdr;
-	uint32_t state = backend ? ddvm_load_acquire(&h->backend_state) :
-				   ddvm_load_acquire(&h->frontend_state);
+	uint32_t state =
+	    backend ? ddvm_load_acquire(&h->backend_state) : ddvm_load_acquire(&h->frontend_state);
 	uint32_t epoch = backend ? ddvm_read32(&h->backend_epoch) : ddvm_read32(&h->frontend_epoch);
 
 	return state == DDVM_STATE_READY && epoch == ch->own.epoch;
@@ -211,23 +210,25 @@ static void channel_problem(struct supervisor *sup, const struct channel *ch, ui
 {
 	const struct cfg_channel *cc = ch->cfg;
 	const struct vm *drv = supervisor__find_vm(sup, cc->dev->vm->name);
-	const struct vm *cli = cc->client->role == CFG_CLIENT_VM ?
-				       supervisor__find_vm(sup, cc->client->name) : NULL;
+	const struct vm *cli =
+	    cc->client->role == CFG_CLIENT_VM ? supervisor__find_vm(sup, cc->client->name) : NULL;
 	const char *kind = cfg_kind_name(cc->dev->kind);
 
 	buf[0] = 0;
 	if (!drv || drv->state != VM_RUNNING)
 		return; /* booting, failed, restarting: health.c speaks for it */
 	if (booted_for(drv, now) && !side_ready(ch, 1)) {
-		snprintf(buf, len, "backend %s at epoch %u %llu s after %s booted: the "
+		snprintf(buf, len,
+			 "backend %s at epoch %u %llu s after %s booted: the "
 			 "translation module (ddvm_%sback) did not attach; see 'ddvm logs %s'",
-			 channel_state_name(ddvm_read32(&ch->rg.hdr->backend_state)),
-			 ch->own.epoch, (unsigned long long)(now - drv->ready_ms) / 1000,
-			 drv->cfg->name, kind, drv->cfg->name);
+			 channel_state_name(ddvm_read32(&ch->rg.hdr->backend_state)), ch->own.epoch,
+			 (unsigned long long)(now - drv->ready_ms) / 1000, drv->cfg->name, kind,
+			 drv->cfg->name);
 		return;
 	}
 	if (cli && booted_for(cli, now) && side_ready(ch, 1) && !side_ready(ch, 0))
-		snprintf(buf, len, "frontend %s at epoch %u %llu s after %s booted: the client "
+		snprintf(buf, len,
+			 "frontend %s at epoch %u %llu s after %s booted: the client "
 			 "driver (ddvm_%sfront) did not attach; see 'ddvm logs %s'",
 			 channel_state_name(ddvm_read32(&ch->rg.hdr->frontend_state)),
 			 ch->own.epoch, (unsigned long long)(now - cli->ready_ms) / 1000,

@@ -25,16 +25,16 @@ struct vm;
 
 /* Per VM. */
 struct startup_vm {
-	long long qlog_off;	  /* size of VM.qemu.log when this incarnation started */
-	int start_failed;	  /* this incarnation failed before the guest booted */
-	char prev_failure[512];	  /* the start failure before this one ("" = none) */
+	long long qlog_off;	/* size of VM.qemu.log when this incarnation started */
+	int start_failed;	/* this incarnation failed before the guest booted */
+	char prev_failure[512]; /* the start failure before this one ("" = none) */
 };
 
 /* Per channel: why it is not ready when it should be ("" = nothing to say). */
 struct startup_chan {
-	char problem[256];  /* what is wrong now ("" when nothing) */
-	uint64_t since_ms;  /* ... since when (monotonic ms) */
-	int told;	    /* logged: a problem that lasted STARTUP_PROBLEM_MS */
+	char problem[256]; /* what is wrong now ("" when nothing) */
+	uint64_t since_ms; /* ... since when (monotonic ms) */
+	int told;	   /* logged: a problem that lasted STARTUP_PROBLEM_MS */
 };
 
 /* Disk images with `size =` that do not exist yet: create them (raw: a sparse file;

@@ -48,11 +48,11 @@
 #include <unistd.h>
 
 #define STORAGE_SUMMARY_MS 5000
-#define STORAGE_QUIET_MS 10000
-#define STORAGE_CONT_MS 1000
-#define STORAGE_LOG_MS 200 /* how often NAME.qemu.log is looked at (nvme) */
-#define STORAGE_SIZE_MS 1000 /* how often the raw images' sizes are looked at */
-#define RESIZE_ID "sto-resize-"
+#define STORAGE_QUIET_MS   10000
+#define STORAGE_CONT_MS	   1000
+#define STORAGE_LOG_MS	   200	/* how often NAME.qemu.log is looked at (nvme) */
+#define STORAGE_SIZE_MS	   1000 /* how often the raw images' sizes are looked at */
+#define RESIZE_ID	   "sto-resize-"
 
 const char *storage__errno_name(int err, char *buf, size_t len)
 {
@@ -126,9 +126,9 @@ static void record(struct vm *vm, const struct cfg_device *d, const char *op, co
 	if (!strcmp(action, "stop") && !s->spell_ms) {
 		/* once per run of errors: each resume that meets a full disk pauses again */
 		pr_warn("%s: QEMU paused the VM at a %s error of %s (%s = %s): resuming it every "
-			"%u ms until the host file takes the request", vm->cfg->name, op, d->name,
-			!strcmp(op, "read") ? "rerror" : "werror", policy(d, op),
-			STORAGE_CONT_MS);
+			"%u ms until the host file takes the request",
+			vm->cfg->name, op, d->name, !strcmp(op, "read") ? "rerror" : "werror",
+			policy(d, op), STORAGE_CONT_MS);
 	}
 	if (s->spell_ms)
 		return; /* counted; storage__tick summarizes */
@@ -138,7 +138,7 @@ static void record(struct vm *vm, const struct cfg_device *d, const char *op, co
 	s->spell_errors = count;
 	pr_err("%s: %s: host %s error on image %s: %s (%s); %s", vm->cfg->name, d->name, op,
 	       d->image, storage__errno_name(s->err, eb, sizeof(eb)), s->reason,
-	       !strcmp(action, "report") ? "the request fails in the guest, the VM runs on"
+	       !strcmp(action, "report")   ? "the request fails in the guest, the VM runs on"
 	       : !strcmp(action, "ignore") ? "QEMU ignored it (the guest was told it worked)"
 					   : "QEMU paused the VM");
 }
@@ -150,8 +150,8 @@ static void io_error(struct vm *vm, json_t *data, uint64_t now)
 	const struct cfg_device *d;
 	int nospace = 0;
 
-	json_unpack(data, "{s?s, s?s, s?s, s?b, s?s}", "device", &drive, "operation", &op,
-		    "action", &action, "nospace", &nospace, "reason", &reason);
+	json_unpack(data, "{s?s, s?s, s?s, s?b, s?s}", "device", &drive, "operation", &op, "action",
+		    &action, "nospace", &nospace, "reason", &reason);
 	d = find_drive(vm, drive);
 	if (!d) {
 		pr_warn("%s: host I/O error on a drive we do not know (%s): %s %s", vm->cfg->name,
@@ -233,7 +233,8 @@ static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
 	unsigned k;
 
 	vm->storage.stats_pending = 0;
-	json_array_foreach(list, i, e) {
+	json_array_foreach(list, i, e)
+	{
 		const char *drive = json_string_value(json_object_get(e, "device"));
 		const struct cfg_device *d = find_drive(vm, drive);
 		json_t *st = json_object_get(e, "stats");
@@ -320,8 +321,9 @@ static int image_replaced(struct vm *vm, const struct cfg_device *d, struct stor
 	if (!s->replaced)
 		pr_warn("%s: %s: image %s was %s while %s runs: QEMU still uses the file it "
 			"opened, so its size is not followed; 'ddvm restart %s' to use %s",
-			vm->cfg->name, d->name, d->image, gone ? "deleted" : "replaced by another file",
-			vm->cfg->name, vm->cfg->name, gone ? "a new one" : "the new file");
+			vm->cfg->name, d->name, d->image,
+			gone ? "deleted" : "replaced by another file", vm->cfg->name, vm->cfg->name,
+			gone ? "a new one" : "the new file");
 	s->replaced = 1;
 	return 1;
 }
@@ -386,9 +388,10 @@ static void size_tick(struct vm *vm, uint64_t now, int *next)
 				continue;
 			snprintf(id, sizeof(id), RESIZE_ID "%u", j);
 			snprintf(drive, sizeof(drive), "drv-%s", d->name);
-			if (!qmp__command(&vm->qmp, "block_resize",
-					  json_pack("{s:s, s:I}", "device", drive, "size",
-						    (json_int_t)size), id))
+			if (!qmp__command(
+				&vm->qmp, "block_resize",
+				json_pack("{s:s, s:I}", "device", drive, "size", (json_int_t)size),
+				id))
 				s->resizing = size;
 		}
 	}
@@ -441,8 +444,8 @@ void storage__vm_started(struct vm *vm)
 		vm->storage.nvme |= is_nvme(&cfg->devices[j]);
 		/* QEMU opens the image at its size now; a guest restored from a snapshot
 		 * remembers the size it had then, and is told at the first look */
-		vm->sup->storage[j].size = vm->restoring ? vm->sup->storage[j].snap_size
-							 : image_size(&cfg->devices[j]);
+		vm->sup->storage[j].size =
+		    vm->restoring ? vm->sup->storage[j].snap_size : image_size(&cfg->devices[j]);
 		vm->sup->storage[j].resizing = -1;
 		image_remember(&cfg->devices[j], &vm->sup->storage[j]);
 	}
@@ -480,8 +483,9 @@ static void dev_tick(struct vm *vm, const struct cfg_device *d, uint64_t now, in
 		s->spell_errors += n;
 		s->logged = s->errors;
 		pr_info("%s: %s: no host I/O error for %u s: %llu failed requests on %s in %.1f s, "
-			"the last one %s %s", vm->cfg->name, d->name, STORAGE_QUIET_MS / 1000,
-			s->spell_errors, d->image, (double)(s->last_ms - s->spell_ms) / 1000, s->op,
+			"the last one %s %s",
+			vm->cfg->name, d->name, STORAGE_QUIET_MS / 1000, s->spell_errors, d->image,
+			(double)(s->last_ms - s->spell_ms) / 1000, s->op,
 			storage__errno_name(s->err, eb, sizeof(eb)));
 		s->spell_ms = 0;
 		return;
@@ -528,8 +532,8 @@ int storage__tick(struct supervisor *sup, uint64_t now)
 	return next < 10 ? 10 : next;
 }
 
-size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, char *buf,
-			 size_t len, uint64_t now)
+size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, char *buf, size_t len,
+			 uint64_t now)
 {
 	const struct storage_dev *s = dev_state(sup, d);
 	const struct vm *vm = d->vm ? supervisor__find_vm(sup, d->vm->name) : NULL;
@@ -538,8 +542,10 @@ size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, cha
 
 	if (!s->last_ms || !len)
 		return 0;
-	n = snprintf(buf, len, "%s: %llu host I/O error%s, the last %.1fs ago: %s %s (%s)%s, "
-		     "image %s", d->name, s->errors, s->errors == 1 ? "" : "s",
+	n = snprintf(buf, len,
+		     "%s: %llu host I/O error%s, the last %.1fs ago: %s %s (%s)%s, "
+		     "image %s",
+		     d->name, s->errors, s->errors == 1 ? "" : "s",
 		     (double)(now - s->last_ms) / 1000, s->op,
 		     storage__errno_name(s->err, eb, sizeof(eb)), s->reason,
 		     vm && vm->storage.paused ? ", VM paused by QEMU" : "", d->image);

@@ -24,24 +24,24 @@ struct cfg_device;
 
 /* One blk device: its host I/O errors since `ddvm up`. */
 struct storage_dev {
-	unsigned long long errors; /* failed requests QEMU reported */
-	unsigned long long logged; /* of them, counted in log lines so far */
-	uint64_t spell_ms;	   /* first error of the current run of errors; 0 = none */
-	uint64_t last_ms;	   /* last error; 0 = never */
-	uint64_t log_ms;	   /* last log line about this device */
+	unsigned long long errors;	 /* failed requests QEMU reported */
+	unsigned long long logged;	 /* of them, counted in log lines so far */
+	uint64_t spell_ms;		 /* first error of the current run of errors; 0 = none */
+	uint64_t last_ms;		 /* last error; 0 = never */
+	uint64_t log_ms;		 /* last log line about this device */
 	unsigned long long spell_errors; /* errors in the current (or last) run */
-	char op[8];		   /* read | write */
-	char reason[96];	   /* QEMU's reason (strerror text) */
-	char action[8];		   /* report | stop | ignore */
-	int err;		   /* errno of the last error; 0 = unknown */
+	char op[8];			 /* read | write */
+	char reason[96];		 /* QEMU's reason (strerror text) */
+	char action[8];			 /* report | stop | ignore */
+	int err;			 /* errno of the last error; 0 = unknown */
 	/* nvme: QEMU's failed-request counters (query-blockstats) of this incarnation */
 	unsigned long long failed[3]; /* read, write, flush */
 	/* capacity (raw images): the image's size as this incarnation of QEMU knows it */
-	long long size;		   /* bytes; -1: unknown (told at the first look) */
-	long long resizing;	   /* block_resize sent for this size, no answer yet; -1: none */
-	long long snap_size;	   /* size when the driver VM's snapshot was taken (restore) */
+	long long size;		     /* bytes; -1: unknown (told at the first look) */
+	long long resizing;	     /* block_resize sent for this size, no answer yet; -1: none */
+	long long snap_size;	     /* size when the driver VM's snapshot was taken (restore) */
 	unsigned long long dev, ino; /* the file this incarnation of QEMU opened */
-	int replaced;		   /* the image path names another file now (logged once) */
+	int replaced;		     /* the image path names another file now (logged once) */
 };
 
 /* One driver VM. */
@@ -50,13 +50,13 @@ struct storage_vm {
 	uint64_t cont_ms; /* last `cont` sent to resume it */
 	/* nvme reports host I/O errors only on QEMU's stderr ("aio failed: REASON"):
 	 * NAME.qemu.log is read from here on, and query-blockstats says which drive */
-	int nvme;			/* it has an nvme drive */
+	int nvme; /* it has an nvme drive */
 	long long log_off;
-	uint64_t log_ms;		/* last look at NAME.qemu.log */
-	unsigned aio_lines;		/* "aio failed" lines not yet attributed */
-	char aio_reason[96];		/* the last one's reason */
-	int stats_pending;		/* query-blockstats sent, no reply yet */
-	uint64_t size_ms;		/* last look at the sizes of its raw images */
+	uint64_t log_ms;     /* last look at NAME.qemu.log */
+	unsigned aio_lines;  /* "aio failed" lines not yet attributed */
+	char aio_reason[96]; /* the last one's reason */
+	int stats_pending;   /* query-blockstats sent, no reply yet */
+	uint64_t size_ms;    /* last look at the sizes of its raw images */
 };
 
 /* QMP event (EVENT set) or command reply (EVENT NULL, DATA the reply) of VM. */
@@ -69,8 +69,8 @@ void storage__vm_started(struct vm *vm);
 /* VM's snapshot was taken: a restored guest knows its images at today's sizes. */
 void storage__snapshot_taken(struct vm *vm);
 /* `ddvm status`: one line about device D's host I/O errors into BUF; 0 = nothing to say. */
-size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, char *buf,
-			 size_t len, uint64_t now);
+size_t storage__describe(struct supervisor *sup, const struct cfg_device *d, char *buf, size_t len,
+			 uint64_t now);
 /* "ENOSPC" for ENOSPC; "errno N" for one without a name. */
 const char *storage__errno_name(int err, char *buf, size_t len);
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define SHUTDOWN_GRACE_MS 5000
-#define QMP_RETRY_MS 50
+#define QMP_RETRY_MS	  50
 
 uint64_t now_ms(void)
 {
@@ -153,7 +153,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	if (ret) {
 		if (ret == -EBUSY)
 			pr_err("a supervisor already runs in %s; 'ddvm down' it first, or set "
-			       "DDVM_RUNDIR to run another", rundir);
+			       "DDVM_RUNDIR to run another",
+			       rundir);
 		else
 			pr_err("cannot lock %s: %s", rundir, strerror(-ret));
 		return ret;
@@ -286,8 +287,8 @@ static void supervisor__report_ready(struct supervisor *sup)
 			pr_debug("ready pipe: %s", strerror(errno));
 		for (i = 0; i < sup->nr_vms; i++)
 			if (sup->vms[i].state == VM_GAVE_UP)
-				dprintf(sup->ready_fd, "ddvm: %s gave up: %s\n", sup->vms[i].cfg->name,
-					sup->vms[i].last_failure);
+				dprintf(sup->ready_fd, "ddvm: %s gave up: %s\n",
+					sup->vms[i].cfg->name, sup->vms[i].last_failure);
 		close(sup->ready_fd);
 		sup->ready_fd = -1;
 	}
@@ -314,8 +315,8 @@ struct slot {
 	size_t n; /* pollfds this slot covers (channels, control) */
 };
 
-#define MAX_FDS (1 + 3 * CFG_MAX_VMS + CFG_MAX_CHANNELS * IVSHMEM_SERVER_MAX_POLLFDS + \
-		 1 + SUP_MAX_CONTROL)
+#define MAX_FDS                                                                                    \
+	(1 + 3 * CFG_MAX_VMS + CFG_MAX_CHANNELS * IVSHMEM_SERVER_MAX_POLLFDS + 1 + SUP_MAX_CONTROL)
 
 int supervisor__run(struct supervisor *sup)
 {
@@ -381,7 +382,8 @@ int supervisor__run(struct supervisor *sup)
 			int ret;
 
 			if (s->type == SLOT_CHANNEL) {
-				ivshmem_server__handle(&((struct channel *)s->obj)->srv, fds + k, s->n);
+				ivshmem_server__handle(&((struct channel *)s->obj)->srv, fds + k,
+						       s->n);
 				continue;
 			}
 			if (s->type == SLOT_CONTROL) {

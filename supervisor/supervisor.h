@@ -37,15 +37,15 @@ struct supervisor {
 	unsigned nr_vms;
 	struct vm vms[CFG_MAX_VMS];
 	struct channel channels[CFG_MAX_CHANNELS];
-	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
+	struct storage_dev storage[CFG_MAX_DEVICES];   /* host I/O errors per device (storage.c) */
 	struct startup_chan startup[CFG_MAX_CHANNELS]; /* channels not ready in time (startup.c) */
-	int lock_fd;	 /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
+	int lock_fd; /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
 	int signal_fd;
 	int control_fd;
 	struct control_conn control[SUP_MAX_CONTROL];
-	int stopping;	 /* teardown requested */
-	int progress;	 /* print boot progress on stdout (a terminal) */
-	int ready_fd;	 /* -d: write one byte when everything is up, then close */
+	int stopping; /* teardown requested */
+	int progress; /* print boot progress on stdout (a terminal) */
+	int ready_fd; /* -d: write one byte when everything is up, then close */
 	int exit_code;
 };
 

@@ -39,8 +39,7 @@ const char *vm_state_name(enum vm_state s)
 	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
-void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg,
-	      const char *rundir)
+void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg, const char *rundir)
 {
 	unsigned i;
 
@@ -57,8 +56,7 @@ void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg,
 	snprintf(vm->qmp_path, sizeof(vm->qmp_path), "%s/%s.qmp", rundir, cfg->name);
 	snprintf(vm->pid_path, sizeof(vm->pid_path), "%s/%s.pid", rundir, cfg->name);
 	snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", rundir, cfg->name);
-	snprintf(vm->qemu_log_path, sizeof(vm->qemu_log_path), "%s/%s.qemu.log", rundir,
-		 cfg->name);
+	snprintf(vm->qemu_log_path, sizeof(vm->qemu_log_path), "%s/%s.qemu.log", rundir, cfg->name);
 	snprintf(vm->chan_path, sizeof(vm->chan_path), "%s/%s.channels", rundir, cfg->name);
 	snapshot__init(vm, rundir);
 }
@@ -119,12 +117,13 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 	const char *cprops = comma(d->controller_props, cp, sizeof(cp));
 
 	add(a, "-drive");
-	add(a, "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
-	    "detect-zeroes=%s%s%s%s%s%s", d->name, d->image, d->format,
-	    d->werror[0] ? d->werror : "report", d->rerror[0] ? d->rerror : "report",
-	    d->discard ? "unmap" : "ignore", d->detect_zeroes[0] ? d->detect_zeroes : "off",
-	    d->readonly ? ",readonly=on" : "", d->cache[0] ? ",cache=" : "", d->cache,
-	    d->aio[0] ? ",aio=" : "", d->aio);
+	add(a,
+	    "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
+	    "detect-zeroes=%s%s%s%s%s%s",
+	    d->name, d->image, d->format, d->werror[0] ? d->werror : "report",
+	    d->rerror[0] ? d->rerror : "report", d->discard ? "unmap" : "ignore",
+	    d->detect_zeroes[0] ? d->detect_zeroes : "off", d->readonly ? ",readonly=on" : "",
+	    d->cache[0] ? ",cache=" : "", d->cache, d->aio[0] ? ",aio=" : "", d->aio);
 	switch (d->attach) {
 	case CFG_ATTACH_IDE:  /* AHCI: the disk on the controller's first port */
 	case CFG_ATTACH_SCSI: /* an HBA: the disk on its bus */
@@ -205,13 +204,14 @@ static void add_devices(const struct vm *vm, const struct config *cfg, struct vm
 					add(a, "%s,bus=usb-%s.0%s%s%s", d->model, d->name, mac, mtu,
 					    props);
 				else
-					add(a, "%s,netdev=net-%s,bus=usb-%s.0%s%s%s", d->model, d->name,
-					    d->name, mac, mtu, props);
+					add(a, "%s,netdev=net-%s,bus=usb-%s.0%s%s%s", d->model,
+					    d->name, d->name, mac, mtu, props);
 				continue;
 			}
 			add(a, "-device");
 			if (d->net_backend == CFG_NET_NONE)
-				add(a, "%s,addr=0x%x%s%s%s", d->model, d->pci_slot, mac, mtu, props);
+				add(a, "%s,addr=0x%x%s%s%s", d->model, d->pci_slot, mac, mtu,
+				    props);
 			else
 				add(a, "%s,netdev=net-%s,addr=0x%x%s%s%s", d->model, d->name,
 				    d->pci_slot, mac, mtu, props);
@@ -298,9 +298,11 @@ static void add_root_ports(const struct vm *vm, const struct config *cfg, struct
 			win <<= 1;
 		win <<= 1;
 		add(a, "-device");
-		add(a, "pcie-root-port,id=rp%u,bus=pcie.0,chassis=%u,addr=0x%x,"
-		    "pref64-reserve=%llu", c->index_in_driver, c->index_in_driver + 1,
-		    0x10 + c->index_in_driver, (unsigned long long)(size ? win : 64ULL << 20));
+		add(a,
+		    "pcie-root-port,id=rp%u,bus=pcie.0,chassis=%u,addr=0x%x,"
+		    "pref64-reserve=%llu",
+		    c->index_in_driver, c->index_in_driver + 1, 0x10 + c->index_in_driver,
+		    (unsigned long long)(size ? win : 64ULL << 20));
 	}
 }
 
@@ -422,7 +424,8 @@ int vm__start(struct vm *vm)
 
 	if (access(vm->cfg->kernel, R_OK) || access(vm->cfg->initrd, R_OK)) {
 		pr_err("%s: kernel %s or initrd %s is missing; run 'make images' or fix the "
-		       "setup file", vm->cfg->name, vm->cfg->kernel, vm->cfg->initrd);
+		       "setup file",
+		       vm->cfg->name, vm->cfg->kernel, vm->cfg->initrd);
 		return -ENOENT;
 	}
 	a = malloc(sizeof(*a));
@@ -652,8 +655,8 @@ int vm__bridge_taps(struct vm *vm)
 			ifr.ifr_ifindex = idx;
 			if (ioctl(fd, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY) {
 				ret = -errno;
-				pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name, d->tap,
-					d->bridge, strerror(errno));
+				pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name,
+					d->tap, d->bridge, strerror(errno));
 				continue;
 			}
 		}
@@ -668,9 +671,11 @@ int vm__bridge_taps(struct vm *vm)
 			memset(&ifr, 0, sizeof(ifr));
 			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
 			if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && (unsigned)ifr.ifr_mtu < d->mtu)
-				pr_warn("%s: bridge %s has MTU %d, below the tap's %u: larger frames "
-					"are dropped there (ip link set %s mtu %u)", vm->cfg->name,
-					d->bridge, ifr.ifr_mtu, d->mtu, d->bridge, d->mtu);
+				pr_warn(
+				    "%s: bridge %s has MTU %d, below the tap's %u: larger frames "
+				    "are dropped there (ip link set %s mtu %u)",
+				    vm->cfg->name, d->bridge, ifr.ifr_mtu, d->mtu, d->bridge,
+				    d->mtu);
 		}
 		if (d->bridge[0])
 			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,

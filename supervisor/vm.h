@@ -40,7 +40,7 @@ enum snap_phase {
 };
 
 #define VM_MAX_CONSOLES 4
-#define VM_ARGV_MAX 512
+#define VM_ARGV_MAX	512
 
 struct vm {
 	const struct cfg_vm *cfg;
@@ -48,35 +48,35 @@ struct vm {
 	enum vm_state state;
 	pid_t pid;
 	int pidfd;
-	int con_fd;  /* our end of QEMU's serial port */
-	int log_fd;  /* NAME.log, append */
+	int con_fd; /* our end of QEMU's serial port */
+	int log_fd; /* NAME.log, append */
 	struct qmp qmp;
 	char qmp_path[108];
 	char pid_path[256];
 	char log_path[256];
 	char qemu_log_path[256];
 	char chan_path[256];
-	uint64_t started_ms;	   /* this incarnation */
-	uint64_t ready_ms;	   /* 0 until the ready line */
-	unsigned restarts;	   /* total, since `ddvm up` */
-	unsigned failures_in_row;  /* reset after a healthy minute */
+	uint64_t started_ms;	  /* this incarnation */
+	uint64_t ready_ms;	  /* 0 until the ready line */
+	unsigned restarts;	  /* total, since `ddvm up` */
+	unsigned failures_in_row; /* reset after a healthy minute */
 	uint64_t restart_at_ms;
-	int stopping_for_failure;  /* we SIGKILLed it because it failed */
-	int want_restart;	   /* `ddvm restart`: come back without counting a failure */
+	int stopping_for_failure; /* we SIGKILLed it because it failed */
+	int want_restart;	  /* `ddvm restart`: come back without counting a failure */
 	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
-	uint64_t fail_ms;	   /* failure detected; cleared when service is restored */
-	uint64_t inject_ms;	   /* `ddvm inject` sent; cleared at the next failure */
+	uint64_t fail_ms;   /* failure detected; cleared when service is restored */
+	uint64_t inject_ms; /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
-	int epoch_bumped;	   /* its channels already got the new epoch at its death */
-	int bridged;		   /* its taps joined their bridges in this incarnation */
+	int epoch_bumped; /* its channels already got the new epoch at its death */
+	int bridged;	  /* its taps joined their bridges in this incarnation */
 	/* restart = snapshot (snapshot.c) */
-	char snap_path[256];	   /* RUNDIR/NAME.snap */
-	int snap_valid;		   /* snap_path holds a snapshot we took in this run */
-	int snap_disabled;	   /* saving or restoring failed for good: cold boots only */
+	char snap_path[256]; /* RUNDIR/NAME.snap */
+	int snap_valid;	     /* snap_path holds a snapshot we took in this run */
+	int snap_disabled;   /* saving or restoring failed for good: cold boots only */
 	unsigned snap_restore_failures;
-	int restoring;		   /* this incarnation started with -incoming defer */
-	int snap_ready_pending;	   /* ready line seen before QMP was connected */
+	int restoring;		/* this incarnation started with -incoming defer */
+	int snap_ready_pending; /* ready line seen before QMP was connected */
 	enum snap_phase snap_phase;
 	unsigned snap_plugs;	   /* channel hot-plugs not answered yet */
 	uint64_t snap_phase_ms;	   /* when the current phase began */
@@ -97,8 +97,7 @@ struct vm_argv {
 	int overflow;
 };
 
-void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg,
-	      const char *rundir);
+void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg, const char *rundir);
 int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *accel,
 		   const char *chan_dir, struct vm_argv *a);
 /* Start QEMU; the VM is BOOTING afterwards. */

@@ -44,16 +44,17 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ddvm-chan --kind net|blk --dir DIR [--target NAME] [--mac MAC] "
-		   "[--vectors N]\n"
-		   "Serve one ddvm channel (memfd region + ivshmem-server protocol).\n"
-		   "  --kind     service: net (Ethernet frames) or blk (block I/O)\n"
-		   "  --dir      directory for backend.sock, frontend.sock, host.sock, pid file\n"
-		   "  --target   driver VM device serving it (eth0, nvme0n1, 0000:00:03.0)\n"
-		   "  --mac      net: the client's MAC (default 52:54:00:dd:00:01)\n"
-		   "  --vectors  doorbell vectors per peer (default %d)\n"
-		   "Signals: USR1 = simulate a driver VM restart (epoch+1), USR2 = the same with the\n"
-		   "driver VM still running and connected, TERM/INT = exit.\n",
+	fprintf(f,
+		"usage: ddvm-chan --kind net|blk --dir DIR [--target NAME] [--mac MAC] "
+		"[--vectors N]\n"
+		"Serve one ddvm channel (memfd region + ivshmem-server protocol).\n"
+		"  --kind     service: net (Ethernet frames) or blk (block I/O)\n"
+		"  --dir      directory for backend.sock, frontend.sock, host.sock, pid file\n"
+		"  --target   driver VM device serving it (eth0, nvme0n1, 0000:00:03.0)\n"
+		"  --mac      net: the client's MAC (default 52:54:00:dd:00:01)\n"
+		"  --vectors  doorbell vectors per peer (default %d)\n"
+		"Signals: USR1 = simulate a driver VM restart (epoch+1), USR2 = the same with the\n"
+		"driver VM still running and connected, TERM/INT = exit.\n",
 		DDVM_MAX_VECTORS);
 }
 
@@ -75,8 +76,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 /* live_backend: the driver VM keeps running (SIGUSR2) and must stay reachable: keep
  * its doorbell connection (dropping it would make every later client doorbell vanish
  * in the client's QEMU) and let it resync itself, as it does on any epoch change. */
-static void simulate_restart(struct ivshmem_server *srv, struct ddvm_region *rg,
-			     int live_backend)
+static void simulate_restart(struct ivshmem_server *srv, struct ddvm_region *rg, int live_backend)
 {
 	uint32_t epoch = ddvm_region_epoch(rg) + 1;
 
@@ -98,9 +98,12 @@ static void simulate_restart(struct ivshmem_server *srv, struct ddvm_region *rg,
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kind", required_argument, NULL, 'k' },   { "dir", required_argument, NULL, 'd' },
-		{ "target", required_argument, NULL, 't' }, { "mac", required_argument, NULL, 'm' },
-		{ "vectors", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "target", required_argument, NULL, 't' },
+		{ "mac", required_argument, NULL, 'm' },
+		{ "vectors", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *kind_s = NULL, *target = "";
@@ -117,19 +120,33 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "k:d:t:m:v:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': kind_s = optarg; break;
-		case 'd': dir = optarg; break;
-		case 't': target = optarg; break;
+		case 'k':
+			kind_s = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			target = optarg;
+			break;
 		case 'm':
 			if (parse_mac(optarg, mac)) {
-				fprintf(stderr, "ddvm-chan: bad --mac '%s': want a unicast "
-						"address like 52:54:00:12:34:56\n", optarg);
+				fprintf(stderr,
+					"ddvm-chan: bad --mac '%s': want a unicast "
+					"address like 52:54:00:12:34:56\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case 'v': vectors = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'v':
+			vectors = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!dir || !kind_s || (strcmp(kind_s, "net") && strcmp(kind_s, "blk"))) {

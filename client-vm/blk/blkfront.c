@@ -35,10 +35,10 @@
 #include "ddvm/blk.h"
 #include "ddvm_ivshmem.h"
 
-#define BLKFRONT_MINORS	     16
-#define BLKFRONT_POLL_MS     100   /* backend state poll while attaching / resyncing */
-#define BLKFRONT_IRQ_PASSES  4	    /* ring-fulls of responses per interrupt */
-#define BLKFRONT_WATCH_MS    1000   /* backstop poll while LIVE */
+#define BLKFRONT_MINORS	    16
+#define BLKFRONT_POLL_MS    100	 /* backend state poll while attaching / resyncing */
+#define BLKFRONT_IRQ_PASSES 4	 /* ring-fulls of responses per interrupt */
+#define BLKFRONT_WATCH_MS   1000 /* backstop poll while LIVE */
 /* the largest capacity we accept, in sectors: its size in bytes fits a loff_t */
 #define BLKFRONT_CAPACITY_MAX ((u64)LLONG_MAX >> SECTOR_SHIFT)
 
@@ -58,27 +58,27 @@ struct blkfront;
 
 /* blk-mq's per-request data */
 struct blkfront_cmd {
-	u64 id;			/* what we sent; the response must echo it */
+	u64 id; /* what we sent; the response must echo it */
 	blk_status_t status;
-	struct list_head node;	/* on a local completion list */
+	struct list_head node; /* on a local completion list */
 };
 
 struct blkfront_queue {
 	struct blkfront *bf;
 	unsigned int index;
-	spinlock_t lock;	/* both rings, rqs[], seq */
-	struct ddvm_ring req;	/* producer */
-	struct ddvm_ring rsp;	/* consumer */
-	struct request **rqs;	/* tag -> request in flight on the channel */
+	spinlock_t lock;      /* both rings, rqs[], seq */
+	struct ddvm_ring req; /* producer */
+	struct ddvm_ring rsp; /* consumer */
+	struct request **rqs; /* tag -> request in flight on the channel */
 	u32 seq;
 	struct work_struct poll_work; /* continues a busy irq handler */
 } ____cacheline_aligned_in_smp;
 
 enum blkfront_phase {
-	BLKFRONT_WAITING,	/* backend not READY yet: no disk */
+	BLKFRONT_WAITING, /* backend not READY yet: no disk */
 	BLKFRONT_LIVE,
-	BLKFRONT_RESYNC,	/* new epoch: queue quiesced, waiting for the backend */
-	BLKFRONT_BROKEN,	/* every request fails */
+	BLKFRONT_RESYNC, /* new epoch: queue quiesced, waiting for the backend */
+	BLKFRONT_BROKEN, /* every request fails */
 };
 
 struct blkfront {
@@ -87,12 +87,12 @@ struct blkfront {
 	struct gendisk *disk;
 	int index;
 	u32 depth;
-	u32 epoch;		/* epoch our rings belong to */
-	u32 session;		/* our session (abi.h) ... */
-	u32 session_epoch;	/* ... and the epoch we asked for it at */
+	u32 epoch;	   /* epoch our rings belong to */
+	u32 session;	   /* our session (abi.h) ... */
+	u32 session_epoch; /* ... and the epoch we asked for it at */
 	enum blkfront_phase phase;
 	bool stopping;
-	bool quiet;		/* removing: interrupts are ignored */
+	bool quiet;		       /* removing: interrupts are ignored */
 	unsigned long resync_deadline; /* jiffies: fail the requeued I/O after this */
 	u64 features;
 	struct ddvm_blk_config cfg; /* our validated copy */
@@ -108,8 +108,7 @@ struct blkfront {
 /* --- failing and resyncing --------------------------------------------------------- */
 
 /* Take every request in flight on q off the channel (caller holds q->lock). */
-static void blkfront_collect(struct blkfront_queue *q, struct list_head *out)
-	__must_hold(&q->lock)
+static void blkfront_collect(struct blkfront_queue *q, struct list_head *out) __must_hold(&q->lock)
 {
 	u32 t;
 
@@ -244,7 +243,8 @@ static void blkfront_resync(struct blkfront *bf)
 	bf->resync_deadline = jiffies + msecs_to_jiffies(READ_ONCE(recovery_timeout_ms));
 	/* a new session: we may have written our indices after the backend reset */
 	blkfront_session_begin(bf);
-	dev_info(&bf->t.pdev->dev, "ddvm blk: channel reset (epoch %u, session %u): requeued in-flight I/O\n",
+	dev_info(&bf->t.pdev->dev,
+		 "ddvm blk: channel reset (epoch %u, session %u): requeued in-flight I/O\n",
 		 bf->session_epoch, bf->session);
 }
 
@@ -300,7 +300,8 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		struct req_iterator iter;
 		struct bio_vec bv;
 
-		rq_for_each_segment(bv, rq, iter) {
+		rq_for_each_segment(bv, rq, iter)
+		{
 			memcpy_from_bvec(slot, &bv);
 			slot += bv.bv_len;
 		}
@@ -370,7 +371,8 @@ static void blkfront_complete(struct request *rq)
 		struct req_iterator iter;
 		struct bio_vec bv;
 
-		rq_for_each_segment(bv, rq, iter) {
+		rq_for_each_segment(bv, rq, iter)
+		{
 			memcpy_to_bvec(&bv, slot);
 			slot += bv.bv_len;
 		}
@@ -400,7 +402,8 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 	if (!owned)
 		return BLK_EH_DONE; /* the completion path has it */
 	dev_err(&q->bf->t.pdev->dev,
-		"ddvm blk: tag %u id %#llx timed out; req prod %u/%u cons %u ev %u/%u, rsp prod %u cons %u/%u ev %u\n",
+		"ddvm blk: tag %u id %#llx timed out; req prod %u/%u cons %u ev %u/%u, rsp prod %u "
+		"cons %u/%u ev %u\n",
 		rq->tag, cmd->id, q->req.prod, READ_ONCE(q->req.ctl->prod),
 		READ_ONCE(q->req.ctl->cons), READ_ONCE(q->req.ctl->prod_event),
 		READ_ONCE(q->req.ctl->cons_event), READ_ONCE(q->rsp.ctl->prod), q->rsp.cons,
@@ -635,8 +638,8 @@ static void blkfront_add_work(struct work_struct *work)
 	WRITE_ONCE(bf->disk_added, true);
 	dev_info(&bf->t.pdev->dev,
 		 "ddvm blk: %s: %llu sectors of %s (%s in the driver VM), features %#llx\n",
-		 bf->disk->disk_name, bf->cfg.capacity, bf->cfg.disk_name,
-		 bf->cfg.disk_driver, bf->features);
+		 bf->disk->disk_name, bf->cfg.capacity, bf->cfg.disk_name, bf->cfg.disk_driver,
+		 bf->features);
 }
 
 static void blkfront_disk_del(struct blkfront *bf)
@@ -755,7 +758,8 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		return;
 	}
 	if (time_after(jiffies, bf->resync_deadline)) {
-		blkfront_resync_fail(bf, "the driver VM did not come back within recovery_timeout_ms");
+		blkfront_resync_fail(bf,
+				     "the driver VM did not come back within recovery_timeout_ms");
 		return;
 	}
 poll:
@@ -854,8 +858,8 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_DELAYED_WORK(&bf->ctrl_work, blkfront_ctrl_work);
 	INIT_WORK(&bf->add_work, blkfront_add_work);
 	bf->phase = BLKFRONT_WAITING;
-	bf->index = ida_alloc_max(&blkfront_ida, (1 << MINORBITS) / BLKFRONT_MINORS - 1,
-				  GFP_KERNEL);
+	bf->index =
+	    ida_alloc_max(&blkfront_ida, (1 << MINORBITS) / BLKFRONT_MINORS - 1, GFP_KERNEL);
 	if (bf->index < 0) {
 		err = bf->index;
 		goto out_free;
@@ -908,8 +912,7 @@ static void blkfront_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id blkfront_ids[] = {
-	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
-	{ }
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) }, {}
 };
 MODULE_DEVICE_TABLE(pci, blkfront_ids);
 

@@ -62,7 +62,7 @@ struct netfront {
 	u64 kicks_out, irqs, violations, connects;
 };
 
-static const char *const state_names[] = {"absent", "attaching", "ready", "broken", "closed"};
+static const char *const state_names[] = { "absent", "attaching", "ready", "broken", "closed" };
 
 static const char *state_name(u32 s)
 {
@@ -410,11 +410,11 @@ static netdev_features_t netfront_fix_features(struct net_device *ndev, netdev_f
 }
 
 static const struct net_device_ops netfront_ops = {
-    .ndo_open = netfront_open,
-    .ndo_stop = netfront_stop,
-    .ndo_start_xmit = netfront_xmit,
-    .ndo_fix_features = netfront_fix_features,
-    .ndo_validate_addr = eth_validate_addr,
+	.ndo_open = netfront_open,
+	.ndo_stop = netfront_stop,
+	.ndo_start_xmit = netfront_xmit,
+	.ndo_fix_features = netfront_fix_features,
+	.ndo_validate_addr = eth_validate_addr,
 };
 
 static void netfront_get_drvinfo(struct net_device *ndev, struct ethtool_drvinfo *info)
@@ -444,9 +444,9 @@ static int netfront_get_link_ksettings(struct net_device *ndev, struct ethtool_l
 }
 
 static const struct ethtool_ops netfront_ethtool_ops = {
-    .get_drvinfo = netfront_get_drvinfo,
-    .get_link = ethtool_op_get_link,
-    .get_link_ksettings = netfront_get_link_ksettings,
+	.get_drvinfo = netfront_get_drvinfo,
+	.get_link = ethtool_op_get_link,
+	.get_link_ksettings = netfront_get_link_ksettings,
 };
 
 /* --- counters (sysfs, on the PCI device) ------------------------------------------- */
@@ -468,8 +468,8 @@ static ssize_t ddvm_show(struct device *dev, struct device_attribute *attr, char
 static DEVICE_ATTR_RO(ddvm);
 
 static struct attribute *netfront_attrs[] = {
-    &dev_attr_ddvm.attr,
-    NULL,
+	&dev_attr_ddvm.attr,
+	NULL,
 };
 ATTRIBUTE_GROUPS(netfront);
 
@@ -569,17 +569,17 @@ static void netfront_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id netfront_ids[] = {
-    {PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE)},
-    {0},
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
+	{ 0 },
 };
 MODULE_DEVICE_TABLE(pci, netfront_ids);
 
 static struct pci_driver netfront_driver = {
-    .name = "ddvm_netfront",
-    .id_table = netfront_ids,
-    .probe = netfront_probe,
-    .remove = netfront_remove,
-    .dev_groups = netfront_groups,
+	.name = "ddvm_netfront",
+	.id_table = netfront_ids,
+	.probe = netfront_probe,
+	.remove = netfront_remove,
+	.dev_groups = netfront_groups,
 };
 module_pci_driver(netfront_driver);
 

@@ -70,7 +70,7 @@ static void arp_build(uint8_t *out, const uint8_t *dst_mac, uint16_t op, const u
 	copy(out, dst_mac, 6);
 	copy(out + 6, smac, 6);
 	put_be16(out + 12, ETHERTYPE_ARP);
-	put_be16(a, 1);		      /* hardware: Ethernet */
+	put_be16(a, 1);			 /* hardware: Ethernet */
 	put_be16(a + 2, ETHERTYPE_IPV4); /* protocol: IPv4 */
 	a[4] = 6;
 	a[5] = 4;
@@ -81,8 +81,7 @@ static void arp_build(uint8_t *out, const uint8_t *dst_mac, uint16_t op, const u
 	copy(a + 24, tip, 4);
 }
 
-static size_t arp_handle(struct pong *p, const uint8_t *in, size_t len, uint8_t *out,
-			 size_t cap)
+static size_t arp_handle(struct pong *p, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	const uint8_t *a = in + ETH_HLEN;
 
@@ -97,8 +96,7 @@ static size_t arp_handle(struct pong *p, const uint8_t *in, size_t len, uint8_t 
 	return pad(out, ETH_HLEN + ARP_LEN);
 }
 
-static size_t icmp_handle(struct pong *p, const uint8_t *in, size_t len, uint8_t *out,
-			  size_t cap)
+static size_t icmp_handle(struct pong *p, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	const uint8_t *ip = in + ETH_HLEN;
 	size_t ihl, tot, icmp_len;

@@ -146,7 +146,8 @@ static int run_cmd(struct ddvm_chan *c, const char *cmd, uint32_t seed, uint64_t
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "sock", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 },
+		{ "sock", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
 	struct ddvm_blk_info bi;
@@ -170,10 +171,12 @@ int main(int argc, char **argv)
 		if (i + 3 >= argc || (strcmp(argv[i], "verify") && strcmp(argv[i], "write") &&
 				      strcmp(argv[i], "mismatch")))
 			goto usage;
-		if (strtoull(argv[i + 2], NULL, 0) % 512 || strtoull(argv[i + 3], NULL, 0) % CHUNK ||
-		    !strtoull(argv[i + 3], NULL, 0)) {
-			fprintf(stderr, "blkcheck: OFFSET must be 512-aligned, LENGTH a non-zero "
-					"multiple of %d\n", CHUNK);
+		if (strtoull(argv[i + 2], NULL, 0) % 512 ||
+		    strtoull(argv[i + 3], NULL, 0) % CHUNK || !strtoull(argv[i + 3], NULL, 0)) {
+			fprintf(stderr,
+				"blkcheck: OFFSET must be 512-aligned, LENGTH a non-zero "
+				"multiple of %d\n",
+				CHUNK);
 			return 2;
 		}
 	}

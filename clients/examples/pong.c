@@ -39,9 +39,12 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "sock", required_argument, NULL, 's' },  { "ip", required_argument, NULL, 'i' },
-		{ "probe", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "sock", required_argument, NULL, 's' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "probe", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t in[65536 + 64], out[65536 + 64];
 	const char *sock = NULL, *ip = NULL, *probe = NULL;
@@ -55,12 +58,23 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:i:p:c:t:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's': sock = optarg; break;
-		case 'i': ip = optarg; break;
-		case 'p': probe = optarg; break;
-		case 'c': count = strtoul(optarg, NULL, 0); break;
-		case 't': timeout = atof(optarg); break;
-		default: goto usage;
+		case 's':
+			sock = optarg;
+			break;
+		case 'i':
+			ip = optarg;
+			break;
+		case 'p':
+			probe = optarg;
+			break;
+		case 'c':
+			count = strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			timeout = atof(optarg);
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (!sock || !ip || pong_parse_ip(ip, p.ip) || (probe && pong_parse_ip(probe, peer)))
@@ -111,8 +125,9 @@ int main(int argc, char **argv)
 		}
 		if (probe && !probed && pong_arp_reply_from(in, (size_t)n, peer, peer_mac)) {
 			printf("ddvm-pong: arp reply from %s is at "
-			       "%02x:%02x:%02x:%02x:%02x:%02x\n", probe, peer_mac[0], peer_mac[1],
-			       peer_mac[2], peer_mac[3], peer_mac[4], peer_mac[5]);
+			       "%02x:%02x:%02x:%02x:%02x:%02x\n",
+			       probe, peer_mac[0], peer_mac[1], peer_mac[2], peer_mac[3],
+			       peer_mac[4], peer_mac[5]);
 			fflush(stdout);
 			probed = 1;
 		}
@@ -128,8 +143,8 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	printf("ddvm-pong: answered %u pings and %u ARP requests (restarts %llu)\n",
-	       p.icmp_replies, p.arp_replies, (unsigned long long)ddvm_chan_restarts(c));
+	printf("ddvm-pong: answered %u pings and %u ARP requests (restarts %llu)\n", p.icmp_replies,
+	       p.arp_replies, (unsigned long long)ddvm_chan_restarts(c));
 	if (!count && stop)
 		ret = 0;
 out:

@@ -387,8 +387,7 @@ static void blk_complete(struct ddvm_chan *c, const struct ddvm_blk_rsp *rsp)
 	struct blk_tag *t;
 	int err;
 
-	if (tag >= c->ntags || c->tags[tag].state != TAG_INFLIGHT ||
-	    c->tags[tag].id != rsp->id) {
+	if (tag >= c->ntags || c->tags[tag].state != TAG_INFLIGHT || c->tags[tag].id != rsp->id) {
 		chan_break(c, "response for a request that is not in flight");
 		return;
 	}
@@ -452,7 +451,8 @@ int ddvm_blk_reap(struct ddvm_chan *c, struct ddvm_blk_completion *out, unsigned
 			if (ret == -EAGAIN)
 				break;
 			if (ret) {
-				chan_break(c, "rsp ring: the producer index moved backwards or too far");
+				chan_break(
+				    c, "rsp ring: the producer index moved backwards or too far");
 				break;
 			}
 			blk_complete(c, &rsp);
@@ -472,8 +472,8 @@ int ddvm_blk_reap(struct ddvm_chan *c, struct ddvm_blk_completion *out, unsigned
 
 /* --- synchronous helpers ----------------------------------------------------------- */
 
-static int blk_sync_io(struct ddvm_chan *c, int op, uint8_t *buf, size_t len,
-		       uint64_t offset, unsigned int flags)
+static int blk_sync_io(struct ddvm_chan *c, int op, uint8_t *buf, size_t len, uint64_t offset,
+		       unsigned int flags)
 {
 	struct ddvm_blk_completion comp[64];
 	unsigned int outstanding = 0;

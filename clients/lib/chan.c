@@ -445,11 +445,11 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 	 * them is the caller's choice. */
 	if (c->kind == DDVM_CHAN_NET) {
 		memcpy(&c->net_cfg, c->rg.hdr->device, sizeof(c->net_cfg));
-		c->want_features = DDVM_NET_F_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 |
-				   DDVM_NET_F_MTU;
+		c->want_features =
+		    DDVM_NET_F_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 | DDVM_NET_F_MTU;
 		if (flags & DDVM_OPEN_NET_OFFLOADS)
-			c->want_features |= DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_GUEST_TSO4 |
-					    DDVM_NET_F_GUEST_TSO6;
+			c->want_features |=
+			    DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_GUEST_TSO4 | DDVM_NET_F_GUEST_TSO6;
 	} else {
 		c->want_features = DDVM_BLK_F_FLUSH | DDVM_BLK_F_FUA | DDVM_BLK_F_DISCARD |
 				   DDVM_BLK_F_WRITE_ZEROES | DDVM_BLK_F_RO;

@@ -79,15 +79,15 @@ enum ddvm_chan_state {
  * -EPROTONOSUPPORT (not a ddvm region, or an incompatible ABI major), -EMEDIUMTYPE,
  * -ENOMEM.
  */
-int ddvm_chan_open(struct ddvm_chan **out, const char *socket_path, int kind,
-		   unsigned int flags);
+int ddvm_chan_open(struct ddvm_chan **out, const char *socket_path, int kind, unsigned int flags);
 
 /* ddvm_chan_open() flags */
-#define DDVM_OPEN_NET_OFFLOADS 1u /* net: we take frames with a partial checksum and GSO
-				   * frames on receive (and honour their ddvm_net_meta):
-				   * the driver VM passes them whole instead of segmenting
-				   * and checksumming them in software. Transmit offloads
-				   * are always available when the backend offers them. */
+#define DDVM_OPEN_NET_OFFLOADS                                                                     \
+	1u /* net: we take frames with a partial checksum and GSO                                  \
+	    * frames on receive (and honour their ddvm_net_meta):                                  \
+	    * the driver VM passes them whole instead of segmenting                                \
+	    * and checksumming them in software. Transmit offloads                                 \
+	    * are always available when the backend offers them. */
 
 /* Detach: says CLOSED in the header, unmaps, closes every fd. Outstanding blk requests
  * are dropped without completions. NULL is allowed. */
@@ -138,8 +138,8 @@ const char *ddvm_strerror(int err);
 
 /* Offload metadata of a frame: virtio-net's struct virtio_net_hdr, field by field. */
 struct ddvm_net_meta {
-	uint8_t flags;	      /* DDVM_NET_META_NEEDS_CSUM | DDVM_NET_META_DATA_VALID */
-	uint8_t gso_type;     /* DDVM_NET_META_GSO_* (0: not a GSO frame) */
+	uint8_t flags;	  /* DDVM_NET_META_NEEDS_CSUM | DDVM_NET_META_DATA_VALID */
+	uint8_t gso_type; /* DDVM_NET_META_GSO_* (0: not a GSO frame) */
 	uint16_t hdr_len;
 	uint16_t gso_size;
 	uint16_t csum_start;
@@ -195,15 +195,15 @@ ssize_t ddvm_net_recv(struct ddvm_chan *c, void *buf, size_t cap, struct ddvm_ne
 /* --- blk: asynchronous block I/O --------------------------------------------------- */
 
 struct ddvm_blk_info {
-	uint64_t capacity;	  /* in 512-byte sectors */
-	uint32_t logical_block;	  /* bytes */
-	uint32_t physical_block;  /* bytes */
-	uint32_t max_io;	  /* largest read/write in bytes (one request) */
-	uint32_t max_discard;	  /* largest discard in bytes (0: no discard) */
-	uint32_t queue_depth;	  /* requests that can be in flight */
-	uint64_t features;	  /* DDVM_BLK_F_* */
-	char disk_driver[17];	  /* e.g. "nvme" */
-	char disk_name[17];	  /* the driver VM's name of the disk, e.g. "nvme0n1" */
+	uint64_t capacity;	 /* in 512-byte sectors */
+	uint32_t logical_block;	 /* bytes */
+	uint32_t physical_block; /* bytes */
+	uint32_t max_io;	 /* largest read/write in bytes (one request) */
+	uint32_t max_discard;	 /* largest discard in bytes (0: no discard) */
+	uint32_t queue_depth;	 /* requests that can be in flight */
+	uint64_t features;	 /* DDVM_BLK_F_* */
+	char disk_driver[17];	 /* e.g. "nvme" */
+	char disk_name[17];	 /* the driver VM's name of the disk, e.g. "nvme0n1" */
 };
 
 /* Valid when READY; -ENOTCONN before, -EOPNOTSUPP on a net channel. */
@@ -226,8 +226,7 @@ struct ddvm_blk_completion {
 	int result;
 };
 
-typedef void (*ddvm_blk_done_fn)(struct ddvm_chan *c, uint64_t cookie, int result,
-				 void *opaque);
+typedef void (*ddvm_blk_done_fn)(struct ddvm_chan *c, uint64_t cookie, int result, void *opaque);
 
 /* Deliver completions by calling fn from ddvm_chan_process()/ddvm_blk_reap() instead
  * of returning them from ddvm_blk_reap(). NULL switches back. */
@@ -254,8 +253,8 @@ static inline int ddvm_blk_read(struct ddvm_chan *c, uint64_t sector, void *buf,
 	return ddvm_blk_submit(c, DDVM_BLK_READ, sector, buf, len, 0, cookie);
 }
 
-static inline int ddvm_blk_write(struct ddvm_chan *c, uint64_t sector, const void *buf,
-				 size_t len, uint64_t cookie)
+static inline int ddvm_blk_write(struct ddvm_chan *c, uint64_t sector, const void *buf, size_t len,
+				 uint64_t cookie)
 {
 	return ddvm_blk_submit(c, DDVM_BLK_WRITE, sector, (void *)buf, len, 0, cookie);
 }

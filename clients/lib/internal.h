@@ -23,17 +23,17 @@ struct blk_tag {
 	uint8_t op;
 	uint16_t flags;
 	uint32_t len;
-	uint64_t id;	  /* wire id: (seq << 16) | tag */
+	uint64_t id; /* wire id: (seq << 16) | tag */
 	uint64_t sector;
 	uint64_t cookie;
-	uint64_t seq;	  /* submission order, for re-submission */
+	uint64_t seq; /* submission order, for re-submission */
 	void *buf;
 	int result;
 };
 
 struct ddvm_chan {
-	int sock;   /* ivshmem server */
-	int epfd;   /* sock + my doorbells */
+	int sock; /* ivshmem server */
+	int epfd; /* sock + my doorbells */
 	int shm_fd;
 	void *base;
 	uint64_t size;
@@ -47,14 +47,14 @@ struct ddvm_chan {
 		int efd[CHAN_MAX_VECTORS];
 	} peers[CHAN_MAX_PEERS];
 
-	int state;	 /* enum ddvm_chan_state */
-	uint32_t epoch;	 /* epoch our rings belong to */
+	int state;	  /* enum ddvm_chan_state */
+	uint32_t epoch;	  /* epoch our rings belong to */
 	uint32_t session; /* our session at that epoch (abi.h "Sessions") */
 	uint64_t restarts;
 	uint64_t features;
 	uint64_t want_features; /* driver_features we announce */
 	int ever_ready;
-	char why[96];	 /* broken reason */
+	char why[96]; /* broken reason */
 
 	struct ddvm_ring fe; /* net tx / blk req: we produce */
 	struct ddvm_ring be; /* net rx / blk rsp: we consume */
@@ -67,7 +67,7 @@ struct ddvm_chan {
 	struct ddvm_blk_config blk_cfg;
 	struct blk_tag *tags; /* fe.entries of them; tag == index */
 	uint32_t ntags;
-	uint32_t queued;      /* TAG_QUEUED + TAG_INFLIGHT + TAG_DONE */
+	uint32_t queued; /* TAG_QUEUED + TAG_INFLIGHT + TAG_DONE */
 	uint64_t next_seq;
 	ddvm_blk_done_fn cb;
 	void *cb_opaque;
@@ -78,16 +78,16 @@ struct ddvm_chan {
 /* chan.c */
 void chan_kick(struct ddvm_chan *c, unsigned int vector);
 void chan_break(struct ddvm_chan *c, const char *why);
-int chan_sync(struct ddvm_chan *c);   /* follow header; returns c->state */
+int chan_sync(struct ddvm_chan *c);	      /* follow header; returns c->state */
 int chan_io_error(const struct ddvm_chan *c); /* -errno for "not READY" states */
 
 /* blk.c */
 int blk_setup(struct ddvm_chan *c);
 void blk_teardown(struct ddvm_chan *c);
-void blk_on_ready(struct ddvm_chan *c);	  /* limits, then push QUEUED tags */
+void blk_on_ready(struct ddvm_chan *c);	   /* limits, then push QUEUED tags */
 void blk_push_queued(struct ddvm_chan *c); /* QUEUED tags onto the ring while room */
-void blk_on_epoch(struct ddvm_chan *c);	  /* INFLIGHT -> QUEUED */
-void blk_on_broken(struct ddvm_chan *c);  /* everything pending -> DONE(-EPIPE) */
+void blk_on_epoch(struct ddvm_chan *c);	   /* INFLIGHT -> QUEUED */
+void blk_on_broken(struct ddvm_chan *c);   /* everything pending -> DONE(-EPIPE) */
 void blk_on_shutdown(struct ddvm_chan *c);
 int blk_pending_work(struct ddvm_chan *c); /* responses or DONE tags waiting */
 

@@ -50,8 +50,7 @@ int ddvm_net_info(struct ddvm_chan *c, struct ddvm_net_info *info)
 }
 
 /* Check the caller's offload metadata against the frame and what the backend offers. */
-static int net_meta_check(const struct ddvm_chan *c, const struct ddvm_net_meta *m,
-			  size_t len)
+static int net_meta_check(const struct ddvm_chan *c, const struct ddvm_net_meta *m, size_t len)
 {
 	uint8_t gso = m->gso_type & (uint8_t)~DDVM_NET_META_GSO_ECN;
 

@@ -93,14 +93,13 @@ static int64_t ddvm_get_size(void *h)
 	return (int64_t)(info.capacity * 512);
 }
 
-static int ddvm_block_size(void *h, uint32_t *minimum, uint32_t *preferred,
-			   uint32_t *maximum)
+static int ddvm_block_size(void *h, uint32_t *minimum, uint32_t *preferred, uint32_t *maximum)
 {
 	(void)h;
 	*minimum = info.logical_block;
 	*preferred = info.physical_block >= info.logical_block && info.physical_block <= 65536
-			     ? info.physical_block
-			     : 4096;
+			 ? info.physical_block
+			 : 4096;
 	*maximum = 0xffffffff;
 	return 0;
 }
@@ -143,8 +142,7 @@ static int ddvm_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint3
 	return ret ? fail("read", ret) : 0;
 }
 
-static int ddvm_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset,
-		       uint32_t flags)
+static int ddvm_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset, uint32_t flags)
 {
 	unsigned int f = (flags & NBDKIT_FLAG_FUA) ? DDVM_BLK_IO_FUA : 0;
 	int ret = ddvm_blk_pwrite(h, buf, count, offset, f);

@@ -172,8 +172,8 @@ static int blk_io(struct chan *c, uint16_t op, uint64_t sector, uint32_t len)
 	if (ddvm_ring_release(&c->be))
 		chan_kick(c, c->be.vector);
 	/* Never trust the driver VM: the answer must be to this very request. */
-	if (rsp.id != rq.id || (rsp.status == DDVM_BLK_S_OK && op == DDVM_BLK_OP_READ &&
-				rsp.len != len))
+	if (rsp.id != rq.id ||
+	    (rsp.status == DDVM_BLK_S_OK && op == DDVM_BLK_OP_READ && rsp.len != len))
 		return -EPROTO;
 	if (rsp.status != DDVM_BLK_S_OK)
 		return -NEWOS_EIO; /* the device failed it */
@@ -278,8 +278,9 @@ static void net_run(struct chan *c)
 			continue;
 		}
 		frame = ddvm_ring_slot_check(&c->be, idx, d.off, d.len);
-		n = frame && d.len <= sizeof(txframe) ?
-			    pong_handle(&p, frame, d.len, txframe, sizeof(txframe)) : 0;
+		n = frame && d.len <= sizeof(txframe)
+			? pong_handle(&p, frame, d.len, txframe, sizeof(txframe))
+			: 0;
 		if (ddvm_ring_release(&c->be))
 			chan_kick(c, c->be.vector);
 		if (n && ddvm_ring_space(&c->fe)) {
@@ -294,7 +295,8 @@ static void net_run(struct chan *c)
 		}
 		if (p.icmp_replies != last) {
 			last = p.icmp_replies;
-			kprintf("newos: answered ping %u (arp %u)\n", p.icmp_replies, p.arp_replies);
+			kprintf("newos: answered ping %u (arp %u)\n", p.icmp_replies,
+				p.arp_replies);
 		}
 	}
 }
@@ -328,9 +330,9 @@ void kmain(const struct multiboot_info *mbi)
 			break;
 		ret = chan_attach(c);
 		kprintf("newos: ivshmem %u at %x:%x.%x: peer %u, %lu MiB at %lx: %s kind %u\n", i,
-			c->dev.bus, c->dev.slot, c->dev.func, c->dev.my_peer,
-			c->dev.shm_size >> 20, (uint64_t)(uintptr_t)c->dev.shm,
-			ret ? "REFUSED" : "ddvm channel", c->rg.kind);
+			c->dev.bus, c->dev.slot, c->dev.func, c->dev.my_peer, c->dev.shm_size >> 20,
+			(uint64_t)(uintptr_t)c->dev.shm, ret ? "REFUSED" : "ddvm channel",
+			c->rg.kind);
 		if (ret)
 			continue;
 		nchans++;

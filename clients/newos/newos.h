@@ -20,7 +20,7 @@ struct ivshmem {
 	volatile uint32_t *regs; /* BAR0: INTRMASK 0, INTRSTATUS 4, IVPOSITION 8, DOORBELL 12 */
 	void *shm;		 /* BAR2 */
 	uint64_t shm_size;
-	uint32_t my_peer;	 /* IVPOSITION */
+	uint32_t my_peer; /* IVPOSITION */
 };
 
 /* Find the n-th ivshmem device (1af4:1110), map BAR0 and BAR2, enable memory decoding

@@ -31,8 +31,7 @@ static uint32_t cfg_read(unsigned int b, unsigned int s, unsigned int f, unsigne
 	return inl(PCI_DATA);
 }
 
-static void cfg_write(unsigned int b, unsigned int s, unsigned int f, unsigned int off,
-		      uint32_t v)
+static void cfg_write(unsigned int b, unsigned int s, unsigned int f, unsigned int off, uint32_t v)
 {
 	outl(PCI_ADDR, 0x80000000u | b << 16 | s << 11 | f << 8 | (off & 0xfc));
 	outl(PCI_DATA, v);
@@ -76,8 +75,7 @@ int paging_map(uint64_t phys, uint64_t size)
 /* --- the device -------------------------------------------------------------------- */
 
 /* Size a memory BAR (and the next one for a 64-bit BAR): write ones, read the mask. */
-static uint64_t bar_size(unsigned int b, unsigned int s, unsigned int f, unsigned int off,
-			 int is64)
+static uint64_t bar_size(unsigned int b, unsigned int s, unsigned int f, unsigned int off, int is64)
 {
 	uint32_t lo = cfg_read(b, s, f, off), hi = is64 ? cfg_read(b, s, f, off + 4) : 0;
 	uint64_t mask;
@@ -121,8 +119,11 @@ int ivshmem_find(unsigned int n, struct ivshmem *dev)
 				is64 = ((bar2 >> 1) & 3) == 2;
 				dev->shm_size = bar_size(b, s, f, 0x18, is64);
 				dev->regs = (volatile uint32_t *)(uintptr_t)(bar0 & ~0xfu);
-				dev->shm = (void *)(uintptr_t)((bar2 & ~0xfull) |
-					(is64 ? (uint64_t)cfg_read(b, s, f, 0x1c) << 32 : 0));
+				dev->shm =
+				    (void *)(uintptr_t)((bar2 & ~0xfull) |
+							(is64 ? (uint64_t)cfg_read(b, s, f, 0x1c)
+								    << 32
+							      : 0));
 				/* memory space + bus master (QEMU drops MSI writes without it) */
 				cfg_write(b, s, f, 4, cmd | 0x6);
 				if (paging_map((uint64_t)(uintptr_t)dev->shm, dev->shm_size))

@@ -51,7 +51,7 @@ struct bridge {
 	int offload;
 	int carrier;
 	char name[IFNAMSIZ];
-	uint8_t *frame; /* [vnet hdr][frame] read from the TAP, maybe waiting for space */
+	uint8_t *frame;	 /* [vnet hdr][frame] read from the TAP, maybe waiting for space */
 	ssize_t pending; /* bytes in frame, 0 when none */
 	uint8_t *rx;
 	uint32_t max_frame;
@@ -244,9 +244,12 @@ static int bridge_run(struct bridge *b)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "sock", required_argument, NULL, 's' },  { "tap", required_argument, NULL, 't' },
-		{ "no-offload", no_argument, NULL, 'n' },  { "pidfile", required_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
+		{ "sock", required_argument, NULL, 's' },
+		{ "tap", required_argument, NULL, 't' },
+		{ "no-offload", no_argument, NULL, 'n' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *tap = NULL, *pidfile = NULL;
 	struct bridge b = { .offload = 1, .carrier = -1, .tap = -1 };
@@ -255,12 +258,23 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:t:np:w:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's': sock = optarg; break;
-		case 't': tap = optarg; break;
-		case 'n': b.offload = 0; break;
-		case 'p': pidfile = optarg; break;
-		case 'w': wait_s = atoi(optarg); break;
-		default: goto usage;
+		case 's':
+			sock = optarg;
+			break;
+		case 't':
+			tap = optarg;
+			break;
+		case 'n':
+			b.offload = 0;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'w':
+			wait_s = atoi(optarg);
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (!sock || !tap || strlen(tap) >= IFNAMSIZ)
@@ -307,8 +321,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ddvm-tapbridge: configure %s: %s\n", b.name, ddvm_strerror(ret));
 		goto err_tap;
 	}
-	printf("ddvm-tapbridge: ready %s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u nic=%s\n",
-	       b.name, ni.mac[0], ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5], ni.mtu,
+	printf("ddvm-tapbridge: ready %s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u nic=%s\n", b.name,
+	       ni.mac[0], ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5], ni.mtu,
 	       ni.nic_driver);
 	fflush(stdout);
 	ret = bridge_run(&b) ? -EIO : 0;

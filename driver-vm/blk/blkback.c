@@ -40,12 +40,12 @@
 #include "ddvm/blk.h"
 #include "ddvm_ivshmem.h"
 
-#define BLKBACK_HEARTBEAT_MS   100
-#define BLKBACK_POLL_TICKS     10   /* backstop ring poll every 10 heartbeats (1 s) */
-#define BLKBACK_OPEN_RETRY_MS  200
-#define BLKBACK_OPEN_TRIES     300  /* 60 s for the disk to appear */
-#define BLKBACK_BUDGET	       256  /* requests per work run before yielding */
-#define BLKBACK_SECTORS_MAX    ((BIO_MAX_VECS * PAGE_SIZE) >> SECTOR_SHIFT)
+#define BLKBACK_HEARTBEAT_MS  100
+#define BLKBACK_POLL_TICKS    10 /* backstop ring poll every 10 heartbeats (1 s) */
+#define BLKBACK_OPEN_RETRY_MS 200
+#define BLKBACK_OPEN_TRIES    300 /* 60 s for the disk to appear */
+#define BLKBACK_BUDGET	      256 /* requests per work run before yielding */
+#define BLKBACK_SECTORS_MAX   ((BIO_MAX_VECS * PAGE_SIZE) >> SECTOR_SHIFT)
 
 static unsigned int open_tries = BLKBACK_OPEN_TRIES;
 module_param(open_tries, uint, 0444);
@@ -53,7 +53,8 @@ MODULE_PARM_DESC(open_tries, "tries (200 ms apart) to open the target disk");
 
 static unsigned int stall_ms = 3000;
 module_param(stall_ms, uint, 0644);
-MODULE_PARM_DESC(stall_ms, "stop reporting healthy when our work or the disk's bios stall this long");
+MODULE_PARM_DESC(stall_ms,
+		 "stop reporting healthy when our work or the disk's bios stall this long");
 
 #define BLKBACK_SESSION_GAP (HZ / 10) /* at most 10 session resets a second */
 
@@ -64,17 +65,17 @@ struct blkback;
 struct blkback_queue {
 	struct blkback *bb;
 	unsigned int index;
-	struct ddvm_ring req;	   /* consumer (frontend produces) */
-	struct work_struct work;   /* pops and submits */
-	spinlock_t lock;	   /* rsp, inflight, busy, gen, broken */
-	struct ddvm_ring rsp;	   /* producer */
-	unsigned int inflight;	   /* popped, response not yet pushed */
-	unsigned long *busy;	   /* tags popped and not yet answered */
-	u32 gen;		   /* bumped on each ring reset; stale bios are dropped */
+	struct ddvm_ring req;	 /* consumer (frontend produces) */
+	struct work_struct work; /* pops and submits */
+	spinlock_t lock;	 /* rsp, inflight, busy, gen, broken */
+	struct ddvm_ring rsp;	 /* producer */
+	unsigned int inflight;	 /* popped, response not yet pushed */
+	unsigned long *busy;	 /* tags popped and not yet answered */
+	u32 gen;		 /* bumped on each ring reset; stale bios are dropped */
 	bool broken;
 	bool stuck_logged;
-	unsigned long progress;	   /* jiffies of the last answer (or reset) */
-	unsigned long probe_at;	   /* jiffies the health probe queued work; 0: it ran */
+	unsigned long progress; /* jiffies of the last answer (or reset) */
+	unsigned long probe_at; /* jiffies the health probe queued work; 0: it ran */
 } ____cacheline_aligned_in_smp;
 
 struct blkback {
@@ -83,10 +84,10 @@ struct blkback {
 	fmode_t mode;
 	char target[sizeof_field(struct ddvm_region_hdr, backend_target)];
 	char path[48];
-	u32 epoch;		   /* epoch our rings belong to */
-	u32 session;		   /* the client's session we serve (0: none yet) */
-	unsigned long session_at;  /* jiffies of the last reset a client's request caused */
-	bool ready;		   /* serving (bdev open, header published) */
+	u32 epoch;		  /* epoch our rings belong to */
+	u32 session;		  /* the client's session we serve (0: none yet) */
+	unsigned long session_at; /* jiffies of the last reset a client's request caused */
+	bool ready;		  /* serving (bdev open, header published) */
 	bool stopping;
 	unsigned int open_tries;
 	unsigned int ticks;
@@ -95,7 +96,7 @@ struct blkback {
 	struct delayed_work open_work;
 	struct work_struct ctrl_work;
 	struct timer_list heartbeat;
-	atomic_t bios;		   /* bios in flight, all generations */
+	atomic_t bios;		    /* bios in flight, all generations */
 	unsigned long bio_progress; /* jiffies of the last bio completion (or first submit) */
 	wait_queue_head_t bios_wq;
 	unsigned int nq;
@@ -114,8 +115,7 @@ struct blkback_io {
 
 /* --- responses ------------------------------------------------------------------- */
 
-static void blkback_mark_broken(struct blkback_queue *q)
-	__must_hold(&q->lock)
+static void blkback_mark_broken(struct blkback_queue *q) __must_hold(&q->lock)
 {
 	struct blkback *bb = q->bb;
 	struct ddvm_region_hdr *h = bb->t.rg.hdr;
@@ -126,14 +126,15 @@ static void blkback_mark_broken(struct blkback_queue *q)
 	WRITE_ONCE(h->backend_errors, READ_ONCE(h->backend_errors) + 1);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch);
 	dev_warn(&bb->t.pdev->dev,
-		 "ddvm blk: client broke the protocol on queue %u (epoch %u; req prod %u seen %u cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
+		 "ddvm blk: client broke the protocol on queue %u (epoch %u; req prod %u seen %u "
+		 "cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
 		 q->index, bb->epoch, READ_ONCE(q->req.ctl->prod), q->req.prod, q->req.cons,
 		 q->rsp.prod, READ_ONCE(q->rsp.ctl->cons), q->rsp.cons);
 }
 
 /* Push one response; returns true when the client must be kicked. */
 static bool blkback_respond(struct blkback_queue *q, u64 id, u32 status, u32 len)
-	__must_hold(&q->lock)
+    __must_hold(&q->lock)
 {
 	struct ddvm_blk_rsp rsp = { .id = id, .status = status, .len = len };
 
@@ -211,7 +212,8 @@ static void blkback_bio_end(struct bio *bio)
 		/* The slot was checked when the request was popped; a racing ring reset
 		 * only makes us write data nobody reads into our own mapping. */
 		slot = q->req.data + (size_t)io->tag * q->req.slot_size;
-		bio_for_each_segment_all(bv, bio, iter) {
+		bio_for_each_segment_all(bv, bio, iter)
+		{
 			u32 n = min_t(u32, bv->bv_len, io->len - done);
 
 			memcpy_from_page(slot + done, bv->bv_page, bv->bv_offset, n);
@@ -221,8 +223,7 @@ static void blkback_bio_end(struct bio *bio)
 		}
 	}
 	if (io->op == DDVM_BLK_OP_READ || io->op == DDVM_BLK_OP_WRITE)
-		bio_for_each_segment_all(bv, bio, iter)
-			__free_page(bv->bv_page);
+		bio_for_each_segment_all(bv, bio, iter) __free_page(bv->bv_page);
 	bio_put(bio);
 	blkback_io_end(io, status, status == DDVM_BLK_S_OK ? io->len : 0);
 }
@@ -287,8 +288,7 @@ static int blkback_submit(struct blkback_queue *q, struct blkback_io *io,
 		bio->bi_iter.bi_sector = r->sector;
 		err = blkback_add_pages(bio, r->len, r->op == DDVM_BLK_OP_WRITE ? slot : NULL);
 		if (err) {
-			bio_for_each_segment_all(bv, bio, iter)
-				__free_page(bv->bv_page);
+			bio_for_each_segment_all(bv, bio, iter) __free_page(bv->bv_page);
 			bio_put(bio);
 			return DDVM_BLK_S_IOERR;
 		}
@@ -297,14 +297,14 @@ static int blkback_submit(struct blkback_queue *q, struct blkback_io *io,
 		bio = bio_alloc(bb->bdev, 0, REQ_OP_WRITE | REQ_PREFLUSH, GFP_NOIO);
 		break;
 	case DDVM_BLK_OP_DISCARD:
-		err = __blkdev_issue_discard(bb->bdev, r->sector, r->len >> SECTOR_SHIFT,
-					     GFP_NOIO, &bio);
+		err = __blkdev_issue_discard(bb->bdev, r->sector, r->len >> SECTOR_SHIFT, GFP_NOIO,
+					     &bio);
 		if (err || !bio)
 			return err == -EOPNOTSUPP ? DDVM_BLK_S_UNSUPP : DDVM_BLK_S_IOERR;
 		break;
 	case DDVM_BLK_OP_WRITE_ZEROES:
-		err = __blkdev_issue_zeroout(bb->bdev, r->sector, r->len >> SECTOR_SHIFT,
-					     GFP_NOIO, &bio, BLKDEV_ZERO_NOFALLBACK);
+		err = __blkdev_issue_zeroout(bb->bdev, r->sector, r->len >> SECTOR_SHIFT, GFP_NOIO,
+					     &bio, BLKDEV_ZERO_NOFALLBACK);
 		if (err || !bio)
 			return err == -EOPNOTSUPP ? DDVM_BLK_S_UNSUPP : DDVM_BLK_S_IOERR;
 		break;
@@ -321,8 +321,7 @@ static int blkback_submit(struct blkback_queue *q, struct blkback_io *io,
 
 /* Check one request (our private copy) and start it. Returns a status to answer now,
  * or -1 when it is in flight. Called with the tag marked busy. */
-static int blkback_start(struct blkback_queue *q, const struct ddvm_blk_req *r, u32 tag,
-			 u32 gen)
+static int blkback_start(struct blkback_queue *q, const struct ddvm_blk_req *r, u32 tag, u32 gen)
 {
 	struct blkback *bb = q->bb;
 	const u8 *slot = NULL;
@@ -349,7 +348,7 @@ static int blkback_start(struct blkback_queue *q, const struct ddvm_blk_req *r, 
 	case DDVM_BLK_OP_DISCARD:
 	case DDVM_BLK_OP_WRITE_ZEROES:
 		if (!(bb->features & (r->op == DDVM_BLK_OP_DISCARD ? DDVM_BLK_F_DISCARD
-								  : DDVM_BLK_F_WRITE_ZEROES)))
+								   : DDVM_BLK_F_WRITE_ZEROES)))
 			return DDVM_BLK_S_UNSUPP;
 		if (!blkback_range_ok(bb, r, bb->cfg.max_discard_sectors))
 			return DDVM_BLK_S_INVAL;
@@ -607,8 +606,8 @@ static void blkback_open_work(struct work_struct *work)
 					      msecs_to_jiffies(BLKBACK_OPEN_RETRY_MS));
 			return;
 		}
-		dev_err(&bb->t.pdev->dev, "ddvm blk: cannot open %s (%ld): giving up\n",
-			bb->path, PTR_ERR(bdev));
+		dev_err(&bb->t.pdev->dev, "ddvm blk: cannot open %s (%ld): giving up\n", bb->path,
+			PTR_ERR(bdev));
 		return;
 	}
 	bb->bdev = bdev;
@@ -620,10 +619,11 @@ static void blkback_open_work(struct work_struct *work)
 	bb->session_at = jiffies - BLKBACK_SESSION_GAP;
 	WRITE_ONCE(bb->ready, true);
 	blkback_publish(bb);
-	dev_info(&bb->t.pdev->dev,
-		 "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u session %u\n",
-		 bb->path, bb->cfg.disk_driver, bb->cfg.capacity, bb->cfg.logical_block,
-		 bb->features, bb->epoch, bb->session);
+	dev_info(
+	    &bb->t.pdev->dev,
+	    "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u session %u\n",
+	    bb->path, bb->cfg.disk_driver, bb->cfg.capacity, bb->cfg.logical_block, bb->features,
+	    bb->epoch, bb->session);
 }
 
 /* Does the header ask for a new epoch or a new session? Returns the session to serve
@@ -703,14 +703,15 @@ static void blkback_check_stuck(struct blkback_queue *q)
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	if (q->inflight && !q->stuck_logged &&
-	    time_after(jiffies, q->progress + 10 * HZ)) {
+	if (q->inflight && !q->stuck_logged && time_after(jiffies, q->progress + 10 * HZ)) {
 		q->stuck_logged = true;
-		dev_err(&q->bb->t.pdev->dev,
-			"ddvm blk: queue %u: %u requests in the disk's block layer unanswered for 10 s (epoch %u; req prod %u seen %u cons %u; rsp prod %u cons %u; bios %d)\n",
-			q->index, q->inflight, q->bb->epoch, READ_ONCE(q->req.ctl->prod),
-			q->req.prod, q->req.cons, q->rsp.prod, READ_ONCE(q->rsp.ctl->cons),
-			atomic_read(&q->bb->bios));
+		dev_err(
+		    &q->bb->t.pdev->dev,
+		    "ddvm blk: queue %u: %u requests in the disk's block layer unanswered for 10 s "
+		    "(epoch %u; req prod %u seen %u cons %u; rsp prod %u cons %u; bios %d)\n",
+		    q->index, q->inflight, q->bb->epoch, READ_ONCE(q->req.ctl->prod), q->req.prod,
+		    q->req.cons, q->rsp.prod, READ_ONCE(q->rsp.ctl->cons),
+		    atomic_read(&q->bb->bios));
 	} else if (!q->inflight) {
 		q->progress = jiffies;
 		q->stuck_logged = false;
@@ -727,8 +728,7 @@ static bool blkback_healthy(struct blkback *bb)
 	unsigned long stall = msecs_to_jiffies(READ_ONCE(stall_ms));
 	unsigned int i;
 
-	if (atomic_read(&bb->bios) &&
-	    time_after(jiffies, READ_ONCE(bb->bio_progress) + stall))
+	if (atomic_read(&bb->bios) && time_after(jiffies, READ_ONCE(bb->bio_progress) + stall))
 		return false;
 	for (i = 0; i < bb->nq; i++) {
 		unsigned long at = READ_ONCE(bb->qs[i].probe_at);
@@ -807,9 +807,9 @@ static int blkback_queues_init(struct blkback *bb)
 		if (!err)
 			err = ddvm_region_ring(rg, 2 * i + 1, DDVM_SIDE_BACKEND, &q->rsp);
 		/* one payload slot per tag; tags index the busy bitmap */
-		if (!err && (!q->req.data || q->req.slot_size < SECTOR_SIZE ||
-			     q->req.slot_size % SECTOR_SIZE || q->req.is_producer ||
-			     !q->rsp.is_producer))
+		if (!err &&
+		    (!q->req.data || q->req.slot_size < SECTOR_SIZE ||
+		     q->req.slot_size % SECTOR_SIZE || q->req.is_producer || !q->rsp.is_producer))
 			err = -EINVAL;
 		if (err)
 			goto out_free;
@@ -905,8 +905,7 @@ static void blkback_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id blkback_ids[] = {
-	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
-	{ }
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) }, {}
 };
 MODULE_DEVICE_TABLE(pci, blkback_ids);
 

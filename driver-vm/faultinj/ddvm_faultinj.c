@@ -137,8 +137,9 @@ static int fi_oops(struct pci_dev *pdev, const char *sym)
 	if (dev)
 		put_device(dev);
 	if (!*sym) {
-		pr_emerg("DDVM-FAULTINJ kind=oops no hot function known for '%s': in process context\n",
-			 drv);
+		pr_emerg(
+		    "DDVM-FAULTINJ kind=oops no hot function known for '%s': in process context\n",
+		    drv);
 		fi_oops_here();
 		return 0;
 	}
@@ -292,8 +293,8 @@ static int fi_garbage(struct pci_dev *pdev, unsigned int n)
 			if (!l->entries || l->ring_off + span > len)
 				continue;
 			off = l->ring_off + (get_random_u32() % span & ~7ull);
-			pr_emerg("DDVM-FAULTINJ kind=garbage %s ring %u +%#llx\n",
-				 pci_name(pdev), r, off - l->ring_off);
+			pr_emerg("DDVM-FAULTINJ kind=garbage %s ring %u +%#llx\n", pci_name(pdev),
+				 r, off - l->ring_off);
 			writeq(get_random_u64(), bar + off);
 			break;
 		}

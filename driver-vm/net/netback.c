@@ -45,10 +45,10 @@ void port_break(struct netback_port *p, const char *why)
 	port_stat_inc(p, violations);
 	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
 	port_set_state(p, DDVM_STATE_BROKEN);
-	dev_warn(
-	    &p->t.pdev->dev,
-	    "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new session\n",
-	    p->mac, why);
+	dev_warn(&p->t.pdev->dev,
+		 "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new "
+		 "session\n",
+		 p->mac, why);
 }
 
 /* Called under rtnl by the switch when the NIC went away. */
@@ -405,7 +405,7 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 {
 	struct netback_port *p = pci_get_drvdata(to_pci_dev(dev));
 	const struct netback_stats *s = &p->st;
-	static const char *const states[] = {"absent", "attaching", "ready", "broken", "closed"};
+	static const char *const states[] = { "absent", "attaching", "ready", "broken", "closed" };
 	u32 state = READ_ONCE(p->state);
 
 	return sysfs_emit(buf,
@@ -423,8 +423,8 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 static DEVICE_ATTR_RO(stats);
 
 static struct attribute *netback_attrs[] = {
-    &dev_attr_stats.attr,
-    NULL,
+	&dev_attr_stats.attr,
+	NULL,
 };
 ATTRIBUTE_GROUPS(netback);
 
@@ -496,17 +496,17 @@ static void netback_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id netback_ids[] = {
-    {PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE)},
-    {0},
+	{ PCI_DEVICE(DDVM_IVSHMEM_VENDOR, DDVM_IVSHMEM_DEVICE) },
+	{ 0 },
 };
 MODULE_DEVICE_TABLE(pci, netback_ids);
 
 static struct pci_driver netback_driver = {
-    .name = "ddvm_netback",
-    .id_table = netback_ids,
-    .probe = netback_probe,
-    .remove = netback_remove,
-    .dev_groups = netback_groups,
+	.name = "ddvm_netback",
+	.id_table = netback_ids,
+	.probe = netback_probe,
+	.remove = netback_remove,
+	.dev_groups = netback_groups,
 };
 
 static int __init netback_init(void)

@@ -46,19 +46,19 @@ struct netback_stats {
 
 struct netback_port {
 	struct ddvm_ivshmem t;
-	struct ddvm_ring tx; /* client -> us: we consume */
-	struct ddvm_ring rx; /* us -> client: we produce */
-	u8 mac[ETH_ALEN];    /* the client's MAC, copied once */
-	char target[32];     /* hdr.backend_target, copied once, NUL-terminated */
-	u32 epoch;	     /* the epoch our rings belong to */
-	u32 session;	     /* the client's session we serve (abi.h; 0: none yet) */
+	struct ddvm_ring tx;	  /* client -> us: we consume */
+	struct ddvm_ring rx;	  /* us -> client: we produce */
+	u8 mac[ETH_ALEN];	  /* the client's MAC, copied once */
+	char target[32];	  /* hdr.backend_target, copied once, NUL-terminated */
+	u32 epoch;		  /* the epoch our rings belong to */
+	u32 session;		  /* the client's session we serve (abi.h; 0: none yet) */
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
-	u32 state;	     /* what we published in backend_state */
-	u64 features;	     /* offered */
-	u64 fe_features;     /* offered & what the client said it uses (private copy) */
-	bool active;	     /* client READY at our epoch: move frames */
-	bool broken;	     /* protocol violation seen: rings unused until a new session */
-	bool fe_gone;	     /* saw the client CLOSED/ABSENT and reset for it */
+	u32 state;		  /* what we published in backend_state */
+	u64 features;		  /* offered */
+	u64 fe_features;	  /* offered & what the client said it uses (private copy) */
+	bool active;		  /* client READY at our epoch: move frames */
+	bool broken;		  /* protocol violation seen: rings unused until a new session */
+	bool fe_gone;		  /* saw the client CLOSED/ABSENT and reset for it */
 	bool dying;
 
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */

@@ -418,7 +418,7 @@ static int switch_netdev_event(struct notifier_block *nb, unsigned long event, v
 }
 
 static struct notifier_block switch_notifier = {
-    .notifier_call = switch_netdev_event,
+	.notifier_call = switch_netdev_event,
 };
 
 int switch_notifier_register(void)

@@ -55,16 +55,16 @@ typedef uint16_t ddvm_le16;
 typedef uint32_t ddvm_le32;
 typedef uint64_t ddvm_le64;
 
-#define DDVM_MAGIC	    0x4d564444u /* "DDVM" as little-endian bytes */
-#define DDVM_ABI_MAJOR	    1		/* incompatible layout change: refuse */
-#define DDVM_ABI_MINOR	    1		/* compatible growth: accept any */
-					/* 1: backend_session, frontend_session */
-#define DDVM_CACHELINE	    64
-#define DDVM_HDR_SIZE	    4096
-#define DDVM_MAX_RINGS	    16		/* ring table entries in the header */
-#define DDVM_DESC_SIZE	    32		/* every descriptor, every service */
+#define DDVM_MAGIC     0x4d564444u /* "DDVM" as little-endian bytes */
+#define DDVM_ABI_MAJOR 1	   /* incompatible layout change: refuse */
+#define DDVM_ABI_MINOR 1	   /* compatible growth: accept any */
+				   /* 1: backend_session, frontend_session */
+#define DDVM_CACHELINE	      64
+#define DDVM_HDR_SIZE	      4096
+#define DDVM_MAX_RINGS	      16 /* ring table entries in the header */
+#define DDVM_DESC_SIZE	      32 /* every descriptor, every service */
 #define DDVM_RING_MAX_ENTRIES 4096
-#define DDVM_SLOT_MAX	    (256u * 1024) /* largest payload slot */
+#define DDVM_SLOT_MAX	      (256u * 1024) /* largest payload slot */
 
 /* What the channel carries. */
 enum ddvm_kind {
@@ -75,11 +75,11 @@ enum ddvm_kind {
 
 /* Life cycle of one side (backend_state / frontend_state). */
 enum ddvm_side_state {
-	DDVM_STATE_ABSENT = 0,	/* nobody attached (fresh region, or after a reset) */
+	DDVM_STATE_ABSENT = 0,	  /* nobody attached (fresh region, or after a reset) */
 	DDVM_STATE_ATTACHING = 1, /* attached, setting up; do not use the rings yet */
-	DDVM_STATE_READY = 2,	/* serving; rings live for state_epoch */
-	DDVM_STATE_BROKEN = 3,	/* saw a protocol violation; stopped using the rings */
-	DDVM_STATE_CLOSED = 4,	/* detached cleanly */
+	DDVM_STATE_READY = 2,	  /* serving; rings live for state_epoch */
+	DDVM_STATE_BROKEN = 3,	  /* saw a protocol violation; stopped using the rings */
+	DDVM_STATE_CLOSED = 4,	  /* detached cleanly */
 };
 
 /* Which side produces into a ring. */
@@ -94,9 +94,9 @@ enum ddvm_side {
  * pair q (both of its rings: new work for the consumer, free space for the producer).
  * With ivshmem-doorbell, ring peer P's vector V by writing (P << 16) | V to DOORBELL.
  */
-#define DDVM_VECTOR_CONTROL 0
+#define DDVM_VECTOR_CONTROL  0
 #define DDVM_VECTOR_QUEUE(q) (1 + (q))
-#define DDVM_MAX_VECTORS    (1 + DDVM_MAX_RINGS / 2)
+#define DDVM_MAX_VECTORS     (1 + DDVM_MAX_RINGS / 2)
 
 /* One ring in the ring table. Written by the supervisor once; copied by each side. */
 struct ddvm_ring_layout {
@@ -124,14 +124,14 @@ struct ddvm_region_hdr {
 	ddvm_le32 num_rings;   /* used entries of rings[] */
 	ddvm_le32 num_queues;  /* queue pairs; rings 2q and 2q+1 form pair q */
 	ddvm_le32 hdr_reserved0;
-	ddvm_le64 channel_id;  /* supervisor's name for this channel, for logs */
+	ddvm_le64 channel_id; /* supervisor's name for this channel, for logs */
 	ddvm_u8 hdr_reserved[0x40 - 0x28];
 
 	/* 0x040: control — supervisor. */
-	ddvm_le32 epoch;	/* bumped each time the driver VM is (re)started */
-	ddvm_le16 backend_peer; /* ivshmem peer id of the driver VM */
+	ddvm_le32 epoch;	 /* bumped each time the driver VM is (re)started */
+	ddvm_le16 backend_peer;	 /* ivshmem peer id of the driver VM */
 	ddvm_le16 frontend_peer; /* ivshmem peer id of the client */
-	ddvm_le32 ctl_flags;	/* DDVM_CTL_* */
+	ddvm_le32 ctl_flags;	 /* DDVM_CTL_* */
 	ddvm_le32 ctl_reserved0;
 	/* Which device of the driver VM serves this channel, NUL-padded: a network
 	 * interface ("eth0"), a PCI address ("0000:00:03.0") or a disk ("nvme0n1").
@@ -140,19 +140,19 @@ struct ddvm_region_hdr {
 	ddvm_u8 ctl_reserved[0x80 - 0x70];
 
 	/* 0x080: backend status — translation module in the driver VM. */
-	ddvm_le32 backend_state; /* enum ddvm_side_state */
-	ddvm_le32 backend_epoch; /* epoch the state refers to */
-	ddvm_le64 heartbeat;	 /* advanced while the backend is healthy */
-	ddvm_le64 features;	 /* device features offered (service-specific bits) */
-	ddvm_le64 backend_errors; /* protocol violations the backend saw */
+	ddvm_le32 backend_state;   /* enum ddvm_side_state */
+	ddvm_le32 backend_epoch;   /* epoch the state refers to */
+	ddvm_le64 heartbeat;	   /* advanced while the backend is healthy */
+	ddvm_le64 features;	   /* device features offered (service-specific bits) */
+	ddvm_le64 backend_errors;  /* protocol violations the backend saw */
 	ddvm_le32 backend_session; /* the frontend_session the backend last reset for */
 	ddvm_u8 backend_reserved[0xc0 - 0xa4];
 
 	/* 0x0c0: frontend status — client driver. */
-	ddvm_le32 frontend_state; /* enum ddvm_side_state */
-	ddvm_le32 frontend_epoch; /* epoch the state refers to */
-	ddvm_le64 driver_features; /* subset of features the client uses */
-	ddvm_le64 frontend_errors; /* protocol violations the frontend saw */
+	ddvm_le32 frontend_state;   /* enum ddvm_side_state */
+	ddvm_le32 frontend_epoch;   /* epoch the state refers to */
+	ddvm_le64 driver_features;  /* subset of features the client uses */
+	ddvm_le64 frontend_errors;  /* protocol violations the frontend saw */
 	ddvm_le32 frontend_session; /* fresh, nonzero, at every attach: see "Sessions" */
 	ddvm_u8 frontend_reserved[0x100 - 0xdc];
 
@@ -185,12 +185,13 @@ struct ddvm_region_hdr {
  * period while it is healthy (its timers run, its work runs, the disk below it
  * answers). hdr.heartbeat stays for the client's own use; the supervisor ignores it.
  */
-#define DDVM_PEER_SUPERVISOR  3	 /* ivshmem peer id; no socket, no VM */
+#define DDVM_PEER_SUPERVISOR 3 /* ivshmem peer id; no socket, no VM */
 
 /* ctl_flags */
-#define DDVM_CTL_SHUTDOWN     (1u << 0) /* supervisor is tearing the channel down */
-#define DDVM_CTL_BACKEND_GONE (1u << 1) /* supervisor gave up restarting the driver VM:
-					   fail I/O now instead of waiting */
+#define DDVM_CTL_SHUTDOWN (1u << 0) /* supervisor is tearing the channel down */
+#define DDVM_CTL_BACKEND_GONE                                                                      \
+	(1u << 1) /* supervisor gave up restarting the driver VM:                                  \
+		     fail I/O now instead of waiting */
 
 /*
  * Ring control block. The producer writes the first cache line, the consumer the
@@ -226,9 +227,9 @@ struct ddvm_desc {
 };
 
 /* Bytes a ring's control block and descriptors take. */
-#define DDVM_RING_BYTES(entries) (DDVM_RING_CTL_SIZE + (uint64_t)(entries) * DDVM_DESC_SIZE)
+#define DDVM_RING_BYTES(entries) (DDVM_RING_CTL_SIZE + (uint64_t)(entries)*DDVM_DESC_SIZE)
 
-#define DDVM_ASSERT_OFFSET(type, field, off)                                              \
+#define DDVM_ASSERT_OFFSET(type, field, off)                                                       \
 	_Static_assert(offsetof(type, field) == (off), #type "." #field " moved")
 
 _Static_assert(sizeof(struct ddvm_ring_layout) == 32, "ring layout size");

@@ -28,13 +28,13 @@
 
 /* Device description at hdr.device, written by the translation module. */
 struct ddvm_blk_config {
-	ddvm_le64 capacity;	    /* in 512-byte sectors */
-	ddvm_le32 logical_block;    /* bytes, power of two >= 512 */
-	ddvm_le32 physical_block;   /* bytes */
-	ddvm_le32 max_sectors;	    /* per read/write request (<= slot_size / 512) */
+	ddvm_le64 capacity;	       /* in 512-byte sectors */
+	ddvm_le32 logical_block;       /* bytes, power of two >= 512 */
+	ddvm_le32 physical_block;      /* bytes */
+	ddvm_le32 max_sectors;	       /* per read/write request (<= slot_size / 512) */
 	ddvm_le32 max_discard_sectors; /* per discard/write-zeroes request */
-	ddvm_u8 disk_driver[16];    /* the unmodified driver's name, for humans */
-	ddvm_u8 disk_name[16];	    /* the driver VM's name of the disk (e.g. nvme0n1) */
+	ddvm_u8 disk_driver[16];       /* the unmodified driver's name, for humans */
+	ddvm_u8 disk_name[16];	       /* the driver VM's name of the disk (e.g. nvme0n1) */
 	ddvm_u8 reserved[0x100 - 56];
 };
 
@@ -50,10 +50,10 @@ enum ddvm_blk_op {
 
 enum ddvm_blk_status {
 	DDVM_BLK_S_OK = 0,
-	DDVM_BLK_S_IOERR = 1,	/* the device failed it */
-	DDVM_BLK_S_UNSUPP = 2,	/* op not supported by this device */
-	DDVM_BLK_S_INVAL = 3,	/* malformed: bad op, range, alignment or buffer */
-	DDVM_BLK_S_NOSPC = 4,	/* thin provisioning ran out */
+	DDVM_BLK_S_IOERR = 1,  /* the device failed it */
+	DDVM_BLK_S_UNSUPP = 2, /* op not supported by this device */
+	DDVM_BLK_S_INVAL = 3,  /* malformed: bad op, range, alignment or buffer */
+	DDVM_BLK_S_NOSPC = 4,  /* thin provisioning ran out */
 };
 
 struct ddvm_blk_req {
@@ -73,7 +73,7 @@ struct ddvm_blk_rsp {
 	ddvm_le64 reserved[2];
 };
 
-#define DDVM_BLK_TAG(id) ((uint32_t)((id) & 0xffffu))
+#define DDVM_BLK_TAG(id) ((uint32_t)((id)&0xffffu))
 
 _Static_assert(sizeof(struct ddvm_blk_config) == 0x100, "blk config size");
 _Static_assert(sizeof(struct ddvm_blk_req) == DDVM_DESC_SIZE, "blk req size");

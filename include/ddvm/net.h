@@ -27,10 +27,10 @@
 
 /* Device description at hdr.device. mac: supervisor; the rest: translation module. */
 struct ddvm_net_config {
-	ddvm_u8 mac[6];	     /* the client's own MAC address (assigned by the supervisor) */
-	ddvm_le16 mtu;	     /* the NIC's MTU (L3 bytes) */
-	ddvm_le32 link_up;   /* 1 while the NIC has carrier */
-	ddvm_le32 speed_mbps; /* the NIC's link speed, 0 if unknown */
+	ddvm_u8 mac[6];		/* the client's own MAC address (assigned by the supervisor) */
+	ddvm_le16 mtu;		/* the NIC's MTU (L3 bytes) */
+	ddvm_le32 link_up;	/* 1 while the NIC has carrier */
+	ddvm_le32 speed_mbps;	/* the NIC's link speed, 0 if unknown */
 	ddvm_u8 nic_driver[16]; /* the unmodified driver's name, NUL-padded, for humans */
 	ddvm_u8 reserved[0x100 - 32];
 };
@@ -40,25 +40,25 @@ struct ddvm_net_config {
 #define DDVM_NET_DESC_DATA_VALID (1u << 1) /* checksum already verified */
 
 /* ddvm_net_desc.gso_type (values of virtio-net) */
-#define DDVM_NET_GSO_NONE  0
-#define DDVM_NET_GSO_TCPV4 1
-#define DDVM_NET_GSO_UDP   3
-#define DDVM_NET_GSO_TCPV6 4
+#define DDVM_NET_GSO_NONE   0
+#define DDVM_NET_GSO_TCPV4  1
+#define DDVM_NET_GSO_UDP    3
+#define DDVM_NET_GSO_TCPV6  4
 #define DDVM_NET_GSO_UDP_L4 5
-#define DDVM_NET_GSO_ECN   0x80
+#define DDVM_NET_GSO_ECN    0x80
 
 /* Ethernet frame lengths the service accepts (without FCS). */
 #define DDVM_NET_MIN_FRAME 14	 /* an Ethernet header */
 #define DDVM_NET_MAX_FRAME 65550 /* 64 KiB GSO frame + Ethernet/VLAN header */
 
 struct ddvm_net_desc {
-	ddvm_le32 off;	     /* payload offset in the ring's data area */
-	ddvm_le32 len;	     /* frame length in bytes */
-	ddvm_u8 flags;	     /* DDVM_NET_DESC_* */
-	ddvm_u8 gso_type;    /* DDVM_NET_GSO_* */
-	ddvm_le16 hdr_len;   /* bytes of headers to copy into each segment */
-	ddvm_le16 gso_size;  /* payload bytes per segment */
-	ddvm_le16 csum_start; /* where checksumming starts */
+	ddvm_le32 off;	       /* payload offset in the ring's data area */
+	ddvm_le32 len;	       /* frame length in bytes */
+	ddvm_u8 flags;	       /* DDVM_NET_DESC_* */
+	ddvm_u8 gso_type;      /* DDVM_NET_GSO_* */
+	ddvm_le16 hdr_len;     /* bytes of headers to copy into each segment */
+	ddvm_le16 gso_size;    /* payload bytes per segment */
+	ddvm_le16 csum_start;  /* where checksumming starts */
 	ddvm_le16 csum_offset; /* where to store it, after csum_start */
 	ddvm_le16 reserved0;
 	ddvm_le32 reserved1;

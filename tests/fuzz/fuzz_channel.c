@@ -37,13 +37,13 @@
 
 #define MAX_ACTIONS 512
 
-#define CHECK(c)                                                                  \
-	do {                                                                      \
-		if (!(c)) {                                                       \
-			fprintf(stderr, "fuzz_channel: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #c);                          \
-			abort();                                                  \
-		}                                                                 \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "fuzz_channel: %s:%d: invariant broken: %s\n", __FILE__,   \
+				__LINE__, #c);                                                     \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 struct input {
@@ -456,8 +456,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(w.rg.kind == DDVM_KIND_NET || w.rg.kind == DDVM_KIND_BLK);
 	memcpy(&w.hdr_copy.rings, w.rg.rings, sizeof(w.rg.rings));
 	for (i = 0; i < w.rg.num_rings; i++) {
-		enum ddvm_side peer = w.me == DDVM_SIDE_BACKEND ? DDVM_SIDE_FRONTEND
-								: DDVM_SIDE_BACKEND;
+		enum ddvm_side peer =
+		    w.me == DDVM_SIDE_BACKEND ? DDVM_SIDE_FRONTEND : DDVM_SIDE_BACKEND;
 
 		CHECK(ddvm_region_ring(&w.rg, i, w.me, &w.ours[i]) == 0);
 		CHECK(ddvm_region_ring(&w.rg, i, peer, &w.peer[i]) == 0);

@@ -66,7 +66,7 @@ struct side {
 	struct ddvm_region rg;
 	struct ddvm_ring tx, rx;
 	int my_efd, peer_efd;
-	int death_fd; /* process mode: POLLHUP when the peer process is gone */
+	int death_fd;  /* process mode: POLLHUP when the peer process is gone */
 	uint8_t *copy; /* private buffer the consumer copies each payload into */
 	uint64_t rnd;
 	struct stress_side_stats st;
@@ -271,8 +271,8 @@ static int side_pause(struct side *s)
 	/* only while the peer still has a ring's worth to send */
 	if (rx_count(s) - s->st.received <= s->rx.entries)
 		return 0;
-	if (!__atomic_compare_exchange_n(&s->sh->pause_token, &free_token, 1u + (uint32_t)s->id,
-					 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	if (!__atomic_compare_exchange_n(&s->sh->pause_token, &free_token, 1u + (uint32_t)s->id, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return 0; /* the peer is stalling right now */
 	if (ddvm_ring_release(&s->rx))
 		kick(s);
@@ -287,8 +287,9 @@ static int side_pause(struct side *s)
 
 			ring_state(&s->tx, a, sizeof(a));
 			ring_state(&s->rx, b, sizeof(b));
-			return side_fail(s, "stall: in %u ms the peer did not fill our rx "
-					    "ring and ask for a kick (a lost wake-up?); tx %s; rx %s",
+			return side_fail(s,
+					 "stall: in %u ms the peer did not fill our rx "
+					 "ring and ask for a kick (a lost wake-up?); tx %s; rx %s",
 					 s->o->watchdog_ms, a, b);
 		}
 		sched_yield();
@@ -318,8 +319,9 @@ static int side_consume(struct side *s, int *progress)
 					 (unsigned long long)seq);
 		/* everything below uses only the private copy d */
 		if (d.magic != STRESS_MAGIC || d.seq != seq)
-			return side_fail(s, "descriptor %llu: seq %llu magic %llx (lost, "
-					    "duplicated or reordered)",
+			return side_fail(s,
+					 "descriptor %llu: seq %llu magic %llx (lost, "
+					 "duplicated or reordered)",
 					 (unsigned long long)seq, (unsigned long long)d.seq,
 					 (unsigned long long)d.magic);
 		want_len = payload_len(seq, !s->id, s->o->slot);

@@ -25,11 +25,11 @@ enum stress_mode {
 
 struct stress_opts {
 	enum stress_mode mode;
-	uint64_t count[2];	 /* descriptors side i sends (0 frontend, 1 backend) */
-	uint32_t entries;	 /* per ring, power of two */
-	uint32_t slot;		 /* payload slot bytes (largest payload) */
-	uint32_t pause_every[2]; /* side i stalls every n descriptors received (0: never)
-				    until the other side must sleep; forces sleep/wake */
+	uint64_t count[2];	  /* descriptors side i sends (0 frontend, 1 backend) */
+	uint32_t entries;	  /* per ring, power of two */
+	uint32_t slot;		  /* payload slot bytes (largest payload) */
+	uint32_t pause_every[2];  /* side i stalls every n descriptors received (0: never)
+				     until the other side must sleep; forces sleep/wake */
 	unsigned int watchdog_ms; /* a sleep longer than this is a lost wake-up */
 	unsigned int alarm_s;	  /* the whole run */
 	int no_kick[2];		  /* side i "forgets" every kick: the watchdog must fire */

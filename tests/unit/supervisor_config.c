@@ -26,37 +26,37 @@ static char img[64], img2[64], img3[64];
  * help` and of `-device DEV,help`, so the tests need no QEMU (config__set_qemu_query).
  */
 static const char qemu_devices[] =
-	"Controller/Bridge/Hub devices:\n"
-	"name \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n"
-	"\n"
-	"USB devices:\n"
-	"name \"qemu-xhci\", bus PCI\n"
-	"\n"
-	"Storage devices:\n"
-	"name \"am53c974\", bus PCI, desc \"AMD Am53c974 PCscsi-PCI SCSI adapter\"\n"
-	"name \"ich9-ahci\", bus PCI, alias \"ahci\"\n"
-	"name \"ide-hd\", bus IDE, desc \"virtual IDE disk\"\n"
-	"name \"lsi53c895a\", bus PCI, alias \"lsi\"\n"
-	"name \"megasas\", bus PCI, desc \"LSI MegaRAID SAS 1078\"\n"
-	"name \"megasas-gen2\", bus PCI, desc \"LSI MegaRAID SAS 2108\"\n"
-	"name \"mptsas1068\", bus PCI, desc \"LSI SAS 1068\"\n"
-	"name \"nvme\", bus PCI, desc \"Non-Volatile Memory Express\"\n"
-	"name \"pvscsi\", bus PCI\n"
-	"name \"scsi-hd\", bus SCSI, desc \"virtual SCSI disk\"\n"
-	"name \"sdhci-pci\", bus PCI\n"
-	"name \"usb-storage\", bus usb-bus\n"
-	"name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n"
-	"name \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\n"
-	"name \"vhost-user-blk-pci-non-transitional-with-a-long-name\", bus PCI\n"
-	"\n"
-	"Network devices:\n"
-	"name \"e1000\", bus PCI, alias \"e1000-82540em\", desc \"Intel Gigabit Ethernet\"\n"
-	"name \"ne2k_isa\", bus ISA\n"
-	"name \"usb-net\", bus usb-bus\n"
-	"name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n"
-	"\n"
-	"Misc devices:\n"
-	"name \"pvpanic\", bus ISA\n";
+    "Controller/Bridge/Hub devices:\n"
+    "name \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n"
+    "\n"
+    "USB devices:\n"
+    "name \"qemu-xhci\", bus PCI\n"
+    "\n"
+    "Storage devices:\n"
+    "name \"am53c974\", bus PCI, desc \"AMD Am53c974 PCscsi-PCI SCSI adapter\"\n"
+    "name \"ich9-ahci\", bus PCI, alias \"ahci\"\n"
+    "name \"ide-hd\", bus IDE, desc \"virtual IDE disk\"\n"
+    "name \"lsi53c895a\", bus PCI, alias \"lsi\"\n"
+    "name \"megasas\", bus PCI, desc \"LSI MegaRAID SAS 1078\"\n"
+    "name \"megasas-gen2\", bus PCI, desc \"LSI MegaRAID SAS 2108\"\n"
+    "name \"mptsas1068\", bus PCI, desc \"LSI SAS 1068\"\n"
+    "name \"nvme\", bus PCI, desc \"Non-Volatile Memory Express\"\n"
+    "name \"pvscsi\", bus PCI\n"
+    "name \"scsi-hd\", bus SCSI, desc \"virtual SCSI disk\"\n"
+    "name \"sdhci-pci\", bus PCI\n"
+    "name \"usb-storage\", bus usb-bus\n"
+    "name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"\n"
+    "name \"virtio-scsi-pci\", bus PCI, alias \"virtio-scsi\"\n"
+    "name \"vhost-user-blk-pci-non-transitional-with-a-long-name\", bus PCI\n"
+    "\n"
+    "Network devices:\n"
+    "name \"e1000\", bus PCI, alias \"e1000-82540em\", desc \"Intel Gigabit Ethernet\"\n"
+    "name \"ne2k_isa\", bus ISA\n"
+    "name \"usb-net\", bus usb-bus\n"
+    "name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n"
+    "\n"
+    "Misc devices:\n"
+    "name \"pvpanic\", bus ISA\n";
 
 static int qemu_queries;
 
@@ -65,18 +65,21 @@ static char *fake_qemu(const char *dev)
 	static const struct {
 		const char *dev, *help;
 	} props[] = {
-		{ "scsi-hd", "scsi-hd options:\n  drive=<str>\n  logical_block_size=<size> - A power\n"
-			     "  physical_block_size=<size>\n  serial=<str>\n  wwn=<uint64>\n" },
+		{ "scsi-hd",
+		  "scsi-hd options:\n  drive=<str>\n  logical_block_size=<size> - A power\n"
+		  "  physical_block_size=<size>\n  serial=<str>\n  wwn=<uint64>\n" },
 		{ "ide-hd", "ide-hd options:\n  drive=<str>\n  logical_block_size=<size>\n"
 			    "  serial=<str>\n" },
 		{ "virtio-blk-pci", "virtio-blk-pci options:\n  addr=<int32>\n  drive=<str>\n"
 				    "  logical_block_size=<size>\n  num-queues=<uint16>\n"
 				    "  discard=<bool>\n  serial=<str>\n" },
-		{ "nvme", "nvme options:\n  drive=<str>\n  serial=<str>\n  logical_block_size=<size>\n" },
+		{ "nvme",
+		  "nvme options:\n  drive=<str>\n  serial=<str>\n  logical_block_size=<size>\n" },
 		{ "usb-storage", "usb-storage options:\n  drive=<str>\n  serial=<str>\n"
 				 "  logical_block_size=<size>\n" },
 		{ "megasas", "megasas options:\n  addr=<int32>\n  max_cmds=<uint32>\n" },
-		{ "qemu-xhci", "qemu-xhci options:\n  addr=<int32>\n  p2=<uint32>\n  p3=<uint32>\n" },
+		{ "qemu-xhci",
+		  "qemu-xhci options:\n  addr=<int32>\n  p2=<uint32>\n  p3=<uint32>\n" },
 		{ "e1000", "e1000 options:\n  addr=<int32>\n  mac=<str>\n  netdev=<str>\n" },
 		{ "virtio-net-pci", "virtio-net-pci options:\n  host_mtu=<uint16>\n  mq=<bool>\n"
 				    "  mac=<str>\n" },
@@ -215,63 +218,80 @@ struct bad {
 
 static const struct bad bad[] = {
 	{ "syntax", DRV "this is not ini\n", "t.ini:2: syntax error: expected 'key = value'" },
-	{ "key outside section", "memory = 1G\n" DRV,
-	  "t.ini:1: 'memory' is outside any section" },
+	{ "key outside section", "memory = 1G\n" DRV, "t.ini:1: 'memory' is outside any section" },
 	{ "unknown section type", "[printer p]\n" DRV,
 	  "t.ini:1: [printer p]: unknown section type 'printer'" },
 	{ "section without name", "[driver-vm]\n",
 	  "t.ini:1: [driver-vm]: unknown section; expected [ddvm]" },
 	{ "bad name", "[driver-vm 9lives]\n", "t.ini:1: [driver-vm 9lives]: bad name '9lives'" },
-	{ "duplicate vm", DRV "[client-vm d]\n", "t.ini:2: [client-vm d]: the name 'd' is "
-						  "already used at line 1" },
-	{ "duplicate device", DRV NIC "[device n]\n", "t.ini:5: [device n]: defined twice "
-						      "(first at line 2)" },
-	{ "unknown vm key", DRV "colour = blue\n", "t.ini:2: [driver-vm d]: unknown key "
-						   "'colour'; known: memory" },
-	{ "unknown device key", DRV NIC "speed = 10G\n", "t.ini:5: [device n]: unknown key "
-							 "'speed'" },
-	{ "set twice", DRV "cpus = 1\ncpus = 2\n", "t.ini:3: 'cpus' is set twice in "
-						   "[driver-vm d]" },
-	{ "memory garbage", DRV "memory = lots\n", "t.ini:2: memory = lots: expected a size "
-						   "from 64M to 64G" },
+	{ "duplicate vm", DRV "[client-vm d]\n",
+	  "t.ini:2: [client-vm d]: the name 'd' is "
+	  "already used at line 1" },
+	{ "duplicate device", DRV NIC "[device n]\n",
+	  "t.ini:5: [device n]: defined twice "
+	  "(first at line 2)" },
+	{ "unknown vm key", DRV "colour = blue\n",
+	  "t.ini:2: [driver-vm d]: unknown key "
+	  "'colour'; known: memory" },
+	{ "unknown device key", DRV NIC "speed = 10G\n",
+	  "t.ini:5: [device n]: unknown key "
+	  "'speed'" },
+	{ "set twice", DRV "cpus = 1\ncpus = 2\n",
+	  "t.ini:3: 'cpus' is set twice in "
+	  "[driver-vm d]" },
+	{ "memory garbage", DRV "memory = lots\n",
+	  "t.ini:2: memory = lots: expected a size "
+	  "from 64M to 64G" },
 	{ "memory too small", DRV "memory = 1M\n", "t.ini:2: memory = 1M: expected a size" },
-	{ "cpus zero", DRV "cpus = 0\n", "t.ini:2: cpus = 0: expected a whole number from 1 "
-					 "to 64" },
+	{ "cpus zero", DRV "cpus = 0\n",
+	  "t.ini:2: cpus = 0: expected a whole number from 1 "
+	  "to 64" },
 	{ "cpus negative", DRV "cpus = -1\n", "t.ini:2: cpus = -1: expected a whole number" },
-	{ "device without kind", DRV "[device n]\nvm = d\n", "t.ini:2: [device n]: 'kind' is "
-							     "missing" },
-	{ "device without vm", DRV "[device n]\nkind = net\n", "t.ini:2: [device n]: 'vm' is "
-							       "missing; add vm = NAME" },
+	{ "device without kind", DRV "[device n]\nvm = d\n",
+	  "t.ini:2: [device n]: 'kind' is "
+	  "missing" },
+	{ "device without vm", DRV "[device n]\nkind = net\n",
+	  "t.ini:2: [device n]: 'vm' is "
+	  "missing; add vm = NAME" },
 	{ "device of unknown vm", DRV "[device n]\nvm = ghost\nkind = net\n",
 	  "t.ini:3: vm = ghost: no such VM" },
-	{ "device of a client vm", DRV "[client-vm c]\ndevices = n\n[device n]\nvm = c\nkind = "
-				       "net\n",
+	{ "device of a client vm",
+	  DRV "[client-vm c]\ndevices = n\n[device n]\nvm = c\nkind = "
+	      "net\n",
 	  "t.ini:5: vm = c: that is not a driver VM" },
 	{ "bad kind", DRV "[device n]\nkind = gpu\n", "t.ini:3: kind = gpu: expected net or blk" },
-	{ "bad backend", DRV NIC "backend = wifi\n", "t.ini:5: backend = wifi: expected none, "
-						     "user" },
-	{ "tap without name", DRV NIC "backend = tap\n", "t.ini:2: [device n]: backend = tap "
-							 "needs 'tap = IFNAME'" },
-	{ "tap name without tap", DRV NIC "tap = tap0\n", "t.ini:2: [device n]: 'tap' is set but "
-						      "backend is not tap" },
+	{ "bad backend", DRV NIC "backend = wifi\n",
+	  "t.ini:5: backend = wifi: expected none, "
+	  "user" },
+	{ "tap without name", DRV NIC "backend = tap\n",
+	  "t.ini:2: [device n]: backend = tap "
+	  "needs 'tap = IFNAME'" },
+	{ "tap name without tap", DRV NIC "tap = tap0\n",
+	  "t.ini:2: [device n]: 'tap' is set but "
+	  "backend is not tap" },
 	{ "tap name too long", DRV NIC "backend = tap\ntap = averyveryverylongname\n",
 	  "t.ini:6: tap = averyveryverylongname: expected an interface name" },
-	{ "bad mac", DRV NIC "mac = 52:54:00:12:34\n", "t.ini:5: mac = 52:54:00:12:34: expected "
-						       "a unicast MAC" },
+	{ "bad mac", DRV NIC "mac = 52:54:00:12:34\n",
+	  "t.ini:5: mac = 52:54:00:12:34: expected "
+	  "a unicast MAC" },
 	{ "multicast mac", DRV NIC "mac = 01:00:5e:00:00:01\n", "expected a unicast MAC" },
-	{ "bad vfio address", DRV NIC "host = 3:0\n", "t.ini:5: host = 3:0: expected a PCI "
-						      "address like 0000:03:00.0" },
+	{ "bad vfio address", DRV NIC "host = 3:0\n",
+	  "t.ini:5: host = 3:0: expected a PCI "
+	  "address like 0000:03:00.0" },
 	{ "blk without image", DRV "[device b]\nvm = d\nkind = blk\n",
 	  "t.ini:2: [device b]: a blk device needs 'image = FILE'" },
 	{ "blk image missing", DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent/x.img\n",
 	  "t.ini:2: [device b]: image /nonexistent/x.img: No such file or directory; create it" },
-	{ "blk with net backend", DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbackend = "
-				      "user\n",
+	{ "blk with net backend",
+	  DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbackend = "
+	      "user\n",
 	  "t.ini:2: [device b]: backend/tap/mac are for net devices" },
-	{ "net with image", DRV NIC "image = @IMG@\n", "t.ini:2: [device n]: 'image' is for blk "
-						       "devices" },
-	{ "bad format", DRV "[device b]\nformat = vmdk\n", "t.ini:3: format = vmdk: expected raw "
-							   "or qcow2" },
+	{ "net with image", DRV NIC "image = @IMG@\n",
+	  "t.ini:2: [device n]: 'image' is for blk "
+	  "devices" },
+	{ "bad format", DRV "[device b]\nformat = vmdk\n",
+	  "t.ini:3: format = vmdk: expected raw "
+	  "or qcow2" },
 	{ "client uses unknown device", DRV NIC "[client-vm c]\ndevices = n, nope\n",
 	  "t.ini:6: devices: no device named 'nope'; define it in a [device nope] section" },
 	{ "client uses nothing", DRV NIC "[client-vm c]\n",
@@ -297,16 +317,20 @@ static const struct bad bad[] = {
 	{ "empty path", DRV "kernel =\n", "t.ini:2: kernel: empty path" },
 	{ "bad section line", "[driver-vm d\n", "t.ini:1: syntax error: expected 'key = value'" },
 	{ "unknown global key", "[ddvm]\nfoo = 1\n" DRV, "t.ini:2: [ddvm]: unknown key 'foo'" },
-	{ "bad restart", DRV "restart = warm\n", "t.ini:2: restart = warm: expected cold or "
+	{ "bad restart", DRV "restart = warm\n",
+	  "t.ini:2: restart = warm: expected cold or "
 	  "snapshot" },
 	{ "restart of a client", DRV NIC "[client-vm c]\ndevices = n\nrestart = snapshot\n",
 	  "t.ini:7: restart: only a driver VM is restarted by the supervisor" },
-	{ "snapshot with nvme", DRV "restart = snapshot\n[device b]\nvm = d\nkind = blk\n"
-	  "model = nvme\nimage = @IMG@\n", "t.ini:2: restart = snapshot: QEMU cannot save the "
+	{ "snapshot with nvme",
+	  DRV "restart = snapshot\n[device b]\nvm = d\nkind = blk\n"
+	      "model = nvme\nimage = @IMG@\n",
+	  "t.ini:2: restart = snapshot: QEMU cannot save the "
 	  "nvme device of d" },
 	{ "snapshot with vfio", DRV "restart = snapshot\n" NIC "host = 0000:03:00.0\n",
 	  "t.ini:2: restart = snapshot: driver VM d owns a real device (n, host = 0000:03:00.0)" },
-	{ "bad werror", DRV BLK "werror = panic\n", "t.ini:6: werror = panic: expected report "
+	{ "bad werror", DRV BLK "werror = panic\n",
+	  "t.ini:6: werror = panic: expected report "
 	  "(the default: the write fails, the driver VM runs on), stop, enospc or ignore" },
 	{ "bad rerror", DRV BLK "rerror = enospc\n", "t.ini:6: rerror = enospc: expected report" },
 	{ "bad discard", DRV BLK "discard = maybe\n", "t.ini:6: discard = maybe: expected unmap" },
@@ -317,107 +341,158 @@ static const struct bad bad[] = {
 	{ "werror on a net device", DRV NIC "werror = report\n",
 	  "t.ini:5: [device n]: werror/rerror/discard/detect_zeroes/cache/aio are for blk "
 	  "devices with an image" },
-	{ "discard on a vfio disk", DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
-	  "discard = off\n", "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes/cache/aio are "
+	{ "discard on a vfio disk",
+	  DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
+	      "discard = off\n",
+	  "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes/cache/aio are "
 	  "for blk" },
-	{ "werror stop with nvme", DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n" BLK
-	  "model = nvme\nwerror = stop\n", "t.ini:9: werror = stop: QEMU's nvme device has no "
+	{ "werror stop with nvme",
+	  DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n" BLK
+	      "model = nvme\nwerror = stop\n",
+	  "t.ini:9: werror = stop: QEMU's nvme device has no "
 	  "error policy" },
 	{ "werror enospc with a heartbeat", DRV BLK "werror = enospc\n",
 	  "t.ini:6: werror = enospc pauses driver VM d at a host I/O error; its heartbeat stops" },
-	{ "rerror stop with a request check", DRV "heartbeat_timeout_ms = 0\n" BLK
-	  "rerror = stop\n", "t.ini:7: rerror = stop pauses driver VM d" },
+	{ "rerror stop with a request check",
+	  DRV "heartbeat_timeout_ms = 0\n" BLK "rerror = stop\n",
+	  "t.ini:7: rerror = stop pauses driver VM d" },
 	/* the same thing given twice */
 	{ "same image twice", DRV BLK "[device c]\nvm = d\nkind = blk\nimage = @IMG@\n",
 	  "t.ini:9: image = " },
 	{ "same image twice, message", DRV BLK "[device c]\nvm = d\nkind = blk\nimage = @IMG@\n",
 	  ": the same file as the image of device b (line 5, " },
-	{ "same image through a symlink", DRV BLK "[device c]\nvm = d\nkind = blk\n"
-	  "image = @LINK@\n", "t.ini:9: image = " },
-	{ "same image, other spelling", DRV BLK "[device c]\nvm = d\nkind = blk\n"
-	  "image = /tmp/../@IMG@\n", "the same file as the image of device b" },
-	{ "same image to be created twice", DRV "[device b]\nvm = d\nkind = blk\n"
-	  "image = /tmp/ddvm-cfg-new.img\nsize = 1M\n[device c]\nvm = d\nkind = blk\n"
-	  "image = /tmp/../tmp/ddvm-cfg-new.img\nsize = 1M\n", "t.ini:10: image = "
+	{ "same image through a symlink",
+	  DRV BLK "[device c]\nvm = d\nkind = blk\n"
+		  "image = @LINK@\n",
+	  "t.ini:9: image = " },
+	{ "same image, other spelling",
+	  DRV BLK "[device c]\nvm = d\nkind = blk\n"
+		  "image = /tmp/../@IMG@\n",
+	  "the same file as the image of device b" },
+	{ "same image to be created twice",
+	  DRV "[device b]\nvm = d\nkind = blk\n"
+	      "image = /tmp/ddvm-cfg-new.img\nsize = 1M\n[device c]\nvm = d\nkind = blk\n"
+	      "image = /tmp/../tmp/ddvm-cfg-new.img\nsize = 1M\n",
+	  "t.ini:10: image = "
 	  "/tmp/../tmp/ddvm-cfg-new.img: the same file as the image of device b (line 5" },
-	{ "duplicate mac", DRV NIC "mac = 52:54:00:12:34:56\n[device m]\nvm = d\nkind = net\n"
-	  "mac = 52:54:00:12:34:56\n", "t.ini:9: mac = 52:54:00:12:34:56: device n has that MAC "
+	{ "duplicate mac",
+	  DRV NIC "mac = 52:54:00:12:34:56\n[device m]\nvm = d\nkind = net\n"
+		  "mac = 52:54:00:12:34:56\n",
+	  "t.ini:9: mac = 52:54:00:12:34:56: device n has that MAC "
 	  "already (line 5)" },
-	{ "duplicate mac, other case", DRV NIC "mac = 52:54:00:ab:cd:ef\n[device m]\nvm = d\n"
-	  "kind = net\nmac = 52:54:00:AB:CD:EF\n", "t.ini:9: mac = 52:54:00:AB:CD:EF: device n "
+	{ "duplicate mac, other case",
+	  DRV NIC "mac = 52:54:00:ab:cd:ef\n[device m]\nvm = d\n"
+		  "kind = net\nmac = 52:54:00:AB:CD:EF\n",
+	  "t.ini:9: mac = 52:54:00:AB:CD:EF: device n "
 	  "has that MAC already" },
-	{ "duplicate tap", DRV NIC "backend = tap\ntap = t0\n[device m]\nvm = d\nkind = net\n"
-	  "backend = tap\ntap = t0\n", "t.ini:11: tap = t0: device n uses that tap already "
+	{ "duplicate tap",
+	  DRV NIC "backend = tap\ntap = t0\n[device m]\nvm = d\nkind = net\n"
+		  "backend = tap\ntap = t0\n",
+	  "t.ini:11: tap = t0: device n uses that tap already "
 	  "(line 6)" },
-	{ "duplicate host device", DRV NIC "host = 0000:03:00.0\n[device m]\nvm = d\nkind = net\n"
-	  "host = 0000:03:00.0\n", "t.ini:9: host = 0000:03:00.0: device n is that PCI device "
+	{ "duplicate host device",
+	  DRV NIC "host = 0000:03:00.0\n[device m]\nvm = d\nkind = net\n"
+		  "host = 0000:03:00.0\n",
+	  "t.ini:9: host = 0000:03:00.0: device n is that PCI device "
 	  "already (line 5)" },
-	{ "duplicate host device, other spelling", DRV NIC "host = 0000:03:00.0\n[device m]\n"
-	  "vm = d\nkind = blk\nhost = 0000:03:00.0\n", "device n is that PCI device already" },
+	{ "duplicate host device, other spelling",
+	  DRV NIC "host = 0000:03:00.0\n[device m]\n"
+		  "vm = d\nkind = blk\nhost = 0000:03:00.0\n",
+	  "device n is that PCI device already" },
 	/* models: QEMU's own device list decides */
-	{ "unknown model", DRV NIC "model = e1000x\n", "t.ini:5: model = e1000x: QEMU has no such "
+	{ "unknown model", DRV NIC "model = e1000x\n",
+	  "t.ini:5: model = e1000x: QEMU has no such "
 	  "device; for kind = net use e1000" },
-	{ "unknown blk model", DRV BLK "model = fastdisk\n", "t.ini:6: model = fastdisk: QEMU has "
+	{ "unknown blk model", DRV BLK "model = fastdisk\n",
+	  "t.ini:6: model = fastdisk: QEMU has "
 	  "no such device; for kind = blk use nvme, virtio-blk-pci, ahci" },
-	{ "disk model as a NIC", DRV NIC "model = nvme\n", "t.ini:5: model = nvme: QEMU's nvme is "
+	{ "disk model as a NIC", DRV NIC "model = nvme\n",
+	  "t.ini:5: model = nvme: QEMU's nvme is "
 	  "a Storage device, not a NIC; use kind = blk" },
-	{ "NIC model as a disk", DRV BLK "model = virtio-net\n", "t.ini:6: model = virtio-net: "
+	{ "NIC model as a disk", DRV BLK "model = virtio-net\n",
+	  "t.ini:6: model = virtio-net: "
 	  "QEMU's virtio-net-pci is a Network device, not a disk controller; use kind = net" },
-	{ "misc device as a disk", DRV BLK "model = pvpanic\n", "t.ini:6: model = pvpanic: QEMU's "
+	{ "misc device as a disk", DRV BLK "model = pvpanic\n",
+	  "t.ini:6: model = pvpanic: QEMU's "
 	  "pvpanic is a Misc device, not a disk controller" },
-	{ "storage device without a drive", DRV BLK "model = sdhci-pci\n", "t.ini:6: model = "
+	{ "storage device without a drive", DRV BLK "model = sdhci-pci\n",
+	  "t.ini:6: model = "
 	  "sdhci-pci: the supervisor cannot attach a disk to QEMU's sdhci-pci (bus PCI)" },
-	{ "mptsas1068", DRV BLK "model = mptsas1068\n", "t.ini:6: model = mptsas1068: the driver VM's "
+	{ "mptsas1068", DRV BLK "model = mptsas1068\n",
+	  "t.ini:6: model = mptsas1068: the driver VM's "
 	  "mptsas binds to QEMU's SAS 1068 but never finds a disk on it" },
-	{ "ISA NIC", DRV NIC "model = ne2k_isa\n", "t.ini:5: model = ne2k_isa: a NIC on bus ISA "
+	{ "ISA NIC", DRV NIC "model = ne2k_isa\n",
+	  "t.ini:5: model = ne2k_isa: a NIC on bus ISA "
 	  "is not served (the translation module finds its NIC by the PCI function at the "
 	  "device's slot); use a PCI NIC such as e1000 or virtio-net-pci, or usb-net" },
-	{ "controller props on a PCI NIC", DRV NIC "controller_props = p2=4\n", "t.ini:5: "
+	{ "controller props on a PCI NIC", DRV NIC "controller_props = p2=4\n",
+	  "t.ini:5: "
 	  "controller_props: model = e1000 is on PCI itself, there is no separate controller" },
-	{ "unknown controller property of a USB NIC", DRV NIC "model = usb-net\n"
-	  "controller_props = ports=8\n", "t.ini:6: controller_props: QEMU's qemu-xhci has no "
+	{ "unknown controller property of a USB NIC",
+	  DRV NIC "model = usb-net\n"
+		  "controller_props = ports=8\n",
+	  "t.ini:6: controller_props: QEMU's qemu-xhci has no "
 	  "property 'ports'" },
 	{ "model with properties", DRV NIC "model = e1000,mac=52:54:00:00:00:01\n",
 	  "t.ini:5: model = e1000,mac=52:54:00:00:00:01: not a QEMU device name; see "
 	  "qemu-system-x86_64 -device help (properties go in props" },
-	{ "model too long", DRV BLK "model = "
-	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	{ "model too long",
+	  DRV BLK "model = "
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
 	  "t.ini:6: model = xxx" },
 	/* properties: QEMU's list for the device that gets them */
-	{ "unknown property", DRV BLK "model = megasas\nprops = logical_block_size=4096,"
-	  "blocksize=4096\n", "t.ini:7: props: QEMU's scsi-hd has no property 'blocksize'; see "
+	{ "unknown property",
+	  DRV BLK "model = megasas\nprops = logical_block_size=4096,"
+		  "blocksize=4096\n",
+	  "t.ini:7: props: QEMU's scsi-hd has no property 'blocksize'; see "
 	  "qemu-system-x86_64 -device scsi-hd,help" },
-	{ "unknown nic property", DRV NIC "props = jumbo=on\n", "t.ini:5: props: QEMU's e1000 "
+	{ "unknown nic property", DRV NIC "props = jumbo=on\n",
+	  "t.ini:5: props: QEMU's e1000 "
 	  "has no property 'jumbo'" },
-	{ "unknown controller property", DRV BLK "model = usb-storage\n"
-	  "controller_props = ports=8\n", "t.ini:7: controller_props: QEMU's qemu-xhci has no "
+	{ "unknown controller property",
+	  DRV BLK "model = usb-storage\n"
+		  "controller_props = ports=8\n",
+	  "t.ini:7: controller_props: QEMU's qemu-xhci has no "
 	  "property 'ports'" },
-	{ "controller props without a controller", DRV BLK "model = nvme\n"
-	  "controller_props = x=1\n", "t.ini:7: controller_props: model = nvme holds the disk "
+	{ "controller props without a controller",
+	  DRV BLK "model = nvme\n"
+		  "controller_props = x=1\n",
+	  "t.ini:7: controller_props: model = nvme holds the disk "
 	  "itself" },
-	{ "property the supervisor sets", DRV BLK "props = drive=other\n", "t.ini:6: props: drive "
+	{ "property the supervisor sets", DRV BLK "props = drive=other\n",
+	  "t.ini:6: props: drive "
 	  "is set by the supervisor (device b); remove it" },
-	{ "mac as a property", DRV NIC "props = mac=52:54:00:00:00:01\n", "t.ini:5: props: mac is "
+	{ "mac as a property", DRV NIC "props = mac=52:54:00:00:00:01\n",
+	  "t.ini:5: props: mac is "
 	  "the key 'mac = ...'" },
-	{ "props syntax", DRV BLK "props = logical_block_size 4096\n", "t.ini:6: props = "
+	{ "props syntax", DRV BLK "props = logical_block_size 4096\n",
+	  "t.ini:6: props = "
 	  "logical_block_size 4096: expected NAME=VALUE[,NAME=VALUE...]" },
-	{ "props empty item", DRV BLK "props = serial=a,,,=b\n", "t.ini:6: props = serial=a,,,=b: "
+	{ "props empty item", DRV BLK "props = serial=a,,,=b\n",
+	  "t.ini:6: props = serial=a,,,=b: "
 	  "expected NAME=VALUE" },
-	{ "props on a real device", DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
-	  "props = serial=x\n", "t.ini:6: [device b]: props are for emulated devices" },
+	{ "props on a real device",
+	  DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
+	      "props = serial=x\n",
+	  "t.ini:6: [device b]: props are for emulated devices" },
 	/* drive options */
 	{ "bad cache", DRV BLK "cache = fast\n", "t.ini:6: cache = fast: expected writeback" },
 	{ "bad aio", DRV BLK "aio = posix\n", "t.ini:6: aio = posix: expected threads" },
-	{ "aio native without O_DIRECT", DRV BLK "aio = native\n", "t.ini:6: aio = native: Linux "
+	{ "aio native without O_DIRECT", DRV BLK "aio = native\n",
+	  "t.ini:6: aio = native: Linux "
 	  "AIO needs O_DIRECT; add cache = none" },
-	{ "cache on a net device", DRV NIC "cache = none\n", "t.ini:5: [device n]: werror/rerror/"
+	{ "cache on a net device", DRV NIC "cache = none\n",
+	  "t.ini:5: [device n]: werror/rerror/"
 	  "discard/detect_zeroes/cache/aio are for blk devices" },
 	/* mtu */
-	{ "mtu too small", DRV NIC "mtu = 60\n", "t.ini:5: mtu = 60: expected a whole number from "
+	{ "mtu too small", DRV NIC "mtu = 60\n",
+	  "t.ini:5: mtu = 60: expected a whole number from "
 	  "68 to 65521" },
 	{ "mtu on a disk", DRV BLK "mtu = 9000\n", "t.ini:6: [device b]: mtu is for net devices" },
-	{ "mtus disagree in one driver VM", DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n"
-	  "mtu = 4000\n", "t.ini:5: mtu = 9000: device m of the same driver VM d has mtu = 4000; "
+	{ "mtus disagree in one driver VM",
+	  DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n"
+		  "mtu = 4000\n",
+	  "t.ini:5: mtu = 9000: device m of the same driver VM d has mtu = 4000; "
 	  "the translation module sets one MTU on every NIC of its VM" },
 	{ "mtu on one NIC of two", DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n",
 	  "t.ini:5: mtu = 9000: device m of the same driver VM d has mtu = 1500 (no mtu key)" },
@@ -471,11 +546,12 @@ static void test_storage_keys(void **state)
 	struct config *cfg = calloc(1, sizeof(*cfg));
 
 	(void)state;
-	assert_int_equal(parse(cfg, DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n"
-				    BLK "werror = enospc\nrerror = stop\ndiscard = off\n"
-				    "[device r]\nvm = d\nkind = blk\nmodel = nvme\nimage = @IMG3@\n"
-				    "readonly = yes\nwerror = report\nrerror = ignore\n"
-				    "[client-vm c]\ndevices = b r\n"),
+	assert_int_equal(parse(cfg,
+			       DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n" BLK
+				   "werror = enospc\nrerror = stop\ndiscard = off\n"
+				   "[device r]\nvm = d\nkind = blk\nmodel = nvme\nimage = @IMG3@\n"
+				   "readonly = yes\nwerror = report\nrerror = ignore\n"
+				   "[client-vm c]\ndevices = b r\n"),
 			 0);
 	assert_string_equal(cfg->devices[0].werror, "enospc");
 	assert_string_equal(cfg->devices[0].rerror, "stop");
@@ -528,7 +604,8 @@ static void test_models_and_props(void **state)
 		sprintf(names + strlen(names), " b%u", i);
 	}
 	o += sprintf(o, "props = serial=%0300d,,x\n", 7); /* a long value, a ",," comma */
-	o += sprintf(o, "[device b99]\nvm = d\nkind = blk\nmodel = megasas\nimage = @IMG@\n"
+	o += sprintf(o,
+		     "[device b99]\nvm = d\nkind = blk\nmodel = megasas\nimage = @IMG@\n"
 		     "props = logical_block_size=4096,physical_block_size=4096\n"
 		     "controller_props = max_cmds=64\ncache = none\naio = native\n"
 		     "[driver-vm f]\n"
@@ -538,7 +615,8 @@ static void test_models_and_props(void **state)
 		     "mtu = 4000\nbackend = tap\ntap = t1\n"
 		     "[device n2]\nvm = e\nkind = net\nmodel = usb-net\nmtu = 4000\n"
 		     "controller_props = p2=4\n"
-		     "[client-vm c]\ndevices =%s b99 n0\n[client-vm c2]\ndevices = n1 n2\n", names);
+		     "[client-vm c]\ndevices =%s b99 n0\n[client-vm c2]\ndevices = n1 n2\n",
+		     names);
 	if (parse(cfg, text))
 		fail_msg("%s", cfg->errors);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -560,7 +638,8 @@ static void test_models_and_props(void **state)
 	assert_int_equal(strlen(cfg->devices[i - 1].props), strlen("serial=") + 300 + 3);
 	assert_true(cfg_props_has(cfg->devices[i - 1].props, "serial"));
 	assert_false(cfg_props_has(cfg->devices[i - 1].props, "x"));
-	assert_string_equal(cfg->devices[i].props, "logical_block_size=4096,physical_block_size=4096");
+	assert_string_equal(cfg->devices[i].props,
+			    "logical_block_size=4096,physical_block_size=4096");
 	assert_true(cfg_props_has(cfg->devices[i].props, "physical_block_size"));
 	assert_false(cfg_props_has(cfg->devices[i].props, "block_size"));
 	assert_string_equal(cfg->devices[i].controller_props, "max_cmds=64");
@@ -617,11 +696,13 @@ static void test_qemu_query_default(void **state)
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\necho \"$*\" >>%s/calls\n"
-		   "case \"$*\" in\n"
-		   "*'-device help') printf 'Network devices:\\nname \"e1000\", bus PCI\\n' ;;\n"
-		   "*'-device e1000,help') printf 'e1000 options:\\n  mac=<str>\\n' ;;\n"
-		   "esac\n", dir);
+	fprintf(f,
+		"#!/bin/sh\necho \"$*\" >>%s/calls\n"
+		"case \"$*\" in\n"
+		"*'-device help') printf 'Network devices:\\nname \"e1000\", bus PCI\\n' ;;\n"
+		"*'-device e1000,help') printf 'e1000 options:\\n  mac=<str>\\n' ;;\n"
+		"esac\n",
+		dir);
 	fclose(f);
 	chmod(path, 0755);
 	setenv("DDVM_QEMU", path, 1);
@@ -636,7 +717,8 @@ static void test_qemu_query_default(void **state)
 	unsetenv("DDVM_QEMU");
 	unsetenv("DDVM_CACHE_DIR");
 	/* asked once, with -machine none; the answer cached */
-	snprintf(cmd, sizeof(cmd), "test $(grep -c -- '-machine none -device help$' %s/calls) = 1 && "
+	snprintf(cmd, sizeof(cmd),
+		 "test $(grep -c -- '-machine none -device help$' %s/calls) = 1 && "
 		 "ls %s/qemu-*.devices.txt >/dev/null && grep -q e1000 %s/qemu-*.devices.txt",
 		 dir, cache, cache);
 	n = system(cmd);

@@ -23,14 +23,14 @@
 
 #include "ivshmem_server.h"
 
-#define VECTORS 3
+#define VECTORS	 3
 #define SHM_SIZE (1 << 20)
 
 struct fixture {
 	char dir[64];
 	char path[2][128];
 	int shm_fd;
-	int stop_fd;  /* wakes the server thread: to stop, or to notice a closed fd */
+	int stop_fd; /* wakes the server thread: to stop, or to notice a closed fd */
 	_Atomic int stopping;
 	pthread_mutex_t lock; /* the server is not thread-safe; tests peek under it */
 	struct ivshmem_server srv;
@@ -129,7 +129,9 @@ static int64_t client_recv(int sock, int *fd)
 	} ctl;
 	int64_t v;
 	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
 			      .msg_controllen = sizeof(ctl.buf) };
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -379,7 +381,7 @@ static void test_restart_gets_fresh_id(void **state)
 		pthread_mutex_lock(&f->lock);
 		assert_int_equal(ivshmem_server__peer_id(&f->srv, 0), id);
 		pthread_mutex_unlock(&f->lock);
-		close(drv); /* the driver VM dies */
+		close(drv);	       /* the driver VM dies */
 		expect_plain(cli, id); /* disconnect notice: id without fd */
 		wait_peer_state(f, 0, 0);
 		close_all(drv_own, VECTORS);
@@ -452,7 +454,7 @@ static void test_talking_peer_is_closed(void **state)
 
 	assert_int_equal(write(b, &c, 1), 1);
 	assert_int_equal(recv(b, &c, 1, 0), 0); /* closed on us */
-	expect_plain(a, 1);			 /* a hears b left */
+	expect_plain(a, 1);			/* a hears b left */
 	pthread_mutex_lock(&f->lock);
 	assert_int_equal(f->srv.stats.violations, 1);
 	pthread_mutex_unlock(&f->lock);
@@ -518,8 +520,7 @@ static void test_init_bounds(void **state)
 	(void)state;
 	assert_int_equal(ivshmem_server__init(&s, "x", -1, 1), -EINVAL);
 	assert_int_equal(ivshmem_server__init(&s, "x", 0, 0), -EINVAL);
-	assert_int_equal(ivshmem_server__init(&s, "x", 0, IVSHMEM_SERVER_MAX_VECTORS + 1),
-			 -EINVAL);
+	assert_int_equal(ivshmem_server__init(&s, "x", 0, IVSHMEM_SERVER_MAX_VECTORS + 1), -EINVAL);
 	assert_int_equal(ivshmem_server__init(&s, "x", 0, 1), 0);
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = 0;

@@ -66,7 +66,7 @@ static char *fake_qemu(const char *dev)
 			      "name \"virtio-net-pci\", bus PCI, alias \"virtio-net\"\n");
 	if (!strcmp(dev, "virtio-net-pci"))
 		return strdup("virtio-net-pci options:\n  host_mtu=<uint16>\n  mq=<bool>\n");
-	return strdup("");	/* no property list: properties are not checked */
+	return strdup(""); /* no property list: properties are not checked */
 }
 
 /* The value that follows OPT in A, or NULL. */
@@ -194,7 +194,8 @@ static void test_drive_options(void **state)
 		 "[device d1]\nvm = drv\nkind = blk\nimage = %s\ndiscard = off\n"
 		 "[device d2]\nvm = drv\nkind = blk\nimage = %s\nrerror = ignore\n"
 		 "detect_zeroes = on\n"
-		 "[client-vm c]\ndevices = d0 d1 d2\n", img, img1, img2);
+		 "[client-vm c]\ndevices = d0 d1 d2\n",
+		 img, img1, img2);
 	if (config__parse_string(cfg, "t.ini", text))
 		fail_msg("setup did not parse: %s", cfg->errors);
 	build(cfg, "drv", "tcg", &a);
@@ -217,7 +218,8 @@ static void test_drive_options(void **state)
 	drv = nth_arg_after(&a, "-drive", 2);
 	assert_non_null(strstr(drv, ",werror=report,rerror=ignore,discard=unmap,"
 				    "detect-zeroes=on"));
-	assert_string_equal(nth_arg_after(&a, "-device", 3), "virtio-blk-pci,drive=drv-d2,addr=0x6");
+	assert_string_equal(nth_arg_after(&a, "-device", 3),
+			    "virtio-blk-pci,drive=drv-d2,addr=0x6");
 	free(cfg);
 }
 
@@ -226,19 +228,22 @@ static void test_drive_options(void **state)
  * controller_props on the controller, drive options on the -drive. */
 static void test_controllers(void **state)
 {
-	static const char *const models[] = { "ahci",	  "virtio-scsi-pci", "megasas",
-					      "megasas-gen2", "lsi53c895a", "pvscsi",
-					      "am53c974", "usb-storage",  "nvme" };
+	static const char *const models[] = { "ahci",	      "virtio-scsi-pci", "megasas",
+					      "megasas-gen2", "lsi53c895a",	 "pvscsi",
+					      "am53c974",     "usb-storage",	 "nvme" };
 	static const char *const want[][2] = {
 		{ "ahci,id=hba-b0,addr=0x4", "ide-hd,drive=drv-b0,bus=hba-b0.0" },
-		{ "virtio-scsi-pci,id=hba-b1,addr=0x5,num_queues=2", "scsi-hd,drive=drv-b1,bus=hba-b1.0" },
-		{ "megasas,id=hba-b2,addr=0x6", "scsi-hd,drive=drv-b2,bus=hba-b2.0,logical_block_size=4096,"
-						"physical_block_size=4096" },
+		{ "virtio-scsi-pci,id=hba-b1,addr=0x5,num_queues=2",
+		  "scsi-hd,drive=drv-b1,bus=hba-b1.0" },
+		{ "megasas,id=hba-b2,addr=0x6",
+		  "scsi-hd,drive=drv-b2,bus=hba-b2.0,logical_block_size=4096,"
+		  "physical_block_size=4096" },
 		{ "megasas-gen2,id=hba-b3,addr=0x7", "scsi-hd,drive=drv-b3,bus=hba-b3.0" },
 		{ "lsi53c895a,id=hba-b4,addr=0x8", "scsi-hd,drive=drv-b4,bus=hba-b4.0" },
 		{ "pvscsi,id=hba-b5,addr=0x9", "scsi-hd,drive=drv-b5,bus=hba-b5.0" },
 		{ "am53c974,id=hba-b6,addr=0xa", "scsi-hd,drive=drv-b6,bus=hba-b6.0" },
-		{ "qemu-xhci,id=usb-b7,addr=0xb", "usb-storage,drive=drv-b7,bus=usb-b7.0,serial=u1" },
+		{ "qemu-xhci,id=usb-b7,addr=0xb",
+		  "usb-storage,drive=drv-b7,bus=usb-b7.0,serial=u1" },
 		{ "nvme,drive=drv-b8,addr=0xc,serial=mine", NULL },
 	};
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -248,7 +253,7 @@ static void test_controllers(void **state)
 
 	(void)state;
 	o += sprintf(o, "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
-		     "[driver-vm drv]\n");
+			"[driver-vm drv]\n");
 	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		snprintf(img, sizeof(img), "/tmp/ddvm-argv-%d.%u", (int)getpid(), i);
 		close(open(img, O_CREAT | O_WRONLY, 0644));
@@ -258,7 +263,7 @@ static void test_controllers(void **state)
 			o += sprintf(o, "controller_props = num_queues=2\n");
 		if (i == 2)
 			o += sprintf(o, "props = logical_block_size=4096,physical_block_size=4096\n"
-				     "cache = none\naio = native\n");
+					"cache = none\naio = native\n");
 		if (i == 7)
 			o += sprintf(o, "props = serial=u1\n");
 		if (i == 8)

@@ -238,8 +238,8 @@ static void *backend_main(void *arg)
 		uint64_t cnt;
 
 		fake_session(f);
-		if (!f->pause && ddvm_region_session_current(&f->rg, ddvm_region_epoch(&f->rg),
-							     f->session)) {
+		if (!f->pause &&
+		    ddvm_region_session_current(&f->rg, ddvm_region_epoch(&f->rg), f->session)) {
 			if (f->rg.kind == DDVM_KIND_NET)
 				serve_net(f);
 			else
@@ -462,7 +462,8 @@ static void test_net_echo(void **state)
 			int r;
 
 			fill_frame(out, len, sent);
-			r = ddvm_net_send(c, out, len, NULL, (sent % 8) != 7 ? DDVM_NET_SEND_MORE : 0);
+			r = ddvm_net_send(c, out, len, NULL,
+					  (sent % 8) != 7 ? DDVM_NET_SEND_MORE : 0);
 			if (r == -EAGAIN)
 				break;
 			assert_int_equal(r, 0);
@@ -862,7 +863,8 @@ static void scribble(struct fake *f, unsigned *seed, const uint64_t *ids, unsign
 		} else if (f->rg.kind == DDVM_KIND_BLK && nids && rnd(seed) % 2) {
 			struct ddvm_blk_rsp *br = (void *)d;
 
-			br->id = ids[rnd(seed) % nids] ^ (rnd(seed) % 4 ? 0 : 1ull << (rnd(seed) % 64));
+			br->id =
+			    ids[rnd(seed) % nids] ^ (rnd(seed) % 4 ? 0 : 1ull << (rnd(seed) % 64));
 			br->status = rnd(seed) % 3 ? rnd(seed) % 6 : rnd(seed);
 			br->len = rnd(seed) % 2 ? 4096 : rnd(seed);
 		}
@@ -871,8 +873,12 @@ static void scribble(struct fake *f, unsigned *seed, const uint64_t *ids, unsign
 	/* a plausible or an absurd producer index */
 	ddvm_store_release(&r.ctl->prod, rnd(seed) % 4 ? n : rnd(seed));
 	if (rnd(seed) % 8 == 0)
-		ddvm_store_release(&f->rg.rings[0].ring_off ? &((struct ddvm_ring_ctl *)(
-			(uint8_t *)f->base + f->rg.rings[0].ring_off))->cons : &r.ctl->cons, rnd(seed));
+		ddvm_store_release(
+		    &f->rg.rings[0].ring_off
+			? &((struct ddvm_ring_ctl *)((uint8_t *)f->base + f->rg.rings[0].ring_off))
+			       ->cons
+			: &r.ctl->cons,
+		    rnd(seed));
 }
 
 static void test_hostile_backend(void **state)
@@ -927,8 +933,8 @@ static void test_hostile_backend(void **state)
 				int r = comp[k].result;
 
 				assert_true(comp[k].cookie < 8);
-				assert_true(r == 0 || r == -EIO || r == -EOPNOTSUPP || r == -EINVAL ||
-					    r == -ENOSPC || r == -EPIPE);
+				assert_true(r == 0 || r == -EIO || r == -EOPNOTSUPP ||
+					    r == -EINVAL || r == -ENOSPC || r == -EPIPE);
 			}
 			got += (unsigned)n;
 		}

@@ -118,9 +118,8 @@ static void test_layout_size_valid(void **state)
 			size = ddvm_layout_size(&p);
 			assert_true(size > 0);
 			assert_int_equal(size & (size - 1), 0); /* power of two */
-			need_min = DDVM_HDR_SIZE +
-				   q * ((uint64_t)p.fe_entries * p.fe_slot +
-					(uint64_t)p.be_entries * p.be_slot);
+			need_min = DDVM_HDR_SIZE + q * ((uint64_t)p.fe_entries * p.fe_slot +
+							(uint64_t)p.be_entries * p.be_slot);
 			assert_true(size >= need_min);
 			assert_true(size < 2 * need_min + 2 * 1024 * 1024);
 		}
@@ -139,11 +138,11 @@ static void test_layout_size_invalid(void **state)
 
 	(void)state;
 	ddvm_layout_defaults(&good, DDVM_KIND_NET);
-#define BAD(stmt)                                        \
-	do {                                             \
-		p = good;                                \
-		stmt;                                    \
-		assert_int_equal(ddvm_layout_size(&p), 0); \
+#define BAD(stmt)                                                                                  \
+	do {                                                                                       \
+		p = good;                                                                          \
+		stmt;                                                                              \
+		assert_int_equal(ddvm_layout_size(&p), 0);                                         \
 	} while (0)
 	BAD(p.kind = DDVM_KIND_NONE);
 	BAD(p.kind = 3);
@@ -250,12 +249,12 @@ static void check_roundtrip(struct reg *g)
 		else
 			assert_null(pr.data);
 	}
-	assert_int_equal(ddvm_region_ring(&rg, rg.num_rings, DDVM_SIDE_FRONTEND,
-					  &(struct ddvm_ring){ 0 }),
-			 -EINVAL);
-	assert_int_equal(ddvm_region_ring(&rg, 0xffffffffu, DDVM_SIDE_FRONTEND,
-					  &(struct ddvm_ring){ 0 }),
-			 -EINVAL);
+	assert_int_equal(
+	    ddvm_region_ring(&rg, rg.num_rings, DDVM_SIDE_FRONTEND, &(struct ddvm_ring){ 0 }),
+	    -EINVAL);
+	assert_int_equal(
+	    ddvm_region_ring(&rg, 0xffffffffu, DDVM_SIDE_FRONTEND, &(struct ddvm_ring){ 0 }),
+	    -EINVAL);
 }
 
 static void test_roundtrip_net(void **state)
@@ -326,15 +325,13 @@ static void test_reset_rings_and_status(void **state)
 
 	assert_int_equal(ddvm_region_attach(&rg, g->base, g->size), 0);
 	for (i = 0; i < rg.num_rings; i++) {
-		struct ddvm_ring_ctl *ctl =
-			(void *)((uint8_t *)g->base + rg.rings[i].ring_off);
+		struct ddvm_ring_ctl *ctl = (void *)((uint8_t *)g->base + rg.rings[i].ring_off);
 
 		ctl->prod = ctl->cons = ctl->prod_event = ctl->cons_event = 77;
 	}
 	ddvm_region_reset_rings(&rg);
 	for (i = 0; i < rg.num_rings; i++) {
-		struct ddvm_ring_ctl *ctl =
-			(void *)((uint8_t *)g->base + rg.rings[i].ring_off);
+		struct ddvm_ring_ctl *ctl = (void *)((uint8_t *)g->base + rg.rings[i].ring_off);
 
 		assert_int_equal(ctl->prod | ctl->cons | ctl->prod_event | ctl->cons_event, 0);
 	}
@@ -481,17 +478,17 @@ static void expect_attach(struct reg *g, uint64_t mapped, int want, const char *
 }
 
 /* Apply one corruption to a fresh copy of a valid region and check the verdict. */
-#define CASE(want, what, stmt)                                              \
-	do {                                                                \
-		struct ddvm_region_hdr *h = hdr(g);                         \
-		struct ddvm_ring_layout *r0 = &h->rings[0], *r1 = &h->rings[1]; \
-		struct ddvm_ring_layout *r2 = &h->rings[2];                 \
-		(void)r0;                                                   \
-		(void)r1;                                                   \
-		(void)r2;                                                   \
-		memcpy(g->base, pristine, DDVM_HDR_SIZE);                   \
-		stmt;                                                       \
-		expect_attach(g, g->size, want, what);                      \
+#define CASE(want, what, stmt)                                                                     \
+	do {                                                                                       \
+		struct ddvm_region_hdr *h = hdr(g);                                                \
+		struct ddvm_ring_layout *r0 = &h->rings[0], *r1 = &h->rings[1];                    \
+		struct ddvm_ring_layout *r2 = &h->rings[2];                                        \
+		(void)r0;                                                                          \
+		(void)r1;                                                                          \
+		(void)r2;                                                                          \
+		memcpy(g->base, pristine, DDVM_HDR_SIZE);                                          \
+		stmt;                                                                              \
+		expect_attach(g, g->size, want, what);                                             \
 	} while (0)
 
 static void test_attach_rejects(void **state)
@@ -568,8 +565,7 @@ static void test_attach_rejects(void **state)
 	hdr(g)->rings[1].slot_size = 0;
 	hdr(g)->rings[1].data_off = 0xdeadbeefu;
 	assert_int_equal(ddvm_region_attach(&rg, g->base, g->size), 0);
-	assert_int_equal(ddvm_region_ring(&rg, 1, DDVM_SIDE_BACKEND, &(struct ddvm_ring){ 0 }),
-			 0);
+	assert_int_equal(ddvm_region_ring(&rg, 1, DDVM_SIDE_BACKEND, &(struct ddvm_ring){ 0 }), 0);
 }
 
 /* BLK: the response ring has no data; a hostile header that gives it some must still

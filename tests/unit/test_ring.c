@@ -30,8 +30,8 @@ struct pair {
 	void *base;
 	uint64_t size;
 	struct ddvm_region rg;
-	struct ddvm_ring p; /* frontend: produces into ring 0 */
-	struct ddvm_ring c; /* backend: consumes ring 0 */
+	struct ddvm_ring p;  /* frontend: produces into ring 0 */
+	struct ddvm_ring c;  /* backend: consumes ring 0 */
 	struct ddvm_ring rp; /* backend: produces into ring 1 (no payload) */
 	struct ddvm_ring rc; /* frontend: consumes ring 1 */
 };
@@ -107,8 +107,8 @@ static void pair_set_index(struct pair *t, uint32_t x)
 
 static void test_init_rejects_bad_entries(void **state)
 {
-	static const uint32_t bad[] = { 0, 3, 6, 100, DDVM_RING_MAX_ENTRIES * 2, 0x80000000u,
-					0xffffffffu };
+	static const uint32_t bad[] = { 0,	     3,		 6, 100, DDVM_RING_MAX_ENTRIES * 2,
+					0x80000000u, 0xffffffffu };
 	struct pair *t = *state;
 	struct ddvm_ring_layout l = t->rg.rings[0];
 	struct ddvm_ring r;
@@ -549,7 +549,7 @@ static void test_consumer_prod_beyond_released(void **state)
 
 	push_n(&t->p, 6);
 	ddvm_ring_publish(&t->p);
-	pop_n(&t->c, 4); /* popped, not released: t->c.published is still 0 */
+	pop_n(&t->c, 4);	  /* popped, not released: t->c.published is still 0 */
 	t->p.ctl->prod = ENTRIES; /* exactly what the released slots allow: legal */
 	assert_int_equal(ddvm_ring_pending(&t->c), ENTRIES - 4);
 	assert_false(ddvm_ring_broken(&t->c));

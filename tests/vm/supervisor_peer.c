@@ -27,7 +27,9 @@ static int64_t recv_msg(int s, int *fd)
 	} ctl;
 	int64_t v;
 	struct iovec iov = { &v, sizeof(v) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.b,
 			    .msg_controllen = sizeof(ctl.b) };
 	struct cmsghdr *c;
 
