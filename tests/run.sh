@@ -8,12 +8,19 @@
 # why), anything else = fail. Each test runs under `timeout`; a script may declare its
 # own limit with a line "# timeout: SECONDS" (default 300).
 #
-#   tests/run.sh [-v] [PATTERN...]   run only tests whose name contains a PATTERN
+#   tests/run.sh [-v] [-j N] [PATTERN...]   run only tests whose name contains a PATTERN
 #
-# Output: one line per test, then "N passed, N failed, N skipped" (skips listed with
-# their reasons). Logs of every test are kept in build/test-logs/.
+# Script tests run JOBS at a time (-j N, or DDVM_TEST_JOBS; default 2): most of a VM
+# test's time is spent waiting for a guest or a deadline, so two overlap well on 2
+# cores. Longest first (by declared timeout), so the slow ones do not end the run
+# alone. A test that must run alone declares "# exclusive" (it then runs after the
+# others, by itself). Each test has its own TMPDIR, network namespace and run dir.
+#
+# Output: one line per test as it ends, then "N passed, N failed, N skipped" (skips
+# listed with their reasons), and the wall time. Logs of every test are kept in
+# build/test-logs/.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 export DDVM_ROOT=$ROOT
 export BUILD=${BUILD:-$ROOT/build}
@@ -21,8 +28,19 @@ LOGS=$BUILD/test-logs
 mkdir -p "$LOGS"
 
 verbose=0
-[ "${1:-}" = "-v" ] && { verbose=1; shift; }
+njobs=${DDVM_TEST_JOBS:-2}
+while [ $# -gt 0 ]; do
+	case $1 in
+	-v) verbose=1 ;;
+	-j) njobs=${2:?-j needs a number}; shift ;;
+	-j*) njobs=${1#-j} ;;
+	*) break ;;
+	esac
+	shift
+done
+[[ "$njobs" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -j wants a positive number, not '$njobs'" >&2; exit 2; }
 patterns=("$@")
+run_start=$(date +%s)
 
 pass=0 fail=0 skip=0
 failed=() skipped=()
@@ -67,7 +85,7 @@ sweep() {
 	local dir=$1 pf pid left=0
 	while IFS= read -r -d '' pf; do
 		pid=$(head -c 16 "$pf" 2>/dev/null | tr -cd 0-9)
-		[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || continue
+		if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then continue; fi
 		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir" || continue
 		echo "run.sh: $pf: pid $pid still running: killed"
 		kill -KILL "$pid" 2>/dev/null
@@ -76,13 +94,13 @@ sweep() {
 	return $left
 }
 
-run_script() {
-	local t=$1 name log rc limit start secs tmp
+# exec_script TEST RESULT — run one script test; write "rc secs" to RESULT.
+exec_script() {
+	local t=$1 result=$2 name log rc limit start secs tmp
 	name=${t#tests/}
 	name=${name%.sh}
 	log=$LOGS/${name//\//_}.log
-	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n1)
-	limit=${limit:-300}
+	limit=$(limit_of "$t")
 	start=$(date +%s)
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/ddvm-run.XXXXXX")
 	TMPDIR=$tmp timeout --kill-after=10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
@@ -93,6 +111,22 @@ run_script() {
 		echo "run.sh: the test left processes running (see the end of $log)" >>"$log"
 	fi
 	rm -rf "$tmp"
+	echo "$rc $secs" >"$result.tmp" && mv "$result.tmp" "$result"
+}
+
+limit_of() {
+	local limit
+	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
+	echo "${limit:-300}"
+}
+
+# report_script TEST RC SECS — count and print one finished script test.
+report_script() {
+	local t=$1 rc=$2 secs=$3 name log limit
+	name=${t#tests/}
+	name=${name%.sh}
+	log=$LOGS/${name//\//_}.log
+	limit=$(limit_of "$t")
 	case $rc in
 	0)
 		pass=$((pass + 1))
@@ -107,25 +141,64 @@ run_script() {
 		;;
 	*)
 		fail=$((fail + 1))
-		[ $rc = 124 ] && rc="124 (timed out after ${limit}s)"
+		[ "$rc" = 124 ] && rc="124 (timed out after ${limit}s)"
 		failed+=("$name (rc=$rc, see $log)")
 		printf 'FAIL  %-40s %3ds rc=%s\n' "$name" "$secs" "$rc"
 		tail -n 15 "$log" | sed 's/^/        /'
 		;;
 	esac
-	[ $verbose = 1 ] && [ $rc = 0 ] && tail -n 5 "$log" | sed 's/^/        /'
+	[ $verbose = 1 ] && [ "$rc" = 0 ] && tail -n 5 "$log" | sed 's/^/        /'
+	return 0
 }
 
 for bin in "$BUILD"/tests/unit/*; do
-	[ -x "$bin" ] && [ -f "$bin" ] || continue
+	if [ ! -x "$bin" ] || [ ! -f "$bin" ]; then continue; fi
 	selected "unit/$(basename "$bin")" && run_unit "$bin"
 done
-for t in tests/*/test_*.sh; do
-	[ -f "$t" ] || continue
-	selected "$t" && run_script "$t"
+# Script tests: the pool. RESULTS holds one file per started test; a test is reported
+# once its file exists (written last by exec_script).
+RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/ddvm-results.XXXXXX")
+trap 'rm -rf "$RESULTS"' EXIT
+pooled=() alone=()
+while read -r _ t; do
+	selected "$t" || continue
+	if grep -q '^# exclusive' "$t"; then alone+=("$t"); else pooled+=("$t"); fi
+done < <(for t in tests/*/test_*.sh; do
+	[ -f "$t" ] && echo "$(limit_of "$t") $t"
+done | sort -k1,1nr -k2,2)
+
+started=()
+collect() { # report every finished test not yet reported, in start order
+	local i r
+	for ((i = 0; i < ${#started[@]}; i++)); do
+		r=$RESULTS/$i
+		if [ ! -f "$r" ] || [ -f "$r.done" ]; then continue; fi
+		read -r rc secs <"$r"
+		report_script "${started[i]}" "$rc" "$secs"
+		touch "$r.done"
+	done
+}
+start_test() { # TEST
+	exec_script "$1" "$RESULTS/${#started[@]}" &
+	started+=("$1")
+}
+for t in "${pooled[@]}"; do
+	while (($(jobs -rp | wc -l) >= njobs)); do
+		wait -n
+		collect
+	done
+	start_test "$t"
+done
+wait
+collect
+for t in "${alone[@]}"; do
+	start_test "$t"
+	wait
+	collect
 done
 
 echo
+echo "script tests: $njobs at a time; wall time $(($(date +%s) - run_start)) s"
 if [ ${#skipped[@]} -gt 0 ]; then
 	echo "skipped:"
 	printf '  %s\n' "${skipped[@]}"
