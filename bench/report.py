@@ -288,7 +288,7 @@ def report(res, made, docs, root):
         s["rc"], s["seconds"], ("; " + s["note"]) if s.get("note") else "")) if s else "?")
         for p, s in st.items()) + ".")
     L.append("")
-    L.append("## Targets (DESIGN.md §8, issue 8)")
+    L.append('## Targets (docs/architecture.md, "The bars")')
     L.append("")
     L.append("| target | measured | bar | |")
     L.append("|---|---:|---:|---|")

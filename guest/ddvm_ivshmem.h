@@ -8,7 +8,7 @@
  * ivshmem registers (BAR0): INTRMASK 0, INTRSTATUS 4, IVPOSITION 8 (our peer id),
  * DOORBELL 12 (write (peer << 16) | vector). BAR2: the shared memory.
  * Peer -> us interrupts are MSI-X; QEMU drops them unless bus mastering is on, which is
- * why probe calls pci_set_master() (see DESIGN.md §7).
+ * why probe calls pci_set_master() (see docs/porting.md, step 2).
  */
 #ifndef DDVM_IVSHMEM_H
 #define DDVM_IVSHMEM_H

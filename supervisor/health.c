@@ -7,7 +7,7 @@
  * boot_timeout_ms, or — driver VMs — the health doorbell of a channel it serves stops
  * ringing. Every failure is logged with a timestamp and its reason.
  *
- * Evidence and claims (DESIGN.md §4: a client can hurt only itself). The failures
+ * Evidence and claims (docs/channel.md: a client can hurt only itself). The failures
  * above are evidence: no client can forge them. Whatever a channel's region says is
  * a claim, since both peers can write all of it: a side that reports the channel
  * broken, requests that look stalled in the ring indices, a header that changed.

@@ -12,7 +12,7 @@
  *
  * The pattern: the little-endian 32-bit word at byte offset o of the disk is
  * (o / 4 + SEED) * 2654435761 mod 2^32, so any tool can write or check it
- * (tests/vm/lib_pattern.py does, on the host).
+ * (tests/vm/client_pattern.py does, on the host).
  */
 #include <errno.h>
 #include <getopt.h>
