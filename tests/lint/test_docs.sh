@@ -10,7 +10,7 @@ python3 tests/lint/doc_refs.py >"$T/refs" || {
 	t_fail "$(wc -l <"$T/refs") reference(s) to files the tree does not have"
 }
 have=$(find tests/vm -maxdepth 1 -name 'test_*.sh' | wc -l)
-said=$(grep -o '[0-9]\+ *real-VM tests' README.md | grep -o '^[0-9]\+' || true)
+said=$(tr '\n' ' ' <README.md | grep -o '[0-9]\+ *real-VM tests' | grep -o '^[0-9]\+' || true)
 [ -n "$said" ] || t_fail "README.md no longer says how many real-VM tests there are"
 [ "$said" = "$have" ] || t_fail "README.md says $said real-VM tests; tests/vm has $have"
 echo "SUCCESS: references resolve; README's $said real-VM tests"
