@@ -78,3 +78,39 @@ fuzz: $(FUZZ_CHANNEL)
 	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
 	$(FUZZ_CHANNEL) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -timeout=10 \
 		-artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_DIR)/corpus tests/fuzz/corpus
+
+# --- the wire ABI for the Python peers ------------------------------------------------
+# build/py/ddvm_abi.py: include/ddvm/*.h as Python constants, printed by a C program
+# compiled against the headers (tests/vm/ddvm_abi_gen.c). What it prints is extracted
+# from the headers themselves: every pinned field (DDVM_ASSERT_OFFSET), every struct
+# with a pinned size, every object-like DDVM_ macro and enum constant. The Python peers
+# find it through tests/vm/ivshmem_peer.py (BUILD/py); tests/unit/test_abi_py.sh checks
+# it against the headers' text.
+ABI_PY_DIR := $(BUILD)/py
+ABI_PY     := $(ABI_PY_DIR)/ddvm_abi.py
+ABI_HDRS   := $(sort $(wildcard include/ddvm/*.h))
+
+$(ABI_PY_DIR)/ddvm_abi_names.h: $(ABI_HDRS) tests/tests.mk
+	@mkdir -p $(dir $@)
+	$(Q)for h in $(ABI_HDRS); do echo "#include \"ddvm/$${h##*/}\""; done >$(ABI_PY_DIR)/ddvm_abi_includes.h
+	$(Q)sed -n -e 's/^DDVM_ASSERT_OFFSET(\(.*\));.*/F(\1)/p' \
+		-e 's/^_Static_assert(sizeof(\(struct [a-z0-9_]*\)).*/S(\1)/p' \
+		-e 's/^#define \(DDVM_[A-Z0-9_]*\)[[:space:]][[:space:]]*[^[:space:]].*/C(\1)/p' \
+		-e 's/^[[:space:]][[:space:]]*\(DDVM_[A-Z0-9_]*\) = .*/C(\1)/p' $(ABI_HDRS) >$@.tmp
+	$(Q)mv $@.tmp $@
+
+$(ABI_PY_DIR)/ddvm_abi_gen: tests/vm/ddvm_abi_gen.c $(ABI_PY_DIR)/ddvm_abi_names.h $(ABI_HDRS)
+	$(if $(Q),@echo "  GEN     $(ABI_PY)")
+	$(Q)$(CC) $(DDVM_CFLAGS) -I$(ABI_PY_DIR) -o $@ $<
+
+$(ABI_PY): $(ABI_PY_DIR)/ddvm_abi_gen
+	$(Q)$< >$@.tmp && mv $@.tmp $@
+
+.PHONY: abi-py
+abi-py: $(ABI_PY)
+ALL_TARGETS += abi-py
+CHECK_DEPS  += abi-py
+
+# The C peers share one handshake (clients/common/ivshmem_peer.h).
+$(UNIT_DIR)/supervisor_ivshmem $(UNIT_DIR)/supervisor_ivshmem_san $(SUP_PEER): \
+	clients/common/ivshmem_peer.h

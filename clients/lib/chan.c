@@ -17,63 +17,11 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "ivshmem_peer.h"
 
-#define IVSHMEM_PROTOCOL_VERSION 0
-#define WAKE_INTERVAL_MS	 100 /* look at the header at least this often */
+#define WAKE_INTERVAL_MS 100 /* look at the header at least this often */
 
-/* --- the ivshmem-server protocol --------------------------------------------------- */
-
-/*
- * One message: an 8-byte little-endian integer, maybe with one fd. Returns 1 with a
- * message, 0 at EOF, -EAGAIN when nonblocking and nothing is there, -errno. Extra fds
- * (a misbehaving server) are closed; *fd is -1 when none came.
- */
-static int ivshmem_recv(int sock, int64_t *val, int *fd, int dontwait)
-{
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = val, .iov_len = sizeof(*val) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	*fd = -1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		size_t i, nfds;
-		int fds[4];
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfds > 4)
-			nfds = 4;
-		memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
-		for (i = 0; i < nfds; i++) {
-			if (*fd < 0)
-				*fd = fds[i];
-			else
-				close(fds[i]);
-		}
-	}
-	if (n == 0)
-		return 0;
-	if (n != sizeof(*val) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-		return -EPROTO;
-	}
-	return 1;
-}
+/* --- the ivshmem-server protocol (clients/common/ivshmem_peer.h) ----------------- */
 
 static void peer_forget(struct ddvm_chan *c, unsigned int slot)
 {
@@ -163,7 +111,7 @@ static int chan_server_drain(struct ddvm_chan *c)
 	int fd, ret;
 
 	while (budget--) {
-		ret = ivshmem_recv(c->sock, &id, &fd, 1);
+		ret = ivshmem_peer_recv(c->sock, &id, &fd, 1);
 		if (ret == -EAGAIN)
 			return 0;
 		if (ret <= 0)
@@ -310,38 +258,22 @@ static int chan_welcome(struct ddvm_chan *c)
 	int fd, ret, own = 0;
 	unsigned int budget = 4 * CHAN_MAX_PEERS * CHAN_MAX_VECTORS;
 
-	/* version, our id, -1 + shared memory: in this order, without other fds */
-	ret = ivshmem_recv(c->sock, &v, &fd, 0);
-	if (ret == 0)
-		return -EBUSY; /* hung up at once: the frontend id is taken (or we are refused) */
-	if (ret < 0 || fd >= 0 || v != IVSHMEM_PROTOCOL_VERSION)
-		goto err_proto;
-	ret = ivshmem_recv(c->sock, &v, &fd, 0);
-	if (ret <= 0 || fd >= 0 || v < 0 || v > 0xffff)
-		goto err_proto;
-	c->my_id = (uint16_t)v;
-	ret = ivshmem_recv(c->sock, &v, &fd, 0);
-	if (ret <= 0 || fd < 0 || v != -1)
-		goto err_proto;
-	c->shm_fd = fd;
+	ret = ivshmem_peer_welcome(c->sock, &c->my_id, &c->shm_fd);
+	if (ret)
+		return ret;
 	/* The other peers' eventfds, then ours. Block until we have one of ours; later
 	 * ones (and news about other peers) are picked up by chan_server_drain(). */
 	while (budget--) {
-		ret = ivshmem_recv(c->sock, &v, &fd, own);
+		ret = ivshmem_peer_recv(c->sock, &v, &fd, own);
 		if (ret == -EAGAIN)
 			return 0;
 		if (ret <= 0)
-			goto err_proto;
+			return ret < 0 && ret != -EPROTO ? ret : -EPROTO;
 		chan_server_msg(c, v, fd);
 		if (v == c->my_id && fd >= 0)
 			own = 1;
 	}
 	return 0;
-
-err_proto:
-	if (ret > 0 && fd >= 0)
-		close(fd);
-	return ret < 0 && ret != -EPROTO ? ret : -EPROTO;
 }
 
 static int chan_map(struct ddvm_chan *c, int kind)

@@ -21,7 +21,11 @@
 
 #include <cmocka.h>
 
+#include "../../clients/common/ivshmem_peer.h"
 #include "ivshmem_server.h"
+
+/* The peers' side of the protocol (clients/common/ivshmem_peer.h) and the server's. */
+_Static_assert(IVSHMEM_PEER_PROTOCOL_VERSION == IVSHMEM_PROTOCOL_VERSION, "protocol version");
 
 #define VECTORS	 3
 #define SHM_SIZE (1 << 20)
@@ -108,13 +112,10 @@ static int teardown(void **state)
 
 static int client_connect(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 5 };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = ivshmem_peer_connect(path);
 
 	assert_true(fd >= 0);
-	strcpy(sun.sun_path, path);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	/* A missing message fails the test instead of hanging it. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
@@ -123,24 +124,9 @@ static int client_connect(const char *path)
 /* One message: returns the value, stores the fd (or -1). Fails the test on EOF. */
 static int64_t client_recv(int sock, int *fd)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	int64_t v;
-	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 
-	assert_int_equal(n, sizeof(v));
-	*fd = -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	assert_int_equal(ivshmem_peer_recv(sock, &v, fd, 0), 1);
 	return v;
 }
 
@@ -170,12 +156,11 @@ static void expect_eventfds(int sock, int64_t id, int *efds)
 static int expect_setup(int sock, int64_t id)
 {
 	struct stat st;
-	int fd;
+	uint16_t got;
+	int fd = -1;
 
-	expect_plain(sock, IVSHMEM_PROTOCOL_VERSION);
-	expect_plain(sock, id);
-	assert_int_equal(client_recv(sock, &fd), -1);
-	assert_true(fd >= 0);
+	assert_int_equal(ivshmem_peer_welcome(sock, &got, &fd), 0);
+	assert_int_equal(got, id);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, SHM_SIZE);
 	return fd;
@@ -415,15 +400,14 @@ static void test_second_peer_refused(void **state)
 	int a = client_connect(f->path[0]);
 	int shm = expect_setup(a, 0);
 	int own[VECTORS];
+	uint16_t id;
 	int b, fd;
-	char c;
 
 	expect_eventfds(a, 0, own);
 	wait_peer_state(f, 0, 1);
 	b = client_connect(f->path[0]);
-	/* The server closes it without a word. */
-	assert_int_equal(recv(b, &c, 1, 0), 0);
-	(void)fd;
+	/* The server closes it without a word: what a peer reports as busy. */
+	assert_int_equal(ivshmem_peer_welcome(b, &id, &fd), -EBUSY);
 	pthread_mutex_lock(&f->lock);
 	assert_int_equal(f->srv.stats.rejected, 1);
 	pthread_mutex_unlock(&f->lock);

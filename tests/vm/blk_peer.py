@@ -19,20 +19,18 @@ over that one connection:
     wait=FILE         wait until FILE exists        touch=FILE   create FILE
 Prints "PEER-OK ..." lines; exits nonzero with "PEER-FAIL ..." on a failed check.
 """
-import mmap
 import os
 import random
 import signal
-import socket
-import struct
 import sys
 import time
 
-HOST_PEER = 2
-BACKEND, FRONTEND = 0, 1
-ST_ATTACHING, ST_READY, ST_BROKEN = 1, 2, 3
-OP_READ, OP_WRITE, OP_FLUSH = 0, 1, 2
-S_OK, S_INVAL = 0, 3
+from ivshmem_peer import Peer, abi, pack, unpack
+
+# ddvm-chan gives the driver VM and the client these peer ids (tools/ddvm-chan.c)
+BACKEND, FRONTEND = abi.SIDE_BACKEND, abi.SIDE_FRONTEND
+HDR, RING = abi.region_hdr, abi.ring_ctl
+S_OK, S_INVAL = abi.BLK_S_OK, abi.BLK_S_INVAL
 
 
 def fail(msg):
@@ -40,59 +38,24 @@ def fail(msg):
     sys.exit(1)
 
 
-class Channel:
+class Channel(Peer):
     def __init__(self, d):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(os.path.join(d, "host.sock"))
-        s.settimeout(2.0)
-        self.doorbells = {}
-        shm = None
-        while True:
-            try:
-                msg, fds, _, _ = socket.recv_fds(s, 8, 1)
-            except socket.timeout:
-                break
-            if not msg:
-                break
-            (val,) = struct.unpack("<q", msg)
-            if val == -1 and fds:
-                shm = fds[0]
-                s.settimeout(0.5)
-            elif fds:
-                self.doorbells.setdefault(val, []).append(fds[0])
-        if shm is None:
-            fail("no shared memory from the server")
-        self.sock = s
-        size = os.fstat(shm).st_size
-        self.m = mmap.mmap(shm, size)
-        if self.u32(0) != 0x4D564444:
+        super().__init__(os.path.join(d, "host.sock"))
+        if self.hdr("magic") != abi.MAGIC:
             fail("bad magic")
-        self.rings = []
-        for i in range(self.u32(0x14)):
-            off = 0x200 + 32 * i
-            ring_off, entries, data_off, data_size, slot = struct.unpack_from("<5I", self.m, off)
-            self.rings.append(dict(off=ring_off, entries=entries, data=data_off,
-                                   size=data_size, slot=slot))
-
-    def u32(self, off):
-        return struct.unpack_from("<I", self.m, off)[0]
-
-    def u64(self, off):
-        return struct.unpack_from("<Q", self.m, off)[0]
+        self.rings = self.ring_table()
 
     def put32(self, off, v):
-        struct.pack_into("<I", self.m, off, v & 0xFFFFFFFF)
-
-    def kick(self, peer, vector):
-        fds = self.doorbells.get(peer, [])
-        if vector < len(fds):
-            os.write(fds[vector], struct.pack("<Q", 1))
+        """Garbage at a raw offset (scribble)."""
+        self.mem[off:off + 4] = (v & 0xFFFFFFFF).to_bytes(4, "little")
 
     def backend(self):
-        return dict(state=self.u32(0x80), epoch=self.u32(0x84), heartbeat=self.u64(0x88),
-                    features=self.u64(0x90), hdr_epoch=self.u32(0x40),
-                    capacity=self.u64(0x100), lbs=self.u32(0x108),
-                    max_sectors=self.u32(0x110), errors=self.u64(0x98))
+        dev = unpack(abi.blk_config, self.mem, HDR.device)
+        return dict(state=self.hdr("backend_state"), epoch=self.hdr("backend_epoch"),
+                    heartbeat=self.hdr("heartbeat"), features=self.hdr("features"),
+                    hdr_epoch=self.hdr("epoch"), capacity=dev["capacity"],
+                    lbs=dev["logical_block"], max_sectors=dev["max_sectors"],
+                    errors=self.hdr("backend_errors"))
 
     def wait_ready(self, secs=30):
         """Attach as a client does (include/ddvm/abi.h "Sessions"): our ring fields from
@@ -101,26 +64,32 @@ class Channel:
         end = time.time() + secs
         session = session_epoch = None
         while time.time() < end:
-            epoch = self.u32(0x40)
+            epoch = self.hdr("epoch")
             if session is None or session_epoch != epoch:
                 req, rsp = self.rings[0], self.rings[1]
-                for off in (req["off"], req["off"] + 4, rsp["off"] + 64, rsp["off"] + 68):
-                    self.put32(off, 0)
-                session = (self.u32(0xD8) + 1) & 0xFFFFFFFF
-                while session in (0, self.u32(0xA0)):
+                for base, field in ((req, "prod"), (req, "cons_event"), (rsp, "cons"),
+                                    (rsp, "prod_event")):
+                    self.put(RING, field, 0, base["ring_off"])
+                session = (self.hdr("frontend_session") + 1) & 0xFFFFFFFF
+                while session in (0, self.hdr("backend_session")):
                     session = (session + 1) & 0xFFFFFFFF
                 session_epoch = epoch
-                self.put32(0xD8, session)
-                self.put32(0xC4, epoch)
-                self.put32(0xC0, ST_ATTACHING)
-                self.kick(BACKEND, 0)
+                self.set_hdr("frontend_session", session)
+                self.set_hdr("frontend_epoch", epoch)
+                self.set_hdr("frontend_state", abi.STATE_ATTACHING)
+                self.kick(BACKEND, abi.VECTOR_CONTROL)
             b = self.backend()
-            if b["state"] == ST_READY and b["epoch"] == epoch and self.u32(0xA0) == session:
-                self.put32(0xC0, ST_READY)
-                self.kick(BACKEND, 0)
+            if b["state"] == abi.STATE_READY and b["epoch"] == epoch and \
+                    self.hdr("backend_session") == session:
+                self.set_hdr("frontend_state", abi.STATE_READY)
+                self.kick(BACKEND, abi.VECTOR_CONTROL)
                 return b
             time.sleep(0.05)
         fail("backend not READY: %r" % self.backend())
+
+
+def desc_addr(r, index):
+    return r["ring_off"] + abi.RING_CTL_SIZE + (index & (r["entries"] - 1)) * abi.DESC_SIZE
 
 
 class Frontend:
@@ -129,32 +98,31 @@ class Frontend:
     def __init__(self, ch):
         self.ch = ch
         self.req, self.rsp = ch.rings[0], ch.rings[1]
-        self.prod = ch.u32(self.req["off"])
-        self.cons = ch.u32(self.rsp["off"] + 64)
+        self.prod = ch.get(RING, "prod", self.req["ring_off"])
+        self.cons = ch.get(RING, "cons", self.rsp["ring_off"])
 
     def push(self, rid, sector, off, length, op, flags=0):
-        r = self.req
-        d = r["off"] + 128 + (self.prod & (r["entries"] - 1)) * 32
-        struct.pack_into("<QQIIHHI", self.ch.m, d, rid, sector, off, length, op, flags, 0)
+        d = desc_addr(self.req, self.prod)
+        self.ch.mem[d:d + abi.DESC_SIZE] = pack(abi.blk_req, id=rid, sector=sector, off=off,
+                                                len=length, op=op, flags=flags)
         self.prod = (self.prod + 1) & 0xFFFFFFFF
-        self.ch.put32(r["off"], self.prod)  # x86: stores stay in order
-        self.ch.kick(BACKEND, 1)
+        self.ch.put(RING, "prod", self.prod, self.req["ring_off"])  # x86: stores in order
+        self.ch.kick(BACKEND, abi.VECTOR_QUEUE(0))
 
     def pop(self, secs=10):
-        r = self.rsp
         end = time.time() + secs
         while time.time() < end:
-            if self.ch.u32(r["off"]) != self.cons:
-                d = r["off"] + 128 + (self.cons & (r["entries"] - 1)) * 32
-                rid, status, length = struct.unpack_from("<QII", self.ch.m, d)
+            if self.ch.get(RING, "prod", self.rsp["ring_off"]) != self.cons:
+                rsp = unpack(abi.blk_rsp, self.ch.mem, desc_addr(self.rsp, self.cons))
                 self.cons = (self.cons + 1) & 0xFFFFFFFF
-                self.ch.put32(r["off"] + 64, self.cons)
-                return rid, status, length
+                self.ch.put(RING, "cons", self.cons, self.rsp["ring_off"])
+                return rsp["id"], rsp["status"], rsp["len"]
             time.sleep(0.002)
         return None
 
     def slot(self, tag):
-        return self.req["data"] + tag * self.req["slot"], tag * self.req["slot"]
+        return (self.req["data_off"] + tag * self.req["slot_size"],
+                tag * self.req["slot_size"])
 
 
 def expect(fe, name, rid, sector, off, length, op, flags=0, want=S_INVAL):
@@ -171,44 +139,44 @@ def good_io(fe, tag=3, seq=0x100):
     ch = fe.ch
     addr, off = fe.slot(tag)
     pattern = os.urandom(4096)
-    ch.m[addr:addr + 4096] = pattern
-    expect(fe, "good write", (seq << 16) | tag, 8, off, 4096, OP_WRITE, want=S_OK)
-    ch.m[addr:addr + 4096] = bytes(4096)
-    expect(fe, "good read", ((seq + 1) << 16) | tag, 8, off, 4096, OP_READ, want=S_OK)
-    if ch.m[addr:addr + 4096] != pattern:
+    ch.mem[addr:addr + 4096] = pattern
+    expect(fe, "good write", (seq << 16) | tag, 8, off, 4096, abi.BLK_OP_WRITE, want=S_OK)
+    ch.mem[addr:addr + 4096] = bytes(4096)
+    expect(fe, "good read", ((seq + 1) << 16) | tag, 8, off, 4096, abi.BLK_OP_READ, want=S_OK)
+    if ch.mem[addr:addr + 4096] != pattern:
         fail("read back differs from what was written")
-    expect(fe, "flush", ((seq + 2) << 16) | tag, 0, 0, 0, OP_FLUSH, want=S_OK)
+    expect(fe, "flush", ((seq + 2) << 16) | tag, 0, 0, 0, abi.BLK_OP_FLUSH, want=S_OK)
     print("PEER-OK data read back intact", flush=True)
 
 
 def rogue_client(ch):
     b = ch.wait_ready()
     fe = Frontend(ch)
-    cap, slot, ents = b["capacity"], fe.req["slot"], fe.req["entries"]
+    cap, slot, ents = b["capacity"], fe.req["slot_size"], fe.req["entries"]
     _, off1 = fe.slot(1)
     print("PEER-OK backend READY capacity=%d entries=%d slot=%d" % (cap, ents, slot), flush=True)
     expect(fe, "unknown op", 1, 0, off1, 512, 77)
-    expect(fe, "unknown flag", 1, 0, off1, 512, OP_READ, flags=0x8)
-    expect(fe, "len not a multiple of 512", 1, 0, off1, 100, OP_READ)
-    expect(fe, "len 0 read", 1, 0, off1, 0, OP_READ)
-    expect(fe, "len beyond the slot", 1, 0, off1, slot + 512, OP_READ)
-    expect(fe, "sector at capacity", 1, cap, off1, 512, OP_READ)
-    expect(fe, "range past the end", 1, cap - 1, off1, 1024, OP_WRITE)
-    expect(fe, "sector overflow", 1, 2**64 - 1, off1, 512, OP_READ)
-    expect(fe, "sector + len overflow", 1, 2**64 - 2, off1, 4096, OP_WRITE)
-    expect(fe, "off not the tag's slot", 1, 0, 0, 512, OP_READ)
-    expect(fe, "off past the data area", 1, 0, 0xFFFFFE00, 512, OP_READ)
-    expect(fe, "tag beyond the ring", ents + 5, 0, (ents + 5) * slot, 512, OP_READ)
-    expect(fe, "flush with a length", 1, 0, 0, 512, OP_FLUSH)
+    expect(fe, "unknown flag", 1, 0, off1, 512, abi.BLK_OP_READ, flags=0x8)
+    expect(fe, "len not a multiple of 512", 1, 0, off1, 100, abi.BLK_OP_READ)
+    expect(fe, "len 0 read", 1, 0, off1, 0, abi.BLK_OP_READ)
+    expect(fe, "len beyond the slot", 1, 0, off1, slot + 512, abi.BLK_OP_READ)
+    expect(fe, "sector at capacity", 1, cap, off1, 512, abi.BLK_OP_READ)
+    expect(fe, "range past the end", 1, cap - 1, off1, 1024, abi.BLK_OP_WRITE)
+    expect(fe, "sector overflow", 1, 2**64 - 1, off1, 512, abi.BLK_OP_READ)
+    expect(fe, "sector + len overflow", 1, 2**64 - 2, off1, 4096, abi.BLK_OP_WRITE)
+    expect(fe, "off not the tag's slot", 1, 0, 0, 512, abi.BLK_OP_READ)
+    expect(fe, "off past the data area", 1, 0, 0xFFFFFE00, 512, abi.BLK_OP_READ)
+    expect(fe, "tag beyond the ring", ents + 5, 0, (ents + 5) * slot, 512, abi.BLK_OP_READ)
+    expect(fe, "flush with a length", 1, 0, 0, 512, abi.BLK_OP_FLUSH)
     good_io(fe)
     # ring violation: publish more than a ring's worth
     fe.prod = (fe.prod + ents + 7) & 0xFFFFFFFF
-    ch.put32(fe.req["off"], fe.prod)
-    ch.kick(BACKEND, 1)
+    ch.put(RING, "prod", fe.prod, fe.req["ring_off"])
+    ch.kick(BACKEND, abi.VECTOR_QUEUE(0))
     end = time.time() + 10
-    while time.time() < end and ch.backend()["state"] != ST_BROKEN:
+    while time.time() < end and ch.backend()["state"] != abi.STATE_BROKEN:
         time.sleep(0.05)
-    if ch.backend()["state"] != ST_BROKEN:
+    if ch.backend()["state"] != abi.STATE_BROKEN:
         fail("backend did not go BROKEN on a ring violation: %r" % ch.backend())
     hb = ch.backend()["heartbeat"]
     time.sleep(0.5)
@@ -229,18 +197,17 @@ def scribble(ch, secs, everything):
     n = 0
     spans = []
     for r in ch.rings:
-        spans.append((r["off"], 128 + 32 * r["entries"]))
+        spans.append((r["ring_off"], abi.RING_BYTES(r["entries"])))
     if everything:
-        spans = [(0, len(ch.m))]
+        spans = [(0, len(ch.mem))]
     while time.time() < end:
         for start, length in spans:
             for _ in range(64):
                 o = start + rnd.randrange(length // 4) * 4
                 ch.put32(o, rnd.getrandbits(32))
-        ch.kick(BACKEND, 1)
-        ch.kick(FRONTEND, 1)
-        ch.kick(BACKEND, 0)
-        ch.kick(FRONTEND, 0)
+        for peer in (BACKEND, FRONTEND):
+            ch.kick(peer, abi.VECTOR_QUEUE(0))
+            ch.kick(peer, abi.VECTOR_CONTROL)
         n += 1
         time.sleep(0.01)
     print("PEER-OK scribbled %d rounds over %s" % (n, "the region" if everything else "the rings"),

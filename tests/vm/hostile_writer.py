@@ -11,11 +11,11 @@ is one the client itself could make: the test stands for a client gone hostile. 
 DURATION seconds it rotates through the KINDS, PERIOD seconds each, re-applying each
 one every few milliseconds and ringing doorbells, then leaves. Kinds:
 
-  broken     frontend_state = BROKEN at the current epoch (0x40), whenever not so: the
+  broken     frontend_state = BROKEN at the current epoch, whenever not so: the
              client "reports" a protocol violation by the driver VM
   backend    backend_state = BROKEN at the current epoch, whenever not so: the client
              forges the translation module's report
-  heartbeat  writes one constant heartbeat (0x88) every millisecond: the client freezes
+  heartbeat  writes one constant heartbeat every millisecond: the client freezes
              the driver VM's sign of life in its own region
   stall      backend_state and frontend_state = READY at the current epoch (the latter
              hiding the client's own complaint) and one request left published in the
@@ -37,33 +37,21 @@ it forged. SIGTERM or SIGINT ends it early (still with the summary).
 It stays connected the whole time and keeps track of the peers the server announces
 (a restarted driver VM has a fresh peer id): QEMU 7.2's ivshmem frees a departed peer's
 eventfd array without forgetting it, so a tool that reconnected would reuse nothing,
-but one connection is all it needs. Offsets are those of include/ddvm/abi.h; the ring
-geometry is copied once at connect time, before anything is written, so nothing this
-tool scribbles can make it write outside the region.
+but one connection is all it needs. The peer and the field offsets are
+tests/vm/ivshmem_peer.py's (generated from include/ddvm/); the ring geometry is copied
+once at connect time, before anything is written, so nothing this tool scribbles can
+make it write outside the region.
 """
 import argparse
-import array
-import errno
-import mmap
 import os
 import random
 import signal
-import socket
-import struct
 import sys
 import time
 
-# include/ddvm/abi.h
-MAGIC, ABI_MAJOR, REGION_SIZE, KIND, NUM_RINGS, NUM_QUEUES = 0x00, 0x04, 0x08, 0x10, 0x14, 0x18
-EPOCH, BACKEND_PEER, FRONTEND_PEER, CTL_FLAGS, BACKEND_TARGET = 0x40, 0x44, 0x46, 0x48, 0x50
-BACKEND_STATE, BACKEND_EPOCH, HEARTBEAT = 0x80, 0x84, 0x88
-FRONTEND_STATE, FRONTEND_EPOCH = 0xC0, 0xC4
-DEVICE, RING_TABLE, HDR_SIZE = 0x100, 0x200, 0x1000
-STATE_READY, STATE_BROKEN = 2, 3
-CTL_SHUTDOWN, CTL_BACKEND_GONE = 1, 2
-# struct ddvm_ring_ctl: prod +0, cons_event +4, cons +64, prod_event +68, descriptors +128
-PROD, CONS_EVENT, CONS, PROD_EVENT, DESCS = 0, 4, 64, 68, 128
-DESC_SIZE = 32
+from ivshmem_peer import Peer, ProtocolError, abi, pack
+
+HDR, RING = abi.region_hdr, abi.ring_ctl
 
 KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "control",
          "noise"]
@@ -77,103 +65,31 @@ def log(msg):
     print(f"hostile_writer: {msg}", flush=True)
 
 
-def recv_msg(s):
-    fds = array.array("i")
-    msg, anc, _, _ = s.recvmsg(8, socket.CMSG_LEN(4 * fds.itemsize))
-    if len(msg) != 8:
-        return None, -1
-    for level, typ, data in anc:
-        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    for extra in fds[1:]:
-        os.close(extra)
-    return struct.unpack("<q", msg)[0], (fds[0] if fds else -1)
-
-
-class Channel:
+class Channel(Peer):
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        version, _ = recv_msg(self.sock)
-        self.me, _ = recv_msg(self.sock)
-        _, shm = recv_msg(self.sock)
-        if version != 0 or shm < 0:
-            sys.exit("hostile_writer: not an ivshmem server")
-        self.size = os.fstat(shm).st_size
-        self.mem = mmap.mmap(shm, self.size)
-        os.close(shm)
-        self.doorbells = {}  # peer id -> [eventfd per vector]
-        self.peers_seen = set()
-        self.sock.setblocking(False)
-        # the server sends the other peers' eventfds right after the shm: collect them
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if not self.poll_server():
-                time.sleep(0.01)
-        # the true geometry, copied once before anything is written (abi.h)
-        if self.size < HDR_SIZE or self.r32(MAGIC) != 0x4D564444:
+        try:
+            super().__init__(path, wait=1.0)
+        except ProtocolError as e:
+            sys.exit(f"hostile_writer: {e}")
+        # the true geometry, copied once before anything is written
+        if self.size < abi.HDR_SIZE or self.hdr("magic") != abi.MAGIC:
             sys.exit("hostile_writer: the region has no valid header to start from")
-        self.nrings = min(self.r32(NUM_RINGS), 16)
         self.rings = []
-        for i in range(self.nrings):
-            off, entries = struct.unpack_from("<II", self.mem, RING_TABLE + 32 * i)
-            if entries == 0 or entries & (entries - 1) or off < HDR_SIZE or \
-                    off + DESCS + DESC_SIZE * entries > self.size:
+        for i, r in enumerate(self.ring_table()):
+            off, entries = r["ring_off"], r["entries"]
+            if entries == 0 or entries & (entries - 1) or off < abi.HDR_SIZE or \
+                    off + abi.RING_BYTES(entries) > self.size:
                 sys.exit(f"hostile_writer: ring {i} of the header is not sane to start from")
             self.rings.append((off, entries))
+        self.nrings = len(self.rings)
         if self.nrings < 2:
             sys.exit("hostile_writer: fewer than 2 rings")
 
     def poll_server(self):
-        """Consume what the server announced; True if there was something."""
-        got = False
-        while True:
-            try:
-                peer, fd = recv_msg(self.sock)
-            except BlockingIOError:
-                return got
-            except OSError as e:
-                if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    return got
-                raise
-            if peer is None:
-                log("the server closed the connection")
-                raise SystemExit(1)
-            got = True
-            if fd >= 0:
-                if peer != self.me:
-                    self.doorbells.setdefault(peer, []).append(fd)
-                    self.peers_seen.add(peer)
-                else:
-                    os.close(fd)
-            else:  # the peer left
-                for f in self.doorbells.pop(peer, []):
-                    os.close(f)
-
-    def r32(self, off):
-        return struct.unpack_from("<I", self.mem, off)[0]
-
-    def w32(self, off, v):
-        struct.pack_into("<I", self.mem, off, v & 0xFFFFFFFF)
-
-    def r64(self, off):
-        return struct.unpack_from("<Q", self.mem, off)[0]
-
-    def w64(self, off, v):
-        struct.pack_into("<Q", self.mem, off, v & 0xFFFFFFFFFFFFFFFF)
-
-    def kick(self, vectors=None):
-        """Ring the given vectors (default all) of every other peer."""
-        n = 0
-        for fds in self.doorbells.values():
-            for v, fd in enumerate(fds):
-                if vectors is None or v in vectors:
-                    try:
-                        os.write(fd, struct.pack("<Q", 1))
-                        n += 1
-                    except OSError:
-                        pass
-        return n
+        self.poll()
+        if self.closed:
+            log("the server closed the connection")
+            raise SystemExit(1)
 
 
 class Writer:
@@ -191,101 +107,102 @@ class Writer:
     def kick(self, vectors=None, every=0.0):
         now = time.monotonic()
         if now - self.last_kick >= every:
-            self.kicks += self.ch.kick(vectors)
+            self.kicks += self.ch.kick_all(vectors)
             self.last_kick = now
 
     def garbage_desc(self):
         r = self.rnd
-        return struct.pack("<IIBBHHHHHIQ", r.choice([0xFFFF0000 + r.randrange(0xFFFF),
-                                                     r.getrandbits(32), 0]),
-                           r.choice([0x7FFFFFFF, 0xFFFFFFFF, r.getrandbits(32)]),
-                           r.getrandbits(8), r.getrandbits(8), r.getrandbits(16),
-                           r.getrandbits(16), r.getrandbits(16), r.getrandbits(16),
-                           r.getrandbits(16), r.getrandbits(32), r.getrandbits(64))
+        return pack(abi.net_desc, r.randbytes(abi.DESC_SIZE),
+                    off=r.choice([0xFFFF0000 + r.randrange(0xFFFF), r.getrandbits(32), 0]),
+                    len=r.choice([0x7FFFFFFF, 0xFFFFFFFF, r.getrandbits(32)]))
 
     def start(self, kind):
-        ch = self.ch
         if kind == "heartbeat":
-            self.frozen = ch.r64(HEARTBEAT)
+            self.frozen = self.ch.hdr("heartbeat")
         self.step = 0
 
     def tick(self, kind):
         ch, r = self.ch, self.rnd
         self.step += 1
-        epoch = ch.r32(EPOCH)
+        epoch = ch.hdr("epoch")
         self.epochs.add(epoch)
         tx, tx_n = ch.rings[0]
         rx, rx_n = ch.rings[1]
-        if kind == "broken":
-            if ch.r32(FRONTEND_STATE) != STATE_BROKEN or ch.r32(FRONTEND_EPOCH) != epoch:
-                ch.w32(FRONTEND_EPOCH, epoch)
-                ch.w32(FRONTEND_STATE, STATE_BROKEN)
+        queue, control = abi.VECTOR_QUEUE(0), abi.VECTOR_CONTROL
+        if kind in ("broken", "backend"):
+            side = "frontend" if kind == "broken" else "backend"
+            st, ep = side + "_state", side + "_epoch"
+            if ch.hdr(st) != abi.STATE_BROKEN or ch.hdr(ep) != epoch:
+                ch.set_hdr(ep, epoch)
+                ch.set_hdr(st, abi.STATE_BROKEN)
                 self.bump(kind)
-                self.kick([0])
-        elif kind == "backend":
-            if ch.r32(BACKEND_STATE) != STATE_BROKEN or ch.r32(BACKEND_EPOCH) != epoch:
-                ch.w32(BACKEND_EPOCH, epoch)
-                ch.w32(BACKEND_STATE, STATE_BROKEN)
-                self.bump(kind)
-                self.kick([0])
+                self.kick([control])
         elif kind == "heartbeat":
-            if ch.r64(HEARTBEAT) != self.frozen:
-                ch.w64(HEARTBEAT, self.frozen)
+            if ch.hdr("heartbeat") != self.frozen:
+                ch.set_hdr("heartbeat", self.frozen)
                 self.bump(kind)
         elif kind == "stall":
             # both sides "ready" (hiding the client's own complaint), work left waiting
-            for st, ep in ((BACKEND_STATE, BACKEND_EPOCH), (FRONTEND_STATE, FRONTEND_EPOCH)):
-                if ch.r32(st) != STATE_READY or ch.r32(ep) != epoch:
-                    ch.w32(ep, epoch)
-                    ch.w32(st, STATE_READY)
+            for side in ("backend", "frontend"):
+                st, ep = side + "_state", side + "_epoch"
+                if ch.hdr(st) != abi.STATE_READY or ch.hdr(ep) != epoch:
+                    ch.set_hdr(ep, epoch)
+                    ch.set_hdr(st, abi.STATE_READY)
                     self.bump(kind)
-            prod, cons = ch.r32(tx + PROD), ch.r32(tx + CONS)
+            prod, cons = ch.get(RING, "prod", tx), ch.get(RING, "cons", tx)
             if prod == cons:
-                ch.w32(tx + PROD, cons + 1)
+                ch.put(RING, "prod", cons + 1, tx)
                 self.bump(kind)
         elif kind == "desc":
-            for off, n, vec in ((tx, tx_n, 1), (rx, rx_n, 1)):
-                prod = ch.r32(off + PROD)
-                d = off + DESCS + DESC_SIZE * (prod % n)
-                ch.mem[d:d + DESC_SIZE] = self.garbage_desc()
-                ch.w32(off + PROD, prod + r.randrange(1, 4))
+            for off, n in ((tx, tx_n), (rx, rx_n)):
+                prod = ch.get(RING, "prod", off)
+                d = off + abi.RING_CTL_SIZE + abi.DESC_SIZE * (prod % n)
+                ch.mem[d:d + abi.DESC_SIZE] = self.garbage_desc()
+                ch.put(RING, "prod", prod + r.randrange(1, 4), off)
                 self.bump(kind)
-            self.kick([1])
+            self.kick([queue])
         elif kind == "index":
             off = (tx, rx)[self.step % 2]
-            field = (PROD, CONS, CONS_EVENT, PROD_EVENT)[(self.step // 2) % 4]
-            ch.w32(off + field, ch.r32(off + field) + (1 << 31))
+            field = ("prod", "cons", "cons_event", "prod_event")[(self.step // 2) % 4]
+            ch.put(RING, field, ch.get(RING, field, off) + (1 << 31), off)
             self.bump(kind)
-            self.kick([1])
+            self.kick([queue])
         elif kind == "layout":
-            ch.w32(MAGIC, r.choice([r.getrandbits(32), 0, 0x4D564444]))
-            ch.w32(ABI_MAJOR, r.getrandbits(32))
-            ch.w64(REGION_SIZE, r.choice([1 << 40, 0, 0xFFFFFFFFFFFFF000, ch.size * 2,
-                                          r.getrandbits(64)]))
-            ch.w32(KIND, r.choice([0, 2, 7, r.getrandbits(32)]))
-            ch.w32(NUM_RINGS, r.choice([0, 16, 17, r.getrandbits(32)]))
-            ch.w32(NUM_QUEUES, r.choice([0, 8, 200, r.getrandbits(32)]))
-            for i in range(16):
-                e = RING_TABLE + 32 * i
-                ch.mem[e:e + 32] = struct.pack(
-                    "<IIIIIHHII", r.choice([0, 64, ch.size - 64, r.getrandbits(32)]),
-                    r.choice([0, 3, 4096, 1 << 31, r.getrandbits(32)]),
-                    r.choice([0, 0x1000, r.getrandbits(32)]), r.getrandbits(32),
-                    r.choice([0, 1 << 30, r.getrandbits(32)]), r.getrandbits(16),
-                    r.getrandbits(16), 0, 0)
+            ch.set_hdr("magic", r.choice([r.getrandbits(32), 0, abi.MAGIC]))
+            ch.mem[HDR.abi_major:HDR.abi_major + 4] = r.randbytes(4)  # major and minor
+            ch.set_hdr("region_size", r.choice([1 << 40, 0, 0xFFFFFFFFFFFFF000, ch.size * 2,
+                                                r.getrandbits(64)]))
+            ch.set_hdr("kind", r.choice([abi.KIND_NONE, abi.KIND_BLK, 7, r.getrandbits(32)]))
+            ch.set_hdr("num_rings", r.choice([0, abi.MAX_RINGS, abi.MAX_RINGS + 1,
+                                              r.getrandbits(32)]))
+            ch.set_hdr("num_queues", r.choice([0, abi.MAX_RINGS // 2, 200, r.getrandbits(32)]))
+            for i in range(abi.MAX_RINGS):
+                e = HDR.rings + abi.ring_layout.SIZE * i
+                ch.mem[e:e + abi.ring_layout.SIZE] = pack(
+                    abi.ring_layout,
+                    ring_off=r.choice([0, 64, ch.size - 64, r.getrandbits(32)]),
+                    entries=r.choice([0, 3, abi.RING_MAX_ENTRIES, 1 << 31, r.getrandbits(32)]),
+                    data_off=r.choice([0, abi.HDR_SIZE, r.getrandbits(32)]),
+                    data_size=r.getrandbits(32),
+                    slot_size=r.choice([0, 1 << 30, r.getrandbits(32)]),
+                    producer=r.getrandbits(16), vector=r.getrandbits(16))
             self.bump(kind)
-            self.kick([0], every=0.2)
+            self.kick([control], every=0.2)
         elif kind == "control":
-            ch.w32(EPOCH, r.choice([epoch + 1, epoch - 1, r.getrandbits(32), 0]))
-            struct.pack_into("<HH", ch.mem, BACKEND_PEER, r.getrandbits(16), r.getrandbits(16))
-            ch.w32(CTL_FLAGS, r.choice([CTL_SHUTDOWN, CTL_BACKEND_GONE, 3, r.getrandbits(32)]))
-            ch.mem[BACKEND_TARGET:BACKEND_TARGET + 32] = os.urandom(32)
+            ch.set_hdr("epoch", r.choice([epoch + 1, epoch - 1, r.getrandbits(32), 0]))
+            ch.set_hdr("backend_peer", r.getrandbits(16))
+            ch.set_hdr("frontend_peer", r.getrandbits(16))
+            ch.set_hdr("ctl_flags", r.choice([abi.CTL_SHUTDOWN, abi.CTL_BACKEND_GONE,
+                                              abi.CTL_SHUTDOWN | abi.CTL_BACKEND_GONE,
+                                              r.getrandbits(32)]))
+            ch.set_hdr("backend_target", os.urandom(HDR.fields["backend_target"][1]))
             self.bump(kind)
-            self.kick([0], every=0.2)
+            self.kick([control], every=0.2)
         elif kind == "noise":
-            ch.mem[BACKEND_STATE:RING_TABLE] = os.urandom(RING_TABLE - BACKEND_STATE)
+            # both status lines and the device description: everything up to the ring table
+            ch.mem[HDR.backend_state:HDR.rings] = os.urandom(HDR.rings - HDR.backend_state)
             for off, n in ((tx, tx_n), (rx, rx_n)):
-                ch.mem[off:off + DESCS + DESC_SIZE * n] = os.urandom(DESCS + DESC_SIZE * n)
+                ch.mem[off:off + abi.RING_BYTES(n)] = os.urandom(abi.RING_BYTES(n))
             self.bump(kind)
             self.kick(every=0.1)
         else:
@@ -312,7 +229,7 @@ def main():
     ch = Channel(a.sock)
     w = Writer(ch, random.Random(seed))
     log(f"connected as peer {ch.me}, region {ch.size} bytes, {ch.nrings} rings, "
-        f"epoch {ch.r32(EPOCH)}, doorbells of peers {sorted(ch.doorbells)}, seed {seed}")
+        f"epoch {ch.hdr('epoch')}, doorbells of peers {sorted(ch.doorbells)}, seed {seed}")
     t0 = time.monotonic()
     kind, kind_ends = None, 0.0
     i = 0
@@ -325,7 +242,7 @@ def main():
             i += 1
             kind_ends = min(now + a.period, t0 + a.duration)
             w.start(kind)
-            log(f"+{now - t0:.1f}s kind {kind} (epoch {ch.r32(EPOCH)}, "
+            log(f"+{now - t0:.1f}s kind {kind} (epoch {ch.hdr('epoch')}, "
                 f"peers {sorted(ch.doorbells)})")
         ch.poll_server()
         w.tick(kind)

@@ -19,112 +19,75 @@ It stays connected for all steps: QEMU 7.2's ivshmem frees a departed peer's eve
 array without forgetting it, so a peer id that leaves and comes back corrupts the
 VMs' QEMU heaps (the same reason a restarted driver VM needs a fresh peer id).
 
-The layout comes from the region header (include/ddvm/abi.h): ring table at 0x200,
-32 bytes per ring: ring_off, entries, data_off, data_size, slot_size (le32 each).
+The peer and the layout are tests/vm/ivshmem_peer.py's: the ring geometry from the
+region header's ring table, field offsets from include/ddvm/ (build/py/ddvm_abi.py).
 """
-import array
-import mmap
 import os
 import random
-import socket
-import struct
 import sys
 
-BACKEND_PEER, FRONTEND_PEER = 0, 1
+from ivshmem_peer import Peer, ProtocolError, abi, pack
+
+# ddvm-chan gives the driver VM and the client these peer ids (tools/ddvm-chan.c)
+BACKEND_PEER, FRONTEND_PEER = abi.SIDE_BACKEND, abi.SIDE_FRONTEND
+RING, HDR = abi.ring_ctl, abi.region_hdr
 
 
-def recv_msg(s):
-    fds = array.array("i")
-    msg, anc, _, _ = s.recvmsg(8, socket.CMSG_LEN(fds.itemsize))
-    if len(msg) != 8:
-        return None, -1
-    for level, typ, data in anc:
-        if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    return struct.unpack("<q", msg)[0], (fds[0] if fds else -1)
-
-
-def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    version, _ = recv_msg(s)
-    me, _ = recv_msg(s)
-    _, shm = recv_msg(s)
-    if version != 0 or shm < 0:
-        sys.exit("net_scribble: not an ivshmem server")
-    doorbells = {}
-    s.settimeout(1.0)
-    try:
-        while True:
-            peer, fd = recv_msg(s)
-            if peer is None:
-                break
-            if fd >= 0:
-                doorbells.setdefault(peer, []).append(fd)
-    except socket.timeout:
-        pass
-    return s, me, shm, doorbells
-
-
-def ring(mem, i):
-    ring_off, entries, data_off, data_size, slot = struct.unpack_from("<5I", mem, 0x200 + 32 * i)
-    return ring_off, entries, data_off, slot
-
-
-def kick(doorbells, peer, vector):
-    fds = doorbells.get(peer, [])
-    if vector < len(fds):
-        os.write(fds[vector], struct.pack("<Q", 1))
-
-
-def scribble(step, mem, doorbells, rnd):
-    tx_off, tx_n, _, _ = ring(mem, 0)
-    rx_off, rx_n, _, _ = ring(mem, 1)
+def scribble(step, ch, rnd):
+    tx, rx = ch.rings[0], ch.rings[1]
+    tx_off, tx_n = tx["ring_off"], tx["entries"]
+    rx_off, rx_n = rx["ring_off"], rx["entries"]
     if step == "desc":
-        prod = struct.unpack_from("<I", mem, tx_off)[0]
-        desc = tx_off + 128 + 32 * (prod % tx_n)
+        prod = ch.get(RING, "prod", tx_off)
+        desc = tx_off + abi.RING_CTL_SIZE + abi.DESC_SIZE * (prod % tx_n)
         # off far outside any slot, len huge, offload bits set at random
-        mem[desc : desc + 32] = struct.pack("<IIBBHHHHHIQ", 0xFFFF0000 + rnd.randrange(0xFFFF),
-                                            0x7FFFFFFF, 0xFF, 0x77, 0xFFFF, 1, 0xFFF0,
-                                            0xFFF0, 0, 0, 0)
-        struct.pack_into("<I", mem, tx_off, (prod + 1) & 0xFFFFFFFF)
-        kick(doorbells, BACKEND_PEER, 1)
+        ch.mem[desc:desc + abi.DESC_SIZE] = pack(
+            abi.net_desc, off=0xFFFF0000 + rnd.randrange(0xFFFF), len=0x7FFFFFFF, flags=0xFF,
+            gso_type=0x77, hdr_len=0xFFFF, gso_size=1, csum_start=0xFFF0, csum_offset=0xFFF0)
+        ch.put(RING, "prod", prod + 1, tx_off)
+        ch.kick(BACKEND_PEER, abi.VECTOR_QUEUE(0))
     elif step == "index":
-        cons = struct.unpack_from("<I", mem, rx_off + 64)[0]
-        struct.pack_into("<I", mem, rx_off, (cons + 100000) & 0xFFFFFFFF)
-        kick(doorbells, FRONTEND_PEER, 1)
+        cons = ch.get(RING, "cons", rx_off)
+        ch.put(RING, "prod", cons + 100000, rx_off)
+        ch.kick(FRONTEND_PEER, abi.VECTOR_QUEUE(0))
     elif step == "header":
-        for off in list(range(0x80, 0xA0, 4)) + list(range(0x100, 0x120, 4)):
-            struct.pack_into("<I", mem, off, rnd.getrandbits(32))
-        kick(doorbells, FRONTEND_PEER, 0)
-        kick(doorbells, BACKEND_PEER, 0)
+        # the backend's status line up to its session, and every field of the device
+        # description
+        dev_end = max(off + size for off, size in abi.net_config.fields.values())
+        for start, end in ((HDR.backend_state, HDR.backend_session),
+                           (HDR.device, HDR.device + dev_end)):
+            ch.mem[start:end] = rnd.randbytes(end - start)
+        ch.kick(FRONTEND_PEER, abi.VECTOR_CONTROL)
+        ch.kick(BACKEND_PEER, abi.VECTOR_CONTROL)
     elif step == "noise":
         for off, n in ((tx_off, tx_n), (rx_off, rx_n)):
-            mem[off : off + 128 + 32 * n] = os.urandom(128 + 32 * n)
-        for v in range(2):
-            kick(doorbells, FRONTEND_PEER, v)
-            kick(doorbells, BACKEND_PEER, v)
+            ch.mem[off:off + abi.RING_BYTES(n)] = os.urandom(abi.RING_BYTES(n))
+        for v in (abi.VECTOR_CONTROL, abi.VECTOR_QUEUE(0)):
+            ch.kick(FRONTEND_PEER, v)
+            ch.kick(BACKEND_PEER, v)
     else:
         return False
-    mem.flush()
+    ch.mem.flush()
     return True
 
 
 def main():
-    s, me, shm, doorbells = connect(sys.argv[1])
-    size = os.fstat(shm).st_size
-    mem = mmap.mmap(shm, size)
+    try:
+        ch = Peer(sys.argv[1], quiet=1.0)
+    except ProtocolError as e:
+        sys.exit("net_scribble: %s" % e)
+    ch.rings = ch.ring_table()
     rnd = random.Random(int.from_bytes(os.urandom(8), "little"))
-    print(f"net_scribble: connected as peer {me}, region {size} bytes, "
-          f"doorbells of peers {sorted(doorbells)}", flush=True)
+    print(f"net_scribble: connected as peer {ch.me}, region {ch.size} bytes, "
+          f"doorbells of peers {sorted(ch.doorbells)}", flush=True)
     for line in sys.stdin:
         step = line.strip()
         if step == "quit":
             break
         if step:
-            ok = scribble(step, mem, doorbells, rnd)
+            ok = scribble(step, ch, rnd)
             print(f"net_scribble: {step} {'done' if ok else 'unknown'}", flush=True)
-    s.close()
+    ch.close()
 
 
 if __name__ == "__main__":

@@ -13,40 +13,26 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../../clients/common/ivshmem_peer.h"
+
 #define MAXV 64
 
+/* One message's value; INT64_MIN at EOF or on a protocol error. */
 static int64_t recv_msg(int s, int *fd)
 {
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	int64_t v;
-	struct iovec iov = { &v, sizeof(v) };
-	struct msghdr m = { .msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = ctl.b,
-			    .msg_controllen = sizeof(ctl.b) };
-	struct cmsghdr *c;
 
-	*fd = -1;
-	if (recvmsg(s, &m, 0) != sizeof(v))
-		return INT64_MIN;
-	c = CMSG_FIRSTHDR(&m);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return v;
+	return ivshmem_peer_recv(s, &v, fd, 0) == 1 ? v : INT64_MIN;
 }
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int own[MAXV], nown = 0, s, fd, i, last_peer = -1, count = 0;
-	int64_t me, v;
+	int own[MAXV], nown = 0, s, fd, shm, i, last_peer = -1, count = 0;
+	uint16_t me;
+	int64_t v;
 	time_t end;
 	struct stat st;
 
@@ -54,17 +40,16 @@ int main(int argc, char **argv)
 		return 2;
 	end = time(NULL) + (argc > 2 ? atoi(argv[2]) : 60);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	s = socket(AF_UNIX, SOCK_STREAM, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[1]);
-	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		perror("connect");
+	s = ivshmem_peer_connect(argv[1]);
+	if (s < 0) {
+		fprintf(stderr, "connect %s: %s\n", argv[1], strerror(-s));
 		return 1;
 	}
-	if (recv_msg(s, &fd) != 0 || fd != -1)
-		return printf("bad version\n"), 1;
-	me = recv_msg(s, &fd);
-	printf("peer id %lld\n", (long long)me);
-	if (recv_msg(s, &fd) != -1 || fd < 0 || fstat(fd, &st))
+	i = ivshmem_peer_welcome(s, &me, &shm);
+	if (i)
+		return printf("bad welcome: %s\n", strerror(-i)), 1;
+	printf("peer id %u\n", me);
+	if (fstat(shm, &st))
 		return printf("bad shm\n"), 1;
 	printf("shm %lld\n", (long long)st.st_size);
 	while (time(NULL) < end) {
