@@ -136,7 +136,7 @@ printf '%-15s %12s %9s %12s %9s %7s %10s %10s\n' job "reuse MiB/s" IOPS "native 
 for j in $JOBS; do
 	name=${j%%:*}
 	m() { echo "${res[$1]}" | median; }
-	echo "$name $(m reuse_${name}_bw) $(m reuse_${name}_iops) $(m native_${name}_bw) $(m native_${name}_iops) $(m reuse_${name}_cpu) $(m native_${name}_cpu)" |
+	echo "$name $(m "reuse_${name}_bw") $(m "reuse_${name}_iops") $(m "native_${name}_bw") $(m "native_${name}_iops") $(m "reuse_${name}_cpu") $(m "native_${name}_cpu")" |
 		awk '{ printf "%-15s %12.1f %9d %12.1f %9d %7.2f %10.1f %10.1f\n", $1, $2 / 1024, $3, $4 / 1024, $5, ($4 > 0 ? $2 / $4 : 0), $6, $7 }'
 done
 vm_no_oops drv

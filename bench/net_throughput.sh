@@ -30,7 +30,7 @@ measure() {
 	local name=$1 peer=$2 dir=$3 c0 c1 mbps
 	shift 3
 	c0=$(cpu_ticks "$@")
-	mbps=$(NET_PEER=$peer net_iperf "$name" $dir)
+	mbps=$(NET_PEER=$peer net_iperf "$name" "$dir")
 	c1=$(cpu_ticks "$@")
 	echo "$mbps $(echo "$(ticks_to_secs "$c0" "$c1") $mbps $SECS" | awk '{printf "%.2f", $1 / ($2 * $3 / 8000)}')"
 }
@@ -58,6 +58,7 @@ net_chan_start b1 52:54:00:dd:05:01
 net_tap_create "${NET_TAP}r"
 net_tap_create "${NET_TAP}n"
 net_driver_vm_start drv "$MODEL" "${NET_TAP}r" b1
+# shellcheck disable=SC2054 # the commas belong to the -fw_cfg option
 rr_cfg=(-fw_cfg name=opt/ddvm/tcp_rr,file="$TCP_RR")
 mapfile -t chan < <(net_chan_args b1 frontend 0x10)
 VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start client "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_netfront" \

@@ -27,7 +27,7 @@ net_need_build
 IDLE_SECS=${BENCH_IDLE_SECS:-60}
 SETTLE=${BENCH_SETTLE_SECS:-5}
 COUNTS=${BENCH_COUNTS:-1 2 4 8}
-MEMS=(${BENCH_MEMS:-64 80 96 128})
+read -ra MEMS <<<"${BENCH_MEMS:-64 80 96 128}"
 PHASES=${*:-idle minmem}
 blk_driver_script "$T/idle.sh" nvme
 
@@ -87,7 +87,7 @@ for n in $COUNTS; do
 		pf=$T/idle$i.pid
 		pct=$(echo "$(ticks_to_secs "${c0[$pf]}" "$(cpu_ticks "$pf")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')
 		bench_sample "idle_cpu_pct_n$n" driver-vm "$i" "$pct"
-		bench_sample "pss_mib_n$n" driver-vm "$i" "$(echo "$(pss_kib "$(cat "$pf")")" | awk '{printf "%.1f", $1 / 1024}')"
+		bench_sample "pss_mib_n$n" driver-vm "$i" "$(awk '{printf "%.1f", $1 / 1024}' <<<"$(pss_kib "$(cat "$pf")")")"
 		tot=$(echo "$tot $pct" | awk '{print $1 + $2}')
 	done
 	if [ "$n" = 1 ]; then
@@ -102,7 +102,7 @@ for n in $COUNTS; do
 		perf_finish idle-driver-vm
 	fi
 	bench_note "load_n$n" "$l0 -> $(cut -d' ' -f1 /proc/loadavg)"
-	t_log "$n idle driver VMs: $(echo "$tot $n" | awk '{printf "%.3f", $1 / $2}') % of a core each (mean), PSS $(echo "$(for pf in "${pfs[@]}"; do pss_kib "$(cat "$pf")"; done)" | awk '{s += $1} END {printf "%.1f", s / NR / 1024}') MiB each (mean)"
+	t_log "$n idle driver VMs: $(echo "$tot $n" | awk '{printf "%.3f", $1 / $2}') % of a core each (mean), PSS $(awk '{s += $1} END {printf "%.1f", s / NR / 1024}' <<<"$(for pf in "${pfs[@]}"; do pss_kib "$(cat "$pf")"; done)") MiB each (mean)"
 done
 
 # --- 2. KSM ------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ if [ -w $KSM/run ]; then
 	deadline=$((SECONDS + 90))
 	while (($(cat $KSM/full_scans) < s0 + 3)) && ((SECONDS < deadline)); do sleep 1; done
 	for i in $(seq "$up"); do
-		bench_sample "pss_ksm_mib_n$up" driver-vm "$i" "$(echo "$(pss_kib "$(cat "$T/idle$i.pid")")" | awk '{printf "%.1f", $1 / 1024}')"
+		bench_sample "pss_ksm_mib_n$up" driver-vm "$i" "$(awk '{printf "%.1f", $1 / 1024}' <<<"$(pss_kib "$(cat "$T/idle$i.pid")")")"
 	done
 	bench_note ksm "run=1 pages_to_scan=4000 sleep_millisecs=10, $(($(cat $KSM/full_scans) - s0)) full scans; pages_shared $(cat $KSM/pages_shared), pages_sharing $(cat $KSM/pages_sharing)"
 	t_log "KSM: $(($(cat $KSM/full_scans) - s0)) full scans, pages_shared $(cat $KSM/pages_shared) pages_sharing $(cat $KSM/pages_sharing)"
@@ -164,7 +164,7 @@ try_mem() { # MIB -> 0 if a driver VM with MIB of memory passes the check
 	fi
 	grep -Eq 'Out of memory|Kernel panic|oom-kill' "$T/mdrv$k.console" && rc=${rc/0/4}
 	bench_sample minmem_pass "${mem}MiB" "$k" "$((rc == 0 ? 1 : 0))"
-	if [ $rc != 0 ]; then
+	if [ "$rc" != 0 ]; then
 		{
 			echo "== check output"
 			cat "$T/mfio$k" "$T/mping$k" "$T/mdrv$k.wait" 2>/dev/null
@@ -178,7 +178,7 @@ try_mem() { # MIB -> 0 if a driver VM with MIB of memory passes the check
 	t_kill_pidfile "$T/mdrv$k.pid"
 	t_kill_pidfile "$T/cli$k.pid"
 	ip -n "$NET_NS" link del "$tap" 2>/dev/null
-	return $rc
+	return "$rc"
 }
 # bisect: the smallest passing size among MEMS (assumes passing is monotonic in size)
 lo=0 hi=$((${#MEMS[@]} - 1)) best=""

@@ -87,6 +87,7 @@ done
 kos=$(ls "$KOS_DIR"/*.ko 2>/dev/null || true)
 inputs=$(
 	echo "$REL $MODULES $ONDEMAND $STUB_LIBS"
+	# shellcheck disable=SC2086 # $kos and $tool_paths are lists of paths, one a word
 	sha256sum "$ROOT/images/build-initramfs.sh" "$ROOT/images/init.sh" "$ROOT/images/hotplug.sh" "$BUSYBOX" \
 		$kos $tool_paths 2>/dev/null | sed "s|  $ROOT/|  |"
 )
@@ -153,7 +154,11 @@ PS1="$(hostname)# "
 EOF
 
 # --- tools and their shared libraries ----------------------------------------------
-is_stub() { case " $(echo $STUB_LIBS) " in *" $1 "*) return 0 ;; esac; return 1; }
+is_stub() { # SONAME: one of STUB_LIBS?
+	local s
+	for s in $STUB_LIBS; do [ "$s" = "$1" ] && return 0; done
+	return 1
+}
 needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 
 declare -A libpath=() copied=() stubsyms=()

@@ -14,7 +14,7 @@
 #     with sh and prints "DDVM-RUN-EXIT rc=<rc>"
 #  6. ddvm.poweroff=1 on the command line: powers off; otherwise a shell on the console.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root TERM=${TERM:-linux}
+export HOME=/root TERM="${TERM:-linux}"
 umask 022
 
 mount -t proc proc /proc

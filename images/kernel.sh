@@ -77,8 +77,9 @@ lookup() { # sets rel and prob
 	fi
 	rel=$(image_release)
 	prob=$(headers_problem "$rel")
-	mkdir -p "$KBUILD" 2>/dev/null && printf '%s\n%s\n' "$rel" "$prob" >"$CACHE.$$" &&
+	if mkdir -p "$KBUILD" 2>/dev/null && printf '%s\n%s\n' "$rel" "$prob" >"$CACHE.$$"; then
 		mv "$CACHE.$$" "$CACHE" 2>/dev/null || true
+	fi
 }
 
 cmd_release() {
@@ -116,7 +117,7 @@ cmd_fetch() {
 	if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$dl"; fi
 	(cd "$dl" && apt-get download -q "linux-image-$rel") ||
 		die "apt-get download linux-image-$rel failed (run 'apt-get update' and re-run)"
-	deb=$(ls "$dl"/linux-image-"$rel"_*.deb 2>/dev/null | head -n1)
+	deb=$(find "$dl" -maxdepth 1 -name "linux-image-${rel}_*.deb" | head -n1)
 	[ -n "$deb" ] || die "apt-get download produced no linux-image-$rel package"
 	rm -rf "$KBUILD/root" "$KBUILD"/linux-image-*.deb "$KBUILD/release" "$KBUILD/version"
 	mv "$deb" "$KBUILD/"

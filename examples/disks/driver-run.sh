@@ -1,3 +1,4 @@
+#!/bin/sh
 # Driver VM (diskvm) of examples/disks.ini: load the disk translation module. It binds
 # to each channel, finds the channel's disk by the PCI function of its controller
 # (/dev/disk/by-pci/BDF, which the image names as disks appear: SCSI, ATA and USB

@@ -1,3 +1,4 @@
+#!/bin/sh
 # Client VM (app) of examples/nics.ini: one interface per NIC of the driver VM, each the
 # ordinary Ethernet interface of ddvm_netfront, found by the MAC its device gives it.
 # For NIC N, one after the other: address 10.99.N.11/24, carrier (the driver VM serves

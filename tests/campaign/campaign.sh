@@ -50,7 +50,7 @@ source "$(dirname "$0")/../lib/recover.sh"
 
 N=${1:-20}
 OUT=${2:-$T/campaign.jsonl}
-KINDS=(${CAMPAIGN_KINDS:-kill stop panic oops hang softirq wqhang codeflip datacorrupt garbage})
+read -ra KINDS <<<"${CAMPAIGN_KINDS:-kill stop panic oops hang softirq wqhang codeflip datacorrupt garbage}"
 RANDOM=${CAMPAIGN_SEED:-$$}
 RESTART=${CAMPAIGN_RESTART:-cold}
 # a fault has this long to show itself: the slowest detector is the request timeout
@@ -194,7 +194,7 @@ for ((i = 1; i <= N; i++)); do
 	fi
 	if [ "$outcome" = none ] && [ "$first" != null ] && ((gap < WINDOW_MS / 2)); then
 		service_ms=$first # the requests kept moving
-	elif p=$(wait_progress 90); then
+	elif wait_progress 90 >/dev/null; then
 		service_ms=$(($(now_ms) - t0))
 		((service_ms > gap)) && gap=$service_ms
 	else

@@ -59,6 +59,7 @@ EOF
 
 doorbells() { # print the doorbell buffer pages of the running driver VM
 	local tr dbs eis
+	# shellcheck disable=SC2012 # the newest by mtime; the names are ours (trace-N.log)
 	tr=$(ls -t "$T"/q/trace-*.log | head -n 1)
 	dbs=$(sed -n 's/.*dbs_addr=\(0x[0-9a-f]*\).*/\1/p' "$tr" | tail -n 1)
 	eis=$(sed -n 's/.*eis_addr=\(0x[0-9a-f]*\).*/\1/p' "$tr" | tail -n 1)

@@ -75,6 +75,7 @@ pct() { # FIELD P -> the P-th percentile of FIELD over trials that have it
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	# a driver-level fault of a campaign with a NIC is listed per device: "oops nic0"
 	netj=$([ "$net" -gt 0 ] && echo true || echo false)
+	# shellcheck disable=SC2016 # $net is jq's variable
 	keyf='def key: .fault + (if (.device // "") != "" and $net then " " + .device else "" end);'
 	jq -r --argjson net "$netj" "$keyf key" "$IN" | sort -u | while read -r k; do
 		jq -s -r --arg k "$k" --argjson net "$netj" "$keyf"'

@@ -15,6 +15,7 @@ if [ ! -x "$FUZZER" ]; then
 fi
 
 mkdir -p "$T/corpus" "$T/artifacts"
+# shellcheck disable=SC2012 # a count for the log; the seeds are ours
 t_log "fuzzing for ${SECS}s from $(ls "$SEEDS" | wc -l) seeds"
 rc=0
 "$FUZZER" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -63,7 +63,9 @@ ddvm_accel() { BUILD=$BUILD "$DDVM_ROOT/scripts/accel.sh"; }
 # in supervisor/vm.c.
 ddvm_smp() { if [ "$2" != kvm ] && [ "$1" -lt 2 ]; then echo "$1,maxcpus=2"; else echo "$1"; fi; }
 DDVM_KERNEL=$BUILD/kernel/vmlinuz
+# shellcheck disable=SC2034 # used by the scripts that source this
 DDVM_DRIVER_INITRD=$BUILD/images/driver-vm.cpio.gz
+# shellcheck disable=SC2034 # used by the scripts that source this
 DDVM_CLIENT_INITRD=$BUILD/images/client-vm.cpio.gz
 
 # vm_start NAME INITRD "KERNEL ARGS" [QEMU ARGS...]

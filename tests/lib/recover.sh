@@ -136,7 +136,8 @@ rec_up() {
 		sup_up "$T/$1.ini"
 	fi
 	# keep the logs of the last run for a post-mortem
-	local keep=$BUILD/test-logs/$(basename "$0" .sh)-run
+	local keep
+	keep=$BUILD/test-logs/$(basename "$0" .sh)-run
 	t_on_exit "rm -rf '$keep'; mkdir -p '$keep'; cp '$DDVM_RUNDIR'/*.log '$keep'/ 2>/dev/null"
 }
 

@@ -11,6 +11,7 @@
 # sup_epoch CHANNEL               a channel's epoch
 
 DDVM=$BUILD/bin/ddvm
+# shellcheck disable=SC2034 # used by the scripts that source this
 SUP_PEER=$BUILD/tests/bin/supervisor_peer
 export DDVM_RUNDIR=$T/run
 

@@ -34,6 +34,7 @@ declare -A BLK_BDF=(
 )
 # ... and the Linux driver that must bind it (at the PCI level: virtio_blk and
 # virtio_scsi bind the virtio device below virtio-pci).
+# shellcheck disable=SC2034 # used by the scripts that source this
 declare -A BLK_DRIVER=(
 	[nvme]=nvme [ahci]=ahci [piix]=ata_piix [virtio-blk]=virtio-pci
 	[virtio-scsi]=virtio-pci [megasas]=megaraid_sas [virtio-blk2]=virtio-pci

@@ -37,6 +37,7 @@ net_need_build() {
 # net_ns_setup — create the test's network namespace (removed on exit).
 net_ns_setup() {
 	NET_NS=ddvm-net-$$
+	# shellcheck disable=SC2034 # used by the scripts that source this
 	NET_TAP=ddt$$
 	ip netns add "$NET_NS" || t_fail "cannot create network namespace $NET_NS"
 	# keep the consoles of the last run for a post-mortem
@@ -209,6 +210,7 @@ net_iperf() {
 
 # net_backend_stats NAME — the driver VM's ddvm_netback counters (every channel).
 net_backend_stats() {
+	# shellcheck disable=SC2016 # expanded by the guest's shell
 	vm_cmd "$1" 20 'for f in /sys/bus/pci/drivers/ddvm_netback/*/stats; do echo "== $f"; cat "$f"; done'
 }
 

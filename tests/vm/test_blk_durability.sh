@@ -24,6 +24,7 @@ blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
 mapfile -t drv_args < <(blk_disk_args nvme "$T/nvme.img"; blk_chan_args 0 nvme backend)
 mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
 # the driver VM reports its nvme disk's completed flushes (/sys/block/X/stat field 16)
+# shellcheck disable=SC2016 # expanded by the guest's shell
 BLK_DRIVER_LOOP='while :; do set -- $(cat /sys/block/nvme0n1/stat); echo "BLK-FLUSHES ${16}"; sleep 0.5; done' \
 	blk_driver_script "$T/driver.sh" nvme
 blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}" \
@@ -78,8 +79,8 @@ want_a=$(sed -n 's/^BLK-DUR-A \([0-9a-f]*\).*/\1/p' "$T/cli.console")
 want_b=$(sed -n 's/^BLK-DUR-B \([0-9a-f]*\).*/\1/p' "$T/cli.console")
 got_a=$(dd if="$T/nvme.img" bs=1M skip=8 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)
 got_b=$(dd if="$T/nvme.img" bs=1M skip=20 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)
-[ -n "$want_a" ] && [ "$want_a" = "$got_a" ] || t_fail "region A (fsync): host image $got_a, client wrote $want_a"
-[ -n "$want_b" ] && [ "$want_b" = "$got_b" ] || t_fail "region B (O_DSYNC): host image $got_b, client wrote $want_b"
+[[ -n $want_a && $want_a == "$got_a" ]] || t_fail "region A (fsync): host image $got_a, client wrote $want_a"
+[[ -n $want_b && $want_b == "$got_b" ]] || t_fail "region B (O_DSYNC): host image $got_b, client wrote $want_b"
 t_log "both flushed regions are in the host image"
 # QEMU's side: the nvme Flush commands it executed (trace, written when QEMU exits)
 blk_qmp drv quit >/dev/null || true

@@ -130,7 +130,7 @@ grep -aE 'drv: disk[01]:' "$DDVM_RUNDIR/ddvm.log" | cut -c12-
 summary=$(grep -a 'PING-SUMMARY' "$DDVM_RUNDIR/cli.log" | tr -d '\r')
 t_log "$summary"
 read -r tx rx < <(sed -n 's/.* \([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' <<<"$summary") || true
-[ -n "${tx:-}" ] && [ -n "${rx:-}" ] || t_fail "no ping summary"
+[[ -n ${tx:-} && -n ${rx:-} ]] || t_fail "no ping summary"
 ((tx >= 25)) || t_fail "only $tx pings sent"
 ((tx - rx <= 1)) || t_fail "ping lost $((tx - rx)) of $tx while the host file system was full"
 

@@ -140,6 +140,7 @@ EOF
 			case $slot in *.*) ;; *) slot=$slot.0 ;; esac
 			echo "check $model $drv $slot $kind $vdrv"
 		done
+		# shellcheck disable=SC2016 # expanded by the guest's shell
 		echo 'exit $fails'
 	} >"$T/$vm.run"
 done

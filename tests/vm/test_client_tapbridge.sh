@@ -25,6 +25,7 @@ net_tap_to_ns "$NET_TAP" "$NET_PEER/24"
 net_iperf_server
 vm_wait drv 'DDVM-AGENT up' 90
 
+# shellcheck disable=SC2086 # TB_ARGS: extra options, split into words
 ip netns exec "$NS_B" "$TB" --sock "$T/ch-tb/frontend.sock" --tap ddtb0 \
 	--pidfile "$T/tb.pid" ${TB_ARGS:-} >"$T/tb.log" 2>&1 &
 echo $! >"$T/tb.bgpid"

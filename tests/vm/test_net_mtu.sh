@@ -25,8 +25,8 @@ net_wait_carrier client "$ifn" 60
 
 mtu=$(vm_cmd client 10 "cat /sys/class/net/$ifn/mtu")
 [ "$mtu" = 9000 ] || t_fail "client MTU is $mtu, expected the NIC's 9000"
-net_ping client $NET_PEER -s 8000 -M do
-ip netns exec "$NET_NS" ping -c 2 -W 5 -s 8000 -M do 10.99.0.11 >/dev/null ||
+net_ping client $NET_PEER -s 8000 -M 'do'
+ip netns exec "$NET_NS" ping -c 2 -W 5 -s 8000 -M 'do' 10.99.0.11 >/dev/null ||
 	t_fail "peer -> client 8000-byte ping failed"
 if vm_cmd client 20 "ping -c 1 -W 2 -s 9100 -M do $NET_PEER" >/dev/null; then
 	t_fail "a 9128-byte datagram crossed a 9000-byte MTU"
@@ -34,7 +34,7 @@ fi
 
 # back to 1500: large sends must still cross as GSO frames (bytes/frame >> MTU)
 vm_cmd client 10 "ip link set $ifn mtu 1500" >/dev/null
-net_ping client $NET_PEER -s 1472 -M do
+net_ping client $NET_PEER -s 1472 -M 'do'
 before=$(net_backend_stats drv | awk '/^tx_frames/ {f=$2} /^tx_bytes/ {b=$2} END {print f, b}')
 up=$(net_iperf client)
 after=$(net_backend_stats drv | awk '/^tx_frames/ {f=$2} /^tx_bytes/ {b=$2} END {print f, b}')

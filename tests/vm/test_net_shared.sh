@@ -40,7 +40,7 @@ down2=$(net_iperf cl2 -R)
 t_log "peer -> cl2: $down2 Mbit/s"
 
 stats=$(net_backend_stats drv)
-echo "$stats" | sed 's/^/    /'
+echo "    ${stats//$'\n'/$'\n'    }"
 local_frames=$(echo "$stats" | awk '/^tx_local/ {s += $2} END {print s + 0}')
 [ "$local_frames" -gt 0 ] || t_fail "no frame was switched locally between the clients"
 net_no_oops drv

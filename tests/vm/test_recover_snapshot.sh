@@ -44,9 +44,9 @@ grep -q 'FIO-DONE fail=0' "$DDVM_RUNDIR/cli.log" || t_fail "fio saw an error acr
 	t_fail "a kernel complained"
 # Well under a cold boot: the restore must not take even half of the first boot.
 cold_ms=$(echo "$cold" | awk '{ printf "%d", $4 * 1000 }')
-for ms in $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $3 }'); do
+while read -r ms; do
 	((ms * 2 < cold_ms)) || t_fail "service restored after $ms ms; the cold boot took $cold_ms ms"
-done
+done < <(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $3 }')
 t_log "cold boot (QEMU start -> ready) $cold_ms ms; snapshot restarts: service restored after" \
 	"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $3 }' | tr '\n' ' ')ms"
 

@@ -85,7 +85,7 @@ grep -aq 'AUTO-FAIL' "$DDVM_RUNDIR/cli.log" && t_fail "$(grep -a AUTO-FAIL "$DDV
 grep -aq 'AUTO-PING ok 3 received' "$DDVM_RUNDIR/cli.log" || t_fail "ping through the driver VM's e1000 failed"
 line=$(grep -a '^AUTO-DISK' "$DDVM_RUNDIR/cli.log" | tr -d '\r')
 read -r _ _ wrote _ back <<<"$line"
-[ -n "$wrote" ] && [ "$wrote" = "$back" ] || t_fail "disk round trip: $line"
+[[ -n $wrote && $wrote == "$back" ]] || t_fail "disk round trip: $line"
 
 "$DDVM" status
 "$DDVM" status --json >"$T/status.json"

@@ -87,6 +87,7 @@ expect 0 "$DDVM" logs drv -f --help
 
 # --- the run dir holds what docs/supervisor.md says ------------------------------------
 # ("Files: `ddvm.sock` ..., `VM.log` ..., `channels/CHANNEL.{driver,client,host}.sock`")
+# shellcheck disable=SC2016 # backquotes, literally: the markdown's code spans
 files=$(sed -n '/^Run dir:/,/^$/p' "$DDVM_ROOT/docs/supervisor.md" | tr '\n' ' ' |
 	sed 's/.*Files://' | grep -o '`[^`]*`' | tr -d '`' | grep -E '^(ddvm\.|VM\.|channels/)')
 [ -n "$files" ] || t_fail "no file list in docs/supervisor.md"
@@ -125,5 +126,5 @@ expect 0 "$DDVM" restart drv
 [ "$(sup_vm_field drv restarts)" = 1 ] || t_fail "restart not counted: $("$DDVM" status)"
 expect 0 "$DDVM" down
 expect 4 "$DDVM" down
-[ ! -e "$DDVM_RUNDIR/ddvm.sock" ] && [ ! -e "$DDVM_RUNDIR/drv.pid" ] || t_fail "down left sockets or pid files"
+[[ ! -e $DDVM_RUNDIR/ddvm.sock && ! -e $DDVM_RUNDIR/drv.pid ]] || t_fail "down left sockets or pid files"
 t_log "PASS"

@@ -29,6 +29,7 @@ if ! zcat "$initrd" | cpio -t 2>/dev/null | grep -q 'pvpanic-mmio\.ko'; then
 	(cd "$T/extra" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$T/extra.cpio.gz"
 	cat "$initrd" "$T/extra.cpio.gz" >"$T/driver-vm.cpio.gz"
 	initrd=$T/driver-vm.cpio.gz
+	# shellcheck disable=SC2012 # names for the log; the files are ours
 	t_log "appended $(ls "$T/extra/ddvm-extra" | tr '\n' ' ')to the driver VM's initramfs"
 fi
 

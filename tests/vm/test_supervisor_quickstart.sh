@@ -32,6 +32,7 @@ t_log "ddvm up (foreground): both VMs ready after $(($(now_ms) - t0)) ms"
 build/bin/ddvm status
 
 # The client's console, as a user would type into it.
+# shellcheck disable=SC2016 # expanded by the guest's shell
 {
 	printf '\nip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0\n'
 	printf 'i=0; while [ "$(cat /sys/class/net/eth0/carrier)" != 1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n'

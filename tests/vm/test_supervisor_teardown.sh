@@ -42,7 +42,8 @@ check_clean() {
 		"$DDVM_RUNDIR"/channels; do
 		[ -e "$f" ] && t_fail "$what: $f is left behind"
 	done
-	# memfds show up as /proc/PID/fd/N -> /memfd:NAME (deleted)
+	# memfds show up as /proc/PID/fd/N -> /memfd:NAME (deleted): grep reads the link targets
+	# shellcheck disable=SC2010
 	if ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q 'memfd:nic0\.cli'; then
 		t_fail "$what: a process still holds the channel's shared memory"
 	fi
@@ -57,6 +58,7 @@ bring_up() {
 	sup_pid=$(cat "$DDVM_RUNDIR/ddvm.pid")
 	# While up, all of it exists (so the checks below can fail).
 	[ -S "$DDVM_RUNDIR/channels/nic0.cli.driver.sock" ] || t_fail "no channel socket while up"
+	# shellcheck disable=SC2010 # the link targets, as above
 	ls -l /proc/"$sup_pid"/fd | grep -q 'memfd:nic0\.cli' || t_fail "supervisor holds no memfd"
 	in_ns ip link show ddvmtd0 >/dev/null || t_fail "no tap device while up"
 	t_log "up: supervisor $sup_pid, qemu $qemu_pids"
