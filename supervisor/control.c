@@ -357,7 +357,7 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 	pr_info("%s: restart requested", name);
 	if (vm__alive(vm)) {
 		vm->want_restart = 1;
-		vm->state = VM_STOPPING;
+		vm__event(vm, VM_EV_RESTART_REQUESTED);
 		vm__signal(vm, SIGKILL);
 	} else {
 		/* Failed or given up: start over with a clean slate (and a new epoch, so
@@ -365,7 +365,7 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		vm->failures_in_row = 0;
 		vm->epoch_bumped = 0;
 		startup__forget(vm);
-		vm->state = VM_FAILED;
+		vm__event(vm, VM_EV_RESTART_REQUESTED);
 		vm->restart_at_ms = now_ms();
 	}
 	reply(c, "OK\n");

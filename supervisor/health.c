@@ -63,7 +63,8 @@ static uint64_t backoff_ms(const struct vm *vm)
 	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 }
 
-/* The VM is dead and reaped: schedule its restart or give up. */
+/* The VM is dead (reaped, or QEMU never started) and FAILED: schedule its restart
+ * or give up. */
 static void health__schedule(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
@@ -71,13 +72,12 @@ static void health__schedule(struct vm *vm, uint64_t now)
 	unsigned i;
 
 	if (sup->stopping) {
-		vm->state = VM_STOPPED;
+		vm__event(vm, VM_EV_STOPPED);
 		return;
 	}
 	if (vm->want_restart) {
 		/* `ddvm restart`: not a failure, no back-off. */
 		vm->want_restart = 0;
-		vm->state = VM_FAILED;
 		vm->restart_at_ms = now;
 		return;
 	}
@@ -95,13 +95,12 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		       vm->cfg->name, vm->failures_in_row, vm->last_failure, vm->cfg->name);
 	}
 	if (give_up) {
-		vm->state = VM_GAVE_UP;
+		vm__event(vm, VM_EV_GIVE_UP);
 		for (i = 0; i < sup->cfg->nr_channels; i++)
 			if (supervisor__vm_serves(vm, &sup->channels[i]))
 				channel__backend_dead(&sup->channels[i]);
 		return;
 	}
-	vm->state = VM_FAILED;
 	vm->restart_at_ms = now + backoff_ms(vm);
 	pr_info("%s: restart %u of at most %u in a row, in %llu ms", vm->cfg->name,
 		vm->failures_in_row, vm->cfg->restart_max,
@@ -149,7 +148,7 @@ void health__fail(struct vm *vm, const char *reason, uint64_t now)
 		return; /* already on its way down */
 	health__detected(vm, reason, now);
 	vm->stopping_for_failure = 1;
-	vm->state = VM_STOPPING;
+	vm__event(vm, VM_EV_HEALTH_FAILED);
 	/* Nothing of a failed driver VM is worth a graceful shutdown. */
 	vm__signal(vm, SIGKILL);
 }
@@ -161,14 +160,14 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	describe_status(status, why, sizeof(why));
 	if (vm->sup->stopping) {
 		pr_debug("%s: stopped (%s)", vm->cfg->name, why);
-		vm->state = VM_STOPPED;
+		vm__event(vm, VM_EV_STOPPED);
 		return;
 	}
 	if (snapshot__restore_failed(vm, why, now)) {
 		/* Not a new failure: the one being recovered from still is. Boot it cold. */
 		vm->stopping_for_failure = 0;
 		health__new_epochs(vm, now);
-		vm->state = VM_FAILED;
+		vm__event(vm, VM_EV_QEMU_EXITED);
 		vm->restart_at_ms = now;
 		return;
 	}
@@ -185,6 +184,7 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	health__new_epochs(vm, now);
 	if (vm->ready_ms && now - vm->ready_ms >= HEALTHY_MS)
 		vm->failures_in_row = 0;
+	vm__event(vm, VM_EV_QEMU_EXITED);
 	health__schedule(vm, now);
 }
 
@@ -197,8 +197,6 @@ void health__qmp_event(struct vm *vm, const char *event, uint64_t now)
 
 int health__start_vm(struct vm *vm, uint64_t now)
 {
-	struct supervisor *sup = vm->sup;
-	unsigned i;
 	int ret;
 
 	if (vm->cfg->role == CFG_DRIVER_VM && vm->restarts + vm->failures_in_row > 0 &&
@@ -211,15 +209,13 @@ int health__start_vm(struct vm *vm, uint64_t now)
 		health__new_epochs(vm, now);
 	}
 	vm->epoch_bumped = 0;
-	vm->bridged = 0;
-	(void)sup;
-	(void)i;
 	startup__vm_starting(vm);
 	ret = vm__start(vm);
 	if (ret) {
 		startup__start_error(vm, ret, vm->last_failure, sizeof(vm->last_failure));
 		pr_err("%s: %s", vm->cfg->name, vm->last_failure);
 		vm->restarts++;
+		vm__event(vm, VM_EV_START_FAILED);
 		health__schedule(vm, now);
 		return ret;
 	}
@@ -334,10 +330,6 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	}
 	if (vm->state != VM_RUNNING || vm->cfg->role != CFG_DRIVER_VM)
 		return 100;
-	if (!vm->bridged) {
-		vm->bridged = 1;
-		vm__bridge_taps(vm);
-	}
 	if (vm->fail_ms) {
 		unsigned served = 0, restored = 0;
 

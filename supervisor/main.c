@@ -3,6 +3,7 @@
  * ddvm: the command. `ddvm up` runs the supervisor (supervisor.c); every other
  * subcommand talks to a running supervisor over RUNDIR/ddvm.sock, or reads its files.
  */
+#include "accel.h"
 #include "log.h"
 #include "supervisor.h"
 
@@ -46,15 +47,25 @@ static const char main_help[] =
     "  logs VM [-f]      print VM's console log (-f: keep following it)\n"
     "  console VM        attach to VM's serial console (leave with Ctrl-])\n"
     "  inject VM KIND    inject a fault into VM (fault-injection campaigns)\n"
+    "  accel KERNEL      print the accelerator 'up' would use (kvm or tcg)\n"
     "\n"
     "'ddvm COMMAND --help' explains each. Run dir: --rundir, else $DDVM_RUNDIR, else\n"
     "/run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or /tmp/ddvm-UID.\n"
     "\n"
-    "environment: DDVM_ACCEL=kvm|tcg (default: probe with scripts/accel.sh),\n"
+    "environment: DDVM_ACCEL=kvm|tcg (default: kvm if /dev/kvm boots the guest kernel;\n"
+    "  the answer is cached in $DDVM_ACCEL_CACHE, else ~/.cache/ddvm/accel),\n"
     "  DDVM_QEMU (QEMU binary), DDVM_DEBUG=1 (verbose log)\n"
     "\n"
     "exit codes: 0 ok, 1 failed, 2 usage, 3 bad setup file, 4 no supervisor running,\n"
     "  5 no such VM, 6 a supervisor already runs in the run dir\n";
+
+static const char accel_help[] =
+    "usage: ddvm accel KERNEL\n"
+    "\n"
+    "Print the accelerator 'ddvm up' uses: kvm when /dev/kvm opens, speaks KVM API 12,\n"
+    "creates a VM and boots KERNEL (a guest kernel) to its panic=-1 panic within 12 s,\n"
+    "else tcg. DDVM_ACCEL=kvm|tcg overrides; the answer is cached in $DDVM_ACCEL_CACHE,\n"
+    "else ${XDG_CACHE_HOME:-~/.cache}/ddvm/accel (delete it to probe again).\n";
 
 static const char up_help[] =
     "usage: ddvm up CONFIG [-d|--detach]   (options in any order)\n"
@@ -650,6 +661,18 @@ int main(int argc, char **argv)
 		if (used >= sizeof(line))
 			return fputs(inject_help, stderr), EX_USAGE;
 		return control_simple(line);
+	}
+	if (!strcmp(cmd, "accel")) {
+		char accel[8];
+		const char *qemu = getenv("DDVM_QEMU");
+
+		if (wants_help(argc, argv))
+			return fputs(accel_help, stdout), EX_OK;
+		if (argc != 2)
+			return fputs(accel_help, stderr), EX_USAGE;
+		accel__pick(qemu ? qemu : "qemu-system-x86_64", argv[1], accel, sizeof(accel));
+		printf("%s\n", accel);
+		return EX_OK;
 	}
 	if (!strcmp(cmd, "console")) {
 		if (wants_help(argc, argv))

@@ -111,8 +111,6 @@ static void plugged(struct vm *vm, uint64_t now)
 {
 	phase(vm, SNAP_DONE, now);
 	vm->ready_ms = now;
-	if (vm->state == VM_BOOTING)
-		vm->state = VM_RUNNING;
 	if (vm->restoring)
 		pr_info("%s: running %llu ms after QEMU started: snapshot restored in %llu ms, "
 			"channels plugged in %llu ms",
@@ -122,6 +120,7 @@ static void plugged(struct vm *vm, uint64_t now)
 	else
 		pr_info("%s: channels plugged; running %.1f s after QEMU started", vm->cfg->name,
 			(double)(now - vm->started_ms) / 1000);
+	vm__event(vm, VM_EV_READY);
 }
 
 static void take_snapshot(struct vm *vm, uint64_t now)

@@ -4,6 +4,7 @@
  * poll loop that serves everything, tear everything down.
  */
 #include "supervisor.h"
+#include "accel.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -50,33 +51,12 @@ int supervisor__vm_uses(const struct vm *vm, const struct channel *ch)
 	return ch->cfg && ch->cfg->client == vm->cfg;
 }
 
-/* The accelerator: DDVM_ACCEL, else scripts/accel.sh (which probes that KVM works). */
+/* The accelerator (accel.c), checked with the kernel of the first VM. */
 static void supervisor__pick_accel(struct supervisor *sup)
 {
-	char exe[512], cmd[1200], out[16] = "";
-	const char *env = getenv("DDVM_ACCEL");
-	ssize_t n;
-	FILE *p;
+	const char *kernel = sup->nr_vms ? sup->vms[0].cfg->kernel : NULL;
 
-	strcpy(sup->accel, "tcg");
-	if (env && (!strcmp(env, "kvm") || !strcmp(env, "tcg"))) {
-		strcpy(sup->accel, env);
-		return;
-	}
-	/* build/bin/ddvm → scripts/accel.sh two levels up, BUILD one level up. */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = 0;
-	*strrchr(exe, '/') = 0; /* build/bin */
-	snprintf(cmd, sizeof(cmd), "BUILD='%s/..' '%s/../../scripts/accel.sh' 2>/dev/null", exe,
-		 exe);
-	p = popen(cmd, "r");
-	if (!p)
-		return;
-	if (fgets(out, sizeof(out), p) && !strncmp(out, "kvm", 3))
-		strcpy(sup->accel, "kvm");
-	pclose(p);
+	accel__pick(sup->qemu, kernel, sup->accel, sizeof(sup->accel));
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -430,8 +410,12 @@ static void supervisor__stop_vms(struct supervisor *sup)
 	unsigned i, alive;
 
 	sup->stopping = 1;
-	for (i = 0; i < sup->nr_vms; i++)
+	for (i = 0; i < sup->nr_vms; i++) {
+		if (!vm__alive(&sup->vms[i]))
+			continue;
+		vm__event(&sup->vms[i], VM_EV_STOP_REQUESTED);
 		vm__signal(&sup->vms[i], SIGTERM);
+	}
 	for (;;) {
 		struct pollfd fds[CFG_MAX_VMS];
 		unsigned n = 0;
@@ -443,7 +427,7 @@ static void supervisor__stop_vms(struct supervisor *sup)
 			if (!vm__alive(vm))
 				continue;
 			if (vm__reap(vm) != -EAGAIN) {
-				vm->state = VM_STOPPED;
+				vm__event(vm, VM_EV_STOPPED);
 				continue;
 			}
 			alive++;

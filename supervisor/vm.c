@@ -4,6 +4,7 @@
  * restart) lives in health.c.
  */
 #include "vm.h"
+#include "accel.h"
 #include "log.h"
 #include "snapshot.h"
 #include "supervisor.h"
@@ -15,9 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -30,14 +28,6 @@
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
-
-const char *vm_state_name(enum vm_state s)
-{
-	static const char *const names[] = { "stopped", "booting", "running",
-					     "failed",	"gave-up", "stopping" };
-
-	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
-}
 
 void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg, const char *rundir)
 {
@@ -185,7 +175,7 @@ static void add_devices(const struct vm *vm, const struct config *cfg, struct vm
 				add(a, "user,id=net-%s,restrict=on", d->name);
 			} else if (d->net_backend == CFG_NET_TAP) {
 				/* QEMU creates a non-persistent tap: it vanishes when QEMU exits.
-				 * Its MTU is set once it exists (vm__bridge_taps). */
+				 * Its MTU is set once it exists (tap__setup, tap.c). */
 				add(a, "-netdev");
 				add(a, "tap,id=net-%s,ifname=%s,script=no,downscript=no", d->name,
 				    d->tap);
@@ -310,6 +300,7 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 		   const char *chan_dir, struct vm_argv *a)
 {
 	const struct cfg_vm *c = vm->cfg;
+	char smp[32];
 
 	memset(a, 0, sizeof(*a));
 	add(a, "%s", vm->sup && vm->sup->qemu[0] ? vm->sup->qemu : "qemu-system-x86_64");
@@ -317,26 +308,18 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "%s,debug-threads=on", c->name);
 	add(a, "-accel");
 	add(a, "%s", accel);
-	if (!strcmp(accel, "kvm")) {
+	if (accel_cpu(accel)) {
 		add(a, "-cpu");
-		add(a, "host");
+		add(a, "%s", accel_cpu(accel));
 	}
 	add(a, "-M");
 	add(a, "q35");
 	add(a, "-m");
 	add(a, "%u", c->memory_mb);
+	/* Under TCG, a second, absent vCPU keeps the guest's memory barriers (accel.c). */
+	accel_smp(accel, c->cpus, smp, sizeof(smp));
 	add(a, "-smp");
-	/* Under TCG, QEMU compiles a guest's memory barriers (mfence, lock-prefixed
-	 * ops) to nothing when the machine can have only one vCPU (max_cpus == 1: no
-	 * other vCPU could see the order). But device models run in other host threads
-	 * and a channel's peer in another process, and both rely on the guest's store
-	 * -> load fences: without them the nvme driver's shadow doorbell (and our own
-	 * rings' sleep/wake-up) loses wake-ups and a request is never seen. One
-	 * possible-but-absent vCPU makes TCG keep every barrier. (KVM runs them natively.) */
-	if (strcmp(accel, "kvm") && c->cpus < 2)
-		add(a, "%u,maxcpus=2", c->cpus);
-	else
-		add(a, "%u", c->cpus);
+	add(a, "%s", smp);
 	add(a, "-nodefaults");
 	add(a, "-display");
 	add(a, "none");
@@ -487,7 +470,7 @@ int vm__start(struct vm *vm)
 	vm->ready_ms = 0;
 	storage__vm_started(vm);
 	vm->line_len = 0;
-	vm->state = VM_BOOTING;
+	vm__event(vm, VM_EV_START);
 	pr_debug("%s: qemu pid %d: %s ...", vm->cfg->name, pid, a->argv[0]);
 	free(a);
 	return 0;
@@ -550,10 +533,9 @@ static void vm__console_line(struct vm *vm, uint64_t now)
 		snapshot__ready_line(vm, now);
 	} else if (!vm->ready_ms && vm->cfg->ready[0] && strstr(vm->line, vm->cfg->ready)) {
 		vm->ready_ms = now;
-		if (vm->state == VM_BOOTING)
-			vm->state = VM_RUNNING;
 		pr_info("%s: ready after %.1f s", vm->cfg->name,
 			(double)(now - vm->started_ms) / 1000);
+		vm__event(vm, VM_EV_READY);
 	}
 	vm->line_len = 0;
 }
@@ -614,79 +596,4 @@ void vm__console_detach(struct vm *vm, int fd)
 	for (i = 0; i < VM_MAX_CONSOLES; i++)
 		if (vm->consoles[i] == fd)
 			vm->consoles[i] = -1;
-}
-
-/* Tap back-ends: QEMU created the tap at 1500 bytes. With `mtu = N` set its MTU
- * (SIOCSIFMTU, like ip link set mtu) -- before it joins a bridge, so the bridge, whose
- * MTU follows its ports' unless set by hand, can follow it; with `bridge = BR` join it to BR
- * and bring it up (ioctls, like brctl addif + ip link set up). Done once per
- * incarnation: a new QEMU creates a new tap, so a restarted driver VM is on the wire
- * again, at the same MTU, without the client noticing more than a link flap. */
-int vm__bridge_taps(struct vm *vm)
-{
-	const struct config *cfg = vm->sup->cfg;
-	unsigned i;
-	int fd, ret = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	for (i = 0; i < cfg->nr_devices; i++) {
-		const struct cfg_device *d = &cfg->devices[i];
-		struct ifreq ifr = { 0 };
-		int idx;
-
-		if (d->vm != vm->cfg || d->net_backend != CFG_NET_TAP || (!d->bridge[0] && !d->mtu))
-			continue;
-		idx = if_nametoindex(d->tap);
-		if (!idx) {
-			ret = -errno;
-			pr_warn("%s: tap %s: %s", vm->cfg->name, d->tap, strerror(errno));
-			continue;
-		}
-		if (d->mtu) {
-			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
-			ifr.ifr_mtu = d->mtu;
-			if (ioctl(fd, SIOCSIFMTU, &ifr) < 0) {
-				ret = -errno;
-				pr_warn("%s: cannot set the MTU of tap %s to %u: %s", vm->cfg->name,
-					d->tap, d->mtu, strerror(errno));
-			}
-		}
-		if (d->bridge[0]) {
-			memset(&ifr, 0, sizeof(ifr));
-			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
-			ifr.ifr_ifindex = idx;
-			if (ioctl(fd, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY) {
-				ret = -errno;
-				pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name,
-					d->tap, d->bridge, strerror(errno));
-				continue;
-			}
-		}
-		memset(&ifr, 0, sizeof(ifr));
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
-		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-			ifr.ifr_flags |= IFF_UP;
-			if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-				ret = -errno;
-		}
-		if (d->bridge[0] && d->mtu) {
-			memset(&ifr, 0, sizeof(ifr));
-			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
-			if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && (unsigned)ifr.ifr_mtu < d->mtu)
-				pr_warn(
-				    "%s: bridge %s has MTU %d, below the tap's %u: larger frames "
-				    "are dropped there (ip link set %s mtu %u)",
-				    vm->cfg->name, d->bridge, ifr.ifr_mtu, d->mtu, d->bridge,
-				    d->mtu);
-		}
-		if (d->bridge[0])
-			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
-				d->bridge, d->mtu ? d->mtu : 1500);
-		else
-			pr_info("%s: tap %s: MTU %u", vm->cfg->name, d->tap, d->mtu);
-	}
-	close(fd);
-	return ret;
 }

@@ -18,17 +18,9 @@
 #include "qmp.h"
 #include "startup.h"
 #include "storage.h"
+#include "vm_state.h"
 
 struct supervisor;
-
-enum vm_state {
-	VM_STOPPED,  /* not started yet, or stopped by `ddvm down` */
-	VM_BOOTING,  /* QEMU runs; ready line not seen yet */
-	VM_RUNNING,  /* ready line seen */
-	VM_FAILED,   /* dead; restart scheduled at restart_at_ms */
-	VM_GAVE_UP,  /* failed too often; stays down */
-	VM_STOPPING, /* killed; waiting for QEMU to exit */
-};
 
 /* restart = snapshot (snapshot.c): where this incarnation is in the save/restore path */
 enum snap_phase {
@@ -45,7 +37,7 @@ enum snap_phase {
 struct vm {
 	const struct cfg_vm *cfg;
 	struct supervisor *sup;
-	enum vm_state state;
+	enum vm_state state; /* changed by vm__event (vm_state.c) only */
 	pid_t pid;
 	int pidfd;
 	int con_fd; /* our end of QEMU's serial port */
@@ -69,7 +61,6 @@ struct vm {
 	uint64_t inject_ms; /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
 	int epoch_bumped; /* its channels already got the new epoch at its death */
-	int bridged;	  /* its taps joined their bridges in this incarnation */
 	/* restart = snapshot (snapshot.c) */
 	char snap_path[256]; /* RUNDIR/NAME.snap */
 	int snap_valid;	     /* snap_path holds a snapshot we took in this run */
@@ -113,9 +104,6 @@ int vm__console_read(struct vm *vm, uint64_t now_ms);
 void vm__console_write(struct vm *vm, const char *buf, size_t len);
 int vm__console_attach(struct vm *vm, int fd);
 void vm__console_detach(struct vm *vm, int fd);
-const char *vm_state_name(enum vm_state s);
 int vm__alive(const struct vm *vm);
-/* Enslave the VM's tap devices to their configured bridges and bring them up. */
-int vm__bridge_taps(struct vm *vm);
 
 #endif /* DDVM_VM_H */

@@ -55,6 +55,8 @@ t_kill_pidfile() {
 }
 
 # --- guest images --------------------------------------------------------------------
+# One cached answer for scripts/accel.sh and the daemon's probe (supervisor/accel.c).
+export DDVM_ACCEL_CACHE=${DDVM_ACCEL_CACHE:-$BUILD/accel}
 ddvm_accel() { BUILD=$BUILD "$DDVM_ROOT/scripts/accel.sh"; }
 # ddvm_smp CPUS ACCEL — QEMU's -smp value. Under TCG a machine that can have only one
 # vCPU gets its guest's memory barriers compiled to nothing, and the device models (other
