@@ -12,8 +12,8 @@
 #include <errno.h>
 
 /* A cell: 0 = illegal, IGN = ignored, else 1 + the next state. */
-#define IGN    (-1)
-#define TO(s)  ((s) + 1)
+#define IGN   (-1)
+#define TO(s) ((s) + 1)
 
 static const signed char table[VM_NR_STATES][VM_NR_EVENTS] = {
 	[VM_STOPPED] = {
@@ -90,7 +90,7 @@ const char *vm_state_name(enum vm_state s)
 const char *vm_event_name(enum vm_event ev)
 {
 	static const char *const names[] = {
-		"start",	  "start-failed", "ready",	 "health-failed", "restart-requested",
+		"start",	  "start-failed", "ready",   "health-failed", "restart-requested",
 		"stop-requested", "qemu-exited",  "give-up", "stopped",
 	};
 

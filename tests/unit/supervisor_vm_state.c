@@ -115,7 +115,7 @@ static void test_table(void **state)
 		assert_int_equal(vm_state_next(VM_NR_STATES, VM_EV_START, &to), VM_TR_ILLEGAL);
 		assert_int_equal(vm_state_next(VM_RUNNING, VM_NR_EVENTS, &to), VM_TR_ILLEGAL);
 		assert_int_equal(to, VM_RUNNING);
-		assert_int_equal(vm_state_next(VM_RUNNING, (enum vm_event)-1, &to),
+		assert_int_equal(vm_state_next(VM_RUNNING, (enum vm_event)(VM_NR_EVENTS + 7), &to),
 				 VM_TR_ILLEGAL);
 	}
 }
@@ -184,7 +184,8 @@ static void test_event(void **state)
 			if (i < 0) {
 				assert_int_equal(ret, -EPERM);
 				assert_int_equal(vm.state, s);
-				snprintf(want, sizeof(want), "drv: event %s refused in state %s; state kept",
+				snprintf(want, sizeof(want),
+					 "drv: event %s refused in state %s; state kept",
 					 vm_event_name(e), vm_state_name(s));
 				assert_int_equal(count(logbuf, want), 1);
 				assert_int_equal(count(logbuf, "\n"), 1);
@@ -221,16 +222,29 @@ static void test_cycles(void **state)
 {
 	/* boot, fail, back-off restart, fail until given up, `ddvm restart`, down */
 	static const enum vm_event evs[] = {
-		VM_EV_START,	     VM_EV_READY,	VM_EV_HEALTH_FAILED, VM_EV_READY,
-		VM_EV_QEMU_EXITED,   VM_EV_START,	VM_EV_QEMU_EXITED,   VM_EV_GIVE_UP,
-		VM_EV_STOP_REQUESTED, VM_EV_RESTART_REQUESTED, VM_EV_START_FAILED, VM_EV_START,
-		VM_EV_RESTART_REQUESTED, VM_EV_QEMU_EXITED, VM_EV_START, VM_EV_READY,
-		VM_EV_STOP_REQUESTED, VM_EV_STOPPED,
+		VM_EV_START,
+		VM_EV_READY,
+		VM_EV_HEALTH_FAILED,
+		VM_EV_READY,
+		VM_EV_QEMU_EXITED,
+		VM_EV_START,
+		VM_EV_QEMU_EXITED,
+		VM_EV_GIVE_UP,
+		VM_EV_STOP_REQUESTED,
+		VM_EV_RESTART_REQUESTED,
+		VM_EV_START_FAILED,
+		VM_EV_START,
+		VM_EV_RESTART_REQUESTED,
+		VM_EV_QEMU_EXITED,
+		VM_EV_START,
+		VM_EV_READY,
+		VM_EV_STOP_REQUESTED,
+		VM_EV_STOPPED,
 	};
 	static const enum vm_state states[] = {
-		VM_BOOTING, VM_RUNNING, VM_STOPPING, VM_STOPPING, VM_FAILED, VM_BOOTING,
-		VM_FAILED,  VM_GAVE_UP, VM_GAVE_UP,  VM_FAILED,	  VM_FAILED, VM_BOOTING,
-		VM_STOPPING, VM_FAILED, VM_BOOTING, VM_RUNNING, VM_STOPPING, VM_STOPPED,
+		VM_BOOTING,  VM_RUNNING, VM_STOPPING, VM_STOPPING, VM_FAILED,	VM_BOOTING,
+		VM_FAILED,   VM_GAVE_UP, VM_GAVE_UP,  VM_FAILED,   VM_FAILED,	VM_BOOTING,
+		VM_STOPPING, VM_FAILED,	 VM_BOOTING,  VM_RUNNING,  VM_STOPPING, VM_STOPPED,
 	};
 	struct vm vm = { .cfg = &cfg_drv, .state = VM_STOPPED };
 	FILE *f;
