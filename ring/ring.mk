@@ -3,10 +3,10 @@
 #   build/lib/libddvmring-san.a      the same with ASan+UBSan, for the test suite
 #   build/lib/libddvmring-tsan.a     the same with TSan, for the two-thread stress test
 #   build/freestanding/*.o           -ffreestanding -nostdlib: proves a new OS can link it
-# The kernel modules compile the same ring.c/region.c through their Kbuild files.
+# The kernel modules compile the same ring.c/region.c/follow.c through their Kbuild files.
 
-RING_SRCS := ring/ring.c ring/region.c
-RING_HDRS := ring/ring.h ring/region.h ring/ddvm_sys.h $(wildcard include/ddvm/*.h)
+RING_SRCS := ring/ring.c ring/region.c ring/follow.c
+RING_HDRS := ring/ring.h ring/region.h ring/follow.h ring/ddvm_sys.h $(wildcard include/ddvm/*.h)
 
 RING_LIB      := $(BUILD)/lib/libddvmring.a
 RING_LIB_SAN  := $(BUILD)/lib/libddvmring-san.a

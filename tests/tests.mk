@@ -36,6 +36,7 @@ CHECK_DEPS += unit-tests
 
 $(eval $(call ddvm_unit_test,test_ring))
 $(eval $(call ddvm_unit_test,test_region))
+$(eval $(call ddvm_unit_test,test_follow))
 
 # The channel under load: two processes (ASan+UBSan) and two threads (TSan).
 test_ring_stress_SRCS   := tests/stress/ring_stress.c

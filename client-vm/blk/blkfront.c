@@ -34,6 +34,7 @@
 #include <linux/workqueue.h>
 #include "ddvm/blk.h"
 #include "ddvm_ivshmem.h"
+#include "follow.h"
 
 #define BLKFRONT_MINORS	    16
 #define BLKFRONT_POLL_MS    100	 /* backend state poll while attaching / resyncing */
@@ -87,9 +88,7 @@ struct blkfront {
 	struct gendisk *disk;
 	int index;
 	u32 depth;
-	u32 epoch;	   /* epoch our rings belong to */
-	u32 session;	   /* our session (abi.h) ... */
-	u32 session_epoch; /* ... and the epoch we asked for it at */
+	struct ddvm_follower fl; /* our epoch and session (ring/follow.h) */
 	enum blkfront_phase phase;
 	bool stopping;
 	bool quiet;		       /* removing: interrupts are ignored */
@@ -134,9 +133,11 @@ static void blkfront_complete_list(struct list_head *list, blk_status_t sts, boo
 	}
 }
 
-/* The driver VM broke the protocol or stopped answering: fail everything, forever
- * (until a new epoch). Any context. */
-static void blkfront_break(struct blkfront *bf, const char *why)
+/* Fail everything, forever (until a new epoch). PUBLISH: we judged the driver VM (it
+ * broke the protocol, or stopped answering) and say BROKEN in the header; a backend
+ * that says BROKEN itself, or a supervisor that gave up, needs no word from us. Any
+ * context. */
+static void blkfront_fail(struct blkfront *bf, const char *why, bool publish)
 {
 	struct ddvm_region_hdr *h = bf->t.rg.hdr;
 	unsigned long flags;
@@ -146,8 +147,13 @@ static void blkfront_break(struct blkfront *bf, const char *why)
 	if (xchg(&bf->phase, BLKFRONT_BROKEN) == BLKFRONT_BROKEN)
 		return;
 	dev_err(&bf->t.pdev->dev, "ddvm blk: %s: channel broken, failing I/O\n", why);
-	WRITE_ONCE(h->frontend_errors, READ_ONCE(h->frontend_errors) + 1);
-	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_BROKEN, bf->epoch);
+	if (publish) {
+		WRITE_ONCE(h->frontend_errors, READ_ONCE(h->frontend_errors) + 1);
+		ddvm_follower_break(&bf->fl, &bf->t.rg);
+	} else {
+		bf->fl.broken = true;
+		bf->fl.connected = false;
+	}
 	for (i = 0; i < bf->nq; i++) {
 		spin_lock_irqsave(&bf->qs[i].lock, flags);
 		blkfront_collect(&bf->qs[i], &failed);
@@ -156,8 +162,13 @@ static void blkfront_break(struct blkfront *bf, const char *why)
 	blkfront_complete_list(&failed, BLK_STS_IOERR, true);
 }
 
-/* Start a session at the current epoch (abi.h): our ring fields from zero first, then
- * ask, then ring the backend. Queues are quiesced or not yet in use. */
+static void blkfront_break(struct blkfront *bf, const char *why)
+{
+	blkfront_fail(bf, why, true);
+}
+
+/* RECONNECT (ring/follow.h): our ring fields from zero first, then a session at the
+ * current epoch, then ring the backend. Queues are quiesced or not yet in use. */
 static void blkfront_session_begin(struct blkfront *bf)
 {
 	unsigned int i;
@@ -166,51 +177,24 @@ static void blkfront_session_begin(struct blkfront *bf)
 		ddvm_ring_reset_own(&bf->qs[i].req);
 		ddvm_ring_reset_own(&bf->qs[i].rsp);
 	}
-	bf->session_epoch = ddvm_region_epoch(&bf->t.rg);
-	bf->session = ddvm_region_session_begin(&bf->t.rg, bf->session_epoch);
+	ddvm_follower_begin(&bf->fl, &bf->t.rg);
 	ddvm_ivshmem_kick(&bf->t, DDVM_VECTOR_CONTROL);
 }
 
-/* Is the backend serving our session at the epoch the header names now? While no
- * request is on the rings (WAITING, RESYNC), a session asked for at an older epoch is
- * asked for again. */
-static bool blkfront_backend_ready(struct blkfront *bf, u32 *epoch)
-{
-	enum blkfront_phase phase = READ_ONCE(bf->phase);
-
-	*epoch = ddvm_region_epoch(&bf->t.rg);
-	if ((phase == BLKFRONT_WAITING || phase == BLKFRONT_RESYNC) &&
-	    *epoch != bf->session_epoch) {
-		blkfront_session_begin(bf);
-		return false;
-	}
-	return ddvm_region_session_served(&bf->t.rg, *epoch, bf->session);
-}
-
-/* Is a restart or a reset under way (a new epoch; the backend ABSENT or ATTACHING)? Or
- * did the backend reset for a session that is not ours (somebody wrote our region)?
- * A backend that is READY or BROKEN in our session is not restarting: if it
- * misbehaves, that is on it. */
+/* A ring that went bad: is it the supervisor's reset (a new epoch; the backend ABSENT,
+ * ATTACHING or serving another session) rather than a hostile backend? A backend
+ * that is READY or BROKEN in our session is not restarting: if it misbehaves, that is
+ * on it. */
 static bool blkfront_backend_restarting(struct blkfront *bf)
 {
-	const struct ddvm_region_hdr *h = bf->t.rg.hdr;
-	u32 state = ddvm_load_acquire(&h->backend_state);
-
-	return ddvm_region_epoch(&bf->t.rg) != bf->epoch || state == DDVM_STATE_ABSENT ||
-	       state == DDVM_STATE_ATTACHING || ddvm_read32(&h->backend_session) != bf->session;
-}
-
-/* The supervisor gave up restarting the driver VM: nothing will serve us again. */
-static bool blkfront_backend_gone(struct blkfront *bf)
-{
-	return ddvm_read32(&bf->t.rg.hdr->ctl_flags) & DDVM_CTL_BACKEND_GONE;
+	return ddvm_follow(&bf->fl, &bf->t.rg) == DDVM_FOLLOW_RECONNECT;
 }
 
 /* Leave RESYNC for good: fail the requeued I/O (queue_rq fails everything once the
  * phase is BROKEN) instead of keeping it parked. */
-static void blkfront_resync_fail(struct blkfront *bf, const char *why)
+static void blkfront_resync_fail(struct blkfront *bf, const char *why, bool publish)
 {
-	blkfront_break(bf, why);
+	blkfront_fail(bf, why, publish);
 	blk_mq_unquiesce_queue(bf->disk->queue);
 	blk_mq_kick_requeue_list(bf->disk->queue);
 }
@@ -245,7 +229,7 @@ static void blkfront_resync(struct blkfront *bf)
 	blkfront_session_begin(bf);
 	dev_info(&bf->t.pdev->dev,
 		 "ddvm blk: channel reset (epoch %u, session %u): requeued in-flight I/O\n",
-		 bf->session_epoch, bf->session);
+		 bf->fl.epoch, bf->fl.session);
 }
 
 /* --- blk-mq ------------------------------------------------------------------------ */
@@ -389,8 +373,7 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 
 	/* A driver VM restart under way: the resync takes this request back and
 	 * requeues it (bounded by recovery_timeout_ms), it is not the new one's fault. */
-	if (!READ_ONCE(q->bf->stopping) && blkfront_backend_restarting(q->bf) &&
-	    !blkfront_backend_gone(q->bf)) {
+	if (!READ_ONCE(q->bf->stopping) && blkfront_backend_restarting(q->bf)) {
 		mod_delayed_work(system_wq, &q->bf->ctrl_work, 0);
 		return BLK_EH_RESET_TIMER;
 	}
@@ -676,28 +659,48 @@ static void blkfront_check_capacity(struct blkfront *bf)
 	blkfront_set_capacity(bf, round_down(cap, bf->cfg.logical_block >> SECTOR_SHIFT));
 }
 
-/* Backend state machine, in process context: first attach, resync after a new epoch. */
+/* Backend state machine, in process context: first attach, resync after a new epoch,
+ * each step what ring/follow.h decides. */
 static void blkfront_ctrl_work(struct work_struct *work)
 {
 	struct blkfront *bf = container_of(to_delayed_work(work), struct blkfront, ctrl_work);
 	enum blkfront_phase phase = READ_ONCE(bf->phase);
-	u32 epoch;
-	bool ready = blkfront_backend_ready(bf, &epoch);
+	enum ddvm_follow_action a;
 	unsigned int i;
 	int err;
 
 	if (READ_ONCE(bf->stopping))
 		return;
-	if (phase == BLKFRONT_WAITING) {
-		if (!ready)
+	a = ddvm_follow(&bf->fl, &bf->t.rg);
+	if (a == DDVM_FOLLOW_GONE) {
+		/* fail now instead of at the resync deadline; keep looking for the new
+		 * epoch of a `ddvm restart` */
+		if (phase == BLKFRONT_RESYNC)
+			blkfront_resync_fail(bf, "the supervisor gave up on the driver VM", false);
+		else if (phase == BLKFRONT_LIVE)
+			blkfront_fail(bf, "the supervisor gave up on the driver VM", false);
+		goto poll;
+	}
+	if (a == DDVM_FOLLOW_RECONNECT) {
+		if (phase == BLKFRONT_WAITING || phase == BLKFRONT_RESYNC)
+			blkfront_session_begin(bf); /* the epoch moved again */
+		else if (bf->disk)
+			blkfront_resync(bf); /* LIVE or BROKEN: the driver VM restarted */
+		else
+			return; /* BROKEN before we had a disk */
+		phase = READ_ONCE(bf->phase);
+		a = DDVM_FOLLOW_WAIT;
+	}
+	switch (phase) {
+	case BLKFRONT_WAITING:
+		if (a != DDVM_FOLLOW_CONNECT)
 			goto poll;
 		err = blkfront_read_config(bf);
 		if (err) {
 			dev_err(&bf->t.pdev->dev, "ddvm blk: unusable device description\n");
 			return;
 		}
-		bf->epoch = epoch;
-		ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_READY, epoch);
+		ddvm_follower_connect(&bf->fl, &bf->t.rg);
 		WRITE_ONCE(bf->phase, BLKFRONT_LIVE);
 		WRITE_ONCE(bf->t.rg.hdr->driver_features, bf->features);
 		err = blkfront_disk_add(bf);
@@ -708,58 +711,47 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		}
 		queue_work(system_unbound_wq, &bf->add_work);
 		goto watch;
-	}
-	if (phase != BLKFRONT_RESYNC) {
-		/* LIVE or BROKEN: a driver VM restart means resync; a backend that
-		 * gave up on the channel at our epoch means broken, and so does a
-		 * supervisor that gave up restarting it. */
-		if (blkfront_backend_gone(bf)) {
-			blkfront_break(bf, "the supervisor gave up on the driver VM");
+	case BLKFRONT_LIVE:
+		/* the backend says BROKEN in our session: it stopped the rings */
+		if (a == DDVM_FOLLOW_BROKEN) {
+			blkfront_fail(bf, "the driver VM stopped serving the channel", false);
 			return;
 		}
-		if (blkfront_backend_restarting(bf)) {
-			blkfront_resync(bf);
-			goto poll;
-		}
-		if (ddvm_load_acquire(&bf->t.rg.hdr->backend_state) != DDVM_STATE_READY)
-			blkfront_break(bf, "the driver VM stopped serving the channel");
-		if (READ_ONCE(bf->phase) != BLKFRONT_LIVE)
-			return;
 		blkfront_check_capacity(bf);
 		goto watch;
+	case BLKFRONT_BROKEN:
+		return; /* until a new epoch (the supervisor rings the control vector) */
+	case BLKFRONT_RESYNC:
+		break;
 	}
 	/* RESYNC: wait for a backend serving our new session with the same disk; its
 	 * capacity may have changed meanwhile (a resize: the requeued requests past a
 	 * shrunk end are refused by the driver VM). */
-	if (ready) {
+	if (a == DDVM_FOLLOW_CONNECT) {
 		struct ddvm_blk_config old = bf->cfg;
 		u64 cap;
 
 		if (blkfront_read_config(bf) || old.logical_block != bf->cfg.logical_block) {
 			bf->cfg = old;
-			blkfront_resync_fail(bf, "the restarted driver VM serves another disk");
+			blkfront_resync_fail(bf, "the restarted driver VM serves another disk",
+					     true);
 			return;
 		}
 		cap = bf->cfg.capacity;
 		bf->cfg.capacity = old.capacity;
 		blkfront_set_capacity(bf, cap);
-		bf->epoch = epoch;
-		ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_READY, epoch);
+		ddvm_follower_connect(&bf->fl, &bf->t.rg);
 		WRITE_ONCE(bf->phase, BLKFRONT_LIVE);
 		ddvm_ivshmem_kick(&bf->t, DDVM_VECTOR_CONTROL);
 		blk_mq_unquiesce_queue(bf->disk->queue);
 		blk_mq_kick_requeue_list(bf->disk->queue);
-		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u session %u\n", epoch,
-			 bf->session);
+		dev_info(&bf->t.pdev->dev, "ddvm blk: resumed at epoch %u session %u\n",
+			 bf->fl.epoch, bf->fl.session);
 		goto watch;
 	}
-	if (blkfront_backend_gone(bf)) {
-		blkfront_resync_fail(bf, "the supervisor gave up on the driver VM");
-		return;
-	}
 	if (time_after(jiffies, bf->resync_deadline)) {
-		blkfront_resync_fail(bf,
-				     "the driver VM did not come back within recovery_timeout_ms");
+		blkfront_resync_fail(
+		    bf, "the driver VM did not come back within recovery_timeout_ms", true);
 		return;
 	}
 poll:
@@ -895,7 +887,7 @@ static void blkfront_remove(struct pci_dev *pdev)
 	cancel_delayed_work_sync(&bf->ctrl_work);
 	if (bf->disk) {
 		if (READ_ONCE(bf->phase) == BLKFRONT_RESYNC) {
-			blkfront_break(bf, "removed while resyncing");
+			blkfront_fail(bf, "removed while resyncing", false);
 			blk_mq_unquiesce_queue(bf->disk->queue);
 			blk_mq_kick_requeue_list(bf->disk->queue);
 		}
@@ -903,7 +895,7 @@ static void blkfront_remove(struct pci_dev *pdev)
 		flush_work(&bf->add_work);
 		blkfront_disk_del(bf);
 	}
-	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_CLOSED, bf->epoch);
+	ddvm_region_set_frontend(&bf->t.rg, DDVM_STATE_CLOSED, bf->fl.epoch);
 	blkfront_quiesce_irqs(bf);
 	blkfront_queues_free(bf);
 	ddvm_ivshmem_remove(&bf->t);

@@ -31,6 +31,7 @@
 #include <linux/rtnetlink.h>
 #include "ddvm_ivshmem.h"
 #include "ddvm_net_skb.h"
+#include "follow.h"
 
 #define NETFRONT_WATCH_MS   200
 #define NETFRONT_HB_TIMEOUT (3 * HZ) /* heartbeat silent this long: backend is dead */
@@ -47,9 +48,7 @@ struct netfront {
 	struct ddvm_ring rx;	    /* we consume */
 	struct ddvm_net_config cfg; /* private copy, taken at connect */
 	u64 features;		    /* offered & ours */
-	u32 epoch;		    /* the epoch our rings belong to, while live */
-	u32 session;		    /* our session (abi.h); 0: ask for one */
-	u32 session_epoch;	    /* the epoch we asked for it at */
+	struct ddvm_follower fl;    /* our epoch and session (ring/follow.h) */
 	bool live;		    /* connected: rings in use (changed under rtnl) */
 	bool broken;		    /* backend broke the protocol: rings unused */
 	bool hb_dead;
@@ -77,7 +76,7 @@ static void netfront_break(struct netfront *fe, const char *why)
 	netif_carrier_off(fe->ndev);
 	netif_stop_queue(fe->ndev);
 	ddvm_write64(&fe->t.rg.hdr->frontend_errors, fe->violations);
-	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_BROKEN, fe->epoch);
+	ddvm_follower_break(&fe->fl, &fe->t.rg);
 	netdev_err(fe->ndev, "ddvm channel broken: %s; carrier off until a new epoch\n", why);
 	if (!READ_ONCE(fe->dying))
 		mod_delayed_work(system_wq, &fe->watch, 0);
@@ -238,7 +237,7 @@ static u32 netfront_mtu_limit(const struct netfront *fe)
 	return min_t(u32, slot - ETH_HLEN - VLAN_HLEN, ETH_MAX_MTU);
 }
 
-static void netfront_connect(struct netfront *fe, u32 epoch)
+static void netfront_connect(struct netfront *fe)
 {
 	struct ddvm_region_hdr *h = fe->t.rg.hdr;
 	struct net_device *ndev = fe->ndev;
@@ -262,13 +261,12 @@ static void netfront_connect(struct netfront *fe, u32 epoch)
 	netdev_update_features(ndev);
 
 	ddvm_write64(&h->driver_features, fe->features);
-	fe->epoch = epoch;
 	WRITE_ONCE(fe->broken, false);
 	fe->hb_last = ddvm_read64(&h->heartbeat);
 	fe->hb_when = jiffies;
 	fe->hb_dead = false;
 	WRITE_ONCE(fe->live, true);
-	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_READY, epoch);
+	ddvm_follower_connect(&fe->fl, &fe->t.rg);
 	if (netif_running(ndev)) {
 		napi_enable(&fe->napi);
 		local_bh_disable();
@@ -278,8 +276,8 @@ static void netfront_connect(struct netfront *fe, u32 epoch)
 	}
 	netfront_kick(fe, DDVM_VECTOR_CONTROL);
 	fe->connects++;
-	netdev_info(ndev, "ddvm: connected at epoch %u to %.16s (mtu %u, features %#llx)\n", epoch,
-		    fe->cfg.nic_driver, ndev->mtu, fe->features);
+	netdev_info(ndev, "ddvm: connected at epoch %u to %.16s (mtu %u, features %#llx)\n",
+		    fe->fl.epoch, fe->cfg.nic_driver, ndev->mtu, fe->features);
 }
 
 static void netfront_disconnect(struct netfront *fe, const char *why)
@@ -293,17 +291,16 @@ static void netfront_disconnect(struct netfront *fe, const char *why)
 		napi_disable(&fe->napi);
 	}
 	WRITE_ONCE(fe->live, false);
-	fe->session = 0; /* the next watch asks for a new one */
 	netdev_info(ndev, "ddvm: disconnected (%s)\n", why);
 }
 
-/* Ask for a session at EPOCH (abi.h), our ring fields from zero first. Not live. */
-static void netfront_session_begin(struct netfront *fe, u32 epoch)
+/* RECONNECT (ring/follow.h): a session at the current epoch, our ring fields from zero
+ * first. Not live. */
+static void netfront_session_begin(struct netfront *fe)
 {
 	ddvm_ring_reset_own(&fe->tx);
 	ddvm_ring_reset_own(&fe->rx);
-	fe->session_epoch = epoch;
-	fe->session = ddvm_region_session_begin(&fe->t.rg, epoch);
+	ddvm_follower_begin(&fe->fl, &fe->t.rg);
 	netfront_kick(fe, DDVM_VECTOR_CONTROL);
 }
 
@@ -313,27 +310,25 @@ static void netfront_watch(struct work_struct *w)
 	const struct ddvm_region_hdr *h = fe->t.rg.hdr;
 	const struct ddvm_net_config *c = (const void *)h->device;
 	struct net_device *ndev = fe->ndev;
-	u32 epoch, bstate, bepoch;
+	enum ddvm_follow_action a;
+	u32 bstate, bepoch;
 	bool ready, carrier;
 	u64 hb;
 
 	rtnl_lock();
-	epoch = ddvm_region_epoch(&fe->t.rg);
 	bstate = ddvm_load_acquire(&h->backend_state);
 	bepoch = ddvm_read32(&h->backend_epoch);
-	if (fe->live && epoch != fe->epoch)
-		netfront_disconnect(fe, "new epoch: driver VM restarted or channel reset");
-	else if (fe->live && (bstate == DDVM_STATE_CLOSED || bstate == DDVM_STATE_ABSENT))
-		netfront_disconnect(fe, "translation module detached"); /* its rings are gone */
-	else if (fe->live && ddvm_read32(&h->backend_session) != fe->session)
-		netfront_disconnect(fe, "the backend reset the channel for another session");
-	if (!fe->live && (!fe->session || fe->session_epoch != epoch))
-		netfront_session_begin(fe, epoch);
-	/* BACKEND_GONE: the supervisor gave up restarting the driver VM */
-	ready = ddvm_region_session_served(&fe->t.rg, epoch, fe->session) &&
-		!(ddvm_read32(&h->ctl_flags) & DDVM_CTL_BACKEND_GONE);
-	if (!fe->live && ready)
-		netfront_connect(fe, epoch);
+	/* GONE (the supervisor gave up restarting the driver VM) and BROKEN (either side
+	 * stopped the rings at this epoch) keep the carrier off until a new epoch. */
+	a = ddvm_follow(&fe->fl, &fe->t.rg);
+	if (a == DDVM_FOLLOW_RECONNECT) {
+		if (fe->live)
+			netfront_disconnect(fe, "new epoch, or the backend reset the channel");
+		netfront_session_begin(fe);
+	} else if (a == DDVM_FOLLOW_CONNECT) {
+		netfront_connect(fe);
+	}
+	ready = a == DDVM_FOLLOW_CONNECT || a == DDVM_FOLLOW_CONNECTED;
 
 	hb = ddvm_read64(&h->heartbeat);
 	if (hb != fe->hb_last) {
@@ -461,7 +456,7 @@ static ssize_t ddvm_show(struct device *dev, struct device_attribute *attr, char
 			  "backend_state %s\nbackend_epoch %u\nheartbeat %llu\nfeatures %#llx\n"
 			  "connects %llu\nkicks_out %llu\nirqs %llu\nviolations %llu\n",
 			  fe->ndev->name, READ_ONCE(fe->live), READ_ONCE(fe->broken), fe->hb_dead,
-			  fe->epoch, state_name(ddvm_read32(&h->backend_state)),
+			  fe->fl.epoch, state_name(ddvm_read32(&h->backend_state)),
 			  ddvm_read32(&h->backend_epoch), ddvm_read64(&h->heartbeat), fe->features,
 			  fe->connects, fe->kicks_out, fe->irqs, fe->violations);
 }
@@ -497,7 +492,6 @@ static int netfront_init_channel(struct netfront *fe)
 		return -EINVAL;
 	}
 	eth_hw_addr_set(fe->ndev, mac);
-	fe->epoch = ddvm_region_epoch(&fe->t.rg);
 	return 0;
 }
 
@@ -560,7 +554,7 @@ static void netfront_remove(struct pci_dev *pdev)
 	for (v = 0; v < fe->t.nvec; v++)
 		synchronize_irq(pci_irq_vector(pdev, v));
 	cancel_delayed_work_sync(&fe->watch);
-	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_CLOSED, fe->epoch);
+	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_CLOSED, fe->fl.epoch);
 	ddvm_ivshmem_kick(&fe->t, DDVM_VECTOR_CONTROL); /* the backend: we are gone */
 	unregister_netdev(ndev);
 	ddvm_ivshmem_remove(&fe->t);

@@ -9,7 +9,8 @@
  * Tag life: FREE -> QUEUED (accepted, backend not READY) -> INFLIGHT (on the ring) ->
  * DONE (result waiting for delivery) -> FREE. A new epoch turns INFLIGHT back into
  * QUEUED (re-submitted, unchanged, once the new backend is READY); a broken channel
- * or a shutdown turns everything pending into DONE with -EPIPE / -ESHUTDOWN.
+ * a shutdown or a supervisor that gave up (BACKEND_GONE) turns everything pending into
+ * DONE with -EPIPE / -ESHUTDOWN / -ENODEV.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -189,6 +190,11 @@ void blk_on_broken(struct ddvm_chan *c)
 	blk_fail_all(c, -EPIPE);
 }
 
+void blk_on_gone(struct ddvm_chan *c)
+{
+	blk_fail_all(c, -ENODEV);
+}
+
 void blk_on_shutdown(struct ddvm_chan *c)
 {
 	blk_fail_all(c, -ESHUTDOWN);
@@ -327,7 +333,7 @@ int ddvm_blk_submit(struct ddvm_chan *c, int op, uint64_t sector, void *buf, siz
 	if (c->kind != DDVM_CHAN_BLK)
 		return -EOPNOTSUPP;
 	ret = chan_sync(c);
-	if (ret == DDVM_CHAN_BROKEN || ret == DDVM_CHAN_SHUTDOWN)
+	if (ret == DDVM_CHAN_BROKEN || ret == DDVM_CHAN_SHUTDOWN || ret == DDVM_CHAN_GONE)
 		return chan_io_error(c);
 	if (!c->ever_ready)
 		return -ENOTCONN;

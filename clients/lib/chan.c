@@ -140,7 +140,9 @@ void chan_kick(struct ddvm_chan *c, unsigned int vector)
 	}
 }
 
-void chan_break(struct ddvm_chan *c, const char *why)
+/* Stop using the rings until a new epoch: in-flight I/O fails with -EPIPE. PUBLISH when
+ * we saw the violation ourselves; a backend that says BROKEN has told the supervisor. */
+static void chan_stop(struct ddvm_chan *c, const char *why, int publish)
 {
 	struct ddvm_region_hdr *h = c->rg.hdr;
 
@@ -148,13 +150,24 @@ void chan_break(struct ddvm_chan *c, const char *why)
 		return;
 	c->state = DDVM_CHAN_BROKEN;
 	snprintf(c->why, sizeof(c->why), "%s", why);
-	ddvm_write64(&h->frontend_errors, ddvm_read64(&h->frontend_errors) + 1);
-	ddvm_region_set_frontend(&c->rg, DDVM_STATE_BROKEN, c->epoch);
+	if (publish) {
+		ddvm_write64(&h->frontend_errors, ddvm_read64(&h->frontend_errors) + 1);
+		ddvm_follower_break(&c->fl, &c->rg);
+	} else {
+		c->fl.broken = true;
+		c->fl.connected = false;
+	}
 	if (getenv("DDVM_DEBUG"))
-		fprintf(stderr, "libddvm: channel broken in epoch %u: %s\n", c->epoch, why);
+		fprintf(stderr, "libddvm: channel broken in epoch %u: %s\n", c->fl.epoch, why);
 	if (c->kind == DDVM_CHAN_BLK)
 		blk_on_broken(c);
-	chan_kick(c, DDVM_VECTOR_CONTROL);
+	if (publish)
+		chan_kick(c, DDVM_VECTOR_CONTROL);
+}
+
+void chan_break(struct ddvm_chan *c, const char *why)
+{
+	chan_stop(c, why, 1);
 }
 
 static void chan_shutdown(struct ddvm_chan *c)
@@ -166,6 +179,20 @@ static void chan_shutdown(struct ddvm_chan *c)
 		blk_on_shutdown(c);
 }
 
+/* BACKEND_GONE: nothing will serve this epoch; fail now rather than let callers wait. */
+static void chan_gone(struct ddvm_chan *c)
+{
+	if (c->state == DDVM_CHAN_GONE)
+		return;
+	c->state = DDVM_CHAN_GONE;
+	c->fl.connected = false;
+	if (getenv("DDVM_DEBUG"))
+		fprintf(stderr, "libddvm: the supervisor gave up on the driver VM (epoch %u)\n",
+			c->fl.epoch);
+	if (c->kind == DDVM_CHAN_BLK)
+		blk_on_gone(c);
+}
+
 int chan_io_error(const struct ddvm_chan *c)
 {
 	switch (c->state) {
@@ -175,26 +202,27 @@ int chan_io_error(const struct ddvm_chan *c)
 		return -EPIPE;
 	case DDVM_CHAN_SHUTDOWN:
 		return -ESHUTDOWN;
+	case DDVM_CHAN_GONE:
+		return -ENODEV;
 	default:
 		return -ENOTCONN;
 	}
 }
 
 /*
- * Start a session at EPOCH (abi.h "Sessions"): our side of the rings from zero, then
- * ask the backend to drop whatever an earlier client (or an earlier session of ours)
- * left and to reset its side. The rings are ours again once it serves the session.
+ * RECONNECT (ring/follow.h): our side of the rings from zero, then a session at the
+ * current epoch: the backend drops whatever an earlier client (or an earlier session
+ * of ours) left and resets its side. The rings are ours again once it serves it.
  */
-static void chan_session_begin(struct ddvm_chan *c, uint32_t epoch)
+static void chan_session_begin(struct ddvm_chan *c)
 {
-	c->epoch = epoch;
 	c->tx_waiting = 0;
 	c->why[0] = '\0';
 	ddvm_ring_reset_own(&c->fe);
 	ddvm_ring_reset_own(&c->be);
 	c->state = DDVM_CHAN_WAITING;
 	ddvm_write64(&c->rg.hdr->driver_features, c->want_features);
-	c->session = ddvm_region_session_begin(&c->rg, epoch);
+	ddvm_follower_begin(&c->fl, &c->rg);
 	chan_kick(c, DDVM_VECTOR_CONTROL);
 }
 
@@ -208,6 +236,7 @@ static void chan_became_ready(struct ddvm_chan *c)
 		memcpy(&c->net_cfg, h->device, sizeof(c->net_cfg));
 	else
 		memcpy(&c->blk_cfg, h->device, sizeof(c->blk_cfg));
+	ddvm_follower_connect(&c->fl, &c->rg);
 	c->state = DDVM_CHAN_READY;
 	c->ever_ready = 1;
 	if (c->kind == DDVM_CHAN_BLK)
@@ -216,36 +245,38 @@ static void chan_became_ready(struct ddvm_chan *c)
 
 int chan_sync(struct ddvm_chan *c)
 {
-	struct ddvm_region_hdr *h = c->rg.hdr;
-	uint32_t epoch;
-	int ready;
+	uint32_t old_epoch = c->fl.epoch;
+	int had_session = c->fl.session != 0;
 
 	if (c->state == DDVM_CHAN_SHUTDOWN)
 		return c->state;
-	if (ddvm_read32(&h->ctl_flags) & DDVM_CTL_SHUTDOWN) {
+	if (ddvm_read32(&c->rg.hdr->ctl_flags) & DDVM_CTL_SHUTDOWN) {
 		chan_shutdown(c);
 		return c->state;
 	}
-	epoch = ddvm_load_acquire(&h->epoch);
-	/* A new epoch (the driver VM restarted, or the supervisor reset this channel), or
-	 * a backend that reset for a session not ours: in-flight requests are resent in
-	 * a new session. */
-	if (epoch != c->epoch ||
-	    (c->state == DDVM_CHAN_READY && ddvm_read32(&h->backend_session) != c->session)) {
-		c->restarts++;
+	switch (ddvm_follow(&c->fl, &c->rg)) {
+	case DDVM_FOLLOW_GONE:
+		chan_gone(c);
+		break;
+	case DDVM_FOLLOW_RECONNECT:
+		/* blk: in-flight requests are resent in the new session */
 		if (c->kind == DDVM_CHAN_BLK)
 			blk_on_epoch(c);
-		chan_session_begin(c, epoch);
-	}
-	if (c->state == DDVM_CHAN_BROKEN)
-		return c->state;
-	/* backend READY in our session at this epoch (acquire: its reset came first) */
-	ready = ddvm_region_session_served(&c->rg, epoch, c->session);
-	if (c->state == DDVM_CHAN_WAITING && ready) {
-		ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, epoch);
+		chan_session_begin(c);
+		if (had_session && c->fl.epoch != old_epoch)
+			c->restarts++;
+		break;
+	case DDVM_FOLLOW_BROKEN:
+		chan_stop(c, "the driver VM stopped the channel (backend BROKEN)", 0);
+		break;
+	case DDVM_FOLLOW_WAIT:
+		c->state = DDVM_CHAN_WAITING;
+		break;
+	case DDVM_FOLLOW_CONNECT:
 		chan_became_ready(c);
-	} else if (c->state == DDVM_CHAN_READY && !ready) {
-		c->state = DDVM_CHAN_WAITING; /* until the backend (or a new epoch) is back */
+		break;
+	case DDVM_FOLLOW_CONNECTED:
+		break;
 	}
 	return c->state;
 }
@@ -386,8 +417,7 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 		c->want_features = DDVM_BLK_F_FLUSH | DDVM_BLK_F_FUA | DDVM_BLK_F_DISCARD |
 				   DDVM_BLK_F_WRITE_ZEROES | DDVM_BLK_F_RO;
 	}
-	chan_session_begin(c, ddvm_load_acquire(&c->rg.hdr->epoch));
-	chan_sync(c);
+	chan_sync(c); /* the first RECONNECT: a session of our own */
 	*out = c;
 	return 0;
 
@@ -411,7 +441,7 @@ void ddvm_chan_close(struct ddvm_chan *c)
 	if (!c)
 		return;
 	if (c->base && c->rg.hdr) {
-		ddvm_region_set_frontend(&c->rg, DDVM_STATE_CLOSED, c->epoch);
+		ddvm_region_set_frontend(&c->rg, DDVM_STATE_CLOSED, c->fl.epoch);
 		chan_kick(c, DDVM_VECTOR_CONTROL);
 		munmap(c->base, c->size);
 	}
@@ -445,7 +475,7 @@ int ddvm_chan_state(struct ddvm_chan *c)
 
 uint32_t ddvm_chan_epoch(const struct ddvm_chan *c)
 {
-	return c ? c->epoch : 0;
+	return c ? c->fl.epoch : 0;
 }
 
 uint64_t ddvm_chan_restarts(const struct ddvm_chan *c)
@@ -554,8 +584,8 @@ int ddvm_chan_wait_ready(struct ddvm_chan *c, int timeout_ms)
 
 		if (st == DDVM_CHAN_READY)
 			return 0;
-		if (st == DDVM_CHAN_SHUTDOWN)
-			return -ESHUTDOWN;
+		if (st == DDVM_CHAN_SHUTDOWN || st == DDVM_CHAN_GONE)
+			return chan_io_error(c);
 		left = deadline - now_ms();
 		if (left <= 0)
 			return st == DDVM_CHAN_BROKEN ? -EPIPE : -ETIMEDOUT;
@@ -581,6 +611,9 @@ const char *ddvm_strerror(int err)
 		return "the driver VM is not ready in this epoch (yet)";
 	case ESHUTDOWN:
 		return "the channel was shut down";
+	case ENODEV:
+		return "the supervisor gave up restarting the driver VM (`ddvm restart VM` "
+		       "revives the channel)";
 	case EBUSY:
 		return "the server refused us: the channel already has a frontend";
 	case EMEDIUMTYPE:

@@ -63,6 +63,8 @@ enum ddvm_chan_state {
 	DDVM_CHAN_READY = 2,	/* the backend serves the current epoch: I/O flows */
 	DDVM_CHAN_BROKEN = 3,	/* the backend broke the protocol; waits for a new epoch */
 	DDVM_CHAN_SHUTDOWN = 4, /* the supervisor tears the channel down, or the server left */
+	DDVM_CHAN_GONE = 5,	/* the supervisor gave up restarting the driver VM: I/O fails
+				 * with -ENODEV until `ddvm restart VM` starts a new epoch */
 };
 
 /* --- attach, state, sleep ---------------------------------------------------------- */
@@ -110,7 +112,7 @@ uint64_t ddvm_chan_features(const struct ddvm_chan *c);
 const char *ddvm_chan_broken_reason(const struct ddvm_chan *c);
 
 /* Block until READY, for at most timeout_ms (-1: forever). 0, -ETIMEDOUT, -EPIPE
- * (broken and no new epoch within the time), -ESHUTDOWN. */
+ * (broken and no new epoch within the time), -ESHUTDOWN, -ENODEV (GONE: at once). */
 int ddvm_chan_wait_ready(struct ddvm_chan *c, int timeout_ms);
 
 /* A file descriptor that polls readable when a doorbell rang. Do not read it. */
@@ -176,7 +178,7 @@ int ddvm_net_info(struct ddvm_chan *c, struct ddvm_net_info *info);
  * Errors: -EINVAL (bad argument or metadata), -EMSGSIZE (shorter than an Ethernet
  * header or longer than max_frame), -EOPNOTSUPP (GSO/checksum offload the backend did
  * not offer, or not a net channel), -EAGAIN (the ring is full: wait and retry),
- * -ENOTCONN (not READY), -EPIPE (broken), -ESHUTDOWN.
+ * -ENOTCONN (not READY), -EPIPE (broken), -ESHUTDOWN, -ENODEV (GONE).
  */
 int ddvm_net_send(struct ddvm_chan *c, const void *frame, size_t len,
 		  const struct ddvm_net_meta *meta, unsigned int flags);
@@ -188,7 +190,7 @@ int ddvm_net_flush(struct ddvm_chan *c);
  * Take one received frame: copies it into buf and its metadata into *meta (may be
  * NULL) and returns its length. -EAGAIN when none is waiting; -EMSGSIZE when the
  * frame is longer than cap (the frame is dropped: use a buffer of max_frame bytes);
- * -ENOTCONN, -EPIPE, -ESHUTDOWN as for send.
+ * -ENOTCONN, -EPIPE, -ESHUTDOWN, -ENODEV as for send.
  */
 ssize_t ddvm_net_recv(struct ddvm_chan *c, void *buf, size_t cap, struct ddvm_net_meta *meta);
 
@@ -241,8 +243,9 @@ int ddvm_blk_set_callback(struct ddvm_chan *c, ddvm_blk_done_fn fn, void *opaque
  * discard and write-zeroes. Accepted while WAITING (sent when the backend is READY).
  * Errors: -EINVAL, -E2BIG (longer than max_io), -ERANGE (beyond the end of the disk),
  * -EROFS, -EOPNOTSUPP, -EAGAIN (queue_depth requests in flight: reap first),
- * -EPIPE (broken), -ESHUTDOWN, -ENOTCONN (the backend never was READY, so the
- * geometry is unknown).
+ * -EPIPE (broken), -ESHUTDOWN, -ENODEV (GONE: the supervisor gave up on the driver
+ * VM; requests pending then complete with it too), -ENOTCONN (the backend never was
+ * READY, so the geometry is unknown).
  */
 int ddvm_blk_submit(struct ddvm_chan *c, int op, uint64_t sector, void *buf, size_t len,
 		    unsigned int flags, uint64_t cookie);

@@ -4,6 +4,7 @@
 #define DDVM_LIBDDVM_INTERNAL_H
 
 #include "ddvm.h"
+#include "follow.h"
 #include "region.h"
 #include "ddvm/net.h"
 #include "ddvm/blk.h"
@@ -47,9 +48,8 @@ struct ddvm_chan {
 		int efd[CHAN_MAX_VECTORS];
 	} peers[CHAN_MAX_PEERS];
 
-	int state;	  /* enum ddvm_chan_state */
-	uint32_t epoch;	  /* epoch our rings belong to */
-	uint32_t session; /* our session at that epoch (abi.h "Sessions") */
+	int state;		 /* enum ddvm_chan_state */
+	struct ddvm_follower fl; /* our epoch and session (ring/follow.h) */
 	uint64_t restarts;
 	uint64_t features;
 	uint64_t want_features; /* driver_features we announce */
@@ -77,9 +77,9 @@ struct ddvm_chan {
 
 /* chan.c */
 void chan_kick(struct ddvm_chan *c, unsigned int vector);
-void chan_break(struct ddvm_chan *c, const char *why);
-int chan_sync(struct ddvm_chan *c);	      /* follow header; returns c->state */
-int chan_io_error(const struct ddvm_chan *c); /* -errno for "not READY" states */
+void chan_break(struct ddvm_chan *c, const char *why); /* we saw a violation */
+int chan_sync(struct ddvm_chan *c);		       /* follow header; returns c->state */
+int chan_io_error(const struct ddvm_chan *c);	       /* -errno for "not READY" states */
 
 /* blk.c */
 int blk_setup(struct ddvm_chan *c);
@@ -88,6 +88,7 @@ void blk_on_ready(struct ddvm_chan *c);	   /* limits, then push QUEUED tags */
 void blk_push_queued(struct ddvm_chan *c); /* QUEUED tags onto the ring while room */
 void blk_on_epoch(struct ddvm_chan *c);	   /* INFLIGHT -> QUEUED */
 void blk_on_broken(struct ddvm_chan *c);   /* everything pending -> DONE(-EPIPE) */
+void blk_on_gone(struct ddvm_chan *c);	   /* everything pending -> DONE(-ENODEV) */
 void blk_on_shutdown(struct ddvm_chan *c);
 int blk_pending_work(struct ddvm_chan *c); /* responses or DONE tags waiting */
 

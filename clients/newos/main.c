@@ -17,13 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "follow.h"
 #include "region.h"
 #include "ddvm/net.h"
 #include "ddvm/blk.h"
 #include "pong.h"
 #include "newos.h"
 
-#define NEWOS_EIO 5 /* Linux's EIO; ddvm_sys.h defines only what the ring needs */
+#define NEWOS_EIO   5 /* Linux's EIO; ddvm_sys.h defines only what the ring needs */
+#define NEWOS_SPINS 4000000000ull
 
 /* --- what the compiler may call ------------------------------------------------------ */
 
@@ -90,8 +92,8 @@ struct chan {
 	struct ivshmem dev;
 	struct ddvm_region rg;
 	struct ddvm_ring fe, be; /* we produce fe (net tx / blk req), consume be */
-	uint32_t epoch;
-	uint32_t session; /* abi.h "Sessions" */
+	struct ddvm_follower fl; /* our epoch and session (ring/follow.h) */
+	const char *name;	 /* "blk", "net" */
 };
 
 static struct chan chans[4];
@@ -100,6 +102,25 @@ static unsigned int nchans;
 static void chan_kick(struct chan *c, unsigned int vector)
 {
 	ivshmem_doorbell(&c->dev, ddvm_read32(&c->rg.hdr->backend_peer), vector);
+}
+
+/* Follow the channel's state (ring/follow.h) and do what it says: a new session after
+ * a new epoch (our ring fields from zero first), READY once the backend serves it. */
+static enum ddvm_follow_action chan_follow(struct chan *c)
+{
+	enum ddvm_follow_action a = ddvm_follow(&c->fl, &c->rg);
+
+	if (a == DDVM_FOLLOW_RECONNECT) {
+		ddvm_ring_reset_own(&c->fe);
+		ddvm_ring_reset_own(&c->be);
+		ddvm_follower_begin(&c->fl, &c->rg);
+		chan_kick(c, DDVM_VECTOR_CONTROL);
+		kprintf("newos: %s: session %u at epoch %u\n", c->name, c->fl.session, c->fl.epoch);
+	} else if (a == DDVM_FOLLOW_CONNECT) {
+		ddvm_follower_connect(&c->fl, &c->rg);
+		chan_kick(c, DDVM_VECTOR_CONTROL);
+	}
+	return a;
 }
 
 static int chan_attach(struct chan *c)
@@ -111,25 +132,30 @@ static int chan_attach(struct chan *c)
 	if (ddvm_region_ring(&c->rg, 0, DDVM_SIDE_FRONTEND, &c->fe) ||
 	    ddvm_region_ring(&c->rg, 1, DDVM_SIDE_FRONTEND, &c->be) || !c->fe.data)
 		return -EINVAL;
+	c->name = c->rg.kind == DDVM_KIND_BLK ? "blk" : "net";
 	/* a session of our own: whatever an earlier client left, the backend drops */
-	ddvm_ring_reset_own(&c->fe);
-	ddvm_ring_reset_own(&c->be);
-	c->epoch = ddvm_load_acquire(&c->rg.hdr->epoch);
-	c->session = ddvm_region_session_begin(&c->rg, c->epoch);
-	chan_kick(c, DDVM_VECTOR_CONTROL);
+	chan_follow(c);
 	return 0;
 }
 
-/* Spin until the backend serves our session at our epoch, then say we are READY. */
+/* Spin until the backend serves our session at the current epoch (we are READY then).
+ * -ENODEV at once when the supervisor gave up on the driver VM. */
 static int chan_wait_ready(struct chan *c)
 {
 	uint64_t spins;
 
-	for (spins = 0; spins < 4000000000ull; spins++) {
-		if (ddvm_region_session_served(&c->rg, c->epoch, c->session)) {
-			ddvm_region_set_frontend(&c->rg, DDVM_STATE_READY, c->epoch);
-			chan_kick(c, DDVM_VECTOR_CONTROL);
+	for (spins = 0; spins < NEWOS_SPINS; spins++) {
+		switch (chan_follow(c)) {
+		case DDVM_FOLLOW_CONNECT:
+		case DDVM_FOLLOW_CONNECTED:
 			return 0;
+		case DDVM_FOLLOW_GONE:
+			kprintf("newos: %s: the supervisor gave up on the driver VM "
+				"(BACKEND_GONE)\n",
+				c->name);
+			return -ENODEV;
+		default:
+			break;
 		}
 		__builtin_ia32_pause();
 	}
@@ -147,9 +173,14 @@ static int blk_io(struct chan *c, uint16_t op, uint64_t sector, uint32_t len)
 	struct ddvm_blk_rsp rsp;
 	uint32_t tag = 0, off = 0;
 	uint64_t spins;
+	int ret;
 
 	if (len > c->fe.slot_size)
 		return -EINVAL;
+again:
+	ret = chan_wait_ready(c);
+	if (ret)
+		return ret;
 	memset(&rq, 0, sizeof(rq));
 	rq.id = (blk_seq++ << 16) | tag;
 	rq.sector = sector;
@@ -162,10 +193,24 @@ static int blk_io(struct chan *c, uint16_t op, uint64_t sector, uint32_t len)
 		return -EPROTO;
 	if (ddvm_ring_publish(&c->fe))
 		chan_kick(c, c->fe.vector);
-	for (spins = 0; spins < 4000000000ull; spins++) {
+	for (spins = 0;; spins++) {
 		if (ddvm_ring_pop(&c->be, &rsp) == 0)
 			break;
-		if (ddvm_ring_broken(&c->be))
+		/* every so often (and on a ring the supervisor's reset made look broken):
+		 * a new epoch resends the request in a new session, GONE fails it */
+		if ((spins & 0xffff) == 0 || ddvm_ring_broken(&c->be)) {
+			enum ddvm_follow_action a = chan_follow(c);
+
+			if (a == DDVM_FOLLOW_GONE)
+				return chan_wait_ready(c);
+			if (a != DDVM_FOLLOW_CONNECTED)
+				goto again;
+		}
+		if (ddvm_ring_broken(&c->be)) {
+			ddvm_follower_break(&c->fl, &c->rg); /* until a new epoch */
+			return -EPROTO;
+		}
+		if (spins >= NEWOS_SPINS)
 			return -EPROTO;
 		__builtin_ia32_pause();
 	}
@@ -251,7 +296,7 @@ static void net_run(struct chan *c)
 	const struct ddvm_net_config *cfg = (const void *)c->rg.hdr->device;
 	struct pong p;
 	const char *ip = arg("ip");
-	uint32_t last = 0;
+	uint32_t last = 0, idle = 0;
 
 	memset(&p, 0, sizeof(p));
 	memcpy(p.mac, cfg->mac, 6);
@@ -270,8 +315,17 @@ static void net_run(struct chan *c)
 		size_t n;
 
 		if (ddvm_ring_pop(&c->be, &d)) {
+			if ((++idle & 0xffff) == 0 || ddvm_ring_broken(&c->be)) {
+				enum ddvm_follow_action a = chan_follow(c);
+
+				if (a != DDVM_FOLLOW_CONNECTED && chan_wait_ready(c))
+					return; /* GONE, or never back */
+				if (a != DDVM_FOLLOW_CONNECTED)
+					continue;
+			}
 			if (ddvm_ring_broken(&c->be)) {
 				kprintf("newos: net rx ring broken by the driver VM\n");
+				ddvm_follower_break(&c->fl, &c->rg);
 				return;
 			}
 			__builtin_ia32_pause();

@@ -746,6 +746,51 @@ static void test_blk_resubmit_after_restart(void **state)
 	fake_free(f);
 }
 
+/* The supervisor gives up on the driver VM (backend BROKEN + DDVM_CTL_BACKEND_GONE):
+ * requests in flight complete with -ENODEV at once, new ones are refused, nothing
+ * waits; `ddvm restart VM` (flag cleared, new epoch) brings the channel back. */
+static void test_blk_backend_gone(void **state)
+{
+	struct fake *f = fake_blk(DDVM_BLK_F_FLUSH);
+	struct ddvm_blk_completion comp[16];
+	static uint8_t w[4096], r[4096];
+	struct ddvm_chan *c;
+	unsigned i;
+
+	(void)state;
+	c = open_ok(f, DDVM_CHAN_BLK);
+	f->pause = 1; /* the driver VM hangs with our requests */
+	backend_start(f);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(ddvm_blk_read(c, i * 8, r, sizeof(r), i), 0);
+	assert_int_equal(ddvm_blk_reap(c, comp, 16), 0);
+
+	/* channel__backend_dead() */
+	backend_stop(f);
+	ddvm_region_set_backend(&f->rg, DDVM_STATE_BROKEN, ddvm_region_epoch(&f->rg));
+	f->rg.hdr->ctl_flags |= DDVM_CTL_BACKEND_GONE;
+	kick_client(f, DDVM_VECTOR_CONTROL);
+	assert_int_equal(reap_all(c, comp, 4), 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(comp[i].result, -ENODEV);
+	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_GONE);
+	assert_int_equal(ddvm_blk_write(c, 0, w, sizeof(w), 9), -ENODEV);
+	assert_int_equal(ddvm_blk_pread(c, r, sizeof(r), 0), -ENODEV);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), -ENODEV);
+	assert_non_null(strstr(ddvm_strerror(-ENODEV), "gave up"));
+
+	/* `ddvm restart VM`: channel__new_epoch() clears the flag with the new epoch */
+	f->rg.hdr->ctl_flags &= ~DDVM_CTL_BACKEND_GONE;
+	backend_restart(f, EVIL_NONE);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
+	fill_frame(w, sizeof(w), 42);
+	assert_int_equal(ddvm_blk_pwrite(c, w, sizeof(w), 8192, 0), 0);
+	assert_memory_equal(f->disk + 8192, w, sizeof(w));
+	ddvm_chan_close(c);
+	fake_free(f);
+}
+
 /* Answers arrive before the backend says it consumed the requests: the client's tags
  * are free but its req ring is full. New requests wait for ring space, then go. */
 static void test_blk_ring_full_tags_free(void **state)
@@ -962,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(test_net_violation_and_recovery),
 		cmocka_unit_test(test_blk_io),
 		cmocka_unit_test(test_blk_resubmit_after_restart),
+		cmocka_unit_test(test_blk_backend_gone),
 		cmocka_unit_test(test_blk_ring_full_tags_free),
 		cmocka_unit_test(test_blk_violations),
 		cmocka_unit_test(test_hostile_backend),
