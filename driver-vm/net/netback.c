@@ -472,15 +472,20 @@ static void netback_remove(struct pci_dev *pdev)
 	const struct netback_stats *s = &p->st;
 	int v;
 
-	/* No new work from interrupts, then wait for what is queued or running. */
+	/*
+	 * No new work from interrupts, then wait for what is queued or running. Order:
+	 * attach can queue the tick; the netdev notifier (under rtnl) can queue both
+	 * until the port leaves its switch; the tick queues only itself, and not once
+	 * dying. So attach, then the switch, then the tick, last.
+	 */
 	WRITE_ONCE(p->dying, true);
 	for (v = 0; v < p->t.nvec; v++)
 		synchronize_irq(pci_irq_vector(pdev, v));
-	cancel_delayed_work_sync(&p->tick);
 	cancel_delayed_work_sync(&p->attach);
 	rtnl_lock();
 	switch_port_detach(p);
 	rtnl_unlock();
+	cancel_delayed_work_sync(&p->tick);
 	napi_disable(&p->napi);
 	port_backlog_purge(p);
 	port_set_state(p, DDVM_STATE_CLOSED);

@@ -392,7 +392,9 @@ void switch_port_detach(struct netback_port *p)
 	synchronize_net(); /* no frame is on its way into p any more */
 }
 
-/* A NIC going away takes its switch with it; the ports wait for it to come back. */
+/* A NIC going away takes its switch with it; the ports wait for it to come back. A
+ * carrier or up/down change is published to the clients at once (each port's tick
+ * writes link_up), not at the next heartbeat. */
 static int switch_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
@@ -400,7 +402,8 @@ static int switch_netdev_event(struct notifier_block *nb, unsigned long event, v
 	struct netback_port *p;
 	int n;
 
-	if (event != NETDEV_UNREGISTER)
+	if (event != NETDEV_UNREGISTER && event != NETDEV_CHANGE && event != NETDEV_UP &&
+	    event != NETDEV_DOWN)
 		return NOTIFY_DONE;
 	sw = NULL;
 	list_for_each_entry(s, &switches, node)
@@ -408,6 +411,12 @@ static int switch_netdev_event(struct notifier_block *nb, unsigned long event, v
 			sw = s;
 	if (!sw)
 		return NOTIFY_DONE;
+	if (event != NETDEV_UNREGISTER) {
+		list_for_each_entry(p, &sw->ports, sw_node)
+			if (!READ_ONCE(p->dying))
+				mod_delayed_work(system_wq, &p->tick, 0);
+		return NOTIFY_DONE;
+	}
 	netdev_info(dev, "ddvm_netback: NIC going away, detaching %d client(s)\n", sw->nports);
 	for (n = sw->nports; n > 0; n--) {
 		p = list_first_entry(&sw->ports, struct netback_port, sw_node);

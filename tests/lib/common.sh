@@ -83,8 +83,9 @@ vm_start() {
 	t_need_file "$DDVM_KERNEL"
 	t_need_file "$initrd"
 	: >"$T/$name.console"
-	# no_timer_check: the IO-APIC timer test hangs guests on a loaded host (supervisor/vm.c)
-	qemu-system-x86_64 -name "$name" -accel "$accel" "${cpu[@]}" -M "${VM_MACHINE:-q35}" -m "${VM_MEM:-256}" \
+	# no_timer_check: the IO-APIC timer test hangs guests on a loaded host; hpet=off: the
+	# idle cost of an emulated HPET (both as the supervisor's VMs, supervisor/vm.c)
+	qemu-system-x86_64 -name "$name" -accel "$accel" "${cpu[@]}" -M "${VM_MACHINE:-q35},hpet=off" -m "${VM_MEM:-256}" \
 		-smp "$(ddvm_smp "${VM_CPUS:-1}" "$accel")" -nodefaults -display none -no-reboot \
 		-kernel "$DDVM_KERNEL" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 no_timer_check quiet $append" \
