@@ -124,6 +124,46 @@ void ddvm_ivshmem_remove(struct ddvm_ivshmem *t)
 	pci_disable_device(t->pdev);
 }
 
+#ifdef CONFIG_ZONE_DEVICE
+int ddvm_ivshmem_map_pages(struct ddvm_ivshmem *t)
+{
+	resource_size_t bar = pci_resource_start(t->pdev, 2);
+	resource_size_t start = ALIGN(bar, SZ_2M), end = ALIGN_DOWN(bar + t->shm_size, SZ_2M);
+	void *va;
+
+	if (end <= start)
+		return -ERANGE; /* no 2 MiB-aligned subsection in the BAR */
+	memset(&t->pgmap, 0, sizeof(t->pgmap));
+	t->pgmap.type = MEMORY_DEVICE_GENERIC;
+	t->pgmap.range.start = start;
+	t->pgmap.range.end = end - 1;
+	t->pgmap.nr_range = 1;
+	va = memremap_pages(&t->pgmap, dev_to_node(&t->pdev->dev));
+	if (IS_ERR(va))
+		return PTR_ERR(va);
+	t->pages_start = start - bar;
+	t->pages_end = end - bar;
+	return 0;
+}
+
+void ddvm_ivshmem_unmap_pages(struct ddvm_ivshmem *t)
+{
+	if (t->pages_end == t->pages_start)
+		return;
+	t->pages_start = t->pages_end = 0;
+	memunmap_pages(&t->pgmap);
+}
+#else
+int ddvm_ivshmem_map_pages(struct ddvm_ivshmem *t)
+{
+	return -EOPNOTSUPP;
+}
+
+void ddvm_ivshmem_unmap_pages(struct ddvm_ivshmem *t)
+{
+}
+#endif
+
 u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)
 {
 	const struct ddvm_region_hdr *h = t->rg.hdr;

@@ -15,6 +15,7 @@
 
 #include <linux/pci.h>
 #include <linux/interrupt.h>
+#include <linux/memremap.h>
 #include "region.h"
 
 #define DDVM_IVSHMEM_VENDOR 0x1af4
@@ -37,6 +38,9 @@ struct ddvm_ivshmem {
 	ddvm_ivshmem_irq_fn irq_fn;
 	void *priv;
 	char name[32];
+	/* ddvm_ivshmem_map_pages(): struct pages for [pages_start, pages_end) of BAR2 */
+	struct dev_pagemap pgmap;
+	resource_size_t pages_start, pages_end; /* BAR2 offsets; equal: no pages */
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it
@@ -56,6 +60,26 @@ void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector);
  * anything in the region, a client cannot forge it. Call once per heartbeat period,
  * and only when healthy. */
 void ddvm_ivshmem_health(struct ddvm_ivshmem *t);
+
+/*
+ * Driver VM only: give BAR2 struct pages (ZONE_DEVICE, MEMORY_DEVICE_GENERIC), so that
+ * a bio may point at shared memory and the disk's controller DMAs straight into it (to
+ * QEMU the BAR is RAM, so an emulated device's DMA to these guest-physical addresses
+ * lands in the shared region). Only the 2 MiB-aligned part of the BAR gets pages (the
+ * subsection granularity of memory hotplug). Returns 0 or a negative errno (then
+ * ddvm_ivshmem_page() is always NULL). Undo with ddvm_ivshmem_unmap_pages() once no
+ * I/O uses the pages, before ddvm_ivshmem_remove().
+ */
+int ddvm_ivshmem_map_pages(struct ddvm_ivshmem *t);
+void ddvm_ivshmem_unmap_pages(struct ddvm_ivshmem *t);
+
+/* The page that holds BAR2 offset OFF, or NULL when that byte has no struct page. */
+static inline struct page *ddvm_ivshmem_page(const struct ddvm_ivshmem *t, resource_size_t off)
+{
+	if (off < t->pages_start || off >= t->pages_end)
+		return NULL;
+	return pfn_to_page(PHYS_PFN(pci_resource_start(t->pdev, 2) + off));
+}
 
 /* Peer id the header says the other side has. */
 u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t);

@@ -28,9 +28,10 @@ void ddvm_layout_defaults(struct ddvm_layout_params *p, uint32_t kind)
 		p->be_entries = 128;
 		p->be_slot = 65536 + 512;
 	} else if (kind == DDVM_KIND_BLK) {
-		/* Queue depth 64, up to 128 KiB per request; responses carry no data. */
+		/* Queue depth 64, up to 256 KiB per request (a 1 MiB I/O is 4 requests,
+		 * each one bio and one disk command); responses carry no data. */
 		p->fe_entries = 64;
-		p->fe_slot = 128 * 1024;
+		p->fe_slot = DDVM_SLOT_MAX;
 		p->be_entries = 64;
 		p->be_slot = 0;
 	}
