@@ -26,10 +26,15 @@ NVME_APPEND=${BLK_NVME_APPEND:-}
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_part blk
 
-# NAME:rw:bs:iodepth
+# NAME:rw:bs:iodepth (BLK_JOBS="seqread-qd1 seqread-qd32" runs a subset while iterating)
 JOBS="seqread-qd1:read:1m:1 seqread-qd32:read:1m:32 seqwrite-qd1:write:1m:1"
 JOBS="$JOBS seqwrite-qd32:write:1m:32 randread-qd1:randread:4k:1 randread-qd32:randread:4k:32"
 JOBS="$JOBS randwrite-qd1:randwrite:4k:1 randwrite-qd32:randwrite:4k:32"
+if [ -n "${BLK_JOBS:-}" ]; then
+	sel=""
+	for j in $JOBS; do [[ " $BLK_JOBS " == *" ${j%%:*} "* ]] && sel="$sel $j"; done
+	JOBS=$sel
+fi
 
 # --- both setups up at once -----------------------------------------------------------
 qemu-img create -q -f raw "$T/reuse.img" "${SIZE_MB}M"
@@ -38,8 +43,12 @@ blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
 mapfile -t drv_args < <(blk_disk_args nvme "$T/reuse.img"; blk_chan_args 0 nvme backend)
 mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
 mapfile -t nat_args < <(blk_disk_args nvme "$T/native.img")
-blk_driver_script "$T/driver.sh" nvme
-blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
+# the translation module's counters (which data path, how many bytes) on the console
+BLK_DRIVER_LOOP='while :; do sleep 20; echo "BLKBACK-STATS $(cat /sys/bus/pci/devices/*/ddvm_blk_stats | tr "\n" " ")"; done' \
+	blk_driver_script "$T/driver.sh" nvme
+# BLK_ZERO_COPY=1: the translation module lets the nvme DMA into the slots (docs/blk.md)
+BLK_DRV_APPEND="loglevel=5 ddvm_blkback.zero_copy=${BLK_ZERO_COPY:-0}" \
+	blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
 VM_MEM=${CLIENT_MEM:-384} net_vm_start reuse "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront" "${cli_args[@]}"
 VM_MACHINE=pc VM_MEM=${CLIENT_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" \
 	"ddvm.load=nvme $NVME_APPEND" "${nat_args[@]}"
@@ -126,6 +135,7 @@ memcpy=$(vm_cmd native 60 "dd if=/dev/zero of=/tmp/z bs=1M count=128 2>/dev/null
 bench_note guest_memcpy "a guest copying 128 MiB (tmpfs read, dd bs=1M): ${memcpy//$'\r'/}"
 t_log "guest memcpy: $memcpy"
 bench_note fio "fio -runtime $SECS, $ROUNDS rounds, nvme, libaio O_DIRECT, setups alternating (order flipped every round)"
+bench_note blkback "driver VM, ddvm_blk_stats at the end: $(grep -a '^BLKBACK-STATS' "$T/drv.console" | tail -n1 | tr -d '\r')"
 bench_note load_before "$LOAD0"
 bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 
