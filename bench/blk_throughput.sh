@@ -43,7 +43,9 @@ blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
 mapfile -t drv_args < <(blk_disk_args nvme "$T/reuse.img"; blk_chan_args 0 nvme backend)
 mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
 mapfile -t nat_args < <(blk_disk_args nvme "$T/native.img")
-# the translation module's counters (which data path, how many bytes) on the console
+# the translation module's counters (which data path, how many bytes) on the console;
+# the $(...) runs in the driver VM
+# shellcheck disable=SC2016
 BLK_DRIVER_LOOP='while :; do sleep 20; echo "BLKBACK-STATS $(cat /sys/bus/pci/devices/*/ddvm_blk_stats | tr "\n" " ")"; done' \
 	blk_driver_script "$T/driver.sh" nvme
 # BLK_ZERO_COPY=1: the translation module lets the nvme DMA into the slots (docs/blk.md)
