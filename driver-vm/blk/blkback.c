@@ -51,8 +51,11 @@
 #include "ddvm/blk.h"
 #include "ddvm_ivshmem.h"
 
-#define BLKBACK_HEARTBEAT_MS  100
-#define BLKBACK_POLL_TICKS    10 /* backstop ring poll every 10 heartbeats (1 s) */
+/* Heartbeat period, which is also the backstop poll of the rings for a lost doorbell
+ * and the look at the disk's capacity. Requests, epochs and sessions are doorbell
+ * driven; an idle channel costs one wake-up a second (docs/bench.md §3). */
+#define BLKBACK_HEARTBEAT_MS  1000
+#define BLKBACK_POLL_TICKS    1 /* backstop ring poll every heartbeat */
 #define BLKBACK_OPEN_RETRY_MS 200
 #define BLKBACK_OPEN_TRIES    300 /* 60 s for the disk to appear */
 #define BLKBACK_BUDGET	      256 /* requests per work run before yielding */

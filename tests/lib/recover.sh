@@ -91,8 +91,8 @@ run = $T/driver-run.sh
 ready = DDVM-SERVICES-UP
 restart_max = ${REC_RESTART_MAX:-1000}
 restart_backoff_ms = 0
-boot_timeout_ms = 60000
-heartbeat_timeout_ms = ${REC_HB_MS:-2000}
+boot_timeout_ms = ${REC_BOOT_MS:-120000}
+heartbeat_timeout_ms = ${REC_HB_MS:-3000}
 request_timeout_ms = ${REC_REQ_MS:-4000}
 $extra
 [device disk0]

@@ -91,6 +91,9 @@ rec_up setup
 sup_wait_console cli 'CLIENT-DISKS-UP' 150
 sup_wait_console cli "SIZES $((64 * MiB)) $((64 * MiB))" 30
 t_log "the client sees both disks at 64 MiB"
+# A boot that a loaded host made miss its deadline is not what this test is about:
+# count the restarts from here.
+drv0=$(rec_restarts drv) cli0=$(rec_restarts cli)
 
 # ask COMMAND ARGS... — type it on the client's console, wait for its answer: $ANSWER
 ASKED=0
@@ -150,7 +153,7 @@ t_log "I/O past the new end ($(($(now_ms) - start)) ms, with the console round t
 io 0 $((96 * MiB - 4096)) "shrunk"
 [ "$(stat -c %s "$T/disk0.img")" = $((96 * MiB)) ] || t_fail "the image is $(stat -c %s "$T/disk0.img") bytes, not 96 MiB"
 chan_ok "after the shrink"
-[ "$(rec_restarts drv)" = 0 ] || t_fail "the driver VM restarted during the resizes"
+[ "$(rec_restarts drv)" = "$drv0" ] || t_fail "the driver VM restarted during the resizes"
 
 # --- restart the driver VM under read load ---------------------------------------------------
 ask load-start
@@ -181,8 +184,8 @@ grep -aq 'resumed at epoch' "$DDVM_RUNDIR/cli.log" || t_fail "the client never r
 ! grep -aq 'serves another disk' "$DDVM_RUNDIR/cli.log" || t_fail "the client took the resize for another disk"
 [ "$(size_lines 0)" = 2 ] || t_fail "disk0 changed size $(size_lines 0) times in the client (2 expected)"
 chan_ok "after the restart"
-[ "$(rec_restarts drv)" = 1 ] || t_fail "the driver VM restarted $(rec_restarts drv) times (1 asked for)"
-[ "$(rec_restarts cli)" = 0 ] || t_fail "the client VM restarted"
+[ "$(rec_restarts drv)" = $((drv0 + 1)) ] || t_fail "the driver VM restarted $(($(rec_restarts drv) - drv0)) times (1 asked for)"
+[ "$(rec_restarts cli)" = "$cli0" ] || t_fail "the client VM restarted"
 ! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/cli.log" "$DDVM_RUNDIR/drv.log" ||
 	t_fail "a kernel complained"
 t_log "measured: grow seen by the client in $grow_ms ms, shrink in $shrink_ms ms"

@@ -1,5 +1,7 @@
 #!/bin/bash
 # timeout: 720
+# exclusive: its restore times are what it reports, and they stretch with a second test
+# beside it on 2 cores (20 cold restarts: 321 s alone, past 720 s with other VM tests).
 # A short mixed fault-injection campaign (20 faults of nine kinds of
 # tests/campaign/campaign.sh) against a driver VM serving fio with verification: no
 # client crash, no data error (fio verify mismatch), and every detected failure ends
