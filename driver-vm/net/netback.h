@@ -28,7 +28,7 @@
 /* Heartbeat period. Everything that must be quick is event-driven (doorbells, the
  * NIC's carrier through the netdev notifier, epochs and sessions through the control
  * vector); the tick only proves health and is a backstop, so an idle driver VM wakes
- * once a second per channel rather than ten times (docs/net.md, "Idle"). */
+ * once a second per channel rather than ten times (docs/net.md; docs/bench.md §3). */
 #define NETBACK_TICK_MS		 1000
 #define NETBACK_SESSION_GAP	 (HZ / 10)  /* at most 10 session resets a second */
 #define NETBACK_RX_BACKLOG_BYTES (4u << 20) /* frames waiting for rx slots, per client */
