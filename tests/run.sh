@@ -97,8 +97,7 @@ sweep() {
 # exec_script TEST RESULT — run one script test; write "rc secs" to RESULT.
 exec_script() {
 	local t=$1 result=$2 name log rc limit start secs tmp
-	name=${t#tests/}
-	name=${name%.sh}
+	name=$(name_of "$t")
 	log=$LOGS/${name//\//_}.log
 	limit=$(limit_of "$t")
 	start=$(date +%s)
@@ -114,6 +113,11 @@ exec_script() {
 	echo "$rc $secs" >"$result.tmp" && mv "$result.tmp" "$result"
 }
 
+name_of() { # a test script's path -> its name in the output and logs (vm/test_net_mtu)
+	local n=${1#tests/}
+	echo "${n%.sh}"
+}
+
 limit_of() {
 	local limit
 	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
@@ -123,8 +127,7 @@ limit_of() {
 # report_script TEST RC SECS — count and print one finished script test.
 report_script() {
 	local t=$1 rc=$2 secs=$3 name log limit
-	name=${t#tests/}
-	name=${name%.sh}
+	name=$(name_of "$t")
 	log=$LOGS/${name//\//_}.log
 	limit=$(limit_of "$t")
 	case $rc in
