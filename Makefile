@@ -3,7 +3,7 @@
 #   make            build user space, kernel modules and guest images
 #   make check      install what the tests need, build, run every test
 #   make demo       install, build, boot a driver VM and a client, show I/O through it
-#   make format     clang-format the tree        make lint  format + shellcheck checks
+#   make format     clang-format the tree        make lint  format, shellcheck, doc refs
 #   make fuzz       longer fuzzing runs          make bench-ring   ring microbenchmark
 #   make V=1        verbose                      make WERROR=0     warnings not fatal
 #

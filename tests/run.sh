@@ -32,7 +32,7 @@ njobs=${DDVM_TEST_JOBS:-2}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-v) verbose=1 ;;
-	-j) njobs=${2:?-j needs a number}; shift ;;
+	-j) njobs=${2:-}; [ $# -ge 2 ] && shift ;;
 	-j*) njobs=${1#-j} ;;
 	*) break ;;
 	esac
