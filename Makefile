@@ -6,6 +6,7 @@
 #   make format     clang-format the tree        make lint  format, shellcheck, doc refs
 #   make fuzz       longer fuzzing runs          make bench-ring   ring microbenchmark
 #   make V=1        verbose                      make WERROR=0     warnings not fatal
+#   make deb        the client drivers as a Debian DKMS package (docs/clients.md)
 #
 # Each directory owns a fragment (*.mk) that adds to these lists.
 
@@ -26,6 +27,7 @@ include ring/ring.mk
 -include tests/tests.mk
 -include bench/bench.mk
 -include tests/campaign/campaign.mk
+-include packaging/packaging.mk
 
 .PHONY: all deps check demo clean format format-check lint help
 all: $(ALL_TARGETS)
@@ -57,4 +59,4 @@ clean:
 	rm -rf $(BUILD) $(CLEAN_FILES)
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'

@@ -6,7 +6,7 @@ set -eu
 PKGS="
 build-essential clang llvm libclang-rt-14-dev clang-format shellcheck
 libcmocka-dev libinih-dev libjansson-dev pkg-config
-linux-headers-amd64 kmod
+linux-headers-amd64 kmod dkms
 qemu-system-x86 qemu-utils
 busybox-static cpio gzip zstd xz-utils
 iperf3 fio e2fsprogs iproute2 iputils-ping ethtool

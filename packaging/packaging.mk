@@ -1,0 +1,28 @@
+# packaging/: ddvm as packages and installed files (docs/clients.md).
+#
+#   make deb    build/deb/ddvm-dkms_VERSION_all.deb: the client drivers as DKMS
+#               sources (/usr/src/ddvm-VERSION), built by dkms on the client for its
+#               kernels and loaded by udev when a ddvm channel's PCI device appears
+DDVM_VERSION ?= 0.1.0
+DEB_DIR      := $(BUILD)/deb
+DEB_ROOT     := $(DEB_DIR)/ddvm-dkms
+DEB_FILE     := $(DEB_DIR)/ddvm-dkms_$(DDVM_VERSION)_all.deb
+DKMS_SRCS    := $(filter-out %.mod.c,$(wildcard include/ddvm/*.h ring/*.[ch] guest/*.[ch]) \
+                $(foreach d,$(CLIENT_VM_DIRS),$(wildcard $(d)/*.[ch] $(d)/Kbuild)))
+
+.PHONY: deb
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(DKMS_SRCS) $(wildcard packaging/dkms/* packaging/deb/*) packaging/packaging.mk
+	@echo "  DEB     $@"
+	$(Q)rm -rf $(DEB_ROOT) && mkdir -p $(DEB_ROOT)/DEBIAN
+	$(Q)src=$(DEB_ROOT)/usr/src/ddvm-$(DDVM_VERSION) && mkdir -p $$src && \
+		for f in $(DKMS_SRCS); do install -D -m 644 $$f $$src/$$f; done && \
+		install -m 644 packaging/dkms/Kbuild $$src/Kbuild && \
+		sed 's/@VERSION@/$(DDVM_VERSION)/g' packaging/dkms/dkms.conf >$$src/dkms.conf
+	$(Q)sed 's/@VERSION@/$(DDVM_VERSION)/g' packaging/deb/control >$(DEB_ROOT)/DEBIAN/control
+	$(Q)for s in postinst prerm; do \
+		sed 's/@VERSION@/$(DDVM_VERSION)/g' packaging/deb/$$s >$(DEB_ROOT)/DEBIAN/$$s && \
+		chmod 755 $(DEB_ROOT)/DEBIAN/$$s; done
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
+CHECK_DEPS += deb
