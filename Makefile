@@ -7,6 +7,7 @@
 #   make fuzz       longer fuzzing runs          make bench-ring   ring microbenchmark
 #   make V=1        verbose                      make WERROR=0     warnings not fatal
 #   make deb        the client drivers as a Debian DKMS package (docs/clients.md)
+#   make install    PREFIX=/usr/local DESTDIR=: binaries, images, systemd unit (docs/install.md)
 #
 # Each directory owns a fragment (*.mk) that adds to these lists.
 
@@ -59,4 +60,4 @@ clean:
 	rm -rf $(BUILD) $(CLEAN_FILES)
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'

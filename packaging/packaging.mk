@@ -26,3 +26,34 @@ $(DEB_FILE): $(DKMS_SRCS) $(wildcard packaging/dkms/* packaging/deb/*) packaging
 		chmod 755 $(DEB_ROOT)/DEBIAN/$$s; done
 	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@ >/dev/null
 CHECK_DEPS += deb
+
+# --- make install ------------------------------------------------------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]   (docs/install.md)
+# Installs what `make` built; run `make` first (it needs no root, install may).
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+LIBDIR        ?= $(PREFIX)/lib
+INCLUDEDIR    ?= $(PREFIX)/include
+DATADIR       ?= $(PREFIX)/share/ddvm
+SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+INSTALL_BINS  := $(BUILD)/bin/ddvm $(BUILD)/bin/ddvm-chan $(BUILD)/bin/ddvm-tapbridge
+INSTALL_DATA  := $(BUILD)/kernel/vmlinuz $(BUILD)/images/driver-vm.cpio.gz \
+                 $(BUILD)/images/client-vm.cpio.gz
+UNIT_SUBST    := -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+                 -e 's|@DATADIR@|$(DATADIR)|g'
+
+.PHONY: install
+install: $(DEB_FILE)
+	@for f in $(INSTALL_BINS) $(INSTALL_DATA) $(BUILD)/lib/libddvm.a; do \
+		test -e "$$f" || { echo "ddvm: $$f missing: run 'make' first"; exit 1; }; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(UNITDIR)
+	install -m 755 $(INSTALL_BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/lib/libddvm.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 clients/lib/ddvm.h $(DESTDIR)$(INCLUDEDIR)/ddvm.h
+	install -m 644 $(INSTALL_DATA) $(DESTDIR)$(DATADIR)/
+	install -m 644 $(DEB_FILE) $(DESTDIR)$(DATADIR)/
+	sed $(UNIT_SUBST) packaging/systemd/ddvm.ini >$(DESTDIR)$(DATADIR)/examples/ddvm.ini
+	sed $(UNIT_SUBST) packaging/systemd/ddvm.service >$(DESTDIR)$(UNITDIR)/ddvm.service
+	chmod 644 $(DESTDIR)$(DATADIR)/examples/ddvm.ini $(DESTDIR)$(UNITDIR)/ddvm.service

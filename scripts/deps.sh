@@ -5,7 +5,7 @@ set -eu
 
 PKGS="
 build-essential clang llvm libclang-rt-14-dev clang-format shellcheck
-libcmocka-dev libinih-dev libjansson-dev pkg-config
+libcmocka-dev libinih-dev libjansson-dev libsystemd-dev pkg-config
 linux-headers-amd64 kmod dkms
 qemu-system-x86 qemu-utils
 busybox-static cpio gzip zstd xz-utils

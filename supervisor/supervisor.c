@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -278,6 +279,9 @@ static void supervisor__report_ready(struct supervisor *sup)
 		pr_info(dead ? "%u of %u VMs up; see above" : "all %u of %u VMs ready", ready,
 			sup->nr_vms);
 		sup->progress = 2;
+		/* systemd (Type=notify): up, also when a VM gave up -- 'ddvm status' says
+		 * which; a no-op without $NOTIFY_SOCKET. */
+		sd_notifyf(0, "READY=1\nSTATUS=%u of %u VMs ready", ready, sup->nr_vms);
 	}
 	if (sup->ready_fd >= 0) {
 		if (write(sup->ready_fd, &c, 1) < 0)
@@ -410,6 +414,7 @@ static void supervisor__stop_vms(struct supervisor *sup)
 	unsigned i, alive;
 
 	sup->stopping = 1;
+	sd_notify(0, "STOPPING=1");
 	for (i = 0; i < sup->nr_vms; i++) {
 		if (!vm__alive(&sup->vms[i]))
 			continue;

@@ -6,7 +6,7 @@ SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c
                 supervisor/vm_state.c supervisor/tap.c supervisor/accel.c supervisor/health.c supervisor/storage.c supervisor/snapshot.c supervisor/startup.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
 SUP_LIB      := $(SUP_DIR)/libddvmsup.a
-SUP_LIBS     := -linih -ljansson
+SUP_LIBS     := -linih -ljansson -lsystemd
 DDVM_BIN     := $(BUILD)/bin/ddvm
 
 # Pure-logic parts also built with ASan/UBSan for the unit tests.
