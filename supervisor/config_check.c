@@ -734,6 +734,11 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 			  "detect_zeroes = unmap: needs discard = "
 			  "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
 			  "remove discard = off");
+	if (!d->discard && !strcmp(d->model, "nvme"))
+		cfg_error(cfg, f, d->discard_line,
+			  "discard = off: QEMU's nvme always offers Dataset Management, so "
+			  "the client's discards would succeed and be dropped; leave discard "
+			  "on, or use model = virtio-blk-pci (or a SCSI/AHCI controller)");
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
 		cfg_error(cfg, f, d->aio_line,
 			  "aio = native: Linux AIO needs O_DIRECT; add cache "

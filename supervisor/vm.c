@@ -105,6 +105,15 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 	char p[CFG_PROPS_MAX + 2], cp[CFG_PROPS_MAX + 2];
 	const char *props = comma(d->props, p, sizeof(p));
 	const char *cprops = comma(d->controller_props, cp, sizeof(cp));
+	/* discard = off on a disk behind a bus (ide-hd, scsi-hd, usb-storage): QEMU
+	 * offers TRIM/UNMAP whenever discard_granularity is nonzero, whatever the drive
+	 * does with them; 0 makes the disk not claim discard, so the driver VM's Linux,
+	 * and the channel's F_DISCARD after it, tell the truth (checked per controller:
+	 * discard_max_bytes 0 in the driver VM). virtio-blk has discard=off below; nvme
+	 * cannot (config_check.c refuses it). */
+	const char *nogran = !d->discard && !cfg_props_has(d->props, "discard_granularity")
+				 ? ",discard_granularity=0"
+				 : "";
 
 	add(a, "-drive");
 	add(a,
@@ -120,15 +129,17 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 		add(a, "-device");
 		add(a, "%s,id=hba-%s,addr=0x%x%s", d->model, d->name, d->pci_slot, cprops);
 		add(a, "-device");
-		add(a, "%s,drive=drv-%s,bus=hba-%s.0%s",
-		    d->attach == CFG_ATTACH_IDE ? "ide-hd" : "scsi-hd", d->name, d->name, props);
+		add(a, "%s,drive=drv-%s,bus=hba-%s.0%s%s",
+		    d->attach == CFG_ATTACH_IDE ? "ide-hd" : "scsi-hd", d->name, d->name, nogran,
+		    props);
 		return;
 	case CFG_ATTACH_USB:
 		/* a USB host controller of its own (xhci: usb-storage at USB 3 speed) */
 		add(a, "-device");
 		add(a, "qemu-xhci,id=usb-%s,addr=0x%x%s", d->name, d->pci_slot, cprops);
 		add(a, "-device");
-		add(a, "%s,drive=drv-%s,bus=usb-%s.0%s", d->model, d->name, d->name, props);
+		add(a, "%s,drive=drv-%s,bus=usb-%s.0%s%s", d->model, d->name, d->name, nogran,
+		    props);
 		return;
 	case CFG_ATTACH_DIRECT:
 		break;

@@ -334,6 +334,8 @@ static const struct bad bad[] = {
 	  "(the default: the write fails, the driver VM runs on), stop, enospc or ignore" },
 	{ "bad rerror", DRV BLK "rerror = enospc\n", "t.ini:6: rerror = enospc: expected report" },
 	{ "bad discard", DRV BLK "discard = maybe\n", "t.ini:6: discard = maybe: expected unmap" },
+	{ "discard off with nvme", DRV BLK "model = nvme\ndiscard = off\n",
+	  "t.ini:7: discard = off: QEMU's nvme always offers Dataset Management" },
 	{ "bad detect_zeroes", DRV BLK "detect_zeroes = always\n",
 	  "t.ini:6: detect_zeroes = always: expected unmap" },
 	{ "detect_zeroes unmap without discard", DRV BLK "discard = off\ndetect_zeroes = unmap\n",

@@ -225,25 +225,28 @@ static void test_drive_options(void **state)
 
 /* Every disk controller by model alone: the controller at the device's slot (so the
  * disk's PCI function is the device's), the disk on its bus; props on the disk,
- * controller_props on the controller, drive options on the -drive. */
+ * controller_props on the controller, drive options on the -drive; discard = off makes
+ * a disk on a bus claim no discard (discard_granularity=0). */
 static void test_controllers(void **state)
 {
 	static const char *const models[] = { "ahci",	      "virtio-scsi-pci", "megasas",
 					      "megasas-gen2", "lsi53c895a",	 "pvscsi",
 					      "am53c974",     "usb-storage",	 "nvme" };
 	static const char *const want[][2] = {
-		{ "ahci,id=hba-b0,addr=0x4", "ide-hd,drive=drv-b0,bus=hba-b0.0" },
+		{ "ahci,id=hba-b0,addr=0x4",
+		  "ide-hd,drive=drv-b0,bus=hba-b0.0,discard_granularity=0" },
 		{ "virtio-scsi-pci,id=hba-b1,addr=0x5,num_queues=2",
 		  "scsi-hd,drive=drv-b1,bus=hba-b1.0" },
 		{ "megasas,id=hba-b2,addr=0x6",
 		  "scsi-hd,drive=drv-b2,bus=hba-b2.0,logical_block_size=4096,"
 		  "physical_block_size=4096" },
 		{ "megasas-gen2,id=hba-b3,addr=0x7", "scsi-hd,drive=drv-b3,bus=hba-b3.0" },
-		{ "lsi53c895a,id=hba-b4,addr=0x8", "scsi-hd,drive=drv-b4,bus=hba-b4.0" },
+		{ "lsi53c895a,id=hba-b4,addr=0x8",
+		  "scsi-hd,drive=drv-b4,bus=hba-b4.0,discard_granularity=0" },
 		{ "pvscsi,id=hba-b5,addr=0x9", "scsi-hd,drive=drv-b5,bus=hba-b5.0" },
 		{ "am53c974,id=hba-b6,addr=0xa", "scsi-hd,drive=drv-b6,bus=hba-b6.0" },
 		{ "qemu-xhci,id=usb-b7,addr=0xb",
-		  "usb-storage,drive=drv-b7,bus=usb-b7.0,serial=u1" },
+		  "usb-storage,drive=drv-b7,bus=usb-b7.0,discard_granularity=0,serial=u1" },
 		{ "nvme,drive=drv-b8,addr=0xc,serial=mine", NULL },
 	};
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -259,6 +262,8 @@ static void test_controllers(void **state)
 		close(open(img, O_CREAT | O_WRONLY, 0644));
 		o += sprintf(o, "[device b%u]\nvm = drv\nkind = blk\nmodel = %s\nimage = %s\n", i,
 			     models[i], img);
+		if (i == 0 || i == 4 || i == 7) /* the disk must not claim discard */
+			o += sprintf(o, "discard = off\n");
 		if (i == 1)
 			o += sprintf(o, "controller_props = num_queues=2\n");
 		if (i == 2)
