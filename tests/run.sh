@@ -102,7 +102,9 @@ exec_script() {
 	limit=$(limit_of "$t")
 	start=$(date +%s)
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/ddvm-run.XXXXXX")
-	TMPDIR=$tmp timeout --kill-after=10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
+	rm -rf "${log%.log}.d" # what a failed run kept (tests/lib/common.sh t_on_failure)
+	DDVM_TEST_ARTIFACTS=${log%.log}.d TMPDIR=$tmp \
+		timeout --kill-after=10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
 	if ! sweep "$tmp" >>"$log"; then

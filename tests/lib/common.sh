@@ -20,9 +20,21 @@ t_fail() { echo "FAIL: $*" >&2; exit 1; }
 # --- cleanup stack -------------------------------------------------------------------
 _t_cleanups=()
 t_on_exit() { _t_cleanups+=("$*"); }
+# What a failed test keeps for the post-mortem (its run dir is removed with $T):
+# t_on_failure CMD runs CMD, first registered first, before the cleanups, with
+# $DDVM_TEST_ARTIFACTS (set by tests/run.sh: build/test-logs/NAME.d) created.
+_t_failure_hooks=()
+t_on_failure() { _t_failure_hooks+=("$*"); }
 _t_run_cleanups() {
 	local rc=$? i
 	set +e
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ -n "${DDVM_TEST_ARTIFACTS:-}" ] &&
+		mkdir -p "$DDVM_TEST_ARTIFACTS"; then
+		for ((i = 0; i < ${#_t_failure_hooks[@]}; i++)); do
+			eval "${_t_failure_hooks[i]}" >/dev/null 2>&1
+		done
+		echo "kept for the post-mortem: $DDVM_TEST_ARTIFACTS" >&2
+	fi
 	for ((i = ${#_t_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_t_cleanups[i]}" >/dev/null 2>&1
 	done

@@ -38,8 +38,16 @@ _sup_cleanup() {
 	return 0
 }
 
+# A failed test keeps the supervisor's log, the consoles and the config it ran.
+_sup_keep_logs() {
+	cp -p "$DDVM_RUNDIR"/*.log "$DDVM_TEST_ARTIFACTS"/ 2>/dev/null
+	cp -p "$T"/*.ini "$DDVM_TEST_ARTIFACTS"/ 2>/dev/null
+	return 0
+}
+
 sup_up() {
 	t_on_exit _sup_cleanup
+	t_on_failure _sup_keep_logs
 	t_log "ddvm up -d $1"
 	if ! "$DDVM" up -d "$1"; then
 		tail -n 30 "$DDVM_RUNDIR/ddvm.log" 2>/dev/null
