@@ -268,7 +268,7 @@ def report(res, made, docs, root):
     L.append("")
     if mc.get("accel") == "tcg":
         L.append("**All numbers are TCG numbers.** This host has a /dev/kvm that hangs guests "
-                 "(scripts/accel.sh falls back to TCG), so every guest instruction — the stock "
+                 "(`ddvm accel` falls back to TCG), so every guest instruction — the stock "
                  "drivers, the translation modules, the client drivers, iperf3 and fio — is "
                  "translated by QEMU's TCG. Ratios between setups measured in the same run are "
                  "meaningful; absolute numbers are one to two orders of magnitude below KVM.")

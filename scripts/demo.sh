@@ -49,7 +49,7 @@ ip netns exec "$NS" iperf3 -s -D -I "$DEMO/iperf3.pid" >/dev/null
 say "disk image $DEMO/disk0.img (256 MiB, raw) for the driver VM's disk controller"
 qemu-img create -q -f raw "$DEMO/disk0.img" 256M
 
-say "ddvm up examples/demo.ini   (accelerator: $(BUILD=$BUILD scripts/accel.sh))"
+say "ddvm up examples/demo.ini   (accelerator: $("$DDVM" accel "$BUILD/kernel/vmlinuz"))"
 ip netns exec "$NS" "$DDVM" up -d examples/demo.ini
 "$DDVM" status
 

@@ -8,7 +8,7 @@
  * So after the ioctls we boot the real guest kernel with no root file system and
  * panic=-1: a working accelerator reaches "Kernel panic" within a second or two, and
  * -no-reboot turns the reboot into an exit. Up to ACCEL_PROBE_TIMEOUT_MS, once: the
- * answer is cached. scripts/accel.sh makes the same choice for the shell tests.
+ * answer is cached. The shell tests ask this code too (`ddvm accel KERNEL`).
  */
 #include "accel.h"
 #include "log.h"

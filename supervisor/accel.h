@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Which QEMU accelerator the VMs run under, and what it implies for -cpu and -smp.
- * The same choices as scripts/accel.sh, the shell tests' copy
- * (tests/vm/test_accel_probe.sh checks that both agree).
+ * The one probe: `ddvm up`, `ddvm accel KERNEL` (which the shell tests, the demo and
+ * the benchmarks call: tests/lib/common.sh ddvm_accel) and an installed ddvm alike.
  */
 #ifndef DDVM_ACCEL_H
 #define DDVM_ACCEL_H

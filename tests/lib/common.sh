@@ -28,8 +28,8 @@ t_on_failure() { _t_failure_hooks+=("$*"); }
 _t_run_cleanups() {
 	local rc=$? i
 	set +e
-	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ -n "${DDVM_TEST_ARTIFACTS:-}" ] &&
-		mkdir -p "$DDVM_TEST_ARTIFACTS"; then
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ ${#_t_failure_hooks[@]} -gt 0 ] &&
+		[ -n "${DDVM_TEST_ARTIFACTS:-}" ] && mkdir -p "$DDVM_TEST_ARTIFACTS"; then
 		for ((i = 0; i < ${#_t_failure_hooks[@]}; i++)); do
 			eval "${_t_failure_hooks[i]}" >/dev/null 2>&1
 		done
@@ -67,9 +67,10 @@ t_kill_pidfile() {
 }
 
 # --- guest images --------------------------------------------------------------------
-# One cached answer for scripts/accel.sh and the daemon's probe (supervisor/accel.c).
+# One probe, the daemon's (supervisor/accel.c), and one cached answer for the tests and
+# the VMs they start through `ddvm up`.
 export DDVM_ACCEL_CACHE=${DDVM_ACCEL_CACHE:-$BUILD/accel}
-ddvm_accel() { BUILD=$BUILD "$DDVM_ROOT/scripts/accel.sh"; }
+ddvm_accel() { "$BUILD/bin/ddvm" accel "$BUILD/kernel/vmlinuz"; }
 # ddvm_smp CPUS ACCEL — QEMU's -smp value. Under TCG a machine that can have only one
 # vCPU gets its guest's memory barriers compiled to nothing, and the device models (other
 # host threads) and channel peers (other processes) then miss the guest's store -> load
