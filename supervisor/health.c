@@ -171,11 +171,18 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 		vm->restart_at_ms = now;
 		return;
 	}
+	if (vm->want_restart && !vm->stopping_for_failure) {
+		/* `ddvm restart`: stopped as asked, not failed; health__check_vm starts it
+		 * again at once (no back-off, no failure counted). */
+		pr_info("%s: stopped for restart", vm->cfg->name);
+		health__new_epochs(vm, now);
+		vm__event(vm, VM_EV_STOPPED);
+		vm->restart_at_ms = now;
+		return;
+	}
 	if (vm->stopping_for_failure) {
 		/* We killed it for a reason already logged. */
 		vm->stopping_for_failure = 0;
-	} else if (vm->want_restart) {
-		pr_info("%s: stopped for restart", vm->cfg->name);
 	} else {
 		startup__exited(vm, status, why,
 				sizeof(why)); /* QEMU's words, if it never booted */
@@ -314,6 +321,12 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	char why[256];
 	unsigned i;
 
+	if (vm->state == VM_STOPPED && vm->want_restart) {
+		vm->want_restart = 0;
+		vm->restarts++;
+		health__start_vm(vm, now);
+		return 0;
+	}
 	if (vm->state == VM_FAILED) {
 		if (now >= vm->restart_at_ms) {
 			vm->restarts++;

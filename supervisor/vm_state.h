@@ -11,7 +11,8 @@
  *   BOOTING, RUNNING, STOPPING --qemu-exited--> FAILED (restart due at restart_at_ms)
  *   STOPPED, FAILED --start-failed--> FAILED     FAILED --start--> BOOTING
  *   FAILED --give-up--> GAVE_UP      FAILED, GAVE_UP, STOPPED --restart-requested--> FAILED
- *   any --stopped--> STOPPED (QEMU gone while the supervisor shuts down)
+ *   any --stopped--> STOPPED (QEMU gone while the supervisor shuts down, or gone after
+ *                              `ddvm restart` asked for it: health.c starts it again)
  */
 #ifndef DDVM_VM_STATE_H
 #define DDVM_VM_STATE_H
