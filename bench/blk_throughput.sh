@@ -48,8 +48,8 @@ mapfile -t nat_args < <(blk_disk_args nvme "$T/native.img")
 # shellcheck disable=SC2016
 BLK_DRIVER_LOOP='while :; do sleep 20; echo "BLKBACK-STATS $(cat /sys/bus/pci/devices/*/ddvm_blk_stats | tr "\n" " ")"; done' \
 	blk_driver_script "$T/driver.sh" nvme
-# BLK_ZERO_COPY=1: the translation module lets the nvme DMA into the slots (docs/blk.md)
-BLK_DRV_APPEND="loglevel=5 ddvm_blkback.zero_copy=${BLK_ZERO_COPY:-0}" \
+# BLK_ZERO_COPY=0: the translation module copies instead of letting the nvme DMA into the slots (docs/blk.md)
+BLK_DRV_APPEND="loglevel=5 ddvm_blkback.zero_copy=${BLK_ZERO_COPY:-1}" \
 	blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
 VM_MEM=${CLIENT_MEM:-384} net_vm_start reuse "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront" "${cli_args[@]}"
 VM_MACHINE=pc VM_MEM=${CLIENT_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" \

@@ -72,7 +72,16 @@ struct blkfront_queue {
 	struct ddvm_ring rsp; /* consumer */
 	struct request **rqs; /* tag -> request in flight on the channel */
 	u32 seq;
+	u32 inflight;		      /* requests on the channel (rqs[] not NULL) */
 	struct work_struct poll_work; /* continues a busy irq handler */
+	/* Counters (ddvm_blk_stats) */
+	unsigned long requests, responses, kicks, full, inflight_max; /* under lock */
+	atomic_long_t irqs;  /* queue-vector interrupts from the driver VM */
+	atomic_long_t polls; /* poll work runs (a busy irq handler, or the watch) */
+	/* A lost wake-up: responses the driver VM had published at one watch and we had
+	 * still not taken at the next (only the watch's poll then takes them). */
+	unsigned long lost_wakeups; /* ctrl_work only */
+	u32 watch_prod, watch_cons; /* the response ring as the last watch saw it */
 } ____cacheline_aligned_in_smp;
 
 enum blkfront_phase {
@@ -117,6 +126,7 @@ static void blkfront_collect(struct blkfront_queue *q, struct list_head *out) __
 		if (!rq)
 			continue;
 		q->rqs[t] = NULL;
+		q->inflight--;
 		list_add_tail(&((struct blkfront_cmd *)blk_mq_rq_to_pdu(rq))->node, out);
 	}
 }
@@ -302,6 +312,7 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 	d.id = cmd->id;
 	err = ddvm_ring_push(&q->req, &d);
 	if (err == -ENOSPC) {
+		q->full++;
 		/* The backend answered but has not yet released the descriptors: blk-mq
 		 * retries shortly (not DEV_RESOURCE: nothing of ours may be in flight
 		 * to restart the queue). */
@@ -322,8 +333,11 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_IOERR;
 	}
 	q->rqs[tag] = rq;
+	q->requests++;
+	q->inflight_max = max(q->inflight_max, (unsigned long)++q->inflight);
 	if (bd->last)
 		kick = ddvm_ring_publish(&q->req);
+	q->kicks += kick;
 	spin_unlock_irqrestore(&q->lock, flags);
 	/* Prepare the kick under the lock, ring the doorbell outside it. */
 	if (kick)
@@ -339,6 +353,7 @@ static void blkfront_commit_rqs(struct blk_mq_hw_ctx *hctx)
 
 	spin_lock_irqsave(&q->lock, flags);
 	kick = ddvm_ring_publish(&q->req);
+	q->kicks += kick;
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (kick)
 		ddvm_ivshmem_kick(&q->bf->t, q->req.vector);
@@ -379,8 +394,10 @@ static enum blk_eh_timer_return blkfront_timeout(struct request *rq)
 	}
 	spin_lock_irqsave(&q->lock, flags);
 	owned = rq->tag < q->bf->depth && q->rqs[rq->tag] == rq;
-	if (owned)
+	if (owned) {
 		q->rqs[rq->tag] = NULL;
+		q->inflight--;
+	}
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (!owned)
 		return BLK_EH_DONE; /* the completion path has it */
@@ -472,6 +489,8 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 				break;
 			}
 			q->rqs[tag] = NULL;
+			q->inflight--;
+			q->responses++;
 			cmd->status = blkfront_status(r.status);
 			list_add_tail(&cmd->node, &done);
 		}
@@ -482,6 +501,7 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 		if (armed)
 			break;
 	}
+	q->kicks += kick;
 	spin_unlock_irqrestore(&q->lock, flags);
 	/* Still busy after our passes: the doorbell is not armed, so carry on from a
 	 * work item instead of waiting for a kick that will not come. */
@@ -502,7 +522,10 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 
 static void blkfront_poll_work(struct work_struct *work)
 {
-	blkfront_queue_irq(container_of(work, struct blkfront_queue, poll_work));
+	struct blkfront_queue *q = container_of(work, struct blkfront_queue, poll_work);
+
+	atomic_long_inc(&q->polls);
+	blkfront_queue_irq(q);
 }
 
 static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
@@ -513,8 +536,10 @@ static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 		return;
 	if (vector == DDVM_VECTOR_CONTROL)
 		mod_delayed_work(system_wq, &bf->ctrl_work, 0);
-	else if (vector - DDVM_VECTOR_QUEUE(0) < bf->nq)
+	else if (vector - DDVM_VECTOR_QUEUE(0) < bf->nq) {
+		atomic_long_inc(&bf->qs[vector - DDVM_VECTOR_QUEUE(0)].irqs);
 		blkfront_queue_irq(&bf->qs[vector - DDVM_VECTOR_QUEUE(0)]);
+	}
 }
 
 /* --- attach: description, disk ------------------------------------------------------ */
@@ -659,6 +684,22 @@ static void blkfront_check_capacity(struct blkfront *bf)
 	blkfront_set_capacity(bf, round_down(cap, bf->cfg.logical_block >> SECTOR_SHIFT));
 }
 
+/*
+ * Diagnostics: were responses the driver VM published by the last watch still not
+ * taken now? Then no interrupt came for them (a lost wake-up; the watch's poll takes
+ * them). Racy reads: a counter, never a decision.
+ */
+static void blkfront_check_wakeup(struct blkfront_queue *q)
+{
+	u32 prod = READ_ONCE(q->rsp.ctl->prod), cons = READ_ONCE(q->rsp.cons);
+	u32 was = q->watch_prod - q->watch_cons;
+
+	if (was && was <= q->rsp.entries && (u32)(cons - q->watch_cons) < was)
+		q->lost_wakeups++;
+	q->watch_prod = prod;
+	q->watch_cons = cons;
+}
+
 /* Backend state machine, in process context: first attach, resync after a new epoch,
  * each step what ring/follow.h decides. */
 static void blkfront_ctrl_work(struct work_struct *work)
@@ -760,12 +801,45 @@ poll:
 watch:
 	/* LIVE: look at the responses and the backend's state once a second, a
 	 * backstop for a doorbell lost on the way (the backend polls likewise). */
-	for (i = 0; i < bf->nq; i++)
-		queue_work(system_highpri_wq, &bf->qs[i].poll_work);
+	for (i = 0; i < bf->nq; i++) {
+		struct blkfront_queue *q = &bf->qs[i];
+
+		blkfront_check_wakeup(q);
+		queue_work(system_highpri_wq, &q->poll_work);
+	}
 	schedule_delayed_work(&bf->ctrl_work, msecs_to_jiffies(BLKFRONT_WATCH_MS));
 }
 
 /* --- PCI driver -------------------------------------------------------------------- */
+
+/* How the channel is used: requests, responses, doorbells each way, polls. */
+static ssize_t ddvm_blk_stats_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct blkfront *bf = pci_get_drvdata(to_pci_dev(dev));
+	unsigned long c[8] = { 0 }, flags;
+	unsigned int i;
+
+	for (i = 0; i < bf->nq; i++) {
+		struct blkfront_queue *q = &bf->qs[i];
+
+		spin_lock_irqsave(&q->lock, flags);
+		c[0] += q->requests;
+		c[1] += q->responses;
+		c[2] += q->kicks;
+		c[3] += q->full;
+		c[4] = max(c[4], q->inflight_max);
+		spin_unlock_irqrestore(&q->lock, flags);
+		c[5] += atomic_long_read(&q->irqs);
+		c[6] += atomic_long_read(&q->polls);
+		c[7] += READ_ONCE(q->lost_wakeups);
+	}
+	return sysfs_emit(
+	    buf,
+	    "queues %u\ndepth %u\nrequests %lu\nresponses %lu\nkicks %lu\n"
+	    "ring_full %lu\ninflight_max %lu\nirqs %lu\npolls %lu\nlost_wakeups %lu\n",
+	    bf->nq, bf->depth, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+}
+static DEVICE_ATTR_RO(ddvm_blk_stats);
 
 static int blkfront_queues_init(struct blkfront *bf)
 {
@@ -865,11 +939,16 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_transport;
 	}
 	pci_set_drvdata(pdev, bf);
+	err = device_create_file(&pdev->dev, &dev_attr_ddvm_blk_stats);
+	if (err)
+		goto out_queues;
 	/* a new session, whatever an earlier load of this driver left in the region */
 	blkfront_session_begin(bf);
 	schedule_delayed_work(&bf->ctrl_work, 0);
 	return 0;
 
+out_queues:
+	blkfront_queues_free(bf);
 out_transport:
 	ddvm_ivshmem_remove(&bf->t);
 out_ida:
@@ -883,6 +962,7 @@ static void blkfront_remove(struct pci_dev *pdev)
 {
 	struct blkfront *bf = pci_get_drvdata(pdev);
 
+	device_remove_file(&pdev->dev, &dev_attr_ddvm_blk_stats);
 	WRITE_ONCE(bf->stopping, true);
 	cancel_delayed_work_sync(&bf->ctrl_work);
 	if (bf->disk) {
