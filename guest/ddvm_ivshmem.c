@@ -12,6 +12,84 @@
 #define IVSHMEM_IVPOSITION 8
 #define IVSHMEM_DOORBELL   12
 
+/* Off only to measure what the guard is for (the storm's cost without it). */
+static bool doorbell_guard = true;
+module_param(doorbell_guard, bool, 0644);
+MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (default on)");
+
+/* What the peer has published for vector V: the indices it writes of the rings that
+ * use V (prod of a ring it produces, cons of one we produce), folded into one word. */
+static u32 ddvm_ivshmem_peer_sig(const struct ddvm_ivshmem *t, unsigned int v)
+{
+	const struct ddvm_region *rg = &t->rg;
+	u16 peer = t->side == DDVM_SIDE_BACKEND ? DDVM_SIDE_FRONTEND : DDVM_SIDE_BACKEND;
+	u32 sig = 0;
+	unsigned int i;
+
+	for (i = 0; i < rg->num_rings; i++) {
+		const struct ddvm_ring_layout *l = &rg->rings[i]; /* private, validated */
+		struct ddvm_ring_ctl *c;
+
+		if (l->vector != v)
+			continue;
+		c = (struct ddvm_ring_ctl *)(rg->base + l->ring_off);
+		sig = sig * 31 + ddvm_read32(l->producer == peer ? &c->prod : &c->cons);
+	}
+	return sig;
+}
+
+static void ddvm_ivshmem_guard_timer(struct timer_list *tl)
+{
+	struct ddvm_ivshmem *t = from_timer(t, tl, guard_timer);
+	unsigned long flags;
+	int v;
+
+	spin_lock_irqsave(&t->guard_lock, flags);
+	for (v = 0; v < t->nvec; v++) {
+		if (!t->guard[v].off)
+			continue;
+		t->guard[v].off = false;
+		enable_irq(pci_irq_vector(t->pdev, v)); /* replays a doorbell held meanwhile */
+	}
+	spin_unlock_irqrestore(&t->guard_lock, flags);
+}
+
+/* Count doorbell V against the guard; true when V has just been turned off. */
+static bool ddvm_ivshmem_guard(struct ddvm_ivshmem *t, int v, int irq)
+{
+	struct ddvm_doorbell_guard *g = &t->guard[v];
+	bool control = v == DDVM_VECTOR_CONTROL;
+	u32 sig = control ? 0 : ddvm_ivshmem_peer_sig(t, v);
+	bool off = false;
+	unsigned long now = jiffies;
+	int u;
+
+	spin_lock(&t->guard_lock);
+	if (time_after_eq(now, t->guard_window_end)) {
+		t->guard_window_end = now + msecs_to_jiffies(DDVM_DOORBELL_WINDOW_MS);
+		for (u = 0; u < t->nvec; u++)
+			t->guard[u].idle = 0;
+	}
+	if (control || sig == g->sig)
+		g->idle++;
+	g->sig = sig;
+	if (!g->off && g->idle > (control ? DDVM_DOORBELL_CTL_MAX : DDVM_DOORBELL_IDLE_MAX)) {
+		g->off = off = true;
+		t->doorbells_throttled++;
+		disable_irq_nosync(irq);
+		mod_timer(&t->guard_timer, t->guard_window_end);
+	}
+	spin_unlock(&t->guard_lock);
+	if (off)
+		dev_warn_ratelimited(&t->pdev->dev,
+				     "ddvm: vector %d rung without work over %u "
+				     "times in %u ms: vector off until the window ends "
+				     "(%llu times so far)\n",
+				     v, control ? DDVM_DOORBELL_CTL_MAX : DDVM_DOORBELL_IDLE_MAX,
+				     DDVM_DOORBELL_WINDOW_MS, t->doorbells_throttled);
+	return off;
+}
+
 static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
 {
 	struct ddvm_ivshmem *t = data;
@@ -22,6 +100,9 @@ static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
 			break;
 	if (v == t->nvec)
 		return IRQ_NONE;
+	/* a doorbell past the limit still gets its pass: the next ones wait */
+	if (READ_ONCE(doorbell_guard))
+		ddvm_ivshmem_guard(t, v, irq);
 	if (t->irq_fn)
 		t->irq_fn(t, v);
 	return IRQ_HANDLED;
@@ -38,6 +119,8 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 	t->irq_fn = fn;
 	t->priv = priv;
 	snprintf(t->name, sizeof(t->name), "ddvm-%s", pci_name(pdev));
+	spin_lock_init(&t->guard_lock);
+	timer_setup(&t->guard_timer, ddvm_ivshmem_guard_timer, 0);
 
 	err = pci_enable_device(pdev);
 	if (err)
@@ -95,6 +178,8 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 	return 0;
 
 out_irqs:
+	del_timer_sync(&t->guard_timer);
+	ddvm_ivshmem_guard_timer(&t->guard_timer);
 	while (--v >= 0)
 		free_irq(pci_irq_vector(pdev, v), t);
 out_vectors:
@@ -114,6 +199,9 @@ void ddvm_ivshmem_remove(struct ddvm_ivshmem *t)
 {
 	int v;
 
+	/* no vector stays off past its handler: enable what the guard turned off */
+	del_timer_sync(&t->guard_timer);
+	ddvm_ivshmem_guard_timer(&t->guard_timer);
 	for (v = 0; v < t->nvec; v++)
 		free_irq(pci_irq_vector(t->pdev, v), t);
 	pci_free_irq_vectors(t->pdev);

@@ -16,6 +16,8 @@
 #include <linux/pci.h>
 #include <linux/interrupt.h>
 #include <linux/memremap.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
 #include "region.h"
 
 #define DDVM_IVSHMEM_VENDOR 0x1af4
@@ -25,6 +27,29 @@ struct ddvm_ivshmem;
 
 /* Called in hard-irq context for each doorbell vector that fired. */
 typedef void (*ddvm_ivshmem_irq_fn)(struct ddvm_ivshmem *t, unsigned int vector);
+
+/*
+ * The doorbell guard: the peer is not trusted, and a doorbell costs us an interrupt
+ * and a pass of the service's work whether or not the peer published anything. So per
+ * vector and DDVM_DOORBELL_WINDOW_MS window, a queue vector may ring
+ * DDVM_DOORBELL_IDLE_MAX times without work (no index of its rings that the peer
+ * writes moved since the previous doorbell), the control vector DDVM_DOORBELL_CTL_MAX
+ * times in all; past that the vector is disabled until the window ends. Nothing is
+ * lost: a doorbell that arrives meanwhile is held pending and delivered once when the
+ * vector is enabled again, and the services' backstop polls run on. A peer that
+ * storms its doorbells slows only its own channel (tests/vm/test_client_hostile.sh,
+ * kind "storm"). Legitimate doorbells come with work (event indices suppress the
+ * rest), so they do not count against the limit.
+ */
+#define DDVM_DOORBELL_WINDOW_MS 100
+#define DDVM_DOORBELL_IDLE_MAX	32
+#define DDVM_DOORBELL_CTL_MAX	16
+
+struct ddvm_doorbell_guard {
+	u32 sig;  /* what the peer had published at this vector's previous doorbell */
+	u32 idle; /* doorbells without work (control: all of them) in this window */
+	bool off; /* disabled until the window ends */
+};
 
 struct ddvm_ivshmem {
 	struct pci_dev *pdev;
@@ -41,6 +66,12 @@ struct ddvm_ivshmem {
 	/* ddvm_ivshmem_map_pages(): struct pages for [pages_start, pages_end) of BAR2 */
 	struct dev_pagemap pgmap;
 	resource_size_t pages_start, pages_end; /* BAR2 offsets; equal: no pages */
+	/* the doorbell guard (above) */
+	spinlock_t guard_lock;
+	struct ddvm_doorbell_guard guard[DDVM_MAX_VECTORS];
+	unsigned long guard_window_end; /* jiffies */
+	struct timer_list guard_timer;	/* enables the vectors turned off, at window end */
+	u64 doorbells_throttled;	/* times a vector was turned off */
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it

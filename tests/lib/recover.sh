@@ -129,6 +129,7 @@ rec_netns() {
 rec_up() {
 	if [ "${REC_NET:-0}" = 1 ]; then
 		t_on_exit _sup_cleanup
+		t_on_failure _sup_keep_logs
 		t_log "ddvm up -d $T/$1.ini (in $REC_NS)"
 		ip netns exec "$REC_NS" "$DDVM" up -d "$T/$1.ini" ||
 			{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }

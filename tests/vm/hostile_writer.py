@@ -29,6 +29,10 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
              ctl_flags (SHUTDOWN, BACKEND_GONE), backend_target
   noise      random bytes over both status lines, the device description and both
              rings' control blocks and descriptors
+  storm      every doorbell of every peer, as fast as one host thread can ring them
+             (an interrupt storm aimed at the driver VM), nothing else written
+  spin       the same loop as storm without ringing: a control for what storm's host
+             CPU alone costs the others
 
 Output (flushed, one line each): "hostile_writer: connected ...", "hostile_writer:
 +SECONDS kind K" at each switch, and at the end "hostile_writer: done ..." with what
@@ -54,10 +58,10 @@ from ivshmem_peer import Peer, ProtocolError, abi, pack
 HDR, RING = abi.region_hdr, abi.ring_ctl
 
 KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "control",
-         "noise"]
+         "noise", "storm", "spin"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
-TICK = {"heartbeat": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005}
+TICK = {"heartbeat": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
 TICK_DEFAULT = 0.02
 
 
@@ -205,6 +209,12 @@ class Writer:
                 ch.mem[off:off + abi.RING_BYTES(n)] = os.urandom(abi.RING_BYTES(n))
             self.bump(kind)
             self.kick(every=0.1)
+        elif kind == "storm":
+            self.kick()
+            self.bump(kind)
+        elif kind == "spin":
+            self.ch.poll()
+            self.bump(kind)
         else:
             raise ValueError(kind)
 
