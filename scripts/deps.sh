@@ -12,6 +12,7 @@ busybox-static cpio gzip zstd xz-utils
 iperf3 fio e2fsprogs iproute2 iputils-ping ethtool
 nbdkit nbdkit-plugin-dev libnbd-bin
 gnuplot-nox python3 jq
+debootstrap libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu systemd
 "
 
 missing=""

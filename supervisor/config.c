@@ -395,6 +395,12 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 		}
 		return set_uses(ps, vm, v);
 	}
+	if (vm->role == CFG_CLIENT_VM && !strcmp(k, "external"))
+		return set_bool(ps, k, &vm->external, v);
+	if (is_vm && !vm->vm_key_line) {
+		vm->vm_key_line = ps->line;
+		snprintf(vm->vm_key, sizeof(vm->vm_key), "%s", k);
+	}
 	if (is_vm) {
 		if (!strcmp(k, "memory"))
 			return set_memory(ps, k, &vm->memory_mb, v);
@@ -429,7 +435,7 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 		     "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
 		     "heartbeat_timeout_ms, request_timeout_ms%s",
 		     cfg_role_name(vm->role), vm->name, k,
-		     vm->role == CFG_CLIENT_VM ? ", devices" : ", restart");
+		     vm->role == CFG_CLIENT_VM ? ", devices, external" : ", restart");
 	else
 		perr(ps, "[host-client %s]: unknown key '%s'; known: devices", vm->name, k);
 	return -1;

@@ -119,6 +119,10 @@ struct cfg_vm {
 	unsigned request_timeout_ms;   /* 0 = do not watch request progress */
 	enum cfg_restart restart;      /* driver VMs: cold (default) or snapshot */
 	int restart_line;
+	/* client VMs: external = yes: started elsewhere (libvirt, ...), not by us */
+	int external;
+	int vm_key_line; /* the first key that only a VM we start can use */
+	char vm_key[24]; /* ... and its name, refused with external = yes */
 	/* clients: devices used (names until resolved) */
 	unsigned nr_uses;
 	char uses[CFG_MAX_USES][CFG_NAME_MAX];
@@ -187,6 +191,13 @@ const char *cfg_disk_device(const struct cfg_device *d);
 const char *cfg_controller_device(const struct cfg_device *d);
 int cfg_props_has(const char *props, const char *name);
 const char *cfg_role_name(enum cfg_role r);
+
+/* Whether the supervisor starts (and restarts) this VM: not a host client, not a
+ * client VM declared external (it only has channels here). */
+static inline int cfg_vm_started_here(const struct cfg_vm *vm)
+{
+	return vm->role != CFG_HOST_CLIENT && !vm->external;
+}
 const char *cfg_kind_name(enum cfg_kind k);
 
 #endif /* DDVM_CONFIG_H */

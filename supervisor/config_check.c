@@ -1006,7 +1006,13 @@ void config__check(struct config *cfg, const char *f)
 	for (i = 0; i < cfg->nr_vms; i++) {
 		struct cfg_vm *vm = &cfg->vms[i];
 
-		if (vm->role == CFG_HOST_CLIENT)
+		if (vm->external && vm->vm_key_line)
+			cfg_error(cfg, f, vm->vm_key_line,
+				  "[client-vm %s]: %s: an external client VM is defined where "
+				  "it runs (libvirt, ...); the supervisor only serves its "
+				  "channels; remove the key, or set external = no",
+				  vm->name, vm->vm_key);
+		if (!cfg_vm_started_here(vm))
 			continue;
 		if (!vm->kernel[0])
 			strcpy(vm->kernel, cfg->kernel);
@@ -1047,7 +1053,7 @@ int config__check_files(struct config *cfg)
 	for (i = 0; i < cfg->nr_vms; i++) {
 		const struct cfg_vm *vm = &cfg->vms[i];
 
-		if (vm->role == CFG_HOST_CLIENT)
+		if (!cfg_vm_started_here(vm))
 			continue;
 		check_boot_file(cfg, vm, "kernel", vm->kernel,
 				"set kernel = in [ddvm] or in this section, or run 'make' (it "

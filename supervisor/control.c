@@ -172,9 +172,10 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		for (j = 0; j < cv->nr_uses && dl < sizeof(devs) - 32; j++)
 			dl += snprintf(devs + dl, sizeof(devs) - dl, "%s%s", dl ? " " : "",
 				       cv->uses[j]);
-		if (!vm) { /* a host client: no VM, just its channels */
+		if (!vm) { /* a host client or external VM: no VM of ours, just its channels */
 			reply(c, "%-12s %-11s %-9s %-9s %-8s %-8s %s\n", cv->name,
-			      cfg_role_name(cv->role), "-", "-", "-", "-", devs);
+			      cfg_role_name(cv->role), cv->external ? "external" : "-", "-", "-",
+			      "-", devs);
 			continue;
 		}
 		fmt_uptime(up, sizeof(up), vm, now);
@@ -298,6 +299,8 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 		      "last_failure", json_str_or_null(vm ? vm->last_failure : NULL));
 	if (cv->role == CFG_DRIVER_VM)
 		json_object_set_new(o, "disks", status_disks(sup, cv, now));
+	if (cv->role == CFG_CLIENT_VM)
+		json_object_set_new(o, "external", json_boolean(cv->external));
 	return o;
 }
 

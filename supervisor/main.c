@@ -48,6 +48,7 @@ static const char main_help[] =
     "  console VM        attach to VM's serial console (leave with Ctrl-])\n"
     "  inject VM KIND    inject a fault into VM (fault-injection campaigns)\n"
     "  accel KERNEL      print the accelerator 'up' would use (kvm or tcg)\n"
+    "  libvirt-xml CONFIG CLIENT   libvirt <shmem> devices for CLIENT's channels\n"
     "\n"
     "'ddvm COMMAND --help' explains each. Run dir: --rundir, else $DDVM_RUNDIR, else\n"
     "/run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or /tmp/ddvm-UID.\n"
@@ -66,6 +67,17 @@ static const char accel_help[] =
     "creates a VM and boots KERNEL (a guest kernel) to its panic=-1 panic within 12 s,\n"
     "else tcg. DDVM_ACCEL=kvm|tcg overrides; the answer is cached in $DDVM_ACCEL_CACHE,\n"
     "else ${XDG_CACHE_HOME:-~/.cache}/ddvm/accel (delete it to probe again).\n";
+
+static const char libvirt_xml_help[] =
+    "usage: ddvm libvirt-xml CONFIG CLIENT\n"
+    "\n"
+    "Print, for each channel of CLIENT in CONFIG, a libvirt domain <shmem> device: model\n"
+    "ivshmem-doorbell, its server the channel's client socket in the run dir 'ddvm up\n"
+    "CONFIG' uses (RUNDIR/channels/DEVICE.CLIENT.client.sock), as many MSI-X vectors as\n"
+    "the channel needs. Paste them into <devices> of the domain ('virsh edit'). CLIENT\n"
+    "is a [client-vm CLIENT] with 'external = yes': the supervisor serves its channels\n"
+    "and leaves the VM to libvirt. The VM needs the client drivers (the ddvm-dkms\n"
+    "package, 'make deb'); they load when the devices appear. See docs/clients.md.\n";
 
 static const char up_help[] =
     "usage: ddvm up CONFIG [-d|--detach]   (options in any order)\n"
@@ -350,6 +362,65 @@ static int cmd_up(int argc, char **argv)
 	}
 	supervisor__up(&sup);
 	return supervisor__run(&sup) ? EX_FAIL : EX_OK;
+}
+
+/* Absolute: libvirt hands the path to a QEMU that runs elsewhere (another cwd). */
+static void abs_rundir(char *buf, size_t len)
+{
+	char cwd[CFG_PATH_MAX];
+
+	if (rundir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(buf, len, "%s", rundir);
+	else
+		snprintf(buf, len, "%s/%s", cwd, rundir);
+}
+
+static int cmd_libvirt_xml(const char *path, const char *client)
+{
+	static struct config cfg;
+	const struct cfg_vm *cv = NULL;
+	char dir[2 * CFG_PATH_MAX + 2];
+	unsigned i;
+
+	if (config__load(&cfg, path)) {
+		fputs(cfg.errors, stderr);
+		fprintf(stderr, "ddvm: %s: %d problem%s\n", path, cfg.nr_errors,
+			cfg.nr_errors == 1 ? "" : "s");
+		return EX_CONFIG;
+	}
+	for (i = 0; i < cfg.nr_vms; i++)
+		if (!strcmp(cfg.vms[i].name, client) && cfg.vms[i].role != CFG_DRIVER_VM)
+			cv = &cfg.vms[i];
+	if (!cv) {
+		fprintf(stderr,
+			"ddvm: %s has no client '%s' ([client-vm %s] with external = yes)\n", path,
+			client, client);
+		return EX_NOVM;
+	}
+	if (cv->role == CFG_CLIENT_VM && !cv->external)
+		fprintf(stderr,
+			"ddvm: warning: [client-vm %s] is not 'external = yes': 'ddvm up' starts "
+			"a VM of its own on these channels\n",
+			client);
+	if (cfg.rundir[0] && !getenv("DDVM_RUNDIR"))
+		snprintf(rundir, sizeof(rundir), "%s", cfg.rundir);
+	abs_rundir(dir, sizeof(dir));
+	printf("<!-- ddvm channels of client %s (%s); the domain's QEMU must be able to open\n"
+	       "     these sockets (docs/clients.md) -->\n",
+	       client, path);
+	for (i = 0; i < cfg.nr_channels; i++) {
+		const struct cfg_channel *c = &cfg.channels[i];
+
+		if (c->client != cv)
+			continue;
+		printf("<shmem name='ddvm-%s'>\n"
+		       "  <model type='ivshmem-doorbell'/>\n"
+		       "  <server path='%s/channels/%s.client.sock'/>\n"
+		       "  <msi vectors='%u' ioeventfd='on'/>\n"
+		       "</shmem>\n",
+		       c->name, dir, c->name, DDVM_VECTOR_QUEUE(c->dev->queues));
+	}
+	return EX_OK;
 }
 
 static int cmd_status(int argc, char **argv)
@@ -673,6 +744,13 @@ int main(int argc, char **argv)
 		accel__pick(qemu ? qemu : "qemu-system-x86_64", argv[1], accel, sizeof(accel));
 		printf("%s\n", accel);
 		return EX_OK;
+	}
+	if (!strcmp(cmd, "libvirt-xml")) {
+		if (wants_help(argc, argv))
+			return fputs(libvirt_xml_help, stdout), EX_OK;
+		if (argc != 3)
+			return fputs(libvirt_xml_help, stderr), EX_USAGE;
+		return cmd_libvirt_xml(argv[1], argv[2]);
 	}
 	if (!strcmp(cmd, "console")) {
 		if (wants_help(argc, argv))

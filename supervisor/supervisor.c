@@ -167,7 +167,7 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		}
 	}
 	for (i = 0; i < cfg->nr_vms; i++) {
-		if (cfg->vms[i].role == CFG_HOST_CLIENT)
+		if (!cfg_vm_started_here(&cfg->vms[i]))
 			continue;
 		vm__init(&sup->vms[sup->nr_vms++], sup, &cfg->vms[i], sup->rundir);
 	}
@@ -199,6 +199,10 @@ int supervisor__up(struct supervisor *sup)
 		if (sup->cfg->vms[i].role == CFG_HOST_CLIENT)
 			pr_info("host client %s: connect to %s/<channel>.client.sock",
 				sup->cfg->vms[i].name, sup->chan_dir);
+		else if (sup->cfg->vms[i].external)
+			pr_info("external client VM %s: its ivshmem-doorbell devices connect to "
+				"%s/<channel>.client.sock ('ddvm libvirt-xml CONFIG %s')",
+				sup->cfg->vms[i].name, sup->chan_dir, sup->cfg->vms[i].name);
 	for (i = 0; i < sup->nr_vms; i++)
 		health__start_vm(&sup->vms[i], now);
 	return 0;

@@ -206,6 +206,32 @@ static void test_good(void **state)
 	free(cfg);
 }
 
+/* external = yes: a client VM with channels that the supervisor does not start. */
+static void test_external_client(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct cfg_vm *vm;
+
+	(void)state;
+	assert_int_equal(parse(cfg, "[ddvm]\nkernel = /k\ndriver_initrd = /d\n"
+				    "[driver-vm d]\n[device n]\nvm = d\nkind = net\n"
+				    "[client-vm lv]\nexternal = yes\ndevices = n\n"
+				    "[client-vm own]\ndevices = n\n"),
+			 0);
+	vm = config__find_vm(cfg, "lv");
+	assert_non_null(vm);
+	assert_int_equal(vm->role, CFG_CLIENT_VM);
+	assert_int_equal(vm->external, 1);
+	assert_false(cfg_vm_started_here(vm));
+	assert_string_equal(vm->kernel, ""); /* nothing to boot: no kernel inherited */
+	assert_true(cfg_vm_started_here(config__find_vm(cfg, "own")));
+	assert_true(cfg_vm_started_here(config__find_vm(cfg, "d")));
+	assert_int_equal(cfg->nr_channels, 2);
+	assert_string_equal(cfg->channels[0].name, "n.lv");
+	assert_ptr_equal(cfg->channels[0].client, vm);
+	free(cfg);
+}
+
 struct bad {
 	const char *what;
 	const char *text;
@@ -313,6 +339,15 @@ static const struct bad bad[] = {
 	  "t.ini:9: devices: blk device 'b' is already used by c1" },
 	{ "host client with vm keys", DRV NIC "[host-client h]\nmemory = 1G\n",
 	  "t.ini:6: [host-client h]: unknown key 'memory'; known: devices" },
+	{ "external client vm with vm keys",
+	  DRV NIC "[client-vm e]\nmemory = 1G\nexternal = yes\ndevices = n\n",
+	  "t.ini:6: [client-vm e]: memory: an external client VM is defined where it runs "
+	  "(libvirt, ...); the supervisor only serves its channels; remove the key, or set "
+	  "external = no" },
+	{ "external on a host client", DRV NIC "[host-client h]\nexternal = yes\n",
+	  "t.ini:6: [host-client h]: unknown key 'external'; known: devices" },
+	{ "external not yes or no", DRV NIC "[client-vm e]\nexternal = maybe\ndevices = n\n",
+	  "t.ini:6: external = maybe: expected yes or no" },
 	{ "no driver vm", "[ddvm]\nkernel = /k\n", "t.ini: no [driver-vm NAME] section" },
 	{ "empty path", DRV "kernel =\n", "t.ini:2: kernel: empty path" },
 	{ "bad section line", "[driver-vm d\n", "t.ini:1: syntax error: expected 'key = value'" },
@@ -807,15 +842,11 @@ static void test_example_parses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_bad_table),
-		cmocka_unit_test(test_all_errors_reported),
-		cmocka_unit_test(test_storage_keys),
-		cmocka_unit_test(test_models_and_props),
-		cmocka_unit_test(test_no_qemu),
-		cmocka_unit_test(test_qemu_query_default),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_good),	       cmocka_unit_test(test_external_client),
+		cmocka_unit_test(test_bad_table),      cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_storage_keys),   cmocka_unit_test(test_models_and_props),
+		cmocka_unit_test(test_no_qemu),	       cmocka_unit_test(test_qemu_query_default),
+		cmocka_unit_test(test_missing_file),   cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),
 	};
 	int fd, ret;
