@@ -280,6 +280,16 @@ void channel__backend_dead(struct channel *ch)
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 }
 
+void channel__host_flag(struct channel *ch, uint32_t flag, int on)
+{
+	uint32_t f = on ? ch->own.ctl_flags | flag : ch->own.ctl_flags & ~flag;
+
+	if (f == ch->own.ctl_flags)
+		return;
+	ch->own.ctl_flags = f;
+	channel_assert_own(ch);
+}
+
 int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
 			       size_t len)
 {

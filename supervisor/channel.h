@@ -86,6 +86,9 @@ uint32_t channel__epoch(const struct channel *ch);
 int channel__own_tampered(struct channel *ch, char *why, size_t len);
 /* The driver VM gave up for good: tell the client (backend state BROKEN + doorbell). */
 void channel__backend_dead(struct channel *ch);
+/* Set (ON) or clear one of the host's facts in ctl_flags (DDVM_CTL_HOST_NOSPC), written
+ * at once and re-asserted like the rest of what we own. */
+void channel__host_flag(struct channel *ch, uint32_t flag, int on);
 
 /*
  * Health checks, each returning 1 and a reason in WHY:

@@ -34,6 +34,14 @@
  * the size at the snapshot, which is what we compare with. QEMU 7.2's nvme refuses
  * block_resize (it does not share the resize permission): that is logged, and the
  * driver VM sees the new size after its next cold restart.
+ *
+ * No space: no emulated controller can tell its guest "no space" (virtio-blk and NVMe
+ * fail the request with an I/O or media error), so a full host file system would reach
+ * the client as EIO. While the supervisor knows the image's file system is full -- an
+ * ENOSPC error reported for it, or (looked at every STORAGE_SPACE_MS) no free block
+ * left -- it sets DDVM_CTL_HOST_NOSPC in the channel's header, and the translation
+ * module answers the writes the disk fails with NOSPC; the flag goes once the file
+ * system has STORAGE_SPACE_FREE bytes free again.
  */
 #include "storage.h"
 #include "log.h"
@@ -45,13 +53,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define STORAGE_SUMMARY_MS 5000
 #define STORAGE_QUIET_MS   10000
 #define STORAGE_CONT_MS	   1000
-#define STORAGE_LOG_MS	   200	/* how often NAME.qemu.log is looked at (nvme) */
-#define STORAGE_SIZE_MS	   1000 /* how often the raw images' sizes are looked at */
+#define STORAGE_LOG_MS	   200		 /* how often NAME.qemu.log is looked at (nvme) */
+#define STORAGE_SIZE_MS	   1000		 /* how often the raw images' sizes are looked at */
+#define STORAGE_SPACE_MS   1000		 /* how often full file systems are looked for */
+#define STORAGE_SPACE_FREE (1024 * 1024) /* bytes free again: no longer full */
 #define RESIZE_ID	   "sto-resize-"
 
 const char *storage__errno_name(int err, char *buf, size_t len)
@@ -101,6 +112,66 @@ static struct storage_dev *dev_state(struct supervisor *sup, const struct cfg_de
 	return &sup->storage[d - sup->cfg->devices];
 }
 
+/* Tell D's channels whether the host file system of its image is full (FULL), once
+ * per change. */
+static void set_nospc(struct supervisor *sup, const struct cfg_device *d, int full, const char *why)
+{
+	struct storage_dev *s = dev_state(sup, d);
+	unsigned i;
+
+	if (s->nospc == full)
+		return;
+	s->nospc = full;
+	for (i = 0; i < sup->cfg->nr_channels; i++)
+		if (sup->channels[i].cfg && sup->channels[i].cfg->dev == d)
+			channel__host_flag(&sup->channels[i], DDVM_CTL_HOST_NOSPC, full);
+	if (full)
+		pr_warn("%s: %s: the host file system of %s is full (%s): the client's failed "
+			"writes are told 'no space'",
+			d->vm->name, d->name, d->image, why);
+	else
+		pr_info("%s: %s: the host file system of %s has space again", d->vm->name, d->name,
+			d->image);
+}
+
+/* Is the file system of D's image full, has it space again, or neither (-1)? */
+static int image_fs_full(const struct cfg_device *d)
+{
+	struct statvfs st;
+	unsigned long long blocks;
+
+	if (statvfs(d->image, &st))
+		return -1;
+	blocks = geteuid() == 0 ? st.f_bfree : st.f_bavail; /* root may use the reserve */
+	if (blocks == 0)
+		return 1;
+	return blocks * st.f_frsize >= STORAGE_SPACE_FREE ? 0 : -1;
+}
+
+static void space_tick(struct supervisor *sup, uint64_t now, int *next)
+{
+	const struct config *cfg = sup->cfg;
+	unsigned j;
+	int full;
+
+	if (now - sup->storage_space_ms >= STORAGE_SPACE_MS) {
+		sup->storage_space_ms = now;
+		for (j = 0; j < cfg->nr_devices; j++) {
+			const struct cfg_device *d = &cfg->devices[j];
+
+			if (d->kind != CFG_BLK || d->host[0] || !d->image[0] || d->readonly)
+				continue;
+			full = image_fs_full(d);
+			if (full == 1)
+				set_nospc(sup, d, 1, "no free block");
+			else if (full == 0)
+				set_nospc(sup, d, 0, NULL);
+		}
+	}
+	if ((int)(sup->storage_space_ms + STORAGE_SPACE_MS - now) < *next)
+		*next = (int)(sup->storage_space_ms + STORAGE_SPACE_MS - now);
+}
+
 static const char *policy(const struct cfg_device *d, const char *op)
 {
 	return !strcmp(op, "read") ? d->rerror : d->werror;
@@ -119,6 +190,8 @@ static void record(struct vm *vm, const struct cfg_device *d, const char *op, co
 	snprintf(s->action, sizeof(s->action), "%s", action);
 	snprintf(s->reason, sizeof(s->reason), "%s", reason ? reason : "unknown");
 	s->err = err;
+	if (err == ENOSPC)
+		set_nospc(vm->sup, d, 1, "ENOSPC");
 	if (!strcmp(action, "stop") && !vm->storage.paused) {
 		vm->storage.paused = 1;
 		vm->storage.cont_ms = now;
@@ -503,6 +576,7 @@ int storage__tick(struct supervisor *sup, uint64_t now)
 	int next = 1000;
 	unsigned i, j;
 
+	space_tick(sup, now, &next);
 	for (i = 0; i < sup->nr_vms; i++) {
 		struct vm *vm = &sup->vms[i];
 

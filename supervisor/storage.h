@@ -34,6 +34,7 @@ struct storage_dev {
 	char reason[96];		 /* QEMU's reason (strerror text) */
 	char action[8];			 /* report | stop | ignore */
 	int err;			 /* errno of the last error; 0 = unknown */
+	int nospc;			 /* DDVM_CTL_HOST_NOSPC set on its channels */
 	/* nvme: QEMU's failed-request counters (query-blockstats) of this incarnation */
 	unsigned long long failed[3]; /* read, write, flush */
 	/* capacity (raw images): the image's size as this incarnation of QEMU knows it */

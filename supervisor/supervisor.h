@@ -37,7 +37,8 @@ struct supervisor {
 	unsigned nr_vms;
 	struct vm vms[CFG_MAX_VMS];
 	struct channel channels[CFG_MAX_CHANNELS];
-	struct storage_dev storage[CFG_MAX_DEVICES];   /* host I/O errors per device (storage.c) */
+	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
+	uint64_t storage_space_ms; /* last look for full host file systems (storage.c) */
 	struct startup_chan startup[CFG_MAX_CHANNELS]; /* channels not ready in time (startup.c) */
 	int lock_fd; /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
 	int signal_fd;

@@ -77,6 +77,12 @@ MODULE_PARM_DESC(
     zero_copy, "let the disk DMA straight to and from the channel's slots where it can (0: copy)");
 
 #define BLKBACK_SESSION_GAP (HZ / 10) /* at most 10 session resets a second */
+/* A write the disk failed waits up to this long for the supervisor to say whether the
+ * host file system is full (DDVM_CTL_HOST_NOSPC: it hears of ENOSPC through QMP or
+ * QEMU's stderr while the error travels through the emulated controller and our
+ * guest), looking every BLKBACK_HOLD_POLL_MS; then it is NOSPC or IOERR. */
+#define BLKBACK_HOLD_MS	     500
+#define BLKBACK_HOLD_POLL_MS 10
 
 struct blkback;
 
@@ -137,6 +143,10 @@ struct blkback {
 	atomic64_t zc_reqs, zc_bytes, copy_reqs, copy_bytes;
 	unsigned int nq;
 	struct blkback_queue *qs;
+	/* failed writes waiting to learn whether the host was out of space */
+	spinlock_t held_lock;
+	struct list_head held;
+	struct delayed_work held_work;
 };
 
 /* One client request in the driver VM's block layer. */
@@ -147,7 +157,9 @@ struct blkback_io {
 	u32 len;
 	u32 gen;
 	u16 op;
-	bool zc; /* the bio's pages are the slot's: nothing to copy or free */
+	bool zc;		  /* the bio's pages are the slot's: nothing to copy or free */
+	struct list_head held;	  /* on bb->held (blkback_hold) */
+	unsigned long held_until; /* jiffies */
 };
 
 /* --- responses ------------------------------------------------------------------- */
@@ -237,11 +249,70 @@ static void blkback_bios_drain(struct blkback *bb)
 	spin_unlock_irq(&bb->bios_wq.lock);
 }
 
+static bool blkback_host_nospc(const struct blkback *bb)
+{
+	return READ_ONCE(bb->t.rg.hdr->ctl_flags) & DDVM_CTL_HOST_NOSPC;
+}
+
+/*
+ * A write the disk failed while the supervisor says the image's host file system is
+ * full: the client gets NOSPC, which no emulated controller can carry (abi.h,
+ * DDVM_CTL_HOST_NOSPC). Returns true when the answer must wait for the supervisor's
+ * word (blkback_hold); a forged flag only relabels the forger's own failed writes.
+ */
+static bool blkback_failed_write(const struct blkback_io *io, u32 *status)
+{
+	if (*status != DDVM_BLK_S_IOERR ||
+	    (io->op != DDVM_BLK_OP_WRITE && io->op != DDVM_BLK_OP_WRITE_ZEROES))
+		return false;
+	if (blkback_host_nospc(io->q->bb)) {
+		*status = DDVM_BLK_S_NOSPC;
+		return false;
+	}
+	return true;
+}
+
+/* Hold IO (a failed write) until the supervisor has said "no space" or
+ * BLKBACK_HOLD_MS passed; bb->bios stays counted, so a drain waits for it. */
+static void blkback_hold(struct blkback_io *io)
+{
+	struct blkback *bb = io->q->bb;
+	unsigned long flags;
+
+	io->held_until = jiffies + msecs_to_jiffies(BLKBACK_HOLD_MS);
+	spin_lock_irqsave(&bb->held_lock, flags);
+	list_add_tail(&io->held, &bb->held);
+	spin_unlock_irqrestore(&bb->held_lock, flags);
+	schedule_delayed_work(&bb->held_work, msecs_to_jiffies(BLKBACK_HOLD_POLL_MS));
+}
+
+static void blkback_held_work(struct work_struct *w)
+{
+	struct blkback *bb = container_of(to_delayed_work(w), struct blkback, held_work);
+	struct blkback_io *io, *n;
+	bool nospc = blkback_host_nospc(bb), more;
+	LIST_HEAD(done);
+
+	spin_lock_irq(&bb->held_lock);
+	list_for_each_entry_safe(io, n, &bb->held, held)
+		if (nospc || time_after_eq(jiffies, io->held_until))
+			list_move_tail(&io->held, &done);
+	more = !list_empty(&bb->held);
+	spin_unlock_irq(&bb->held_lock);
+	list_for_each_entry_safe(io, n, &done, held) {
+		list_del(&io->held);
+		blkback_io_end(io, nospc ? DDVM_BLK_S_NOSPC : DDVM_BLK_S_IOERR, 0);
+	}
+	if (more)
+		schedule_delayed_work(&bb->held_work, msecs_to_jiffies(BLKBACK_HOLD_POLL_MS));
+}
+
 static void blkback_bio_end(struct bio *bio)
 {
 	struct blkback_io *io = bio->bi_private;
 	struct blkback_queue *q = io->q;
 	u32 status = blkback_status(bio->bi_status);
+	bool hold = blkback_failed_write(io, &status);
 	struct bio_vec *bv;
 	struct bvec_iter_all iter;
 	u32 done = 0;
@@ -265,7 +336,10 @@ static void blkback_bio_end(struct bio *bio)
 	if ((io->op == DDVM_BLK_OP_READ || io->op == DDVM_BLK_OP_WRITE) && !io->zc)
 		bio_for_each_segment_all(bv, bio, iter) __free_page(bv->bv_page);
 	bio_put(bio);
-	blkback_io_end(io, status, status == DDVM_BLK_S_OK ? io->len : 0);
+	if (hold)
+		blkback_hold(io);
+	else
+		blkback_io_end(io, status, status == DDVM_BLK_S_OK ? io->len : 0);
 }
 
 /* --- requests -------------------------------------------------------------------- */
@@ -1044,6 +1118,9 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_waitqueue_head(&bb->bios_wq);
 	INIT_DELAYED_WORK(&bb->open_work, blkback_open_work);
 	INIT_WORK(&bb->ctrl_work, blkback_ctrl_work);
+	spin_lock_init(&bb->held_lock);
+	INIT_LIST_HEAD(&bb->held);
+	INIT_DELAYED_WORK(&bb->held_work, blkback_held_work);
 	timer_setup(&bb->heartbeat, blkback_heartbeat, 0);
 
 	err = ddvm_ivshmem_probe(&bb->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_BLK, blkback_irq, bb);
@@ -1102,8 +1179,10 @@ static void blkback_remove(struct pci_dev *pdev)
 	WRITE_ONCE(bb->ready, false);
 	for (i = 0; i < bb->nq; i++)
 		cancel_work_sync(&bb->qs[i].work);
-	/* Bios in flight still point at us and at the slots: let them finish. */
+	/* Bios in flight still point at us and at the slots: let them finish (held
+	 * failed writes too: blkback_held_work answers them within BLKBACK_HOLD_MS). */
 	blkback_bios_drain(bb);
+	cancel_delayed_work_sync(&bb->held_work);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_CLOSED, bb->epoch);
 	if (bb->bdev)
 		blkdev_put(bb->bdev, bb->mode);

@@ -192,6 +192,13 @@ struct ddvm_region_hdr {
 #define DDVM_CTL_BACKEND_GONE                                                                      \
 	(1u << 1) /* supervisor gave up restarting the driver VM:                                  \
 		     fail I/O now instead of waiting */
+/* blk: the host file system that holds this channel's disk image is full (the supervisor
+ * saw ENOSPC from it, or no free space, and has not seen space come back). No emulated
+ * disk controller can say "no space" (virtio-blk and NVMe fail the request with an I/O
+ * or media error), so the translation module answers a write the disk failed with
+ * DDVM_BLK_S_NOSPC while this is set. A client that forges it only relabels its own
+ * failed writes. */
+#define DDVM_CTL_HOST_NOSPC (1u << 2)
 
 /*
  * Ring control block. The producer writes the first cache line, the consumer the

@@ -5,11 +5,13 @@
 # disk1 on nvme: QEMU reports the first through QMP BLOCK_IO_ERROR, the second only on
 # its stderr) and an e1000 NIC in a test-made network namespace. The client pings the
 # peer through that NIC all along while it writes 100 MiB with O_DIRECT to disk0 until
-# the tmpfs is full, then to disk1. Each write fails with an I/O error within seconds of
+# the tmpfs is full, then to disk1. Each write fails with "No space left on device"
+# (ENOSPC: the supervisor flags the channel DDVM_CTL_HOST_NOSPC, the translation module
+# answers the failed write NOSPC; no emulated controller can say it) within seconds of
 # the host's first ENOSPC; the supervisor logs the image and ENOSPC once per run of
 # errors and `ddvm status` shows it; the driver VM is never paused or restarted, and
 # ping loses nothing. Then the test frees space on the tmpfs: writes work again, with
-# no restart.
+# no restart, and the flag is gone.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
@@ -83,10 +85,12 @@ sup_wait_log 'drv: disk1: host write error on image .*/disk1.img: ENOSPC' 15
 t_err1=$(log_ms 'drv: disk1: host write error')
 t_log "disk1 (nvme): the client's failed write seen $((t_end1 - t_err1)) ms after the supervisor's ENOSPC line (negative: before it)"
 grep -a 'DD[01]-END' "$DDVM_RUNDIR/cli.log"
-grep -aq 'DD0-END rc=[1-9].*Input/output error' "$DDVM_RUNDIR/cli.log" ||
-	t_fail "the write to disk0 did not fail with an I/O error"
-grep -aq 'DD1-END rc=[1-9].*Input/output error' "$DDVM_RUNDIR/cli.log" ||
-	t_fail "the write to disk1 did not fail with an I/O error"
+grep -aq 'DD0-END rc=[1-9].*No space left on device' "$DDVM_RUNDIR/cli.log" ||
+	t_fail "the write to disk0 (virtio-blk) did not fail with ENOSPC"
+grep -aq 'DD1-END rc=[1-9].*No space left on device' "$DDVM_RUNDIR/cli.log" ||
+	t_fail "the write to disk1 (nvme) did not fail with ENOSPC"
+grep -aF "drv: disk0: the host file system of $FS/disk0.img is full" "$DDVM_RUNDIR/ddvm.log" >/dev/null ||
+	t_fail "the supervisor did not flag disk0's channel 'no space'"
 grep -aF "drv: disk0: host write error on image $FS/disk0.img: ENOSPC (No space left on device)" "$DDVM_RUNDIR/ddvm.log" >/dev/null ||
 	t_fail "the log does not name disk0's image and ENOSPC"
 grep -aF "drv: disk1: host write error on image $FS/disk1.img: ENOSPC (No space left on device)" "$DDVM_RUNDIR/ddvm.log" >/dev/null ||
@@ -124,6 +128,7 @@ p1=$(grep -a 'PROBE-OK' "$DDVM_RUNDIR/cli.log" | sed -n 's/.*pings=\([0-9]*\).*/
 t_log "while the disks were full ($((t_ok - t_full)) ms): $((p1 - p0)) ping replies"
 # one every 200 ms: at least 4 a second
 ((p1 - p0 >= (t_ok - t_full) * 4 / 1000)) || t_fail "only $((p1 - p0)) ping replies in $((t_ok - t_full)) ms of full disks"
+sup_wait_log "drv: disk0: the host file system of $FS/disk0.img has space again" 15
 sup_wait_console cli 'PING-DONE' 60
 sup_wait_log 'drv: disk0: no host I/O error for 10 s' 30
 grep -aE 'drv: disk[01]:' "$DDVM_RUNDIR/ddvm.log" | cut -c12-
