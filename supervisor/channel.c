@@ -98,9 +98,14 @@ int channel__own_tampered(struct channel *ch, char *why, size_t len)
  * driver reads it when it probes, before any driver VM is up; the translation module
  * switches frames to this client by it.
  */
+static struct ddvm_net_config *net_config(const struct channel *ch)
+{
+	return (struct ddvm_net_config *)ch->rg.hdr->device;
+}
+
 static void channel_set_mac(struct channel *ch)
 {
-	struct ddvm_net_config *nc = (struct ddvm_net_config *)ch->rg.hdr->device;
+	struct ddvm_net_config *nc = net_config(ch);
 	const struct cfg_device *d = ch->cfg->dev;
 	unsigned m[6], i;
 	uint32_t h = 2166136261u;
@@ -239,6 +244,12 @@ uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
 	 * release semantics, so a client that sees the new epoch sees zeroed rings.
 	 */
 	ivshmem_server__kick(&ch->srv, CHANNEL_PEER_DRIVER);
+	/* What the dead backend served (read before the state is reset): its NIC's link.
+	 * A second epoch before any READY (a failed restore) keeps the first answer. */
+	if (ch->cfg->dev->kind == CFG_NET &&
+	    ddvm_load_acquire(&ch->rg.hdr->backend_state) == DDVM_STATE_READY)
+		ch->link_was_up = ddvm_read32(&net_config(ch)->link_up) == 1;
+	ch->back_ms = 0;
 	ch->own.epoch++;
 	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, ch->own.epoch);
 	/* A driver VM revived by `ddvm restart` after we gave up: clients may wait again. */
@@ -345,6 +356,11 @@ int channel__restored(struct channel *ch)
 
 	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
 	    ddvm_read32(&h->backend_epoch) != epoch)
+		return 0;
+	/* Frames move only once the NIC has its link again (the translation module
+	 * publishes link_up before READY, and again at every carrier change). */
+	if (ch->cfg->dev->kind == CFG_NET && ch->link_was_up &&
+	    ddvm_read32(&net_config(ch)->link_up) != 1)
 		return 0;
 	/* A client that is not connected has nothing to resume. */
 	if (!ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT))

@@ -47,6 +47,10 @@ struct channel {
 	int throttled_logged;
 	uint32_t req_cons[DDVM_MAX_RINGS];
 	uint64_t req_changed_ms[DDVM_MAX_RINGS];
+	/* recovery: a net channel whose NIC had its link when its driver VM failed is
+	 * restored only with the link back; back_ms: when it was (0: not yet) */
+	int link_was_up;
+	uint64_t back_ms;
 };
 
 /* Counters for `ddvm status`, read from the region (untrusted, display only). */
@@ -106,7 +110,9 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 /* Either side declared the channel broken at the current epoch. A claim: either side
  * can write either state; a new session of this channel repairs it. */
 int channel__broken(struct channel *ch, char *why, size_t len);
-/* Service is back: the backend serves the current epoch and so does a connected client. */
+/* Service is back: the backend serves the current epoch and so does a connected client;
+ * for a net channel whose NIC had its link at the failure, the link is up again (the
+ * translation module's link_up: what a client's carrier follows). Display only. */
 int channel__restored(struct channel *ch);
 
 void channel__stats(const struct channel *ch, struct channel_stats *st);

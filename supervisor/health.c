@@ -352,7 +352,14 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 			if (!supervisor__vm_serves(vm, ch))
 				continue;
 			served++;
-			restored += channel__restored(ch);
+			if (!ch->back_ms && channel__restored(ch)) {
+				ch->back_ms = now;
+				pr_info("%s: channel %s back %llu ms after the failure was "
+					"detected",
+					vm->cfg->name, ch->cfg->name,
+					(unsigned long long)(now - vm->fail_ms));
+			}
+			restored += ch->back_ms != 0;
 		}
 		if (restored == served) {
 			pr_info("%s: service restored %llu ms after the failure was detected "

@@ -39,7 +39,9 @@
 #   tests/campaign/campaign.sh N OUT.jsonl     (root not needed; KVM or TCG)
 # Environment: CAMPAIGN_RESTART (cold | snapshot), CAMPAIGN_NET (0 | 1), CAMPAIGN_KINDS,
 # CAMPAIGN_SEED, CAMPAIGN_WINDOW (s a fault has to show itself; default request
-# timeout + 2 s), CAMPAIGN_SECS (stop starting trials after this long), REC_* (recover.sh).
+# timeout + 2 s), CAMPAIGN_SECS (stop starting trials after this long), CAMPAIGN_DRV_KEYS
+# (more keys for the driver VM's section, one a line, e.g. "append = loglevel=7" for
+# its kernel's messages on its console), REC_* (recover.sh).
 # Trials are as short as correctness allows: a detected failure ends when the
 # supervisor logs "service restored" and the client's requests move again; an
 # undetected one after the window (longer than the slowest detector) and a check that
@@ -63,6 +65,8 @@ if [ "$RESTART" = snapshot ]; then
 	REC_BLK_MODEL=${REC_BLK_MODEL:-virtio-blk-pci}
 	EXTRA="restart = snapshot"
 fi
+[ -n "${CAMPAIGN_DRV_KEYS:-}" ] && EXTRA="$EXTRA
+$CAMPAIGN_DRV_KEYS"
 : >"$OUT"
 NET=${CAMPAIGN_NET:-0}
 if [ "$NET" = 1 ]; then

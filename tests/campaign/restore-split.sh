@@ -7,7 +7,9 @@
 # old one, epoch bump), qemu (QEMU started -> guest running: process start + reading the
 # snapshot stream, or a whole cold boot), plug (channels hot-plugged, snapshot mode)
 # and attach (running -> both sides READY: the guest's probe of the channel, the
-# translation module's attach, the client's re-attach). Prints p50/p90/p99/max of each.
+# translation module's attach, the client's re-attach). Prints p50/p90/p99/max of each,
+# then, per channel, when it was back ("channel NAME back N ms": both sides READY, and
+# for a NIC that had its link, the link up again) counted from the end of plug.
 set -euo pipefail
 LOG=${1:?usage: restore-split.sh DDVM.LOG}
 awk '
@@ -26,11 +28,20 @@ f && /channels plugged; running [0-9.]+ s after QEMU started/ {
 	for (i = 1; i <= NF; i++) if ($i == "running") q = $(i + 1) * 1000
 	p = 0; next
 }
+f && /: channel [^ ]+ back [0-9]+ ms after the failure/ {
+	for (i = 1; i <= NF; i++) if ($i == "back") { c = $(i - 1); b[c] = $(i + 1) }
+	next
+}
 f && /service restored [0-9]+ ms after the failure/ {
 	for (i = 1; i <= NF; i++) if ($i == "restored") n = $(i + 1)
-	if (s >= 0 && q >= 0) print n, s - f, q, p, n - (s - f) - q - p
+	if (s >= 0 && q >= 0) {
+		print n, s - f, q, p, n - (s - f) - q - p
+		for (c in b) print c, b[c] - (s - f) - q - p >chans
+	}
+	delete b
 	f = 0
-}' "$LOG" >"${TMPDIR:-/tmp}/split.$$"
+}' chans="${TMPDIR:-/tmp}/chans.$$" "$LOG" >"${TMPDIR:-/tmp}/split.$$"
+touch "${TMPDIR:-/tmp}/chans.$$"
 n=$(wc -l <"${TMPDIR:-/tmp}/split.$$")
 echo "$n restarts in $LOG (ms)"
 printf '%-8s %6s %6s %6s %6s\n' part p50 p90 p99 max
@@ -42,4 +53,10 @@ for part in total stop qemu plug attach; do
 		END { if (NR) printf "%-8s %6d %6d %6d %6d\n", part, q(50), q(90), q(99), v[NR] }'
 	col=$((col + 1))
 done
-rm -f "${TMPDIR:-/tmp}/split.$$"
+cut -d' ' -f1 "${TMPDIR:-/tmp}/chans.$$" | sort -u | while read -r c; do
+	awk -v c="$c" '$1 == c { print $2 }' "${TMPDIR:-/tmp}/chans.$$" | sort -n | awk -v part="$c" '
+		{ v[NR] = $1 }
+		function q(p) { i = int((NR - 1) * p / 100 + 0.5) + 1; return v[i] }
+		END { if (NR) printf "%-8s %6d %6d %6d %6d  (back, from the end of plug)\n", part, q(50), q(90), q(99), v[NR] }'
+done
+rm -f "${TMPDIR:-/tmp}/split.$$" "${TMPDIR:-/tmp}/chans.$$"
