@@ -8,7 +8,8 @@
 #     and names disks /dev/disk/by-pci/BDF as they appear (hotplug.sh); then, for each
 #     channel in fw_cfg opt/ddvm/channels, the module that serves it (ddvm_KINDback in
 #     a driver VM, ddvm_KINDfront in a client VM) and prints "DDVM-SERVICES mod..."
-#  3. driver VM: prints "DDVM-PCI <bdf> <vendor:device> driver=<drv>" per bound device
+#  3. driver VM: brings up the NICs its net channels serve and waits (up to 3 s) for
+#     their link; prints "DDVM-PCI <bdf> <vendor:device> driver=<drv>" per bound device
 #  4. prints "DDVM-READY role=<role>"
 #  5. if fw_cfg file opt/ddvm/run exists (-fw_cfg name=opt/ddvm/run,file=SCRIPT), runs it
 #     with sh and prints "DDVM-RUN-EXIT rc=<rc>"
@@ -69,6 +70,38 @@ if [ -r "$channels" ]; then
 		modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
 	done
 	[ -n "$mods" ] && echo "DDVM-SERVICES$mods"
+fi
+
+# A driver VM's NICs that net channels serve come up now, with their link, before
+# "ready": ddvm_netback would open them when it attaches anyway, and a driver VM
+# restored from the snapshot taken at "ready" (restart = snapshot) then resumes with
+# its NICs up instead of opening them and negotiating the link on the way back. The
+# MTU first (ddvm_netback.nic_mtu), so attaching does not reset a running NIC.
+nic_up() { # BDF or interface name -> the interfaces brought up
+	for n in /sys/bus/pci/devices/"$1"/net/* /sys/bus/pci/devices/"$1"/virtio*/net/* \
+		/sys/class/net/"$1"; do
+		[ -e "$n/address" ] || continue
+		[ -n "$nic_mtu" ] && ip link set "${n##*/}" mtu "$nic_mtu" 2>/dev/null
+		ip link set "${n##*/}" up && echo "${n##*/}"
+	done
+}
+if [ "$role" = driver-vm ] && [ -r "$channels" ]; then
+	nic_mtu=$(param ddvm_netback.nic_mtu)
+	[ "$nic_mtu" = 0 ] && nic_mtu=
+	nics=
+	while read -r _name kind side _bdf _peer opt; do
+		if [ "$kind $side" = "net driver" ] && [ -n "${opt#target=}" ]; then
+			nics="$nics $(nic_up "${opt#target=}")"
+		fi
+	done <"$channels"
+	# up to 3 s for the links: a NIC without a cable just stays without one
+	i=0
+	for n in $nics; do
+		while [ "$(cat "/sys/class/net/$n/carrier" 2>/dev/null)" != 1 ] && [ $i -lt 30 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
 fi
 
 if [ "$role" = driver-vm ]; then

@@ -205,11 +205,13 @@ static void migration_status(struct vm *vm, const char *status, uint64_t now)
 	} else if (vm->snap_phase == SNAP_SAVING && !strcmp(status, "failed")) {
 		save_failed(vm, "migration failed", now);
 	} else if (vm->snap_phase == SNAP_LOADING && !strcmp(status, "completed")) {
-		/* The guest was stopped when it was saved, so QEMU keeps it paused: resume
-		 * it, and plug the channels right behind (QMP runs commands in order). */
+		/* The guest was stopped when it was saved, so QEMU keeps it paused. Plug the
+		 * channels while it is, then resume it (QMP runs commands in order): the
+		 * guest wakes up with every channel's hot-plug event pending and handles
+		 * them in one pass, instead of meeting them one by one while it runs. */
 		vm->snap_restored_ms = now;
-		cmd(vm, "cont", NULL, "snap-rcont");
 		plug_channels(vm, now);
+		cmd(vm, "cont", NULL, "snap-rcont");
 	}
 	/* LOADING + failed: QEMU exits; snapshot__restore_failed takes it from there */
 }
