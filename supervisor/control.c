@@ -297,6 +297,7 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 		      "restarts", (json_int_t)(vm ? vm->restarts : 0), "pid",
 		      vm && vm__alive(vm) ? json_integer(vm->pid) : json_null(), "devices", devs,
 		      "last_failure", json_str_or_null(vm ? vm->last_failure : NULL));
+	json_object_set_new(o, "pss_kib", vm ? vm__pss_kib(vm, now) : json_null());
 	if (cv->role == CFG_DRIVER_VM)
 		json_object_set_new(o, "disks", status_disks(sup, cv, now));
 	if (cv->role == CFG_CLIENT_VM)

@@ -56,6 +56,31 @@ int vm__alive(const struct vm *vm)
 	return vm->pid > 0;
 }
 
+json_t *vm__pss_kib(struct vm *vm, uint64_t now)
+{
+	char path[64], line[128];
+	long long kib = -1;
+	FILE *f;
+
+	if (!vm__alive(vm))
+		return json_null();
+	/* walking QEMU's page tables costs ms: tools poll status far more often */
+	if (vm->pss_ms && vm->pss_kib >= 0 && now - vm->pss_ms < VM_PSS_MAX_AGE_MS &&
+	    vm->pss_ms >= vm->started_ms)
+		return json_integer(vm->pss_kib);
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)vm->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return json_null();
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pss: %lld kB", &kib) == 1)
+			break;
+	fclose(f);
+	vm->pss_kib = kib;
+	vm->pss_ms = now;
+	return kib >= 0 ? json_integer(kib) : json_null();
+}
+
 static void add(struct vm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void add(struct vm_argv *a, const char *fmt, ...)

@@ -72,6 +72,8 @@ struct vm {
 	unsigned snap_plugs;	   /* channel hot-plugs not answered yet */
 	uint64_t snap_phase_ms;	   /* when the current phase began */
 	uint64_t snap_restored_ms; /* restore: when the guest ran again */
+	long long pss_kib;	   /* last smaps_rollup Pss of this incarnation, -1: none */
+	uint64_t pss_ms;	   /* when it was read */
 	struct storage_vm storage; /* host I/O errors (storage.c) */
 	struct startup_vm startup; /* start failures (startup.c) */
 	char line[256];		   /* console line being assembled */
@@ -105,5 +107,9 @@ void vm__console_write(struct vm *vm, const char *buf, size_t len);
 int vm__console_attach(struct vm *vm, int fd);
 void vm__console_detach(struct vm *vm, int fd);
 int vm__alive(const struct vm *vm);
+/* QEMU's proportional set size in KiB (/proc/PID/smaps_rollup: shared pages divided
+ * among their mappers), read at most once per VM_PSS_MAX_AGE_MS; null when not running. */
+#define VM_PSS_MAX_AGE_MS 2000
+json_t *vm__pss_kib(struct vm *vm, uint64_t now_ms);
 
 #endif /* DDVM_VM_H */
