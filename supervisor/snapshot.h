@@ -8,9 +8,19 @@
  * into the snapshot: a stale channel). Its machine has one hot-plug capable
  * pcie-root-port per channel instead. Once its ready line appears:
  *
- *   first boot:  QMP stop; migrate "exec:cat > NAME.snap"; cont; hot-plug the channels
+ *   first boot:  QMP stop; migrate "exec:cat > NAME.snap"; copy the RAM; cont;
+ *                hot-plug the channels
  *   restart:     qemu ... -incoming defer; migrate-incoming "exec:cat NAME.snap";
- *                MIGRATION completed; hot-plug the channels
+ *                MIGRATION completed; hot-plug the channels; cont
+ *
+ * The RAM is not in NAME.snap. A VM in this mode gets its RAM from a memfd (QEMU's
+ * memory-backend-file on /proc/self/fd/3): a cold boot maps a new one shared, and the
+ * snapshot (migration capability x-ignore-shared) saves only the devices' state; while
+ * the guest is stopped the supervisor copies that RAM into a second memfd and seals it
+ * (no writes, no resize). A restore maps the sealed copy private (share=off): the
+ * restored guest's writes are copy-on-write pages of its own, the copy stays the RAM
+ * of the first boot, and the incoming stream is the devices' state only. Never the RAM
+ * of a dead incarnation: that memfd is closed when its QEMU exits.
  *
  * Hot-plug is chardev-add (a socket to CHANNEL.driver.sock: the ivshmem server gives
  * it a fresh peer id) + device_add ivshmem-doorbell on root port rpN; the guest's pciehp
@@ -40,7 +50,12 @@ void snapshot__ready_line(struct vm *vm, uint64_t now);
 void snapshot__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now);
 /* QEMU exited. Returns 1 when it was a restore that failed: restart it cold at once. */
 int snapshot__restore_failed(struct vm *vm, const char *why, uint64_t now);
-/* Delete the snapshot file (`ddvm down`). */
+/* Delete the snapshot file and its RAM (`ddvm down`). */
 void snapshot__remove(struct vm *vm);
+/* The memfd QEMU maps as the guest's RAM (fd VM_RAM_FD), after prepare_start: a new one
+ * for a cold boot, the snapshot's RAM for a restore; -ENOENT: not in snapshot mode. */
+int snapshot__ram_fd(struct vm *vm);
+/* QEMU of this incarnation exited (or never started): drop our fd to a cold boot's RAM. */
+void snapshot__qemu_gone(struct vm *vm);
 
 #endif /* DDVM_SNAPSHOT_H */

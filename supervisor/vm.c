@@ -353,9 +353,19 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	 * and timer of an idle guest is an MMIO exit; without it the guest uses the ACPI
 	 * PM timer (TCG) or kvm-clock (KVM). Measured on an idle driver VM + client under
 	 * `ddvm up` (TCG): 2.06-2.10 % of a core vs 2.36-2.56 % with it (docs/bench.md §3). */
-	add(a, "q35,hpet=off");
+	add(a, "q35,hpet=off%s", snapshot__enabled(vm) ? ",memory-backend=ram" : "");
 	add(a, "-m");
 	add(a, "%u", c->memory_mb);
+	if (snapshot__enabled(vm)) {
+		/* restart = snapshot: the guest's RAM is a memfd the supervisor hands QEMU as
+		 * fd 3 (snapshot.h). A cold boot maps its own, shared, so that the snapshot
+		 * can leave the RAM out of the stream (x-ignore-shared) and the supervisor can
+		 * copy it; a restore maps that copy private: copy-on-write, the copy stays as
+		 * it was after the first boot. */
+		add(a, "-object");
+		add(a, "memory-backend-file,id=ram,size=%uM,mem-path=/proc/self/fd/%d,share=%s",
+		    c->memory_mb, VM_RAM_FD, vm->restoring ? "off" : "on");
+	}
 	/* Under TCG, a second, absent vCPU keeps the guest's memory barriers (accel.c). */
 	accel_smp(accel, c->cpus, smp, sizeof(smp));
 	add(a, "-smp");
@@ -446,7 +456,7 @@ int vm__start(struct vm *vm)
 {
 	struct supervisor *sup = vm->sup;
 	struct vm_argv *a;
-	int sv[2], qlog, ret;
+	int sv[2], qlog, ram, ret;
 	pid_t pid;
 
 	if (access(vm->cfg->kernel, R_OK) || access(vm->cfg->initrd, R_OK)) {
@@ -462,6 +472,11 @@ int vm__start(struct vm *vm)
 	ret = vm__build_argv(vm, sup->cfg, sup->accel, sup->chan_dir, a);
 	if (ret)
 		goto err_free;
+	ram = snapshot__ram_fd(vm);
+	if (ram < 0 && ram != -ENOENT) {
+		ret = ram;
+		goto err_free;
+	}
 	ret = vm__write_channels(vm, sup->cfg);
 	if (ret)
 		goto err_free;
@@ -493,6 +508,10 @@ int vm__start(struct vm *vm)
 		dup2(sv[1], 0);
 		dup2(sv[1], 1);
 		dup2(qlog, 2);
+		/* dup2 leaves close-on-exec off on the copy; fd 3 itself keeps it */
+		if (ram >= 0 &&
+		    (ram == VM_RAM_FD ? fcntl(ram, F_SETFD, 0) : dup2(ram, VM_RAM_FD)) < 0)
+			_exit(127);
 		execvp(a->argv[0], a->argv);
 		dprintf(2, "ddvm: cannot run %s: %s\n", a->argv[0], strerror(errno));
 		_exit(127);
@@ -561,6 +580,7 @@ int vm__reap(struct vm *vm)
 	qmp__close(&vm->qmp);
 	unlink(vm->pid_path);
 	unlink(vm->qmp_path);
+	snapshot__qemu_gone(vm);
 	return r < 0 ? 0 : status;
 }
 

@@ -72,14 +72,19 @@ struct vm {
 	unsigned snap_plugs;	   /* channel hot-plugs not answered yet */
 	uint64_t snap_phase_ms;	   /* when the current phase began */
 	uint64_t snap_restored_ms; /* restore: when the guest ran again */
+	int ram_fd;		   /* a cold boot's RAM: memfd, QEMU maps it shared (fd 3) */
 	long long pss_kib;	   /* last smaps_rollup Pss of this incarnation, -1: none */
 	uint64_t pss_ms;	   /* when it was read */
+	int snap_ram_fd;	   /* the RAM the snapshot goes with: sealed memfd, -1 */
 	struct storage_vm storage; /* host I/O errors (storage.c) */
 	struct startup_vm startup; /* start failures (startup.c) */
 	char line[256];		   /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };
+
+/* restart = snapshot: the guest's RAM (a memfd) is this fd in QEMU (snapshot.h). */
+#define VM_RAM_FD 3
 
 /* argv for QEMU into ARGV (NULL-terminated), strings in STORE. Pure: no side effects. */
 struct vm_argv {

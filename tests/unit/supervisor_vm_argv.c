@@ -80,7 +80,9 @@ static const char *arg_after(const struct vm_argv *a, const char *opt)
 	return NULL;
 }
 
-static void build(struct config *cfg, const char *name, const char *accel, struct vm_argv *a)
+/* RESTORING: the incarnation that restores from the snapshot (restart = snapshot). */
+static void build_as(struct config *cfg, const char *name, const char *accel, int restoring,
+		     struct vm_argv *a)
 {
 	static struct vm vm;
 	unsigned i;
@@ -90,8 +92,14 @@ static void build(struct config *cfg, const char *name, const char *accel, struc
 			break;
 	assert_true(i < cfg->nr_vms);
 	vm__init(&vm, NULL, &cfg->vms[i], "/run/t");
+	vm.restoring = restoring;
 	assert_int_equal(vm__build_argv(&vm, cfg, accel, "/run/t/channels", a), 0);
 	assert_null(a->argv[a->argc]);
+}
+
+static void build(struct config *cfg, const char *name, const char *accel, struct vm_argv *a)
+{
+	build_as(cfg, name, accel, 0, a);
 }
 
 static struct config *load(void)
@@ -358,6 +366,42 @@ static void test_usb_nic(void **state)
 	free(cfg);
 }
 
+/* restart = snapshot: the RAM is the memfd at fd 3 (snapshot.h), shared on a cold boot
+ * (the snapshot leaves it out of the stream and copies it), private on a restore (the
+ * copy stays as the first boot left it); no channel device on the command line. Any
+ * other VM keeps QEMU's own RAM. */
+static void test_snapshot_ram(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+
+	(void)state;
+	if (config__parse_string(cfg, "t.ini",
+				 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				 "[driver-vm drv]\nmemory = 192M\nrestart = snapshot\n"
+				 "[device n0]\nvm = drv\nkind = net\nmodel = e1000\n"
+				 "[client-vm c]\ndevices = n0\n"))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-M"), "q35,hpet=off,memory-backend=ram");
+	assert_string_equal(arg_after(&a, "-m"), "192");
+	assert_string_equal(
+	    arg_after(&a, "-object"),
+	    "memory-backend-file,id=ram,size=192M,mem-path=/proc/self/fd/3,share=on");
+	assert_null(arg_after(&a, "-incoming"));
+	for (unsigned i = 0; i < a.argc; i++)
+		assert_null(strstr(a.argv[i], "ivshmem"));
+	build_as(cfg, "drv", "tcg", 1, &a);
+	assert_string_equal(
+	    arg_after(&a, "-object"),
+	    "memory-backend-file,id=ram,size=192M,mem-path=/proc/self/fd/3,share=off");
+	assert_string_equal(arg_after(&a, "-incoming"), "defer");
+	build(cfg, "c", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-M"), "q35,hpet=off");
+	assert_null(arg_after(&a, "-object"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_controllers),
 		cmocka_unit_test(test_mtu),
 		cmocka_unit_test(test_usb_nic),
+		cmocka_unit_test(test_snapshot_ram),
 	};
 
 	config__set_qemu_query(fake_qemu);

@@ -7,6 +7,10 @@
 # new epoch; fio finishes with no verify error; the restart is much faster than a boot.
 # Then a corrupt snapshot: the restore fails and the supervisor falls back to a cold boot.
 # The disk is virtio-blk: QEMU 7.2's nvme device cannot be migrated, hence not saved.
+# A restored driver VM must start from the RAM of the snapshot, never from the RAM of
+# the incarnation that died: 3 s after the snapshot its guest writes a random mark into
+# its tmpfs (its RAM) and prints what it finds there every second; after each restore
+# it must find none until it writes a new one.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
@@ -15,25 +19,45 @@ REC_BLK_MODEL=virtio-blk-pci
 REC_FIO_MB=${REC_FIO_MB:-24}
 rec_fio_script 2 >"$T/work.sh"
 rec_setup setup "$T/work.sh" "restart = snapshot"
+cat >>"$T/driver-run.sh" <<'EOF2'
+( sleep 3; m=$(cat /proc/sys/kernel/random/uuid); echo "$m" >/tmp/mark; echo "DDVM-MARK written $m" ) &
+( while :; do sleep 1; echo "DDVM-MARK seen $(cat /tmp/mark 2>/dev/null || echo none)"; done ) &
+EOF2
 rec_up setup
 sup_wait_log 'drv: snapshot taken in' 60
 sup_wait_log 'drv: channels plugged' 30
 sup_wait_console cli 'CLIENT-BLK-UP' 120
 cold=$(grep -o 'drv: ready after [0-9.]* s (cold boot)' "$DDVM_RUNDIR/ddvm.log" | head -n1)
 t_log "first boot: $cold; $(grep -o 'snapshot taken in .*' "$DDVM_RUNDIR/ddvm.log")"
+pss() { "$DDVM" status --json | jq -r '.vms[] | select(.name == "drv") | .pss_kib'; }
+pss_cold=$(pss)
+[[ $pss_cold =~ ^[1-9][0-9]*$ ]] || t_fail "ddvm status --json: drv pss_kib '$pss_cold'"
 
 for n in 1 2; do
 	sup_wait_console cli "FIO-START $n" 120
 	rec_wait_requests disk0.cli 300 120
 	pid=$(cat "$DDVM_RUNDIR/drv.pid")
+	sup_wait_console drv 'DDVM-MARK written' 30 "$n" # this incarnation's mark
 	t_log "kill -9 driver VM QEMU (pid $pid) in the middle of fio pass $n"
 	kill -KILL "$pid"
 	sup_wait_log 'drv: FAILED: QEMU was killed by signal 9' 30 "$n"
+	# reaped: all the dead guest printed is in its log; the restored one starts below
+	at=$(wc -l <"$DDVM_RUNDIR/drv.log")
 	sup_wait_log 'drv: restoring from snapshot' 30 "$n"
 	sup_wait_log 'drv: service restored [0-9]+ ms after' 60 "$n"
 	t_log "restart $n: $(grep -o 'drv: running .*' "$DDVM_RUNDIR/ddvm.log" | tail -n1)"
 	t_log "restart $n: $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n1)"
+	# the restored guest: no mark until it writes its own (none of the dead one's)
+	sup_wait_console drv 'DDVM-MARK written' 30 $((n + 1))
+	seen=$(tail -n +$((at + 1)) "$DDVM_RUNDIR/drv.log" | tr -d '\r' |
+		sed -n '/DDVM-MARK written/q; s/.*DDVM-MARK seen //p')
+	t_log "restart $n: what the restored guest found before writing its own mark:" \
+		"$(tr '\n' ' ' <<<"$seen")"
+	[ "$(printf '%s' "$seen" | grep -cvx none)" = 0 ] ||
+		t_fail "restart $n: the restored guest found a mark it had not written: $(tr '\n' ' ' <<<"$seen")"
 done
+t_log "driver VM PSS (ddvm status --json): cold-booted $((pss_cold / 1024)) MiB," \
+	"restored $(($(pss) / 1024)) MiB"
 sup_wait_console cli 'FIO-DONE' 240
 grep -a 'FIO-\|ddvm blk' "$DDVM_RUNDIR/cli.log" | tail -n 10
 grep -q 'FIO-DONE fail=0' "$DDVM_RUNDIR/cli.log" || t_fail "fio saw an error across the restarts"
