@@ -32,6 +32,8 @@ until [ -b /dev/ddvmblk0 ] && ls -d /sys/bus/pci/drivers/ddvm_netfront/0000:*/ne
 	[ "$n" -le 60 ] || fail "no ddvm devices after 60 s; modules: $(lsmod | grep ddvm | tr '\n' ' ')"
 	sleep 1
 done
+# udev may still rename the interface (eth0 -> ens3): let it finish first.
+udevadm settle --timeout=60 || say "udevadm settle timed out"
 say "MODULES $(modinfo -n ddvm_netfront) $(modinfo -n ddvm_blkfront)"
 say "CMDLINE $(cat /proc/cmdline)"
 for NF in /sys/bus/pci/drivers/ddvm_netfront/0000:*; do break; done
