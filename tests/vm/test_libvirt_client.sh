@@ -25,7 +25,26 @@ deb=$(find "$BUILD/deb" -maxdepth 1 -name 'ddvm-dkms_*_all.deb' 2>/dev/null | he
 [ -n "$deb" ] || t_fail "no build/deb/ddvm-dkms_*_all.deb: run 'make deb'"
 here=$(dirname "$0")/debian-client
 
-# 1. The Debian VM's disk: the cached base + the package + this test's boot service.
+# 1. The test's namespace, and libvirt: the system daemon if one answers, else one of
+# our own (in the namespace, so its default network, were it started, could reach
+# nothing), started first: it takes a while to probe QEMU.
+NS=ddvm-lv-$$
+ip netns add "$NS" || t_fail "cannot create network namespace $NS"
+t_on_exit "ip netns del '$NS'"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add br0 type bridge
+ip -n "$NS" addr add 10.99.18.1/24 dev br0
+ip -n "$NS" link set br0 up
+LV=qemu:///system
+if ! virsh -c "$LV" uri >/dev/null 2>&1; then
+	ip netns exec "$NS" virtlogd -p "$T/virtlogd.pid" &
+	t_on_exit "t_kill_pidfile '$T/virtlogd.pid'"
+	ip netns exec "$NS" libvirtd -p "$T/libvirtd.pid" >"$T/libvirtd.log" 2>&1 &
+	t_on_exit "t_kill_pidfile '$T/libvirtd.pid'"
+	LV_STARTED=1
+fi
+
+# 2. The Debian VM's disk: the cached base + the package + this test's boot service.
 t0=$(now_ms)
 "$DDVM_ROOT/images/debian-client.sh" base || t_fail "could not build the Debian base system"
 t1=$(now_ms)
@@ -46,14 +65,7 @@ grep -q 'ddvm_netfront.ko' "$img.dpkg.log" || { cat "$img.dpkg.log"; t_fail "dkm
 qemu-img create -q -f qcow2 -b "$img.img" -F raw "$T/deb.qcow2" || t_fail "qemu-img create (the VM's copy-on-write disk) failed"
 t_log "Debian base (cached unless first) $((t1 - t0)) ms; disk with $(basename "$deb") $(($(now_ms) - t1)) ms"
 
-# 2. The driver VM: e1000 on a bridge in our namespace, virtio-blk disk; the external client.
-NS=ddvm-lv-$$
-ip netns add "$NS" || t_fail "cannot create network namespace $NS"
-t_on_exit "ip netns del '$NS'"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add br0 type bridge
-ip -n "$NS" addr add 10.99.18.1/24 dev br0
-ip -n "$NS" link set br0 up
+# 3. The driver VM: e1000 on a bridge in our namespace, virtio-blk disk; the external client.
 sup_config lv <<EOT
 [driver-vm drv]
 memory = 256M
@@ -84,17 +96,11 @@ ip netns exec "$NS" "$DDVM" up -d "$T/lv.ini" || { tail -n 30 "$DDVM_RUNDIR/ddvm
 { [ "$(sup_vm_field deb state)" = - ] && [ "$("$DDVM" status --json | jq '.vms[] | select(.name == "deb") | .external')" = true ]; } ||
 	t_fail "ddvm status does not show deb as an external client VM"
 
-# 3. libvirt: the system daemon if one answers, else one of our own (in $NS, so its
-# default network, were it started, could reach nothing).
-LV=qemu:///system
-if ! virsh -c "$LV" uri >/dev/null 2>&1; then
-	ip netns exec "$NS" virtlogd -p "$T/virtlogd.pid" &
-	t_on_exit "t_kill_pidfile '$T/virtlogd.pid'"
-	ip netns exec "$NS" libvirtd -p "$T/libvirtd.pid" >"$T/libvirtd.log" 2>&1 &
-	t_on_exit "t_kill_pidfile '$T/libvirtd.pid'"
-	deadline=$((SECONDS + 60))
+# 4. The domain, its channels from ddvm.
+if [ -n "${LV_STARTED:-}" ]; then
+	deadline=$((SECONDS + 120))
 	until virsh -c "$LV" uri >/dev/null 2>&1; do
-		((SECONDS < deadline)) || { cat "$T/libvirtd.log"; t_fail "libvirtd did not answer within 60 s"; }
+		((SECONDS < deadline)) || { cat "$T/libvirtd.log"; t_fail "libvirtd did not answer within 120 s"; }
 		sleep 0.2
 	done
 	t_log "started libvirtd $(cat "$T/libvirtd.pid") and virtlogd $(cat "$T/virtlogd.pid")"
