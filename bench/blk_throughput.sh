@@ -138,6 +138,7 @@ bench_note guest_memcpy "a guest copying 128 MiB (tmpfs read, dd bs=1M): ${memcp
 t_log "guest memcpy: $memcpy"
 bench_note fio "fio -runtime $SECS, $ROUNDS rounds, nvme, libaio O_DIRECT, setups alternating (order flipped every round)"
 bench_note blkback "driver VM, ddvm_blk_stats at the end: $(grep -a '^BLKBACK-STATS' "$T/drv.console" | tail -n1 | tr -d '\r')"
+bench_note blkfront "client VM, ddvm_blk_stats at the end: $(vm_cmd reuse 20 "tr '\n' ' ' </sys/bus/pci/devices/0000:00:10.0/ddvm_blk_stats" | tr -d '\r')"
 bench_note load_before "$LOAD0"
 bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -40,6 +40,8 @@
 #define BLKFRONT_POLL_MS    100	 /* backend state poll while attaching / resyncing */
 #define BLKFRONT_IRQ_PASSES 4	 /* ring-fulls of responses per interrupt */
 #define BLKFRONT_WATCH_MS   1000 /* backstop poll while LIVE */
+/* a write this large is published before the rest of its batch is copied */
+#define BLKFRONT_PUBLISH_EARLY SZ_64K
 /* the largest capacity we accept, in sectors: its size in bytes fits a loff_t */
 #define BLKFRONT_CAPACITY_MAX ((u64)LLONG_MAX >> SECTOR_SHIFT)
 
@@ -76,8 +78,9 @@ struct blkfront_queue {
 	struct work_struct poll_work; /* continues a busy irq handler */
 	/* Counters (ddvm_blk_stats) */
 	unsigned long requests, responses, kicks, full, inflight_max; /* under lock */
-	atomic_long_t irqs;  /* queue-vector interrupts from the driver VM */
-	atomic_long_t polls; /* poll work runs (a busy irq handler, or the watch) */
+	atomic_long_t irqs;		/* queue-vector interrupts from the driver VM */
+	atomic_long_t polls;		/* poll work runs (a busy irq handler, or the watch) */
+	atomic64_t copy_ns, copy_bytes; /* time in, and bytes of, our one copy */
 	/* A lost wake-up: responses the driver VM had published at one watch and we had
 	 * still not taken at the next (only the watch's poll then takes them). */
 	unsigned long lost_wakeups; /* ctrl_work only */
@@ -293,12 +296,15 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		u8 *slot = q->req.data + d.off;
 		struct req_iterator iter;
 		struct bio_vec bv;
+		u64 t0 = ktime_get_ns();
 
 		rq_for_each_segment(bv, rq, iter)
 		{
 			memcpy_from_bvec(slot, &bv);
 			slot += bv.bv_len;
 		}
+		atomic64_add(ktime_get_ns() - t0, &q->copy_ns);
+		atomic64_add(d.len, &q->copy_bytes);
 	}
 	cmd->status = BLK_STS_OK;
 	blk_mq_start_request(rq);
@@ -335,7 +341,9 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 	q->rqs[tag] = rq;
 	q->requests++;
 	q->inflight_max = max(q->inflight_max, (unsigned long)++q->inflight);
-	if (bd->last)
+	/* A large write is published at once, not with the last of its batch: the
+	 * driver VM's disk writes it while we copy the next ones into their slots. */
+	if (bd->last || (d.op == DDVM_BLK_OP_WRITE && d.len >= BLKFRONT_PUBLISH_EARLY))
 		kick = ddvm_ring_publish(&q->req);
 	q->kicks += kick;
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -369,12 +377,15 @@ static void blkfront_complete(struct request *rq)
 		const u8 *slot = q->req.data + (size_t)rq->tag * q->req.slot_size;
 		struct req_iterator iter;
 		struct bio_vec bv;
+		u64 t0 = ktime_get_ns();
 
 		rq_for_each_segment(bv, rq, iter)
 		{
 			memcpy_to_bvec(&bv, slot);
 			slot += bv.bv_len;
 		}
+		atomic64_add(ktime_get_ns() - t0, &q->copy_ns);
+		atomic64_add(blk_rq_bytes(rq), &q->copy_bytes);
 	}
 	blk_mq_end_request(rq, cmd->status);
 }
@@ -588,7 +599,10 @@ static int blkfront_disk_add(struct blkfront *bf)
 	set->nr_hw_queues = bf->nq;
 	set->queue_depth = bf->depth;
 	set->numa_node = NUMA_NO_NODE;
-	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	/* No I/O scheduler of our own by default: the driver VM's block layer schedules
+	 * for the disk, and ours cost client CPU per request (the client's vCPU is what
+	 * bounds a busy channel; docs/blk.md). */
+	set->flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_NO_SCHED_BY_DEFAULT;
 	set->cmd_size = sizeof(struct blkfront_cmd);
 	set->driver_data = bf;
 	err = blk_mq_alloc_tag_set(set);
@@ -817,6 +831,7 @@ static ssize_t ddvm_blk_stats_show(struct device *dev, struct device_attribute *
 {
 	struct blkfront *bf = pci_get_drvdata(to_pci_dev(dev));
 	unsigned long c[8] = { 0 }, flags;
+	u64 cns = 0, cb = 0;
 	unsigned int i;
 
 	for (i = 0; i < bf->nq; i++) {
@@ -832,12 +847,15 @@ static ssize_t ddvm_blk_stats_show(struct device *dev, struct device_attribute *
 		c[5] += atomic_long_read(&q->irqs);
 		c[6] += atomic_long_read(&q->polls);
 		c[7] += READ_ONCE(q->lost_wakeups);
+		cns += atomic64_read(&q->copy_ns);
+		cb += atomic64_read(&q->copy_bytes);
 	}
-	return sysfs_emit(
-	    buf,
-	    "queues %u\ndepth %u\nrequests %lu\nresponses %lu\nkicks %lu\n"
-	    "ring_full %lu\ninflight_max %lu\nirqs %lu\npolls %lu\nlost_wakeups %lu\n",
-	    bf->nq, bf->depth, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+	return sysfs_emit(buf,
+			  "queues %u\ndepth %u\nrequests %lu\nresponses %lu\nkicks %lu\n"
+			  "ring_full %lu\ninflight_max %lu\nirqs %lu\npolls %lu\nlost_wakeups %lu\n"
+			  "copy_bytes %llu\ncopy_ns %llu\n",
+			  bf->nq, bf->depth, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], cb,
+			  cns);
 }
 static DEVICE_ATTR_RO(ddvm_blk_stats);
 

@@ -597,6 +597,12 @@ static void blkback_queue_work(struct work_struct *work)
 				break;
 			continue;
 		}
+		/* The entry can go back at once: we work on our private copy, and the
+		 * payload is the tag's slot, not the entry's. Held until the end of the
+		 * pass, a tag answered early came back to a full ring (the client's
+		 * ring_full counted 401 in one bench run). */
+		if (!st)
+			kick_req |= ddvm_ring_release(&q->req);
 		spin_lock_irq(&q->lock);
 		if (st) {
 			blkback_mark_broken(q);
