@@ -40,6 +40,7 @@ hs_setup() {
 memory = 256M
 run = $T/driver-run.sh
 ready = DDVM-SERVICES-UP
+boot_timeout_ms = ${REC_BOOT_MS:-120000}
 restart_max = ${REC_RESTART_MAX:-1000}
 restart_backoff_ms = 0
 heartbeat_timeout_ms = ${REC_HB_MS:-3000}
@@ -50,6 +51,7 @@ $net_dev
 memory = 384M
 run = $T/client-run.sh
 restart_max = 0
+boot_timeout_ms = ${REC_BOOT_MS:-120000}
 devices =$uses$net_use
 CONF
 }

@@ -106,6 +106,7 @@ $net_dev
 memory = 384M
 run = $T/client-run.sh
 restart_max = 0
+boot_timeout_ms = ${REC_BOOT_MS:-120000}
 devices = disk0$net_use
 CONF
 }
