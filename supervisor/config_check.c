@@ -737,8 +737,9 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 	if (!d->discard && !strcmp(d->model, "nvme"))
 		cfg_error(cfg, f, d->discard_line,
 			  "discard = off: QEMU's nvme always offers Dataset Management, so "
-			  "the client's discards would succeed and be dropped; leave discard "
-			  "on, or use model = virtio-blk-pci (or a SCSI/AHCI controller)");
+			  "the client's discards would succeed and be dropped; leave discard = "
+			  "unmap (the default), or use model = virtio-blk-pci (or a SCSI/AHCI "
+			  "controller)");
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
 		cfg_error(cfg, f, d->aio_line,
 			  "aio = native: Linux AIO needs O_DIRECT; add cache "

@@ -350,12 +350,32 @@ static void cmd_status_json(struct supervisor *sup, struct control_conn *c)
 	free(text);
 }
 
+/* NAME is not a VM we run: say why when the setup file names it as external (its
+ * console, log and restarts belong to whoever runs it: libvirt, ...). "no VM named"
+ * keeps the exit code 5 (main.c). */
+static void reply_no_vm(struct supervisor *sup, struct control_conn *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < sup->cfg->nr_vms; i++)
+		if (sup->cfg->vms[i].external && !strcmp(sup->cfg->vms[i].name, name)) {
+			reply(
+			    c,
+			    "ERR no VM named '%s' that ddvm runs: it is external (external = yes); "
+			    "its manager (libvirt: virsh) owns its console, log and "
+			    "restarts\n",
+			    name);
+			return;
+		}
+	reply(c, "ERR no VM named '%s'\n", name);
+}
+
 static void cmd_restart(struct supervisor *sup, struct control_conn *c, const char *name)
 {
 	struct vm *vm = supervisor__find_vm(sup, name);
 
 	if (!vm) {
-		reply(c, "ERR no VM named '%s'\n", name);
+		reply_no_vm(sup, c, name);
 		return;
 	}
 	pr_info("%s: restart requested", name);
@@ -380,7 +400,7 @@ static void cmd_console(struct supervisor *sup, struct control_conn *c, const ch
 	struct vm *vm = supervisor__find_vm(sup, name);
 
 	if (!vm) {
-		reply(c, "ERR no VM named '%s'\n", name);
+		reply_no_vm(sup, c, name);
 		return;
 	}
 	if (vm__console_attach(vm, c->fd)) {
