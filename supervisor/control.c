@@ -355,19 +355,15 @@ static void cmd_status_json(struct supervisor *sup, struct control_conn *c)
  * keeps the exit code 5 (main.c). */
 static void reply_no_vm(struct supervisor *sup, struct control_conn *c, const char *name)
 {
-	unsigned i;
+	const struct cfg_vm *cv = config__find_vm(sup->cfg, name);
 
-	for (i = 0; i < sup->cfg->nr_vms; i++)
-		if (sup->cfg->vms[i].external && !strcmp(sup->cfg->vms[i].name, name)) {
-			reply(
-			    c,
-			    "ERR no VM named '%s' that ddvm runs: it is external (external = yes); "
-			    "its manager (libvirt: virsh) owns its console, log and "
-			    "restarts\n",
-			    name);
-			return;
-		}
-	reply(c, "ERR no VM named '%s'\n", name);
+	if (cv && cv->external)
+		reply(c,
+		      "ERR no VM named '%s' that ddvm runs: it is external (external = yes); "
+		      "its manager (libvirt: virsh) owns its console, log and restarts\n",
+		      name);
+	else
+		reply(c, "ERR no VM named '%s'\n", name);
 }
 
 static void cmd_restart(struct supervisor *sup, struct control_conn *c, const char *name)
