@@ -14,7 +14,7 @@ define kmod_rules
 $(BUILD)/modules/$(1).stamp: $(wildcard $(1)/*.[ch] $(1)/Kbuild) $(KMOD_SRCS)
 	@test -d "$(KDIR)" || { echo "ddvm: kernel headers $(KDIR) missing: run 'make deps' (installs linux-headers-amd64)"; exit 1; }
 	@echo "  KMOD    $(1)"
-	$(Q)$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR)/$(1) $(KBUILD_FLAGS) modules $(if $(filter 1,$(V)),,>/dev/null)
+	$(Q)$$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR)/$(1) $(KBUILD_FLAGS) modules $(if $(filter 1,$(V)),,>/dev/null)
 	@mkdir -p $(BUILD)/modules/$(firstword $(subst /, ,$(1)))
 	$(Q)cp $(CURDIR)/$(1)/*.ko $(BUILD)/modules/$(firstword $(subst /, ,$(1)))/
 	@touch $$@
