@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -838,7 +839,7 @@ int config__parse_string(struct config *cfg, const char *name, const char *text)
 
 int config__load(struct config *cfg, const char *path)
 {
-	char dirbuf[CFG_PATH_MAX], *text = NULL;
+	char dirbuf[CFG_PATH_MAX], absdir[PATH_MAX], *dir, *text = NULL;
 	size_t cap = 0;
 	FILE *f;
 	ssize_t n;
@@ -866,8 +867,14 @@ int config__load(struct config *cfg, const char *path)
 		cfg_error(cfg, path, 0, "contains a NUL byte; is it a text file?");
 		return -EINVAL;
 	}
+	/* Relative paths in the file are taken against its directory, made absolute here
+	 * so that QEMU, `ddvm status` and the logs all name the same file wherever they
+	 * run from. */
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	ret = parse(cfg, path, dirname(dirbuf), text);
+	dir = dirname(dirbuf);
+	if (realpath(dir, absdir))
+		dir = absdir;
+	ret = parse(cfg, path, dir, text);
 	free(text);
 	return ret;
 }
