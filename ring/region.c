@@ -219,3 +219,32 @@ void ddvm_region_reset_rings(const struct ddvm_region *rg)
 		if (ddvm_ring_init(&r, rg->base, &rg->rings[i], 0) == 0)
 			ddvm_ring_reset_shared(&r);
 }
+
+void ddvm_region_stats_publish(const struct ddvm_region *rg, uint32_t epoch,
+			       const struct ddvm_chan_stats *chan, const void *svc,
+			       uint32_t svc_size)
+{
+	struct ddvm_stats *s = &rg->hdr->stats;
+	const uint64_t *from;
+	uint64_t *to;
+	uint32_t i;
+
+	if (rg->abi_minor < 2)
+		return;
+	if (svc_size > sizeof(s->service))
+		svc_size = sizeof(s->service);
+	from = (const uint64_t *)chan;
+	to = (uint64_t *)&s->chan;
+	for (i = 0; i < sizeof(*chan) / 8; i++)
+		ddvm_write64(&to[i], from[i]);
+	from = svc;
+	to = (uint64_t *)s->service;
+	for (i = 0; i < svc_size / 8; i++)
+		ddvm_write64(&to[i], from[i]);
+	ddvm_write32(&s->chan_size, (uint32_t)sizeof(*chan));
+	ddvm_write32(&s->service_size, svc_size / 8 * 8);
+	ddvm_write32(&s->epoch, epoch);
+	/* a number for humans: a client that scribbles over it only confuses itself */
+	ddvm_write64(&s->updates, ddvm_read64(&s->updates) + 1);
+	ddvm_store_release(&s->magic, DDVM_STATS_MAGIC);
+}

@@ -84,6 +84,17 @@ static inline void ddvm_region_heartbeat(const struct ddvm_region *rg)
 }
 
 /*
+ * Backend: publish its counters in hdr.stats (ABI 1.2; abi.h says who may read them and
+ * how: display only). CHAN, and SVC_SIZE bytes of SVC (the service's own counters,
+ * clamped to the block), are copied word by word with single untorn 64-bit stores;
+ * EPOCH is the epoch the backend serves. Does nothing in a region laid out by an older
+ * supervisor (abi_minor < 2), where the block is reserved space.
+ */
+void ddvm_region_stats_publish(const struct ddvm_region *rg, uint32_t epoch,
+			       const struct ddvm_chan_stats *chan, const void *svc,
+			       uint32_t svc_size);
+
+/*
  * Sessions: the rules of abi.h's "Sessions", once, for every side.
  */
 

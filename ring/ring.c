@@ -106,7 +106,10 @@ int ddvm_ring_publish(struct ddvm_ring *r)
 	 * prod_event, then loads prod: the mirror image in ddvm_ring_prepare_wait). */
 	ddvm_mb();
 	ev = ddvm_read32(&r->ctl->prod_event);
-	return ddvm_need_event(ev, r->prod, old);
+	if (ddvm_need_event(ev, r->prod, old))
+		return 1;
+	r->suppressed++;
+	return 0;
 }
 
 int ddvm_ring_wait_space(struct ddvm_ring *r)

@@ -44,6 +44,10 @@ struct ddvm_ring {
 	uint16_t vector;
 	uint8_t is_producer;
 	uint8_t broken;
+	/* A counter for humans (never reset, never read by the ring code): producer
+	 * publishes that made descriptors visible to a consumer that was awake, so event
+	 * suppression saved a doorbell. Written by ddvm_ring_publish() only. */
+	uint64_t suppressed;
 };
 
 /* Set up a ring from a validated layout (normally via ddvm_region_ring()). The
@@ -76,7 +80,8 @@ uint32_t ddvm_ring_space(struct ddvm_ring *r);
  * -EPROTO when broken. */
 int ddvm_ring_push(struct ddvm_ring *r, const void *desc);
 
-/* Make pushed descriptors visible. True when the consumer asked to be woken. */
+/* Make pushed descriptors visible. True when the consumer asked to be woken; false
+ * after a publish that needed no doorbell counts in r->suppressed. */
 int ddvm_ring_publish(struct ddvm_ring *r);
 
 /* The producer is about to wait for space: ask for a kick. Returns nonzero if space

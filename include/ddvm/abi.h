@@ -26,6 +26,7 @@
  *             0x0c0 frontend status      client driver
  *             0x100 device description   translation module
  *             0x200 ring table           supervisor writes once, both sides copy
+ *             0x400 backend counters     translation module; display only (ABI 1.2)
  *   ring_off  struct ddvm_ring_ctl + entries x 32-byte descriptors, per ring
  *   data_off  payload slots of a ring: entries x slot_size bytes
  *
@@ -57,8 +58,9 @@ typedef uint64_t ddvm_le64;
 
 #define DDVM_MAGIC     0x4d564444u /* "DDVM" as little-endian bytes */
 #define DDVM_ABI_MAJOR 1	   /* incompatible layout change: refuse */
-#define DDVM_ABI_MINOR 1	   /* compatible growth: accept any */
+#define DDVM_ABI_MINOR 2	   /* compatible growth: accept any */
 				   /* 1: backend_session, frontend_session */
+				   /* 2: hdr.stats, the backend's counters */
 #define DDVM_CACHELINE	      64
 #define DDVM_HDR_SIZE	      4096
 #define DDVM_MAX_RINGS	      16 /* ring table entries in the header */
@@ -108,6 +110,46 @@ struct ddvm_ring_layout {
 	ddvm_le16 producer;  /* enum ddvm_side */
 	ddvm_le16 vector;    /* doorbell vector for this ring (both directions) */
 	ddvm_le32 reserved[2];
+};
+
+/*
+ * Backend counters (ABI 1.2): what the translation module counts about its channel,
+ * published for the supervisor's `ddvm status` about once a heartbeat. DISPLAY ONLY:
+ * like every byte of the region, the client can write these too, so no one may act on
+ * them (no health decision, no restart, no claim, no size, no index, no loop bound).
+ * A reader copies the block out once, ignores it unless magic == DDVM_STATS_MAGIC,
+ * clamps chan_size and service_size to the areas below, and treats each counter as an
+ * arbitrary 64-bit number. The supervisor clears magic when it starts a new driver VM.
+ *
+ * Counters only grow while one driver VM serves the channel (a reload of the module
+ * or a restart of the driver VM starts them from 0 again). New counters are appended
+ * to chan or service (the writer's *_size says how far it fills them); a reader shows
+ * only what lies below the size the writer published.
+ */
+#define DDVM_STATS_MAGIC	0x54534444u /* "DDST" as little-endian bytes */
+#define DDVM_STATS_SERVICE_SIZE 0x180	    /* bytes of ddvm_stats.service */
+
+/* Every service's counters (docs/channel.md, "Counters"). */
+struct ddvm_chan_stats {
+	ddvm_le64 interrupts;		/* doorbells received from the client, all vectors */
+	ddvm_le64 polls;		/* passes over the rings, whatever started them */
+	ddvm_le64 doorbells_out;	/* doorbells rung to the client, all vectors */
+	ddvm_le64 doorbells_suppressed; /* publishes the client needed no doorbell for */
+	ddvm_le64 doorbells_throttled;	/* times the doorbell guard turned a vector off */
+	ddvm_le64 sessions;		/* ring resets: first attach, new sessions, epochs */
+};
+
+struct ddvm_stats {
+	ddvm_le32 magic;	/* DDVM_STATS_MAGIC once the backend writes the block */
+	ddvm_le32 epoch;	/* the epoch the backend served at its last update */
+	ddvm_le64 updates;	/* times the backend wrote the block */
+	ddvm_le32 chan_size;	/* bytes of chan the backend fills */
+	ddvm_le32 service_size; /* bytes of service the backend fills */
+	ddvm_u8 reserved0[0x20 - 0x18];
+	struct ddvm_chan_stats chan; /* 0x20 */
+	ddvm_u8 chan_reserved[0x80 - 0x20 - 6 * 8];
+	/* 0x80: the service's own: struct ddvm_blk_stats (blk.h), ddvm_net_stats (net.h) */
+	ddvm_u8 service[DDVM_STATS_SERVICE_SIZE];
 };
 
 /*
@@ -162,7 +204,10 @@ struct ddvm_region_hdr {
 	/* 0x200: ring table — supervisor, once. */
 	struct ddvm_ring_layout rings[DDVM_MAX_RINGS];
 
-	ddvm_u8 tail_reserved[DDVM_HDR_SIZE - 0x200 - DDVM_MAX_RINGS * 32];
+	/* 0x400: backend counters (ABI 1.2) — translation module; display only. */
+	struct ddvm_stats stats;
+
+	ddvm_u8 tail_reserved[DDVM_HDR_SIZE - 0x600];
 };
 
 /*
@@ -243,6 +288,8 @@ _Static_assert(sizeof(struct ddvm_ring_layout) == 32, "ring layout size");
 _Static_assert(sizeof(struct ddvm_region_hdr) == DDVM_HDR_SIZE, "region header size");
 _Static_assert(sizeof(struct ddvm_ring_ctl) == DDVM_RING_CTL_SIZE, "ring ctl size");
 _Static_assert(sizeof(struct ddvm_desc) == DDVM_DESC_SIZE, "descriptor size");
+_Static_assert(sizeof(struct ddvm_chan_stats) == 6 * 8, "channel counters size");
+_Static_assert(sizeof(struct ddvm_stats) == 0x200, "counters block size");
 DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, ring_off, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, entries, 4);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_layout, data_off, 8);
@@ -276,6 +323,20 @@ DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_errors, 0xd0);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, frontend_session, 0xd8);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, device, 0x100);
 DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, rings, 0x200);
+DDVM_ASSERT_OFFSET(struct ddvm_region_hdr, stats, 0x400);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, magic, 0x00);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, epoch, 0x04);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, updates, 0x08);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, chan_size, 0x10);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, service_size, 0x14);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, chan, 0x20);
+DDVM_ASSERT_OFFSET(struct ddvm_stats, service, 0x80);
+DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, interrupts, 0x00);
+DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, polls, 0x08);
+DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, doorbells_out, 0x10);
+DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, doorbells_suppressed, 0x18);
+DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, doorbells_throttled, 0x20);
+DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, sessions, 0x28);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, prod, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, cons_event, 4);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, cons, 64);

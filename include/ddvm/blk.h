@@ -75,6 +75,29 @@ struct ddvm_blk_rsp {
 
 #define DDVM_BLK_TAG(id) ((uint32_t)((id)&0xffffu))
 
+/* Which data path serves reads and writes (ddvm_blk_stats.path). */
+enum ddvm_blk_path {
+	DDVM_BLK_PATH_NONE = 0,	     /* the disk is not open yet */
+	DDVM_BLK_PATH_ZERO_COPY = 1, /* the disk DMAs to and from the payload slots */
+	DDVM_BLK_PATH_COPY = 2,	     /* each bio has pages of its own; data is copied */
+};
+
+/* The blk translation module's counters: hdr.stats.service (abi.h; display only).
+ * Bytes are payload bytes of reads and writes; docs/blk.md, "Counters". */
+struct ddvm_blk_stats {
+	ddvm_le64 path;		      /* enum ddvm_blk_path */
+	ddvm_le64 requests;	      /* requests taken off the request rings (all ops) */
+	ddvm_le64 zero_copy_requests; /* reads and writes with bios on the slot pages */
+	ddvm_le64 zero_copy_bytes;    /* ... their bytes: the copies avoided */
+	ddvm_le64 copy_requests;      /* reads and writes through bounce pages */
+	ddvm_le64 copy_bytes;	      /* ... their bytes, each copied once in the driver VM */
+	ddvm_le64 read_bytes;	      /* bytes of reads submitted to the disk */
+	ddvm_le64 write_bytes;	      /* bytes of writes submitted to the disk */
+	ddvm_le64 flushes;	      /* flushes submitted */
+	ddvm_le64 discards;	      /* discards and write-zeroes submitted */
+	ddvm_le64 errors;	      /* responses other than DDVM_BLK_S_OK */
+};
+
 _Static_assert(sizeof(struct ddvm_blk_config) == 0x100, "blk config size");
 _Static_assert(sizeof(struct ddvm_blk_req) == DDVM_DESC_SIZE, "blk req size");
 _Static_assert(sizeof(struct ddvm_blk_rsp) == DDVM_DESC_SIZE, "blk rsp size");
@@ -94,5 +117,18 @@ DDVM_ASSERT_OFFSET(struct ddvm_blk_req, flags, 26);
 DDVM_ASSERT_OFFSET(struct ddvm_blk_rsp, id, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_blk_rsp, status, 8);
 DDVM_ASSERT_OFFSET(struct ddvm_blk_rsp, len, 12);
+_Static_assert(sizeof(struct ddvm_blk_stats) == 11 * 8, "blk counters size");
+_Static_assert(DDVM_STATS_SERVICE_SIZE >= sizeof(struct ddvm_blk_stats), "blk counters fit");
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, path, 0x00);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, requests, 0x08);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, zero_copy_requests, 0x10);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, zero_copy_bytes, 0x18);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, copy_requests, 0x20);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, copy_bytes, 0x28);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, read_bytes, 0x30);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, write_bytes, 0x38);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, flushes, 0x40);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, discards, 0x48);
+DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, errors, 0x50);
 
 #endif /* DDVM_BLK_H */

@@ -65,8 +65,28 @@ struct ddvm_net_desc {
 	ddvm_le64 reserved2;
 };
 
+/* The net translation module's counters: hdr.stats.service (abi.h; display only).
+ * tx: client -> driver VM, rx: driver VM -> client; docs/net.md, "Counters". */
+struct ddvm_net_stats {
+	ddvm_le64 tx_frames;	 /* frames taken from the client's tx ring */
+	ddvm_le64 tx_bytes;	 /* ... their bytes */
+	ddvm_le64 tx_copy_bytes; /* bytes copied out of tx slots into skbs */
+	ddvm_le64 tx_wire;	 /* frames handed to the NIC (dev_queue_xmit) */
+	ddvm_le64 tx_local;	 /* frames switched to another client of the NIC */
+	ddvm_le64 tx_drops;	 /* frames dropped (no memory, too big, no NIC) */
+	ddvm_le64 tx_bad;	 /* frames with malformed offload metadata */
+	ddvm_le64 rx_frames;	 /* frames put into the client's rx ring */
+	ddvm_le64 rx_bytes;	 /* ... their bytes */
+	ddvm_le64 rx_copy_bytes; /* bytes copied from skbs into rx slots */
+	ddvm_le64 rx_soft;	 /* frames whose offloads were resolved here (one more copy) */
+	ddvm_le64 rx_queued;	 /* frames that waited in the backlog for an rx slot */
+	ddvm_le64 rx_drops;	 /* frames dropped (ring and backlog full, client away) */
+};
+
 _Static_assert(sizeof(struct ddvm_net_config) == 0x100, "net config size");
 _Static_assert(sizeof(struct ddvm_net_desc) == DDVM_DESC_SIZE, "net desc size");
+_Static_assert(sizeof(struct ddvm_net_stats) == 13 * 8, "net counters size");
+_Static_assert(DDVM_STATS_SERVICE_SIZE >= sizeof(struct ddvm_net_stats), "net counters fit");
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, mac, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, mtu, 6);
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, link_up, 8);
@@ -80,5 +100,18 @@ DDVM_ASSERT_OFFSET(struct ddvm_net_desc, hdr_len, 10);
 DDVM_ASSERT_OFFSET(struct ddvm_net_desc, gso_size, 12);
 DDVM_ASSERT_OFFSET(struct ddvm_net_desc, csum_start, 14);
 DDVM_ASSERT_OFFSET(struct ddvm_net_desc, csum_offset, 16);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_frames, 0x00);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_bytes, 0x08);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_copy_bytes, 0x10);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_wire, 0x18);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_local, 0x20);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_drops, 0x28);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_bad, 0x30);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_frames, 0x38);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_bytes, 0x40);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_copy_bytes, 0x48);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_soft, 0x50);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_queued, 0x58);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_drops, 0x60);
 
 #endif /* DDVM_NET_H */

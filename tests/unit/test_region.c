@@ -426,6 +426,47 @@ static void test_sessions(void **state)
 	assert_false(ddvm_region_session_served(&fe, 4, 0));
 }
 
+/* The backend's counters (abi.h, ABI 1.2): zero in a fresh region, written word by word
+ * with the service's part clamped to the block, and not at all in an older layout. */
+static void test_stats_publish(void **state)
+{
+	struct reg *g = *state;
+	struct ddvm_stats *s = &hdr(g)->stats;
+	struct ddvm_chan_stats chan = { .interrupts = 1, .polls = 2, .sessions = 6 };
+	uint64_t svc[DDVM_STATS_SERVICE_SIZE / 8 + 4];
+	struct ddvm_region rg;
+	uint32_t i;
+
+	for (i = 0; i < sizeof(svc) / 8; i++)
+		svc[i] = 100 + i;
+	assert_int_equal(s->magic, 0);
+	assert_int_equal(s->updates, 0);
+	assert_int_equal(ddvm_region_attach(&rg, g->base, g->size), 0);
+	ddvm_region_stats_publish(&rg, 7, &chan, svc, 3 * 8);
+	assert_int_equal(s->magic, DDVM_STATS_MAGIC);
+	assert_int_equal(s->epoch, 7);
+	assert_int_equal(s->updates, 1);
+	assert_int_equal(s->chan_size, sizeof(chan));
+	assert_int_equal(s->service_size, 3 * 8);
+	assert_memory_equal(&s->chan, &chan, sizeof(chan));
+	assert_memory_equal(s->service, svc, 3 * 8);
+	assert_int_equal(s->service[3 * 8], 0); /* nothing past what was given */
+	/* too much: clamped to the block, nothing written past it */
+	memset(s->service, 0, sizeof(s->service));
+	hdr(g)->tail_reserved[0] = 0x33;
+	ddvm_region_stats_publish(&rg, 8, &chan, svc, sizeof(svc));
+	assert_int_equal(s->service_size, DDVM_STATS_SERVICE_SIZE);
+	assert_memory_equal(s->service, svc, DDVM_STATS_SERVICE_SIZE);
+	assert_int_equal(hdr(g)->tail_reserved[0], 0x33);
+	assert_int_equal(s->updates, 2);
+	/* a region laid out by an ABI 1.1 supervisor has no block: reserved space */
+	memset(s, 0, sizeof(*s));
+	rg.abi_minor = 1;
+	ddvm_region_stats_publish(&rg, 9, &chan, svc, 8);
+	assert_int_equal(s->magic, 0);
+	assert_int_equal(s->chan.interrupts, 0);
+}
+
 static void test_ring_not_attached(void **state)
 {
 	struct ddvm_region rg;
@@ -602,6 +643,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attach_copies_layout, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_rings_and_status, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup_net, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_publish, setup_net, teardown),
 		cmocka_unit_test(test_ring_not_attached),
 		cmocka_unit_test_setup_teardown(test_attach_rejects, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_rejects_blk, setup_blk, teardown),

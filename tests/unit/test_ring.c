@@ -378,11 +378,14 @@ static void test_publish_kicks_only_when_asked(void **state)
 	/* A fresh ring counts as "consumer asleep at 0": the first publish kicks. */
 	push_n(&t->p, 1);
 	assert_true(ddvm_ring_publish(&t->p));
-	/* the consumer is awake (did not prepare_wait): no kicks however much we publish */
+	assert_int_equal(t->p.suppressed, 0);
+	/* the consumer is awake (did not prepare_wait): no kicks however much we publish,
+	 * and each such publish counts as a doorbell saved */
 	push_n(&t->p, 1);
 	assert_false(ddvm_ring_publish(&t->p));
 	push_n(&t->p, 3);
 	assert_false(ddvm_ring_publish(&t->p));
+	assert_int_equal(t->p.suppressed, 2);
 	/* consumer drains; pending work blocks sleep; then it may sleep */
 	assert_false(ddvm_ring_prepare_wait(&t->c)); /* 5 pending: do not sleep */
 	pop_n(&t->c, 5);
@@ -399,8 +402,12 @@ static void test_publish_kicks_only_when_asked(void **state)
 	pop_n(&t->c, 2);
 	assert_true(ddvm_ring_prepare_wait(&t->c));
 	assert_true(ddvm_ring_publish(&t->p) == 0); /* nothing pushed: nothing to say */
+	assert_int_equal(t->p.suppressed, 3);	    /* ... and no doorbell saved */
 	push_n(&t->p, 1);
 	assert_true(ddvm_ring_publish(&t->p));
+	/* a reset of the ring's indices keeps the counter (it counts for humans) */
+	ddvm_ring_reset_local(&t->p);
+	assert_int_equal(t->p.suppressed, 3);
 }
 
 static void test_batching_one_kick(void **state)
