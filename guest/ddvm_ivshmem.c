@@ -100,6 +100,7 @@ static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
 			break;
 	if (v == t->nvec)
 		return IRQ_NONE;
+	atomic64_inc(&t->doorbells_in);
 	/* a doorbell past the limit still gets its pass: the next ones wait */
 	if (READ_ONCE(doorbell_guard))
 		ddvm_ivshmem_guard(t, v, irq);
@@ -262,6 +263,7 @@ u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)
 
 void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector)
 {
+	atomic64_inc(&t->doorbells_out);
 	writel(((u32)ddvm_ivshmem_peer(t) << 16) | (vector & 0xffff), t->regs + IVSHMEM_DOORBELL);
 }
 

@@ -72,6 +72,8 @@ struct ddvm_ivshmem {
 	unsigned long guard_window_end; /* jiffies */
 	struct timer_list guard_timer;	/* enables the vectors turned off, at window end */
 	u64 doorbells_throttled;	/* times a vector was turned off */
+	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
+	atomic64_t doorbells_in, doorbells_out;
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it

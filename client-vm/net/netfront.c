@@ -31,6 +31,7 @@
 #include <linux/rtnetlink.h>
 #include "ddvm_ivshmem.h"
 #include "ddvm_net_skb.h"
+#include "ddvm_stats.h"
 #include "follow.h"
 
 #define NETFRONT_WATCH_MS   200
@@ -59,6 +60,7 @@ struct netfront {
 	struct delayed_work watch;
 	/* counters beyond ndev->stats */
 	u64 kicks_out, irqs, violations, connects;
+	u64 polls; /* NAPI polls (ddvm_stats) */
 };
 
 static const char *const state_names[] = { "absent", "attaching", "ready", "broken", "closed" };
@@ -195,6 +197,7 @@ static int netfront_poll(struct napi_struct *napi, int budget)
 	struct ddvm_net_desc d;
 	int done = 0;
 
+	WRITE_ONCE(fe->polls, fe->polls + 1);
 	while (done < budget && !READ_ONCE(fe->broken)) {
 		if (ddvm_ring_pop(&fe->rx, &d))
 			break;
@@ -466,7 +469,51 @@ static struct attribute *netfront_attrs[] = {
 	&dev_attr_ddvm.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(netfront);
+
+static const struct attribute_group netfront_group = {
+	.attrs = netfront_attrs,
+};
+
+/* "ddvm_stats": the client's side of the counters the driver VM publishes (docs/net.md,
+ * "Counters"); frames and bytes are the interface's own (/sys/class/net/X/statistics). */
+static void netfront_stats_snapshot(struct device *dev, struct ddvm_chan_stats *s)
+{
+	struct netfront *fe = pci_get_drvdata(to_pci_dev(dev));
+
+	memset(s, 0, sizeof(*s));
+	ddvm_stats_transport(&fe->t, s);
+	s->polls = READ_ONCE(fe->polls);
+	s->doorbells_suppressed = READ_ONCE(fe->tx.suppressed); /* racy read */
+	s->sessions = READ_ONCE(fe->connects);
+}
+
+DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, interrupts, interrupts);
+DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, polls, polls);
+DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, doorbells_out, doorbells_out);
+DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, doorbells_suppressed, doorbells_suppressed);
+DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, doorbells_throttled, doorbells_throttled);
+DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, sessions, sessions);
+
+static struct attribute *netfront_stats_attrs[] = {
+	&dev_attr_interrupts.attr,
+	&dev_attr_polls.attr,
+	&dev_attr_doorbells_out.attr,
+	&dev_attr_doorbells_suppressed.attr,
+	&dev_attr_doorbells_throttled.attr,
+	&dev_attr_sessions.attr,
+	NULL,
+};
+
+static const struct attribute_group netfront_stats_group = {
+	.name = DDVM_STATS_GROUP,
+	.attrs = netfront_stats_attrs,
+};
+
+static const struct attribute_group *netfront_groups[] = {
+	&netfront_group,
+	&netfront_stats_group,
+	NULL,
+};
 
 /* --- PCI driver -------------------------------------------------------------------- */
 

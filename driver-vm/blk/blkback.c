@@ -20,6 +20,11 @@
  * does not reach it, each bio gets pages of its own and the data is copied (the "copy"
  * path); sysfs "ddvm_blk_stats" on the PCI device and the kernel log say which.
  *
+ * Counters: the group "ddvm_stats" on the PCI device has one file per counter (bytes by
+ * path, requests, doorbells each way, polls, sessions: docs/blk.md, "Counters"), and
+ * the heartbeat publishes the same numbers to the host in hdr.stats (abi.h), where
+ * `ddvm status --json` shows them. They are for humans: nobody acts on them.
+ *
  * A request is answered only after the device completed it; a flush is submitted as
  * an empty REQ_PREFLUSH write, so it reaches the device's volatile cache (and, for an
  * emulated device, the host file). The client is not trusted: each descriptor is
@@ -50,6 +55,7 @@
 #include <linux/dma-mapping.h>
 #include "ddvm/blk.h"
 #include "ddvm_ivshmem.h"
+#include "ddvm_stats.h"
 
 /* Heartbeat period, which is also the backstop poll of the rings for a lost doorbell
  * and the look at the disk's capacity. Requests, epochs and sessions are doorbell
@@ -141,6 +147,7 @@ struct blkback {
 	bool zc;	      /* read/write bios use slot pages */
 	const char *copy_why; /* why not, for humans */
 	atomic64_t zc_reqs, zc_bytes, copy_reqs, copy_bytes;
+	atomic64_t read_bytes, write_bytes, flushes, discards, errors, sessions;
 	unsigned int nq;
 	struct blkback_queue *qs;
 	/* failed writes waiting to learn whether the host was out of space */
@@ -189,6 +196,8 @@ static bool blkback_respond(struct blkback_queue *q, u64 id, u32 status, u32 len
 
 	if (q->broken)
 		return false;
+	if (status != DDVM_BLK_S_OK)
+		atomic64_inc(&q->bb->errors);
 	if (ddvm_ring_push(&q->rsp, &rsp)) {
 		/* We reserved space before popping the request: only a lying consumer
 		 * index can get us here. */
@@ -403,6 +412,25 @@ static struct bio *blkback_slot_bio(struct blkback *bb, blk_opf_t opf, const u8 
 	return bio;
 }
 
+/* Count a request whose bio is about to be submitted (ddvm_stats). */
+static void blkback_count(struct blkback *bb, const struct ddvm_blk_req *r)
+{
+	switch (r->op) {
+	case DDVM_BLK_OP_READ:
+		atomic64_add(r->len, &bb->read_bytes);
+		break;
+	case DDVM_BLK_OP_WRITE:
+		atomic64_add(r->len, &bb->write_bytes);
+		break;
+	case DDVM_BLK_OP_FLUSH:
+		atomic64_inc(&bb->flushes);
+		break;
+	default:
+		atomic64_inc(&bb->discards); /* discard, write zeroes */
+		break;
+	}
+}
+
 /* Build and submit the bio(s) for a checked request. Returns a DDVM_BLK_S_* status
  * when the request must be answered now (no bio in flight), or -1 when a bio will
  * answer it. */
@@ -462,6 +490,7 @@ static int blkback_submit(struct blkback_queue *q, struct blkback_io *io,
 	}
 	bio->bi_private = io;
 	bio->bi_end_io = blkback_bio_end;
+	blkback_count(bb, r);
 	if (atomic_inc_return(&bb->bios) == 1)
 		WRITE_ONCE(bb->bio_progress, jiffies); /* the stall clock starts now */
 	submit_bio(bio);
@@ -761,6 +790,7 @@ static void blkback_rings_reset(struct blkback *bb)
 {
 	unsigned int i;
 
+	atomic64_inc(&bb->sessions);
 	for (i = 0; i < bb->nq; i++) {
 		struct blkback_queue *q = &bb->qs[i];
 
@@ -972,12 +1002,15 @@ static bool blkback_healthy(struct blkback *bb)
 	return true;
 }
 
+static void blkback_stats_publish(struct blkback *bb); /* counters, below */
+
 static void blkback_heartbeat(struct timer_list *tm)
 {
 	struct blkback *bb = from_timer(bb, tm, heartbeat);
 	u32 epoch, session;
 	unsigned int i;
 
+	blkback_stats_publish(bb);
 	if (blkback_healthy(bb)) {
 		ddvm_region_heartbeat(&bb->t.rg);
 		ddvm_ivshmem_health(&bb->t);
@@ -1060,6 +1093,115 @@ static ssize_t ddvm_blk_stats_show(struct device *dev, struct device_attribute *
 				 c[0], c[1], c[2], c[3], c[4], c[5], imax);
 }
 static DEVICE_ATTR_RO(ddvm_blk_stats);
+
+/* --- counters: sysfs "ddvm_stats" and hdr.stats (docs/blk.md, "Counters") ------------- */
+
+struct blkback_snap {
+	struct ddvm_chan_stats c;
+	struct ddvm_blk_stats b;
+};
+
+static void blkback_stats_fill(struct blkback *bb, struct blkback_snap *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	ddvm_stats_transport(&bb->t, &s->c);
+	for (i = 0; i < bb->nq; i++) {
+		struct blkback_queue *q = &bb->qs[i];
+
+		s->c.polls += atomic_long_read(&q->runs);
+		/* written under q->lock; a racy read of a counter for humans */
+		s->c.doorbells_suppressed += READ_ONCE(q->rsp.suppressed);
+		s->b.requests += atomic_long_read(&q->popped);
+	}
+	s->c.sessions = atomic64_read(&bb->sessions);
+	s->b.path = !READ_ONCE(bb->bdev) ? DDVM_BLK_PATH_NONE
+		    : READ_ONCE(bb->zc)	 ? DDVM_BLK_PATH_ZERO_COPY
+					 : DDVM_BLK_PATH_COPY;
+	s->b.zero_copy_requests = atomic64_read(&bb->zc_reqs);
+	s->b.zero_copy_bytes = atomic64_read(&bb->zc_bytes);
+	s->b.copy_requests = atomic64_read(&bb->copy_reqs);
+	s->b.copy_bytes = atomic64_read(&bb->copy_bytes);
+	s->b.read_bytes = atomic64_read(&bb->read_bytes);
+	s->b.write_bytes = atomic64_read(&bb->write_bytes);
+	s->b.flushes = atomic64_read(&bb->flushes);
+	s->b.discards = atomic64_read(&bb->discards);
+	s->b.errors = atomic64_read(&bb->errors);
+}
+
+static void blkback_stats_snapshot(struct device *dev, struct blkback_snap *s)
+{
+	blkback_stats_fill(pci_get_drvdata(to_pci_dev(dev)), s);
+}
+
+/* The same numbers for the host (display only: abi.h, struct ddvm_stats). */
+static void blkback_stats_publish(struct blkback *bb)
+{
+	struct blkback_snap s;
+
+	blkback_stats_fill(bb, &s);
+	ddvm_region_stats_publish(&bb->t.rg, READ_ONCE(bb->epoch), &s.c, &s.b, sizeof(s.b));
+}
+
+static const char *const blkback_path_names[] = { "none", "zero-copy", "copy" };
+
+static ssize_t path_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct blkback_snap s;
+
+	blkback_stats_snapshot(dev, &s);
+	return sysfs_emit(buf, "%s\n", blkback_path_names[s.b.path]);
+}
+static DEVICE_ATTR_RO(path);
+
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.interrupts, interrupts);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.polls, polls);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.doorbells_out, doorbells_out);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.doorbells_suppressed, doorbells_suppressed);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.doorbells_throttled, doorbells_throttled);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.sessions, sessions);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.requests, requests);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.zero_copy_requests, zero_copy_requests);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.zero_copy_bytes, zero_copy_bytes);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.copy_requests, copy_requests);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.copy_bytes, copy_bytes);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.read_bytes, read_bytes);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.write_bytes, write_bytes);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.flushes, flushes);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.discards, discards);
+DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.errors, errors);
+
+static struct attribute *blkback_stats_attrs[] = {
+	&dev_attr_interrupts.attr,
+	&dev_attr_polls.attr,
+	&dev_attr_doorbells_out.attr,
+	&dev_attr_doorbells_suppressed.attr,
+	&dev_attr_doorbells_throttled.attr,
+	&dev_attr_sessions.attr,
+	&dev_attr_path.attr,
+	&dev_attr_requests.attr,
+	&dev_attr_zero_copy_requests.attr,
+	&dev_attr_zero_copy_bytes.attr,
+	&dev_attr_copy_requests.attr,
+	&dev_attr_copy_bytes.attr,
+	&dev_attr_read_bytes.attr,
+	&dev_attr_write_bytes.attr,
+	&dev_attr_flushes.attr,
+	&dev_attr_discards.attr,
+	&dev_attr_errors.attr,
+	NULL,
+};
+
+static const struct attribute_group blkback_stats_group = {
+	.name = DDVM_STATS_GROUP,
+	.attrs = blkback_stats_attrs,
+};
+
+static const struct attribute_group *blkback_groups[] = {
+	&blkback_stats_group,
+	NULL,
+};
 
 static int blkback_queues_init(struct blkback *bb)
 {
@@ -1189,6 +1331,7 @@ static void blkback_remove(struct pci_dev *pdev)
 	 * failed writes too: blkback_held_work answers them within BLKBACK_HOLD_MS). */
 	blkback_bios_drain(bb);
 	cancel_delayed_work_sync(&bb->held_work);
+	blkback_stats_publish(bb); /* the last word, for `ddvm status` */
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_CLOSED, bb->epoch);
 	if (bb->bdev)
 		blkdev_put(bb->bdev, bb->mode);
@@ -1209,6 +1352,7 @@ static struct pci_driver blkback_driver = {
 	.id_table = blkback_ids,
 	.probe = blkback_probe,
 	.remove = blkback_remove,
+	.dev_groups = blkback_groups,
 };
 module_pci_driver(blkback_driver);
 

@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include "netback.h"
 #include "ddvm_net_skb.h"
+#include "ddvm_stats.h"
 
 static bool offload = true;
 module_param(offload, bool, 0444);
@@ -85,6 +86,7 @@ static void port_tx_one(struct netback_port *p, const struct ddvm_net_desc *d, u
 		port_stat_inc(p, tx_drops);
 		return;
 	}
+	port_stat_add(p, &p->st.tx_copy_bytes, d->len);
 	skb_reset_mac_header(skb);
 	skb->protocol = eth_hdr(skb)->h_proto;
 	skb_set_network_header(skb, ETH_HLEN);
@@ -155,6 +157,7 @@ static void port_reset(struct netback_port *p, u32 epoch, u32 session)
 	__skb_queue_purge(&p->rx_backlog);
 	p->backlog_bytes = 0;
 	port_reset_rings(p);
+	port_stat_inc(p, sessions);
 	if (epoch == p->epoch)
 		p->session_at = jiffies; /* only the client's own requests are rate-limited */
 	p->epoch = epoch;
@@ -212,6 +215,8 @@ static void port_follow_client(struct netback_port *p)
 	}
 }
 
+static void port_stats_publish(struct netback_port *p); /* counters, below */
+
 static void port_tick(struct work_struct *w)
 {
 	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, tick);
@@ -244,6 +249,7 @@ static void port_tick(struct work_struct *w)
 	/* Re-assert what we own: a scribbled status field heals within one tick. */
 	ddvm_region_session_ack(&p->t.rg, READ_ONCE(p->state), p->epoch, p->session);
 	ddvm_region_heartbeat(&p->t.rg);
+	port_stats_publish(p);
 	/* Healthy: this tick runs (a hung workqueue stops it). The supervisor hears it on
 	 * a doorbell only we have; the client can scribble over hdr.heartbeat at will. */
 	ddvm_ivshmem_health(&p->t);
@@ -392,6 +398,7 @@ static int port_init_channel(struct netback_port *p)
 			       DDVM_NET_F_TSO6 | DDVM_NET_F_GUEST_TSO4 | DDVM_NET_F_GUEST_TSO6;
 	p->epoch = ddvm_region_epoch(rg);
 	port_reset_rings(p);
+	port_stat_inc(p, sessions);
 	/* a client already waiting (we are a restarted driver VM) gets its session now */
 	p->session = ddvm_region_session_request(rg, p->epoch, 0);
 	p->session_at = jiffies - NETBACK_SESSION_GAP;
@@ -426,7 +433,108 @@ static struct attribute *netback_attrs[] = {
 	&dev_attr_stats.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(netback);
+
+static const struct attribute_group netback_group = {
+	.attrs = netback_attrs,
+};
+
+/* "ddvm_stats": one file per counter, and the same numbers in hdr.stats for the host
+ * (display only: abi.h, struct ddvm_stats). */
+struct port_snap {
+	struct ddvm_chan_stats c;
+	struct ddvm_net_stats n;
+};
+
+static void port_stats_fill(struct netback_port *p, struct port_snap *s)
+{
+	const struct netback_stats *st = &p->st;
+
+	memset(s, 0, sizeof(*s));
+	ddvm_stats_transport(&p->t, &s->c);
+	s->c.polls = READ_ONCE(st->polls);
+	s->c.doorbells_suppressed = READ_ONCE(p->rx.suppressed); /* rx_lock; racy read */
+	s->c.sessions = READ_ONCE(st->sessions);
+	s->n.tx_frames = READ_ONCE(st->tx_frames);
+	s->n.tx_bytes = READ_ONCE(st->tx_bytes);
+	s->n.tx_copy_bytes = READ_ONCE(st->tx_copy_bytes);
+	s->n.tx_wire = READ_ONCE(st->tx_wire);
+	s->n.tx_local = READ_ONCE(st->tx_local);
+	s->n.tx_drops = READ_ONCE(st->tx_drops);
+	s->n.tx_bad = READ_ONCE(st->tx_bad);
+	s->n.rx_frames = READ_ONCE(st->rx_frames);
+	s->n.rx_bytes = READ_ONCE(st->rx_bytes);
+	s->n.rx_copy_bytes = READ_ONCE(st->rx_copy_bytes);
+	s->n.rx_soft = READ_ONCE(st->rx_soft);
+	s->n.rx_queued = READ_ONCE(st->rx_queued);
+	s->n.rx_drops = READ_ONCE(st->rx_drops);
+}
+
+static void port_stats_snapshot(struct device *dev, struct port_snap *s)
+{
+	port_stats_fill(pci_get_drvdata(to_pci_dev(dev)), s);
+}
+
+static void port_stats_publish(struct netback_port *p)
+{
+	struct port_snap s;
+
+	port_stats_fill(p, &s);
+	ddvm_region_stats_publish(&p->t.rg, p->epoch, &s.c, &s.n, sizeof(s.n));
+}
+
+DDVM_STAT_ENTRY(port, struct port_snap, c.interrupts, interrupts);
+DDVM_STAT_ENTRY(port, struct port_snap, c.polls, polls);
+DDVM_STAT_ENTRY(port, struct port_snap, c.doorbells_out, doorbells_out);
+DDVM_STAT_ENTRY(port, struct port_snap, c.doorbells_suppressed, doorbells_suppressed);
+DDVM_STAT_ENTRY(port, struct port_snap, c.doorbells_throttled, doorbells_throttled);
+DDVM_STAT_ENTRY(port, struct port_snap, c.sessions, sessions);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_frames, tx_frames);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_bytes, tx_bytes);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_copy_bytes, tx_copy_bytes);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_wire, tx_wire);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_local, tx_local);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_drops, tx_drops);
+DDVM_STAT_ENTRY(port, struct port_snap, n.tx_bad, tx_bad);
+DDVM_STAT_ENTRY(port, struct port_snap, n.rx_frames, rx_frames);
+DDVM_STAT_ENTRY(port, struct port_snap, n.rx_bytes, rx_bytes);
+DDVM_STAT_ENTRY(port, struct port_snap, n.rx_copy_bytes, rx_copy_bytes);
+DDVM_STAT_ENTRY(port, struct port_snap, n.rx_soft, rx_soft);
+DDVM_STAT_ENTRY(port, struct port_snap, n.rx_queued, rx_queued);
+DDVM_STAT_ENTRY(port, struct port_snap, n.rx_drops, rx_drops);
+
+static struct attribute *netback_stats_attrs[] = {
+	&dev_attr_interrupts.attr,
+	&dev_attr_polls.attr,
+	&dev_attr_doorbells_out.attr,
+	&dev_attr_doorbells_suppressed.attr,
+	&dev_attr_doorbells_throttled.attr,
+	&dev_attr_sessions.attr,
+	&dev_attr_tx_frames.attr,
+	&dev_attr_tx_bytes.attr,
+	&dev_attr_tx_copy_bytes.attr,
+	&dev_attr_tx_wire.attr,
+	&dev_attr_tx_local.attr,
+	&dev_attr_tx_drops.attr,
+	&dev_attr_tx_bad.attr,
+	&dev_attr_rx_frames.attr,
+	&dev_attr_rx_bytes.attr,
+	&dev_attr_rx_copy_bytes.attr,
+	&dev_attr_rx_soft.attr,
+	&dev_attr_rx_queued.attr,
+	&dev_attr_rx_drops.attr,
+	NULL,
+};
+
+static const struct attribute_group netback_stats_group = {
+	.name = DDVM_STATS_GROUP,
+	.attrs = netback_stats_attrs,
+};
+
+static const struct attribute_group *netback_groups[] = {
+	&netback_group,
+	&netback_stats_group,
+	NULL,
+};
 
 /* --- PCI driver -------------------------------------------------------------------- */
 
@@ -488,6 +596,7 @@ static void netback_remove(struct pci_dev *pdev)
 	cancel_delayed_work_sync(&p->tick);
 	napi_disable(&p->napi);
 	port_backlog_purge(p);
+	port_stats_publish(p); /* the last word, for `ddvm status` */
 	port_set_state(p, DDVM_STATE_CLOSED);
 	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL); /* the client: we are gone */
 	dev_info(&pdev->dev,

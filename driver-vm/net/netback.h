@@ -46,6 +46,10 @@ struct netback_stats {
 	u64 polls;		 /* NAPI polls of the tx ring */
 	u64 violations;		 /* protocol violations (each one breaks the port) */
 	u64 resets;		 /* epoch changes followed */
+	/* more for "ddvm_stats" and hdr.stats (docs/net.md, "Counters") */
+	u64 tx_copy_bytes, rx_copy_bytes; /* bytes copied between slots and skbs */
+	u64 rx_soft;			  /* frames whose offloads we resolved (a copy) */
+	u64 sessions;			  /* ring resets: first attach, sessions, epochs */
 };
 
 struct netback_port {

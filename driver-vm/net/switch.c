@@ -53,6 +53,7 @@ static void port_fill(struct netback_port *p, const struct sk_buff *skb,
 	}
 	port_stat_inc(p, rx_frames);
 	port_stat_add(p, &p->st.rx_bytes, skb->len);
+	port_stat_add(p, &p->st.rx_copy_bytes, skb->len);
 }
 
 /*
@@ -160,6 +161,7 @@ static void port_push_soft(struct netback_port *p, struct sk_buff *skb)
 	struct sk_buff *copy, *segs, *seg, *next;
 	struct ddvm_net_desc d;
 
+	port_stat_inc(p, rx_soft);
 	copy = skb_copy(skb, GFP_ATOMIC);
 	if (!copy)
 		goto drop;
