@@ -252,6 +252,8 @@ uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
 	ch->back_ms = 0;
 	ch->own.epoch++;
 	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, ch->own.epoch);
+	/* The dead one's counters are not the next one's (display only: abi.h). */
+	ddvm_write32(&ch->rg.hdr->stats.magic, 0);
 	/* A driver VM revived by `ddvm restart` after we gave up: clients may wait again. */
 	ch->own.ctl_flags &= ~DDVM_CTL_BACKEND_GONE;
 	ddvm_region_reset_rings(&ch->rg);
@@ -467,6 +469,8 @@ void channel__stats(const struct channel *ch, struct channel_stats *st)
 	}
 	st->driver_up = ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_DRIVER);
 	st->client_up = ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT);
+	/* rg.kind: our validated copy of the layout, not what the region says now */
+	counters__read(&st->counters, &h->stats, ch->rg.kind);
 }
 
 const char *channel_state_name(uint32_t state)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "counters.h"
 #include "ivshmem_server.h"
 #include "region.h"
 
@@ -64,6 +65,7 @@ struct channel_stats {
 	uint64_t responses;    /* descriptors the backend produced */
 	uint64_t errors;       /* protocol violations both sides reported */
 	int driver_up, client_up;
+	struct counters counters; /* the translation module's (hdr.stats): display only */
 };
 
 /* Create the region and listen on DIR/CHANNEL.{driver,client,host}.sock. */

@@ -200,6 +200,7 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 	      "RESPONSES", "ERRORS", "SESSIONS");
 	for (i = 0; i < cfg->nr_channels; i++) {
 		struct channel_stats st;
+		char line[512];
 
 		channel__stats(&sup->channels[i], &st);
 		reply(c, "%-20s %-4s %-5u %-6s %-6s %-9s %-9s %-10llu %-9llu %-9llu %-6llu %llu\n",
@@ -209,6 +210,8 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
 		      (unsigned long long)st.responses, (unsigned long long)st.errors,
 		      (unsigned long long)st.sessions);
+		if (counters__line(&st.counters, line, sizeof(line)))
+			reply(c, "%-20s   %s\n", "", line);
 		if (sup->startup[i].told)
 			reply(c, "%-20s   not ready: %s\n", "", sup->startup[i].problem);
 	}
@@ -312,7 +315,7 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 
 	channel__stats(&sup->channels[i], &st);
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, "
-			 "s:I, s:o}",
+			 "s:I, s:o, s:o}",
 			 "name", cc->name, "kind", cfg_kind_name(cc->dev->kind), "device",
 			 cc->dev->name, "client", cc->client->name, "epoch", (json_int_t)st.epoch,
 			 "driver_up", st.driver_up, "client_up", st.client_up, "backend_state",
@@ -321,7 +324,8 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 			 (json_int_t)st.health_beats, "requests", (json_int_t)st.requests,
 			 "responses", (json_int_t)st.responses, "errors", (json_int_t)st.errors,
 			 "sessions", (json_int_t)st.sessions, "problem",
-			 json_str_or_null(sup->startup[i].told ? sup->startup[i].problem : ""));
+			 json_str_or_null(sup->startup[i].told ? sup->startup[i].problem : ""),
+			 "counters", counters__json(&st.counters));
 }
 
 /* `ddvm status --json`: field names are an interface (docs/supervisor.md). */
