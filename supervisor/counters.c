@@ -28,44 +28,39 @@ struct counter_field {
 	uint8_t fmt;  /* enum counter_fmt */
 };
 
-#define CHAN(f, fmt)                                                                               \
-	{                                                                                          \
-#f, offsetof(struct ddvm_chan_stats, f), fmt                                       \
-	}
-#define SVC(t, f, fmt)                                                                             \
-	{                                                                                          \
-#f, offsetof(struct t, f), fmt                                                     \
-	}
+#define CHAN(f)	 #f, offsetof(struct ddvm_chan_stats, f)
+#define BLK(f)	 #f, offsetof(struct ddvm_blk_stats, f)
+#define NET(f)	 #f, offsetof(struct ddvm_net_stats, f)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct counter_field chan_fields[] = {
-	CHAN(interrupts, CF_COUNT),	     CHAN(polls, CF_COUNT),
-	CHAN(doorbells_out, CF_COUNT),	     CHAN(doorbells_suppressed, CF_COUNT),
-	CHAN(doorbells_throttled, CF_COUNT), CHAN(sessions, CF_COUNT),
+	{ CHAN(interrupts), CF_COUNT },		 { CHAN(polls), CF_COUNT },
+	{ CHAN(doorbells_out), CF_COUNT },	 { CHAN(doorbells_suppressed), CF_COUNT },
+	{ CHAN(doorbells_throttled), CF_COUNT }, { CHAN(sessions), CF_COUNT },
 };
 
 static const struct counter_field blk_fields[] = {
-	SVC(ddvm_blk_stats, path, CF_PATH),
-	SVC(ddvm_blk_stats, requests, CF_COUNT),
-	SVC(ddvm_blk_stats, zero_copy_requests, CF_COUNT),
-	SVC(ddvm_blk_stats, zero_copy_bytes, CF_BYTES),
-	SVC(ddvm_blk_stats, copy_requests, CF_COUNT),
-	SVC(ddvm_blk_stats, copy_bytes, CF_BYTES),
-	SVC(ddvm_blk_stats, read_bytes, CF_BYTES),
-	SVC(ddvm_blk_stats, write_bytes, CF_BYTES),
-	SVC(ddvm_blk_stats, flushes, CF_COUNT),
-	SVC(ddvm_blk_stats, discards, CF_COUNT),
-	SVC(ddvm_blk_stats, errors, CF_COUNT),
+	{ BLK(path), CF_PATH },
+	{ BLK(requests), CF_COUNT },
+	{ BLK(zero_copy_requests), CF_COUNT },
+	{ BLK(zero_copy_bytes), CF_BYTES },
+	{ BLK(copy_requests), CF_COUNT },
+	{ BLK(copy_bytes), CF_BYTES },
+	{ BLK(read_bytes), CF_BYTES },
+	{ BLK(write_bytes), CF_BYTES },
+	{ BLK(flushes), CF_COUNT },
+	{ BLK(discards), CF_COUNT },
+	{ BLK(errors), CF_COUNT },
 };
 
 static const struct counter_field net_fields[] = {
-	SVC(ddvm_net_stats, tx_frames, CF_COUNT),     SVC(ddvm_net_stats, tx_bytes, CF_BYTES),
-	SVC(ddvm_net_stats, tx_copy_bytes, CF_BYTES), SVC(ddvm_net_stats, tx_wire, CF_COUNT),
-	SVC(ddvm_net_stats, tx_local, CF_COUNT),      SVC(ddvm_net_stats, tx_drops, CF_COUNT),
-	SVC(ddvm_net_stats, tx_bad, CF_COUNT),	      SVC(ddvm_net_stats, rx_frames, CF_COUNT),
-	SVC(ddvm_net_stats, rx_bytes, CF_BYTES),      SVC(ddvm_net_stats, rx_copy_bytes, CF_BYTES),
-	SVC(ddvm_net_stats, rx_soft, CF_COUNT),	      SVC(ddvm_net_stats, rx_queued, CF_COUNT),
-	SVC(ddvm_net_stats, rx_drops, CF_COUNT),
+	{ NET(tx_frames), CF_COUNT },	  { NET(tx_bytes), CF_BYTES },
+	{ NET(tx_copy_bytes), CF_BYTES }, { NET(tx_wire), CF_COUNT },
+	{ NET(tx_local), CF_COUNT },	  { NET(tx_drops), CF_COUNT },
+	{ NET(tx_bad), CF_COUNT },	  { NET(rx_frames), CF_COUNT },
+	{ NET(rx_bytes), CF_BYTES },	  { NET(rx_copy_bytes), CF_BYTES },
+	{ NET(rx_soft), CF_COUNT },	  { NET(rx_queued), CF_COUNT },
+	{ NET(rx_drops), CF_COUNT },
 };
 
 /* A service's table; a kind without one shows the channel counters only. */
@@ -77,8 +72,8 @@ struct service_table {
 	const char *const *line;
 };
 
-static const char *const blk_line[] = { "zero_copy_bytes", "copy_bytes", "requests", "errors",
-					NULL };
+static const char *const blk_line[] = { "path",	    "zero_copy_bytes", "copy_bytes",
+					"requests", "errors",	       NULL };
 static const char *const net_line[] = { "tx_frames", "tx_bytes", "rx_frames", "rx_bytes",
 					"tx_drops",  "rx_drops", NULL };
 
@@ -283,8 +278,6 @@ int counters__line(const struct counters *c, char *buf, size_t len)
 	buf[0] = 0;
 	if (!c->present)
 		return 0;
-	if (c->kind == DDVM_KIND_BLK)
-		line_field(c, buf, len, &at, "path", NULL);
 	for (i = 0; t && t->line[i]; i++)
 		line_field(c, buf, len, &at, t->line[i], NULL);
 	line_field(c, buf, len, &at, "interrupts", "irqs");
