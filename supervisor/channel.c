@@ -18,7 +18,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static const char *const sock_suffix[3] = { "driver", "client", "host" };
+static const char *const sock_suffix[4] = { "driver", "client", "host", "spare" };
+static const uint16_t sock_role[4] = { CHANNEL_PEER_DRIVER, CHANNEL_PEER_CLIENT, CHANNEL_PEER_HOST,
+				       CHANNEL_PEER_SPARE };
 
 /*
  * A peer took a role: publish its id where the other side looks it up before each
@@ -28,7 +30,9 @@ static void channel_peer_event(void *opaque, uint16_t role, uint16_t id, int up)
 {
 	struct channel *ch = opaque;
 
-	if (!up)
+	/* A spare's id is never published: its translation module compares it with
+	 * backend_peer and stays on standby while they differ (channel__promote_spare). */
+	if (!up || role == CHANNEL_PEER_SPARE)
 		return; /* the old id stays until a successor has one; ringing it is harmless */
 	if (role == CHANNEL_PEER_DRIVER) {
 		ch->own.backend_peer = id;
@@ -185,13 +189,15 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 	}
 	ch->srv.event = channel_peer_event;
 	ch->srv.event_opaque = ch;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
+		if (sock_role[i] == CHANNEL_PEER_SPARE && !cc->dev->vm->spare)
+			continue;
 		if ((size_t)snprintf(ch->sock_path[i], sizeof(ch->sock_path[i]), "%s/%s.%s.sock",
 				     dir, cc->name, sock_suffix[i]) >= sizeof(ch->sock_path[i])) {
 			ret = -ENAMETOOLONG;
 			goto err_close_server;
 		}
-		ret = ivshmem_server__add_role(&ch->srv, ch->sock_path[i], i);
+		ret = ivshmem_server__add_role(&ch->srv, ch->sock_path[i], sock_role[i]);
 		if (ret)
 			goto err_close_server;
 	}
@@ -265,6 +271,28 @@ uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
 	(void)channel_health_rung(ch); /* what the dead one rang is not news */
 	channel_watch_restart(ch, now_ms);
 	return ch->own.epoch;
+}
+
+int channel__promote_spare(struct channel *ch)
+{
+	int id = ivshmem_server__promote(&ch->srv, CHANNEL_PEER_SPARE, CHANNEL_PEER_DRIVER);
+
+	if (id < 0)
+		return id;
+	/* the event callback published the id (own + header); the rest with it */
+	channel_assert_own(ch);
+	channel__ring_driver(ch);
+	return id;
+}
+
+void channel__ring_driver(struct channel *ch)
+{
+	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_DRIVER, DDVM_VECTOR_CONTROL);
+}
+
+int channel__spare_up(const struct channel *ch)
+{
+	return ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_SPARE);
 }
 
 uint32_t channel__new_session(struct channel *ch, uint64_t now_ms)

@@ -9,6 +9,9 @@
  *   CHANNEL.driver.sock   peer id 0: the driver VM (DDVM_SIDE_BACKEND)
  *   CHANNEL.client.sock   peer id 1: the client VM or host process (DDVM_SIDE_FRONTEND)
  *   CHANNEL.host.sock     peer id 2: host tools (monitors, fault injectors)
+ *   CHANNEL.spare.sock    peer id 4: the driver VM's warm spare (spare = yes only);
+ *                         its id is never published in the header until a failover
+ *                         moves it into the driver role (channel__promote_spare)
  */
 #ifndef DDVM_CHANNEL_H
 #define DDVM_CHANNEL_H
@@ -23,6 +26,7 @@
 #define CHANNEL_PEER_DRIVER 0
 #define CHANNEL_PEER_CLIENT 1
 #define CHANNEL_PEER_HOST   2
+#define CHANNEL_PEER_SPARE  4 /* 3 is DDVM_PEER_SUPERVISOR, the health doorbell */
 
 struct channel {
 	const struct cfg_channel *cfg;
@@ -33,8 +37,8 @@ struct channel {
 	struct ddvm_region rg;	    /* our validated view; layout never re-read */
 	struct ddvm_region_hdr own; /* what we wrote: the authority for what we own */
 	struct ivshmem_server srv;
-	char sock_path[3][108];
-	int health_fd; /* the driver VM's health doorbell (server-owned) */
+	char sock_path[4][108]; /* driver, client, host, spare ("" without a spare) */
+	int health_fd;		/* the driver VM's health doorbell (server-owned) */
 	/* health watch state (monotonic ms) */
 	uint64_t hb_changed_ms;
 	int hb_seen;	       /* health doorbell rung at least once this epoch */
@@ -79,6 +83,19 @@ void channel__destroy(struct channel *ch);
  * Returns the new epoch.
  */
 uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms);
+/*
+ * Failover (spare.c), after channel__new_epoch: the warm spare's peer becomes the
+ * driver VM's (ivshmem_server__promote: the health doorbell is introduced to it), its id
+ * is published in hdr.backend_peer (the spare's translation module sees its own id
+ * there and leaves standby), and its control vector is rung. Returns its id or a
+ * negative errno (no spare connected on this channel).
+ */
+int channel__promote_spare(struct channel *ch);
+/* Ring the control vector of whoever holds the driver role (after the spare's cont). */
+void channel__ring_driver(struct channel *ch);
+/* Is the spare's peer connected (its channel device plugged)? */
+int channel__spare_up(const struct channel *ch);
+
 /*
  * Reset this channel alone while its driver VM lives on (a claim against it, see
  * health.c): bump its epoch and write back what we own; the translation module and

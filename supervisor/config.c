@@ -429,6 +429,10 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 			return set_uint(ps, k, &vm->request_timeout_ms, v, 0, 3600000);
 		if (!strcmp(k, "restart"))
 			return set_restart(ps, vm, v);
+		if (!strcmp(k, "spare") && vm->role == CFG_DRIVER_VM) {
+			vm->spare_line = ps->line;
+			return set_bool(ps, k, &vm->spare, v);
+		}
 	}
 	if (is_vm)
 		perr(ps,
@@ -436,7 +440,7 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 		     "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
 		     "heartbeat_timeout_ms, request_timeout_ms%s",
 		     cfg_role_name(vm->role), vm->name, k,
-		     vm->role == CFG_CLIENT_VM ? ", devices, external" : ", restart");
+		     vm->role == CFG_CLIENT_VM ? ", devices, external" : ", restart, spare");
 	else
 		perr(ps, "[host-client %s]: unknown key '%s'; known: devices", vm->name, k);
 	return -1;

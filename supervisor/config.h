@@ -119,6 +119,8 @@ struct cfg_vm {
 	unsigned request_timeout_ms;   /* 0 = do not watch request progress */
 	enum cfg_restart restart;      /* driver VMs: cold (default) or snapshot */
 	int restart_line;
+	int spare; /* driver VMs, restart = snapshot: keep a warm spare (spare.c) */
+	int spare_line;
 	/* client VMs: external = yes: started elsewhere (libvirt, ...), not by us */
 	int external;
 	int vm_key_line; /* the first key that only a VM we start can use */

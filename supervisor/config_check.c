@@ -837,6 +837,27 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			  "nvme device of %s (device %s is not migratable); use model = "
 			  "virtio-blk-pci, or restart = cold",
 			  vm->name, d->name);
+	/* spare = yes: a second QEMU restored from the same snapshot holds every device
+	 * too, paused, until it takes over (spare.c) */
+	if (vm->spare && d->host[0] && vm->restart == CFG_RESTART_SNAPSHOT)
+		cfg_error(cfg, f, vm->spare_line,
+			  "spare = yes: driver VM %s owns a real device (%s, host = %s), which "
+			  "one QEMU at a time can hold; remove spare = yes",
+			  vm->name, d->name, d->host);
+	else if (vm->spare && d->kind == CFG_NET && d->net_backend == CFG_NET_TAP)
+		cfg_error(cfg, f, vm->spare_line,
+			  "spare = yes: device %s of %s uses a tap, which the spare's QEMU "
+			  "cannot share with the active one yet (a multiqueue tap opened by the "
+			  "supervisor is not implemented); use backend = user or none, or "
+			  "remove spare = yes",
+			  d->name, vm->name);
+	else if (vm->spare && d->kind == CFG_BLK && d->image[0] && strcmp(d->format, "raw"))
+		cfg_error(cfg, f, vm->spare_line,
+			  "spare = yes: disk %s of %s is %s: a paused spare's QEMU keeps the "
+			  "image's metadata cached, which goes stale while the active one "
+			  "allocates clusters; only raw images can have a spare (convert it with "
+			  "qemu-img convert -O raw), or remove spare = yes",
+			  d->name, vm->name, d->format);
 	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK))
 		cfg_error(cfg, f, storage_keys_line(d),
 			  "[device %s]: werror/rerror/discard/"
@@ -1013,6 +1034,12 @@ void config__check(struct config *cfg, const char *f)
 				  "it runs (libvirt, ...); the supervisor only serves its "
 				  "channels; remove the key, or set external = no",
 				  vm->name, vm->vm_key);
+		if (vm->spare && vm->restart != CFG_RESTART_SNAPSHOT)
+			cfg_error(cfg, f, vm->spare_line,
+				  "spare = yes: driver VM %s has restart = cold; a warm spare is "
+				  "restored from the snapshot: add restart = snapshot, or remove "
+				  "spare = yes",
+				  vm->name);
 		if (!cfg_vm_started_here(vm))
 			continue;
 		if (!vm->kernel[0])

@@ -185,6 +185,13 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      vm_state_name(vm->state), up, vm->restarts, pid, devs);
 		if (vm->state == VM_GAVE_UP || (vm->state == VM_FAILED && vm->last_failure[0]))
 			reply(c, "%-12s   last failure: %s\n", "", vm->last_failure);
+		if (vm->spare) {
+			snprintf(pid, sizeof(pid), "%d", vm->spare->pid);
+			reply(c, "%-12s   spare: %s%s, pid %s, failovers %u\n", "",
+			      spare_phase_name(vm->spare->spare_phase),
+			      vm->spare->spare_phase == SPARE_READY ? " (paused)" : "",
+			      vm__alive(vm->spare) ? pid : "-", vm->failovers);
+		}
 		for (j = 0; j < cfg->nr_devices; j++) {
 			char line[CFG_PATH_MAX + 256];
 
@@ -303,6 +310,14 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 	json_object_set_new(o, "pss_kib", vm ? vm__pss_kib(vm, now) : json_null());
 	if (cv->role == CFG_DRIVER_VM)
 		json_object_set_new(o, "disks", status_disks(sup, cv, now));
+	if (vm && vm->spare) /* spare = yes: its warm spare (spare.c) */
+		json_object_set_new(
+		    o, "spare",
+		    json_pack("{s:s, s:o, s:o, s:I}", "state",
+			      spare_phase_name(vm->spare->spare_phase), "pid",
+			      vm__alive(vm->spare) ? json_integer(vm->spare->pid) : json_null(),
+			      "pss_kib", vm__pss_kib(vm->spare, now), "failovers",
+			      (json_int_t)vm->failovers));
 	if (cv->role == CFG_CLIENT_VM)
 		json_object_set_new(o, "external", json_boolean(cv->external));
 	return o;

@@ -24,6 +24,7 @@
  */
 #include "log.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "supervisor.h"
 
 #include <signal.h>
@@ -94,6 +95,8 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		       "Fix the cause, then 'ddvm restart %s'",
 		       vm->cfg->name, vm->failures_in_row, vm->last_failure, vm->cfg->name);
 	}
+	if (!give_up && spare__failover(vm, now))
+		return; /* the warm spare serves: no back-off, no restore */
 	if (give_up) {
 		vm__event(vm, VM_EV_GIVE_UP);
 		for (i = 0; i < sup->cfg->nr_channels; i++)
@@ -144,6 +147,10 @@ static void health__new_epochs(struct vm *vm, uint64_t now)
 
 void health__fail(struct vm *vm, const char *reason, uint64_t now)
 {
+	if (vm->spare_of) {
+		spare__fail(vm, reason, now); /* a spare fails alone: nothing is counted */
+		return;
+	}
 	if (vm->state == VM_STOPPING || !vm__alive(vm))
 		return; /* already on its way down */
 	health__detected(vm, reason, now);
@@ -157,6 +164,10 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 {
 	char why[512];
 
+	if (vm->spare_of) {
+		spare__exited(vm, status, now);
+		return;
+	}
 	describe_status(status, why, sizeof(why));
 	if (vm->sup->stopping) {
 		pr_debug("%s: stopped (%s)", vm->cfg->name, why);
@@ -177,6 +188,8 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 		pr_info("%s: stopped for restart", vm->cfg->name);
 		health__new_epochs(vm, now);
 		vm__event(vm, VM_EV_STOPPED);
+		if (spare__failover(vm, now))
+			return; /* the warm spare took over */
 		vm->restart_at_ms = now;
 		return;
 	}
@@ -387,6 +400,9 @@ int health__tick(struct supervisor *sup, uint64_t now)
 		return next;
 	for (i = 0; i < sup->nr_vms; i++) {
 		t = health__check_vm(&sup->vms[i], now);
+		if (t < next)
+			next = t;
+		t = spare__tick(&sup->vms[i], now);
 		if (t < next)
 			next = t;
 	}

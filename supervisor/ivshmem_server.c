@@ -415,6 +415,43 @@ int ivshmem_server__peer_id(const struct ivshmem_server *s, uint16_t peer_id)
 	return -ENOTCONN;
 }
 
+static struct ivshmem_role *ivshmem_server__role(struct ivshmem_server *s, uint16_t peer_id)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++)
+		if (s->roles[i].peer_id == peer_id)
+			return &s->roles[i];
+	return NULL;
+}
+
+int ivshmem_server__promote(struct ivshmem_server *s, uint16_t from, uint16_t to)
+{
+	struct ivshmem_role *f = ivshmem_server__role(s, from), *t = ivshmem_server__role(s, to);
+	int ret;
+
+	if (!f || !t || f == t)
+		return -ENOENT;
+	if (f->peer.sock < 0)
+		return -ENOTCONN;
+	if (t->peer.sock >= 0)
+		return -EBUSY;
+	t->peer = f->peer;
+	t->used = 1;
+	peer__reset(&f->peer);
+	if (s->private_fd >= 0 && s->private_role == to) {
+		ret = ivshmem_send(t->peer.sock, s->private_id, s->private_fd);
+		if (ret) {
+			ivshmem_server__drop(s, t, "cannot introduce the private peer");
+			return ret;
+		}
+	}
+	pr_debug("%s: peer %u moved from role %u to role %u", s->name, t->peer.id, from, to);
+	if (s->event)
+		s->event(s->event_opaque, to, t->peer.id, 1);
+	return t->peer.id;
+}
+
 void ivshmem_server__kick(struct ivshmem_server *s, uint16_t peer_id)
 {
 	unsigned i;

@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #define IVSHMEM_PROTOCOL_VERSION   0
-#define IVSHMEM_SERVER_MAX_ROLES   4	 /* listening sockets (= peer ids) per server */
+#define IVSHMEM_SERVER_MAX_ROLES   5	 /* listening sockets (= peer ids) per server */
 #define IVSHMEM_SERVER_MAX_VECTORS 64	 /* eventfds per peer; QEMU's MSI-X table is small */
 #define IVSHMEM_MAX_PEER_ID	   65535 /* QEMU's IVSHMEM_MAX_PEERS */
 
@@ -110,6 +110,15 @@ int ivshmem_server__peer_id(const struct ivshmem_server *s, uint16_t peer_id);
  * "look at the control block" after an epoch bump). -ENOTCONN if nobody holds it.
  */
 int ivshmem_server__ring(struct ivshmem_server *s, uint16_t peer_id, unsigned vector);
+/*
+ * Move the peer holding role FROM into role TO, which nobody holds (a warm spare
+ * becomes the driver VM): same socket, same id, same eventfds, so no other peer hears
+ * anything. If the private peer belongs to TO, it is introduced to the newcomer now,
+ * the way any new peer is (id + eventfd). FROM is free afterwards; its next peer gets
+ * a fresh id. Returns the peer's id, -ENOTCONN (nobody holds FROM), -EBUSY (TO is
+ * held), -ENOENT (no such role) or the error of the introduction (the peer is dropped).
+ */
+int ivshmem_server__promote(struct ivshmem_server *s, uint16_t from, uint16_t to);
 /* Drop a peer (e.g. the supervisor killed its VM); the others hear it left. */
 void ivshmem_server__kick(struct ivshmem_server *s, uint16_t peer_id);
 /* Close every peer and listener and unlink the socket files. */

@@ -10,6 +10,7 @@
  */
 #include "snapshot.h"
 #include "log.h"
+#include "spare.h"
 #include "supervisor.h"
 
 #include <errno.h>
@@ -129,7 +130,7 @@ void snapshot__prepare_start(struct vm *vm)
 	vm->snap_ready_pending = 0;
 	vm->snap_plugs = 0;
 	vm->snap_restored_ms = 0;
-	if (vm->restoring)
+	if (vm->restoring && !vm->spare_of)
 		pr_info("%s: restoring from snapshot %s", vm->cfg->name, vm->snap_path);
 }
 
@@ -180,7 +181,9 @@ static void plug_channels(struct vm *vm, uint64_t now)
 			continue;
 		snprintf(id, sizeof(id), "ch%u", k);
 		snprintf(bus, sizeof(bus), "rp%u", k);
-		snprintf(path, sizeof(path), "%s/%s.driver.sock", sup->chan_dir, ch->cfg->name);
+		/* a spare's devices connect as the spare: a peer id the header never names */
+		snprintf(path, sizeof(path), "%s/%s.%s.sock", sup->chan_dir, ch->cfg->name,
+			 vm->spare_of ? "spare" : "driver");
 		cmd(vm, "chardev-add",
 		    json_pack("{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b}}}", "id", id, "backend",
 			      "type", "socket", "data", "addr", "type", "unix", "data", "path",
@@ -200,6 +203,10 @@ static void plug_channels(struct vm *vm, uint64_t now)
 static void plugged(struct vm *vm, uint64_t now)
 {
 	phase(vm, SNAP_DONE, now);
+	if (vm->spare_of) {
+		spare__plugged(vm, now); /* not running: on standby, to be paused */
+		return;
+	}
 	vm->ready_ms = now;
 	if (vm->restoring)
 		pr_info("%s: running %llu ms after QEMU started: snapshot restored in %llu ms, "
@@ -291,6 +298,7 @@ static void migration_status(struct vm *vm, const char *status, uint64_t now)
 		snapshot__qemu_gone(vm); /* QEMU keeps its mapping; we need no fd to it */
 		vm->snap_valid = 1;
 		storage__snapshot_taken(vm);
+		spare__snapshot_taken(vm);
 		pr_info("%s: snapshot taken in %llu ms (devices %llu ms, %llu MiB of RAM copied in "
 			"%llu ms): restarts restore it",
 			vm->cfg->name, (unsigned long long)(now - vm->snap_phase_ms),

@@ -507,6 +507,8 @@ void storage__vm_started(struct vm *vm)
 	unsigned j;
 
 	memset(&vm->storage, 0, sizeof(vm->storage));
+	if (vm->spare_of)
+		return; /* a spare does no I/O: the devices' state is the active's */
 	/* QEMU appends to NAME.qemu.log across incarnations: read only this one's part */
 	if (!stat(vm->qemu_log_path, &st))
 		vm->storage.log_off = st.st_size;

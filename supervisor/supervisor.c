@@ -7,6 +7,7 @@
 #include "accel.h"
 #include "log.h"
 #include "snapshot.h"
+#include "spare.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,6 +172,9 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 			continue;
 		vm__init(&sup->vms[sup->nr_vms++], sup, &cfg->vms[i], sup->rundir);
 	}
+	for (i = 0; i < sup->nr_vms; i++)
+		if (sup->vms[i].cfg->role == CFG_DRIVER_VM && sup->vms[i].cfg->spare)
+			spare__init(&sup->spares[sup->nr_spares++], &sup->vms[i], sup->rundir);
 	ret = control__listen(sup);
 	if (ret) {
 		pr_err("control socket in %s: %s", rundir, strerror(-ret));
@@ -212,6 +216,7 @@ static void qmp_event_cb(void *opaque, const char *event, json_t *data)
 {
 	snapshot__qmp(opaque, event, data, now_ms());
 	storage__qmp(opaque, event, data, now_ms());
+	spare__qmp(opaque, event, data, now_ms());
 	if (event)
 		health__qmp_event(opaque, event, now_ms());
 }
@@ -239,6 +244,8 @@ static void supervisor__signal(struct supervisor *sup)
 		case SIGCHLD:
 			for (i = 0; i < sup->nr_vms; i++)
 				supervisor__check_exit(&sup->vms[i]);
+			for (i = 0; i < sup->nr_spares; i++)
+				supervisor__check_exit(&sup->spares[i]);
 			break;
 		case SIGHUP:
 			break; /* the terminal went away; we keep running */
@@ -304,7 +311,14 @@ struct slot {
 };
 
 #define MAX_FDS                                                                                    \
-	(1 + 3 * CFG_MAX_VMS + CFG_MAX_CHANNELS * IVSHMEM_SERVER_MAX_POLLFDS + 1 + SUP_MAX_CONTROL)
+	(1 + 2 * 3 * CFG_MAX_VMS + CFG_MAX_CHANNELS * IVSHMEM_SERVER_MAX_POLLFDS + 1 +             \
+	 SUP_MAX_CONTROL)
+
+/* The VM (or spare) I of the loop: sup->vms, then sup->spares. */
+static struct vm *loop_vm(struct supervisor *sup, size_t i)
+{
+	return i < sup->nr_vms ? &sup->vms[i] : &sup->spares[i - sup->nr_vms];
+}
 
 int supervisor__run(struct supervisor *sup)
 {
@@ -323,8 +337,8 @@ int supervisor__run(struct supervisor *sup)
 		fds[n] = (struct pollfd){ .fd = sup->signal_fd, .events = POLLIN };
 		slots[ns++] = (struct slot){ SLOT_SIGNAL, sup, 1 };
 		n++;
-		for (i = 0; i < sup->nr_vms; i++) {
-			struct vm *vm = &sup->vms[i];
+		for (i = 0; i < sup->nr_vms + sup->nr_spares; i++) {
+			struct vm *vm = loop_vm(sup, i);
 
 			if (vm->pidfd >= 0) {
 				fds[n++] = (struct pollfd){ .fd = vm->pidfd, .events = POLLIN };
@@ -419,19 +433,19 @@ static void supervisor__stop_vms(struct supervisor *sup)
 
 	sup->stopping = 1;
 	sd_notify(0, "STOPPING=1");
-	for (i = 0; i < sup->nr_vms; i++) {
-		if (!vm__alive(&sup->vms[i]))
+	for (i = 0; i < sup->nr_vms + sup->nr_spares; i++) {
+		if (!vm__alive(loop_vm(sup, i)))
 			continue;
-		vm__event(&sup->vms[i], VM_EV_STOP_REQUESTED);
-		vm__signal(&sup->vms[i], SIGTERM);
+		vm__event(loop_vm(sup, i), VM_EV_STOP_REQUESTED);
+		vm__signal(loop_vm(sup, i), SIGTERM);
 	}
 	for (;;) {
-		struct pollfd fds[CFG_MAX_VMS];
+		struct pollfd fds[2 * CFG_MAX_VMS];
 		unsigned n = 0;
 
 		alive = 0;
-		for (i = 0; i < sup->nr_vms; i++) {
-			struct vm *vm = &sup->vms[i];
+		for (i = 0; i < sup->nr_vms + sup->nr_spares; i++) {
+			struct vm *vm = loop_vm(sup, i);
 
 			if (!vm__alive(vm))
 				continue;
@@ -446,11 +460,13 @@ static void supervisor__stop_vms(struct supervisor *sup)
 		if (!alive)
 			break;
 		if (now_ms() >= deadline) {
-			for (i = 0; i < sup->nr_vms; i++)
-				if (vm__alive(&sup->vms[i])) {
-					pr_warn("%s: did not stop within %d ms; killing it",
-						sup->vms[i].cfg->name, SHUTDOWN_GRACE_MS);
-					vm__signal(&sup->vms[i], SIGKILL);
+			for (i = 0; i < sup->nr_vms + sup->nr_spares; i++)
+				if (vm__alive(loop_vm(sup, i))) {
+					pr_warn("%s%s: did not stop within %d ms; killing it",
+						loop_vm(sup, i)->cfg->name,
+						loop_vm(sup, i)->spare_of ? " (spare)" : "",
+						SHUTDOWN_GRACE_MS);
+					vm__signal(loop_vm(sup, i), SIGKILL);
 				}
 			deadline = now_ms() + 60000; /* SIGKILL cannot be ignored */
 		}
@@ -467,8 +483,8 @@ void supervisor__down(struct supervisor *sup)
 		return; /* already down */
 	pr_info("down: stopping %u VMs", sup->nr_vms);
 	supervisor__stop_vms(sup);
-	for (i = 0; i < sup->nr_vms; i++) {
-		struct vm *vm = &sup->vms[i];
+	for (i = 0; i < sup->nr_vms + sup->nr_spares; i++) {
+		struct vm *vm = loop_vm(sup, i);
 
 		unlink(vm->chan_path);
 		snapshot__remove(vm);

@@ -36,6 +36,8 @@ struct supervisor {
 	char qemu[64];
 	unsigned nr_vms;
 	struct vm vms[CFG_MAX_VMS];
+	unsigned nr_spares;
+	struct vm spares[CFG_MAX_VMS]; /* warm spares of driver VMs with spare = yes */
 	struct channel channels[CFG_MAX_CHANNELS];
 	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
 	uint64_t storage_space_ms; /* last look for full host file systems (storage.c) */

@@ -143,11 +143,15 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 	add(a, "-drive");
 	add(a,
 	    "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
-	    "detect-zeroes=%s%s%s%s%s%s",
+	    "detect-zeroes=%s%s%s%s%s%s%s",
 	    d->name, d->image, d->format, d->werror[0] ? d->werror : "report",
 	    d->rerror[0] ? d->rerror : "report", d->discard ? "unmap" : "ignore",
 	    d->detect_zeroes[0] ? d->detect_zeroes : "off", d->readonly ? ",readonly=on" : "",
-	    d->cache[0] ? ",cache=" : "", d->cache, d->aio[0] ? ",aio=" : "", d->aio);
+	    d->cache[0] ? ",cache=" : "", d->cache, d->aio[0] ? ",aio=" : "", d->aio,
+	    /* spare = yes: the paused spare's QEMU holds the image open too, and QEMU's
+	     * image locking would refuse it; the supervisor is the lock instead: the
+	     * spare does no I/O until the active QEMU is reaped (spare.h). Raw only. */
+	    d->vm && d->vm->spare ? ",file.locking=off" : "");
 	switch (d->attach) {
 	case CFG_ATTACH_IDE:  /* AHCI: the disk on the controller's first port */
 	case CFG_ATTACH_SCSI: /* an HBA: the disk on its bus */
@@ -587,6 +591,11 @@ int vm__reap(struct vm *vm)
 static void vm__console_line(struct vm *vm, uint64_t now)
 {
 	vm->line[vm->line_len] = 0;
+	if (vm->spare_of) {
+		spare__console_line(vm, vm->line, now);
+		vm->line_len = 0;
+		return;
+	}
 	if (!vm->ready_ms && vm->cfg->ready[0] && snapshot__enabled(vm) &&
 	    strstr(vm->line, vm->cfg->ready)) {
 		/* RUNNING once the channels are plugged (after the snapshot, first time) */
@@ -629,6 +638,36 @@ int vm__console_read(struct vm *vm, uint64_t now)
 			}
 		}
 	}
+}
+
+void vm__take_process(struct vm *dst, struct vm *src)
+{
+	dst->pid = src->pid;
+	dst->pidfd = src->pidfd;
+	dst->con_fd = src->con_fd;
+	dst->qmp = src->qmp;
+	dst->started_ms = src->started_ms;
+	dst->restoring = 1;
+	dst->snap_phase = SNAP_DONE;
+	dst->snap_plugs = 0;
+	dst->snap_ready_pending = 0;
+	dst->snap_phase_ms = src->snap_phase_ms;
+	dst->snap_restored_ms = src->snap_restored_ms;
+	dst->pss_kib = -1;
+	dst->pss_ms = 0;
+	memcpy(dst->line, src->line, src->line_len);
+	dst->line_len = src->line_len;
+	/* the names tools know (NAME.pid: ddvm's tests, scripts) now mean this QEMU */
+	if (rename(src->pid_path, dst->pid_path) < 0)
+		pr_debug("%s: rename %s: %s", dst->cfg->name, src->pid_path, strerror(errno));
+	if (rename(src->qmp_path, dst->qmp_path) < 0)
+		pr_debug("%s: rename %s: %s", dst->cfg->name, src->qmp_path, strerror(errno));
+	src->pid = -1;
+	src->pidfd = -1;
+	src->con_fd = -1;
+	qmp__init(&src->qmp);
+	src->line_len = 0;
+	src->snap_phase = SNAP_IDLE;
 }
 
 void vm__console_write(struct vm *vm, const char *buf, size_t len)

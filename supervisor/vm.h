@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "qmp.h"
+#include "spare.h"
 #include "startup.h"
 #include "storage.h"
 #include "vm_state.h"
@@ -76,9 +77,19 @@ struct vm {
 	long long pss_kib;	   /* last smaps_rollup Pss of this incarnation, -1: none */
 	uint64_t pss_ms;	   /* when it was read */
 	int snap_ram_fd;	   /* the RAM the snapshot goes with: sealed memfd, -1 */
-	struct storage_vm storage; /* host I/O errors (storage.c) */
-	struct startup_vm startup; /* start failures (startup.c) */
-	char line[256];		   /* console line being assembled */
+	/* spare = yes (spare.c) */
+	struct vm *spare;	      /* the active's warm spare, or NULL */
+	struct vm *spare_of;	      /* this struct is the warm spare of that VM */
+	enum spare_phase spare_phase; /* of a spare */
+	uint64_t spare_phase_ms;      /* when it entered it */
+	unsigned spare_standby;	      /* "ddvm: standby" lines of this incarnation */
+	unsigned spare_fails_in_row;  /* spare QEMUs that died before they were ready */
+	uint64_t spare_at_ms;	      /* start the next spare not before this */
+	unsigned failovers;	      /* of the active: times a spare took over */
+	uint64_t failover_ms;	      /* of the active: the last one (0: none) */
+	struct storage_vm storage;    /* host I/O errors (storage.c) */
+	struct startup_vm startup;    /* start failures (startup.c) */
+	char line[256];		      /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };
@@ -112,6 +123,10 @@ void vm__console_write(struct vm *vm, const char *buf, size_t len);
 int vm__console_attach(struct vm *vm, int fd);
 void vm__console_detach(struct vm *vm, int fd);
 int vm__alive(const struct vm *vm);
+/* Failover: DST (reaped) takes over SRC's running QEMU (pid, pidfd, console, QMP and
+ * the restore's bookkeeping); SRC's pid file and QMP socket are renamed to DST's.
+ * SRC has no process afterwards. */
+void vm__take_process(struct vm *dst, struct vm *src);
 /* QEMU's proportional set size in KiB (/proc/PID/smaps_rollup: shared pages divided
  * among their mappers), read at most once per VM_PSS_MAX_AGE_MS; null when not running. */
 #define VM_PSS_MAX_AGE_MS 2000

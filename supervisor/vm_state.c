@@ -115,6 +115,8 @@ int vm__event(struct vm *vm, enum vm_event ev)
 		break;
 	}
 	vm->state = to;
+	if (vm->spare_of)
+		return 0; /* a spare's life is spare_phase (spare.c); this only follows */
 	if (from == to) {
 		pr_debug("%s: state %s (%s)", vm->cfg->name, vm_state_name(to), vm_event_name(ev));
 		return 0;

@@ -133,6 +133,7 @@ struct blkback {
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
 	bool ready;		  /* serving (bdev open, header published) */
 	bool stopping;
+	bool standby; /* a warm spare's device (ddvm_ivshmem_standby): nothing started */
 	unsigned int open_tries;
 	unsigned int ticks;
 	u64 features;
@@ -903,6 +904,20 @@ static void blkback_resize(struct blkback *bb)
 		 bb->cfg.disk_name, old, cap);
 }
 
+/* A warm spare's device: is it the channel's driver VM now? Then start as at probe. */
+static void blkback_takeover(struct blkback *bb)
+{
+	if (READ_ONCE(bb->stopping) || ddvm_ivshmem_standby(&bb->t))
+		return;
+	WRITE_ONCE(bb->standby, false);
+	bb->epoch = ddvm_region_epoch(&bb->t.rg);
+	dev_info(&bb->t.pdev->dev, "ddvm blk: named the channel's driver VM (epoch %u)\n",
+		 bb->epoch);
+	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_ATTACHING, bb->epoch);
+	mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
+	schedule_delayed_work(&bb->open_work, 0);
+}
+
 /*
  * A new epoch (the supervisor restarted us, or reset this channel alone) or a new
  * session (a client attached): drop what was in flight and serve the new one. A
@@ -915,6 +930,10 @@ static void blkback_ctrl_work(struct work_struct *work)
 	u32 epoch, session;
 	unsigned int i;
 
+	if (READ_ONCE(bb->standby)) {
+		blkback_takeover(bb);
+		return;
+	}
 	if (!READ_ONCE(bb->ready) || READ_ONCE(bb->stopping))
 		return;
 	if (!blkback_reset_wanted(bb, &epoch, &session)) {
@@ -1294,6 +1313,11 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = device_create_file(&pdev->dev, &dev_attr_ddvm_blk_stats);
 	if (err)
 		goto out_pages;
+	if (ddvm_ivshmem_standby(&bb->t)) {
+		/* a warm spare: not a byte of the channel is ours yet */
+		WRITE_ONCE(bb->standby, true);
+		return 0;
+	}
 	bb->epoch = ddvm_region_epoch(&bb->t.rg);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_ATTACHING, bb->epoch);
 	mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
@@ -1331,8 +1355,10 @@ static void blkback_remove(struct pci_dev *pdev)
 	 * failed writes too: blkback_held_work answers them within BLKBACK_HOLD_MS). */
 	blkback_bios_drain(bb);
 	cancel_delayed_work_sync(&bb->held_work);
-	blkback_stats_publish(bb); /* the last word, for `ddvm status` */
-	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_CLOSED, bb->epoch);
+	if (!bb->standby) {
+		blkback_stats_publish(bb); /* the last word, for `ddvm status` */
+		ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_CLOSED, bb->epoch);
+	}
 	if (bb->bdev)
 		blkdev_put(bb->bdev, bb->mode);
 	/* No bio points at the slot pages any more (drained above). */

@@ -356,6 +356,11 @@ static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
 
 	if (READ_ONCE(p->dying))
 		return;
+	if (READ_ONCE(p->standby)) {
+		if (vector == DDVM_VECTOR_CONTROL)
+			schedule_work(&p->takeover);
+		return;
+	}
 	port_stat_inc(p, irqs);
 	if (vector == DDVM_VECTOR_CONTROL)
 		mod_delayed_work(system_wq, &p->tick, 0);
@@ -404,6 +409,23 @@ static int port_init_channel(struct netback_port *p)
 	p->session_at = jiffies - NETBACK_SESSION_GAP;
 	port_set_state(p, DDVM_STATE_ATTACHING);
 	return 0;
+}
+
+/* A warm spare's port: is it the channel's driver VM now? Then start as at probe. */
+static void port_takeover_work(struct work_struct *w)
+{
+	struct netback_port *p = container_of(w, struct netback_port, takeover);
+
+	if (READ_ONCE(p->dying) || !READ_ONCE(p->standby) || ddvm_ivshmem_standby(&p->t))
+		return;
+	if (port_init_channel(p))
+		return; /* said why; no heartbeat: the supervisor restarts us */
+	WRITE_ONCE(p->standby, false);
+	dev_info(&p->t.pdev->dev, "ddvm_netback: named the channel's driver VM (epoch %u)\n",
+		 p->epoch);
+	napi_enable(&p->napi);
+	schedule_delayed_work(&p->attach, 0);
+	schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
 }
 
 /* --- counters ---------------------------------------------------------------------- */
@@ -551,12 +573,21 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_LIST_HEAD(&p->sw_node);
 	INIT_DELAYED_WORK(&p->tick, port_tick);
 	INIT_DELAYED_WORK(&p->attach, port_attach_work);
+	INIT_WORK(&p->takeover, port_takeover_work);
 	init_dummy_netdev(&p->napi_dev);
 	netif_napi_add(&p->napi_dev, &p->napi, port_poll);
+	/* on standby from the start: the irq handler may run before we know */
+	p->standby = true;
 
 	err = ddvm_ivshmem_probe(&p->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_NET, port_irq, p);
 	if (err)
 		goto out_napi;
+	if (ddvm_ivshmem_standby(&p->t)) {
+		/* a warm spare: not a byte of the channel is ours yet */
+		pci_set_drvdata(pdev, p);
+		return 0;
+	}
+	WRITE_ONCE(p->standby, false);
 	err = port_init_channel(p);
 	if (err)
 		goto out_ivshmem;
@@ -589,6 +620,13 @@ static void netback_remove(struct pci_dev *pdev)
 	WRITE_ONCE(p->dying, true);
 	for (v = 0; v < p->t.nvec; v++)
 		synchronize_irq(pci_irq_vector(pdev, v));
+	cancel_work_sync(&p->takeover);
+	if (p->standby) { /* a spare's port never started anything */
+		ddvm_ivshmem_remove(&p->t);
+		netif_napi_del(&p->napi);
+		kfree(p);
+		return;
+	}
 	cancel_delayed_work_sync(&p->attach);
 	rtnl_lock();
 	switch_port_detach(p);

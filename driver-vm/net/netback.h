@@ -68,6 +68,10 @@ struct netback_port {
 	bool broken;		  /* protocol violation seen: rings unused until a new session */
 	bool fe_gone;		  /* saw the client CLOSED/ABSENT and reset for it */
 	bool dying;
+	/* a warm spare's device (ddvm_ivshmem_standby): nothing runs until the channel
+	 * names us; the control doorbell runs takeover, which asks again */
+	bool standby;
+	struct work_struct takeover;
 
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
 	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */

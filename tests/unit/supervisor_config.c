@@ -364,6 +364,24 @@ static const struct bad bad[] = {
 	  "nvme device of d" },
 	{ "snapshot with vfio", DRV "restart = snapshot\n" NIC "host = 0000:03:00.0\n",
 	  "t.ini:2: restart = snapshot: driver VM d owns a real device (n, host = 0000:03:00.0)" },
+	{ "spare without snapshot", DRV "spare = yes\n" BLK,
+	  "t.ini:2: spare = yes: driver VM d has restart = cold; a warm spare is restored from "
+	  "the snapshot: add restart = snapshot, or remove spare = yes" },
+	{ "spare not yes or no", DRV "restart = snapshot\nspare = hot\n" BLK,
+	  "t.ini:3: spare = hot: expected yes or no" },
+	{ "spare on a client", DRV NIC "[client-vm c]\ndevices = n\nspare = yes\n",
+	  "t.ini:7: [client-vm c]: unknown key 'spare'" },
+	{ "spare with a tap",
+	  DRV "restart = snapshot\nspare = yes\n" NIC "backend = tap\ntap = t0\n",
+	  "t.ini:3: spare = yes: device n of d uses a tap, which the spare's QEMU cannot share "
+	  "with the active one yet" },
+	{ "spare with qcow2", DRV "restart = snapshot\nspare = yes\n" BLK "format = qcow2\n",
+	  "t.ini:3: spare = yes: disk b of d is qcow2: a paused spare's QEMU keeps the image's "
+	  "metadata cached, which goes stale while the active one allocates clusters; only raw "
+	  "images can have a spare" },
+	{ "spare with vfio", DRV "restart = snapshot\nspare = yes\n" NIC "host = 0000:03:00.0\n",
+	  "t.ini:3: spare = yes: driver VM d owns a real device (n, host = 0000:03:00.0), which "
+	  "one QEMU at a time can hold; remove spare = yes" },
 	{ "bad werror", DRV BLK "werror = panic\n",
 	  "t.ini:6: werror = panic: expected report "
 	  "(the default: the write fails, the driver VM runs on), stop, enospc or ignore" },

@@ -320,6 +320,64 @@ static void test_private_peer(void **state)
 }
 
 /*
+ * A warm spare (role 1 here) becomes the driver VM (role 0) without reconnecting: same
+ * socket, same id, and the private peer (role 0's only) is introduced to it then. The
+ * role it left gives its next peer a fresh id.
+ */
+static void test_promote(void **state)
+{
+	struct fixture *f = *state;
+	int b_own[VECTORS], c_own[VECTORS], c_sees_b[VECTORS], b_sees_c[VECTORS];
+	int b, c, shm_b, shm_c, hfd, priv;
+	uint64_t val = 1;
+
+	pthread_mutex_lock(&f->lock);
+	hfd = ivshmem_server__add_private(&f->srv, 3, 0);
+	assert_true(hfd >= 0);
+	assert_int_equal(ivshmem_server__promote(&f->srv, 1, 0), -ENOTCONN); /* nobody */
+	assert_int_equal(ivshmem_server__promote(&f->srv, 1, 2), -ENOENT);   /* no role 2 */
+	pthread_mutex_unlock(&f->lock);
+
+	b = client_connect(f->path[1]);
+	shm_b = expect_setup(b, 1);
+	expect_eventfds(b, 1, b_own); /* no private peer for role 1 */
+	wait_peer_state(f, 1, 1);
+	expect_nothing(f, b);
+
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(ivshmem_server__promote(&f->srv, 1, 0), 1);
+	assert_int_equal(ivshmem_server__peer_id(&f->srv, 0), 1);
+	assert_false(ivshmem_server__peer_up(&f->srv, 1));
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(client_recv(b, &priv), 3); /* now it may ring the private peer */
+	assert_true(priv >= 0);
+	assert_int_equal(write(priv, &val, sizeof(val)), sizeof(val));
+	val = 0;
+	assert_int_equal(read(hfd, &val, sizeof(val)), sizeof(val));
+	assert_int_equal(val, 1);
+
+	/* the role it left: a fresh id, introduced to the promoted peer as usual */
+	c = client_connect(f->path[1]);
+	shm_c = expect_setup(c, IVSHMEM_SERVER_MAX_ROLES);
+	expect_eventfds(c, 1, c_sees_b);
+	expect_eventfds(c, IVSHMEM_SERVER_MAX_ROLES, c_own);
+	expect_eventfds(b, IVSHMEM_SERVER_MAX_ROLES, b_sees_c);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(ivshmem_server__promote(&f->srv, 1, 0), -EBUSY); /* 0 is held */
+	pthread_mutex_unlock(&f->lock);
+
+	close(priv);
+	close_all(b_own, VECTORS);
+	close_all(c_own, VECTORS);
+	close_all(c_sees_b, VECTORS);
+	close_all(b_sees_c, VECTORS);
+	close(shm_b);
+	close(shm_c);
+	close(b);
+	close(c);
+}
+
+/*
  * A driver VM that dies and comes back takes the same role with a FRESH id (QEMU 7.2
  * corrupts its heap when a departed peer's id is reused); the client hears both.
  */
@@ -519,6 +577,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_peer_setup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_peers_and_doorbells, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_gets_fresh_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_peer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_talking_peer_is_closed, setup, teardown),

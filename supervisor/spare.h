@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * spare = yes: a warm spare driver VM, and failover to it in milliseconds.
+ *
+ * Once the active driver VM's snapshot exists (snapshot.h), the supervisor starts a
+ * second QEMU for the same driver VM that restores that snapshot: the spare. Its
+ * channel devices are hot-plugged on CHANNEL.spare.sock, a role of its own in each
+ * channel's ivshmem server: a fresh peer id (never reused) that the channel header
+ * never names, so each translation module in the spare finds hdr.backend_peer !=
+ * its own IVPosition and stays on standby (guest/ddvm_ivshmem.c: it touches no ring,
+ * rings nobody, sends no heartbeat, prints "ddvm: standby"). When every channel of
+ * the spare said so on its console, the supervisor pauses it (QMP stop): a paused
+ * spare costs no CPU, and its RAM is mostly the snapshot's pages, shared.
+ *
+ * Failover, when the active fails in any way: the active's QEMU is dead and reaped
+ * first (never two QEMUs serving one disk), the epoch of each channel is bumped as for
+ * any restart, the spare's peer moves into the driver role (its id published in
+ * hdr.backend_peer, the health doorbell introduced to it), its control vectors are
+ * rung and it is resumed (QMP cont). Its translation modules see their own id and
+ * serve the new epoch; clients re-attach as after any restart. The spare's process
+ * becomes the driver VM's (pid, console, QMP; NAME.pid and NAME.qmp are renamed), and
+ * a new spare is started once service is restored. No spare ready: today's restore.
+ *
+ * A spare whose QEMU dies is started again after a back-off; no failure is counted
+ * against the driver VM. Devices the two QEMUs share: raw images (opened by both with
+ * file.locking=off: the spare is paused and does no I/O until the active is reaped),
+ * user-mode NICs (each QEMU has its own). Taps, qcow2 and host devices are refused by
+ * the config checks.
+ */
+#ifndef DDVM_SPARE_H
+#define DDVM_SPARE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct vm;
+
+enum spare_phase {
+	SPARE_DOWN,	 /* no spare QEMU (or it is on its way out) */
+	SPARE_RESTORING, /* QEMU restoring the snapshot, channels being plugged */
+	SPARE_STANDBY,	 /* running: waiting for every channel's "ddvm: standby" line */
+	SPARE_PAUSING,	 /* QMP stop sent */
+	SPARE_READY,	 /* paused, every channel on standby: a failover takes it */
+};
+
+/* SPARE (its own struct vm, never in sup->vms) is ACTIVE's spare. */
+void spare__init(struct vm *spare, struct vm *active, const char *rundir);
+/* Start a spare when there should be one; watch one that does not settle. Returns
+ * ms until the next look. */
+int spare__tick(struct vm *active, uint64_t now);
+/* A console line of the spare. */
+void spare__console_line(struct vm *spare, const char *line, uint64_t now);
+/* Every channel of the spare is plugged (snapshot.c). */
+void spare__plugged(struct vm *spare, uint64_t now);
+/* QMP event or reply (EVENT NULL) of a spare, or of an active just failed over. */
+void spare__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now);
+/* Something is wrong with the spare: kill it (a new one comes after a back-off). */
+void spare__fail(struct vm *spare, const char *why, uint64_t now);
+/* The spare's QEMU was reaped. */
+void spare__exited(struct vm *spare, int status, uint64_t now);
+/* ACTIVE failed and was reaped, its epochs bumped: hand its service to the spare.
+ * Returns 1 if the spare took over, 0 when there was none ready. */
+int spare__failover(struct vm *active, uint64_t now);
+/* ACTIVE took a new snapshot: a spare of the old one is replaced. */
+void spare__snapshot_taken(struct vm *active);
+const char *spare_phase_name(enum spare_phase p);
+
+#endif /* DDVM_SPARE_H */
