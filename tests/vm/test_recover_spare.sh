@@ -121,6 +121,7 @@ for n in $(seq "$KILLS"); do
 	[ "$(sup_vm_field drv pid)" != "$pid" ] || t_fail "kill $n: drv still has pid $pid"
 	wait_client "after kill $n"
 	t_log "kill $n (pid $pid): $(grep -o 'failover to spare in [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1)" \
+		"$(grep -o 'channel [a-z0-9.]* back [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 2 | tr '\n' ' ')" \
 		"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1)"
 done
 if [ "$MODE" = on ]; then
