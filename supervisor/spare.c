@@ -208,7 +208,6 @@ void spare__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 
 void spare__fail(struct vm *s, const char *why, uint64_t now)
 {
-	(void)now;
 	if (!vm__alive(s) || s->spare_phase == SPARE_DOWN)
 		return;
 	pr_warn("%s: spare: %s; stopping it", s->cfg->name, why);

@@ -402,6 +402,32 @@ static void test_snapshot_ram(void **state)
 	free(cfg);
 }
 
+/* spare = yes: both QEMUs (active and spare) open the raw image, so image locking is
+ * off on every incarnation's -drive; a VM without a spare keeps QEMU's locking. */
+static void test_spare_drive(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+	char ini[1024];
+
+	(void)state;
+	snprintf(ini, sizeof(ini),
+		 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+		 "[driver-vm drv]\nrestart = snapshot\nspare = yes\n"
+		 "[device d0]\nvm = drv\nkind = blk\nimage = %s\n"
+		 "[driver-vm two]\nrestart = snapshot\n"
+		 "[device d1]\nvm = two\nkind = blk\nimage = %s.2\nsize = 1M\n"
+		 "[client-vm c]\ndevices = d0 d1\n",
+		 "/dev/null", "/tmp/ddvm-argv-spare");
+	if (config__parse_string(cfg, "t.ini", ini))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build_as(cfg, "drv", "tcg", 1, &a);
+	assert_non_null(strstr(arg_after(&a, "-drive"), ",file.locking=off"));
+	build(cfg, "two", "tcg", &a);
+	assert_null(strstr(arg_after(&a, "-drive"), "locking"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_mtu),
 		cmocka_unit_test(test_usb_nic),
 		cmocka_unit_test(test_snapshot_ram),
+		cmocka_unit_test(test_spare_drive),
 	};
 
 	config__set_qemu_query(fake_qemu);
