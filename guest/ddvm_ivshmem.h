@@ -74,7 +74,7 @@ struct ddvm_ivshmem {
 	u64 doorbells_throttled;	/* times a vector was turned off */
 	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
 	atomic64_t doorbells_in, doorbells_out;
-	bool standby_told;		/* "ddvm: standby" said (ddvm_ivshmem_standby) */
+	bool standby_told; /* "ddvm: standby" said (ddvm_ivshmem_standby) */
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it

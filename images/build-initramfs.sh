@@ -31,7 +31,7 @@ die() { echo "build-initramfs.sh: $*" >&2; exit 1; }
 # --- what goes in ------------------------------------------------------------------
 # pvpanic_mmio drives QEMU's ISA "-device pvpanic" (a guest panic becomes a QMP event),
 # pvpanic_pci its PCI sibling.
-COMMON_MODULES="qemu_fw_cfg virtio_pci pvpanic_mmio pvpanic_pci"
+COMMON_MODULES="qemu_fw_cfg virtio_pci pvpanic_mmio pvpanic_pci virtio_balloon"
 # The driver VM's matrix: every driver that binds to a device QEMU 7.2 emulates
 # (xhci_pci + usb_storage: a USB disk, `model = usb-storage`, on its own qemu-xhci;
 # usbnet + cdc_ether: QEMU's `usb-net`, `model = usb-net`, whose CDC Ethernet

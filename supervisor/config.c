@@ -158,6 +158,29 @@ static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, co
 	return 0;
 }
 
+/* TCG's translation buffer: "0" (QEMU's default), "32M", "1G"; from 1M to 2G. */
+static int set_tb_size(struct parse_state *ps, const char *key, unsigned *dst, const char *val)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (*end == 'G' || *end == 'g') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		end++;
+	}
+	if (!*val || *end || errno || val[0] == '-' || v > 2048) {
+		perr(ps, "%s = %s: expected 0 (QEMU's default) or a size from 1M to 2G, like 32M",
+		     key, val);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
 /* Disk size: "64M", "10G", "1T", or bytes; a multiple of 512, from 1M to 16T. */
 static int set_disk_size(struct parse_state *ps, const char *key, uint64_t *dst, const char *val)
 {
@@ -218,6 +241,8 @@ static void vm_defaults(struct cfg_vm *vm, enum cfg_role role)
 	vm->role = role;
 	vm->memory_mb = 256;
 	vm->cpus = 1;
+	vm->tb_size_mb = CFG_TB_SIZE_MB;
+	vm->balloon = -1; /* unset: no (config__check); yes with restart = snapshot is refused */
 	strcpy(vm->ready, "DDVM-READY");
 	vm->restart_max = 5;
 	vm->restart_backoff_ms = 200;
@@ -407,6 +432,12 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 			return set_memory(ps, k, &vm->memory_mb, v);
 		if (!strcmp(k, "cpus"))
 			return set_uint(ps, k, &vm->cpus, v, 1, 64);
+		if (!strcmp(k, "tb_size"))
+			return set_tb_size(ps, k, &vm->tb_size_mb, v);
+		if (!strcmp(k, "balloon")) {
+			vm->balloon_line = ps->line;
+			return set_bool(ps, k, &vm->balloon, v);
+		}
 		if (!strcmp(k, "kernel"))
 			return set_path(ps, k, vm->kernel, v);
 		if (!strcmp(k, "initrd"))
@@ -436,7 +467,8 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 	}
 	if (is_vm)
 		perr(ps,
-		     "[%s %s]: unknown key '%s'; known: memory, cpus, kernel, initrd, append, "
+		     "[%s %s]: unknown key '%s'; known: memory, cpus, tb_size, balloon, kernel, "
+		     "initrd, append, "
 		     "run, ready, restart_max, restart_backoff_ms, boot_timeout_ms, "
 		     "heartbeat_timeout_ms, request_timeout_ms%s",
 		     cfg_role_name(vm->role), vm->name, k,

@@ -32,6 +32,7 @@
 #define CFG_ERR_MAX	     8192
 #define CFG_MODEL_MAX	     64	  /* QEMU device names are at most ~40 characters */
 #define CFG_PROPS_MAX	     2048 /* device properties, drive options: no real list is longer */
+#define CFG_TB_SIZE_MB	     32	  /* tb_size default (docs/bench.md, section 3) */
 #define CFG_APPEND_MAX	     2048 /* x86's kernel command line limit (COMMAND_LINE_SIZE) */
 
 enum cfg_role { CFG_DRIVER_VM, CFG_CLIENT_VM, CFG_HOST_CLIENT };
@@ -107,6 +108,9 @@ struct cfg_vm {
 	enum cfg_role role;
 	unsigned memory_mb;
 	unsigned cpus;
+	unsigned tb_size_mb; /* TCG's translation buffer; 0 = QEMU's default (1 GiB) */
+	int balloon;	     /* virtio-balloon, free-page reporting; -1 = the default */
+	int balloon_line;
 	char kernel[CFG_PATH_MAX];
 	char initrd[CFG_PATH_MAX];
 	char append[CFG_APPEND_MAX];

@@ -1042,6 +1042,20 @@ void config__check(struct config *cfg, const char *f)
 				  vm->name);
 		if (!cfg_vm_started_here(vm))
 			continue;
+		/* A restored VM maps the first boot's RAM copy private: a free-page report
+		 * cannot give pages back there (QEMU punches holes into the sealed copy) */
+		/* Opt-in (default no): a device more in every guest, measured on a loaded
+		 * host only (docs/bench.md, section 3). */
+		if (vm->balloon < 0)
+			vm->balloon = 0;
+		else if (vm->balloon && vm->restart == CFG_RESTART_SNAPSHOT)
+			cfg_error(
+			    cfg, f, vm->balloon_line,
+			    "[driver-vm %s]: balloon = yes and restart = snapshot: a restored "
+			    "VM's RAM is the snapshot's copy-on-write copy, which free-page "
+			    "reporting cannot give back; remove balloon, or use restart = "
+			    "cold",
+			    vm->name);
 		if (!vm->kernel[0])
 			strcpy(vm->kernel, cfg->kernel);
 		if (!vm->initrd[0])

@@ -347,7 +347,13 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "-name");
 	add(a, "%s,debug-threads=on", c->name);
 	add(a, "-accel");
-	add(a, "%s", accel);
+	/* TCG's translation buffer: QEMU reserves 1 GiB and keeps every page of it that it
+	 * ever wrote (~54 MiB after a driver VM's boot); capped, TCG flushes it when full
+	 * and re-translates what still runs (docs/bench.md, section 3). */
+	if (!strcmp(accel, "tcg") && c->tb_size_mb)
+		add(a, "tcg,tb-size=%u", c->tb_size_mb);
+	else
+		add(a, "%s", accel);
 	if (accel_cpu(accel)) {
 		add(a, "-cpu");
 		add(a, "%s", accel_cpu(accel));
@@ -418,6 +424,14 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 		add(a, "name=opt/ddvm/run,file=%s", c->run);
 	}
 	add_devices(vm, cfg, a);
+	/* Free-page reporting: the guest tells QEMU which (2 MiB) blocks it freed -- its
+	 * decompressor, the unpacked initramfs, boot-time allocations -- and QEMU gives
+	 * them back to the host (MADV_DONTNEED), so an idle VM holds what it uses rather
+	 * than everything it ever touched. The images' /init loads virtio_balloon. */
+	if (c->balloon > 0) {
+		add(a, "-device");
+		add(a, "virtio-balloon-pci,free-page-reporting=on,addr=0x%x", VM_BALLOON_SLOT);
+	}
 	if (snapshot__enabled(vm)) {
 		add_root_ports(vm, cfg, a);
 		if (vm->restoring) {

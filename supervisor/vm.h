@@ -96,6 +96,8 @@ struct vm {
 
 /* restart = snapshot: the guest's RAM (a memfd) is this fd in QEMU (snapshot.h). */
 #define VM_RAM_FD 3
+/* virtio-balloon (balloon = yes): below the devices (0x04-0x0f) and channels (0x10-) */
+#define VM_BALLOON_SLOT 0x03
 
 /* argv for QEMU into ARGV (NULL-terminated), strings in STORE. Pure: no side effects. */
 struct vm_argv {

@@ -121,7 +121,7 @@ static void test_tcg_keeps_barriers(void **state)
 	(void)state;
 	build(cfg, "drv", "tcg", &a);
 	assert_string_equal(arg_after(&a, "-smp"), "1,maxcpus=2");
-	assert_string_equal(arg_after(&a, "-accel"), "tcg");
+	assert_string_equal(arg_after(&a, "-accel"), "tcg,tb-size=32");
 	build(cfg, "one", "tcg", &a);
 	assert_string_equal(arg_after(&a, "-smp"), "1,maxcpus=2");
 	build(cfg, "two", "tcg", &a);
@@ -428,6 +428,73 @@ static void test_spare_drive(void **state)
 	free(cfg);
 }
 
+/* An idle VM's footprint: TCG's translation buffer capped (tb_size, 32 MiB by default;
+ * 0 = QEMU's own; never under KVM); balloon = yes gives a VM a virtio-balloon with
+ * free-page reporting after its own devices, no VM has one unless asked; balloon = yes with restart
+ * = snapshot is refused. */
+static void test_idle_footprint(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+	const char *balloon = "virtio-balloon-pci,free-page-reporting=on,addr=0x3";
+	unsigned i, n;
+
+	(void)state;
+	if (config__parse_string(cfg, "t.ini",
+				 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				 "[driver-vm drv]\nballoon = yes\n"
+				 "[driver-vm big]\ntb_size = 0\nballoon = no\n"
+				 "[driver-vm snap]\nrestart = snapshot\ntb_size = 1G\n"
+				 "[device n0]\nvm = drv\nkind = net\nmodel = e1000\n"
+				 "[device n1]\nvm = big\nkind = net\nmodel = e1000\n"
+				 "[device n2]\nvm = snap\nkind = net\nmodel = e1000\n"
+				 "[client-vm c]\ndevices = n0 n1 n2\n"
+				 "[client-vm c2]\nballoon = yes\ntb_size = 8M\ndevices = n0\n"))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-accel"), "tcg,tb-size=32");
+	for (i = 0, n = 0; i < a.argc; i++)
+		n += !strcmp(a.argv[i], balloon);
+	assert_int_equal(n, 1);
+	/* after the VM's own devices: their -device indices stay as they were */
+	assert_string_equal(nth_arg_after(&a, "-device", 2), balloon);
+	build(cfg, "drv", "kvm", &a);
+	assert_string_equal(arg_after(&a, "-accel"), "kvm");
+	build(cfg, "big", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-accel"), "tcg");
+	for (i = 0; i < a.argc; i++)
+		assert_null(strstr(a.argv[i], "balloon"));
+	build(cfg, "snap", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-accel"), "tcg,tb-size=1024");
+	for (i = 0; i < a.argc; i++)
+		assert_null(strstr(a.argv[i], "balloon"));
+	build(cfg, "c", "tcg", &a);
+	for (i = 0; i < a.argc; i++)
+		assert_null(strstr(a.argv[i], "balloon"));
+	build(cfg, "c2", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-accel"), "tcg,tb-size=8");
+	assert_string_equal(nth_arg_after(&a, "-device", 1), balloon);
+	free(cfg);
+
+	cfg = calloc(1, sizeof(*cfg));
+	assert_non_null(cfg);
+	assert_int_not_equal(config__parse_string(cfg, "t.ini",
+						  "[ddvm]\nkernel = /k\ndriver_initrd = /d\n"
+						  "[driver-vm snap]\nrestart = snapshot\n"
+						  "balloon = yes\n"
+						  "[device n0]\nvm = snap\nkind = net\n"),
+			     0);
+	assert_non_null(strstr(cfg->errors, "t.ini:6:"));
+	assert_non_null(strstr(cfg->errors, "balloon = yes and restart = snapshot"));
+	assert_int_not_equal(config__parse_string(cfg, "t.ini",
+						  "[ddvm]\nkernel = /k\ndriver_initrd = /d\n"
+						  "[driver-vm d]\ntb_size = 3T\n"
+						  "[device n0]\nvm = d\nkind = net\n"),
+			     0);
+	assert_non_null(strstr(cfg->errors, "t.ini:5: tb_size = 3T"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_usb_nic),
 		cmocka_unit_test(test_snapshot_ram),
 		cmocka_unit_test(test_spare_drive),
+		cmocka_unit_test(test_idle_footprint),
 	};
 
 	config__set_qemu_query(fake_qemu);
