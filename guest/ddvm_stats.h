@@ -35,6 +35,16 @@
 	}                                                                                          \
 	static DEVICE_ATTR_RO(name)
 
+/* The files of the channel counters every module has (struct ddvm_chan_stats, at
+ * PATH in TYPE: "c." for a member c, nothing for the struct itself). */
+#define DDVM_CHAN_STAT_ENTRIES(prefix, type, path)                                                 \
+	DDVM_STAT_ENTRY(prefix, type, path interrupts, interrupts);                                \
+	DDVM_STAT_ENTRY(prefix, type, path polls, polls);                                          \
+	DDVM_STAT_ENTRY(prefix, type, path doorbells_out, doorbells_out);                          \
+	DDVM_STAT_ENTRY(prefix, type, path doorbells_suppressed, doorbells_suppressed);            \
+	DDVM_STAT_ENTRY(prefix, type, path doorbells_throttled, doorbells_throttled);              \
+	DDVM_STAT_ENTRY(prefix, type, path sessions, sessions)
+
 /* The counters of ddvm_chan_stats that the transport keeps: doorbells each way and the
  * doorbell guard's throttling. The service adds polls, suppressed doorbells, sessions. */
 static inline void ddvm_stats_transport(struct ddvm_ivshmem *t, struct ddvm_chan_stats *c)

@@ -887,12 +887,7 @@ static void blkfront_stats_snapshot(struct device *dev, struct blkfront_snap *s)
 	s->c.sessions = READ_ONCE(bf->sessions);
 }
 
-DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.interrupts, interrupts);
-DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.polls, polls);
-DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.doorbells_out, doorbells_out);
-DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.doorbells_suppressed, doorbells_suppressed);
-DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.doorbells_throttled, doorbells_throttled);
-DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.sessions, sessions);
+DDVM_CHAN_STAT_ENTRIES(blkfront, struct blkfront_snap, c.);
 DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, requests, requests);
 DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, copy_bytes, copy_bytes);
 

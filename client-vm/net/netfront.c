@@ -487,12 +487,7 @@ static void netfront_stats_snapshot(struct device *dev, struct ddvm_chan_stats *
 	s->sessions = READ_ONCE(fe->connects);
 }
 
-DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, interrupts, interrupts);
-DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, polls, polls);
-DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, doorbells_out, doorbells_out);
-DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, doorbells_suppressed, doorbells_suppressed);
-DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, doorbells_throttled, doorbells_throttled);
-DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, sessions, sessions);
+DDVM_CHAN_STAT_ENTRIES(netfront, struct ddvm_chan_stats, );
 
 static struct attribute *netfront_stats_attrs[] = {
 	&dev_attr_interrupts.attr,

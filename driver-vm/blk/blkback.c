@@ -1174,12 +1174,7 @@ static ssize_t path_show(struct device *dev, struct device_attribute *attr, char
 }
 static DEVICE_ATTR_RO(path);
 
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.interrupts, interrupts);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.polls, polls);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.doorbells_out, doorbells_out);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.doorbells_suppressed, doorbells_suppressed);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.doorbells_throttled, doorbells_throttled);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.sessions, sessions);
+DDVM_CHAN_STAT_ENTRIES(blkback, struct blkback_snap, c.);
 DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.requests, requests);
 DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.zero_copy_requests, zero_copy_requests);
 DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.zero_copy_bytes, zero_copy_bytes);

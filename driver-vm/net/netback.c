@@ -504,12 +504,7 @@ static void port_stats_publish(struct netback_port *p)
 	ddvm_region_stats_publish(&p->t.rg, p->epoch, &s.c, &s.n, sizeof(s.n));
 }
 
-DDVM_STAT_ENTRY(port, struct port_snap, c.interrupts, interrupts);
-DDVM_STAT_ENTRY(port, struct port_snap, c.polls, polls);
-DDVM_STAT_ENTRY(port, struct port_snap, c.doorbells_out, doorbells_out);
-DDVM_STAT_ENTRY(port, struct port_snap, c.doorbells_suppressed, doorbells_suppressed);
-DDVM_STAT_ENTRY(port, struct port_snap, c.doorbells_throttled, doorbells_throttled);
-DDVM_STAT_ENTRY(port, struct port_snap, c.sessions, sessions);
+DDVM_CHAN_STAT_ENTRIES(port, struct port_snap, c.);
 DDVM_STAT_ENTRY(port, struct port_snap, n.tx_frames, tx_frames);
 DDVM_STAT_ENTRY(port, struct port_snap, n.tx_bytes, tx_bytes);
 DDVM_STAT_ENTRY(port, struct port_snap, n.tx_copy_bytes, tx_copy_bytes);
