@@ -136,21 +136,33 @@ static int set_uint(struct parse_state *ps, const char *key, unsigned *dst, cons
 	return 0;
 }
 
-/* Memory: "512" (MiB), "512M", "1G". */
-static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, const char *val)
+/* A size in MiB: "512" (MiB), "512M", "1G"; -1 when it is not one. */
+static long parse_mib(const char *val)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(val, &end, 10);
+	if (v > 1UL << 30)
+		return -1;
 	if (*end == 'G' || *end == 'g') {
 		v *= 1024;
 		end++;
 	} else if (*end == 'M' || *end == 'm') {
 		end++;
 	}
-	if (!*val || *end || errno || val[0] == '-' || v < 64 || v > 65536) {
+	if (!*val || *end || errno || val[0] == '-')
+		return -1;
+	return (long)v;
+}
+
+/* Memory: from 64M to 64G. */
+static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, const char *val)
+{
+	long v = parse_mib(val);
+
+	if (v < 64 || v > 65536) {
 		perr(ps, "%s = %s: expected a size from 64M to 64G, like 256M or 1G", key, val);
 		return -1;
 	}
@@ -158,21 +170,12 @@ static int set_memory(struct parse_state *ps, const char *key, unsigned *dst, co
 	return 0;
 }
 
-/* TCG's translation buffer: "0" (QEMU's default), "32M", "1G"; from 1M to 2G. */
+/* TCG's translation buffer: "0" (QEMU's default) or from 1M to 2G. */
 static int set_tb_size(struct parse_state *ps, const char *key, unsigned *dst, const char *val)
 {
-	char *end;
-	unsigned long v;
+	long v = parse_mib(val);
 
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (*end == 'G' || *end == 'g') {
-		v *= 1024;
-		end++;
-	} else if (*end == 'M' || *end == 'm') {
-		end++;
-	}
-	if (!*val || *end || errno || val[0] == '-' || v > 2048) {
+	if (v < 0 || v > 2048) {
 		perr(ps, "%s = %s: expected 0 (QEMU's default) or a size from 1M to 2G, like 32M",
 		     key, val);
 		return -1;
