@@ -76,6 +76,25 @@ static int parse_mac(const char *s, uint8_t mac[6])
 /* live_backend: the driver VM keeps running (SIGUSR2) and must stay reachable: keep
  * its doorbell connection (dropping it would make every later client doorbell vanish
  * in the client's QEMU) and let it resync itself, as it does on any epoch change. */
+/*
+ * A peer took a role: publish its id where the other side looks it up before each
+ * doorbell, as the supervisor does (supervisor/channel.c). A driver VM that connects
+ * after its predecessor left gets a fresh id, and its translation modules serve only
+ * once the header names it (a device the header does not name is a warm spare's, on
+ * standby: guest/ddvm_ivshmem.c).
+ */
+static void on_peer(void *opaque, uint16_t role, uint16_t id, int up)
+{
+	struct ddvm_region *rg = opaque;
+
+	if (!up)
+		return;
+	if (role == DDVM_SIDE_BACKEND)
+		__atomic_store_n(&rg->hdr->backend_peer, id, __ATOMIC_RELEASE);
+	else if (role == DDVM_SIDE_FRONTEND)
+		__atomic_store_n(&rg->hdr->frontend_peer, id, __ATOMIC_RELEASE);
+}
+
 static void simulate_restart(struct ivshmem_server *srv, struct ddvm_region *rg, int live_backend)
 {
 	uint32_t epoch = ddvm_region_epoch(rg) + 1;
@@ -183,6 +202,8 @@ int main(int argc, char **argv)
 
 	if (ivshmem_server__init(&srv, "chan", fd, vectors) < 0)
 		return 1;
+	srv.event = on_peer;
+	srv.event_opaque = &rg;
 	snprintf(path, sizeof(path), "%s/backend.sock", dir);
 	if (ivshmem_server__add_role(&srv, path, 0) < 0)
 		goto out;

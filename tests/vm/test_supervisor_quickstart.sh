@@ -20,7 +20,11 @@ t_need_file "$DDVM_CLIENT_INITRD"
 cd "$DDVM_ROOT"
 
 img=build/quickstart-disk0.img
-[ -e "$img" ] || t_on_exit "rm -f '$DDVM_ROOT/$img'" # ours to remove only if we made it
+# The test formats the quickstart's disk: never one a user left (ddvm up of the
+# quickstart by hand keeps it); with an old file system on it mkfs would also stop to
+# ask, and the test would wait for nothing.
+[ ! -e "$img" ] || t_fail "$img exists (left by 'ddvm up examples/quickstart.ini'): this test formats the quickstart's disk, so it runs only without one; remove it and run the test again"
+t_on_exit "rm -f '$DDVM_ROOT/$img'"
 t_on_exit _sup_cleanup
 t0=$(now_ms)
 build/bin/ddvm up examples/quickstart.ini >"$T/up.out" 2>&1 &
