@@ -35,32 +35,42 @@ static void pattern(uint8_t *buf, size_t len, uint64_t offset, uint32_t seed)
 	}
 }
 
+#define NBUF 64 /* reads in flight, each in a buffer of its own */
+
 struct verify {
 	uint8_t *bufs;
 	uint64_t offset;
 	uint32_t seed;
 	unsigned done, bad;
 	int err;
+	unsigned nfree;
+	uint8_t free[NBUF]; /* buffers no read is using */
 };
 
-/* Completion callback: the cookie is the chunk number. */
+/* Completion callback: the cookie is (chunk number << 8) | buffer. Completions come in
+ * any order, so a buffer is reused only once ITS read completed (reusing buffer
+ * chunk % NBUF after any NBUF completions let a later chunk's read land in a buffer an
+ * earlier chunk's read was still copied into). */
 static void verify_done(struct ddvm_chan *c, uint64_t cookie, int result, void *opaque)
 {
 	struct verify *v = opaque;
 	uint8_t want[CHUNK];
-	uint8_t *got = v->bufs + (cookie % 64) * CHUNK;
+	uint64_t chunk = cookie >> 8;
+	unsigned buf = cookie & 0xff;
+	uint8_t *got = v->bufs + (size_t)buf * CHUNK;
 
 	(void)c;
 	v->done++;
+	v->free[v->nfree++] = (uint8_t)buf;
 	if (result) {
 		v->err = v->err ? v->err : result;
 		return;
 	}
-	pattern(want, CHUNK, v->offset + cookie * CHUNK, v->seed);
+	pattern(want, CHUNK, v->offset + chunk * CHUNK, v->seed);
 	if (memcmp(want, got, CHUNK)) {
 		if (!v->bad)
 			fprintf(stderr, "blkcheck: mismatch in chunk at byte %llu\n",
-				(unsigned long long)(v->offset + cookie * CHUNK));
+				(unsigned long long)(v->offset + chunk * CHUNK));
 		v->bad++;
 	}
 }
@@ -71,19 +81,25 @@ static int do_verify(struct ddvm_chan *c, uint32_t seed, uint64_t offset, uint64
 	uint64_t nchunks = len / CHUNK, next = 0;
 	int ret = 0;
 
-	v.bufs = malloc(64 * CHUNK);
+	v.bufs = malloc((size_t)NBUF * CHUNK);
 	if (!v.bufs)
 		return -ENOMEM;
+	for (v.nfree = 0; v.nfree < NBUF; v.nfree++)
+		v.free[v.nfree] = (uint8_t)v.nfree;
 	ddvm_blk_set_callback(c, verify_done, &v);
-	/* Up to 64 chunks in flight; chunk k lives in buffer k % 64 until it completes. */
+	/* Up to NBUF chunks in flight, each in a free buffer until its read completes. */
 	while (v.done < nchunks && !v.err) {
-		while (next < nchunks && next - v.done < 64) {
+		while (next < nchunks && v.nfree) {
+			unsigned buf = v.free[--v.nfree];
+
 			ret = ddvm_blk_read(c, (offset + next * CHUNK) / 512,
-					    v.bufs + (next % 64) * CHUNK, CHUNK, next);
-			if (ret == -EAGAIN)
-				break;
-			if (ret)
+					    v.bufs + (size_t)buf * CHUNK, CHUNK, next << 8 | buf);
+			if (ret) {
+				v.free[v.nfree++] = (uint8_t)buf; /* not submitted */
+				if (ret == -EAGAIN)
+					break;
 				goto out;
+			}
 			next++;
 		}
 		ret = ddvm_chan_wait(c, 1000);

@@ -3,6 +3,8 @@
 
     client_pattern.py write  IMAGE SEED OFFSET LENGTH
     client_pattern.py verify IMAGE SEED OFFSET LENGTH
+    client_pattern.py diagnose IMAGE SEED OFFSET LENGTH   (verify, then list every
+        wrong 4 KiB block: zeros, or the pattern of which other offset)
 
 The little-endian 32-bit word at byte offset o is (o / 4 + SEED) * 2654435761 mod 2^32.
 """
@@ -17,6 +19,31 @@ def pattern(seed, offset, length):
     if sys.byteorder != "little":
         a.byteswap()
     return a.tobytes()
+
+
+def diagnose(got, want, seed, offset):
+    """Print each wrong 4 KiB block and what it holds instead (at most 32 lines)."""
+    lines = 0
+    for i in range(0, min(len(got), len(want)), 4096):
+        g = got[i:i + 4096]
+        if g == want[i:i + 4096]:
+            continue
+        if g == bytes(len(g)):
+            what = "zeros"
+        else:
+            # the pattern is linear in the word index: solve for the offset it was
+            # written for, assuming the same seed
+            w0 = int.from_bytes(g[:4], "little")
+            inv = pow(2654435761, -1, 1 << 32)
+            idx = (w0 * inv - seed) & 0xFFFFFFFF
+            what = f"other data (first word fits offset {idx * 4})"
+            if g == pattern(seed, idx * 4, len(g)):
+                what = f"the pattern of byte offset {idx * 4}"
+        print(f"  block at byte {offset + i}: {what}")
+        lines += 1
+        if lines >= 32:
+            print("  ...")
+            break
 
 
 def main():
@@ -35,6 +62,8 @@ def main():
         bad = next(i for i in range(min(len(got), len(want))) if got[i] != want[i]) \
             if len(got) == len(want) else len(got)
         print(f"pattern mismatch at byte {offset + bad}")
+        if cmd == "diagnose":
+            diagnose(got, want, seed, offset)
         return 1
     print(f"pattern OK: {length} bytes at {offset}")
     return 0

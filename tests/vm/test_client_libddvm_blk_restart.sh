@@ -1,10 +1,5 @@
 #!/bin/bash
 # timeout: 300
-# exclusive: KNOWN BUG (2026-11-30, docs/dependability.md "Known bugs"): run beside
-# another VM test, a chunk reads back wrong after the restart (4 of 5 runs beside
-# another test, and the one run at 9a04a37 with the harness fix; 0 of 2 alone). The bug is older than this marker: until ddvm-chan
-# published the new driver VM's peer id, that driver VM never got the client's
-# doorbells (it served by its 1 s backstop poll), which hid it. Runs alone until fixed.
 # libddvm blk across a driver VM restart: ddvm-blkcheck writes 96 MiB through the
 # driver VM's nvme driver with up to 64 requests in flight; the driver VM is killed in
 # the middle, the channel moves to a new epoch (ddvm-chan SIGUSR1, as the supervisor
@@ -46,7 +41,13 @@ t_log "driver VM 2 up"
 
 pid=$(cat "$T/check.pid")
 for _ in $(seq 2400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-wait "$pid" || { cat "$T/check.log"; t_fail "ddvm-blkcheck failed across the restart"; }
+if ! wait "$pid"; then
+	cat "$T/check.log"
+	# What the disk holds tells a lost write from a wrong read.
+	t_kill_pidfile "$T/drv2.pid"
+	$PAT diagnose "$T/nvme.img" 5 0 $LEN || true
+	t_fail "ddvm-blkcheck failed across the restart"
+fi
 cat "$T/check.log"
 grep -q 'write OK .*restarts 1' "$T/check.log" || t_fail "the write did not span the restart"
 grep -q 'verify OK' "$T/check.log" || t_fail "no verify"
