@@ -257,18 +257,20 @@ bool ddvm_ivshmem_standby(struct ddvm_ivshmem *t)
 {
 	u16 driver = le16_to_cpu(READ_ONCE(t->rg.hdr->backend_peer));
 
-	if (t->side != DDVM_SIDE_BACKEND || driver == t->my_peer)
-		return false;
-	if (!t->standby_told) {
-		t->standby_told = true;
-		/* at error level: driver VMs boot "quiet", and the supervisor reads the
-		 * console for this line; it is not an error */
-		dev_err(&t->pdev->dev,
-			"ddvm: standby: the channel's driver VM is peer %u, this device is "
-			"peer %u; serving nothing until it is named\n",
-			driver, t->my_peer);
-	}
-	return true;
+	return t->side == DDVM_SIDE_BACKEND && driver != t->my_peer;
+}
+
+void ddvm_ivshmem_standby_prepared(struct ddvm_ivshmem *t)
+{
+	if (t->standby_told)
+		return;
+	t->standby_told = true;
+	/* at error level: driver VMs boot "quiet", and the supervisor reads the console
+	 * for this line; it is not an error */
+	dev_err(&t->pdev->dev,
+		"ddvm: standby: the channel's driver VM is peer %u, this device is peer %u; "
+		"prepared, serving nothing until it is named\n",
+		le16_to_cpu(READ_ONCE(t->rg.hdr->backend_peer)), t->my_peer);
 }
 
 u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)

@@ -74,7 +74,7 @@ struct ddvm_ivshmem {
 	u64 doorbells_throttled;	/* times a vector was turned off */
 	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
 	atomic64_t doorbells_in, doorbells_out;
-	bool standby_told; /* "ddvm: standby" said (ddvm_ivshmem_standby) */
+	bool standby_told; /* "ddvm: standby" said (ddvm_ivshmem_standby_prepared) */
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it
@@ -119,11 +119,15 @@ static inline struct page *ddvm_ivshmem_page(const struct ddvm_ivshmem *t, resou
  * Driver VM: is this device a warm spare's (supervisor/spare.h)? The channel header
  * names the driver VM's peer id in backend_peer; a device whose own IVPosition differs
  * is on standby: its translation module touches no ring and no header field, rings
- * nobody, sends no heartbeat, and asks again at each control-vector doorbell. The
- * first time it says "ddvm: standby" on the console (the supervisor waits for that
- * line before it pauses the spare). Always false on the client side.
+ * nobody, sends no heartbeat, and asks again at each control-vector doorbell. It may
+ * prepare what belongs to its own VM (open the disk, attach to the NIC), then calls
+ * ddvm_ivshmem_standby_prepared(). Always false on the client side.
  */
 bool ddvm_ivshmem_standby(struct ddvm_ivshmem *t);
+
+/* A standby device is prepared to serve at once when named: say "ddvm: standby" on
+ * the console, once (the supervisor pauses the spare when every channel said it). */
+void ddvm_ivshmem_standby_prepared(struct ddvm_ivshmem *t);
 
 /* Peer id the header says the other side has. */
 u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t);

@@ -256,6 +256,7 @@ uint32_t channel__new_epoch(struct channel *ch, uint64_t now_ms)
 	    ddvm_load_acquire(&ch->rg.hdr->backend_state) == DDVM_STATE_READY)
 		ch->link_was_up = ddvm_read32(&net_config(ch)->link_up) == 1;
 	ch->back_ms = 0;
+	ch->backend_back_ms = 0;
 	ch->own.epoch++;
 	ddvm_region_set_backend(&ch->rg, DDVM_STATE_ABSENT, ch->own.epoch);
 	/* The dead one's counters are not the next one's (display only: abi.h). */
@@ -379,18 +380,25 @@ uint32_t channel__epoch(const struct channel *ch)
 	return ch->own.epoch;
 }
 
+int channel__backend_back(struct channel *ch)
+{
+	const struct ddvm_region_hdr *h = ch->rg.hdr;
+
+	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
+	    ddvm_read32(&h->backend_epoch) != ch->own.epoch)
+		return 0;
+	/* Frames move only once the NIC has its link again (the translation module
+	 * publishes link_up before READY, and again at every carrier change). */
+	return ch->cfg->dev->kind != CFG_NET || !ch->link_was_up ||
+	       ddvm_read32(&net_config(ch)->link_up) == 1;
+}
+
 int channel__restored(struct channel *ch)
 {
 	const struct ddvm_region_hdr *h = ch->rg.hdr;
 	uint32_t epoch = ch->own.epoch;
 
-	if (ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
-	    ddvm_read32(&h->backend_epoch) != epoch)
-		return 0;
-	/* Frames move only once the NIC has its link again (the translation module
-	 * publishes link_up before READY, and again at every carrier change). */
-	if (ch->cfg->dev->kind == CFG_NET && ch->link_was_up &&
-	    ddvm_read32(&net_config(ch)->link_up) != 1)
+	if (!channel__backend_back(ch))
 		return 0;
 	/* A client that is not connected has nothing to resume. */
 	if (!ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT))

@@ -53,9 +53,10 @@ struct channel {
 	uint32_t req_cons[DDVM_MAX_RINGS];
 	uint64_t req_changed_ms[DDVM_MAX_RINGS];
 	/* recovery: a net channel whose NIC had its link when its driver VM failed is
-	 * restored only with the link back; back_ms: when it was (0: not yet) */
+	 * restored only with the link back; back_ms: when it was (0: not yet), and
+	 * backend_back_ms when the driver VM's side was (the rest is the client's) */
 	int link_was_up;
-	uint64_t back_ms;
+	uint64_t back_ms, backend_back_ms;
 };
 
 /* Counters for `ddvm status`, read from the region (untrusted, display only). */
@@ -133,6 +134,8 @@ int channel__broken(struct channel *ch, char *why, size_t len);
  * for a net channel whose NIC had its link at the failure, the link is up again (the
  * translation module's link_up: what a client's carrier follows). Display only. */
 int channel__restored(struct channel *ch);
+/* The driver VM's half of channel__restored: READY at our epoch (a NIC with its link). */
+int channel__backend_back(struct channel *ch);
 
 void channel__stats(const struct channel *ch, struct channel_stats *st);
 const char *channel_state_name(uint32_t state);

@@ -365,12 +365,15 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 			if (!supervisor__vm_serves(vm, ch))
 				continue;
 			served++;
+			if (!ch->backend_back_ms && channel__backend_back(ch))
+				ch->backend_back_ms = now;
 			if (!ch->back_ms && channel__restored(ch)) {
 				ch->back_ms = now;
 				pr_info("%s: channel %s back %llu ms after the failure was "
-					"detected",
+					"detected (the driver VM's side after %llu ms)",
 					vm->cfg->name, ch->cfg->name,
-					(unsigned long long)(now - vm->fail_ms));
+					(unsigned long long)(now - vm->fail_ms),
+					(unsigned long long)(ch->backend_back_ms - vm->fail_ms));
 			}
 			restored += ch->back_ms != 0;
 		}
@@ -388,7 +391,9 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		if (supervisor__vm_serves(vm, ch) && health__check_channel(vm, ch, now))
 			break;
 	}
-	return vm->fail_ms ? 10 : 100;
+	/* Running again but not yet serving every channel: look each millisecond, so
+	 * that "service restored" is as exact as a warm spare's gap needs (a few ms). */
+	return vm->fail_ms ? 1 : 100;
 }
 
 int health__tick(struct supervisor *sup, uint64_t now)

@@ -220,6 +220,12 @@ static void blkfront_resync_fail(struct blkfront *bf, const char *why, bool publ
  * flight were lost with the old driver VM: take them back and requeue them, reset our
  * ring state, and wait (ctrl_work) for the new driver VM to be READY. Writes are
  * idempotent at sector granularity, so replaying them is safe.
+ *
+ * The new session is asked for first and the quiesce waited for last: its RCU grace
+ * period (10-40 ms in a TCG guest) then overlaps the new driver VM's work instead of
+ * delaying it (a warm spare's failover is a few ms). Until the wait, a queue_rq that
+ * was already past the quiesce check finds RESYNC under its queue's lock and parks
+ * its request (BLK_STS_RESOURCE; the quiesced queue is re-run at resume).
  */
 static void blkfront_resync(struct blkfront *bf)
 {
@@ -227,7 +233,7 @@ static void blkfront_resync(struct blkfront *bf)
 	struct blkfront_cmd *cmd, *next;
 	unsigned int i;
 
-	blk_mq_quiesce_queue(bf->disk->queue);
+	blk_mq_quiesce_queue_nowait(bf->disk->queue);
 	WRITE_ONCE(bf->phase, BLKFRONT_RESYNC);
 	for (i = 0; i < bf->nq; i++) {
 		struct blkfront_queue *q = &bf->qs[i];
@@ -246,6 +252,8 @@ static void blkfront_resync(struct blkfront *bf)
 	dev_info(&bf->t.pdev->dev,
 		 "ddvm blk: channel reset (epoch %u, session %u): requeued in-flight I/O\n",
 		 bf->fl.epoch, bf->fl.session);
+	/* no dispatch runs any more once this returns (ctrl_work unquiesces, after it) */
+	blk_mq_wait_quiesce_done(bf->disk->queue);
 }
 
 /* --- blk-mq ------------------------------------------------------------------------ */
@@ -317,6 +325,12 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		spin_unlock_irqrestore(&q->lock, flags);
 		return BLK_STS_IOERR;
 	}
+	if (READ_ONCE(bf->phase) == BLKFRONT_RESYNC) {
+		/* dispatched just before blkfront_resync quiesced the queue: parked until
+		 * the resume re-runs it (nothing reruns a quiesced queue before) */
+		spin_unlock_irqrestore(&q->lock, flags);
+		return BLK_STS_RESOURCE;
+	}
 	cmd->id = ((u64)++q->seq << 16) | tag;
 	d.id = cmd->id;
 	err = ddvm_ring_push(&q->req, &d);
@@ -335,7 +349,7 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		spin_unlock_irqrestore(&q->lock, flags);
 		if (blkfront_backend_restarting(bf)) {
 			/* the supervisor zeroed the ring under us: resync, then retry */
-			mod_delayed_work(system_wq, &bf->ctrl_work, 0);
+			mod_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
 			return BLK_STS_RESOURCE;
 		}
 		blkfront_break(bf, "request ring violated");
@@ -529,7 +543,7 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 	/* A ring that went bad while the driver VM is being restarted is the
 	 * supervisor's reset, not a hostile backend: resync instead. */
 	if (blkfront_backend_restarting(bf))
-		mod_delayed_work(system_wq, &bf->ctrl_work, 0);
+		mod_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
 	else
 		blkfront_break(bf, violation);
 }
@@ -549,7 +563,7 @@ static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 	if (READ_ONCE(bf->quiet))
 		return;
 	if (vector == DDVM_VECTOR_CONTROL)
-		mod_delayed_work(system_wq, &bf->ctrl_work, 0);
+		mod_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
 	else if (vector - DDVM_VECTOR_QUEUE(0) < bf->nq) {
 		atomic_long_inc(&bf->qs[vector - DDVM_VECTOR_QUEUE(0)].irqs);
 		blkfront_queue_irq(&bf->qs[vector - DDVM_VECTOR_QUEUE(0)]);
@@ -813,7 +827,7 @@ static void blkfront_ctrl_work(struct work_struct *work)
 		return;
 	}
 poll:
-	schedule_delayed_work(&bf->ctrl_work, msecs_to_jiffies(BLKFRONT_POLL_MS));
+	queue_delayed_work(system_highpri_wq, &bf->ctrl_work, msecs_to_jiffies(BLKFRONT_POLL_MS));
 	return;
 watch:
 	/* LIVE: look at the responses and the backend's state once a second, a
@@ -824,7 +838,7 @@ watch:
 		blkfront_check_wakeup(q);
 		queue_work(system_highpri_wq, &q->poll_work);
 	}
-	schedule_delayed_work(&bf->ctrl_work, msecs_to_jiffies(BLKFRONT_WATCH_MS));
+	queue_delayed_work(system_highpri_wq, &bf->ctrl_work, msecs_to_jiffies(BLKFRONT_WATCH_MS));
 }
 
 /* --- PCI driver -------------------------------------------------------------------- */
@@ -1016,7 +1030,7 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_queues;
 	/* a new session, whatever an earlier load of this driver left in the region */
 	blkfront_session_begin(bf);
-	schedule_delayed_work(&bf->ctrl_work, 0);
+	queue_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
 	return 0;
 
 out_queues:

@@ -81,7 +81,7 @@ static void netfront_break(struct netfront *fe, const char *why)
 	ddvm_follower_break(&fe->fl, &fe->t.rg);
 	netdev_err(fe->ndev, "ddvm channel broken: %s; carrier off until a new epoch\n", why);
 	if (!READ_ONCE(fe->dying))
-		mod_delayed_work(system_wq, &fe->watch, 0);
+		mod_delayed_work(system_highpri_wq, &fe->watch, 0);
 }
 
 static void netfront_kick(struct netfront *fe, unsigned int vector)
@@ -226,7 +226,7 @@ static void netfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 		return;
 	fe->irqs++;
 	if (vector == DDVM_VECTOR_CONTROL)
-		mod_delayed_work(system_wq, &fe->watch, 0);
+		mod_delayed_work(system_highpri_wq, &fe->watch, 0);
 	else
 		napi_schedule(&fe->napi); /* a no-op while NAPI is disabled */
 }
@@ -364,7 +364,8 @@ static void netfront_watch(struct work_struct *w)
 	}
 	rtnl_unlock();
 	if (!READ_ONCE(fe->dying))
-		schedule_delayed_work(&fe->watch, msecs_to_jiffies(NETFRONT_WATCH_MS));
+		queue_delayed_work(system_highpri_wq, &fe->watch,
+				   msecs_to_jiffies(NETFRONT_WATCH_MS));
 }
 
 /* --- net_device ------------------------------------------------------------------------ */
@@ -574,7 +575,7 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_ivshmem;
 	/* The first watch asks for a session: whatever an earlier load of this driver (or
 	 * an earlier boot of this VM) left on the rings, the backend drops it first. */
-	schedule_delayed_work(&fe->watch, 0);
+	queue_delayed_work(system_highpri_wq, &fe->watch, 0);
 	netdev_info(ndev, "ddvm_netfront: %pM on %s\n", ndev->dev_addr, pci_name(pdev));
 	return 0;
 

@@ -133,7 +133,8 @@ struct blkback {
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
 	bool ready;		  /* serving (bdev open, header published) */
 	bool stopping;
-	bool standby; /* a warm spare's device (ddvm_ivshmem_standby): nothing started */
+	bool standby;		/* a warm spare's device (ddvm_ivshmem_standby): nothing served */
+	struct mutex open_lock; /* bdev, standby: the open work vs a takeover */
 	unsigned int open_tries;
 	unsigned int ticks;
 	u64 features;
@@ -825,11 +826,60 @@ static void blkback_publish(struct blkback *bb)
 		queue_work(system_wq, &bb->qs[i].work);
 }
 
+/* Reset the rings and serve the current epoch (and a session a client already asked
+ * for: a restarted or taken-over driver VM's client is waiting). The disk is open. */
+static void blkback_serve(struct blkback *bb)
+{
+	blkback_rings_reset(bb);
+	bb->epoch = ddvm_region_epoch(&bb->t.rg);
+	bb->session = ddvm_region_session_request(&bb->t.rg, bb->epoch, 0);
+	bb->session_at = jiffies - BLKBACK_SESSION_GAP;
+	WRITE_ONCE(bb->ready, true);
+	blkback_publish(bb);
+	dev_info(
+	    &bb->t.pdev->dev,
+	    "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u session %u\n",
+	    bb->path, bb->cfg.disk_driver, bb->cfg.capacity, bb->cfg.logical_block, bb->features,
+	    bb->epoch, bb->session);
+}
+
+/*
+ * A warm spare's disk is open: run its read path once (one logical block into a
+ * private page, never a slot: the channel is not ours), so that the first request
+ * after a takeover finds the driver's queues awake and, under TCG, the code of the
+ * bio and driver paths already translated. A read changes nothing the active driver
+ * VM relies on; its result does not matter.
+ */
+static void blkback_warm(struct blkback *bb)
+{
+	unsigned int lbs = bdev_logical_block_size(bb->bdev);
+	struct bio_vec bv;
+	struct page *page;
+	struct bio bio;
+
+	if (lbs > PAGE_SIZE)
+		return;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return;
+	bio_init(&bio, bb->bdev, &bv, 1, REQ_OP_READ);
+	bio.bi_iter.bi_sector = 0;
+	__bio_add_page(&bio, page, lbs, 0);
+	if (submit_bio_wait(&bio))
+		dev_info(&bb->t.pdev->dev, "ddvm blk: standby: the warm-up read failed\n");
+	bio_uninit(&bio);
+	__free_page(page);
+}
+
+/* Open the disk (once), then serve it, or, on a warm spare's standby, prepare only. */
 static void blkback_open_work(struct work_struct *work)
 {
 	struct blkback *bb = container_of(to_delayed_work(work), struct blkback, open_work);
 	struct block_device *bdev;
 
+	mutex_lock(&bb->open_lock);
+	if (bb->bdev)
+		goto opened;
 	bb->mode = FMODE_READ | FMODE_WRITE | FMODE_EXCL;
 	bdev = blkdev_get_by_path(bb->path, bb->mode, bb);
 	if (PTR_ERR_OR_ZERO(bdev) == -EROFS || PTR_ERR_OR_ZERO(bdev) == -EACCES) {
@@ -843,11 +893,11 @@ static void blkback_open_work(struct work_struct *work)
 					 bb->path, PTR_ERR(bdev));
 			schedule_delayed_work(&bb->open_work,
 					      msecs_to_jiffies(BLKBACK_OPEN_RETRY_MS));
-			return;
+		} else {
+			dev_err(&bb->t.pdev->dev, "ddvm blk: cannot open %s (%ld): giving up\n",
+				bb->path, PTR_ERR(bdev));
 		}
-		dev_err(&bb->t.pdev->dev, "ddvm blk: cannot open %s (%ld): giving up\n", bb->path,
-			PTR_ERR(bdev));
-		return;
+		goto out;
 	}
 	bb->bdev = bdev;
 	blkback_choose_path(bb);
@@ -858,18 +908,17 @@ static void blkback_open_work(struct work_struct *work)
 	else
 		dev_info(&bb->t.pdev->dev, "ddvm blk: copy path: %s\n", bb->copy_why);
 	blkback_describe(bb);
-	blkback_rings_reset(bb);
-	/* A client already waiting gets its session now (our side was just reset). */
-	bb->epoch = ddvm_region_epoch(&bb->t.rg);
-	bb->session = ddvm_region_session_request(&bb->t.rg, bb->epoch, 0);
-	bb->session_at = jiffies - BLKBACK_SESSION_GAP;
-	WRITE_ONCE(bb->ready, true);
-	blkback_publish(bb);
-	dev_info(
-	    &bb->t.pdev->dev,
-	    "ddvm blk: serving %s (%s, %llu sectors, lbs %u, features %#llx) epoch %u session %u\n",
-	    bb->path, bb->cfg.disk_driver, bb->cfg.capacity, bb->cfg.logical_block, bb->features,
-	    bb->epoch, bb->session);
+opened:
+	if (READ_ONCE(bb->standby)) {
+		/* A warm spare: ready to serve at once when named (blkback_takeover).
+		 * Only now may the supervisor pause us. */
+		blkback_warm(bb);
+		ddvm_ivshmem_standby_prepared(&bb->t);
+		goto out;
+	}
+	blkback_serve(bb);
+out:
+	mutex_unlock(&bb->open_lock);
 }
 
 /* Does the header ask for a new epoch or a new session? Returns the session to serve
@@ -904,18 +953,30 @@ static void blkback_resize(struct blkback *bb)
 		 bb->cfg.disk_name, old, cap);
 }
 
-/* A warm spare's device: is it the channel's driver VM now? Then start as at probe. */
+/*
+ * A warm spare's device: is it the channel's driver VM now? Its disk was opened and
+ * its read path run on standby (blkback_open_work), so serve at once, in this work:
+ * the failover gap is what this costs. A device named before it was prepared (only a
+ * scribbled header can do that: the supervisor promotes prepared spares) opens the
+ * disk first, as at probe.
+ */
 static void blkback_takeover(struct blkback *bb)
 {
 	if (READ_ONCE(bb->stopping) || ddvm_ivshmem_standby(&bb->t))
 		return;
+	mutex_lock(&bb->open_lock);
 	WRITE_ONCE(bb->standby, false);
 	bb->epoch = ddvm_region_epoch(&bb->t.rg);
+	mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
+	if (bb->bdev) {
+		blkback_serve(bb);
+	} else {
+		ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_ATTACHING, bb->epoch);
+		schedule_delayed_work(&bb->open_work, 0);
+	}
+	mutex_unlock(&bb->open_lock);
 	dev_info(&bb->t.pdev->dev, "ddvm blk: named the channel's driver VM (epoch %u)\n",
 		 bb->epoch);
-	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_ATTACHING, bb->epoch);
-	mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
-	schedule_delayed_work(&bb->open_work, 0);
 }
 
 /*
@@ -1278,6 +1339,7 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	atomic_set(&bb->bios, 0);
 	init_waitqueue_head(&bb->bios_wq);
+	mutex_init(&bb->open_lock);
 	INIT_DELAYED_WORK(&bb->open_work, blkback_open_work);
 	INIT_WORK(&bb->ctrl_work, blkback_ctrl_work);
 	spin_lock_init(&bb->held_lock);
@@ -1309,8 +1371,10 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (err)
 		goto out_pages;
 	if (ddvm_ivshmem_standby(&bb->t)) {
-		/* a warm spare: not a byte of the channel is ours yet */
+		/* a warm spare: not a byte of the channel is ours yet; open the disk and
+		 * run its read path now, so that a takeover only resets the rings */
 		WRITE_ONCE(bb->standby, true);
+		schedule_delayed_work(&bb->open_work, 0);
 		return 0;
 	}
 	bb->epoch = ddvm_region_epoch(&bb->t.rg);

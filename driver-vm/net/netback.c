@@ -221,10 +221,14 @@ static void port_tick(struct work_struct *w)
 {
 	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, tick);
 	struct netback_switch *sw;
-	u32 epoch = ddvm_region_epoch(&p->t.rg);
-	u32 session = ddvm_region_session_request(&p->t.rg, epoch, p->session);
-	u32 link = 0;
+	u32 epoch, session, link = 0;
 
+	/* A spare's port on standby is on its NIC's switch, whose carrier events queue
+	 * this tick: it must not write a byte of the channel (takeover starts it). */
+	if (READ_ONCE(p->standby))
+		return;
+	epoch = ddvm_region_epoch(&p->t.rg);
+	session = ddvm_region_session_request(&p->t.rg, epoch, p->session);
 	/* a client asking for sessions in a loop gets one per NETBACK_SESSION_GAP */
 	if (epoch != p->epoch)
 		port_reset(p, epoch, session ? session : p->session);
@@ -308,35 +312,48 @@ static void port_describe(struct netback_port *p, struct net_device *nic)
 	memcpy(c->nic_driver, drv, sizeof(c->nic_driver));
 }
 
-static void port_attach_work(struct work_struct *w)
+/*
+ * Attach to the NIC (it may appear after us: retried from the attach work), then
+ * describe it and serve. A warm spare's port on standby attaches only (its frames are
+ * dropped until it is active: port_deliver) and then says it is prepared, so that a
+ * takeover only describes the NIC and publishes READY.
+ */
+static void port_attach(struct netback_port *p)
 {
-	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, attach);
 	struct net_device *nic;
 	int err;
 
 	rtnl_lock();
-	if (rtnl_dereference(p->sw) || READ_ONCE(p->dying))
+	if (READ_ONCE(p->dying))
 		goto out;
-	nic = port_find_nic(p);
-	if (!nic) {
-		if (!p->attach_logged)
-			dev_info(&p->t.pdev->dev, "ddvm_netback: waiting for NIC '%s'\n",
-				 p->target[0] ? p->target : "(any)");
-		p->attach_logged = true;
-		schedule_delayed_work(&p->attach, HZ / 5);
-		goto out;
+	if (!rtnl_dereference(p->sw)) {
+		nic = port_find_nic(p);
+		if (!nic) {
+			if (!p->attach_logged)
+				dev_info(&p->t.pdev->dev, "ddvm_netback: waiting for NIC '%s'\n",
+					 p->target[0] ? p->target : "(any)");
+			p->attach_logged = true;
+			schedule_delayed_work(&p->attach, HZ / 5);
+			goto out;
+		}
+		err = switch_port_attach(p, nic);
+		if (err) {
+			if (!p->attach_logged)
+				dev_err(&p->t.pdev->dev,
+					"ddvm_netback: cannot attach to %s: %d (retrying)\n",
+					nic->name, err);
+			p->attach_logged = true;
+			schedule_delayed_work(&p->attach, HZ);
+			goto out;
+		}
+		p->attach_logged = false;
 	}
-	err = switch_port_attach(p, nic);
-	if (err) {
-		if (!p->attach_logged)
-			dev_err(&p->t.pdev->dev,
-				"ddvm_netback: cannot attach to %s: %d (retrying)\n", nic->name,
-				err);
-		p->attach_logged = true;
-		schedule_delayed_work(&p->attach, HZ);
-		goto out;
+	if (READ_ONCE(p->standby)) {
+		ddvm_ivshmem_standby_prepared(&p->t);
+		rtnl_unlock();
+		return; /* no tick on standby: it writes the header */
 	}
-	p->attach_logged = false;
+	nic = rtnl_dereference(p->sw)->nic;
 	port_describe(p, nic);
 	if (!READ_ONCE(p->broken)) {
 		port_set_state(p, DDVM_STATE_READY);
@@ -347,7 +364,13 @@ static void port_attach_work(struct work_struct *w)
 		 p->mac, nic->name, port_config(p)->nic_driver, port_config(p)->mtu, p->epoch);
 out:
 	rtnl_unlock();
-	mod_delayed_work(system_wq, &p->tick, 0);
+	if (!READ_ONCE(p->standby))
+		mod_delayed_work(system_wq, &p->tick, 0);
+}
+
+static void port_attach_work(struct work_struct *w)
+{
+	port_attach(container_of(to_delayed_work(w), struct netback_port, attach));
 }
 
 static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
@@ -368,22 +391,14 @@ static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
 		napi_schedule(&p->napi);
 }
 
-/* Copy what we need out of the (already validated) region, once. */
-static int port_init_channel(struct netback_port *p)
+/* Which NIC and which client MAC: copied out of the header and checked (read only:
+ * a spare's port on standby does this too, to attach to its NIC early). */
+static int port_identity(struct netback_port *p)
 {
 	struct ddvm_region *rg = &p->t.rg;
 	struct device *dev = &p->t.pdev->dev;
 	unsigned int i;
-	int err;
 
-	err = ddvm_region_ring(rg, 0, DDVM_SIDE_BACKEND, &p->tx);
-	if (!err)
-		err = ddvm_region_ring(rg, 1, DDVM_SIDE_BACKEND, &p->rx);
-	if (err || p->tx.is_producer || !p->rx.is_producer || !p->tx.slot_size ||
-	    !p->rx.slot_size || p->rx.slot_size < ETH_HLEN + VLAN_HLEN + 68) {
-		dev_err(dev, "ddvm_netback: unusable net rings\n");
-		return -EINVAL;
-	}
 	memcpy(p->target, rg->hdr->backend_target, sizeof(p->target));
 	p->target[sizeof(p->target) - 1] = '\0';
 	for (i = 0; p->target[i]; i++) {
@@ -397,6 +412,26 @@ static int port_init_channel(struct netback_port *p)
 		dev_err(dev, "ddvm_netback: channel gives the client no valid MAC (%pM)\n", p->mac);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Copy what we need out of the (already validated) region, once. */
+static int port_init_channel(struct netback_port *p)
+{
+	struct ddvm_region *rg = &p->t.rg;
+	int err;
+
+	err = ddvm_region_ring(rg, 0, DDVM_SIDE_BACKEND, &p->tx);
+	if (!err)
+		err = ddvm_region_ring(rg, 1, DDVM_SIDE_BACKEND, &p->rx);
+	if (err || p->tx.is_producer || !p->rx.is_producer || !p->tx.slot_size ||
+	    !p->rx.slot_size || p->rx.slot_size < ETH_HLEN + VLAN_HLEN + 68) {
+		dev_err(&p->t.pdev->dev, "ddvm_netback: unusable net rings\n");
+		return -EINVAL;
+	}
+	err = port_identity(p);
+	if (err)
+		return err;
 	p->features = DDVM_NET_F_MTU;
 	if (offload)
 		p->features |= DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 |
@@ -411,21 +446,32 @@ static int port_init_channel(struct netback_port *p)
 	return 0;
 }
 
-/* A warm spare's port: is it the channel's driver VM now? Then start as at probe. */
+/*
+ * A warm spare's port: is it the channel's driver VM now? It attached to its NIC on
+ * standby, so serve at once, in this work (the failover gap is what this costs). A MAC
+ * that changed since (a scribbled header) re-attaches.
+ */
 static void port_takeover_work(struct work_struct *w)
 {
 	struct netback_port *p = container_of(w, struct netback_port, takeover);
+	u8 mac[ETH_ALEN];
 
 	if (READ_ONCE(p->dying) || !READ_ONCE(p->standby) || ddvm_ivshmem_standby(&p->t))
 		return;
+	cancel_delayed_work_sync(&p->attach); /* a standby attach still retrying */
+	memcpy(mac, p->mac, ETH_ALEN);
 	if (port_init_channel(p))
 		return; /* said why; no heartbeat: the supervisor restarts us */
 	WRITE_ONCE(p->standby, false);
+	napi_enable(&p->napi);
+	if (!ether_addr_equal(mac, p->mac)) {
+		rtnl_lock();
+		switch_port_detach(p);
+		rtnl_unlock();
+	}
+	port_attach(p);
 	dev_info(&p->t.pdev->dev, "ddvm_netback: named the channel's driver VM (epoch %u)\n",
 		 p->epoch);
-	napi_enable(&p->napi);
-	schedule_delayed_work(&p->attach, 0);
-	schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
 }
 
 /* --- counters ---------------------------------------------------------------------- */
@@ -578,8 +624,13 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (err)
 		goto out_napi;
 	if (ddvm_ivshmem_standby(&p->t)) {
-		/* a warm spare: not a byte of the channel is ours yet */
+		/* a warm spare: not a byte of the channel is ours yet; attach to the NIC
+		 * now (frames dropped until active), so that a takeover only publishes */
 		pci_set_drvdata(pdev, p);
+		if (port_identity(p))
+			ddvm_ivshmem_standby_prepared(&p->t); /* takeover will fail: said why */
+		else
+			schedule_delayed_work(&p->attach, 0);
 		return 0;
 	}
 	WRITE_ONCE(p->standby, false);
@@ -616,7 +667,11 @@ static void netback_remove(struct pci_dev *pdev)
 	for (v = 0; v < p->t.nvec; v++)
 		synchronize_irq(pci_irq_vector(pdev, v));
 	cancel_work_sync(&p->takeover);
-	if (p->standby) { /* a spare's port never started anything */
+	if (p->standby) { /* a spare's port never started anything but the attach */
+		cancel_delayed_work_sync(&p->attach);
+		rtnl_lock();
+		switch_port_detach(p);
+		rtnl_unlock();
 		ddvm_ivshmem_remove(&p->t);
 		netif_napi_del(&p->napi);
 		kfree(p);

@@ -18,57 +18,6 @@ command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
 KILLS=${SPARE_KILLS:-5}
 MODE=${SPARE_MODE:-on}
 
-cat >"$T/client-run.sh" <<'EOF2'
-i=0
-while [ ! -b /dev/ddvmblk0 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-for d in /sys/class/net/*; do
-	[ "$(cat $d/address)" = 52:54:00:dd:00:11 ] && ifn=${d##*/}
-done
-ip link set $ifn up
-ip addr add 10.0.2.15/24 dev $ifn
-i=0
-while [ "$(cat /sys/class/net/$ifn/carrier)" != 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-ping -c 1 -W 10 10.0.2.2 >/dev/null && echo "CLIENT-UP ifn=$ifn"
-# pings: one every 0.2 s, counted; a summary line every 2 s
-( ok=0; lost=0; n=0
-  while :; do
-	if ping -c 1 -W 1 10.0.2.2 >/dev/null 2>&1; then ok=$((ok + 1)); else lost=$((lost + 1)); fi
-	n=$((n + 1)); [ $((n % 10)) = 0 ] && echo "PINGSTAT ok=$ok lost=$lost"
-	sleep 0.2
-  done ) &
-# data: 32 slots of 1 MiB; write a fresh block (O_DIRECT + fsync), read it back
-# (O_DIRECT), compare; keep what each slot should hold and check them all every 16
-dd if=/dev/urandom of=/tmp/pat bs=1M count=1 2>/dev/null
-n=0; ok=0
-while :; do
-	s=$((n % 32))
-	{ printf '%016d' $n; head -c 1048560 /tmp/pat; } >/tmp/blk
-	if ! dd if=/tmp/blk of=/dev/ddvmblk0 bs=1M seek=$s oflag=direct conv=fsync,notrunc 2>/tmp/err; then
-		echo "DATA-IOERR write n=$n: $(tail -n 1 /tmp/err)"
-	elif ! dd if=/dev/ddvmblk0 of=/tmp/rd bs=1M skip=$s count=1 iflag=direct 2>/tmp/err; then
-		echo "DATA-IOERR read n=$n: $(tail -n 1 /tmp/err)"
-	elif cmp -s /tmp/blk /tmp/rd; then
-		ok=$((ok + 1)); cp /tmp/blk /tmp/slot.$s
-	else
-		echo "DATA-MISMATCH n=$n slot=$s"
-	fi
-	n=$((n + 1))
-	[ $((n % 4)) = 0 ] && echo "DATA-PASS n=$n ok=$ok"
-	if [ $((n % 16)) = 0 ]; then
-		good=0; bad=0
-		for f in /tmp/slot.*; do
-			s=${f##*.}
-			if dd if=/dev/ddvmblk0 bs=1M skip=$s count=1 iflag=direct 2>/dev/null | cmp -s - $f; then
-				good=$((good + 1))
-			else
-				bad=$((bad + 1)); echo "DATA-VERIFY-BAD slot=$s"
-			fi
-		done
-		echo "DATA-VERIFY good=$good bad=$bad"
-	fi
-done
-EOF2
-
 # examples/spare.ini as a user would copy it; the test's paths, image and workload
 [ "$MODE" = on ] && spare=yes || spare=no
 sed -e "s|^kernel .*|kernel = $DDVM_KERNEL|" \
@@ -77,7 +26,7 @@ sed -e "s|^kernel .*|kernel = $DDVM_KERNEL|" \
 	-e "s|^image .*|image = $T/disk0.img|" \
 	-e "s|^spare .*|spare = $spare|" \
 	-e "/^\[driver-vm drv\]/a restart_max = 1000\nboot_timeout_ms = 180000" \
-	-e "/^\[client-vm app\]/a run = $T/client-run.sh\nboot_timeout_ms = 180000" \
+	-e "/^\[client-vm app\]/a run = $DDVM_ROOT/tests/vm/spare_client.sh\nboot_timeout_ms = 180000" \
 	"$DDVM_ROOT/examples/spare.ini" >"$T/spare.ini"
 grep -q "^spare = $spare" "$T/spare.ini" || t_fail "examples/spare.ini has no spare key"
 sup_up "$T/spare.ini"
@@ -121,7 +70,7 @@ for n in $(seq "$KILLS"); do
 	[ "$(sup_vm_field drv pid)" != "$pid" ] || t_fail "kill $n: drv still has pid $pid"
 	wait_client "after kill $n"
 	t_log "kill $n (pid $pid): $(grep -o 'failover to spare in [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1)" \
-		"$(grep -o 'channel [a-z0-9.]* back [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 2 | tr '\n' ' ')" \
+		"$(grep -o 'channel [a-z0-9.]* back [0-9]* ms.*side after [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | sed 's/ after the failure was detected (the driver VM.s side after / (driver VM /' | tail -n 2 | tr '\n' ' ')" \
 		"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1)"
 done
 if [ "$MODE" = on ]; then
