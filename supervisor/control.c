@@ -10,6 +10,8 @@
  *   status json       the same as one JSON object (docs/supervisor.md, "status --json")
  *   down              stop everything
  *   restart VM        kill VM and start it again (a fresh boot; epochs bumped)
+ *   upgrade {"vm": VM, "kernel": F, "initrd": F, "append": S}   replace a driver VM by
+ *                     one booted from another image, through its warm spare (spare.h)
  *   console VM        attach to VM's serial console
  *   inject VM KIND [DEVICE] [ARG]   inject a fault (see inject.c)
  *   ping              "OK <pid>"
@@ -192,6 +194,10 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 			      vm->spare->spare_phase == SPARE_READY ? " (paused)" : "",
 			      vm__alive(vm->spare) ? pid : "-", vm->failovers);
 		}
+		if (vm->upgrade.state != UPGRADE_NONE)
+			reply(c, "%-12s   upgrade: %s%s%s (initrd %s)\n", "",
+			      upgrade_state_name(vm->upgrade.state), vm->upgrade.why[0] ? ": " : "",
+			      vm->upgrade.why, vm->upgrade.image.initrd);
 		for (j = 0; j < cfg->nr_devices; j++) {
 			char line[CFG_PATH_MAX + 256];
 
@@ -318,6 +324,16 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 			      vm__alive(vm->spare) ? json_integer(vm->spare->pid) : json_null(),
 			      "pss_kib", vm__pss_kib(vm->spare, now), "failovers",
 			      (json_int_t)vm->failovers));
+	if (vm && vm->spare) /* `ddvm upgrade`: the last one (spare.h) */
+		json_object_set_new(o, "upgrade",
+				    vm->upgrade.state == UPGRADE_NONE
+					? json_null()
+					: json_pack("{s:s, s:s, s:s, s:s, s:o}", "state",
+						    upgrade_state_name(vm->upgrade.state), "kernel",
+						    vm->upgrade.image.kernel, "initrd",
+						    vm->upgrade.image.initrd, "append",
+						    vm->upgrade.image.append, "why",
+						    json_str_or_null(vm->upgrade.why)));
 	if (cv->role == CFG_CLIENT_VM)
 		json_object_set_new(o, "external", json_boolean(cv->external));
 	return o;
@@ -410,6 +426,46 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 	reply(c, "OK\n");
 }
 
+/* upgrade {"vm": NAME, "kernel": FILE, "initrd": FILE, "append": ARGS} (absolute
+ * paths; the command line tool resolves them). Only the request is checked here; the
+ * supervisor's log and `ddvm status` tell how it goes (spare.h). */
+static void cmd_upgrade(struct supervisor *sup, struct control_conn *c, const char *arg)
+{
+	const char *name = NULL, *kernel = "", *initrd = "", *append = NULL;
+	struct vm_image img;
+	json_error_t jerr;
+	char err[512];
+	json_t *req = json_loads(arg, 0, &jerr);
+	struct vm *vm;
+
+	if (!req || json_unpack_ex(req, &jerr, 0, "{s:s, s?s, s?s, s?s}", "vm", &name, "kernel",
+				   &kernel, "initrd", &initrd, "append", &append)) {
+		reply(c, "ERR upgrade: %s\n", jerr.text);
+		json_decref(req);
+		return;
+	}
+	vm = supervisor__find_vm(sup, name);
+	if (vm && !append)
+		append = vm->cfg->append; /* not given: kept */
+	if (!vm) {
+		reply_no_vm(sup, c, name);
+	} else if (strlen(kernel) >= sizeof(img.kernel) || strlen(initrd) >= sizeof(img.initrd) ||
+		   strlen(append) >= sizeof(img.append) || strchr(append, '\n')) {
+		reply(c,
+		      "ERR upgrade: a path or the command line is too long (or has a newline)\n");
+	} else {
+		memset(&img, 0, sizeof(img));
+		snprintf(img.kernel, sizeof(img.kernel), "%s", kernel);
+		snprintf(img.initrd, sizeof(img.initrd), "%s", initrd);
+		snprintf(img.append, sizeof(img.append), "%s", append);
+		if (spare__upgrade(vm, &img, err, sizeof(err)))
+			reply(c, "ERR %s\n", err);
+		else
+			reply(c, "OK\n");
+	}
+	json_decref(req);
+}
+
 static void cmd_console(struct supervisor *sup, struct control_conn *c, const char *name)
 {
 	struct vm *vm = supervisor__find_vm(sup, name);
@@ -445,6 +501,8 @@ static int control__command(struct supervisor *sup, struct control_conn *c, char
 		sup->stopping = 1;
 	} else if (!strcmp(line, "restart") && arg) {
 		cmd_restart(sup, c, arg);
+	} else if (!strcmp(line, "upgrade") && arg) {
+		cmd_upgrade(sup, c, arg);
 	} else if (!strcmp(line, "inject") && arg) {
 		char err[256];
 

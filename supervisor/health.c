@@ -369,20 +369,23 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				ch->backend_back_ms = now;
 			if (!ch->back_ms && channel__restored(ch)) {
 				ch->back_ms = now;
-				pr_info("%s: channel %s back %llu ms after the failure was "
-					"detected (the driver VM's side after %llu ms)",
+				pr_info("%s: channel %s back %llu ms after %s (the driver VM's "
+					"side after %llu ms)",
 					vm->cfg->name, ch->cfg->name,
 					(unsigned long long)(now - vm->fail_ms),
+					vm->planned ? "the handover began"
+						    : "the failure was detected",
 					(unsigned long long)(ch->backend_back_ms - vm->fail_ms));
 			}
 			restored += ch->back_ms != 0;
 		}
 		if (restored == served) {
-			pr_info("%s: service restored %llu ms after the failure was detected "
-				"(%u channel%s)",
-				vm->cfg->name, (unsigned long long)(now - vm->fail_ms), served,
-				served == 1 ? "" : "s");
+			pr_info("%s: service restored %llu ms after %s (%u channel%s)",
+				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+				vm->planned ? "the handover began" : "the failure was detected",
+				served, served == 1 ? "" : "s");
 			vm->fail_ms = 0;
+			vm->planned = 0;
 		}
 	}
 	for (i = 0; i < sup->cfg->nr_channels; i++) {

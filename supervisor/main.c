@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@ static const char main_help[] =
     "  status [--json]   VMs, their state, uptime and restarts; channels and counters\n"
     "  down              stop everything and remove what ddvm created\n"
     "  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
+    "  upgrade VM [--kernel F] [--initrd F] [--append S]   replace driver VM by one\n"
+    "                    booted from a new image, without an outage (spare = yes)\n"
     "  logs VM [-f]      print VM's console log (-f: keep following it)\n"
     "  console VM        attach to VM's serial console (leave with Ctrl-])\n"
     "  inject VM KIND [DEVICE|-] [ARG]   inject a fault into VM (fault campaigns)\n"
@@ -144,6 +147,20 @@ static const char restart_help[] =
     "that was given up on. For a driver VM, every channel it serves gets a new epoch.\n"
     "Waits until the VM is ready again.\n";
 
+static const char upgrade_help[] =
+    "usage: ddvm upgrade VM [--kernel FILE] [--initrd FILE] [--append ARGS]\n"
+    "\n"
+    "Replace the running driver VM VM by one booted from another kernel, initramfs\n"
+    "(driver and module set) or kernel command line, while its clients keep going: the\n"
+    "new image boots as VM's warm spare (so VM needs spare = yes), takes a snapshot,\n"
+    "attaches its channels on standby, then takes over as after a failure; clients see\n"
+    "the failover's gap (milliseconds), not a reboot. What is not given stays as it is.\n"
+    "The new image is VM's from then on (later restarts and spares use it; the setup\n"
+    "file is not changed). If the new image does not reach standby (it does not boot, a\n"
+    "channel does not attach), the upgrade fails and VM goes on with the old one.\n"
+    "Waits until the new image serves (exit 0) or the upgrade failed (exit 1).\n"
+    "Progress: 'ddvm status' (upgrade: waiting, booting, handover, done, failed).\n";
+
 static const char logs_help[] =
     "usage: ddvm logs VM [-f|--follow]\n"
     "\n"
@@ -236,10 +253,25 @@ static int control_status_line(int fd, char *line, size_t len)
 	return -1;
 }
 
+static int control_simple(const char *cmd);
+
+/* control_simple(PREFIX CMD), for a command line longer than a stack buffer. */
+static int control_simple_prefixed(const char *prefix, const char *cmd)
+{
+	char *line = NULL;
+	int ret;
+
+	if (asprintf(&line, "%s%s", prefix, cmd) < 0)
+		return EX_FAIL;
+	ret = control_simple(line);
+	free(line);
+	return ret;
+}
+
 /* Run CMD and copy its payload to stdout. */
 static int control_simple(const char *cmd)
 {
-	char line[256], buf[4096];
+	char line[1024], buf[4096];
 	ssize_t n;
 	int fd = control_connect(cmd);
 
@@ -544,6 +576,126 @@ static int cmd_restart(const char *vm)
 	return EX_FAIL;
 }
 
+/* The "upgrade" object of VM in `status --json` (state, why), or "" when there is none. */
+static void upgrade_state(const char *vm, char *state, size_t len, char *why, size_t wlen)
+{
+	char buf[65536];
+	size_t n = 0;
+	ssize_t r;
+	json_t *st, *v;
+	size_t i;
+	int fd = control_connect("status json");
+
+	state[0] = why[0] = 0;
+	if (fd < 0)
+		return;
+	if (control_status_line(fd, buf, sizeof(buf))) {
+		close(fd);
+		return;
+	}
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	st = json_loads(buf, 0, NULL);
+	json_array_foreach(json_object_get(st, "vms"), i, v)
+	{
+		const char *name = json_string_value(json_object_get(v, "name"));
+		json_t *up = json_object_get(v, "upgrade");
+		const char *s = json_string_value(json_object_get(up, "state"));
+		const char *w = json_string_value(json_object_get(up, "why")); /* or null */
+
+		if (!name || strcmp(name, vm) || !s)
+			continue;
+		snprintf(state, len, "%s", s);
+		snprintf(why, wlen, "%s", w ? w : "");
+	}
+	json_decref(st);
+}
+
+static int cmd_upgrade(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char kernel[PATH_MAX] = "", initrd[PATH_MAX] = "", state[32], why[512];
+	const char *append = NULL, *vm;
+	json_t *req;
+	char *line;
+	int opt, ret, i;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char *dst = opt == 'k' ? kernel : opt == 'i' ? initrd : NULL;
+
+		if (opt == 'h')
+			return fputs(upgrade_help, stdout), EX_OK;
+		if (opt == 'a') {
+			append = optarg;
+		} else if (dst) {
+			/* the supervisor may run elsewhere (cwd): give it absolute paths */
+			if (!realpath(optarg, dst)) {
+				fprintf(stderr, "ddvm: upgrade: %s: %s\n", optarg, strerror(errno));
+				return EX_USAGE;
+			}
+		} else {
+			return fputs(upgrade_help, stderr), EX_USAGE;
+		}
+	}
+	if (optind != argc - 1 || (!kernel[0] && !initrd[0] && !append)) {
+		fputs(optind != argc - 1
+			  ? upgrade_help
+			  : "ddvm: upgrade: give at least one of --kernel, --initrd, "
+			    "--append (what changes)\n",
+		      stderr);
+		return EX_USAGE;
+	}
+	vm = argv[optind];
+	req = json_pack("{s:s}", "vm", vm);
+	if (kernel[0])
+		json_object_set_new(req, "kernel", json_string(kernel));
+	if (initrd[0])
+		json_object_set_new(req, "initrd", json_string(initrd));
+	if (append)
+		json_object_set_new(req, "append", json_string(append));
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!line)
+		return EX_FAIL;
+	ret = control_simple_prefixed("upgrade ", line);
+	free(line);
+	if (ret)
+		return ret;
+	/* Progress until the new image serves or the upgrade failed (the supervisor ends
+	 * it within the boot deadline + 30 s; 15 minutes is a hung supervisor). */
+	for (i = 0; i < 9000; i++) {
+		upgrade_state(vm, state, sizeof(state), why, sizeof(why));
+		if (!strcmp(state, "done")) {
+			if (isatty(2))
+				fputc('\n', stderr);
+			fprintf(stderr, "ddvm: %s upgraded: the new image serves\n", vm);
+			return EX_OK;
+		}
+		if (!strcmp(state, "failed") || !state[0]) {
+			fprintf(stderr,
+				"\nddvm: upgrade of %s failed: %s; it goes on with its old image\n",
+				vm, state[0] ? why : "supervisor gone");
+			return EX_FAIL;
+		}
+		if (isatty(2) && i % 5 == 0)
+			fprintf(stderr, "\rddvm: upgrading %s: %s %.*s ", vm, state, (i / 5) % 20,
+				"....................");
+		usleep(100000);
+	}
+	fprintf(stderr, "\nddvm: upgrade of %s: no result after 15 minutes; see 'ddvm status'\n",
+		vm);
+	return EX_FAIL;
+}
+
 static int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -723,6 +875,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "logs"))
 		return cmd_logs(argc, argv);
+	if (!strcmp(cmd, "upgrade"))
+		return cmd_upgrade(argc, argv);
 	if (!strcmp(cmd, "inject")) {
 		char line[256] = "inject";
 		size_t used = strlen(line);

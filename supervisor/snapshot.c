@@ -250,8 +250,8 @@ void snapshot__ready_line(struct vm *vm, uint64_t now)
 		vm->snap_ready_pending = 1; /* QMP connects within ms; go on then */
 		return;
 	}
-	pr_info("%s: ready after %.1f s (cold boot)", vm->cfg->name,
-		(double)(now - vm->started_ms) / 1000);
+	pr_info("%s: %sready after %.1f s (cold boot)", vm->cfg->name,
+		vm->spare_of ? "spare: " : "", (double)(now - vm->started_ms) / 1000);
 	if (vm->snap_valid || vm->snap_disabled)
 		plug_channels(vm, now);
 	else
@@ -299,11 +299,13 @@ static void migration_status(struct vm *vm, const char *status, uint64_t now)
 		vm->snap_valid = 1;
 		storage__snapshot_taken(vm);
 		spare__snapshot_taken(vm);
-		pr_info("%s: snapshot taken in %llu ms (devices %llu ms, %llu MiB of RAM copied in "
-			"%llu ms): restarts restore it",
-			vm->cfg->name, (unsigned long long)(now - vm->snap_phase_ms),
-			(unsigned long long)(saved - vm->snap_phase_ms),
-			(unsigned long long)(copied >> 20), (unsigned long long)(now - saved));
+		pr_info(
+		    "%s: %ssnapshot taken in %llu ms (devices %llu ms, %llu MiB of RAM copied in "
+		    "%llu ms): restarts restore it",
+		    vm->cfg->name, vm->spare_of ? "spare: " : "",
+		    (unsigned long long)(now - vm->snap_phase_ms),
+		    (unsigned long long)(saved - vm->snap_phase_ms),
+		    (unsigned long long)(copied >> 20), (unsigned long long)(now - saved));
 		/* QEMU sends "completed" before it switches to postmigrate; a cont that came
 		 * in between would be overridden. Ask until it is there. */
 		cmd(vm, "query-status", NULL, "snap-status");

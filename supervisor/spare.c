@@ -28,6 +28,31 @@ const char *spare_phase_name(enum spare_phase p)
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
 }
 
+const char *upgrade_state_name(enum upgrade_state st)
+{
+	static const char *const names[] = { "none",	 "waiting", "booting",
+					     "handover", "done",    "failed" };
+
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* The upgrade is over without the new image (the spare struct is down or going). */
+static void upgrade_failed(struct vm *a, const char *why, uint64_t now)
+{
+	struct vm *s = a->spare;
+
+	a->upgrade.state = UPGRADE_FAILED;
+	a->upgrade.done_ms = now;
+	snprintf(a->upgrade.why, sizeof(a->upgrade.why), "%s", why);
+	pr_err("%s: upgrade FAILED: %s; the driver VM goes on with its old image (kernel %s, "
+	       "initrd %s)",
+	       a->cfg->name, why, a->cfg->kernel, a->cfg->initrd);
+	/* its snapshot (NAME.snap.upgrade) is of an image nobody runs */
+	if (s->image)
+		snapshot__remove(s);
+	s->image = NULL;
+}
+
 static void phase(struct vm *s, enum spare_phase p, uint64_t now)
 {
 	s->spare_phase = p;
@@ -103,12 +128,131 @@ static void spare_start(struct vm *a, uint64_t now)
 	pr_info("%s: spare: started (pid %d), restoring %s", a->cfg->name, s->pid, s->snap_path);
 }
 
+/* An upgrade's spare: boot the new image cold (spare.h). */
+static void upgrade_start(struct vm *a, uint64_t now)
+{
+	struct vm *s = a->spare;
+
+	/* not the active's snapshot: this spare takes one of its own */
+	if (s->snap_ram_fd >= 0)
+		close(s->snap_ram_fd);
+	s->snap_ram_fd = -1;
+	if ((size_t)snprintf(s->snap_path, sizeof(s->snap_path), "%.*s.upgrade",
+			     (int)sizeof(s->snap_path) - 9, a->snap_path) >= sizeof(s->snap_path) ||
+	    strlen(a->snap_path) > sizeof(s->snap_path) - 9) {
+		upgrade_failed(a, "the run dir's path is too long for the new image's snapshot",
+			       now);
+		return;
+	}
+	snapshot__remove(s);
+	s->snap_disabled = 0;
+	s->spare_standby = 0;
+	s->image = &a->upgrade.image;
+	a->upgrade.state = UPGRADE_BOOTING;
+	phase(s, SPARE_RESTORING, now);
+	if (vm__start(s)) {
+		phase(s, SPARE_DOWN, now);
+		upgrade_failed(a, "its QEMU did not start (see the log above)", now);
+		return;
+	}
+	pr_info(
+	    "%s: upgrade: booting the new image as the spare (pid %d): kernel %s, initrd %s%s%s",
+	    a->cfg->name, s->pid, s->image->kernel, s->image->initrd,
+	    s->image->append[0] ? ", append " : "", s->image->append);
+}
+
+/* The new image is on standby and paused: restart the active, as `ddvm restart` does;
+ * the failover hands the service to the new image (spare__failover). */
+static void upgrade_handover(struct vm *a, uint64_t now)
+{
+	struct vm *s = a->spare;
+
+	a->upgrade.state = UPGRADE_HANDOVER;
+	/* the gap is measured as for a failure ("service restored N ms after ...") */
+	a->fail_ms = now;
+	a->planned = 1;
+	pr_info("%s: upgrade: the new image is on standby %llu ms after its QEMU started; "
+		"handing over",
+		a->cfg->name, (unsigned long long)(now - s->started_ms));
+	a->want_restart = 1;
+	vm__event(a, VM_EV_RESTART_REQUESTED);
+	vm__signal(a, SIGKILL);
+}
+
+int spare__upgrade(struct vm *a, const struct vm_image *img, char *err, size_t len)
+{
+	struct vm_upgrade *u = &a->upgrade;
+	struct vm_image next;
+
+	if (a->cfg->role != CFG_DRIVER_VM) {
+		snprintf(err, len, "%s is a client VM; only a driver VM is upgraded", a->cfg->name);
+		return -1;
+	}
+	if (!a->spare) {
+		snprintf(err, len,
+			 "%s has no warm spare: an upgrade boots the new image as the spare and "
+			 "hands over to it; add 'spare = yes' (and restart = snapshot) to "
+			 "[driver-vm %s] and run 'ddvm up' again (docs/supervisor.md, \"Upgrade\")",
+			 a->cfg->name, a->cfg->name);
+		return -1;
+	}
+	if (u->state == UPGRADE_WAITING || u->state == UPGRADE_BOOTING ||
+	    u->state == UPGRADE_HANDOVER) {
+		snprintf(err, len, "%s is being upgraded already (%s); wait for it ('ddvm status')",
+			 a->cfg->name, upgrade_state_name(u->state));
+		return -1;
+	}
+	if (a->state != VM_RUNNING) {
+		snprintf(err, len,
+			 "%s is %s, not running: an upgrade replaces a running driver VM; wait "
+			 "until it runs (or change the setup file and 'ddvm restart %s')",
+			 a->cfg->name, vm_state_name(a->state), a->cfg->name);
+		return -1;
+	}
+	next = *img;
+	if (!next.kernel[0])
+		snprintf(next.kernel, sizeof(next.kernel), "%s", a->cfg->kernel);
+	if (!next.initrd[0])
+		snprintf(next.initrd, sizeof(next.initrd), "%s", a->cfg->initrd);
+	if (access(next.kernel, R_OK) || access(next.initrd, R_OK)) {
+		snprintf(err, len, "cannot read %s: %s",
+			 access(next.kernel, R_OK) ? next.kernel : next.initrd, strerror(errno));
+		return -1;
+	}
+	memset(u, 0, sizeof(*u));
+	u->image = next;
+	u->state = UPGRADE_WAITING;
+	u->asked_ms = now_ms();
+	pr_info("%s: upgrade requested: kernel %s, initrd %s%s%s", a->cfg->name, next.kernel,
+		next.initrd, next.append[0] ? ", append " : "", next.append);
+	return 0;
+}
+
 int spare__tick(struct vm *a, uint64_t now)
 {
 	struct vm *s = a->spare;
 
 	if (!s || a->sup->stopping)
 		return 1000;
+	if (a->retired_ram_fd >= 0 && !a->fail_ms) {
+		close(a->retired_ram_fd);
+		a->retired_ram_fd = -1;
+	}
+	if (a->upgrade.state == UPGRADE_WAITING) {
+		/* the old image's spare goes first (not a failure of it: no back-off) */
+		if (vm__alive(s)) {
+			if (s->spare_phase != SPARE_DOWN)
+				spare__fail(s, "replaced by the new image of an upgrade", now);
+			return 100;
+		}
+		upgrade_start(a, now);
+		return 100;
+	}
+	if (a->upgrade.state == UPGRADE_BOOTING && s->image && s->spare_phase == SPARE_READY &&
+	    a->state == VM_RUNNING && vm__alive(a) && !a->fail_ms) {
+		upgrade_handover(a, now);
+		return 100;
+	}
 	switch (s->spare_phase) {
 	case SPARE_DOWN:
 		/* After the snapshot, with the active serving (not while it recovers: the
@@ -122,16 +266,18 @@ int spare__tick(struct vm *a, uint64_t now)
 		return 100;
 	case SPARE_RESTORING:
 	case SPARE_STANDBY:
-	case SPARE_PAUSING:
-		if (vm__alive(s) && now - s->spare_phase_ms >= SPARE_SETTLE_MS &&
-		    now - s->started_ms >= SPARE_SETTLE_MS) {
-			char why[96];
+	case SPARE_PAUSING: {
+		/* an upgrade's spare boots cold first: its boot deadline on top */
+		uint64_t settle = SPARE_SETTLE_MS + (s->image ? s->cfg->boot_timeout_ms : 0);
+		char why[96];
 
-			snprintf(why, sizeof(why),
-				 "not paused on standby %u s after it started (%s)",
-				 SPARE_SETTLE_MS / 1000, spare_phase_name(s->spare_phase));
-			spare__fail(s, why, now);
-		}
+		if (!vm__alive(s) || now - s->spare_phase_ms < settle ||
+		    now - s->started_ms < settle)
+			return 500;
+		snprintf(why, sizeof(why), "not paused on standby %llu s after it started (%s)",
+			 (unsigned long long)settle / 1000, spare_phase_name(s->spare_phase));
+		spare__fail(s, why, now);
+	}
 		return 500;
 	case SPARE_READY:
 		break;
@@ -211,6 +357,8 @@ void spare__fail(struct vm *s, const char *why, uint64_t now)
 	if (!vm__alive(s) || s->spare_phase == SPARE_DOWN)
 		return;
 	pr_warn("%s: spare: %s; stopping it", s->cfg->name, why);
+	if (s->image && s->spare_of->upgrade.state == UPGRADE_BOOTING)
+		upgrade_failed(s->spare_of, why, now);
 	phase(s, SPARE_DOWN, now);
 	s->stopping_for_failure = 1;
 	vm__signal(s, SIGKILL);
@@ -234,6 +382,18 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 				WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	s->stopping_for_failure = 0;
+	if (s->image) { /* the new image died before it took over: in QEMU's words */
+		char why[300] = "its QEMU exited before it was on standby", qerr[200];
+
+		if (startup__qemu_error(s, qerr, sizeof(qerr)))
+			snprintf(why, sizeof(why), "its QEMU exited before it was on standby: %s",
+				 qerr);
+		upgrade_failed(s->spare_of, why, now);
+	}
+	if (s->spare_of->upgrade.state == UPGRADE_WAITING) {
+		s->spare_at_ms = now; /* stopped for the upgrade: none of its failures */
+		return;
+	}
 	/* not a failure of the driver VM: a new spare, after a back-off of its own */
 	s->spare_fails_in_row++;
 	for (i = 1; i < s->spare_fails_in_row && d < SPARE_BACKOFF_MAX_MS; i++)
@@ -242,6 +402,47 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 		d = SPARE_BACKOFF_MAX_MS;
 	s->spare_at_ms = now + d;
 	pr_info("%s: spare: a new one in %llu ms", s->cfg->name, (unsigned long long)d);
+}
+
+/* The new image took over: it is the driver VM's from now on (restarts, spares). */
+static void upgrade_commit(struct vm *a, struct vm *s, uint64_t now)
+{
+	struct config *cfg = a->sup->cfg;
+	struct cfg_vm *mc = NULL;
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_vms; i++)
+		if (&cfg->vms[i] == a->cfg)
+			mc = &cfg->vms[i];
+	if (mc) {
+		snprintf(mc->kernel, sizeof(mc->kernel), "%s", s->image->kernel);
+		snprintf(mc->initrd, sizeof(mc->initrd), "%s", s->image->initrd);
+		snprintf(mc->append, sizeof(mc->append), "%s", s->image->append);
+	}
+	/* its snapshot is the one restarts and the next spare restore */
+	if (rename(s->snap_path, a->snap_path) == 0 && s->snap_ram_fd >= 0) {
+		/* Closing the old RAM's last fd frees ~100 MiB (tens of ms): not now,
+		 * in the middle of the failover; spare__tick does it once served. */
+		if (a->retired_ram_fd >= 0)
+			close(a->retired_ram_fd);
+		a->retired_ram_fd = a->snap_ram_fd;
+		a->snap_ram_fd = s->snap_ram_fd;
+		s->snap_ram_fd = -1;
+		a->snap_valid = 1;
+		a->snap_disabled = 0;
+	} else {
+		pr_warn("%s: upgrade: cannot keep the new image's snapshot (%s); the next restart "
+			"boots cold and takes a new one",
+			a->cfg->name, strerror(errno));
+		snapshot__remove(a);
+		snapshot__remove(s);
+	}
+	s->snap_valid = 0;
+	s->image = NULL;
+	a->upgrade.state = UPGRADE_DONE;
+	a->upgrade.done_ms = now;
+	pr_info("%s: upgrade: the new image serves %llu ms after it was asked for", a->cfg->name,
+		(unsigned long long)(now - a->upgrade.asked_ms));
 }
 
 int spare__failover(struct vm *a, uint64_t now)
@@ -282,6 +483,8 @@ int spare__failover(struct vm *a, uint64_t now)
 
 			snprintf(why, sizeof(why), "failover: channel %s: %s", ch->cfg->name,
 				 strerror(-id));
+			if (s->image)
+				upgrade_failed(a, why, now);
 			vm__event(a, VM_EV_START);
 			health__fail(a, why, now); /* killed, reaped, restored as usual */
 			return 1;
@@ -291,6 +494,8 @@ int spare__failover(struct vm *a, uint64_t now)
 		moved++;
 	}
 	cmd(a, "cont", "spare-cont");
+	if (s->image)
+		upgrade_commit(a, s, now);
 	a->restarts++;
 	a->failovers++;
 	a->epoch_bumped = 0;

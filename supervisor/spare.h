@@ -31,13 +31,51 @@
 #define DDVM_SPARE_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "config.h"
 
 struct vm;
 
+/*
+ * `ddvm upgrade VM`: replace a running driver VM by one booted from another kernel,
+ * initramfs (its driver and module set) or command line, with the clients seeing only
+ * a failover's gap. The same path as the warm spare (so it needs spare = yes): the
+ * spare is replaced by one that boots the new image COLD (the old snapshot is of the
+ * old image), takes its own snapshot after that boot (NAME.snap.upgrade), plugs its
+ * channels on standby and is paused; then the active is restarted as by `ddvm
+ * restart`, the new spare takes over, and the new image becomes the driver VM's: its
+ * kernel/initrd/append replace the setup file's for every later restart, its snapshot
+ * becomes NAME.snap, and the next spare restores that. If the new image does not reach
+ * standby (QEMU refuses it, it does not boot, a channel does not attach), the upgrade
+ * fails, the active never stops serving, and a spare of the old image comes back.
+ */
+struct vm_image {
+	char kernel[CFG_PATH_MAX];
+	char initrd[CFG_PATH_MAX];
+	char append[CFG_APPEND_MAX];
+};
+
+enum upgrade_state {
+	UPGRADE_NONE,	  /* never asked */
+	UPGRADE_WAITING,  /* asked: the old image's spare is being stopped */
+	UPGRADE_BOOTING,  /* the new image boots as the spare (cold, snapshot, standby) */
+	UPGRADE_HANDOVER, /* on standby and paused: the active is being restarted */
+	UPGRADE_DONE,	  /* the new image serves */
+	UPGRADE_FAILED,	  /* the new image never took over (why); the old one serves */
+};
+
+struct vm_upgrade {
+	struct vm_image image;
+	enum upgrade_state state;
+	uint64_t asked_ms, done_ms; /* monotonic */
+	char why[256];		    /* FAILED: what went wrong */
+};
+
 enum spare_phase {
 	SPARE_DOWN,	 /* no spare QEMU (or it is on its way out) */
-	SPARE_RESTORING, /* QEMU restoring the snapshot, channels being plugged */
+	SPARE_RESTORING, /* QEMU restoring the snapshot (an upgrade's: booting), plugging */
 	SPARE_STANDBY,	 /* running: waiting for every channel's "ddvm: standby" line */
 	SPARE_PAUSING,	 /* QMP stop sent */
 	SPARE_READY,	 /* paused, every channel on standby: a failover takes it */
@@ -64,5 +102,9 @@ int spare__failover(struct vm *active, uint64_t now);
 /* ACTIVE took a new snapshot: a spare of the old one is replaced. */
 void spare__snapshot_taken(struct vm *active);
 const char *spare_phase_name(enum spare_phase p);
+const char *upgrade_state_name(enum upgrade_state s);
+/* `ddvm upgrade`: check the request (ERR gets a sentence for the user) and start it.
+ * IMG's empty fields keep the driver VM's current value. 0 or -1. */
+int spare__upgrade(struct vm *active, const struct vm_image *img, char *err, size_t len);
 
 #endif /* DDVM_SPARE_H */

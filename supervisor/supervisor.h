@@ -24,7 +24,7 @@
 struct control_conn {
 	int fd;
 	size_t len;
-	char buf[256];
+	char buf[8192]; /* one command line (`upgrade` carries paths and a kernel command line) */
 	struct vm *console; /* attached to this VM's console, or NULL */
 };
 

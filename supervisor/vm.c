@@ -40,6 +40,7 @@ void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg, c
 	vm->pidfd = -1;
 	vm->con_fd = -1;
 	vm->log_fd = -1;
+	vm->retired_ram_fd = -1;
 	qmp__init(&vm->qmp);
 	for (i = 0; i < VM_MAX_CONSOLES; i++)
 		vm->consoles[i] = -1;
@@ -386,9 +387,9 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	/* A guest reboot is a failure like any other: let QEMU exit and health.c decide. */
 	add(a, "-no-reboot");
 	add(a, "-kernel");
-	add(a, "%s", c->kernel);
+	add(a, "%s", vm->image ? vm->image->kernel : c->kernel);
 	add(a, "-initrd");
-	add(a, "%s", c->initrd);
+	add(a, "%s", vm->image ? vm->image->initrd : c->initrd);
 	add(a, "-append");
 	/* A driver VM is disposable: an oops anywhere in it is a panic (pvpanic tells us at
 	 * once) rather than a half-dead kernel holding the device. no_timer_check: on a
@@ -397,13 +398,14 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	 * not connected to IO-APIC" (seen at load 13-17 on 2 cores); QEMU's routing is
 	 * known good, so skip the test as virtualised guests commonly do. */
 	{
+		const char *append = vm->image ? vm->image->append : c->append;
 		char mtu[48] = "";
 
 		if (c->role == CFG_DRIVER_VM && nic_mtu(vm, cfg))
 			snprintf(mtu, sizeof(mtu), " ddvm_netback.nic_mtu=%u", nic_mtu(vm, cfg));
 		add(a, "console=ttyS0 panic=-1 no_timer_check quiet ddvm.vm=%s%s%s%s%s", c->name,
-		    c->role == CFG_DRIVER_VM ? " oops=panic" : "", mtu, c->append[0] ? " " : "",
-		    c->append);
+		    c->role == CFG_DRIVER_VM ? " oops=panic" : "", mtu, append[0] ? " " : "",
+		    append);
 	}
 	/* The serial port is our socketpair (QEMU's stdin/stdout). */
 	add(a, "-chardev");
@@ -477,10 +479,13 @@ int vm__start(struct vm *vm)
 	int sv[2], qlog, ram, ret;
 	pid_t pid;
 
-	if (access(vm->cfg->kernel, R_OK) || access(vm->cfg->initrd, R_OK)) {
+	const char *kernel = vm->image ? vm->image->kernel : vm->cfg->kernel;
+	const char *initrd = vm->image ? vm->image->initrd : vm->cfg->initrd;
+
+	if (access(kernel, R_OK) || access(initrd, R_OK)) {
 		pr_err("%s: kernel %s or initrd %s is missing; run 'make images' or fix the "
 		       "setup file",
-		       vm->cfg->name, vm->cfg->kernel, vm->cfg->initrd);
+		       vm->cfg->name, kernel, initrd);
 		return -ENOENT;
 	}
 	a = malloc(sizeof(*a));
@@ -607,6 +612,9 @@ static void vm__console_line(struct vm *vm, uint64_t now)
 	vm->line[vm->line_len] = 0;
 	if (vm->spare_of) {
 		spare__console_line(vm, vm->line, now);
+		/* an upgrade's spare boots cold: its ready line takes its snapshot */
+		if (!vm->restoring && vm->cfg->ready[0] && strstr(vm->line, vm->cfg->ready))
+			snapshot__ready_line(vm, now);
 		vm->line_len = 0;
 		return;
 	}

@@ -59,6 +59,7 @@ struct vm {
 	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
 	uint64_t fail_ms;   /* failure detected; cleared when service is restored */
+	int planned;	    /* fail_ms is an upgrade's handover, not a failure */
 	uint64_t inject_ms; /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
 	int epoch_bumped; /* its channels already got the new epoch at its death */
@@ -87,6 +88,9 @@ struct vm {
 	uint64_t spare_at_ms;	      /* start the next spare not before this */
 	unsigned failovers;	      /* of the active: times a spare took over */
 	uint64_t failover_ms;	      /* of the active: the last one (0: none) */
+	struct vm_upgrade upgrade;    /* of the active: `ddvm upgrade` (spare.h) */
+	int retired_ram_fd;	      /* the old image's snapshot RAM: closed once served */
+	const struct vm_image *image; /* boot this, not cfg's kernel/initrd/append */
 	struct storage_vm storage;    /* host I/O errors (storage.c) */
 	struct startup_vm startup;    /* start failures (startup.c) */
 	char line[256];		      /* console line being assembled */

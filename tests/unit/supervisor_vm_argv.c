@@ -495,6 +495,34 @@ static void test_idle_footprint(void **state)
 	free(cfg);
 }
 
+/* `ddvm upgrade`: an incarnation with vm->image boots that kernel, initrd and command
+ * line (the driver VM's oops=panic kept), everything else as configured. */
+static void test_upgrade_image(void **state)
+{
+	struct config *cfg = load();
+	static struct vm_image img = { "/new/vmlinuz", "/new/driver.cpio.gz", "debug=2" };
+	static struct vm_argv a;
+	static struct vm vm;
+	const char *ap;
+
+	(void)state;
+	vm__init(&vm, NULL, &cfg->vms[0], "/run/t");
+	assert_string_equal(cfg->vms[0].name, "drv");
+	vm.image = &img;
+	assert_int_equal(vm__build_argv(&vm, cfg, "tcg", "/run/t/channels", &a), 0);
+	assert_string_equal(arg_after(&a, "-kernel"), "/new/vmlinuz");
+	assert_string_equal(arg_after(&a, "-initrd"), "/new/driver.cpio.gz");
+	ap = arg_after(&a, "-append");
+	assert_non_null(strstr(ap, " oops=panic"));
+	assert_non_null(strstr(ap, " debug=2"));
+	assert_null(strstr(ap, "loglevel=7")); /* the old append is replaced, not added to */
+	vm.image = NULL;
+	assert_int_equal(vm__build_argv(&vm, cfg, "tcg", "/run/t/channels", &a), 0);
+	assert_string_equal(arg_after(&a, "-kernel"), "/k");
+	assert_non_null(strstr(arg_after(&a, "-append"), "loglevel=7"));
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_ram),
 		cmocka_unit_test(test_spare_drive),
 		cmocka_unit_test(test_idle_footprint),
+		cmocka_unit_test(test_upgrade_image),
 	};
 
 	config__set_qemu_query(fake_qemu);

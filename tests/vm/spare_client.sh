@@ -1,3 +1,4 @@
+#!/bin/sh
 # The client VM's workload in the warm spare and upgrade tests (test_recover_spare.sh,
 # test_upgrade.sh; run = this file): bring up the channel's NIC (MAC 52:54:00:dd:00:11)
 # and ping QEMU's user-mode gateway every 0.2 s, counted ("PINGSTAT ok= lost=" every 2
@@ -8,12 +9,12 @@
 i=0
 while [ ! -b /dev/ddvmblk0 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 for d in /sys/class/net/*; do
-	[ "$(cat $d/address)" = 52:54:00:dd:00:11 ] && ifn=${d##*/}
+	[ "$(cat "$d/address")" = 52:54:00:dd:00:11 ] && ifn=${d##*/}
 done
-ip link set $ifn up
-ip addr add 10.0.2.15/24 dev $ifn
+ip link set "$ifn" up
+ip addr add 10.0.2.15/24 dev "$ifn"
 i=0
-while [ "$(cat /sys/class/net/$ifn/carrier)" != 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$(cat /sys/class/net/"$ifn"/carrier)" != 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 ping -c 1 -W 10 10.0.2.2 >/dev/null && echo "CLIENT-UP ifn=$ifn"
 # pings: one every 0.2 s, counted; a summary line every 2 s
 ( ok=0; lost=0; n=0
@@ -44,7 +45,7 @@ while :; do
 		good=0; bad=0
 		for f in /tmp/slot.*; do
 			s=${f##*.}
-			if dd if=/dev/ddvmblk0 bs=1M skip=$s count=1 iflag=direct 2>/dev/null | cmp -s - $f; then
+			if dd if=/dev/ddvmblk0 bs=1M skip="$s" count=1 iflag=direct 2>/dev/null | cmp -s - "$f"; then
 				good=$((good + 1))
 			else
 				bad=$((bad + 1)); echo "DATA-VERIFY-BAD slot=$s"
