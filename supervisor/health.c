@@ -128,7 +128,7 @@ static void health__detected(struct vm *vm, const char *reason, uint64_t now)
 /* The old incarnation of a driver VM is dead (reaped): nobody writes its rings any
  * more, so reset them and bump the epoch now. Clients pause at once (blk stalls, net
  * flaps its carrier) instead of after the back-off and the reboot. */
-static void health__new_epochs(struct vm *vm, uint64_t now)
+void health__new_epochs(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
 	unsigned i;
@@ -417,5 +417,5 @@ int health__tick(struct supervisor *sup, uint64_t now)
 	t = startup__tick(sup, now);
 	if (t < next)
 		next = t;
-	return next < 10 ? 10 : next;
+	return next < 1 ? 1 : next; /* 1 ms only while a driver VM's service comes back */
 }

@@ -161,22 +161,34 @@ static void upgrade_start(struct vm *a, uint64_t now)
 	    s->image->append[0] ? ", append " : "", s->image->append);
 }
 
-/* The new image is on standby and paused: restart the active, as `ddvm restart` does;
- * the failover hands the service to the new image (spare__failover). */
+/* The handover the way `ddvm restart` goes: kill the active; once it is reaped, the
+ * failover hands the service to the new image (spare__failover). */
+static void upgrade_kill(struct vm *a)
+{
+	/* the gap is measured as for a failure ("service restored N ms after ...") */
+	a->fail_ms = a->upgrade.handover_ms;
+	a->planned = 1;
+	a->want_restart = 1;
+	vm__event(a, VM_EV_RESTART_REQUESTED);
+	vm__signal(a, SIGKILL);
+}
+
+static int upgrade_swap(struct vm *a, uint64_t now);
+
+/* The new image is on standby and paused: stop the active (QMP stop), then hand over
+ * (upgrade_swap, when stop answered). */
 static void upgrade_handover(struct vm *a, uint64_t now)
 {
 	struct vm *s = a->spare;
 
 	a->upgrade.state = UPGRADE_HANDOVER;
-	/* the gap is measured as for a failure ("service restored N ms after ...") */
-	a->fail_ms = now;
-	a->planned = 1;
+	a->upgrade.handover_ms = now;
+	a->upgrade.stop_answered = 0;
 	pr_info("%s: upgrade: the new image is on standby %llu ms after its QEMU started; "
 		"handing over",
 		a->cfg->name, (unsigned long long)(now - s->started_ms));
-	a->want_restart = 1;
-	vm__event(a, VM_EV_RESTART_REQUESTED);
-	vm__signal(a, SIGKILL);
+	if (qmp__command(&a->qmp, "stop", NULL, "upgrade-stop"))
+		upgrade_kill(a); /* no QMP: as a restart goes (kill, reap, failover) */
 }
 
 int spare__upgrade(struct vm *a, const struct vm_image *img, char *err, size_t len)
@@ -238,6 +250,13 @@ int spare__tick(struct vm *a, uint64_t now)
 		close(a->retired_ram_fd);
 		a->retired_ram_fd = -1;
 	}
+	/* an upgrade's old QEMU (stopped): killed once service is back, when its teardown
+	 * no longer competes with the new image for the CPUs (at most 1 s after) */
+	if (s->retiring && vm__alive(s) && !s->stopping_for_failure &&
+	    (!a->fail_ms || now - s->spare_phase_ms >= 1000)) {
+		s->stopping_for_failure = 1;
+		vm__signal(s, SIGKILL);
+	}
 	if (a->upgrade.state == UPGRADE_WAITING) {
 		/* the old image's spare goes first (not a failure of it: no back-off) */
 		if (vm__alive(s)) {
@@ -247,6 +266,14 @@ int spare__tick(struct vm *a, uint64_t now)
 		}
 		upgrade_start(a, now);
 		return 100;
+	}
+	if (a->upgrade.state == UPGRADE_HANDOVER && a->upgrade.stop_answered) {
+		int ok = a->upgrade.stop_answered > 0;
+
+		a->upgrade.stop_answered = 0;
+		if (!ok || !upgrade_swap(a, now))
+			upgrade_kill(a);
+		return 1;
 	}
 	if (a->upgrade.state == UPGRADE_BOOTING && s->image && s->spare_phase == SPARE_READY &&
 	    a->state == VM_RUNNING && vm__alive(a) && !a->fail_ms) {
@@ -336,6 +363,14 @@ void spare__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 			"started",
 			vm->cfg->name, vm->spare_standby, vm->spare_standby == 1 ? "" : "s",
 			(unsigned long long)(now - vm->started_ms));
+	} else if (!vm->spare_of && !strcmp(id, "upgrade-stop") &&
+		   vm->upgrade.state == UPGRADE_HANDOVER) {
+		/* spare__tick swaps the processes: not here, inside the read of this very
+		 * QMP connection (the swap moves it) */
+		if (err)
+			pr_warn("%s: upgrade: QMP stop: %s; killing it instead", vm->cfg->name,
+				err);
+		vm->upgrade.stop_answered = err ? -1 : 1;
 	} else if (!vm->spare_of && !strcmp(id, "spare-cont")) {
 		if (err) {
 			char why[256];
@@ -369,6 +404,14 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 	uint64_t d = SPARE_BACKOFF_MS;
 	unsigned i;
 
+	if (s->retiring) { /* an upgraded driver VM's old QEMU, killed after the handover */
+		s->retiring = 0;
+		s->stopping_for_failure = 0;
+		phase(s, SPARE_DOWN, now);
+		vm__event(s, VM_EV_STOPPED);
+		s->spare_at_ms = now;
+		return;
+	}
 	phase(s, SPARE_DOWN, now);
 	vm__event(s, VM_EV_STOPPED);
 	if (s->sup->stopping)
@@ -445,16 +488,16 @@ static void upgrade_commit(struct vm *a, struct vm *s, uint64_t now)
 		(unsigned long long)(now - a->upgrade.asked_ms));
 }
 
-int spare__failover(struct vm *a, uint64_t now)
+/* Can A's spare take over now: ready (paused on standby), its QEMU alive, every
+ * channel device of it connected (its QEMU holds the peer)? */
+static int spare_usable(struct vm *a, uint64_t now)
 {
 	struct supervisor *sup = a->sup;
 	struct vm *s = a->spare;
-	unsigned i, moved = 0;
-	uint64_t t0 = now_ms();
+	unsigned i;
 
-	if (!s || s->spare_phase != SPARE_READY || !vm__alive(s) || vm__alive(a) || sup->stopping)
+	if (!s || s->spare_phase != SPARE_READY || !vm__alive(s) || s->retiring || sup->stopping)
 		return 0;
-	/* Every channel device of the spare must be there (its QEMU holds the peer). */
 	for (i = 0; i < sup->cfg->nr_channels; i++) {
 		struct channel *ch = &sup->channels[i];
 
@@ -465,8 +508,18 @@ int spare__failover(struct vm *a, uint64_t now)
 			return 0;
 		}
 	}
-	/* The active QEMU is reaped (vm__alive(a) is 0) and its epochs were bumped. The
-	 * spare's process becomes the driver VM's. */
+	return 1;
+}
+
+/* A has no QEMU now (reaped, or an upgrade's stopped one moved away) and its epochs
+ * were bumped: the spare's process becomes the driver VM's, its peers are promoted,
+ * it is resumed. */
+static void failover_finish(struct vm *a, uint64_t t0, uint64_t now)
+{
+	struct supervisor *sup = a->sup;
+	struct vm *s = a->spare;
+	unsigned i, moved = 0;
+
 	vm__take_process(a, s);
 	vm__event(s, VM_EV_STOPPED); /* its struct waits for the next spare */
 	phase(s, SPARE_DOWN, now);
@@ -487,7 +540,7 @@ int spare__failover(struct vm *a, uint64_t now)
 				upgrade_failed(a, why, now);
 			vm__event(a, VM_EV_START);
 			health__fail(a, why, now); /* killed, reaped, restored as usual */
-			return 1;
+			return;
 		}
 		pr_info("%s: channel %s: the spare is the driver VM now (peer %d, epoch %u)",
 			a->cfg->name, ch->cfg->name, id, channel__epoch(ch));
@@ -507,6 +560,49 @@ int spare__failover(struct vm *a, uint64_t now)
 	pr_info("%s: failover to spare in %llu ms (pid %d; %u channel%s moved, resumed in %llu ms)",
 		a->cfg->name, (unsigned long long)(a->failover_ms - (a->fail_ms ? a->fail_ms : t0)),
 		a->pid, moved, moved == 1 ? "" : "s", (unsigned long long)(a->failover_ms - t0));
+}
+
+int spare__failover(struct vm *a, uint64_t now)
+{
+	uint64_t t0 = now_ms();
+
+	/* the active QEMU is reaped first: never two QEMUs serving one disk */
+	if (vm__alive(a) || !spare_usable(a, now))
+		return 0;
+	failover_finish(a, t0, now);
+	return 1;
+}
+
+/*
+ * An upgrade's handover, once the active answered QMP stop: its vCPUs are halted and
+ * QEMU drained and flushed its block I/O before answering (do_vm_stop), so the old
+ * QEMU does no more I/O — as good as reaped for the disk, and ~70 ms sooner than a
+ * kill and a reap of it under TCG. Its process moves into the spare's struct (which
+ * hands its own to the driver VM), is killed once service is back, and is reaped there.
+ * 0 when the spare cannot take over: the caller kills the active instead.
+ */
+static int upgrade_swap(struct vm *a, uint64_t now)
+{
+	struct vm *s = a->spare;
+	struct vm_proc old;
+	uint64_t t0 = now_ms();
+
+	if (!vm__alive(a) || !spare_usable(a, now))
+		return 0;
+	a->fail_ms = a->upgrade.handover_ms; /* not before: a RUNNING VM with fail_ms set is
+						 checked for "service restored" at once */
+	a->planned = 1;
+	vm__event(a, VM_EV_RESTART_REQUESTED);
+	vm__detach_process(a, &old);
+	pr_info("%s: upgrade: the old image is stopped (block I/O drained); handing over before "
+		"it exits",
+		a->cfg->name);
+	health__new_epochs(a, now);
+	vm__event(a, VM_EV_STOPPED);
+	failover_finish(a, t0, now);
+	vm__attach_process(s, &old); /* the spare's struct is empty now */
+	s->retiring = 1;
+	phase(s, SPARE_DOWN, now);
 	return 1;
 }
 

@@ -70,6 +70,8 @@ struct vm_upgrade {
 	struct vm_image image;
 	enum upgrade_state state;
 	uint64_t asked_ms, done_ms; /* monotonic */
+	uint64_t handover_ms;	    /* the active was asked to stop (the gap starts) */
+	int stop_answered;	    /* its QMP stop: 1 done, -1 refused, 0 not yet */
 	char why[256];		    /* FAILED: what went wrong */
 };
 

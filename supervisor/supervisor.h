@@ -72,6 +72,9 @@ int supervisor__vm_uses(const struct vm *vm, const struct channel *ch);
 void health__vm_exited(struct vm *vm, int status, uint64_t now);
 void health__qmp_event(struct vm *vm, const char *event, uint64_t now);
 void health__fail(struct vm *vm, const char *reason, uint64_t now);
+/* The driver VM's old incarnation writes nothing any more (reaped, or stopped for an
+ * upgrade's handover): reset its channels' rings and bump their epochs. */
+void health__new_epochs(struct vm *vm, uint64_t now);
 /* Timers: boot timeout, heartbeat, requests, pending restarts. Returns ms until the
  * next thing to check (for poll's timeout). */
 int health__tick(struct supervisor *sup, uint64_t now);

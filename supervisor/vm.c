@@ -662,6 +662,30 @@ int vm__console_read(struct vm *vm, uint64_t now)
 	}
 }
 
+void vm__detach_process(struct vm *vm, struct vm_proc *p)
+{
+	p->pid = vm->pid;
+	p->pidfd = vm->pidfd;
+	p->con_fd = vm->con_fd;
+	p->qmp = vm->qmp;
+	p->started_ms = vm->started_ms;
+	vm->pid = -1;
+	vm->pidfd = -1;
+	vm->con_fd = -1;
+	qmp__init(&vm->qmp);
+	vm->line_len = 0;
+}
+
+void vm__attach_process(struct vm *vm, const struct vm_proc *p)
+{
+	vm->pid = p->pid;
+	vm->pidfd = p->pidfd;
+	vm->con_fd = p->con_fd;
+	vm->qmp = p->qmp;
+	vm->started_ms = p->started_ms;
+	vm->line_len = 0;
+}
+
 void vm__take_process(struct vm *dst, struct vm *src)
 {
 	dst->pid = src->pid;

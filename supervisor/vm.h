@@ -75,6 +75,7 @@ struct vm {
 	uint64_t snap_phase_ms;	   /* when the current phase began */
 	uint64_t snap_restored_ms; /* restore: when the guest ran again */
 	int ram_fd;		   /* a cold boot's RAM: memfd, QEMU maps it shared (fd 3) */
+	int retiring;		   /* a spare struct holding an upgraded VM's old QEMU */
 	long long pss_kib;	   /* last smaps_rollup Pss of this incarnation, -1: none */
 	uint64_t pss_ms;	   /* when it was read */
 	int snap_ram_fd;	   /* the RAM the snapshot goes with: sealed memfd, -1 */
@@ -129,6 +130,17 @@ void vm__console_write(struct vm *vm, const char *buf, size_t len);
 int vm__console_attach(struct vm *vm, int fd);
 void vm__console_detach(struct vm *vm, int fd);
 int vm__alive(const struct vm *vm);
+/* A QEMU process and what belongs to it, while it moves between structs. */
+struct vm_proc {
+	pid_t pid;
+	int pidfd, con_fd;
+	struct qmp qmp;
+	uint64_t started_ms;
+};
+/* Take VM's process out of it (VM has none afterwards; its files stay). */
+void vm__detach_process(struct vm *vm, struct vm_proc *p);
+/* Give VM (which has none) the process P. */
+void vm__attach_process(struct vm *vm, const struct vm_proc *p);
 /* Failover: DST (reaped) takes over SRC's running QEMU (pid, pidfd, console, QMP and
  * the restore's bookkeeping); SRC's pid file and QMP socket are renamed to DST's.
  * SRC has no process afterwards. */

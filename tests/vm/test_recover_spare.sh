@@ -14,21 +14,14 @@
 # comparison in docs/dependability.md.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
+source "$(dirname "$0")/spare_lib.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
 KILLS=${SPARE_KILLS:-5}
 MODE=${SPARE_MODE:-on}
 
 # examples/spare.ini as a user would copy it; the test's paths, image and workload
 [ "$MODE" = on ] && spare=yes || spare=no
-sed -e "s|^kernel .*|kernel = $DDVM_KERNEL|" \
-	-e "s|^driver_initrd .*|driver_initrd = $DDVM_DRIVER_INITRD|" \
-	-e "s|^client_initrd .*|client_initrd = $DDVM_CLIENT_INITRD|" \
-	-e "s|^image .*|image = $T/disk0.img|" \
-	-e "s|^spare .*|spare = $spare|" \
-	-e "/^\[driver-vm drv\]/a restart_max = 1000\nboot_timeout_ms = 180000" \
-	-e "/^\[client-vm app\]/a run = $DDVM_ROOT/tests/vm/spare_client.sh\nboot_timeout_ms = 180000" \
-	"$DDVM_ROOT/examples/spare.ini" >"$T/spare.ini"
-grep -q "^spare = $spare" "$T/spare.ini" || t_fail "examples/spare.ini has no spare key"
+spare_config "$T/spare.ini" "$spare"
 sup_up "$T/spare.ini"
 sup_wait_log 'drv: snapshot taken in' 120
 sup_wait_console app 'CLIENT-UP' 180
@@ -40,24 +33,6 @@ if [ "$MODE" = on ]; then
 		t_fail "ddvm status --json: the spare is not ready"
 fi
 
-count() { grep -ac -- "$1" "$DDVM_RUNDIR/$2" 2>/dev/null || true; }
-last_ok() {
-	local v
-	v=$(grep -ao 'PINGSTAT ok=[0-9]*' "$DDVM_RUNDIR/app.log" | tail -n 1 | cut -d= -f2 || true)
-	echo "${v:-0}"
-}
-# wait until the client's data and pings moved past what they were
-wait_client() {
-	local why=$1 pass0 ok0 deadline=$((SECONDS + 90))
-	pass0=$(count 'DATA-PASS' app.log)
-	ok0=$(last_ok)
-	while ((SECONDS < deadline)); do
-		(($(count 'DATA-PASS' app.log) > pass0)) && (($(last_ok) > ok0)) && return 0
-		sleep 0.1
-	done
-	tail -n 20 "$DDVM_RUNDIR/app.log"
-	t_fail "$why: the client's data or pings did not move within 90 s"
-}
 wait_client "before the first kill"
 for n in $(seq "$KILLS"); do
 	[ "$MODE" = on ] && sup_wait_log 'drv: spare: ready \(paused' 180 "$n"
@@ -81,19 +56,8 @@ if [ "$MODE" = on ]; then
 	[ "$("$DDVM" status --json | jq -r '.vms[] | select(.name == "drv") | .spare.failovers')" = "$KILLS" ] ||
 		t_fail "ddvm status --json: spare.failovers is not $KILLS"
 fi
-# one more full read-back of every slot after the last failover
-v0=$(count 'DATA-VERIFY good' app.log)
-sup_wait_console app 'DATA-VERIFY good' 180 $((v0 + 1))
-grep -a 'DATA-VERIFY good\|PINGSTAT' "$DDVM_RUNDIR/app.log" | tail -n 2
-! grep -aq 'DATA-IOERR\|DATA-MISMATCH\|DATA-VERIFY-BAD' "$DDVM_RUNDIR/app.log" ||
-	{ grep -a 'DATA-IOERR\|DATA-MISMATCH\|DATA-VERIFY-BAD' "$DDVM_RUNDIR/app.log" | head; t_fail "client I/O error or bad data"; }
-! grep -aqE 'Oops|BUG:|Kernel panic|I/O error' "$DDVM_RUNDIR/app.log" || t_fail "the client's kernel complained"
-[ "$(sup_vm_field app restarts)" = 0 ] || t_fail "the client VM restarted"
+spare_check_client
 
-stats() { # p50/p90/max of the numbers on stdin
-	sort -n | awk '{ v[NR] = $1 } END { if (!NR) { print "none"; exit }
-		printf "n=%d p50=%d p90=%d max=%d", NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.999)], v[NR] }'
-}
 [ "$MODE" = on ] && t_log "failover to spare (failure detected -> spare resumed), ms:" \
 	"$(grep -o 'failover to spare in [0-9]*' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $5 }' | stats)"
 t_log "fault -> service restored (spare = $spare), ms:" \

@@ -25,6 +25,11 @@ expect 2 "$DDVM" up a.ini b.ini
 expect 2 "$DDVM" up -x a.ini
 expect 2 "$DDVM" status extra
 expect 2 "$DDVM" restart
+expect 2 "$DDVM" upgrade
+expect 2 "$DDVM" upgrade drv # nothing to change
+expect 2 "$DDVM" upgrade drv --initrd "$T/no-such.cpio.gz"
+grep -q 'no-such.cpio.gz: No such file' "$T/out" || t_fail "upgrade: a missing file is not named: $(cat "$T/out")"
+expect 0 "$DDVM" upgrade --help
 expect 0 "$DDVM" up --help
 expect 0 "$DDVM" status --help
 printf '[driver-vm drv]\nmemory = lots\n' >"$T/broken.ini"
@@ -34,6 +39,7 @@ expect 4 "$DDVM" status
 expect 4 "$DDVM" status --json
 expect 4 "$DDVM" down
 expect 4 "$DDVM" restart drv
+expect 4 "$DDVM" upgrade drv --append x
 
 # --- a QEMU that refuses to start ----------------------------------------------------
 head -c 1048576 /dev/zero >"$T/corrupt.qcow2" # no qcow2 header: QEMU refuses it
@@ -82,6 +88,9 @@ expect 5 "$DDVM" restart nosuch
 expect 5 "$DDVM" console nosuch
 expect 5 "$DDVM" logs nosuch
 expect 5 "$DDVM" inject nosuch kill
+expect 5 "$DDVM" upgrade nosuch --append x
+expect 1 "$DDVM" upgrade drv --append x # no warm spare: refused, says what to add
+grep -q "add 'spare = yes'" "$T/out" || t_fail "upgrade without a spare: no reason: $(cat "$T/out")"
 expect 1 "$DDVM" inject drv kill # gave up: refused, says why
 expect 0 "$DDVM" logs drv -f --help
 

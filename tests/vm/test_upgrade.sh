@@ -1,0 +1,111 @@
+#!/bin/bash
+# timeout: 600
+# ddvm upgrade through `ddvm up` with examples/spare.ini (an e1000 on user networking and
+# a raw virtio-blk disk in the driver VM, a warm spare, one client VM using both) while
+# the client pings through the e1000 and writes + reads back 1 MiB O_DIRECT blocks:
+#  1. an upgrade to an image that cannot boot (a "kernel" that is not one) fails: the
+#     CLI says so (exit 1), the driver VM never stopped (same pid), a spare of the old
+#     image is ready again, the client's data and pings go on;
+#  2. `ddvm upgrade drv --initrd NEW --append ...` replaces the driver VM by one booted
+#     from a new initramfs (the old one plus /etc/ddvm-image-id = v2, which the driver
+#     VM's run script prints): the CLI returns 0, the new QEMU runs the new initrd and
+#     command line, its console said "IMAGE-ID v2", service was restored (the gap is
+#     printed), status --json says done;
+#  3. a kill -9 after it: the next spare (restored from the NEW image's snapshot) takes
+#     over and also runs the new initrd.
+# At the end: no client I/O error, no mismatch, every block reads back as last written,
+# the client never restarted. UPGRADES=N (default 1) repeats step 2 N times, between
+# two new images (v2, v3), and prints the gaps (p50/p90/max) for docs/dependability.md.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
+source "$(dirname "$0")/spare_lib.sh"
+command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
+command -v cpio >/dev/null || t_skip "needs cpio"
+
+cat >"$T/drv-run.sh" <<'EOF2'
+echo "IMAGE-ID $(cat /etc/ddvm-image-id 2>/dev/null || echo stock)"
+EOF2
+
+# the new image: the driver initramfs and one more archive after it (the kernel unpacks
+# them in order), which adds /etc/ddvm-image-id
+UPGRADES=${UPGRADES:-1}
+for v in v2 v3; do
+	mkdir -p "$T/extra-$v/etc"
+	echo $v >"$T/extra-$v/etc/ddvm-image-id"
+	(cd "$T/extra-$v" && find . | cpio -o -H newc --quiet | gzip) >"$T/extra-$v.cpio.gz"
+	cat "$DDVM_DRIVER_INITRD" "$T/extra-$v.cpio.gz" >"$T/driver-$v.cpio.gz"
+done
+
+spare_config "$T/spare.ini" yes "run = $T/drv-run.sh"
+sup_up "$T/spare.ini"
+sup_wait_log 'drv: snapshot taken in' 120
+sup_wait_console app 'CLIENT-UP' 180
+sup_wait_log 'drv: spare: ready \(paused' 120
+grep -aq 'IMAGE-ID stock' "$DDVM_RUNDIR/drv.log" || t_fail "the first driver VM did not run its run script"
+
+upgrade_state() { "$DDVM" status --json | jq -r '.vms[] | select(.name == "drv") | .upgrade.state'; }
+wait_client "before the upgrades"
+
+# 1. an image that cannot boot: refused by QEMU, the old one goes on (the supervisor log
+# is kept in the test log: docs/supervisor.md quotes it)
+pid=$(sup_vm_field drv pid)
+t_log "upgrade to a kernel that is not one"
+if "$DDVM" upgrade drv --kernel "$T/driver-v2.cpio.gz" >"$T/up1.out" 2>&1; then
+	cat "$T/up1.out"
+	t_fail "an upgrade to a broken kernel succeeded"
+fi
+cat "$T/up1.out"
+grep -q 'upgrade of drv failed' "$T/up1.out" || t_fail "the CLI did not say the upgrade failed"
+sup_wait_log 'drv: upgrade FAILED' 10
+[ "$(upgrade_state)" = failed ] || t_fail "status --json: the upgrade is not 'failed'"
+[ "$(sup_vm_field drv pid)" = "$pid" ] || t_fail "a failed upgrade stopped the driver VM"
+sup_wait_log 'drv: spare: ready \(paused' 120 2
+wait_client "after the failed upgrade"
+
+# 2. the new initramfs and command line (v2, v3, v2, ... for UPGRADES > 1)
+for u in $(seq "$UPGRADES"); do
+	[ $((u % 2)) = 1 ] && v=v2 || v=v3
+	n=$(count 'service restored' ddvm.log)
+	images=$(count "IMAGE-ID $v" drv.spare.log)
+	pid=$(sup_vm_field drv pid)
+	t0=$SECONDS
+	"$DDVM" upgrade drv --initrd "$T/driver-$v.cpio.gz" --append "ddvm.test=$v" >"$T/up2.out" 2>&1 ||
+		{ cat "$T/up2.out"; t_fail "ddvm upgrade $u failed"; }
+	cat "$T/up2.out"
+	t_log "ddvm upgrade $u (to $v) returned after $((SECONDS - t0)) s"
+	sup_wait_log 'drv: upgrade: the new image serves' 10 "$u"
+	sup_wait_log 'drv: service restored [0-9]+ ms after' 60 $((n + 1))
+	[ "$(upgrade_state)" = "done" ] || t_fail "status --json: the upgrade is not 'done'"
+	new=$(sup_vm_field drv pid)
+	[ "$new" != "$pid" ] || t_fail "the driver VM still has its old QEMU (pid $pid)"
+	tr '\0' ' ' </proc/"$new"/cmdline | grep -q -- "-initrd $T/driver-$v.cpio.gz" ||
+		t_fail "the new driver VM's QEMU does not boot the new initrd"
+	tr '\0' ' ' </proc/"$new"/cmdline | grep -q "ddvm.test=$v" ||
+		t_fail "the new driver VM's QEMU does not have the new command line"
+	[ "$(count "IMAGE-ID $v" drv.spare.log)" -gt "$images" ] ||
+		t_fail "the new image's run script did not print $v"
+	wait_client "after upgrade $u"
+	t_log "$(grep -o 'upgrade: the new image is on standby.*' "$DDVM_RUNDIR/ddvm.log" | tail -n 1);" \
+		"$(grep -o 'failover to spare in [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1) (from the handover's start);" \
+		"$(grep -o 'channel [a-z0-9.]* back [0-9]* ms.*side after [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | sed 's/ after the handover began (the driver VM.s side after / (driver VM /' | tail -n 2 | tr '\n' ' ')" \
+		"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1)"
+	sup_wait_log 'drv: spare: ready \(paused' 180 $((2 * u + 2))
+done
+
+# 3. the next spare restores the new image's snapshot
+n=$(count 'service restored' ddvm.log)
+"$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
+sup_wait_log 'drv: failover to spare in' 30 $((UPGRADES + 1))
+sup_wait_log 'drv: service restored [0-9]+ ms after' 60 $((n + 1))
+new2=$(sup_vm_field drv pid)
+[ "$new2" != "$new" ] || t_fail "the kill after the upgrade did not fail over"
+tr '\0' ' ' </proc/"$new2"/cmdline | grep -q -- "-initrd $T/driver-$v.cpio.gz" ||
+	t_fail "the spare after the upgrade does not run the new initrd"
+wait_client "after the kill following the upgrade"
+
+spare_check_client
+t_log "the client: $(grep -a 'DATA-PASS' "$DDVM_RUNDIR/app.log" | tail -n 1); $(grep -a PINGSTAT "$DDVM_RUNDIR/app.log" | tail -n 1)"
+t_log "upgrade -> service restored (the gap: old QEMU killed -> both channels back), ms:" \
+	"$(grep -o 'service restored [0-9]* ms after the handover' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $3 }' |
+		stats)"
+echo SUCCESS
