@@ -191,13 +191,17 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 			snprintf(pid, sizeof(pid), "%d", vm->spare->pid);
 			reply(c, "%-12s   spare: %s%s, pid %s, failovers %u\n", "",
 			      spare_phase_name(vm->spare->spare_phase),
-			      vm->spare->spare_phase == SPARE_READY ? " (paused)" : "",
+			      vm->spare->spare_phase == SPARE_READY ? " (paused)"
+			      : vm->spare->retiring ? " (the old QEMU of an upgrade, stopping)"
+						    : "",
 			      vm__alive(vm->spare) ? pid : "-", vm->failovers);
 		}
 		if (vm->upgrade.state != UPGRADE_NONE)
-			reply(c, "%-12s   upgrade: %s%s%s (initrd %s)\n", "",
+			reply(c, "%-12s   upgrade: %s%s%s (kernel %s, initrd %s%s%s)\n", "",
 			      upgrade_state_name(vm->upgrade.state), vm->upgrade.why[0] ? ": " : "",
-			      vm->upgrade.why, vm->upgrade.image.initrd);
+			      vm->upgrade.why, vm->upgrade.image.kernel, vm->upgrade.image.initrd,
+			      vm->upgrade.image.append[0] ? ", append " : "",
+			      vm->upgrade.image.append);
 		for (j = 0; j < cfg->nr_devices; j++) {
 			char line[CFG_PATH_MAX + 256];
 
@@ -411,6 +415,11 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 	}
 	pr_info("%s: restart requested", name);
 	if (vm__alive(vm)) {
+		if (vm->cfg->role == CFG_DRIVER_VM && !vm->fail_ms) {
+			/* the outage is measured as a failure's ("service restored N ms") */
+			vm->fail_ms = now_ms();
+			vm->planned = VM_PLANNED_RESTART;
+		}
 		vm->want_restart = 1;
 		vm__event(vm, VM_EV_RESTART_REQUESTED);
 		vm__signal(vm, SIGKILL);

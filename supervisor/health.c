@@ -328,6 +328,14 @@ static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now
 	return 0;
 }
 
+/* What vm->fail_ms marks, for the "back N ms after ..." lines. */
+static const char *outage_start(const struct vm *vm)
+{
+	return vm->planned == VM_PLANNED_UPGRADE   ? "the handover began"
+	       : vm->planned == VM_PLANNED_RESTART ? "the restart began"
+						   : "the failure was detected";
+}
+
 static int health__check_vm(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
@@ -347,10 +355,23 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		}
 		return vm->state == VM_FAILED ? (int)(vm->restart_at_ms - now) : 0;
 	}
+	/* The boot deadline runs until the ready line; what restart = snapshot does after
+	 * it (save, plug the channels) or instead of it (restore) gets a deadline of its
+	 * own: a boot that printed its ready line at 59.8 s of 60 must not fail in the
+	 * snapshot that follows. */
 	if (vm->state == VM_BOOTING && vm->cfg->boot_timeout_ms &&
-	    now - vm->started_ms >= vm->cfg->boot_timeout_ms) {
-		snprintf(why, sizeof(why), "no '%s' on the console within %u ms", vm->cfg->ready,
-			 vm->cfg->boot_timeout_ms);
+	    now - (vm->snap_phase != SNAP_IDLE ? vm->snap_phase_ms : vm->started_ms) >=
+		vm->cfg->boot_timeout_ms) {
+		if (vm->snap_phase == SNAP_IDLE)
+			snprintf(why, sizeof(why), "no '%s' on the console within %u ms",
+				 vm->cfg->ready, vm->cfg->boot_timeout_ms);
+		else
+			snprintf(why, sizeof(why),
+				 "restart = snapshot: the %s step did not finish within %u ms",
+				 vm->snap_phase == SNAP_SAVING	  ? "snapshot"
+				 : vm->snap_phase == SNAP_LOADING ? "restore"
+								  : "channel hot-plug",
+				 vm->cfg->boot_timeout_ms);
 		health__fail(vm, why, now);
 		return 100;
 	}
@@ -372,9 +393,7 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				pr_info("%s: channel %s back %llu ms after %s (the driver VM's "
 					"side after %llu ms)",
 					vm->cfg->name, ch->cfg->name,
-					(unsigned long long)(now - vm->fail_ms),
-					vm->planned ? "the handover began"
-						    : "the failure was detected",
+					(unsigned long long)(now - vm->fail_ms), outage_start(vm),
 					(unsigned long long)(ch->backend_back_ms - vm->fail_ms));
 			}
 			restored += ch->back_ms != 0;
@@ -382,8 +401,7 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		if (restored == served) {
 			pr_info("%s: service restored %llu ms after %s (%u channel%s)",
 				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
-				vm->planned ? "the handover began" : "the failure was detected",
-				served, served == 1 ? "" : "s");
+				outage_start(vm), served, served == 1 ? "" : "s");
 			vm->fail_ms = 0;
 			vm->planned = 0;
 		}

@@ -680,10 +680,17 @@ static int cmd_upgrade(int argc, char **argv)
 			fprintf(stderr, "ddvm: %s upgraded: the new image serves\n", vm);
 			return EX_OK;
 		}
-		if (!strcmp(state, "failed") || !state[0]) {
+		if (!state[0]) {
+			fprintf(stderr,
+				"\nddvm: upgrade of %s: the supervisor is gone ('ddvm down'?); "
+				"nothing runs any more\n",
+				vm);
+			return EX_FAIL;
+		}
+		if (!strcmp(state, "failed")) {
 			fprintf(stderr,
 				"\nddvm: upgrade of %s failed: %s; it goes on with its old image\n",
-				vm, state[0] ? why : "supervisor gone");
+				vm, why);
 			return EX_FAIL;
 		}
 		if (isatty(2) && i % 5 == 0)

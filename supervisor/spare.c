@@ -167,7 +167,7 @@ static void upgrade_kill(struct vm *a)
 {
 	/* the gap is measured as for a failure ("service restored N ms after ...") */
 	a->fail_ms = a->upgrade.handover_ms;
-	a->planned = 1;
+	a->planned = VM_PLANNED_UPGRADE;
 	a->want_restart = 1;
 	vm__event(a, VM_EV_RESTART_REQUESTED);
 	vm__signal(a, SIGKILL);
@@ -591,7 +591,7 @@ static int upgrade_swap(struct vm *a, uint64_t now)
 		return 0;
 	a->fail_ms = a->upgrade.handover_ms; /* not before: a RUNNING VM with fail_ms set is
 						 checked for "service restored" at once */
-	a->planned = 1;
+	a->planned = VM_PLANNED_UPGRADE;
 	vm__event(a, VM_EV_RESTART_REQUESTED);
 	vm__detach_process(a, &old);
 	pr_info("%s: upgrade: the old image is stopped (block I/O drained); handing over before "

@@ -59,7 +59,7 @@ struct vm {
 	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
 	uint64_t fail_ms;   /* failure detected; cleared when service is restored */
-	int planned;	    /* fail_ms is an upgrade's handover, not a failure */
+	int planned;	    /* fail_ms is not a failure: VM_PLANNED_* */
 	uint64_t inject_ms; /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
 	int epoch_bumped; /* its channels already got the new epoch at its death */
@@ -98,6 +98,10 @@ struct vm {
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };
+
+/* vm->planned: what fail_ms (the outage's start) was, when not a failure */
+#define VM_PLANNED_UPGRADE 1 /* an upgrade's handover (spare.c) */
+#define VM_PLANNED_RESTART 2 /* `ddvm restart` */
 
 /* restart = snapshot: the guest's RAM (a memfd) is this fd in QEMU (snapshot.h). */
 #define VM_RAM_FD 3

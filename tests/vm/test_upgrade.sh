@@ -105,7 +105,7 @@ wait_client "after the kill following the upgrade"
 
 spare_check_client
 t_log "the client: $(grep -a 'DATA-PASS' "$DDVM_RUNDIR/app.log" | tail -n 1); $(grep -a PINGSTAT "$DDVM_RUNDIR/app.log" | tail -n 1)"
-t_log "upgrade -> service restored (the gap: old QEMU killed -> both channels back), ms:" \
+t_log "upgrade -> service restored (the gap: QMP stop of the old image -> both channels back), ms:" \
 	"$(grep -o 'service restored [0-9]* ms after the handover' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $3 }' |
 		stats)"
 echo SUCCESS
