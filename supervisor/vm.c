@@ -688,11 +688,9 @@ void vm__attach_process(struct vm *vm, const struct vm_proc *p)
 
 void vm__take_process(struct vm *dst, struct vm *src)
 {
-	dst->pid = src->pid;
-	dst->pidfd = src->pidfd;
-	dst->con_fd = src->con_fd;
-	dst->qmp = src->qmp;
-	dst->started_ms = src->started_ms;
+	size_t line_len = src->line_len;
+	struct vm_proc p;
+
 	dst->restoring = 1;
 	dst->snap_phase = SNAP_DONE;
 	dst->snap_plugs = 0;
@@ -701,18 +699,15 @@ void vm__take_process(struct vm *dst, struct vm *src)
 	dst->snap_restored_ms = src->snap_restored_ms;
 	dst->pss_kib = -1;
 	dst->pss_ms = 0;
-	memcpy(dst->line, src->line, src->line_len);
-	dst->line_len = src->line_len;
+	memcpy(dst->line, src->line, line_len);
 	/* the names tools know (NAME.pid: ddvm's tests, scripts) now mean this QEMU */
 	if (rename(src->pid_path, dst->pid_path) < 0)
 		pr_debug("%s: rename %s: %s", dst->cfg->name, src->pid_path, strerror(errno));
 	if (rename(src->qmp_path, dst->qmp_path) < 0)
 		pr_debug("%s: rename %s: %s", dst->cfg->name, src->qmp_path, strerror(errno));
-	src->pid = -1;
-	src->pidfd = -1;
-	src->con_fd = -1;
-	qmp__init(&src->qmp);
-	src->line_len = 0;
+	vm__detach_process(src, &p);
+	vm__attach_process(dst, &p);
+	dst->line_len = line_len; /* a console line QEMU was in the middle of */
 	src->snap_phase = SNAP_IDLE;
 }
 

@@ -672,6 +672,9 @@ static void netback_remove(struct pci_dev *pdev)
 		rtnl_lock();
 		switch_port_detach(p);
 		rtnl_unlock();
+		/* the NIC's notifier may have queued the tick (it returns at once on
+		 * standby) while the port was on the switch */
+		cancel_delayed_work_sync(&p->tick);
 		ddvm_ivshmem_remove(&p->t);
 		netif_napi_del(&p->napi);
 		kfree(p);
