@@ -454,8 +454,11 @@ static void cmd_upgrade(struct supervisor *sup, struct control_conn *c, const ch
 		return;
 	}
 	vm = supervisor__find_vm(sup, name);
-	if (vm && !append)
-		append = vm->cfg->append; /* not given: kept */
+	if (vm) { /* what is not given stays as it is */
+		kernel = kernel[0] ? kernel : vm->cfg->kernel;
+		initrd = initrd[0] ? initrd : vm->cfg->initrd;
+		append = append ? append : vm->cfg->append;
+	}
 	if (!vm) {
 		reply_no_vm(sup, c, name);
 	} else if (strlen(kernel) >= sizeof(img.kernel) || strlen(initrd) >= sizeof(img.initrd) ||

@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,8 +46,8 @@ static void upgrade_failed(struct vm *a, const char *why, uint64_t now)
 
 	if (a->upgrade.state == UPGRADE_HANDOVER && vm__alive(a)) {
 		/* resume what our stop stopped (whichever came first) */
-		if (a->upgrade.sigstop && a->pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, a->pidfd, SIGCONT, NULL, 0);
+		if (a->upgrade.sigstop)
+			vm__signal(a, SIGCONT);
 		else
 			cmd(a, "cont", "upgrade-cont");
 	}
@@ -234,7 +233,7 @@ static void upgrade_handover(struct vm *a, uint64_t now)
 		a->cfg->name, (unsigned long long)(now - s->started_ms),
 		a->upgrade.sigstop ? "SIGSTOP" : "QMP stop: a disk uses aio other than threads");
 	if (a->upgrade.sigstop) {
-		if (syscall(SYS_pidfd_send_signal, a->pidfd, SIGSTOP, NULL, 0) < 0)
+		if (vm__signal(a, SIGSTOP))
 			upgrade_abort(a, "cannot stop the running driver VM's QEMU", now);
 		return;
 	}
@@ -273,10 +272,6 @@ int spare__upgrade(struct vm *a, const struct vm_image *img, char *err, size_t l
 		return -1;
 	}
 	next = *img;
-	if (!next.kernel[0])
-		snprintf(next.kernel, sizeof(next.kernel), "%s", a->cfg->kernel);
-	if (!next.initrd[0])
-		snprintf(next.initrd, sizeof(next.initrd), "%s", a->cfg->initrd);
 	if (access(next.kernel, R_OK) || access(next.initrd, R_OK)) {
 		snprintf(err, len, "cannot read %s: %s",
 			 access(next.kernel, R_OK) ? next.kernel : next.initrd, strerror(errno));

@@ -107,7 +107,8 @@ void spare__snapshot_taken(struct vm *active);
 const char *spare_phase_name(enum spare_phase p);
 const char *upgrade_state_name(enum upgrade_state s);
 /* `ddvm upgrade`: check the request (ERR gets a sentence for the user) and start it.
- * IMG's empty fields keep the driver VM's current value. 0 or -1. */
+ * IMG is the whole new image (the caller fills in the current kernel, initrd or append
+ * for what was not given). 0 or -1. */
 int spare__upgrade(struct vm *active, const struct vm_image *img, char *err, size_t len);
 
 #endif /* DDVM_SPARE_H */

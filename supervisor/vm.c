@@ -567,15 +567,16 @@ err_free:
 	return ret;
 }
 
-void vm__signal(struct vm *vm, int sig)
+int vm__signal(struct vm *vm, int sig)
 {
-	if (vm->pid <= 0)
-		return;
+	if (vm->pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
 	/* Through the pidfd: a reaped and recycled pid can never be hit by mistake. */
 	if (vm->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, vm->pidfd, sig, NULL, 0);
-	else
-		kill(vm->pid, sig);
+		return syscall(SYS_pidfd_send_signal, vm->pidfd, sig, NULL, 0) < 0 ? -1 : 0;
+	return kill(vm->pid, sig);
 }
 
 int vm__reap(struct vm *vm)

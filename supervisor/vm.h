@@ -123,7 +123,7 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 /* Start QEMU; the VM is BOOTING afterwards. */
 int vm__start(struct vm *vm);
 /* Send SIG to QEMU (by pid, through the pidfd so a recycled pid is never hit). */
-void vm__signal(struct vm *vm, int sig);
+int vm__signal(struct vm *vm, int sig); /* 0, or -1 (errno) when it could not be sent */
 /* If QEMU exited: reap it, close everything of this run, return its wait status;
  * -EAGAIN while it still runs. Never blocks. */
 int vm__reap(struct vm *vm);
