@@ -58,15 +58,17 @@ typedef uint64_t ddvm_le64;
 
 #define DDVM_MAGIC     0x4d564444u /* "DDVM" as little-endian bytes */
 #define DDVM_ABI_MAJOR 1	   /* incompatible layout change: refuse */
-#define DDVM_ABI_MINOR 2	   /* compatible growth: accept any */
+#define DDVM_ABI_MINOR 3	   /* compatible growth: accept any */
 				   /* 1: backend_session, frontend_session */
 				   /* 2: hdr.stats, the backend's counters */
+				   /* 3: slots up to 1 MiB (was 256 KiB): a side built
+				    * before refuses such a region's layout */
 #define DDVM_CACHELINE	      64
 #define DDVM_HDR_SIZE	      4096
 #define DDVM_MAX_RINGS	      16 /* ring table entries in the header */
 #define DDVM_DESC_SIZE	      32 /* every descriptor, every service */
 #define DDVM_RING_MAX_ENTRIES 4096
-#define DDVM_SLOT_MAX	      (256u * 1024) /* largest payload slot */
+#define DDVM_SLOT_MAX	      (1024u * 1024) /* largest payload slot */
 
 /* What the channel carries. */
 enum ddvm_kind {

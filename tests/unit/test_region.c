@@ -156,7 +156,7 @@ static void test_layout_size_invalid(void **state)
 	BAD(p.be_entries = 96);
 	BAD(p.fe_slot = DDVM_SLOT_MAX + 1);
 	BAD(p.be_slot = 0xffffffffu);
-	/* too big for 32-bit wire offsets: 8 queues x 4096 x 256 KiB each way */
+	/* too big for 32-bit wire offsets: 8 queues x 4096 x 1 MiB each way */
 	BAD((p.num_queues = 8, p.fe_entries = p.be_entries = DDVM_RING_MAX_ENTRIES,
 	     p.fe_slot = p.be_slot = DDVM_SLOT_MAX));
 #undef BAD

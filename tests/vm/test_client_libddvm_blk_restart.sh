@@ -1,11 +1,11 @@
 #!/bin/bash
 # timeout: 300
 # libddvm blk across a driver VM restart: ddvm-blkcheck writes 96 MiB through the
-# driver VM's nvme driver with up to 64 requests in flight; the driver VM is killed in
-# the middle, the channel moves to a new epoch (ddvm-chan SIGUSR1, as the supervisor
-# does it) and a new driver VM takes over. libddvm re-submits what was in flight: the
-# write completes without an error, every byte verifies through the new driver VM, and
-# the image file holds the whole pattern — no acknowledged write was lost.
+# driver VM's nvme driver with the channel's whole queue depth in flight; the driver
+# VM is killed in the middle, the channel moves to a new epoch (ddvm-chan SIGUSR1, as
+# the supervisor does it) and a new driver VM takes over. libddvm re-submits what was
+# in flight: the write completes without an error, every byte verifies through the new
+# driver VM, and the image file holds the whole pattern — no acknowledged write was lost.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/blk_lib.sh"
 blk_need_build
