@@ -6,7 +6,9 @@
 Reads BENCH_OUT/machine.json, BENCH_OUT/PART.jsonl (one sample or note a line, written
 by bench/lib.sh) and BENCH_OUT/PART.status.json; writes BENCH_OUT/results.json,
 DOCS_DIR/bench/results.json (a copy), DOCS_DIR/bench/*.png (gnuplot) and
-DOCS_DIR/bench.md (bench/analysis.md, written by hand, is appended verbatim).
+DOCS_DIR/bench.md (bench/analysis.md, written by hand, is appended verbatim; so is
+bench/notes/PART.md, at the top of that part's section: dated notes on runs after the
+committed one, which must survive a regeneration).
 """
 import json
 import os
@@ -18,6 +20,19 @@ import sys
 PARTS = ["net", "blk", "scale", "minmem", "recovery"]
 BLK_JOBS = ["seqread-qd1", "seqread-qd32", "seqwrite-qd1", "seqwrite-qd32",
             "randread-qd1", "randread-qd32", "randwrite-qd1", "randwrite-qd32"]
+
+
+def hand_notes(L, root, part):
+    """bench/notes/PART.md, written by hand, verbatim (less its leading HTML comment)."""
+    path = os.path.join(root, "bench", "notes", part + ".md")
+    if not os.path.exists(path):
+        return
+    text = open(path).read().strip()
+    if text.startswith("<!--"):
+        text = text[text.index("-->") + 3:].strip()
+    if text:
+        L.append(text)
+        L.append("")
 
 
 def pct(vals, p):
@@ -304,6 +319,7 @@ def report(res, made, docs, root):
     if net:
         L.append("## 1. Network (e1000)")
         L.append("")
+        hand_notes(L, root, "net")
         L.append("Client VM (ddvm_netfront) → channel → driver VM (ddvm_netback + Debian's e1000) "
                  "→ emulated e1000 → tap → peer in a private network namespace, vs the same "
                  "client VM image owning an emulated e1000 on its own tap. %s. Latency: ping "
@@ -331,6 +347,7 @@ def report(res, made, docs, root):
     if blk:
         L.append("## 2. Block (nvme)")
         L.append("")
+        hand_notes(L, root, "blk")
         L.append("Client VM (ddvm_blkfront) → channel → driver VM (ddvm_blkback + Debian's nvme) "
                  "→ emulated nvme → raw image, vs the same client VM image owning the same "
                  "emulated nvme (same -drive options, cache=writeback) with Debian's nvme driver. "
@@ -377,6 +394,7 @@ def report(res, made, docs, root):
     if sc:
         L.append("## 3. Scale and footprint")
         L.append("")
+        hand_notes(L, root, "scale")
         L.append("Idle driver VMs: %s. Per VM: %% of one host core (utime + stime of its QEMU "
                  "over the window) and PSS (/proc/PID/smaps_rollup); median and min–max over "
                  "the VMs." % sc["notes"].get("idle", ""))
@@ -431,6 +449,7 @@ def report(res, made, docs, root):
     if rec:
         L.append("## 4. Recovery")
         L.append("")
+        hand_notes(L, root, "recovery")
         L.append("Supervised driver VM (nvme + ddvm_blkback), client VM running fio "
                  "randwrite+verify in a loop; per trial `ddvm inject drv kill` (SIGKILL of the "
                  "driver VM's QEMU) once the client's I/O is moving. detect = the supervisor's "
