@@ -217,11 +217,24 @@ void ddvm_ivshmem_remove(struct ddvm_ivshmem *t)
 int ddvm_ivshmem_map_pages(struct ddvm_ivshmem *t)
 {
 	resource_size_t bar = pci_resource_start(t->pdev, 2);
-	resource_size_t start = ALIGN(bar, SZ_2M), end = ALIGN_DOWN(bar + t->shm_size, SZ_2M);
+	resource_size_t used = 0, start = ALIGN(bar, SZ_2M), end;
+	unsigned int i;
 	void *va;
 
+	/* Pages only as far as the payload slots go (the validated private layout): the
+	 * BAR is the region rounded up to a power of two, and every struct page is
+	 * initialised at every probe, i.e. after every restore of the driver VM (a 64 MiB
+	 * BAR took 27-41 ms under TCG, half of it for the unused tail). */
+	for (i = 0; i < t->rg.num_rings; i++) {
+		const struct ddvm_ring_layout *l = &t->rg.rings[i];
+
+		if (l->data_size)
+			used = max_t(resource_size_t, used,
+				     (resource_size_t)l->data_off + l->data_size);
+	}
+	end = min(ALIGN(bar + used, SZ_2M), ALIGN_DOWN(bar + t->shm_size, SZ_2M));
 	if (end <= start)
-		return -ERANGE; /* no 2 MiB-aligned subsection in the BAR */
+		return -ERANGE; /* no payload, or no 2 MiB-aligned subsection in the BAR */
 	memset(&t->pgmap, 0, sizeof(t->pgmap));
 	t->pgmap.type = MEMORY_DEVICE_GENERIC;
 	t->pgmap.range.start = start;

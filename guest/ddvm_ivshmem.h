@@ -99,8 +99,9 @@ void ddvm_ivshmem_health(struct ddvm_ivshmem *t);
  * Driver VM only: give BAR2 struct pages (ZONE_DEVICE, MEMORY_DEVICE_GENERIC), so that
  * a bio may point at shared memory and the disk's controller DMAs straight into it (to
  * QEMU the BAR is RAM, so an emulated device's DMA to these guest-physical addresses
- * lands in the shared region). Only the 2 MiB-aligned part of the BAR gets pages (the
- * subsection granularity of memory hotplug). Returns 0 or a negative errno (then
+ * lands in the shared region). Only the payload areas get pages, widened to 2 MiB
+ * boundaries inside the BAR (the subsection granularity of memory hotplug); call it
+ * after ddvm_ivshmem_probe() validated the layout. Returns 0 or a negative errno (then
  * ddvm_ivshmem_page() is always NULL). Undo with ddvm_ivshmem_unmap_pages() once no
  * I/O uses the pages, before ddvm_ivshmem_remove().
  */
