@@ -7,8 +7,8 @@ Reads BENCH_OUT/machine.json, BENCH_OUT/PART.jsonl (one sample or note a line, w
 by bench/lib.sh) and BENCH_OUT/PART.status.json; writes BENCH_OUT/results.json,
 DOCS_DIR/bench/results.json (a copy), DOCS_DIR/bench/*.png (gnuplot) and
 DOCS_DIR/bench.md (bench/analysis.md, written by hand, is appended verbatim; so is
-bench/notes/PART.md, at the top of that part's section: dated notes on runs after the
-committed one, which must survive a regeneration).
+each part's file in bench/notes/ (net.md, blk.md, ...), at the top of its section:
+dated notes on runs after the committed one, which must survive a regeneration).
 """
 import json
 import os
@@ -23,7 +23,8 @@ BLK_JOBS = ["seqread-qd1", "seqread-qd32", "seqwrite-qd1", "seqwrite-qd32",
 
 
 def hand_notes(L, root, part):
-    """bench/notes/PART.md, written by hand, verbatim (less its leading HTML comment)."""
+    """The part's file in bench/notes/ (PART + ".md"), written by hand, verbatim (less its
+    leading HTML comment)."""
     path = os.path.join(root, "bench", "notes", part + ".md")
     if not os.path.exists(path):
         return
@@ -412,9 +413,9 @@ def report(res, made, docs, root):
         L.append("")
         b = m.get("idle_cpu_pct_bare", {}).get("bare-vm")
         if b:
-            L.append("Control, measured in the same window as the single driver VM: the same "
-                     "driver VM image and devices without ddvm (no channel, no translation "
-                     "module): %s %% of a core." % fmt(b["median"], 3))
+            L.append("Control, measured in the same window as the single driver VM: a driver "
+                     "VM of the same image and defaults with no device and no channel: %s %% "
+                     "of a core." % fmt(b["median"], 3))
             L.append("")
         sp = [m.get(k, {}).get("driver-vm") for k in
               ("pss_guest_ram_mib", "pss_tcg_buffer_mib", "pss_qemu_other_mib")]

@@ -3,12 +3,15 @@
 #
 #   bench/scale.sh [idle] [minmem]   (both by default; root: KSM, tap, netns)
 #
-# 1. Idle: boot 1, then 2, 4 and 8 driver VMs (256 MiB, 1 vCPU, machine pc), each
-#    owning an emulated nvme with ddvm_blkback loaded and serving one channel
-#    (build/bin/ddvm-chan, no client attached: the heartbeat runs, no requests). After
-#    each step and a settle time, host CPU of every driver VM's QEMU over a window of
-#    BENCH_IDLE_SECS (60) s -> % of one core per VM; PSS of each QEMU
-#    (/proc/PID/smaps_rollup).
+# 1. Idle, through `ddvm up` (what a user runs: the supervisor's QEMU command line,
+#    its defaults — q35 without HPET, TCG's buffer capped by tb_size — and its
+#    translation modules loaded by the image): 1, then 2, 4 and 8 driver VMs (256 MiB,
+#    1 vCPU), each owning an emulated nvme that ddvm_blkback serves to a host client
+#    that never attaches (the channel is up and its heartbeat runs, no requests); one
+#    setup per count. After a settle time, host CPU of every driver VM's QEMU over a
+#    window of BENCH_IDLE_SECS (60) s -> % of one core per VM; PSS of each QEMU
+#    (/proc/PID/smaps_rollup). The control, beside the single driver VM in the same
+#    setup: a driver VM with no device (the same image and defaults, no channel).
 # 2. KSM, with 8 VMs up (where /sys/kernel/mm/ksm exists; QEMU's mem-merge is on by
 #    default): ksmd on (run=1, faster scanning) until it has done 3 full scans or 90 s,
 #    then PSS again; the previous KSM settings are restored on every exit path.
@@ -18,6 +21,7 @@
 #    private network namespace) through it and runs fio randwrite+verify 4 MiB through
 #    it, each bounded (boot 90 s, carrier 60 s, disk 60 s, fio 60 s).
 source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/../tests/lib/supervisor.sh"
 source "$(dirname "$0")/../tests/vm/net_common.sh"
 source "$(dirname "$0")/../tests/vm/blk_lib.sh"
 source "$(dirname "$0")/lib.sh"
@@ -33,7 +37,7 @@ blk_driver_script "$T/idle.sh" nvme
 
 if [[ " $PHASES " == *" idle "* ]]; then
 bench_part scale
-bench_note idle "window $IDLE_SECS s per count after $SETTLE s settle; driver VMs: 256 MiB, nvme + ddvm_blkback + one channel, no client"
+bench_note idle "through \`ddvm up\` (the supervisor's QEMU command line and defaults), one setup per count; window $IDLE_SECS s after $SETTLE s settle; driver VMs: 256 MiB, an nvme served by ddvm_blkback to a host client that never attaches"
 
 # --- 1. idle driver VMs -----------------------------------------------------------------
 KSM=/sys/kernel/mm/ksm
@@ -42,67 +46,65 @@ if [ -w $KSM/run ]; then
 	# registered before any VM: runs after every VM is gone
 	t_on_exit "read r p s <<<'$ksm0'; echo \$p >$KSM/pages_to_scan; echo \$s >$KSM/sleep_millisecs; echo \$r >$KSM/run"
 fi
-up=0
-boot_idle() { # INDEX
-	local i=$1 args
-	qemu-img create -q -f raw "$T/idle$i.img" 16M
-	blk_chan_start "idle$i" "disk/by-pci/${BLK_BDF[nvme]}"
-	mapfile -t args < <(blk_disk_args nvme "$T/idle$i.img"; blk_chan_args 0 "idle$i" backend)
-	blk_driver_vm "idle$i" pc "$T/idle.sh" "${args[@]}"
+# scale_setup N — the setup file of N idle driver VMs (+ the control when N is 1)
+scale_setup() {
+	local n=$1 i devs=""
+	for ((i = 1; i <= n; i++)); do
+		printf '[driver-vm idle%d]\nmemory = 256M\n\n' "$i"
+		printf '[device disk%d]\nvm = idle%d\nkind = blk\nmodel = nvme\nimage = %s\nsize = 16M\nformat = raw\n\n' \
+			"$i" "$i" "$T/idle$i.img"
+		devs="$devs disk$i"
+	done
+	[ "$n" = 1 ] && printf '[driver-vm bare]\nmemory = 256M\n\n'
+	printf '[host-client idle]\ndevices =%s\n' "$devs"
 }
 # pss_split PID RAM_MIB -> "guest_ram tcg_buffer other" PSS in MiB: the mapping of
-# exactly the guest's RAM size, TCG's code buffer (an executable anonymous mapping of
-# at least 256 MiB), everything else (QEMU's own heap, libraries, ...)
+# exactly the guest's RAM size, TCG's code buffer (the executable anonymous mappings:
+# tb_size, split into per-vCPU regions by guard pages; nothing else of QEMU's is
+# executable and anonymous), everything else (QEMU's own heap, libraries, ...)
 pss_split() {
 	awk -v ram=$(($2 * 1024)) '
-	/^[0-9a-f]+-[0-9a-f]+ / { perm = $2; next }
-	/^Size:/ { kind = "other"; if ($2 == ram) kind = "ram"; else if (perm ~ /x/ && $2 >= 262144) kind = "tcg" }
+	/^[0-9a-f]+-[0-9a-f]+ / { perm = $2; anon = NF < 6; next }
+	/^Size:/ { kind = "other"; if ($2 == ram) kind = "ram"; else if (perm ~ /x/ && anon) kind = "tcg" }
 	/^Pss:/ { p[kind] += $2 }
 	END { printf "%.1f %.1f %.1f\n", p["ram"] / 1024, p["tcg"] / 1024, p["other"] / 1024 }' "/proc/$1/smaps"
 }
-# pids of the first N idle VMs (pid files)
-idle_pidfiles() { local i; for ((i = 1; i <= $1; i++)); do echo "$T/idle$i.pid"; done; }
-
+up=0
 for n in $COUNTS; do
-	for ((i = up + 1; i <= n; i++)); do boot_idle $i; done
-	for ((i = up + 1; i <= n; i++)); do vm_wait "idle$i" 'BLK-DRIVER-UP' 300; done
-	if [ "$n" = 1 ]; then
-		# control: the same driver VM without ddvm (no channel, no translation module)
-		printf 'echo BARE-UP\nwhile :; do sleep 3600; done\n' >"$T/bare.sh"
-		qemu-img create -q -f raw "$T/bare.img" 16M
-		mapfile -t args < <(blk_disk_args nvme "$T/bare.img")
-		blk_driver_vm bare pc "$T/bare.sh" "${args[@]}"
-		vm_wait bare 'BARE-UP' 300
+	if ((up)); then
+		"$DDVM" down >/dev/null || t_fail "ddvm down failed"
 	fi
+	scale_setup "$n" | sup_config "scale$n"
+	sup_up "$T/scale$n.ini"
 	up=$n
 	sleep "$SETTLE"
-	mapfile -t pfs < <(idle_pidfiles "$n")
 	declare -A c0=()
-	for pf in "${pfs[@]}"; do c0[$pf]=$(cpu_ticks "$pf"); done
-	[ "$n" = 1 ] && c0bare=$(cpu_ticks "$T/bare.pid")
+	for ((i = 1; i <= n; i++)); do c0[$i]=$(cpu_ticks "$DDVM_RUNDIR/idle$i.pid"); done
+	[ "$n" = 1 ] && c0bare=$(cpu_ticks "$DDVM_RUNDIR/bare.pid")
 	l0=$(cut -d' ' -f1 /proc/loadavg)
 	sleep "$IDLE_SECS"
-	tot=0
-	for i in $(seq "$n"); do
-		pf=$T/idle$i.pid
-		pct=$(echo "$(ticks_to_secs "${c0[$pf]}" "$(cpu_ticks "$pf")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')
+	tot=0 pss=0
+	for ((i = 1; i <= n; i++)); do
+		pf=$DDVM_RUNDIR/idle$i.pid
+		pct=$(echo "$(ticks_to_secs "${c0[$i]}" "$(cpu_ticks "$pf")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')
+		mib=$(awk '{printf "%.1f", $1 / 1024}' <<<"$(pss_kib "$(cat "$pf")")")
 		bench_sample "idle_cpu_pct_n$n" driver-vm "$i" "$pct"
-		bench_sample "pss_mib_n$n" driver-vm "$i" "$(awk '{printf "%.1f", $1 / 1024}' <<<"$(pss_kib "$(cat "$pf")")")"
+		bench_sample "pss_mib_n$n" driver-vm "$i" "$mib"
 		tot=$(echo "$tot $pct" | awk '{print $1 + $2}')
+		pss=$(echo "$pss $mib" | awk '{print $1 + $2}')
 	done
 	if [ "$n" = 1 ]; then
-		bench_sample idle_cpu_pct_bare bare-vm 1 "$(echo "$(ticks_to_secs "$c0bare" "$(cpu_ticks "$T/bare.pid")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')"
-		read -r pr pt po < <(pss_split "$(cat "$T/idle1.pid")" 256)
+		bench_sample idle_cpu_pct_bare bare-vm 1 "$(echo "$(ticks_to_secs "$c0bare" "$(cpu_ticks "$DDVM_RUNDIR/bare.pid")") $IDLE_SECS" | awk '{printf "%.3f", 100 * $1 / $2}')"
+		read -r pr pt po < <(pss_split "$(cat "$DDVM_RUNDIR/idle1.pid")" 256)
 		bench_sample pss_guest_ram_mib driver-vm 1 "$pr"
 		bench_sample pss_tcg_buffer_mib driver-vm 1 "$pt"
 		bench_sample pss_qemu_other_mib driver-vm 1 "$po"
-		t_kill_pidfile "$T/bare.pid"
 		# where an idle driver VM's host CPU goes (10 s of cpu-clock samples)
-		perf_start idle-driver-vm 10 "$T/idle1.pid"
+		perf_start idle-driver-vm 10 "$DDVM_RUNDIR/idle1.pid"
 		perf_finish idle-driver-vm
 	fi
 	bench_note "load_n$n" "$l0 -> $(cut -d' ' -f1 /proc/loadavg)"
-	t_log "$n idle driver VMs: $(echo "$tot $n" | awk '{printf "%.3f", $1 / $2}') % of a core each (mean), PSS $(awk '{s += $1} END {printf "%.1f", s / NR / 1024}' <<<"$(for pf in "${pfs[@]}"; do pss_kib "$(cat "$pf")"; done)") MiB each (mean)"
+	t_log "$n idle driver VMs: $(echo "$tot $n" | awk '{printf "%.3f", $1 / $2}') % of a core each (mean), PSS $(echo "$pss $n" | awk '{printf "%.1f", $1 / $2}') MiB each (mean)"
 done
 
 # --- 2. KSM ------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ if [ -w $KSM/run ]; then
 	deadline=$((SECONDS + 90))
 	while (($(cat $KSM/full_scans) < s0 + 3)) && ((SECONDS < deadline)); do sleep 1; done
 	for i in $(seq "$up"); do
-		bench_sample "pss_ksm_mib_n$up" driver-vm "$i" "$(awk '{printf "%.1f", $1 / 1024}' <<<"$(pss_kib "$(cat "$T/idle$i.pid")")")"
+		bench_sample "pss_ksm_mib_n$up" driver-vm "$i" "$(awk '{printf "%.1f", $1 / 1024}' <<<"$(pss_kib "$(cat "$DDVM_RUNDIR/idle$i.pid")")")"
 	done
 	bench_note ksm "run=1 pages_to_scan=4000 sleep_millisecs=10, $(($(cat $KSM/full_scans) - s0)) full scans; pages_shared $(cat $KSM/pages_shared), pages_sharing $(cat $KSM/pages_sharing)"
 	t_log "KSM: $(($(cat $KSM/full_scans) - s0)) full scans, pages_shared $(cat $KSM/pages_shared) pages_sharing $(cat $KSM/pages_sharing)"
@@ -125,7 +127,7 @@ if [ -w $KSM/run ]; then
 else
 	bench_note ksm "no /sys/kernel/mm/ksm on this host"
 fi
-for i in $(seq "$up"); do t_kill_pidfile "$T/idle$i.pid"; t_kill_pidfile "$T/ch-idle$i/chan.pid"; done
+"$DDVM" down >/dev/null || t_fail "ddvm down failed"
 
 fi
 
