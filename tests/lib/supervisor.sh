@@ -46,8 +46,12 @@ _sup_keep_logs() {
 }
 
 sup_up() {
-	t_on_exit _sup_cleanup
-	t_on_failure _sup_keep_logs
+	# once, however many setups a script brings up one after the other
+	if [ -z "${_sup_hooked:-}" ]; then
+		t_on_exit _sup_cleanup
+		t_on_failure _sup_keep_logs
+		_sup_hooked=1
+	fi
 	t_log "ddvm up -d $1"
 	if ! "$DDVM" up -d "$1"; then
 		tail -n 30 "$DDVM_RUNDIR/ddvm.log" 2>/dev/null
