@@ -38,7 +38,6 @@ static unsigned blk_depth(void)
 	assert_true(p.fe_entries <= 64);
 	return p.fe_entries;
 }
-#define BLK_DEPTH blk_depth()
 #include "ivshmem_server.h"
 
 enum evil { EVIL_NONE, EVIL_BAD_OFF, EVIL_BAD_ID, EVIL_SHORT_READ };
@@ -652,6 +651,7 @@ static void test_blk_io(void **state)
 	struct ddvm_chan *c;
 	unsigned i, ncb = 0;
 	uint64_t seen = 0;
+	const unsigned depth = blk_depth();
 
 	(void)state;
 	c = open_ok(f, DDVM_CHAN_BLK);
@@ -662,7 +662,7 @@ static void test_blk_io(void **state)
 	assert_int_equal(ddvm_blk_info(c, &bi), 0);
 	assert_int_equal(bi.capacity, DISK_BYTES / 512);
 	assert_int_equal(bi.max_io, 128 * 1024);
-	assert_int_equal(bi.queue_depth, BLK_DEPTH);
+	assert_int_equal(bi.queue_depth, depth);
 	assert_string_equal(bi.disk_driver, "ramdisk");
 
 	/* read what "the host" wrote: 1 MiB, split into max_io pieces, pipelined */
@@ -682,18 +682,18 @@ static void test_blk_io(void **state)
 	assert_memory_equal(buf, buf2, 65536);
 
 	/* asynchronous: fill the queue, one more is -EAGAIN, reap them all */
-	for (i = 0; i < BLK_DEPTH; i++)
+	for (i = 0; i < depth; i++)
 		assert_int_equal(ddvm_blk_read(c, i, small[i], 512, 100 + i), 0);
-	assert_int_equal(ddvm_blk_inflight(c), BLK_DEPTH);
+	assert_int_equal(ddvm_blk_inflight(c), depth);
 	assert_int_equal(ddvm_blk_read(c, 0, buf, 512, 1), -EAGAIN);
 	assert_int_equal(ddvm_blk_pread(c, buf, 512, 0), -EBUSY);
-	assert_int_equal(reap_all(c, comp, BLK_DEPTH), BLK_DEPTH);
-	for (i = 0; i < BLK_DEPTH; i++) {
+	assert_int_equal(reap_all(c, comp, depth), depth);
+	for (i = 0; i < depth; i++) {
 		assert_int_equal(comp[i].result, 0);
 		seen |= 1ull << (comp[i].cookie - 100);
 	}
-	assert_int_equal(seen, BLK_DEPTH == 64 ? ~0ull : (1ull << BLK_DEPTH) - 1);
-	for (i = 0; i < BLK_DEPTH; i++)
+	assert_int_equal(seen, depth == 64 ? ~0ull : (1ull << depth) - 1);
+	for (i = 0; i < depth; i++)
 		assert_memory_equal(small[i], f->disk + i * 512, 512);
 
 	/* misuse is refused up front */
@@ -812,15 +812,16 @@ static void test_blk_ring_full_tags_free(void **state)
 	static uint8_t r[64][512];
 	struct ddvm_chan *c;
 	unsigned i;
+	const unsigned depth = blk_depth();
 
 	(void)state;
 	f->hold_release = 1;
 	c = open_ok(f, DDVM_CHAN_BLK);
 	backend_start(f);
 	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
-	for (i = 0; i < BLK_DEPTH; i++)
+	for (i = 0; i < depth; i++)
 		assert_int_equal(ddvm_blk_read(c, i, r[i], 512, i), 0);
-	assert_int_equal(reap_all(c, comp, BLK_DEPTH), BLK_DEPTH);
+	assert_int_equal(reap_all(c, comp, depth), depth);
 	for (i = 0; i < 10; i++)
 		assert_int_equal(ddvm_blk_read(c, i, r[i], 512, 100 + i), 0);
 	assert_int_equal(ddvm_blk_inflight(c), 10);
