@@ -141,9 +141,12 @@ for a in $("$BUSYBOX" --list-full); do
 done
 install -m 0755 "$ROOT/images/init.sh" "$STAGE/init"
 install -m 0755 "$ROOT/images/hotplug.sh" "$STAGE/sbin/ddvm-hotplug"
-# mdev -d (started by /init) runs the helper for every disk uevent; other devices
-# keep the nodes devtmpfs made.
-echo 'SUBSYSTEM=block;DEVTYPE=disk;.* 0:0 660 */sbin/ddvm-hotplug' >"$STAGE/etc/mdev.conf"
+# mdev -d (started by /init) runs the helper for every disk uevent and never creates
+# or deletes a node itself ("!"): devtmpfs owns /dev. mdev handles uevents late, so a
+# node it deleted for a "remove" could be the one devtmpfs had just made for the next
+# "add" (rmmod + modprobe of ddvm_blkfront: /dev/ddvmblk0 existed, then vanished).
+printf '%s\n' 'SUBSYSTEM=block;DEVTYPE=disk;.* 0:0 660 ! */sbin/ddvm-hotplug' \
+	'.* 0:0 660 !' >"$STAGE/etc/mdev.conf"
 echo "$ROLE" >"$STAGE/etc/ddvm/role"
 echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 echo "root:x:0:" >"$STAGE/etc/group"
