@@ -301,7 +301,9 @@ def report(res, made, docs, root):
     L.append("Whole run: %d s (%.1f min)." % (tot, tot / 60.0))
     L.append("")
     L.append("Parts: " + ", ".join("%s (%s)" % (p, ("rc %s, %s s%s" % (
-        s["rc"], s["seconds"], ("; " + s["note"]) if s.get("note") else "")) if s else "?")
+        s["rc"], s["seconds"], ("; " + s["note"]) if s.get("note") else "")) if s else
+        # a phase of another part's script (minmem runs inside bench/scale.sh)
+        "in the part before it" if res["parts"][p].get("metrics") else "not run")
         for p, s in st.items()) + ".")
     L.append("")
     L.append('## Targets (docs/architecture.md, "The bars")')
