@@ -156,19 +156,25 @@ int ddvm_ring_pop(struct ddvm_ring *r, void *out)
 	return 0;
 }
 
-int ddvm_ring_release(struct ddvm_ring *r)
+int ddvm_ring_release_to(struct ddvm_ring *r, uint32_t upto)
 {
 	uint32_t old = r->published, ev;
 
-	if (r->broken || r->is_producer || old == r->cons)
+	if (r->broken || r->is_producer || upto == old ||
+	    (uint32_t)(upto - old) > (uint32_t)(r->cons - old))
 		return 0;
 	/* Release: we are done reading the slots /before/ the producer may reuse them.
 	 * Pairs with the acquire in ddvm_ring_space(). */
-	ddvm_store_release(&r->ctl->cons, r->cons);
-	r->published = r->cons;
+	ddvm_store_release(&r->ctl->cons, upto);
+	r->published = upto;
 	ddvm_mb(); /* store cons before reading cons_event; pairs with wait_space() */
 	ev = ddvm_read32(&r->ctl->cons_event);
-	return ddvm_need_event(ev, r->cons, old);
+	return ddvm_need_event(ev, upto, old);
+}
+
+int ddvm_ring_release(struct ddvm_ring *r)
+{
+	return ddvm_ring_release_to(r, r->cons);
 }
 
 int ddvm_ring_prepare_wait(struct ddvm_ring *r)

@@ -101,6 +101,12 @@ int ddvm_ring_pop(struct ddvm_ring *r, void *out);
 /* Give popped slots back to the producer. True when the producer asked to be woken. */
 int ddvm_ring_release(struct ddvm_ring *r);
 
+/* Give back popped slots only up to ring index `upto`, which must lie in [last
+ * released, cons]; the slots from `upto` on stay the consumer's (zero-copy transmit
+ * keeps a slot until the NIC has read it). Slots go back in ring order. An `upto`
+ * outside that range releases nothing. True when the producer asked to be woken. */
+int ddvm_ring_release_to(struct ddvm_ring *r, uint32_t upto);
+
 /* The consumer is about to sleep: ask for a kick. Returns nonzero when it may sleep,
  * zero when descriptors arrived meanwhile. */
 int ddvm_ring_prepare_wait(struct ddvm_ring *r);

@@ -6,7 +6,8 @@
  *
  * The client is not trusted: each descriptor is copied out of the ring once
  * (ddvm_ring_pop), its slot and length are checked against our private copy of the
- * layout, its frame is copied out once and only the copy is parsed, and every loop is
+ * layout, its frame's headers are copied out once and only the copy is parsed (a large
+ * frame's payload may go to the NIC from the slot: port_tx_zc), and every loop is
  * bounded by the NAPI budget. A violation breaks the port: counted, reported in
  * backend_state, the rings left alone until the supervisor starts a new epoch.
  */
@@ -24,6 +25,11 @@
 static bool offload = true;
 module_param(offload, bool, 0444);
 MODULE_PARM_DESC(offload, "offer checksum and TSO offloads to clients (default on)");
+
+static bool zero_copy = true;
+module_param(zero_copy, bool, 0644);
+MODULE_PARM_DESC(zero_copy, "send clients' large frames to the NIC from their slots, without "
+			    "copying them (default on; may be changed at run time)");
 
 static struct ddvm_net_config *port_config(struct netback_port *p)
 {
@@ -65,11 +71,105 @@ void port_nic_gone(struct netback_port *p)
 
 /* --- client -> driver VM: the tx ring ------------------------------------------------ */
 
+/* Schedule the tx NAPI from any context (a zero-copy completion may run in a task). */
+static void port_napi_kick(struct netback_port *p)
+{
+	if (in_task()) {
+		local_bh_disable();
+		napi_schedule(&p->napi);
+		local_bh_enable();
+	} else {
+		napi_schedule(&p->napi);
+	}
+}
+
+/*
+ * A zero-copy frame is done with: no skb, clone or GSO segment refers to its slot's
+ * pages any more (the NIC sent it, or the stack copied what it keeps: a local
+ * delivery's skb_orphan_frags_rx). The slot may go back to the client, in ring order,
+ * at the next poll. Runs in any context, possibly after a ring reset (then the slot
+ * entry is no longer ours and stays as it is) and before remove finishes waiting.
+ */
+static void port_zc_done(struct sk_buff *skb, struct ubuf_info *ubuf, bool success)
+{
+	struct netback_zc *z = container_of(ubuf, struct netback_zc, ubuf);
+	struct netback_port *p = z->p;
+	unsigned long flags;
+
+	if (!refcount_dec_and_test(&ubuf->refcnt))
+		return; /* segments of the same frame still out */
+	cmpxchg(&p->tx_zc[z->idx & p->tx.mask], z, NULL);
+	kfree(z);
+	port_napi_kick(p);
+	spin_lock_irqsave(&p->zc_lock, flags);
+	if (atomic_dec_and_test(&p->zc_inflight))
+		wake_up(&p->zc_wq);
+	spin_unlock_irqrestore(&p->zc_lock, flags);
+}
+
+/*
+ * Zero-copy transmit: an skb whose linear part is a private copy of the frame's first
+ * `linear` bytes (every header the stack parses: ddvm_net_desc_linear) and whose
+ * fragments are the slot's own pages, so the NIC reads the payload where the client
+ * wrote it. The client may change those bytes while the NIC reads them: that corrupts
+ * only its own frame (the fragments are marked shared, so the stack linearises before
+ * it would checksum them in software). NULL when the frame cannot go this way (no
+ * pages there, too many fragments, no memory): the caller copies.
+ */
+static struct sk_buff *port_tx_zc(struct netback_port *p, const void *frame, u32 len, u32 linear,
+				  u32 idx)
+{
+	resource_size_t off = (const u8 *)frame - (const u8 *)p->t.shm + linear;
+	u32 left = len - linear;
+	struct netback_zc *z;
+	struct sk_buff *skb;
+	int i = 0;
+
+	if (!ddvm_ivshmem_page(&p->t, off) || !ddvm_ivshmem_page(&p->t, off + left - 1) ||
+	    DIV_ROUND_UP(offset_in_page(off) + left, PAGE_SIZE) > MAX_SKB_FRAGS)
+		return NULL;
+	z = kmalloc(sizeof(*z), GFP_ATOMIC);
+	if (!z)
+		return NULL;
+	skb = alloc_skb(NET_SKB_PAD + NET_IP_ALIGN + linear, GFP_ATOMIC);
+	if (!skb) {
+		kfree(z);
+		return NULL;
+	}
+	skb_reserve(skb, NET_SKB_PAD + NET_IP_ALIGN);
+	skb_put_data(skb, frame, linear);
+	while (left) {
+		struct page *pg = ddvm_ivshmem_page(&p->t, off);
+		u32 n = min_t(u32, left, PAGE_SIZE - offset_in_page(off));
+
+		get_page(pg);
+		skb_fill_page_desc(skb, i++, pg, offset_in_page(off), n);
+		off += n;
+		left -= n;
+	}
+	skb->data_len = len - linear;
+	skb->len += len - linear;
+	skb->truesize += len - linear;
+	z->p = p;
+	z->idx = idx;
+	z->ubuf.callback = port_zc_done;
+	refcount_set(&z->ubuf.refcnt, 1);
+	/* zero copy, the pages may change under us (SHARED_FRAG), and software GSO may
+	 * hand the pages on to the segments instead of copying them (DONT_ORPHAN, as
+	 * MSG_ZEROCOPY does; a local delivery still copies: skb_orphan_frags_rx) */
+	z->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;
+	atomic_inc(&p->zc_inflight);
+	WRITE_ONCE(p->tx_zc[idx & p->tx.mask], z);
+	skb_zcopy_init(skb, &z->ubuf);
+	return skb;
+}
+
 static void port_tx_one(struct netback_port *p, const struct ddvm_net_desc *d, u32 idx)
 {
 	bool gso_ok = p->features & (DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6);
 	const void *frame;
-	struct sk_buff *skb;
+	struct sk_buff *skb = NULL;
+	u32 linear;
 	int depth;
 
 	frame = ddvm_ring_slot_check(&p->tx, idx, d->off, d->len);
@@ -81,12 +181,21 @@ static void port_tx_one(struct netback_port *p, const struct ddvm_net_desc *d, u
 		port_stat_inc(p, tx_bad);
 		return;
 	}
-	skb = ddvm_net_skb_copy(frame, d->len, ddvm_net_desc_linear(d), GFP_ATOMIC);
-	if (!skb) {
-		port_stat_inc(p, tx_drops);
-		return;
+	linear = min_t(u32, max_t(u32, ddvm_net_desc_linear(d), DDVM_NET_COPYBREAK), d->len);
+	if (READ_ONCE(zero_copy) && smp_load_acquire(&p->zc) && d->len >= NETBACK_ZC_MIN_FRAME &&
+	    d->len > linear) {
+		skb = port_tx_zc(p, frame, d->len, linear, idx);
+		if (skb)
+			port_stat_add(p, &p->st.tx_copy_bytes, linear);
 	}
-	port_stat_add(p, &p->st.tx_copy_bytes, d->len);
+	if (!skb) {
+		skb = ddvm_net_skb_copy(frame, d->len, linear, GFP_ATOMIC);
+		if (!skb) {
+			port_stat_inc(p, tx_drops);
+			return;
+		}
+		port_stat_add(p, &p->st.tx_copy_bytes, d->len);
+	}
 	skb_reset_mac_header(skb);
 	skb->protocol = eth_hdr(skb)->h_proto;
 	skb_set_network_header(skb, ETH_HLEN);
@@ -102,6 +211,19 @@ static void port_tx_one(struct netback_port *p, const struct ddvm_net_desc *d, u
 	port_stat_inc(p, tx_frames);
 	port_stat_add(p, &p->st.tx_bytes, skb->len);
 	switch_forward(p, skb);
+}
+
+/* The ring index up to which popped tx slots may go back: the first one whose frame
+ * the NIC may still read. */
+static u32 port_tx_releasable(struct netback_port *p)
+{
+	u32 i = p->tx.published;
+
+	if (!READ_ONCE(p->zc))
+		return p->tx.cons;
+	while (i != p->tx.cons && !READ_ONCE(p->tx_zc[i & p->tx.mask]))
+		i++;
+	return i;
 }
 
 static int port_poll(struct napi_struct *napi, int budget)
@@ -120,8 +242,9 @@ static int port_poll(struct napi_struct *napi, int budget)
 	}
 	if (ddvm_ring_broken(&p->tx))
 		port_break(p, "tx ring: client moved prod out of range");
-	/* Free the whole batch of slots at once; kick the client if it waits for them. */
-	if (ddvm_ring_release(&p->tx)) {
+	/* Free the whole batch of slots at once, up to the first one a zero-copy frame
+	 * still holds; kick the client if it waits for them. */
+	if (ddvm_ring_release_to(&p->tx, port_tx_releasable(p))) {
 		ddvm_ivshmem_kick(&p->t, p->tx.vector);
 		port_stat_inc(p, kicks_out);
 	}
@@ -142,6 +265,13 @@ static int port_poll(struct napi_struct *napi, int budget)
  * side's fields. */
 static void port_reset_rings(struct netback_port *p)
 {
+	u32 i;
+
+	/* Frames still in flight from the old rings complete later and find their
+	 * entries gone (port_zc_done): the client starts its rings from zero too and
+	 * may write those slots again, which only alters what it sent itself. */
+	for (i = 0; p->tx_zc && i < p->tx.entries; i++)
+		WRITE_ONCE(p->tx_zc[i], NULL);
 	ddvm_ring_reset_own(&p->tx);
 	ddvm_ring_reset_own(&p->rx);
 	ddvm_mb();
@@ -360,6 +490,8 @@ static void port_attach(struct netback_port *p)
 		/* the client waits for READY: tell it now, not at its next poll (200 ms) */
 		ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL);
 	}
+	if (!READ_ONCE(p->zc))
+		schedule_delayed_work(&p->zc_map, msecs_to_jiffies(NETBACK_ZC_DELAY_MS));
 	dev_info(&p->t.pdev->dev, "ddvm_netback: serving client %pM on %s (%s, mtu %u), epoch %u\n",
 		 p->mac, nic->name, port_config(p)->nic_driver, port_config(p)->mtu, p->epoch);
 out:
@@ -432,6 +564,11 @@ static int port_init_channel(struct netback_port *p)
 	err = port_identity(p);
 	if (err)
 		return err;
+	if (!p->tx_zc) {
+		p->tx_zc = kcalloc(p->tx.entries, sizeof(*p->tx_zc), GFP_KERNEL);
+		if (!p->tx_zc)
+			return -ENOMEM;
+	}
 	p->features = DDVM_NET_F_MTU;
 	if (offload)
 		p->features |= DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 |
@@ -599,6 +736,37 @@ static const struct attribute_group *netback_groups[] = {
 	NULL,
 };
 
+/* --- zero-copy transmit: the slots' pages ---------------------------------------- */
+
+static void port_zc_map_work(struct work_struct *w)
+{
+	struct netback_port *p = container_of(to_delayed_work(w), struct netback_port, zc_map);
+	int err;
+
+	if (READ_ONCE(p->dying) || READ_ONCE(p->zc) || !p->tx_zc)
+		return;
+	err = ddvm_ivshmem_map_pages(&p->t);
+	if (err) {
+		dev_info(&p->t.pdev->dev,
+			 "ddvm_netback: no struct pages for the slots (%d): tx frames are copied\n",
+			 err);
+		return;
+	}
+	smp_store_release(&p->zc, true); /* after pages_start/end: see port_tx_zc() */
+}
+
+/* Wait until no skb refers to a slot's page (the pages go next). A NIC holds a frame
+ * until it has sent it; one that is stuck is reset by its watchdog within seconds. */
+static void port_zc_drain(struct netback_port *p)
+{
+	while (!wait_event_timeout(p->zc_wq, !atomic_read(&p->zc_inflight), 10 * HZ))
+		dev_warn(&p->t.pdev->dev, "ddvm_netback: %d zero-copy frames still with the NIC\n",
+			 atomic_read(&p->zc_inflight));
+	/* the last completion may still be in its wake_up(): let it leave */
+	spin_lock_irq(&p->zc_lock);
+	spin_unlock_irq(&p->zc_lock);
+}
+
 /* --- PCI driver -------------------------------------------------------------------- */
 
 static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -615,6 +783,9 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_DELAYED_WORK(&p->tick, port_tick);
 	INIT_DELAYED_WORK(&p->attach, port_attach_work);
 	INIT_WORK(&p->takeover, port_takeover_work);
+	INIT_DELAYED_WORK(&p->zc_map, port_zc_map_work);
+	spin_lock_init(&p->zc_lock);
+	init_waitqueue_head(&p->zc_wq);
 	init_dummy_netdev(&p->napi_dev);
 	netif_napi_add(&p->napi_dev, &p->napi, port_poll);
 	/* on standby from the start: the irq handler may run before we know */
@@ -647,6 +818,7 @@ out_ivshmem:
 	ddvm_ivshmem_remove(&p->t);
 out_napi:
 	netif_napi_del(&p->napi);
+	kfree(p->tx_zc);
 	kfree(p);
 	return err;
 }
@@ -677,6 +849,7 @@ static void netback_remove(struct pci_dev *pdev)
 		cancel_delayed_work_sync(&p->tick);
 		ddvm_ivshmem_remove(&p->t);
 		netif_napi_del(&p->napi);
+		kfree(p->tx_zc);
 		kfree(p);
 		return;
 	}
@@ -695,8 +868,13 @@ static void netback_remove(struct pci_dev *pdev)
 		 "drops tx %llu rx %llu, violations %llu\n",
 		 p->mac, s->tx_frames, s->tx_bytes, s->rx_frames, s->rx_bytes, s->tx_drops,
 		 s->rx_drops, s->violations);
+	/* frames the NIC still reads from the slots: they go before the pages do */
+	cancel_delayed_work_sync(&p->zc_map);
+	port_zc_drain(p);
+	ddvm_ivshmem_unmap_pages(&p->t);
 	ddvm_ivshmem_remove(&p->t);
 	netif_napi_del(&p->napi);
+	kfree(p->tx_zc);
 	kfree(p);
 }
 
@@ -718,6 +896,9 @@ static int __init netback_init(void)
 {
 	int err;
 
+	if (!zero_copy)
+		pr_info(
+		    "ddvm_netback: zero-copy transmit off (zero_copy=0): tx frames are copied\n");
 	err = switch_notifier_register();
 	if (err)
 		return err;

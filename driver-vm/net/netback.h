@@ -32,6 +32,13 @@
 #define NETBACK_TICK_MS		 1000
 #define NETBACK_SESSION_GAP	 (HZ / 10)  /* at most 10 session resets a second */
 #define NETBACK_RX_BACKLOG_BYTES (4u << 20) /* frames waiting for rx slots, per client */
+/* Zero-copy transmit (docs/net.md): frames of at least this many bytes go to the NIC
+ * as page fragments of the client's slot; shorter ones are copied (a copy of a few
+ * hundred bytes costs less than the page references and the completion). */
+#define NETBACK_ZC_MIN_FRAME 1024
+/* The slots get struct pages this long after the channel first serves: the mapping
+ * (memremap_pages, ~10 ms for a net channel under TCG) never delays a restore. */
+#define NETBACK_ZC_DELAY_MS 1000
 
 struct netback_switch;
 
@@ -86,6 +93,26 @@ struct netback_port {
 	bool attach_logged;
 
 	struct netback_stats st;
+
+	/* Zero-copy transmit. tx_zc[i] is the frame in flight from tx slot i (NULL: the
+	 * slot may go back to the client): set by the NAPI poll, cleared by the frame's
+	 * completion (port_zc_done, any context, cmpxchg) or forgotten by a ring reset.
+	 * zc_inflight counts frames not yet completed; remove waits for 0 before the
+	 * pages go (zc_lock closes the race with a completion's wake-up). */
+	bool zc;		   /* slot pages mapped (READ_ONCE: set by zc_map) */
+	struct netback_zc **tx_zc; /* tx.entries of them */
+	atomic_t zc_inflight;
+	spinlock_t zc_lock;
+	wait_queue_head_t zc_wq;
+	struct delayed_work zc_map;
+};
+
+/* One zero-copy frame in flight: its skb's ubuf_info (MSG_ZEROCOPY's completion: the
+ * callback runs once no skb, clone or segment refers to the slot's pages). */
+struct netback_zc {
+	struct ubuf_info ubuf;
+	struct netback_port *p;
+	u32 idx; /* the tx ring index it came from */
 };
 
 struct netback_switch {

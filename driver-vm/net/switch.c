@@ -130,7 +130,10 @@ static void port_push(struct netback_port *p, struct sk_buff *skb, const struct 
 		broken = ddvm_ring_broken(&p->rx);
 		if (broken || p->backlog_bytes + skb->len > NETBACK_RX_BACKLOG_BYTES)
 			goto drop;
-		clone = skb_clone(skb, GFP_ATOMIC);
+		/* A clone of a zero-copy frame would hold the sender's slot for as long as
+		 * this client leaves it waiting, and the sender's slots go back in ring
+		 * order: one client must not stall another's transmit. Copy those. */
+		clone = skb_zcopy(skb) ? skb_copy(skb, GFP_ATOMIC) : skb_clone(skb, GFP_ATOMIC);
 		if (!clone)
 			goto drop;
 		*PORT_CB(clone) = *meta;

@@ -3,8 +3,11 @@
 # ordinary Ethernet interface of ddvm_netfront, found by the MAC its device gives it.
 # For NIC N, one after the other: address 10.99.N.11/24, carrier (the driver VM serves
 # the channel), 3 pings to the peer 10.99.N.1, then iperf3 for 3 s client -> peer and
-# 3 s peer -> client. One line per NIC:
-#   NICS-RESULT n=N model=M ifn=IF driver=D ping=3/3 up=MBIT down=MBIT
+# 3 s peer -> client, then 4 MiB of random bytes client -> peer port 5300, where a
+# checksumming sink (tests/vm/sha_sink.py) answers the SHA-256 of what arrived: the
+# bytes the NIC sent are the bytes the client wrote (optional: no sink, xfer=none).
+# One line per NIC:
+#   NICS-RESULT n=N model=M ifn=IF driver=D ping=3/3 up=MBIT down=MBIT xfer=ok|none
 # (driver: the NIC's driver in the driver VM, as the channel announces it; up/down in
 # Mbit/s as iperf3's receiver counted them), or NICS-FAIL n=N model=M why; at the end
 # NICS-DONE nics=K of 8 fail=F.
@@ -30,6 +33,15 @@ iperf() {
 	timeout $((secs + 60)) iperf3 -c "$@" -t $secs -f m >/tmp/iperf.txt 2>&1
 	awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }' \
 		/tmp/iperf.txt | tail -n 1
+}
+
+# 4 MiB client -> peer:5300; ok when the sink's SHA-256 is ours, none when nothing
+# answered, else bad
+xfer() {
+	head -c 4194304 /dev/urandom >/tmp/xfer
+	want=$(sha256sum </tmp/xfer | cut -c1-64)
+	got=$(timeout 60 nc "$1" 5300 </tmp/xfer 2>/dev/null | head -c 64)
+	if [ -z "$got" ]; then echo none; elif [ "$got" = "$want" ]; then echo ok; else echo bad; fi
 }
 
 ok=0
@@ -72,11 +84,12 @@ while read -r n model mac down_opts; do
 	up=$(iperf "$peer")
 	# shellcheck disable=SC2086 # the options are words
 	down=$(iperf "$peer" -R $down_opts)
-	if [ "${got:-0}" = 3 ] && [ -n "$up" ] && [ -n "$down" ]; then
-		echo "NICS-RESULT n=$n model=$model ifn=$ifn driver=$drv ping=3/3 up=$up down=$down"
+	x=$(xfer "$peer")
+	if [ "${got:-0}" = 3 ] && [ -n "$up" ] && [ -n "$down" ] && [ "$x" != bad ]; then
+		echo "NICS-RESULT n=$n model=$model ifn=$ifn driver=$drv ping=3/3 up=$up down=$down xfer=$x"
 		ok=$((ok + 1))
 	else
-		echo "NICS-FAIL n=$n model=$model ifn=$ifn driver=$drv ping=${got:-0}/3 up=${up:-none} down=${down:-none}"
+		echo "NICS-FAIL n=$n model=$model ifn=$ifn driver=$drv ping=${got:-0}/3 up=${up:-none} down=${down:-none} xfer=$x"
 		tail -n 5 /tmp/iperf.txt
 		cat "/sys/class/net/$ifn/device/ddvm"
 		fail=$((fail + 1))

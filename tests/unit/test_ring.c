@@ -473,6 +473,39 @@ static void test_release_kicks_waiting_producer(void **state)
 	assert_true(ddvm_ring_wait_space(&t->p));
 }
 
+/* Zero-copy transmit gives slots back in ring order, only up to the first one the NIC
+ * still reads: the producer sees exactly the released ones free, never more; indices
+ * outside [released, cons] release nothing. */
+static void test_release_to_partial(void **state)
+{
+	struct pair *t = *state;
+
+	pair_set_index(t, 0xfffffffcu); /* across the 32-bit wrap */
+	push_n(&t->p, 6);
+	ddvm_ring_publish(&t->p);
+	pop_n(&t->c, 6);
+	assert_int_equal(ddvm_ring_space(&t->p), ENTRIES - 6);
+	assert_int_equal(ddvm_ring_release_to(&t->c, 0xfffffffcu), 0); /* nothing */
+	ddvm_ring_release_to(&t->c, 0xfffffffeu);
+	assert_int_equal(t->c.ctl->cons, 0xfffffffeu);
+	assert_int_equal(ddvm_ring_space(&t->p), ENTRIES - 4);
+	/* beyond what was popped, or behind what was released: refused, no change */
+	assert_int_equal(ddvm_ring_release_to(&t->c, 3), 0);
+	assert_int_equal(ddvm_ring_release_to(&t->c, 0xfffffffdu), 0);
+	assert_int_equal(t->c.ctl->cons, 0xfffffffeu);
+	ddvm_ring_release_to(&t->c, 1);
+	assert_int_equal(t->c.ctl->cons, 1);
+	assert_int_equal(ddvm_ring_space(&t->p), ENTRIES - 1);
+	/* a full producer waiting for space is kicked by the release of the last one */
+	push_n(&t->p, ENTRIES - 1);
+	ddvm_ring_publish(&t->p);
+	assert_false(ddvm_ring_wait_space(&t->p));
+	assert_true(ddvm_ring_release(&t->c));
+	assert_int_equal(ddvm_ring_space(&t->p), 1);
+	assert_false(ddvm_ring_broken(&t->c));
+	assert_false(ddvm_ring_broken(&t->p));
+}
+
 static void test_sleep_race_closed(void **state)
 {
 	struct pair *t = *state;
@@ -822,6 +855,7 @@ int main(void)
 		T(test_publish_kicks_only_when_asked),
 		T(test_batching_one_kick),
 		T(test_release_kicks_waiting_producer),
+		T(test_release_to_partial),
 		T(test_sleep_race_closed),
 		T(test_consumer_prod_jumps),
 		T(test_consumer_prod_jumps_via_pop),
