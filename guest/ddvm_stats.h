@@ -10,8 +10,8 @@
  *
  * and one DDVM_STAT_ENTRY(PREFIX, TYPE, FIELD, NAME) per file, then lists the
  * dev_attr_NAME attributes in a group named DDVM_STATS_GROUP (as net-sysfs.c does with
- * NETSTAT_ENTRY). Each read takes a fresh snapshot; counters are best effort (a read
- * may miss an update in flight), never torn.
+ * NETSTAT_ENTRY); both from the counters' name lists where the wire has them. Each read takes a
+ * fresh snapshot; counters are best effort (a read may miss an update in flight), never torn.
  *
  * The translation modules also publish their snapshot to the host in hdr.stats
  * (abi.h, ddvm_region_stats_publish): same names, same values, about once a heartbeat.
@@ -35,15 +35,11 @@
 	}                                                                                          \
 	static DEVICE_ATTR_RO(name)
 
-/* The files of the channel counters every module has (struct ddvm_chan_stats, at
- * PATH in TYPE: "c." for a member c, nothing for the struct itself). */
-#define DDVM_CHAN_STAT_ENTRIES(prefix, type, path)                                                 \
-	DDVM_STAT_ENTRY(prefix, type, path interrupts, interrupts);                                \
-	DDVM_STAT_ENTRY(prefix, type, path polls, polls);                                          \
-	DDVM_STAT_ENTRY(prefix, type, path doorbells_out, doorbells_out);                          \
-	DDVM_STAT_ENTRY(prefix, type, path doorbells_suppressed, doorbells_suppressed);            \
-	DDVM_STAT_ENTRY(prefix, type, path doorbells_throttled, doorbells_throttled);              \
-	DDVM_STAT_ENTRY(prefix, type, path sessions, sessions)
+/* In an attribute list: one &dev_attr_NAME.attr per counter of a DDVM_*_STATS_FIELDS
+ * list (abi.h, blk.h, net.h), e.g. DDVM_CHAN_STATS_FIELDS(DDVM_STAT_ATTR). The files
+ * themselves: a module-local X(name, unit) that expands to DDVM_STAT_ENTRY(...); for
+ * the same list, so that a counter's name is written once, in the wire header. */
+#define DDVM_STAT_ATTR(name, unit) &dev_attr_##name.attr,
 
 /* The counters of ddvm_chan_stats that the transport keeps: doorbells each way and the
  * doorbell guard's throttling. The service adds polls, suppressed doorbells, sessions. */

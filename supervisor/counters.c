@@ -33,35 +33,15 @@ struct counter_field {
 #define NET(f)	 #f, offsetof(struct ddvm_net_stats, f)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct counter_field chan_fields[] = {
-	{ CHAN(interrupts), CF_COUNT },		 { CHAN(polls), CF_COUNT },
-	{ CHAN(doorbells_out), CF_COUNT },	 { CHAN(doorbells_suppressed), CF_COUNT },
-	{ CHAN(doorbells_throttled), CF_COUNT }, { CHAN(sessions), CF_COUNT },
-};
+/* The names and units come from the wire headers' lists (abi.h: one list per struct,
+ * proven against it there), as do the driver VM's sysfs files. */
+#define CHAN_FIELD(f, unit) { CHAN(f), CF_##unit },
+#define BLK_FIELD(f, unit)  { BLK(f), CF_##unit },
+#define NET_FIELD(f, unit)  { NET(f), CF_##unit },
 
-static const struct counter_field blk_fields[] = {
-	{ BLK(path), CF_PATH },
-	{ BLK(requests), CF_COUNT },
-	{ BLK(zero_copy_requests), CF_COUNT },
-	{ BLK(zero_copy_bytes), CF_BYTES },
-	{ BLK(copy_requests), CF_COUNT },
-	{ BLK(copy_bytes), CF_BYTES },
-	{ BLK(read_bytes), CF_BYTES },
-	{ BLK(write_bytes), CF_BYTES },
-	{ BLK(flushes), CF_COUNT },
-	{ BLK(discards), CF_COUNT },
-	{ BLK(errors), CF_COUNT },
-};
-
-static const struct counter_field net_fields[] = {
-	{ NET(tx_frames), CF_COUNT },	  { NET(tx_bytes), CF_BYTES },
-	{ NET(tx_copy_bytes), CF_BYTES }, { NET(tx_wire), CF_COUNT },
-	{ NET(tx_local), CF_COUNT },	  { NET(tx_drops), CF_COUNT },
-	{ NET(tx_bad), CF_COUNT },	  { NET(rx_frames), CF_COUNT },
-	{ NET(rx_bytes), CF_BYTES },	  { NET(rx_copy_bytes), CF_BYTES },
-	{ NET(rx_soft), CF_COUNT },	  { NET(rx_queued), CF_COUNT },
-	{ NET(rx_drops), CF_COUNT },
-};
+static const struct counter_field chan_fields[] = { DDVM_CHAN_STATS_FIELDS(CHAN_FIELD) };
+static const struct counter_field blk_fields[] = { DDVM_BLK_STATS_FIELDS(BLK_FIELD) };
+static const struct counter_field net_fields[] = { DDVM_NET_STATS_FIELDS(NET_FIELD) };
 
 /* A service's table; a kind without one shows the channel counters only. */
 struct service_table {

@@ -901,18 +901,16 @@ static void blkfront_stats_snapshot(struct device *dev, struct blkfront_snap *s)
 	s->c.sessions = READ_ONCE(bf->sessions);
 }
 
-DDVM_CHAN_STAT_ENTRIES(blkfront, struct blkfront_snap, c.);
+/* sysfs ddvm_stats/: the channel counters of our side, named as on the wire (abi.h),
+ * and two of our own */
+#define BLKFRONT_CHAN_STAT(name, unit)                                                             \
+	DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, c.name, name);
+DDVM_CHAN_STATS_FIELDS(BLKFRONT_CHAN_STAT)
 DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, requests, requests);
 DDVM_STAT_ENTRY(blkfront, struct blkfront_snap, copy_bytes, copy_bytes);
 
 static struct attribute *blkfront_stats_attrs[] = {
-	&dev_attr_interrupts.attr,
-	&dev_attr_polls.attr,
-	&dev_attr_doorbells_out.attr,
-	&dev_attr_doorbells_suppressed.attr,
-	&dev_attr_doorbells_throttled.attr,
-	&dev_attr_sessions.attr,
-	&dev_attr_requests.attr,
+	DDVM_CHAN_STATS_FIELDS(DDVM_STAT_ATTR) & dev_attr_requests.attr,
 	&dev_attr_copy_bytes.attr,
 	NULL,
 };

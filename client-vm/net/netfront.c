@@ -488,16 +488,13 @@ static void netfront_stats_snapshot(struct device *dev, struct ddvm_chan_stats *
 	s->sessions = READ_ONCE(fe->connects);
 }
 
-DDVM_CHAN_STAT_ENTRIES(netfront, struct ddvm_chan_stats, );
+/* sysfs ddvm_stats/: the channel counters of our side, named as on the wire (abi.h) */
+#define NETFRONT_CHAN_STAT(name, unit)                                                             \
+	DDVM_STAT_ENTRY(netfront, struct ddvm_chan_stats, name, name);
+DDVM_CHAN_STATS_FIELDS(NETFRONT_CHAN_STAT)
 
 static struct attribute *netfront_stats_attrs[] = {
-	&dev_attr_interrupts.attr,
-	&dev_attr_polls.attr,
-	&dev_attr_doorbells_out.attr,
-	&dev_attr_doorbells_suppressed.attr,
-	&dev_attr_doorbells_throttled.attr,
-	&dev_attr_sessions.attr,
-	NULL,
+	DDVM_CHAN_STATS_FIELDS(DDVM_STAT_ATTR) NULL,
 };
 
 static const struct attribute_group netfront_stats_group = {

@@ -1235,37 +1235,18 @@ static ssize_t path_show(struct device *dev, struct device_attribute *attr, char
 }
 static DEVICE_ATTR_RO(path);
 
-DDVM_CHAN_STAT_ENTRIES(blkback, struct blkback_snap, c.);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.requests, requests);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.zero_copy_requests, zero_copy_requests);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.zero_copy_bytes, zero_copy_bytes);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.copy_requests, copy_requests);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.copy_bytes, copy_bytes);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.read_bytes, read_bytes);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.write_bytes, write_bytes);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.flushes, flushes);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.discards, discards);
-DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.errors, errors);
+/* sysfs ddvm_stats/: one file per counter, named as on the wire (blk.h); `path` is
+ * a word (path_show above), the others numbers */
+#define BLKBACK_CHAN_STAT(name, unit) DDVM_STAT_ENTRY(blkback, struct blkback_snap, c.name, name);
+#define BLKBACK_BLK_STAT(name, unit)  BLKBACK_BLK_STAT_##unit(name)
+#define BLKBACK_BLK_STAT_COUNT(name)  DDVM_STAT_ENTRY(blkback, struct blkback_snap, b.name, name);
+#define BLKBACK_BLK_STAT_BYTES(name)  BLKBACK_BLK_STAT_COUNT(name)
+#define BLKBACK_BLK_STAT_PATH(name)
+DDVM_CHAN_STATS_FIELDS(BLKBACK_CHAN_STAT)
+DDVM_BLK_STATS_FIELDS(BLKBACK_BLK_STAT)
 
 static struct attribute *blkback_stats_attrs[] = {
-	&dev_attr_interrupts.attr,
-	&dev_attr_polls.attr,
-	&dev_attr_doorbells_out.attr,
-	&dev_attr_doorbells_suppressed.attr,
-	&dev_attr_doorbells_throttled.attr,
-	&dev_attr_sessions.attr,
-	&dev_attr_path.attr,
-	&dev_attr_requests.attr,
-	&dev_attr_zero_copy_requests.attr,
-	&dev_attr_zero_copy_bytes.attr,
-	&dev_attr_copy_requests.attr,
-	&dev_attr_copy_bytes.attr,
-	&dev_attr_read_bytes.attr,
-	&dev_attr_write_bytes.attr,
-	&dev_attr_flushes.attr,
-	&dev_attr_discards.attr,
-	&dev_attr_errors.attr,
-	NULL,
+	DDVM_CHAN_STATS_FIELDS(DDVM_STAT_ATTR) DDVM_BLK_STATS_FIELDS(DDVM_STAT_ATTR) NULL,
 };
 
 static const struct attribute_group blkback_stats_group = {

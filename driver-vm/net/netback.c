@@ -687,42 +687,14 @@ static void port_stats_publish(struct netback_port *p)
 	ddvm_region_stats_publish(&p->t.rg, p->epoch, &s.c, &s.n, sizeof(s.n));
 }
 
-DDVM_CHAN_STAT_ENTRIES(port, struct port_snap, c.);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_frames, tx_frames);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_bytes, tx_bytes);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_copy_bytes, tx_copy_bytes);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_wire, tx_wire);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_local, tx_local);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_drops, tx_drops);
-DDVM_STAT_ENTRY(port, struct port_snap, n.tx_bad, tx_bad);
-DDVM_STAT_ENTRY(port, struct port_snap, n.rx_frames, rx_frames);
-DDVM_STAT_ENTRY(port, struct port_snap, n.rx_bytes, rx_bytes);
-DDVM_STAT_ENTRY(port, struct port_snap, n.rx_copy_bytes, rx_copy_bytes);
-DDVM_STAT_ENTRY(port, struct port_snap, n.rx_soft, rx_soft);
-DDVM_STAT_ENTRY(port, struct port_snap, n.rx_queued, rx_queued);
-DDVM_STAT_ENTRY(port, struct port_snap, n.rx_drops, rx_drops);
+/* sysfs ddvm_stats/: one file per counter, named as on the wire (net.h) */
+#define PORT_CHAN_STAT(name, unit) DDVM_STAT_ENTRY(port, struct port_snap, c.name, name);
+#define PORT_NET_STAT(name, unit)  DDVM_STAT_ENTRY(port, struct port_snap, n.name, name);
+DDVM_CHAN_STATS_FIELDS(PORT_CHAN_STAT)
+DDVM_NET_STATS_FIELDS(PORT_NET_STAT)
 
 static struct attribute *netback_stats_attrs[] = {
-	&dev_attr_interrupts.attr,
-	&dev_attr_polls.attr,
-	&dev_attr_doorbells_out.attr,
-	&dev_attr_doorbells_suppressed.attr,
-	&dev_attr_doorbells_throttled.attr,
-	&dev_attr_sessions.attr,
-	&dev_attr_tx_frames.attr,
-	&dev_attr_tx_bytes.attr,
-	&dev_attr_tx_copy_bytes.attr,
-	&dev_attr_tx_wire.attr,
-	&dev_attr_tx_local.attr,
-	&dev_attr_tx_drops.attr,
-	&dev_attr_tx_bad.attr,
-	&dev_attr_rx_frames.attr,
-	&dev_attr_rx_bytes.attr,
-	&dev_attr_rx_copy_bytes.attr,
-	&dev_attr_rx_soft.attr,
-	&dev_attr_rx_queued.attr,
-	&dev_attr_rx_drops.attr,
-	NULL,
+	DDVM_CHAN_STATS_FIELDS(DDVM_STAT_ATTR) DDVM_NET_STATS_FIELDS(DDVM_STAT_ATTR) NULL,
 };
 
 static const struct attribute_group netback_stats_group = {

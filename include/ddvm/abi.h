@@ -141,6 +141,22 @@ struct ddvm_chan_stats {
 	ddvm_le64 sessions;		/* ring resets: first attach, new sessions, epochs */
 };
 
+/*
+ * Each counters struct's names in struct order, with their units (COUNT: things,
+ * BYTES, PATH: enum ddvm_blk_path), as X(name, unit): the one list from which the
+ * kernel modules make their sysfs files (guest/ddvm_stats.h) and the supervisor the
+ * fields of `ddvm status --json` (supervisor/counters.c). The asserts at the end of
+ * this file (and of blk.h, net.h) prove that a list names every field of its struct,
+ * once, in order.
+ */
+#define DDVM_CHAN_STATS_FIELDS(X)                                                                  \
+	X(interrupts, COUNT)                                                                       \
+	X(polls, COUNT)                                                                            \
+	X(doorbells_out, COUNT)                                                                    \
+	X(doorbells_suppressed, COUNT)                                                             \
+	X(doorbells_throttled, COUNT)                                                              \
+	X(sessions, COUNT)
+
 struct ddvm_stats {
 	ddvm_le32 magic;	/* DDVM_STATS_MAGIC once the backend writes the block */
 	ddvm_le32 epoch;	/* the epoch the backend served at its last update */
@@ -339,6 +355,14 @@ DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, doorbells_out, 0x10);
 DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, doorbells_suppressed, 0x18);
 DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, doorbells_throttled, 0x20);
 DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, sessions, 0x28);
+/* DDVM_CHAN_STATS_FIELDS names every field once (a name twice is a duplicate
+ * enumerator), in order (field k at 8 * k), and no more (the size). */
+#define DDVM_CHAN_STAT_INDEX_(name, unit) DDVM_CHAN_STAT_##name,
+enum { DDVM_CHAN_STATS_FIELDS(DDVM_CHAN_STAT_INDEX_) DDVM_CHAN_STATS_N };
+#define DDVM_CHAN_STAT_ORDER_(name, unit)                                                          \
+	DDVM_ASSERT_OFFSET(struct ddvm_chan_stats, name, 8 * DDVM_CHAN_STAT_##name);
+DDVM_CHAN_STATS_FIELDS(DDVM_CHAN_STAT_ORDER_)
+_Static_assert(sizeof(struct ddvm_chan_stats) == 8 * DDVM_CHAN_STATS_N, "chan counters listed");
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, prod, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, cons_event, 4);
 DDVM_ASSERT_OFFSET(struct ddvm_ring_ctl, cons, 64);

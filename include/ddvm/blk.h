@@ -98,6 +98,20 @@ struct ddvm_blk_stats {
 	ddvm_le64 errors;	      /* responses other than DDVM_BLK_S_OK */
 };
 
+/* struct ddvm_blk_stats' names and units, in order (abi.h, DDVM_CHAN_STATS_FIELDS). */
+#define DDVM_BLK_STATS_FIELDS(X)                                                                   \
+	X(path, PATH)                                                                              \
+	X(requests, COUNT)                                                                         \
+	X(zero_copy_requests, COUNT)                                                               \
+	X(zero_copy_bytes, BYTES)                                                                  \
+	X(copy_requests, COUNT)                                                                    \
+	X(copy_bytes, BYTES)                                                                       \
+	X(read_bytes, BYTES)                                                                       \
+	X(write_bytes, BYTES)                                                                      \
+	X(flushes, COUNT)                                                                          \
+	X(discards, COUNT)                                                                         \
+	X(errors, COUNT)
+
 _Static_assert(sizeof(struct ddvm_blk_config) == 0x100, "blk config size");
 _Static_assert(sizeof(struct ddvm_blk_req) == DDVM_DESC_SIZE, "blk req size");
 _Static_assert(sizeof(struct ddvm_blk_rsp) == DDVM_DESC_SIZE, "blk rsp size");
@@ -130,5 +144,11 @@ DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, write_bytes, 0x38);
 DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, flushes, 0x40);
 DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, discards, 0x48);
 DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, errors, 0x50);
+#define DDVM_BLK_STAT_INDEX_(name, unit) DDVM_BLK_STAT_##name,
+enum { DDVM_BLK_STATS_FIELDS(DDVM_BLK_STAT_INDEX_) DDVM_BLK_STATS_N };
+#define DDVM_BLK_STAT_ORDER_(name, unit)                                                           \
+	DDVM_ASSERT_OFFSET(struct ddvm_blk_stats, name, 8 * DDVM_BLK_STAT_##name);
+DDVM_BLK_STATS_FIELDS(DDVM_BLK_STAT_ORDER_)
+_Static_assert(sizeof(struct ddvm_blk_stats) == 8 * DDVM_BLK_STATS_N, "blk counters listed");
 
 #endif /* DDVM_BLK_H */

@@ -83,6 +83,22 @@ struct ddvm_net_stats {
 	ddvm_le64 rx_drops;	 /* frames dropped (ring and backlog full, client away) */
 };
 
+/* struct ddvm_net_stats' names and units, in order (abi.h, DDVM_CHAN_STATS_FIELDS). */
+#define DDVM_NET_STATS_FIELDS(X)                                                                   \
+	X(tx_frames, COUNT)                                                                        \
+	X(tx_bytes, BYTES)                                                                         \
+	X(tx_copy_bytes, BYTES)                                                                    \
+	X(tx_wire, COUNT)                                                                          \
+	X(tx_local, COUNT)                                                                         \
+	X(tx_drops, COUNT)                                                                         \
+	X(tx_bad, COUNT)                                                                           \
+	X(rx_frames, COUNT)                                                                        \
+	X(rx_bytes, BYTES)                                                                         \
+	X(rx_copy_bytes, BYTES)                                                                    \
+	X(rx_soft, COUNT)                                                                          \
+	X(rx_queued, COUNT)                                                                        \
+	X(rx_drops, COUNT)
+
 _Static_assert(sizeof(struct ddvm_net_config) == 0x100, "net config size");
 _Static_assert(sizeof(struct ddvm_net_desc) == DDVM_DESC_SIZE, "net desc size");
 _Static_assert(sizeof(struct ddvm_net_stats) == 13 * 8, "net counters size");
@@ -113,5 +129,11 @@ DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_copy_bytes, 0x48);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_soft, 0x50);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_queued, 0x58);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_drops, 0x60);
+#define DDVM_NET_STAT_INDEX_(name, unit) DDVM_NET_STAT_##name,
+enum { DDVM_NET_STATS_FIELDS(DDVM_NET_STAT_INDEX_) DDVM_NET_STATS_N };
+#define DDVM_NET_STAT_ORDER_(name, unit)                                                           \
+	DDVM_ASSERT_OFFSET(struct ddvm_net_stats, name, 8 * DDVM_NET_STAT_##name);
+DDVM_NET_STATS_FIELDS(DDVM_NET_STAT_ORDER_)
+_Static_assert(sizeof(struct ddvm_net_stats) == 8 * DDVM_NET_STATS_N, "net counters listed");
 
 #endif /* DDVM_NET_H */
