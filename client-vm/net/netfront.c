@@ -594,9 +594,14 @@ static void netfront_remove(struct pci_dev *pdev)
 	for (v = 0; v < fe->t.nvec; v++)
 		synchronize_irq(pci_irq_vector(pdev, v));
 	cancel_delayed_work_sync(&fe->watch);
+	/* The interface stops moving frames (ndo_stop: tx off, NAPI off) before we say
+	 * CLOSED. At CLOSED the backend resets its side of the rings; an interface still
+	 * sending would read that reset as the backend breaking the protocol (its cons
+	 * back at 0), publish BROKEN over our CLOSED, and the supervisor would start a
+	 * new session for a claim that was our own teardown. */
+	unregister_netdev(ndev);
 	ddvm_region_set_frontend(&fe->t.rg, DDVM_STATE_CLOSED, fe->fl.epoch);
 	ddvm_ivshmem_kick(&fe->t, DDVM_VECTOR_CONTROL); /* the backend: we are gone */
-	unregister_netdev(ndev);
 	ddvm_ivshmem_remove(&fe->t);
 	netif_napi_del(&fe->napi);
 	free_netdev(ndev);
