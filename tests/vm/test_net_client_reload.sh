@@ -83,7 +83,7 @@ grep -a '^RELOAD-' "$DDVM_RUNDIR/app.log" | tr -d '\r' | sed 's/^/    /'
 
 fails=()
 n=$(grep -acE '^RELOAD-ROUND [0-9]+ ifn=[^ ]+ carrier=1' "$DDVM_RUNDIR/app.log")
-[ "$n" = $ROUNDS ] || fails+=("the interface had its carrier back after $n of $ROUNDS reloads")
+[ "$n" = "$ROUNDS" ] || fails+=("the interface had its carrier back after $n of $ROUNDS reloads")
 grep -aq '^RELOAD-XFER ok' "$DDVM_RUNDIR/app.log" || fails+=("the 4 MiB after the reloads did not arrive intact")
 broken=$(grep -a 'ddvm channel broken' "$DDVM_RUNDIR/app.log" | tr -d '\r' | head -n 3 || true)
 [ -z "$broken" ] || fails+=("the client reported the driver VM breaking the protocol: $broken")
