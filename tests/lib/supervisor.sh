@@ -2,6 +2,9 @@
 # Helpers for the supervisor's VM tests (sourced after tests/lib/common.sh).
 #
 # sup_config NAME <<EOF ... EOF   write $T/NAME.ini ([ddvm] with kernel/images prepended)
+# sup_example NAME EXAMPLE [-e SED]...   write $T/NAME.ini from the EXAMPLE.ini of examples/, as a
+#                                 user would copy it: this run's kernel/images (sup_config)
+#                                 instead of the example's, then the caller's sed edits
 # sup_up CONFIG                   `ddvm up -d`; the supervisor is torn down at exit
 # sup_wait_log REGEX SECONDS [N]  wait for the Nth matching supervisor log line (an event, not a sleep)
 # sup_vm_field VM FIELD           a field of VM in `ddvm status --json` (state, restarts, pid,
@@ -26,6 +29,14 @@ sup_config() {
 			"$DDVM_KERNEL" "$DDVM_DRIVER_INITRD" "$DDVM_CLIENT_INITRD"
 		cat
 	} >"$T/$name.ini"
+}
+
+sup_example() {
+	local name=$1 example=$2
+	shift 2
+	sup_config "$name" </dev/null
+	sed -e '/^\[ddvm\]/,/^\[/{/^\(kernel\|driver_initrd\|client_initrd\) *=/d}' "$@" \
+		"$DDVM_ROOT/examples/$example.ini" >>"$T/$name.ini"
 }
 
 # Teardown for every exit path: `ddvm down`, then QEMU pids by pid file, supervisor by pid.

@@ -16,11 +16,9 @@ source "$(dirname "$0")/../lib/supervisor.sh"
 ex=$DDVM_ROOT/examples
 t_need_file "$ex/disks.ini"
 mkdir -p "$T/disks"
-sup_config disks </dev/null
 # the example with this run's paths: kernel/images from sup_config, images in $T
-sed -e '/^\[ddvm\]/,/^\[/{/^\(kernel\|driver_initrd\|client_initrd\) *=/d}' \
-	-e "s|= *\.\./build/disks-|= $T/disks/|" \
-	-e "s|^run *= *disks/|run = $ex/disks/|" "$ex/disks.ini" >>"$T/disks.ini"
+sup_example disks disks -e "s|= *\.\./build/disks-|= $T/disks/|" \
+	-e "s|^run *= *disks/|run = $ex/disks/|"
 # [ddvm] appears twice now (sup_config's and the example's): keep sup_config's keys
 awk 'BEGIN { n = 0 } /^\[ddvm\]/ { if (n++) next } { print }' "$T/disks.ini" >"$T/d.ini"
 mv "$T/d.ini" "$T/disks.ini"

@@ -70,10 +70,9 @@ got=$(timeout 60 nc 10.99.0.1 5300 </tmp/xfer 2>/dev/null | head -c 64)
 echo RELOAD-DONE
 EOF
 
-sup_config reload </dev/null
-sed -e '/^\[ddvm\]/,/^\[/{/^\(kernel\|driver_initrd\|client_initrd\) *=/d}' -e '/^\[ddvm\]/d' \
+sup_example reload jumbo -e '/^\[ddvm\]/d' \
 	-e "s|^tap *=.*|tap     = $REC_TAP|" -e "s|^run *= *jumbo/driver|run = $ex/jumbo/driver|" \
-	-e "s|^run *= *jumbo/client-run.sh|run = $T/client-run.sh|" "$ex/jumbo.ini" >>"$T/reload.ini"
+	-e "s|^run *= *jumbo/client-run.sh|run = $T/client-run.sh|"
 grep -q "^run = $T/client-run.sh" "$T/reload.ini" || t_fail "examples/jumbo.ini: no client run line to substitute"
 
 REC_NET=1

@@ -17,10 +17,9 @@ t_need_root
 ex=$DDVM_ROOT/examples
 t_need_file "$ex/jumbo.ini"
 rec_netns
-sup_config jumbo </dev/null
-sed -e '/^\[ddvm\]/,/^\[/{/^\(kernel\|driver_initrd\|client_initrd\) *=/d}' -e '/^\[ddvm\]/d' \
+sup_example jumbo jumbo -e '/^\[ddvm\]/d' \
 	-e "s|^tap *=.*|tap     = $REC_TAP|" -e "s|^model *=.*|model   = ${JUMBO_MODEL:-e1000}|" \
-	-e "s|^run *= *jumbo/|run = $ex/jumbo/|" "$ex/jumbo.ini" >>"$T/jumbo.ini"
+	-e "s|^run *= *jumbo/|run = $ex/jumbo/|"
 grep -q "^tap     = $REC_TAP" "$T/jumbo.ini" || t_fail "examples/jumbo.ini: no tap line to substitute"
 
 t_on_exit _sup_cleanup

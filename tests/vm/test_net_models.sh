@@ -41,9 +41,7 @@ echo $! >"$T/sink.pid"
 t_on_exit "t_kill_pidfile '$T/sink.pid'"
 
 # the example with this run's kernel and images (sup_config's [ddvm]), its run script
-sup_config nics </dev/null
-sed -e '/^\[ddvm\]/,/^\[/{/^\(kernel\|driver_initrd\|client_initrd\) *=/d}' -e '/^\[ddvm\]/d' \
-	-e "s|^run *= *nics/|run = $ex/nics/|" "$ex/nics.ini" >>"$T/nics.ini"
+sup_example nics nics -e '/^\[ddvm\]/d' -e "s|^run *= *nics/|run = $ex/nics/|"
 grep -q "^run *= $ex/nics/client-run.sh" "$T/nics.ini" || t_fail "examples/nics.ini: no run line to substitute"
 
 # model -> the driver the translation module announces (the NIC's parent's driver)
