@@ -71,7 +71,8 @@ void port_nic_gone(struct netback_port *p)
 
 /* --- client -> driver VM: the tx ring ------------------------------------------------ */
 
-/* Schedule the tx NAPI from any context (a zero-copy completion may run in a task). */
+/* Schedule the tx NAPI from any context: the tick and the client's state (tasks), a
+ * zero-copy completion (any). */
 static void port_napi_kick(struct netback_port *p)
 {
 	if (in_task()) {
@@ -338,11 +339,8 @@ static void port_follow_client(struct netback_port *p)
 	spin_unlock_bh(&p->rx_lock);
 	dev_info(&p->t.pdev->dev, "ddvm_netback: client %pM %s (epoch %u, features %#llx)\n",
 		 p->mac, want ? "connected" : "disconnected", p->epoch, p->fe_features);
-	if (want) {
-		local_bh_disable();
-		napi_schedule(&p->napi); /* anything queued before we looked */
-		local_bh_enable();
-	}
+	if (want)
+		port_napi_kick(p); /* anything queued before we looked */
 }
 
 static void port_stats_publish(struct netback_port *p); /* counters, below */
@@ -368,9 +366,7 @@ static void port_tick(struct work_struct *w)
 	if (READ_ONCE(p->active)) {
 		/* Belt and braces: a doorbell lost on the way (a peer's QEMU restarting)
 		 * must cost one tick, never a stalled channel. */
-		local_bh_disable();
-		napi_schedule(&p->napi);
-		local_bh_enable();
+		port_napi_kick(p);
 	}
 
 	rcu_read_lock();
