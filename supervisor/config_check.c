@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "config_internal.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -844,13 +845,6 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			  "spare = yes: driver VM %s owns a real device (%s, host = %s), which "
 			  "one QEMU at a time can hold; remove spare = yes",
 			  vm->name, d->name, d->host);
-	else if (vm->spare && d->kind == CFG_NET && d->net_backend == CFG_NET_TAP)
-		cfg_error(cfg, f, vm->spare_line,
-			  "spare = yes: device %s of %s uses a tap, which the spare's QEMU "
-			  "cannot share with the active one yet (a multiqueue tap opened by the "
-			  "supervisor is not implemented); use backend = user or none, or "
-			  "remove spare = yes",
-			  d->name, vm->name);
 	else if (vm->spare && d->kind == CFG_BLK && d->image[0] && strcmp(d->format, "raw"))
 		cfg_error(cfg, f, vm->spare_line,
 			  "spare = yes: disk %s of %s is %s: a paused spare's QEMU keeps the "
@@ -1040,6 +1034,21 @@ void config__check(struct config *cfg, const char *f)
 				  "restored from the snapshot: add restart = snapshot, or remove "
 				  "spare = yes",
 				  vm->name);
+		if (vm->spare) {
+			unsigned j, taps = 0;
+
+			for (j = 0; j < cfg->nr_devices; j++)
+				taps += cfg->devices[j].vm == vm &&
+					cfg->devices[j].kind == CFG_NET &&
+					cfg->devices[j].net_backend == CFG_NET_TAP;
+			if (taps > TAP_MAX_OWNED)
+				cfg_error(
+				    cfg, f, vm->spare_line,
+				    "spare = yes: driver VM %s has %u tap NICs; the supervisor "
+				    "holds the taps of a VM with a spare, at most %u: use "
+				    "fewer, or remove spare = yes",
+				    vm->name, taps, TAP_MAX_OWNED);
+		}
 		if (!cfg_vm_started_here(vm))
 			continue;
 		/* A restored VM maps the first boot's RAM copy private: a free-page report

@@ -565,16 +565,19 @@ static int spare_usable(struct vm *a, uint64_t now)
 	return 1;
 }
 
-/* A has no QEMU now (reaped, or an upgrade's stopped one moved away) and its epochs
- * were bumped: the spare's process becomes the driver VM's, its peers are promoted,
- * it is resumed. */
-static void failover_finish(struct vm *a, uint64_t t0, uint64_t now)
+/* A has no QEMU now (reaped, or an upgrade's stopped one moved away: OLD_TAPS are its
+ * tap queues then, NULL after a reap) and its epochs were bumped: the spare's process
+ * becomes the driver VM's, its tap queues receive, its peers are promoted, it is
+ * resumed. */
+static void failover_finish(struct vm *a, const int *old_taps, uint64_t t0, uint64_t now)
 {
 	struct supervisor *sup = a->sup;
 	struct vm *s = a->spare;
 	unsigned i, moved = 0;
 
 	vm__take_process(a, s);
+	/* before it resumes: what the host sends meanwhile waits in the queue */
+	tap__handover(old_taps, a->tap_fds, a->cfg->name);
 	vm__event(s, VM_EV_STOPPED); /* its struct waits for the next spare */
 	phase(s, SPARE_DOWN, now);
 	s->spare_at_ms = now;
@@ -623,7 +626,7 @@ int spare__failover(struct vm *a, uint64_t now)
 	/* the active QEMU is reaped first: never two QEMUs serving one disk */
 	if (vm__alive(a) || !spare_usable(a, now))
 		return 0;
-	failover_finish(a, t0, now);
+	failover_finish(a, NULL, t0, now);
 	return 1;
 }
 
@@ -655,7 +658,7 @@ static int upgrade_swap(struct vm *a, uint64_t now)
 		(unsigned long long)(now - a->upgrade.handover_ms));
 	health__new_epochs(a, now);
 	vm__event(a, VM_EV_STOPPED);
-	failover_finish(a, t0, now);
+	failover_finish(a, old.tap_fds, t0, now);
 	vm__attach_process(s, &old); /* the spare's struct is empty now */
 	s->retiring = 1;
 	phase(s, SPARE_DOWN, now);

@@ -488,6 +488,7 @@ void supervisor__down(struct supervisor *sup)
 
 		unlink(vm->chan_path);
 		snapshot__remove(vm);
+		tap__release(vm); /* a tap ddvm created (spare = yes) goes now */
 		unlink(vm->pid_path);
 		unlink(vm->qmp_path);
 		if (vm->log_fd >= 0)

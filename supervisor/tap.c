@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A driver VM's tap back-ends, set up outside QEMU: QEMU creates each tap (its -netdev
- * line comes from vm.c), this file gives it its MTU and bridge.
+ * line comes from vm.c), or with spare = yes the supervisor does (tap.h); this file
+ * gives it its MTU and bridge, and owns the queues of the supervisor's taps.
  */
 #include "tap.h"
 #include "log.h"
@@ -9,6 +10,8 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -93,4 +96,144 @@ int tap__setup(struct vm *vm)
 	}
 	close(fd);
 	return ret;
+}
+
+int tap__owned(const struct cfg_vm *vm)
+{
+	return vm->role == CFG_DRIVER_VM && vm->spare;
+}
+
+/* Attach (1) or detach (0) the queue of FD. */
+static int tap_queue(int fd, int attach)
+{
+	struct ifreq ifr = { 0 };
+
+	ifr.ifr_flags = attach ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	return ioctl(fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
+}
+
+/* One more queue of the multiqueue tap NAME (created if it does not exist), attached;
+ * the fd or -errno, after an error message. IFF_VNET_HDR as QEMU asks for its own taps
+ * (it probes the fd and uses the header when the tap has it). */
+static int tap_open_queue(const char *vm, const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd, err;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		pr_err("%s: tap %s: cannot open /dev/net/tun: %s%s", vm, name, strerror(err),
+		       err == ENOENT ? " (modprobe tun)" : "");
+		return -err;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+	if (ioctl(fd, TUNSETIFF, &ifr) == 0)
+		return fd;
+	err = errno;
+	close(fd);
+	if (err == EINVAL)
+		pr_err("%s: tap %s exists and is not a multiqueue tap, which spare = yes needs "
+		       "(the active and the spare QEMU each hold a queue of it): delete it "
+		       "(ip link del %s) and ddvm creates it, or create it with 'ip tuntap add "
+		       "dev %s mode tap multi_queue'",
+		       vm, name, name, name);
+	else if (err == EPERM)
+		pr_err("%s: tap %s: creating or opening a tap needs CAP_NET_ADMIN (run ddvm as "
+		       "root, or create the tap beforehand with 'ip tuntap add dev %s mode tap "
+		       "multi_queue user USER')",
+		       vm, name, name);
+	else
+		pr_err("%s: tap %s: TUNSETIFF: %s", vm, name, strerror(err));
+	return -err;
+}
+
+int tap__open_queues(struct vm *vm)
+{
+	const struct config *cfg = vm->sup->cfg;
+	struct vm *active = vm->spare_of ? vm->spare_of : vm;
+	unsigned i, k = 0;
+	int fd, ret;
+
+	tap__close_queues(vm->tap_fds);
+	if (!tap__owned(vm->cfg))
+		return 0;
+	for (i = 0; i < cfg->nr_devices && k < TAP_MAX_OWNED; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+
+		if (d->vm != vm->cfg || d->kind != CFG_NET || d->net_backend != CFG_NET_TAP)
+			continue;
+		/* the anchor first: it creates the tap, and keeps it from now on */
+		if (active->tap_anchors[k] < 0) {
+			fd = tap_open_queue(vm->cfg->name, d->tap);
+			if (fd < 0) {
+				ret = fd;
+				goto err;
+			}
+			ret = tap_queue(fd, 0);
+			if (ret) {
+				pr_err("%s: tap %s: cannot detach the supervisor's queue: %s",
+				       vm->cfg->name, d->tap, strerror(-ret));
+				close(fd);
+				goto err;
+			}
+			active->tap_anchors[k] = fd;
+		}
+		fd = tap_open_queue(vm->cfg->name, d->tap);
+		if (fd < 0) {
+			ret = fd;
+			goto err;
+		}
+		vm->tap_fds[k++] = fd;
+		/* a spare's queue gets no frame until it takes over */
+		ret = vm->spare_of ? tap_queue(fd, 0) : 0;
+		if (ret) {
+			pr_err("%s: spare: tap %s: cannot detach its queue: %s", vm->cfg->name,
+			       d->tap, strerror(-ret));
+			goto err;
+		}
+	}
+	return 0;
+err:
+	tap__close_queues(vm->tap_fds);
+	return ret;
+}
+
+void tap__close_queues(int *fds)
+{
+	unsigned k;
+
+	for (k = 0; k < TAP_MAX_OWNED; k++) {
+		if (fds[k] >= 0)
+			close(fds[k]);
+		fds[k] = -1;
+	}
+}
+
+int tap__handover(const int *old_fds, const int *new_fds, const char *vm_name)
+{
+	unsigned k;
+	int r, ret = 0;
+
+	/* detach first: with two attached queues the kernel would spread the tap's flows
+	 * over both, and half of them would go to a QEMU that never reads again */
+	for (k = 0; old_fds && k < TAP_MAX_OWNED; k++)
+		if (old_fds[k] >= 0 && (r = tap_queue(old_fds[k], 0)) && r != -EINVAL) {
+			pr_warn("%s: tap queue %u of the old QEMU: detach: %s", vm_name, k,
+				strerror(-r));
+			ret = r;
+		}
+	for (k = 0; k < TAP_MAX_OWNED; k++)
+		if (new_fds[k] >= 0 && (r = tap_queue(new_fds[k], 1))) {
+			pr_warn("%s: tap queue %u: attach: %s; frames from the host are lost",
+				vm_name, k, strerror(-r));
+			ret = r;
+		}
+	return ret;
+}
+
+void tap__release(struct vm *vm)
+{
+	tap__close_queues(vm->tap_anchors);
 }

@@ -1,9 +1,51 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Tap back-ends of a driver VM's NICs: their MTU and bridge, set outside QEMU. */
+/*
+ * Tap back-ends of a driver VM's NICs (backend = tap): their MTU and bridge, set
+ * outside QEMU, and -- for a driver VM with a warm spare -- the tap itself.
+ *
+ * Who creates the tap. Without a spare, QEMU does (-netdev tap,ifname=): one queue,
+ * gone with the QEMU that made it. With spare = yes two QEMUs (the active and its
+ * paused spare) need the same tap, so that the host's side -- the bridge port, the
+ * peer's neighbour and TCP state -- outlives a failover or an upgrade. The supervisor
+ * then creates the tap with IFF_MULTI_QUEUE (Documentation/networking/tuntap.rst,
+ * "multiqueue tuntap") and opens one queue per QEMU, handed over as -netdev tap,fd=N:
+ *   - the active's queue is attached: the kernel steers the tap's frames to it;
+ *   - the spare's queue is detached (TUNSETQUEUE IFF_DETACH_QUEUE) from the start, so
+ *     that not a frame lands in a QEMU that is paused;
+ *   - at takeover the old QEMU's queue is detached (an upgrade's old QEMU is only
+ *     stopped, not gone yet) and the spare's attached, before the spare resumes;
+ *   - one more detached queue, the anchor, stays with the supervisor for the whole
+ *     run: a tap lives while one of its queues is open, so the tap (and its bridge
+ *     port and MTU) never vanishes between one QEMU and the next.
+ * The supervisor keeps its own copy of each QEMU's queue fd (the same open file, so
+ * TUNSETQUEUE on the copy moves QEMU's queue) until that QEMU is reaped.
+ */
 #ifndef DDVM_TAP_H
 #define DDVM_TAP_H
 
+struct cfg_vm;
 struct vm;
+
+/* At most this many tap NICs in a driver VM with spare = yes (config_check.c). */
+#define TAP_MAX_OWNED 8
+/* QEMU's fd numbers for those queues: VM_TAP_FD_BASE + K for the VM's K-th tap NIC
+ * (fd 3 is the RAM, VM_RAM_FD). */
+#define VM_TAP_FD_BASE 4
+
+/* Does the supervisor create VM's taps (spare = yes), or QEMU (ifname=)? */
+int tap__owned(const struct cfg_vm *vm);
+
+/* Before QEMU of VM (an active or a spare struct) starts: the anchors exist, one queue
+ * per tap NIC is open in vm->tap_fds (attached for an active, detached for a spare).
+ * 0, or -errno after an error message saying what to do; nothing is left open then. */
+int tap__open_queues(struct vm *vm);
+/* Close the supervisor's copies of VM's queue fds (its QEMU was reaped or never ran). */
+void tap__close_queues(int *fds);
+/* Takeover: OLD's queues (NULL: none left open) stop receiving, NEW's start. Returns 0
+ * or the last -errno (logged); a queue that could not be attached loses its frames. */
+int tap__handover(const int *old_fds, const int *new_fds, const char *vm_name);
+/* `ddvm down` / the supervisor's end: the anchors go, and with them the taps. */
+void tap__release(struct vm *vm);
 
 /* Set the MTU of VM's taps, join them to their bridges, bring them up. Once per
  * incarnation, when the VM is running (vm_state.c). Returns 0 or the last -errno. */

@@ -44,6 +44,8 @@ void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg, c
 	qmp__init(&vm->qmp);
 	for (i = 0; i < VM_MAX_CONSOLES; i++)
 		vm->consoles[i] = -1;
+	for (i = 0; i < TAP_MAX_OWNED; i++)
+		vm->tap_fds[i] = vm->tap_anchors[i] = -1;
 	snprintf(vm->qmp_path, sizeof(vm->qmp_path), "%s/%s.qmp", rundir, cfg->name);
 	snprintf(vm->pid_path, sizeof(vm->pid_path), "%s/%s.pid", rundir, cfg->name);
 	snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", rundir, cfg->name);
@@ -191,7 +193,7 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 /* The driver VM's own devices, each on the PCI slot the config parser gave it. */
 static void add_devices(const struct vm *vm, const struct config *cfg, struct vm_argv *a)
 {
-	unsigned i;
+	unsigned i, taps = 0;
 
 	for (i = 0; i < cfg->nr_devices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
@@ -214,6 +216,12 @@ static void add_devices(const struct vm *vm, const struct config *cfg, struct vm
 				/* restrict=on: the guest reaches the host only, never the world. */
 				add(a, "-netdev");
 				add(a, "user,id=net-%s,restrict=on", d->name);
+			} else if (d->net_backend == CFG_NET_TAP && tap__owned(vm->cfg)) {
+				/* spare = yes: a queue of the supervisor's multiqueue tap, open
+				 * in QEMU as fd VM_TAP_FD_BASE + K (tap.h, vm__start) */
+				add(a, "-netdev");
+				add(a, "tap,id=net-%s,fd=%u", d->name, VM_TAP_FD_BASE + taps);
+				taps++;
 			} else if (d->net_backend == CFG_NET_TAP) {
 				/* QEMU creates a non-persistent tap: it vanishes when QEMU exits.
 				 * Its MTU is set once it exists (tap__setup, tap.c). */
@@ -503,9 +511,12 @@ int vm__start(struct vm *vm)
 	ret = vm__write_channels(vm, sup->cfg);
 	if (ret)
 		goto err_free;
+	ret = tap__open_queues(vm);
+	if (ret)
+		goto err_free;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
-		goto err_free;
+		goto err_close_taps;
 	}
 	qlog = open(vm->qemu_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (qlog < 0) {
@@ -523,6 +534,8 @@ int vm__start(struct vm *vm)
 	if (pid == 0) {
 		/* Child: QEMU must die with the supervisor, even when it is SIGKILLed. */
 		sigset_t none;
+		int tap[TAP_MAX_OWNED];
+		unsigned k;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		sigemptyset(&none);
@@ -531,10 +544,18 @@ int vm__start(struct vm *vm)
 		dup2(sv[1], 0);
 		dup2(sv[1], 1);
 		dup2(qlog, 2);
+		/* the tap queues out of the way of fds 3.. first (any of them may be one) */
+		for (k = 0; k < TAP_MAX_OWNED; k++)
+			if ((tap[k] = vm->tap_fds[k]) >= 0 &&
+			    (tap[k] = fcntl(tap[k], F_DUPFD_CLOEXEC, 64)) < 0)
+				_exit(127);
 		/* dup2 leaves close-on-exec off on the copy; fd 3 itself keeps it */
 		if (ram >= 0 &&
 		    (ram == VM_RAM_FD ? fcntl(ram, F_SETFD, 0) : dup2(ram, VM_RAM_FD)) < 0)
 			_exit(127);
+		for (k = 0; k < TAP_MAX_OWNED; k++)
+			if (tap[k] >= 0 && dup2(tap[k], VM_TAP_FD_BASE + (int)k) < 0)
+				_exit(127);
 		execvp(a->argv[0], a->argv);
 		dprintf(2, "ddvm: cannot run %s: %s\n", a->argv[0], strerror(errno));
 		_exit(127);
@@ -562,6 +583,8 @@ err_close_qlog:
 err_close_pair:
 	close(sv[0]);
 	close(sv[1]);
+err_close_taps:
+	tap__close_queues(vm->tap_fds);
 err_free:
 	free(a);
 	return ret;
@@ -602,6 +625,7 @@ int vm__reap(struct vm *vm)
 	}
 	vm->con_fd = -1;
 	qmp__close(&vm->qmp);
+	tap__close_queues(vm->tap_fds); /* its queues go with it (tap.h) */
 	unlink(vm->pid_path);
 	unlink(vm->qmp_path);
 	snapshot__qemu_gone(vm);
@@ -670,6 +694,8 @@ void vm__detach_process(struct vm *vm, struct vm_proc *p)
 	p->con_fd = vm->con_fd;
 	p->qmp = vm->qmp;
 	p->started_ms = vm->started_ms;
+	memcpy(p->tap_fds, vm->tap_fds, sizeof(p->tap_fds));
+	memset(vm->tap_fds, -1, sizeof(vm->tap_fds));
 	vm->pid = -1;
 	vm->pidfd = -1;
 	vm->con_fd = -1;
@@ -684,6 +710,8 @@ void vm__attach_process(struct vm *vm, const struct vm_proc *p)
 	vm->con_fd = p->con_fd;
 	vm->qmp = p->qmp;
 	vm->started_ms = p->started_ms;
+	tap__close_queues(vm->tap_fds);
+	memcpy(vm->tap_fds, p->tap_fds, sizeof(vm->tap_fds));
 	vm->line_len = 0;
 }
 

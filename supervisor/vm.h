@@ -19,6 +19,7 @@
 #include "spare.h"
 #include "startup.h"
 #include "storage.h"
+#include "tap.h"
 #include "vm_state.h"
 
 struct supervisor;
@@ -92,9 +93,14 @@ struct vm {
 	struct vm_upgrade upgrade;    /* of the active: `ddvm upgrade` (spare.h) */
 	int retired_ram_fd;	      /* the old image's snapshot RAM: closed once served */
 	const struct vm_image *image; /* boot this, not cfg's kernel/initrd/append */
-	struct storage_vm storage;    /* host I/O errors (storage.c) */
-	struct startup_vm startup;    /* start failures (startup.c) */
-	char line[256];		      /* console line being assembled */
+	/* spare = yes with backend = tap (tap.h): the supervisor's copies of this QEMU's
+	 * tap queue fds (K-th tap NIC of the VM), -1 none; of the active only, the
+	 * anchors that keep each tap for the whole run */
+	int tap_fds[TAP_MAX_OWNED];
+	int tap_anchors[TAP_MAX_OWNED];
+	struct storage_vm storage; /* host I/O errors (storage.c) */
+	struct startup_vm startup; /* start failures (startup.c) */
+	char line[256];		   /* console line being assembled */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };
@@ -140,6 +146,7 @@ struct vm_proc {
 	int pidfd, con_fd;
 	struct qmp qmp;
 	uint64_t started_ms;
+	int tap_fds[TAP_MAX_OWNED];
 };
 /* Take VM's process out of it (VM has none afterwards; its files stay). */
 void vm__detach_process(struct vm *vm, struct vm_proc *p);

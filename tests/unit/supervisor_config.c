@@ -371,10 +371,19 @@ static const struct bad bad[] = {
 	  "t.ini:3: spare = hot: expected yes or no" },
 	{ "spare on a client", DRV NIC "[client-vm c]\ndevices = n\nspare = yes\n",
 	  "t.ini:7: [client-vm c]: unknown key 'spare'" },
-	{ "spare with a tap",
-	  DRV "restart = snapshot\nspare = yes\n" NIC "backend = tap\ntap = t0\n",
-	  "t.ini:3: spare = yes: device n of d uses a tap, which the spare's QEMU cannot share "
-	  "with the active one yet" },
+	{ "spare with 9 taps",
+	  DRV "restart = snapshot\nspare = yes\n"
+	      "[device n0]\nvm = d\nkind = net\nbackend = tap\ntap = t0\n"
+	      "[device n1]\nvm = d\nkind = net\nbackend = tap\ntap = t1\n"
+	      "[device n2]\nvm = d\nkind = net\nbackend = tap\ntap = t2\n"
+	      "[device n3]\nvm = d\nkind = net\nbackend = tap\ntap = t3\n"
+	      "[device n4]\nvm = d\nkind = net\nbackend = tap\ntap = t4\n"
+	      "[device n5]\nvm = d\nkind = net\nbackend = tap\ntap = t5\n"
+	      "[device n6]\nvm = d\nkind = net\nbackend = tap\ntap = t6\n"
+	      "[device n7]\nvm = d\nkind = net\nbackend = tap\ntap = t7\n"
+	      "[device n8]\nvm = d\nkind = net\nbackend = tap\ntap = t8\n",
+	  "t.ini:3: spare = yes: driver VM d has 9 tap NICs; the supervisor holds the taps of a "
+	  "VM with a spare, at most 8: use fewer, or remove spare = yes" },
 	{ "spare with qcow2", DRV "restart = snapshot\nspare = yes\n" BLK "format = qcow2\n",
 	  "t.ini:3: spare = yes: disk b of d is qcow2: a paused spare's QEMU keeps the image's "
 	  "metadata cached, which goes stale while the active one allocates clusters; only raw "

@@ -402,6 +402,36 @@ static void test_snapshot_ram(void **state)
 	free(cfg);
 }
 
+/* spare = yes with taps: the supervisor's multiqueue tap queues, fd 4, 5, ... in the
+ * order of the VM's tap NICs (tap.h); a VM without a spare lets QEMU create its tap. */
+static void test_spare_tap(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	static struct vm_argv a;
+
+	(void)state;
+	if (config__parse_string(cfg, "t.ini",
+				 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				 "[driver-vm drv]\nrestart = snapshot\nspare = yes\n"
+				 "[device n0]\nvm = drv\nkind = net\nbackend = tap\ntap = ta0\n"
+				 "[device n1]\nvm = drv\nkind = net\nbackend = user\n"
+				 "[device n2]\nvm = drv\nkind = net\nbackend = tap\ntap = ta2\n"
+				 "[driver-vm two]\n"
+				 "[device n3]\nvm = two\nkind = net\nbackend = tap\ntap = ta3\n"
+				 "[client-vm c]\ndevices = n0 n1 n2 n3\n"))
+		fail_msg("setup did not parse: %s", cfg->errors);
+	build(cfg, "drv", "tcg", &a);
+	assert_string_equal(nth_arg_after(&a, "-netdev", 0), "tap,id=net-n0,fd=4");
+	assert_string_equal(nth_arg_after(&a, "-netdev", 1), "user,id=net-n1,restrict=on");
+	assert_string_equal(nth_arg_after(&a, "-netdev", 2), "tap,id=net-n2,fd=5");
+	build_as(cfg, "drv", "tcg", 1, &a); /* a restore (the spare's) too */
+	assert_string_equal(nth_arg_after(&a, "-netdev", 2), "tap,id=net-n2,fd=5");
+	build(cfg, "two", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-netdev"),
+			    "tap,id=net-n3,ifname=ta3,script=no,downscript=no");
+	free(cfg);
+}
+
 /* spare = yes: both QEMUs (active and spare) open the raw image, so image locking is
  * off on every incarnation's -drive; a VM without a spare keeps QEMU's locking. */
 static void test_spare_drive(void **state)
@@ -535,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_usb_nic),
 		cmocka_unit_test(test_snapshot_ram),
 		cmocka_unit_test(test_spare_drive),
+		cmocka_unit_test(test_spare_tap),
 		cmocka_unit_test(test_idle_footprint),
 		cmocka_unit_test(test_upgrade_image),
 	};

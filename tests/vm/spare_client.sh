@@ -6,23 +6,34 @@
 # each back (O_DIRECT) and compare ("DATA-PASS n= ok=" every 4), and check every slot
 # against what it should hold every 16 writes ("DATA-VERIFY good= bad="). Errors:
 # DATA-IOERR, DATA-MISMATCH, DATA-VERIFY-BAD lines.
+# With STREAM set (test_spare_tap.sh): also one TCP connection to PEER:STREAM for the
+# whole run, 64 KiB of numbered 16-byte records every 10 ms (tests/vm/stream_sink.py
+# checks them); "STREAM-END" if it ever ends.
+PEER=10.0.2.2 # QEMU's user-mode gateway (examples/spare.ini)
+ADDR=10.0.2.15/24
+STREAM=
 i=0
 while [ ! -b /dev/ddvmblk0 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 for d in /sys/class/net/*; do
 	[ "$(cat "$d/address")" = 52:54:00:dd:00:11 ] && ifn=${d##*/}
 done
 ip link set "$ifn" up
-ip addr add 10.0.2.15/24 dev "$ifn"
+ip addr add "$ADDR" dev "$ifn"
 i=0
 while [ "$(cat /sys/class/net/"$ifn"/carrier)" != 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-ping -c 1 -W 10 10.0.2.2 >/dev/null && echo "CLIENT-UP ifn=$ifn"
+ping -c 1 -W 10 "$PEER" >/dev/null && echo "CLIENT-UP ifn=$ifn"
 # pings: one every 0.2 s, counted; a summary line every 2 s
 ( ok=0; lost=0; n=0
   while :; do
-	if ping -c 1 -W 1 10.0.2.2 >/dev/null 2>&1; then ok=$((ok + 1)); else lost=$((lost + 1)); fi
+	if ping -c 1 -W 1 "$PEER" >/dev/null 2>&1; then ok=$((ok + 1)); else lost=$((lost + 1)); fi
 	n=$((n + 1)); [ $((n % 10)) = 0 ] && echo "PINGSTAT ok=$ok lost=$lost"
 	sleep 0.2
   done ) &
+if [ -n "$STREAM" ]; then
+	for r in $(seq 0 4095); do printf '%015d\n' "$r"; done >/tmp/chunk
+	( while :; do cat /tmp/chunk || break; usleep 10000; done | nc "$PEER" "$STREAM"
+	  echo "STREAM-END rc=$?" ) &
+fi
 # data: 32 slots of 1 MiB; write a fresh block (O_DIRECT + fsync), read it back
 # (O_DIRECT), compare; keep what each slot should hold and check them all every 16
 dd if=/dev/urandom of=/tmp/pat bs=1M count=1 2>/dev/null

@@ -3,19 +3,21 @@
 # examples/spare.ini with the test's paths and the client workload of spare_client.sh,
 # and the checks on that workload. Sourced after tests/lib/supervisor.sh.
 
-# spare_config OUT SPARE [DRIVER-VM-KEYS] — examples/spare.ini as a user would copy it,
-# with this build's kernel and images, the test's disk, spare = SPARE, and the keys
-# (one per line) added to [driver-vm drv].
+# spare_config OUT SPARE [DRIVER-VM-KEYS] — examples/spare.ini (or the example named by
+# SPARE_EXAMPLE, e.g. spare-tap) as a user would copy it, with this build's kernel and images, the
+# test's disk, spare = SPARE, the keys (one per line) added to [driver-vm drv], the
+# client workload SPARE_CLIENT (default spare_client.sh) and, if the example has a tap,
+# the tap SPARE_TAP.
 spare_config() {
 	local out=$1 spare=$2 extra=${3:+\\n$3}
-	sed -e "s|^kernel .*|kernel = $DDVM_KERNEL|" \
+	sed -e "s|^tap .*|tap = ${SPARE_TAP:-}|" -e "s|^kernel .*|kernel = $DDVM_KERNEL|" \
 		-e "s|^driver_initrd .*|driver_initrd = $DDVM_DRIVER_INITRD|" \
 		-e "s|^client_initrd .*|client_initrd = $DDVM_CLIENT_INITRD|" \
 		-e "s|^image .*|image = $T/disk0.img|" \
 		-e "s|^spare .*|spare = $spare|" \
 		-e "/^\[driver-vm drv\]/a restart_max = 1000\nboot_timeout_ms = 180000${extra//$'\n'/\\n}" \
-		-e "/^\[client-vm app\]/a run = $DDVM_ROOT/tests/vm/spare_client.sh\nboot_timeout_ms = 180000" \
-		"$DDVM_ROOT/examples/spare.ini" >"$out"
+		-e "/^\[client-vm app\]/a run = ${SPARE_CLIENT:-$DDVM_ROOT/tests/vm/spare_client.sh}\nboot_timeout_ms = 180000" \
+		"$DDVM_ROOT/examples/${SPARE_EXAMPLE:-spare}.ini" >"$out"
 	grep -q "^spare = $spare" "$out" || t_fail "examples/spare.ini has no spare key"
 }
 

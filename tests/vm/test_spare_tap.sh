@@ -1,0 +1,120 @@
+#!/bin/bash
+# timeout: 900
+# A warm spare with a tap NIC, through `ddvm up` with examples/spare-tap.ini (an e1000
+# on a tap in bridge br0, a raw virtio-blk disk, spare = yes; tap name and paths
+# substituted), inside a network namespace this test made (br0 = 10.99.0.1 is the
+# peer). The client keeps ONE TCP connection to the peer for the whole test (numbered
+# records every 10 ms, checked byte by byte by tests/vm/stream_sink.py), pings the peer
+# and writes + reads back O_DIRECT blocks on the disk (spare_client.sh), while the
+# driver VM is killed (kill -9) SPARE_TAP_KILLS times (default 3) and then upgraded to
+# a new initramfs. Checked:
+#  - the supervisor created a multiqueue tap: one queue attached (the active's), the
+#    anchor and the paused spare's detached -- again after every takeover;
+#  - every kill was taken by the spare, the upgrade is done, and after each the
+#    stream moved on;
+#  - the end: still the first TCP connection (no reset, no reconnect), every byte as
+#    sent, no client I/O error, every block as last written, no client restart.
+# Prints the TCP pause (longest gap between two arrivals at the peer) of each event.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
+source "$(dirname "$0")/../lib/recover.sh"
+source "$(dirname "$0")/spare_lib.sh"
+t_need_root
+command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
+command -v cpio >/dev/null || t_skip "needs cpio"
+t_need_file "$DDVM_ROOT/examples/spare-tap.ini"
+KILLS=${SPARE_TAP_KILLS:-3}
+PORT=5001
+
+rec_netns
+ip netns exec "$REC_NS" python3 "$DDVM_ROOT/tests/vm/stream_sink.py" $PORT "$T/stream.json" &
+echo $! >"$T/sink.pid"
+t_on_exit "t_kill_pidfile '$T/sink.pid'"
+
+# the client workload: the peer on the bridge, and the TCP stream to it
+sed -e "s|^PEER=.*|PEER=$REC_PEER|" -e 's|^ADDR=.*|ADDR=10.99.0.15/24|' -e "s|^STREAM=.*|STREAM=$PORT|" \
+	"$DDVM_ROOT/tests/vm/spare_client.sh" >"$T/client.sh"
+grep -q "^STREAM=$PORT" "$T/client.sh" || t_fail "spare_client.sh has no STREAM= line to set"
+SPARE_EXAMPLE=spare-tap SPARE_TAP=$REC_TAP SPARE_CLIENT=$T/client.sh spare_config "$T/spare.ini" yes
+grep -q "^tap = $REC_TAP" "$T/spare.ini" || t_fail "examples/spare-tap.ini: no tap line to substitute"
+
+# the upgrade's new image: the driver initramfs plus /etc/ddvm-image-id
+mkdir -p "$T/extra/etc"
+echo v2 >"$T/extra/etc/ddvm-image-id"
+(cd "$T/extra" && find . | cpio -o -H newc --quiet | gzip) >"$T/extra.cpio.gz"
+cat "$DDVM_DRIVER_INITRD" "$T/extra.cpio.gz" >"$T/driver-v2.cpio.gz"
+
+t_on_exit _sup_cleanup
+t_on_failure _sup_keep_logs
+t_log "ddvm up -d $T/spare.ini (in $REC_NS)"
+ip netns exec "$REC_NS" "$DDVM" up -d "$T/spare.ini" ||
+	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
+sup_wait_log 'drv: snapshot taken in' 120
+sup_wait_console app 'CLIENT-UP' 180
+
+stream() { jq -r ".$1" "$T/stream.json"; }
+# the tap: QUEUES attached, DISABLED detached (iproute2's tun details)
+check_queues() {
+	local d
+	d=$(ip -n "$REC_NS" -d link show "$REC_TAP")
+	grep -q "multi_queue numqueues 1 numdisabled 2" <<<"$d" ||
+		{ echo "$d"; t_fail "$1: tap $REC_TAP is not multi_queue with 1 queue attached and 2 detached"; }
+}
+# wait_stream WHY — until the stream moved 1 MiB past what it was
+wait_stream() {
+	local b0 deadline=$((SECONDS + 60))
+	b0=$(stream bytes)
+	while ((SECONDS < deadline)); do
+		(($(stream bytes) > b0 + 1048576)) && return 0
+		sleep 0.1
+	done
+	cat "$T/stream.json"
+	t_fail "$1: the TCP stream did not move within 60 s"
+}
+# pause_since T — the longest pause (ms) between arrivals that ended after time T (s)
+pause_since() { jq "[.gaps[] | select(.[0] >= $1) | .[1]] | max // 0" "$T/stream.json"; }
+
+sup_wait_log 'drv: spare: ready \(paused' 120
+check_queues "with a spare ready"
+wait_stream "before the first kill"
+[ "$(stream conns)" = 1 ] || t_fail "the client opened $(stream conns) TCP connections, not 1"
+wait_client "before the first kill"
+
+pauses=()
+for n in $(seq "$KILLS"); do
+	sup_wait_log 'drv: spare: ready \(paused' 180 "$n"
+	wait_client "before kill $n"
+	t0=$(date +%s.%N)
+	"$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
+	sup_wait_log 'drv: failover to spare in' 30 "$n"
+	sup_wait_log 'drv: service restored [0-9]+ ms after' 60 "$n"
+	wait_stream "after kill $n"
+	wait_client "after kill $n"
+	p=$(pause_since "$t0")
+	pauses+=("$p")
+	t_log "kill $n: $(grep -o 'failover to spare in [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1);" \
+		"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1); TCP pause $p ms"
+	sup_wait_log 'drv: spare: ready \(paused' 180 $((n + 1))
+	check_queues "after kill $n"
+done
+[ "$(count 'restoring from snapshot' ddvm.log)" = 0 ] || t_fail "a kill was recovered by a restore, not by the spare"
+
+t0=$(date +%s.%N)
+"$DDVM" upgrade drv --initrd "$T/driver-v2.cpio.gz" >"$T/up.out" 2>&1 ||
+	{ cat "$T/up.out"; t_fail "ddvm upgrade failed"; }
+[ "$("$DDVM" status --json | jq -r '.vms[] | select(.name == "drv") | .upgrade.state')" = 'done' ] ||
+	t_fail "status --json: the upgrade is not done"
+wait_stream "after the upgrade"
+wait_client "after the upgrade"
+p=$(pause_since "$t0")
+t_log "upgrade: $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1); TCP pause $p ms"
+sup_wait_log 'drv: spare: ready \(paused' 240 $((KILLS + 2))
+check_queues "after the upgrade"
+
+spare_check_client
+! grep -aq 'STREAM-END' "$DDVM_RUNDIR/app.log" || t_fail "the client's TCP stream ended: $(grep -a STREAM-END "$DDVM_RUNDIR/app.log")"
+[ "$(stream conns)" = 1 ] || t_fail "the client opened $(stream conns) TCP connections: one was reset"
+[ "$(stream ended)" = null ] || t_fail "the TCP connection ended: $(stream ended)"
+[ "$(stream bad)" = 0 ] || t_fail "$(stream bad) bytes of the TCP stream were not what the client sent"
+t_log "one TCP connection throughout: $(stream bytes) bytes, all as sent; TCP pauses at the kills: ${pauses[*]} ms, at the upgrade: $p ms"
+echo SUCCESS
