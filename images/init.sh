@@ -76,12 +76,21 @@ fi
 # "ready": ddvm_netback would open them when it attaches anyway, and a driver VM
 # restored from the snapshot taken at "ready" (restart = snapshot) then resumes with
 # its NICs up instead of opening them and negotiating the link on the way back. The
-# MTU first (ddvm_netback.nic_mtu), so attaching does not reset a running NIC.
+# MTU first (ddvm_netback.nic_mtu), so attaching does not reset a running NIC. And
+# promiscuous, which the translation module makes them anyway: QEMU's e1000 takes no
+# frame for 1 s (virtual time) after each write of its receive control register
+# (RCTL, hw/net/e1000.c's flush_queue_timer), which going promiscuous is. Done here,
+# that second passes before the snapshot; done at attach, a warm spare paused right
+# after its standby attach would resume deaf for most of a second.
 nic_up() { # BDF or interface name -> the interfaces brought up
 	for n in /sys/bus/pci/devices/"$1"/net/* /sys/bus/pci/devices/"$1"/virtio*/net/* \
 		/sys/class/net/"$1"; do
 		[ -e "$n/address" ] || continue
 		[ -n "$nic_mtu" ] && ip link set "${n##*/}" mtu "$nic_mtu" 2>/dev/null
+		ip link set "${n##*/}" promisc on 2>/dev/null
+		# no IPv6 of the driver VM's own on the wire: its link-local address and
+		# DAD/MLD would use the NIC's MAC, which is the client's
+		echo 1 >"/proc/sys/net/ipv6/conf/${n##*/}/disable_ipv6" 2>/dev/null
 		ip link set "${n##*/}" up && echo "${n##*/}"
 	done
 }

@@ -36,6 +36,17 @@
 
 #define NETFRONT_WATCH_MS   200
 #define NETFRONT_HB_TIMEOUT (3 * HZ) /* heartbeat silent this long: backend is dead */
+/*
+ * A new epoch (the driver VM failed over, restarted or was upgraded): the carrier
+ * stays as it was for up to this long while the interface reconnects, its queue
+ * stopped, so that frames wait in the qdisc instead of being dropped. A carrier flap
+ * would cost the client's stack far more than the gap itself: neigh_carrier_down()
+ * flushes its neighbour entries and the qdisc is swapped for one that drops, so the
+ * first ARP request goes out into the gap and is retried only a retrans_time (1 s)
+ * later: a 50 ms failover became a 1.1 s pause of every flow. Longer than this, the
+ * backend is gone for real and the carrier goes off.
+ */
+#define NETFRONT_CARRIER_GRACE HZ
 
 #define NETFRONT_FEATURES                                                                          \
 	(DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 |             \
@@ -53,6 +64,8 @@ struct netfront {
 	bool live;		    /* connected: rings in use (changed under rtnl) */
 	bool broken;		    /* backend broke the protocol: rings unused */
 	bool hb_dead;
+	bool reconnecting; /* new epoch: carrier held until back or the grace ends */
+	unsigned long reconnect_at;
 	bool mtu_adopted;
 	bool dying;
 	u64 hb_last;
@@ -283,12 +296,14 @@ static void netfront_connect(struct netfront *fe)
 		    fe->fl.epoch, fe->cfg.nic_driver, ndev->mtu, fe->features);
 }
 
+/* Stop using the rings; the carrier is the watch's (NETFRONT_CARRIER_GRACE). */
 static void netfront_disconnect(struct netfront *fe, const char *why)
 {
 	struct net_device *ndev = fe->ndev;
 
 	ASSERT_RTNL();
-	netif_carrier_off(ndev);
+	fe->reconnecting = true;
+	fe->reconnect_at = jiffies;
 	if (netif_running(ndev)) {
 		netif_tx_disable(ndev);
 		napi_disable(&fe->napi);
@@ -348,6 +363,11 @@ static void netfront_watch(struct work_struct *w)
 
 	carrier =
 	    fe->live && ready && !READ_ONCE(fe->broken) && !fe->hb_dead && ddvm_read32(&c->link_up);
+	if (carrier || READ_ONCE(fe->broken) ||
+	    time_after_eq(jiffies, fe->reconnect_at + NETFRONT_CARRIER_GRACE))
+		fe->reconnecting = false;
+	if (fe->reconnecting)
+		carrier = netif_carrier_ok(ndev); /* held while the backend comes back */
 	if (carrier && !netif_carrier_ok(ndev)) {
 		netif_carrier_on(ndev);
 	} else if (!carrier && netif_carrier_ok(ndev)) {
