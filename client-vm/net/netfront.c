@@ -97,6 +97,28 @@ static void netfront_break(struct netfront *fe, const char *why)
 		mod_delayed_work(system_highpri_wq, &fe->watch, 0);
 }
 
+/*
+ * A ring index out of range. While the backend is at our epoch, it is the backend's
+ * doing: broken. Otherwise it is the supervisor starting a new epoch, which marks the
+ * backend ABSENT at the new epoch first and zeroes the rings after, so the data path
+ * can meet the zeroed rings before the watch meets the epoch: stop the queue and let
+ * the watch reconnect (the ring stays marked broken locally until the new session
+ * resets it). A backend that writes another epoch to move indices at will gains
+ * nothing: the watch reports the ring as broken once it is READY again at ours.
+ */
+static void netfront_ring_lied(struct netfront *fe, const char *why)
+{
+	const struct ddvm_region_hdr *h = fe->t.rg.hdr;
+
+	if (ddvm_load_acquire(&h->backend_epoch) == fe->fl.epoch) {
+		netfront_break(fe, why);
+		return;
+	}
+	netif_stop_queue(fe->ndev);
+	if (!READ_ONCE(fe->dying))
+		mod_delayed_work(system_highpri_wq, &fe->watch, 0);
+}
+
 static void netfront_kick(struct netfront *fe, unsigned int vector)
 {
 	ddvm_ivshmem_kick(&fe->t, vector);
@@ -119,7 +141,7 @@ static netdev_tx_t netfront_xmit(struct sk_buff *skb, struct net_device *ndev)
 	if (unlikely(!ddvm_ring_space(&fe->tx))) {
 		/* we stop the queue before the ring fills, so this is a lie or a bug */
 		if (ddvm_ring_broken(&fe->tx))
-			netfront_break(fe, "tx ring: backend moved cons out of range");
+			netfront_ring_lied(fe, "tx ring: backend moved cons out of range");
 		goto drop;
 	}
 	idx = fe->tx.prod;
@@ -143,7 +165,7 @@ static netdev_tx_t netfront_xmit(struct sk_buff *skb, struct net_device *ndev)
 		if (ddvm_ring_wait_space(&fe->tx))
 			netif_start_queue(ndev);
 		else if (ddvm_ring_broken(&fe->tx))
-			netfront_break(fe, "tx ring: backend moved cons out of range");
+			netfront_ring_lied(fe, "tx ring: backend moved cons out of range");
 	}
 	return NETDEV_TX_OK;
 
@@ -164,7 +186,7 @@ static void netfront_tx_wake(struct netfront *fe)
 	if (ddvm_ring_space(&fe->tx))
 		netif_wake_queue(ndev);
 	else if (ddvm_ring_broken(&fe->tx))
-		netfront_break(fe, "tx ring: backend moved cons out of range");
+		netfront_ring_lied(fe, "tx ring: backend moved cons out of range");
 	netif_tx_unlock(ndev);
 }
 
@@ -218,7 +240,7 @@ static int netfront_poll(struct napi_struct *napi, int budget)
 		netfront_rx_one(fe, &d, fe->rx.cons - 1);
 	}
 	if (ddvm_ring_broken(&fe->rx))
-		netfront_break(fe, "rx ring: backend moved prod out of range");
+		netfront_ring_lied(fe, "rx ring: backend moved prod out of range");
 	if (ddvm_ring_release(&fe->rx))
 		netfront_kick(fe, fe->rx.vector);
 	netfront_tx_wake(fe);
@@ -347,6 +369,11 @@ static void netfront_watch(struct work_struct *w)
 		netfront_connect(fe);
 	}
 	ready = a == DDVM_FOLLOW_CONNECT || a == DDVM_FOLLOW_CONNECTED;
+	/* an index that lied while the backend was not READY (netfront_ring_lied), and
+	 * it is READY again at the same epoch: it was the backend */
+	if (a == DDVM_FOLLOW_CONNECTED && fe->live && !READ_ONCE(fe->broken) &&
+	    (ddvm_ring_broken(&fe->tx) || ddvm_ring_broken(&fe->rx)))
+		netfront_break(fe, "ring indices out of range");
 
 	hb = ddvm_read64(&h->heartbeat);
 	if (hb != fe->hb_last) {
