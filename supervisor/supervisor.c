@@ -175,14 +175,22 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	for (i = 0; i < sup->nr_vms; i++)
 		if (sup->vms[i].cfg->role == CFG_DRIVER_VM && sup->vms[i].cfg->spare)
 			spare__init(&sup->spares[sup->nr_spares++], &sup->vms[i], sup->rundir);
+	for (i = 0; i < sup->nr_vms; i++) {
+		ret = tap__prepare(&sup->vms[i]); /* bridges there, spare VMs' taps made */
+		if (ret)
+			goto err_taps;
+	}
 	ret = control__listen(sup);
 	if (ret) {
 		pr_err("control socket in %s: %s", rundir, strerror(-ret));
-		goto err_channels;
+		goto err_taps;
 	}
 	supervisor__pick_accel(sup);
 	return 0;
 
+err_taps:
+	for (i = 0; i < sup->nr_vms; i++)
+		tap__release(&sup->vms[i]);
 err_channels:
 	while (created--)
 		channel__destroy(&sup->channels[created]);

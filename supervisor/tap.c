@@ -112,6 +112,15 @@ static int tap_queue(int fd, int attach)
 	return ioctl(fd, TUNSETQUEUE, &ifr) < 0 ? -errno : 0;
 }
 
+/* Is NAME a tun/tap device (it has tun_flags), or some other interface? */
+static int tap_is_tuntap(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+	return access(path, F_OK) == 0;
+}
+
 /* One more queue of the multiqueue tap NAME (created if it does not exist), attached;
  * the fd or -errno, after an error message. IFF_VNET_HDR as QEMU asks for its own taps
  * (it probes the fd and uses the header when the tap has it). */
@@ -133,7 +142,11 @@ static int tap_open_queue(const char *vm, const char *name)
 		return fd;
 	err = errno;
 	close(fd);
-	if (err == EINVAL)
+	if (err == EINVAL && !tap_is_tuntap(name))
+		pr_err("%s: %s exists and is not a tap (another kind of interface): give the "
+		       "NIC another tap name (tap = ...)",
+		       vm, name);
+	else if (err == EINVAL)
 		pr_err("%s: tap %s exists and is not a multiqueue tap, which spare = yes needs "
 		       "(the active and the spare QEMU each hold a queue of it): delete it "
 		       "(ip link del %s) and ddvm creates it, or create it with 'ip tuntap add "
@@ -147,6 +160,61 @@ static int tap_open_queue(const char *vm, const char *name)
 	else
 		pr_err("%s: tap %s: TUNSETIFF: %s", vm, name, strerror(err));
 	return -err;
+}
+
+/* The anchor of ACTIVE's K-th tap NIC D: it creates the tap, and keeps it from then
+ * on (a detached queue: no frame goes to it). 0 or -errno, said why. */
+static int tap_anchor(struct vm *active, unsigned k, const struct cfg_device *d)
+{
+	int fd, ret;
+
+	if (active->tap_anchors[k] >= 0)
+		return 0;
+	fd = tap_open_queue(active->cfg->name, d->tap);
+	if (fd < 0)
+		return fd;
+	ret = tap_queue(fd, 0);
+	if (ret) {
+		pr_err("%s: tap %s: cannot detach the supervisor's queue: %s", active->cfg->name,
+		       d->tap, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	active->tap_anchors[k] = fd;
+	return 0;
+}
+
+int tap__prepare(struct vm *vm)
+{
+	const struct config *cfg = vm->sup->cfg;
+	unsigned i, k = 0;
+	int ret;
+
+	if (vm->cfg->role != CFG_DRIVER_VM)
+		return 0;
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		char path[64];
+
+		if (d->vm != vm->cfg || d->kind != CFG_NET || d->net_backend != CFG_NET_TAP)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
+		if (d->bridge[0] && access(path, F_OK)) {
+			pr_err("%s: device %s: bridge = %s, but %s is %s: create the bridge first "
+			       "(ip link add %s type bridge; ip link set %s up), or fix the setup "
+			       "file",
+			       vm->cfg->name, d->name, d->bridge, d->bridge,
+			       if_nametoindex(d->bridge) ? "not a bridge" : "no interface here",
+			       d->bridge, d->bridge);
+			return -ENODEV;
+		}
+		if (tap__owned(vm->cfg) && k < TAP_MAX_OWNED) {
+			ret = tap_anchor(vm, k++, d);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
 }
 
 int tap__open_queues(struct vm *vm)
@@ -164,22 +232,9 @@ int tap__open_queues(struct vm *vm)
 
 		if (d->vm != vm->cfg || d->kind != CFG_NET || d->net_backend != CFG_NET_TAP)
 			continue;
-		/* the anchor first: it creates the tap, and keeps it from now on */
-		if (active->tap_anchors[k] < 0) {
-			fd = tap_open_queue(vm->cfg->name, d->tap);
-			if (fd < 0) {
-				ret = fd;
-				goto err;
-			}
-			ret = tap_queue(fd, 0);
-			if (ret) {
-				pr_err("%s: tap %s: cannot detach the supervisor's queue: %s",
-				       vm->cfg->name, d->tap, strerror(-ret));
-				close(fd);
-				goto err;
-			}
-			active->tap_anchors[k] = fd;
-		}
+		ret = tap_anchor(active, k, d);
+		if (ret)
+			goto err;
 		fd = tap_open_queue(vm->cfg->name, d->tap);
 		if (fd < 0) {
 			ret = fd;

@@ -35,6 +35,10 @@ struct vm;
 /* Does the supervisor create VM's taps (spare = yes), or QEMU (ifname=)? */
 int tap__owned(const struct cfg_vm *vm);
 
+/* At `ddvm up`, before any QEMU: every tap NIC's bridge exists, and with spare = yes
+ * the supervisor's taps are created (their anchors), so that a tap name taken by
+ * something else fails `up` at once. 0 or -errno, after an error message. */
+int tap__prepare(struct vm *vm);
 /* Before QEMU of VM (an active or a spare struct) starts: the anchors exist, one queue
  * per tap NIC is open in vm->tap_fds (attached for an active, detached for a spare).
  * 0, or -errno after an error message saying what to do; nothing is left open then. */
