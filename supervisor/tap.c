@@ -220,7 +220,6 @@ int tap__prepare(struct vm *vm)
 int tap__open_queues(struct vm *vm)
 {
 	const struct config *cfg = vm->sup->cfg;
-	struct vm *active = vm->spare_of ? vm->spare_of : vm;
 	unsigned i, k = 0;
 	int fd, ret;
 
@@ -232,9 +231,7 @@ int tap__open_queues(struct vm *vm)
 
 		if (d->vm != vm->cfg || d->kind != CFG_NET || d->net_backend != CFG_NET_TAP)
 			continue;
-		ret = tap_anchor(active, k, d);
-		if (ret)
-			goto err;
+		/* the tap exists: its anchor was made at `ddvm up` (tap__prepare) */
 		fd = tap_open_queue(vm->cfg->name, d->tap);
 		if (fd < 0) {
 			ret = fd;
