@@ -287,18 +287,24 @@ static void read_qemu_log(struct vm *vm, uint64_t now)
 		}
 	}
 	close(fd);
-	if (vm->storage.aio_lines && !vm->storage.stats_pending && vm->qmp.fd >= 0 &&
+	if (vm->storage.aio_lines > vm->storage.aio_counted && !vm->storage.stats_pending &&
+	    vm->qmp.fd >= 0 &&
 	    !qmp__command(&vm->qmp, "query-blockstats", NULL, "sto-stats"))
 		vm->storage.stats_pending = 1;
 }
 
-/* query-blockstats answered: attribute the "aio failed" lines to the nvme drives whose
- * failed-request counters grew. */
+/*
+ * query-blockstats answered: record the failed requests of the nvme drives whose
+ * failed-request counters grew. QEMU's nvme counts a failed request (block_acct_failed)
+ * before it prints its "aio failed" line, so the counters may already hold requests
+ * whose lines the next look reads: those lines are not new errors. Lines beyond every
+ * count so far are requests no counter shows; they go to the VM's only nvme drive.
+ */
 static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
 {
-	static const char *const ops[3] = { "read", "write", "flush" };
-	static const char *const keys[3] = { "failed_rd_operations", "failed_wr_operations",
-					     "failed_flush_operations" };
+	static const char *const ops[4] = { "read", "write", "flush", "discard" };
+	static const char *const keys[4] = { "failed_rd_operations", "failed_wr_operations",
+					     "failed_flush_operations", "failed_unmap_operations" };
 	const char *reason = vm->storage.aio_reason;
 	json_t *list = json_object_get(reply, "return"), *e;
 	unsigned long long found = 0;
@@ -316,7 +322,7 @@ static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
 		if (!d || !is_nvme(d) || !st)
 			continue;
 		s = dev_state(vm->sup, d);
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < 4; k++) {
 			json_int_t v = json_integer_value(json_object_get(st, keys[k]));
 
 			if ((unsigned long long)v > s->failed[k]) {
@@ -329,10 +335,12 @@ static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
 			}
 		}
 	}
-	if (!found) {
-		/* no counter moved (a failed discard, say): one nvme drive is the one */
+	vm->storage.aio_counted += found;
+	if (vm->storage.aio_lines > vm->storage.aio_counted) {
+		/* lines no counter shows: one nvme drive is the one */
 		const struct config *cfg = vm->sup->cfg;
 		const struct cfg_device *only = NULL;
+		unsigned long long extra = vm->storage.aio_lines - vm->storage.aio_counted;
 		unsigned j, nr = 0;
 
 		for (j = 0; j < cfg->nr_devices; j++)
@@ -341,13 +349,13 @@ static void blockstats(struct vm *vm, json_t *reply, uint64_t now)
 				nr++;
 			}
 		if (nr == 1)
-			record(vm, only, "I/O", "report", reason_errno(reason, 0), reason,
-			       vm->storage.aio_lines, now);
+			record(vm, only, "I/O", "report", reason_errno(reason, 0), reason, extra,
+			       now);
 		else
-			pr_warn("%s: QEMU: %u host I/O errors (%s) on an nvme drive", vm->cfg->name,
-				vm->storage.aio_lines, reason);
+			pr_warn("%s: QEMU: %llu host I/O errors (%s) on an nvme drive",
+				vm->cfg->name, extra, reason);
+		vm->storage.aio_counted = vm->storage.aio_lines;
 	}
-	vm->storage.aio_lines = 0;
 }
 
 /* Raw images can be looked at by their size (a qcow2 file's size is not its disk's). */

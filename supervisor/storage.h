@@ -36,7 +36,7 @@ struct storage_dev {
 	int err;			 /* errno of the last error; 0 = unknown */
 	int nospc;			 /* DDVM_CTL_HOST_NOSPC set on its channels */
 	/* nvme: QEMU's failed-request counters (query-blockstats) of this incarnation */
-	unsigned long long failed[3]; /* read, write, flush */
+	unsigned long long failed[4]; /* read, write, flush, discard */
 	/* capacity (raw images): the image's size as this incarnation of QEMU knows it */
 	long long size;		     /* bytes; -1: unknown (told at the first look) */
 	long long resizing;	     /* block_resize sent for this size, no answer yet; -1: none */
@@ -54,8 +54,11 @@ struct storage_vm {
 	int nvme; /* it has an nvme drive */
 	long long log_off;
 	uint64_t log_ms;     /* last look at NAME.qemu.log */
-	unsigned aio_lines;  /* "aio failed" lines not yet attributed */
-	char aio_reason[96]; /* the last one's reason */
+	/* QEMU counts a failed request before it prints its line, so a query may count
+	 * requests whose lines come later: both are totals of this incarnation */
+	unsigned long long aio_lines;	/* "aio failed" lines read */
+	unsigned long long aio_counted; /* failed requests the counters showed */
+	char aio_reason[96];		/* the last line's reason */
 	int stats_pending;   /* query-blockstats sent, no reply yet */
 	uint64_t size_ms;    /* last look at the sizes of its raw images */
 };
