@@ -288,8 +288,7 @@ static void read_qemu_log(struct vm *vm, uint64_t now)
 	}
 	close(fd);
 	if (vm->storage.aio_lines > vm->storage.aio_counted && !vm->storage.stats_pending &&
-	    vm->qmp.fd >= 0 &&
-	    !qmp__command(&vm->qmp, "query-blockstats", NULL, "sto-stats"))
+	    vm->qmp.fd >= 0 && !qmp__command(&vm->qmp, "query-blockstats", NULL, "sto-stats"))
 		vm->storage.stats_pending = 1;
 }
 

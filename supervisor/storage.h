@@ -53,14 +53,14 @@ struct storage_vm {
 	 * NAME.qemu.log is read from here on, and query-blockstats says which drive */
 	int nvme; /* it has an nvme drive */
 	long long log_off;
-	uint64_t log_ms;     /* last look at NAME.qemu.log */
+	uint64_t log_ms; /* last look at NAME.qemu.log */
 	/* QEMU counts a failed request before it prints its line, so a query may count
 	 * requests whose lines come later: both are totals of this incarnation */
 	unsigned long long aio_lines;	/* "aio failed" lines read */
 	unsigned long long aio_counted; /* failed requests the counters showed */
 	char aio_reason[96];		/* the last line's reason */
-	int stats_pending;   /* query-blockstats sent, no reply yet */
-	uint64_t size_ms;    /* last look at the sizes of its raw images */
+	int stats_pending;		/* query-blockstats sent, no reply yet */
+	uint64_t size_ms;		/* last look at the sizes of its raw images */
 };
 
 /* QMP event (EVENT set) or command reply (EVENT NULL, DATA the reply) of VM. */
