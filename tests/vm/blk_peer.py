@@ -231,6 +231,22 @@ def heartbeat_check(ch):
     print("PEER-OK heartbeat %d -> %d" % (b1["heartbeat"], ch.backend()["heartbeat"]), flush=True)
 
 
+def bump(ch, pidfile, secs=10):
+    """SIGUSR1 to ddvm-chan, then wait until the header's epoch moved: the signal is
+    taken in ddvm-chan's own time, and a step that reads the header before it would
+    attach at the old epoch, which the bump then takes away (the supervisor's epoch
+    bump is done before anything else looks)."""
+    old = ch.hdr("epoch")
+    with open(pidfile) as f:
+        os.kill(int(f.read()), signal.SIGUSR1)
+    end = time.time() + secs
+    while ch.hdr("epoch") == old:
+        if time.time() > end:
+            fail("ddvm-chan did not bump the epoch from %d" % old)
+        time.sleep(0.005)
+    print("PEER-OK epoch %d -> %d" % (old, ch.hdr("epoch")), flush=True)
+
+
 def wait_file(path, secs=300):
     end = time.time() + secs
     while not os.path.exists(path):
@@ -251,8 +267,7 @@ def main():
         if cmd == "rogue-client":
             rogue_client(ch)
         elif cmd == "bump":
-            with open(arg) as f:
-                os.kill(int(f.read()), signal.SIGUSR1)
+            bump(ch, arg)
         elif cmd == "resume":
             resume(ch)
         elif cmd == "scribble":
