@@ -157,11 +157,15 @@ static void test_append(void **state)
 	assert_non_null(ap);
 	assert_non_null(strstr(ap, "ddvm.vm=drv"));
 	assert_non_null(strstr(ap, " oops=panic"));
+	/* the idle parameters, before the VM's own append (which can undo them) */
+	assert_non_null(strstr(ap, " tsc=reliable psi=0 cgroup_disable=memory nowatchdog"));
+	assert_true(strstr(ap, "nowatchdog") < strstr(ap, " loglevel=7"));
 	assert_null(strstr(ap, "io_timeout"));
 	assert_int_equal(strcmp(ap + strlen(ap) - strlen(" loglevel=7"), " loglevel=7"), 0);
 	build(cfg, "one", "tcg", &a);
 	ap = arg_after(&a, "-append");
 	assert_null(strstr(ap, "oops=panic"));
+	assert_null(strstr(ap, "tsc=reliable"));
 	free(cfg);
 }
 
