@@ -21,7 +21,8 @@ int accel__kvm_usable(const char *dev);
  * within TIMEOUT_MS. 1 yes, 0 no, -errno when QEMU could not be run. */
 int accel__kvm_boots(const char *qemu, const char *kernel, unsigned timeout_ms);
 
-/* -cpu for ACCEL, or NULL for QEMU's default. */
+/* -cpu for ACCEL ("host" for kvm; QEMU's default model with RDRAND for tcg), or NULL
+ * for QEMU's default. */
 const char *accel_cpu(const char *accel);
 /* -smp for a VM of CPUS vCPUs under ACCEL. */
 void accel_smp(const char *accel, unsigned cpus, char *buf, size_t len);

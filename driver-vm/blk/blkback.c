@@ -1111,8 +1111,12 @@ static void blkback_heartbeat(struct timer_list *tm)
 				queue_work(system_wq, &q->work);
 			}
 	}
+	/* On whole seconds (round_jiffies), as the kernel's own 1-2 s housekeeping and
+	 * the other channels' ticks are: one wake-up of an idle driver VM serves them all
+	 * instead of one each. The period stays BLKBACK_HEARTBEAT_MS. */
 	if (!READ_ONCE(bb->stopping))
-		mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
+		mod_timer(&bb->heartbeat,
+			  round_jiffies(jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS)));
 }
 
 static void blkback_irq(struct ddvm_ivshmem *t, unsigned int vector)

@@ -384,8 +384,11 @@ static void port_tick(struct work_struct *w)
 	 * a doorbell only we have; the client can scribble over hdr.heartbeat at will. */
 	ddvm_ivshmem_health(&p->t);
 
+	/* On whole seconds, with blkback's heartbeat and the kernel's housekeeping: one
+	 * wake-up of an idle driver VM for all of them (round_jiffies_relative). */
 	if (!READ_ONCE(p->dying))
-		schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
+		schedule_delayed_work(&p->tick,
+				      round_jiffies_relative(msecs_to_jiffies(NETBACK_TICK_MS)));
 }
 
 /* Which NIC hdr.backend_target names: an interface ("eth0"), a PCI address

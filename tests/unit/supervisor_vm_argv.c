@@ -139,6 +139,9 @@ static void test_kvm_as_configured(void **state)
 	build(cfg, "drv", "kvm", &a);
 	assert_string_equal(arg_after(&a, "-smp"), "1");
 	assert_string_equal(arg_after(&a, "-cpu"), "host");
+	/* TCG: the default model with RDRAND (the guest's random pool seeded at boot) */
+	build(cfg, "drv", "tcg", &a);
+	assert_string_equal(arg_after(&a, "-cpu"), "qemu64,+rdrand");
 	free(cfg);
 }
 
@@ -158,7 +161,7 @@ static void test_append(void **state)
 	assert_non_null(strstr(ap, "ddvm.vm=drv"));
 	assert_non_null(strstr(ap, " oops=panic"));
 	/* the idle parameters, before the VM's own append (which can undo them) */
-	assert_non_null(strstr(ap, " tsc=reliable psi=0 cgroup_disable=memory nowatchdog"));
+	assert_non_null(strstr(ap, " tsc=reliable sysctl.vm.compaction_proactiveness=0 psi=0 nowatchdog"));
 	assert_true(strstr(ap, "nowatchdog") < strstr(ap, " loglevel=7"));
 	assert_null(strstr(ap, "io_timeout"));
 	assert_int_equal(strcmp(ap + strlen(ap) - strlen(" loglevel=7"), " loglevel=7"), 0);
