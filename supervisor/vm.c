@@ -36,8 +36,7 @@
  * A trace of an idle guest's timers: ~9 wake-ups a second before, ~1.7 after.
  * A user's `append` comes after these and can undo any of them.
  */
-#define DRIVER_VM_IDLE_APPEND \
-	"tsc=reliable sysctl.vm.compaction_proactiveness=0 psi=0 nowatchdog"
+#define DRIVER_VM_IDLE_APPEND "tsc=reliable sysctl.vm.compaction_proactiveness=0 psi=0 nowatchdog"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434

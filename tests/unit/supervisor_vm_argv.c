@@ -161,7 +161,8 @@ static void test_append(void **state)
 	assert_non_null(strstr(ap, "ddvm.vm=drv"));
 	assert_non_null(strstr(ap, " oops=panic"));
 	/* the idle parameters, before the VM's own append (which can undo them) */
-	assert_non_null(strstr(ap, " tsc=reliable sysctl.vm.compaction_proactiveness=0 psi=0 nowatchdog"));
+	assert_non_null(
+	    strstr(ap, " tsc=reliable sysctl.vm.compaction_proactiveness=0 psi=0 nowatchdog"));
 	assert_true(strstr(ap, "nowatchdog") < strstr(ap, " loglevel=7"));
 	assert_null(strstr(ap, "io_timeout"));
 	assert_int_equal(strcmp(ap + strlen(ap) - strlen(" loglevel=7"), " loglevel=7"), 0);
