@@ -34,7 +34,8 @@
  * nowatchdog: no soft-lockup check every 4 s (a hung driver VM is the supervisor's
  *   heartbeat to find, docs/dependability.md).
  * A trace of an idle guest's timers: ~9 wake-ups a second before, ~1.7 after.
- * A user's `append` comes after these and can undo any of them.
+ * A user's `append` comes after these and can undo any of them but nowatchdog
+ * (tsc=unstable, sysctl.vm.compaction_proactiveness=20, psi=1).
  */
 #define DRIVER_VM_IDLE_APPEND "tsc=reliable sysctl.vm.compaction_proactiveness=0 psi=0 nowatchdog"
 

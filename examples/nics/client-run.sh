@@ -13,14 +13,15 @@
 # NICS-DONE nics=K of 8 fail=F.
 
 # N  model  the client's MAC on it  [iperf3 options of the peer -> client run]
-# ne2k_pci: QEMU 7.2's NE2000 with Linux's 8390 driver stops raising receive interrupts
-# for good under a receive flood (natively too, without ddvm; docs/net.md), so the peer
-# sends to it at 40 Mbit/s at most.
+# ne2k_pci: QEMU 7.2's NE2000 stops receiving for good once a frame arrives while its
+# 15 KiB receive ring is full (natively too, without ddvm; docs/net.md), so the peer
+# sends to it with at most 8 KiB in flight (-w: less than the ring holds, whatever the
+# host's load) and at 40 Mbit/s at most.
 nics='1 e1000          52:54:00:dd:0a:01
 2 e1000e         52:54:00:dd:0a:02
 3 rtl8139        52:54:00:dd:0a:03
 4 pcnet          52:54:00:dd:0a:04
-5 ne2k_pci       52:54:00:dd:0a:05 -b 40M
+5 ne2k_pci       52:54:00:dd:0a:05 -b 40M -w 8K
 6 virtio-net-pci 52:54:00:dd:0a:06
 7 vmxnet3        52:54:00:dd:0a:07
 8 usb-net        52:54:00:dd:0a:08'

@@ -7,7 +7,7 @@
 # namespace this test made (the supervisor, QEMU and the taps run inside it; nothing is
 # routed anywhere). One client VM uses all eight; its run script
 # (examples/nics/client-run.sh) pings each peer through its NIC and runs iperf3 3 s
-# each way (the ne2k_pci's peer -> client run paced at 40 Mbit/s: its emulated card
+# each way (the ne2k_pci's peer -> client run paced at 40 Mbit/s with 8 KiB in flight: its emulated card
 # stalls under a receive flood natively too, docs/net.md), then sends 4 MiB of random
 # bytes to a checksumming sink in the namespace (tests/vm/sha_sink.py). Checked per NIC:
 # 3 of 3 pings, nonzero Mbit/s both ways, the sink's SHA-256 equal to the client's (the
