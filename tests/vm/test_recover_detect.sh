@@ -15,6 +15,12 @@ source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
 
 rec_fio_loop_script full >"$T/work.sh"
+# hang and stop must be found by the heartbeat check (3 s), not by the request check:
+# both see a hung driver VM, and the request check's clock starts when the ring stops
+# moving, which under a loaded host can be a second or more before the injected hang
+# takes effect (it is typed into the driver VM's console). With the default 4 s the
+# request check won once (a fresh-clone CI, 2026-12-01); at 8 s it is 5 s behind.
+REC_REQ_MS=8000
 rec_setup setup "$T/work.sh"
 rec_up setup
 sup_wait_console cli 'FIO-PASS 1 ok' 180
