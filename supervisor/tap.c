@@ -20,6 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Is D one of VM's NICs on a tap (backend = tap)? */
+static int tap_nic_of(const struct vm *vm, const struct cfg_device *d)
+{
+	return d->vm == vm->cfg && d->kind == CFG_NET && d->net_backend == CFG_NET_TAP;
+}
+
 /* Tap back-ends: QEMU created the tap at 1500 bytes. With `mtu = N` set its MTU
  * (SIOCSIFMTU, like ip link set mtu) -- before it joins a bridge, so the bridge, whose
  * MTU follows its ports' unless set by hand, can follow it; with `bridge = BR` join it to BR
@@ -43,7 +49,7 @@ int tap__setup(struct vm *vm)
 		struct ifreq ifr = { 0 };
 		int idx;
 
-		if (d->vm != vm->cfg || d->net_backend != CFG_NET_TAP || (!d->bridge[0] && !d->mtu))
+		if (!tap_nic_of(vm, d) || (!d->bridge[0] && !d->mtu))
 			continue;
 		idx = if_nametoindex(d->tap);
 		if (!idx) {
@@ -196,7 +202,7 @@ int tap__prepare(struct vm *vm)
 		const struct cfg_device *d = &cfg->devices[i];
 		char path[64];
 
-		if (d->vm != vm->cfg || d->kind != CFG_NET || d->net_backend != CFG_NET_TAP)
+		if (!tap_nic_of(vm, d))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
 		if (d->bridge[0] && access(path, F_OK)) {
@@ -229,7 +235,7 @@ int tap__open_queues(struct vm *vm)
 	for (i = 0; i < cfg->nr_devices && k < TAP_MAX_OWNED; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
 
-		if (d->vm != vm->cfg || d->kind != CFG_NET || d->net_backend != CFG_NET_TAP)
+		if (!tap_nic_of(vm, d))
 			continue;
 		/* the tap exists: its anchor was made at `ddvm up` (tap__prepare) */
 		fd = tap_open_queue(vm->cfg->name, d->tap);
