@@ -49,7 +49,7 @@ static void ddvm_ivshmem_guard_timer(struct timer_list *tl)
 		if (!t->guard[v].off)
 			continue;
 		t->guard[v].off = false;
-		enable_irq(pci_irq_vector(t->pdev, v)); /* replays a doorbell held meanwhile */
+		enable_irq(t->irq[v]); /* replays a doorbell held meanwhile */
 	}
 	spin_unlock_irqrestore(&t->guard_lock, flags);
 }
@@ -96,7 +96,7 @@ static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
 	int v;
 
 	for (v = 0; v < t->nvec; v++)
-		if (pci_irq_vector(t->pdev, v) == irq)
+		if (t->irq[v] == irq)
 			break;
 	if (v == t->nvec)
 		return IRQ_NONE;
@@ -170,7 +170,13 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 		goto out_vectors;
 	}
 	for (v = 0; v < t->nvec; v++) {
-		err = request_irq(pci_irq_vector(pdev, v), ddvm_ivshmem_irq, 0, t->name, t);
+		err = pci_irq_vector(pdev, v);
+		if (err < 0)
+			goto out_vectors;
+		t->irq[v] = err;
+	}
+	for (v = 0; v < t->nvec; v++) {
+		err = request_irq(t->irq[v], ddvm_ivshmem_irq, 0, t->name, t);
 		if (err)
 			goto out_irqs;
 	}
@@ -182,7 +188,7 @@ out_irqs:
 	del_timer_sync(&t->guard_timer);
 	ddvm_ivshmem_guard_timer(&t->guard_timer);
 	while (--v >= 0)
-		free_irq(pci_irq_vector(pdev, v), t);
+		free_irq(t->irq[v], t);
 out_vectors:
 	pci_free_irq_vectors(pdev);
 out_unmap_shm:
@@ -204,7 +210,7 @@ void ddvm_ivshmem_remove(struct ddvm_ivshmem *t)
 	del_timer_sync(&t->guard_timer);
 	ddvm_ivshmem_guard_timer(&t->guard_timer);
 	for (v = 0; v < t->nvec; v++)
-		free_irq(pci_irq_vector(t->pdev, v), t);
+		free_irq(t->irq[v], t);
 	pci_free_irq_vectors(t->pdev);
 	pci_clear_master(t->pdev);
 	memunmap(t->shm);

@@ -60,6 +60,12 @@ struct ddvm_ivshmem {
 	enum ddvm_side side;
 	u32 my_peer; /* IVPOSITION */
 	int nvec;
+	/* The Linux irq of each vector, looked up once at probe: pci_irq_vector() takes
+	 * the device's MSI descriptor mutex (kernel/irq/msi.c, msi_get_virq), so it must
+	 * not run in the interrupt handler or the guard's timer. Called there, a doorbell
+	 * that arrived while probe or remove held that mutex spun on it with interrupts
+	 * off, forever on a 1-vCPU VM (a client reloading its driver under traffic). */
+	int irq[DDVM_MAX_VECTORS];
 	ddvm_ivshmem_irq_fn irq_fn;
 	void *priv;
 	char name[32];
@@ -83,6 +89,12 @@ struct ddvm_ivshmem {
 int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,
 		       ddvm_ivshmem_irq_fn fn, void *priv);
 void ddvm_ivshmem_remove(struct ddvm_ivshmem *t);
+
+/* The Linux irq of vector V (< t->nvec), for synchronize_irq() and the like. */
+static inline int ddvm_ivshmem_vector_irq(const struct ddvm_ivshmem *t, unsigned int v)
+{
+	return t->irq[v];
+}
 
 /* Ring the other side's doorbell `vector`. The peer id is read from the header each
  * time (the supervisor may change it across restarts); a nonsense id only rings a

@@ -418,9 +418,21 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 {
 	unsigned i;
 
-	/* Only a backend that claims to serve this epoch owes us progress. */
+	uint32_t fs = ddvm_load_acquire(&ch->rg.hdr->frontend_state);
+
+	/*
+	 * Only a backend that claims to serve this epoch owes us progress, and only to a
+	 * client that has not left: a client driver that detached (CLOSED; ABSENT: none
+	 * yet) leaves its producer index where it was, the backend resets its own side
+	 * (docs/channel.md, "Sessions") and owes those requests nothing. Counted anyway,
+	 * an unloaded client driver made the supervisor restart a sole client's driver VM
+	 * 5 s later. A client that forges CLOSED only stops its own channel: the backend
+	 * resets it, and the client's honest driver sees its indices move under it and
+	 * reports BROKEN (a claim).
+	 */
 	if (ddvm_load_acquire(&ch->rg.hdr->backend_state) != DDVM_STATE_READY ||
-	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ch->own.epoch) {
+	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ch->own.epoch || fs == DDVM_STATE_CLOSED ||
+	    fs == DDVM_STATE_ABSENT) {
 		for (i = 0; i < ch->rg.num_rings; i++)
 			ch->req_changed_ms[i] = now_ms;
 		return 0;

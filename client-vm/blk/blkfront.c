@@ -982,7 +982,7 @@ static void blkfront_quiesce_irqs(struct blkfront *bf)
 
 	WRITE_ONCE(bf->quiet, true);
 	for (v = 0; v < bf->t.nvec; v++)
-		synchronize_irq(pci_irq_vector(bf->t.pdev, v));
+		synchronize_irq(ddvm_ivshmem_vector_irq(&bf->t, v));
 	for (i = 0; i < bf->nq; i++)
 		cancel_work_sync(&bf->qs[i].poll_work);
 	cancel_delayed_work_sync(&bf->ctrl_work);

@@ -639,7 +639,7 @@ static void netfront_remove(struct pci_dev *pdev)
 
 	WRITE_ONCE(fe->dying, true);
 	for (v = 0; v < fe->t.nvec; v++)
-		synchronize_irq(pci_irq_vector(pdev, v));
+		synchronize_irq(ddvm_ivshmem_vector_irq(&fe->t, v));
 	cancel_delayed_work_sync(&fe->watch);
 	/* The interface stops moving frames (ndo_stop: tx off, NAPI off) before we say
 	 * CLOSED. At CLOSED the backend resets its side of the rings; an interface still

@@ -1388,7 +1388,7 @@ static void blkback_remove(struct pci_dev *pdev)
 	WRITE_ONCE(bb->stopping, true);
 	/* no interrupt handler schedules anything after this */
 	for (v = 0; v < bb->t.nvec; v++)
-		synchronize_irq(pci_irq_vector(pdev, v));
+		synchronize_irq(ddvm_ivshmem_vector_irq(&bb->t, v));
 	cancel_delayed_work_sync(&bb->open_work);
 	del_timer_sync(&bb->heartbeat);
 	cancel_work_sync(&bb->ctrl_work);

@@ -808,7 +808,7 @@ static void netback_remove(struct pci_dev *pdev)
 	 */
 	WRITE_ONCE(p->dying, true);
 	for (v = 0; v < p->t.nvec; v++)
-		synchronize_irq(pci_irq_vector(pdev, v));
+		synchronize_irq(ddvm_ivshmem_vector_irq(&p->t, v));
 	cancel_work_sync(&p->takeover);
 	if (p->standby) { /* a spare's port never started anything but the attach */
 		cancel_delayed_work_sync(&p->attach);

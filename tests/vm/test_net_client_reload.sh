@@ -5,6 +5,10 @@
 # this test made; tap name substituted) with a client whose run script, 8 times, starts
 # iperf3 -P 2 to the peer and 2 s later unloads and reloads ddvm_netfront under it,
 # then sends 4 MiB of random bytes to a checksumming sink (tests/vm/sha_sink.py).
+# Then it unloads the driver under iperf3 and stays unloaded for 12 s (more than the
+# driver VM's 5 s request timeout) before it loads it again (before the fix in the
+# supervisor's request check, the requests the unloaded driver left on its ring made
+# the supervisor restart the driver VM after 5 s).
 # Checked: every round the new interface got its carrier back; the bytes arrived
 # intact; the client never reported the driver VM breaking the protocol (before the
 # fix in ddvm_netfront's remove, its interface kept sending after it had told the
@@ -53,14 +57,31 @@ up
 i=0
 until ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1 || [ $i -ge 30 ]; do i=$((i + 1)); done
 for r in $(seq "$ROUNDS"); do
-	iperf3 -c 10.99.0.1 -t 4 -P 2 >/dev/null 2>&1 &
+	# a round that has not ended in 90 s shows the kernel's log (the console is quiet)
+	(sleep 90 && echo "RELOAD-STUCK round $r" && dmesg | tail -n 60) &
+	wd=$!
+	timeout 40 iperf3 -c 10.99.0.1 -t 4 -P 2 >/dev/null 2>&1 &
+	ip=$!
 	sleep 2
 	rmmod ddvm_netfront
+	rm_rc=$?
 	modprobe ddvm_netfront
-	up
-	wait
-	echo "RELOAD-ROUND $r ifn=$ifn carrier=$(cat "/sys/class/net/$ifn/carrier" 2>/dev/null)"
+	mp_rc=$?
+	up || echo "RELOAD-NOIF round $r rmmod rc=$rm_rc modprobe rc=$mp_rc"
+	wait $ip
+	kill $wd 2>/dev/null
+	echo "RELOAD-ROUND $r ifn=$ifn carrier=$(cat "/sys/class/net/$ifn/carrier" 2>/dev/null) rmmod=$rm_rc modprobe=$mp_rc"
 done
+# unloaded for longer than the driver VM's request timeout (5 s), traffic in flight
+# at the unload: the requests it left on the ring are nobody's to serve
+timeout 40 iperf3 -c 10.99.0.1 -t 4 -P 2 >/dev/null 2>&1 &
+sleep 2
+rmmod ddvm_netfront
+echo RELOAD-UNLOADED
+sleep 12
+modprobe ddvm_netfront
+up || echo "RELOAD-NOIF after the long unload"
+wait
 i=0
 until ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1 || [ $i -ge 30 ]; do i=$((i + 1)); done
 head -c 4194304 /dev/urandom >/tmp/xfer
@@ -83,6 +104,8 @@ grep -a '^RELOAD-' "$DDVM_RUNDIR/app.log" | tr -d '\r' | sed 's/^/    /'
 fails=()
 n=$(grep -acE '^RELOAD-ROUND [0-9]+ ifn=[^ ]+ carrier=1' "$DDVM_RUNDIR/app.log")
 [ "$n" = "$ROUNDS" ] || fails+=("the interface had its carrier back after $n of $ROUNDS reloads")
+grep -aq '^RELOAD-UNLOADED' "$DDVM_RUNDIR/app.log" || fails+=("the client did not unload its driver for the long pause")
+grep -aq '^RELOAD-NOIF' "$DDVM_RUNDIR/app.log" && fails+=("an interface did not come back after a load")
 grep -aq '^RELOAD-XFER ok' "$DDVM_RUNDIR/app.log" || fails+=("the 4 MiB after the reloads did not arrive intact")
 broken=$(grep -a 'ddvm channel broken' "$DDVM_RUNDIR/app.log" | tr -d '\r' | head -n 3 || true)
 [ -z "$broken" ] || fails+=("the client reported the driver VM breaking the protocol: $broken")
@@ -91,5 +114,5 @@ claims=$(grep -a 'broke the protocol' "$DDVM_RUNDIR/ddvm.log" | head -n 3 || tru
 [ "$(sup_epoch nic0.app)" = 1 ] || fails+=("nic0.app is at epoch $(sup_epoch nic0.app), not 1")
 [ "$(sup_vm_field netvm restarts)" = 0 ] || fails+=("the driver VM restarted")
 ((${#fails[@]} == 0)) || t_fail "$(printf '%s; ' "${fails[@]}")"
-t_log "$ROUNDS reloads of ddvm_netfront under iperf3: carrier back each time, no claim, epoch 1, 4 MiB intact"
+t_log "$ROUNDS reloads of ddvm_netfront under iperf3 and one 12 s unload: carrier back each time, no claim, epoch 1, no driver VM restart, 4 MiB intact"
 echo SUCCESS
