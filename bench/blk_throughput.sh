@@ -3,20 +3,26 @@
 #
 #   [ROUNDS=5] bench/blk_throughput.sh [SECONDS] [SIZE_MB]   (default 3 s per job, 512 MiB)
 #
-# reuse:  client VM (ddvm_blkfront) --ddvm channel--> driver VM (ddvm_blkback + stock
-#         nvme driver) --emulated nvme--> raw image on the host
-# native: the same client VM image owning the same emulated nvme (same QEMU drive and
-#         device options) directly, with the stock nvme driver
-# All three VMs run at once (1 vCPU each, clients 384 MiB); each client runs an agent
-# (tests/vm/net_common.sh) and the jobs alternate between the two setups, ROUNDS times,
-# the order flipping every round. Jobs (O_DIRECT, libaio, SECONDS each over the first
-# 256 MiB, written once before): sequential read/write 1 MiB and random read/write
-# 4 KiB, each at iodepth 1 and 32. Prints medians of MiB/s, IOPS and host CPU seconds
-# (utime + stime of every QEMU process of the setup) per GB moved, and the ratio reuse /
-# native; every run is also recorded for bench/report.py ($BENCH_OUT/blk.jsonl).
+# reuse:  `ddvm up` of a setup a user could write ($T/bench.ini: a driver VM with an
+#         nvme disk, a client VM with that disk): client VM (ddvm_blkfront) --ddvm
+#         channel--> driver VM (ddvm_blkback + stock nvme driver) --emulated nvme-->
+#         raw image on the host; fio is typed into the client's console
+#         (sup_console_cmd), the way a user would run it
+# native: the same client VM image owning the same emulated nvme (same QEMU drive
+#         options: raw, cache=writeback, no zero detection) directly, with the stock
+#         nvme driver, booted by hand (no ddvm in it); an agent (tests/vm/net_common.sh)
+#         runs its commands
+# All three VMs run at once (1 vCPU each, clients 384 MiB); the jobs alternate between
+# the two setups, ROUNDS times, the order flipping every round. Jobs (O_DIRECT, libaio,
+# SECONDS each over the first 256 MiB, written once before): sequential read/write
+# 1 MiB and random read/write 4 KiB, each at iodepth 1 and 32. Prints medians of
+# MiB/s, IOPS and host CPU seconds (utime + stime of every QEMU process of the setup,
+# and of reuse's supervisor) per GB moved, and the ratio reuse / native; every run is
+# also recorded for bench/report.py ($BENCH_OUT/blk.jsonl).
 source "$(dirname "$0")/../tests/lib/common.sh"
 source "$(dirname "$0")/../tests/vm/net_common.sh"
 source "$(dirname "$0")/../tests/vm/blk_lib.sh"
+source "$(dirname "$0")/../tests/lib/supervisor.sh"
 source "$(dirname "$0")/lib.sh"
 blk_need_build
 SECS=${1:-3}
@@ -39,30 +45,49 @@ fi
 # --- both setups up at once -----------------------------------------------------------
 qemu-img create -q -f raw "$T/reuse.img" "${SIZE_MB}M"
 qemu-img create -q -f raw "$T/native.img" "${SIZE_MB}M"
-blk_chan_start nvme "disk/by-pci/${BLK_BDF[nvme]}"
-mapfile -t drv_args < <(blk_disk_args nvme "$T/reuse.img"; blk_chan_args 0 nvme backend)
-mapfile -t cli_args < <(blk_chan_args 0 nvme frontend)
+# loglevel=5: the nvme driver's "timeout, aborting" warnings on the driver VM's console;
+# BLK_ZERO_COPY=0: the translation module copies instead of letting the nvme DMA into
+# the slots (docs/blk.md)
+sup_config bench <<EOF
+[driver-vm drv]
+memory = ${DRIVER_MEM:-256}M
+append = loglevel=5 ddvm_blkback.zero_copy=${BLK_ZERO_COPY:-1}
+
+[device disk0]
+vm     = drv
+kind   = blk
+model  = nvme
+image  = $T/reuse.img
+format = raw
+cache  = writeback
+detect_zeroes = off
+
+[client-vm app]
+memory  = ${CLIENT_MEM:-384}M
+devices = disk0
+EOF
 mapfile -t nat_args < <(blk_disk_args nvme "$T/native.img")
-# the translation module's counters (which data path, how many bytes) on the console;
-# the $(...) runs in the driver VM
-# shellcheck disable=SC2016
-BLK_DRIVER_LOOP='while :; do sleep 20; echo "BLKBACK-STATS $(cat /sys/bus/pci/devices/*/ddvm_blk_stats | tr "\n" " ")"; done' \
-	blk_driver_script "$T/driver.sh" nvme
-# BLK_ZERO_COPY=0: the translation module copies instead of letting the nvme DMA into the slots (docs/blk.md)
-BLK_DRV_APPEND="loglevel=5 ddvm_blkback.zero_copy=${BLK_ZERO_COPY:-1}" \
-	blk_driver_vm drv pc "$T/driver.sh" "${drv_args[@]}"
-VM_MEM=${CLIENT_MEM:-384} net_vm_start reuse "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_blkfront" "${cli_args[@]}"
 VM_MACHINE=pc VM_MEM=${CLIENT_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" \
 	"ddvm.load=nvme $NVME_APPEND" "${nat_args[@]}"
-vm_wait drv 'BLK-DRIVER-UP' 120
-vm_wait reuse 'DDVM-AGENT up' 120
+sup_up "$T/bench.ini"
+sup_wait_log 'app: state booting -> running' 180
+sup_wait_log 'drv: state booting -> running' 180
 vm_wait native 'DDVM-AGENT up' 120
 declare -A DEV=([reuse]=/dev/ddvmblk0 [native]=/dev/nvme0n1)
-declare -A PIDS=([reuse]="$T/drv.pid $T/reuse.pid" [native]="$T/native.pid")
+# the supervisor too: its ivshmem server and health checks are part of what reuse costs
+declare -A PIDS=([reuse]="$DDVM_RUNDIR/drv.pid $DDVM_RUNDIR/app.pid $DDVM_RUNDIR/ddvm.pid" [native]="$T/native.pid")
+# setup_cmd SETUP SECONDS COMMAND — run COMMAND in SETUP's client, print its output
+setup_cmd() {
+	if [ "$1" = reuse ]; then
+		sup_console_cmd app "$2" "$3"
+	else
+		vm_cmd "$1" "$2" "$3"
+	fi
+}
 for s in reuse native; do
-	vm_cmd $s 60 "i=0; while [ ! -b ${DEV[$s]} ] && [ \$i -lt 400 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b ${DEV[$s]} ]" ||
+	setup_cmd $s 60 "i=0; while [ ! -b ${DEV[$s]} ] && [ \$i -lt 400 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b ${DEV[$s]} ]" ||
 		t_fail "$s: no ${DEV[$s]}"
-	vm_cmd $s 180 "dd if=/dev/zero of=${DEV[$s]} bs=1M count=256 oflag=direct 2>&1 | tail -n1" ||
+	setup_cmd $s 180 "dd if=/dev/zero of=${DEV[$s]} bs=1M count=256 oflag=direct 2>&1 | tail -n1" ||
 		t_fail "$s: cannot fill ${DEV[$s]}"
 done
 t_log "both setups up, disks filled"
@@ -71,7 +96,7 @@ t_log "both setups up, disks filled"
 # nvme (the driver VM's console shows warnings: loglevel=5; the native VM: its dmesg)
 nvme_timeouts() {
 	if [ "$1" = reuse ]; then
-		grep -ac 'timeout, aborting' "$T/drv.console" || true
+		grep -ac 'timeout, aborting' "$DDVM_RUNDIR/drv.log" || true
 	else
 		vm_cmd native 20 "dmesg | grep -c 'timeout, aborting'" || true
 	fi
@@ -85,7 +110,7 @@ run_job() {
 	w0=$(date +%s%N)
 	# shellcheck disable=SC2086
 	c0=$(cpu_ticks ${PIDS[$s]})
-	out=$(vm_cmd "$s" $((SECS + 60)) "fio --name=$name --filename=${DEV[$s]} --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS --randrepeat=0 --minimal") ||
+	out=$(setup_cmd "$s" $((SECS + 60)) "fio --name=$name --filename=${DEV[$s]} --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS --randrepeat=0 --minimal") ||
 		{ echo "$out" >&2; t_fail "$s: fio $name failed"; }
 	# shellcheck disable=SC2086
 	c1=$(cpu_ticks ${PIDS[$s]})
@@ -139,8 +164,8 @@ memcpy=$(vm_cmd native 60 'dd if=/dev/zero of=/tmp/z bs=1M count=128 2>/dev/null
 bench_note guest_memcpy "a guest copying 128 MiB 8 times (tmpfs read, dd bs=1M): ${memcpy//$'\r'/}"
 t_log "guest memcpy: $memcpy"
 bench_note fio "fio -runtime $SECS, $ROUNDS rounds, nvme, libaio O_DIRECT, setups alternating (order flipped every round)"
-bench_note blkback "driver VM, ddvm_blk_stats at the end: $(grep -a '^BLKBACK-STATS' "$T/drv.console" | tail -n1 | tr -d '\r')"
-bench_note blkfront "client VM, ddvm_blk_stats at the end: $(vm_cmd reuse 20 "tr '\n' ' ' </sys/bus/pci/devices/0000:00:10.0/ddvm_blk_stats" | tr -d '\r')"
+bench_note blkback "driver VM, the channel's counters at the end (ddvm status --json): $("$DDVM" status --json | jq -c 'first(.channels[] | select(.name == "disk0.app")) | .counters')"
+bench_note blkfront "client VM, ddvm_blk_stats at the end: $(sup_console_cmd app 20 "cat /sys/bus/pci/drivers/ddvm_blkfront/0000:*/ddvm_blk_stats | tr '\n' ' '")"
 bench_note load_before "$LOAD0"
 bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -154,4 +179,7 @@ for j in $JOBS; do
 	echo "$name $(m "reuse_${name}_bw") $(m "reuse_${name}_iops") $(m "native_${name}_bw") $(m "native_${name}_iops") $(m "reuse_${name}_cpu") $(m "native_${name}_cpu")" |
 		awk '{ printf "%-15s %12.1f %9d %12.1f %9d %7.2f %10.1f %10.1f\n", $1, $2 / 1024, $3, $4 / 1024, $5, ($4 > 0 ? $2 / $4 : 0), $6, $7 }'
 done
-vm_no_oops drv
+if grep -aE 'Oops|BUG:|Call Trace' "$DDVM_RUNDIR/drv.log" "$DDVM_RUNDIR/app.log"; then
+	t_fail "a kernel oops on a console"
+fi
+[ "$(sup_vm_field drv restarts)" = 0 ] || t_fail "the driver VM restarted during the bench"

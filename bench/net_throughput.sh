@@ -3,18 +3,24 @@
 #
 #   [ROUNDS=5] bench/net_throughput.sh [SECONDS] [MODEL]   (default 3 s, e1000; root)
 #
-# reuse:  client VM --ddvm channel--> driver VM (ddvm_netback + stock MODEL driver)
-#         --emulated MODEL--> tap --> peer (iperf3 -s) in a private network namespace
+# reuse:  `ddvm up` of a setup a user could write ($T/bench.ini, run inside a private
+#         network namespace): client VM --ddvm channel--> driver VM (ddvm_netback +
+#         stock MODEL driver) --emulated MODEL--> tap on bridge br0 --> peer
+#         (10.99.0.1 on br0: iperf3 -s, tcp_rr -s); the client's commands are typed
+#         into its console (sup_console_cmd), as a user would
 # native: the same client VM image owning the same emulated MODEL directly on a tap
+#         (peer 10.99.1.1 on it, same namespace), booted by hand (no ddvm in it); an
+#         agent (tests/vm/net_common.sh) runs its commands
 #
 # Prints iperf3 Mbit/s for both directions and the host CPU seconds (all QEMU
-# processes of the setup, utime + stime from /proc/PID/stat) per GB moved, medians of
+# processes of the setup and reuse's supervisor, utime + stime from /proc/PID/stat) per GB moved, medians of
 # ROUNDS alternating runs; ratios are reuse / native. Latency, same alternation: ping
 # RTT (ICMP, 56 and 1400 bytes) and TCP request/response (bench/tcp_rr.c: one
-# connection, TCP_NODELAY, 1-byte request and response, handed to the guests through
-# fw_cfg). Every run is also recorded for bench/report.py ($BENCH_OUT/net.jsonl).
+# connection, TCP_NODELAY, 1-byte request and response; the native VM gets it through
+# fw_cfg, the client fetches it from the peer with wget). Every run is also recorded for bench/report.py ($BENCH_OUT/net.jsonl).
 source "$(dirname "$0")/../tests/lib/common.sh"
 source "$(dirname "$0")/../tests/vm/net_common.sh"
+source "$(dirname "$0")/../tests/lib/supervisor.sh"
 source "$(dirname "$0")/lib.sh"
 net_need_build
 SECS=${1:-3}
@@ -25,24 +31,44 @@ TCP_RR=${TCP_RR:-$BUILD/bench/tcp_rr}
 t_need_file "$TCP_RR"
 bench_part net
 
+# vm_run NAME SECONDS COMMAND — COMMAND in VM NAME: "client" is ddvm's (its console),
+# "native" runs the agent
+vm_run() {
+	if [ "$1" = client ]; then
+		sup_console_cmd client "$2" "$3"
+	else
+		vm_cmd "$1" "$2" "$3"
+	fi
+}
+
+# iperf NAME PEER [-R] — one iperf3 run of SECS; prints Mbit/s (receiver)
+iperf() {
+	local out mbps
+	out=$(vm_run "$1" $((SECS + 40)) "iperf3 -c $2 -t $SECS -f m ${3:-}") ||
+		{ echo "$out" >&2; t_fail "$1: iperf3 ${3:-} failed"; }
+	mbps=$(echo "$out" | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i}' | tail -n1)
+	[ -n "$mbps" ] || { echo "$out" >&2; t_fail "$1: no iperf3 result"; }
+	echo "$mbps"
+}
+
 # measure NAME PEER DIR PIDFILES... — one iperf3 run; prints "Mbit/s CPU-s/GB"
 measure() {
 	local name=$1 peer=$2 dir=$3 c0 c1 mbps
 	shift 3
 	c0=$(cpu_ticks "$@")
-	mbps=$(NET_PEER=$peer net_iperf "$name" "$dir")
+	mbps=$(iperf "$name" "$peer" "$dir")
 	c1=$(cpu_ticks "$@")
 	echo "$mbps $(echo "$(ticks_to_secs "$c0" "$c1") $mbps $SECS" | awk '{printf "%.2f", $1 / ($2 * $3 / 8000)}')"
 }
 
 # ping_rtt NAME PEER SIZE — average ICMP round trip (ms) over 20 pings 50 ms apart
 ping_rtt() {
-	vm_cmd "$1" 40 "ping -q -c 20 -i 0.05 -s $3 $2" | sed -n 's,.*= [0-9.]*/\([0-9.]*\)/.*,\1,p'
+	vm_run "$1" 40 "ping -q -c 20 -i 0.05 -s $3 $2" | sed -n 's,.*= [0-9.]*/\([0-9.]*\)/.*,\1,p'
 }
 
 # tcp_rr NAME PEER — "trans/s p50_us p99_us" of a 2 s TCP_RR run
 tcp_rr() {
-	vm_cmd "$1" 40 "/tmp/tcp_rr -c $2 -t 2" |
+	vm_run "$1" 40 "/tmp/tcp_rr -c $2 -t 2" |
 		sed -n 's/.*trans_per_s=\([0-9]*\) p50_us=\([0-9]*\) p90_us=[0-9]* p99_us=\([0-9]*\).*/\1 \2 \3/p'
 }
 
@@ -50,47 +76,70 @@ tcp_rr() {
 # native VM's tap, one iperf3 server) and are measured alternately, ROUNDS times each.
 ROUNDS=${ROUNDS:-5}
 net_ns_setup
+ip -n "$NET_NS" link add br0 type bridge
+ip -n "$NET_NS" addr add 10.99.0.1/24 dev br0
+ip -n "$NET_NS" link set br0 up
 net_iperf_server
 ip netns exec "$NET_NS" "$TCP_RR" -s -p 7777 >/dev/null 2>&1 &
 echo $! >"$T/tcp_rr.pid"
 t_on_exit "t_kill_pidfile '$T/tcp_rr.pid'"
-net_chan_start b1 52:54:00:dd:05:01
-net_tap_create "${NET_TAP}r"
+# the client's copy of tcp_rr, by wget from the peer
+ip netns exec "$NET_NS" python3 -m http.server -b 10.99.0.1 -d "$(dirname "$TCP_RR")" 8000 >/dev/null 2>&1 &
+echo $! >"$T/http.pid"
+t_on_exit "t_kill_pidfile '$T/http.pid'"
+sup_config bench <<EOF
+[driver-vm drv]
+memory = ${DRIVER_VM_MEM:-256}M
+
+[device nic0]
+vm      = drv
+kind    = net
+model   = $MODEL
+backend = tap
+tap     = ${NET_TAP}r
+bridge  = br0
+mac     = 52:54:00:dd:05:01
+
+[client-vm client]
+memory  = ${CLIENT_VM_MEM:-384}M
+devices = nic0
+EOF
 net_tap_create "${NET_TAP}n"
-net_driver_vm_start drv "$MODEL" "${NET_TAP}r" b1
 # shellcheck disable=SC2054 # the commas belong to the -fw_cfg option
 rr_cfg=(-fw_cfg name=opt/ddvm/tcp_rr,file="$TCP_RR")
-mapfile -t chan < <(net_chan_args b1 frontend 0x10)
-VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start client "$DDVM_CLIENT_INITRD" "ddvm.load=ddvm_netfront" \
-	"${chan[@]}" "${rr_cfg[@]}"
 mapfile -t nic < <(net_nic_args "$MODEL" "${NET_TAP}n" 52:54:00:dd:05:02)
 VM_MEM=${CLIENT_VM_MEM:-384} net_vm_start native "$DDVM_CLIENT_INITRD" "" "${nic[@]}" "${rr_cfg[@]}"
-vm_wait drv 'DDVM-READY role=driver-vm' 120
+t_on_exit _sup_cleanup
+t_log "ddvm up -d $T/bench.ini (in $NET_NS)"
+ip netns exec "$NET_NS" "$DDVM" up -d "$T/bench.ini" ||
+	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
 vm_wait native 'DDVM-READY role=client-vm' 120
-net_tap_to_ns "${NET_TAP}r" 10.99.0.1/24
 net_tap_to_ns "${NET_TAP}n" 10.99.1.1/24
-vm_wait client 'DDVM-AGENT up' 120
+sup_wait_log 'client: state booting -> running' 180
+sup_wait_log 'drv: state booting -> running' 180
 vm_wait native 'DDVM-AGENT up' 120
-ifn=$(net_ifname client 52:54:00:dd:05:01)
-net_client_up client "$ifn" 10.99.0.11
+# shellcheck disable=SC2016 # expanded by the client's shell
+ifn=$(sup_console_cmd client 20 'for d in /sys/class/net/*; do [ "$(cat $d/address)" = 52:54:00:dd:05:01 ] && echo ${d##*/}; done; true')
+[ -n "$ifn" ] || t_fail "client: no interface with the channel's MAC"
+sup_console_cmd client 60 "ip link set $ifn up && ip addr add 10.99.0.11/24 dev $ifn && i=0 && while [ \"\$(cat /sys/class/net/$ifn/carrier)\" != 1 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; [ \$i -lt 600 ]" >/dev/null ||
+	t_fail "client: $ifn has no carrier"
 ifn_native=$(net_ifname native 52:54:00:dd:05:02)
 net_client_up native "$ifn_native" 10.99.1.21
-net_wait_backend drv 30
-net_wait_carrier client "$ifn" 60
 net_wait_carrier native "$ifn_native" 60
-NET_PEER=10.99.0.1 net_ping client 10.99.0.1 >/dev/null
+sup_console_cmd client 60 "ping -c 3 -W 5 10.99.0.1" >/dev/null || t_fail "client: no ping through the driver VM"
 NET_PEER=10.99.1.1 net_ping native 10.99.1.1 >/dev/null
-for vm in client native; do
-	vm_cmd $vm 20 "cp /sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/tcp_rr/raw /tmp/tcp_rr && chmod +x /tmp/tcp_rr" >/dev/null ||
-		t_fail "$vm: no tcp_rr from fw_cfg"
-done
+sup_console_cmd client 30 "wget -q -O /tmp/tcp_rr http://10.99.0.1:8000/$(basename "$TCP_RR") && chmod +x /tmp/tcp_rr" >/dev/null ||
+	t_fail "client: cannot fetch tcp_rr from the peer"
+vm_cmd native 20 "cp /sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/tcp_rr/raw /tmp/tcp_rr && chmod +x /tmp/tcp_rr" >/dev/null ||
+	t_fail "native: no tcp_rr from fw_cfg"
+REUSE_PIDS=("$DDVM_RUNDIR/drv.pid" "$DDVM_RUNDIR/client.pid" "$DDVM_RUNDIR/ddvm.pid")
 
 declare -A mb=() cpu=() lat=()
 for r in $(seq "$ROUNDS"); do
 	for dir in up down; do
 		flag="" d=tx
 		[ $dir = down ] && flag=-R d=rx
-		read -r m c < <(measure client 10.99.0.1 "$flag" "$T/drv.pid" "$T/client.pid")
+		read -r m c < <(measure client 10.99.0.1 "$flag" "${REUSE_PIDS[@]}")
 		mb[reuse_$dir]+=" $m" cpu[reuse_$dir]+=" $c"
 		bench_sample "${d}_mbps" reuse "$r" "$m"
 		bench_sample "${d}_cpu_s_per_gb" reuse "$r" "$c"
@@ -121,15 +170,16 @@ if [ "${BENCH_PERF:-1}" = 1 ]; then
 	for dir in up down; do
 		flag="" d=tx
 		[ $dir = down ] && flag=-R d=rx
-		perf_start "net-reuse-$d" "$SECS" "$T/drv.pid" "$T/client.pid"
-		NET_PEER=10.99.0.1 net_iperf client $flag >/dev/null
+		perf_start "net-reuse-$d" "$SECS" "${REUSE_PIDS[@]}"
+		iperf client 10.99.0.1 $flag >/dev/null
 		perf_finish "net-reuse-$d"
 		perf_start "net-native-$d" "$SECS" "$T/native.pid"
-		NET_PEER=10.99.1.1 net_iperf native $flag >/dev/null
+		iperf native 10.99.1.1 $flag >/dev/null
 		perf_finish "net-native-$d"
 	done
 fi
-net_backend_stats drv | sed 's/^/    /'
+echo "    nic0.client counters (ddvm status --json): $("$DDVM" status --json | jq -c 'first(.channels[] | select(.name == "nic0.client")) | .counters')"
+[ "$(sup_vm_field drv restarts)" = 0 ] || t_fail "the driver VM restarted during the bench"
 bench_note iperf3 "iperf3 -t $SECS, $ROUNDS rounds, $MODEL, setups alternating"
 bench_note load_before "$LOAD0"
 bench_note load_after "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -292,9 +292,12 @@ def report(res, made, docs, root):
     L.append("Each measurement is taken side by side with its baseline in one run: both "
              "setups are up at the same time and runs alternate between them. Tables show "
              "the median and the spread (min–max) over the runs; ratio = driver VM median / "
-             "native median. Host CPU = utime + stime (/proc/PID/stat) of every QEMU process "
-             "of the setup (driver VM + client VM for reuse, the one VM for native), per GB "
-             "(10^9 bytes) moved.")
+             "native median. Host CPU = utime + stime (/proc/PID/stat) of every process "
+             "of the setup (driver VM + client VM QEMUs and the supervisor for reuse, the one "
+             "VM's QEMU for native), per GB (10^9 bytes) moved. The reuse setups of net and "
+             "blk are started by `ddvm up` from a config file a user could write, and their "
+             "client commands are typed into the client's console; native is a hand-built "
+             "QEMU command line.")
     L.append("")
     st = {p: res["parts"][p].get("status") for p in res["parts"]}
     tot = sum(s_["seconds"] for s_ in (res["parts"][p].get("status") for p in res["parts"]) if s_)
@@ -328,7 +331,7 @@ def report(res, made, docs, root):
                  "client VM image owning an emulated e1000 on its own tap. %s. Latency: ping "
                  "RTT (ICMP, 20 pings 50 ms apart, average per run) and TCP request/response "
                  "(bench/tcp_rr.c, a netperf TCP_RR in miniature: one connection, TCP_NODELAY, "
-                 "1-byte request and response, 2 s per run; handed to the guests through fw_cfg)."
+                 "1-byte request and response, 2 s per run)."
                  % net["notes"].get("iperf3", ""))
         L.append("")
         L.append(table_rr(res, "net", [
@@ -353,7 +356,8 @@ def report(res, made, docs, root):
         hand_notes(L, root, "blk")
         L.append("Client VM (ddvm_blkfront) → channel → driver VM (ddvm_blkback + Debian's nvme) "
                  "→ emulated nvme → raw image, vs the same client VM image owning the same "
-                 "emulated nvme (same -drive options, cache=writeback) with Debian's nvme driver. "
+                 "emulated nvme (same -drive options: raw, cache=writeback, no zero detection) with "
+                 "Debian's nvme driver. "
                  "%s." % blk["notes"].get("fio", ""))
         L.append("")
         rows = []

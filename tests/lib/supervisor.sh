@@ -12,6 +12,8 @@
 #                                 of the table still work: 3 = state, 5 = restarts, 6 = pid
 # sup_chan_field CHANNEL FIELD    a field of CHANNEL (epoch, backend_state, requests, ...)
 # sup_epoch CHANNEL               a channel's epoch
+# sup_console_cmd VM SECONDS CMD  type CMD into VM's console shell (`ddvm console`, as a
+#                                 user would); prints its output, returns its exit status
 
 DDVM=$BUILD/bin/ddvm
 # shellcheck disable=SC2034 # used by the scripts that source this
@@ -112,4 +114,28 @@ sup_chan_field() {
 
 sup_epoch() {
 	sup_chan_field "$1" epoch
+}
+
+# The shell a ddvm image leaves on the console after its run script (images/init.sh)
+# runs CMD between two markers; its output is read back from the console log. 124: no
+# end marker within SECONDS. The VM's kernel must be quiet (the default), or its
+# messages land in the output.
+sup_console_cmd() {
+	local vm=$1 secs=$2 cmd=$3 n log rc
+	n=$(date +%s%N)$RANDOM # unique also when called in $(...) subshells
+	log=$DDVM_RUNDIR/$vm.log
+	{
+		# shellcheck disable=SC2016 # $? is the guest's
+		printf '\necho @@B%s; ( %s ) </dev/null 2>&1; echo "@@E%s rc=$?"\n' "$n" "$cmd" "$n"
+		for _ in $(seq $((secs * 10))); do
+			grep -aq "@@E$n rc=[0-9]" "$log" && break
+			sleep 0.1
+		done
+	} | timeout $((secs + 10)) "$DDVM" console "$vm" >/dev/null 2>&1 || true
+	# the end marker may follow output that did not end its last line
+	rc=$(tr -d '\r' <"$log" | grep -ao "@@E$n rc=[0-9]*" | tail -n 1 | sed 's/.*rc=//')
+	tr -d '\r' <"$log" | awk -v b="@@B$n" -v e="@@E$n rc=" '
+		$0 == b { on = 1; next }
+		on { i = index($0, e); if (i) { if (i > 1) print substr($0, 1, i - 1); exit } print }'
+	return "${rc:-124}"
 }
