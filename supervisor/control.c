@@ -137,9 +137,9 @@ static void fmt_uptime(char *buf, size_t len, const struct vm *vm, uint64_t now)
 		snprintf(buf, len, "-");
 		return;
 	}
-	s = (now - vm->started_ms) / 1000;
+	s = (now - vm->up_since_ms) / 1000;
 	if (s < 120)
-		snprintf(buf, len, "%.1fs", (double)(now - vm->started_ms) / 1000);
+		snprintf(buf, len, "%.1fs", (double)(now - vm->up_since_ms) / 1000);
 	else if (s < 7200)
 		snprintf(buf, len, "%llum%02llus", (unsigned long long)s / 60,
 			 (unsigned long long)s % 60);
@@ -313,7 +313,7 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 	o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o}", "name", cv->name, "role",
 		      cfg_role_name(cv->role), "state",
 		      vm ? json_string(vm_state_name(vm->state)) : json_null(), "uptime_ms",
-		      vm && vm__alive(vm) ? json_integer(now - vm->started_ms) : json_null(),
+		      vm && vm__alive(vm) ? json_integer(now - vm->up_since_ms) : json_null(),
 		      "restarts", (json_int_t)(vm ? vm->restarts : 0), "pid",
 		      vm && vm__alive(vm) ? json_integer(vm->pid) : json_null(), "devices", devs,
 		      "last_failure", json_str_or_null(vm ? vm->last_failure : NULL));

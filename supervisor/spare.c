@@ -576,6 +576,8 @@ static void failover_finish(struct vm *a, const int *old_taps, uint64_t t0, uint
 	unsigned i, moved = 0;
 
 	vm__take_process(a, s);
+	/* it serves from now on: its uptime, not the standby's (`ddvm status`) */
+	a->up_since_ms = now;
 	/* before it resumes: what the host sends meanwhile waits in the queue */
 	tap__handover(old_taps, a->tap_fds, a->cfg->name);
 	vm__event(s, VM_EV_STOPPED); /* its struct waits for the next spare */

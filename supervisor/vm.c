@@ -588,6 +588,7 @@ int vm__start(struct vm *vm)
 	vm->con_fd = sv[0];
 	fcntl(vm->con_fd, F_SETFL, O_NONBLOCK);
 	vm->started_ms = now_ms();
+	vm->up_since_ms = vm->started_ms;
 	vm->ready_ms = 0;
 	storage__vm_started(vm);
 	vm->line_len = 0;

@@ -51,6 +51,7 @@ struct vm {
 	char qemu_log_path[256];
 	char chan_path[256];
 	uint64_t started_ms;	  /* this incarnation */
+	uint64_t up_since_ms;	  /* uptime: QEMU start, or a spare's takeover */
 	uint64_t ready_ms;	  /* 0 until the ready line */
 	unsigned restarts;	  /* total, since `ddvm up` */
 	unsigned failures_in_row; /* reset after a healthy minute */

@@ -8,7 +8,8 @@
 # driver VM) SPARE_KILLS times (default 5). Checks, every time: the spare took over
 # ("failover to spare"), no restore from the snapshot, a new spare became ready, the
 # client's data moved again and its pings were answered again; at the end no client
-# I/O error, no mismatch, and every block reads back as last written.
+# I/O error, no mismatch, and every block reads back as last written; after each
+# failover the driver VM's uptime counts from the takeover (ddvm status --json).
 # Prints failover and fault -> service restored times (p50/p90/max).
 # SPARE_MODE=off runs the same kills with spare = no (restart = snapshot alone): the
 # comparison in docs/dependability.md.
@@ -38,10 +39,15 @@ for n in $(seq "$KILLS"); do
 	[ "$MODE" = on ] && sup_wait_log 'drv: spare: ready \(paused' 180 "$n"
 	wait_client "before kill $n"
 	pid=$(sup_vm_field drv pid)
+	t_kill=$(date +%s%3N)
 	"$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
 	sup_wait_log 'drv: FAILED: QEMU was killed by signal 9' 30 "$n"
 	[ "$MODE" = on ] && sup_wait_log 'drv: failover to spare in' 30 "$n"
 	sup_wait_log 'drv: service restored [0-9]+ ms after' 60 "$n"
+	# uptime counts from the takeover, not from the spare's QEMU start (seconds earlier)
+	up=$(sup_vm_field drv uptime_ms)
+	since=$(($(date +%s%3N) - t_kill))
+	((up <= since)) || t_fail "kill $n: uptime ${up} ms after a failover ${since} ms ago"
 	[ "$(sup_vm_field drv pid)" != "$pid" ] || t_fail "kill $n: drv still has pid $pid"
 	wait_client "after kill $n"
 	t_log "kill $n (pid $pid): $(grep -o 'failover to spare in [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1)" \
