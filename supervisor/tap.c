@@ -47,7 +47,7 @@ int tap__setup(struct vm *vm)
 	for (i = 0; i < cfg->nr_devices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
 		struct ifreq ifr = { 0 };
-		int idx;
+		int idx, joined = 0;
 
 		if (!tap_nic_of(vm, d) || (!d->bridge[0] && !d->mtu))
 			continue;
@@ -70,7 +70,11 @@ int tap__setup(struct vm *vm)
 			memset(&ifr, 0, sizeof(ifr));
 			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->bridge);
 			ifr.ifr_ifindex = idx;
-			if (ioctl(fd, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY) {
+			/* EBUSY: already a port (a tap the supervisor owns outlives each
+			 * incarnation, tap.h) */
+			if (ioctl(fd, SIOCBRADDIF, &ifr) == 0) {
+				joined = 1;
+			} else if (errno != EBUSY) {
 				ret = -errno;
 				pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name,
 					d->tap, d->bridge, strerror(errno));
@@ -94,9 +98,11 @@ int tap__setup(struct vm *vm)
 				    vm->cfg->name, d->bridge, ifr.ifr_mtu, d->mtu, d->bridge,
 				    d->mtu);
 		}
-		if (d->bridge[0])
+		if (joined)
 			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
 				d->bridge, d->mtu ? d->mtu : 1500);
+		else if (d->bridge[0])
+			pr_debug("%s: tap %s still on bridge %s", vm->cfg->name, d->tap, d->bridge);
 		else
 			pr_info("%s: tap %s: MTU %u", vm->cfg->name, d->tap, d->mtu);
 	}
