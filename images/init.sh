@@ -166,7 +166,11 @@ if [ "$(param ddvm.poweroff)" = 1 ]; then
 	poweroff -f
 fi
 
-echo "ddvm $role: shell on the console (poweroff -f to stop the VM)"
+if [ "$role" = client-vm ]; then
+	echo "ddvm $role: shell on the console (reboot -f restarts the VM, poweroff -f stops it)"
+else
+	echo "ddvm $role: shell on the console (the supervisor restarts a driver VM that reboots or powers off)"
+fi
 while :; do
 	setsid cttyhack /bin/sh -l # a path: busybox would run its own ash for "sh"
 done

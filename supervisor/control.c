@@ -414,6 +414,7 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		return;
 	}
 	pr_info("%s: restart requested", name);
+	vm->failures_in_row = 0; /* asked for: a clean slate, whatever came before */
 	if (vm__alive(vm)) {
 		if (vm->cfg->role == CFG_DRIVER_VM && !vm->fail_ms) {
 			/* the outage is measured as a failure's ("service restored N ms") */
@@ -426,7 +427,6 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 	} else {
 		/* Failed or given up: start over with a clean slate (and a new epoch, so
 		 * clients told BACKEND_GONE wait for it again). */
-		vm->failures_in_row = 0;
 		vm->epoch_bumped = 0;
 		startup__forget(vm);
 		vm__event(vm, VM_EV_RESTART_REQUESTED);

@@ -160,6 +160,8 @@ void health__fail(struct vm *vm, const char *reason, uint64_t now)
 	vm__signal(vm, SIGKILL);
 }
 
+static int health__guest_ended(struct vm *vm, int status, uint64_t now);
+
 void health__vm_exited(struct vm *vm, int status, uint64_t now)
 {
 	char why[512];
@@ -174,6 +176,8 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 		vm__event(vm, VM_EV_STOPPED);
 		return;
 	}
+	if (health__guest_ended(vm, status, now))
+		return;
 	if (snapshot__restore_failed(vm, why, now)) {
 		/* Not a new failure: the one being recovered from still is. Boot it cold. */
 		vm->stopping_for_failure = 0;
@@ -208,11 +212,51 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	health__schedule(vm, now);
 }
 
-void health__qmp_event(struct vm *vm, const char *event, uint64_t now)
+void health__qmp_event(struct vm *vm, const char *event, json_t *data, uint64_t now)
 {
 	pr_debug("%s: QMP event %s", vm->cfg->name, event);
 	if (!strcmp(event, "GUEST_PANICKED"))
 		health__fail(vm, "guest kernel panicked (pvpanic)", now);
+	if (!strcmp(event, "SHUTDOWN") && json_is_true(json_object_get(data, "guest"))) {
+		const char *r = json_string_value(json_object_get(data, "reason"));
+
+		if (r && !strcmp(r, "guest-reset"))
+			vm->guest_exit = VM_GUEST_REBOOT;
+		else if (r && !strcmp(r, "guest-shutdown"))
+			vm->guest_exit = VM_GUEST_POWEROFF;
+	}
+}
+
+/*
+ * A client VM that rebooted or powered off from inside after its ready line: the
+ * user's doing (`reboot`, `poweroff -f` on its console), not a failure. A reboot
+ * starts it again at once, counted as a restart but not as a failure (no back-off,
+ * never a give-up); after a poweroff it stays stopped until `ddvm restart`. A guest
+ * that reset before its ready line failed to boot (a triple fault looks the same),
+ * a panic comes as GUEST_PANICKED first, and a driver VM that reboots or powers off
+ * has stopped serving its clients: those stay failures. Returns 1 when handled.
+ */
+static int health__guest_ended(struct vm *vm, int status, uint64_t now)
+{
+	int how = vm->guest_exit;
+
+	vm->guest_exit = VM_GUEST_NONE;
+	if (how == VM_GUEST_NONE || vm->cfg->role != CFG_CLIENT_VM || status != 0 ||
+	    !vm->ready_ms || vm->stopping_for_failure || vm->want_restart)
+		return 0;
+	vm->failures_in_row = 0;
+	if (how == VM_GUEST_POWEROFF) {
+		pr_info("%s: powered off from inside the VM; it stays stopped ('ddvm restart %s' "
+			"starts it again)",
+			vm->cfg->name, vm->cfg->name);
+		vm__event(vm, VM_EV_STOPPED);
+		return 1;
+	}
+	pr_info("%s: rebooted from inside the VM: starting it again", vm->cfg->name);
+	vm->want_restart = 1; /* health__check_vm starts it: no back-off, not a failure */
+	vm__event(vm, VM_EV_STOPPED);
+	vm->restart_at_ms = now;
+	return 1;
 }
 
 int health__start_vm(struct vm *vm, uint64_t now)

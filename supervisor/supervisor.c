@@ -226,7 +226,7 @@ static void qmp_event_cb(void *opaque, const char *event, json_t *data)
 	storage__qmp(opaque, event, data, now_ms());
 	spare__qmp(opaque, event, data, now_ms());
 	if (event)
-		health__qmp_event(opaque, event, now_ms());
+		health__qmp_event(opaque, event, data, now_ms());
 }
 
 /* QEMU exited (pidfd, SIGCHLD): reap it, drain what it said last, apply the policy. */

@@ -70,7 +70,7 @@ int supervisor__vm_uses(const struct vm *vm, const struct channel *ch);
 
 /* health.c */
 void health__vm_exited(struct vm *vm, int status, uint64_t now);
-void health__qmp_event(struct vm *vm, const char *event, uint64_t now);
+void health__qmp_event(struct vm *vm, const char *event, json_t *data, uint64_t now);
 void health__fail(struct vm *vm, const char *reason, uint64_t now);
 /* The driver VM's old incarnation writes nothing any more (reaped, or stopped for an
  * upgrade's handover): reset its channels' rings and bump their epochs. */

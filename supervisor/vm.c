@@ -590,6 +590,7 @@ int vm__start(struct vm *vm)
 	vm->started_ms = now_ms();
 	vm->up_since_ms = vm->started_ms;
 	vm->ready_ms = 0;
+	vm->guest_exit = VM_GUEST_NONE;
 	storage__vm_started(vm);
 	vm->line_len = 0;
 	vm__event(vm, VM_EV_START);

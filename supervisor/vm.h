@@ -57,7 +57,10 @@ struct vm {
 	unsigned failures_in_row; /* reset after a healthy minute */
 	uint64_t restart_at_ms;
 	int stopping_for_failure; /* we SIGKILLed it because it failed */
-	int want_restart;	  /* `ddvm restart`: come back without counting a failure */
+	/* QMP SHUTDOWN from the guest itself ("guest-reset", "guest-shutdown"): QEMU
+	 * runs with -no-reboot, so a reboot and a poweroff both end it with status 0 */
+	enum { VM_GUEST_NONE, VM_GUEST_REBOOT, VM_GUEST_POWEROFF } guest_exit;
+	int want_restart; /* `ddvm restart`: come back without counting a failure */
 	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
 	uint64_t fail_ms;   /* failure detected; cleared when service is restored */
