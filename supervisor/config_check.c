@@ -768,19 +768,35 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 }
 
 /* `size =` and no image yet: `ddvm up` creates it, so its directory must take it. */
-static void check_image_dir(struct config *cfg, const char *f, const struct cfg_device *d)
+/* The directory IMAGE is (to be) in. */
+static void image_dir(const char *image, char *dir, size_t len)
 {
-	char dir[CFG_PATH_MAX];
 	char *slash;
 
-	snprintf(dir, sizeof(dir), "%s", d->image);
+	snprintf(dir, len, "%s", image);
 	slash = strrchr(dir, '/');
 	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(dir, len, ".");
 	else if (slash == dir)
 		dir[1] = 0;
 	else
 		*slash = 0;
+}
+
+static int dir_exists(const char *image)
+{
+	char dir[CFG_PATH_MAX];
+	struct stat st;
+
+	image_dir(image, dir, sizeof(dir));
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void check_image_dir(struct config *cfg, const char *f, const struct cfg_device *d)
+{
+	char dir[CFG_PATH_MAX];
+
+	image_dir(d->image, dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK))
 		cfg_error(cfg, f, d->size_line,
 			  "[device %s]: size = %llu bytes: image %s would be "
@@ -878,6 +894,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				  d->name);
 		else if (d->size && access(d->image, F_OK) && errno == ENOENT)
 			check_image_dir(cfg, f, d); /* `ddvm up` creates it (startup.c) */
+		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK) && errno == ENOENT &&
+			 !dir_exists(d->image))
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: image %s: its directory does not exist; fix the "
+				  "path (or create the directory, then the image)",
+				  d->name, d->image);
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
 			cfg_error(
 			    cfg, f, d->line,

@@ -238,9 +238,8 @@ void health__qmp_event(struct vm *vm, const char *event, json_t *data, uint64_t 
  */
 static int health__guest_ended(struct vm *vm, int status, uint64_t now)
 {
-	int how = vm->guest_exit;
+	int how = vm->guest_exit; /* vm__start clears it */
 
-	vm->guest_exit = VM_GUEST_NONE;
 	if (how == VM_GUEST_NONE || vm->cfg->role != CFG_CLIENT_VM || status != 0 ||
 	    !vm->ready_ms || vm->stopping_for_failure || vm->want_restart)
 		return 0;

@@ -123,7 +123,11 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 			 bdf, arg ? arg : "");
 		vm__console_write(vm, line, strlen(line));
 	} else {
-		snprintf(err, len, "unknown fault '%s'", kind);
+		size_t n = (size_t)snprintf(err, len, "unknown fault '%s'; known: kill stop", kind);
+		unsigned i;
+
+		for (i = 0; guest_kinds[i] && n < len; i++)
+			n += (size_t)snprintf(err + n, len - n, " %s", guest_kinds[i]);
 		return -EINVAL;
 	}
 	vm->inject_ms = now_ms();

@@ -158,6 +158,21 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 
 	if (vm->state != VM_BOOTING || vm->ready_ms)
 		return; /* it had booted: an ordinary failure */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && vm->panic_line[0]) {
+		snprintf(why + n, len - n, ": the guest's kernel panicked while booting (%s)",
+			 vm->panic_line);
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && vm->guest_exit != VM_GUEST_POWEROFF) {
+		/* QEMU's -no-reboot: a triple fault, or a kernel that died before it could
+		 * print, ends it like a reboot (QMP may not even be connected yet); the usual
+		 * cause is a guest too small for the kernel and its initrd */
+		snprintf(why + n, len - n,
+			 ": the guest reset itself while booting, before its kernel said why "
+			 "(memory = %uM too small for the kernel and initrd?)",
+			 vm->cfg->memory_mb);
+		return;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
 		return; /* killed, or the guest powered off: not a refusal to start */
 	vm->startup.start_failed = 1;
@@ -224,6 +239,16 @@ static void channel_problem(struct supervisor *sup, const struct channel *ch, ui
 			 channel_state_name(ddvm_read32(&ch->rg.hdr->backend_state)), ch->own.epoch,
 			 (unsigned long long)(now - drv->ready_ms) / 1000, drv->cfg->name, kind,
 			 drv->cfg->name);
+		return;
+	}
+	if (cli && cli->state == VM_RUNNING && side_ready(ch, 1) &&
+	    ddvm_read32(&ch->rg.hdr->frontend_state) == DDVM_STATE_CLOSED) {
+		/* it had attached and let go (unloaded, or its device unbound): no boot
+		 * grace to wait for */
+		snprintf(buf, len,
+			 "frontend closed at epoch %u: the client driver (ddvm_%sfront) in %s "
+			 "detached (unloaded?); 'modprobe ddvm_%sfront' there attaches it again",
+			 ch->own.epoch, kind, cli->cfg->name, kind);
 		return;
 	}
 	if (cli && booted_for(cli, now) && side_ready(ch, 1) && !side_ready(ch, 0))

@@ -591,6 +591,7 @@ int vm__start(struct vm *vm)
 	vm->up_since_ms = vm->started_ms;
 	vm->ready_ms = 0;
 	vm->guest_exit = VM_GUEST_NONE;
+	vm->panic_line[0] = 0;
 	storage__vm_started(vm);
 	vm->line_len = 0;
 	vm__event(vm, VM_EV_START);
@@ -654,7 +655,15 @@ int vm__reap(struct vm *vm)
 
 static void vm__console_line(struct vm *vm, uint64_t now)
 {
+	const char *panic;
+
 	vm->line[vm->line_len] = 0;
+	/* for the failure's reason when it dies booting (startup__exited) */
+	panic = strstr(vm->line, "Kernel panic - not syncing");
+	if (panic && !vm->panic_line[0]) {
+		snprintf(vm->panic_line, sizeof(vm->panic_line), "%s", panic);
+		vm->panic_line[strcspn(vm->panic_line, "\r")] = 0;
+	}
 	if (vm->spare_of) {
 		spare__console_line(vm, vm->line, now);
 		/* an upgrade's spare boots cold: its ready line takes its snapshot */

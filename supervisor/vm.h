@@ -105,6 +105,7 @@ struct vm {
 	struct storage_vm storage; /* host I/O errors (storage.c) */
 	struct startup_vm startup; /* start failures (startup.c) */
 	char line[256];		   /* console line being assembled */
+	char panic_line[160];	   /* this incarnation's "Kernel panic - not syncing" line */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };

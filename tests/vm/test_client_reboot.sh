@@ -31,6 +31,7 @@ type_app() {
 check_app() {
 	sup_console_cmd app 60 'dd if=/dev/ddvmblk0 of=/dev/null bs=1M count=8 2>&1 | tail -n 1' >/dev/null ||
 		t_fail "$1: the client cannot read its disk"
+	# shellcheck disable=SC2016 # expanded by the client's shell
 	sup_console_cmd app 60 'ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0 2>/dev/null; i=0; while [ "$(cat /sys/class/net/eth0/carrier)" != 1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; ping -c 2 -W 10 10.0.2.2' >/dev/null ||
 		t_fail "$1: the client cannot ping through the driver VM"
 }

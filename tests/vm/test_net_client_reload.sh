@@ -8,7 +8,8 @@
 # Then it unloads the driver under iperf3 and stays unloaded for 12 s (more than the
 # driver VM's 5 s request timeout) before it loads it again (before the fix in the
 # supervisor's request check, the requests the unloaded driver left on its ring made
-# the supervisor restart the driver VM after 5 s).
+# the supervisor restart the driver VM after 5 s); meanwhile the supervisor says that
+# the client driver detached (not that it "did not attach").
 # Checked: every round the new interface got its carrier back; the bytes arrived
 # intact; the client never reported the driver VM breaking the protocol (before the
 # fix in ddvm_netfront's remove, its interface kept sending after it had told the
@@ -106,6 +107,8 @@ n=$(grep -acE '^RELOAD-ROUND [0-9]+ ifn=[^ ]+ carrier=1' "$DDVM_RUNDIR/app.log")
 [ "$n" = "$ROUNDS" ] || fails+=("the interface had its carrier back after $n of $ROUNDS reloads")
 grep -aq '^RELOAD-UNLOADED' "$DDVM_RUNDIR/app.log" || fails+=("the client did not unload its driver for the long pause")
 grep -aq '^RELOAD-NOIF' "$DDVM_RUNDIR/app.log" && fails+=("an interface did not come back after a load")
+grep -q 'nic0.app not ready: frontend closed at epoch 1: the client driver (ddvm_netfront) in app detached' "$DDVM_RUNDIR/ddvm.log" ||
+	fails+=("the supervisor did not say that the client driver detached during the long unload")
 grep -aq '^RELOAD-XFER ok' "$DDVM_RUNDIR/app.log" || fails+=("the 4 MiB after the reloads did not arrive intact")
 broken=$(grep -a 'ddvm channel broken' "$DDVM_RUNDIR/app.log" | tr -d '\r' | head -n 3 || true)
 [ -z "$broken" ] || fails+=("the client reported the driver VM breaking the protocol: $broken")
