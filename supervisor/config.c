@@ -617,6 +617,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return set_str(ps, k, d->vm_name, sizeof(d->vm_name), v);
 	}
 	if (!strcmp(k, "kind")) {
+		d->kind_line = ps->line;
 		if (!strcmp(v, "net"))
 			d->kind = CFG_NET;
 		else if (!strcmp(v, "blk"))

@@ -80,6 +80,7 @@ struct cfg_device {
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
 	uint64_t size;		  /* blk: `size = 64M`: create the image at `up` if missing */
 	int size_line;
+	int kind_line;	/* 'kind' given (a bad value was reported where it was read) */
 	char format[8]; /* raw | qcow2 */
 	int readonly;
 	unsigned queues;

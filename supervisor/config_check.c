@@ -809,7 +809,7 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	struct cfg_vm *vm;
 	unsigned i, nr_owned = 0;
 
-	if (!d->kind)
+	if (!d->kind && !d->kind_line)
 		cfg_error(cfg, f, d->line,
 			  "[device %s]: 'kind' is missing; add kind = net or "
 			  "kind = blk",
@@ -892,10 +892,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				  "[device %s]: a blk device needs 'image = FILE' "
 				  "(create one with: truncate -s 64M disk.img)",
 				  d->name);
-		else if (d->size && access(d->image, F_OK) && errno == ENOENT)
-			check_image_dir(cfg, f, d); /* `ddvm up` creates it (startup.c) */
-		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK) && errno == ENOENT &&
-			 !dir_exists(d->image))
+		else if (d->size_line && access(d->image, F_OK) && errno == ENOENT) {
+			/* `ddvm up` creates it (startup.c); a bad size was reported */
+			if (d->size)
+				check_image_dir(cfg, f, d);
+		} else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK) && errno == ENOENT &&
+			   !dir_exists(d->image))
 			cfg_error(cfg, f, d->line,
 				  "[device %s]: image %s: its directory does not exist; fix the "
 				  "path (or create the directory, then the image)",
@@ -931,6 +933,24 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	}
 }
 
+/* Every name in a client's devices list is a device: checked apart from the channels
+ * (made only from a setup without errors), so that one run reports it with the rest. */
+static void check_uses(struct config *cfg, const char *f)
+{
+	unsigned v, u;
+
+	for (v = 0; v < cfg->nr_vms; v++) {
+		const struct cfg_vm *c = &cfg->vms[v];
+
+		for (u = 0; c->role != CFG_DRIVER_VM && u < c->nr_uses; u++)
+			if (!find_device(cfg, c->uses[u]))
+				cfg_error(cfg, f, c->uses_line,
+					  "devices: no device named '%s'; "
+					  "define it in a [device %s] section",
+					  c->uses[u], c->uses[u]);
+	}
+}
+
 /* Resolve client device lists into channels; enforce one client per blk device. */
 static void make_channels(struct config *cfg, const char *f)
 {
@@ -950,13 +970,8 @@ static void make_channels(struct config *cfg, const char *f)
 			struct cfg_channel *ch;
 			unsigned di;
 
-			if (!d) {
-				cfg_error(cfg, f, c->uses_line,
-					  "devices: no device named '%s'; "
-					  "define it in a [device %s] section",
-					  c->uses[u], c->uses[u]);
-				continue;
-			}
+			if (!d)
+				continue; /* check_uses said so */
 			for (i = 0; i < u; i++)
 				if (!strcmp(c->uses[i], c->uses[u]))
 					break;
@@ -1029,8 +1044,9 @@ void config__check(struct config *cfg, const char *f)
 				  "install qemu-system-x86 or set DDVM_QEMU to its binary",
 				  qemu_binary());
 	}
+	/* only devices whose driver VM is known got their (default) model */
 	for (i = 0; list && i < cfg->nr_devices; i++)
-		if (cfg->devices[i].kind && !cfg->devices[i].host[0])
+		if (cfg->devices[i].kind && !cfg->devices[i].host[0] && cfg->devices[i].vm)
 			check_model(cfg, f, &cfg->devices[i], list);
 	for (i = 0; i < cfg->nr_vms; i++)
 		drivers += cfg->vms[i].role == CFG_DRIVER_VM;
@@ -1038,6 +1054,7 @@ void config__check(struct config *cfg, const char *f)
 		cfg_error(cfg, f, 0,
 			  "no [driver-vm NAME] section; a setup needs at least one "
 			  "driver VM (see examples/demo.ini)");
+	check_uses(cfg, f);
 	if (!cfg->nr_errors)
 		make_channels(cfg, f);
 	/* VMs inherit the global kernel/initrd. */

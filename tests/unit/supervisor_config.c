@@ -306,8 +306,12 @@ static const struct bad bad[] = {
 	  "address like 0000:03:00.0" },
 	{ "blk without image", DRV "[device b]\nvm = d\nkind = blk\n",
 	  "t.ini:2: [device b]: a blk device needs 'image = FILE'" },
-	{ "blk image missing", DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent/x.img\n",
-	  "t.ini:2: [device b]: image /nonexistent/x.img: No such file or directory; create it" },
+	{ "blk image missing", DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent-x.img\n",
+	  "t.ini:2: [device b]: image /nonexistent-x.img: No such file or directory; create it" },
+	{ "blk image in a missing directory",
+	  DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent/x.img\n",
+	  "t.ini:2: [device b]: image /nonexistent/x.img: its directory does not exist" },
+
 	{ "blk with net backend",
 	  DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbackend = "
 	      "user\n",
@@ -603,6 +607,36 @@ static void test_all_errors_reported(void **state)
 	free(cfg);
 }
 
+/* One mistake, one message: nothing that follows from it is reported again (a bad
+ * kind is not also "missing", a bad size does not make the image "missing", a device
+ * of an unknown VM gets no model error, an unknown device name in a list is still
+ * reported beside another error). */
+static void test_no_knock_on_errors(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(parse(cfg, DRV "[device b]\nvm = d\nkind = disk\nimage = @IMG@\n"),
+			 -EINVAL);
+	assert_int_equal(cfg->nr_errors, 1);
+	assert_non_null(strstr(cfg->errors, "t.ini:4: kind = disk: expected net or blk"));
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg,
+			       DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent-y.img\n"
+				   "size = 256\n"),
+			 -EINVAL);
+	assert_int_equal(cfg->nr_errors, 1);
+	assert_non_null(strstr(cfg->errors, "t.ini:6: size = 256: expected a disk size"));
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg, DRV "[device b]\nvm = x\nkind = blk\nimage = @IMG@\n"
+					"[client-vm c]\ndevices = b z\n"),
+			 -EINVAL);
+	assert_int_equal(cfg->nr_errors, 2);
+	assert_non_null(strstr(cfg->errors, "t.ini:3: vm = x: no such VM"));
+	assert_non_null(strstr(cfg->errors, "t.ini:7: devices: no device named 'z'"));
+	free(cfg);
+}
+
 /* Storage keys that parse: a pausing policy with the VM's stall checks off, discard off
  * (detect_zeroes follows it), read-only (nothing to zero). */
 static void test_storage_keys(void **state)
@@ -869,11 +903,17 @@ static void test_example_parses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),	       cmocka_unit_test(test_external_client),
-		cmocka_unit_test(test_bad_table),      cmocka_unit_test(test_all_errors_reported),
-		cmocka_unit_test(test_storage_keys),   cmocka_unit_test(test_models_and_props),
-		cmocka_unit_test(test_no_qemu),	       cmocka_unit_test(test_qemu_query_default),
-		cmocka_unit_test(test_missing_file),   cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_external_client),
+		cmocka_unit_test(test_bad_table),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_no_knock_on_errors),
+		cmocka_unit_test(test_storage_keys),
+		cmocka_unit_test(test_models_and_props),
+		cmocka_unit_test(test_no_qemu),
+		cmocka_unit_test(test_qemu_query_default),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),
 	};
 	int fd, ret;
