@@ -894,13 +894,19 @@ int config__load(struct config *cfg, const char *path)
 	}
 	/* The whole file as one string: getdelim with NUL reads to EOF. */
 	n = getdelim(&text, &cap, '\0', f);
-	fclose(f);
 	if (n < 0) {
+		int err = ferror(f) ? errno : 0; /* EISDIR for a directory */
+
 		free(text);
+		fclose(f);
 		memset(cfg, 0, sizeof(*cfg));
-		cfg_error(cfg, path, 0, "empty or unreadable file");
+		if (err)
+			cfg_error(cfg, path, 0, "cannot read: %s", strerror(err));
+		else
+			cfg_error(cfg, path, 0, "empty file");
 		return -EINVAL;
 	}
+	fclose(f);
 	if ((size_t)n != strlen(text)) {
 		free(text);
 		memset(cfg, 0, sizeof(*cfg));
