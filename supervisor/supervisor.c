@@ -276,7 +276,9 @@ static void supervisor__report_ready(struct supervisor *sup)
 	if (sup->ready_fd < 0 && sup->progress != 1)
 		return;
 	for (i = 0; i < sup->nr_vms; i++) {
-		ready += sup->vms[i].state == VM_RUNNING;
+		/* a client VM powered off from inside after its ready line was up */
+		ready += sup->vms[i].state == VM_RUNNING ||
+			 (sup->vms[i].state == VM_STOPPED && sup->vms[i].ready_ms);
 		dead += sup->vms[i].state == VM_GAVE_UP;
 	}
 	if (ready + dead < sup->nr_vms && !(dead && sup->ready_fd >= 0))
