@@ -160,10 +160,12 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 	for (i = 0; i < cfg->nr_vms; i++) {
 		const struct cfg_vm *cv = &cfg->vms[i];
 		struct vm *vm = supervisor__find_vm(sup, cv->name);
-		char up[32] = "-", pid[16] = "-", devs[256] = "";
+		/* room for every device: CFG_MAX_DEVICES x "name(kind model)" (~100 bytes
+		 * each) and CFG_MAX_USES names; 256 cut a driver VM with 11 disks short */
+		char up[32] = "-", pid[16] = "-", devs[4096] = "";
 		size_t dl = 0;
 
-		for (j = 0; j < cfg->nr_devices && dl < sizeof(devs) - 64; j++) {
+		for (j = 0; j < cfg->nr_devices && dl < sizeof(devs) - 128; j++) {
 			const struct cfg_device *d = &cfg->devices[j];
 
 			if (d->vm == cv)
@@ -171,7 +173,7 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 					       dl ? " " : "", d->name, cfg_kind_name(d->kind),
 					       d->host[0] ? d->host : d->model);
 		}
-		for (j = 0; j < cv->nr_uses && dl < sizeof(devs) - 32; j++)
+		for (j = 0; j < cv->nr_uses && dl < sizeof(devs) - 64; j++)
 			dl += snprintf(devs + dl, sizeof(devs) - dl, "%s%s", dl ? " " : "",
 				       cv->uses[j]);
 		if (!vm) { /* a host client or external VM: no VM of ours, just its channels */

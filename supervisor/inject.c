@@ -92,7 +92,7 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 		return -EINVAL;
 	}
 	if (vm->state != VM_RUNNING || !vm__alive(vm)) {
-		snprintf(err, len, "%s is %s, not running", name, vm_state_name(vm->state));
+		snprintf(err, len, "%s is not running (state %s)", name, vm_state_name(vm->state));
 		return -EAGAIN;
 	}
 	/* A device named "-" means the default; an ARG may follow it. */

@@ -265,10 +265,11 @@ int spare__upgrade(struct vm *a, const struct vm_image *img, char *err, size_t l
 		return -1;
 	}
 	if (a->state != VM_RUNNING) {
-		snprintf(err, len,
-			 "%s is %s, not running: an upgrade replaces a running driver VM; wait "
-			 "until it runs (or change the setup file and 'ddvm restart %s')",
-			 a->cfg->name, vm_state_name(a->state), a->cfg->name);
+		snprintf(
+		    err, len,
+		    "%s is not running (state %s): an upgrade replaces a running driver VM; wait "
+		    "until it runs (or change the setup file and 'ddvm restart %s')",
+		    a->cfg->name, vm_state_name(a->state), a->cfg->name);
 		return -1;
 	}
 	next = *img;
