@@ -767,7 +767,6 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 	}
 }
 
-/* `size =` and no image yet: `ddvm up` creates it, so its directory must take it. */
 /* The directory IMAGE is (to be) in. */
 static void image_dir(const char *image, char *dir, size_t len)
 {
@@ -792,6 +791,7 @@ static int dir_exists(const char *image)
 	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* `size =` and no image yet: `ddvm up` creates it, so its directory must take it. */
 static void check_image_dir(struct config *cfg, const char *f, const struct cfg_device *d)
 {
 	char dir[CFG_PATH_MAX];
