@@ -76,18 +76,12 @@ vm_wait native 'DDVM-AGENT up' 120
 declare -A DEV=([reuse]=/dev/ddvmblk0 [native]=/dev/nvme0n1)
 # the supervisor too: its ivshmem server and health checks are part of what reuse costs
 declare -A PIDS=([reuse]="$DDVM_RUNDIR/drv.pid $DDVM_RUNDIR/app.pid $DDVM_RUNDIR/ddvm.pid" [native]="$T/native.pid")
-# setup_cmd SETUP SECONDS COMMAND — run COMMAND in SETUP's client, print its output
-setup_cmd() {
-	if [ "$1" = reuse ]; then
-		sup_console_cmd app "$2" "$3"
-	else
-		vm_cmd "$1" "$2" "$3"
-	fi
-}
+# each setup's client VM: ddvm's "app", the hand-built "native"
+declare -A CLIENT=([reuse]=app [native]=native)
 for s in reuse native; do
-	setup_cmd $s 60 "i=0; while [ ! -b ${DEV[$s]} ] && [ \$i -lt 400 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b ${DEV[$s]} ]" ||
+	bench_vm_cmd "${CLIENT[$s]}" 60 "i=0; while [ ! -b ${DEV[$s]} ] && [ \$i -lt 400 ]; do sleep 0.1; i=\$((i + 1)); done; [ -b ${DEV[$s]} ]" ||
 		t_fail "$s: no ${DEV[$s]}"
-	setup_cmd $s 180 "dd if=/dev/zero of=${DEV[$s]} bs=1M count=256 oflag=direct 2>&1 | tail -n1" ||
+	bench_vm_cmd "${CLIENT[$s]}" 180 "dd if=/dev/zero of=${DEV[$s]} bs=1M count=256 oflag=direct 2>&1 | tail -n1" ||
 		t_fail "$s: cannot fill ${DEV[$s]}"
 done
 t_log "both setups up, disks filled"
@@ -110,7 +104,7 @@ run_job() {
 	w0=$(date +%s%N)
 	# shellcheck disable=SC2086
 	c0=$(cpu_ticks ${PIDS[$s]})
-	out=$(setup_cmd "$s" $((SECS + 60)) "fio --name=$name --filename=${DEV[$s]} --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS --randrepeat=0 --minimal") ||
+	out=$(bench_vm_cmd "${CLIENT[$s]}" $((SECS + 60)) "fio --name=$name --filename=${DEV[$s]} --direct=1 --ioengine=libaio --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS --randrepeat=0 --minimal") ||
 		{ echo "$out" >&2; t_fail "$s: fio $name failed"; }
 	# shellcheck disable=SC2086
 	c1=$(cpu_ticks ${PIDS[$s]})

@@ -28,6 +28,17 @@ bench_note() {
 	printf '{"part": "%s", "note": "%s", "text": "%s"}\n' "$BENCH_PART" "$1" "${2//\"/\'}" >>"$BENCH_SAMPLES"
 }
 
+# bench_vm_cmd VM SECONDS COMMAND — run COMMAND in VM, print its output, return its
+# status: a hand-built VM through its agent (net_vm_start: socket $T/VM.cmd), a VM that
+# `ddvm up` started typed into its console (sup_console_cmd), as a user would
+bench_vm_cmd() {
+	if [ -S "$T/$1.cmd" ]; then
+		vm_cmd "$1" "$2" "$3"
+	else
+		sup_console_cmd "$1" "$2" "$3"
+	fi
+}
+
 # cpu_ticks PIDFILE... — user+system clock ticks of the processes (all their threads)
 cpu_ticks() {
 	local pf ticks=0 t pid

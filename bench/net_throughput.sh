@@ -31,20 +31,10 @@ TCP_RR=${TCP_RR:-$BUILD/bench/tcp_rr}
 t_need_file "$TCP_RR"
 bench_part net
 
-# vm_run NAME SECONDS COMMAND — COMMAND in VM NAME: "client" is ddvm's (its console),
-# "native" runs the agent
-vm_run() {
-	if [ "$1" = client ]; then
-		sup_console_cmd client "$2" "$3"
-	else
-		vm_cmd "$1" "$2" "$3"
-	fi
-}
-
 # iperf NAME PEER [-R] — one iperf3 run of SECS; prints Mbit/s (receiver)
 iperf() {
 	local out mbps
-	out=$(vm_run "$1" $((SECS + 40)) "iperf3 -c $2 -t $SECS -f m ${3:-}") ||
+	out=$(bench_vm_cmd "$1" $((SECS + 40)) "iperf3 -c $2 -t $SECS -f m ${3:-}") ||
 		{ echo "$out" >&2; t_fail "$1: iperf3 ${3:-} failed"; }
 	mbps=$(echo "$out" | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i}' | tail -n1)
 	[ -n "$mbps" ] || { echo "$out" >&2; t_fail "$1: no iperf3 result"; }
@@ -63,12 +53,12 @@ measure() {
 
 # ping_rtt NAME PEER SIZE — average ICMP round trip (ms) over 20 pings 50 ms apart
 ping_rtt() {
-	vm_run "$1" 40 "ping -q -c 20 -i 0.05 -s $3 $2" | sed -n 's,.*= [0-9.]*/\([0-9.]*\)/.*,\1,p'
+	bench_vm_cmd "$1" 40 "ping -q -c 20 -i 0.05 -s $3 $2" | sed -n 's,.*= [0-9.]*/\([0-9.]*\)/.*,\1,p'
 }
 
 # tcp_rr NAME PEER — "trans/s p50_us p99_us" of a 2 s TCP_RR run
 tcp_rr() {
-	vm_run "$1" 40 "/tmp/tcp_rr -c $2 -t 2" |
+	bench_vm_cmd "$1" 40 "/tmp/tcp_rr -c $2 -t 2" |
 		sed -n 's/.*trans_per_s=\([0-9]*\) p50_us=\([0-9]*\) p90_us=[0-9]* p99_us=\([0-9]*\).*/\1 \2 \3/p'
 }
 

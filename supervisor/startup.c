@@ -155,15 +155,16 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 {
 	char qemu[384];
 	size_t n = strlen(why);
+	int exit0 = WIFEXITED(status) && WEXITSTATUS(status) == 0; /* the guest ended it */
 
 	if (vm->state != VM_BOOTING || vm->ready_ms)
 		return; /* it had booted: an ordinary failure */
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && vm->panic_line[0]) {
+	if (exit0 && vm->panic_line[0]) {
 		snprintf(why + n, len - n, ": the guest's kernel panicked while booting (%s)",
 			 vm->panic_line);
 		return;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && vm->guest_exit != VM_GUEST_POWEROFF) {
+	if (exit0 && vm->guest_exit != VM_GUEST_POWEROFF) {
 		/* QEMU's -no-reboot: a triple fault, or a kernel that died before it could
 		 * print, ends it like a reboot (QMP may not even be connected yet); the usual
 		 * cause is a guest too small for the kernel and its initrd */
@@ -173,7 +174,7 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 			 vm->cfg->memory_mb);
 		return;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
+	if (!WIFEXITED(status) || exit0)
 		return; /* killed, or the guest powered off: not a refusal to start */
 	vm->startup.start_failed = 1;
 	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
