@@ -91,9 +91,13 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		       vm->cfg->name, vm->last_failure, vm->cfg->name);
 	} else if (vm->failures_in_row > vm->cfg->restart_max) {
 		give_up = 1;
-		pr_err("%s: GIVING UP after %u failures in a row (last: %s); it stays down. "
+		pr_err("%s: GIVING UP after %u failures in a row (last: %s); it stays down%s. "
 		       "Fix the cause, then 'ddvm restart %s'",
-		       vm->cfg->name, vm->failures_in_row, vm->last_failure, vm->cfg->name);
+		       vm->cfg->name, vm->failures_in_row, vm->last_failure,
+		       spare__ready(vm) ? " (its warm spare stays ready: a restart hands it the "
+					  "service at once)"
+					: "",
+		       vm->cfg->name);
 	}
 	if (!give_up && spare__failover(vm, now))
 		return; /* the warm spare serves: no back-off, no restore */
@@ -392,6 +396,16 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		return 0;
 	}
 	if (vm->state == VM_FAILED) {
+		/* A warm spare that is ready takes over whenever the driver VM is down and
+		 * due back: one that became ready during the back-off, or one kept ready
+		 * through a give-up and used by `ddvm restart`. (The failure was counted
+		 * already: failovers count toward restart_max like restarts.) */
+		if (spare__ready(vm)) {
+			if (!vm->epoch_bumped)
+				health__new_epochs(vm, now);
+			if (spare__failover(vm, now))
+				return 0;
+		}
 		if (now >= vm->restart_at_ms) {
 			vm->restarts++;
 			health__start_vm(vm, now);

@@ -543,6 +543,14 @@ static void upgrade_commit(struct vm *a, struct vm *s, uint64_t now)
 		(unsigned long long)(now - a->upgrade.asked_ms));
 }
 
+int spare__ready(const struct vm *a)
+{
+	const struct vm *s = a->spare;
+
+	return s && s->spare_phase == SPARE_READY && vm__alive(s) && !s->retiring &&
+	       !a->sup->stopping;
+}
+
 /* Can A's spare take over now: ready (paused on standby), its QEMU alive, every
  * channel device of it connected (its QEMU holds the peer)? */
 static int spare_usable(struct vm *a, uint64_t now)

@@ -99,6 +99,8 @@ void spare__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now);
 void spare__fail(struct vm *spare, const char *why, uint64_t now);
 /* The spare's QEMU was reaped. */
 void spare__exited(struct vm *spare, int status, uint64_t now);
+/* Is ACTIVE's spare paused on standby, ready to take over? */
+int spare__ready(const struct vm *active);
 /* ACTIVE failed and was reaped, its epochs bumped: hand its service to the spare.
  * Returns 1 if the spare took over, 0 when there was none ready. */
 int spare__failover(struct vm *active, uint64_t now);
