@@ -75,10 +75,13 @@ static void conn_close(struct supervisor *sup, struct control_conn *c)
 {
 	if (c->console)
 		vm__console_detach(c->console, c->fd);
+	if (c->inject)
+		inject__forget(c);
 	close(c->fd);
 	c->fd = -1;
 	c->len = 0;
 	c->console = NULL;
+	c->inject = NULL;
 }
 
 void control__close(struct supervisor *sup)
@@ -127,6 +130,18 @@ static void reply(struct control_conn *c, const char *fmt, ...)
 		n = sizeof(buf) - 1;
 	if (n > 0 && send(c->fd, buf, n, MSG_NOSIGNAL) < 0)
 		pr_debug("control: reply lost: %s", strerror(errno));
+}
+
+void control__answer(struct supervisor *sup, struct control_conn *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	reply(c, "%s", buf);
+	conn_close(sup, c);
 }
 
 static void fmt_uptime(char *buf, size_t len, const struct vm *vm, uint64_t now)
@@ -496,7 +511,7 @@ static void cmd_console(struct supervisor *sup, struct control_conn *c, const ch
 	reply(c, "OK\n");
 }
 
-/* Returns 1 if the connection stays open (console). */
+/* Returns 1 if the connection stays open (console; an inject waiting for the guest). */
 static int control__command(struct supervisor *sup, struct control_conn *c, char *line)
 {
 	char *arg = strchr(line, ' ');
@@ -519,11 +534,13 @@ static int control__command(struct supervisor *sup, struct control_conn *c, char
 		cmd_upgrade(sup, c, arg);
 	} else if (!strcmp(line, "inject") && arg) {
 		char err[256];
+		int ret = inject__run(sup, c, arg, err, sizeof(err));
 
-		if (inject__run(sup, arg, err, sizeof(err)))
+		if (ret < 0)
 			reply(c, "ERR %s\n", err);
-		else
+		else if (ret == 0)
 			reply(c, "OK\n");
+		return ret > 0; /* 1: the guest's shell answers later (control__answer) */
 	} else if (!strcmp(line, "console") && arg) {
 		cmd_console(sup, c, arg);
 		return c->console != NULL;
@@ -545,6 +562,7 @@ static void control__accept(struct supervisor *sup)
 			sup->control[i].fd = fd;
 			sup->control[i].len = 0;
 			sup->control[i].console = NULL;
+			sup->control[i].inject = NULL;
 			return;
 		}
 	close(fd); /* too many at once; the client sees EOF and says so */
@@ -565,6 +583,15 @@ static void control__input(struct supervisor *sup, struct control_conn *c)
 			return;
 		}
 		vm__console_write(c->console, buf, n);
+		return;
+	}
+	if (c->inject) {
+		/* waiting for the guest's answer: nothing more to read but the hang-up */
+		char buf[256];
+
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_close(sup, c);
 		return;
 	}
 	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);

@@ -488,6 +488,9 @@ int health__tick(struct supervisor *sup, uint64_t now)
 		t = spare__tick(&sup->vms[i], now);
 		if (t < next)
 			next = t;
+		t = inject__tick(&sup->vms[i], now);
+		if (t < next)
+			next = t;
 	}
 	t = startup__tick(sup, now);
 	if (t < next)

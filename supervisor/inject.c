@@ -13,6 +13,15 @@
  *
  * The time of the injection is remembered, so the failure log line says how long
  * detection took and the "service restored" line closes the trial.
+ *
+ * A fault typed into the guest is answered only once the guest said what became of it
+ * (the command waits; inject__console_line): the shell prints "ddvm-inject N:
+ * no-module" when ddvm_faultinj is not loaded (nothing injected: an error, not a
+ * silent OK), the module prints "DDVM-FAULTINJ inject ..." when it took the write and
+ * "DDVM-FAULTINJ done KIND err=E" when it returns (E < 0: it refused; nothing
+ * injected). A fault that never returns (panic, hang) is answered OK
+ * INJECT_RETURN_MS after the module took it, or when the VM goes down; a shell that
+ * says nothing within INJECT_ANSWER_MS is an error.
  */
 #include "log.h"
 #include "supervisor.h"
@@ -20,7 +29,13 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define INJECT_ANSWER_MS 10000 /* typed -> the shell or the module said something */
+#define INJECT_RETURN_MS 2000  /* the module took it -> it returned (or never will) */
+
+#define FAULTINJ_PARAM "/sys/module/ddvm_faultinj/parameters/inject"
 
 static const char *const guest_kinds[] = { "panic",	  "oops",    "hang",
 					   "softirq",	  "wqhang",  "codeflip",
@@ -70,9 +85,102 @@ static int inject_bdf(struct supervisor *sup, struct vm *vm, const char *kind, c
 	return -ENODEV;
 }
 
-int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
+/* Stop waiting for VM's answer: tell whoever asked (if still there) OK or ERR WHY. */
+static void inject_answer(struct vm *vm, const char *why)
 {
-	char *save = NULL, *name, *kind, *dev, *arg, bdf[16], line[160];
+	struct control_conn *c = vm->inject_conn;
+
+	vm->inject_wait = INJECT_IDLE;
+	vm->inject_conn = NULL;
+	if (why && vm->inject_ms) {
+		/* nothing was injected: no failure to time against it */
+		pr_warn("%s: inject %s: %s", vm->cfg->name, vm->inject_kind, why);
+		vm->inject_ms = 0;
+	}
+	if (!c)
+		return;
+	c->inject = NULL;
+	if (why)
+		control__answer(vm->sup, c, "ERR %s\n", why);
+	else
+		control__answer(vm->sup, c, "OK\n");
+}
+
+void inject__forget(struct control_conn *c)
+{
+	if (c->inject)
+		c->inject->inject_conn = NULL;
+	c->inject = NULL;
+}
+
+void inject__console_line(struct vm *vm, const char *line, uint64_t now)
+{
+	char tag[48], why[256];
+	const char *p;
+	int err;
+
+	(void)now;
+	if (vm->inject_wait == INJECT_IDLE)
+		return;
+	snprintf(tag, sizeof(tag), "ddvm-inject %u: no-module", vm->inject_seq);
+	if (strstr(line, tag)) {
+		snprintf(why, sizeof(why),
+			 "%s has not loaded ddvm_faultinj, so nothing was injected: its run script "
+			 "must insmod it (driver-vm/faultinj; docs/supervisor.md, \"Fault "
+			 "injection\"); 'ddvm inject %s kill' and 'stop' need nothing in the guest",
+			 vm->cfg->name, vm->cfg->name);
+		inject_answer(vm, why);
+	} else if (strstr(line, "DDVM-FAULTINJ inject ")) {
+		vm->inject_wait = INJECT_WRITING;
+		vm->inject_deadline_ms = now_ms() + INJECT_RETURN_MS;
+	} else if ((p = strstr(line, "DDVM-FAULTINJ done ")) && (p = strstr(p, " err="))) {
+		err = atoi(p + 5);
+		if (err < 0) {
+			snprintf(
+			    why, sizeof(why),
+			    "ddvm_faultinj in %s refused %s: %s, so nothing was injected (%s's "
+			    "console says more)",
+			    vm->cfg->name, vm->inject_kind, strerror(-err), vm->cfg->name);
+			inject_answer(vm, why);
+		} else {
+			inject_answer(vm, NULL);
+		}
+	}
+}
+
+int inject__tick(struct vm *vm, uint64_t now)
+{
+	char why[256];
+
+	if (vm->inject_wait == INJECT_IDLE)
+		return 1000;
+	if (vm->inject_wait == INJECT_WRITING &&
+	    (now >= vm->inject_deadline_ms || !vm__alive(vm) || vm->state != VM_RUNNING)) {
+		/* taken and never returned (panic, hang), or it took the VM down (failed) */
+		inject_answer(vm, NULL);
+		return 1000;
+	}
+	if (!vm__alive(vm) || vm->state != VM_RUNNING) {
+		snprintf(why, sizeof(why),
+			 "%s went down before its console said whether it took the fault",
+			 vm->cfg->name);
+		inject_answer(vm, why);
+		return 1000;
+	}
+	if (now >= vm->inject_deadline_ms) {
+		snprintf(why, sizeof(why),
+			 "no answer on %s's console within %u ms: is a shell on it (the examples' "
+			 "run scripts leave one), and is the guest alive?",
+			 vm->cfg->name, INJECT_ANSWER_MS);
+		inject_answer(vm, why);
+		return 1000;
+	}
+	return (int)(vm->inject_deadline_ms - now);
+}
+
+int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char *err, size_t len)
+{
+	char *save = NULL, *name, *kind, *dev, *arg, bdf[16], line[384];
 	struct vm *vm;
 	int ret;
 
@@ -94,6 +202,10 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 	if (vm->state != VM_RUNNING || !vm__alive(vm)) {
 		snprintf(err, len, "%s is not running (state %s)", name, vm_state_name(vm->state));
 		return -EAGAIN;
+	}
+	if (vm->inject_wait != INJECT_IDLE) {
+		snprintf(err, len, "%s has not answered the last injection yet; try again", name);
+		return -EBUSY;
 	}
 	/* A device named "-" means the default; an ARG may follow it. */
 	if (dev && !strcmp(dev, "-"))
@@ -118,10 +230,18 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 			snprintf(err, len, "ARG must be a number or a symbol name");
 			return -EINVAL;
 		}
+		/* The answer's tag is printed, not typed (printf's %s), so the terminal's
+		 * echo of this line does not look like the answer. */
+		vm->inject_seq++;
 		snprintf(line, sizeof(line),
-			 "\necho '%s %s %s' > /sys/module/ddvm_faultinj/parameters/inject\n", kind,
-			 bdf, arg ? arg : "");
+			 "\nif [ -w %s ]; then echo '%s %s %s' > %s; else printf 'ddvm-%%s %%u: "
+			 "%%s\\n' inject %u no-module; fi\n",
+			 FAULTINJ_PARAM, kind, bdf, arg ? arg : "", FAULTINJ_PARAM, vm->inject_seq);
 		vm__console_write(vm, line, strlen(line));
+		vm->inject_wait = INJECT_TYPED;
+		vm->inject_deadline_ms = now_ms() + INJECT_ANSWER_MS;
+		vm->inject_conn = c;
+		c->inject = vm;
 	} else {
 		size_t n = (size_t)snprintf(err, len, "unknown fault '%s'; known: kill stop", kind);
 		unsigned i;
@@ -136,5 +256,5 @@ int inject__run(struct supervisor *sup, char *args, char *err, size_t len)
 		arg ? arg : "");
 	if (!strcmp(kind, "kill"))
 		vm__signal(vm, SIGKILL);
-	return 0;
+	return vm->inject_wait != INJECT_IDLE; /* 1: the guest answers (inject__console_line) */
 }

@@ -175,16 +175,18 @@ static const char console_help[] =
 static const char inject_help[] =
     "usage: ddvm inject VM KIND [DEVICE|-] [ARG]\n"
     "\n"
-    "Inject a fault into driver VM VM, for testing recovery. The supervisor logs the\n"
-    "injection, then how long detection took ('FAILED: ... (detected N ms after\n"
-    "injecting KIND)') and how long until service was back ('service restored N ms\n"
-    "after the failure was detected').\n"
+    "Inject a fault into VM (a driver VM; kill and stop work on any VM), for testing\n"
+    "recovery. The supervisor logs the injection, then how long detection took\n"
+    "('FAILED: ... (detected N ms after injecting KIND)') and how long until service\n"
+    "was back ('service restored N ms after the failure was detected').\n"
     "\n"
     "from outside the guest:\n"
     "  kill         SIGKILL the VM's QEMU\n"
     "  stop         freeze every vCPU (QMP stop): a hang only the heartbeat reveals\n"
     "into the unmodified driver of DEVICE (default: the VM's first device), through\n"
-    "ddvm_faultinj.ko, which the driver VM's run script must have loaded:\n"
+    "ddvm_faultinj.ko, which the driver VM's run script must have loaded; typed into\n"
+    "its console's shell, answered when the guest says what became of it (a fault\n"
+    "that never returns, such as panic or hang: 2 s after the module took it):\n"
     "  panic        kernel panic\n"
     "  oops         NULL dereference in the driver's hot path (kprobe; ARG = symbol)\n"
     "  hang         interrupts off, spin forever\n"
@@ -194,8 +196,9 @@ static const char inject_help[] =
     "  datacorrupt  flip ARG (8) random bits of the driver's private structure\n"
     "  garbage      ARG (16) random words into the channel's rings\n"
     "\n"
-    "exit codes: 0 injected, 1 refused (the message says why), 4 no supervisor,\n"
-    "  5 no such VM\n";
+    "exit codes: 0 injected, 1 refused or not injected (the message says why: VM not\n"
+    "  running, ddvm_faultinj not loaded or refusing, no answer from the guest),\n"
+    "  4 no supervisor, 5 no such VM\n";
 
 static int wants_help(int argc, char **argv)
 {

@@ -26,6 +26,7 @@ struct control_conn {
 	size_t len;
 	char buf[8192]; /* one command line (`upgrade` carries paths and a kernel command line) */
 	struct vm *console; /* attached to this VM's console, or NULL */
+	struct vm *inject;  /* waiting for this VM's answer to `inject` (inject.c), or NULL */
 };
 
 struct supervisor {
@@ -82,14 +83,27 @@ int health__tick(struct supervisor *sup, uint64_t now);
 int health__start_vm(struct vm *vm, uint64_t now);
 
 /* inject.c: "VM KIND [DEVICE] [ARG]" → a fault in VM (see `ddvm inject --help`).
- * Returns 0, or -errno with a message in ERR. */
-int inject__run(struct supervisor *sup, char *args, char *err, size_t len);
+ * Returns 0 (done), 1 (typed into the guest's console: the answer goes to C when its
+ * shell replied, by inject__console_line or inject__tick), or -errno with a message
+ * in ERR. */
+int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char *err, size_t len);
+/* A console line of VM: the shell's answer to an injection, if one is awaited. */
+void inject__console_line(struct vm *vm, const char *line, uint64_t now);
+/* An awaited answer that is overdue, or a VM that died meanwhile. Returns ms until
+ * the next look. */
+int inject__tick(struct vm *vm, uint64_t now);
+/* C hung up while it waited for VM's answer. */
+void inject__forget(struct control_conn *c);
 
 /* control.c */
 int control__listen(struct supervisor *sup);
 void control__close(struct supervisor *sup);
 size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max);
 void control__handle(struct supervisor *sup, const struct pollfd *fds, size_t n);
+/* Answer C's command (a first line "OK ..." or "ERR ...") and close it: for answers
+ * that come later than the command (inject.c). */
+void control__answer(struct supervisor *sup, struct control_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Default run dir: $DDVM_RUNDIR, /run/ddvm (root), $XDG_RUNTIME_DIR/ddvm, /tmp/ddvm-UID */
 void control_default_rundir(char *buf, size_t len);
 

@@ -682,6 +682,7 @@ static void vm__console_line(struct vm *vm, uint64_t now)
 			(double)(now - vm->started_ms) / 1000);
 		vm__event(vm, VM_EV_READY);
 	}
+	inject__console_line(vm, vm->line, now);
 	vm->line_len = 0;
 }
 

@@ -67,6 +67,13 @@ struct vm {
 	int planned;	    /* fail_ms is not a failure: VM_PLANNED_* */
 	uint64_t inject_ms; /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
+	/* a fault typed into the guest's console shell, until the shell answered
+	 * (inject.c): who asked (NULL once it hung up), the line's number, what was
+	 * seen of the answer, when to stop waiting */
+	struct control_conn *inject_conn;
+	unsigned inject_seq;
+	enum { INJECT_IDLE, INJECT_TYPED, INJECT_WRITING } inject_wait;
+	uint64_t inject_deadline_ms;
 	int epoch_bumped; /* its channels already got the new epoch at its death */
 	/* restart = snapshot (snapshot.c) */
 	char snap_path[256]; /* RUNDIR/NAME.snap */

@@ -10,6 +10,8 @@
 #            the heartbeat stops because its probe of that work stalled (stall_ms):
 #            two checks of the same stuck work, 5 s apart at most; which one fires
 #            first depends on where the 1 s heartbeat tick falls
+# First, a fault ddvm_faultinj refuses (an oops on a symbol that does not exist):
+# `ddvm inject` exits 1 with the module's reason and nothing fails.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
@@ -42,6 +44,11 @@ inject() { # KIND LOG-REGEX
 	sup_wait_console cli 'FIO-PASS [0-9]+ ok' 180 $((passes + 1))
 	t_log "$kind: $(grep "drv: FAILED" "$DDVM_RUNDIR/ddvm.log" | tail -n1 | sed 's/.*FAILED: //')"
 }
+rc=0
+"$DDVM" inject drv oops - no_such_function_xyz >"$T/inject.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || { cat "$T/inject.out"; t_fail "a refused oops: ddvm inject exited $rc, not 1"; }
+grep -q 'ddvm_faultinj in drv refused oops' "$T/inject.out" || t_fail "a refused oops: $(cat "$T/inject.out")"
+t_log "refused: $(cat "$T/inject.out")"
 inject panic 'guest kernel panicked \(pvpanic\)'
 inject hang 'heartbeat of channel disk0.cli stuck'
 inject stop 'heartbeat of channel disk0.cli stuck'

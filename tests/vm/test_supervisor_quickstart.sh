@@ -11,6 +11,7 @@
 # bytes both ways on the e1000, interrupts and doorbells; `ddvm status --json` shows the
 # same numbers under the same names, each between what it said just before the sysfs
 # read and what it said at its first update after it; the client's ddvm_stats/ too.
+# `ddvm inject drv oops` fails (exit 1, the reason) where ddvm_faultinj is not loaded.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
@@ -132,6 +133,17 @@ for name in tx_frames tx_bytes rx_frames rx_bytes interrupts polls doorbells_out
 	want net $name
 done
 t_log "counters: $n numbers of the driver VM's sysfs agree with status --json"
+
+# A fault into the driver of a driver VM that has not loaded ddvm_faultinj (the
+# quickstart's does not): refused with the reason, nothing injected, nothing failed.
+rc=0
+build/bin/ddvm inject drv oops >"$T/inject.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || { cat "$T/inject.out"; t_fail "ddvm inject drv oops without ddvm_faultinj exited $rc, not 1"; }
+grep -q 'has not loaded ddvm_faultinj, so nothing was injected' "$T/inject.out" ||
+	t_fail "ddvm inject without ddvm_faultinj: no reason: $(cat "$T/inject.out")"
+t_log "inject without ddvm_faultinj: $(cat "$T/inject.out")"
+! grep -aq 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "the driver VM failed after a refused injection"
+[ "$(sup_vm_field drv state)" = running ] || t_fail "drv is $(sup_vm_field drv state) after a refused injection"
 
 build/bin/ddvm down || t_fail "ddvm down failed"
 rc=0
