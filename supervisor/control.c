@@ -346,15 +346,21 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 			      "pss_kib", vm__pss_kib(vm->spare, now), "failovers",
 			      (json_int_t)vm->failovers));
 	if (vm && vm->spare) /* `ddvm upgrade`: the last one (spare.h) */
-		json_object_set_new(o, "upgrade",
-				    vm->upgrade.state == UPGRADE_NONE
-					? json_null()
-					: json_pack("{s:s, s:s, s:s, s:s, s:o}", "state",
-						    upgrade_state_name(vm->upgrade.state), "kernel",
-						    vm->upgrade.image.kernel, "initrd",
-						    vm->upgrade.image.initrd, "append",
-						    vm->upgrade.image.append, "why",
-						    json_str_or_null(vm->upgrade.why)));
+		json_object_set_new(
+		    o, "upgrade",
+		    vm->upgrade.state == UPGRADE_NONE
+			? json_null()
+			: json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "state",
+				    upgrade_state_name(vm->upgrade.state), "kernel",
+				    vm->upgrade.image.kernel, "initrd", vm->upgrade.image.initrd,
+				    "append", vm->upgrade.image.append, "why",
+				    json_str_or_null(vm->upgrade.why), "took_ms",
+				    vm->upgrade.done_ms
+					? json_integer(vm->upgrade.done_ms - vm->upgrade.asked_ms)
+					: json_null(),
+				    "gap_ms",
+				    vm->upgrade.gap_ms ? json_integer(vm->upgrade.gap_ms)
+						       : json_null()));
 	if (cv->role == CFG_CLIENT_VM)
 		json_object_set_new(o, "external", json_boolean(cv->external));
 	return o;

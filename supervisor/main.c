@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -290,6 +291,21 @@ static int control_simple(const char *cmd)
 	return EX_OK;
 }
 
+/* Does a supervisor hold RUNDIR's lock (ddvm.pid, flock: supervisor.c)? */
+static int supervisor_runs_in(const char *dir)
+{
+	char path[CFG_PATH_MAX + 16];
+	int fd, busy;
+
+	snprintf(path, sizeof(path), "%s/ddvm.pid", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
 /* The child's report on the ready pipe (`up -d`): one byte, then, after F (something
  * gave up) or E (did not start), the reasons as text until the pipe closes. */
 static int up_wait_child(int fd)
@@ -366,6 +382,15 @@ static int cmd_up(int argc, char **argv)
 	if (detach) {
 		pid_t pid;
 
+		/* Said before "starting in the background": the child's lock decides (two
+		 * `up` at once), this only keeps the common case from promising first. */
+		if (supervisor_runs_in(rundir)) {
+			fprintf(stderr,
+				"ddvm: a supervisor already runs in %s; 'ddvm down' it first, or "
+				"run another in its own run dir (--rundir DIR or DDVM_RUNDIR)\n",
+				rundir);
+			return EX_BUSY;
+		}
 		if (pipe2(pipefd, O_CLOEXEC) < 0)
 			return EX_FAIL;
 		pid = fork();
@@ -580,7 +605,10 @@ static int cmd_restart(const char *vm)
 }
 
 /* The "upgrade" object of VM in `status --json` (state, why), or "" when there is none. */
-static void upgrade_state(const char *vm, char *state, size_t len, char *why, size_t wlen)
+/* VM's last upgrade in `status --json`: its state ("" when the supervisor is gone),
+ * why it failed, how long it took and the clients' gap (ms; -1 while unknown). */
+static void upgrade_state(const char *vm, char *state, size_t len, char *why, size_t wlen,
+			  long long *took_ms, long long *gap_ms)
 {
 	char buf[65536];
 	size_t n = 0;
@@ -590,6 +618,7 @@ static void upgrade_state(const char *vm, char *state, size_t len, char *why, si
 	int fd = control_connect("status json");
 
 	state[0] = why[0] = 0;
+	*took_ms = *gap_ms = -1;
 	if (fd < 0)
 		return;
 	if (control_status_line(fd, buf, sizeof(buf))) {
@@ -612,6 +641,10 @@ static void upgrade_state(const char *vm, char *state, size_t len, char *why, si
 			continue;
 		snprintf(state, len, "%s", s);
 		snprintf(why, wlen, "%s", w ? w : "");
+		if (json_is_integer(json_object_get(up, "took_ms")))
+			*took_ms = json_integer_value(json_object_get(up, "took_ms"));
+		if (json_is_integer(json_object_get(up, "gap_ms")))
+			*gap_ms = json_integer_value(json_object_get(up, "gap_ms"));
 	}
 	json_decref(st);
 }
@@ -629,7 +662,8 @@ static int cmd_upgrade(int argc, char **argv)
 	const char *append = NULL, *vm;
 	json_t *req;
 	char *line;
-	int opt, ret, i;
+	int opt, ret, i, done_polls = 0;
+	long long took, gap;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -676,11 +710,20 @@ static int cmd_upgrade(int argc, char **argv)
 	/* Progress until the new image serves or the upgrade failed (the supervisor ends
 	 * it within the boot deadline + 30 s; 15 minutes is a hung supervisor). */
 	for (i = 0; i < 9000; i++) {
-		upgrade_state(vm, state, sizeof(state), why, sizeof(why));
-		if (!strcmp(state, "done")) {
+		upgrade_state(vm, state, sizeof(state), why, sizeof(why), &took, &gap);
+		/* done: the new image serves; the clients' gap is known a moment later,
+		 * when every channel is back (at most 5 s more) */
+		if (!strcmp(state, "done") && (gap >= 0 || ++done_polls > 50)) {
 			if (isatty(2))
 				fputc('\n', stderr);
-			fprintf(stderr, "ddvm: %s upgraded: the new image serves\n", vm);
+			fprintf(stderr,
+				"ddvm: %s upgraded: the new image serves, %.1f s after the request",
+				vm, (double)took / 1000);
+			if (gap >= 0)
+				fprintf(stderr, "; the clients' service gap was %lld ms\n", gap);
+			else
+				fprintf(stderr,
+					"; its clients are not all back yet ('ddvm status')\n");
 			return EX_OK;
 		}
 		if (!state[0]) {

@@ -37,6 +37,7 @@ const char *upgrade_state_name(enum upgrade_state st)
 }
 
 static void cmd(struct vm *vm, const char *name, const char *id);
+static void spare_stop(struct vm *s, const char *why, int warn, uint64_t now);
 
 /* The upgrade is over without the new image (the spare struct is down or going). An
  * active stopped for the handover is resumed: it serves on. */
@@ -308,7 +309,7 @@ int spare__tick(struct vm *a, uint64_t now)
 		/* the old image's spare goes first (not a failure of it: no back-off) */
 		if (vm__alive(s)) {
 			if (s->spare_phase != SPARE_DOWN)
-				spare__fail(s, "replaced by the new image of an upgrade", now);
+				spare_stop(s, "replaced by the new image of an upgrade", 0, now);
 			return 100;
 		}
 		upgrade_start(a, now);
@@ -442,16 +443,25 @@ void spare__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 	}
 }
 
-void spare__fail(struct vm *s, const char *why, uint64_t now)
+/* Stop the spare: a failure of it (WARN), or a planned replacement (an info line). */
+static void spare_stop(struct vm *s, const char *why, int warn, uint64_t now)
 {
 	if (!vm__alive(s) || s->spare_phase == SPARE_DOWN)
 		return;
-	pr_warn("%s: spare: %s; stopping it", s->cfg->name, why);
+	if (warn)
+		pr_warn("%s: spare: %s; stopping it", s->cfg->name, why);
+	else
+		pr_info("%s: spare: %s; stopping it", s->cfg->name, why);
 	if (s->image && s->spare_of->upgrade.state == UPGRADE_BOOTING)
 		upgrade_failed(s->spare_of, why, now);
 	phase(s, SPARE_DOWN, now);
 	s->stopping_for_failure = 1;
 	vm__signal(s, SIGKILL);
+}
+
+void spare__fail(struct vm *s, const char *why, uint64_t now)
+{
+	spare_stop(s, why, 1, now);
 }
 
 void spare__exited(struct vm *s, int status, uint64_t now)
@@ -679,5 +689,5 @@ static int upgrade_swap(struct vm *a, uint64_t now)
 void spare__snapshot_taken(struct vm *a)
 {
 	if (a->spare && vm__alive(a->spare))
-		spare__fail(a->spare, "the driver VM took a new snapshot", now_ms());
+		spare_stop(a->spare, "the driver VM took a new snapshot", 0, now_ms());
 }

@@ -71,6 +71,7 @@ struct vm_upgrade {
 	enum upgrade_state state;
 	uint64_t asked_ms, done_ms; /* monotonic */
 	uint64_t handover_ms;	    /* the active was asked to stop (the gap starts) */
+	uint64_t gap_ms;	    /* handover -> service restored; 0 until then */
 	int stop_answered;	    /* its QMP stop: 1 done, -1 refused, 0 not yet */
 	int sigstop;		    /* stopped by SIGSTOP (waited for), not QMP stop */
 	char why[256];		    /* FAILED: what went wrong */

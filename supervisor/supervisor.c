@@ -134,8 +134,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	ret = supervisor__lock(sup);
 	if (ret) {
 		if (ret == -EBUSY)
-			pr_err("a supervisor already runs in %s; 'ddvm down' it first, or set "
-			       "DDVM_RUNDIR to run another",
+			pr_err("a supervisor already runs in %s; 'ddvm down' it first, or run "
+			       "another in its own run dir (--rundir DIR or DDVM_RUNDIR)",
 			       rundir);
 		else
 			pr_err("cannot lock %s: %s", rundir, strerror(-ret));

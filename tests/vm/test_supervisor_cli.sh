@@ -82,6 +82,8 @@ sup_vm_field drv last_failure | grep -q 'Image is not in qcow2 format' ||
 expect 6 "$DDVM" up -d "$T/bad.ini"
 grep -q 'already runs' "$T/out" || t_fail "no reason given: $(cat "$T/out")"
 grep -q '^ddvm: up' "$T/out" && t_fail "says 'up' although it exits 6"
+grep -q 'starting in the background' "$T/out" && t_fail "says 'starting' although it exits 6"
+grep -q -- '--rundir DIR' "$T/out" || t_fail "exit 6 does not say how to run another: $(cat "$T/out")"
 expect 6 "$DDVM" up "$T/bad.ini" -d
 expect 6 "$DDVM" up "$T/bad.ini"
 expect 5 "$DDVM" restart nosuch

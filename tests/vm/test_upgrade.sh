@@ -79,6 +79,8 @@ for u in $(seq "$UPGRADES"); do
 		{ cat "$T/up2.out"; t_fail "ddvm upgrade $u failed"; }
 	t_kill_pidfile "$T/dirty.pid"
 	cat "$T/up2.out"
+	grep -Eq "^ddvm: drv upgraded: the new image serves, [0-9.]+ s after the request; the clients' service gap was [0-9]+ ms$" "$T/up2.out" ||
+		t_fail "ddvm upgrade $u: not the documented summary: $(cat "$T/up2.out")"
 	t_log "ddvm upgrade $u (to $v) returned after $((SECONDS - t0)) s"
 	sup_wait_log 'drv: upgrade: the new image serves' 10 "$u"
 	sup_wait_log 'drv: service restored [0-9]+ ms after' 60 $((n + 1))
