@@ -435,6 +435,8 @@ void spare__qmp(struct vm *vm, const char *event, json_t *data, uint64_t now)
 			health__fail(vm, why, now);
 			return;
 		}
+		pr_debug("%s: spare: QMP cont answered %llu ms after the failover", vm->cfg->name,
+			 (unsigned long long)(now - vm->failover_ms));
 		/* resumed: ring once more, in case the doorbell rung while it was paused
 		 * went nowhere (the translation module re-checks; twice is harmless) */
 		for (i = 0; i < vm->sup->cfg->nr_channels; i++)
