@@ -12,7 +12,9 @@
  *     reads it back (blk channel), and
  *   - answers ARP and ICMP echo for its address (net channel), forever.
  * Console: COM1. Command line (multiboot): ip=A.B.C.D blkseed=N blkoff=BYTES
- * blklen=BYTES wseed=N woff=BYTES. See docs/porting.md for the walk through.
+ * blklen=BYTES wseed=N woff=BYTES (without blkseed= no host pattern is verified: a
+ * fresh disk). Runs as a client VM of `ddvm up` (examples/newos.ini). See
+ * docs/porting.md for the walk through.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -275,10 +277,14 @@ static void blk_run(struct chan *c)
 	int ret;
 
 	kprintf("newos: blk disk %lu sectors via driver VM\n", ddvm_read64(&cfg->capacity));
-	ret = blk_pattern(c, 0, (uint32_t)seed, off, len);
-	kprintf("newos: blk verify host pattern: %s\n", ret ? "FAILED" : "OK");
-	if (ret)
-		return;
+	if (arg("blkseed")) { /* the host wrote a pattern for us to find */
+		ret = blk_pattern(c, 0, (uint32_t)seed, off, len);
+		kprintf("newos: blk verify host pattern: %s\n", ret ? "FAILED" : "OK");
+		if (ret)
+			return;
+	} else {
+		kprintf("newos: blk verify host pattern: skipped (no blkseed= given)\n");
+	}
 	ret = blk_pattern(c, 1, (uint32_t)wseed, woff, len);
 	if (!ret)
 		ret = blk_io(c, DDVM_BLK_OP_FLUSH, 0, 0);
