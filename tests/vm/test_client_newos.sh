@@ -26,7 +26,10 @@ ip -n "$NET_NS" addr add "$NET_PEER/24" dev br-newos
 ip -n "$NET_NS" link set br-newos up
 qemu-img create -q -f raw "$T/disk0.img" 64M
 $PAT write "$T/disk0.img" 7 $((1 << 20)) $((1 << 20))
+# boot deadlines for a loaded host: newos polls its rings from power-on, a vCPU that
+# competes with the driver VM's boot on 2 cores (52 s once beside a fault campaign)
 sup_example newos newos -e "s|^image .*|image  = $T/disk0.img|" -e "s|^tap .*|tap     = $NET_TAP|" \
+	-e "/^\[driver-vm drv\]/a boot_timeout_ms = 180000" -e "/^\[client-vm os\]/a boot_timeout_ms = 180000" \
 	-e "s|^kernel  = .*ddvm-newos.elf|kernel  = $NEWOS|" \
 	-e "s|^append  = ip=$OS_IP\$|append  = ip=$OS_IP blkseed=7 blkoff=$((1 << 20)) blklen=$((1 << 20)) wseed=11 woff=$((16 << 20))|"
 for want in "^kernel  = $NEWOS" "blkseed=7" "^image  = $T" "^tap     = $NET_TAP"; do
