@@ -1,5 +1,5 @@
 #!/bin/bash
-# timeout: 300
+# timeout: 480
 # A new OS borrows Linux's drivers, through `ddvm up` and examples/newos.ini as a user
 # would copy it (its bridge br-newos in a network namespace the test creates; the disk,
 # the new OS's path and its command line set by the test): build/newos/ddvm-newos.elf
