@@ -7,6 +7,8 @@
 #                                 instead of the example's, then the caller's sed edits
 # sup_up CONFIG                   `ddvm up -d`; the supervisor is torn down at exit
 # sup_wait_log REGEX SECONDS [N]  wait for the Nth matching supervisor log line (an event, not a sleep)
+# sup_wait_gone SECONDS           after `ddvm down`: until no supervisor answers (status exits 4),
+#                                 i.e. every QEMU has exited and its images are closed
 # sup_vm_field VM FIELD           a field of VM in `ddvm status --json` (state, restarts, pid,
 #                                 last_failure, ...; "-" for null). The old column numbers
 #                                 of the table still work: 3 = state, 5 = restarts, 6 = pid
@@ -83,6 +85,17 @@ sup_wait_log() {
 	echo "--- supervisor log (tail) ---"
 	tail -n 30 "$DDVM_RUNDIR/ddvm.log"
 	t_fail "no /$re/ in the supervisor log within ${secs}s"
+}
+
+sup_wait_gone() {
+	local deadline=$((SECONDS + $1)) rc
+	while ((SECONDS < deadline)); do
+		rc=0
+		"$DDVM" status >/dev/null 2>&1 || rc=$?
+		[ "$rc" = 4 ] && return 0
+		sleep 0.1
+	done
+	t_fail "a supervisor still answers in $DDVM_RUNDIR $1 s after ddvm down"
 }
 
 # sup_wait_console VM REGEX SECONDS [COUNT] — the COUNTth matching console line.

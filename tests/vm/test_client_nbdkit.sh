@@ -1,26 +1,27 @@
 #!/bin/bash
 # timeout: 300
-# nbdkit-ddvm-plugin: a reused disk exported over NBD through libddvm.
-#   raw image -> nvme in a driver VM -> ddvm_blkback <== channel ==> nbdkit (libddvm)
-#     -> NBD on a unix socket -> nbdcopy writes 32 MiB of random data, qemu-img reads
-#        the whole disk back; the checksums match, and so does the image file after
-#        the driver VM is gone.
+# nbdkit-ddvm-plugin: a reused disk exported over NBD through libddvm, through `ddvm
+# up` and examples/host-clients.ini as a user would copy it (the disk in $T):
+#   raw image -> nvme in the driver VM -> ddvm_blkback <== channel disk0.mybox ==>
+#     nbdkit (libddvm, socket RUNDIR/channels/disk0.mybox.client.sock) -> NBD on a unix
+#     socket -> nbdcopy writes 32 MiB of random data, qemu-img reads the whole disk
+#     back; the checksums match, and so does the image file after `ddvm down`.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/blk_lib.sh"
-blk_need_build
+source "$(dirname "$0")/../lib/supervisor.sh"
 PLUGIN=$BUILD/lib/nbdkit-ddvm-plugin.so
 command -v nbdkit >/dev/null || t_skip "nbdkit not installed (make deps)"
 command -v nbdcopy >/dev/null || t_skip "nbdcopy not installed (libnbd-bin; make deps)"
 t_need_file "$PLUGIN"
 MB=32
 
-qemu-img create -q -f raw "$T/nvme.img" 64M
 head -c $((MB << 20)) /dev/urandom >"$T/src.img"
 want=$(sha256sum <"$T/src.img" | cut -d' ' -f1)
-blk_nvme_driver_vm drv "$T/nvme.img"
+sup_example hc host-clients -e "s|^image .*|image  = $T/disk0.img|"
+grep -q "^image  = $T/disk0.img" "$T/hc.ini" || t_fail "examples/host-clients.ini has no image line to edit"
+sup_up "$T/hc.ini"
 
 # nbdkit writes its pid file once the export is ready (it waits for the driver VM)
-nbdkit -f -U "$T/nbd.sock" -P "$T/nbdkit.pid" "$PLUGIN" socket="$T/ch-nvme/frontend.sock" \
+nbdkit -f -U "$T/nbd.sock" -P "$T/nbdkit.pid" "$PLUGIN" socket="$DDVM_RUNDIR/channels/disk0.mybox.client.sock" \
 	timeout=60 >"$T/nbdkit.log" 2>&1 &
 echo $! >"$T/nbdkit.bgpid"
 t_on_exit "t_kill_pidfile '$T/nbdkit.bgpid'; cat '$T/nbdkit.log'"
@@ -42,10 +43,12 @@ qemu-img convert -f raw -O raw "$URI" "$T/back.img" || t_fail "qemu-img convert 
 got=$(head -c $((MB << 20)) "$T/back.img" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || t_fail "checksum through NBD: $got, want $want"
 t_log "checksums match: $want"
-vm_no_oops drv
+! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
+[ "$(sup_chan_field disk0.mybox errors)" = 0 ] || t_fail "errors on channel disk0.mybox"
 
 t_kill_pidfile "$T/nbdkit.bgpid"
-t_kill_pidfile "$T/drv.pid"
-got=$(head -c $((MB << 20)) "$T/nvme.img" | sha256sum | cut -d' ' -f1)
+"$DDVM" down || t_fail "ddvm down failed"
+sup_wait_gone 30
+got=$(head -c $((MB << 20)) "$T/disk0.img" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || t_fail "the image file does not hold what was written"
 echo SUCCESS

@@ -59,12 +59,6 @@ ip -n "$NET_NS" neigh show "$OS_IP" | grep -qi '52:54:00:dd:00:31' || t_fail "no
 [ "$(sup_vm_field os restarts)" = 0 ] || t_fail "the new OS restarted"
 
 "$DDVM" down || t_fail "ddvm down failed"
-for _ in $(seq 300); do
-	rc=0
-	"$DDVM" status >/dev/null 2>&1 || rc=$?
-	[ "$rc" = 4 ] && break
-	sleep 0.1
-done
-[ "$rc" = 4 ] || t_fail "the supervisor still answers 30 s after ddvm down"
+sup_wait_gone 30
 $PAT verify "$T/disk0.img" 11 $((16 << 20)) $((1 << 20)) || t_fail "newos's pattern is not in the image"
 echo SUCCESS
