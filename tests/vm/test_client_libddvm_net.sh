@@ -1,26 +1,36 @@
 #!/bin/bash
-# timeout: 240
-# libddvm net against a real driver VM: a host process (build/bin/ddvm-pong, the
-# libddvm example) is an IPv4 host whose NIC is the driver VM's unmodified e1000.
-#   netns peer 10.99.0.1 (tap) <-> e1000 in the driver VM <-> ddvm_netback
-#     <== channel ==> ddvm-pong on the host (libddvm) 10.99.0.2
+# timeout: 300
+# libddvm net against a real driver VM, through `ddvm up` and examples/host-clients.ini
+# as a user would copy it (its NIC moved from user-mode networking to a tap on the
+# bridge br0 of a network namespace the test creates; the disk in $T): a host process
+# (build/bin/ddvm-pong, the libddvm example) is an IPv4 host whose NIC is the driver
+# VM's unmodified e1000.
+#   netns peer 10.99.0.1 (br0) <-> tap <-> e1000 in the driver VM <-> ddvm_netback
+#     <== channel nic0.mybox ==> ddvm-pong on the host (libddvm) 10.99.0.2
 # ddvm-pong ARPs for the peer (rx + tx through the driver VM), then the peer pings it.
-# Then the driver VM is killed and a new one started in a new epoch (ddvm-chan SIGUSR1,
-# as the supervisor does it): ddvm-pong must follow and keep answering pings.
+# Then `ddvm inject drv kill`: the supervisor restarts the driver VM in a new epoch, and
+# ddvm-pong must follow and keep answering pings.
 source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/net_common.sh"
-net_need_build
+t_need_root
 t_need_file "$BUILD/bin/ddvm-pong"
 
 net_ns_setup
-net_tap_create "$NET_TAP"
-net_chan_start host 52:54:00:dd:00:21
-net_driver_vm_start drv e1000 "$NET_TAP" host
-net_tap_to_ns "$NET_TAP" "$NET_PEER/24"
-vm_wait drv 'DDVM-AGENT up' 90
+ip -n "$NET_NS" link add br0 type bridge
+ip -n "$NET_NS" addr add "$NET_PEER/24" dev br0
+ip -n "$NET_NS" link set br0 up
+sup_example hc host-clients -e "s|^image .*|image  = $T/disk0.img|" \
+	-e "s|^backend = user|backend = tap\ntap     = $NET_TAP\nbridge  = br0|"
+grep -q "^tap     = $NET_TAP" "$T/hc.ini" || t_fail "examples/host-clients.ini has no 'backend = user' line to edit"
+t_on_exit _sup_cleanup
+t_on_failure _sup_keep_logs
+t_log "ddvm up -d $T/hc.ini (in $NET_NS)"
+ip netns exec "$NET_NS" "$DDVM" up -d "$T/hc.ini" ||
+	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
 
-"$BUILD/bin/ddvm-pong" --sock "$T/ch-host/frontend.sock" --ip 10.99.0.2 --probe "$NET_PEER" \
-	--timeout 200 >"$T/pong.log" 2>&1 &
+"$BUILD/bin/ddvm-pong" --sock "$DDVM_RUNDIR/channels/nic0.mybox.client.sock" --ip 10.99.0.2 --probe "$NET_PEER" \
+	--timeout 250 >"$T/pong.log" 2>&1 &
 echo $! >"$T/pong.pid"
 t_on_exit "t_kill_pidfile '$T/pong.pid'; cat '$T/pong.log'"
 
@@ -41,14 +51,10 @@ t_log "$(grep 'arp reply' "$T/pong.log")"
 ip netns exec "$NET_NS" ping -c 3 -W 5 10.99.0.2 || t_fail "peer cannot ping the libddvm host"
 
 # The driver VM dies; the supervisor starts a new one in a new epoch.
-t_kill_pidfile "$T/drv.pid"
-ip -n "$NET_NS" link del "$NET_TAP"
-net_chan_restart host
-net_tap_create "${NET_TAP}b"
-net_driver_vm_start drv2 e1000 "${NET_TAP}b" host
-net_tap_to_ns "${NET_TAP}b" "$NET_PEER/24"
-vm_wait drv2 'DDVM-AGENT up' 90
-t_log "new driver VM in a new epoch; pinging again"
+"$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
+sup_wait_log 'drv: service restored [0-9]+ ms after' 180
+t_log "$(grep -ao 'drv: service restored.*' "$DDVM_RUNDIR/ddvm.log")"
+t_log "new driver VM in a new epoch ($(sup_epoch nic0.mybox)); pinging again"
 ok=0
 for _ in $(seq 30); do
 	ip netns exec "$NET_NS" ping -c 1 -W 2 10.99.0.2 >/dev/null && { ok=$((ok + 1)); [ $ok -ge 3 ] && break; }
