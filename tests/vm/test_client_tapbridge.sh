@@ -1,11 +1,14 @@
 #!/bin/bash
 # timeout: 300
 # ddvm-tapbridge: an ordinary TAP interface, in a network namespace the test creates,
-# whose wire is a driver VM's unmodified e1000.
-#   ns $NET_NS: peer 10.99.0.1 (tap) <-> e1000 in the driver VM <-> ddvm_netback
-#     <== channel ==> ddvm-tapbridge (libddvm) <-> TAP ddtb0 in ns B: 10.99.0.4
+# whose wire is a driver VM's unmodified e1000 — through `ddvm up` and
+# examples/host-clients.ini as a user would copy it (its NIC moved from user-mode
+# networking to a tap on the bridge br0 of the test's namespace; the disk in $T).
+#   ns $NET_NS: peer 10.99.0.1 (br0) <-> tap <-> e1000 in the driver VM <-> ddvm_netback
+#     <== channel nic0.mybox ==> ddvm-tapbridge (libddvm) <-> TAP ddtb0 in ns B: 10.99.0.4
 # From ns B: ping the peer, then a bounded iperf3 run each way.
 source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/net_common.sh"
 net_need_build
 TB=$BUILD/bin/ddvm-tapbridge
@@ -18,15 +21,21 @@ ip netns add "$NS_B" || t_fail "cannot create namespace $NS_B"
 t_on_exit "ip netns del '$NS_B'"
 ip -n "$NS_B" link set lo up
 
-net_tap_create "$NET_TAP"
-net_chan_start tb 52:54:00:dd:00:41
-net_driver_vm_start drv e1000 "$NET_TAP" tb
-net_tap_to_ns "$NET_TAP" "$NET_PEER/24"
+ip -n "$NET_NS" link add br0 type bridge
+ip -n "$NET_NS" addr add "$NET_PEER/24" dev br0
+ip -n "$NET_NS" link set br0 up
 net_iperf_server
-vm_wait drv 'DDVM-AGENT up' 90
+sup_example hc host-clients -e "s|^image .*|image  = $T/disk0.img|" \
+	-e "s|^backend = user|backend = tap\ntap     = $NET_TAP\nbridge  = br0|"
+grep -q "^tap     = $NET_TAP" "$T/hc.ini" || t_fail "examples/host-clients.ini has no 'backend = user' line to edit"
+t_on_exit _sup_cleanup
+t_on_failure _sup_keep_logs
+t_log "ddvm up -d $T/hc.ini (in $NET_NS)"
+ip netns exec "$NET_NS" "$DDVM" up -d "$T/hc.ini" ||
+	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
 
 # shellcheck disable=SC2086 # TB_ARGS: extra options, split into words
-ip netns exec "$NS_B" "$TB" --sock "$T/ch-tb/frontend.sock" --tap ddtb0 \
+ip netns exec "$NS_B" "$TB" --sock "$DDVM_RUNDIR/channels/nic0.mybox.client.sock" --tap ddtb0 \
 	--pidfile "$T/tb.pid" ${TB_ARGS:-} >"$T/tb.log" 2>&1 &
 echo $! >"$T/tb.bgpid"
 t_on_exit "t_kill_pidfile '$T/tb.bgpid'; cat '$T/tb.log'"
@@ -37,7 +46,7 @@ for _ in $(seq 1800); do
 done
 grep -q 'ddvm-tapbridge: ready' "$T/tb.log" || { cat "$T/tb.log"; t_fail "tapbridge not ready"; }
 t_log "$(grep -E 'ready|offloads' "$T/tb.log" | tr '\n' ' ')"
-ip -n "$NS_B" link show ddtb0 | grep -qi '52:54:00:dd:00:41' || t_fail "ddtb0 lacks the channel's MAC"
+ip -n "$NS_B" link show ddtb0 | grep -qi '52:54:00:dd:00:21' || t_fail "ddtb0 lacks the channel's MAC"
 ip -n "$NS_B" addr add 10.99.0.4/24 dev ddtb0
 ip -n "$NS_B" link set ddtb0 up
 
@@ -49,7 +58,7 @@ for dir in "" -R; do
 	[ -n "$mbps" ] || { echo "$out"; t_fail "no iperf3 result"; }
 	t_log "iperf3 ${dir:-(tap -> peer)}${dir:+(peer -> tap)}: $mbps Mbit/s"
 done
-if grep -Eq 'Oops|BUG:|Kernel panic|general protection' "$T/drv.console"; then
+if grep -aEq 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/drv.log"; then
 	t_fail "driver VM: oops/BUG/panic on the console"
 fi
 kill -0 "$(cat "$T/tb.bgpid")" 2>/dev/null || t_fail "ddvm-tapbridge died"
