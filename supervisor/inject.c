@@ -115,7 +115,7 @@ void inject__forget(struct control_conn *c)
 
 void inject__console_line(struct vm *vm, const char *line, uint64_t now)
 {
-	char tag[48], why[256];
+	char tag[48], why[512];
 	const char *p;
 	int err;
 
@@ -125,10 +125,11 @@ void inject__console_line(struct vm *vm, const char *line, uint64_t now)
 	snprintf(tag, sizeof(tag), "ddvm-inject %u: no-module", vm->inject_seq);
 	if (strstr(line, tag)) {
 		snprintf(why, sizeof(why),
-			 "%s has not loaded ddvm_faultinj, so nothing was injected: its run script "
-			 "must insmod it (driver-vm/faultinj; docs/supervisor.md, \"Fault "
-			 "injection\"); 'ddvm inject %s kill' and 'stop' need nothing in the guest",
-			 vm->cfg->name, vm->cfg->name);
+			 "%s has not loaded ddvm_faultinj, so nothing was injected: add 'append = "
+			 "ddvm.load=ddvm_faultinj' to [driver-vm %s] (the driver image carries it) "
+			 "and restart it, or modprobe it in its run script; 'ddvm inject %s kill' "
+			 "and 'stop' need nothing in the guest",
+			 vm->cfg->name, vm->cfg->name, vm->cfg->name);
 		inject_answer(vm, why);
 	} else if (strstr(line, "DDVM-FAULTINJ inject ")) {
 		vm->inject_wait = INJECT_WRITING;
