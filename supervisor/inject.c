@@ -219,6 +219,12 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 			snprintf(err, len, "QMP stop: %s", strerror(-ret));
 			return ret;
 		}
+	} else if (is_guest_kind(kind) && vm->cfg->role != CFG_DRIVER_VM) {
+		snprintf(err, len,
+			 "%s is a %s: '%s' goes into the driver of a driver VM's device; a %s "
+			 "takes kill and stop",
+			 name, cfg_role_name(vm->cfg->role), kind, cfg_role_name(vm->cfg->role));
+		return -EINVAL;
 	} else if (is_guest_kind(kind)) {
 		ret = inject_bdf(sup, vm, kind, dev, bdf, sizeof(bdf));
 		if (ret) {

@@ -11,7 +11,8 @@
 # bytes both ways on the e1000, interrupts and doorbells; `ddvm status --json` shows the
 # same numbers under the same names, each between what it said just before the sysfs
 # read and what it said at its first update after it; the client's ddvm_stats/ too.
-# `ddvm inject drv oops` fails (exit 1, the reason) where ddvm_faultinj is not loaded.
+# `ddvm inject drv oops` fails (exit 1, the reason) where ddvm_faultinj is not loaded,
+# and `ddvm inject app oops` because app is a client VM.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
@@ -142,6 +143,11 @@ build/bin/ddvm inject drv oops >"$T/inject.out" 2>&1 || rc=$?
 grep -q 'has not loaded ddvm_faultinj, so nothing was injected' "$T/inject.out" ||
 	t_fail "ddvm inject without ddvm_faultinj: no reason: $(cat "$T/inject.out")"
 t_log "inject without ddvm_faultinj: $(cat "$T/inject.out")"
+rc=0
+build/bin/ddvm inject app oops >"$T/inject.out" 2>&1 || rc=$?
+if [ "$rc" != 1 ] || ! grep -q 'app is a client-vm' "$T/inject.out"; then
+	t_fail "ddvm inject app oops (a client VM): exit $rc, $(cat "$T/inject.out")"
+fi
 ! grep -aq 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "the driver VM failed after a refused injection"
 [ "$(sup_vm_field drv state)" = running ] || t_fail "drv is $(sup_vm_field drv state) after a refused injection"
 
