@@ -202,8 +202,9 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 			snprintf(pid, sizeof(pid), "%d", vm->pid);
 		reply(c, "%-12s %-11s %-9s %-9s %-8u %-8s %s\n", cv->name, cfg_role_name(cv->role),
 		      vm_state_name(vm->state), up, vm->restarts, pid, devs);
-		if (vm->state == VM_GAVE_UP || (vm->state == VM_FAILED && vm->last_failure[0]))
-			reply(c, "%-12s   last failure: %s\n", "", vm->last_failure);
+		if (vm->last_failure[0]) /* also after it recovered: what happened, at a glance */
+			reply(c, "%-12s   last failure: %s%s\n", "", vm->last_failure,
+			      vm->state == VM_RUNNING ? " (running again)" : "");
 		if (vm->spare) {
 			snprintf(pid, sizeof(pid), "%d", vm->spare->pid);
 			reply(c, "%-12s   spare: %s%s, pid %s, failovers %u\n", "",
@@ -449,7 +450,12 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		vm__signal(vm, SIGKILL);
 	} else {
 		/* Failed or given up: start over with a clean slate (and a new epoch, so
-		 * clients told BACKEND_GONE wait for it again). */
+		 * clients told BACKEND_GONE wait for it again). The outage is the
+		 * restart's from now on, not the time it spent given up. */
+		if (vm->cfg->role == CFG_DRIVER_VM) {
+			vm->fail_ms = now_ms();
+			vm->planned = VM_PLANNED_RESTART;
+		}
 		vm->epoch_bumped = 0;
 		startup__forget(vm);
 		vm__event(vm, VM_EV_RESTART_REQUESTED);

@@ -87,7 +87,8 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		/* A QEMU that refuses to start refuses again: retrying only hides why. */
 		give_up = 1;
 		pr_err("%s: GIVING UP: it failed to start twice the same way (%s); it stays "
-		       "down. Fix the cause, then 'ddvm restart %s'",
+		       "down. Fix the cause, then 'ddvm restart %s' (a fix in the setup file: "
+		       "'ddvm down' and 'ddvm up' again; a restart keeps the setup loaded at up)",
 		       vm->cfg->name, vm->last_failure, vm->cfg->name);
 	} else if (vm->failures_in_row > vm->cfg->restart_max) {
 		give_up = 1;
@@ -99,8 +100,12 @@ static void health__schedule(struct vm *vm, uint64_t now)
 					: "",
 		       vm->cfg->name);
 	}
-	if (!give_up && spare__failover(vm, now))
-		return; /* the warm spare serves: no back-off, no restore */
+	if (!give_up && spare__ready(vm)) {
+		pr_info("%s: failure %u of at most %u in a row: the warm spare takes over",
+			vm->cfg->name, vm->failures_in_row, vm->cfg->restart_max);
+		if (spare__failover(vm, now))
+			return; /* the warm spare serves: no back-off, no restore */
+	}
 	if (give_up) {
 		vm__event(vm, VM_EV_GIVE_UP);
 		for (i = 0; i < sup->cfg->nr_channels; i++)

@@ -124,12 +124,14 @@ void inject__console_line(struct vm *vm, const char *line, uint64_t now)
 		return;
 	snprintf(tag, sizeof(tag), "ddvm-inject %u: no-module", vm->inject_seq);
 	if (strstr(line, tag)) {
-		snprintf(why, sizeof(why),
-			 "%s has not loaded ddvm_faultinj, so nothing was injected: add 'append = "
-			 "ddvm.load=ddvm_faultinj' to [driver-vm %s] (the driver image carries it) "
-			 "and restart it, or modprobe it in its run script; 'ddvm inject %s kill' "
-			 "and 'stop' need nothing in the guest",
-			 vm->cfg->name, vm->cfg->name, vm->cfg->name);
+		snprintf(
+		    why, sizeof(why),
+		    "%s has not loaded ddvm_faultinj, so nothing was injected: add 'append = "
+		    "ddvm.load=ddvm_faultinj' to [driver-vm %s] (the driver image carries it), "
+		    "then 'ddvm down' and 'ddvm up' (a restart keeps the setup loaded at up), "
+		    "or modprobe it in its run script; 'ddvm inject %s kill' and 'stop' need "
+		    "nothing in the guest",
+		    vm->cfg->name, vm->cfg->name, vm->cfg->name);
 		inject_answer(vm, why);
 	} else if (strstr(line, "DDVM-FAULTINJ inject ")) {
 		vm->inject_wait = INJECT_WRITING;

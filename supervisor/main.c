@@ -330,7 +330,8 @@ static int up_wait_child(int fd)
 		fprintf(stderr,
 			"%sddvm: not up: a VM failed for good (above; also in 'ddvm "
 			"status'). The supervisor still runs: fix the cause and 'ddvm "
-			"restart VM', or 'ddvm down'\n",
+			"restart VM', or 'ddvm down' (a fix in the setup file needs 'ddvm "
+			"down' and 'ddvm up': a restart keeps the setup loaded at up)\n",
 			why);
 		return EX_FAIL;
 	default:

@@ -493,11 +493,22 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 	}
 	s->stopping_for_failure = 0;
 	if (s->image) { /* the new image died before it took over: in QEMU's words */
-		char why[300] = "its QEMU exited before it was on standby", qerr[200];
+		char why[400], qerr[200];
 
+		/* QEMU's words, or the new kernel's last ones, or where to look */
 		if (startup__qemu_error(s, qerr, sizeof(qerr)))
 			snprintf(why, sizeof(why), "its QEMU exited before it was on standby: %s",
 				 qerr);
+		else if (s->panic_line[0])
+			snprintf(why, sizeof(why),
+				 "the new image did not boot: %.200s ('ddvm logs %s.spare')",
+				 s->panic_line, s->cfg->name);
+		else
+			snprintf(
+			    why, sizeof(why),
+			    "its QEMU exited before it was on standby ('ddvm logs %s.spare' has "
+			    "its console)",
+			    s->cfg->name);
 		upgrade_failed(s->spare_of, why, now);
 	}
 	if (s->spare_of->upgrade.state == UPGRADE_WAITING) {

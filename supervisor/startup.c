@@ -221,8 +221,8 @@ static int booted_for(const struct vm *vm, uint64_t now)
 	       now - vm->ready_ms >= STARTUP_CHANNEL_MS;
 }
 
-static void channel_problem(struct supervisor *sup, const struct channel *ch, uint64_t now,
-			    char *buf, size_t len)
+static void channel_problem(struct supervisor *sup, const struct channel *ch,
+			    const struct startup_chan *s, uint64_t now, char *buf, size_t len)
 {
 	const struct cfg_channel *cc = ch->cfg;
 	const struct vm *drv = supervisor__find_vm(sup, cc->dev->vm->name);
@@ -252,13 +252,30 @@ static void channel_problem(struct supervisor *sup, const struct channel *ch, ui
 			 ch->own.epoch, kind, cli->cfg->name, kind);
 		return;
 	}
-	if (cli && booted_for(cli, now) && side_ready(ch, 1) && !side_ready(ch, 0))
-		snprintf(buf, len,
-			 "frontend %s at epoch %u %llu s after %s booted: the client "
-			 "driver (ddvm_%sfront) did not attach; see 'ddvm logs %s'",
-			 channel_state_name(ddvm_read32(&ch->rg.hdr->frontend_state)),
-			 ch->own.epoch, (unsigned long long)(now - cli->ready_ms) / 1000,
-			 cli->cfg->name, kind, cli->cfg->name);
+	if (cli && booted_for(cli, now) && side_ready(ch, 1) && !side_ready(ch, 0) &&
+	    now - s->backend_ready_ms >= STARTUP_CHANNEL_MS) {
+		uint32_t fe = ddvm_read32(&ch->rg.hdr->frontend_epoch);
+		uint64_t since = now - (s->backend_ready_ms > cli->ready_ms ? s->backend_ready_ms
+									    : cli->ready_ms);
+
+		/* the frontend's state belongs to its own epoch, which may be an old one */
+		if (fe != ch->own.epoch)
+			snprintf(buf, len,
+				 "the client %s has not attached at epoch %u (its frontend is %s "
+				 "at epoch %u) %llu s after the backend was ready: a Linux "
+				 "client's ddvm_%sfront does so by itself; see 'ddvm logs %s'",
+				 cli->cfg->name, ch->own.epoch,
+				 channel_state_name(ddvm_read32(&ch->rg.hdr->frontend_state)), fe,
+				 (unsigned long long)since / 1000, kind, cli->cfg->name);
+		else
+			snprintf(buf, len,
+				 "frontend %s at epoch %u %llu s after %s booted: the client "
+				 "driver (ddvm_%sfront in a Linux client) did not attach; see "
+				 "'ddvm logs %s'",
+				 channel_state_name(ddvm_read32(&ch->rg.hdr->frontend_state)),
+				 ch->own.epoch, (unsigned long long)since / 1000, cli->cfg->name,
+				 kind, cli->cfg->name);
+	}
 }
 
 int startup__tick(struct supervisor *sup, uint64_t now)
@@ -269,7 +286,12 @@ int startup__tick(struct supervisor *sup, uint64_t now)
 		struct startup_chan *s = &sup->startup[i];
 		char problem[sizeof(s->problem)];
 
-		channel_problem(sup, &sup->channels[i], now, problem, sizeof(problem));
+		if (side_ready(&sup->channels[i], 1) &&
+		    s->backend_epoch != sup->channels[i].own.epoch) {
+			s->backend_epoch = sup->channels[i].own.epoch;
+			s->backend_ready_ms = now;
+		}
+		channel_problem(sup, &sup->channels[i], s, now, problem, sizeof(problem));
 		if (problem[0] && !s->problem[0])
 			s->since_ms = now;
 		if (problem[0] && !s->told && now - s->since_ms >= STARTUP_PROBLEM_MS) {

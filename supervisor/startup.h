@@ -35,6 +35,10 @@ struct startup_chan {
 	char problem[256]; /* what is wrong now ("" when nothing) */
 	uint64_t since_ms; /* ... since when (monotonic ms) */
 	int told;	   /* logged: a problem that lasted STARTUP_PROBLEM_MS */
+	/* the backend READY at this epoch since (a client gets STARTUP_CHANNEL_MS from
+	 * then to attach again, after a driver VM's restart as after its own boot) */
+	uint32_t backend_epoch;
+	uint64_t backend_ready_ms;
 };
 
 /* Disk images with `size =` that do not exist yet: create them (raw: a sparse file;

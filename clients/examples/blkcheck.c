@@ -163,15 +163,18 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "sock", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
 	struct ddvm_blk_info bi;
 	struct ddvm_chan *c;
-	int ret, opt, i;
+	int ret, opt, i, help = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines for whoever watches */
-	while ((opt = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		if (opt == 'h')
+			help = 1;
 		if (opt != 's')
 			goto usage;
 		sock = optarg;
@@ -224,11 +227,12 @@ out:
 	ddvm_chan_close(c);
 	return ret ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: ddvm-blkcheck --sock PATH COMMAND...\n"
-			"  info                          print the disk's description\n"
-			"  write    SEED OFFSET LENGTH   write the pattern, then flush\n"
-			"  verify   SEED OFFSET LENGTH   read and check the pattern\n"
-			"  mismatch SEED OFFSET LENGTH   expect verify to find a mismatch\n"
-			"Commands run in order over one connection; the first failure stops.\n");
-	return 2;
+	fprintf(help ? stdout : stderr,
+		"usage: ddvm-blkcheck --sock PATH COMMAND...\n"
+		"  info                          print the disk's description\n"
+		"  write    SEED OFFSET LENGTH   write the pattern, then flush\n"
+		"  verify   SEED OFFSET LENGTH   read and check the pattern\n"
+		"  mismatch SEED OFFSET LENGTH   expect verify to find a mismatch\n"
+		"Commands run in order over one connection; the first failure stops.\n");
+	return help ? 0 : 2;
 }

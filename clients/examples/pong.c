@@ -44,6 +44,7 @@ int main(int argc, char **argv)
 		{ "probe", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t in[65536 + 64], out[65536 + 64];
@@ -54,10 +55,13 @@ int main(int argc, char **argv)
 	struct ddvm_net_info ni;
 	struct pong p = { 0 };
 	struct ddvm_chan *c;
-	int opt, ret, probed = 0;
+	int opt, ret, probed = 0, help = 0;
 
-	while ((opt = getopt_long(argc, argv, "s:i:p:c:t:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:i:p:c:t:h", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'h':
+			help = 1;
+			goto usage;
 		case 's':
 			sock = optarg;
 			break;
@@ -151,7 +155,13 @@ out:
 	ddvm_chan_close(c);
 	return ret ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: ddvm-pong --sock PATH --ip A.B.C.D [--probe A.B.C.D] "
-			"[--count N] [--timeout SECONDS]\n");
-	return 2;
+	fprintf(help ? stdout : stderr,
+		"usage: ddvm-pong --sock PATH --ip A.B.C.D [--probe A.B.C.D] "
+		"[--count N] [--timeout SECONDS]\n"
+		"A tiny IPv4 host on a ddvm NIC channel (PATH: RUNDIR/channels/"
+		"DEVICE.CLIENT.client.sock):\n"
+		"answers ARP and ping for --ip, ARPs for --probe. Exits 0 after --count pings\n"
+		"answered (without --count: at SIGINT/SIGTERM), 1 after --timeout seconds\n"
+		"(default 60).\n");
+	return help ? 0 : 2;
 }
