@@ -142,6 +142,10 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		return ret;
 	}
 
+	/* host state the setup needs, before anything is created for it */
+	ret = tap__check_bridges(cfg);
+	if (ret)
+		goto err_unlock;
 	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
 	if (ret)
 		goto err_unlock;

@@ -196,6 +196,36 @@ static int tap_anchor(struct vm *active, unsigned k, const struct cfg_device *d)
 	return 0;
 }
 
+/* Is D's bridge there (in this network namespace)? Says what to do when not. */
+static int bridge_ok(const struct cfg_device *d)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
+	if (!d->bridge[0] || !access(path, F_OK))
+		return 1;
+	pr_err("%s: device %s: bridge = %s, but %s is %s: create the bridge first "
+	       "(ip link add %s type bridge; ip link set %s up), or fix the setup file",
+	       d->vm->name, d->name, d->bridge, d->bridge,
+	       if_nametoindex(d->bridge) ? "not a bridge" : "no interface here", d->bridge,
+	       d->bridge);
+	return 0;
+}
+
+int tap__check_bridges(const struct config *cfg)
+{
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+
+		if (d->kind == CFG_NET && d->net_backend == CFG_NET_TAP && !bridge_ok(d))
+			ret = -ENODEV;
+	}
+	return ret;
+}
+
 int tap__prepare(struct vm *vm)
 {
 	const struct config *cfg = vm->sup->cfg;
@@ -206,20 +236,11 @@ int tap__prepare(struct vm *vm)
 		return 0;
 	for (i = 0; i < cfg->nr_devices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
-		char path[64];
 
 		if (!tap_nic_of(vm, d))
 			continue;
-		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
-		if (d->bridge[0] && access(path, F_OK)) {
-			pr_err("%s: device %s: bridge = %s, but %s is %s: create the bridge first "
-			       "(ip link add %s type bridge; ip link set %s up), or fix the setup "
-			       "file",
-			       vm->cfg->name, d->name, d->bridge, d->bridge,
-			       if_nametoindex(d->bridge) ? "not a bridge" : "no interface here",
-			       d->bridge, d->bridge);
+		if (!bridge_ok(d))
 			return -ENODEV;
-		}
 		if (tap__owned(vm->cfg) && k < TAP_MAX_OWNED) {
 			ret = tap_anchor(vm, k++, d);
 			if (ret)

@@ -11,6 +11,8 @@
 #     `ddvm down` the host finds the new pattern in the image file.
 #   - net: the driver VM's unmodified e1000; newos answers ARP and ping for 10.99.0.3
 #     from the namespace's peer (10.99.0.1 on br-newos).
+# Before that, without br-newos: `ddvm up` fails, says how to create the bridge and
+# leaves no disk image behind.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/net_common.sh"
@@ -21,6 +23,17 @@ PAT="python3 $DDVM_ROOT/tests/vm/client_pattern.py"
 OS_IP=10.99.0.3
 
 net_ns_setup
+# First without the bridge: `ddvm up` says how to create it and creates nothing (the
+# disk image of `size =` included).
+sup_example nobr newos -e "s|^image .*|image  = $T/nobr.img|" -e "s|^tap .*|tap     = $NET_TAP|" \
+	-e "s|^kernel  = .*ddvm-newos.elf|kernel  = $NEWOS|"
+rc=0
+ip netns exec "$NET_NS" "$DDVM" up -d "$T/nobr.ini" >"$T/nobr.out" 2>&1 || rc=$?
+if [ "$rc" != 1 ] || ! grep -q 'create the bridge first (ip link add br-newos type bridge' "$T/nobr.out"; then
+	cat "$T/nobr.out"
+	t_fail "ddvm up without the bridge: exit $rc, not 1 with how to create it"
+fi
+[ ! -e "$T/nobr.img" ] || t_fail "ddvm up created the disk image although it did not start"
 ip -n "$NET_NS" link add br-newos type bridge
 ip -n "$NET_NS" addr add "$NET_PEER/24" dev br-newos
 ip -n "$NET_NS" link set br-newos up
