@@ -5,7 +5,8 @@
 # sup_example NAME EXAMPLE [-e SED]...   write $T/NAME.ini from the EXAMPLE.ini of examples/, as a
 #                                 user would copy it: this run's kernel/images (sup_config)
 #                                 instead of the example's, then the caller's sed edits
-# sup_up CONFIG                   `ddvm up -d`; the supervisor is torn down at exit
+# sup_up CONFIG [NETNS]           `ddvm up -d` (in network namespace NETNS: the taps it creates
+#                                 go there); the supervisor is torn down at exit
 # sup_wait_log REGEX SECONDS [N]  wait for the Nth matching supervisor log line (an event, not a sleep)
 # sup_wait_gone SECONDS           after `ddvm down`: until no supervisor answers (status exits 4),
 #                                 i.e. every QEMU has exited and its images are closed
@@ -67,8 +68,10 @@ sup_up() {
 		t_on_failure _sup_keep_logs
 		_sup_hooked=1
 	fi
-	t_log "ddvm up -d $1"
-	if ! "$DDVM" up -d "$1"; then
+	local in_ns=()
+	[ -n "${2:-}" ] && in_ns=(ip netns exec "$2")
+	t_log "ddvm up -d $1${2:+ (in $2)}"
+	if ! "${in_ns[@]}" "$DDVM" up -d "$1"; then
 		tail -n 30 "$DDVM_RUNDIR/ddvm.log" 2>/dev/null
 		t_fail "ddvm up failed"
 	fi

@@ -63,6 +63,14 @@ net_tap_to_ns() {
 }
 
 # net_iperf_server — iperf3 -s on the peer address inside $NET_NS.
+# net_ns_bridge NAME — a bridge NAME in $NET_NS with the peer's address $NET_PEER/24, up
+# (what a setup file's `bridge = NAME` joins its taps to)
+net_ns_bridge() {
+	ip -n "$NET_NS" link add "$1" type bridge || t_fail "cannot create bridge $1 in $NET_NS"
+	ip -n "$NET_NS" addr add "$NET_PEER/24" dev "$1"
+	ip -n "$NET_NS" link set "$1" up
+}
+
 net_iperf_server() {
 	ip netns exec "$NET_NS" iperf3 -s -D -I "$T/iperf3.pid" >/dev/null ||
 		t_fail "iperf3 server did not start"

@@ -17,17 +17,11 @@ t_need_root
 t_need_file "$BUILD/bin/ddvm-pong"
 
 net_ns_setup
-ip -n "$NET_NS" link add br0 type bridge
-ip -n "$NET_NS" addr add "$NET_PEER/24" dev br0
-ip -n "$NET_NS" link set br0 up
+net_ns_bridge br0
 sup_example hc host-clients -e "s|^image .*|image  = $T/disk0.img|" \
 	-e "s|^backend = user|backend = tap\ntap     = $NET_TAP\nbridge  = br0|"
 grep -q "^tap     = $NET_TAP" "$T/hc.ini" || t_fail "examples/host-clients.ini has no 'backend = user' line to edit"
-t_on_exit _sup_cleanup
-t_on_failure _sup_keep_logs
-t_log "ddvm up -d $T/hc.ini (in $NET_NS)"
-ip netns exec "$NET_NS" "$DDVM" up -d "$T/hc.ini" ||
-	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
+sup_up "$T/hc.ini" "$NET_NS"
 
 "$BUILD/bin/ddvm-pong" --sock "$DDVM_RUNDIR/channels/nic0.mybox.client.sock" --ip 10.99.0.2 --probe "$NET_PEER" \
 	--timeout 250 >"$T/pong.log" 2>&1 &

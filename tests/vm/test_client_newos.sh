@@ -34,9 +34,7 @@ if [ "$rc" != 1 ] || ! grep -q 'create the bridge first (ip link add br-newos ty
 	t_fail "ddvm up without the bridge: exit $rc, not 1 with how to create it"
 fi
 [ ! -e "$T/nobr.img" ] || t_fail "ddvm up created the disk image although it did not start"
-ip -n "$NET_NS" link add br-newos type bridge
-ip -n "$NET_NS" addr add "$NET_PEER/24" dev br-newos
-ip -n "$NET_NS" link set br-newos up
+net_ns_bridge br-newos
 qemu-img create -q -f raw "$T/disk0.img" 64M
 $PAT write "$T/disk0.img" 7 $((1 << 20)) $((1 << 20))
 # boot deadlines for a loaded host: newos polls its rings from power-on, a vCPU that
@@ -51,11 +49,7 @@ for want in "^kernel  = $NEWOS" "blkseed=7" "^image  = $T" "^tap     = $NET_TAP"
 done
 
 # the supervisor (and so the tap it creates) in the namespace, as `make demo` does
-t_on_exit _sup_cleanup
-t_on_failure _sup_keep_logs
-t_log "ddvm up -d $T/newos.ini (in $NET_NS)"
-ip netns exec "$NET_NS" "$DDVM" up -d "$T/newos.ini" ||
-	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
+sup_up "$T/newos.ini" "$NET_NS"
 
 sup_wait_console os 'blk write\+flush\+readback: (OK|FAILED)|blk verify host pattern: FAILED|never became ready' 120
 grep -a 'newos:' "$DDVM_RUNDIR/os.log" | tr -d '\r' | sed 's/^/  /'

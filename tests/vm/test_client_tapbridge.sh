@@ -21,18 +21,12 @@ ip netns add "$NS_B" || t_fail "cannot create namespace $NS_B"
 t_on_exit "ip netns del '$NS_B'"
 ip -n "$NS_B" link set lo up
 
-ip -n "$NET_NS" link add br0 type bridge
-ip -n "$NET_NS" addr add "$NET_PEER/24" dev br0
-ip -n "$NET_NS" link set br0 up
+net_ns_bridge br0
 net_iperf_server
 sup_example hc host-clients -e "s|^image .*|image  = $T/disk0.img|" \
 	-e "s|^backend = user|backend = tap\ntap     = $NET_TAP\nbridge  = br0|"
 grep -q "^tap     = $NET_TAP" "$T/hc.ini" || t_fail "examples/host-clients.ini has no 'backend = user' line to edit"
-t_on_exit _sup_cleanup
-t_on_failure _sup_keep_logs
-t_log "ddvm up -d $T/hc.ini (in $NET_NS)"
-ip netns exec "$NET_NS" "$DDVM" up -d "$T/hc.ini" ||
-	{ tail -n 30 "$DDVM_RUNDIR/ddvm.log"; t_fail "ddvm up failed"; }
+sup_up "$T/hc.ini" "$NET_NS"
 
 # shellcheck disable=SC2086 # TB_ARGS: extra options, split into words
 ip netns exec "$NS_B" "$TB" --sock "$DDVM_RUNDIR/channels/nic0.mybox.client.sock" --tap ddtb0 \
