@@ -157,8 +157,12 @@ int inject__tick(struct vm *vm, uint64_t now)
 
 	if (vm->inject_wait == INJECT_IDLE)
 		return 1000;
-	if (vm->inject_wait == INJECT_WRITING &&
-	    (now >= vm->inject_deadline_ms || !vm__alive(vm) || vm->state != VM_RUNNING)) {
+	/* A failure detected since the injection (health.c cleared inject_ms, having timed
+	 * the detection against it) answers it: the fault took the VM down, perhaps before
+	 * its console lines were read, and a warm spare may serve again already. */
+	if (!vm->inject_ms ||
+	    (vm->inject_wait == INJECT_WRITING &&
+	     (now >= vm->inject_deadline_ms || !vm__alive(vm) || vm->state != VM_RUNNING))) {
 		/* taken and never returned (panic, hang), or it took the VM down (failed) */
 		inject_answer(vm, NULL);
 		return 1000;
