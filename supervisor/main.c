@@ -606,7 +606,6 @@ static int cmd_restart(const char *vm)
 	return EX_FAIL;
 }
 
-/* The "upgrade" object of VM in `status --json` (state, why), or "" when there is none. */
 /* VM's last upgrade in `status --json`: its state ("" when the supervisor is gone),
  * why it failed, how long it took and the clients' gap (ms; -1 while unknown). */
 static void upgrade_state(const char *vm, char *state, size_t len, char *why, size_t wlen,
