@@ -32,6 +32,15 @@ inject() { # KIND LOG-REGEX
 	local kind=$1 re=$2 passes failed restored
 	n=$((n + 1))
 	rec_wait_requests disk0.cli 100 60
+	# the heartbeat check watches a channel from its first beat in the epoch: two beats
+	# seen since the last restore before a fault only the heartbeat should find (once
+	# a hang came 0.7 s after the restore, before any beat, and the request check
+	# found it: CI, 2026-12-01)
+	h0=$(sup_chan_field disk0.cli health)
+	for _ in $(seq 100); do
+		(($(sup_chan_field disk0.cli health) >= h0 + 2)) && break
+		sleep 0.1
+	done
 	# count lines, not "seen once": hang and stop fail with the same message
 	failed=$(grep -Ec -- "drv: FAILED: $re" "$DDVM_RUNDIR/ddvm.log" || true)
 	restored=$(grep -c 'drv: service restored' "$DDVM_RUNDIR/ddvm.log" || true)
