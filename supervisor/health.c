@@ -461,8 +461,9 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 			restored += ch->back_ms != 0;
 		}
 		if (restored == served) {
-			if (vm->planned == VM_PLANNED_UPGRADE) /* `ddvm upgrade` reports it */
-				vm->upgrade.gap_ms = now - vm->fail_ms ? now - vm->fail_ms : 1;
+			/* `ddvm upgrade` reports it; 0 means "not yet", so at least 1 */
+			if (vm->planned == VM_PLANNED_UPGRADE)
+				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
 			pr_info("%s: service restored %llu ms after %s (%u channel%s)",
 				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
 				outage_start(vm), served, served == 1 ? "" : "s");

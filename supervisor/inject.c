@@ -119,7 +119,6 @@ void inject__console_line(struct vm *vm, const char *line, uint64_t now)
 	const char *p;
 	int err;
 
-	(void)now;
 	if (vm->inject_wait == INJECT_IDLE)
 		return;
 	snprintf(tag, sizeof(tag), "ddvm-inject %u: no-module", vm->inject_seq);
@@ -135,7 +134,7 @@ void inject__console_line(struct vm *vm, const char *line, uint64_t now)
 		inject_answer(vm, why);
 	} else if (strstr(line, "DDVM-FAULTINJ inject ")) {
 		vm->inject_wait = INJECT_WRITING;
-		vm->inject_deadline_ms = now_ms() + INJECT_RETURN_MS;
+		vm->inject_deadline_ms = now + INJECT_RETURN_MS;
 	} else if ((p = strstr(line, "DDVM-FAULTINJ done ")) && (p = strstr(p, " err="))) {
 		err = atoi(p + 5);
 		if (err < 0) {
