@@ -166,7 +166,8 @@ static const char logs_help[] =
     "usage: ddvm logs VM [-f|--follow]\n"
     "\n"
     "Print VM's console log (all incarnations). -f keeps printing what is added,\n"
-    "until interrupted. QEMU's own messages are in RUNDIR/VM.qemu.log.\n";
+    "until interrupted. QEMU's own messages are in RUNDIR/VM.qemu.log. A run dir\n"
+    "keeps the logs of earlier setups: a VM not in the running one gets a note.\n";
 
 static const char console_help[] =
     "usage: ddvm console VM\n"
@@ -750,6 +751,24 @@ static int cmd_upgrade(int argc, char **argv)
 	return EX_FAIL;
 }
 
+/* A run dir keeps the logs of every setup brought up in it: say so when VM (or the
+ * VM of a "VM.spare" log) is not in the setup the running supervisor serves, so that
+ * an old file is not read as news. Silent when no supervisor runs. */
+static void logs_warn_stale(const char *vm, const char *path)
+{
+	char base[64], state[32];
+
+	if (!strcmp(vm, "ddvm") || !supervisor_runs_in(rundir))
+		return;
+	snprintf(base, sizeof(base), "%.*s", (int)strcspn(vm, "."), vm);
+	vm_state(base, state, sizeof(state));
+	if (!state[0])
+		fprintf(stderr,
+			"ddvm: note: '%s' is not in the setup running now; %s is from an "
+			"earlier 'ddvm up' in %s\n",
+			base, path, rundir);
+}
+
 static int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -785,6 +804,7 @@ static int cmd_logs(int argc, char **argv)
 		fprintf(stderr, "ddvm: no log for VM '%s' in %s\n", vm, rundir);
 		return EX_NOVM;
 	}
+	logs_warn_stale(vm, path);
 	if (follow) {
 		/* inotify: woken when the file grows, no polling interval. */
 		ino = inotify_init1(IN_CLOEXEC);

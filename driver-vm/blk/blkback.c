@@ -810,6 +810,8 @@ static void blkback_rings_reset(struct blkback *bb)
 	}
 }
 
+static bool blkback_healthy(struct blkback *bb); /* the heartbeat's test, below */
+
 /* Serve bb->epoch and bb->session (the rings are reset for them). */
 static void blkback_publish(struct blkback *bb)
 {
@@ -822,6 +824,11 @@ static void blkback_publish(struct blkback *bb)
 	/* READY last (a release): a client that sees it sees the description. */
 	ddvm_region_session_ack(&bb->t.rg, DDVM_STATE_READY, bb->epoch, bb->session);
 	ddvm_ivshmem_kick(&bb->t, DDVM_VECTOR_CONTROL);
+	/* The supervisor watches our heartbeat from the first beat of an epoch; beat now
+	 * rather than at the next tick (up to ~2 s away), so that a hang right after we
+	 * serve is found by the heartbeat too. */
+	if (blkback_healthy(bb))
+		ddvm_ivshmem_health(&bb->t);
 	for (i = 0; i < bb->nq; i++)
 		queue_work(system_wq, &bb->qs[i].work);
 }

@@ -45,6 +45,14 @@ xfer() {
 	if [ -z "$got" ]; then echo none; elif [ "$got" = "$want" ]; then echo ok; else echo bad; fi
 }
 
+# what the client saw of a NIC whose 4 MiB did not arrive: its counters, TCP's
+# retransmissions, the channel's state (NICS-XFER lines, for whoever reads the log)
+xfer_diag() {
+	ip -s link show "$1" | sed 's/^/NICS-XFER /'
+	grep '^Tcp:' /proc/net/snmp | sed 's/^/NICS-XFER /'
+	sed 's/^/NICS-XFER /' "/sys/class/net/$1/device/ddvm"
+}
+
 ok=0
 fail=0
 while read -r n model mac down_opts; do
@@ -86,6 +94,7 @@ while read -r n model mac down_opts; do
 	# shellcheck disable=SC2086 # the options are words
 	down=$(iperf "$peer" -R $down_opts)
 	x=$(xfer "$peer")
+	[ "$x" = ok ] || xfer_diag "$ifn"
 	if [ "${got:-0}" = 3 ] && [ -n "$up" ] && [ -n "$down" ] && [ "$x" != bad ]; then
 		echo "NICS-RESULT n=$n model=$model ifn=$ifn driver=$drv ping=3/3 up=$up down=$down xfer=$x"
 		ok=$((ok + 1))

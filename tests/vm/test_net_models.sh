@@ -103,7 +103,15 @@ copied=$("$DDVM" status --json | jq -r '.channels[] | select(.counters != null) 
 "$DDVM" status --json | jq -r '.channels[] | select(.counters != null) |
 	"    \(.name): tx \(.counters.tx_bytes) bytes, \(.counters.tx_copy_bytes) of them copied"'
 [ "$(sup_vm_field netvm restarts)" = 0 ] || fails+=("the driver VM restarted $(sup_vm_field netvm restarts) times: $(sup_vm_field netvm last_failure)")
-((${#fails[@]} == 0)) || t_fail "$(printf '%s; ' "${fails[@]}")"
+if ((${#fails[@]} > 0)); then
+	# what the sink got per connection, what the client and the driver VM's
+	# kernel said about it
+	sed 's/^/    /' "$T/sink.log"
+	grep -a '^NICS-XFER' "$DDVM_RUNDIR/app.log" | tr -d '\r' | sed 's/^/    /'
+	grep -a -i 'watchdog\|timed out\|pcnet32\|ne2k\|8390\|reset\|ddvm_netback.*\(warn\|error\|stall\)' \
+		"$DDVM_RUNDIR/netvm.log" | tr -d '\r' | tail -n 40 | sed 's/^/    /'
+	t_fail "$(printf '%s; ' "${fails[@]}")"
+fi
 
 echo "NIC models through ddvm up (examples/nics.ini, iperf3 3 s each way, Mbit/s):"
 grep -a '^NICS-RESULT' "$DDVM_RUNDIR/app.log" | tr -d '\r' |

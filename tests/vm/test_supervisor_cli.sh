@@ -95,6 +95,16 @@ expect 1 "$DDVM" upgrade drv --append x # no warm spare: refused, says what to a
 grep -q "add 'spare = yes'" "$T/out" || t_fail "upgrade without a spare: no reason: $(cat "$T/out")"
 expect 1 "$DDVM" inject drv kill # gave up: refused, says why
 expect 0 "$DDVM" logs drv -f --help
+# a log left by an earlier setup in this run dir is printed with a note saying so;
+# the running setup's own logs are not
+echo "from an earlier setup" >"$DDVM_RUNDIR/oldvm.log"
+expect 0 "$DDVM" logs oldvm
+grep -q "^ddvm: note: 'oldvm' is not in the setup running now" "$T/out" ||
+	t_fail "a stale log without the note: $(cat "$T/out")"
+grep -q '^from an earlier setup' "$T/out" || t_fail "the stale log not printed: $(cat "$T/out")"
+expect 0 "$DDVM" logs drv
+grep -q 'ddvm: note' "$T/out" && t_fail "the running VM's log has the stale note: $(head -3 "$T/out")"
+rm -f "$DDVM_RUNDIR/oldvm.log"
 
 # --- the run dir holds what docs/supervisor.md says ------------------------------------
 # ("Files: `ddvm.sock` ..., `VM.log` ..., `channels/CHANNEL.{driver,client,host}.sock`")
