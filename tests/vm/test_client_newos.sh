@@ -23,10 +23,11 @@ PAT="python3 $DDVM_ROOT/tests/vm/client_pattern.py"
 OS_IP=10.99.0.3
 
 net_ns_setup
+# the example's lines both setups below change: the tap and the kernel
+edits=(-e "s|^tap .*|tap     = $NET_TAP|" -e "s|^kernel  = .*ddvm-newos.elf|kernel  = $NEWOS|")
 # First without the bridge: `ddvm up` says how to create it and creates nothing (the
 # disk image of `size =` included).
-sup_example nobr newos -e "s|^image .*|image  = $T/nobr.img|" -e "s|^tap .*|tap     = $NET_TAP|" \
-	-e "s|^kernel  = .*ddvm-newos.elf|kernel  = $NEWOS|"
+sup_example nobr newos -e "s|^image .*|image  = $T/nobr.img|" "${edits[@]}"
 rc=0
 ip netns exec "$NET_NS" "$DDVM" up -d "$T/nobr.ini" >"$T/nobr.out" 2>&1 || rc=$?
 if [ "$rc" != 1 ] || ! grep -q 'create the bridge first (ip link add br-newos type bridge' "$T/nobr.out"; then
@@ -39,9 +40,8 @@ qemu-img create -q -f raw "$T/disk0.img" 64M
 $PAT write "$T/disk0.img" 7 $((1 << 20)) $((1 << 20))
 # boot deadlines for a loaded host: newos polls its rings from power-on, a vCPU that
 # competes with the driver VM's boot on 2 cores (52 s once beside a fault campaign)
-sup_example newos newos -e "s|^image .*|image  = $T/disk0.img|" -e "s|^tap .*|tap     = $NET_TAP|" \
+sup_example newos newos -e "s|^image .*|image  = $T/disk0.img|" "${edits[@]}" \
 	-e "/^\[driver-vm drv\]/a boot_timeout_ms = 180000" -e "/^\[client-vm os\]/a boot_timeout_ms = 180000" \
-	-e "s|^kernel  = .*ddvm-newos.elf|kernel  = $NEWOS|" \
 	-e "s|^append  = ip=$OS_IP\$|append  = ip=$OS_IP blkseed=7 blkoff=$((1 << 20)) blklen=$((1 << 20)) wseed=11 woff=$((16 << 20))|"
 for want in "^kernel  = $NEWOS" "blkseed=7" "^image  = $T" "^tap     = $NET_TAP"; do
 	grep -q -- "$want" "$T/newos.ini" ||
