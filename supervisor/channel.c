@@ -96,38 +96,9 @@ int channel__own_tampered(struct channel *ch, char *why, size_t len)
 	return 1;
 }
 
-/*
- * A net channel's client MAC: the device's `mac =` when it serves one client, else
- * 52:54:00:dd:XX:YY derived from the channel name (stable across runs). The client
- * driver reads it when it probes, before any driver VM is up; the translation module
- * switches frames to this client by it.
- */
 static struct ddvm_net_config *net_config(const struct channel *ch)
 {
 	return (struct ddvm_net_config *)ch->rg.hdr->device;
-}
-
-static void channel_set_mac(struct channel *ch)
-{
-	struct ddvm_net_config *nc = net_config(ch);
-	const struct cfg_device *d = ch->cfg->dev;
-	unsigned m[6], i;
-	uint32_t h = 2166136261u;
-
-	if (d->mac[0] && d->nr_users <= 1 &&
-	    sscanf(d->mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
-		for (i = 0; i < 6; i++)
-			nc->mac[i] = (uint8_t)m[i];
-		return;
-	}
-	for (i = 0; ch->cfg->name[i]; i++)
-		h = (h ^ (uint8_t)ch->cfg->name[i]) * 16777619u;
-	nc->mac[0] = 0x52;
-	nc->mac[1] = 0x54;
-	nc->mac[2] = 0x00;
-	nc->mac[3] = 0xdd;
-	nc->mac[4] = (uint8_t)(h >> 8);
-	nc->mac[5] = (uint8_t)h;
 }
 
 int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned index,
@@ -171,7 +142,8 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 	if (ret)
 		goto err_unmap;
 	if (cc->dev->kind == CFG_NET)
-		channel_set_mac(ch);
+		/* the client driver reads it when it probes, before any driver VM is up */
+		memcpy(net_config(ch)->mac, cc->mac, 6);
 	/* Plain stores: no peer can see the region before the server below exists. */
 	ch->rg.hdr->backend_peer = CHANNEL_PEER_DRIVER;
 	ch->rg.hdr->frontend_peer = CHANNEL_PEER_CLIENT;

@@ -105,6 +105,18 @@ static int set_str(struct parse_state *ps, const char *key, char *dst, size_t si
 }
 
 /* A path: relative ones are taken relative to the setup file's directory. */
+/* set_str for a key whose empty value means nothing (a `ready =` that no console line
+ * can match would fail every boot, in a restart loop). */
+static int set_word(struct parse_state *ps, const char *key, char *dst, size_t size,
+		    const char *val)
+{
+	if (!*val) {
+		perr(ps, "%s: empty value; give one or remove the line (for the default)", key);
+		return -1;
+	}
+	return set_str(ps, key, dst, size, val);
+}
+
 static int set_path(struct parse_state *ps, const char *key, char *dst, const char *val)
 {
 	char buf[2 * CFG_PATH_MAX];
@@ -450,7 +462,7 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 		if (!strcmp(k, "run"))
 			return set_path(ps, k, vm->run, v);
 		if (!strcmp(k, "ready"))
-			return set_str(ps, k, vm->ready, sizeof(vm->ready), v);
+			return set_word(ps, k, vm->ready, sizeof(vm->ready), v);
 		if (!strcmp(k, "restart_max"))
 			return set_uint(ps, k, &vm->restart_max, v, 0, 1000);
 		if (!strcmp(k, "restart_backoff_ms"))
@@ -687,6 +699,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return set_str(ps, k, d->tap, sizeof(d->tap), v);
 	}
 	if (!strcmp(k, "bridge")) {
+		d->bridge_line = ps->line;
 		if (!*v || strlen(v) >= 16 || strchr(v, '/') || strchr(v, ' ')) {
 			perr(ps, "bridge = %s: expected a bridge name of 1 to 15 characters", v);
 			return -1;
@@ -700,7 +713,8 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		d->mac_line = ps->line;
 		if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
 			   &end) != 6 ||
-		    (m[0] & 1)) {
+		    (m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5])) {
+			/* all zeros: both drivers refuse it as "no valid MAC" */
 			perr(ps, "mac = %s: expected a unicast MAC address like 52:54:00:12:34:56",
 			     v);
 			return -1;

@@ -74,7 +74,7 @@ struct cfg_device {
 	char host[16]; /* vfio-pci host address (DDDD:BB:DD.F), "" = emulated */
 	enum cfg_net_backend net_backend;
 	char tap[16]; /* tap interface QEMU creates (and removes) */
-	int tap_line, host_line, mac_line, image_line;
+	int tap_line, bridge_line, host_line, mac_line, image_line;
 	char bridge[16]; /* tap: enslave it to this bridge once the VM is up */
 	char mac[18];
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
@@ -142,6 +142,10 @@ struct cfg_channel {
 	struct cfg_vm *client;	  /* role CFG_CLIENT_VM or CFG_HOST_CLIENT */
 	unsigned index_in_client; /* nth channel of the client: its PCI slot order */
 	unsigned index_in_driver; /* nth channel of the driver VM */
+	/* net: the client's MAC on the NIC (assign_client_macs, config_check.c): the
+	 * device's `mac =` when this is its only client, else derived from the channel's
+	 * name; unique in the setup. */
+	unsigned char mac[6];
 };
 
 struct config {

@@ -13,6 +13,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -908,9 +909,9 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			    "[device %s]: image %s: %s; create it (truncate "
 			    "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
 			    d->name, d->image, strerror(errno), d->image);
-		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->mac[0])
+		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->bridge[0] || d->mac[0])
 			cfg_error(cfg, f, d->line,
-				  "[device %s]: backend/tap/mac are for net "
+				  "[device %s]: backend/tap/bridge/mac are for net "
 				  "devices; remove them",
 				  d->name);
 		check_storage(cfg, f, d);
@@ -929,6 +930,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			cfg_error(cfg, f, d->line,
 				  "[device %s]: 'tap' is set but backend is not "
 				  "tap; add backend = tap or remove tap",
+				  d->name);
+		if (d->net_backend != CFG_NET_TAP && d->bridge[0])
+			cfg_error(cfg, f, d->line,
+				  "[device %s]: 'bridge' is set but backend is not tap (only a "
+				  "tap joins a bridge); add backend = tap and tap = IFNAME, or "
+				  "remove bridge",
 				  d->name);
 	}
 }
@@ -1024,6 +1031,59 @@ static void make_channels(struct config *cfg, const char *f)
 	}
 }
 
+/* Is m a client MAC given so far (channels before `upto`) or any NIC's `mac =`? */
+static int mac_taken(const struct config *cfg, unsigned upto, const unsigned char m[6])
+{
+	unsigned char e[6];
+	unsigned i;
+
+	for (i = 0; i < upto; i++)
+		if (cfg->channels[i].dev->kind == CFG_NET && !memcmp(cfg->channels[i].mac, m, 6))
+			return 1;
+	for (i = 0; i < cfg->nr_devices; i++)
+		if (cfg->devices[i].mac[0] && !mac_parse(cfg->devices[i].mac, e) &&
+		    !memcmp(e, m, 6))
+			return 1;
+	return 0;
+}
+
+/*
+ * Each net channel's client MAC (the translation module switches frames to a client by
+ * it): the device's `mac =` when the channel is its only client (the emulated NIC gets
+ * the same address), else 52:54:00:dd:XX:YY from a hash (FNV-1a) of the channel's name,
+ * stable across runs. Two names can hash alike (nic0.a and nic0.fpbg do): a derived
+ * MAC that another client or NIC of the setup has already moves to the next free one,
+ * in file order, so that no client is left off the network by a twin address.
+ */
+static void assign_client_macs(struct config *cfg)
+{
+	unsigned i, k;
+
+	for (i = 0; i < cfg->nr_channels; i++) {
+		struct cfg_channel *ch = &cfg->channels[i];
+		uint32_t h = 2166136261u;
+		uint16_t low;
+
+		if (ch->dev->kind != CFG_NET)
+			continue;
+		if (ch->dev->mac[0] && ch->dev->nr_users <= 1 && !mac_parse(ch->dev->mac, ch->mac))
+			continue;
+		for (k = 0; ch->name[k]; k++)
+			h = (h ^ (uint8_t)ch->name[k]) * 16777619u;
+		low = (uint16_t)h;
+		ch->mac[0] = 0x52;
+		ch->mac[1] = 0x54;
+		ch->mac[2] = 0x00;
+		ch->mac[3] = 0xdd;
+		for (k = 0; k < 0x10000; k++, low++) {
+			ch->mac[4] = (uint8_t)(low >> 8);
+			ch->mac[5] = (uint8_t)low;
+			if (!mac_taken(cfg, i, ch->mac))
+				break;
+		}
+	}
+}
+
 void config__check(struct config *cfg, const char *f)
 {
 	unsigned i, drivers = 0, emulated = 0;
@@ -1055,8 +1115,10 @@ void config__check(struct config *cfg, const char *f)
 			  "no [driver-vm NAME] section; a setup needs at least one "
 			  "driver VM (see examples/demo.ini)");
 	check_uses(cfg, f);
-	if (!cfg->nr_errors)
+	if (!cfg->nr_errors) {
 		make_channels(cfg, f);
+		assign_client_macs(cfg);
+	}
 	/* VMs inherit the global kernel/initrd. */
 	for (i = 0; i < cfg->nr_vms; i++) {
 		struct cfg_vm *vm = &cfg->vms[i];
@@ -1136,9 +1198,38 @@ static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const c
 		  vm->name, key, path, why, fix);
 }
 
+/* A tap's bridge must exist where `ddvm up` runs (its network namespace): QEMU's tap
+ * would come up joined to nothing. tap.c checks again at each start of the driver VM. */
+static void check_bridge(struct config *cfg, const struct cfg_device *d)
+{
+	char path[64];
+
+	if (d->kind != CFG_NET || d->net_backend != CFG_NET_TAP || !d->bridge[0] ||
+	    !cfg_vm_started_here(d->vm))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
+	if (!access(path, F_OK))
+		return;
+	if (if_nametoindex(d->bridge))
+		cfg_error(cfg, cfg->path, d->bridge_line,
+			  "bridge = %s: %s is an interface here but not a bridge; name a "
+			  "bridge ('ip -br link show type bridge' lists them) or create one "
+			  "under another name",
+			  d->bridge, d->bridge);
+	else
+		cfg_error(cfg, cfg->path, d->bridge_line,
+			  "bridge = %s: no interface %s here (in this network namespace): "
+			  "create the bridge first (ip link add %s type bridge; ip link set %s "
+			  "up), or fix the setup file",
+			  d->bridge, d->bridge, d->bridge, d->bridge);
+}
+
 int config__check_files(struct config *cfg)
 {
 	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++)
+		check_bridge(cfg, &cfg->devices[i]);
 
 	for (i = 0; i < cfg->nr_vms; i++) {
 		const struct cfg_vm *vm = &cfg->vms[i];

@@ -309,7 +309,9 @@ static int supervisor_runs_in(const char *dir)
 }
 
 /* The child's report on the ready pipe (`up -d`): one byte, then, after F (something
- * gave up) or E (did not start), the reasons as text until the pipe closes. */
+ * gave up) or E (did not start), the reasons as text until the pipe closes; B (busy)
+ * and I (did not start), the reasons already on our stderr; D, stopped before it was
+ * up (`ddvm down`, a signal). */
 static int up_wait_child(int fd)
 {
 	char c = 0, why[2048];
@@ -334,6 +336,15 @@ static int up_wait_child(int fd)
 			"restart VM', or 'ddvm down' (a fix in the setup file needs 'ddvm "
 			"down' and 'ddvm up': a restart keeps the setup loaded at up)\n",
 			why);
+		return EX_FAIL;
+	case 'D':
+		fprintf(stderr,
+			"ddvm: stopped before it was up ('ddvm down', or a signal); see "
+			"%s/ddvm.log\n",
+			rundir);
+		return EX_FAIL;
+	case 'I': /* the child said why on our stderr */
+		fprintf(stderr, "ddvm: the supervisor did not start (above)\n");
 		return EX_FAIL;
 	default:
 		fprintf(stderr, "%sddvm: the supervisor did not start; see %s/ddvm.log\n", why,
@@ -410,7 +421,7 @@ static int cmd_up(int argc, char **argv)
 	}
 	ret = supervisor__init(&sup, &cfg, rundir);
 	if (ret) {
-		if (pipefd[1] >= 0 && write(pipefd[1], ret == -EBUSY ? "B" : "E", 1) < 0)
+		if (pipefd[1] >= 0 && write(pipefd[1], ret == -EBUSY ? "B" : "I", 1) < 0)
 			return EX_FAIL;
 		return ret == -EBUSY ? EX_BUSY : EX_FAIL;
 	}

@@ -142,10 +142,7 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		return ret;
 	}
 
-	/* host state the setup needs, before anything is created for it */
-	ret = tap__check_bridges(cfg);
-	if (ret)
-		goto err_unlock;
+	/* (the bridges were checked with the setup file: config__check_files) */
 	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
 	if (ret)
 		goto err_unlock;
@@ -516,8 +513,12 @@ void supervisor__down(struct supervisor *sup)
 	if (sup->signal_fd >= 0)
 		close(sup->signal_fd);
 	sup->signal_fd = -1;
-	if (sup->ready_fd >= 0)
+	if (sup->ready_fd >= 0) {
+		/* `up -d` still waits: stopped (`ddvm down`, a signal) before it was up */
+		if (write(sup->ready_fd, "D", 1) < 0)
+			pr_debug("up -d no longer waits");
 		close(sup->ready_fd);
+	}
 	sup->ready_fd = -1;
 	supervisor__unlock(sup);
 	pr_info("down: everything stopped and removed (logs stay in %s)", sup->rundir);

@@ -204,26 +204,17 @@ static int bridge_ok(const struct cfg_device *d)
 	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
 	if (!d->bridge[0] || !access(path, F_OK))
 		return 1;
-	pr_err("%s: device %s: bridge = %s, but %s is %s: create the bridge first "
-	       "(ip link add %s type bridge; ip link set %s up), or fix the setup file",
-	       d->vm->name, d->name, d->bridge, d->bridge,
-	       if_nametoindex(d->bridge) ? "not a bridge" : "no interface here", d->bridge,
-	       d->bridge);
+	/* checked at `ddvm up` (config__check_files): it went away, or changed, since */
+	if (if_nametoindex(d->bridge))
+		pr_err("%s: device %s: bridge = %s, but %s is no longer a bridge: name a "
+		       "bridge in the setup file ('ddvm down', fix it, 'ddvm up')",
+		       d->vm->name, d->name, d->bridge, d->bridge);
+	else
+		pr_err("%s: device %s: bridge = %s, but %s is gone: create it again (ip link "
+		       "add %s type bridge; ip link set %s up), then 'ddvm restart %s'",
+		       d->vm->name, d->name, d->bridge, d->bridge, d->bridge, d->bridge,
+		       d->vm->name);
 	return 0;
-}
-
-int tap__check_bridges(const struct config *cfg)
-{
-	unsigned i;
-	int ret = 0;
-
-	for (i = 0; i < cfg->nr_devices; i++) {
-		const struct cfg_device *d = &cfg->devices[i];
-
-		if (d->kind == CFG_NET && d->net_backend == CFG_NET_TAP && !bridge_ok(d))
-			ret = -ENODEV;
-	}
-	return ret;
 }
 
 int tap__prepare(struct vm *vm)

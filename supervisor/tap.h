@@ -40,9 +40,6 @@ int tap__owned(const struct cfg_vm *vm);
  * the supervisor's taps are created (their anchors), so that a tap name taken by
  * something else fails `up` at once. 0 or -errno, after an error message. */
 int tap__prepare(struct vm *vm);
-/* Every tap NIC's bridge exists (checked at `ddvm up` before anything is created):
- * 0, or -ENODEV after one error line per missing bridge. */
-int tap__check_bridges(const struct config *cfg);
 /* Before QEMU of VM (an active or a spare struct) starts, after tap__prepare: one queue
  * per tap NIC is open in vm->tap_fds (attached for an active, detached for a spare).
  * 0, or -errno after an error message saying what to do; nothing is left open then. */

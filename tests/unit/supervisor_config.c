@@ -206,6 +206,44 @@ static void test_good(void **state)
 	free(cfg);
 }
 
+/*
+ * Client MACs: unique in the setup. nic0.a and nic0.fpbg hash (FNV-1a) to the same
+ * 52:54:00:dd:ed:d2, which left the second client of a shared NIC off the network;
+ * a derived MAC also steps aside for a NIC's own `mac =`, and a single client gets its
+ * NIC's `mac =`.
+ */
+static void test_client_macs(void **state)
+{
+	static const char text[] = "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				   "[driver-vm d]\n"
+				   "[device nic0]\nvm = d\nkind = net\nbackend = user\n"
+				   "[device nic1]\nvm = d\nkind = net\nbackend = user\n"
+				   "mac = 52:54:00:dd:ed:d2\n"
+				   "[device nic2]\nvm = d\nkind = net\nbackend = user\n"
+				   "mac = 52:54:00:12:00:02\n"
+				   "[client-vm a]\ndevices = nic0, nic1\n"
+				   "[client-vm fpbg]\ndevices = nic0, nic2\n";
+	static const unsigned char twin[6] = { 0x52, 0x54, 0x00, 0xdd, 0xed, 0xd2 };
+	static const unsigned char nic2[6] = { 0x52, 0x54, 0x00, 0x12, 0x00, 0x02 };
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	unsigned i, j;
+
+	(void)state;
+	assert_int_equal(parse(cfg, text), 0);
+	assert_string_equal(cfg->errors, "");
+	assert_int_equal(cfg->nr_channels, 4);
+	assert_string_equal(cfg->channels[0].name, "nic0.a");
+	assert_string_equal(cfg->channels[2].name, "nic0.fpbg");
+	/* nic0.a's hash is nic1's own MAC (a NIC shared by nobody: its client has it) */
+	assert_memory_equal(cfg->channels[1].mac, twin, 6);
+	assert_memory_not_equal(cfg->channels[0].mac, twin, 6);
+	assert_memory_equal(cfg->channels[3].mac, nic2, 6);
+	for (i = 0; i < cfg->nr_channels; i++)
+		for (j = 0; j < i; j++)
+			assert_memory_not_equal(cfg->channels[i].mac, cfg->channels[j].mac, 6);
+	free(cfg);
+}
+
 /* external = yes: a client VM with channels that the supervisor does not start. */
 static void test_external_client(void **state)
 {
@@ -301,6 +339,7 @@ static const struct bad bad[] = {
 	  "t.ini:5: mac = 52:54:00:12:34: expected "
 	  "a unicast MAC" },
 	{ "multicast mac", DRV NIC "mac = 01:00:5e:00:00:01\n", "expected a unicast MAC" },
+	{ "zero mac", DRV NIC "mac = 00:00:00:00:00:00\n", "expected a unicast MAC" },
 	{ "bad vfio address", DRV NIC "host = 3:0\n",
 	  "t.ini:5: host = 3:0: expected a PCI "
 	  "address like 0000:03:00.0" },
@@ -315,7 +354,13 @@ static const struct bad bad[] = {
 	{ "blk with net backend",
 	  DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbackend = "
 	      "user\n",
-	  "t.ini:2: [device b]: backend/tap/mac are for net devices" },
+	  "t.ini:2: [device b]: backend/tap/bridge/mac are for net devices" },
+	{ "blk with a bridge", DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbridge = br0\n",
+	  "t.ini:2: [device b]: backend/tap/bridge/mac are for net devices" },
+	{ "bridge without a tap", DRV NIC "backend = user\nbridge = br0\n",
+	  "t.ini:2: [device n]: 'bridge' is set but backend is not tap" },
+	{ "empty ready", DRV "ready =\n",
+	  "t.ini:2: ready: empty value; give one or remove the line" },
 	{ "net with image", DRV NIC "image = @IMG@\n",
 	  "t.ini:2: [device n]: 'image' is for blk "
 	  "devices" },
@@ -826,6 +871,28 @@ static void test_qemu_query_default(void **state)
 	free(cfg);
 }
 
+/* A tap's bridge is checked with the file (exit 3 of `ddvm up`, file:line, nothing
+ * started): one that is not there, and an interface that is no bridge (lo). */
+static void test_bridges(void **state)
+{
+	static const char text[] = "[driver-vm d]\n"
+				   "[device n]\nvm = d\nkind = net\nbackend = tap\ntap = t0\n"
+				   "bridge = nosuchbr9\n"
+				   "[device m]\nvm = d\nkind = net\nbackend = tap\ntap = t1\n"
+				   "bridge = lo\n";
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(parse(cfg, text), 0);
+	assert_int_equal(config__check_files(cfg), -EINVAL);
+	assert_non_null(strstr(cfg->errors, "t.ini:7: bridge = nosuchbr9: no interface nosuchbr9 "
+					    "here (in this network namespace): create the bridge "
+					    "first (ip link add nosuchbr9 type bridge"));
+	assert_non_null(strstr(cfg->errors, "t.ini:13: bridge = lo: lo is an interface here but "
+					    "not a bridge"));
+	free(cfg);
+}
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -904,6 +971,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_client_macs),
 		cmocka_unit_test(test_external_client),
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_all_errors_reported),
@@ -912,6 +980,7 @@ int main(void)
 		cmocka_unit_test(test_models_and_props),
 		cmocka_unit_test(test_no_qemu),
 		cmocka_unit_test(test_qemu_query_default),
+		cmocka_unit_test(test_bridges),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),

@@ -25,14 +25,14 @@ OS_IP=10.99.0.3
 net_ns_setup
 # the example's lines both setups below change: the tap and the kernel
 edits=(-e "s|^tap .*|tap     = $NET_TAP|" -e "s|^kernel  = .*ddvm-newos.elf|kernel  = $NEWOS|")
-# First without the bridge: `ddvm up` says how to create it and creates nothing (the
-# disk image of `size =` included).
+# First without the bridge: `ddvm up` says how to create it, with the setup file's
+# line, and creates nothing (the disk image of `size =` included).
 sup_example nobr newos -e "s|^image .*|image  = $T/nobr.img|" "${edits[@]}"
 rc=0
 ip netns exec "$NET_NS" "$DDVM" up -d "$T/nobr.ini" >"$T/nobr.out" 2>&1 || rc=$?
-if [ "$rc" != 1 ] || ! grep -q 'create the bridge first (ip link add br-newos type bridge' "$T/nobr.out"; then
+if [ "$rc" != 3 ] || ! grep -q 'nobr.ini:[0-9]*: bridge = br-newos: no interface br-newos here.*create the bridge first (ip link add br-newos type bridge' "$T/nobr.out"; then
 	cat "$T/nobr.out"
-	t_fail "ddvm up without the bridge: exit $rc, not 1 with how to create it"
+	t_fail "ddvm up without the bridge: exit $rc, not 3 (the setup file's check) with file:line and how to create it"
 fi
 [ ! -e "$T/nobr.img" ] || t_fail "ddvm up created the disk image although it did not start"
 net_ns_bridge br-newos

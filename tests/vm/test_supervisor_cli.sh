@@ -148,4 +148,23 @@ expect 0 "$DDVM" restart drv
 expect 0 "$DDVM" down
 expect 4 "$DDVM" down
 [[ ! -e $DDVM_RUNDIR/ddvm.sock && ! -e $DDVM_RUNDIR/drv.pid ]] || t_fail "down left sockets or pid files"
+
+# --- `ddvm down` while `up -d` still waits: 1, "stopped before it was up" -----------
+# (a ready line the guest never prints: up -d waits for as long as the test likes)
+sed '/^\[driver-vm drv\]/a ready = NEVER-PRINTED-BY-ANYONE\nboot_timeout_ms = 600000' "$T/good.ini" >"$T/slow.ini"
+"$DDVM" up -d "$T/slow.ini" >"$T/slow.out" 2>&1 &
+up_pid=$!
+t_on_exit "kill $up_pid 2>/dev/null || true"
+for _ in $(seq 200); do
+	[ "$(sup_vm_field drv state 2>/dev/null)" = booting ] && break
+	sleep 0.1
+done
+[ "$(sup_vm_field drv state)" = booting ] || t_fail "drv not booting: $(cat "$T/slow.out")"
+expect 0 "$DDVM" down
+rc=0
+wait "$up_pid" || rc=$?
+[ "$rc" = 1 ] || { cat "$T/slow.out"; t_fail "up -d stopped by 'ddvm down' exited $rc, not 1"; }
+grep -q "stopped before it was up ('ddvm down', or a signal)" "$T/slow.out" ||
+	t_fail "up -d stopped by 'ddvm down' does not say so: $(cat "$T/slow.out")"
+grep -q 'did not start' "$T/slow.out" && t_fail "up -d says 'did not start' after it started: $(cat "$T/slow.out")"
 t_log "PASS"
