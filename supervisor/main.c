@@ -96,10 +96,11 @@ static const char up_help[] =
     "failures in a row it stays down), and its channels' epoch is bumped so that clients\n"
     "re-attach.\n"
     "\n"
-    "Runs in the foreground and logs there; Ctrl-C (SIGINT) or SIGTERM tears everything\n"
-    "down. -d detaches once every VM is ready (log: RUNDIR/ddvm.log) and exits 0; it\n"
-    "exits 1 as soon as a VM failed for good (a QEMU that refuses to start, with QEMU's\n"
-    "own words; the supervisor stays up for 'ddvm status', 'ddvm restart', 'ddvm down').\n"
+    "Runs in the foreground and logs there; Ctrl-C (SIGINT), SIGTERM or a hang-up of\n"
+    "its terminal (SIGHUP) tears everything down. -d detaches once every VM is ready\n"
+    "(log: RUNDIR/ddvm.log; a SIGHUP is ignored there) and exits 0; it exits 1 as soon\n"
+    "as a VM failed for good (a QEMU that refuses to start, with QEMU's own words; the\n"
+    "supervisor stays up for 'ddvm status', 'ddvm restart', 'ddvm down').\n"
     "\n"
     "A start that fails before the guest booted is retried once; the same failure twice\n"
     "and the VM is given up on (state gave-up, the reason in 'ddvm status').\n"
@@ -170,9 +171,13 @@ static const char logs_help[] =
     "keeps the logs of earlier setups: a VM not in the running one gets a note.\n";
 
 static const char console_help[] =
-    "usage: ddvm console VM\n"
+    "usage: ddvm console VM [--linger SECONDS]\n"
     "\n"
-    "Attach the terminal to VM's serial console. Ctrl-] detaches; the VM keeps running.\n";
+    "Attach the terminal to VM's serial console. Ctrl-] detaches; the VM keeps running.\n"
+    "Input that is not a terminal (a pipe, a file) is typed in as it is; when it ends,\n"
+    "what the console prints is still shown until it has been quiet for SECONDS\n"
+    "(default 1, at most 60; 0 leaves at once):\n"
+    "  echo 'uname -r' | ddvm console drv\n";
 
 static const char inject_help[] =
     "usage: ddvm inject VM KIND [DEVICE|-] [ARG]\n"
@@ -439,6 +444,7 @@ static int cmd_up(int argc, char **argv)
 		sup.ready_fd = pipefd[1];
 	} else {
 		sup.progress = 1;
+		sup.foreground = 1;
 	}
 	supervisor__up(&sup);
 	return supervisor__run(&sup) ? EX_FAIL : EX_OK;
@@ -835,12 +841,43 @@ static int cmd_logs(int argc, char **argv)
 	return EX_OK;
 }
 
-static int cmd_console(const char *vm)
+static int cmd_console(int argc, char **argv)
 {
-	char cmd[128], line[256], buf[4096];
+	static const struct option opts[] = {
+		{ "linger", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char cmd[128], line[256], buf[4096], *end;
 	struct termios saved, raw;
-	int fd, tty = isatty(0), ret = EX_OK;
+	int fd, tty = isatty(0), ret = EX_OK, opt, in_open = 1, linger_ms = 1000;
+	const char *vm;
 
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'l') {
+			double secs = strtod(optarg, &end);
+
+			if (end == optarg || *end || secs < 0 || secs > 60) {
+				fprintf(stderr,
+					"ddvm console: --linger %s: expected seconds, 0 to 60\n",
+					optarg);
+				return EX_USAGE;
+			}
+			linger_ms = (int)(secs * 1000);
+		} else if (opt == 'h') {
+			fputs(console_help, stdout);
+			return EX_OK;
+		} else {
+			fputs(console_help, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(console_help, stderr);
+		return EX_USAGE;
+	}
+	vm = argv[optind];
 	snprintf(cmd, sizeof(cmd), "console %s", vm);
 	fd = control_connect(cmd);
 	if (fd < 0)
@@ -857,13 +894,15 @@ static int cmd_console(const char *vm)
 		tcsetattr(0, TCSANOW, &raw);
 	}
 	for (;;) {
-		struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
-				       { .fd = fd, .events = POLLIN } };
+		/* once the input ended, only the console, until it is quiet for linger_ms */
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = 0, .events = POLLIN } };
 		ssize_t n;
+		int r = poll(p, in_open ? 2 : 1, in_open ? -1 : linger_ms);
 
-		if (poll(p, 2, -1) < 0)
+		if (r < 0 || (!in_open && r == 0))
 			break;
-		if (p[1].revents) {
+		if (p[0].revents) {
 			n = read(fd, buf, sizeof(buf));
 			if (n <= 0) {
 				fprintf(stderr, "\r\nddvm: console closed\r\n");
@@ -873,12 +912,17 @@ static int cmd_console(const char *vm)
 			if (write(1, buf, n) < 0)
 				break;
 		}
-		if (p[0].revents) {
+		if (in_open && p[1].revents) {
 			char *esc;
 
 			n = read(0, buf, sizeof(buf));
-			if (n <= 0)
-				break;
+			if (n <= 0) {
+				/* a terminal's end (Ctrl-D in raw mode is a byte) or no linger */
+				if (tty || !linger_ms)
+					break;
+				in_open = 0;
+				continue;
+			}
 			esc = memchr(buf, 0x1d, n); /* Ctrl-] */
 			if (esc)
 				n = esc - buf;
@@ -1000,7 +1044,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "console")) {
 		if (wants_help(argc, argv))
 			return fputs(console_help, stdout), EX_OK;
-		return need_vm(argc, argv, console_help) ? cmd_console(argv[1]) : EX_USAGE;
+		return cmd_console(argc, argv);
 	}
 	fprintf(stderr, "ddvm: unknown command '%s'\n\n%s", cmd, main_help);
 	return EX_USAGE;

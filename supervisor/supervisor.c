@@ -257,7 +257,13 @@ static void supervisor__signal(struct supervisor *sup)
 				supervisor__check_exit(&sup->spares[i]);
 			break;
 		case SIGHUP:
-			break; /* the terminal went away; we keep running */
+			/* `up -d` has no terminal (setsid): a SIGHUP is someone's, and ignored.
+			 * In the foreground it is the terminal going away (a closed window, a
+			 * dropped ssh): with it go the log and Ctrl-C, so stop as on Ctrl-C
+			 * rather than leave VMs running that nobody sees. */
+			if (!sup->foreground)
+				break;
+			/* fall through */
 		default:
 			if (!sup->stopping)
 				pr_info("signal %d (%s): shutting down", (int)si.ssi_signo,

@@ -47,9 +47,10 @@ struct supervisor {
 	int signal_fd;
 	int control_fd;
 	struct control_conn control[SUP_MAX_CONTROL];
-	int stopping; /* teardown requested */
-	int progress; /* print boot progress on stdout (a terminal) */
-	int ready_fd; /* -d: write one byte when everything is up, then close */
+	int stopping;	/* teardown requested */
+	int progress;	/* print boot progress on stdout (a terminal) */
+	int foreground; /* `ddvm up` without -d: a hang-up of its terminal ends it */
+	int ready_fd;	/* -d: write one byte when everything is up, then close */
 	int exit_code;
 };
 

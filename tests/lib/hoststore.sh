@@ -65,7 +65,7 @@ hs_alloc_kib() {
 
 # Type LINE on VM's serial console (the client's run script reads its stdin, the console).
 hs_console_send() {
-	printf '%s\n' "$2" | "$DDVM" console "$1" >/dev/null 2>&1 ||
+	printf '%s\n' "$2" | "$DDVM" console "$1" --linger 0 >/dev/null 2>&1 ||
 		t_fail "cannot type on $1's console"
 }
 

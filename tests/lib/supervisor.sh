@@ -147,7 +147,7 @@ sup_console_cmd() {
 			grep -aq "@@E$n rc=[0-9]" "$log" && break
 			sleep 0.1
 		done
-	} | timeout $((secs + 10)) "$DDVM" console "$vm" >/dev/null 2>&1 || true
+	} | timeout $((secs + 10)) "$DDVM" console "$vm" --linger 0 >/dev/null 2>&1 || true
 	# the end marker may follow output that did not end its last line
 	rc=$(tr -d '\r' <"$log" | grep -ao "@@E$n rc=[0-9]*" | tail -n 1 | sed 's/.*rc=//')
 	tr -d '\r' <"$log" | awk -v b="@@B$n" -v e="@@E$n rc=" '

@@ -25,7 +25,7 @@ type_app() {
 	{
 		printf '\n%s\n' "$1"
 		sleep 1
-	} | timeout 20 "$DDVM" console app >/dev/null 2>&1 || true
+	} | timeout 20 "$DDVM" console app --linger 0 >/dev/null 2>&1 || true
 }
 # the client works: its disk reads, its NIC answers QEMU's gateway
 check_app() {

@@ -62,6 +62,14 @@ grep -aq '^QS-PING 3 received' "$DDVM_RUNDIR/app.log" || t_fail "ping through th
 grep -aq '^QS-DISK hello [0-9]' "$DDVM_RUNDIR/app.log" || t_fail "mkfs/mount on the driver VM's disk failed"
 [ "$(sup_chan_field disk0.app backend_state)" = ready ] || t_fail "disk0.app not ready"
 
+# A command piped into `ddvm console`, as the help shows it: its output comes back on
+# stdout although the input ended at once (the console lingers until quiet for 1 s).
+# shellcheck disable=SC2016 # expanded by the guest's shell
+echo 'echo QS-PIPE-$((6*7))' | timeout 30 build/bin/ddvm console app >"$T/pipe.out" 2>&1 ||
+	t_fail "ddvm console with piped input failed: $(cat "$T/pipe.out")"
+tr -d '\r' <"$T/pipe.out" | grep -q '^QS-PIPE-42' ||
+	t_fail "ddvm console with piped input printed no output: $(cat "$T/pipe.out")"
+
 # The client drivers' counters: both channels took interrupts and rang doorbells.
 tr -d '\r' <"$DDVM_RUNDIR/app.log" | grep -a '^QS-CSTAT ' >"$T/cstat" || true
 for drv in ddvm_blkfront ddvm_netfront; do

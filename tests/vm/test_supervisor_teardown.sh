@@ -1,6 +1,7 @@
 #!/bin/bash
 # timeout: 400
-# `ddvm down` and SIGTERM leave nothing behind — checked, not assumed: no QEMU or
+# `ddvm down`, SIGTERM and (in the foreground) SIGHUP leave nothing behind — checked,
+# not assumed (a detached supervisor ignores SIGHUP): no QEMU or
 # supervisor process, no socket or pid file, no process holding a channel's memfd, no
 # tap device. Runs the supervisor inside a network namespace this test creates, so
 # the tap device QEMU makes lives (and must die) there.
@@ -77,4 +78,33 @@ while alive "$sup_pid"; do
 done
 check_clean "SIGTERM"
 grep -q 'signal 15 (Terminated): shutting down' "$DDVM_RUNDIR/ddvm.log" || t_fail "SIGTERM not logged"
+
+# SIGHUP: ignored by a detached supervisor (it has no terminal: someone else's signal)...
+bring_up
+downs=$(grep -c 'shutting down' "$DDVM_RUNDIR/ddvm.log" || true) # the log is appended to
+kill -HUP "$sup_pid"
+"$DDVM" status >/dev/null && "$DDVM" status >/dev/null || t_fail "no status after SIGHUP"
+alive "$sup_pid" || t_fail "the detached supervisor died of a SIGHUP"
+[ "$(grep -c 'shutting down' "$DDVM_RUNDIR/ddvm.log")" = "$downs" ] ||
+	t_fail "the detached supervisor shut down on SIGHUP"
+"$DDVM" down || t_fail "ddvm down failed"
+check_clean "ddvm down after a SIGHUP"
+
+# ... and the end of a foreground one, as its terminal hanging up (a closed window, a
+# dropped ssh) would otherwise leave VMs running that nobody sees
+t_on_exit _sup_cleanup
+ip netns exec "$ns" "$DDVM" up "$T/setup.ini" >"$T/fg.out" 2>&1 & # not in_ns: $! must be ddvm
+sup_pid=$!
+for _ in $(seq 600); do
+	[ "$(sup_vm_field cli state 2>/dev/null)" = running ] && break
+	sleep 0.1
+done
+[ "$(sup_vm_field cli state)" = running ] || t_fail "foreground up: cli not running: $(tail "$T/fg.out")"
+qemu_pids="$(cat "$DDVM_RUNDIR/drv.pid") $(cat "$DDVM_RUNDIR/cli.pid")"
+kill -HUP "$sup_pid"
+rc=0
+wait "$sup_pid" || rc=$?
+[ "$rc" = 0 ] || t_fail "foreground up ended by SIGHUP exited $rc: $(tail "$T/fg.out")"
+check_clean "SIGHUP (foreground)"
+grep -q 'signal 1 (Hangup): shutting down' "$T/fg.out" || t_fail "SIGHUP not logged: $(tail "$T/fg.out")"
 echo SUCCESS
