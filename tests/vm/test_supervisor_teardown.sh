@@ -83,7 +83,8 @@ grep -q 'signal 15 (Terminated): shutting down' "$DDVM_RUNDIR/ddvm.log" || t_fai
 bring_up
 downs=$(grep -c 'shutting down' "$DDVM_RUNDIR/ddvm.log" || true) # the log is appended to
 kill -HUP "$sup_pid"
-"$DDVM" status >/dev/null && "$DDVM" status >/dev/null || t_fail "no status after SIGHUP"
+"$DDVM" status >/dev/null || t_fail "no status after SIGHUP"
+"$DDVM" status >/dev/null || t_fail "no second status after SIGHUP"
 alive "$sup_pid" || t_fail "the detached supervisor died of a SIGHUP"
 [ "$(grep -c 'shutting down' "$DDVM_RUNDIR/ddvm.log")" = "$downs" ] ||
 	t_fail "the detached supervisor shut down on SIGHUP"
