@@ -413,20 +413,33 @@ static void cmd_status_json(struct supervisor *sup, struct control_conn *c)
 	free(text);
 }
 
-/* NAME is not a VM we run: say why when the setup file names it as external (its
- * console, log and restarts belong to whoever runs it: libvirt, ...). "no VM named"
- * keeps the exit code 5 (main.c). */
-static void reply_no_vm(struct supervisor *sup, struct control_conn *c, const char *name)
+void control__why_no_vm(const struct supervisor *sup, const char *name, char *buf, size_t len)
 {
 	const struct cfg_vm *cv = config__find_vm(sup->cfg, name);
 
 	if (cv && cv->external)
-		reply(c,
-		      "ERR no VM named '%s' that ddvm runs: it is external (external = yes); "
-		      "its manager (libvirt: virsh) owns its console, log and restarts\n",
-		      name);
+		snprintf(buf, len,
+			 "no VM named '%s' that ddvm runs: it is external (external = yes); "
+			 "its manager (libvirt: virsh) owns its console, log and restarts",
+			 name);
+	else if (cv && cv->role == CFG_HOST_CLIENT)
+		snprintf(buf, len,
+			 "no VM named '%s': it is a host client (a process on this host: "
+			 "libddvm, nbdkit with the ddvm plugin, ddvm-tapbridge), which ddvm does "
+			 "not run; "
+			 "its channels are in 'ddvm status'",
+			 name);
 	else
-		reply(c, "ERR no VM named '%s'\n", name);
+		snprintf(buf, len, "no VM named '%s'", name);
+}
+
+/* NAME is not a VM we run: say why (control__why_no_vm). */
+static void reply_no_vm(struct supervisor *sup, struct control_conn *c, const char *name)
+{
+	char why[384];
+
+	control__why_no_vm(sup, name, why, sizeof(why));
+	reply(c, "ERR %s\n", why);
 }
 
 static void cmd_restart(struct supervisor *sup, struct control_conn *c, const char *name)

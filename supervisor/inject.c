@@ -196,7 +196,7 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 	arg = strtok_r(NULL, " ", &save);
 	vm = name ? supervisor__find_vm(sup, name) : NULL;
 	if (!vm) {
-		snprintf(err, len, "no VM named '%s'", name ? name : "");
+		control__why_no_vm(sup, name ? name : "", err, len);
 		return -ENOENT;
 	}
 	if (!kind) {
@@ -216,6 +216,14 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 	/* A device named "-" means the default; an ARG may follow it. */
 	if (dev && !strcmp(dev, "-"))
 		dev = NULL;
+	if ((!strcmp(kind, "kill") || !strcmp(kind, "stop")) && (dev || arg)) {
+		/* said, not ignored: a user who named a device meant something else */
+		snprintf(err, len,
+			 "%s takes no device or argument: it %s %s's QEMU as a whole; a fault "
+			 "in one device's driver is a guest kind (panic, oops, hang, ...)",
+			 kind, !strcmp(kind, "kill") ? "kills" : "pauses", name);
+		return -EINVAL;
+	}
 	if (!strcmp(kind, "kill")) {
 		ret = 0;
 	} else if (!strcmp(kind, "stop")) {
@@ -233,8 +241,13 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 	} else if (is_guest_kind(kind)) {
 		ret = inject_bdf(sup, vm, kind, dev, bdf, sizeof(bdf));
 		if (ret) {
-			snprintf(err, len, "%s has no device %s%s", name, dev ? dev : "",
-				 dev ? "" : "(any)");
+			if (dev)
+				snprintf(err, len,
+					 "%s has no device '%s' (its devices: 'ddvm status')", name,
+					 dev);
+			else
+				snprintf(err, len, "%s has no device to inject '%s' into", name,
+					 kind);
 			return ret;
 		}
 		/* One line for the guest's console shell; ARG is a number or a symbol. */

@@ -187,7 +187,7 @@ static const char inject_help[] =
     "took ('FAILED: ... (detected N ms after injecting KIND)') and how long until\n"
     "service was back ('service restored N ms after the failure was detected').\n"
     "\n"
-    "from outside the guest:\n"
+    "from outside the guest (no DEVICE or ARG):\n"
     "  kill         SIGKILL the VM's QEMU\n"
     "  stop         freeze every vCPU (QMP stop): a hang only the heartbeat reveals\n"
     "into the unmodified driver of DEVICE (default: the VM's first device), through\n"
@@ -205,7 +205,8 @@ static const char inject_help[] =
     "  garbage      ARG (16) random words into the channel's rings\n"
     "\n"
     "exit codes: 0 injected, 1 refused or not injected (the message says why: VM not\n"
-    "  running, ddvm_faultinj not loaded or refusing, no answer from the guest),\n"
+    "  running, an unknown KIND or DEVICE, ddvm_faultinj not loaded or refusing, no\n"
+    "  answer from the guest),\n"
     "  4 no supervisor, 5 no such VM\n";
 
 static int wants_help(int argc, char **argv)
@@ -480,6 +481,14 @@ static int cmd_libvirt_xml(const char *path, const char *client)
 	if (!cv) {
 		fprintf(stderr,
 			"ddvm: %s has no client '%s' ([client-vm %s] with external = yes)\n", path,
+			client, client);
+		return EX_NOVM;
+	}
+	if (cv->role == CFG_HOST_CLIENT) {
+		fprintf(stderr,
+			"ddvm: '%s' is a [host-client]: its channels are for a process on this "
+			"host (libddvm), not for a VM; for a libvirt domain, make it [client-vm "
+			"%s] with external = yes\n",
 			client, client);
 		return EX_NOVM;
 	}

@@ -100,6 +100,10 @@ void inject__forget(struct control_conn *c);
 int control__listen(struct supervisor *sup);
 void control__close(struct supervisor *sup);
 size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max);
+/* "no VM named 'NAME'", and why when the setup file names it (an external VM, a host
+ * client): the answer to a command about a VM the supervisor does not run. The words
+ * "no VM named" give `ddvm` its exit code 5. */
+void control__why_no_vm(const struct supervisor *sup, const char *name, char *buf, size_t len);
 void control__handle(struct supervisor *sup, const struct pollfd *fds, size_t n);
 /* Answer C's command (a first line "OK ..." or "ERR ...") and close it: for answers
  * that come later than the command (inject.c). */

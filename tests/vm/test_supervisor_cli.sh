@@ -145,6 +145,12 @@ jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
 	t_fail "status --json, channel: $(cat "$T/status.json")"
 expect 0 "$DDVM" restart drv
 [ "$(sup_vm_field drv restarts)" = 1 ] || t_fail "restart not counted: $("$DDVM" status)"
+# a host client is named for what it is, not "no VM named" alone
+for cmd in "restart hc" "inject hc kill" "console hc" "libvirt-xml $T/good.ini hc"; do
+	# shellcheck disable=SC2086 # the words of the command
+	expect 5 "$DDVM" $cmd
+	grep -q 'host.client' "$T/out" || t_fail "ddvm $cmd: does not say hc is a host client: $(cat "$T/out")"
+done
 expect 0 "$DDVM" down
 expect 4 "$DDVM" down
 [[ ! -e $DDVM_RUNDIR/ddvm.sock && ! -e $DDVM_RUNDIR/drv.pid ]] || t_fail "down left sockets or pid files"

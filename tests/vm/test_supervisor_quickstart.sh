@@ -12,7 +12,8 @@
 # same numbers under the same names, each between what it said just before the sysfs
 # read and what it said at its first update after it; the client's ddvm_stats/ too.
 # `ddvm inject drv oops` fails (exit 1, the reason) where ddvm_faultinj is not loaded,
-# and `ddvm inject app oops` because app is a client VM.
+# and `ddvm inject app oops` because app is a client VM; a device given to kill, or one
+# drv does not have, is refused.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
@@ -155,6 +156,18 @@ rc=0
 build/bin/ddvm inject app oops >"$T/inject.out" 2>&1 || rc=$?
 if [ "$rc" != 1 ] || ! grep -q 'app is a client-vm' "$T/inject.out"; then
 	t_fail "ddvm inject app oops (a client VM): exit $rc, $(cat "$T/inject.out")"
+fi
+# a device given to kill (which kills the whole QEMU) is refused, not ignored; a device
+# the VM does not have is named
+rc=0
+build/bin/ddvm inject drv kill nosuchdev >"$T/inject.out" 2>&1 || rc=$?
+if [ "$rc" != 1 ] || ! grep -q 'kill takes no device or argument' "$T/inject.out"; then
+	t_fail "ddvm inject drv kill nosuchdev: exit $rc, $(cat "$T/inject.out")"
+fi
+rc=0
+build/bin/ddvm inject drv oops nosuchdev >"$T/inject.out" 2>&1 || rc=$?
+if [ "$rc" != 1 ] || ! grep -q "drv has no device 'nosuchdev'" "$T/inject.out"; then
+	t_fail "ddvm inject drv oops nosuchdev: exit $rc, $(cat "$T/inject.out")"
 fi
 ! grep -aq 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "the driver VM failed after a refused injection"
 [ "$(sup_vm_field drv state)" = running ] || t_fail "drv is $(sup_vm_field drv state) after a refused injection"
