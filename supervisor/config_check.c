@@ -921,7 +921,8 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				  "[device %s]: 'image' is for blk devices; remove "
 				  "it",
 				  d->name);
-		if (d->net_backend == CFG_NET_TAP && !d->tap[0])
+		if (d->net_backend == CFG_NET_TAP && !d->tap[0] &&
+		    !d->tap_line) /* a bad one: said */
 			cfg_error(cfg, f, d->line,
 				  "[device %s]: backend = tap needs 'tap = IFNAME' "
 				  "(QEMU creates it and removes it on exit)",

@@ -209,6 +209,22 @@ static const char inject_help[] =
     "  answer from the guest),\n"
     "  4 no supervisor, 5 no such VM\n";
 
+/* A global option given after the command (`ddvm up X.ini --rundir D`): getopt said
+ * "unrecognized option"; say where it goes. */
+static void global_option_hint(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--rundir") || !strncmp(argv[i], "--rundir=", 9)) {
+			fprintf(stderr,
+				"ddvm: --rundir goes before the command: ddvm --rundir DIR "
+				"%s ...\n",
+				argv[0]);
+			return;
+		}
+}
+
 static int wants_help(int argc, char **argv)
 {
 	int i;
@@ -380,6 +396,7 @@ static int cmd_up(int argc, char **argv)
 			fputs(up_help, stdout);
 			return EX_OK;
 		} else {
+			global_option_hint(argc, argv);
 			fputs(up_help, stderr);
 			return EX_USAGE;
 		}
@@ -535,6 +552,7 @@ static int cmd_status(int argc, char **argv)
 			fputs(status_help, stdout);
 			return EX_OK;
 		} else {
+			global_option_hint(argc, argv);
 			fputs(status_help, stderr);
 			return EX_USAGE;
 		}
@@ -815,6 +833,7 @@ static int cmd_logs(int argc, char **argv)
 			fputs(logs_help, stdout);
 			return EX_OK;
 		} else {
+			global_option_hint(argc, argv);
 			fputs(logs_help, stderr);
 			return EX_USAGE;
 		}
@@ -878,6 +897,7 @@ static int cmd_console(int argc, char **argv)
 			fputs(console_help, stdout);
 			return EX_OK;
 		} else {
+			global_option_hint(argc, argv);
 			fputs(console_help, stderr);
 			return EX_USAGE;
 		}

@@ -679,6 +679,13 @@ static void test_no_knock_on_errors(void **state)
 	assert_int_equal(cfg->nr_errors, 2);
 	assert_non_null(strstr(cfg->errors, "t.ini:3: vm = x: no such VM"));
 	assert_non_null(strstr(cfg->errors, "t.ini:7: devices: no device named 'z'"));
+	/* a tap name that is too long: one error, not also "backend = tap needs tap" */
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg, DRV NIC "backend = tap\ntap = a-name-of-twenty-chars\n"),
+			 -EINVAL);
+	assert_int_equal(cfg->nr_errors, 1);
+	assert_non_null(strstr(cfg->errors, "t.ini:6: tap = a-name-of-twenty-chars: expected an "
+					    "interface name of 1 to 15 characters"));
 	free(cfg);
 }
 

@@ -23,6 +23,9 @@ expect 2 "$DDVM" frobnicate
 expect 2 "$DDVM" up
 expect 2 "$DDVM" up a.ini b.ini
 expect 2 "$DDVM" up -x a.ini
+expect 2 "$DDVM" up a.ini --rundir "$T/x" # a global option after the command: where it goes
+grep -q 'ddvm: --rundir goes before the command: ddvm --rundir DIR up' "$T/out" ||
+	t_fail "--rundir after up: no hint: $(cat "$T/out")"
 expect 2 "$DDVM" status extra
 expect 2 "$DDVM" restart
 expect 2 "$DDVM" upgrade
