@@ -5,6 +5,9 @@
  */
 #include <linux/module.h>
 #include <linux/io.h>
+#include <linux/etherdevice.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include "ddvm_ivshmem.h"
 
 #define IVSHMEM_INTRMASK   0
@@ -16,6 +19,57 @@
 static bool doorbell_guard = true;
 module_param(doorbell_guard, bool, 0644);
 MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (default on)");
+
+/*
+ * Driver VM: the channels the supervisor gave this VM, one entry per channel,
+ * "BDF,KIND,TARGET[,MAC]" separated by ';' (images/init.sh builds it from fw_cfg
+ * opt/ddvm/channels and passes it to each translation module, also for a later
+ * modprobe through /etc/modprobe.d). KIND is net or blk; TARGET the PCI address of
+ * the NIC or of the disk's controller; MAC the client's, net only.
+ */
+static char *channels;
+module_param(channels, charp, 0444);
+MODULE_PARM_DESC(channels, "the supervisor's channel list: BDF,KIND,TARGET[,MAC];... "
+			   "(set by the driver VM's /init)");
+
+/* Look BDF up in `channels`: 1 and the identity in T when listed with KIND, 0 when
+ * listed with another kind or not at all, -ENODATA when there is no list. */
+static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 kind)
+{
+	char *list, *rest, *entry;
+	int ret = 0;
+
+	if (!channels || !*channels)
+		return -ENODATA;
+	list = kstrdup(channels, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	rest = list;
+	while ((entry = strsep(&rest, ";")) != NULL) {
+		char *f_bdf = strsep(&entry, ","), *f_kind = strsep(&entry, ",");
+		char *f_target = strsep(&entry, ","), *f_mac = strsep(&entry, ",");
+		u32 k;
+
+		if (!f_bdf || strcmp(f_bdf, bdf) || !f_kind || !f_target)
+			continue;
+		k = !strcmp(f_kind, "net")   ? DDVM_KIND_NET
+		    : !strcmp(f_kind, "blk") ? DDVM_KIND_BLK
+					     : DDVM_KIND_NONE;
+		if (k != kind)
+			break; /* another module's channel */
+		if (strscpy(t->id_target, f_target, sizeof(t->id_target)) < 0 ||
+		    (kind == DDVM_KIND_NET && (!f_mac || !mac_pton(f_mac, t->id_mac)))) {
+			pr_err("ddvm: channels entry for %s is malformed\n", bdf);
+			ret = -EINVAL;
+			break;
+		}
+		t->has_identity = true;
+		ret = 1;
+		break;
+	}
+	kfree(list);
+	return ret;
+}
 
 /* What the peer has published for vector V: the indices it writes of the rings that
  * use V (prod of a ring it produces, cons of one we produce), folded into one word. */
@@ -151,8 +205,25 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 		err = -ENODEV;
 		goto out_unmap_shm;
 	}
+	if (side == DDVM_SIDE_BACKEND) {
+		/* the supervisor's list, not the header, says whose channel this is */
+		err = ddvm_ivshmem_identity(t, pci_name(pdev), kind);
+		if (err == 0) {
+			err = -ENODEV; /* listed for another kind, or not ours */
+			goto out_unmap_shm;
+		}
+		if (err < 0 && err != -ENODATA)
+			goto out_unmap_shm;
+	}
 	if (t->rg.kind != kind) {
-		err = -ENODEV; /* another ddvm service's device */
+		/* another ddvm service's device; with the list, a forged kind (the client
+		 * wrote the header): the channel stays unserved, its client alone hurt */
+		if (t->has_identity)
+			dev_err(&pdev->dev,
+				"ddvm: the region's kind is %u, not the %u the "
+				"supervisor listed: not served\n",
+				t->rg.kind, kind);
+		err = -ENODEV;
 		goto out_unmap_shm;
 	}
 	t->my_peer = readl(t->regs + IVSHMEM_IVPOSITION);

@@ -81,11 +81,22 @@ struct ddvm_ivshmem {
 	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
 	atomic64_t doorbells_in, doorbells_out;
 	bool standby_told; /* "ddvm: standby" said (ddvm_ivshmem_standby_prepared) */
+	/* Backend: the channel's identity as the supervisor gave it out of band (the
+	 * module's `channels` parameter, from fw_cfg opt/ddvm/channels): its target (the
+	 * NIC's or the disk controller's PCI address) and, net, the client's MAC. Unset
+	 * only where no list was given (a hand-built QEMU): then the header's copy. */
+	bool has_identity;
+	char id_target[32];
+	u8 id_mac[6];
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it
  * carries `kind`, allocate vectors and request their interrupts. Returns -ENODEV for
- * a region of another kind (so another ddvm driver may bind the device). */
+ * a region of another kind (so another ddvm driver may bind the device). A backend
+ * given the `channels` list binds only the devices the list names with its kind, and
+ * takes their identity (has_identity, id_target, id_mac) from it: the region's header
+ * is writable by the client, which could otherwise name another client's disk or NIC,
+ * or another client's (or the gateway's) MAC, at the moment the module reads it. */
 int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,
 		       ddvm_ivshmem_irq_fn fn, void *priv);
 void ddvm_ivshmem_remove(struct ddvm_ivshmem *t);

@@ -85,16 +85,33 @@ done
 /sbin/ddvm-hotplug # coldplug: disks that appeared before the helper was set
 
 # The services of this VM's channels load themselves: the supervisor lists them in
-# fw_cfg opt/ddvm/channels ("NAME KIND ROLE BDF PEER [target=...]", one a line), and
-# each channel needs the translation module (driver) or the client driver (client) of
-# its kind. A module binds to every ivshmem device and keeps the channels of its kind.
+# fw_cfg opt/ddvm/channels ("NAME KIND ROLE BDF PEER [target=... [mac=...]]", one a
+# line), and each channel needs the translation module (driver) or the client driver
+# (client) of its kind. A module binds to every ivshmem device and keeps the channels of its kind.
+# A translation module takes each channel's kind, target and client MAC from this list
+# (its `channels` parameter: "BDF,KIND,TARGET[,MAC];..."), never from the channel's
+# header, which the client can write; /etc/modprobe.d keeps it for a later modprobe.
 channels=/sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/channels/raw
 if [ -r "$channels" ]; then
 	mods=
-	while read -r _name kind side _rest; do
+	list=
+	while read -r _name kind side bdf _peer opt; do
 		case "$side" in driver) m=ddvm_${kind}back ;; client) m=ddvm_${kind}front ;; *) continue ;; esac
 		case " $mods " in *" $m "*) ;; *) mods="$mods $m" ;; esac
+		if [ "$side" = driver ]; then
+			tgt='' mac=''
+			for o in $opt; do
+				case "$o" in target=*) tgt=${o#target=} ;; mac=*) mac=${o#mac=} ;; esac
+			done
+			list="$list${list:+;}$bdf,$kind,$tgt${mac:+,$mac}"
+		fi
 	done <"$channels"
+	if [ -n "$list" ]; then
+		mkdir -p /etc/modprobe.d
+		for m in ddvm_netback ddvm_blkback; do
+			echo "options $m channels=$list"
+		done >/etc/modprobe.d/ddvm-channels.conf
+	fi
 	for m in $mods; do
 		modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
 	done
@@ -128,8 +145,12 @@ if [ "$role" = driver-vm ] && [ -r "$channels" ]; then
 	[ "$nic_mtu" = 0 ] && nic_mtu=
 	nics=
 	while read -r _name kind side _bdf _peer opt; do
-		if [ "$kind $side" = "net driver" ] && [ -n "${opt#target=}" ]; then
-			nics="$nics $(nic_up "${opt#target=}")"
+		tgt=
+		for o in $opt; do
+			case "$o" in target=*) tgt=${o#target=} ;; esac
+		done
+		if [ "$kind $side" = "net driver" ] && [ -n "$tgt" ]; then
+			nics="$nics $(nic_up "$tgt")"
 		fi
 	done <"$channels"
 	# up to 3 s for the links: a NIC without a cable just stays without one

@@ -676,14 +676,20 @@ static void blkback_queue_work(struct work_struct *work)
 
 /* --- attach: the disk, the header, the rings --------------------------------------- */
 
-/* hdr.backend_target is untrusted text from shared memory: copy it once, terminate it,
- * and accept only a relative device name under /dev ("nvme0n1", "disk/by-pci/..."). */
+/* The disk: with the supervisor's channel list, the disk below the controller it names
+ * (disk/by-pci/BDF, as supervisor/channel.c names it in the header); without one (a
+ * hand-built QEMU), hdr.backend_target, untrusted text from shared memory: copy it
+ * once, terminate it, and accept only a relative device name under /dev ("nvme0n1",
+ * "disk/by-pci/..."). */
 static int blkback_parse_target(struct blkback *bb)
 {
 	const struct ddvm_region_hdr *h = bb->t.rg.hdr;
 	size_t i, n;
 
-	memcpy(bb->target, h->backend_target, sizeof(bb->target));
+	if (bb->t.has_identity)
+		snprintf(bb->target, sizeof(bb->target), "disk/by-pci/%s", bb->t.id_target);
+	else
+		memcpy(bb->target, h->backend_target, sizeof(bb->target));
 	bb->target[sizeof(bb->target) - 1] = '\0';
 	n = strlen(bb->target);
 	if (n == 0 || bb->target[0] == '/' || strstr(bb->target, ".."))

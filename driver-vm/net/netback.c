@@ -526,15 +526,19 @@ static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
 		napi_schedule(&p->napi);
 }
 
-/* Which NIC and which client MAC: copied out of the header and checked (read only:
- * a spare's port on standby does this too, to attach to its NIC early). */
+/* Which NIC and which client MAC: from the supervisor's channel list, or (no list: a
+ * hand-built QEMU) copied out of the header, and checked (read only: a spare's port on
+ * standby does this too, to attach to its NIC early). */
 static int port_identity(struct netback_port *p)
 {
 	struct ddvm_region *rg = &p->t.rg;
 	struct device *dev = &p->t.pdev->dev;
 	unsigned int i;
 
-	memcpy(p->target, rg->hdr->backend_target, sizeof(p->target));
+	if (p->t.has_identity) /* the supervisor's list (ddvm_ivshmem_probe), not the header */
+		strscpy(p->target, p->t.id_target, sizeof(p->target));
+	else
+		memcpy(p->target, rg->hdr->backend_target, sizeof(p->target));
 	p->target[sizeof(p->target) - 1] = '\0';
 	for (i = 0; p->target[i]; i++) {
 		if (!isalnum(p->target[i]) && !strchr(":._-", p->target[i])) {
@@ -542,7 +546,7 @@ static int port_identity(struct netback_port *p)
 			return -EINVAL;
 		}
 	}
-	memcpy(p->mac, port_config(p)->mac, ETH_ALEN);
+	memcpy(p->mac, p->t.has_identity ? p->t.id_mac : port_config(p)->mac, ETH_ALEN);
 	if (!is_valid_ether_addr(p->mac)) {
 		dev_err(dev, "ddvm_netback: channel gives the client no valid MAC (%pM)\n", p->mac);
 		return -EINVAL;

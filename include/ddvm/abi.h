@@ -195,7 +195,10 @@ struct ddvm_region_hdr {
 	ddvm_le32 ctl_reserved0;
 	/* Which device of the driver VM serves this channel, NUL-padded: a network
 	 * interface ("eth0"), a PCI address ("0000:00:03.0") or a disk ("nvme0n1").
-	 * The translation module copies it once and treats it as untrusted text. */
+	 * Informational where the supervisor started the driver VM: the translation
+	 * module takes the target from the supervisor's list (its `channels` parameter,
+	 * docs/channel.md), since a client can rewrite this field when it is read. Only
+	 * without that list (a hand-built QEMU) is it used: copied once, untrusted text. */
 	ddvm_u8 backend_target[32];
 	ddvm_u8 ctl_reserved[0x80 - 0x70];
 

@@ -27,6 +27,9 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
              num_rings, num_queues and the whole ring table, random each time
   control    the supervisor's control line lies: epoch (+1, -1, random), peer ids,
              ctl_flags (SHUTDOWN, BACKEND_GONE), backend_target
+  identity   backend_target = --target (e.g. another client's disk), whenever not so,
+             every millisecond: what the translation module would open if it took the
+             channel's identity from the header when it probes (a restart, a takeover)
   noise      random bytes over both status lines, the device description and both
              rings' control blocks and descriptors
   storm      every doorbell of every peer, as fast as one host thread can ring them
@@ -59,6 +62,8 @@ HDR, RING = abi.region_hdr, abi.ring_ctl
 
 KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "control",
          "noise", "storm", "spin"]
+# kinds only on request (not in the default rotation): they need an argument
+EXTRA_KINDS = ["identity"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
 TICK = {"heartbeat": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
@@ -202,6 +207,13 @@ class Writer:
             ch.set_hdr("backend_target", os.urandom(HDR.fields["backend_target"][1]))
             self.bump(kind)
             self.kick([control], every=0.2)
+        elif kind == "identity":
+            n = HDR.fields["backend_target"][1]
+            want = self.target.encode()[:n - 1].ljust(n, b"\0")
+            off = HDR.backend_target
+            if bytes(ch.mem[off:off + n]) != want:
+                ch.mem[off:off + n] = want
+                self.bump(kind)
         elif kind == "noise":
             # both status lines and the device description: everything up to the ring table
             ch.mem[HDR.backend_state:HDR.rings] = os.urandom(HDR.rings - HDR.backend_state)
@@ -226,11 +238,12 @@ def main():
     ap.add_argument("--period", type=float, default=6.0)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--target", default="", help="backend_target of kind identity")
     a = ap.parse_args()
     kinds = [k for k in a.kinds.split(",") if k]
     for k in kinds:
-        if k not in KINDS:
-            sys.exit(f"hostile_writer: unknown kind {k} (kinds: {', '.join(KINDS)})")
+        if k not in KINDS + EXTRA_KINDS:
+            sys.exit(f"hostile_writer: unknown kind {k} (kinds: {', '.join(KINDS + EXTRA_KINDS)})")
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -238,6 +251,7 @@ def main():
 
     ch = Channel(a.sock)
     w = Writer(ch, random.Random(seed))
+    w.target = a.target
     log(f"connected as peer {ch.me}, region {ch.size} bytes, {ch.nrings} rings, "
         f"epoch {ch.hdr('epoch')}, doorbells of peers {sorted(ch.doorbells)}, seed {seed}")
     t0 = time.monotonic()
