@@ -279,7 +279,14 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 	snprintf(vm->inject_kind, sizeof(vm->inject_kind), "%s", kind);
 	pr_info("%s: inject %s%s%s%s%s", name, kind, dev ? " " : "", dev ? dev : "", arg ? " " : "",
 		arg ? arg : "");
-	if (!strcmp(kind, "kill"))
+	if (!strcmp(kind, "kill")) {
+		/* answered once the failure is detected (the reap, a few ms), so that a
+		 * `ddvm status` right after it no longer shows the QEMU it killed */
 		vm__signal(vm, SIGKILL);
-	return vm->inject_wait != INJECT_IDLE; /* 1: the guest answers (inject__console_line) */
+		vm->inject_wait = INJECT_WRITING;
+		vm->inject_deadline_ms = vm->inject_ms + INJECT_RETURN_MS;
+		vm->inject_conn = c;
+		c->inject = vm;
+	}
+	return vm->inject_wait != INJECT_IDLE; /* 1: answered later (inject__tick and above) */
 }

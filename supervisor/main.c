@@ -188,7 +188,7 @@ static const char inject_help[] =
     "service was back ('service restored N ms after the failure was detected').\n"
     "\n"
     "from outside the guest (no DEVICE or ARG):\n"
-    "  kill         SIGKILL the VM's QEMU\n"
+    "  kill         SIGKILL the VM's QEMU (answered once the supervisor saw it die)\n"
     "  stop         freeze every vCPU (QMP stop): a hang only the heartbeat reveals\n"
     "into the unmodified driver of DEVICE (default: the VM's first device), through\n"
     "ddvm_faultinj.ko, which the driver VM must have loaded ('append =\n"

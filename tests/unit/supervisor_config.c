@@ -355,6 +355,10 @@ static const struct bad bad[] = {
 	  DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbackend = "
 	      "user\n",
 	  "t.ini:2: [device b]: backend/tap/bridge/mac are for net devices" },
+	{ "read-only ahci",
+	  DRV "[device b]\nvm = d\nkind = blk\nmodel = ahci\nimage = @IMG@\nreadonly = yes\n",
+	  "t.ini:2: [device b]: readonly = yes with model = ahci: QEMU's IDE disk (ide-hd) cannot "
+	  "be read-only" },
 	{ "blk with a bridge", DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbridge = br0\n",
 	  "t.ini:2: [device b]: backend/tap/bridge/mac are for net devices" },
 	{ "bridge without a tap", DRV NIC "backend = user\nbridge = br0\n",

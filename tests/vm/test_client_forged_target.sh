@@ -59,8 +59,11 @@ done
 grep -q '^hostile_writer: +.*kind identity' "$DDVM_RUNDIR/hostile_writer.log" ||
 	t_fail "the hostile writer did not start: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
 
+pid0=$(sup_vm_field drv pid)
 "$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
-sup_wait_log 'drv: FAILED' 30
+# answered once the supervisor saw drv die: status no longer shows the killed QEMU
+grep -q 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "inject kill answered before the failure was seen"
+[ "$(sup_vm_field drv pid)" != "$pid0" ] || t_fail "status shows the killed QEMU ($pid0) after inject kill"
 # both channels served again by the new driver VM
 for c in disk0.a disk1.b; do
 	for _ in $(seq 1200); do
