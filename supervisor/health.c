@@ -42,6 +42,11 @@
 #define CLAIM_HOLD_MAX_MS   30000
 #define CLAIM_FORGIVE_MS    60000
 #define TAMPER_LOG_MS	    10000
+/* After a restart, how long the outage waits for clients once the driver VM's side is
+ * back on every channel: a client that does not resume (its driver unloaded, a client
+ * VM paused, a hostile one) must not hold its driver VM "recovering" for good (the
+ * 1 ms look, no new warm spare, no upgrade handover). */
+#define CLIENTS_WAIT_MS 10000
 
 static void describe_status(int status, char *buf, size_t len)
 {
@@ -391,8 +396,10 @@ static const char *outage_start(const struct vm *vm)
 static int health__check_vm(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
+	uint64_t last_back;
 	char why[256];
 	unsigned i;
+	int all_backs;
 
 	if (vm->state == VM_STOPPED && vm->want_restart) {
 		vm->want_restart = 0;
@@ -439,8 +446,11 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	}
 	if (vm->state != VM_RUNNING || vm->cfg->role != CFG_DRIVER_VM)
 		return 100;
+	all_backs = 0;
+	last_back = 0;
 	if (vm->fail_ms) {
-		unsigned served = 0, restored = 0;
+		unsigned served = 0, restored = 0, backs = 0;
+		char missing[256] = "";
 
 		for (i = 0; i < sup->cfg->nr_channels; i++) {
 			struct channel *ch = &sup->channels[i];
@@ -459,8 +469,31 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 					(unsigned long long)(ch->backend_back_ms - vm->fail_ms));
 			}
 			restored += ch->back_ms != 0;
+			if (ch->backend_back_ms) {
+				backs++;
+				if (ch->backend_back_ms > last_back)
+					last_back = ch->backend_back_ms;
+			}
+			if (!ch->back_ms &&
+			    strlen(missing) + strlen(ch->cfg->name) + 2 < sizeof(missing))
+				snprintf(missing + strlen(missing),
+					 sizeof(missing) - strlen(missing), "%s%s",
+					 missing[0] ? ", " : "", ch->cfg->name);
 		}
-		if (restored == served) {
+		all_backs = backs == served;
+		if (restored < served && all_backs && now - last_back >= CLIENTS_WAIT_MS) {
+			/* the driver VM serves again; the rest is up to those clients */
+			if (vm->planned == VM_PLANNED_UPGRADE)
+				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
+			pr_warn("%s: service restored %llu ms after %s on %u of %u channels; not "
+				"resumed by their client %u s after the driver VM's side was back: "
+				"%s (the client's own matter: 'ddvm status')",
+				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+				outage_start(vm), restored, served, CLIENTS_WAIT_MS / 1000,
+				missing);
+			vm->fail_ms = 0;
+			vm->planned = 0;
+		} else if (restored == served) {
 			/* `ddvm upgrade` reports it; 0 means "not yet", so at least 1 */
 			if (vm->planned == VM_PLANNED_UPGRADE)
 				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
@@ -478,8 +511,12 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 			break;
 	}
 	/* Running again but not yet serving every channel: look each millisecond, so
-	 * that "service restored" is as exact as a warm spare's gap needs (a few ms). */
-	return vm->fail_ms ? 1 : 100;
+	 * that "service restored" is as exact as a warm spare's gap needs (a few ms);
+	 * once the driver VM's side is back and a client lags by over a second, every
+	 * 50 ms (the outage ends at CLIENTS_WAIT_MS anyway). */
+	if (!vm->fail_ms)
+		return 100;
+	return all_backs && now - last_back >= 1000 ? 50 : 1;
 }
 
 int health__tick(struct supervisor *sup, uint64_t now)
