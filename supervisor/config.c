@@ -104,7 +104,6 @@ static int set_str(struct parse_state *ps, const char *key, char *dst, size_t si
 	return 0;
 }
 
-/* A path: relative ones are taken relative to the setup file's directory. */
 /* set_str for a key whose empty value means nothing (a `ready =` that no console line
  * can match would fail every boot, in a restart loop). */
 static int set_word(struct parse_state *ps, const char *key, char *dst, size_t size,
@@ -117,6 +116,7 @@ static int set_word(struct parse_state *ps, const char *key, char *dst, size_t s
 	return set_str(ps, key, dst, size, val);
 }
 
+/* A path: relative ones are taken relative to the setup file's directory. */
 static int set_path(struct parse_state *ps, const char *key, char *dst, const char *val)
 {
 	char buf[2 * CFG_PATH_MAX];
