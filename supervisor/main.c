@@ -176,7 +176,7 @@ static const char console_help[] =
     "Attach the terminal to VM's serial console. Ctrl-] detaches; the VM keeps running.\n"
     "Input that is not a terminal (a pipe, a file) is typed in as it is; when it ends,\n"
     "what the console prints is still shown until it has been quiet for SECONDS\n"
-    "(default 1, at most 60; 0 leaves at once):\n"
+    "(default 1, at most 60; 0 leaves at once), and SECONDS + 10 s at the most:\n"
     "  echo 'uname -r' | ddvm console drv\n";
 
 static const char inject_help[] =
@@ -869,6 +869,8 @@ static int cmd_logs(int argc, char **argv)
 	return EX_OK;
 }
 
+#define LINGER_MAX_MS 10000 /* past --linger: the most `console` prints after its input */
+
 static int cmd_console(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -879,6 +881,7 @@ static int cmd_console(int argc, char **argv)
 	char cmd[128], line[256], buf[4096], *end;
 	struct termios saved, raw;
 	int fd, tty = isatty(0), ret = EX_OK, opt, in_open = 1, linger_ms = 1000;
+	uint64_t eof_ms = 0;
 	const char *vm;
 
 	optind = 0;
@@ -931,6 +934,9 @@ static int cmd_console(int argc, char **argv)
 
 		if (r < 0 || (!in_open && r == 0))
 			break;
+		/* a console that never falls quiet (a chatty guest) ends it too */
+		if (!in_open && now_ms() - eof_ms >= (uint64_t)linger_ms + LINGER_MAX_MS)
+			break;
 		if (p[0].revents) {
 			n = read(fd, buf, sizeof(buf));
 			if (n <= 0) {
@@ -950,6 +956,7 @@ static int cmd_console(int argc, char **argv)
 				if (tty || !linger_ms)
 					break;
 				in_open = 0;
+				eof_ms = now_ms();
 				continue;
 			}
 			esc = memchr(buf, 0x1d, n); /* Ctrl-] */
