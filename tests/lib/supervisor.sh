@@ -15,6 +15,9 @@
 #                                 of the table still work: 3 = state, 5 = restarts, 6 = pid
 # sup_chan_field CHANNEL FIELD    a field of CHANNEL (epoch, backend_state, requests, ...)
 # sup_epoch CHANNEL               a channel's epoch
+# sup_wait_vm VM FIELD VALUE SECONDS [FILE]   until VM's FIELD is VALUE; fails with what it
+#                                 was, the supervisor's status and FILE's tail (e.g. up's output)
+# sup_wait_chan CHANNEL FIELD VALUE SECONDS [FILE]   the same for a channel's FIELD
 # sup_console_cmd VM SECONDS CMD  type CMD into VM's console shell (`ddvm console`, as a
 #                                 user would); prints its output, returns its exit status
 
@@ -87,7 +90,28 @@ sup_wait_log() {
 	done
 	echo "--- supervisor log (tail) ---"
 	tail -n 30 "$DDVM_RUNDIR/ddvm.log"
+	_sup_diag
 	t_fail "no /$re/ in the supervisor log within ${secs}s"
+}
+
+# What a wait that timed out needs to be understood from CI's output alone: is the
+# supervisor alive and answering, what does it show, what did the consoles say last.
+_sup_diag() {
+	local pid f
+	pid=$(cat "$DDVM_RUNDIR/ddvm.pid" 2>/dev/null)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		echo "--- supervisor pid $pid alive; ddvm status --json ---"
+		timeout 5 "$DDVM" status --json 2>&1 | jq -c . 2>&1 | head -c 4000
+		echo
+	else
+		echo "--- supervisor (pid '${pid:-none}') is not running ---"
+	fi
+	for f in "$DDVM_RUNDIR"/*.log; do
+		case "${f##*/}" in ddvm.log | \*.log) continue ;; esac
+		echo "--- ${f##*/} (last 8 lines) ---"
+		tail -n 8 "$f" | tr -d '\r'
+		echo
+	done
 }
 
 sup_wait_gone() {
@@ -130,6 +154,30 @@ sup_chan_field() {
 
 sup_epoch() {
 	sup_chan_field "$1" epoch
+}
+
+sup_wait_vm() {
+	_sup_wait_field sup_vm_field "$@"
+}
+
+sup_wait_chan() {
+	_sup_wait_field sup_chan_field "$@"
+}
+
+_sup_wait_field() {
+	local get=$1 obj=$2 field=$3 want=$4 deadline=$((SECONDS + $5)) got
+	while ((SECONDS < deadline)); do
+		# not up yet: status exits 4, which must not end the test (set -e)
+		got=$("$get" "$obj" "$field" 2>/dev/null) || got=
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	_sup_diag
+	if [ -n "${6:-}" ]; then
+		echo "--- $6 (tail) ---"
+		tail -n 20 "$6"
+	fi
+	t_fail "$obj: $field is '$got', not '$want', after $5 s"
 }
 
 # The shell a ddvm image leaves on the console after its run script (images/init.sh)

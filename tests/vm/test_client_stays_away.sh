@@ -19,12 +19,7 @@ grep -q "^image  = $T/disk0.img" "$T/away.ini" || t_fail "examples/quickstart.in
 sup_up "$T/away.ini"
 
 sup_console_cmd app 60 'rmmod ddvm_netfront' >/dev/null || t_fail "app could not unload ddvm_netfront"
-for _ in $(seq 300); do
-	[ "$(sup_chan_field nic0.app frontend_state)" = closed ] && break
-	sleep 0.1
-done
-[ "$(sup_chan_field nic0.app frontend_state)" = closed ] ||
-	t_fail "nic0.app's client side is $(sup_chan_field nic0.app frontend_state), not closed"
+sup_wait_chan nic0.app frontend_state closed 30
 
 t0=$(now_ms)
 "$DDVM" restart drv >/dev/null || t_fail "ddvm restart drv failed"
@@ -36,9 +31,5 @@ fi
 
 # the client's own matter: its driver back, its NIC back
 sup_console_cmd app 60 'modprobe ddvm_netfront' >/dev/null || t_fail "app could not load ddvm_netfront"
-for _ in $(seq 300); do
-	[ "$(sup_chan_field nic0.app frontend_state)" = ready ] && break
-	sleep 0.1
-done
-[ "$(sup_chan_field nic0.app frontend_state)" = ready ] || t_fail "nic0.app did not come back after modprobe"
+sup_wait_chan nic0.app frontend_state ready 30
 echo SUCCESS

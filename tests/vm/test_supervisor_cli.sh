@@ -164,11 +164,7 @@ sed '/^\[driver-vm drv\]/a ready = NEVER-PRINTED-BY-ANYONE\nboot_timeout_ms = 60
 "$DDVM" up -d "$T/slow.ini" >"$T/slow.out" 2>&1 &
 up_pid=$!
 t_on_exit "kill $up_pid 2>/dev/null || true"
-for _ in $(seq 200); do
-	[ "$(sup_vm_field drv state 2>/dev/null)" = booting ] && break
-	sleep 0.1
-done
-[ "$(sup_vm_field drv state)" = booting ] || t_fail "drv not booting: $(cat "$T/slow.out")"
+sup_wait_vm drv state booting 20 "$T/slow.out"
 expect 0 "$DDVM" down
 rc=0
 wait "$up_pid" || rc=$?

@@ -96,11 +96,7 @@ check_clean "ddvm down after a SIGHUP"
 t_on_exit _sup_cleanup
 ip netns exec "$ns" "$DDVM" up "$T/setup.ini" >"$T/fg.out" 2>&1 & # not in_ns: $! must be ddvm
 sup_pid=$!
-for _ in $(seq 600); do
-	[ "$(sup_vm_field cli state 2>/dev/null)" = running ] && break
-	sleep 0.1
-done
-[ "$(sup_vm_field cli state)" = running ] || t_fail "foreground up: cli not running: $(tail "$T/fg.out")"
+sup_wait_vm cli state running 60 "$T/fg.out"
 qemu_pids="$(cat "$DDVM_RUNDIR/drv.pid") $(cat "$DDVM_RUNDIR/cli.pid")"
 kill -HUP "$sup_pid"
 rc=0
