@@ -155,6 +155,10 @@ static irqreturn_t ddvm_ivshmem_irq(int irq, void *data)
 	if (v == t->nvec)
 		return IRQ_NONE;
 	atomic64_inc(&t->doorbells_in);
+	/* a warm spare's device: before the supervisor made it the driver VM's, nobody
+	 * else could ring it (abi.h, "Peer ids"), so this is the supervisor naming it */
+	if (v == DDVM_VECTOR_CONTROL && t->side == DDVM_SIDE_BACKEND)
+		WRITE_ONCE(t->named, true);
 	/* a doorbell past the limit still gets its pass: the next ones wait */
 	if (READ_ONCE(doorbell_guard))
 		ddvm_ivshmem_guard(t, v, irq);
@@ -345,9 +349,8 @@ void ddvm_ivshmem_unmap_pages(struct ddvm_ivshmem *t)
 
 bool ddvm_ivshmem_standby(struct ddvm_ivshmem *t)
 {
-	u16 driver = le16_to_cpu(READ_ONCE(t->rg.hdr->backend_peer));
-
-	return t->side == DDVM_SIDE_BACKEND && driver != t->my_peer;
+	return t->side == DDVM_SIDE_BACKEND && DDVM_PEER_IS_SPARE(t->my_peer) &&
+	       !READ_ONCE(t->named);
 }
 
 void ddvm_ivshmem_standby_prepared(struct ddvm_ivshmem *t)
@@ -358,9 +361,9 @@ void ddvm_ivshmem_standby_prepared(struct ddvm_ivshmem *t)
 	/* at error level: driver VMs boot "quiet", and the supervisor reads the console
 	 * for this line; it is not an error */
 	dev_err(&t->pdev->dev,
-		"ddvm: standby: the channel's driver VM is peer %u, this device is peer %u; "
-		"prepared, serving nothing until it is named\n",
-		le16_to_cpu(READ_ONCE(t->rg.hdr->backend_peer)), t->my_peer);
+		"ddvm: standby: this device is a warm spare's (peer %u); prepared, serving "
+		"nothing until the supervisor names it\n",
+		t->my_peer);
 }
 
 u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)
@@ -373,8 +376,14 @@ u16 ddvm_ivshmem_peer(struct ddvm_ivshmem *t)
 
 void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector)
 {
+	u16 peer = ddvm_ivshmem_peer(t);
+
+	/* the header's frontend_peer is the client's to write: ring only a client's or a
+	 * host tool's id, never the supervisor's private peer (abi.h, "Peer ids") */
+	if (t->side == DDVM_SIDE_BACKEND && !DDVM_PEER_IS_CLIENT(peer))
+		return;
 	atomic64_inc(&t->doorbells_out);
-	writel(((u32)ddvm_ivshmem_peer(t) << 16) | (vector & 0xffff), t->regs + IVSHMEM_DOORBELL);
+	writel(((u32)peer << 16) | (vector & 0xffff), t->regs + IVSHMEM_DOORBELL);
 }
 
 void ddvm_ivshmem_health(struct ddvm_ivshmem *t)

@@ -81,6 +81,7 @@ struct ddvm_ivshmem {
 	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
 	atomic64_t doorbells_in, doorbells_out;
 	bool standby_told; /* "ddvm: standby" said (ddvm_ivshmem_standby_prepared) */
+	bool named;	   /* backend: its control vector rang (ddvm_ivshmem_standby) */
 	/* Backend: the channel's identity as the supervisor gave it out of band (the
 	 * module's `channels` parameter, from fw_cfg opt/ddvm/channels): its target (the
 	 * NIC's or the disk controller's PCI address) and, net, the client's MAC. Unset
@@ -109,7 +110,8 @@ static inline int ddvm_ivshmem_vector_irq(const struct ddvm_ivshmem *t, unsigned
 
 /* Ring the other side's doorbell `vector`. The peer id is read from the header each
  * time (the supervisor may change it across restarts); a nonsense id only rings a
- * doorbell that nobody listens to. */
+ * doorbell that nobody listens to, and a backend rings only a client's or a host
+ * tool's id (abi.h, "Peer ids"). */
 void ddvm_ivshmem_kick(struct ddvm_ivshmem *t, unsigned int vector);
 
 /* Backend only: tell the supervisor "healthy" by ringing the doorbell of its private
@@ -140,12 +142,14 @@ static inline struct page *ddvm_ivshmem_page(const struct ddvm_ivshmem *t, resou
 }
 
 /*
- * Driver VM: is this device a warm spare's (supervisor/spare.h)? The channel header
- * names the driver VM's peer id in backend_peer; a device whose own IVPosition differs
- * is on standby: its translation module touches no ring and no header field, rings
- * nobody, sends no heartbeat, and asks again at each control-vector doorbell. It may
- * prepare what belongs to its own VM (open the disk, attach to the NIC), then calls
- * ddvm_ivshmem_standby_prepared(). Always false on the client side.
+ * Driver VM: is this device a warm spare's, on standby (supervisor/spare.h)? Its own
+ * IVPosition is a spare's id (abi.h, "Peer ids": never the header, which a client
+ * can write) and its control vector has not rung yet: the first doorbell there is the
+ * supervisor naming it the channel's driver VM, since no other peer may ring a spare
+ * before that. On standby its translation module touches no ring and no header field,
+ * rings nobody, sends no heartbeat, and asks again at each control-vector doorbell. It
+ * may prepare what belongs to its own VM (open the disk, attach to the NIC), then
+ * calls ddvm_ivshmem_standby_prepared(). Always false on the client side.
  */
 bool ddvm_ivshmem_standby(struct ddvm_ivshmem *t);
 

@@ -19,6 +19,13 @@
 #include <unistd.h>
 
 static const char *const sock_suffix[4] = { "driver", "client", "host", "spare" };
+/* The server's id series are abi.h's "Peer ids": what the modules judge a peer by. */
+_Static_assert(IVSHMEM_SERVER_ID_STRIDE == DDVM_PEER_STRIDE, "peer id series");
+_Static_assert(DDVM_PEER_IS_SPARE(IVSHMEM_SERVER_HIDDEN_ID), "a spare's ids");
+_Static_assert(DDVM_PEER_IS_CLIENT(CHANNEL_PEER_CLIENT) && DDVM_PEER_IS_CLIENT(CHANNEL_PEER_HOST) &&
+		   !DDVM_PEER_IS_CLIENT(CHANNEL_PEER_DRIVER) &&
+		   !DDVM_PEER_IS_SPARE(CHANNEL_PEER_DRIVER),
+	       "role keys");
 static const uint16_t sock_role[4] = { CHANNEL_PEER_DRIVER, CHANNEL_PEER_CLIENT, CHANNEL_PEER_HOST,
 				       CHANNEL_PEER_SPARE };
 
@@ -30,8 +37,8 @@ static void channel_peer_event(void *opaque, uint16_t role, uint16_t id, int up)
 {
 	struct channel *ch = opaque;
 
-	/* A spare's id is never published: its translation module compares it with
-	 * backend_peer and stays on standby while they differ (channel__promote_spare). */
+	/* A spare's id is published when it is promoted (channel__promote_spare): its
+	 * translation module knows it is a spare from its id (abi.h, "Peer ids"). */
 	if (!up || role == CHANNEL_PEER_SPARE)
 		return; /* the old id stays until a successor has one; ringing it is harmless */
 	if (role == CHANNEL_PEER_DRIVER) {
@@ -169,7 +176,11 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 			ret = -ENAMETOOLONG;
 			goto err_close_server;
 		}
-		ret = ivshmem_server__add_role(&ch->srv, ch->sock_path[i], sock_role[i]);
+		/* the spare's peer: nobody but us can ring it until it is promoted */
+		ret =
+		    sock_role[i] == CHANNEL_PEER_SPARE
+			? ivshmem_server__add_hidden_role(&ch->srv, ch->sock_path[i], sock_role[i])
+			: ivshmem_server__add_role(&ch->srv, ch->sock_path[i], sock_role[i]);
 		if (ret)
 			goto err_close_server;
 	}

@@ -5,13 +5,14 @@
  * channel's life: epochs, the header fields it owns (kept privately, written back),
  * the driver VM's health doorbell, and the request progress it can see.
  *
- * Sockets (RUNDIR/channels/):
- *   CHANNEL.driver.sock   peer id 0: the driver VM (DDVM_SIDE_BACKEND)
- *   CHANNEL.client.sock   peer id 1: the client VM or host process (DDVM_SIDE_FRONTEND)
- *   CHANNEL.host.sock     peer id 2: host tools (monitors, fault injectors)
- *   CHANNEL.spare.sock    peer id 4: the driver VM's warm spare (spare = yes only);
- *                         its id is never published in the header until a failover
- *                         moves it into the driver role (channel__promote_spare)
+ * Sockets (RUNDIR/channels/), with the peer ids of each (abi.h, "Peer ids"):
+ *   CHANNEL.driver.sock   0, 4, 8, ...: the driver VM (DDVM_SIDE_BACKEND)
+ *   CHANNEL.client.sock   1, 5, 9, ...: the client VM or host process (DDVM_SIDE_FRONTEND)
+ *   CHANNEL.host.sock     2, 6, 10, ...: host tools (monitors, fault injectors)
+ *   CHANNEL.spare.sock    7, 11, 15, ...: the driver VM's warm spare (spare = yes
+ *                         only); introduced to no other peer, and its id not
+ *                         published in the header, until a failover moves it into
+ *                         the driver role (channel__promote_spare)
  */
 #ifndef DDVM_CHANNEL_H
 #define DDVM_CHANNEL_H

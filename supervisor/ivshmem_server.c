@@ -32,7 +32,6 @@ int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd,
 	s->shm_fd = shm_fd;
 	s->vectors = vectors;
 	s->name = name ? name : "ivshmem";
-	s->next_id = IVSHMEM_SERVER_MAX_ROLES;
 	s->private_fd = -1;
 	return 0;
 }
@@ -43,11 +42,12 @@ int ivshmem_server__add_private(struct ivshmem_server *s, uint16_t id, uint16_t 
 
 	if (s->private_fd >= 0)
 		return -EEXIST;
-	if (id >= IVSHMEM_SERVER_MAX_ROLES)
-		return -EINVAL; /* fresh ids are counted from IVSHMEM_SERVER_MAX_ROLES */
 	for (i = 0; i < s->nr_roles; i++)
 		if (s->roles[i].peer_id == id)
 			return -EEXIST;
+	/* the one id no role's series holds (ivshmem_server.h) */
+	if (id != IVSHMEM_SERVER_HIDDEN_ID % IVSHMEM_SERVER_ID_STRIDE)
+		return -EINVAL;
 	s->private_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->private_fd < 0)
 		return -errno;
@@ -56,7 +56,7 @@ int ivshmem_server__add_private(struct ivshmem_server *s, uint16_t id, uint16_t 
 	return s->private_fd;
 }
 
-int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id)
+static int add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id, int hidden)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct ivshmem_role *r;
@@ -68,12 +68,16 @@ int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	for (i = 0; i < s->nr_roles; i++)
-		if (s->roles[i].peer_id == peer_id)
+		if (s->roles[i].peer_id == peer_id || (hidden && s->roles[i].hidden))
 			return -EEXIST;
 	if (s->private_fd >= 0 && s->private_id == peer_id)
 		return -EEXIST;
-	if (peer_id >= IVSHMEM_SERVER_MAX_ROLES)
-		return -EINVAL; /* role keys are small; fresh ids are counted above them */
+	/* a visible role's key is the first of its ids, and the series of ids must not
+	 * meet another role's: K + 4n for K < 3; the hidden role's and the private
+	 * peer's (3) are those of K = 3 */
+	if (hidden ? peer_id >= IVSHMEM_SERVER_MAX_ROLES
+		   : peer_id >= IVSHMEM_SERVER_HIDDEN_ID % IVSHMEM_SERVER_ID_STRIDE)
+		return -EINVAL;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -94,6 +98,8 @@ int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_
 	strcpy(r->path, path);
 	r->listen_fd = fd;
 	r->peer_id = peer_id;
+	r->hidden = hidden;
+	r->next_id = hidden ? IVSHMEM_SERVER_HIDDEN_ID : peer_id;
 	peer__reset(&r->peer);
 	return 0;
 
@@ -102,6 +108,16 @@ err_unlink:
 err_close:
 	close(fd);
 	return ret;
+}
+
+int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id)
+{
+	return add_role(s, path, peer_id, 0);
+}
+
+int ivshmem_server__add_hidden_role(struct ivshmem_server *s, const char *path, uint16_t peer_id)
+{
+	return add_role(s, path, peer_id, 1);
 }
 
 /*
@@ -173,6 +189,8 @@ static void ivshmem_server__notify_gone(struct ivshmem_server *s, struct ivshmem
 {
 	unsigned i;
 
+	if (r->hidden)
+		return; /* nobody heard of it */
 	for (i = 0; i < s->nr_roles; i++) {
 		struct ivshmem_role *o = &s->roles[i];
 
@@ -212,7 +230,23 @@ static int peer_uid_ok(int sock)
 	return cred.uid == 0 || cred.uid == geteuid();
 }
 
-/* Hand the new peer its setup, then introduce it to the others and them to it. */
+/* Introduce R (its id + eventfds) to every other connected peer that may ring it. */
+static void ivshmem_server__introduce(struct ivshmem_server *s, struct ivshmem_role *r)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr_roles; i++) {
+		struct ivshmem_role *o = &s->roles[i];
+
+		if (o == r || o->peer.sock < 0)
+			continue;
+		if (ivshmem_send_peer_fds(s, o->peer.sock, r) < 0)
+			ivshmem_server__drop(s, o, "cannot send new peer's eventfds");
+	}
+}
+
+/* Hand the new peer its setup, then introduce it to the others (unless its role is
+ * hidden) and them (but a hidden role's) to it. */
 static int ivshmem_server__welcome(struct ivshmem_server *s, struct ivshmem_role *r)
 {
 	unsigned i, v;
@@ -231,7 +265,7 @@ static int ivshmem_server__welcome(struct ivshmem_server *s, struct ivshmem_role
 	for (i = 0; !ret && i < s->nr_roles; i++) {
 		struct ivshmem_role *o = &s->roles[i];
 
-		if (o != r && o->peer.sock >= 0)
+		if (o != r && o->peer.sock >= 0 && !o->hidden)
 			ret = ivshmem_send_peer_fds(s, r->peer.sock, o);
 	}
 	/* the private peer: its one doorbell, for this role's holder only */
@@ -241,15 +275,8 @@ static int ivshmem_server__welcome(struct ivshmem_server *s, struct ivshmem_role
 		ret = ivshmem_send_peer_fds(s, r->peer.sock, r);
 	if (ret)
 		return ret;
-
-	for (i = 0; i < s->nr_roles; i++) {
-		struct ivshmem_role *o = &s->roles[i];
-
-		if (o == r || o->peer.sock < 0)
-			continue;
-		if (ivshmem_send_peer_fds(s, o->peer.sock, r) < 0)
-			ivshmem_server__drop(s, o, "cannot send new peer's eventfds");
-	}
+	if (!r->hidden)
+		ivshmem_server__introduce(s, r);
 	return 0;
 }
 
@@ -288,13 +315,16 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 			goto err_reject;
 		}
 	}
-	if (r->used && s->next_id > IVSHMEM_MAX_PEER_ID) {
-		pr_warn("%s: out of peer ids (%u reconnects); refusing", s->name, s->next_id);
+	if (r->next_id > IVSHMEM_MAX_PEER_ID) {
+		pr_warn("%s: out of peer ids for %s (each of its peers took a fresh one, and "
+			"QEMU cannot take an id back); refusing: a new channel (ddvm down, up) "
+			"starts the series again",
+			s->name, r->path);
 		goto err_reject;
 	}
 	r->peer.sock = sock;
-	r->peer.id = r->used ? s->next_id++ : r->peer_id;
-	r->used = 1;
+	r->peer.id = (uint16_t)r->next_id;
+	r->next_id += IVSHMEM_SERVER_ID_STRIDE;
 	ret = ivshmem_server__welcome(s, r);
 	if (ret) {
 		pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id, strerror(-ret));
@@ -437,8 +467,9 @@ int ivshmem_server__promote(struct ivshmem_server *s, uint16_t from, uint16_t to
 	if (t->peer.sock >= 0)
 		return -EBUSY;
 	t->peer = f->peer;
-	t->used = 1;
 	peer__reset(&f->peer);
+	if (f->hidden && !t->hidden)
+		ivshmem_server__introduce(s, t); /* now anyone may ring it */
 	if (s->private_fd >= 0 && s->private_role == to) {
 		ret = ivshmem_send(t->peer.sock, s->private_id, s->private_fd);
 		if (ret) {

@@ -14,13 +14,20 @@
  *
  * ddvm differences from QEMU's contrib server:
  *  - Peers come by ROLE: each listening socket is one role (driver VM, client, host
- *    tool), one peer per role at a time. The first peer of a role gets the role's own
- *    id (0, 1, 2); a peer that connects after its predecessor left gets a FRESH id
- *    (never reused). Reusing an id is not an option with QEMU 7.2: its ivshmem frees a
- *    departed peer's eventfd array without forgetting it (close_peer_eventfds), and a
- *    later peer with the same id writes into the freed array — heap corruption in every
- *    other VM of the channel. Whoever needs the current id (the channel header's
+ *    tool), one peer per role at a time. Role K (0, 1 or 2) gives its peers the ids K,
+ *    K + 4, K + 8, ... in turn: a peer that connects after its predecessor left gets a
+ *    FRESH id (never reused), and from its role's own series, so a peer that reconnects
+ *    without end uses up its role's ids only (16,384 of them; then the role is refused)
+ *    and never another role's (the rule is include/ddvm/abi.h's, "Peer ids"). Reusing
+ *    an id is not an option with QEMU 7.2: its ivshmem frees a departed peer's eventfd
+ *    array without forgetting it (close_peer_eventfds), and a later peer with the same
+ *    id writes into the freed array — heap corruption in every other VM of the
+ *    channel. Whoever needs the current id (the channel header's
  *    backend_peer/frontend_peer) learns it from the event callback.
+ *  - One HIDDEN role (ivshmem_server__add_hidden_role; a warm spare's) gives its peers
+ *    the ids 7, 11, 15, ... and introduces them to no other peer: it hears of the
+ *    others (and can ring them), but nobody can ring it but the server, until
+ *    ivshmem_server__promote() moves it into a role that is not hidden.
  *  - Peers never talk to the server. Anything a peer sends is a protocol violation and
  *    closes that peer. Sends never block: a peer that lets its socket fill up is closed.
  *  - Only peers running as our own uid (or root) are accepted.
@@ -43,6 +50,8 @@
 #define IVSHMEM_SERVER_MAX_ROLES   5	 /* listening sockets (= peer ids) per server */
 #define IVSHMEM_SERVER_MAX_VECTORS 64	 /* eventfds per peer; QEMU's MSI-X table is small */
 #define IVSHMEM_MAX_PEER_ID	   65535 /* QEMU's IVSHMEM_MAX_PEERS */
+#define IVSHMEM_SERVER_ID_STRIDE   4	 /* a role's ids: K, K + 4, K + 8, ... */
+#define IVSHMEM_SERVER_HIDDEN_ID   7	 /* the hidden role's first id (then + 4) */
 
 /* pollfd entries one server can ask for: a listener and a peer per role. */
 #define IVSHMEM_SERVER_MAX_POLLFDS (2 * IVSHMEM_SERVER_MAX_ROLES)
@@ -56,8 +65,9 @@ struct ivshmem_peer {
 struct ivshmem_role {
 	char path[108]; /* sun_path */
 	int listen_fd;
-	uint16_t peer_id; /* the role's key, and the id of its first peer */
-	int used;	  /* a peer held the role before: the next one gets a fresh id */
+	uint16_t peer_id; /* the role's key (and the id of its first peer, unless hidden) */
+	int hidden;	  /* its peer is introduced to nobody (add_hidden_role) */
+	uint32_t next_id; /* the id its next peer gets (the role's series, above) */
 	struct ivshmem_peer peer;
 };
 
@@ -75,7 +85,6 @@ struct ivshmem_server {
 	int shm_fd;	  /* not owned: the caller created the region and closes it */
 	unsigned vectors; /* eventfds per peer */
 	unsigned nr_roles;
-	uint32_t next_id; /* fresh ids start above every role's key */
 	struct ivshmem_role roles[IVSHMEM_SERVER_MAX_ROLES];
 	struct ivshmem_server_stats stats;
 	ivshmem_server_event_fn event;
@@ -89,12 +98,19 @@ struct ivshmem_server {
 int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd, unsigned vectors);
 /*
  * Listen on PATH (created; an existing socket file is replaced) for peers of the role
- * PEER_ID (its first peer gets that id). The functions below name roles by this key.
+ * PEER_ID, 0, 1 or 2 (its peers get the ids PEER_ID, PEER_ID + 4, ...; -EINVAL for
+ * another key). The functions below name roles by this key.
  */
 int ivshmem_server__add_role(struct ivshmem_server *s, const char *path, uint16_t peer_id);
 /*
- * A private peer ID (a free id below IVSHMEM_SERVER_MAX_ROLES, not a role's key) with
- * one eventfd, introduced only to peers of role ROLE. Returns the eventfd (nonblocking;
+ * The same for the one hidden role, key PEER_ID (< IVSHMEM_SERVER_MAX_ROLES, not a role
+ * or the private peer): its peers get the ids 7, 11, 15, ... and are introduced to no
+ * other peer until promoted. -EEXIST if there is one already.
+ */
+int ivshmem_server__add_hidden_role(struct ivshmem_server *s, const char *path, uint16_t peer_id);
+/*
+ * A private peer ID (3: the one id no role's series holds) with one eventfd,
+ * introduced only to peers of role ROLE. Returns the eventfd (nonblocking;
  * the server owns it) or a negative errno.
  */
 int ivshmem_server__add_private(struct ivshmem_server *s, uint16_t id, uint16_t role);
@@ -112,11 +128,13 @@ int ivshmem_server__peer_id(const struct ivshmem_server *s, uint16_t peer_id);
 int ivshmem_server__ring(struct ivshmem_server *s, uint16_t peer_id, unsigned vector);
 /*
  * Move the peer holding role FROM into role TO, which nobody holds (a warm spare
- * becomes the driver VM): same socket, same id, same eventfds, so no other peer hears
- * anything. If the private peer belongs to TO, it is introduced to the newcomer now,
- * the way any new peer is (id + eventfd). FROM is free afterwards; its next peer gets
- * a fresh id. Returns the peer's id, -ENOTCONN (nobody holds FROM), -EBUSY (TO is
- * held), -ENOENT (no such role) or the error of the introduction (the peer is dropped).
+ * becomes the driver VM): same socket, same id, same eventfds. FROM hidden: it is
+ * introduced to the other peers now (its id + eventfds, as a new peer would be); else
+ * they knew it already and hear nothing. If the private peer belongs to TO, it is
+ * introduced to the newcomer too. FROM is free afterwards; its next peer gets a fresh
+ * id. Returns the peer's id, -ENOTCONN (nobody holds FROM), -EBUSY (TO is held),
+ * -ENOENT (no such role) or the error of the private peer's introduction (the peer is
+ * dropped; another peer that cannot take the introduction is dropped instead).
  */
 int ivshmem_server__promote(struct ivshmem_server *s, uint16_t from, uint16_t to);
 /* Drop a peer (e.g. the supervisor killed its VM); the others hear it left. */

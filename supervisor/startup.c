@@ -278,6 +278,21 @@ static void channel_problem(struct supervisor *sup, const struct channel *ch,
 	}
 }
 
+/*
+ * A running driver VM whose side of a channel is not READY: ring its control vector
+ * (once a tick). A translation module waits for that doorbell where its device has a
+ * warm spare's peer id (abi.h, "Peer ids"): one reloaded in a driver VM that had been
+ * the spare would otherwise serve only after the client's next control doorbell. To
+ * any other module a control doorbell is a look at the header, nothing more.
+ */
+static void nudge_backend(struct supervisor *sup, struct channel *ch)
+{
+	const struct vm *drv = supervisor__find_vm(sup, ch->cfg->dev->vm->name);
+
+	if (drv && drv->state == VM_RUNNING && drv->ready_ms && !side_ready(ch, 1))
+		channel__ring_driver(ch);
+}
+
 int startup__tick(struct supervisor *sup, uint64_t now)
 {
 	unsigned i;
@@ -291,6 +306,7 @@ int startup__tick(struct supervisor *sup, uint64_t now)
 			s->backend_epoch = sup->channels[i].own.epoch;
 			s->backend_ready_ms = now;
 		}
+		nudge_backend(sup, &sup->channels[i]);
 		channel_problem(sup, &sup->channels[i], s, now, problem, sizeof(problem));
 		if (problem[0] && !s->problem[0])
 			s->since_ms = now;

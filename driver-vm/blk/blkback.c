@@ -969,9 +969,8 @@ static void blkback_resize(struct blkback *bb)
 /*
  * A warm spare's device: is it the channel's driver VM now? Its disk was opened and
  * its read path run on standby (blkback_open_work), so serve at once, in this work:
- * the failover gap is what this costs. A device named before it was prepared (only a
- * scribbled header can do that: the supervisor promotes prepared spares) opens the
- * disk first, as at probe.
+ * the failover gap is what this costs. A device named before it was prepared (a spare
+ * that had to take over while still restoring) opens the disk first, as at probe.
  */
 static void blkback_takeover(struct blkback *bb)
 {

@@ -253,6 +253,26 @@ struct ddvm_region_hdr {
  */
 #define DDVM_PEER_SUPERVISOR 3 /* ivshmem peer id; no socket, no VM */
 
+/*
+ * Peer ids. The supervisor's ivshmem server (supervisor/ivshmem_server.h) gives each
+ * role of a channel its own series of ids and never reuses one: the driver VM 0, 4,
+ * 8, ...; the client 1, 5, 9, ...; a host tool 2, 6, 10, ...; a warm spare 7, 11, 15,
+ * ...; 3 is its private peer (above). Each side reads its own id from its device
+ * (IVPosition), which no other peer can change, so unlike any header field the series
+ * is evidence a client cannot forge:
+ * - A translation module whose device has a spare's id runs in a warm spare: it stays
+ *   on standby until its control vector first rings. Until the supervisor makes the
+ *   spare the channel's driver VM no other peer is given the spare's doorbells, so
+ *   only the supervisor can ring it: a client cannot keep a spare from standby, nor
+ *   make it serve beside the driver VM.
+ * - A translation module rings only a client's or a host tool's id: frontend_peer is
+ *   the client's to write, and must not aim the driver VM's doorbells elsewhere (at the
+ *   supervisor's private peer, whose doorbell says "the driver VM is healthy").
+ */
+#define DDVM_PEER_STRIDE	4
+#define DDVM_PEER_IS_SPARE(id)	((id) % DDVM_PEER_STRIDE == 3 && (id) != DDVM_PEER_SUPERVISOR)
+#define DDVM_PEER_IS_CLIENT(id) ((id) % DDVM_PEER_STRIDE == 1 || (id) % DDVM_PEER_STRIDE == 2)
+
 /* ctl_flags */
 #define DDVM_CTL_SHUTDOWN (1u << 0) /* supervisor is tearing the channel down */
 #define DDVM_CTL_BACKEND_GONE                                                                      \

@@ -356,12 +356,12 @@ static void test_promote(void **state)
 	assert_int_equal(read(hfd, &val, sizeof(val)), sizeof(val));
 	assert_int_equal(val, 1);
 
-	/* the role it left: a fresh id, introduced to the promoted peer as usual */
+	/* the role it left: a fresh id of its series, introduced to the promoted peer */
 	c = client_connect(f->path[1]);
-	shm_c = expect_setup(c, IVSHMEM_SERVER_MAX_ROLES);
+	shm_c = expect_setup(c, 1 + IVSHMEM_SERVER_ID_STRIDE);
 	expect_eventfds(c, 1, c_sees_b);
-	expect_eventfds(c, IVSHMEM_SERVER_MAX_ROLES, c_own);
-	expect_eventfds(b, IVSHMEM_SERVER_MAX_ROLES, b_sees_c);
+	expect_eventfds(c, 1 + IVSHMEM_SERVER_ID_STRIDE, c_own);
+	expect_eventfds(b, 1 + IVSHMEM_SERVER_ID_STRIDE, b_sees_c);
 	pthread_mutex_lock(&f->lock);
 	assert_int_equal(ivshmem_server__promote(&f->srv, 1, 0), -EBUSY); /* 0 is held */
 	pthread_mutex_unlock(&f->lock);
@@ -375,6 +375,94 @@ static void test_promote(void **state)
 	close(shm_c);
 	close(b);
 	close(c);
+}
+
+/*
+ * A hidden role (a warm spare's): its peers get 7, 11, ...; it hears of the others, but
+ * nobody hears of it (so nobody but the server can ring it) until it is promoted, when
+ * the others get its eventfds as a new peer's; its comings and goings are not told.
+ */
+static void test_hidden_role(void **state)
+{
+	struct fixture *f = *state;
+	int a_own[VECTORS], c_own[VECTORS], s_own[VECTORS], s2_own[VECTORS];
+	int a_sees_c[VECTORS], c_sees_a[VECTORS], s_sees_a[VECTORS], s_sees_c[VECTORS];
+	int c_sees_s[VECTORS], s2_sees_c[VECTORS], s2_sees_s[VECTORS];
+	int a, c, s, s2, shm_a, shm_c, shm_s, shm_s2, priv;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/spare.sock", f->dir);
+	pthread_mutex_lock(&f->lock);
+	assert_true(ivshmem_server__add_private(&f->srv, 3, 0) >= 0);
+	assert_int_equal(ivshmem_server__add_role(&f->srv, path, 4), -EINVAL); /* 4 = 0 + 4 */
+	assert_int_equal(ivshmem_server__add_hidden_role(&f->srv, path, 3), -EEXIST);
+	assert_int_equal(ivshmem_server__add_hidden_role(&f->srv, path, 4), 0);
+	assert_int_equal(ivshmem_server__add_hidden_role(&f->srv, "/tmp/unused.sock", 2),
+			 -EEXIST); /* one only */
+	pthread_mutex_unlock(&f->lock);
+
+	a = client_connect(f->path[0]);
+	shm_a = expect_setup(a, 0);
+	assert_int_equal(client_recv(a, &priv), 3);
+	close(priv);
+	expect_eventfds(a, 0, a_own);
+	c = client_connect(f->path[1]);
+	shm_c = expect_setup(c, 1);
+	expect_eventfds(c, 0, c_sees_a);
+	expect_eventfds(c, 1, c_own);
+	expect_eventfds(a, 1, a_sees_c);
+
+	/* the spare: told of a and c, told of no private peer, and nobody told of it */
+	s = client_connect(path);
+	shm_s = expect_setup(s, IVSHMEM_SERVER_HIDDEN_ID);
+	expect_eventfds(s, 0, s_sees_a);
+	expect_eventfds(s, 1, s_sees_c);
+	expect_eventfds(s, IVSHMEM_SERVER_HIDDEN_ID, s_own);
+	wait_peer_state(f, 4, 1);
+	expect_nothing(f, a);
+	expect_nothing(f, c);
+
+	/* the driver VM dies: everyone who knew it hears so; then the spare takes over,
+	 * and only now the client gets its eventfds (and the spare the private peer) */
+	close(a);
+	expect_plain(c, 0);
+	expect_plain(s, 0);
+	wait_peer_state(f, 0, 0);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(ivshmem_server__promote(&f->srv, 4, 0), IVSHMEM_SERVER_HIDDEN_ID);
+	pthread_mutex_unlock(&f->lock);
+	expect_eventfds(c, IVSHMEM_SERVER_HIDDEN_ID, c_sees_s);
+	assert_int_equal(client_recv(s, &priv), 3);
+	close(priv);
+
+	/* the next spare: the hidden series goes on; it comes and goes unheard */
+	s2 = client_connect(path);
+	shm_s2 = expect_setup(s2, IVSHMEM_SERVER_HIDDEN_ID + IVSHMEM_SERVER_ID_STRIDE);
+	expect_eventfds(s2, IVSHMEM_SERVER_HIDDEN_ID, s2_sees_s); /* role 0 now */
+	expect_eventfds(s2, 1, s2_sees_c);
+	expect_eventfds(s2, IVSHMEM_SERVER_HIDDEN_ID + IVSHMEM_SERVER_ID_STRIDE, s2_own);
+	close(s2);
+	wait_peer_state(f, 4, 0);
+	expect_nothing(f, s);
+	expect_nothing(f, c);
+
+	close_all(a_own, VECTORS);
+	close_all(c_own, VECTORS);
+	close_all(s_own, VECTORS);
+	close_all(s2_own, VECTORS);
+	close_all(a_sees_c, VECTORS);
+	close_all(c_sees_a, VECTORS);
+	close_all(s_sees_a, VECTORS);
+	close_all(s_sees_c, VECTORS);
+	close_all(c_sees_s, VECTORS);
+	close_all(s2_sees_c, VECTORS);
+	close_all(s2_sees_s, VECTORS);
+	close(shm_a);
+	close(shm_c);
+	close(shm_s);
+	close(shm_s2);
+	close(c);
+	close(s);
 }
 
 /*
@@ -413,8 +501,8 @@ static void test_restart_gets_fresh_id(void **state)
 	shm_c = expect_setup(cli, 1);
 	expect_eventfds(cli, 1, cli_own);
 	for (round = 0; round < 3; round++) {
-		/* First peer of the role: the role's id; later ones: fresh ids above the roles. */
-		int64_t id = round == 0 ? 0 : IVSHMEM_SERVER_MAX_ROLES + round - 1;
+		/* The role's series: its key, then + 4 each time (abi.h, "Peer ids"). */
+		int64_t id = round * IVSHMEM_SERVER_ID_STRIDE;
 		int drv = client_connect(f->path[0]);
 		int shm_d = expect_setup(drv, id);
 
@@ -441,7 +529,7 @@ static void test_restart_gets_fresh_id(void **state)
 	assert_int_equal(log.role[0], 1);
 	assert_int_equal(log.id[0], 1);
 	assert_int_equal(log.role[5], 0);
-	assert_int_equal(log.id[5], IVSHMEM_SERVER_MAX_ROLES + 1);
+	assert_int_equal(log.id[5], 2 * IVSHMEM_SERVER_ID_STRIDE);
 	assert_int_equal(log.up[5], 1);
 	assert_int_equal(log.up[6], 0);
 	f->srv.event = NULL;
@@ -578,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_peers_and_doorbells, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_promote, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_role, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_gets_fresh_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_peer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_talking_peer_is_closed, setup, teardown),

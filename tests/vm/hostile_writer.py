@@ -30,6 +30,10 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
   identity   backend_target = --target (e.g. another client's disk), whenever not so,
              every millisecond: what the translation module would open if it took the
              channel's identity from the header when it probes (a restart, a takeover)
+  spare      backend_peer = --peer (a warm spare's id: 7, 11, ...), whenever not so,
+             every millisecond, and the control vector of every peer it may ring, every
+             50 ms: what would make a spare's translation module serve beside the
+             driver VM, or leave standby, if it judged by the header
   noise      random bytes over both status lines, the device description and both
              rings' control blocks and descriptors
   storm      every doorbell of every peer, as fast as one host thread can ring them
@@ -63,10 +67,10 @@ HDR, RING = abi.region_hdr, abi.ring_ctl
 KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "control",
          "noise", "storm", "spin"]
 # kinds only on request (not in the default rotation): they need an argument
-EXTRA_KINDS = ["identity"]
+EXTRA_KINDS = ["identity", "spare"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
-TICK = {"heartbeat": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
+TICK = {"heartbeat": 0.001, "spare": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
 TICK_DEFAULT = 0.02
 
 
@@ -214,6 +218,11 @@ class Writer:
             if bytes(ch.mem[off:off + n]) != want:
                 ch.mem[off:off + n] = want
                 self.bump(kind)
+        elif kind == "spare":
+            if ch.hdr("backend_peer") != self.peer:
+                ch.set_hdr("backend_peer", self.peer)
+                self.bump(kind)
+            self.kick([control], every=0.05)
         elif kind == "noise":
             # both status lines and the device description: everything up to the ring table
             ch.mem[HDR.backend_state:HDR.rings] = os.urandom(HDR.rings - HDR.backend_state)
@@ -239,6 +248,7 @@ def main():
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--target", default="", help="backend_target of kind identity")
+    ap.add_argument("--peer", type=int, default=7, help="backend_peer of kind spare")
     a = ap.parse_args()
     kinds = [k for k in a.kinds.split(",") if k]
     for k in kinds:
@@ -252,6 +262,7 @@ def main():
     ch = Channel(a.sock)
     w = Writer(ch, random.Random(seed))
     w.target = a.target
+    w.peer = a.peer
     log(f"connected as peer {ch.me}, region {ch.size} bytes, {ch.nrings} rings, "
         f"epoch {ch.hdr('epoch')}, doorbells of peers {sorted(ch.doorbells)}, seed {seed}")
     t0 = time.monotonic()
