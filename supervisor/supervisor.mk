@@ -20,12 +20,13 @@ SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config vm_
 ALL_TARGETS  += $(DDVM_BIN)
 CHECK_DEPS   += supervisor-tests
 
-$(SUP_DIR)/%.o: supervisor/%.c supervisor/*.h
+# every object also depends on the wire ABI (include/ddvm/) and the ring code
+$(SUP_DIR)/%.o: supervisor/%.c supervisor/*.h $(RING_HDRS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $@")
 	$(Q)$(CC) $(DDVM_CFLAGS) -c -o $@ $<
 
-$(SUP_DIR)/san/%.o: supervisor/%.c supervisor/*.h
+$(SUP_DIR)/san/%.o: supervisor/%.c supervisor/*.h $(RING_HDRS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC SAN  $@")
 	$(Q)$(CC) $(DDVM_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
