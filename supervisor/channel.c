@@ -455,7 +455,7 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 					 "answered for %llu ms",
 					 ch->cfg->name, i - 1, req_cons - rsp_prod,
 					 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
-				return 1;
+				return CHANNEL_STALL_UNANSWERED;
 			}
 			continue;
 		}
@@ -471,7 +471,7 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 			snprintf(why, len, "channel %s ring %u: %u requests untouched for %llu ms",
 				 ch->cfg->name, i, prod - cons,
 				 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
-			return 1;
+			return CHANNEL_STALL_UNTOUCHED;
 		}
 	}
 	return 0;

@@ -51,6 +51,7 @@ struct channel {
 	uint64_t claim_hold_ms; /* no session for a claim before this (back-off) */
 	uint64_t tamper_logged_ms;
 	int throttled_logged;
+	int slow_logged; /* "requests taken but not answered" told, until they move */
 	uint32_t req_cons[DDVM_MAX_RINGS];
 	uint64_t req_changed_ms[DDVM_MAX_RINGS];
 	/* recovery: a net channel whose NIC had its link when its driver VM failed is
@@ -119,10 +120,14 @@ void channel__host_flag(struct channel *ch, uint32_t flag, int on);
  * Health checks, each returning 1 and a reason in WHY:
  *  - heartbeat_stalled: the driver VM's health doorbell (abi.h) has not rung for
  *    TIMEOUT ms, once it rang in this epoch. Evidence: only the driver VM can ring it.
- *  - requests_stalled: requests it should consume sat untouched (or taken and not
- *    answered) for TIMEOUT ms, as the ring indices in the region say. A claim: the
- *    client can write those indices too.
+ *  - requests_stalled: requests it should consume sat untouched
+ *    (CHANNEL_STALL_UNTOUCHED), or blk requests it took were not answered
+ *    (CHANNEL_STALL_UNANSWERED: its disk is slow or its driver hangs), for TIMEOUT
+ *    ms, as the ring indices in the region say. A claim: the client can write those
+ *    indices too.
  */
+#define CHANNEL_STALL_UNTOUCHED	 1
+#define CHANNEL_STALL_UNANSWERED 2
 int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
 			       size_t len);
 int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,

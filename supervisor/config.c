@@ -655,6 +655,14 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return set_props(ps, d, k, v);
 	if (!strcmp(k, "cache") || !strcmp(k, "aio"))
 		return key_drive(ps, d, k, v);
+	if (!strcmp(k, "bps_limit")) {
+		d->bps_limit_line = ps->line;
+		return set_uint(ps, k, &d->bps_limit, v, 0, UINT_MAX);
+	}
+	if (!strcmp(k, "iops_limit")) {
+		d->iops_limit_line = ps->line;
+		return set_uint(ps, k, &d->iops_limit, v, 0, UINT_MAX);
+	}
 	if (!strcmp(k, "mtu")) {
 		d->mtu_line = ps->line;
 		return set_uint(ps, k, &d->mtu, v, 68, 65521);
@@ -746,8 +754,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 	perr(ps,
 	     "[device %s]: unknown key '%s'; known: vm, kind, model, props, controller_props, "
 	     "host, backend, tap, bridge, mac, mtu, image, size, format, readonly, queues, cache, "
-	     "aio, "
-	     "werror, rerror, discard, detect_zeroes",
+	     "aio, bps_limit, iops_limit, werror, rerror, discard, detect_zeroes",
 	     d->name, k);
 	return -1;
 }

@@ -94,6 +94,11 @@ struct cfg_device {
 				  directsync | unsafe */
 	char aio[16];	       /* "" (QEMU's threads) | threads | native | io_uring */
 	int cache_line, aio_line;
+	/* blk: QEMU's I/O throttling of the disk (-drive throttling.bps-total and
+	 * throttling.iops-total): bytes and requests per second, reads and writes
+	 * together; 0 = none. A shared driver VM's cap on one client's disk. */
+	unsigned bps_limit, iops_limit;
+	int bps_limit_line, iops_limit_line;
 	unsigned mtu; /* net: 0 = leave it (1500); else NIC, client, tap, bridge port */
 	int mtu_line;
 	int host_mtu; /* net, mtu set: the model takes host_mtu (virtio-net) */

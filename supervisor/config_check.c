@@ -707,6 +707,10 @@ static int storage_keys_line(const struct cfg_device *d)
 		l = d->detect_zeroes_line;
 	if (d->cache_line && (!l || d->cache_line < l))
 		l = d->cache_line;
+	if (d->bps_limit_line && (!l || d->bps_limit_line < l))
+		l = d->bps_limit_line;
+	if (d->iops_limit_line && (!l || d->iops_limit_line < l))
+		l = d->iops_limit_line;
 	if (d->aio_line && (!l || d->aio_line < l))
 		l = d->aio_line;
 	return l;
@@ -879,7 +883,8 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK))
 		cfg_error(cfg, f, storage_keys_line(d),
 			  "[device %s]: werror/rerror/discard/"
-			  "detect_zeroes/cache/aio are for blk devices with an image; remove them",
+			  "detect_zeroes/cache/aio/bps_limit/iops_limit are for blk devices with "
+			  "an image; remove them",
 			  d->name);
 	if ((d->props_line || d->controller_props_line) && d->host[0])
 		cfg_error(cfg, f, d->props_line ? d->props_line : d->controller_props_line,

@@ -363,6 +363,7 @@ static void health__claim(struct vm *vm, struct channel *ch, const char *why, ui
 static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now)
 {
 	char why[256];
+	int stall;
 
 	if (channel__own_tampered(ch, why, sizeof(why)) &&
 	    now - ch->tamper_logged_ms >= TAMPER_LOG_MS) {
@@ -375,13 +376,32 @@ static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now
 		health__fail(vm, why, now);
 		return 1;
 	}
-	if (channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why, sizeof(why))) {
-		if (health__sole_client(vm)) {
-			health__fail(vm, why, now);
-			return 1;
-		}
-		health__claim(vm, ch, why, now);
+	stall = channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why, sizeof(why));
+	if (!stall) {
+		ch->slow_logged = 0;
+		return 0;
 	}
+	if (health__sole_client(vm)) {
+		health__fail(vm, why, now);
+		return 1;
+	}
+	if (stall == CHANNEL_STALL_UNANSWERED) {
+		/*
+		 * The translation module took the requests and its disk has not answered:
+		 * a slow host file (a lone flush of much dirty data, a bps_limit) or a hung
+		 * driver; nobody can tell which from here. Either way only this channel's
+		 * client waits (a disk serves one channel), and a new session would throw
+		 * away what the disk is doing: say so, once, and go on watching.
+		 */
+		if (!ch->slow_logged)
+			pr_warn("%s: %s: its disk is slow, or its driver hangs; %s serves other "
+				"clients too, so it is not restarted for this channel ('ddvm "
+				"restart %s' if the driver hangs)",
+				vm->cfg->name, why, vm->cfg->name, vm->cfg->name);
+		ch->slow_logged = 1;
+		return 0;
+	}
+	health__claim(vm, ch, why, now);
 	return 0;
 }
 

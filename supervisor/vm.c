@@ -147,7 +147,7 @@ static const char *comma(const char *props, char *buf, size_t len)
  */
 static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 {
-	char p[CFG_PROPS_MAX + 2], cp[CFG_PROPS_MAX + 2];
+	char p[CFG_PROPS_MAX + 2], cp[CFG_PROPS_MAX + 2], bps[48] = "", iops[48] = "";
 	const char *props = comma(d->props, p, sizeof(p));
 	const char *cprops = comma(d->controller_props, cp, sizeof(cp));
 	/* discard = off on a disk behind a bus (ide-hd, scsi-hd, usb-storage): QEMU
@@ -160,14 +160,18 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 				 ? ",discard_granularity=0"
 				 : "";
 
+	if (d->bps_limit)
+		snprintf(bps, sizeof(bps), ",throttling.bps-total=%u", d->bps_limit);
+	if (d->iops_limit)
+		snprintf(iops, sizeof(iops), ",throttling.iops-total=%u", d->iops_limit);
 	add(a, "-drive");
 	add(a,
 	    "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
-	    "detect-zeroes=%s%s%s%s%s%s%s",
+	    "detect-zeroes=%s%s%s%s%s%s%s%s%s",
 	    d->name, d->image, d->format, d->werror[0] ? d->werror : "report",
 	    d->rerror[0] ? d->rerror : "report", d->discard ? "unmap" : "ignore",
 	    d->detect_zeroes[0] ? d->detect_zeroes : "off", d->readonly ? ",readonly=on" : "",
-	    d->cache[0] ? ",cache=" : "", d->cache, d->aio[0] ? ",aio=" : "", d->aio,
+	    d->cache[0] ? ",cache=" : "", d->cache, d->aio[0] ? ",aio=" : "", d->aio, bps, iops,
 	    /* spare = yes: the paused spare's QEMU holds the image open too, and QEMU's
 	     * image locking would refuse it; the supervisor is the lock instead: the
 	     * spare does no I/O until the active QEMU is reaped (spare.h). Raw only. */

@@ -630,14 +630,15 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 	return sysfs_emit(buf,
 			  "client %pM\ntarget %s\nstate %s\nepoch %u\nactive %d\n"
 			  "tx_frames %llu\ntx_bytes %llu\ntx_wire %llu\ntx_local %llu\n"
-			  "tx_drops %llu\ntx_bad %llu\nrx_frames %llu\nrx_bytes %llu\n"
+			  "tx_drops %llu\ntx_bad %llu\ntx_storm_drops %llu\nrx_frames %llu\n"
+			  "rx_bytes %llu\n"
 			  "rx_drops %llu\nrx_queued %llu\nkicks_out %llu\nirqs %llu\npolls %llu\n"
 			  "violations %llu\nresets %llu\n",
 			  p->mac, p->target, state < ARRAY_SIZE(states) ? states[state] : "?",
 			  p->epoch, READ_ONCE(p->active), s->tx_frames, s->tx_bytes, s->tx_wire,
-			  s->tx_local, s->tx_drops, s->tx_bad, s->rx_frames, s->rx_bytes,
-			  s->rx_drops, s->rx_queued, s->kicks_out, s->irqs, s->polls, s->violations,
-			  s->resets);
+			  s->tx_local, s->tx_drops, s->tx_bad, s->tx_storm_drops, s->rx_frames,
+			  s->rx_bytes, s->rx_drops, s->rx_queued, s->kicks_out, s->irqs, s->polls,
+			  s->violations, s->resets);
 }
 static DEVICE_ATTR_RO(stats);
 
@@ -679,6 +680,7 @@ static void port_stats_fill(struct netback_port *p, struct port_snap *s)
 	s->n.rx_soft = READ_ONCE(st->rx_soft);
 	s->n.rx_queued = READ_ONCE(st->rx_queued);
 	s->n.rx_drops = READ_ONCE(st->rx_drops);
+	s->n.tx_storm_drops = READ_ONCE(st->tx_storm_drops);
 }
 
 static void port_stats_snapshot(struct device *dev, struct port_snap *s)

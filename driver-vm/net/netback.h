@@ -46,6 +46,7 @@ struct netback_stats {
 	u64 tx_frames, tx_bytes; /* client -> driver VM (wire or local) */
 	u64 tx_wire, tx_local;	 /* ... sent to the NIC / switched to another client */
 	u64 tx_drops, tx_bad;	 /* dropped (no memory, too big) / malformed by client */
+	u64 tx_storm_drops;	 /* broadcast/multicast over storm_pps, dropped */
 	u64 rx_frames, rx_bytes; /* driver VM -> client */
 	u64 rx_drops;		 /* rx ring and backlog full, or channel not ready */
 	u64 rx_queued;		 /* frames that waited in the backlog for a slot */
@@ -79,6 +80,10 @@ struct netback_port {
 	 * names us; the control doorbell runs takeover, which asks again */
 	bool standby;
 	struct work_struct takeover;
+	/* storm control (switch.c): broadcast/multicast the client may still send, and
+	 * when the bucket was last filled; the tx path (NAPI) alone touches them */
+	u32 storm_tokens;
+	unsigned long storm_stamp;
 
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
 	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */

@@ -7,6 +7,13 @@
  * broadcast and multicast. Frames from a client go to another client when it owns the
  * destination MAC, to every other client and the wire when it is broadcast or
  * multicast, and to the wire otherwise.
+ *
+ * Storm control: broadcast and multicast from one client reach every other client of
+ * the NIC (and the wire), so one client's flood would fill the others' rx rings and
+ * take their driver VM's CPU. Like a hardware switch's storm control, each client may
+ * send at most storm_pps such frames a second (a burst of one second's worth); the
+ * rest are dropped and counted (tx_storm_drops). Frames from the wire are not limited:
+ * the LAN is the NIC's, not one client's.
  */
 #include <linux/module.h>
 #include <linux/etherdevice.h>
@@ -20,6 +27,38 @@ static LIST_HEAD(switches); /* struct netback_switch, under rtnl */
 static unsigned int nic_mtu;
 module_param(nic_mtu, uint, 0444);
 MODULE_PARM_DESC(nic_mtu, "set the NIC's MTU when attaching (0: leave it)");
+
+static unsigned int storm_pps = 1000;
+module_param(storm_pps, uint, 0644);
+MODULE_PARM_DESC(storm_pps,
+		 "broadcast/multicast frames a second each client may send (0: no limit)");
+
+/* May FROM send one more broadcast/multicast frame? A token bucket of storm_pps a
+ * second, holding at most one second's worth. Called from FROM's tx path only. */
+static bool storm_ok(struct netback_port *from)
+{
+	unsigned int rate = READ_ONCE(storm_pps);
+	unsigned long now = jiffies;
+	u64 add;
+
+	if (!rate)
+		return true;
+	add = (u64)(now - from->storm_stamp) * rate / HZ;
+	if (add) { /* else the time stays counted for the next frame */
+		from->storm_tokens = min_t(u64, from->storm_tokens + add, rate);
+		from->storm_stamp = now;
+	}
+	if (!from->storm_tokens) {
+		port_stat_inc(from, tx_storm_drops);
+		dev_info_ratelimited(&from->t.pdev->dev,
+				     "ddvm_netback: client %pM sends over %u broadcast/multicast "
+				     "frames a second: the rest are dropped (storm_pps)\n",
+				     from->mac, rate);
+		return false;
+	}
+	from->storm_tokens--;
+	return true;
+}
 
 static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac)
 {
@@ -259,6 +298,10 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 		goto out;
 	}
 	if (is_multicast_ether_addr(dst)) {
+		if (!storm_ok(from)) {
+			kfree_skb(skb);
+			goto out;
+		}
 		list_for_each_entry_rcu(q, &sw->ports, sw_node)
 			if (q != from)
 				port_deliver(q, skb);

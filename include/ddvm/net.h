@@ -68,19 +68,20 @@ struct ddvm_net_desc {
 /* The net translation module's counters: hdr.stats.service (abi.h; display only).
  * tx: client -> driver VM, rx: driver VM -> client; docs/net.md, "Counters". */
 struct ddvm_net_stats {
-	ddvm_le64 tx_frames;	 /* frames taken from the client's tx ring */
-	ddvm_le64 tx_bytes;	 /* ... their bytes */
-	ddvm_le64 tx_copy_bytes; /* bytes copied out of tx slots into skbs */
-	ddvm_le64 tx_wire;	 /* frames handed to the NIC (dev_queue_xmit) */
-	ddvm_le64 tx_local;	 /* frames switched to another client of the NIC */
-	ddvm_le64 tx_drops;	 /* frames dropped (no memory, too big, no NIC) */
-	ddvm_le64 tx_bad;	 /* frames with malformed offload metadata */
-	ddvm_le64 rx_frames;	 /* frames put into the client's rx ring */
-	ddvm_le64 rx_bytes;	 /* ... their bytes */
-	ddvm_le64 rx_copy_bytes; /* bytes copied from skbs into rx slots */
-	ddvm_le64 rx_soft;	 /* frames whose offloads were resolved here (one more copy) */
-	ddvm_le64 rx_queued;	 /* frames that waited in the backlog for an rx slot */
-	ddvm_le64 rx_drops;	 /* frames dropped (ring and backlog full, client away) */
+	ddvm_le64 tx_frames;	  /* frames taken from the client's tx ring */
+	ddvm_le64 tx_bytes;	  /* ... their bytes */
+	ddvm_le64 tx_copy_bytes;  /* bytes copied out of tx slots into skbs */
+	ddvm_le64 tx_wire;	  /* frames handed to the NIC (dev_queue_xmit) */
+	ddvm_le64 tx_local;	  /* frames switched to another client of the NIC */
+	ddvm_le64 tx_drops;	  /* frames dropped (no memory, too big, no NIC) */
+	ddvm_le64 tx_bad;	  /* frames with malformed offload metadata */
+	ddvm_le64 rx_frames;	  /* frames put into the client's rx ring */
+	ddvm_le64 rx_bytes;	  /* ... their bytes */
+	ddvm_le64 rx_copy_bytes;  /* bytes copied from skbs into rx slots */
+	ddvm_le64 rx_soft;	  /* frames whose offloads were resolved here (one more copy) */
+	ddvm_le64 rx_queued;	  /* frames that waited in the backlog for an rx slot */
+	ddvm_le64 rx_drops;	  /* frames dropped (ring and backlog full, client away) */
+	ddvm_le64 tx_storm_drops; /* broadcast/multicast over the storm limit, dropped */
 };
 
 /* struct ddvm_net_stats' names and units, in order (abi.h, DDVM_CHAN_STATS_FIELDS). */
@@ -97,11 +98,12 @@ struct ddvm_net_stats {
 	X(rx_copy_bytes, BYTES)                                                                    \
 	X(rx_soft, COUNT)                                                                          \
 	X(rx_queued, COUNT)                                                                        \
-	X(rx_drops, COUNT)
+	X(rx_drops, COUNT)                                                                         \
+	X(tx_storm_drops, COUNT)
 
 _Static_assert(sizeof(struct ddvm_net_config) == 0x100, "net config size");
 _Static_assert(sizeof(struct ddvm_net_desc) == DDVM_DESC_SIZE, "net desc size");
-_Static_assert(sizeof(struct ddvm_net_stats) == 13 * 8, "net counters size");
+_Static_assert(sizeof(struct ddvm_net_stats) == 14 * 8, "net counters size");
 _Static_assert(DDVM_STATS_SERVICE_SIZE >= sizeof(struct ddvm_net_stats), "net counters fit");
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, mac, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, mtu, 6);
@@ -129,6 +131,7 @@ DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_copy_bytes, 0x48);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_soft, 0x50);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_queued, 0x58);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_drops, 0x60);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_storm_drops, 0x68);
 #define DDVM_NET_STAT_INDEX_(name, unit) DDVM_NET_STAT_##name,
 enum { DDVM_NET_STATS_FIELDS(DDVM_NET_STAT_INDEX_) DDVM_NET_STATS_N };
 #define DDVM_NET_STAT_ORDER_(name, unit)                                                           \

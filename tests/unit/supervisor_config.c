@@ -456,12 +456,14 @@ static const struct bad bad[] = {
 	{ "detect_zeroes unmap without discard", DRV BLK "discard = off\ndetect_zeroes = unmap\n",
 	  "t.ini:7: detect_zeroes = unmap: needs discard = unmap" },
 	{ "werror on a net device", DRV NIC "werror = report\n",
-	  "t.ini:5: [device n]: werror/rerror/discard/detect_zeroes/cache/aio are for blk "
+	  "t.ini:5: [device n]: werror/rerror/discard/detect_zeroes/cache/aio/bps_limit/iops_limit "
+	  "are for blk "
 	  "devices with an image" },
 	{ "discard on a vfio disk",
 	  DRV "[device b]\nvm = d\nkind = blk\nhost = 0000:03:00.0\n"
 	      "discard = off\n",
-	  "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes/cache/aio are "
+	  "t.ini:6: [device b]: werror/rerror/discard/detect_zeroes/cache/aio/bps_limit/iops_limit "
+	  "are "
 	  "for blk" },
 	{ "werror stop with nvme",
 	  DRV "heartbeat_timeout_ms = 0\nrequest_timeout_ms = 0\n" BLK
@@ -600,7 +602,12 @@ static const struct bad bad[] = {
 	  "AIO needs O_DIRECT; add cache = none" },
 	{ "cache on a net device", DRV NIC "cache = none\n",
 	  "t.ini:5: [device n]: werror/rerror/"
-	  "discard/detect_zeroes/cache/aio are for blk devices" },
+	  "discard/detect_zeroes/cache/aio/bps_limit/iops_limit are for blk devices" },
+	{ "bps_limit on a net device", DRV NIC "bps_limit = 1000\n",
+	  "t.ini:5: [device n]: werror/rerror/"
+	  "discard/detect_zeroes/cache/aio/bps_limit/iops_limit are for blk devices" },
+	{ "bad iops_limit", DRV BLK "iops_limit = fast\n", "t.ini:6: iops_limit = fast: expected" },
+	{ "negative bps_limit", DRV BLK "bps_limit = -1\n", "t.ini:6: bps_limit = -1: expected" },
 	/* mtu */
 	{ "mtu too small", DRV NIC "mtu = 60\n",
 	  "t.ini:5: mtu = 60: expected a whole number from "

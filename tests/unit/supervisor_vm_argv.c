@@ -284,7 +284,8 @@ static void test_controllers(void **state)
 			o += sprintf(o, "controller_props = num_queues=2\n");
 		if (i == 2)
 			o += sprintf(o, "props = logical_block_size=4096,physical_block_size=4096\n"
-					"cache = none\naio = native\n");
+					"cache = none\naio = native\nbps_limit = 1048576\n"
+					"iops_limit = 500\n");
 		if (i == 7)
 			o += sprintf(o, "props = serial=u1\n");
 		if (i == 8)
@@ -303,9 +304,12 @@ static void test_controllers(void **state)
 		assert_non_null(drive);
 		assert_non_null(strstr(drive, img));
 		if (i == 2)
-			assert_non_null(strstr(drive, ",cache=none,aio=native"));
+			assert_non_null(strstr(drive, ",cache=none,aio=native,throttling.bps-total="
+						      "1048576,throttling.iops-total=500"));
 		else
 			assert_null(strstr(drive, "cache="));
+		if (i != 2)
+			assert_null(strstr(drive, "throttling"));
 		assert_string_equal(nth_arg_after(&a, "-device", dev++), want[i][0]);
 		if (want[i][1])
 			assert_string_equal(nth_arg_after(&a, "-device", dev++), want[i][1]);

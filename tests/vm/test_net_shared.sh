@@ -5,6 +5,10 @@
 # networking, no root): both reach QEMU's gateway 10.0.2.2 through the e1000, and each
 # other (switched locally by the translation module, never touching the wire: the
 # channels' tx_local counters in `ddvm status --json` grow); an iperf3 run a -> b.
+# Storm control: b floods broadcast pings for 3 s; a receives at most ddvm_netback's
+# storm_pps (1000) a second of them plus a second's burst, the rest count as b's
+# tx_storm_drops, and a still reaches the gateway; then, with storm_pps = 0 in the
+# driver VM, the same flood reaches a in full (what the limit holds back).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
@@ -50,5 +54,35 @@ for _ in $(seq 100); do
 done
 ((local1 > local0 + 100)) || t_fail "nic0.a tx_local went from $local0 to $local1: not switched locally"
 t_log "nic0.a tx_local $local0 -> $local1, nic0.b tx_local $(sup_chan_field nic0.b counters | jq '.tx_local // 0')"
+
+# flood VM: broadcast pings from b for 3 s; prints "SENT RECEIVED-BY-a DROPPED"
+flood() {
+	local rx0 rx1 d0 d1 out sent
+	rx0=$(sup_console_cmd a 20 'cat /sys/class/net/eth0/statistics/rx_packets')
+	d0=$(sup_chan_field nic0.b counters | jq '.tx_storm_drops // 0')
+	out=$(sup_console_cmd b 40 'ping -b -q -f -l 30000 -w 3 10.0.2.255 2>&1')
+	sent=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+	[ -n "$sent" ] || t_fail "b's broadcast ping: $out"
+	rx1=$(sup_console_cmd a 20 'cat /sys/class/net/eth0/statistics/rx_packets')
+	for _ in $(seq 30); do # the counters reach the header about once a second
+		d1=$(sup_chan_field nic0.b counters | jq '.tx_storm_drops // 0')
+		[ "$d1" -ge $((sent - (rx1 - rx0) - 100)) ] && break
+		sleep 0.2
+	done
+	echo "$sent $((rx1 - rx0)) $((d1 - d0))"
+}
+res=$(flood) || exit 1
+read -r sent got dropped <<<"$res"
+t_log "storm control: b sent $sent broadcast frames in 3 s, a received $got, $dropped dropped"
+((sent > 6000)) || t_fail "b sent only $sent broadcast frames in 3 s: too few to show the limit of 1000/s"
+((got <= 4500)) || t_fail "a received $got frames of b's flood: over 1000/s (+ a second's burst)"
+((dropped >= sent - got - 100)) || t_fail "b's tx_storm_drops grew by $dropped, not about $((sent - got))"
+ping_from a 10.0.2.2
+sup_console_cmd drv 20 'echo 0 > /sys/module/ddvm_netback/parameters/storm_pps' >/dev/null ||
+	t_fail "cannot turn storm control off in drv"
+res=$(flood) || exit 1
+read -r sent2 got2 dropped2 <<<"$res"
+t_log "without storm control: b sent $sent2, a received $got2, $dropped2 dropped"
+((got2 > 4500 && got2 >= sent2 * 8 / 10)) || t_fail "without the limit a received only $got2 of $sent2"
 ! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR"/{drv,a,b}.log || t_fail "a kernel complained"
 echo SUCCESS
