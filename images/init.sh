@@ -92,6 +92,7 @@ done
 # (its `channels` parameter: "BDF,KIND,TARGET[,MAC];..."), never from the channel's
 # header, which the client can write; /etc/modprobe.d keeps it for a later modprobe.
 channels=/sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/channels/raw
+net_targets= # the NICs that net channels serve (brought up below)
 if [ -r "$channels" ]; then
 	mods=
 	list=
@@ -104,6 +105,7 @@ if [ -r "$channels" ]; then
 				case "$o" in target=*) tgt=${o#target=} ;; mac=*) mac=${o#mac=} ;; esac
 			done
 			list="$list${list:+;}$bdf,$kind,$tgt${mac:+,$mac}"
+			[ "$kind" = net ] && [ -n "$tgt" ] && net_targets="$net_targets $tgt"
 		fi
 	done <"$channels"
 	if [ -n "$list" ]; then
@@ -140,19 +142,13 @@ nic_up() { # BDF or interface name -> the interfaces brought up
 		ip link set "${n##*/}" up && echo "${n##*/}"
 	done
 }
-if [ "$role" = driver-vm ] && [ -r "$channels" ]; then
+if [ "$role" = driver-vm ] && [ -n "$net_targets" ]; then
 	nic_mtu=$(param ddvm_netback.nic_mtu)
 	[ "$nic_mtu" = 0 ] && nic_mtu=
 	nics=
-	while read -r _name kind side _bdf _peer opt; do
-		tgt=
-		for o in $opt; do
-			case "$o" in target=*) tgt=${o#target=} ;; esac
-		done
-		if [ "$kind $side" = "net driver" ] && [ -n "$tgt" ]; then
-			nics="$nics $(nic_up "$tgt")"
-		fi
-	done <"$channels"
+	for tgt in $net_targets; do
+		nics="$nics $(nic_up "$tgt")"
+	done
 	# up to 3 s for the links: a NIC without a cable just stays without one
 	i=0
 	for n in $nics; do
