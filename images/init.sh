@@ -7,7 +7,8 @@
 #     and those named on the kernel command line as ddvm.load=mod1,mod2
 #     and names disks /dev/disk/by-pci/BDF as they appear (hotplug.sh); then, for each
 #     channel in fw_cfg opt/ddvm/channels, the module that serves it (ddvm_KINDback in
-#     a driver VM, ddvm_KINDfront in a client VM) and prints "DDVM-SERVICES mod..."
+#     a driver VM, ddvm_KINDfront in a client VM) and prints "DDVM-SERVICES mod..." (the
+#     ones it loaded; "DDVM-LOAD-FAILED module=M" for each it could not)
 #  3. driver VM: brings up the NICs its net channels serve and waits (up to 3 s) for
 #     their link; prints "DDVM-PCI <bdf> <vendor:device> driver=<drv>" per bound device
 #  4. prints "DDVM-READY role=<role>"
@@ -114,10 +115,15 @@ if [ -r "$channels" ]; then
 			echo "options $m channels=$list"
 		done >/etc/modprobe.d/ddvm-channels.conf
 	fi
+	loaded=
 	for m in $mods; do
-		modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
+		if modprobe "$m"; then
+			loaded="$loaded $m"
+		else
+			echo "DDVM-LOAD-FAILED module=$m" # the supervisor logs it (vm.c)
+		fi
 	done
-	[ -n "$mods" ] && echo "DDVM-SERVICES$mods"
+	[ -n "$loaded" ] && echo "DDVM-SERVICES$loaded"
 fi
 
 # A driver VM's NICs that net channels serve come up now, with their link, before

@@ -606,6 +606,7 @@ int vm__start(struct vm *vm)
 	vm->ready_ms = 0;
 	vm->guest_exit = VM_GUEST_NONE;
 	vm->panic_line[0] = 0;
+	vm->prev_line[0] = 0;
 	storage__vm_started(vm);
 	vm->line_len = 0;
 	vm__event(vm, VM_EV_START);
@@ -667,11 +668,39 @@ int vm__reap(struct vm *vm)
 	return r < 0 ? 0 : status;
 }
 
+/* The guest's /init could not load a module it needed (images/init.sh prints the
+ * line; the line before it is modprobe's reason): the channels that module serves
+ * will never attach, so say so now, not only when startup.c finds them not ready. */
+static void vm__load_failed(struct vm *vm)
+{
+	const char *m = strstr(vm->line, "DDVM-LOAD-FAILED module=");
+	char mod[64];
+
+	if (!m)
+		return;
+	snprintf(mod, sizeof(mod), "%s", m + strlen("DDVM-LOAD-FAILED module="));
+	mod[strcspn(mod, "\r\n ")] = 0;
+	vm->prev_line[strcspn(vm->prev_line, "\r")] = 0;
+	pr_err("%s: the guest could not load %s%s%s%s; what it serves does not work: see 'ddvm "
+	       "logs %s' (a mistyped append = %s.PARAMETER=VALUE?)",
+	       vm->cfg->name, mod, vm->prev_line[0] ? " (" : "", vm->prev_line,
+	       vm->prev_line[0] ? ")" : "", vm->cfg->name, mod);
+}
+
+/* Keep this line as the one before the next (empty ones, a "\r\n"'s halves, not). */
+static void vm__keep_line(struct vm *vm)
+{
+	if (vm->line[strspn(vm->line, "\r\n \t")])
+		snprintf(vm->prev_line, sizeof(vm->prev_line), "%.*s",
+			 (int)sizeof(vm->prev_line) - 1, vm->line);
+}
+
 static void vm__console_line(struct vm *vm, uint64_t now)
 {
 	const char *panic;
 
 	vm->line[vm->line_len] = 0;
+	vm__load_failed(vm);
 	/* for the failure's reason when it dies booting (startup__exited) */
 	panic = strstr(vm->line, "Kernel panic - not syncing");
 	if (panic && !vm->panic_line[0]) {
@@ -683,6 +712,7 @@ static void vm__console_line(struct vm *vm, uint64_t now)
 		/* an upgrade's spare boots cold: its ready line takes its snapshot */
 		if (!vm->restoring && vm->cfg->ready[0] && strstr(vm->line, vm->cfg->ready))
 			snapshot__ready_line(vm, now);
+		vm__keep_line(vm);
 		vm->line_len = 0;
 		return;
 	}
@@ -697,6 +727,7 @@ static void vm__console_line(struct vm *vm, uint64_t now)
 		vm__event(vm, VM_EV_READY);
 	}
 	inject__console_line(vm, vm->line, now);
+	vm__keep_line(vm);
 	vm->line_len = 0;
 }
 

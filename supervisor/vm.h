@@ -113,6 +113,7 @@ struct vm {
 	struct startup_vm startup; /* start failures (startup.c) */
 	char line[256];		   /* console line being assembled */
 	char panic_line[160];	   /* this incarnation's "Kernel panic - not syncing" line */
+	char prev_line[160];	   /* the console line before this one (the why of a failure) */
 	size_t line_len;
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };

@@ -233,6 +233,7 @@ usage:
 		"  write    SEED OFFSET LENGTH   write the pattern, then flush\n"
 		"  verify   SEED OFFSET LENGTH   read and check the pattern\n"
 		"  mismatch SEED OFFSET LENGTH   expect verify to find a mismatch\n"
+		"OFFSET: bytes, a multiple of 512; LENGTH: bytes, a multiple of 65536.\n"
 		"Commands run in order over one connection; the first failure stops.\n");
 	return help ? 0 : 2;
 }

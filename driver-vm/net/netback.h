@@ -84,6 +84,7 @@ struct netback_port {
 	 * when the bucket was last filled; the tx path (NAPI) alone touches them */
 	u32 storm_tokens;
 	unsigned long storm_stamp;
+	unsigned long storm_told; /* jiffies of the last "dropping" line (one per 10 s) */
 
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
 	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */

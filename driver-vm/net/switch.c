@@ -50,10 +50,14 @@ static bool storm_ok(struct netback_port *from)
 	}
 	if (!from->storm_tokens) {
 		port_stat_inc(from, tx_storm_drops);
-		dev_info_ratelimited(&from->t.pdev->dev,
-				     "ddvm_netback: client %pM sends over %u broadcast/multicast "
-				     "frames a second: the rest are dropped (storm_pps)\n",
-				     from->mac, rate);
+		if (!from->storm_told || time_after(now, from->storm_told + 10 * HZ)) {
+			from->storm_told = now ? now : 1;
+			dev_info(&from->t.pdev->dev,
+				 "ddvm_netback: client %pM sends over %u broadcast/multicast "
+				 "frames a second: the rest are dropped (storm_pps; %llu so far, "
+				 "told once per 10 s)\n",
+				 from->mac, rate, READ_ONCE(from->st.tx_storm_drops));
+		}
 		return false;
 	}
 	from->storm_tokens--;

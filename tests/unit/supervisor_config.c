@@ -608,6 +608,10 @@ static const struct bad bad[] = {
 	  "discard/detect_zeroes/cache/aio/bps_limit/iops_limit are for blk devices" },
 	{ "bad iops_limit", DRV BLK "iops_limit = fast\n", "t.ini:6: iops_limit = fast: expected" },
 	{ "negative bps_limit", DRV BLK "bps_limit = -1\n", "t.ini:6: bps_limit = -1: expected" },
+	{ "bps_limit too low to boot", DRV BLK "bps_limit = 5\n",
+	  "t.ini:6: bps_limit = 5: at least 65536 bytes a second, or 0 for no limit" },
+	{ "iops_limit too low to boot", DRV BLK "iops_limit = 2\n",
+	  "t.ini:6: iops_limit = 2: at least 10 requests a second, or 0 for no limit" },
 	/* mtu */
 	{ "mtu too small", DRV NIC "mtu = 60\n",
 	  "t.ini:5: mtu = 60: expected a whole number from "
