@@ -18,6 +18,9 @@
 # sup_wait_vm VM FIELD VALUE SECONDS [FILE]   until VM's FIELD is VALUE; fails with what it
 #                                 was, the supervisor's status and FILE's tail (e.g. up's output)
 # sup_wait_chan CHANNEL FIELD VALUE SECONDS [FILE]   the same for a channel's FIELD
+# sup_hostile_writer CHANNEL ARGS...   tests/vm/hostile_writer.py on CHANNEL's host socket
+#                                 (a client gone hostile), until its first kind runs; log
+#                                 $DDVM_RUNDIR/hostile_writer.log, pid $T/writer.pid
 # sup_console_cmd VM SECONDS CMD  type CMD into VM's console shell (`ddvm console`, as a
 #                                 user would); prints its output, returns its exit status
 
@@ -154,6 +157,20 @@ sup_chan_field() {
 
 sup_epoch() {
 	sup_chan_field "$1" epoch
+}
+
+sup_hostile_writer() {
+	local ch=$1 log=$DDVM_RUNDIR/hostile_writer.log
+	shift
+	python3 "$DDVM_ROOT/tests/vm/hostile_writer.py" "$DDVM_RUNDIR/channels/$ch.host.sock" "$@" \
+		>"$log" 2>&1 &
+	echo $! >"$T/writer.pid"
+	t_on_exit "t_kill_pidfile '$T/writer.pid'"
+	for _ in $(seq 100); do
+		grep -q '^hostile_writer: +.*kind' "$log" && return 0
+		sleep 0.1
+	done
+	t_fail "the hostile writer did not start: $(cat "$log")"
 }
 
 sup_wait_vm() {

@@ -45,17 +45,7 @@ devices = disk1
 CONF
 sup_up "$T/spare.ini"
 
-python3 "$DDVM_ROOT/tests/vm/hostile_writer.py" "$DDVM_RUNDIR/channels/disk0.a.host.sock" \
-	--kinds spare --peer 11 --duration 400 --period 400 >"$T/writer.log" 2>&1 &
-echo $! >"$T/writer.pid"
-t_on_exit "t_kill_pidfile '$T/writer.pid'"
-t_on_failure "cp '$T/writer.log' \"\$DDVM_TEST_ARTIFACTS/\""
-for _ in $(seq 100); do
-	grep -q '^hostile_writer: +.*kind spare' "$T/writer.log" && break
-	sleep 0.1
-done
-grep -q '^hostile_writer: +.*kind spare' "$T/writer.log" ||
-	t_fail "the hostile writer did not start: $(cat "$T/writer.log")"
+sup_hostile_writer disk0.a --kinds spare --peer 11 --duration 400 --period 400
 
 b() { "$CHECK" --sock "$DDVM_RUNDIR/channels/disk1.b.client.sock" "$@"; }
 b write 7 0 1048576 || t_fail "b could not write its disk"
@@ -81,5 +71,5 @@ grep -q 'drv: channel disk1.b: the spare is the driver VM now (peer 11' "$DDVM_R
 b verify 7 0 1048576 || t_fail "b's data after the second failover"
 sup_wait_chan disk1.b backend_state ready 30
 t_kill_pidfile "$T/writer.pid"
-t_log "$(grep '^hostile_writer: done' "$T/writer.log")"
+t_log "$(grep '^hostile_writer: done' "$DDVM_RUNDIR/hostile_writer.log")"
 t_log "PASS"

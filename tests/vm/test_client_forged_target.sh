@@ -47,17 +47,8 @@ a_disk=$(target disk0.a) b_disk=$(target disk1.b)
 	t_fail "drv.channels lacks an address: $(cat "$DDVM_RUNDIR/drv.channels")"
 t_log "a: channel $a_dev, disk at $a_disk; b: channel $b_dev, disk at $b_disk"
 
-python3 "$DDVM_ROOT/tests/vm/hostile_writer.py" "$DDVM_RUNDIR/channels/disk0.a.host.sock" \
-	--kinds identity --target "disk/by-pci/$b_disk" --duration 200 --period 200 \
-	>"$DDVM_RUNDIR/hostile_writer.log" 2>&1 &
-echo $! >"$T/writer.pid"
-t_on_exit "t_kill_pidfile '$T/writer.pid'"
-for _ in $(seq 100); do
-	grep -q '^hostile_writer: +' "$DDVM_RUNDIR/hostile_writer.log" && break
-	sleep 0.1
-done
-grep -q '^hostile_writer: +.*kind identity' "$DDVM_RUNDIR/hostile_writer.log" ||
-	t_fail "the hostile writer did not start: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
+sup_hostile_writer disk0.a --kinds identity --target "disk/by-pci/$b_disk" --duration 200 \
+	--period 200
 
 pid0=$(sup_vm_field drv pid)
 "$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
