@@ -402,6 +402,19 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 	unsigned i;
 
 	uint32_t fs = ddvm_load_acquire(&ch->rg.hdr->frontend_state);
+	uint64_t last_look = ch->req_look_ms;
+
+	/*
+	 * Evidence is rings that stood still while we watched. After a gap in our looks
+	 * (the supervisor was busy or descheduled), a request that came in the moment
+	 * before this look would have "not moved since" the last look before the gap:
+	 * the clocks start again now instead.
+	 */
+	ch->req_look_ms = now_ms;
+	if (last_look && now_ms - last_look > CHANNEL_LOOK_GAP_MS)
+		for (i = 0; i < ch->rg.num_rings; i++)
+			if (ch->req_changed_ms[i])
+				ch->req_changed_ms[i] = now_ms;
 
 	/*
 	 * Only a backend that claims to serve this epoch owes us progress, and only to a

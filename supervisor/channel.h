@@ -54,6 +54,7 @@ struct channel {
 	int slow_logged; /* "requests taken but not answered" told, until they move */
 	uint32_t req_cons[DDVM_MAX_RINGS];
 	uint64_t req_changed_ms[DDVM_MAX_RINGS];
+	uint64_t req_look_ms; /* the last look at the rings (channel__requests_stalled) */
 	/* recovery: a net channel whose NIC had its link when its driver VM failed is
 	 * restored only with the link back; back_ms: when it was (0: not yet), and
 	 * backend_back_ms when the driver VM's side was (the rest is the client's) */
@@ -128,6 +129,9 @@ void channel__host_flag(struct channel *ch, uint32_t flag, int on);
  */
 #define CHANNEL_STALL_UNTOUCHED	 1
 #define CHANNEL_STALL_UNANSWERED 2
+/* requests_stalled counts only time it watched: a look more than this after the one
+ * before it (the supervisor looks every second at most) restarts the clocks */
+#define CHANNEL_LOOK_GAP_MS 2500
 int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
 			       size_t len);
 int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,

@@ -37,31 +37,77 @@ struct parse_state {
 	/* "set twice" detection: keys seen in the current section */
 	char seen[32][24];
 	unsigned nr_seen;
+	int in_key; /* perr is about the value of a key in ps->section */
 };
 
-void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, ...)
+/* The line number of one "file:LINE: message" entry of cfg->errors for FILE; 0 for
+ * "file: message" and for another file's entries. */
+static int error_line(const char *entry, const char *file)
 {
-	size_t len = strlen(cfg->errors);
-	va_list ap;
+	size_t n = strlen(file);
 
-	cfg->nr_errors++;
-	if (len + 1 >= sizeof(cfg->errors))
-		return;
-	if (line > 0)
-		len +=
-		    snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s:%d: ", file, line);
-	else
-		len += snprintf(cfg->errors + len, sizeof(cfg->errors) - len, "%s: ", file);
-	if (len + 1 >= sizeof(cfg->errors))
-		return;
-	va_start(ap, fmt);
-	len += vsnprintf(cfg->errors + len, sizeof(cfg->errors) - len, fmt, ap);
-	va_end(ap);
-	if (len + 1 < sizeof(cfg->errors))
-		strcat(cfg->errors, "\n");
+	if (strncmp(entry, file, n) || entry[n] != ':' || !isdigit((unsigned char)entry[n + 1]))
+		return 0;
+	return atoi(entry + n + 1);
 }
 
-#define perr(ps, ...) cfg_error((ps)->cfg, (ps)->name, (ps)->line, __VA_ARGS__)
+/*
+ * Errors are reported in the file's line order, whichever pass found them (the parse
+ * reads top to bottom, config_check.c checks references and sharing after it): a
+ * message goes before the first one of the same file with a later line. Messages
+ * without a line (the file as a whole) stay in the order they came. What does not
+ * fit in cfg->errors is counted but not kept.
+ */
+void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024], *at;
+	size_t len = strlen(cfg->errors), n;
+	va_list ap;
+	int k;
+
+	cfg->nr_errors++;
+	k = line > 0 ? snprintf(msg, sizeof(msg), "%s:%d: ", file, line)
+		     : snprintf(msg, sizeof(msg), "%s: ", file);
+	n = k < 0 ? 0 : (size_t)k < sizeof(msg) ? (size_t)k : sizeof(msg) - 1;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	n = strlen(msg); /* every entry ends in a newline, a cut one too */
+	if (n + 1 < sizeof(msg))
+		n++;
+	msg[n - 1] = '\n';
+	msg[n] = 0;
+	if (len + n + 1 > sizeof(cfg->errors))
+		return;
+	for (at = cfg->errors; line > 0 && *at; at = strchr(at, '\n') + 1)
+		if (error_line(at, file) > line)
+			break;
+	if (line <= 0)
+		at = cfg->errors + len;
+	memmove(at + n, at, len - (size_t)(at - cfg->errors) + 1);
+	memcpy(at, msg, n);
+}
+
+/*
+ * A problem at the current line. One in a key's value names its section too
+ * ("[device nic0]: mtu = 9: expected ..."), as the unknown-key messages do: a user
+ * reading only the message knows which device or VM it is about.
+ */
+static void perr(struct parse_state *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void perr(struct parse_state *ps, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ps->in_key && ps->section[0] && msg[0] != '[')
+		cfg_error(ps->cfg, ps->name, ps->line, "[%s]: %s", ps->section, msg);
+	else
+		cfg_error(ps->cfg, ps->name, ps->line, "%s", msg);
+}
 
 const char *cfg_role_name(enum cfg_role r)
 {
@@ -800,6 +846,7 @@ static void config_key(struct parse_state *ps, const char *section, const char *
 	if (ps->nr_seen < 32 && strlen(key) < sizeof(ps->seen[0]))
 		strcpy(ps->seen[ps->nr_seen++], key);
 
+	ps->in_key = 1;
 	switch (ps->type) {
 	case SEC_GLOBAL:
 		key_global(ps, key, val);
@@ -815,6 +862,7 @@ static void config_key(struct parse_state *ps, const char *section, const char *
 	default:
 		break;
 	}
+	ps->in_key = 0;
 	/* keep going: report every problem in one pass */
 }
 

@@ -13,6 +13,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -24,6 +25,53 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/*
+ * A problem with device D or VM VM, at LINE of file F: the message names its section
+ * first ("[device nic0]: mtu = 9000: ..."), as the parser's do, unless it starts with a
+ * section of its own.
+ */
+static void section_error(struct config *cfg, const char *f, int line, const char *section,
+			  const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void section_error(struct config *cfg, const char *f, int line, const char *section,
+			  const char *fmt, va_list ap)
+{
+	char msg[768];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (msg[0] == '[')
+		cfg_error(cfg, f, line, "%s", msg);
+	else
+		cfg_error(cfg, f, line, "[%s]: %s", section, msg);
+}
+
+static void dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
+		      const char *fmt, ...)
+{
+	char section[CFG_NAME_MAX + 8];
+	va_list ap;
+
+	snprintf(section, sizeof(section), "device %s", d->name);
+	va_start(ap, fmt);
+	section_error(cfg, f, line, section, fmt, ap);
+	va_end(ap);
+}
+
+static void vm_error(struct config *cfg, const char *f, const struct cfg_vm *vm, int line,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void vm_error(struct config *cfg, const char *f, const struct cfg_vm *vm, int line,
+		     const char *fmt, ...)
+{
+	char section[CFG_NAME_MAX + 16];
+	va_list ap;
+
+	snprintf(section, sizeof(section), "%s %s", cfg_role_name(vm->role), vm->name);
+	va_start(ap, fmt);
+	section_error(cfg, f, line, section, fmt, ap);
+	va_end(ap);
+}
 
 static struct cfg_device *find_device(struct config *cfg, const char *name)
 {
@@ -436,17 +484,17 @@ static void check_props(struct config *cfg, const char *f, const struct cfg_devi
 			if (!strcmp(name, supervisor_props[i]))
 				break;
 		if (supervisor_props[i])
-			cfg_error(cfg, f, line,
+			dev_error(cfg, f, d, line,
 				  "%s: %s is set by the supervisor (device %s); remove "
 				  "it",
 				  key, name, d->name);
 		else if (!strcmp(name, "mac") && d->kind == CFG_NET)
-			cfg_error(cfg, f, line,
+			dev_error(cfg, f, d, line,
 				  "%s: mac is the key 'mac = ...' of [device %s]; "
 				  "use that",
 				  key, d->name);
 		else if (help && strstr(help, " options:") && !qemu_has_prop(help, name))
-			cfg_error(cfg, f, line,
+			dev_error(cfg, f, d, line,
 				  "%s: QEMU's %s has no property '%s'; see %s "
 				  "-device %s,help",
 				  key, dev, name, qemu_binary(), dev);
@@ -469,7 +517,7 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 
 	known = qemu_find_device(list, d->model, &qd);
 	if (!known) {
-		cfg_error(cfg, f, line,
+		dev_error(cfg, f, d, line,
 			  "model = %s: QEMU has no such device; for kind = %s use "
 			  "%s (all: %s -device help)",
 			  d->model, cfg_kind_name(d->kind),
@@ -481,7 +529,7 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 	}
 	if (d->kind == CFG_NET) {
 		if (strcmp(qd.category, "Network")) {
-			cfg_error(cfg, f, line,
+			dev_error(cfg, f, d, line,
 				  "model = %s: QEMU's %s is a%s %s device, not a NIC; "
 				  "use kind = %s, or a NIC model such as e1000 or virtio-net-pci",
 				  d->model, qd.name, qd.category[0] ? "" : "n",
@@ -495,8 +543,8 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			 * that function (the xhci) */
 			d->attach = CFG_ATTACH_USB;
 		} else if (strcmp(qd.bus, "PCI")) {
-			cfg_error(
-			    cfg, f, line,
+			dev_error(
+			    cfg, f, d, line,
 			    "model = %s: a NIC on bus %s is not served (the "
 			    "translation module finds its NIC by the PCI function at the "
 			    "device's slot); use a PCI NIC such as e1000 or virtio-net-pci, or "
@@ -511,7 +559,7 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 		}
 	} else {
 		if (strcmp(qd.category, "Storage")) {
-			cfg_error(cfg, f, line,
+			dev_error(cfg, f, d, line,
 				  "model = %s: QEMU's %s is a%s %s device, not a disk "
 				  "controller; use kind = %s, or one of " BLK_MODELS_HINT,
 				  d->model, qd.name, qd.category[0] ? "" : "n",
@@ -521,8 +569,8 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 		}
 		if (!strcmp(qd.name, "mptsas1068")) {
 			/* docs/images.md: the driver binds, but no disk ever appears */
-			cfg_error(
-			    cfg, f, line,
+			dev_error(
+			    cfg, f, d, line,
 			    "model = %s: the driver VM's mptsas binds to QEMU's "
 			    "SAS 1068 but never finds a disk on it (QEMU 7.2 reports no SAS phys); "
 			    "use megasas-gen2 (an LSI SAS HBA whose driver finds its disks) or "
@@ -536,7 +584,7 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			if (!strcmp(qd.bus, "PCI") && help && qemu_has_prop(help, "drive")) {
 				d->attach = CFG_ATTACH_DIRECT;
 			} else {
-				cfg_error(cfg, f, line,
+				dev_error(cfg, f, d, line,
 					  "model = %s: the supervisor cannot attach a disk "
 					  "to QEMU's %s (bus %s); use one of " BLK_MODELS_HINT,
 					  d->model, qd.name, qd.bus[0] ? qd.bus : "none");
@@ -550,8 +598,8 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			    cfg_disk_device(d) == d->model ? qd.name : cfg_disk_device(d));
 	if (d->controller_props[0]) {
 		if (!cfg_controller_device(d))
-			cfg_error(
-			    cfg, f, d->controller_props_line,
+			dev_error(
+			    cfg, f, d, d->controller_props_line,
 			    "controller_props: model = %s "
 			    "%s itself, there is no separate controller; put its properties in "
 			    "props",
@@ -627,27 +675,27 @@ static void check_unique(struct config *cfg, const char *f)
 								  : 0;
 
 			if (same && !(d->readonly && e->readonly))
-				cfg_error(cfg, f, d->image_line,
+				dev_error(cfg, f, d, d->image_line,
 					  "image = %s: the same file as the image "
 					  "of device %s (line %d, %s); QEMU locks an image for one "
 					  "writer: give each device its own image file",
 					  d->image, e->name, e->image_line, e->image);
 			if (d->mac[0] && e->mac[0] && !mac_parse(d->mac, m1) &&
 			    !mac_parse(e->mac, m2) && !memcmp(m1, m2, 6))
-				cfg_error(cfg, f, d->mac_line,
+				dev_error(cfg, f, d, d->mac_line,
 					  "mac = %s: device %s has that MAC already "
 					  "(line %d); give each NIC's client its own address",
 					  d->mac, e->name, e->mac_line);
 			if (d->tap[0] && !strcmp(d->tap, e->tap))
-				cfg_error(
-				    cfg, f, d->tap_line,
+				dev_error(
+				    cfg, f, d, d->tap_line,
 				    "tap = %s: device %s uses that tap already "
 				    "(line %d); QEMU creates one tap per NIC: give each its own "
 				    "name",
 				    d->tap, e->name, e->tap_line);
 			if (d->host[0] && e->host[0] && bdf_equal(d->host, e->host))
-				cfg_error(
-				    cfg, f, d->host_line,
+				dev_error(
+				    cfg, f, d, d->host_line,
 				    "host = %s: device %s is that PCI device "
 				    "already (line %d); a real device can be given to one driver "
 				    "VM once",
@@ -667,7 +715,7 @@ static void check_mtu(struct config *cfg, const char *f)
 		if (!d->mtu_line)
 			continue;
 		if (d->kind != CFG_NET) {
-			cfg_error(cfg, f, d->mtu_line,
+			dev_error(cfg, f, d, d->mtu_line,
 				  "[device %s]: mtu is for net devices; "
 				  "remove it",
 				  d->name);
@@ -679,8 +727,8 @@ static void check_mtu(struct config *cfg, const char *f)
 			if (j == i || e->kind != CFG_NET || !d->vm || e->vm != d->vm ||
 			    e->mtu == d->mtu || (e->mtu && j < i))
 				continue;
-			cfg_error(
-			    cfg, f, d->mtu_line,
+			dev_error(
+			    cfg, f, d, d->mtu_line,
 			    "mtu = %u: device %s of the same driver VM "
 			    "%s has mtu = %u%s; the translation module sets one MTU on every NIC "
 			    "of its VM: give both the same mtu, or put them in different driver "
@@ -716,6 +764,37 @@ static int storage_keys_line(const struct cfg_device *d)
 	return l;
 }
 
+/* "cache (line 7), bps_limit (line 9)": the blk storage keys D sets, in file order. */
+static void storage_keys_list(const struct cfg_device *d, char *buf, size_t len)
+{
+	const struct {
+		const char *key;
+		int line;
+	} k[] = {
+		{ "werror", d->werror_line },	    { "rerror", d->rerror_line },
+		{ "discard", d->discard_line },	    { "detect_zeroes", d->detect_zeroes_line },
+		{ "cache", d->cache_line },	    { "aio", d->aio_line },
+		{ "bps_limit", d->bps_limit_line }, { "iops_limit", d->iops_limit_line },
+	};
+	const size_t nk = sizeof(k) / sizeof(k[0]);
+	size_t n = 0, i;
+	int last = 0;
+
+	buf[0] = 0;
+	for (;;) {
+		size_t next = nk;
+
+		for (i = 0; i < nk; i++)
+			if (k[i].line > last && (next == nk || k[i].line < k[next].line))
+				next = i;
+		if (next == nk || n >= len)
+			return;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s (line %d)", n ? ", " : "",
+				      k[next].key, k[next].line);
+		last = k[next].line;
+	}
+}
+
 /*
  * A blk device with an image: fill in the defaults and check the combination.
  * werror/rerror = report is the default: a request the host file fails (ENOSPC, EIO)
@@ -736,25 +815,25 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 	if (!d->detect_zeroes[0])
 		strcpy(d->detect_zeroes, d->discard && !d->readonly ? "unmap" : "off");
 	if (!strcmp(d->detect_zeroes, "unmap") && !d->discard)
-		cfg_error(cfg, f, d->detect_zeroes_line,
+		dev_error(cfg, f, d, d->detect_zeroes_line,
 			  "detect_zeroes = unmap: needs discard = "
 			  "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
 			  "remove discard = off");
 	if (!d->discard && !strcmp(d->model, "nvme"))
-		cfg_error(cfg, f, d->discard_line,
+		dev_error(cfg, f, d, d->discard_line,
 			  "discard = off: QEMU's nvme always offers Dataset Management, so "
 			  "the client's discards would succeed and be dropped; leave discard = "
 			  "unmap (the default), or use model = virtio-blk-pci (or a SCSI/AHCI "
 			  "controller)");
 	if (d->readonly && !strcmp(d->model, "ahci"))
-		cfg_error(cfg, f, d->line,
+		dev_error(cfg, f, d, d->line,
 			  "[device %s]: readonly = yes with model = ahci: QEMU's IDE disk "
 			  "(ide-hd) cannot be read-only, and QEMU would refuse to start the driver "
 			  "VM (\"Block node is read-only\"); for a read-only disk use "
 			  "virtio-blk-pci, nvme or a SCSI controller",
 			  d->name);
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
-		cfg_error(cfg, f, d->aio_line,
+		dev_error(cfg, f, d, d->aio_line,
 			  "aio = native: Linux AIO needs O_DIRECT; add cache "
 			  "= none (or directsync), or use aio = threads or io_uring");
 	pauses = strcmp(d->werror, "report") && strcmp(d->werror, "ignore");
@@ -762,14 +841,14 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 		int line = pauses ? d->werror_line : d->rerror_line;
 
 		if (!strcmp(d->model, "nvme"))
-			cfg_error(cfg, f, line,
+			dev_error(cfg, f, d, line,
 				  "%s = %s: QEMU's nvme device has no error policy (it "
 				  "always reports the error to the guest); use report, or model = "
 				  "virtio-blk-pci",
 				  pauses ? "werror" : "rerror", pauses ? d->werror : d->rerror);
 		else if (vm && (vm->heartbeat_timeout_ms || vm->request_timeout_ms))
-			cfg_error(
-			    cfg, f, line,
+			dev_error(
+			    cfg, f, d, line,
 			    "%s = %s pauses driver VM %s at a host I/O error; its "
 			    "heartbeat stops and the supervisor would restart it: use report (the "
 			    "default), or set heartbeat_timeout_ms = 0 and request_timeout_ms = 0 "
@@ -810,7 +889,7 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 
 	image_dir(d->image, dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK))
-		cfg_error(cfg, f, d->size_line,
+		dev_error(cfg, f, d, d->size_line,
 			  "[device %s]: size = %llu bytes: image %s would be "
 			  "created, but directory %s: %s; create the directory or fix the path",
 			  d->name, (unsigned long long)d->size, d->image, dir, strerror(errno));
@@ -822,12 +901,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	unsigned i, nr_owned = 0;
 
 	if (!d->kind && !d->kind_line)
-		cfg_error(cfg, f, d->line,
+		dev_error(cfg, f, d, d->line,
 			  "[device %s]: 'kind' is missing; add kind = net or "
 			  "kind = blk",
 			  d->name);
 	if (!d->vm_name[0]) {
-		cfg_error(cfg, f, d->line,
+		dev_error(cfg, f, d, d->line,
 			  "[device %s]: 'vm' is missing; add vm = NAME of the "
 			  "driver VM that owns it",
 			  d->name);
@@ -835,7 +914,7 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	}
 	vm = config__find_vm(cfg, d->vm_name);
 	if (!vm || vm->role != CFG_DRIVER_VM) {
-		cfg_error(cfg, f, d->vm_line,
+		dev_error(cfg, f, d, d->vm_line,
 			  "vm = %s: %s; a device belongs to a [driver-vm] "
 			  "section",
 			  d->vm_name, vm ? "that is not a driver VM" : "no such VM");
@@ -846,7 +925,7 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		nr_owned += cfg->devices[i].vm == vm;
 	d->pci_slot = CFG_FIRST_DEV_SLOT + nr_owned;
 	if (d->pci_slot >= CFG_FIRST_CHAN_SLOT)
-		cfg_error(cfg, f, d->line,
+		dev_error(cfg, f, d, d->line,
 			  "[device %s]: driver VM %s owns too many devices "
 			  "(at most %d)",
 			  d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
@@ -856,44 +935,46 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		blk_attach(d->model, &d->attach); /* check_model also asks QEMU about others */
 	/* A snapshot is a migration stream: every device of the VM must be migratable. */
 	if (vm->restart == CFG_RESTART_SNAPSHOT && d->host[0])
-		cfg_error(cfg, f, vm->restart_line,
-			  "restart = snapshot: driver VM %s owns a real "
-			  "device (%s, host = %s), which cannot be saved; use restart = cold",
-			  vm->name, d->name, d->host);
+		vm_error(cfg, f, vm, vm->restart_line,
+			 "restart = snapshot: driver VM %s owns a real "
+			 "device (%s, host = %s), which cannot be saved; use restart = cold",
+			 vm->name, d->name, d->host);
 	else if (vm->restart == CFG_RESTART_SNAPSHOT && !strcmp(d->model, "nvme"))
-		cfg_error(cfg, f, vm->restart_line,
-			  "restart = snapshot: QEMU cannot save the "
-			  "nvme device of %s (device %s is not migratable); use model = "
-			  "virtio-blk-pci, or restart = cold",
-			  vm->name, d->name);
+		vm_error(cfg, f, vm, vm->restart_line,
+			 "restart = snapshot: QEMU cannot save the "
+			 "nvme device of %s (device %s is not migratable); use model = "
+			 "virtio-blk-pci, or restart = cold",
+			 vm->name, d->name);
 	/* spare = yes: a second QEMU restored from the same snapshot holds every device
 	 * too, paused, until it takes over (spare.c) */
 	if (vm->spare && d->host[0] && vm->restart == CFG_RESTART_SNAPSHOT)
-		cfg_error(cfg, f, vm->spare_line,
-			  "spare = yes: driver VM %s owns a real device (%s, host = %s), which "
-			  "one QEMU at a time can hold; remove spare = yes",
-			  vm->name, d->name, d->host);
+		vm_error(cfg, f, vm, vm->spare_line,
+			 "spare = yes: driver VM %s owns a real device (%s, host = %s), which "
+			 "one QEMU at a time can hold; remove spare = yes",
+			 vm->name, d->name, d->host);
 	else if (vm->spare && d->kind == CFG_BLK && d->image[0] && strcmp(d->format, "raw"))
-		cfg_error(cfg, f, vm->spare_line,
-			  "spare = yes: disk %s of %s is %s: a paused spare's QEMU keeps the "
-			  "image's metadata cached, which goes stale while the active one "
-			  "allocates clusters; only raw images can have a spare (convert it with "
-			  "qemu-img convert -O raw), or remove spare = yes",
-			  d->name, vm->name, d->format);
-	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK))
-		cfg_error(cfg, f, storage_keys_line(d),
-			  "[device %s]: werror/rerror/discard/"
-			  "detect_zeroes/cache/aio/bps_limit/iops_limit are for blk devices with "
-			  "an image; remove them",
-			  d->name);
+		vm_error(cfg, f, vm, vm->spare_line,
+			 "spare = yes: disk %s of %s is %s: a paused spare's QEMU keeps the "
+			 "image's metadata cached, which goes stale while the active one "
+			 "allocates clusters; only raw images can have a spare (convert it with "
+			 "qemu-img convert -O raw), or remove spare = yes",
+			 d->name, vm->name, d->format);
+	if (storage_keys_line(d) && (d->host[0] || d->kind != CFG_BLK)) {
+		char keys[256];
+
+		storage_keys_list(d, keys, sizeof(keys));
+		dev_error(cfg, f, d, storage_keys_line(d),
+			  "%s %s for blk devices with an image only; remove %s", keys,
+			  strchr(keys, ',') ? "are" : "is", strchr(keys, ',') ? "them" : "it");
+	}
 	if ((d->props_line || d->controller_props_line) && d->host[0])
-		cfg_error(cfg, f, d->props_line ? d->props_line : d->controller_props_line,
+		dev_error(cfg, f, d, d->props_line ? d->props_line : d->controller_props_line,
 			  "[device %s]: props are for emulated devices; a real device (host = %s) "
 			  "has its own: remove them",
 			  d->name, d->host);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: a real device (host = %s) has no "
 				  "emulated back-end; remove image/backend",
 				  d->name, d->host);
@@ -901,7 +982,7 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	}
 	if (d->kind == CFG_BLK) {
 		if (!d->image[0])
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: a blk device needs 'image = FILE' "
 				  "(create one with: truncate -s 64M disk.img)",
 				  d->name);
@@ -911,41 +992,41 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				check_image_dir(cfg, f, d);
 		} else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK) && errno == ENOENT &&
 			   !dir_exists(d->image))
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: image %s: its directory does not exist; fix the "
 				  "path (or create the directory, then the image)",
 				  d->name, d->image);
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
-			cfg_error(
-			    cfg, f, d->line,
+			dev_error(
+			    cfg, f, d, d->line,
 			    "[device %s]: image %s: %s; create it (truncate "
 			    "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
 			    d->name, d->image, strerror(errno), d->image);
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->bridge[0] || d->mac[0])
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: backend/tap/bridge/mac are for net "
 				  "devices; remove them",
 				  d->name);
 		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
 		if (d->image[0])
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: 'image' is for blk devices; remove "
 				  "it",
 				  d->name);
 		if (d->net_backend == CFG_NET_TAP && !d->tap[0] &&
 		    !d->tap_line) /* a bad one: said */
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: backend = tap needs 'tap = IFNAME' "
 				  "(QEMU creates it and removes it on exit)",
 				  d->name);
 		if (d->net_backend != CFG_NET_TAP && d->tap[0])
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: 'tap' is set but backend is not "
 				  "tap; add backend = tap or remove tap",
 				  d->name);
 		if (d->net_backend != CFG_NET_TAP && d->bridge[0])
-			cfg_error(cfg, f, d->line,
+			dev_error(cfg, f, d, d->line,
 				  "[device %s]: 'bridge' is set but backend is not tap (only a "
 				  "tap joins a bridge); add backend = tap and tap = IFNAME, or "
 				  "remove bridge",
@@ -964,10 +1045,10 @@ static void check_uses(struct config *cfg, const char *f)
 
 		for (u = 0; c->role != CFG_DRIVER_VM && u < c->nr_uses; u++)
 			if (!find_device(cfg, c->uses[u]))
-				cfg_error(cfg, f, c->uses_line,
-					  "devices: no device named '%s'; "
-					  "define it in a [device %s] section",
-					  c->uses[u], c->uses[u]);
+				vm_error(cfg, f, c, c->uses_line,
+					 "devices: no device named '%s'; "
+					 "define it in a [device %s] section",
+					 c->uses[u], c->uses[u]);
 	}
 }
 
@@ -983,8 +1064,9 @@ static void make_channels(struct config *cfg, const char *f)
 		if (c->role == CFG_DRIVER_VM)
 			continue;
 		if (!c->nr_uses)
-			cfg_error(cfg, f, c->line, "[%s %s]: uses no device; add devices = NAME...",
-				  cfg_role_name(c->role), c->name);
+			vm_error(cfg, f, c, c->line,
+				 "[%s %s]: uses no device; add devices = NAME...",
+				 cfg_role_name(c->role), c->name);
 		for (u = 0; u < c->nr_uses; u++) {
 			struct cfg_device *d = find_device(cfg, c->uses[u]);
 			struct cfg_channel *ch;
@@ -996,14 +1078,14 @@ static void make_channels(struct config *cfg, const char *f)
 				if (!strcmp(c->uses[i], c->uses[u]))
 					break;
 			if (i < u) {
-				cfg_error(cfg, f, c->uses_line, "devices: '%s' is listed twice",
-					  c->uses[u]);
+				vm_error(cfg, f, c, c->uses_line, "devices: '%s' is listed twice",
+					 c->uses[u]);
 				continue;
 			}
 			di = d - cfg->devices;
 			if (d->kind == CFG_BLK && blk_owner[di]) {
-				cfg_error(
-				    cfg, f, c->uses_line,
+				vm_error(
+				    cfg, f, c, c->uses_line,
 				    "devices: blk device '%s' is already "
 				    "used by %s (line %d); a block device serves one client: give "
 				    "each client its own disk",
@@ -1012,8 +1094,8 @@ static void make_channels(struct config *cfg, const char *f)
 				continue;
 			}
 			if (cfg->nr_channels == CFG_MAX_CHANNELS) {
-				cfg_error(cfg, f, c->uses_line, "too many channels (at most %d)",
-					  CFG_MAX_CHANNELS);
+				vm_error(cfg, f, c, c->uses_line, "too many channels (at most %d)",
+					 CFG_MAX_CHANNELS);
 				return;
 			}
 			ch = &cfg->channels[cfg->nr_channels++];
@@ -1137,17 +1219,17 @@ void config__check(struct config *cfg, const char *f)
 		struct cfg_vm *vm = &cfg->vms[i];
 
 		if (vm->external && vm->vm_key_line)
-			cfg_error(cfg, f, vm->vm_key_line,
-				  "[client-vm %s]: %s: an external client VM is defined where "
-				  "it runs (libvirt, ...); the supervisor only serves its "
-				  "channels; remove the key, or set external = no",
-				  vm->name, vm->vm_key);
+			vm_error(cfg, f, vm, vm->vm_key_line,
+				 "[client-vm %s]: %s: an external client VM is defined where "
+				 "it runs (libvirt, ...); the supervisor only serves its "
+				 "channels; remove the key, or set external = no",
+				 vm->name, vm->vm_key);
 		if (vm->spare && vm->restart != CFG_RESTART_SNAPSHOT)
-			cfg_error(cfg, f, vm->spare_line,
-				  "spare = yes: driver VM %s has restart = cold; a warm spare is "
-				  "restored from the snapshot: add restart = snapshot, or remove "
-				  "spare = yes",
-				  vm->name);
+			vm_error(cfg, f, vm, vm->spare_line,
+				 "spare = yes: driver VM %s has restart = cold; a warm spare is "
+				 "restored from the snapshot: add restart = snapshot, or remove "
+				 "spare = yes",
+				 vm->name);
 		if (vm->spare) {
 			unsigned j, taps = 0;
 
@@ -1156,8 +1238,8 @@ void config__check(struct config *cfg, const char *f)
 					cfg->devices[j].kind == CFG_NET &&
 					cfg->devices[j].net_backend == CFG_NET_TAP;
 			if (taps > TAP_MAX_OWNED)
-				cfg_error(
-				    cfg, f, vm->spare_line,
+				vm_error(
+				    cfg, f, vm, vm->spare_line,
 				    "spare = yes: driver VM %s has %u tap NICs; the supervisor "
 				    "holds the taps of a VM with a spare, at most %u: use "
 				    "fewer, or remove spare = yes",
@@ -1172,13 +1254,12 @@ void config__check(struct config *cfg, const char *f)
 		if (vm->balloon < 0)
 			vm->balloon = 0;
 		else if (vm->balloon && vm->restart == CFG_RESTART_SNAPSHOT)
-			cfg_error(
-			    cfg, f, vm->balloon_line,
-			    "[driver-vm %s]: balloon = yes and restart = snapshot: a restored "
-			    "VM's RAM is the snapshot's copy-on-write copy, which free-page "
-			    "reporting cannot give back; remove balloon, or use restart = "
-			    "cold",
-			    vm->name);
+			vm_error(cfg, f, vm, vm->balloon_line,
+				 "[driver-vm %s]: balloon = yes and restart = snapshot: a restored "
+				 "VM's RAM is the snapshot's copy-on-write copy, which free-page "
+				 "reporting cannot give back; remove balloon, or use restart = "
+				 "cold",
+				 vm->name);
 		if (!vm->kernel[0])
 			strcpy(vm->kernel, cfg->kernel);
 		if (!vm->initrd[0])
@@ -1224,13 +1305,13 @@ static void check_bridge(struct config *cfg, const struct cfg_device *d)
 	if (!access(path, F_OK))
 		return;
 	if (if_nametoindex(d->bridge))
-		cfg_error(cfg, cfg->path, d->bridge_line,
+		dev_error(cfg, cfg->path, d, d->bridge_line,
 			  "bridge = %s: %s is an interface here but not a bridge; name a "
 			  "bridge ('ip -br link show type bridge' lists them) or create one "
 			  "under another name",
 			  d->bridge, d->bridge);
 	else
-		cfg_error(cfg, cfg->path, d->bridge_line,
+		dev_error(cfg, cfg->path, d, d->bridge_line,
 			  "bridge = %s: no interface %s here (in this network namespace): "
 			  "create the bridge first (ip link add %s type bridge; ip link set %s "
 			  "up), or fix the setup file",

@@ -487,6 +487,12 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 		if (WIFSIGNALED(status))
 			pr_warn("%s: spare: QEMU was killed by signal %d (%s)", s->cfg->name,
 				WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else if (WIFEXITED(status) && !WEXITSTATUS(status) &&
+			 s->guest_exit != VM_GUEST_NONE)
+			/* -no-reboot: a guest's reboot (a panic's too) ends its QEMU */
+			pr_warn("%s: spare: its guest %s; QEMU exited", s->cfg->name,
+				s->guest_exit == VM_GUEST_REBOOT ? "rebooted (a kernel panic does)"
+								 : "powered off");
 		else
 			pr_warn("%s: spare: QEMU exited with status %d", s->cfg->name,
 				WIFEXITED(status) ? WEXITSTATUS(status) : -1);

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -512,6 +513,24 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 	return fclose(f) ? -errno : 0;
 }
 
+/*
+ * One console log holds every incarnation of its VM (restarts, a spare's successive
+ * QEMUs, an upgrade's new image), appended: a line between them says which boot the
+ * lines below belong to, for `ddvm logs`.
+ */
+static void log_boot_separator(const struct vm *vm)
+{
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (vm->log_fd < 0 || !localtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
+		return;
+	dprintf(vm->log_fd, "\n----- ddvm: %s%s: QEMU started (pid %d) at %s -----\n",
+		vm->cfg->name, vm->spare_of ? " (spare)" : "", vm->pid, when);
+}
+
 int vm__start(struct vm *vm)
 {
 	struct supervisor *sup = vm->sup;
@@ -593,6 +612,7 @@ int vm__start(struct vm *vm)
 		_exit(127);
 	}
 	vm->pid = pid;
+	log_boot_separator(vm);
 	vm->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (vm->pidfd < 0)
 		pr_warn("%s: pidfd_open: %s (exit detection by SIGCHLD only)", vm->cfg->name,

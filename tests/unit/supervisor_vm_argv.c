@@ -533,7 +533,7 @@ static void test_idle_footprint(void **state)
 						  "[driver-vm d]\ntb_size = 3T\n"
 						  "[device n0]\nvm = d\nkind = net\n"),
 			     0);
-	assert_non_null(strstr(cfg->errors, "t.ini:5: tb_size = 3T"));
+	assert_non_null(strstr(cfg->errors, "t.ini:5: [driver-vm d]: tb_size = 3T"));
 	free(cfg);
 }
 

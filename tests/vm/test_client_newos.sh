@@ -30,7 +30,7 @@ edits=(-e "s|^tap .*|tap     = $NET_TAP|" -e "s|^kernel  = .*ddvm-newos.elf|kern
 sup_example nobr newos -e "s|^image .*|image  = $T/nobr.img|" "${edits[@]}"
 rc=0
 ip netns exec "$NET_NS" "$DDVM" up -d "$T/nobr.ini" >"$T/nobr.out" 2>&1 || rc=$?
-if [ "$rc" != 3 ] || ! grep -q 'nobr.ini:[0-9]*: bridge = br-newos: no interface br-newos here.*create the bridge first (ip link add br-newos type bridge' "$T/nobr.out"; then
+if [ "$rc" != 3 ] || ! grep -q 'nobr.ini:[0-9]*: \[device [^]]*\]: bridge = br-newos: no interface br-newos here.*create the bridge first (ip link add br-newos type bridge' "$T/nobr.out"; then
 	cat "$T/nobr.out"
 	t_fail "ddvm up without the bridge: exit $rc, not 3 (the setup file's check) with file:line and how to create it"
 fi

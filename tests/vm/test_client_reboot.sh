@@ -60,7 +60,8 @@ fails=()
 grep -q 'app: FAILED\|GIVING UP' "$DDVM_RUNDIR/ddvm.log" &&
 	fails+=("the supervisor counted a failure: $(grep 'app: FAILED\|GIVING UP' "$DDVM_RUNDIR/ddvm.log" | head -n 2 | tr '\n' ' ')")
 [ "$(sup_vm_field app restarts)" = $((REBOOTS + 1)) ] || fails+=("the client has $(sup_vm_field app restarts) restarts, not $((REBOOTS + 1))")
-[ "$(sup_vm_field drv restarts)" = 0 ] || fails+=("the driver VM restarted")
+[ "$(sup_vm_field drv restarts)" = 0 ] ||
+	fails+=("the driver VM restarted: $(grep 'drv: FAILED\|drv: .*new session' "$DDVM_RUNDIR/ddvm.log" | head -n 3 | tr '\n' ' ')")
 for ch in nic0.app disk0.app; do
 	[ "$(sup_epoch $ch)" = 1 ] || fails+=("$ch is at epoch $(sup_epoch $ch), not 1")
 done
