@@ -751,9 +751,32 @@ static void vm__console_line(struct vm *vm, uint64_t now)
 	vm->line_len = 0;
 }
 
+size_t vm__log_filter(unsigned *held, const char *in, size_t n, char *out)
+{
+	static const char dsr[] = "\033[6n";
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		if (in[i] == dsr[*held]) {
+			i++;
+			if (++*held == sizeof(dsr) - 1)
+				*held = 0; /* a whole query: dropped */
+			continue;
+		}
+		if (*held) { /* not a query after all: its bytes go out, IN[i] is looked at again */
+			memcpy(out + o, dsr, *held);
+			o += *held;
+			*held = 0;
+			continue;
+		}
+		out[o++] = in[i++];
+	}
+	return o;
+}
+
 int vm__console_read(struct vm *vm, uint64_t now)
 {
-	char buf[4096];
+	char buf[4096], logged[sizeof(buf) + 4];
 	unsigned i;
 
 	for (;;) {
@@ -763,8 +786,12 @@ int vm__console_read(struct vm *vm, uint64_t now)
 			return -EPIPE;
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		if (vm->log_fd >= 0 && write(vm->log_fd, buf, n) != n)
-			pr_debug("%s: console log write failed", vm->cfg->name);
+		if (vm->log_fd >= 0) {
+			size_t m = vm__log_filter(&vm->log_dsr, buf, (size_t)n, logged);
+
+			if (write(vm->log_fd, logged, m) != (ssize_t)m)
+				pr_debug("%s: console log write failed", vm->cfg->name);
+		}
 		for (i = 0; i < VM_MAX_CONSOLES; i++) {
 			/* A console that cannot keep up loses output, not the supervisor. */
 			if (vm->consoles[i] >= 0 &&

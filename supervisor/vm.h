@@ -115,6 +115,7 @@ struct vm {
 	char panic_line[160];	   /* this incarnation's "Kernel panic - not syncing" line */
 	char prev_line[160];	   /* the console line before this one (the why of a failure) */
 	size_t line_len;
+	unsigned log_dsr;	       /* bytes of an ESC [ 6 n held back from the console log */
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
 };
 
@@ -148,6 +149,15 @@ int vm__signal(struct vm *vm, int sig); /* 0, or -1 (errno) when it could not be
 int vm__reap(struct vm *vm);
 /* Consume console output (log it, relay it, spot the ready line). -EPIPE at EOF. */
 int vm__console_read(struct vm *vm, uint64_t now_ms);
+/*
+ * The console bytes IN[0..N) as the console log keeps them, into OUT (N + 3 bytes at
+ * least): without the terminal's cursor-position query ESC [ 6 n, which busybox's
+ * shell sends at each prompt to size its line editor. An attached console gets it and
+ * answers; printed by `ddvm logs`, it made the user's terminal type the answer
+ * ("^[[24;1R") into the user's shell. *HELD carries a query's first bytes from one call
+ * to the next (0 at the start). Returns the bytes in OUT.
+ */
+size_t vm__log_filter(unsigned *held, const char *in, size_t n, char *out);
 /* Write bytes typed at `ddvm console` into the serial port. */
 void vm__console_write(struct vm *vm, const char *buf, size_t len);
 int vm__console_attach(struct vm *vm, int fd);

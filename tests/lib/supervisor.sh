@@ -79,6 +79,7 @@ sup_up() {
 	t_log "ddvm up -d $1${2:+ (in $2)}"
 	if ! "${in_ns[@]}" "$DDVM" up -d "$1"; then
 		tail -n 30 "$DDVM_RUNDIR/ddvm.log" 2>/dev/null
+		_sup_diag
 		t_fail "ddvm up failed"
 	fi
 	t_log "up: $("$DDVM" status | head -n 4 | tail -n 3 | tr -s ' ' | tr '\n' ';')"
