@@ -518,12 +518,13 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
  * QEMUs, an upgrade's new image), appended: a line between them says which boot the
  * lines below belong to, for `ddvm logs`.
  */
-static void log_boot_separator(const struct vm *vm)
+static void log_boot_separator(struct vm *vm)
 {
 	char when[32];
 	time_t t = time(NULL);
 	struct tm tm;
 
+	vm->log_dsr = 0; /* what the last QEMU left of a query is not the new one's */
 	if (vm->log_fd < 0 || !localtime_r(&t, &tm) ||
 	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
 		return;
