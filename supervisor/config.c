@@ -79,34 +79,39 @@ void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, 
 	msg[n] = 0;
 	if (len + n + 1 > sizeof(cfg->errors))
 		return;
-	for (at = cfg->errors; line > 0 && *at; at = strchr(at, '\n') + 1)
-		if (error_line(at, file) > line)
-			break;
-	if (line <= 0)
-		at = cfg->errors + len;
+	at = cfg->errors + len; /* no line: after all the others */
+	if (line > 0)
+		for (at = cfg->errors; *at; at = strchr(at, '\n') + 1)
+			if (error_line(at, file) > line)
+				break;
 	memmove(at + n, at, len - (size_t)(at - cfg->errors) + 1);
 	memcpy(at, msg, n);
 }
 
-/*
- * A problem at the current line. One in a key's value names its section too
- * ("[device nic0]: mtu = 9: expected ..."), as the unknown-key messages do: a user
- * reading only the message knows which device or VM it is about.
- */
+void cfg_section_error(struct config *cfg, const char *file, int line, const char *section,
+		       const char *fmt, va_list ap)
+{
+	char msg[768];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (section && section[0] && msg[0] != '[')
+		cfg_error(cfg, file, line, "[%s]: %s", section, msg);
+	else
+		cfg_error(cfg, file, line, "%s", msg);
+}
+
+/* A problem at the current line; one in a key's value names its section too, as the
+ * unknown-key messages do: a user reading only the message knows which device or VM
+ * it is about. */
 static void perr(struct parse_state *ps, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void perr(struct parse_state *ps, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cfg_section_error(ps->cfg, ps->name, ps->line, ps->in_key ? ps->section : NULL, fmt, ap);
 	va_end(ap);
-	if (ps->in_key && ps->section[0] && msg[0] != '[')
-		cfg_error(ps->cfg, ps->name, ps->line, "[%s]: %s", ps->section, msg);
-	else
-		cfg_error(ps->cfg, ps->name, ps->line, "%s", msg);
 }
 
 const char *cfg_role_name(enum cfg_role r)

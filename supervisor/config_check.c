@@ -26,25 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * A problem with device D or VM VM, at LINE of file F: the message names its section
- * first ("[device nic0]: mtu = 9000: ..."), as the parser's do, unless it starts with a
- * section of its own.
- */
-static void section_error(struct config *cfg, const char *f, int line, const char *section,
-			  const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
-static void section_error(struct config *cfg, const char *f, int line, const char *section,
-			  const char *fmt, va_list ap)
-{
-	char msg[768];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (msg[0] == '[')
-		cfg_error(cfg, f, line, "%s", msg);
-	else
-		cfg_error(cfg, f, line, "[%s]: %s", section, msg);
-}
-
+/* A problem with device D or VM VM, at LINE of file F (cfg_section_error). */
 static void dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
@@ -55,7 +37,7 @@ static void dev_error(struct config *cfg, const char *f, const struct cfg_device
 
 	snprintf(section, sizeof(section), "device %s", d->name);
 	va_start(ap, fmt);
-	section_error(cfg, f, line, section, fmt, ap);
+	cfg_section_error(cfg, f, line, section, fmt, ap);
 	va_end(ap);
 }
 
@@ -69,7 +51,7 @@ static void vm_error(struct config *cfg, const char *f, const struct cfg_vm *vm,
 
 	snprintf(section, sizeof(section), "%s %s", cfg_role_name(vm->role), vm->name);
 	va_start(ap, fmt);
-	section_error(cfg, f, line, section, fmt, ap);
+	cfg_section_error(cfg, f, line, section, fmt, ap);
 	va_end(ap);
 }
 

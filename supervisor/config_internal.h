@@ -6,9 +6,17 @@
 
 #include "config.h"
 
-/* Append "FILE:LINE: message" (LINE <= 0: "FILE: message") to cfg->errors. */
+#include <stdarg.h>
+
+/* Add "FILE:LINE: message" (LINE <= 0: "FILE: message") to cfg->errors, in line order. */
 void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* cfg_error about SECTION ("device nic0", "driver-vm drv"; NULL or "": none): the
+ * message names it first ("[device nic0]: mtu = 9: ..."), unless it starts with a
+ * section of its own. */
+void cfg_section_error(struct config *cfg, const char *file, int line, const char *section,
+		       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Check CFG (read from FILE) as a whole and derive its channels. */
 void config__check(struct config *cfg, const char *file);
