@@ -697,10 +697,7 @@ static void check_mtu(struct config *cfg, const char *f)
 		if (!d->mtu_line)
 			continue;
 		if (d->kind != CFG_NET) {
-			dev_error(cfg, f, d, d->mtu_line,
-				  "[device %s]: mtu is for net devices; "
-				  "remove it",
-				  d->name);
+			dev_error(cfg, f, d, d->mtu_line, "mtu is for net devices; remove it");
 			continue;
 		}
 		for (j = 0; j < cfg->nr_devices; j++) {
@@ -809,11 +806,10 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 			  "controller)");
 	if (d->readonly && !strcmp(d->model, "ahci"))
 		dev_error(cfg, f, d, d->line,
-			  "[device %s]: readonly = yes with model = ahci: QEMU's IDE disk "
+			  "readonly = yes with model = ahci: QEMU's IDE disk "
 			  "(ide-hd) cannot be read-only, and QEMU would refuse to start the driver "
 			  "VM (\"Block node is read-only\"); for a read-only disk use "
-			  "virtio-blk-pci, nvme or a SCSI controller",
-			  d->name);
+			  "virtio-blk-pci, nvme or a SCSI controller");
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
 		dev_error(cfg, f, d, d->aio_line,
 			  "aio = native: Linux AIO needs O_DIRECT; add cache "
@@ -872,9 +868,9 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 	image_dir(d->image, dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK))
 		dev_error(cfg, f, d, d->size_line,
-			  "[device %s]: size = %llu bytes: image %s would be "
+			  "size = %llu bytes: image %s would be "
 			  "created, but directory %s: %s; create the directory or fix the path",
-			  d->name, (unsigned long long)d->size, d->image, dir, strerror(errno));
+			  (unsigned long long)d->size, d->image, dir, strerror(errno));
 }
 
 static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
@@ -883,15 +879,10 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	unsigned i, nr_owned = 0;
 
 	if (!d->kind && !d->kind_line)
-		dev_error(cfg, f, d, d->line,
-			  "[device %s]: 'kind' is missing; add kind = net or "
-			  "kind = blk",
-			  d->name);
+		dev_error(cfg, f, d, d->line, "'kind' is missing; add kind = net or kind = blk");
 	if (!d->vm_name[0]) {
 		dev_error(cfg, f, d, d->line,
-			  "[device %s]: 'vm' is missing; add vm = NAME of the "
-			  "driver VM that owns it",
-			  d->name);
+			  "'vm' is missing; add vm = NAME of the driver VM that owns it");
 		return;
 	}
 	vm = config__find_vm(cfg, d->vm_name);
@@ -907,10 +898,8 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		nr_owned += cfg->devices[i].vm == vm;
 	d->pci_slot = CFG_FIRST_DEV_SLOT + nr_owned;
 	if (d->pci_slot >= CFG_FIRST_CHAN_SLOT)
-		dev_error(cfg, f, d, d->line,
-			  "[device %s]: driver VM %s owns too many devices "
-			  "(at most %d)",
-			  d->name, vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
+		dev_error(cfg, f, d, d->line, "driver VM %s owns too many devices (at most %d)",
+			  vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
 	if (!d->model[0])
 		strcpy(d->model, d->kind == CFG_BLK ? "virtio-blk-pci" : "e1000");
 	if (d->kind == CFG_BLK)
@@ -951,23 +940,22 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	}
 	if ((d->props_line || d->controller_props_line) && d->host[0])
 		dev_error(cfg, f, d, d->props_line ? d->props_line : d->controller_props_line,
-			  "[device %s]: props are for emulated devices; a real device (host = %s) "
+			  "props are for emulated devices; a real device (host = %s) "
 			  "has its own: remove them",
-			  d->name, d->host);
+			  d->host);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: a real device (host = %s) has no "
+				  "a real device (host = %s) has no "
 				  "emulated back-end; remove image/backend",
-				  d->name, d->host);
+				  d->host);
 		return;
 	}
 	if (d->kind == CFG_BLK) {
 		if (!d->image[0])
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: a blk device needs 'image = FILE' "
-				  "(create one with: truncate -s 64M disk.img)",
-				  d->name);
+				  "a blk device needs 'image = FILE' "
+				  "(create one with: truncate -s 64M disk.img)");
 		else if (d->size_line && access(d->image, F_OK) && errno == ENOENT) {
 			/* `ddvm up` creates it (startup.c); a bad size was reported */
 			if (d->size)
@@ -975,44 +963,39 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		} else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK) && errno == ENOENT &&
 			   !dir_exists(d->image))
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: image %s: its directory does not exist; fix the "
+				  "image %s: its directory does not exist; fix the "
 				  "path (or create the directory, then the image)",
-				  d->name, d->image);
+				  d->image);
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
 			dev_error(
 			    cfg, f, d, d->line,
-			    "[device %s]: image %s: %s; create it (truncate "
+			    "image %s: %s; create it (truncate "
 			    "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
-			    d->name, d->image, strerror(errno), d->image);
+			    d->image, strerror(errno), d->image);
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->bridge[0] || d->mac[0])
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: backend/tap/bridge/mac are for net "
-				  "devices; remove them",
-				  d->name);
+				  "backend/tap/bridge/mac are for net "
+				  "devices; remove them");
 		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
 		if (d->image[0])
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: 'image' is for blk devices; remove "
-				  "it",
-				  d->name);
+				  "'image' is for blk devices; remove "
+				  "it");
 		if (d->net_backend == CFG_NET_TAP && !d->tap[0] &&
 		    !d->tap_line) /* a bad one: said */
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: backend = tap needs 'tap = IFNAME' "
-				  "(QEMU creates it and removes it on exit)",
-				  d->name);
+				  "backend = tap needs 'tap = IFNAME' "
+				  "(QEMU creates it and removes it on exit)");
 		if (d->net_backend != CFG_NET_TAP && d->tap[0])
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: 'tap' is set but backend is not "
-				  "tap; add backend = tap or remove tap",
-				  d->name);
+				  "'tap' is set but backend is not "
+				  "tap; add backend = tap or remove tap");
 		if (d->net_backend != CFG_NET_TAP && d->bridge[0])
 			dev_error(cfg, f, d, d->line,
-				  "[device %s]: 'bridge' is set but backend is not tap (only a "
+				  "'bridge' is set but backend is not tap (only a "
 				  "tap joins a bridge); add backend = tap and tap = IFNAME, or "
-				  "remove bridge",
-				  d->name);
+				  "remove bridge");
 	}
 }
 

@@ -221,11 +221,11 @@ static int booted_for(const struct vm *vm, uint64_t now)
 	       now - vm->ready_ms >= STARTUP_CHANNEL_MS;
 }
 
-static void channel_problem(struct supervisor *sup, const struct channel *ch,
+/* What keeps channel CH from READY, in words, or "" (DRV: its driver VM, or NULL). */
+static void channel_problem(struct supervisor *sup, const struct channel *ch, const struct vm *drv,
 			    const struct startup_chan *s, uint64_t now, char *buf, size_t len)
 {
 	const struct cfg_channel *cc = ch->cfg;
-	const struct vm *drv = supervisor__find_vm(sup, cc->dev->vm->name);
 	const struct vm *cli =
 	    cc->client->role == CFG_CLIENT_VM ? supervisor__find_vm(sup, cc->client->name) : NULL;
 	const char *kind = cfg_kind_name(cc->dev->kind);
@@ -285,10 +285,8 @@ static void channel_problem(struct supervisor *sup, const struct channel *ch,
  * the spare would otherwise serve only after the client's next control doorbell. To
  * any other module a control doorbell is a look at the header, nothing more.
  */
-static void nudge_backend(struct supervisor *sup, struct channel *ch)
+static void nudge_backend(struct channel *ch, const struct vm *drv)
 {
-	const struct vm *drv = supervisor__find_vm(sup, ch->cfg->dev->vm->name);
-
 	if (drv && drv->state == VM_RUNNING && drv->ready_ms && !side_ready(ch, 1))
 		channel__ring_driver(ch);
 }
@@ -299,6 +297,8 @@ int startup__tick(struct supervisor *sup, uint64_t now)
 
 	for (i = 0; i < sup->cfg->nr_channels; i++) {
 		struct startup_chan *s = &sup->startup[i];
+		const struct vm *drv =
+		    supervisor__find_vm(sup, sup->cfg->channels[i].dev->vm->name);
 		char problem[sizeof(s->problem)];
 
 		if (side_ready(&sup->channels[i], 1) &&
@@ -306,8 +306,8 @@ int startup__tick(struct supervisor *sup, uint64_t now)
 			s->backend_epoch = sup->channels[i].own.epoch;
 			s->backend_ready_ms = now;
 		}
-		nudge_backend(sup, &sup->channels[i]);
-		channel_problem(sup, &sup->channels[i], s, now, problem, sizeof(problem));
+		nudge_backend(&sup->channels[i], drv);
+		channel_problem(sup, &sup->channels[i], drv, s, now, problem, sizeof(problem));
 		if (problem[0] && !s->problem[0])
 			s->since_ms = now;
 		if (problem[0] && !s->told && now - s->since_ms >= STARTUP_PROBLEM_MS) {
