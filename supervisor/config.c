@@ -671,32 +671,15 @@ static int key_drive(struct parse_state *ps, struct cfg_device *d, const char *k
 	return set_str(ps, k, d->aio, sizeof(d->aio), v);
 }
 
-/*
- * blk: bps_limit / iops_limit, QEMU's throttling. 0 is none; a limit below what the
- * driver VM needs to boot is refused: its kernel reads each disk's partition table
- * (a few requests, some KiB) as it boots, and at a few bytes a second it never got to
- * its ready line (restarted for a boot timeout, the other disks lost with it).
- */
-#define CFG_BPS_LIMIT_MIN  65536u
-#define CFG_IOPS_LIMIT_MIN 10u
-
+/* blk: bps_limit / iops_limit, QEMU's throttling; 0 is none. Their minimum is checked
+ * with the device's other storage keys (config_check.c, check_throttle), once its kind
+ * is known. */
 static int key_throttle(struct parse_state *ps, struct cfg_device *d, const char *k, const char *v)
 {
 	int bps = !strcmp(k, "bps_limit");
-	unsigned *dst = bps ? &d->bps_limit : &d->iops_limit,
-		 min = bps ? CFG_BPS_LIMIT_MIN : CFG_IOPS_LIMIT_MIN;
 
 	*(bps ? &d->bps_limit_line : &d->iops_limit_line) = ps->line;
-	if (set_uint(ps, k, dst, v, 0, UINT_MAX))
-		return -1;
-	if (*dst && *dst < min) {
-		perr(ps,
-		     "%s = %u: at least %u %s a second, or 0 for no limit (the driver VM "
-		     "reads each disk's partition table as it boots: slower, it does not boot)",
-		     k, *dst, min, bps ? "bytes" : "requests");
-		return -1;
-	}
-	return 0;
+	return set_uint(ps, k, bps ? &d->bps_limit : &d->iops_limit, v, 0, UINT_MAX);
 }
 
 static int key_device(struct parse_state *ps, const char *k, const char *v)

@@ -782,11 +782,37 @@ static void storage_keys_list(const struct cfg_device *d, char *buf, size_t len)
  * requests wait for space); a paused VM's heartbeat stops, so they need the VM's
  * heartbeat and request checks off.
  */
+/*
+ * bps_limit / iops_limit of a blk device with an image: a limit below what the driver VM
+ * needs to boot is refused: its kernel reads each disk's partition table (a few
+ * requests, some KiB) as it boots, and at a few bytes a second it never got to its
+ * ready line (restarted for a boot timeout, the other disks lost with it).
+ */
+#define CFG_BPS_LIMIT_MIN  65536u
+#define CFG_IOPS_LIMIT_MIN 10u
+
+static void check_throttle(struct config *cfg, const char *f, const struct cfg_device *d)
+{
+	if (d->bps_limit && d->bps_limit < CFG_BPS_LIMIT_MIN)
+		dev_error(cfg, f, d, d->bps_limit_line,
+			  "bps_limit = %u: at least %u bytes a second, or 0 for no limit (the "
+			  "driver VM reads each disk's partition table as it boots: slower, it "
+			  "does not boot)",
+			  d->bps_limit, CFG_BPS_LIMIT_MIN);
+	if (d->iops_limit && d->iops_limit < CFG_IOPS_LIMIT_MIN)
+		dev_error(cfg, f, d, d->iops_limit_line,
+			  "iops_limit = %u: at least %u requests a second, or 0 for no limit (the "
+			  "driver VM reads each disk's partition table as it boots: slower, it "
+			  "does not boot)",
+			  d->iops_limit, CFG_IOPS_LIMIT_MIN);
+}
+
 static void check_storage(struct config *cfg, const char *f, struct cfg_device *d)
 {
 	const struct cfg_vm *vm = d->vm;
 	int pauses;
 
+	check_throttle(cfg, f, d);
 	if (!d->werror[0])
 		strcpy(d->werror, "report");
 	if (!d->rerror[0])

@@ -695,6 +695,11 @@ static void test_all_errors_reported(void **state)
 	    "t.ini:4: [driver-vm d]: memory = x: expected a size from 64M to 64G, "
 	    "like 256M or 1G\n"
 	    "t.ini:8: [device m]: mtu = 1: expected a whole number from 68 to 65521\n");
+	/* a storage key on a net device is one mistake, whatever its value */
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg, DRV NIC "bps_limit = 1000\n"), -EINVAL);
+	assert_string_equal(cfg->errors, "t.ini:5: [device n]: bps_limit (line 5) is for blk "
+					 "devices with an image only; remove it\n");
 	free(cfg);
 }
 
