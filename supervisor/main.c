@@ -820,8 +820,9 @@ static int cmd_logs(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[CFG_PATH_MAX + 64], buf[8192];
+	char path[CFG_PATH_MAX + 64], buf[8192], out[sizeof(buf) + 4];
 	int follow = 0, opt, fd, ino = -1;
+	unsigned held = 0;
 	const char *vm;
 	ssize_t n;
 
@@ -857,14 +858,18 @@ static int cmd_logs(int argc, char **argv)
 			inotify_add_watch(ino, path, IN_MODIFY);
 	}
 	for (;;) {
+		/* without the terminal queries of a log written before the supervisor
+		 * dropped them (vm__log_filter): printed, they make the user's terminal
+		 * answer into the user's shell */
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			fwrite(buf, 1, n, stdout);
+			fwrite(out, 1, vm__log_filter(&held, buf, (size_t)n, out), stdout);
 		fflush(stdout);
 		if (!follow || ino < 0)
 			break;
 		if (read(ino, buf, sizeof(buf)) < 0)
 			break;
 	}
+	fwrite("\033[6n", 1, held, stdout); /* the log ends in what may have been one */
 	close(fd);
 	return EX_OK;
 }

@@ -100,11 +100,15 @@ expect 1 "$DDVM" inject drv kill # gave up: refused, says why
 expect 0 "$DDVM" logs drv -f --help
 # a log left by an earlier setup in this run dir is printed with a note saying so;
 # the running setup's own logs are not
-echo "from an earlier setup" >"$DDVM_RUNDIR/oldvm.log"
+# (one written before the supervisor dropped busybox's cursor-position queries is
+# printed without them: a terminal would type its answer into the user's shell)
+printf 'from an earlier setup\n~ # \033[6n\033[6c ls\n' >"$DDVM_RUNDIR/oldvm.log"
 expect 0 "$DDVM" logs oldvm
 grep -q "^ddvm: note: 'oldvm' is not in the setup running now" "$T/out" ||
 	t_fail "a stale log without the note: $(cat "$T/out")"
 grep -q '^from an earlier setup' "$T/out" || t_fail "the stale log not printed: $(cat "$T/out")"
+printf '~ # \033[6c ls\n' | cmp -s - <(tail -n 1 "$T/out") ||
+	t_fail "the query not dropped (or more): $(tail -n 1 "$T/out" | od -c)"
 expect 0 "$DDVM" logs drv
 grep -q 'ddvm: note' "$T/out" && t_fail "the running VM's log has the stale note: $(head -3 "$T/out")"
 rm -f "$DDVM_RUNDIR/oldvm.log"
