@@ -41,7 +41,6 @@ FAILFAST=${DDVM_HOSTILE_FAILFAST:-1}
 LOAD_S=$((HOSTILE_S + 15)) # a's load outlasts the writer: late effects count too
 A_IP=10.99.0.11
 B_IP=10.99.0.12
-WRITER=$DDVM_ROOT/tests/vm/hostile_writer.py
 
 REC_NET=1
 rec_netns # namespace with br0 = $REC_PEER and iperf3 -s; sets REC_NS, REC_TAP
@@ -167,13 +166,8 @@ fails=()
 fail() { fails+=("$*"); echo "check failed: $*"; }
 
 if [ "$KINDS" != none ]; then
-	sock=$DDVM_RUNDIR/channels/nic0.b.host.sock
 	WLOG=$DDVM_RUNDIR/hostile_writer.log # kept with the VM logs (build/test-logs/*-run)
-	[ -S "$sock" ] || t_fail "no host socket $sock"
-	python3 "$WRITER" "$sock" --duration "$HOSTILE_S" --period "$PERIOD" --kinds "$KINDS" \
-		>"$WLOG" 2>&1 &
-	echo $! >"$T/writer.pid"
-	t_on_exit "t_kill_pidfile '$T/writer.pid'"
+	sup_hostile_writer nic0.b --duration "$HOSTILE_S" --period "$PERIOD" --kinds "$KINDS"
 	t_log "hostile writer on b's channel for ${HOSTILE_S}s: $KINDS (${PERIOD}s each)"
 	wpid=$(cat "$T/writer.pid")
 	while kill -0 "$wpid" 2>/dev/null; do
