@@ -793,18 +793,23 @@ static void storage_keys_list(const struct cfg_device *d, char *buf, size_t len)
 
 static void check_throttle(struct config *cfg, const char *f, const struct cfg_device *d)
 {
-	if (d->bps_limit && d->bps_limit < CFG_BPS_LIMIT_MIN)
-		dev_error(cfg, f, d, d->bps_limit_line,
-			  "bps_limit = %u: at least %u bytes a second, or 0 for no limit (the "
-			  "driver VM reads each disk's partition table as it boots: slower, it "
-			  "does not boot)",
-			  d->bps_limit, CFG_BPS_LIMIT_MIN);
-	if (d->iops_limit && d->iops_limit < CFG_IOPS_LIMIT_MIN)
-		dev_error(cfg, f, d, d->iops_limit_line,
-			  "iops_limit = %u: at least %u requests a second, or 0 for no limit (the "
-			  "driver VM reads each disk's partition table as it boots: slower, it "
-			  "does not boot)",
-			  d->iops_limit, CFG_IOPS_LIMIT_MIN);
+	const struct {
+		const char *key, *unit;
+		unsigned value, min;
+		int line;
+	} lim[] = {
+		{ "bps_limit", "bytes", d->bps_limit, CFG_BPS_LIMIT_MIN, d->bps_limit_line },
+		{ "iops_limit", "requests", d->iops_limit, CFG_IOPS_LIMIT_MIN, d->iops_limit_line },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		if (lim[i].value && lim[i].value < lim[i].min)
+			dev_error(cfg, f, d, lim[i].line,
+				  "%s = %u: at least %u %s a second, or 0 for no limit (the "
+				  "driver VM reads each disk's partition table as it boots: "
+				  "slower, it does not boot)",
+				  lim[i].key, lim[i].value, lim[i].min, lim[i].unit);
 }
 
 static void check_storage(struct config *cfg, const char *f, struct cfg_device *d)
