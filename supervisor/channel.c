@@ -108,6 +108,8 @@ static struct ddvm_net_config *net_config(const struct channel *ch)
 	return (struct ddvm_net_config *)ch->rg.hdr->device;
 }
 
+_Static_assert(CFG_MAX_QUEUES == DDVM_MAX_RINGS / 2, "a channel's queue pairs: abi.h");
+
 int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned index,
 		    const char *dir)
 {
@@ -506,11 +508,16 @@ void channel__stats(const struct channel *ch, struct channel_stats *st)
 	for (i = 0; i < ch->rg.num_rings; i++) {
 		uint32_t prod = ddvm_read32(&ring_ctl(ch, i)->prod);
 
-		if (ch->rg.rings[i].producer == DDVM_SIDE_FRONTEND)
+		/* rg: our validated copy of the layout, whose ring 2q is the frontend's */
+		if (ch->rg.rings[i].producer == DDVM_SIDE_FRONTEND) {
 			st->requests += prod;
-		else
+			st->queue_requests[i / 2] = prod;
+		} else {
 			st->responses += prod;
+			st->queue_responses[i / 2] = prod;
+		}
 	}
+	st->num_queues = ch->rg.num_rings / 2;
 	st->driver_up = ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_DRIVER);
 	st->client_up = ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT);
 	/* rg.kind: our validated copy of the layout, not what the region says now */

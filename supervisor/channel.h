@@ -72,6 +72,9 @@ struct channel_stats {
 	uint64_t requests;     /* descriptors the frontend produced (all its rings, mod 2^32) */
 	uint64_t responses;    /* descriptors the backend produced */
 	uint64_t errors;       /* protocol violations both sides reported */
+	/* per queue pair q (ring 2q and 2q+1): the producers' indices, as above */
+	unsigned num_queues;
+	uint64_t queue_requests[CFG_MAX_QUEUES], queue_responses[CFG_MAX_QUEUES];
 	int driver_up, client_up;
 	struct counters counters; /* the translation module's (hdr.stats): display only */
 };

@@ -361,7 +361,6 @@ static int begin_section(struct parse_state *ps, const char *section)
 		ps->dev = &cfg->devices[cfg->nr_devices++];
 		strcpy(ps->dev->name, name);
 		ps->dev->line = ps->line;
-		ps->dev->queues = 1;
 		ps->dev->discard = 1;
 		strcpy(ps->dev->format, "raw");
 		ps->type = SEC_DEVICE;
@@ -802,8 +801,10 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 	}
 	if (!strcmp(k, "readonly"))
 		return set_bool(ps, k, &d->readonly, v);
-	if (!strcmp(k, "queues"))
-		return set_uint(ps, k, &d->queues, v, 1, 8);
+	if (!strcmp(k, "queues")) {
+		d->queues_line = ps->line;
+		return set_uint(ps, k, &d->queues, v, 1, CFG_MAX_QUEUES);
+	}
 	if (!strcmp(k, "werror") || !strcmp(k, "rerror") || !strcmp(k, "discard") ||
 	    !strcmp(k, "detect_zeroes"))
 		return key_storage(ps, d, k, v);

@@ -29,6 +29,7 @@
 #define CFG_MAX_HOST_CLIENTS 8
 #define CFG_MAX_USES	     15 /* devices one client lists (its channel slots 0x10-0x1e) */
 #define CFG_MAX_CHANNELS     64
+#define CFG_MAX_QUEUES	     8 /* queue pairs of a channel: DDVM_MAX_RINGS / 2 (abi.h) */
 #define CFG_ERR_MAX	     8192
 #define CFG_MODEL_MAX	     64	  /* QEMU device names are at most ~40 characters */
 #define CFG_PROPS_MAX	     2048 /* device properties, drive options: no real list is longer */
@@ -83,7 +84,11 @@ struct cfg_device {
 	int kind_line;	/* 'kind' given (a bad value was reported where it was read) */
 	char format[8]; /* raw | qcow2 */
 	int readonly;
+	/* the channel's queue pairs: `queues =`, else (0 until config_check) one per vCPU
+	 * of the client VM, at most the driver VM's vCPUs and 8; 1 for a host client
+	 * and for net (netback and netfront serve one pair) */
 	unsigned queues;
+	int queues_line;
 	/* blk, emulated: QEMU's -drive error policies and space reclaim (defaults filled in
 	 * by config_check.c: werror/rerror report, discard on, detect_zeroes unmap) */
 	char werror[8];	       /* report | stop | enospc | ignore */

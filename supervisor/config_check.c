@@ -1009,6 +1009,11 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				  "devices; remove them");
 		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
+		if (d->queues_line)
+			dev_error(cfg, f, d, d->queues_line,
+				  "queues = %u: a net channel has one queue pair (ddvm_netback and "
+				  "ddvm_netfront serve one); remove it",
+				  d->queues);
 		if (d->image[0])
 			dev_error(cfg, f, d, d->line,
 				  "'image' is for blk devices; remove "
@@ -1122,6 +1127,38 @@ static void make_channels(struct config *cfg, const char *f)
 	}
 }
 
+/*
+ * Queue pairs of each blk channel not given `queues =`: one per vCPU of its client VM
+ * (blk-mq maps each vCPU to one), at most the driver VM's vCPUs (blkback's work for a
+ * queue runs on any of them) and CFG_MAX_QUEUES. A host client uses one pair
+ * (libddvm, the nbdkit plugin), an external VM's vCPUs are not known here: 1.
+ */
+static void assign_queues(struct config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++) {
+		struct cfg_device *d = &cfg->devices[i];
+
+		if (d->kind != CFG_BLK)
+			d->queues = 1;
+	}
+	for (i = 0; i < cfg->nr_channels; i++) {
+		struct cfg_device *d = cfg->channels[i].dev;
+		const struct cfg_vm *c = cfg->channels[i].client;
+		unsigned n = c->role == CFG_CLIENT_VM && !c->external ? c->cpus : 1;
+
+		if (d->queues)
+			continue;
+		if (n > d->vm->cpus)
+			n = d->vm->cpus;
+		d->queues = n < 1 ? 1 : n > CFG_MAX_QUEUES ? CFG_MAX_QUEUES : n;
+	}
+	for (i = 0; i < cfg->nr_devices; i++)
+		if (!cfg->devices[i].queues)
+			cfg->devices[i].queues = 1; /* a device no client uses */
+}
+
 /* Is m a client MAC given so far (channels before `upto`) or any NIC's `mac =`? */
 static int mac_taken(const struct config *cfg, unsigned upto, const unsigned char m[6])
 {
@@ -1209,6 +1246,7 @@ void config__check(struct config *cfg, const char *f)
 	if (!cfg->nr_errors) {
 		make_channels(cfg, f);
 		assign_client_macs(cfg);
+		assign_queues(cfg);
 	}
 	/* VMs inherit the global kernel/initrd. */
 	for (i = 0; i < cfg->nr_vms; i++) {

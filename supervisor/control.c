@@ -247,6 +247,15 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      (unsigned long long)st.sessions);
 		if (counters__line(&st.counters, line, sizeof(line)))
 			reply(c, "%-20s   %s\n", "", line);
+		if (st.num_queues > 1) {
+			unsigned q;
+			int n = snprintf(line, sizeof(line), "queues %u, requests", st.num_queues);
+
+			for (q = 0; q < st.num_queues && n > 0 && (size_t)n < sizeof(line); q++)
+				n += snprintf(line + n, sizeof(line) - n, "%s%llu", q ? " / " : " ",
+					      (unsigned long long)st.queue_requests[q]);
+			reply(c, "%-20s   %s\n", "", line);
+		}
 		if (sup->startup[i].told)
 			reply(c, "%-20s   not ready: %s\n", "", sup->startup[i].problem);
 	}
@@ -370,11 +379,17 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 static json_t *status_channel(struct supervisor *sup, unsigned i)
 {
 	const struct cfg_channel *cc = &sup->cfg->channels[i];
+	json_t *queues = json_array();
 	struct channel_stats st;
+	unsigned q;
 
 	channel__stats(&sup->channels[i], &st);
+	for (q = 0; q < st.num_queues; q++)
+		json_array_append_new(
+		    queues, json_pack("{s:I, s:I}", "requests", (json_int_t)st.queue_requests[q],
+				      "responses", (json_int_t)st.queue_responses[q]));
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, "
-			 "s:I, s:o, s:o}",
+			 "s:I, s:o, s:o, s:o}",
 			 "name", cc->name, "kind", cfg_kind_name(cc->dev->kind), "device",
 			 cc->dev->name, "client", cc->client->name, "epoch", (json_int_t)st.epoch,
 			 "driver_up", st.driver_up, "client_up", st.client_up, "backend_state",
@@ -384,7 +399,7 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 			 "responses", (json_int_t)st.responses, "errors", (json_int_t)st.errors,
 			 "sessions", (json_int_t)st.sessions, "problem",
 			 json_str_or_null(sup->startup[i].told ? sup->startup[i].problem : ""),
-			 "counters", counters__json(&st.counters));
+			 "counters", counters__json(&st.counters), "queues", queues);
 }
 
 /* `ddvm status --json`: field names are an interface (docs/supervisor.md). */

@@ -244,6 +244,42 @@ static void test_client_macs(void **state)
 	free(cfg);
 }
 
+/*
+ * Queue pairs: a blk channel without `queues =` gets one per vCPU of its client VM, at
+ * most the driver VM's vCPUs; `queues =` is taken as given; a host client's channel,
+ * a net device's and a one-vCPU client's have one.
+ */
+static void test_queues(void **state)
+{
+	static const char text[] =
+	    "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+	    "[driver-vm d]\ncpus = 2\n"
+	    "[device b1]\nvm = d\nkind = blk\nimage = @IMG@\n"
+	    "[device b2]\nvm = d\nkind = blk\nimage = /tmp/ddvm-unit-b2.img\n"
+	    "size = 64M\nqueues = 3\n"
+	    "[device b3]\nvm = d\nkind = blk\nimage = @IMG3@\n"
+	    "[device n]\nvm = d\nkind = net\nbackend = user\n"
+	    "[client-vm a]\ncpus = 4\ndevices = b1, b2, n\n"
+	    "[host-client h]\ndevices = b3\n";
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(parse(cfg, text), 0);
+	assert_string_equal(cfg->errors, "");
+	assert_int_equal(cfg->devices[0].queues, 2); /* a's 4 vCPUs, d's 2 */
+	assert_int_equal(cfg->devices[1].queues, 3);
+	assert_int_equal(cfg->devices[2].queues, 1); /* a host client */
+	assert_int_equal(cfg->devices[3].queues, 1); /* net */
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg, "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				    "[driver-vm d]\ncpus = 8\n"
+				    "[device b1]\nvm = d\nkind = blk\nimage = @IMG@\n"
+				    "[client-vm a]\ndevices = b1\n"),
+			 0);
+	assert_int_equal(cfg->devices[0].queues, 1); /* a has the default 1 vCPU */
+	free(cfg);
+}
+
 /* external = yes: a client VM with channels that the supervisor does not start. */
 static void test_external_client(void **state)
 {
@@ -619,6 +655,9 @@ static const struct bad bad[] = {
 	  "AIO needs O_DIRECT; add cache = none" },
 	{ "cache on a net device", DRV NIC "cache = none\n",
 	  "t.ini:5: [device n]: cache (line 5) is for blk devices" },
+	{ "queues on a net device", DRV NIC "queues = 2\n",
+	  "t.ini:5: [device n]: queues = 2: a net channel has one queue pair" },
+	{ "too many queues", DRV BLK "queues = 9\n", "t.ini:6: [device b]: queues = 9: expected" },
 	{ "bps_limit on a net device", DRV NIC "bps_limit = 1000\n",
 	  "t.ini:5: [device n]: bps_limit (line 5) is for blk devices" },
 	{ "bad iops_limit", DRV BLK "iops_limit = fast\n",
@@ -1037,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_client_macs),
 		cmocka_unit_test(test_external_client),
+		cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_no_knock_on_errors),

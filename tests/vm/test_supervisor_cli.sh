@@ -148,7 +148,8 @@ jq -e '.vms[] | select(.name == "drv") | .state == "running" and (.pid | type) =
 jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
 	and has("driver_up") and has("client_up") and has("backend_state") and has("frontend_state")
 	and has("health") and has("requests") and has("responses") and has("errors")
-	and has("sessions") and has("problem")' "$T/status.json" >/dev/null ||
+	and has("sessions") and has("problem") and (.queues | length) == 1
+	and .queues[0].requests == .requests' "$T/status.json" >/dev/null ||
 	t_fail "status --json, channel: $(cat "$T/status.json")"
 expect 0 "$DDVM" restart drv
 [ "$(sup_vm_field drv restarts)" = 1 ] || t_fail "restart not counted: $("$DDVM" status)"
