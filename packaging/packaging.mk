@@ -37,7 +37,12 @@ INCLUDEDIR    ?= $(PREFIX)/include
 DATADIR       ?= $(PREFIX)/share/ddvm
 SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR       ?= $(PREFIX)/lib/systemd/system
-INSTALL_BINS  := $(BUILD)/bin/ddvm $(BUILD)/bin/ddvm-chan $(BUILD)/bin/ddvm-tapbridge
+# nbdkit finds a plugin by name (`nbdkit ddvm socket=...`) only in its own directory:
+# the system's for PREFIX=/usr, else beside libddvm (give nbdkit the file's path)
+_NBDKIT_SYSDIR := $(shell pkg-config --variable=plugindir nbdkit 2>/dev/null)
+NBDKIT_PLUGINDIR ?= $(or $(if $(filter /usr,$(PREFIX)),$(_NBDKIT_SYSDIR)),$(LIBDIR)/nbdkit/plugins)
+INSTALL_BINS  := $(BUILD)/bin/ddvm $(BUILD)/bin/ddvm-chan $(BUILD)/bin/ddvm-tapbridge \
+                 $(BUILD)/bin/ddvm-blkcheck $(BUILD)/bin/ddvm-pong
 INSTALL_DATA  := $(BUILD)/kernel/vmlinuz $(BUILD)/images/driver-vm.cpio.gz \
                  $(BUILD)/images/client-vm.cpio.gz
 UNIT_SUBST    := -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -51,6 +56,8 @@ install: $(DEB_FILE)
 		$(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(UNITDIR)
 	install -m 755 $(INSTALL_BINS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/lib/libddvm.a $(DESTDIR)$(LIBDIR)/
+	if test -e $(NBDKIT_PLUGIN); then install -D -m 755 $(NBDKIT_PLUGIN) \
+		$(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-ddvm-plugin.so; fi
 	install -m 644 clients/lib/ddvm.h $(DESTDIR)$(INCLUDEDIR)/ddvm.h
 	install -m 644 $(INSTALL_DATA) $(DESTDIR)$(DATADIR)/
 	install -m 644 $(DEB_FILE) $(DESTDIR)$(DATADIR)/

@@ -603,21 +603,32 @@ static int cmd_down(void)
 }
 
 /* State of VM from `status`, or "" if not found. */
-static void vm_state(const char *vm, char *state, size_t len)
+/* VM's state in the running setup's `status` ("" if none); its role too if ROLE. */
+static void vm_state_role(const char *vm, char *state, size_t len, char *role, size_t rlen)
 {
-	char line[512], name[64], role[32], st[32];
+	char line[512], name[64], ro[32], st[32];
 	FILE *f;
 	int fd = control_connect("status");
 
 	state[0] = 0;
+	if (role)
+		role[0] = 0;
 	if (fd < 0)
 		return;
 	f = fdopen(fd, "r");
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %31s %31s", name, role, st) == 3 && !strcmp(name, vm))
+		if (sscanf(line, "%63s %31s %31s", name, ro, st) >= 2 && !strcmp(name, vm)) {
 			snprintf(state, len, "%s", st);
+			if (role)
+				snprintf(role, rlen, "%s", ro);
+		}
 	if (f)
 		fclose(f);
+}
+
+static void vm_state(const char *vm, char *state, size_t len)
+{
+	vm_state_role(vm, state, len, NULL, 0);
 }
 
 static int cmd_restart(const char *vm)
@@ -847,7 +858,21 @@ static int cmd_logs(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/%s.log", rundir, vm);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "ddvm: no log for VM '%s' in %s\n", vm, rundir);
+		char state[32], role[32];
+
+		vm_state_role(vm, state, sizeof(state), role, sizeof(role));
+		if (!strcmp(role, "host-client"))
+			fprintf(stderr,
+				"ddvm: '%s' is a host client: a process on this host that ddvm "
+				"does not run, so it has no console log\n",
+				vm);
+		else if (!strcmp(state, "external"))
+			fprintf(stderr,
+				"ddvm: '%s' is an external client VM: its console is where it "
+				"runs (libvirt: virsh console %s)\n",
+				vm, vm);
+		else
+			fprintf(stderr, "ddvm: no log for VM '%s' in %s\n", vm, rundir);
 		return EX_NOVM;
 	}
 	logs_warn_stale(vm, path);

@@ -178,7 +178,14 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 		return; /* killed, or the guest powered off: not a refusal to start */
 	vm->startup.start_failed = 1;
 	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
-		snprintf(why + n, len - n, " before the guest booted: %s", qemu);
+		/* QEMU's image locks: another QEMU holds the file, typically a setup of
+		 * the same file in another run dir (the run dir's own guard cannot see it) */
+		snprintf(why + n, len - n, " before the guest booted: %s%s", qemu,
+			 strstr(qemu, "Failed to get \"write\" lock") ||
+				 strstr(qemu, "Failed to get \"consistent read\" lock")
+			     ? " (another process has the image open: another 'ddvm up' of "
+			       "this setup in another run dir? 'fuser -v IMAGE' names it)"
+			     : "");
 	else
 		snprintf(why + n, len - n, " before the guest booted (nothing in %s)",
 			 vm->qemu_log_path);

@@ -7,8 +7,8 @@
  *   ddvm-blkcheck --sock DIR/frontend.sock COMMAND...
  *     info | write SEED OFFSET LENGTH (then flush) | verify SEED OFFSET LENGTH |
  *     mismatch SEED OFFSET LENGTH (verify must fail)
- * Commands run in order over ONE connection (QEMU 7.2's ivshmem device corrupts its
- * heap when a peer id reconnects, so tests connect once per driver VM lifetime).
+ * Commands run in order over one connection. The socket may appear later: it waits up
+ * to 60 s for it, and as long again for the driver VM.
  *
  * The pattern: the little-endian 32-bit word at byte offset o of the disk is
  * (o / 4 + SEED) * 2654435761 mod 2^32, so any tool can write or check it
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ret = ddvm_chan_open(&c, sock, DDVM_CHAN_BLK, 0);
+	ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_BLK, 0, 60000);
 	if (ret) {
 		fprintf(stderr, "blkcheck: %s: %s\n", sock, ddvm_strerror(ret));
 		return 1;

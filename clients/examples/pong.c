@@ -6,8 +6,10 @@
  *   ddvm-pong --sock DIR/frontend.sock --ip 10.0.0.2 [--probe 10.0.0.1]
  *             [--count N] [--timeout SECONDS]
  *
- * Prints "ddvm-pong: ready", "ddvm-pong: arp reply from IP is at MAC" (with --probe)
- * and exits 0 after answering N pings (--count), or 1 after --timeout seconds.
+ * Prints "ddvm-pong: ready", "ddvm-pong: arp reply from IP is at MAC" (with --probe).
+ * With --count: exits 0 once N pings are answered (and the probe, if any), 1 if
+ * --timeout seconds (default 60) pass first. Without: runs until SIGINT/SIGTERM or the
+ * timeout, then exits 0 if the probe was answered (or there was none), else 1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -86,7 +88,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	ret = ddvm_chan_open(&c, sock, DDVM_CHAN_NET, 0);
+	ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_NET, 0, (int)(timeout * 1000));
 	if (ret) {
 		fprintf(stderr, "ddvm-pong: %s: %s\n", sock, ddvm_strerror(ret));
 		return 1;
@@ -149,8 +151,8 @@ int main(int argc, char **argv)
 	}
 	printf("ddvm-pong: answered %u pings and %u ARP requests (restarts %llu)\n", p.icmp_replies,
 	       p.arp_replies, (unsigned long long)ddvm_chan_restarts(c));
-	if (!count && stop)
-		ret = 0;
+	if (!count)
+		ret = probe && !probed;
 out:
 	ddvm_chan_close(c);
 	return ret ? 1 : 0;
@@ -160,8 +162,10 @@ usage:
 		"[--count N] [--timeout SECONDS]\n"
 		"A tiny IPv4 host on a ddvm NIC channel (PATH: RUNDIR/channels/"
 		"DEVICE.CLIENT.client.sock):\n"
-		"answers ARP and ping for --ip, ARPs for --probe. Exits 0 after --count pings\n"
-		"answered (without --count: at SIGINT/SIGTERM), 1 after --timeout seconds\n"
-		"(default 60).\n");
+		"answers ARP and ping for --ip, ARPs for --probe. With --count: exits 0 once\n"
+		"N pings are answered (and the probe), 1 if --timeout seconds (default 60;\n"
+		"also how long it waits for the socket and the driver VM) pass first. Without:\n"
+		"runs until SIGINT/SIGTERM or the timeout, then exits 0 if the probe was\n"
+		"answered (or there was none), else 1.\n");
 	return help ? 0 : 2;
 }

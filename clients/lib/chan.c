@@ -20,6 +20,7 @@
 #include "ivshmem_peer.h"
 
 #define WAKE_INTERVAL_MS 100 /* look at the header at least this often */
+#define OPEN_RETRY_MS	 100 /* ddvm_chan_open_wait: how often it tries the socket */
 
 /* --- the ivshmem-server protocol (clients/common/ivshmem_peer.h) ----------------- */
 
@@ -281,6 +282,14 @@ int chan_sync(struct ddvm_chan *c)
 	return c->state;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* --- public: open / close ---------------------------------------------------------- */
 
 static int chan_welcome(struct ddvm_chan *c)
@@ -292,6 +301,12 @@ static int chan_welcome(struct ddvm_chan *c)
 	ret = ivshmem_peer_welcome(c->sock, &c->my_id, &c->shm_fd);
 	if (ret)
 		return ret;
+	/* A frontend is the client's peer (ids 1, 5, 9, ...: abi.h, "Peer ids"). On a
+	 * driver VM's or a host tool's socket we would be a second producer on rings
+	 * whose frontend is someone else (the driver VM then blamed for requests it
+	 * never saw): refuse before anything is mapped. */
+	if (c->my_id % DDVM_PEER_STRIDE != 1)
+		return -EPERM;
 	/* The other peers' eventfds, then ours. Block until we have one of ours; later
 	 * ones (and news about other peers) are picked up by chan_server_drain(). */
 	while (budget--) {
@@ -434,6 +449,20 @@ err_free:
 	return ret;
 }
 
+int ddvm_chan_open_wait(struct ddvm_chan **out, const char *socket_path, int kind,
+			unsigned int flags, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	int ret;
+
+	for (;;) {
+		ret = ddvm_chan_open(out, socket_path, kind, flags);
+		if ((ret != -ENOENT && ret != -ECONNREFUSED) || now_ms() >= deadline)
+			return ret;
+		usleep(OPEN_RETRY_MS * 1000);
+	}
+}
+
 void ddvm_chan_close(struct ddvm_chan *c)
 {
 	unsigned int p, v;
@@ -564,14 +593,6 @@ int ddvm_chan_wait(struct ddvm_chan *c, int timeout_ms)
 	return ddvm_chan_process(c);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int ddvm_chan_wait_ready(struct ddvm_chan *c, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
@@ -615,7 +636,17 @@ const char *ddvm_strerror(int err)
 		return "the supervisor gave up restarting the driver VM (`ddvm restart VM` "
 		       "revives the channel)";
 	case EBUSY:
-		return "the server refused us: the channel already has a frontend";
+		return "the server refused us: the socket's peer is taken (a client connects "
+		       "to RUNDIR/channels/CHANNEL.client.sock, one at a time; "
+		       "CHANNEL.driver.sock is the driver VM's)";
+	case ENOENT:
+		return "no such socket (is the setup up? 'ddvm status' names its run dir)";
+	case ECONNREFUSED:
+		return "nobody listens on the socket (the supervisor that made it is gone: "
+		       "'ddvm up')";
+	case EPERM:
+		return "not a channel's client socket (the server made us a driver VM or a "
+		       "host tool): connect to RUNDIR/channels/CHANNEL.client.sock";
 	case EMEDIUMTYPE:
 		return "the channel carries another kind of device";
 	case EPROTONOSUPPORT:

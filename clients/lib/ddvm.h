@@ -75,13 +75,25 @@ enum ddvm_chan_state {
  * region. `kind` is DDVM_CHAN_NET, DDVM_CHAN_BLK or DDVM_CHAN_ANY; a region of another
  * kind is refused with -EMEDIUMTYPE. `flags`: 0, or for a net channel
  * DDVM_OPEN_NET_OFFLOADS.
- * Errors: -EINVAL (bad argument), -ENAMETOOLONG, socket errors (-ENOENT,
- * -ECONNREFUSED, ...), -EBUSY (the server hung up on us: the channel already has a
- * frontend), -EPROTO (the server broke the ivshmem protocol),
+ * Errors: -EINVAL (bad argument), -ENAMETOOLONG, socket errors (-ENOENT: no such
+ * socket, -ECONNREFUSED: nobody listens on it, ...), -EBUSY (the server hung up on us:
+ * the socket's peer is taken, e.g. the channel already has a frontend), -EPERM (the
+ * server made us another peer than the client: a driver VM's or a host tool's socket,
+ * not CHANNEL.client.sock), -EPROTO (the server broke the ivshmem protocol),
  * -EPROTONOSUPPORT (not a ddvm region, or an incompatible ABI major), -EMEDIUMTYPE,
  * -ENOMEM.
  */
 int ddvm_chan_open(struct ddvm_chan **out, const char *socket_path, int kind, unsigned int flags);
+
+/*
+ * ddvm_chan_open(), but while the socket does not exist yet (-ENOENT) or nobody
+ * listens on it (-ECONNREFUSED: `ddvm up` has not started, or is restarting), try
+ * again every 100 ms, for up to timeout_ms (< 0: forever). For a client started
+ * beside the supervisor (a unit, a script) that need not come second. Returns what the
+ * last ddvm_chan_open() returned.
+ */
+int ddvm_chan_open_wait(struct ddvm_chan **out, const char *socket_path, int kind,
+			unsigned int flags, int timeout_ms);
 
 /* ddvm_chan_open() flags */
 #define DDVM_OPEN_NET_OFFLOADS                                                                     \

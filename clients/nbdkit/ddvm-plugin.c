@@ -61,7 +61,7 @@ static int fail(const char *what, int ret)
 
 static int ddvm_get_ready(void)
 {
-	int ret = ddvm_chan_open(&chan, sock_path, DDVM_CHAN_BLK, 0);
+	int ret = ddvm_chan_open_wait(&chan, sock_path, DDVM_CHAN_BLK, 0, timeout_s * 1000);
 
 	if (ret)
 		return fail(sock_path, ret);
@@ -188,8 +188,9 @@ static struct nbdkit_plugin plugin = {
 	.description = "Export a disk that a ddvm driver VM serves over a channel.",
 	.config = ddvm_config,
 	.config_complete = ddvm_config_complete,
-	.config_help = "socket=PATH     the channel's frontend socket (required)\n"
-		       "timeout=SECONDS how long to wait for the driver VM (default 120)",
+	.config_help =
+	    "socket=PATH     the channel's frontend socket (required)\n"
+	    "timeout=SECONDS how long to wait for the socket, then for the driver VM (120)",
 	.get_ready = ddvm_get_ready,
 	.unload = ddvm_unload,
 	.open = ddvm_open,

@@ -4,6 +4,7 @@
  * whose "wire" is a NIC that a driver VM drives, through libddvm.
  *
  *   ddvm-tapbridge --sock DIR/frontend.sock --tap NAME [--no-offload] [--pidfile FILE]
+ *                  [--timeout SECONDS] [--help]
  *
  * The interface takes the channel's MAC address (the one the driver VM switches to
  * this client) and the NIC's MTU, and has carrier exactly while the driver VM serves
@@ -249,15 +250,19 @@ int main(int argc, char **argv)
 		{ "no-offload", no_argument, NULL, 'n' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *tap = NULL, *pidfile = NULL;
 	struct bridge b = { .offload = 1, .carrier = -1, .tap = -1 };
 	struct ddvm_net_info ni;
-	int opt, ret, wait_s = 120;
+	int opt, ret, wait_s = 120, help = 0;
 
-	while ((opt = getopt_long(argc, argv, "s:t:np:w:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:np:w:h", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'h':
+			help = 1;
+			goto usage;
 		case 's':
 			sock = optarg;
 			break;
@@ -292,7 +297,8 @@ int main(int argc, char **argv)
 	}
 
 	/* The TAP takes GSO and partial-checksum frames (IFF_VNET_HDR): ask for them. */
-	ret = ddvm_chan_open(&b.c, sock, DDVM_CHAN_NET, b.offload ? DDVM_OPEN_NET_OFFLOADS : 0);
+	ret = ddvm_chan_open_wait(&b.c, sock, DDVM_CHAN_NET, b.offload ? DDVM_OPEN_NET_OFFLOADS : 0,
+				  wait_s * 1000);
 	if (ret) {
 		fprintf(stderr, "ddvm-tapbridge: %s: %s\n", sock, ddvm_strerror(ret));
 		return 1;
@@ -340,7 +346,14 @@ err_chan:
 		unlink(pidfile);
 	return ret ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: ddvm-tapbridge --sock PATH --tap NAME [--no-offload] "
-			"[--pidfile FILE] [--timeout SECONDS]\n");
-	return 2;
+	fprintf(help ? stdout : stderr,
+		"usage: ddvm-tapbridge --sock PATH --tap NAME [--no-offload] [--pidfile FILE] "
+		"[--timeout SECONDS]\n"
+		"Bridges a ddvm NIC channel (PATH: RUNDIR/channels/DEVICE.CLIENT.client.sock) to\n"
+		"a TAP interface NAME (created if missing; needs CAP_NET_ADMIN), so the host's\n"
+		"network stack uses the reused NIC. --no-offload: no GSO or partial checksums\n"
+		"through the TAP. --timeout: how long to wait for the socket and then for the\n"
+		"driver VM (default 120 s). Runs until SIGINT/SIGTERM (exit 0) or the channel's\n"
+		"shutdown ('ddvm down'; exit 1).\n");
+	return help ? 0 : 2;
 }

@@ -124,6 +124,12 @@ static struct fake *fake_new(uint32_t kind, uint64_t features)
 	assert_int_equal(ivshmem_server__add_role(&f->srv, path, 0), 0);
 	snprintf(f->fe_path, sizeof(f->fe_path), "%s/frontend.sock", f->dir);
 	assert_int_equal(ivshmem_server__add_role(&f->srv, f->fe_path, 1), 0);
+	{ /* host tools (peer ids 2, 6, ...), as the supervisor has them */
+		char hp[sizeof(f->dir) + 16];
+
+		snprintf(hp, sizeof(hp), "%s/host.sock", f->dir);
+		assert_int_equal(ivshmem_server__add_role(&f->srv, hp, 2), 0);
+	}
 	assert_int_equal(pthread_create(&f->srv_thr, NULL, server_main, f), 0);
 
 	/* The "driver VM" peer: connects so the client gets its doorbells; the test
@@ -344,6 +350,8 @@ static void fake_free(struct fake *f)
 	free(f->disk);
 	snprintf(path, sizeof(path), "%s/backend.sock", f->dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/host.sock", f->dir);
+	unlink(path);
 	unlink(f->fe_path);
 	rmdir(f->dir);
 	free(f);
@@ -377,6 +385,18 @@ static void test_open_errors(void **state)
 	assert_int_equal(ddvm_chan_open(&c, longp, 0, 0), -ENAMETOOLONG);
 	assert_int_equal(ddvm_chan_open(&c, "/nonexistent/ddvm.sock", 0, 0), -ENOENT);
 	assert_null(c);
+	{ /* ddvm_chan_open_wait: tries until its time is up, then says what open said */
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(ddvm_chan_open_wait(&c, "/nonexistent/ddvm.sock", 0, 0, 300),
+				 -ENOENT);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >=
+			    300);
+		assert_null(c);
+		assert_int_equal(ddvm_chan_open_wait(&c, NULL, 0, 0, 300), -EINVAL);
+	}
 
 	/* NULL channels are refused everywhere, never dereferenced */
 	assert_int_equal(ddvm_net_send(NULL, fr, 60, NULL, 0), -EINVAL);
@@ -393,9 +413,15 @@ static void test_open_errors(void **state)
 	assert_int_equal(ddvm_chan_kind(c), DDVM_CHAN_NET);
 	{ /* one frontend per channel: the server refuses a second one */
 		struct ddvm_chan *c2 = NULL;
+		char hp[sizeof(f->dir) + 16];
 
 		assert_int_equal(ddvm_chan_open(&c2, f->fe_path, 0, 0), -EBUSY);
 		assert_null(c2);
+		/* nor is a host tool's peer a frontend: refused, nothing written */
+		snprintf(hp, sizeof(hp), "%s/host.sock", f->dir);
+		assert_int_equal(ddvm_chan_open(&c2, hp, 0, 0), -EPERM);
+		assert_null(c2);
+		assert_string_not_equal(ddvm_strerror(-EPERM), strerror(EPERM));
 	}
 	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_WAITING);
 	assert_int_equal(ddvm_net_send(c, fr, 60, NULL, 0), -ENOTCONN);

@@ -23,6 +23,8 @@ cat >"$T/want" <<EOT
 /usr/bin/ddvm
 /usr/bin/ddvm-chan
 /usr/bin/ddvm-tapbridge
+/usr/bin/ddvm-blkcheck
+/usr/bin/ddvm-pong
 /usr/include/ddvm.h
 /usr/lib/libddvm.a
 /usr/lib/systemd/system/ddvm.service
@@ -32,6 +34,9 @@ cat >"$T/want" <<EOT
 /usr/share/ddvm/examples/ddvm.ini
 /usr/share/ddvm/vmlinuz
 EOT
+# the nbdkit plugin, where it was built (nbdkit-plugin-dev), in nbdkit's own directory
+[ -e "$BUILD/lib/nbdkit-ddvm-plugin.so" ] &&
+	echo "$(pkg-config --variable=plugindir nbdkit)/nbdkit-ddvm-plugin.so" >>"$T/want"
 sort -o "$T/want" "$T/want"
 diff -u "$T/want" "$T/files" || t_fail "make install DESTDIR=... installed other files (- missing, + extra)"
 grep -qx 'ExecStart=/usr/bin/ddvm up /etc/ddvm/ddvm.ini' "$T/dest/usr/lib/systemd/system/ddvm.service" ||

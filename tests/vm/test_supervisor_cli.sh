@@ -151,10 +151,16 @@ jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
 	and has("sessions") and has("problem") and (.queues | length) == 1
 	and .queues[0].requests == .requests' "$T/status.json" >/dev/null ||
 	t_fail "status --json, channel: $(cat "$T/status.json")"
+# the same setup in another run dir: its QEMU finds the image locked, and says by whom
+t_on_exit "'$DDVM' --rundir '$T/run2' down >/dev/null 2>&1 || true"
+expect 1 "$DDVM" --rundir "$T/run2" up -d "$T/good.ini"
+grep -q "another process has the image open: another 'ddvm up' of this setup" "$T/out" ||
+	t_fail "a locked image is not explained: $(cat "$T/out")"
+expect 0 "$DDVM" --rundir "$T/run2" down
 expect 0 "$DDVM" restart drv
 [ "$(sup_vm_field drv restarts)" = 1 ] || t_fail "restart not counted: $("$DDVM" status)"
 # a host client is named for what it is, not "no VM named" alone
-for cmd in "restart hc" "inject hc kill" "console hc" "libvirt-xml $T/good.ini hc"; do
+for cmd in "restart hc" "inject hc kill" "console hc" "logs hc" "libvirt-xml $T/good.ini hc"; do
 	# shellcheck disable=SC2086 # the words of the command
 	expect 5 "$DDVM" $cmd
 	grep -q 'host.client' "$T/out" || t_fail "ddvm $cmd: does not say hc is a host client: $(cat "$T/out")"
