@@ -186,9 +186,11 @@ int config__parse_string(struct config *cfg, const char *name, const char *text)
 
 /*
  * The files the VMs boot from exist and can be read: each VM's kernel and initramfs
- * (after inheriting [ddvm]'s) and its `run =` script. `ddvm up` calls it after
- * config__load, before anything starts (config__load itself stays free of the build's
- * files, for the unit tests). Returns 0, or -EINVAL with the problems in cfg->errors.
+ * (after inheriting [ddvm]'s) and its `run =` script, and a tap's bridge. `ddvm up`
+ * calls it after config__load, also when that found errors (one run names them all,
+ * in line order; a path missing from a file with errors is not reported), before
+ * anything starts (config__load itself stays free of the build's files, for the unit
+ * tests). Returns 0, or -EINVAL with the problems (the load's too) in cfg->errors.
  */
 int config__check_files(struct config *cfg);
 struct cfg_vm *config__find_vm(struct config *cfg, const char *name);

@@ -1302,13 +1302,16 @@ void config__check(struct config *cfg, const char *f)
 	}
 }
 
-/* One boot file of VM: PATH for KEY must name a readable file. */
+/* One boot file of VM: PATH for KEY must name a readable file. A file with errors
+ * already (QUIET) may have lost the path to one of them: "no KEY" is not said then. */
 static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const char *key,
-			    const char *path, const char *fix)
+			    const char *path, const char *fix, int quiet)
 {
 	const char *why;
 	struct stat st;
 
+	if (!path[0] && quiet)
+		return;
 	if (!path[0]) {
 		cfg_error(cfg, cfg->path, vm->line, "[%s %s]: no %s; %s", cfg_role_name(vm->role),
 			  vm->name, key, fix);
@@ -1332,7 +1335,7 @@ static void check_bridge(struct config *cfg, const struct cfg_device *d)
 {
 	char path[64];
 
-	if (d->kind != CFG_NET || d->net_backend != CFG_NET_TAP || !d->bridge[0] ||
+	if (d->kind != CFG_NET || d->net_backend != CFG_NET_TAP || !d->bridge[0] || !d->vm ||
 	    !cfg_vm_started_here(d->vm))
 		return;
 	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->bridge);
@@ -1354,6 +1357,7 @@ static void check_bridge(struct config *cfg, const struct cfg_device *d)
 
 int config__check_files(struct config *cfg)
 {
+	int quiet = cfg->nr_errors > 0;
 	unsigned i;
 
 	for (i = 0; i < cfg->nr_devices; i++)
@@ -1366,17 +1370,20 @@ int config__check_files(struct config *cfg)
 			continue;
 		check_boot_file(cfg, vm, "kernel", vm->kernel,
 				"set kernel = in [ddvm] or in this section, or run 'make' (it "
-				"builds build/kernel/vmlinuz)");
+				"builds build/kernel/vmlinuz)",
+				quiet);
 		check_boot_file(cfg, vm, "initrd", vm->initrd,
 				vm->role == CFG_DRIVER_VM
 				    ? "set driver_initrd = in [ddvm] or initrd = here, or run "
 				      "'make' (build/images/driver-vm.cpio.gz)"
 				    : "set client_initrd = in [ddvm] or initrd = here, or run "
-				      "'make' (build/images/client-vm.cpio.gz)");
+				      "'make' (build/images/client-vm.cpio.gz)",
+				quiet);
 		if (vm->run[0])
 			check_boot_file(cfg, vm, "run script", vm->run,
 					"fix the path in run = (relative paths are taken from "
-					"the config file's directory)");
+					"the config file's directory)",
+					quiet);
 	}
 	return cfg->nr_errors ? -EINVAL : 0;
 }

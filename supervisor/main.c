@@ -407,7 +407,8 @@ static int cmd_up(int argc, char **argv)
 		return EX_USAGE;
 	}
 	path = argv[optind];
-	if (config__load(&cfg, path) || config__check_files(&cfg)) {
+	/* both, so that one run names every problem: the file's and the host's */
+	if ((config__load(&cfg, path) != 0) | (config__check_files(&cfg) != 0)) {
 		fputs(cfg.errors, stderr);
 		fprintf(stderr, "ddvm: %s: %d problem%s; nothing was started\n", path,
 			cfg.nr_errors, cfg.nr_errors == 1 ? "" : "s");

@@ -38,6 +38,14 @@ expect 0 "$DDVM" status --help
 printf '[driver-vm drv]\nmemory = lots\n' >"$T/broken.ini"
 expect 3 "$DDVM" up "$T/broken.ini" -d
 grep -q 'broken.ini:2' "$T/out" || t_fail "the config error does not name file:line: $(cat "$T/out")"
+# the file's errors and the host's (a missing run script) in one run, line order
+printf '[driver-vm drv]\nrun = /nonexistent/run.sh\nmemory = lots\n' >"$T/broken2.ini"
+expect 3 "$DDVM" up -d "$T/broken2.ini"
+if [ "$(grep -c 'broken2.ini:[0-9]*: ' "$T/out")" != 2 ] ||
+	! grep -A1 'broken2.ini:1: \[driver-vm drv\]: run script /nonexistent/run.sh' "$T/out" |
+	grep -q 'broken2.ini:3: \[driver-vm drv\]: memory = lots'; then
+	t_fail "not both problems, in line order: $(cat "$T/out")"
+fi
 expect 4 "$DDVM" status
 expect 4 "$DDVM" status --json
 expect 4 "$DDVM" down
