@@ -469,7 +469,7 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	all_backs = 0;
 	last_back = 0;
 	if (vm->fail_ms) {
-		unsigned served = 0, restored = 0, backs = 0;
+		unsigned served = 0, restored = 0, backs = 0, vm_missing = 0;
 		char missing[256] = "";
 
 		for (i = 0; i < sup->cfg->nr_channels; i++) {
@@ -494,6 +494,7 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				if (ch->backend_back_ms > last_back)
 					last_back = ch->backend_back_ms;
 			}
+			vm_missing += !ch->back_ms && ch->cfg->client->role == CFG_CLIENT_VM;
 			if (!ch->back_ms &&
 			    strlen(missing) + strlen(ch->cfg->name) + 2 < sizeof(missing))
 				snprintf(missing + strlen(missing),
@@ -505,12 +506,20 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 			/* the driver VM serves again; the rest is up to those clients */
 			if (vm->planned == VM_PLANNED_UPGRADE)
 				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
-			pr_warn("%s: service restored %llu ms after %s on %u of %u channels; not "
-				"resumed by their client %u s after the driver VM's side was back: "
-				"%s (the client's own matter: 'ddvm status')",
-				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
-				outage_start(vm), restored, served, CLIENTS_WAIT_MS / 1000,
-				missing);
+			if (vm_missing)
+				pr_warn("%s: service restored %llu ms after %s on %u of %u "
+					"channels; not resumed by their client %u s after the "
+					"driver VM's side was back: %s (the client's own matter: "
+					"'ddvm status')",
+					vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+					outage_start(vm), restored, served, CLIENTS_WAIT_MS / 1000,
+					missing);
+			else /* libddvm follows the epoch at its next call: no news */
+				pr_info("%s: service restored %llu ms after %s (%u of %u channels "
+					"resumed; host clients re-attach at their next request: "
+					"%s)",
+					vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+					outage_start(vm), restored, served, missing);
 			vm->fail_ms = 0;
 			vm->planned = 0;
 		} else if (restored == served) {

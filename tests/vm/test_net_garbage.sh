@@ -38,6 +38,11 @@ net_wait_carrier client "$ifn" 60
 net_ping client $NET_PEER
 
 mkfifo "$T/scribble.fifo"
+# the log exists before scribble() counts its lines: the background shell creates it
+# only after its stdin (the fifo) opened, which is the same moment `exec 7>` returns
+# here (CI once: every count of a missing log empty, "net_scribble did not do header"
+# with "header done" in the log)
+: >"$T/scribble.log"
 python3 "$DDVM_ROOT/tests/vm/net_scribble.py" "$T/ch-g1/host.sock" <"$T/scribble.fifo" >"$T/scribble.log" 2>&1 &
 echo $! >"$T/scribble.pid"
 t_on_exit "t_kill_pidfile '$T/scribble.pid'"
