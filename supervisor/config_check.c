@@ -1009,10 +1009,10 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				  "devices; remove them");
 		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
-		if (d->queues_line)
+		if (d->queues_line && d->queues > 1)
 			dev_error(cfg, f, d, d->queues_line,
 				  "queues = %u: a net channel has one queue pair (ddvm_netback and "
-				  "ddvm_netfront serve one); remove it",
+				  "ddvm_netfront serve one); remove it or set 1",
 				  d->queues);
 		if (d->image[0])
 			dev_error(cfg, f, d, d->line,

@@ -92,9 +92,9 @@ static const char up_help[] =
     "Create a channel (shared memory + doorbells) for each device a client uses, boot\n"
     "every driver VM and client VM of CONFIG (an INI file; see examples/demo.ini), and\n"
     "supervise them: a driver VM that exits, panics, stops its heartbeat or stops\n"
-    "completing requests is killed and restarted (with back-off; after restart_max\n"
-    "failures in a row it stays down), and its channels' epoch is bumped so that clients\n"
-    "re-attach.\n"
+    "completing requests is killed and restarted (with back-off; a failure after\n"
+    "restart_max restarts in a row leaves it down), and its channels' epoch is bumped so\n"
+    "that clients re-attach.\n"
     "\n"
     "Runs in the foreground and logs there; Ctrl-C (SIGINT), SIGTERM or a hang-up of\n"
     "its terminal (SIGHUP) tears everything down. -d detaches once every VM is ready\n"
@@ -1087,7 +1087,13 @@ int main(int argc, char **argv)
 					 " %s", argv[i]);
 		if (used >= sizeof(line))
 			return fputs(inject_help, stderr), EX_USAGE;
-		return control_simple(line);
+		i = control_simple(line);
+		if (i == EX_OK)
+			fprintf(stderr,
+				"ddvm: injected %s into %s; what the supervisor detected and "
+				"did: 'ddvm status', %s/ddvm.log\n",
+				argv[2], argv[1], rundir);
+		return i;
 	}
 	if (!strcmp(cmd, "accel")) {
 		char accel[8];

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Client VM (app) of examples/multiqueue.ini: once /dev/ddvmblk0 is there, prints
-#   MQ-CLIENT-UP cpus=N queues=Q        (Q: blk-mq's hardware queues = the channel's pairs)
+#   MQ-CLIENT-UP cpus=N queues=Q        (Q: blk-mq's hardware queues: the channel's
+#                                        pairs, at most one per vCPU)
 # then writes and verifies the disk with fio in rounds, one job pinned to each vCPU (so
 # both queue pairs carry requests), 32 MiB each of random 4-128 KiB writes at depth 16,
 # read back and checked (crc32c), and prints one line a round:
@@ -16,6 +17,8 @@ done
 q=0
 for d in /sys/block/ddvmblk0/mq/*; do [ -d "$d" ] && q=$((q + 1)); done
 echo "MQ-CLIENT-UP cpus=$(nproc) queues=$q"
+# in the background: the console's shell starts once this script ends
+(
 n=1
 while [ -e /sys/block/ddvmblk0 ]; do
 	fio --filename=/dev/ddvmblk0 --direct=1 --ioengine=libaio --iodepth=16 \
@@ -30,3 +33,4 @@ while [ -e /sys/block/ddvmblk0 ]; do
 	n=$((n + 1))
 done
 echo "MQ-CLIENT-GONE"
+) &
