@@ -617,12 +617,14 @@ static void vm_state_role(const char *vm, char *state, size_t len, char *role, s
 	if (fd < 0)
 		return;
 	f = fdopen(fd, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %31s %31s", name, ro, st) >= 2 && !strcmp(name, vm)) {
-			snprintf(state, len, "%s", st);
-			if (role)
-				snprintf(role, rlen, "%s", ro);
-		}
+	while (f && fgets(line, sizeof(line), f)) {
+		st[0] = 0; /* a line of two words has no state */
+		if (sscanf(line, "%63s %31s %31s", name, ro, st) < 2 || strcmp(name, vm))
+			continue;
+		snprintf(state, len, "%s", st);
+		if (role)
+			snprintf(role, rlen, "%s", ro);
+	}
 	if (f)
 		fclose(f);
 }
