@@ -205,6 +205,9 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		if (vm->last_failure[0]) /* also after it recovered: what happened, at a glance */
 			reply(c, "%-12s   last failure: %s%s\n", "", vm->last_failure,
 			      vm->state == VM_RUNNING ? " (running again)" : "");
+		if (vm->state == VM_GAVE_UP) /* what the log said when it gave up */
+			reply(c, "%-12s   given up: 'ddvm restart %s' starts it again\n", "",
+			      cv->name);
 		if (vm->spare) {
 			snprintf(pid, sizeof(pid), "%d", vm->spare->pid);
 			reply(c, "%-12s   spare: %s%s, pid %s, failovers %u\n", "",

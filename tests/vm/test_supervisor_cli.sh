@@ -88,6 +88,8 @@ sup_vm_field drv last_failure | grep -q 'Image is not in qcow2 format' ||
 	t_fail "status --json last_failure lacks QEMU's words"
 "$DDVM" status | grep -q 'last failure: .*Image is not in qcow2 format' ||
 	t_fail "ddvm status does not show QEMU's words"
+"$DDVM" status | grep -q "given up: 'ddvm restart drv' starts it again" ||
+	t_fail "ddvm status of a given-up VM does not say how to start it again: $("$DDVM" status)"
 
 # A second supervisor in the same run dir: 6, in either option order, and nothing else.
 expect 6 "$DDVM" up -d "$T/bad.ini"
