@@ -1065,9 +1065,7 @@ static void make_channels(struct config *cfg, const char *f)
 		if (c->role == CFG_DRIVER_VM)
 			continue;
 		if (!c->nr_uses)
-			vm_error(cfg, f, c, c->line,
-				 "[%s %s]: uses no device; add devices = NAME...",
-				 cfg_role_name(c->role), c->name);
+			vm_error(cfg, f, c, c->line, "uses no device; add devices = NAME...");
 		for (u = 0; u < c->nr_uses; u++) {
 			struct cfg_device *d = find_device(cfg, c->uses[u]);
 			struct cfg_channel *ch;
@@ -1120,10 +1118,9 @@ static void make_channels(struct config *cfg, const char *f)
 			if (cfg->channels[i].dev->vm == &cfg->vms[v])
 				cfg->channels[i].index_in_driver = n++;
 		if (n > 0x1f - CFG_FIRST_CHAN_SLOT)
-			cfg_error(cfg, f, cfg->vms[v].line,
-				  "[driver-vm %s]: serves too many channels "
-				  "(at most %d)",
-				  cfg->vms[v].name, 0x1f - CFG_FIRST_CHAN_SLOT);
+			vm_error(cfg, f, &cfg->vms[v], cfg->vms[v].line,
+				 "serves too many channels (at most %d)",
+				 0x1f - CFG_FIRST_CHAN_SLOT);
 	}
 }
 
@@ -1254,10 +1251,10 @@ void config__check(struct config *cfg, const char *f)
 
 		if (vm->external && vm->vm_key_line)
 			vm_error(cfg, f, vm, vm->vm_key_line,
-				 "[client-vm %s]: %s: an external client VM is defined where "
+				 "%s: an external client VM is defined where "
 				 "it runs (libvirt, ...); the supervisor only serves its "
 				 "channels; remove the key, or set external = no",
-				 vm->name, vm->vm_key);
+				 vm->vm_key);
 		if (vm->spare && vm->restart != CFG_RESTART_SNAPSHOT)
 			vm_error(cfg, f, vm, vm->spare_line,
 				 "spare = yes: driver VM %s has restart = cold; a warm spare is "
@@ -1289,11 +1286,10 @@ void config__check(struct config *cfg, const char *f)
 			vm->balloon = 0;
 		else if (vm->balloon && vm->restart == CFG_RESTART_SNAPSHOT)
 			vm_error(cfg, f, vm, vm->balloon_line,
-				 "[driver-vm %s]: balloon = yes and restart = snapshot: a restored "
+				 "balloon = yes and restart = snapshot: a restored "
 				 "VM's RAM is the snapshot's copy-on-write copy, which free-page "
 				 "reporting cannot give back; remove balloon, or use restart = "
-				 "cold",
-				 vm->name);
+				 "cold");
 		if (!vm->kernel[0])
 			strcpy(vm->kernel, cfg->kernel);
 		if (!vm->initrd[0])
@@ -1313,8 +1309,7 @@ static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const c
 	if (!path[0] && quiet)
 		return;
 	if (!path[0]) {
-		cfg_error(cfg, cfg->path, vm->line, "[%s %s]: no %s; %s", cfg_role_name(vm->role),
-			  vm->name, key, fix);
+		vm_error(cfg, cfg->path, vm, vm->line, "no %s; %s", key, fix);
 		return;
 	}
 	if (stat(path, &st))
@@ -1325,8 +1320,7 @@ static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const c
 		why = strerror(errno);
 	else
 		return;
-	cfg_error(cfg, cfg->path, vm->line, "[%s %s]: %s %s: %s; %s", cfg_role_name(vm->role),
-		  vm->name, key, path, why, fix);
+	vm_error(cfg, cfg->path, vm, vm->line, "%s %s: %s; %s", key, path, why, fix);
 }
 
 /* A tap's bridge must exist where `ddvm up` runs (its network namespace): QEMU's tap
