@@ -478,7 +478,7 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		}
 		vm->want_restart = 1;
 		vm__event(vm, VM_EV_RESTART_REQUESTED);
-		vm__signal(vm, SIGKILL);
+		vm__kill(vm, now_ms()); /* a qcow2 disk is flushed first */
 	} else {
 		/* Failed or given up: start over with a clean slate (and a new epoch, so
 		 * clients told BACKEND_GONE wait for it again). The outage is the

@@ -170,8 +170,9 @@ void health__fail(struct vm *vm, const char *reason, uint64_t now)
 	health__detected(vm, reason, now);
 	vm->stopping_for_failure = 1;
 	vm__event(vm, VM_EV_HEALTH_FAILED);
-	/* Nothing of a failed driver VM is worth a graceful shutdown. */
-	vm__signal(vm, SIGKILL);
+	/* Nothing of a failed driver VM is worth a graceful shutdown; but what its disks
+	 * acknowledged is (vm__kill flushes qcow2 images first). */
+	vm__kill(vm, now);
 }
 
 static int health__guest_ended(struct vm *vm, int status, uint64_t now);
@@ -563,6 +564,9 @@ int health__tick(struct supervisor *sup, uint64_t now)
 		if (t < next)
 			next = t;
 		t = inject__tick(&sup->vms[i], now);
+		if (t < next)
+			next = t;
+		t = vm__kill_tick(&sup->vms[i], now);
 		if (t < next)
 			next = t;
 	}

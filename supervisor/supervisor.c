@@ -226,6 +226,7 @@ static void qmp_event_cb(void *opaque, const char *event, json_t *data)
 	snapshot__qmp(opaque, event, data, now_ms());
 	storage__qmp(opaque, event, data, now_ms());
 	spare__qmp(opaque, event, data, now_ms());
+	vm__kill_qmp(opaque, event, data, now_ms());
 	if (event)
 		health__qmp_event(opaque, event, data, now_ms());
 }

@@ -672,6 +672,7 @@ int vm__reap(struct vm *vm)
 	if (r == 0)
 		return -EAGAIN; /* still running */
 	vm->pid = -1;
+	vm->kill_at_ms = 0; /* vm__kill's stop: gone with it */
 	if (vm->pidfd >= 0)
 		close(vm->pidfd);
 	vm->pidfd = -1;

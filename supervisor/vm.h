@@ -57,6 +57,8 @@ struct vm {
 	unsigned failures_in_row; /* reset after a healthy minute */
 	uint64_t restart_at_ms;
 	int stopping_for_failure; /* we SIGKILLed it because it failed */
+	uint64_t kill_at_ms;	  /* vm__kill's QMP stop is out: SIGKILL by then (0: none) */
+	uint64_t kill_stop_ms;	  /* when that stop was sent */
 	/* QMP SHUTDOWN from the guest itself ("guest-reset", "guest-shutdown"): QEMU
 	 * runs with -no-reboot, so a reboot and a poweroff both end it with status 0 */
 	enum { VM_GUEST_NONE, VM_GUEST_REBOOT, VM_GUEST_POWEROFF } guest_exit;
@@ -183,5 +185,18 @@ void vm__take_process(struct vm *dst, struct vm *src);
  * among their mappers), read at most once per VM_PSS_MAX_AGE_MS; null when not running. */
 #define VM_PSS_MAX_AGE_MS 2000
 json_t *vm__pss_kib(struct vm *vm, uint64_t now_ms);
+
+/*
+ * End VM's QEMU for a failure or a restart (vm_kill.c): SIGKILL, at once — or, when
+ * one of its disks is a qcow2 image, after QMP `stop` has drained and flushed its disks
+ * (QEMU's qcow2 driver holds the metadata of new clusters until a flush: a kill
+ * without one loses acknowledged writes). The SIGKILL then follows the answer
+ * (vm__kill_qmp) or VM_KILL_FLUSH_WAIT_MS (vm__kill_tick, which returns the ms until it
+ * wants to run again).
+ */
+#define VM_KILL_FLUSH_WAIT_MS 5000
+void vm__kill(struct vm *vm, uint64_t now_ms);
+void vm__kill_qmp(struct vm *vm, const char *event, json_t *data, uint64_t now_ms);
+int vm__kill_tick(struct vm *vm, uint64_t now_ms);
 
 #endif /* DDVM_VM_H */
