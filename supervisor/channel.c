@@ -365,6 +365,27 @@ uint32_t channel__epoch(const struct channel *ch)
 	return ch->own.epoch;
 }
 
+unsigned channel__nic_mtu(const struct channel *ch, char drv[17])
+{
+	const struct ddvm_region_hdr *h = ch->rg.hdr;
+	const struct ddvm_net_config *c = net_config(ch);
+	unsigned i;
+
+	drv[0] = 0;
+	if (ch->cfg->dev->kind != CFG_NET ||
+	    ddvm_load_acquire(&h->backend_state) != DDVM_STATE_READY ||
+	    ddvm_read32(&h->backend_epoch) != ch->own.epoch ||
+	    !(ddvm_read64(&h->features) & DDVM_NET_F_MTU))
+		return 0;
+	/* printable bytes only: the peer wrote them */
+	for (i = 0; i < sizeof(c->nic_driver) && c->nic_driver[i]; i++)
+		drv[i] = c->nic_driver[i] >= 0x20 && c->nic_driver[i] < 0x7f
+			     ? (char)c->nic_driver[i]
+			     : '?';
+	drv[i] = 0;
+	return ddvm_read16(&c->mtu);
+}
+
 int channel__backend_back(struct channel *ch)
 {
 	const struct ddvm_region_hdr *h = ch->rg.hdr;

@@ -150,6 +150,12 @@ int channel__restored(struct channel *ch);
 /* The driver VM's half of channel__restored: READY at our epoch (a NIC with its link). */
 int channel__backend_back(struct channel *ch);
 
+/* A net channel's MTU as its translation module describes the NIC (L3 bytes; the NIC's
+ * own, capped by the slots), with the driver's name into DRV (16 bytes + NUL); 0 when
+ * not described at the current epoch. A claim (the driver VM writes it): display and
+ * warnings only. */
+unsigned channel__nic_mtu(const struct channel *ch, char drv[17]);
+
 void channel__stats(const struct channel *ch, struct channel_stats *st);
 const char *channel_state_name(uint32_t state);
 

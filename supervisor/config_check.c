@@ -384,7 +384,7 @@ static const struct {
 
 #define BLK_MODELS_HINT                                                                            \
 	"nvme, virtio-blk-pci, ahci, virtio-scsi-pci, megasas, megasas-gen2, "                     \
-	"lsi53c895a, pvscsi, am53c974 or usb-storage"
+	"lsi53c895a, lsi53c810, pvscsi, am53c974, dc390 or usb-storage"
 
 static int blk_attach(const char *model, enum cfg_attach *attach)
 {
@@ -997,6 +997,12 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				  "image %s: its directory does not exist; fix the "
 				  "path (or create the directory, then the image)",
 				  d->image);
+		else if (!d->readonly && !access(d->image, R_OK) && access(d->image, W_OK))
+			/* there and readable, not writable: a read-only file or file system */
+			dev_error(cfg, f, d, d->line,
+				  "image %s: %s: it can be read but not written; add 'readonly = "
+				  "yes' to give the client a read-only disk, or make it writable",
+				  d->image, strerror(errno));
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
 			dev_error(
 			    cfg, f, d, d->line,

@@ -261,6 +261,8 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		}
 		if (sup->startup[i].told)
 			reply(c, "%-20s   not ready: %s\n", "", sup->startup[i].problem);
+		if (sup->startup[i].mtu_problem[0])
+			reply(c, "%-20s   warning: %s\n", "", sup->startup[i].mtu_problem);
 	}
 }
 
@@ -382,6 +384,9 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 static json_t *status_channel(struct supervisor *sup, unsigned i)
 {
 	const struct cfg_channel *cc = &sup->cfg->channels[i];
+	const struct startup_chan *s = &sup->startup[i];
+	/* not ready (after its grace), else a NIC not at its mtu */
+	const char *problem = s->told ? s->problem : s->mtu_problem;
 	json_t *queues = json_array();
 	struct channel_stats st;
 	unsigned q;
@@ -400,8 +405,7 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 			 channel_state_name(st.frontend_state), "health",
 			 (json_int_t)st.health_beats, "requests", (json_int_t)st.requests,
 			 "responses", (json_int_t)st.responses, "errors", (json_int_t)st.errors,
-			 "sessions", (json_int_t)st.sessions, "problem",
-			 json_str_or_null(sup->startup[i].told ? sup->startup[i].problem : ""),
+			 "sessions", (json_int_t)st.sessions, "problem", json_str_or_null(problem),
 			 "counters", counters__json(&st.counters), "queues", queues);
 }
 

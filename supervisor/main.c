@@ -105,6 +105,11 @@ static const char up_help[] =
     "A start that fails before the guest booted is retried once; the same failure twice\n"
     "and the VM is given up on (state gave-up, the reason in 'ddvm status').\n"
     "\n"
+    "RUNDIR: 'ddvm --rundir DIR up CONFIG' (before the command), else $DDVM_RUNDIR, else\n"
+    "CONFIG's [ddvm] rundir, else /run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or\n"
+    "/tmp/ddvm-UID. Several setups run side by side in different run dirs; give the\n"
+    "other commands the same --rundir or DDVM_RUNDIR.\n"
+    "\n"
     "Files in RUNDIR: ddvm.sock (control), ddvm.pid, VM.log (console), VM.qemu.log,\n"
     "VM.pid, VM.qmp, VM.channels, channels/CHANNEL.{driver,client,host}.sock (ivshmem\n"
     "servers; a host client connects to CHANNEL.client.sock).\n"
@@ -911,9 +916,12 @@ static int cmd_console(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char cmd[128], line[256], buf[4096], *end;
+	char cmd[128], line[256], buf[4096], out[sizeof(buf) + 3], *end;
 	struct termios saved, raw;
 	int fd, tty = isatty(0), ret = EX_OK, opt, in_open = 1, linger_ms = 1000;
+	/* not to a terminal: no one answers busybox's cursor query, drop it (vm.h) */
+	int out_tty = isatty(1);
+	unsigned held = 0;
 	uint64_t eof_ms = 0;
 	const char *vm;
 
@@ -977,7 +985,9 @@ static int cmd_console(int argc, char **argv)
 				ret = EX_FAIL;
 				break;
 			}
-			if (write(1, buf, n) < 0)
+			if (!out_tty)
+				n = (ssize_t)vm__log_filter(&held, buf, (size_t)n, out);
+			if (write(1, out_tty ? buf : out, n) < 0)
 				break;
 		}
 		if (in_open && p[1].revents) {

@@ -298,6 +298,39 @@ static void nudge_backend(struct channel *ch, const struct vm *drv)
 		channel__ring_driver(ch);
 }
 
+/*
+ * A net device's `mtu = N` reaches the NIC through the driver VM's boot (ddvm_netback's
+ * nic_mtu): a driver that cannot take N keeps its MTU with no more than a kernel
+ * message ("mtu greater than device maximum"), the channel then announces that MTU and
+ * the client adopts it, and frames over it are lost while the tap and the bridge run at
+ * N. Said once per epoch, as soon as the translation module describes the NIC.
+ */
+static void check_mtu(struct supervisor *sup, unsigned i)
+{
+	const struct channel *ch = &sup->channels[i];
+	const struct cfg_device *d = ch->cfg->dev;
+	struct startup_chan *s = &sup->startup[i];
+	char drv[17];
+	unsigned mtu;
+
+	if (d->kind != CFG_NET || !d->mtu || s->mtu_epoch == ch->own.epoch)
+		return;
+	mtu = channel__nic_mtu(ch, drv);
+	if (!mtu)
+		return; /* not described at this epoch yet */
+	s->mtu_epoch = ch->own.epoch;
+	if (mtu == d->mtu) {
+		s->mtu_problem[0] = 0;
+		return;
+	}
+	snprintf(s->mtu_problem, sizeof(s->mtu_problem),
+		 "the NIC runs at MTU %u, not mtu = %u: its driver (%s) in %s did not take %u "
+		 "('ddvm logs %s' says why); the client is at %u and larger frames do not "
+		 "cross. Set mtu to what the NIC takes (docs/net.md)",
+		 mtu, d->mtu, drv[0] ? drv : "?", d->vm->name, d->mtu, d->vm->name, mtu);
+	pr_warn("channel %s: %s", ch->cfg->name, s->mtu_problem);
+}
+
 int startup__tick(struct supervisor *sup, uint64_t now)
 {
 	unsigned i;
@@ -314,6 +347,7 @@ int startup__tick(struct supervisor *sup, uint64_t now)
 			s->backend_ready_ms = now;
 		}
 		nudge_backend(&sup->channels[i], drv);
+		check_mtu(sup, i);
 		channel_problem(sup, &sup->channels[i], drv, s, now, problem, sizeof(problem));
 		if (problem[0] && !s->problem[0])
 			s->since_ms = now;

@@ -39,6 +39,10 @@ struct startup_chan {
 	 * then to attach again, after a driver VM's restart as after its own boot) */
 	uint32_t backend_epoch;
 	uint64_t backend_ready_ms;
+	/* net with `mtu =`: the NIC at another MTU (its driver refused it), "" when not;
+	 * looked at once per epoch, at mtu_epoch */
+	char mtu_problem[384];
+	uint32_t mtu_epoch;
 };
 
 /* Disk images with `size =` that do not exist yet: create them (raw: a sparse file;

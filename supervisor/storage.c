@@ -408,6 +408,24 @@ static int image_replaced(struct vm *vm, const struct cfg_device *d, struct stor
 	return 1;
 }
 
+/*
+ * After QEMU took a new size: "" where the controller tells the driver VM's Linux
+ * (virtio-blk: a config change; virtio-scsi: a parameter-change event), else what the
+ * user has to do. The others (IDE/AHCI, the SCSI HBAs, usb-storage) have no way to say
+ * it, or Linux does not rescan on it (docs/blk.md, "Capacity changes").
+ */
+static const char *resize_hint(const struct cfg_device *d, const struct vm *vm, char *buf,
+			       size_t len)
+{
+	if (!strncmp(d->model, "virtio-blk", 10) || !strncmp(d->model, "virtio-scsi", 11))
+		return "";
+	snprintf(buf, len,
+		 "; %s does not pass it on to the driver VM's Linux while it runs: the client "
+		 "sees the new size after 'ddvm restart %s'",
+		 d->model, vm->cfg->name);
+	return buf;
+}
+
 /* QEMU answered a block_resize of device number IDX. */
 static void resize_reply(struct vm *vm, const char *idx, json_t *reply)
 {
@@ -417,6 +435,7 @@ static void resize_reply(struct vm *vm, const char *idx, json_t *reply)
 	const char *err = NULL;
 	unsigned long j = strtoul(idx, NULL, 10);
 	long long old;
+	char hint[256];
 
 	if (j >= cfg->nr_devices || cfg->devices[j].vm != vm->cfg)
 		return;
@@ -434,11 +453,12 @@ static void resize_reply(struct vm *vm, const char *idx, json_t *reply)
 		return;
 	}
 	if (old < 0)
-		pr_info("%s: %s: image %s is %lld bytes; told QEMU", vm->cfg->name, d->name,
-			d->image, s->size);
+		pr_info("%s: %s: image %s is %lld bytes; told QEMU%s", vm->cfg->name, d->name,
+			d->image, s->size, resize_hint(d, vm, hint, sizeof(hint)));
 	else
-		pr_info("%s: %s: image %s %s from %lld to %lld bytes; told QEMU", vm->cfg->name,
-			d->name, d->image, s->size > old ? "grew" : "shrank", old, s->size);
+		pr_info("%s: %s: image %s %s from %lld to %lld bytes; told QEMU%s", vm->cfg->name,
+			d->name, d->image, s->size > old ? "grew" : "shrank", old, s->size,
+			resize_hint(d, vm, hint, sizeof(hint)));
 }
 
 /* Every STORAGE_SIZE_MS: a raw image whose size differs from QEMU's is resized in QEMU. */
@@ -564,11 +584,13 @@ static void dev_tick(struct vm *vm, const struct cfg_device *d, uint64_t now, in
 	if (now - s->last_ms >= STORAGE_QUIET_MS) {
 		s->spell_errors += n;
 		s->logged = s->errors;
-		pr_info("%s: %s: no host I/O error for %u s: %llu failed requests on %s in %.1f s, "
-			"the last one %s %s",
-			vm->cfg->name, d->name, STORAGE_QUIET_MS / 1000, s->spell_errors, d->image,
-			(double)(s->last_ms - s->spell_ms) / 1000, s->op,
-			storage__errno_name(s->err, eb, sizeof(eb)));
+		pr_info(
+		    "%s: %s: no host I/O error for %u s: %llu failed request%s on %s in %.1f s, "
+		    "the last one %s %s",
+		    vm->cfg->name, d->name, STORAGE_QUIET_MS / 1000, s->spell_errors,
+		    s->spell_errors == 1 ? "" : "s", d->image,
+		    (double)(s->last_ms - s->spell_ms) / 1000, s->op,
+		    storage__errno_name(s->err, eb, sizeof(eb)));
 		s->spell_ms = 0;
 		return;
 	}
