@@ -43,6 +43,7 @@ static const char main_help[] =
     "\n"
     "commands:\n"
     "  up CONFIG [-d]    start the setup described by CONFIG (foreground; -d detaches)\n"
+    "  check CONFIG      check CONFIG and the host as 'up' would, starting nothing\n"
     "  status [--json]   VMs, their state, uptime and restarts; channels and counters\n"
     "  down              stop everything and remove what ddvm created\n"
     "  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
@@ -66,6 +67,17 @@ static const char main_help[] =
     "\n"
     "exit codes: 0 ok, 1 failed, 2 usage, 3 bad setup file, 4 no supervisor running,\n"
     "  5 no such VM, 6 a supervisor already runs in the run dir\n";
+
+static const char check_help[] =
+    "usage: ddvm check CONFIG\n"
+    "\n"
+    "Read CONFIG as 'ddvm up' does and check it and the host (kernel, initrds, disk\n"
+    "images, run scripts, bridges, QEMU and its device models) without starting\n"
+    "anything. Every problem is one line, FILE:LINE: what is wrong; what to do.\n"
+    "\n"
+    "exit codes: 0 'ddvm up' would start it (a summary on stdout), 2 usage, 3 problems\n"
+    "  (on stderr). What only a start can find (a QEMU that refuses an image it can\n"
+    "  read, a guest that does not boot) 'ddvm up' reports.\n";
 
 static const char accel_help[] =
     "usage: ddvm accel KERNEL\n"
@@ -472,6 +484,29 @@ static int cmd_up(int argc, char **argv)
 	}
 	supervisor__up(&sup);
 	return supervisor__run(&sup) ? EX_FAIL : EX_OK;
+}
+
+/* `ddvm check CONFIG`: what `ddvm up` checks before it starts anything. */
+static int cmd_check(const char *path)
+{
+	static struct config cfg;
+	unsigned i, drv = 0, cli = 0, host = 0;
+
+	if ((config__load(&cfg, path) != 0) | (config__check_files(&cfg) != 0)) {
+		fputs(cfg.errors, stderr);
+		fprintf(stderr, "ddvm: %s: %d problem%s\n", path, cfg.nr_errors,
+			cfg.nr_errors == 1 ? "" : "s");
+		return EX_CONFIG;
+	}
+	for (i = 0; i < cfg.nr_vms; i++) {
+		drv += cfg.vms[i].role == CFG_DRIVER_VM;
+		cli += cfg.vms[i].role == CFG_CLIENT_VM;
+		host += cfg.vms[i].role == CFG_HOST_CLIENT;
+	}
+	printf("%s: ok: %u driver VM%s, %u client VM%s, %u host client%s, %u channel%s\n", path,
+	       drv, drv == 1 ? "" : "s", cli, cli == 1 ? "" : "s", host, host == 1 ? "" : "s",
+	       cfg.nr_channels, cfg.nr_channels == 1 ? "" : "s");
+	return EX_OK;
 }
 
 /* Absolute: libvirt hands the path to a QEMU that runs elsewhere (another cwd). */
@@ -1066,6 +1101,13 @@ int main(int argc, char **argv)
 		if (wants_help(argc, argv))
 			return fputs(up_help, stdout), EX_OK;
 		return cmd_up(argc, argv);
+	}
+	if (!strcmp(cmd, "check")) {
+		if (wants_help(argc, argv))
+			return fputs(check_help, stdout), EX_OK;
+		if (argc != 2)
+			return fputs(check_help, stderr), EX_USAGE;
+		return cmd_check(argv[1]);
 	}
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);

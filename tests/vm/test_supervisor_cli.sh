@@ -46,6 +46,16 @@ if [ "$(grep -c 'broken2.ini:[0-9]*: ' "$T/out")" != 2 ] ||
 	grep -q 'broken2.ini:3: \[driver-vm drv\]: memory = lots'; then
 	t_fail "not both problems, in line order: $(cat "$T/out")"
 fi
+# `ddvm check`: the same problems, nothing started; a good file gets a summary
+expect 3 "$DDVM" check "$T/broken2.ini"
+[ "$(grep -c 'broken2.ini:[0-9]*: ' "$T/out")" = 2 ] || t_fail "check: not both problems: $(cat "$T/out")"
+expect 2 "$DDVM" check
+expect 0 "$DDVM" check --help
+sup_example checked quickstart -e "s|^image *=.*|image  = $T/check.img|"
+expect 0 "$DDVM" check "$T/checked.ini"
+grep -q 'checked.ini: ok: 1 driver VM, 1 client VM, 0 host clients, 2 channels' "$T/out" ||
+	t_fail "check of a good file: $(cat "$T/out")"
+[ ! -e "$T/check.img" ] || t_fail "check created the image (size = ...): it must start nothing"
 expect 4 "$DDVM" status
 expect 4 "$DDVM" status --json
 expect 4 "$DDVM" down
