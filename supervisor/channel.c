@@ -329,10 +329,12 @@ int channel__heartbeat_stalled(struct channel *ch, uint64_t now_ms, unsigned tim
 	/* Not watched until the translation module started beating in this epoch. */
 	if (!timeout_ms || !ch->hb_seen || now_ms - ch->hb_changed_ms < timeout_ms)
 		return 0;
+	/* the driver VM's silence, seen first on this channel (each of its translation
+	 * modules rings the health doorbell of its own channel) */
 	snprintf(why, len,
-		 "heartbeat of channel %s stuck for %llu ms (the driver VM's "
-		 "health doorbell)",
-		 ch->cfg->name, (unsigned long long)(now_ms - ch->hb_changed_ms));
+		 "no heartbeat from the driver VM for %llu ms (its translation module for "
+		 "channel %s stopped ringing the health doorbell)",
+		 (unsigned long long)(now_ms - ch->hb_changed_ms), ch->cfg->name);
 	return 1;
 }
 
