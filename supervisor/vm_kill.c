@@ -52,7 +52,8 @@ void vm__kill(struct vm *vm, uint64_t now)
 		vm->kill_at_ms = now + VM_KILL_FLUSH_WAIT_MS;
 		return;
 	}
-	if (vm_caches_disk_metadata(vm))
+	/* before its ready line no client has written through it: nothing to say */
+	if (vm_caches_disk_metadata(vm) && vm->ready_ms)
 		pr_warn("%s: no QMP connection to flush its qcow2 disks: killed without a flush "
 			"(writes its clients did not flush may be lost)",
 			vm->cfg->name);
