@@ -524,6 +524,8 @@ void channel__stats(const struct channel *ch, struct channel_stats *st)
 	st->epoch = ch->own.epoch;
 	st->backend_state = ddvm_read32(&h->backend_state);
 	st->frontend_state = ddvm_read32(&h->frontend_state);
+	st->backend_epoch = ddvm_read32(&h->backend_epoch);
+	st->frontend_epoch = ddvm_read32(&h->frontend_epoch);
 	st->heartbeat = ddvm_read64(&h->heartbeat);
 	st->health_beats = ch->health_beats;
 	st->sessions = ch->sessions;

@@ -66,7 +66,8 @@ struct channel {
 struct channel_stats {
 	uint32_t epoch;
 	uint32_t backend_state, frontend_state;
-	uint64_t heartbeat;    /* hdr.heartbeat: the client's view */
+	uint32_t backend_epoch, frontend_epoch; /* the epoch each side's state is of */
+	uint64_t heartbeat;			/* hdr.heartbeat: the client's view */
 	uint64_t health_beats; /* the driver VM's health doorbell: the supervisor's view */
 	uint64_t sessions;     /* epochs started for this channel alone (claims) */
 	uint64_t requests;     /* descriptors the frontend produced (all its rings, mod 2^32) */

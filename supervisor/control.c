@@ -163,6 +163,20 @@ static void fmt_uptime(char *buf, size_t len, const struct vm *vm, uint64_t now)
 			 (unsigned long long)s / 60 % 60);
 }
 
+/*
+ * A side's state for the table: its name, and "@E" when it is the state of another
+ * epoch than the channel's (a client that has not come back since a restart still
+ * says READY, of the epoch before).
+ */
+static const char *side_state(uint32_t state, uint32_t side_epoch, uint32_t epoch, char *buf,
+			      size_t len)
+{
+	if (side_epoch == epoch || state == DDVM_STATE_ABSENT)
+		return channel_state_name(state);
+	snprintf(buf, len, "%s@%u", channel_state_name(state), side_epoch);
+	return buf;
+}
+
 static void cmd_status(struct supervisor *sup, struct control_conn *c)
 {
 	const struct config *cfg = sup->cfg;
@@ -238,13 +252,14 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 	      "RESPONSES", "ERRORS", "SESSIONS");
 	for (i = 0; i < cfg->nr_channels; i++) {
 		struct channel_stats st;
-		char line[512];
+		char line[512], be[24], fe[24];
 
 		channel__stats(&sup->channels[i], &st);
 		reply(c, "%-20s %-4s %-5u %-6s %-6s %-9s %-9s %-10llu %-9llu %-9llu %-6llu %llu\n",
 		      cfg->channels[i].name, cfg_kind_name(cfg->channels[i].dev->kind), st.epoch,
 		      st.driver_up ? "up" : "down", st.client_up ? "up" : "down",
-		      channel_state_name(st.backend_state), channel_state_name(st.frontend_state),
+		      side_state(st.backend_state, st.backend_epoch, st.epoch, be, sizeof(be)),
+		      side_state(st.frontend_state, st.frontend_epoch, st.epoch, fe, sizeof(fe)),
 		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
 		      (unsigned long long)st.responses, (unsigned long long)st.errors,
 		      (unsigned long long)st.sessions);
@@ -396,17 +411,18 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 		json_array_append_new(
 		    queues, json_pack("{s:I, s:I}", "requests", (json_int_t)st.queue_requests[q],
 				      "responses", (json_int_t)st.queue_responses[q]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, "
-			 "s:I, s:o, s:o, s:o}",
-			 "name", cc->name, "kind", cfg_kind_name(cc->dev->kind), "device",
-			 cc->dev->name, "client", cc->client->name, "epoch", (json_int_t)st.epoch,
-			 "driver_up", st.driver_up, "client_up", st.client_up, "backend_state",
-			 channel_state_name(st.backend_state), "frontend_state",
-			 channel_state_name(st.frontend_state), "health",
-			 (json_int_t)st.health_beats, "requests", (json_int_t)st.requests,
-			 "responses", (json_int_t)st.responses, "errors", (json_int_t)st.errors,
-			 "sessions", (json_int_t)st.sessions, "problem", json_str_or_null(problem),
-			 "counters", counters__json(&st.counters), "queues", queues);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:o, s:o, s:o}",
+	    "name", cc->name, "kind", cfg_kind_name(cc->dev->kind), "device", cc->dev->name,
+	    "client", cc->client->name, "epoch", (json_int_t)st.epoch, "driver_up", st.driver_up,
+	    "client_up", st.client_up, "backend_state", channel_state_name(st.backend_state),
+	    "frontend_state", channel_state_name(st.frontend_state), "backend_epoch",
+	    (json_int_t)st.backend_epoch, "frontend_epoch", (json_int_t)st.frontend_epoch, "health",
+	    (json_int_t)st.health_beats, "requests", (json_int_t)st.requests, "responses",
+	    (json_int_t)st.responses, "errors", (json_int_t)st.errors, "sessions",
+	    (json_int_t)st.sessions, "problem", json_str_or_null(problem), "counters",
+	    counters__json(&st.counters), "queues", queues);
 }
 
 /* `ddvm status --json`: field names are an interface (docs/supervisor.md). */

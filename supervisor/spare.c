@@ -125,6 +125,7 @@ static void spare_start(struct vm *a, uint64_t now)
 	s->snap_disabled = 0;
 	s->spare_standby = 0;
 	phase(s, SPARE_RESTORING, now);
+	startup__vm_starting(s); /* QEMU's words of this start only */
 	if (vm__start(s)) {
 		pr_warn("%s: spare: QEMU did not start; next try in %u ms", a->cfg->name,
 			SPARE_BACKOFF_MAX_MS);
@@ -161,6 +162,9 @@ static void upgrade_start(struct vm *a, uint64_t now)
 	s->image = &a->upgrade.image;
 	a->upgrade.state = UPGRADE_BOOTING;
 	phase(s, SPARE_RESTORING, now);
+	/* QEMU's words of this start only: an upgrade that failed before left its own in
+	 * VM.spare.qemu.log, and was named as this one's reason */
+	startup__vm_starting(s);
 	if (vm__start(s)) {
 		phase(s, SPARE_DOWN, now);
 		upgrade_failed(a, "its QEMU did not start (see the log above)", now);
@@ -501,14 +505,14 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 	if (s->image) { /* the new image died before it took over: in QEMU's words */
 		char why[400], qerr[200];
 
-		/* QEMU's words, or the new kernel's last ones, or where to look */
-		if (startup__qemu_error(s, qerr, sizeof(qerr)))
-			snprintf(why, sizeof(why), "its QEMU exited before it was on standby: %s",
-				 qerr);
-		else if (s->panic_line[0])
+		/* the new kernel's panic (QEMU ran it), or QEMU's words, or where to look */
+		if (s->panic_line[0])
 			snprintf(why, sizeof(why),
 				 "the new image did not boot: %.200s ('ddvm logs %s.spare')",
 				 s->panic_line, s->cfg->name);
+		else if (startup__qemu_error(s, qerr, sizeof(qerr)))
+			snprintf(why, sizeof(why), "its QEMU exited before it was on standby: %s",
+				 qerr);
 		else
 			snprintf(
 			    why, sizeof(why),

@@ -118,6 +118,18 @@ static const char *qemu_words(const char *line, const char *qemu)
 	return p;
 }
 
+/* QEMU's words that do not say what is wrong in a user's terms: what they mean. */
+static void qemu_hint(char *buf, size_t len)
+{
+	size_t n = strlen(buf);
+
+	/* x86's loader, for a file without a Linux boot header given with an initrd */
+	if (strstr(buf, "linux kernel too old to load a ram disk") && n < len)
+		snprintf(buf + n, len - n,
+			 " (is the kernel file a Linux bzImage? Another file "
+			 "given as the kernel reads like this)");
+}
+
 int startup__qemu_error(const struct vm *vm, char *buf, size_t len)
 {
 	static char text[QLOG_READ_MAX + 1];
@@ -141,13 +153,16 @@ int startup__qemu_error(const struct vm *vm, char *buf, size_t len)
 
 		if (w) {
 			snprintf(buf, len, "%s", w);
+			qemu_hint(buf, len);
 			return 1;
 		}
 		if (*line)
 			last = line;
 	}
-	if (last)
+	if (last) {
 		snprintf(buf, len, "%s", last);
+		qemu_hint(buf, len);
+	}
 	return last != NULL;
 }
 

@@ -216,6 +216,18 @@ int supervisor__up(struct supervisor *sup)
 			pr_info("external client VM %s: its ivshmem-doorbell devices connect to "
 				"%s/<channel>.client.sock ('ddvm libvirt-xml CONFIG %s')",
 				sup->cfg->vms[i].name, sup->chan_dir, sup->cfg->vms[i].name);
+	/* what a qcow2 disk can lose, once (vm_kill.c; docs/blk.md) */
+	for (i = 0; i < sup->cfg->nr_devices; i++) {
+		const struct cfg_device *d = &sup->cfg->devices[i];
+
+		if (d->kind == CFG_BLK && d->image[0] && !strcmp(d->format, "qcow2"))
+			pr_info(
+			    "%s: %s is qcow2: flushed before %s is killed for a failure or a "
+			    "restart; a QEMU that dies by itself (a crash, 'ddvm inject %s kill') "
+			    "loses the writes its client did not flush (raw images do not; "
+			    "docs/blk.md)",
+			    d->vm->name, d->name, d->vm->name, d->vm->name);
+	}
 	for (i = 0; i < sup->nr_vms; i++)
 		health__start_vm(&sup->vms[i], now);
 	return 0;

@@ -5,7 +5,8 @@
 # the client pings through the e1000 and writes + reads back 1 MiB O_DIRECT blocks:
 #  1. an upgrade to an image that cannot boot (a "kernel" that is not one) fails: the
 #     CLI says so (exit 1), the driver VM never stopped (same pid), a spare of the old
-#     image is ready again, the client's data and pings go on;
+#     image is ready again, the client's data and pings go on; the same with an
+#     initramfs that is not one (the kernel panics: that is the reason given);
 #  2. `ddvm upgrade drv --initrd NEW --append ...` replaces the driver VM by one booted
 #     from a new initramfs (the old one plus /etc/ddvm-image-id = v2, which the driver
 #     VM's run script prints): the CLI returns 0, the new QEMU runs the new initrd and
@@ -61,6 +62,20 @@ sup_wait_log 'drv: upgrade FAILED' 10
 [ "$(sup_vm_field drv pid)" = "$pid" ] || t_fail "a failed upgrade stopped the driver VM"
 sup_wait_log 'drv: spare: ready \(paused' 120 2
 wait_client "after the failed upgrade"
+# 1b. an initramfs that is not one: QEMU boots the kernel, which panics; the reason is
+# that panic, not the earlier upgrade's QEMU words (a new-user trial got those)
+head -c 65536 /dev/urandom >"$T/garbage.cpio.gz"
+t_log "upgrade to an initramfs that is not one"
+if "$DDVM" upgrade drv --initrd "$T/garbage.cpio.gz" >"$T/up1b.out" 2>&1; then
+	cat "$T/up1b.out"
+	t_fail "an upgrade to a garbage initramfs succeeded"
+fi
+cat "$T/up1b.out"
+grep -q 'the new image did not boot: .*Kernel panic' "$T/up1b.out" ||
+	t_fail "the failed upgrade's reason is not the new kernel's panic: $(cat "$T/up1b.out")"
+[ "$(sup_vm_field drv pid)" = "$pid" ] || t_fail "a failed upgrade stopped the driver VM"
+sup_wait_log 'drv: spare: ready \(paused' 120 3
+wait_client "after the second failed upgrade"
 
 # 2. the new initramfs and command line (v2, v3, v2, ... for UPGRADES > 1)
 for u in $(seq "$UPGRADES"); do
