@@ -360,6 +360,7 @@ static int chan_map(struct ddvm_chan *c, int kind)
 int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned int flags)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct ddvm_chan *c;
 	unsigned int p, v;
@@ -386,6 +387,12 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *path, int kind, unsigned 
 			c->peers[p].efd[v] = -1;
 	}
 
+	/* connect() to a file that is not a socket says ECONNREFUSED, which open_wait would
+	 * take for "not up yet" and retry until its time is up: say what it is at once */
+	if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		ret = -ENOTSOCK;
+		goto err_free;
+	}
 	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->sock < 0) {
 		ret = -errno;
@@ -459,7 +466,10 @@ int ddvm_chan_open_wait(struct ddvm_chan **out, const char *socket_path, int kin
 		ret = ddvm_chan_open(out, socket_path, kind, flags);
 		if ((ret != -ENOENT && ret != -ECONNREFUSED) || now_ms() >= deadline)
 			return ret;
-		usleep(OPEN_RETRY_MS * 1000);
+		/* a signal the program handles (its SIGTERM, SIGINT) ends the wait: the
+		 * program decides, instead of waiting out its timeout deaf to it */
+		if (usleep(OPEN_RETRY_MS * 1000) < 0 && errno == EINTR)
+			return -EINTR;
 	}
 }
 
@@ -641,6 +651,11 @@ const char *ddvm_strerror(int err)
 		       "CHANNEL.driver.sock is the driver VM's)";
 	case ENOENT:
 		return "no such socket (is the setup up? 'ddvm status' names its run dir)";
+	case ENOTSOCK:
+		return "not a socket: a channel's client socket is "
+		       "RUNDIR/channels/CHANNEL.client.sock";
+	case EINTR:
+		return "interrupted by a signal while waiting for the socket";
 	case ECONNREFUSED:
 		return "nobody listens on the socket (the supervisor that made it is gone: "
 		       "'ddvm up')";

@@ -76,7 +76,8 @@ enum ddvm_chan_state {
  * kind is refused with -EMEDIUMTYPE. `flags`: 0, or for a net channel
  * DDVM_OPEN_NET_OFFLOADS.
  * Errors: -EINVAL (bad argument), -ENAMETOOLONG, socket errors (-ENOENT: no such
- * socket, -ECONNREFUSED: nobody listens on it, ...), -EBUSY (the server hung up on us:
+ * socket, -ECONNREFUSED: nobody listens on it, -ENOTSOCK: the path is not a socket,
+ * ...), -EBUSY (the server hung up on us:
  * the socket's peer is taken, e.g. the channel already has a frontend), -EPERM (the
  * server made us another peer than the client: a driver VM's or a host tool's socket,
  * not CHANNEL.client.sock), -EPROTO (the server broke the ivshmem protocol),
@@ -90,7 +91,8 @@ int ddvm_chan_open(struct ddvm_chan **out, const char *socket_path, int kind, un
  * listens on it (-ECONNREFUSED: `ddvm up` has not started, or is restarting), try
  * again every 100 ms, for up to timeout_ms (< 0: forever). For a client started
  * beside the supervisor (a unit, a script) that need not come second. Returns what the
- * last ddvm_chan_open() returned.
+ * last ddvm_chan_open() returned, or -EINTR when a signal handler of the program ran
+ * meanwhile (its SIGTERM or SIGINT: the program decides whether to go on waiting).
  */
 int ddvm_chan_open_wait(struct ddvm_chan **out, const char *socket_path, int kind,
 			unsigned int flags, int timeout_ms);

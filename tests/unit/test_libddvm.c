@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,11 @@ static struct ddvm_chan *open_ok(struct fake *f, int kind)
 
 /* --- tests: attach and misuse ------------------------------------------------------ */
 
+static void on_alarm(int sig)
+{
+	(void)sig; /* a handled signal: ddvm_chan_open_wait's sleep ends with EINTR */
+}
+
 static void test_open_errors(void **state)
 {
 	struct ddvm_chan *c = (void *)1;
@@ -396,6 +402,28 @@ static void test_open_errors(void **state)
 			    300);
 		assert_null(c);
 		assert_int_equal(ddvm_chan_open_wait(&c, NULL, 0, 0, 300), -EINVAL);
+	}
+	{ /* a path that is not a socket fails at once (connect() would say ECONNREFUSED,
+	   * which open_wait retries), and a handled signal ends the wait */
+		char nsock[] = "/tmp/ddvm-notsock-XXXXXX";
+		int fd = mkstemp(nsock);
+		struct sigaction sa = { .sa_handler = on_alarm };
+		struct timespec t0, t1;
+
+		assert_true(fd >= 0);
+		close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(ddvm_chan_open_wait(&c, nsock, 0, 0, 5000), -ENOTSOCK);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true(t1.tv_sec - t0.tv_sec < 2);
+		assert_null(c);
+		unlink(nsock);
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(1);
+		assert_int_equal(ddvm_chan_open_wait(&c, "/nonexistent/ddvm.sock", 0, 0, 20000),
+				 -EINTR);
+		assert_null(c);
+		signal(SIGALRM, SIG_DFL);
 	}
 
 	/* NULL channels are refused everywhere, never dereferenced */
