@@ -1311,9 +1311,16 @@ static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const c
 {
 	const char *why;
 	struct stat st;
+	unsigned i;
 
 	if (!path[0] && quiet)
 		return;
+	/* a file that VMs share (the [ddvm] kernel, an initrd) is reported once, at the
+	 * first VM that uses it, not once per VM */
+	for (i = 0; path[0] && &cfg->vms[i] < vm; i++)
+		if (cfg_vm_started_here(&cfg->vms[i]) &&
+		    (!strcmp(cfg->vms[i].kernel, path) || !strcmp(cfg->vms[i].initrd, path)))
+			return;
 	if (!path[0]) {
 		vm_error(cfg, cfg->path, vm, vm->line, "no %s; %s", key, fix);
 		return;

@@ -327,7 +327,13 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 	r->next_id += IVSHMEM_SERVER_ID_STRIDE;
 	ret = ivshmem_server__welcome(s, r);
 	if (ret) {
-		pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id, strerror(-ret));
+		/* a peer that hung up at once (a tool that was refused, or quit) is not a
+		 * problem of the channel */
+		if (ret == -EPIPE || ret == -ECONNRESET)
+			pr_info("%s: peer %u left before it was set up", s->name, r->peer_id);
+		else
+			pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id,
+				strerror(-ret));
 		peer__close_fds(&r->peer);
 		s->stats.rejected++;
 		return;

@@ -646,9 +646,9 @@ const char *ddvm_strerror(int err)
 		return "the supervisor gave up restarting the driver VM (`ddvm restart VM` "
 		       "revives the channel)";
 	case EBUSY:
-		return "the server refused us: the socket's peer is taken (a client connects "
-		       "to RUNDIR/channels/CHANNEL.client.sock, one at a time; "
-		       "CHANNEL.driver.sock is the driver VM's)";
+		return "the server refused us: the channel has a client already (one at a "
+		       "time, on RUNDIR/channels/CHANNEL.client.sock), or this is "
+		       "CHANNEL.driver.sock, the driver VM's";
 	case ENOENT:
 		return "no such socket (is the setup up? 'ddvm status' names its run dir)";
 	case ENOTSOCK:
