@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CFG_NAME_MAX	     24
 #define CFG_PATH_MAX	     256
@@ -220,6 +221,12 @@ const char *cfg_role_name(enum cfg_role r);
 static inline int cfg_vm_started_here(const struct cfg_vm *vm)
 {
 	return vm->role != CFG_HOST_CLIENT && !vm->external;
+}
+/* A disk on a qcow2 image: QEMU holds its new clusters' metadata until a flush
+ * (vm_kill.c, docs/blk.md). */
+static inline int cfg_device_qcow2(const struct cfg_device *d)
+{
+	return d->kind == CFG_BLK && d->image[0] && !strcmp(d->format, "qcow2");
 }
 const char *cfg_kind_name(enum cfg_kind k);
 

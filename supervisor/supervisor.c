@@ -220,7 +220,7 @@ int supervisor__up(struct supervisor *sup)
 	for (i = 0; i < sup->cfg->nr_devices; i++) {
 		const struct cfg_device *d = &sup->cfg->devices[i];
 
-		if (d->kind == CFG_BLK && d->image[0] && !strcmp(d->format, "qcow2"))
+		if (cfg_device_qcow2(d))
 			pr_info(
 			    "%s: %s is qcow2: flushed before %s is killed for a failure or a "
 			    "restart; a QEMU that dies by itself (a crash, 'ddvm inject %s kill') "

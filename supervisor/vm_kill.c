@@ -35,8 +35,7 @@ static int vm_caches_disk_metadata(const struct vm *vm)
 	for (i = 0; i < cfg->nr_devices; i++) {
 		const struct cfg_device *d = &cfg->devices[i];
 
-		if (d->vm == vm->cfg && d->kind == CFG_BLK && d->image[0] &&
-		    !strcmp(d->format, "qcow2"))
+		if (d->vm == vm->cfg && cfg_device_qcow2(d))
 			return 1;
 	}
 	return 0;
