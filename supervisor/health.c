@@ -483,11 +483,24 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				ch->backend_back_ms = now;
 			if (!ch->back_ms && channel__restored(ch)) {
 				ch->back_ms = now;
-				pr_info("%s: channel %s back %llu ms after %s (the driver VM's "
-					"side after %llu ms)",
-					vm->cfg->name, ch->cfg->name,
-					(unsigned long long)(now - vm->fail_ms), outage_start(vm),
-					(unsigned long long)(ch->backend_back_ms - vm->fail_ms));
+				/* "back" claims the client resumed: say so only when one is
+				 * connected (channel__restored counts an absent client as
+				 * having nothing to resume). */
+				if (ivshmem_server__peer_up(&ch->srv, CHANNEL_PEER_CLIENT))
+					pr_info("%s: channel %s back %llu ms after %s (the driver "
+						"VM's side after %llu ms)",
+						vm->cfg->name, ch->cfg->name,
+						(unsigned long long)(now - vm->fail_ms),
+						outage_start(vm),
+						(unsigned long long)(ch->backend_back_ms -
+								     vm->fail_ms));
+				else
+					pr_info(
+					    "%s: channel %s served again %llu ms after %s (no "
+					    "client connected to it)",
+					    vm->cfg->name, ch->cfg->name,
+					    (unsigned long long)(ch->backend_back_ms - vm->fail_ms),
+					    outage_start(vm));
 			}
 			restored += ch->back_ms != 0;
 			if (ch->backend_back_ms) {
