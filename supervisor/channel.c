@@ -294,7 +294,7 @@ uint32_t channel__new_session(struct channel *ch, uint64_t now_ms)
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_DRIVER, DDVM_VECTOR_CONTROL);
 	ivshmem_server__ring(&ch->srv, CHANNEL_PEER_CLIENT, DDVM_VECTOR_CONTROL);
 	channel_watch_restart(ch, now_ms);
-	ch->sessions++;
+	ch->claim_resets++;
 	return ch->own.epoch;
 }
 
@@ -528,7 +528,7 @@ void channel__stats(const struct channel *ch, struct channel_stats *st)
 	st->frontend_epoch = ddvm_read32(&h->frontend_epoch);
 	st->heartbeat = ddvm_read64(&h->heartbeat);
 	st->health_beats = ch->health_beats;
-	st->sessions = ch->sessions;
+	st->claim_resets = ch->claim_resets;
 	st->errors = ddvm_read64(&h->backend_errors) + ddvm_read64(&h->frontend_errors);
 	for (i = 0; i < ch->rg.num_rings; i++) {
 		uint32_t prod = ddvm_read32(&ring_ctl(ch, i)->prod);

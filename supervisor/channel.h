@@ -45,7 +45,7 @@ struct channel {
 	int hb_seen;	       /* health doorbell rung at least once this epoch */
 	uint64_t health_beats; /* ... and how often, in all */
 	/* claims (what a peer says about the other) and the sessions they cost */
-	uint64_t sessions;	/* epochs started for this channel alone */
+	uint64_t claim_resets;	/* sessions started for this channel alone after claims */
 	unsigned claims_in_row; /* sessions for claims, none of them quiet for long */
 	uint64_t last_claim_ms; /* when the last claim got a session */
 	uint64_t claim_hold_ms; /* no session for a claim before this (back-off) */
@@ -69,7 +69,7 @@ struct channel_stats {
 	uint32_t backend_epoch, frontend_epoch; /* the epoch each side's state is of */
 	uint64_t heartbeat;			/* hdr.heartbeat: the client's view */
 	uint64_t health_beats; /* the driver VM's health doorbell: the supervisor's view */
-	uint64_t sessions;     /* epochs started for this channel alone (claims) */
+	uint64_t claim_resets; /* sessions started for this channel alone after claims */
 	uint64_t requests;     /* descriptors the frontend produced (all its rings, mod 2^32) */
 	uint64_t responses;    /* descriptors the backend produced */
 	uint64_t errors;       /* protocol violations both sides reported */

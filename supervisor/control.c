@@ -249,7 +249,7 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		return;
 	reply(c, "\n%-20s %-4s %-5s %-6s %-6s %-9s %-9s %-10s %-9s %-9s %-6s %s\n", "CHANNEL",
 	      "KIND", "EPOCH", "DRIVER", "CLIENT", "BACKEND", "FRONTEND", "HEALTH", "REQUESTS",
-	      "RESPONSES", "ERRORS", "SESSIONS");
+	      "RESPONSES", "ERRORS", "RESETS");
 	for (i = 0; i < cfg->nr_channels; i++) {
 		struct channel_stats st;
 		char line[512], be[24], fe[24];
@@ -262,7 +262,7 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		      side_state(st.frontend_state, st.frontend_epoch, st.epoch, fe, sizeof(fe)),
 		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
 		      (unsigned long long)st.responses, (unsigned long long)st.errors,
-		      (unsigned long long)st.sessions);
+		      (unsigned long long)st.claim_resets);
 		if (counters__line(&st.counters, line, sizeof(line)))
 			reply(c, "%-20s   %s\n", "", line);
 		if (st.num_queues > 1) {
@@ -420,8 +420,8 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 	    "frontend_state", channel_state_name(st.frontend_state), "backend_epoch",
 	    (json_int_t)st.backend_epoch, "frontend_epoch", (json_int_t)st.frontend_epoch, "health",
 	    (json_int_t)st.health_beats, "requests", (json_int_t)st.requests, "responses",
-	    (json_int_t)st.responses, "errors", (json_int_t)st.errors, "sessions",
-	    (json_int_t)st.sessions, "problem", json_str_or_null(problem), "counters",
+	    (json_int_t)st.responses, "errors", (json_int_t)st.errors, "claim_resets",
+	    (json_int_t)st.claim_resets, "problem", json_str_or_null(problem), "counters",
 	    counters__json(&st.counters), "queues", queues);
 }
 

@@ -147,7 +147,7 @@ static const char status_help[] =
     "  {pid, rundir, accel, \"vms\": [{name, role, state, uptime_ms, restarts, pid,\n"
     "  pss_kib, devices, last_failure, disks, external}], \"channels\": [{name, kind,\n"
     "  device, client, epoch, driver_up, client_up, backend_state, frontend_state,\n"
-    "  backend_epoch, frontend_epoch, health, requests, responses, errors, sessions,\n"
+    "  backend_epoch, frontend_epoch, health, requests, responses, errors, claim_resets,\n"
     "  problem, counters, queues}]}\n"
     "  counters: the translation module's, or null (docs/supervisor.md)\n"
     "\n"

@@ -168,7 +168,7 @@ jq -e '.vms[] | select(.name == "drv") | .state == "running" and (.pid | type) =
 jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
 	and has("driver_up") and has("client_up") and has("backend_state") and has("frontend_state") and has("backend_epoch") and has("frontend_epoch")
 	and has("health") and has("requests") and has("responses") and has("errors")
-	and has("sessions") and has("problem") and (.queues | length) == 1
+	and has("claim_resets") and has("problem") and (.queues | length) == 1
 	and .queues[0].requests == .requests' "$T/status.json" >/dev/null ||
 	t_fail "status --json, channel: $(cat "$T/status.json")"
 # the same setup in another run dir: its QEMU finds the image locked, and says by whom
