@@ -8,6 +8,7 @@
 #   make V=1        verbose                      make WERROR=0     warnings not fatal
 #   make deb        the client drivers as a Debian DKMS package (docs/clients.md)
 #   make install    PREFIX=/usr/local DESTDIR=: binaries, images, systemd unit (docs/install.md)
+#   make uninstall  the same PREFIX/DESTDIR: remove what install wrote; keeps your setup
 #
 # Each directory owns a fragment (*.mk) that adds to these lists.
 
@@ -60,4 +61,4 @@ clean:
 	rm -rf $(BUILD) $(CLEAN_FILES)
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'

@@ -30,6 +30,7 @@ CHECK_DEPS += deb
 # --- make install ------------------------------------------------------------------
 #   make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]   (docs/install.md)
 # Installs what `make` built; run `make` first (it needs no root, install may).
+#   make uninstall, with the same variables: removes what install wrote (below)
 PREFIX        ?= /usr/local
 BINDIR        ?= $(PREFIX)/bin
 LIBDIR        ?= $(PREFIX)/lib
@@ -64,3 +65,24 @@ install: $(DEB_FILE)
 	sed $(UNIT_SUBST) packaging/systemd/ddvm.ini >$(DESTDIR)$(DATADIR)/examples/ddvm.ini
 	sed $(UNIT_SUBST) packaging/systemd/ddvm.service >$(DESTDIR)$(UNITDIR)/ddvm.service
 	chmod 644 $(DESTDIR)$(DATADIR)/examples/ddvm.ini $(DESTDIR)$(UNITDIR)/ddvm.service
+
+# Removes exactly the files install writes (the .deb by pattern: an install of another
+# version wrote another name), then the directories this leaves empty, up to but not
+# including PREFIX (rmdir refuses one that holds anything else; a directory set outside
+# PREFIX is left as is). Keeps what is the user's: the setup, disk images, logs, caches.
+# Repeatable: a second run finds nothing and succeeds.
+.PHONY: uninstall
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS))) \
+		$(DESTDIR)$(LIBDIR)/libddvm.a $(DESTDIR)$(NBDKIT_PLUGINDIR)/nbdkit-ddvm-plugin.so \
+		$(DESTDIR)$(INCLUDEDIR)/ddvm.h $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_DATA))) \
+		$(DESTDIR)$(DATADIR)/ddvm-dkms_*_all.deb $(DESTDIR)$(DATADIR)/examples/ddvm.ini \
+		$(DESTDIR)$(UNITDIR)/ddvm.service
+	@for d in $(DATADIR)/examples $(UNITDIR) $(NBDKIT_PLUGINDIR) $(BINDIR) $(INCLUDEDIR) \
+			$(LIBDIR); do \
+		while case "$$d" in "$(PREFIX)"/?*) true ;; *) false ;; esac; do \
+			rmdir "$(DESTDIR)$$d" 2>/dev/null || true; d=$${d%/*}; done; done
+	@echo "ddvm: uninstall kept what is yours: the setup $(DESTDIR)$(SYSCONFDIR)/ddvm, disk" \
+		"images (/var/lib/ddvm), VM logs (/run/ddvm), caches (/var/cache/ddvm, ~/.cache/ddvm);" \
+		"to remove them: rm -rf $(DESTDIR)$(SYSCONFDIR)/ddvm /var/lib/ddvm /run/ddvm" \
+		"/var/cache/ddvm ~/.cache/ddvm"

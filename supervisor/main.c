@@ -253,8 +253,9 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
-/* Connect to the supervisor; send CMD; return the socket (first line not yet read). */
-static int control_connect(const char *cmd)
+/* Connect to the supervisor; send CMD; return the socket (first line not yet read).
+ * QUIET: no word when none runs (the caller goes on without it). */
+static int control_open(const char *cmd, int quiet)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
@@ -266,10 +267,11 @@ static int control_connect(const char *cmd)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr,
-			"ddvm: no supervisor running in %s (start one with 'ddvm up "
-			"CONFIG', or set --rundir / DDVM_RUNDIR)\n",
-			rundir);
+		if (!quiet)
+			fprintf(stderr,
+				"ddvm: no supervisor running in %s (start one with 'ddvm up "
+				"CONFIG', or set --rundir / DDVM_RUNDIR)\n",
+				rundir);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -279,6 +281,11 @@ static int control_connect(const char *cmd)
 		return -1;
 	}
 	return fd;
+}
+
+static int control_connect(const char *cmd)
+{
+	return control_open(cmd, 0);
 }
 
 /* Read the "OK"/"ERR ..." line byte by byte (the rest may be a console stream). */
@@ -521,6 +528,24 @@ static void abs_rundir(char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", cwd, rundir);
 }
 
+/* "external clients in the setup: a, b" (or that it has none): what a wrong
+ * libvirt-xml CLIENT could have been instead. */
+static const char *external_clients(const struct config *cfg)
+{
+	static char buf[(CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS) * (CFG_NAME_MAX + 2) + 64];
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_vms; i++)
+		if (cfg->vms[i].role == CFG_CLIENT_VM && cfg->vms[i].external && n < sizeof(buf))
+			n += snprintf(
+			    buf + n, sizeof(buf) - n, "%s%s",
+			    n ? ", " : "external clients in the setup: ", cfg->vms[i].name);
+	if (!n)
+		snprintf(buf, sizeof(buf), "the setup has no external client");
+	return buf;
+}
+
 static int cmd_libvirt_xml(const char *path, const char *client)
 {
 	static struct config cfg;
@@ -535,32 +560,42 @@ static int cmd_libvirt_xml(const char *path, const char *client)
 		return EX_CONFIG;
 	}
 	for (i = 0; i < cfg.nr_vms; i++)
-		if (!strcmp(cfg.vms[i].name, client) && cfg.vms[i].role != CFG_DRIVER_VM)
+		if (!strcmp(cfg.vms[i].name, client))
 			cv = &cfg.vms[i];
 	if (!cv) {
 		fprintf(stderr,
-			"ddvm: %s has no client '%s' ([client-vm %s] with external = yes)\n", path,
-			client, client);
+			"ddvm: %s has no client '%s' ([client-vm %s] with external = yes); %s\n",
+			path, client, client, external_clients(&cfg));
+		return EX_NOVM;
+	}
+	if (cv->role == CFG_DRIVER_VM) {
+		fprintf(stderr,
+			"ddvm: '%s' in %s is a [driver-vm]: it owns the devices; a libvirt "
+			"domain is a [client-vm NAME] with external = yes that uses them; %s\n",
+			client, path, external_clients(&cfg));
 		return EX_NOVM;
 	}
 	if (cv->role == CFG_HOST_CLIENT) {
 		fprintf(stderr,
 			"ddvm: '%s' is a [host-client]: its channels are for a process on this "
 			"host (libddvm), not for a VM; for a libvirt domain, make it [client-vm "
-			"%s] with external = yes\n",
-			client, client);
+			"%s] with external = yes; %s\n",
+			client, client, external_clients(&cfg));
 		return EX_NOVM;
 	}
 	if (cv->role == CFG_CLIENT_VM && !cv->external)
 		fprintf(stderr,
 			"ddvm: warning: [client-vm %s] is not 'external = yes': 'ddvm up' starts "
-			"a VM of its own on these channels\n",
-			client);
+			"a VM of its own on these channels; %s\n",
+			client, external_clients(&cfg));
 	if (cfg.rundir[0] && !getenv("DDVM_RUNDIR"))
 		snprintf(rundir, sizeof(rundir), "%s", cfg.rundir);
 	abs_rundir(dir, sizeof(dir));
 	printf("<!-- ddvm channels of client %s (%s); the domain's QEMU must be able to open\n"
-	       "     these sockets (docs/clients.md) -->\n",
+	       "     these sockets (docs/clients.md): for a supervisor run by root, run QEMU\n"
+	       "     as root by adding after </devices>:\n"
+	       "     <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label>"
+	       "</seclabel> -->\n",
 	       client, path);
 	for (i = 0; i < cfg.nr_channels; i++) {
 		const struct cfg_channel *c = &cfg.channels[i];
@@ -606,6 +641,50 @@ static int cmd_status(int argc, char **argv)
 	return control_simple(json ? "status json" : "status");
 }
 
+/* Before `ddvm down`: an external client (libvirt's VM) connected to its channels
+ * cannot reconnect to the next supervisor's (an ivshmem device keeps its server), so
+ * its devices stay dead until the VM is power-cycled. Say so, per VM, from `status
+ * --json` while the supervisor still answers; nothing when it does not. */
+static void warn_external_clients(void)
+{
+	char line[1024], chans[CFG_MAX_USES * (2 * CFG_NAME_MAX + 3)];
+	int fd = control_open("status json", 1);
+	json_t *st = NULL, *v, *c;
+	size_t i, j, n;
+
+	if (fd < 0)
+		return;
+	if (!control_status_line(fd, line, sizeof(line)))
+		st = json_loadfd(fd, 0, NULL);
+	close(fd);
+	json_array_foreach(json_object_get(st, "vms"), i, v)
+	{
+		const char *vm = json_string_value(json_object_get(v, "name"));
+
+		if (!vm || !json_is_true(json_object_get(v, "external")))
+			continue;
+		n = 0;
+		json_array_foreach(json_object_get(st, "channels"), j, c)
+		{
+			const char *name = json_string_value(json_object_get(c, "name"));
+			const char *client = json_string_value(json_object_get(c, "client"));
+
+			if (name && client && !strcmp(client, vm) &&
+			    json_is_true(json_object_get(c, "client_up")) && n < sizeof(chans))
+				n += snprintf(chans + n, sizeof(chans) - n, "%s%s", n ? ", " : "",
+					      name);
+		}
+		if (n)
+			fprintf(stderr,
+				"ddvm: warning: external client %s is connected (channels %s); its "
+				"devices stop working now and need a power cycle of the VM "
+				"(virsh destroy %s; virsh start %s) after the next 'ddvm up' "
+				"(docs/clients.md)\n",
+				vm, chans, vm, vm);
+	}
+	json_decref(st);
+}
+
 static int cmd_down(void)
 {
 	char pidpath[CFG_PATH_MAX + 16];
@@ -621,6 +700,7 @@ static int cmd_down(void)
 			pidfd = syscall(SYS_pidfd_open, pid, 0);
 		fclose(f);
 	}
+	warn_external_clients();
 	ret = control_simple("down");
 	if (ret) {
 		if (pidfd >= 0)

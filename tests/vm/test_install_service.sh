@@ -10,6 +10,7 @@
 # them); READY=1 must come once the driver VM booted, the log on stderr (the journal)
 # in the supervisor's format, and ExecStop= (`ddvm down`) must end it with STOPPING=1,
 # exit 0 and an empty run dir. The accelerator probe runs from the installed binary.
+# Last, `make uninstall` must leave only the setup in PREFIX, and succeed a second time.
 source "$(dirname "$0")/../lib/common.sh"
 cd "$DDVM_ROOT"
 t_need_file "$BUILD/bin/ddvm"
@@ -115,4 +116,16 @@ t_log "ExecStop: the supervisor exited 0 after $(($(now_ms) - t1)) ms"
 grep -q 'STOPPING=1' "$T/notified" || t_fail "no STOPPING=1 on stop"
 left=$(find "$T/run" -mindepth 1 -not -name '*.log' -not -name '*.channels' -not -name channels | head -n 5)
 [ -z "$left" ] || t_fail "left in the run dir after ddvm down: $left"
-echo "SUCCESS: make install (DESTDIR and PREFIX), systemd-analyze verify clean, installed 'ddvm accel' = $acc; READY=1, journal format, ExecStop -> exit 0"
+
+# 4. make uninstall: every installed file and the directories it leaves empty go, the
+# setup the service read ($P/etc/ddvm/ddvm.ini: the user's) stays; a second run is fine.
+make --no-print-directory uninstall PREFIX="$P" >"$T/uninstall.log" 2>&1 ||
+	{ cat "$T/uninstall.log"; t_fail "make uninstall PREFIX=... failed"; }
+left=$(cd "$P" && find . -mindepth 1 | sort | tr '\n' ' ')
+[ "$left" = "./etc ./etc/ddvm ./etc/ddvm/ddvm.ini " ] ||
+	t_fail "after make uninstall, $P holds more than the setup: $left"
+grep -q "kept what is yours: the setup $P/etc/ddvm" "$T/uninstall.log" ||
+	{ cat "$T/uninstall.log"; t_fail "make uninstall did not say what it kept"; }
+make --no-print-directory uninstall PREFIX="$P" >"$T/uninstall.log" 2>&1 ||
+	{ cat "$T/uninstall.log"; t_fail "a second make uninstall failed"; }
+echo "SUCCESS: make install (DESTDIR and PREFIX), systemd-analyze verify clean, installed 'ddvm accel' = $acc; READY=1, journal format, ExecStop -> exit 0; make uninstall keeps only the setup"
