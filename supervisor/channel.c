@@ -500,6 +500,20 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 		c = ring_ctl(ch, i);
 		prod = ddvm_read32(&c->prod);
 		cons = ddvm_read32(&c->cons);
+		/*
+		 * blk: while requests it took are unanswered, the backend may take no more
+		 * (its submission waits for the disk: a depth-1 controller's tag, a
+		 * bps_limit); the requests behind them wait for the same disk. The
+		 * response ring's check above judges the pair; counted here as well, a
+		 * client's slow disk read as an untouched ring and got its channel reset
+		 * over and over (or a sole client's driver VM restarted).
+		 */
+		if (ch->cfg->dev->kind == CFG_BLK && i + 1 < ch->rg.num_rings &&
+		    ddvm_read32(&ring_ctl(ch, i + 1)->prod) != cons) {
+			ch->req_cons[i] = cons;
+			ch->req_changed_ms[i] = now_ms;
+			continue;
+		}
 		if (cons != ch->req_cons[i] || prod == cons) {
 			ch->req_cons[i] = cons;
 			ch->req_changed_ms[i] = now_ms;

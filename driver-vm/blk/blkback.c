@@ -41,8 +41,8 @@
  * Sessions (abi.h): each attach of a client starts one; we drop what the old session
  * had in flight (its bios finish, their answers are discarded) and reset our side, so
  * a restarted client never reads an old client's answers. Health (abi.h): every
- * heartbeat period we ring the supervisor's private doorbell, unless our own work has
- * not run for stall_ms (blkback_healthy).
+ * heartbeat period we ring the supervisor's private doorbell, unless a probe work item
+ * we queued on the system workqueue has not run for stall_ms (blkback_healthy).
  */
 #include <linux/module.h>
 #include <linux/blkdev.h>
@@ -106,7 +106,6 @@ struct blkback_queue {
 	bool broken;
 	bool stuck_logged;
 	unsigned long progress; /* jiffies of the last answer (or reset) */
-	unsigned long probe_at; /* jiffies the health probe queued work; 0: it ran */
 	/* Counters (ddvm_blk_stats): how the queue is woken and how full it runs. */
 	atomic_long_t doorbells; /* queue-vector interrupts from the client */
 	atomic_long_t runs;	 /* queue work runs */
@@ -140,6 +139,8 @@ struct blkback {
 	struct ddvm_blk_config cfg; /* what we published (our copy) */
 	struct delayed_work open_work;
 	struct work_struct ctrl_work;
+	struct work_struct probe_work; /* the health probe (blkback_healthy) */
+	unsigned long probe_at;	       /* jiffies it was queued; 0: it ran */
 	struct timer_list heartbeat;
 	atomic_t bios; /* bios in flight, all generations */
 	wait_queue_head_t bios_wq;
@@ -570,7 +571,6 @@ static void blkback_queue_work(struct work_struct *work)
 	unsigned long popped = 0;
 	int st;
 
-	WRITE_ONCE(q->probe_at, 0); /* the health probe: our work runs */
 	atomic_long_inc(&q->runs);
 	if (!READ_ONCE(bb->ready) || !blkback_client_attached(bb))
 		return;
@@ -1071,7 +1071,7 @@ static void blkback_check_wakeup(struct blkback_queue *q)
 }
 
 /*
- * Healthy: our queue works run when queued (a hung workqueue stalls them). Only our
+ * Healthy: our probe work runs when queued (a hung workqueue stalls it). Only our
  * own kernel state counts, nothing a client wrote. Not whether the disk completes our
  * bios: from in here a hung driver and a slow host file look the same (a client's
  * lone flush of much dirty data, or its disk's bps_limit, can take longer than any
@@ -1081,16 +1081,23 @@ static void blkback_check_wakeup(struct blkback_queue *q)
  */
 static bool blkback_healthy(struct blkback *bb)
 {
-	unsigned long stall = msecs_to_jiffies(READ_ONCE(stall_ms));
-	unsigned int i;
+	unsigned long at = READ_ONCE(bb->probe_at);
 
-	for (i = 0; i < bb->nq; i++) {
-		unsigned long at = READ_ONCE(bb->qs[i].probe_at);
+	return !at || !time_after(jiffies, at + msecs_to_jiffies(READ_ONCE(stall_ms)));
+}
 
-		if (at && time_after(jiffies, at + stall))
-			return false;
-	}
-	return true;
+/* The health probe: a work item of its own that does nothing else. Not the queue
+ * work: that one submits bios and may sleep in submit_bio for as long as a request
+ * takes (a scheduler tag of a depth-1 disk such as usb-storage, writeback throttling),
+ * so a client's slow disk (its bps_limit) stopped the beat of a driver VM that serves
+ * other clients too, and the supervisor restarted it. A sleeping work item lets the
+ * workqueue run this one on another worker; a work item that spins (a hung driver's
+ * softirq-off loop, `inject wqhang`) holds the vCPU's pool and stops this one too. */
+static void blkback_probe_work(struct work_struct *work)
+{
+	struct blkback *bb = container_of(work, struct blkback, probe_work);
+
+	WRITE_ONCE(bb->probe_at, 0);
 }
 
 static void blkback_stats_publish(struct blkback *bb); /* counters, below */
@@ -1110,17 +1117,20 @@ static void blkback_heartbeat(struct timer_list *tm)
 		if (blkback_reset_wanted(bb, &epoch, &session) ||
 		    blkback_capacity(bb) != READ_ONCE(bb->cfg.capacity))
 			schedule_work(&bb->ctrl_work);
-		/* backstop for a lost doorbell, and the health probe of our work */
-		if (++bb->ticks % BLKBACK_POLL_TICKS == 0)
+		/* backstop for a lost doorbell, and the health probe */
+		if (++bb->ticks % BLKBACK_POLL_TICKS == 0) {
+			if (!READ_ONCE(bb->probe_at)) {
+				WRITE_ONCE(bb->probe_at, jiffies ? jiffies : 1);
+				queue_work(system_wq, &bb->probe_work);
+			}
 			for (i = 0; i < bb->nq; i++) {
 				struct blkback_queue *q = &bb->qs[i];
 
 				blkback_check_stuck(q);
-				if (!READ_ONCE(q->probe_at))
-					WRITE_ONCE(q->probe_at, jiffies ? jiffies : 1);
 				blkback_check_wakeup(q);
 				queue_work(system_wq, &q->work);
 			}
+		}
 	}
 	/* On whole seconds (round_jiffies), as the kernel's own 1-2 s housekeeping and
 	 * the other channels' ticks are: one wake-up of an idle driver VM serves them all
@@ -1338,6 +1348,7 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&bb->open_lock);
 	INIT_DELAYED_WORK(&bb->open_work, blkback_open_work);
 	INIT_WORK(&bb->ctrl_work, blkback_ctrl_work);
+	INIT_WORK(&bb->probe_work, blkback_probe_work);
 	spin_lock_init(&bb->held_lock);
 	INIT_LIST_HEAD(&bb->held);
 	INIT_DELAYED_WORK(&bb->held_work, blkback_held_work);
@@ -1403,6 +1414,7 @@ static void blkback_remove(struct pci_dev *pdev)
 	cancel_delayed_work_sync(&bb->open_work);
 	del_timer_sync(&bb->heartbeat);
 	cancel_work_sync(&bb->ctrl_work);
+	cancel_work_sync(&bb->probe_work);
 	WRITE_ONCE(bb->ready, false);
 	for (i = 0; i < bb->nq; i++)
 		cancel_work_sync(&bb->qs[i].work);
