@@ -449,11 +449,14 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 	 * an unloaded client driver made the supervisor restart a sole client's driver VM
 	 * 5 s later. A client that forges CLOSED only stops its own channel: the backend
 	 * resets it, and the client's honest driver sees its indices move under it and
-	 * reports BROKEN (a claim).
+	 * reports BROKEN (a claim). A client whose state is of an earlier epoch has not
+	 * re-attached since this one began: its indices are the old session's, which the
+	 * backend reset its side for (a client gone for good, or one that never follows,
+	 * left a request "untouched" after every new session of its channel).
 	 */
 	if (ddvm_load_acquire(&ch->rg.hdr->backend_state) != DDVM_STATE_READY ||
 	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ch->own.epoch || fs == DDVM_STATE_CLOSED ||
-	    fs == DDVM_STATE_ABSENT) {
+	    fs == DDVM_STATE_ABSENT || ddvm_read32(&ch->rg.hdr->frontend_epoch) != ch->own.epoch) {
 		for (i = 0; i < ch->rg.num_rings; i++)
 			ch->req_changed_ms[i] = now_ms;
 		return 0;

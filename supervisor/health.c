@@ -142,9 +142,18 @@ static void health__detected(struct vm *vm, const char *reason, uint64_t now)
 /* The old incarnation of a driver VM is dead (reaped): nobody writes its rings any
  * more, so reset them and bump the epoch now. Clients pause at once (blk stalls, net
  * flaps its carrier) instead of after the back-off and the reboot. */
+/* The clock a driver VM's channels are watched by: without the time its QEMU waited
+ * for a host CPU (cpu_wait.h). Every time a channel's health fields hold (last beat,
+ * last ring movement, the start of an epoch or session) is of this clock. */
+static uint64_t vm_clock(struct vm *vm, uint64_t now)
+{
+	return cpu_wait__clock(&vm->cpu_wait, vm->pid, vm->cfg->name, now);
+}
+
 void health__new_epochs(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
+	uint64_t vnow = vm_clock(vm, now);
 	unsigned i;
 
 	if (vm->cfg->role != CFG_DRIVER_VM)
@@ -154,7 +163,7 @@ void health__new_epochs(struct vm *vm, uint64_t now)
 
 		if (supervisor__vm_serves(vm, ch))
 			pr_info("%s: channel %s epoch %u", vm->cfg->name, ch->cfg->name,
-				channel__new_epoch(ch, now));
+				channel__new_epoch(ch, vnow));
 	}
 	vm->epoch_bumped = 1;
 }
@@ -349,7 +358,7 @@ static void health__claim(struct vm *vm, struct channel *ch, const char *why, ui
 	}
 	ch->claim_hold_ms = now + hold;
 	pr_warn("%s: %s: new session of channel %s alone (epoch %u; claim %u in a row)",
-		vm->cfg->name, why, ch->cfg->name, channel__new_session(ch, now),
+		vm->cfg->name, why, ch->cfg->name, channel__new_session(ch, vm_clock(vm, now)),
 		ch->claims_in_row);
 	if (hold == CLAIM_HOLD_MAX_MS && ch->claims_in_row == CLAIM_FREE + 6)
 		pr_err("%s: channel %s keeps breaking: cut off, one reset per %u s until it "
@@ -363,6 +372,7 @@ static void health__claim(struct vm *vm, struct channel *ch, const char *why, ui
  * the driver VM failed (health__fail was called). */
 static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now)
 {
+	uint64_t vnow = vm_clock(vm, now);
 	char why[256];
 	int stall;
 
@@ -373,11 +383,11 @@ static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now
 	}
 	if (channel__broken(ch, why, sizeof(why)))
 		health__claim(vm, ch, why, now);
-	if (channel__heartbeat_stalled(ch, now, vm->cfg->heartbeat_timeout_ms, why, sizeof(why))) {
+	if (channel__heartbeat_stalled(ch, vnow, vm->cfg->heartbeat_timeout_ms, why, sizeof(why))) {
 		health__fail(vm, why, now);
 		return 1;
 	}
-	stall = channel__requests_stalled(ch, now, vm->cfg->request_timeout_ms, why, sizeof(why));
+	stall = channel__requests_stalled(ch, vnow, vm->cfg->request_timeout_ms, why, sizeof(why));
 	if (!stall) {
 		ch->slow_logged = 0;
 		return 0;

@@ -3,7 +3,7 @@
 SUP_DIR      := $(BUILD)/supervisor
 SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c \
                 supervisor/qmp.c supervisor/vm.c supervisor/vm_kill.c supervisor/channel.c supervisor/counters.c \
-                supervisor/vm_state.c supervisor/tap.c supervisor/accel.c supervisor/health.c supervisor/storage.c supervisor/snapshot.c supervisor/spare.c supervisor/startup.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
+                supervisor/vm_state.c supervisor/cpu_wait.c supervisor/tap.c supervisor/accel.c supervisor/health.c supervisor/storage.c supervisor/snapshot.c supervisor/spare.c supervisor/startup.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
 SUP_LIB      := $(SUP_DIR)/libddvmsup.a
 SUP_LIBS     := -linih -ljansson -lsystemd
@@ -11,11 +11,11 @@ DDVM_BIN     := $(BUILD)/bin/ddvm
 
 # Pure-logic parts also built with ASan/UBSan for the unit tests.
 SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c \
-                supervisor/counters.c
+                supervisor/counters.c supervisor/cpu_wait.c
 SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 
-SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config vm_argv vm_state counters \
-                ivshmem_san config_san counters_san)
+SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config vm_argv vm_state counters cpu_wait \
+                ivshmem_san config_san counters_san cpu_wait_san)
 
 ALL_TARGETS  += $(DDVM_BIN)
 CHECK_DEPS   += supervisor-tests

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "cpu_wait.h"
 #include "qmp.h"
 #include "spare.h"
 #include "startup.h"
@@ -111,11 +112,12 @@ struct vm {
 	 * anchors that keep each tap for the whole run */
 	int tap_fds[TAP_MAX_OWNED];
 	int tap_anchors[TAP_MAX_OWNED];
-	struct storage_vm storage; /* host I/O errors (storage.c) */
-	struct startup_vm startup; /* start failures (startup.c) */
-	char line[256];		   /* console line being assembled */
-	char panic_line[160];	   /* this incarnation's "Kernel panic - not syncing" line */
-	char prev_line[160];	   /* the console line before this one (the why of a failure) */
+	struct storage_vm storage;   /* host I/O errors (storage.c) */
+	struct startup_vm startup;   /* start failures (startup.c) */
+	struct cpu_wait_vm cpu_wait; /* its clock for health timeouts (cpu_wait.h) */
+	char line[256];		     /* console line being assembled */
+	char panic_line[160];	     /* this incarnation's "Kernel panic - not syncing" line */
+	char prev_line[160];	     /* the console line before this one (the why of a failure) */
 	size_t line_len;
 	unsigned log_dsr;	       /* bytes of an ESC [ 6 n held back from the console log */
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */

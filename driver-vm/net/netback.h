@@ -29,9 +29,13 @@
  * NIC's carrier through the netdev notifier, epochs and sessions through the control
  * vector); the tick only proves health and is a backstop, so an idle driver VM wakes
  * once a second per channel rather than ten times (docs/net.md; docs/bench.md §3). */
-#define NETBACK_TICK_MS		 1000
-#define NETBACK_SESSION_GAP	 (HZ / 10)  /* at most 10 session resets a second */
-#define NETBACK_RX_BACKLOG_BYTES (4u << 20) /* frames waiting for rx slots, per client */
+#define NETBACK_TICK_MS	    1000
+#define NETBACK_SESSION_GAP (HZ / 10) /* at most 10 session resets a second */
+/* Frames waiting for rx slots, per client, counted by truesize: a clone holds the
+ * NIC's whole receive buffer, so a client that never frees its rx slots and draws
+ * small frames pinned 15-50 times its length in driver VM memory when this counted
+ * skb->len. */
+#define NETBACK_RX_BACKLOG_BYTES (4u << 20)
 /* Zero-copy transmit (docs/net.md): frames of at least this many bytes go to the NIC
  * as page fragments of the client's slot; shorter ones are copied (a copy of a few
  * hundred bytes costs less than the page references and the completion). */
@@ -91,8 +95,8 @@ struct netback_port {
 
 	spinlock_t rx_lock;		/* the rx ring's producer side and the backlog */
 	struct sk_buff_head rx_backlog; /* frames waiting for rx slots (under rx_lock) */
-	u32 backlog_bytes;
-	struct net_device napi_dev; /* dummy netdev that hosts the tx NAPI */
+	u32 backlog_bytes;		/* truesize of the backlog's frames */
+	struct net_device napi_dev;	/* dummy netdev that hosts the tx NAPI */
 	struct napi_struct napi;
 	struct delayed_work tick;   /* heartbeat, epoch, client state, link */
 	struct delayed_work attach; /* find the NIC (it may appear after us) */

@@ -113,7 +113,7 @@ static bool port_drain_locked(struct netback_port *p)
 		n = ddvm_ring_space(&p->rx);
 		while (n && (skb = __skb_dequeue(&p->rx_backlog))) {
 			n--;
-			p->backlog_bytes -= skb->len;
+			p->backlog_bytes -= skb->truesize;
 			port_fill(p, skb, PORT_CB(skb));
 			consume_skb(skb);
 		}
@@ -171,7 +171,7 @@ static void port_push(struct netback_port *p, struct sk_buff *skb, const struct 
 		port_fill(p, skb, meta);
 	} else {
 		broken = ddvm_ring_broken(&p->rx);
-		if (broken || p->backlog_bytes + skb->len > NETBACK_RX_BACKLOG_BYTES)
+		if (broken || p->backlog_bytes + skb->truesize > NETBACK_RX_BACKLOG_BYTES)
 			goto drop;
 		/* A clone of a zero-copy frame would hold the sender's slot for as long as
 		 * this client leaves it waiting, and the sender's slots go back in ring
@@ -181,7 +181,7 @@ static void port_push(struct netback_port *p, struct sk_buff *skb, const struct 
 			goto drop;
 		*PORT_CB(clone) = *meta;
 		__skb_queue_tail(&p->rx_backlog, clone);
-		p->backlog_bytes += clone->len;
+		p->backlog_bytes += clone->truesize;
 		port_stat_inc(p, rx_queued);
 	}
 	kick = port_drain_locked(p);
