@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void peer__reset(struct ivshmem_peer *p)
@@ -220,6 +221,32 @@ static void ivshmem_server__drop(struct ivshmem_server *s, struct ivshmem_role *
 		s->event(s->event_opaque, r->peer_id, id, 0);
 }
 
+/* May a line about a refused or failed peer be logged now? (ivshmem_server.h) */
+static int note_ok(struct ivshmem_server *s)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (!s->notes_window_ms || now - s->notes_window_ms >= IVSHMEM_NOTES_WINDOW_MS) {
+		if (s->notes_dropped)
+			pr_warn("%s: %u more lines about refused or failed peers not logged in "
+				"the last %u s (something keeps connecting: 'ddvm status' shows "
+				"who holds the channel)",
+				s->name, s->notes_dropped, IVSHMEM_NOTES_WINDOW_MS / 1000);
+		s->notes_window_ms = now;
+		s->notes = 0;
+		s->notes_dropped = 0;
+	}
+	if (s->notes < IVSHMEM_NOTES_MAX) {
+		s->notes++;
+		return 1;
+	}
+	s->notes_dropped++;
+	return 0;
+}
+
 static int peer_uid_ok(int sock)
 {
 	struct ucred cred;
@@ -294,12 +321,13 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 
 	sock = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (sock < 0) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno != EAGAIN && errno != EINTR && note_ok(s))
 			pr_warn("%s: accept on %s: %s", s->name, r->path, strerror(errno));
 		return;
 	}
 	if (!peer_uid_ok(sock)) {
-		pr_warn("%s: refused a peer of another user on %s", s->name, r->path);
+		if (note_ok(s))
+			pr_warn("%s: refused a peer of another user on %s", s->name, r->path);
 		goto err_reject;
 	}
 	if (r->peer.sock >= 0) {
@@ -310,16 +338,19 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 		if (peer_hung_up(&r->peer)) {
 			ivshmem_server__drop(s, r, "hung up");
 		} else {
-			pr_warn("%s: peer id %u is taken; refused a second peer on %s", s->name,
-				r->peer_id, r->path);
+			if (note_ok(s))
+				pr_warn("%s: peer id %u is taken; refused a second peer on %s",
+					s->name, r->peer_id, r->path);
 			goto err_reject;
 		}
 	}
 	if (r->next_id > IVSHMEM_MAX_PEER_ID) {
-		pr_warn("%s: out of peer ids for %s (each of its peers took a fresh one, and "
-			"QEMU cannot take an id back); refusing: a new channel (ddvm down, up) "
-			"starts the series again",
-			s->name, r->path);
+		if (note_ok(s))
+			pr_warn(
+			    "%s: out of peer ids for %s (each of its peers took a fresh one, and "
+			    "QEMU cannot take an id back); refusing: a new channel (ddvm down, up) "
+			    "starts the series again",
+			    s->name, r->path);
 		goto err_reject;
 	}
 	r->peer.sock = sock;
@@ -329,7 +360,9 @@ static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role
 	if (ret) {
 		/* a peer that hung up at once (a tool that was refused, or quit) is not a
 		 * problem of the channel */
-		if (ret == -EPIPE || ret == -ECONNRESET)
+		if (!note_ok(s))
+			;
+		else if (ret == -EPIPE || ret == -ECONNRESET)
 			pr_info("%s: peer %u left before it was set up", s->name, r->peer_id);
 		else
 			pr_warn("%s: setting up peer %u failed: %s", s->name, r->peer_id,
@@ -379,8 +412,9 @@ static void ivshmem_server__peer_event(struct ivshmem_server *s, struct ivshmem_
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		ivshmem_server__drop(s, r, "hung up");
 	} else if (n > 0) {
-		pr_warn("%s: peer %u sent data; closing it (protocol violation)", s->name,
-			r->peer.id);
+		if (note_ok(s))
+			pr_warn("%s: peer %u sent data; closing it (protocol violation)", s->name,
+				r->peer.id);
 		s->stats.violations++;
 		ivshmem_server__drop(s, r, "protocol violation");
 	}

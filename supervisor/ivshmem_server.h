@@ -93,7 +93,15 @@ struct ivshmem_server {
 	uint16_t private_id;
 	uint16_t private_role; /* the only role it is introduced to */
 	const char *name;      /* for log lines */
+	/* Lines about refused or failed peers: at most IVSHMEM_NOTES_MAX per
+	 * IVSHMEM_NOTES_WINDOW_MS, so that a process connecting in a loop cannot grow the
+	 * supervisor's log (in RUNDIR: /run, memory) without bound. */
+	uint64_t notes_window_ms;
+	unsigned notes, notes_dropped;
 };
+
+#define IVSHMEM_NOTES_MAX	10
+#define IVSHMEM_NOTES_WINDOW_MS 10000
 
 int ivshmem_server__init(struct ivshmem_server *s, const char *name, int shm_fd, unsigned vectors);
 /*

@@ -955,8 +955,10 @@ static int cmd_logs(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[CFG_PATH_MAX + 64], buf[8192], out[sizeof(buf) + 4];
-	int follow = 0, opt, fd, ino = -1;
+	char path[CFG_PATH_MAX + 64], older[sizeof(path) + 2],
+	    buf[8192] __attribute__((aligned(__alignof__(struct inotify_event)))),
+	    out[sizeof(buf) + 4];
+	int follow = 0, opt, fd, ofd, ino = -1, wd = -1;
 	unsigned held = 0;
 	const char *vm;
 	ssize_t n;
@@ -1000,13 +1002,25 @@ static int cmd_logs(int argc, char **argv)
 		return EX_NOVM;
 	}
 	logs_warn_stale(vm, path);
+	/* a log the supervisor rotated (VM_LOG_MAX_BYTES): its older part first */
+	snprintf(older, sizeof(older), "%s.1", path);
+	ofd = open(older, O_RDONLY | O_CLOEXEC);
+	if (ofd >= 0) {
+		while ((n = read(ofd, buf, sizeof(buf))) > 0)
+			fwrite(out, 1, vm__log_filter(&held, buf, (size_t)n, out), stdout);
+		close(ofd);
+	}
 	if (follow) {
-		/* inotify: woken when the file grows, no polling interval. */
+		/* inotify: woken when the file grows, no polling interval; and when it is
+		 * renamed to NAME.log.1, to go on with the new NAME.log */
 		ino = inotify_init1(IN_CLOEXEC);
 		if (ino >= 0)
-			inotify_add_watch(ino, path, IN_MODIFY);
+			wd = inotify_add_watch(ino, path, IN_MODIFY | IN_MOVE_SELF);
 	}
 	for (;;) {
+		const struct inotify_event *ev;
+		int moved = 0;
+
 		/* without the terminal queries of a log written before the supervisor
 		 * dropped them (vm__log_filter): printed, they make the user's terminal
 		 * answer into the user's shell */
@@ -1015,8 +1029,32 @@ static int cmd_logs(int argc, char **argv)
 		fflush(stdout);
 		if (!follow || ino < 0)
 			break;
-		if (read(ino, buf, sizeof(buf)) < 0)
+		n = read(ino, buf, sizeof(buf));
+		if (n < 0)
 			break;
+		for (char *p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			moved |= !!(ev->mask & IN_MOVE_SELF);
+		}
+		if (moved) {
+			int nfd = -1;
+
+			/* what was written before the rename, then the new file (the
+			 * supervisor creates it right after the rename) */
+			while ((n = read(fd, buf, sizeof(buf))) > 0)
+				fwrite(out, 1, vm__log_filter(&held, buf, (size_t)n, out), stdout);
+			for (int tries = 0; nfd < 0 && tries < 100; tries++) {
+				nfd = open(path, O_RDONLY | O_CLOEXEC);
+				if (nfd < 0)
+					usleep(10000);
+			}
+			if (nfd < 0)
+				break;
+			close(fd);
+			fd = nfd;
+			inotify_rm_watch(ino, wd);
+			wd = inotify_add_watch(ino, path, IN_MODIFY | IN_MOVE_SELF);
+		}
 	}
 	fwrite("\033[6n", 1, held, stdout); /* the log ends in what may have been one */
 	close(fd);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -575,8 +576,13 @@ int vm__start(struct vm *vm)
 		ret = -errno;
 		goto err_close_pair;
 	}
-	if (vm->log_fd < 0)
+	if (vm->log_fd < 0) {
+		struct stat st;
+
 		vm->log_fd = open(vm->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		vm->log_bytes =
+		    vm->log_fd >= 0 && !fstat(vm->log_fd, &st) ? (uint64_t)st.st_size : 0;
+	}
 
 	pid = fork();
 	if (pid < 0) {
@@ -776,6 +782,30 @@ size_t vm__log_filter(unsigned *held, const char *in, size_t n, char *out)
 	return o;
 }
 
+/* VM_LOG_MAX_BYTES reached: NAME.log becomes NAME.log.1 and a new one begins. */
+static void log_rotate(struct vm *vm)
+{
+	char old[sizeof(vm->log_path) + 2];
+	int fd;
+
+	snprintf(old, sizeof(old), "%s.1", vm->log_path);
+	if (rename(vm->log_path, old) < 0) {
+		pr_warn("%s: console log: rename %s: %s", vm->cfg->name, vm->log_path,
+			strerror(errno));
+		vm->log_bytes = 0; /* try again after as much more */
+		return;
+	}
+	fd = open(vm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	close(vm->log_fd);
+	vm->log_fd = fd;
+	vm->log_bytes = 0;
+	if (fd >= 0)
+		vm->log_bytes = (uint64_t)dprintf(
+		    fd,
+		    "----- ddvm: %s: console log continued; the %u MiB before are in %s -----\n",
+		    vm->cfg->name, VM_LOG_MAX_BYTES >> 20, old);
+}
+
 int vm__console_read(struct vm *vm, uint64_t now)
 {
 	char buf[4096], logged[sizeof(buf) + 4];
@@ -793,6 +823,9 @@ int vm__console_read(struct vm *vm, uint64_t now)
 
 			if (write(vm->log_fd, logged, m) != (ssize_t)m)
 				pr_debug("%s: console log write failed", vm->cfg->name);
+			vm->log_bytes += m;
+			if (vm->log_bytes >= VM_LOG_MAX_BYTES)
+				log_rotate(vm);
 		}
 		for (i = 0; i < VM_MAX_CONSOLES; i++) {
 			/* A console that cannot keep up loses output, not the supervisor. */

@@ -43,8 +43,9 @@ struct vm {
 	enum vm_state state; /* changed by vm__event (vm_state.c) only */
 	pid_t pid;
 	int pidfd;
-	int con_fd; /* our end of QEMU's serial port */
-	int log_fd; /* NAME.log, append */
+	int con_fd;	    /* our end of QEMU's serial port */
+	int log_fd;	    /* NAME.log, append */
+	uint64_t log_bytes; /* its size: at VM_LOG_MAX_BYTES it becomes NAME.log.1 */
 	struct qmp qmp;
 	char qmp_path[108];
 	char pid_path[256];
@@ -186,6 +187,11 @@ void vm__take_process(struct vm *dst, struct vm *src);
 /* QEMU's proportional set size in KiB (/proc/PID/smaps_rollup: shared pages divided
  * among their mappers), read at most once per VM_PSS_MAX_AGE_MS; null when not running. */
 #define VM_PSS_MAX_AGE_MS 2000
+
+/* A console log that reaches this size is renamed NAME.log.1 (replacing the one
+ * before) and a new NAME.log begins: a guest that prints without end (a client VM's
+ * kernel is the client's) cannot fill RUNDIR, which is memory under /run. */
+#define VM_LOG_MAX_BYTES (16u << 20)
 json_t *vm__pss_kib(struct vm *vm, uint64_t now_ms);
 
 /*
