@@ -47,6 +47,12 @@
  * VM paused, a hostile one) must not hold its driver VM "recovering" for good (the
  * 1 ms look, no new warm spare, no upgrade handover). */
 #define CLIENTS_WAIT_MS 10000
+/* ... and how long it waits for the driver VM's side of a channel once the driver VM
+ * runs: a translation module that refused its device (a header a client scribbled
+ * over while the driver VM booted; a module that failed) serves nothing until a new
+ * epoch, and must not hold the outage, and with it the other channels' warm spare
+ * and upgrades, for good. */
+#define BACKENDS_WAIT_MS 30000
 
 static void describe_status(int status, char *buf, size_t len)
 {
@@ -475,13 +481,31 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		health__fail(vm, why, now);
 		return 100;
 	}
+	if (vm->state == VM_BOOTING && vm->cfg->role == CFG_DRIVER_VM) {
+		/* The translation modules probe while it boots, and read what we own in
+		 * the header then: written back now too, not only once it runs (a client
+		 * that overwrote it after the new epoch had its channel refused) */
+		for (i = 0; i < sup->cfg->nr_channels; i++) {
+			struct channel *ch = &sup->channels[i];
+
+			if (supervisor__vm_serves(vm, ch) &&
+			    channel__own_tampered(ch, why, sizeof(why)) &&
+			    now - ch->tamper_logged_ms >= TAMPER_LOG_MS) {
+				pr_warn("%s: %s", vm->cfg->name, why);
+				ch->tamper_logged_ms = now;
+			}
+		}
+	}
 	if (vm->state != VM_RUNNING || vm->cfg->role != CFG_DRIVER_VM)
 		return 100;
 	all_backs = 0;
 	last_back = 0;
 	if (vm->fail_ms) {
 		unsigned served = 0, restored = 0, backs = 0, vm_missing = 0;
-		char missing[256] = "";
+		char missing[256] = "", absent[256] = "";
+
+		if (vm->outage_running_ms < vm->fail_ms)
+			vm->outage_running_ms = now;
 
 		for (i = 0; i < sup->cfg->nr_channels; i++) {
 			struct channel *ch = &sup->channels[i];
@@ -518,6 +542,10 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 				if (ch->backend_back_ms > last_back)
 					last_back = ch->backend_back_ms;
 			}
+			if (!ch->backend_back_ms &&
+			    strlen(absent) + strlen(ch->cfg->name) + 2 < sizeof(absent))
+				snprintf(absent + strlen(absent), sizeof(absent) - strlen(absent),
+					 "%s%s", absent[0] ? ", " : "", ch->cfg->name);
 			vm_missing += !ch->back_ms && ch->cfg->client->role == CFG_CLIENT_VM;
 			if (!ch->back_ms &&
 			    strlen(missing) + strlen(ch->cfg->name) + 2 < sizeof(missing))
@@ -544,6 +572,18 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 					"%s)",
 					vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
 					outage_start(vm), restored, served, missing);
+			vm->fail_ms = 0;
+			vm->planned = 0;
+		} else if (!all_backs && now - vm->outage_running_ms >= BACKENDS_WAIT_MS &&
+			   (!last_back || now - last_back >= BACKENDS_WAIT_MS)) {
+			if (vm->planned == VM_PLANNED_UPGRADE)
+				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
+			pr_warn("%s: service restored %llu ms after %s on %u of %u channels; "
+				"the driver VM's side of %s did not come back %u s after it ran "
+				"('ddvm status' says why; 'ddvm logs %s')",
+				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+				outage_start(vm), backs, served, absent, BACKENDS_WAIT_MS / 1000,
+				vm->cfg->name);
 			vm->fail_ms = 0;
 			vm->planned = 0;
 		} else if (restored == served) {

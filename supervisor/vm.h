@@ -67,9 +67,10 @@ struct vm {
 	int want_restart; /* `ddvm restart`: come back without counting a failure */
 	char last_failure[512];
 	/* recovery bookkeeping (monotonic ms; 0 = none) */
-	uint64_t fail_ms;   /* failure detected; cleared when service is restored */
-	int planned;	    /* fail_ms is not a failure: VM_PLANNED_* */
-	uint64_t inject_ms; /* `ddvm inject` sent; cleared at the next failure */
+	uint64_t fail_ms;	    /* failure detected; cleared when service is restored */
+	uint64_t outage_running_ms; /* first look at it RUNNING in the outage of fail_ms */
+	int planned;		    /* fail_ms is not a failure: VM_PLANNED_* */
+	uint64_t inject_ms;	    /* `ddvm inject` sent; cleared at the next failure */
 	char inject_kind[32];
 	/* a fault typed into the guest's console shell, until the shell answered
 	 * (inject.c): who asked (NULL once it hung up), the line's number, what was
