@@ -425,6 +425,7 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 			      size_t len)
 {
 	unsigned i;
+	int fe_behind;
 
 	uint32_t fs = ddvm_load_acquire(&ch->rg.hdr->frontend_state);
 	uint64_t last_look = ch->req_look_ms;
@@ -449,14 +450,18 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 	 * an unloaded client driver made the supervisor restart a sole client's driver VM
 	 * 5 s later. A client that forges CLOSED only stops its own channel: the backend
 	 * resets it, and the client's honest driver sees its indices move under it and
-	 * reports BROKEN (a claim). A client whose state is of an earlier epoch has not
-	 * re-attached since this one began: its indices are the old session's, which the
-	 * backend reset its side for (a client gone for good, or one that never follows,
-	 * left a request "untouched" after every new session of its channel).
+	 * reports BROKEN (a claim). A client READY or ATTACHING at an earlier epoch has
+	 * not re-attached since this one began: its indices are the old session's, which
+	 * the backend reset its side for (a client gone for good, or one that never
+	 * follows, left a request "untouched" after every new session of its channel).
+	 * A state that is none of the protocol's (garbage a client left) still counts:
+	 * the new session the stall gets is what brings such a channel back.
 	 */
+	fe_behind = (fs == DDVM_STATE_READY || fs == DDVM_STATE_ATTACHING) &&
+		    (int32_t)(ch->own.epoch - ddvm_read32(&ch->rg.hdr->frontend_epoch)) > 0;
 	if (ddvm_load_acquire(&ch->rg.hdr->backend_state) != DDVM_STATE_READY ||
 	    ddvm_read32(&ch->rg.hdr->backend_epoch) != ch->own.epoch || fs == DDVM_STATE_CLOSED ||
-	    fs == DDVM_STATE_ABSENT || ddvm_read32(&ch->rg.hdr->frontend_epoch) != ch->own.epoch) {
+	    fs == DDVM_STATE_ABSENT || fe_behind) {
 		for (i = 0; i < ch->rg.num_rings; i++)
 			ch->req_changed_ms[i] = now_ms;
 		return 0;
