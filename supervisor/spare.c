@@ -273,7 +273,8 @@ int spare__upgrade(struct vm *a, const struct vm_image *img, char *err, size_t l
 		snprintf(
 		    err, len,
 		    "%s is not running (state %s): an upgrade replaces a running driver VM; wait "
-		    "until it runs (or change the setup file and 'ddvm restart %s')",
+		    "until it runs, or 'ddvm restart %s' first (it boots the setup loaded at "
+		    "'ddvm up'; a changed setup file takes 'ddvm down' and 'ddvm up')",
 		    a->cfg->name, vm_state_name(a->state), a->cfg->name);
 		return -1;
 	}
@@ -616,6 +617,7 @@ static void failover_finish(struct vm *a, const int *old_taps, uint64_t t0, uint
 	struct supervisor *sup = a->sup;
 	struct vm *s = a->spare;
 	unsigned i, moved = 0;
+	int upgraded;
 
 	vm__take_process(a, s);
 	/* it serves from now on: its uptime, not the standby's (`ddvm status`) */
@@ -648,6 +650,7 @@ static void failover_finish(struct vm *a, const int *old_taps, uint64_t t0, uint
 		moved++;
 	}
 	cmd(a, "cont", "spare-cont");
+	upgraded = s->image != NULL;
 	if (s->image)
 		upgrade_commit(a, s, now);
 	a->restarts++;
@@ -658,6 +661,9 @@ static void failover_finish(struct vm *a, const int *old_taps, uint64_t t0, uint
 	vm__event(a, VM_EV_START);
 	a->ready_ms = a->failover_ms;
 	vm__event(a, VM_EV_READY);
+	/* its console goes on in the active's log: say where one QEMU ends */
+	vm__log_separator(a, upgraded ? "the upgraded image's QEMU took over"
+				      : "the warm spare's QEMU took over");
 	pr_info("%s: failover to spare in %llu ms (pid %d; %u channel%s moved, resumed in %llu ms)",
 		a->cfg->name, (unsigned long long)(a->failover_ms - (a->fail_ms ? a->fail_ms : t0)),
 		a->pid, moved, moved == 1 ? "" : "s", (unsigned long long)(a->failover_ms - t0));

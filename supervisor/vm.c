@@ -519,7 +519,7 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
  * QEMUs, an upgrade's new image), appended: a line between them says which boot the
  * lines below belong to, for `ddvm logs`.
  */
-static void log_boot_separator(struct vm *vm)
+void vm__log_separator(struct vm *vm, const char *what)
 {
 	char when[32];
 	time_t t = time(NULL);
@@ -529,8 +529,13 @@ static void log_boot_separator(struct vm *vm)
 	if (vm->log_fd < 0 || !localtime_r(&t, &tm) ||
 	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
 		return;
-	dprintf(vm->log_fd, "\n----- ddvm: %s%s: QEMU started (pid %d) at %s -----\n",
-		vm->cfg->name, vm->spare_of ? " (spare)" : "", vm->pid, when);
+	dprintf(vm->log_fd, "\n----- ddvm: %s%s: %s (pid %d) at %s -----\n", vm->cfg->name,
+		vm->spare_of ? " (spare)" : "", what, vm->pid, when);
+}
+
+static void log_boot_separator(struct vm *vm)
+{
+	vm__log_separator(vm, "QEMU started");
 }
 
 int vm__start(struct vm *vm)

@@ -155,6 +155,9 @@ int vm__signal(struct vm *vm, int sig); /* 0, or -1 (errno) when it could not be
 int vm__reap(struct vm *vm);
 /* Consume console output (log it, relay it, spot the ready line). -EPIPE at EOF. */
 int vm__console_read(struct vm *vm, uint64_t now_ms);
+/* A line in VM's console log between two QEMUs' output: "----- ddvm: NAME: WHAT (pid
+ * N) at TIME -----" (a start, a warm spare's takeover). */
+void vm__log_separator(struct vm *vm, const char *what);
 /*
  * The console bytes IN[0..N) as the console log keeps them, into OUT (N + 3 bytes at
  * least): without the terminal's cursor-position query ESC [ 6 n, which busybox's
