@@ -481,6 +481,15 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		health__fail(vm, why, now);
 		return 100;
 	}
+	/* Its taps on their bridges as soon as QEMU made them, not at the ready line: the
+	 * translation module serves, and a client's carrier is up, before the driver VM
+	 * prints it (seconds under TCG, a snapshot's save after it), and a client's first
+	 * frames went into a tap that was down and on no bridge (a first ping lost in
+	 * test_client_hostile, three VMs booting on a loaded host). */
+	if (vm->state == VM_BOOTING && !vm->taps_set && vm__alive(vm) && tap__exist(vm)) {
+		tap__setup(vm);
+		vm->taps_set = 1;
+	}
 	if (vm->state == VM_BOOTING && vm->cfg->role == CFG_DRIVER_VM) {
 		/* The translation modules probe while it boots, and read what we own in
 		 * the header then: written back now too, not only once it runs (a client

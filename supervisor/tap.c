@@ -26,6 +26,20 @@ static int tap_nic_of(const struct vm *vm, const struct cfg_device *d)
 	return d->vm == vm->cfg && d->kind == CFG_NET && d->net_backend == CFG_NET_TAP;
 }
 
+int tap__exist(const struct vm *vm)
+{
+	const struct config *cfg;
+	unsigned i;
+
+	if (!vm->sup || vm->cfg->role != CFG_DRIVER_VM)
+		return 1;
+	cfg = vm->sup->cfg;
+	for (i = 0; i < cfg->nr_devices; i++)
+		if (tap_nic_of(vm, &cfg->devices[i]) && !if_nametoindex(cfg->devices[i].tap))
+			return 0;
+	return 1;
+}
+
 /* Tap back-ends: QEMU created the tap at 1500 bytes. With `mtu = N` set its MTU
  * (SIOCSIFMTU, like ip link set mtu) -- before it joins a bridge, so the bridge, whose
  * MTU follows its ports' unless set by hand, can follow it; with `bridge = BR` join it to BR

@@ -53,7 +53,12 @@ int tap__handover(const int *old_fds, const int *new_fds, const char *vm_name);
 void tap__release(struct vm *vm);
 
 /* Set the MTU of VM's taps, join them to their bridges, bring them up. Once per
- * incarnation, when the VM is running (vm_state.c). Returns 0 or the last -errno. */
+ * incarnation: as soon as QEMU has created them (tap__exist, looked at while the VM
+ * boots: health.c), and again, doing nothing new, when it runs (vm_state.c). Returns 0
+ * or the last -errno. */
 int tap__setup(struct vm *vm);
+/* Do all of VM's taps exist (QEMU creates them before its guest runs)? 1 also when it
+ * has none. */
+int tap__exist(const struct vm *vm);
 
 #endif /* DDVM_TAP_H */

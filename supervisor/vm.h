@@ -80,6 +80,7 @@ struct vm {
 	enum { INJECT_IDLE, INJECT_TYPED, INJECT_WRITING } inject_wait;
 	uint64_t inject_deadline_ms;
 	int epoch_bumped; /* its channels already got the new epoch at its death */
+	int taps_set;	  /* tap__setup done for this incarnation */
 	/* restart = snapshot (snapshot.c) */
 	char snap_path[256]; /* RUNDIR/NAME.snap */
 	int snap_valid;	     /* snap_path holds a snapshot we took in this run */

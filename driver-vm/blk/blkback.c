@@ -129,6 +129,7 @@ struct blkback {
 	u32 epoch;		  /* epoch our rings belong to */
 	u32 session;		  /* the client's session we serve (0: none yet) */
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
+	unsigned long epoch_at;	  /* jiffies of the last reset an epoch change caused */
 	bool ready;		  /* serving (bdev open, header published) */
 	bool stopping;
 	bool standby;		/* a warm spare's device (ddvm_ivshmem_standby): nothing served */
@@ -843,6 +844,7 @@ static void blkback_serve(struct blkback *bb)
 	bb->epoch = ddvm_region_epoch(&bb->t.rg);
 	bb->session = ddvm_region_session_request(&bb->t.rg, bb->epoch, 0);
 	bb->session_at = jiffies - BLKBACK_SESSION_GAP;
+	bb->epoch_at = jiffies - BLKBACK_SESSION_GAP;
 	WRITE_ONCE(bb->ready, true);
 	blkback_publish(bb);
 	dev_info(
@@ -1011,6 +1013,12 @@ static void blkback_ctrl_work(struct work_struct *work)
 	}
 	if (epoch == bb->epoch && time_before(jiffies, bb->session_at + BLKBACK_SESSION_GAP))
 		return;
+	/* the same for epoch changes: the supervisor's are seldom, one a client writes
+	 * over its own (the supervisor writes it back) is not (netback.c, port_tick) */
+	if (epoch != bb->epoch && time_before(jiffies, bb->epoch_at + BLKBACK_SESSION_GAP))
+		return;
+	if (epoch != bb->epoch)
+		bb->epoch_at = jiffies;
 	/* Not serving until the new epoch is published: a queue work must not read
 	 * rings that are being reset (the client may still be in the old epoch). */
 	WRITE_ONCE(bb->ready, false);

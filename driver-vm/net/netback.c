@@ -361,11 +361,18 @@ static void port_tick(struct work_struct *w)
 		return;
 	epoch = ddvm_region_epoch(&p->t.rg);
 	session = ddvm_region_session_request(&p->t.rg, epoch, p->session);
-	/* a client asking for sessions in a loop gets one per NETBACK_SESSION_GAP */
-	if (epoch != p->epoch)
-		port_reset(p, epoch, session ? session : p->session);
-	else if (session && time_after_eq(jiffies, p->session_at + NETBACK_SESSION_GAP))
+	/* A client asking for sessions in a loop gets one per NETBACK_SESSION_GAP; and
+	 * one that writes epoch after epoch over the supervisor's (which writes its own
+	 * back) as many epoch changes: the supervisor changes it seldom, so a second
+	 * change within the gap waits for the next tick or control doorbell. */
+	if (epoch != p->epoch) {
+		if (time_after_eq(jiffies, p->epoch_at + NETBACK_SESSION_GAP)) {
+			p->epoch_at = jiffies;
+			port_reset(p, epoch, session ? session : p->session);
+		}
+	} else if (session && time_after_eq(jiffies, p->session_at + NETBACK_SESSION_GAP)) {
 		port_reset(p, epoch, session);
+	}
 	port_follow_client(p);
 	if (READ_ONCE(p->active)) {
 		/* Belt and braces: a doorbell lost on the way (a peer's QEMU restarting)
@@ -586,6 +593,7 @@ static int port_init_channel(struct netback_port *p)
 	/* a client already waiting (we are a restarted driver VM) gets its session now */
 	p->session = ddvm_region_session_request(rg, p->epoch, 0);
 	p->session_at = jiffies - NETBACK_SESSION_GAP;
+	p->epoch_at = jiffies - NETBACK_SESSION_GAP;
 	port_set_state(p, DDVM_STATE_ATTACHING);
 	return 0;
 }

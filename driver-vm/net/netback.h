@@ -73,6 +73,7 @@ struct netback_port {
 	u32 epoch;		  /* the epoch our rings belong to */
 	u32 session;		  /* the client's session we serve (abi.h; 0: none yet) */
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
+	unsigned long epoch_at;	  /* jiffies of the last reset an epoch change caused */
 	u32 state;		  /* what we published in backend_state */
 	u64 features;		  /* offered */
 	u64 fe_features;	  /* offered & what the client said it uses (private copy) */
