@@ -141,6 +141,9 @@ uint64_t cpu_wait__clock(struct cpu_wait_vm *w, pid_t pid, const char *name, uin
 	/* threads wait side by side: the VM's lag is the longest one's */
 	w->waited_ms += most;
 	if (now - w->window_ms >= 1000) {
+		/* a look's wait may reach back before the window began */
+		if (w->window_waited_ms > now - w->window_ms)
+			w->window_waited_ms = now - w->window_ms;
 		if (w->window_waited_ms * 2 > now - w->window_ms && now - w->told_ms >= 60000) {
 			pr_info("%s: its QEMU waited %" PRIu64 " ms of the last %" PRIu64
 				" ms for a host CPU (the host is overloaded); its heartbeat and "
