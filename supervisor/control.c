@@ -30,18 +30,26 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-void control_default_rundir(char *buf, size_t len)
+void control_builtin_rundir(char *buf, size_t len)
 {
-	const char *env = getenv("DDVM_RUNDIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
-	if (env && *env)
-		snprintf(buf, len, "%s", env);
-	else if (geteuid() == 0)
+	if (geteuid() == 0)
 		snprintf(buf, len, "/run/ddvm");
 	else if (xdg && *xdg)
 		snprintf(buf, len, "%s/ddvm", xdg);
 	else
 		snprintf(buf, len, "/tmp/ddvm-%u", (unsigned)geteuid());
+}
+
+void control_default_rundir(char *buf, size_t len)
+{
+	const char *env = getenv("DDVM_RUNDIR");
+
+	if (env && *env)
+		snprintf(buf, len, "%s", env);
+	else
+		control_builtin_rundir(buf, len);
 }
 
 static int control_path(const struct supervisor *sup, char *buf, size_t len)

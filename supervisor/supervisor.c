@@ -204,10 +204,17 @@ err_unlock:
 int supervisor__up(struct supervisor *sup)
 {
 	uint64_t now = now_ms();
+	char builtin[sizeof(sup->rundir)];
 	unsigned i;
 
 	pr_info("up: %u VMs, %u channels, accelerator %s, run dir %s", sup->nr_vms,
 		sup->cfg->nr_channels, sup->accel, sup->rundir);
+	/* the hints in the lines below ("see 'ddvm logs drv'") leave the run dir out */
+	control_builtin_rundir(builtin, sizeof(builtin));
+	if (strcmp(builtin, sup->rundir))
+		pr_info("run dir %s is not the default (%s): the 'ddvm ...' commands this log "
+			"suggests need 'ddvm --rundir %s ...' (or DDVM_RUNDIR=%s)",
+			sup->rundir, builtin, sup->rundir, sup->rundir);
 	for (i = 0; i < sup->cfg->nr_vms; i++)
 		if (sup->cfg->vms[i].role == CFG_HOST_CLIENT)
 			pr_info("host client %s: connect to %s/<channel>.client.sock",

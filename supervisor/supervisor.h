@@ -111,5 +111,8 @@ void control__answer(struct supervisor *sup, struct control_conn *c, const char 
     __attribute__((format(printf, 3, 4)));
 /* Default run dir: $DDVM_RUNDIR, /run/ddvm (root), $XDG_RUNTIME_DIR/ddvm, /tmp/ddvm-UID */
 void control_default_rundir(char *buf, size_t len);
+/* The run dir without DDVM_RUNDIR: /run/ddvm (root), $XDG_RUNTIME_DIR/ddvm or
+ * /tmp/ddvm-UID. */
+void control_builtin_rundir(char *buf, size_t len);
 
 #endif /* DDVM_SUPERVISOR_H */
