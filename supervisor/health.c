@@ -145,9 +145,6 @@ static void health__detected(struct vm *vm, const char *reason, uint64_t now)
 	}
 }
 
-/* The old incarnation of a driver VM is dead (reaped): nobody writes its rings any
- * more, so reset them and bump the epoch now. Clients pause at once (blk stalls, net
- * flaps its carrier) instead of after the back-off and the reboot. */
 /* The clock a driver VM's channels are watched by: without the time its QEMU waited
  * for a host CPU (cpu_wait.h). Every time a channel's health fields hold (last beat,
  * last ring movement, the start of an epoch or session) is of this clock. */
@@ -156,6 +153,9 @@ static uint64_t vm_clock(struct vm *vm, uint64_t now)
 	return cpu_wait__clock(&vm->cpu_wait, vm->pid, vm->cfg->name, now);
 }
 
+/* The old incarnation of a driver VM is dead (reaped): nobody writes its rings any
+ * more, so reset them and bump the epoch now. Clients pause at once (blk stalls, net
+ * flaps its carrier) instead of after the back-off and the reboot. */
 void health__new_epochs(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;

@@ -805,11 +805,14 @@ static void log_rotate(struct vm *vm)
 	close(vm->log_fd);
 	vm->log_fd = fd;
 	vm->log_bytes = 0;
-	if (fd >= 0)
-		vm->log_bytes = (uint64_t)dprintf(
+	if (fd >= 0) {
+		int n = dprintf(
 		    fd,
 		    "----- ddvm: %s: console log continued; the %u MiB before are in %s -----\n",
 		    vm->cfg->name, VM_LOG_MAX_BYTES >> 20, old);
+
+		vm->log_bytes = n > 0 ? (uint64_t)n : 0;
+	}
 }
 
 int vm__console_read(struct vm *vm, uint64_t now)
