@@ -948,6 +948,17 @@ static void logs_warn_stale(const char *vm, const char *path)
 			base, path, rundir);
 }
 
+/* Print what FD holds from where it is to its end, without the terminal queries
+ * (vm__log_filter; HELD: a query's start across reads). */
+static void logs_print(int fd, unsigned *held)
+{
+	char buf[8192], out[sizeof(buf) + 4];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(out, 1, vm__log_filter(held, buf, (size_t)n, out), stdout);
+}
+
 static int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -955,9 +966,9 @@ static int cmd_logs(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* buf: inotify events */
 	char path[CFG_PATH_MAX + 64], older[sizeof(path) + 2],
-	    buf[8192] __attribute__((aligned(__alignof__(struct inotify_event)))),
-	    out[sizeof(buf) + 4];
+	    buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int follow = 0, opt, fd, ofd, ino = -1, wd = -1;
 	unsigned held = 0;
 	const char *vm;
@@ -1006,8 +1017,7 @@ static int cmd_logs(int argc, char **argv)
 	snprintf(older, sizeof(older), "%s.1", path);
 	ofd = open(older, O_RDONLY | O_CLOEXEC);
 	if (ofd >= 0) {
-		while ((n = read(ofd, buf, sizeof(buf))) > 0)
-			fwrite(out, 1, vm__log_filter(&held, buf, (size_t)n, out), stdout);
+		logs_print(ofd, &held);
 		close(ofd);
 	}
 	if (follow) {
@@ -1024,8 +1034,7 @@ static int cmd_logs(int argc, char **argv)
 		/* without the terminal queries of a log written before the supervisor
 		 * dropped them (vm__log_filter): printed, they make the user's terminal
 		 * answer into the user's shell */
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			fwrite(out, 1, vm__log_filter(&held, buf, (size_t)n, out), stdout);
+		logs_print(fd, &held);
 		fflush(stdout);
 		if (!follow || ino < 0)
 			break;
@@ -1041,8 +1050,7 @@ static int cmd_logs(int argc, char **argv)
 
 			/* what was written before the rename, then the new file (the
 			 * supervisor creates it right after the rename) */
-			while ((n = read(fd, buf, sizeof(buf))) > 0)
-				fwrite(out, 1, vm__log_filter(&held, buf, (size_t)n, out), stdout);
+			logs_print(fd, &held);
 			for (int tries = 0; nfd < 0 && tries < 100; tries++) {
 				nfd = open(path, O_RDONLY | O_CLOEXEC);
 				if (nfd < 0)
