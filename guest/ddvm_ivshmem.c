@@ -22,14 +22,14 @@ MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (d
 
 /*
  * Driver VM: the channels the supervisor gave this VM, one entry per channel,
- * "BDF,KIND,TARGET[,MAC]" separated by ';' (images/init.sh builds it from fw_cfg
+ * "BDF,KIND,TARGET[,MAC[,ANTISPOOF]]" separated by ';' (images/init.sh builds it from fw_cfg
  * opt/ddvm/channels and passes it to each translation module, also for a later
  * modprobe through /etc/modprobe.d). KIND is net or blk; TARGET the PCI address of
  * the NIC or of the disk's controller; MAC the client's, net only.
  */
 static char *channels;
 module_param(channels, charp, 0444);
-MODULE_PARM_DESC(channels, "the supervisor's channel list: BDF,KIND,TARGET[,MAC];... "
+MODULE_PARM_DESC(channels, "the supervisor's channel list: BDF,KIND,TARGET[,MAC[,ANTISPOOF]];... "
 			   "(set by the driver VM's /init)");
 
 /* Look BDF up in `channels`: 1 and the identity in T when listed with KIND, 0 when
@@ -48,6 +48,7 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 	while ((entry = strsep(&rest, ";")) != NULL) {
 		char *f_bdf = strsep(&entry, ","), *f_kind = strsep(&entry, ",");
 		char *f_target = strsep(&entry, ","), *f_mac = strsep(&entry, ",");
+		char *f_spoof = strsep(&entry, ",");
 		u32 k;
 
 		if (!f_bdf || strcmp(f_bdf, bdf) || !f_kind || !f_target)
@@ -58,7 +59,8 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 		if (k != kind)
 			break; /* another module's channel */
 		if (strscpy(t->id_target, f_target, sizeof(t->id_target)) < 0 ||
-		    (kind == DDVM_KIND_NET && (!f_mac || !mac_pton(f_mac, t->id_mac)))) {
+		    (kind == DDVM_KIND_NET && (!f_mac || !mac_pton(f_mac, t->id_mac))) ||
+		    strscpy(t->id_antispoof, f_spoof ? f_spoof : "", sizeof(t->id_antispoof)) < 0) {
 			pr_err("ddvm: channels entry for %s is malformed\n", bdf);
 			ret = -EINVAL;
 			break;

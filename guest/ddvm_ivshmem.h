@@ -89,13 +89,16 @@ struct ddvm_ivshmem {
 	bool has_identity;
 	char id_target[32];
 	u8 id_mac[6];
+	/* net: the client's anti-spoofing policy as listed ("" when the list has none):
+	 * "off", "mac" or "ip:A.B.C.D/N+..." (ddvm_netback parses it) */
+	char id_antispoof[192];
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it
  * carries `kind`, allocate vectors and request their interrupts. Returns -ENODEV for
  * a region of another kind (so another ddvm driver may bind the device). A backend
  * given the `channels` list binds only the devices the list names with its kind, and
- * takes their identity (has_identity, id_target, id_mac) from it: the region's header
+ * takes their identity (has_identity, id_target, id_mac, id_antispoof) from it: the region's header
  * is writable by the client, which could otherwise name another client's disk or NIC,
  * or another client's (or the gateway's) MAC, at the moment the module reads it. */
 int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,

@@ -43,8 +43,9 @@ DRIVER_DISK="nvme ahci ata_piix virtio_blk virtio_scsi sd_mod megaraid_sas sym53
 CLIENT_MODULES="virtio_net virtio_blk virtio_scsi sd_mod e1000 ext4"
 # In the client image but not loaded at boot (they take parameters, e.g.
 # `modprobe brd rd_nr=1 rd_size=65536`; nvme: the "native" side of the blk benchmark,
-# a client VM owning the emulated nvme itself, ddvm.load=nvme).
-CLIENT_ONDEMAND="brd loop uio_pci_generic nvme"
+# a client VM owning the emulated nvme itself, ddvm.load=nvme; macvlan: a second MAC
+# behind a channel, what a client running containers sends, test_net_shared).
+CLIENT_ONDEMAND="brd loop uio_pci_generic nvme macvlan"
 # Real tools for the client VM (busybox supplies the rest, sha256sum included).
 # bash becomes /bin/sh there: busybox-static's ash runs its own applets in preference to
 # $PATH, so under it `ip` or `ping` would be busybox's, not iproute2's or iputils'.

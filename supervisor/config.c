@@ -718,6 +718,32 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return key_drive(ps, d, k, v);
 	if (!strcmp(k, "bps_limit") || !strcmp(k, "iops_limit"))
 		return key_throttle(ps, d, k, v);
+	if (!strcmp(k, "antispoof")) {
+		d->antispoof_line = ps->line;
+		if (!strcmp(v, "mac"))
+			d->antispoof = CFG_ANTISPOOF_MAC;
+		else if (!strcmp(v, "ip"))
+			d->antispoof = CFG_ANTISPOOF_IP;
+		else if (!strcmp(v, "off"))
+			d->antispoof = CFG_ANTISPOOF_OFF;
+		else {
+			perr(ps,
+			     "antispoof = %s: expected mac (each client sends from its own MAC "
+			     "only, the default), ip (and ARP and IPv4 only, from its addresses "
+			     "in ip =) or off",
+			     v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(k, "ip")) {
+		d->ip_line = ps->line;
+		return set_word(ps, k, d->ip, sizeof(d->ip), v);
+	}
+	if (!strcmp(k, "antispoof_exempt")) {
+		d->antispoof_exempt_line = ps->line;
+		return set_word(ps, k, d->antispoof_exempt, sizeof(d->antispoof_exempt), v);
+	}
 	if (!strcmp(k, "mtu")) {
 		d->mtu_line = ps->line;
 		return set_uint(ps, k, &d->mtu, v, 68, 65521);
@@ -810,8 +836,9 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		return key_storage(ps, d, k, v);
 	perr(ps,
 	     "[device %s]: unknown key '%s'; known: vm, kind, model, props, controller_props, "
-	     "host, backend, tap, bridge, mac, mtu, image, size, format, readonly, queues, cache, "
-	     "aio, bps_limit, iops_limit, werror, rerror, discard, detect_zeroes",
+	     "host, backend, tap, bridge, mac, mtu, antispoof, ip, antispoof_exempt, image, size, "
+	     "format, readonly, queues, cache, aio, bps_limit, iops_limit, werror, rerror, "
+	     "discard, detect_zeroes",
 	     d->name, k);
 	return -1;
 }

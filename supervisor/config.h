@@ -56,6 +56,17 @@ struct cfg_vm;
  */
 enum cfg_attach { CFG_ATTACH_DIRECT, CFG_ATTACH_IDE, CFG_ATTACH_SCSI, CFG_ATTACH_USB };
 
+/*
+ * Anti-spoofing on a NIC (docs/net.md): what each client of it may send as its own,
+ * enforced by the translation module's switch. MAC (the default): its frames' source
+ * MAC and its ARP sender MAC are the client's (the channel's). IP: also only ARP and
+ * IPv4, from the addresses the device's `ip =` gives the client. OFF: nothing is
+ * checked (a bridge or router behind the channel: ddvm-tapbridge on a host bridge,
+ * containers on macvlan). A client listed in `antispoof_exempt` is OFF.
+ */
+enum cfg_antispoof { CFG_ANTISPOOF_UNSET, CFG_ANTISPOOF_MAC, CFG_ANTISPOOF_IP, CFG_ANTISPOOF_OFF };
+#define CFG_ANTISPOOF_MAX_IP 8 /* IPv4 prefixes per client (ddvm_netback takes as many) */
+
 struct cfg_device {
 	char name[CFG_NAME_MAX];
 	int line; /* of its [device] header */
@@ -111,6 +122,13 @@ struct cfg_device {
 	int werror_line, rerror_line, discard_line, detect_zeroes_line;
 	unsigned pci_slot; /* slot in the driver VM, assigned by the parser */
 	unsigned nr_users;
+	/* net: `antispoof`, and its clients' addresses (`ip = CLIENT=ADDR[/N][,...] ...`)
+	 * and exemptions (`antispoof_exempt = CLIENT ...`) as written: resolved into each
+	 * channel by config_antispoof.c once the channels exist */
+	enum cfg_antispoof antispoof;
+	int antispoof_line, ip_line, antispoof_exempt_line;
+	char ip[CFG_PROPS_MAX];
+	char antispoof_exempt[CFG_PROPS_MAX];
 };
 
 /* A client VM or driver VM. */
@@ -157,6 +175,12 @@ struct cfg_channel {
 	 * device's `mac =` when this is its only client, else derived from the channel's
 	 * name; unique in the setup. */
 	unsigned char mac[6];
+	/* net: the client's anti-spoofing policy (never UNSET once checked) and, with
+	 * CFG_ANTISPOOF_IP, its IPv4 prefixes (host byte order, address & mask) */
+	enum cfg_antispoof antispoof;
+	unsigned nr_ip;
+	uint32_t ip[CFG_ANTISPOOF_MAX_IP];
+	uint8_t ip_prefix[CFG_ANTISPOOF_MAX_IP];
 };
 
 struct config {
@@ -229,5 +253,10 @@ static inline int cfg_device_qcow2(const struct cfg_device *d)
 	return d->kind == CFG_BLK && d->image[0] && !strcmp(d->format, "qcow2");
 }
 const char *cfg_kind_name(enum cfg_kind k);
+
+/* A net channel's anti-spoofing policy as the translation module takes it (the
+ * channels list, guest/ddvm_ivshmem.h): "mac", "off" or "ip:A.B.C.D/N+...". Returns
+ * the length, or -1 when it does not fit in LEN (at most 160 bytes are needed). */
+int cfg_channel_antispoof(const struct cfg_channel *c, char *buf, size_t len);
 
 #endif /* DDVM_CONFIG_H */

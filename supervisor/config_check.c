@@ -27,10 +27,8 @@
 #include <unistd.h>
 
 /* A problem with device D or VM VM, at LINE of file F (cfg_section_error). */
-static void dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
-		      const char *fmt, ...)
+void cfg_dev_error(struct config *cfg, const char *f, const struct cfg_device *d, int line,
+		   const char *fmt, ...)
 {
 	char section[CFG_NAME_MAX + 8];
 	va_list ap;
@@ -466,20 +464,20 @@ static void check_props(struct config *cfg, const char *f, const struct cfg_devi
 			if (!strcmp(name, supervisor_props[i]))
 				break;
 		if (supervisor_props[i])
-			dev_error(cfg, f, d, line,
-				  "%s: %s is set by the supervisor (device %s); remove "
-				  "it",
-				  key, name, d->name);
+			cfg_dev_error(cfg, f, d, line,
+				      "%s: %s is set by the supervisor (device %s); remove "
+				      "it",
+				      key, name, d->name);
 		else if (!strcmp(name, "mac") && d->kind == CFG_NET)
-			dev_error(cfg, f, d, line,
-				  "%s: mac is the key 'mac = ...' of [device %s]; "
-				  "use that",
-				  key, d->name);
+			cfg_dev_error(cfg, f, d, line,
+				      "%s: mac is the key 'mac = ...' of [device %s]; "
+				      "use that",
+				      key, d->name);
 		else if (help && strstr(help, " options:") && !qemu_has_prop(help, name))
-			dev_error(cfg, f, d, line,
-				  "%s: QEMU's %s has no property '%s'; see %s "
-				  "-device %s,help",
-				  key, dev, name, qemu_binary(), dev);
+			cfg_dev_error(cfg, f, d, line,
+				      "%s: QEMU's %s has no property '%s'; see %s "
+				      "-device %s,help",
+				      key, dev, name, qemu_binary(), dev);
 		while (*p && !(p[0] == ',' && p[1] != ','))
 			p += p[0] == ',' ? 2 : 1;
 		if (*p)
@@ -499,24 +497,25 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 
 	known = qemu_find_device(list, d->model, &qd);
 	if (!known) {
-		dev_error(cfg, f, d, line,
-			  "model = %s: QEMU has no such device; for kind = %s use "
-			  "%s (all: %s -device help)",
-			  d->model, cfg_kind_name(d->kind),
-			  d->kind == CFG_BLK
-			      ? BLK_MODELS_HINT
-			      : "e1000, e1000e, virtio-net-pci, rtl8139, vmxnet3, ...",
-			  qemu_binary());
+		cfg_dev_error(cfg, f, d, line,
+			      "model = %s: QEMU has no such device; for kind = %s use "
+			      "%s (all: %s -device help)",
+			      d->model, cfg_kind_name(d->kind),
+			      d->kind == CFG_BLK
+				  ? BLK_MODELS_HINT
+				  : "e1000, e1000e, virtio-net-pci, rtl8139, vmxnet3, ...",
+			      qemu_binary());
 		return;
 	}
 	if (d->kind == CFG_NET) {
 		if (strcmp(qd.category, "Network")) {
-			dev_error(cfg, f, d, line,
-				  "model = %s: QEMU's %s is a%s %s device, not a NIC; "
-				  "use kind = %s, or a NIC model such as e1000 or virtio-net-pci",
-				  d->model, qd.name, qd.category[0] ? "" : "n",
-				  qd.category[0] ? qd.category : "uncategorized",
-				  !strcmp(qd.category, "Storage") ? "blk" : "net");
+			cfg_dev_error(
+			    cfg, f, d, line,
+			    "model = %s: QEMU's %s is a%s %s device, not a NIC; "
+			    "use kind = %s, or a NIC model such as e1000 or virtio-net-pci",
+			    d->model, qd.name, qd.category[0] ? "" : "n",
+			    qd.category[0] ? qd.category : "uncategorized",
+			    !strcmp(qd.category, "Storage") ? "blk" : "net");
 			return;
 		}
 		if (!strcmp(qd.bus, "usb-bus")) {
@@ -525,7 +524,7 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			 * that function (the xhci) */
 			d->attach = CFG_ATTACH_USB;
 		} else if (strcmp(qd.bus, "PCI")) {
-			dev_error(
+			cfg_dev_error(
 			    cfg, f, d, line,
 			    "model = %s: a NIC on bus %s is not served (the "
 			    "translation module finds its NIC by the PCI function at the "
@@ -541,17 +540,17 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 		}
 	} else {
 		if (strcmp(qd.category, "Storage")) {
-			dev_error(cfg, f, d, line,
-				  "model = %s: QEMU's %s is a%s %s device, not a disk "
-				  "controller; use kind = %s, or one of " BLK_MODELS_HINT,
-				  d->model, qd.name, qd.category[0] ? "" : "n",
-				  qd.category[0] ? qd.category : "uncategorized",
-				  !strcmp(qd.category, "Network") ? "net" : "blk");
+			cfg_dev_error(cfg, f, d, line,
+				      "model = %s: QEMU's %s is a%s %s device, not a disk "
+				      "controller; use kind = %s, or one of " BLK_MODELS_HINT,
+				      d->model, qd.name, qd.category[0] ? "" : "n",
+				      qd.category[0] ? qd.category : "uncategorized",
+				      !strcmp(qd.category, "Network") ? "net" : "blk");
 			return;
 		}
 		if (!strcmp(qd.name, "mptsas1068")) {
 			/* docs/images.md: the driver binds, but no disk ever appears */
-			dev_error(
+			cfg_dev_error(
 			    cfg, f, d, line,
 			    "model = %s: the driver VM's mptsas binds to QEMU's "
 			    "SAS 1068 but never finds a disk on it (QEMU 7.2 reports no SAS phys); "
@@ -566,10 +565,10 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			if (!strcmp(qd.bus, "PCI") && help && qemu_has_prop(help, "drive")) {
 				d->attach = CFG_ATTACH_DIRECT;
 			} else {
-				dev_error(cfg, f, d, line,
-					  "model = %s: the supervisor cannot attach a disk "
-					  "to QEMU's %s (bus %s); use one of " BLK_MODELS_HINT,
-					  d->model, qd.name, qd.bus[0] ? qd.bus : "none");
+				cfg_dev_error(cfg, f, d, line,
+					      "model = %s: the supervisor cannot attach a disk "
+					      "to QEMU's %s (bus %s); use one of " BLK_MODELS_HINT,
+					      d->model, qd.name, qd.bus[0] ? qd.bus : "none");
 				return;
 			}
 		}
@@ -580,7 +579,7 @@ static void check_model(struct config *cfg, const char *f, struct cfg_device *d,
 			    cfg_disk_device(d) == d->model ? qd.name : cfg_disk_device(d));
 	if (d->controller_props[0]) {
 		if (!cfg_controller_device(d))
-			dev_error(
+			cfg_dev_error(
 			    cfg, f, d, d->controller_props_line,
 			    "controller_props: model = %s "
 			    "%s itself, there is no separate controller; put its properties in "
@@ -657,26 +656,27 @@ static void check_unique(struct config *cfg, const char *f)
 								  : 0;
 
 			if (same && !(d->readonly && e->readonly))
-				dev_error(cfg, f, d, d->image_line,
-					  "image = %s: the same file as the image "
-					  "of device %s (line %d, %s); QEMU locks an image for one "
-					  "writer: give each device its own image file",
-					  d->image, e->name, e->image_line, e->image);
+				cfg_dev_error(
+				    cfg, f, d, d->image_line,
+				    "image = %s: the same file as the image "
+				    "of device %s (line %d, %s); QEMU locks an image for one "
+				    "writer: give each device its own image file",
+				    d->image, e->name, e->image_line, e->image);
 			if (d->mac[0] && e->mac[0] && !mac_parse(d->mac, m1) &&
 			    !mac_parse(e->mac, m2) && !memcmp(m1, m2, 6))
-				dev_error(cfg, f, d, d->mac_line,
-					  "mac = %s: device %s has that MAC already "
-					  "(line %d); give each NIC's client its own address",
-					  d->mac, e->name, e->mac_line);
+				cfg_dev_error(cfg, f, d, d->mac_line,
+					      "mac = %s: device %s has that MAC already "
+					      "(line %d); give each NIC's client its own address",
+					      d->mac, e->name, e->mac_line);
 			if (d->tap[0] && !strcmp(d->tap, e->tap))
-				dev_error(
+				cfg_dev_error(
 				    cfg, f, d, d->tap_line,
 				    "tap = %s: device %s uses that tap already "
 				    "(line %d); QEMU creates one tap per NIC: give each its own "
 				    "name",
 				    d->tap, e->name, e->tap_line);
 			if (d->host[0] && e->host[0] && bdf_equal(d->host, e->host))
-				dev_error(
+				cfg_dev_error(
 				    cfg, f, d, d->host_line,
 				    "host = %s: device %s is that PCI device "
 				    "already (line %d); a real device can be given to one driver "
@@ -697,7 +697,7 @@ static void check_mtu(struct config *cfg, const char *f)
 		if (!d->mtu_line)
 			continue;
 		if (d->kind != CFG_NET) {
-			dev_error(cfg, f, d, d->mtu_line, "mtu is for net devices; remove it");
+			cfg_dev_error(cfg, f, d, d->mtu_line, "mtu is for net devices; remove it");
 			continue;
 		}
 		for (j = 0; j < cfg->nr_devices; j++) {
@@ -706,7 +706,7 @@ static void check_mtu(struct config *cfg, const char *f)
 			if (j == i || e->kind != CFG_NET || !d->vm || e->vm != d->vm ||
 			    e->mtu == d->mtu || (e->mtu && j < i))
 				continue;
-			dev_error(
+			cfg_dev_error(
 			    cfg, f, d, d->mtu_line,
 			    "mtu = %u: device %s of the same driver VM "
 			    "%s has mtu = %u%s; the translation module sets one MTU on every NIC "
@@ -805,11 +805,11 @@ static void check_throttle(struct config *cfg, const char *f, const struct cfg_d
 
 	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
 		if (lim[i].value && lim[i].value < lim[i].min)
-			dev_error(cfg, f, d, lim[i].line,
-				  "%s = %u: at least %u %s a second, or 0 for no limit (the "
-				  "driver VM reads each disk's partition table as it boots: "
-				  "slower, it does not boot)",
-				  lim[i].key, lim[i].value, lim[i].min, lim[i].unit);
+			cfg_dev_error(cfg, f, d, lim[i].line,
+				      "%s = %u: at least %u %s a second, or 0 for no limit (the "
+				      "driver VM reads each disk's partition table as it boots: "
+				      "slower, it does not boot)",
+				      lim[i].key, lim[i].value, lim[i].min, lim[i].unit);
 }
 
 static void check_storage(struct config *cfg, const char *f, struct cfg_device *d)
@@ -825,38 +825,41 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 	if (!d->detect_zeroes[0])
 		strcpy(d->detect_zeroes, d->discard && !d->readonly ? "unmap" : "off");
 	if (!strcmp(d->detect_zeroes, "unmap") && !d->discard)
-		dev_error(cfg, f, d, d->detect_zeroes_line,
-			  "detect_zeroes = unmap: needs discard = "
-			  "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
-			  "remove discard = off");
+		cfg_dev_error(
+		    cfg, f, d, d->detect_zeroes_line,
+		    "detect_zeroes = unmap: needs discard = "
+		    "unmap (zeroed blocks are discarded); use detect_zeroes = on or off, or "
+		    "remove discard = off");
 	if (!d->discard && !strcmp(d->model, "nvme"))
-		dev_error(cfg, f, d, d->discard_line,
-			  "discard = off: QEMU's nvme always offers Dataset Management, so "
-			  "the client's discards would succeed and be dropped; leave discard = "
-			  "unmap (the default), or use model = virtio-blk-pci (or a SCSI/AHCI "
-			  "controller)");
+		cfg_dev_error(cfg, f, d, d->discard_line,
+			      "discard = off: QEMU's nvme always offers Dataset Management, so "
+			      "the client's discards would succeed and be dropped; leave discard = "
+			      "unmap (the default), or use model = virtio-blk-pci (or a SCSI/AHCI "
+			      "controller)");
 	if (d->readonly && !strcmp(d->model, "ahci"))
-		dev_error(cfg, f, d, d->line,
-			  "readonly = yes with model = ahci: QEMU's IDE disk "
-			  "(ide-hd) cannot be read-only, and QEMU would refuse to start the driver "
-			  "VM (\"Block node is read-only\"); for a read-only disk use "
-			  "virtio-blk-pci, nvme or a SCSI controller");
+		cfg_dev_error(
+		    cfg, f, d, d->line,
+		    "readonly = yes with model = ahci: QEMU's IDE disk "
+		    "(ide-hd) cannot be read-only, and QEMU would refuse to start the driver "
+		    "VM (\"Block node is read-only\"); for a read-only disk use "
+		    "virtio-blk-pci, nvme or a SCSI controller");
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
-		dev_error(cfg, f, d, d->aio_line,
-			  "aio = native: Linux AIO needs O_DIRECT; add cache "
-			  "= none (or directsync), or use aio = threads or io_uring");
+		cfg_dev_error(cfg, f, d, d->aio_line,
+			      "aio = native: Linux AIO needs O_DIRECT; add cache "
+			      "= none (or directsync), or use aio = threads or io_uring");
 	pauses = strcmp(d->werror, "report") && strcmp(d->werror, "ignore");
 	if (pauses || !strcmp(d->rerror, "stop")) {
 		int line = pauses ? d->werror_line : d->rerror_line;
 
 		if (!strcmp(d->model, "nvme"))
-			dev_error(cfg, f, d, line,
-				  "%s = %s: QEMU's nvme device has no error policy (it "
-				  "always reports the error to the guest); use report, or model = "
-				  "virtio-blk-pci",
-				  pauses ? "werror" : "rerror", pauses ? d->werror : d->rerror);
+			cfg_dev_error(
+			    cfg, f, d, line,
+			    "%s = %s: QEMU's nvme device has no error policy (it "
+			    "always reports the error to the guest); use report, or model = "
+			    "virtio-blk-pci",
+			    pauses ? "werror" : "rerror", pauses ? d->werror : d->rerror);
 		else if (vm && (vm->heartbeat_timeout_ms || vm->request_timeout_ms))
-			dev_error(
+			cfg_dev_error(
 			    cfg, f, d, line,
 			    "%s = %s pauses driver VM %s at a host I/O error; its "
 			    "heartbeat stops and the supervisor would restart it: use report (the "
@@ -898,10 +901,10 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 
 	image_dir(d->image, dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK))
-		dev_error(cfg, f, d, d->size_line,
-			  "size = %llu bytes: image %s would be "
-			  "created, but directory %s: %s; create the directory or fix the path",
-			  (unsigned long long)d->size, d->image, dir, strerror(errno));
+		cfg_dev_error(cfg, f, d, d->size_line,
+			      "size = %llu bytes: image %s would be "
+			      "created, but directory %s: %s; create the directory or fix the path",
+			      (unsigned long long)d->size, d->image, dir, strerror(errno));
 }
 
 static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
@@ -910,18 +913,19 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	unsigned i, nr_owned = 0;
 
 	if (!d->kind && !d->kind_line)
-		dev_error(cfg, f, d, d->line, "'kind' is missing; add kind = net or kind = blk");
+		cfg_dev_error(cfg, f, d, d->line,
+			      "'kind' is missing; add kind = net or kind = blk");
 	if (!d->vm_name[0]) {
-		dev_error(cfg, f, d, d->line,
-			  "'vm' is missing; add vm = NAME of the driver VM that owns it");
+		cfg_dev_error(cfg, f, d, d->line,
+			      "'vm' is missing; add vm = NAME of the driver VM that owns it");
 		return;
 	}
 	vm = config__find_vm(cfg, d->vm_name);
 	if (!vm || vm->role != CFG_DRIVER_VM) {
-		dev_error(cfg, f, d, d->vm_line,
-			  "vm = %s: %s; a device belongs to a [driver-vm] "
-			  "section",
-			  d->vm_name, vm ? "that is not a driver VM" : "no such VM");
+		cfg_dev_error(cfg, f, d, d->vm_line,
+			      "vm = %s: %s; a device belongs to a [driver-vm] "
+			      "section",
+			      d->vm_name, vm ? "that is not a driver VM" : "no such VM");
 		return;
 	}
 	d->vm = vm;
@@ -929,8 +933,8 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		nr_owned += cfg->devices[i].vm == vm;
 	d->pci_slot = CFG_FIRST_DEV_SLOT + nr_owned;
 	if (d->pci_slot >= CFG_FIRST_CHAN_SLOT)
-		dev_error(cfg, f, d, d->line, "driver VM %s owns too many devices (at most %d)",
-			  vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
+		cfg_dev_error(cfg, f, d, d->line, "driver VM %s owns too many devices (at most %d)",
+			      vm->name, CFG_FIRST_CHAN_SLOT - CFG_FIRST_DEV_SLOT);
 	if (!d->model[0])
 		strcpy(d->model, d->kind == CFG_BLK ? "virtio-blk-pci" : "e1000");
 	if (d->kind == CFG_BLK)
@@ -965,79 +969,81 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		char keys[256];
 
 		storage_keys_list(d, keys, sizeof(keys));
-		dev_error(cfg, f, d, storage_keys_line(d),
-			  "%s %s for blk devices with an image only; remove %s", keys,
-			  strchr(keys, ',') ? "are" : "is", strchr(keys, ',') ? "them" : "it");
+		cfg_dev_error(cfg, f, d, storage_keys_line(d),
+			      "%s %s for blk devices with an image only; remove %s", keys,
+			      strchr(keys, ',') ? "are" : "is", strchr(keys, ',') ? "them" : "it");
 	}
 	if ((d->props_line || d->controller_props_line) && d->host[0])
-		dev_error(cfg, f, d, d->props_line ? d->props_line : d->controller_props_line,
-			  "props are for emulated devices; a real device (host = %s) "
-			  "has its own: remove them",
-			  d->host);
+		cfg_dev_error(cfg, f, d, d->props_line ? d->props_line : d->controller_props_line,
+			      "props are for emulated devices; a real device (host = %s) "
+			      "has its own: remove them",
+			      d->host);
 	if (d->host[0]) {
 		if (d->image[0] || d->net_backend != CFG_NET_NONE)
-			dev_error(cfg, f, d, d->line,
-				  "a real device (host = %s) has no "
-				  "emulated back-end; remove image/backend",
-				  d->host);
+			cfg_dev_error(cfg, f, d, d->line,
+				      "a real device (host = %s) has no "
+				      "emulated back-end; remove image/backend",
+				      d->host);
 		return;
 	}
 	if (d->kind == CFG_BLK) {
 		if (!d->image[0])
-			dev_error(cfg, f, d, d->line,
-				  "a blk device needs 'image = FILE' "
-				  "(create one with: truncate -s 64M disk.img)");
+			cfg_dev_error(cfg, f, d, d->line,
+				      "a blk device needs 'image = FILE' "
+				      "(create one with: truncate -s 64M disk.img)");
 		else if (d->size_line && access(d->image, F_OK) && errno == ENOENT) {
 			/* `ddvm up` creates it (startup.c); a bad size was reported */
 			if (d->size)
 				check_image_dir(cfg, f, d);
 		} else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK) && errno == ENOENT &&
 			   !dir_exists(d->image))
-			dev_error(cfg, f, d, d->line,
-				  "image %s: its directory does not exist; fix the "
-				  "path (or create the directory, then the image)",
-				  d->image);
+			cfg_dev_error(cfg, f, d, d->line,
+				      "image %s: its directory does not exist; fix the "
+				      "path (or create the directory, then the image)",
+				      d->image);
 		else if (!d->readonly && !access(d->image, R_OK) && access(d->image, W_OK))
 			/* there and readable, not writable: a read-only file or file system */
-			dev_error(cfg, f, d, d->line,
-				  "image %s: %s: it can be read but not written; add 'readonly = "
-				  "yes' to give the client a read-only disk, or make it writable",
-				  d->image, strerror(errno));
+			cfg_dev_error(
+			    cfg, f, d, d->line,
+			    "image %s: %s: it can be read but not written; add 'readonly = "
+			    "yes' to give the client a read-only disk, or make it writable",
+			    d->image, strerror(errno));
 		else if (access(d->image, d->readonly ? R_OK : R_OK | W_OK))
-			dev_error(
+			cfg_dev_error(
 			    cfg, f, d, d->line,
 			    "image %s: %s; create it (truncate "
 			    "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
 			    d->image, strerror(errno), d->image);
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->bridge[0] || d->mac[0])
-			dev_error(cfg, f, d, d->line,
-				  "backend/tap/bridge/mac are for net "
-				  "devices; remove them");
+			cfg_dev_error(cfg, f, d, d->line,
+				      "backend/tap/bridge/mac are for net "
+				      "devices; remove them");
 		check_storage(cfg, f, d);
 	} else if (d->kind == CFG_NET) {
 		if (d->queues_line && d->queues > 1)
-			dev_error(cfg, f, d, d->queues_line,
-				  "queues = %u: a net channel has one queue pair (ddvm_netback and "
-				  "ddvm_netfront serve one); remove it or set 1",
-				  d->queues);
+			cfg_dev_error(
+			    cfg, f, d, d->queues_line,
+			    "queues = %u: a net channel has one queue pair (ddvm_netback and "
+			    "ddvm_netfront serve one); remove it or set 1",
+			    d->queues);
 		if (d->image[0])
-			dev_error(cfg, f, d, d->line,
-				  "'image' is for blk devices; remove "
-				  "it");
+			cfg_dev_error(cfg, f, d, d->line,
+				      "'image' is for blk devices; remove "
+				      "it");
 		if (d->net_backend == CFG_NET_TAP && !d->tap[0] &&
 		    !d->tap_line) /* a bad one: said */
-			dev_error(cfg, f, d, d->line,
-				  "backend = tap needs 'tap = IFNAME' "
-				  "(QEMU creates it and removes it on exit)");
+			cfg_dev_error(cfg, f, d, d->line,
+				      "backend = tap needs 'tap = IFNAME' "
+				      "(QEMU creates it and removes it on exit)");
 		if (d->net_backend != CFG_NET_TAP && d->tap[0])
-			dev_error(cfg, f, d, d->line,
-				  "'tap' is set but backend is not "
-				  "tap; add backend = tap or remove tap");
+			cfg_dev_error(cfg, f, d, d->line,
+				      "'tap' is set but backend is not "
+				      "tap; add backend = tap or remove tap");
 		if (d->net_backend != CFG_NET_TAP && d->bridge[0])
-			dev_error(cfg, f, d, d->line,
-				  "'bridge' is set but backend is not tap (only a "
-				  "tap joins a bridge); add backend = tap and tap = IFNAME, or "
-				  "remove bridge");
+			cfg_dev_error(cfg, f, d, d->line,
+				      "'bridge' is set but backend is not tap (only a "
+				      "tap joins a bridge); add backend = tap and tap = IFNAME, or "
+				      "remove bridge");
 	}
 }
 
@@ -1250,6 +1256,7 @@ void config__check(struct config *cfg, const char *f)
 		make_channels(cfg, f);
 		assign_client_macs(cfg);
 		assign_queues(cfg);
+		config__check_antispoof(cfg, f);
 	}
 	/* VMs inherit the global kernel/initrd. */
 	for (i = 0; i < cfg->nr_vms; i++) {
@@ -1349,17 +1356,17 @@ static void check_bridge(struct config *cfg, const struct cfg_device *d)
 	if (!access(path, F_OK))
 		return;
 	if (if_nametoindex(d->bridge))
-		dev_error(cfg, cfg->path, d, d->bridge_line,
-			  "bridge = %s: %s is an interface here but not a bridge; name a "
-			  "bridge ('ip -br link show type bridge' lists them) or create one "
-			  "under another name",
-			  d->bridge, d->bridge);
+		cfg_dev_error(cfg, cfg->path, d, d->bridge_line,
+			      "bridge = %s: %s is an interface here but not a bridge; name a "
+			      "bridge ('ip -br link show type bridge' lists them) or create one "
+			      "under another name",
+			      d->bridge, d->bridge);
 	else
-		dev_error(cfg, cfg->path, d, d->bridge_line,
-			  "bridge = %s: no interface %s here (in this network namespace): "
-			  "create the bridge first (ip link add %s type bridge; ip link set %s "
-			  "up), or fix the setup file",
-			  d->bridge, d->bridge, d->bridge, d->bridge);
+		cfg_dev_error(cfg, cfg->path, d, d->bridge_line,
+			      "bridge = %s: no interface %s here (in this network namespace): "
+			      "create the bridge first (ip link add %s type bridge; ip link set %s "
+			      "up), or fix the setup file",
+			      d->bridge, d->bridge, d->bridge, d->bridge);
 }
 
 int config__check_files(struct config *cfg)

@@ -18,7 +18,15 @@ void cfg_error(struct config *cfg, const char *file, int line, const char *fmt, 
 void cfg_section_error(struct config *cfg, const char *file, int line, const char *section,
 		       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
+/* cfg_section_error about device D ("[device NAME]: ..."). */
+void cfg_dev_error(struct config *cfg, const char *file, const struct cfg_device *d, int line,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Check CFG (read from FILE) as a whole and derive its channels. */
 void config__check(struct config *cfg, const char *file);
+
+/* Resolve each net device's anti-spoofing keys into its channels (config_antispoof.c),
+ * reporting what is wrong with them; after the channels were made. */
+void config__check_antispoof(struct config *cfg, const char *file);
 
 #endif

@@ -54,8 +54,9 @@ struct service_table {
 
 static const char *const blk_line[] = { "path",	    "zero_copy_bytes", "copy_bytes",
 					"requests", "errors",	       NULL };
-static const char *const net_line[] = { "tx_frames", "tx_bytes",       "rx_frames", "rx_bytes",
-					"tx_drops",  "tx_storm_drops", "rx_drops",  NULL };
+static const char *const net_line[] = { "tx_frames",	  "tx_bytes", "rx_frames",
+					"rx_bytes",	  "tx_drops", "tx_storm_drops",
+					"tx_spoof_drops", "rx_drops", NULL };
 
 static const struct service_table services[] = {
 	{ DDVM_KIND_BLK, blk_fields, NELEM(blk_fields), blk_line },

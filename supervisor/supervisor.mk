@@ -1,7 +1,7 @@
 # supervisor/: the host daemon as a library (libddvmsup.a) and the `ddvm` command.
 
 SUP_DIR      := $(BUILD)/supervisor
-SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c \
+SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c supervisor/config_antispoof.c \
                 supervisor/qmp.c supervisor/vm.c supervisor/vm_kill.c supervisor/channel.c supervisor/counters.c \
                 supervisor/vm_state.c supervisor/cpu_wait.c supervisor/tap.c supervisor/accel.c supervisor/health.c supervisor/storage.c supervisor/snapshot.c supervisor/spare.c supervisor/startup.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
@@ -10,7 +10,7 @@ SUP_LIBS     := -linih -ljansson -lsystemd
 DDVM_BIN     := $(BUILD)/bin/ddvm
 
 # Pure-logic parts also built with ASan/UBSan for the unit tests.
-SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c \
+SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c supervisor/config_antispoof.c \
                 supervisor/counters.c supervisor/cpu_wait.c
 SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 

@@ -479,11 +479,12 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 }
 
 /*
- * NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID [target=BDF [mac=MAC]]" per
- * line, for the guest (fw_cfg opt/ddvm/channels). A driver VM's /init hands its lines
- * to the translation modules (their `channels` parameter): a channel's kind, target
- * and client MAC come from here, never from the region's header, which the client can
- * write when the module reads it (at probe, at a spare's takeover).
+ * NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID [target=BDF [mac=MAC
+ * antispoof=POLICY]]" per line, for the guest (fw_cfg opt/ddvm/channels). A driver VM's
+ * /init hands its lines to the translation modules (their `channels` parameter): a
+ * channel's kind, target, client MAC and anti-spoofing policy come from here, never
+ * from the region's header, which the client can write when the module reads it (at
+ * probe, at a spare's takeover).
  */
 static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 {
@@ -494,11 +495,12 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 		return -errno;
 	for (i = 0; i < cfg->nr_channels; i++) {
 		const struct cfg_channel *c = &cfg->channels[i];
-		char mac[32] = "";
+		char mac[256] = "", spoof[200];
 
-		if (c->dev->kind == CFG_NET)
-			snprintf(mac, sizeof(mac), " mac=%02x:%02x:%02x:%02x:%02x:%02x", c->mac[0],
-				 c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
+		if (c->dev->kind == CFG_NET && cfg_channel_antispoof(c, spoof, sizeof(spoof)) >= 0)
+			snprintf(mac, sizeof(mac),
+				 " mac=%02x:%02x:%02x:%02x:%02x:%02x antispoof=%s", c->mac[0],
+				 c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5], spoof);
 		if (c->dev->vm == vm->cfg && snapshot__enabled(vm))
 			fprintf(f, "%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0%s\n",
 				c->name, cfg_kind_name(c->dev->kind), c->index_in_driver + 1,

@@ -558,6 +558,12 @@ static int port_identity(struct netback_port *p)
 		dev_err(dev, "ddvm_netback: channel gives the client no valid MAC (%pM)\n", p->mac);
 		return -EINVAL;
 	}
+	/* no list (a hand-built QEMU): the default, the client's own MAC only */
+	if (antispoof_parse(&p->spoof, p->t.has_identity ? p->t.id_antispoof : "")) {
+		dev_err(dev, "ddvm_netback: channels entry: antispoof policy '%s' is malformed\n",
+			p->t.id_antispoof);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -638,15 +644,16 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr, cha
 	return sysfs_emit(buf,
 			  "client %pM\ntarget %s\nstate %s\nepoch %u\nactive %d\n"
 			  "tx_frames %llu\ntx_bytes %llu\ntx_wire %llu\ntx_local %llu\n"
-			  "tx_drops %llu\ntx_bad %llu\ntx_storm_drops %llu\nrx_frames %llu\n"
+			  "tx_drops %llu\ntx_bad %llu\ntx_storm_drops %llu\ntx_spoof_drops %llu\n"
+			  "rx_frames %llu\n"
 			  "rx_bytes %llu\n"
 			  "rx_drops %llu\nrx_queued %llu\nkicks_out %llu\nirqs %llu\npolls %llu\n"
 			  "violations %llu\nresets %llu\n",
 			  p->mac, p->target, state < ARRAY_SIZE(states) ? states[state] : "?",
 			  p->epoch, READ_ONCE(p->active), s->tx_frames, s->tx_bytes, s->tx_wire,
-			  s->tx_local, s->tx_drops, s->tx_bad, s->tx_storm_drops, s->rx_frames,
-			  s->rx_bytes, s->rx_drops, s->rx_queued, s->kicks_out, s->irqs, s->polls,
-			  s->violations, s->resets);
+			  s->tx_local, s->tx_drops, s->tx_bad, s->tx_storm_drops, s->tx_spoof_drops,
+			  s->rx_frames, s->rx_bytes, s->rx_drops, s->rx_queued, s->kicks_out,
+			  s->irqs, s->polls, s->violations, s->resets);
 }
 static DEVICE_ATTR_RO(stats);
 
@@ -689,6 +696,7 @@ static void port_stats_fill(struct netback_port *p, struct port_snap *s)
 	s->n.rx_queued = READ_ONCE(st->rx_queued);
 	s->n.rx_drops = READ_ONCE(st->rx_drops);
 	s->n.tx_storm_drops = READ_ONCE(st->tx_storm_drops);
+	s->n.tx_spoof_drops = READ_ONCE(st->tx_spoof_drops);
 }
 
 static void port_stats_snapshot(struct device *dev, struct port_snap *s)

@@ -46,11 +46,39 @@
 
 struct netback_switch;
 
+/*
+ * Anti-spoofing (switch.c): what a client may send as its own, from the supervisor's
+ * channel list (the device's `antispoof` and `ip` keys, docs/net.md). OFF: anything
+ * (a bridge or router behind the channel); MAC: frames and ARP senders from the
+ * client's MAC only (the default); IP: also ARP and IPv4 only, from its addresses.
+ */
+enum netback_antispoof { NETBACK_ANTISPOOF_MAC, NETBACK_ANTISPOOF_OFF, NETBACK_ANTISPOOF_IP };
+#define NETBACK_ANTISPOOF_MAX_IP 8 /* IPv4 prefixes per client (supervisor: the same) */
+
+/* why a frame was dropped (switch.c, antispoof_reasons) */
+enum {
+	ANTISPOOF_SRC_MAC,
+	ANTISPOOF_ARP_MAC,
+	ANTISPOOF_ARP_IP,
+	ANTISPOOF_ARP_KIND,
+	ANTISPOOF_IP_SRC,
+	ANTISPOOF_IP_BAD,
+	ANTISPOOF_PROTO,
+	NETBACK_ANTISPOOF_REASONS
+};
+
+struct netback_antispoof_policy {
+	enum netback_antispoof mode;
+	unsigned int n_ip;
+	__be32 net[NETBACK_ANTISPOOF_MAX_IP], mask[NETBACK_ANTISPOOF_MAX_IP];
+};
+
 struct netback_stats {
 	u64 tx_frames, tx_bytes; /* client -> driver VM (wire or local) */
 	u64 tx_wire, tx_local;	 /* ... sent to the NIC / switched to another client */
 	u64 tx_drops, tx_bad;	 /* dropped (no memory, too big) / malformed by client */
 	u64 tx_storm_drops;	 /* broadcast/multicast over storm_pps, dropped */
+	u64 tx_spoof_drops;	 /* from an address not the client's (antispoof), dropped */
 	u64 rx_frames, rx_bytes; /* driver VM -> client */
 	u64 rx_drops;		 /* rx ring and backlog full, or channel not ready */
 	u64 rx_queued;		 /* frames that waited in the backlog for a slot */
@@ -90,6 +118,9 @@ struct netback_port {
 	u32 storm_tokens;
 	unsigned long storm_stamp;
 	unsigned long storm_told; /* jiffies of the last "dropping" line (one per 10 s) */
+	/* anti-spoofing: set with the identity, before the port moves frames */
+	struct netback_antispoof_policy spoof;
+	unsigned long spoof_told[NETBACK_ANTISPOOF_REASONS]; /* jiffies of the last line */
 
 	struct netback_switch __rcu *sw; /* NULL until attached to the NIC */
 	struct list_head sw_node;	 /* in sw->ports (rtnl + RCU) */
@@ -140,6 +171,7 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb);
 void port_deliver(struct netback_port *p, struct sk_buff *skb);
 void port_drain(struct netback_port *p);
 void port_backlog_purge(struct netback_port *p);
+int antispoof_parse(struct netback_antispoof_policy *pol, const char *s);
 int switch_notifier_register(void);
 void switch_notifier_unregister(void);
 

@@ -82,6 +82,7 @@ struct ddvm_net_stats {
 	ddvm_le64 rx_queued;	  /* frames that waited in the backlog for an rx slot */
 	ddvm_le64 rx_drops;	  /* frames dropped (ring and backlog full, client away) */
 	ddvm_le64 tx_storm_drops; /* broadcast/multicast over the storm limit, dropped */
+	ddvm_le64 tx_spoof_drops; /* frames from an address not the client's, dropped */
 };
 
 /* struct ddvm_net_stats' names and units, in order (abi.h, DDVM_CHAN_STATS_FIELDS). */
@@ -99,11 +100,12 @@ struct ddvm_net_stats {
 	X(rx_soft, COUNT)                                                                          \
 	X(rx_queued, COUNT)                                                                        \
 	X(rx_drops, COUNT)                                                                         \
-	X(tx_storm_drops, COUNT)
+	X(tx_storm_drops, COUNT)                                                                   \
+	X(tx_spoof_drops, COUNT)
 
 _Static_assert(sizeof(struct ddvm_net_config) == 0x100, "net config size");
 _Static_assert(sizeof(struct ddvm_net_desc) == DDVM_DESC_SIZE, "net desc size");
-_Static_assert(sizeof(struct ddvm_net_stats) == 14 * 8, "net counters size");
+_Static_assert(sizeof(struct ddvm_net_stats) == 15 * 8, "net counters size");
 _Static_assert(DDVM_STATS_SERVICE_SIZE >= sizeof(struct ddvm_net_stats), "net counters fit");
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, mac, 0);
 DDVM_ASSERT_OFFSET(struct ddvm_net_config, mtu, 6);
@@ -132,6 +134,7 @@ DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_soft, 0x50);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_queued, 0x58);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, rx_drops, 0x60);
 DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_storm_drops, 0x68);
+DDVM_ASSERT_OFFSET(struct ddvm_net_stats, tx_spoof_drops, 0x70);
 #define DDVM_NET_STAT_INDEX_(name, unit) DDVM_NET_STAT_##name,
 enum { DDVM_NET_STATS_FIELDS(DDVM_NET_STAT_INDEX_) DDVM_NET_STATS_N };
 #define DDVM_NET_STAT_ORDER_(name, unit)                                                           \

@@ -245,6 +245,51 @@ static void test_client_macs(void **state)
 }
 
 /*
+ * Anti-spoofing: MAC by default, IP with `ip =` (prefixes masked, as the translation
+ * module takes them), an exempt client OFF; the channels list's policy strings.
+ */
+static void test_antispoof(void **state)
+{
+	static const char text[] = "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				   "[driver-vm d]\n"
+				   "[device nic0]\nvm = d\nkind = net\nbackend = user\n"
+				   "[device nic1]\nvm = d\nkind = net\nbackend = user\n"
+				   "ip = a=10.0.2.15 b=10.0.2.16,192.168.7.9/24\n"
+				   "antispoof_exempt = tb\n"
+				   "[device nic2]\nvm = d\nkind = net\nbackend = user\n"
+				   "antispoof = off\n"
+				   "[client-vm a]\ndevices = nic0, nic1, nic2\n"
+				   "[client-vm b]\ndevices = nic1\n"
+				   "[host-client tb]\ndevices = nic1\n";
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char buf[200];
+
+	(void)state;
+	assert_int_equal(parse(cfg, text), 0);
+	assert_string_equal(cfg->errors, "");
+	assert_int_equal(cfg->nr_channels, 5);
+	assert_string_equal(cfg->channels[0].name, "nic0.a");
+	assert_int_equal(cfg->channels[0].antispoof, CFG_ANTISPOOF_MAC);
+	assert_int_equal(cfg_channel_antispoof(&cfg->channels[0], buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "mac");
+	assert_string_equal(cfg->channels[1].name, "nic1.a");
+	assert_int_equal(cfg->channels[1].antispoof, CFG_ANTISPOOF_IP);
+	cfg_channel_antispoof(&cfg->channels[1], buf, sizeof(buf));
+	assert_string_equal(buf, "ip:10.0.2.15/32");
+	assert_string_equal(cfg->channels[2].name, "nic2.a");
+	cfg_channel_antispoof(&cfg->channels[2], buf, sizeof(buf));
+	assert_string_equal(buf, "off");
+	assert_string_equal(cfg->channels[3].name, "nic1.b");
+	cfg_channel_antispoof(&cfg->channels[3], buf, sizeof(buf));
+	assert_string_equal(buf, "ip:10.0.2.16/32+192.168.7.0/24");
+	assert_string_equal(cfg->channels[4].name, "nic1.tb");
+	assert_int_equal(cfg->channels[4].antispoof, CFG_ANTISPOOF_OFF);
+	/* too small a buffer is refused, not cut */
+	assert_int_equal(cfg_channel_antispoof(&cfg->channels[3], buf, 20), -1);
+	free(cfg);
+}
+
+/*
  * Queue pairs: a blk channel without `queues =` gets one per vCPU of its client VM, at
  * most the driver VM's vCPUs; `queues =` is taken as given; a host client's channel,
  * a net device's and a one-vCPU client's have one.
@@ -315,6 +360,7 @@ struct bad {
 #define DRV "[driver-vm d]\n"
 #define NIC "[device n]\nvm = d\nkind = net\n"
 #define BLK "[device b]\nvm = d\nkind = blk\nimage = @IMG@\n"
+#define AB  "[client-vm a]\ndevices = n\n[client-vm b]\ndevices = n\n" /* clients of NIC n */
 
 static const struct bad bad[] = {
 	{ "syntax", DRV "this is not ini\n", "t.ini:2: syntax error: expected 'key = value'" },
@@ -678,6 +724,42 @@ static const struct bad bad[] = {
 		  "mtu = 4000\n",
 	  "t.ini:5: [device n]: mtu = 9000: device m of the same driver VM d has mtu = 4000; "
 	  "the translation module sets one MTU on every NIC of its VM" },
+	/* anti-spoofing (config_antispoof.c) */
+	{ "bad antispoof", DRV NIC "antispoof = strict\n" AB,
+	  "t.ini:5: [device n]: antispoof = strict: expected mac (each client sends from its "
+	  "own MAC only, the default), ip (and ARP and IPv4 only, from its addresses in ip =) "
+	  "or off" },
+	{ "antispoof on a disk", DRV BLK "antispoof = ip\n",
+	  "t.ini:6: [device b]: antispoof, ip and antispoof_exempt are for net devices" },
+	{ "antispoof = ip without ip", DRV NIC "antispoof = ip\n" AB,
+	  "t.ini:5: [device n]: antispoof = ip needs ip = CLIENT=ADDRESS[,ADDRESS...]" },
+	{ "ip with antispoof = off", DRV NIC "antispoof = off\nip = a=10.0.0.1\n" AB,
+	  "t.ini:6: [device n]: ip = gives the clients' addresses for antispoof = ip, but "
+	  "antispoof = off here" },
+	{ "ip for a client not on the NIC", DRV NIC "ip = a=10.0.0.1 b=10.0.0.2 c=10.0.0.3\n" AB,
+	  "t.ini:5: [device n]: ip = c=...: c does not use device n (its clients: a, b)" },
+	{ "ip leaves a client out", DRV NIC "ip = a=10.0.0.1\n" AB,
+	  "t.ini:5: [device n]: ip = gives b, a client of n, no address: add b=ADDRESS" },
+	{ "ip not an address", DRV NIC "ip = a=10.0.0.1 b=10.0.0.300\n" AB,
+	  "t.ini:5: [device n]: ip = b=...: '10.0.0.300' is not an IPv4 address or prefix" },
+	{ "ip prefix too long", DRV NIC "ip = a=10.0.0.1/33 b=10.0.0.2\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: '10.0.0.1/33' is not an IPv4 address" },
+	{ "ip entry without =", DRV NIC "ip = a 10.0.0.1\n" AB,
+	  "t.ini:5: [device n]: ip = ... a ...: expected CLIENT=ADDRESS[,ADDRESS...]" },
+	{ "ip given twice to a client", DRV NIC "ip = a=10.0.0.1 a=10.0.0.3 b=10.0.0.2\n" AB,
+	  "t.ini:5: [device n]: ip = a=... is given twice" },
+	{ "ip shared by two clients", DRV NIC "ip = a=10.0.0.0/24 b=10.0.0.2\n" AB,
+	  "t.ini:5: [device n]: ip =: 10.0.0.0/24 of a and 10.0.0.2/32 of b overlap" },
+	{ "too many addresses",
+	  DRV NIC "ip = a=1.0.0.1,1.0.0.2,1.0.0.3,1.0.0.4,1.0.0.5,1.0.0.6,"
+		  "1.0.0.7,1.0.0.8,1.0.0.9 b=2.0.0.1\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: more than 8 addresses" },
+	{ "exempt client not on the NIC", DRV NIC "antispoof_exempt = c\n" AB,
+	  "t.ini:5: [device n]: antispoof_exempt: c does not use device n (its clients: a, b)" },
+	{ "exempt client given addresses",
+	  DRV NIC "ip = a=10.0.0.1 b=10.0.0.2\n"
+		  "antispoof_exempt = b\n" AB,
+	  "t.ini:5: [device n]: ip = b=...: b is in antispoof_exempt" },
 	{ "mtu on one NIC of two", DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n",
 	  "t.ini:5: [device n]: mtu = 9000: device m of the same driver VM d has mtu = 1500 (no "
 	  "mtu key)" },
@@ -1075,6 +1157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_client_macs),
+		cmocka_unit_test(test_antispoof),
 		cmocka_unit_test(test_external_client),
 		cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_bad_table),

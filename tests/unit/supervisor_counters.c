@@ -148,6 +148,7 @@ static void test_net(void **state)
 		.rx_copy_bytes = 3000,
 		.rx_drops = 4,
 		.tx_storm_drops = 7,
+		.tx_spoof_drops = 3,
 	};
 	struct ddvm_stats s;
 	struct counters c;
@@ -171,8 +172,11 @@ static void test_net(void **state)
 	json_decref(j);
 	assert_int_equal(counters__line(&c, line, sizeof(line)), 1);
 	assert_non_null(strstr(line, "tx_frames 10, tx_bytes 1.5 KiB, rx_frames 20"));
-	/* what storm control dropped, beside what the NIC dropped (the text status) */
-	assert_non_null(strstr(line, "tx_drops 0, tx_storm_drops 7, rx_drops 4"));
+	/* what storm control and anti-spoofing dropped, beside what the NIC dropped (the
+	 * text status) */
+	assert_non_null(strstr(line, "tx_drops 0, tx_storm_drops 7, tx_spoof_drops 3, rx_drops 4"));
+	assert_int_equal(jint(j = counters__json(&c), "tx_spoof_drops"), 3);
+	json_decref(j);
 }
 
 /* A writer that fills less (an older module) shows only what it filled; a kind without

@@ -5,6 +5,9 @@
 # networking, no root): both reach QEMU's gateway 10.0.2.2 through the e1000, and each
 # other (switched locally by the translation module, never touching the wire: the
 # channels' tx_local counters in `ddvm status --json` grow); an iperf3 run a -> b.
+# Anti-spoofing: a claims b's IP address (gratuitous ARP, pings from it) and sends from
+# a second MAC (macvlan): every such frame is dropped and counted (tx_spoof_drops), the
+# driver VM's log says why, and b still reaches the gateway.
 # Storm control: b floods broadcast pings for 3 s; a receives at most ddvm_netback's
 # storm_pps (1000) a second of them plus a second's burst, the rest count as b's
 # tx_storm_drops, and a still reaches the gateway; then, with storm_pps = 0 in the
@@ -54,6 +57,46 @@ for _ in $(seq 100); do
 done
 ((local1 > local0 + 100)) || t_fail "nic0.a tx_local went from $local0 to $local1: not switched locally"
 t_log "nic0.a tx_local $local0 -> $local1, nic0.b tx_local $(sup_chan_field nic0.b counters | jq '.tx_local // 0')"
+
+# Anti-spoofing (the example's ip = a=10.0.2.15 b=10.0.2.16). a claims b's address:
+# gratuitous ARPs for it to QEMU's gateway, and pings from it. Unchecked, the gateway
+# takes a's MAC for b's address and b is cut off (44 s in a hostile-client trial; with
+# antispoof = off in this setup b's three pings below all went unanswered); checked,
+# the switch drops them as a's tx_spoof_drops and says why in the driver VM's kernel
+# log. Then a second MAC behind a's channel (macvlan, as a client running containers
+# has): its frames are dropped too, even from a's own address.
+spoof_drops() { sup_chan_field nic0.a counters | jq '.tx_spoof_drops // 0'; }
+# wait_spoof_drops MIN: until a's tx_spoof_drops reach MIN (the counters reach the
+# header about once a second); prints the value
+wait_spoof_drops() {
+	local n
+	for _ in $(seq 50); do
+		n=$(spoof_drops)
+		((n >= $1)) && break
+		sleep 0.2
+	done
+	echo "$n"
+}
+s0=$(spoof_drops)
+sup_console_cmd a 60 'ip addr add 10.0.2.16/32 dev eth0 && arping -U -c 3 -w 4 -I eth0 -s 10.0.2.16 10.0.2.2; ping -c 2 -W 2 -I 10.0.2.16 10.0.2.2; ip addr del 10.0.2.16/32 dev eth0' >"$T/spoof.out" ||
+	{ cat "$T/spoof.out"; t_fail "a: claiming b's address failed to run"; }
+s1=$(wait_spoof_drops $((s0 + 5)))
+t_log "a claimed b's address: a's tx_spoof_drops $s0 -> $s1"
+((s1 >= s0 + 5)) || { cat "$T/spoof.out"; t_fail "a's 3 ARPs and 2 pings from b's address were not all dropped as spoofed ($s0 -> $s1)"; }
+ping_from b 10.0.2.2
+ping_from a 10.0.2.2
+sup_console_cmd a 60 'modprobe macvlan && ip link add mv0 link eth0 type macvlan mode bridge && ip link set mv0 up && cat /sys/class/net/mv0/address && arping -c 2 -w 3 -I mv0 -s 10.0.2.15 10.0.2.2; ip link del mv0' >"$T/macvlan.out" ||
+	{ cat "$T/macvlan.out"; t_fail "a: macvlan failed to run"; }
+s2=$(wait_spoof_drops $((s1 + 2)))
+t_log "a sent from a second MAC (macvlan): a's tx_spoof_drops $s1 -> $s2"
+((s2 >= s1 + 2)) || { cat "$T/macvlan.out"; t_fail "a's 2 ARPs from a second MAC were not dropped as spoofed ($s1 -> $s2)"; }
+sup_console_cmd drv 20 'dmesg | grep "not its own"' >"$T/spoof-dmesg.out" || true
+grep -aq 'its source MAC is not the client.s' "$T/spoof-dmesg.out" ||
+	{ cat "$T/spoof-dmesg.out"; t_fail "the driver VM's kernel log does not say why a's macvlan frames were dropped"; }
+grep -aq 'sent a frame that is not its own, dropped: its ARP sender address is not one of the client.s' "$T/spoof-dmesg.out" ||
+	{ cat "$T/spoof-dmesg.out"; t_fail "the driver VM's kernel log does not say why a's frames were dropped"; }
+grep -a 'not its own' "$T/spoof-dmesg.out" | sed 's/^/drv: /'
+t_log "b's tx_spoof_drops: $(sup_chan_field nic0.b counters | jq '.tx_spoof_drops // 0') (antispoof = ip drops IPv6 too)"
 
 # flood VM: broadcast pings from b for 3 s; prints "SENT RECEIVED-BY-a DROPPED"
 flood() {

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * A net device's anti-spoofing keys, resolved into its channels (config.h, enum
+ * cfg_antispoof; docs/net.md "Anti-spoofing"):
+ *
+ *   antispoof        = mac | ip | off          mac; ip when `ip =` is given
+ *   ip               = CLIENT=A.B.C.D[/N][,A.B.C.D[/N]...] ...
+ *   antispoof_exempt = CLIENT ...              these clients are not checked
+ *
+ * The supervisor only checks and passes the policy on (the channels list, vm.c); the
+ * translation module's switch enforces it on every frame a client sends.
+ */
+#include "config_internal.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DEVICE's channel to the client named NAME, or NULL. */
+static struct cfg_channel *find_channel(struct config *cfg, const struct cfg_device *d,
+					const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_channels; i++)
+		if (cfg->channels[i].dev == d && !strcmp(cfg->channels[i].client->name, name))
+			return &cfg->channels[i];
+	return NULL;
+}
+
+/* "a, b" - the clients of D, for a message that names a client D does not have. */
+static void clients_of(const struct config *cfg, const struct cfg_device *d, char *buf, size_t len)
+{
+	unsigned i;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < cfg->nr_channels && n < len; i++)
+		if (cfg->channels[i].dev == d)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+					      cfg->channels[i].client->name);
+	if (!buf[0])
+		snprintf(buf, len, "none");
+}
+
+/* "A.B.C.D" or "A.B.C.D/N" into host-order address (masked) and prefix length. */
+static int parse_prefix(const char *s, uint32_t *addr, uint8_t *plen)
+{
+	char a[16];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct in_addr in;
+	unsigned long len = 32;
+	char *end;
+
+	if (n >= sizeof(a))
+		return -1;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET, a, &in) != 1)
+		return -1;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -1;
+		len = strtoul(slash + 1, &end, 10);
+		if (*end || len > 32)
+			return -1;
+	}
+	*plen = (uint8_t)len;
+	*addr = ntohl(in.s_addr) & (len ? ~0u << (32 - len) : 0);
+	return 0;
+}
+
+static uint32_t prefix_mask(uint8_t len)
+{
+	return len ? ~0u << (32 - len) : 0;
+}
+
+static void format_prefix(uint32_t addr, uint8_t len, char *buf, size_t n)
+{
+	snprintf(buf, n, "%u.%u.%u.%u/%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+		 addr & 0xff, len);
+}
+
+/* One `ip =` entry, CLIENT=LIST, into its channel. */
+static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, char *entry)
+{
+	char *eq = strchr(entry, '='), *list, *item, *save = NULL, users[256];
+	struct cfg_channel *ch;
+
+	if (!eq || eq == entry || !eq[1]) {
+		cfg_dev_error(cfg, f, d, d->ip_line,
+			      "ip = ... %s ...: expected CLIENT=ADDRESS[,ADDRESS...] "
+			      "(e.g. ip = a=10.0.2.15 b=10.0.2.16,10.0.2.17)",
+			      entry);
+		return;
+	}
+	*eq = '\0';
+	list = eq + 1;
+	ch = find_channel(cfg, d, entry);
+	if (!ch) {
+		clients_of(cfg, d, users, sizeof(users));
+		cfg_dev_error(cfg, f, d, d->ip_line,
+			      "ip = %s=...: %s does not use device %s (its clients: %s)", entry,
+			      entry, d->name, users);
+		return;
+	}
+	if (ch->antispoof == CFG_ANTISPOOF_OFF) {
+		cfg_dev_error(cfg, f, d, d->ip_line,
+			      "ip = %s=...: %s is in antispoof_exempt, which checks none of its "
+			      "addresses; give it either",
+			      entry, entry);
+		return;
+	}
+	if (ch->nr_ip) {
+		cfg_dev_error(cfg, f, d, d->ip_line,
+			      "ip = %s=... is given twice; list all of %s's addresses in one "
+			      "entry, separated by commas",
+			      entry, entry);
+		return;
+	}
+	for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (ch->nr_ip == CFG_ANTISPOOF_MAX_IP) {
+			cfg_dev_error(cfg, f, d, d->ip_line,
+				      "ip = %s=...: more than %d addresses; give a prefix "
+				      "(A.B.C.D/N) that covers them",
+				      entry, CFG_ANTISPOOF_MAX_IP);
+			return;
+		}
+		if (parse_prefix(item, &ch->ip[ch->nr_ip], &ch->ip_prefix[ch->nr_ip])) {
+			cfg_dev_error(cfg, f, d, d->ip_line,
+				      "ip = %s=...: '%s' is not an IPv4 address or prefix "
+				      "(A.B.C.D or A.B.C.D/N, N 0-32)",
+				      entry, item);
+			ch->nr_ip = 0;
+			return;
+		}
+		ch->nr_ip++;
+	}
+}
+
+/* Two clients of D whose prefixes overlap would both own the addresses in common. */
+static void check_overlaps(struct config *cfg, const char *f, struct cfg_device *d)
+{
+	unsigned i, j, a, b;
+
+	for (i = 0; i < cfg->nr_channels; i++)
+		for (j = i + 1; j < cfg->nr_channels; j++) {
+			const struct cfg_channel *x = &cfg->channels[i], *y = &cfg->channels[j];
+
+			if (x->dev != d || y->dev != d)
+				continue;
+			for (a = 0; a < x->nr_ip; a++)
+				for (b = 0; b < y->nr_ip; b++) {
+					uint8_t len = x->ip_prefix[a] < y->ip_prefix[b]
+							  ? x->ip_prefix[a]
+							  : y->ip_prefix[b];
+					char pa[24], pb[24];
+
+					if ((x->ip[a] ^ y->ip[b]) & prefix_mask(len))
+						continue;
+					format_prefix(x->ip[a], x->ip_prefix[a], pa, sizeof(pa));
+					format_prefix(y->ip[b], y->ip_prefix[b], pb, sizeof(pb));
+					cfg_dev_error(cfg, f, d, d->ip_line,
+						      "ip =: %s of %s and %s of %s overlap; two "
+						      "clients cannot own one address",
+						      pa, x->client->name, pb, y->client->name);
+					return;
+				}
+		}
+}
+
+static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
+{
+	enum cfg_antispoof mode = d->antispoof;
+	char *tok, *save = NULL, buf[CFG_PROPS_MAX], users[256];
+	unsigned i;
+
+	if (d->kind != CFG_NET) {
+		int line = d->antispoof_line ? d->antispoof_line
+			   : d->ip_line	     ? d->ip_line
+					     : d->antispoof_exempt_line;
+
+		if (line)
+			cfg_dev_error(cfg, f, d, line,
+				      "antispoof, ip and antispoof_exempt are for net devices; "
+				      "remove them");
+		return;
+	}
+	if (mode == CFG_ANTISPOOF_UNSET)
+		mode = d->ip_line ? CFG_ANTISPOOF_IP : CFG_ANTISPOOF_MAC;
+	if (d->ip_line && mode != CFG_ANTISPOOF_IP)
+		cfg_dev_error(cfg, f, d, d->ip_line,
+			      "ip = gives the clients' addresses for antispoof = ip, but antispoof "
+			      "= %s here; remove ip = or set antispoof = ip",
+			      mode == CFG_ANTISPOOF_OFF ? "off" : "mac");
+	if (mode == CFG_ANTISPOOF_IP && !d->ip_line)
+		cfg_dev_error(cfg, f, d, d->antispoof_line,
+			      "antispoof = ip needs ip = CLIENT=ADDRESS[,ADDRESS...], each client "
+			      "of the device with its IPv4 addresses (e.g. ip = a=10.0.2.15 "
+			      "b=10.0.2.16)");
+	for (i = 0; i < cfg->nr_channels; i++)
+		if (cfg->channels[i].dev == d) {
+			cfg->channels[i].antispoof = mode;
+			cfg->channels[i].nr_ip = 0;
+		}
+	snprintf(buf, sizeof(buf), "%s", d->antispoof_exempt);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		struct cfg_channel *ch = find_channel(cfg, d, tok);
+
+		if (!ch) {
+			clients_of(cfg, d, users, sizeof(users));
+			cfg_dev_error(
+			    cfg, f, d, d->antispoof_exempt_line,
+			    "antispoof_exempt: %s does not use device %s (its clients: %s)", tok,
+			    d->name, users);
+			continue;
+		}
+		ch->antispoof = CFG_ANTISPOOF_OFF;
+	}
+	if (mode != CFG_ANTISPOOF_IP || !d->ip_line)
+		return;
+	snprintf(buf, sizeof(buf), "%s", d->ip);
+	save = NULL;
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+		ip_entry(cfg, f, d, tok);
+	for (i = 0; i < cfg->nr_channels; i++) {
+		const struct cfg_channel *ch = &cfg->channels[i];
+
+		if (ch->dev == d && ch->antispoof == CFG_ANTISPOOF_IP && !ch->nr_ip)
+			cfg_dev_error(cfg, f, d, d->ip_line,
+				      "ip = gives %s, a client of %s, no address: add %s=ADDRESS "
+				      "(or list it in antispoof_exempt = to leave it unchecked)",
+				      ch->client->name, d->name, ch->client->name);
+	}
+	check_overlaps(cfg, f, d);
+}
+
+void config__check_antispoof(struct config *cfg, const char *f)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++)
+		check_device(cfg, f, &cfg->devices[i]);
+}
+
+int cfg_channel_antispoof(const struct cfg_channel *c, char *buf, size_t len)
+{
+	size_t n;
+	unsigned i;
+
+	if (c->antispoof == CFG_ANTISPOOF_OFF)
+		n = (size_t)snprintf(buf, len, "off");
+	else if (c->antispoof != CFG_ANTISPOOF_IP)
+		n = (size_t)snprintf(buf, len, "mac");
+	else
+		n = (size_t)snprintf(buf, len, "ip:");
+	for (i = 0; c->antispoof == CFG_ANTISPOOF_IP && i < c->nr_ip && n < len; i++) {
+		char p[24];
+
+		format_prefix(c->ip[i], c->ip_prefix[i], p, sizeof(p));
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "+" : "", p);
+	}
+	return n < len ? (int)n : -1;
+}
