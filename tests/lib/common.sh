@@ -22,7 +22,8 @@ _t_cleanups=()
 t_on_exit() { _t_cleanups+=("$*"); }
 # What a failed test keeps for the post-mortem (its run dir is removed with $T):
 # t_on_failure CMD runs CMD, first registered first, before the cleanups, with
-# $DDVM_TEST_ARTIFACTS (set by tests/run.sh: build/test-logs/NAME.d) created.
+# $DDVM_TEST_ARTIFACTS (set by tests/run.sh: build/test-logs/NAME.d) created; its
+# standard output goes to the test's log (keep it to what a reader needs).
 _t_failure_hooks=()
 t_on_failure() { _t_failure_hooks+=("$*"); }
 _t_run_cleanups() {
@@ -31,7 +32,7 @@ _t_run_cleanups() {
 	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ ${#_t_failure_hooks[@]} -gt 0 ] &&
 		[ -n "${DDVM_TEST_ARTIFACTS:-}" ] && mkdir -p "$DDVM_TEST_ARTIFACTS"; then
 		for ((i = 0; i < ${#_t_failure_hooks[@]}; i++)); do
-			eval "${_t_failure_hooks[i]}" >/dev/null 2>&1
+			eval "${_t_failure_hooks[i]}" 2>/dev/null # what it prints goes to the log
 		done
 		echo "kept for the post-mortem: $DDVM_TEST_ARTIFACTS" >&2
 	fi

@@ -60,11 +60,33 @@ _sup_cleanup() {
 	return 0
 }
 
-# A failed test keeps the supervisor's log, the consoles and the config it ran.
+# A failed test keeps the supervisor's log, the consoles and the config it ran, and
+# prints the backtrace of each core a crashed QEMU (or supervisor) left (sup_up).
 _sup_keep_logs() {
 	cp -p "$DDVM_RUNDIR"/*.log "$DDVM_TEST_ARTIFACTS"/ 2>/dev/null
 	cp -p "$T"/*.ini "$DDVM_TEST_ARTIFACTS"/ 2>/dev/null
+	_sup_cores
 	return 0
+}
+
+# Every core in $T/cores: which program, and (gdb, else elfutils' eu-stack) its
+# threads' backtraces, also kept as NAME.d/core-N.txt; the core itself goes with $T
+# (hundreds of MiB: the guest's RAM).
+_sup_cores() {
+	local c exe n=0
+	for c in "$T"/cores/core*; do
+		[ -f "$c" ] || continue
+		n=$((n + 1))
+		exe=$(file -b "$c" 2>/dev/null | sed -n "s/.*execfn: '\([^']*\)'.*/\1/p")
+		echo "--- a process dumped core: $(file -b "$c" 2>/dev/null | cut -c1-200)"
+		[ -n "$exe" ] || continue
+		if command -v gdb >/dev/null; then
+			gdb -batch -nx -ex 'info threads' -ex 'thread apply all bt 25' "$exe" "$c" 2>&1 |
+				grep -v '^\[New LWP'
+		elif command -v eu-stack >/dev/null; then # elfutils (scripts/deps.sh)
+			eu-stack -n 25 -e "$exe" --core="$c" 2>&1
+		fi | head -n 200 | tee "$DDVM_TEST_ARTIFACTS/core-$n.txt"
+	done
 }
 
 sup_up() {
@@ -74,10 +96,17 @@ sup_up() {
 		t_on_failure _sup_keep_logs
 		_sup_hooked=1
 	fi
-	local in_ns=()
+	local in_ns=() cfg
 	[ -n "${2:-}" ] && in_ns=(ip netns exec "$2")
+	cfg=$(realpath -- "$1")
 	t_log "ddvm up -d $1${2:+ (in $2)}"
-	if ! "${in_ns[@]}" "$DDVM" up -d "$1"; then
+	# A QEMU that crashes (or the supervisor) leaves its core in $T/cores: the
+	# supervisor and its QEMUs run there with no core size limit (kernel.core_pattern
+	# "core", Debian's default, writes to the crashing process's directory; a host with
+	# another pattern keeps its own rules). _sup_keep_logs prints the backtraces.
+	mkdir -p "$T/cores"
+	if ! (cd "$T/cores" && { ulimit -c unlimited 2>/dev/null || true; } &&
+		exec "${in_ns[@]}" "$DDVM" up -d "$cfg"); then
 		tail -n 30 "$DDVM_RUNDIR/ddvm.log" 2>/dev/null
 		_sup_diag
 		t_fail "ddvm up failed"
