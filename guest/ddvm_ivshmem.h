@@ -90,8 +90,8 @@ struct ddvm_ivshmem {
 	char id_target[32];
 	u8 id_mac[6];
 	/* net: the client's anti-spoofing policy as listed ("" when the list has none):
-	 * "off", "mac" or "ip:A.B.C.D/N+..." (ddvm_netback parses it) */
-	char id_antispoof[192];
+	 * "off", "mac" or "ip:PREFIX+..." (A.B.C.D/N, X:X::X/N; ddvm_netback parses it) */
+	char id_antispoof[384];
 };
 
 /* Bind: enable, map, attach the region (refusing a malformed one), check that it

@@ -65,7 +65,14 @@ enum cfg_attach { CFG_ATTACH_DIRECT, CFG_ATTACH_IDE, CFG_ATTACH_SCSI, CFG_ATTACH
  * containers on macvlan). A client listed in `antispoof_exempt` is OFF.
  */
 enum cfg_antispoof { CFG_ANTISPOOF_UNSET, CFG_ANTISPOOF_MAC, CFG_ANTISPOOF_IP, CFG_ANTISPOOF_OFF };
-#define CFG_ANTISPOOF_MAX_IP 8 /* IPv4 prefixes per client (ddvm_netback takes as many) */
+#define CFG_ANTISPOOF_MAX_IP 8 /* prefixes per client (ddvm_netback takes as many) */
+
+/* An address prefix of `ip =`: the address in network byte order (bits past LEN zero) */
+struct cfg_ip_prefix {
+	int v6; /* 0: IPv4, addr[0..3] */
+	uint8_t addr[16];
+	uint8_t len; /* prefix length, 0-32 or 0-128 */
+};
 
 struct cfg_device {
 	char name[CFG_NAME_MAX];
@@ -176,11 +183,10 @@ struct cfg_channel {
 	 * name; unique in the setup. */
 	unsigned char mac[6];
 	/* net: the client's anti-spoofing policy (never UNSET once checked) and, with
-	 * CFG_ANTISPOOF_IP, its IPv4 prefixes (host byte order, address & mask) */
+	 * CFG_ANTISPOOF_IP, its IPv4 and IPv6 prefixes */
 	enum cfg_antispoof antispoof;
 	unsigned nr_ip;
-	uint32_t ip[CFG_ANTISPOOF_MAX_IP];
-	uint8_t ip_prefix[CFG_ANTISPOOF_MAX_IP];
+	struct cfg_ip_prefix ip[CFG_ANTISPOOF_MAX_IP];
 };
 
 struct config {
@@ -255,8 +261,9 @@ static inline int cfg_device_qcow2(const struct cfg_device *d)
 const char *cfg_kind_name(enum cfg_kind k);
 
 /* A net channel's anti-spoofing policy as the translation module takes it (the
- * channels list, guest/ddvm_ivshmem.h): "mac", "off" or "ip:A.B.C.D/N+...". Returns
- * the length, or -1 when it does not fit in LEN (at most 160 bytes are needed). */
+ * channels list, guest/ddvm_ivshmem.h): "mac", "off" or "ip:PREFIX+..." (A.B.C.D/N or
+ * X:X::X/N). Returns the length, or -1 when it does not fit in LEN (at most 360 bytes
+ * are needed). */
 int cfg_channel_antispoof(const struct cfg_channel *c, char *buf, size_t len);
 
 #endif /* DDVM_CONFIG_H */

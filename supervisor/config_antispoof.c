@@ -4,7 +4,7 @@
  * cfg_antispoof; docs/net.md "Anti-spoofing"):
  *
  *   antispoof        = mac | ip | off          mac; ip when `ip =` is given
- *   ip               = CLIENT=A.B.C.D[/N][,A.B.C.D[/N]...] ...
+ *   ip               = CLIENT=ADDRESS[/N][,ADDRESS[/N]...] ...   IPv4 or IPv6
  *   antispoof_exempt = CLIENT ...              these clients are not checked
  *
  * The supervisor only checks and passes the policy on (the channels list, vm.c); the
@@ -44,43 +44,61 @@ static void clients_of(const struct config *cfg, const struct cfg_device *d, cha
 		snprintf(buf, len, "none");
 }
 
-/* "A.B.C.D" or "A.B.C.D/N" into host-order address (masked) and prefix length. */
-static int parse_prefix(const char *s, uint32_t *addr, uint8_t *plen)
+/* "A.B.C.D[/N]" or "X:X::X[/N]" into P (masked). */
+static int parse_prefix(const char *s, struct cfg_ip_prefix *p)
 {
-	char a[16];
+	char a[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	struct in_addr in;
-	unsigned long len = 32;
+	unsigned long len, max;
+	unsigned i;
 	char *end;
 
 	if (n >= sizeof(a))
 		return -1;
 	memcpy(a, s, n);
 	a[n] = '\0';
-	if (inet_pton(AF_INET, a, &in) != 1)
+	memset(p, 0, sizeof(*p));
+	p->v6 = strchr(a, ':') != NULL;
+	if (inet_pton(p->v6 ? AF_INET6 : AF_INET, a, p->addr) != 1)
 		return -1;
+	len = max = p->v6 ? 128 : 32;
 	if (slash) {
 		if (slash[1] < '0' || slash[1] > '9')
 			return -1;
 		len = strtoul(slash + 1, &end, 10);
-		if (*end || len > 32)
+		if (*end || len > max)
 			return -1;
 	}
-	*plen = (uint8_t)len;
-	*addr = ntohl(in.s_addr) & (len ? ~0u << (32 - len) : 0);
+	p->len = (uint8_t)len;
+	for (i = 0; i < max / 8; i++)
+		if (i * 8 >= len)
+			p->addr[i] = 0;
+		else if (i * 8 + 8 > len)
+			p->addr[i] &= (uint8_t)(0xff00 >> (len - i * 8));
 	return 0;
 }
 
-static uint32_t prefix_mask(uint8_t len)
+/* Do X and Y (one family) have an address in common: equal in their shorter prefix? */
+static int prefixes_overlap(const struct cfg_ip_prefix *x, const struct cfg_ip_prefix *y)
 {
-	return len ? ~0u << (32 - len) : 0;
+	unsigned len = x->len < y->len ? x->len : y->len, i;
+
+	if (x->v6 != y->v6)
+		return 0;
+	for (i = 0; i < len / 8; i++)
+		if (x->addr[i] != y->addr[i])
+			return 0;
+	return len % 8 == 0 || !((x->addr[i] ^ y->addr[i]) & (0xff00 >> (len % 8)));
 }
 
-static void format_prefix(uint32_t addr, uint8_t len, char *buf, size_t n)
+static void format_prefix(const struct cfg_ip_prefix *p, char *buf, size_t n)
 {
-	snprintf(buf, n, "%u.%u.%u.%u/%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
-		 addr & 0xff, len);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(p->v6 ? AF_INET6 : AF_INET, p->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, n, "%s/%u", a, p->len);
 }
 
 /* One `ip =` entry, CLIENT=LIST, into its channel. */
@@ -128,11 +146,12 @@ static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, ch
 				      entry, CFG_ANTISPOOF_MAX_IP);
 			return;
 		}
-		if (parse_prefix(item, &ch->ip[ch->nr_ip], &ch->ip_prefix[ch->nr_ip])) {
-			cfg_dev_error(cfg, f, d, d->ip_line,
-				      "ip = %s=...: '%s' is not an IPv4 address or prefix "
-				      "(A.B.C.D or A.B.C.D/N, N 0-32)",
-				      entry, item);
+		if (parse_prefix(item, &ch->ip[ch->nr_ip])) {
+			cfg_dev_error(
+			    cfg, f, d, d->ip_line,
+			    "ip = %s=...: '%s' is not an IP address or prefix (A.B.C.D or "
+			    "A.B.C.D/N, N 0-32; X:X::X or X:X::X/N, N 0-128)",
+			    entry, item);
 			ch->nr_ip = 0;
 			return;
 		}
@@ -153,15 +172,12 @@ static void check_overlaps(struct config *cfg, const char *f, struct cfg_device 
 				continue;
 			for (a = 0; a < x->nr_ip; a++)
 				for (b = 0; b < y->nr_ip; b++) {
-					uint8_t len = x->ip_prefix[a] < y->ip_prefix[b]
-							  ? x->ip_prefix[a]
-							  : y->ip_prefix[b];
-					char pa[24], pb[24];
+					char pa[INET6_ADDRSTRLEN + 4], pb[INET6_ADDRSTRLEN + 4];
 
-					if ((x->ip[a] ^ y->ip[b]) & prefix_mask(len))
+					if (!prefixes_overlap(&x->ip[a], &y->ip[b]))
 						continue;
-					format_prefix(x->ip[a], x->ip_prefix[a], pa, sizeof(pa));
-					format_prefix(y->ip[b], y->ip_prefix[b], pb, sizeof(pb));
+					format_prefix(&x->ip[a], pa, sizeof(pa));
+					format_prefix(&y->ip[b], pb, sizeof(pb));
 					cfg_dev_error(cfg, f, d, d->ip_line,
 						      "ip =: %s of %s and %s of %s overlap; two "
 						      "clients cannot own one address",
@@ -257,9 +273,9 @@ int cfg_channel_antispoof(const struct cfg_channel *c, char *buf, size_t len)
 	else
 		n = (size_t)snprintf(buf, len, "ip:");
 	for (i = 0; c->antispoof == CFG_ANTISPOOF_IP && i < c->nr_ip && n < len; i++) {
-		char p[24];
+		char p[INET6_ADDRSTRLEN + 4];
 
-		format_prefix(c->ip[i], c->ip_prefix[i], p, sizeof(p));
+		format_prefix(&c->ip[i], p, sizeof(p));
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "+" : "", p);
 	}
 	return n < len ? (int)n : -1;

@@ -495,7 +495,7 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 		return -errno;
 	for (i = 0; i < cfg->nr_channels; i++) {
 		const struct cfg_channel *c = &cfg->channels[i];
-		char mac[256] = "", spoof[200];
+		char mac[480] = "", spoof[400];
 
 		if (c->dev->kind == CFG_NET && cfg_channel_antispoof(c, spoof, sizeof(spoof)) >= 0)
 			snprintf(mac, sizeof(mac),

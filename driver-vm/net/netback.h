@@ -20,6 +20,7 @@
 #ifndef DDVM_NETBACK_H
 #define DDVM_NETBACK_H
 
+#include <linux/in6.h>
 #include <linux/netdevice.h>
 #include <linux/workqueue.h>
 #include "ddvm_ivshmem.h"
@@ -47,15 +48,16 @@
 struct netback_switch;
 
 /*
- * Anti-spoofing (switch.c): what a client may send as its own, from the supervisor's
+ * Anti-spoofing (antispoof.c): what a client may send as its own, from the supervisor's
  * channel list (the device's `antispoof` and `ip` keys, docs/net.md). OFF: anything
  * (a bridge or router behind the channel); MAC: frames and ARP senders from the
- * client's MAC only (the default); IP: also ARP and IPv4 only, from its addresses.
+ * client's MAC only (the default); IP: also only ARP, IPv4 and (with IPv6 addresses
+ * listed) IPv6, from its addresses.
  */
 enum netback_antispoof { NETBACK_ANTISPOOF_MAC, NETBACK_ANTISPOOF_OFF, NETBACK_ANTISPOOF_IP };
-#define NETBACK_ANTISPOOF_MAX_IP 8 /* IPv4 prefixes per client (supervisor: the same) */
+#define NETBACK_ANTISPOOF_MAX_IP 8 /* prefixes per client, IPv4 and IPv6 (supervisor: same) */
 
-/* why a frame was dropped (switch.c, antispoof_reasons) */
+/* why a frame was dropped (antispoof.c, antispoof_reasons) */
 enum {
 	ANTISPOOF_SRC_MAC,
 	ANTISPOOF_ARP_MAC,
@@ -63,14 +65,21 @@ enum {
 	ANTISPOOF_ARP_KIND,
 	ANTISPOOF_IP_SRC,
 	ANTISPOOF_IP_BAD,
+	ANTISPOOF_IP6_SRC,
+	ANTISPOOF_IP6_BAD,
+	ANTISPOOF_ND_TARGET,
+	ANTISPOOF_ND_LLADDR,
+	ANTISPOOF_ROUTER,
 	ANTISPOOF_PROTO,
 	NETBACK_ANTISPOOF_REASONS
 };
 
 struct netback_antispoof_policy {
 	enum netback_antispoof mode;
-	unsigned int n_ip;
+	unsigned int n_ip, n_ip6;
 	__be32 net[NETBACK_ANTISPOOF_MAX_IP], mask[NETBACK_ANTISPOOF_MAX_IP];
+	struct in6_addr net6[NETBACK_ANTISPOOF_MAX_IP];
+	u8 plen6[NETBACK_ANTISPOOF_MAX_IP];
 };
 
 struct netback_stats {
@@ -171,9 +180,12 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb);
 void port_deliver(struct netback_port *p, struct sk_buff *skb);
 void port_drain(struct netback_port *p);
 void port_backlog_purge(struct netback_port *p);
-int antispoof_parse(struct netback_antispoof_policy *pol, const char *s);
 int switch_notifier_register(void);
 void switch_notifier_unregister(void);
+
+/* antispoof.c */
+int antispoof_parse(struct netback_antispoof_policy *pol, const char *s);
+bool antispoof_ok(struct netback_port *from, struct sk_buff *skb);
 
 /* netback.c */
 void port_break(struct netback_port *p, const char *why);

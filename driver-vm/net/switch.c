@@ -15,20 +15,12 @@
  * rest are dropped and counted (tx_storm_drops). Frames from the wire are not limited:
  * the LAN is the NIC's, not one client's.
  *
- * Anti-spoofing: a client sends only as itself (as Xen's vif antispoofing rules and
- * libvirt's clean-traffic filter do), else one client answering ARP for another's
- * address takes that address's traffic from the wire and from the other clients.
- * Checked before anything else on its way, for frames to the wire and to other clients
- * alike, on the skb's linear part (a copy the client can no longer change; at least
- * DDVM_NET_COPYBREAK bytes, more than the headers read here).
+ * Anti-spoofing (antispoof.c): what a client sends as someone else is dropped before
+ * anything else looks at it, on its way to the wire and to other clients alike.
  */
 #include <linux/module.h>
 #include <linux/etherdevice.h>
-#include <linux/if_arp.h>
 #include <linux/if_vlan.h>
-#include <linux/inet.h>
-#include <linux/ip.h>
-#include <linux/udp.h>
 #include <linux/rtnetlink.h>
 #include "netback.h"
 #include "ddvm_net_skb.h"
@@ -73,161 +65,6 @@ static bool storm_ok(struct netback_port *from)
 	}
 	from->storm_tokens--;
 	return true;
-}
-
-/*
- * Parse a channels entry's ANTISPOOF field (ddvm_ivshmem.h): "" or "mac" (the
- * default), "off", or "ip:" and 1 to NETBACK_ANTISPOOF_MAX_IP IPv4 prefixes
- * "A.B.C.D[/N]" joined by '+'. Returns 0, or -EINVAL (POL then unchanged).
- */
-int antispoof_parse(struct netback_antispoof_policy *pol, const char *s)
-{
-	struct netback_antispoof_policy p = { .mode = NETBACK_ANTISPOOF_MAC };
-	const char *end;
-
-	if (!strcmp(s, "off"))
-		p.mode = NETBACK_ANTISPOOF_OFF;
-	else if (!strncmp(s, "ip:", 3))
-		p.mode = NETBACK_ANTISPOOF_IP;
-	else if (*s && strcmp(s, "mac"))
-		return -EINVAL;
-	for (s += p.mode == NETBACK_ANTISPOOF_IP ? 3 : strlen(s); *s; s = end + 1) {
-		unsigned int len = 32;
-		__be32 a;
-
-		if (p.n_ip == NETBACK_ANTISPOOF_MAX_IP || !in4_pton(s, -1, (u8 *)&a, -1, &end))
-			return -EINVAL;
-		if (*end == '/') {
-			if (end[1] < '0' || end[1] > '9')
-				return -EINVAL;
-			len = simple_strtoul(end + 1, (char **)&end, 10);
-			if (len > 32)
-				return -EINVAL;
-		}
-		if (*end && *end != '+')
-			return -EINVAL;
-		p.mask[p.n_ip] = len ? htonl(~0u << (32 - len)) : 0;
-		p.net[p.n_ip] = a & p.mask[p.n_ip];
-		p.n_ip++;
-		if (!*end)
-			break;
-	}
-	if (p.mode == NETBACK_ANTISPOOF_IP && !p.n_ip)
-		return -EINVAL;
-	*pol = p;
-	return 0;
-}
-
-static bool antispoof_ip_ok(const struct netback_antispoof_policy *pol, __be32 a)
-{
-	unsigned int i;
-
-	for (i = 0; i < pol->n_ip; i++)
-		if ((a & pol->mask[i]) == pol->net[i])
-			return true;
-	return false;
-}
-
-/* ARP for IPv4 over Ethernet, as it follows the Ethernet header */
-struct antispoof_arp {
-	struct arphdr h;
-	u8 sha[ETH_ALEN];
-	__be32 spa;
-	u8 tha[ETH_ALEN];
-	__be32 tpa;
-} __packed;
-
-/* Why a frame is not the client's own (antispoof_why): one kernel-log line per reason
- * and 10 s, so that one kind of drop (IPv6 under antispoof = ip) hides no other. */
-static const char *const antispoof_reasons[NETBACK_ANTISPOOF_REASONS] = {
-	[ANTISPOOF_SRC_MAC] = "its source MAC is not the client's",
-	[ANTISPOOF_ARP_MAC] = "its ARP sender MAC is not the client's",
-	[ANTISPOOF_ARP_IP] = "its ARP sender address is not one of the client's",
-	[ANTISPOOF_ARP_KIND] = "an ARP that is not IPv4 over Ethernet (antispoof = ip)",
-	[ANTISPOOF_IP_SRC] = "its IPv4 source address is not one of the client's",
-	[ANTISPOOF_IP_BAD] = "a malformed IPv4 header (antispoof = ip)",
-	[ANTISPOOF_PROTO] = "neither ARP nor IPv4 (antispoof = ip passes only these)",
-};
-
-/*
- * Why FROM may not send skb (data at the Ethernet header) as its own (an index of
- * antispoof_reasons), or -1 when it may; *ADDR is the IPv4 address at fault (0: none).
- * MAC mode: the source MAC, and an Ethernet/IPv4 ARP's sender MAC, are the client's.
- * IP mode, also: only ARP and IPv4 (untagged), their sender / source address one of
- * the client's; 0.0.0.0 only in an ARP probe (RFC 5227) and in a DHCP client's request
- * (UDP to port 67), before the client has its address.
- */
-static int antispoof_why(const struct netback_port *from, const struct sk_buff *skb, __be32 *addr)
-{
-	const struct netback_antispoof_policy *pol = &from->spoof;
-	bool ip_mode = pol->mode == NETBACK_ANTISPOOF_IP;
-	const struct ethhdr *eth = eth_hdr(skb);
-
-	*addr = 0;
-	if (!ether_addr_equal(eth->h_source, from->mac))
-		return ANTISPOOF_SRC_MAC;
-	if (eth->h_proto == htons(ETH_P_ARP)) {
-		struct antispoof_arp buf;
-		const struct antispoof_arp *a =
-		    skb_header_pointer(skb, ETH_HLEN, sizeof(buf), &buf);
-
-		if (!a || a->h.ar_hrd != htons(ARPHRD_ETHER) || a->h.ar_pro != htons(ETH_P_IP) ||
-		    a->h.ar_hln != ETH_ALEN || a->h.ar_pln != 4)
-			return ip_mode ? ANTISPOOF_ARP_KIND : -1;
-		if (!ether_addr_equal(a->sha, from->mac))
-			return ANTISPOOF_ARP_MAC;
-		if (!ip_mode || antispoof_ip_ok(pol, a->spa) ||
-		    (!a->spa && a->h.ar_op == htons(ARPOP_REQUEST)))
-			return -1;
-		*addr = a->spa;
-		return ANTISPOOF_ARP_IP;
-	}
-	if (!ip_mode)
-		return -1;
-	if (eth->h_proto == htons(ETH_P_IP)) {
-		struct iphdr ibuf;
-		const struct iphdr *ip = skb_header_pointer(skb, ETH_HLEN, sizeof(ibuf), &ibuf);
-		struct udphdr ubuf;
-		const struct udphdr *udp;
-
-		if (!ip || ip->version != 4 || ip->ihl < 5)
-			return ANTISPOOF_IP_BAD;
-		if (antispoof_ip_ok(pol, ip->saddr))
-			return -1;
-		*addr = ip->saddr;
-		if (ip->saddr || ip->protocol != IPPROTO_UDP)
-			return ANTISPOOF_IP_SRC;
-		udp = skb_header_pointer(skb, ETH_HLEN + ip->ihl * 4, sizeof(ubuf), &ubuf);
-		return udp && udp->dest == htons(67) ? -1 : ANTISPOOF_IP_SRC;
-	}
-	return ANTISPOOF_PROTO;
-}
-
-/* May FROM send skb as its own? If not, count it and say so (once per reason and
- * 10 s). Called from FROM's tx path only. */
-static bool antispoof_ok(struct netback_port *from, const struct sk_buff *skb)
-{
-	unsigned long now = jiffies, *told;
-	__be32 addr;
-	int why;
-
-	if (from->spoof.mode == NETBACK_ANTISPOOF_OFF)
-		return true;
-	why = antispoof_why(from, skb, &addr);
-	if (why < 0)
-		return true;
-	port_stat_inc(from, tx_spoof_drops);
-	told = &from->spoof_told[why];
-	if (!*told || time_after(now, *told + 10 * HZ)) {
-		*told = now ? now : 1;
-		dev_info(&from->t.pdev->dev,
-			 "ddvm_netback: client %pM sent a frame that is not its own, dropped: %s "
-			 "(source %pM, %pI4, type %04x; antispoof; %llu dropped so far, told once "
-			 "per reason and 10 s)\n",
-			 from->mac, antispoof_reasons[why], eth_hdr(skb)->h_source, &addr,
-			 ntohs(eth_hdr(skb)->h_proto), READ_ONCE(from->st.tx_spoof_drops));
-	}
-	return false;
 }
 
 static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac)
@@ -458,7 +295,7 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 {
 	struct netback_switch *sw;
 	struct netback_port *q;
-	const u8 *dst = skb->data;
+	const u8 *dst;
 
 	rcu_read_lock();
 	sw = rcu_dereference(from->sw);
@@ -471,6 +308,7 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 		kfree_skb(skb);
 		goto out;
 	}
+	dst = skb->data; /* after the check, which may pull headers into a new head */
 	if (is_multicast_ether_addr(dst)) {
 		if (!storm_ok(from)) {
 			kfree_skb(skb);

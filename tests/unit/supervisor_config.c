@@ -254,7 +254,8 @@ static void test_antispoof(void **state)
 				   "[driver-vm d]\n"
 				   "[device nic0]\nvm = d\nkind = net\nbackend = user\n"
 				   "[device nic1]\nvm = d\nkind = net\nbackend = user\n"
-				   "ip = a=10.0.2.15 b=10.0.2.16,192.168.7.9/24\n"
+				   "ip = a=10.0.2.15,fd00:0:0:1a5::1/56 b=10.0.2.16,192.168.7.9/24,"
+				   "fd00::16\n"
 				   "antispoof_exempt = tb\n"
 				   "[device nic2]\nvm = d\nkind = net\nbackend = user\n"
 				   "antispoof = off\n"
@@ -275,17 +276,37 @@ static void test_antispoof(void **state)
 	assert_string_equal(cfg->channels[1].name, "nic1.a");
 	assert_int_equal(cfg->channels[1].antispoof, CFG_ANTISPOOF_IP);
 	cfg_channel_antispoof(&cfg->channels[1], buf, sizeof(buf));
-	assert_string_equal(buf, "ip:10.0.2.15/32");
+	assert_string_equal(buf, "ip:10.0.2.15/32+fd00:0:0:100::/56");
 	assert_string_equal(cfg->channels[2].name, "nic2.a");
 	cfg_channel_antispoof(&cfg->channels[2], buf, sizeof(buf));
 	assert_string_equal(buf, "off");
 	assert_string_equal(cfg->channels[3].name, "nic1.b");
 	cfg_channel_antispoof(&cfg->channels[3], buf, sizeof(buf));
-	assert_string_equal(buf, "ip:10.0.2.16/32+192.168.7.0/24");
+	assert_string_equal(buf, "ip:10.0.2.16/32+192.168.7.0/24+fd00::16/128");
 	assert_string_equal(cfg->channels[4].name, "nic1.tb");
 	assert_int_equal(cfg->channels[4].antispoof, CFG_ANTISPOOF_OFF);
 	/* too small a buffer is refused, not cut */
 	assert_int_equal(cfg_channel_antispoof(&cfg->channels[3], buf, 20), -1);
+	/* 8 of the longest IPv6 prefixes fit the size the header promises */
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg, "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+				    "[driver-vm d]\n[device n]\nvm = d\nkind = net\n"
+				    "ip = a=1111:2222:3333:4444:5555:6666:7777:8881/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8882/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8883/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8884/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8885/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8886/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8887/127,"
+				    "1111:2222:3333:4444:5555:6666:7777:8889/127\n"
+				    "[client-vm a]\ndevices = n\n"),
+			 0);
+	{
+		char big[400];
+		int n = cfg_channel_antispoof(&cfg->channels[0], big, sizeof(big));
+
+		assert_true(n > 300 && n <= 360);
+	}
 	free(cfg);
 }
 
@@ -741,9 +762,13 @@ static const struct bad bad[] = {
 	{ "ip leaves a client out", DRV NIC "ip = a=10.0.0.1\n" AB,
 	  "t.ini:5: [device n]: ip = gives b, a client of n, no address: add b=ADDRESS" },
 	{ "ip not an address", DRV NIC "ip = a=10.0.0.1 b=10.0.0.300\n" AB,
-	  "t.ini:5: [device n]: ip = b=...: '10.0.0.300' is not an IPv4 address or prefix" },
+	  "t.ini:5: [device n]: ip = b=...: '10.0.0.300' is not an IP address or prefix" },
 	{ "ip prefix too long", DRV NIC "ip = a=10.0.0.1/33 b=10.0.0.2\n" AB,
-	  "t.ini:5: [device n]: ip = a=...: '10.0.0.1/33' is not an IPv4 address" },
+	  "t.ini:5: [device n]: ip = a=...: '10.0.0.1/33' is not an IP address" },
+	{ "ip IPv6 prefix too long", DRV NIC "ip = a=fd00::1/129 b=10.0.0.2\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: 'fd00::1/129' is not an IP address" },
+	{ "IPv6 shared by two clients", DRV NIC "ip = a=fd00::1,10.0.0.1 b=fd00::/64,10.0.0.2\n" AB,
+	  "t.ini:5: [device n]: ip =: fd00::1/128 of a and fd00::/64 of b overlap" },
 	{ "ip entry without =", DRV NIC "ip = a 10.0.0.1\n" AB,
 	  "t.ini:5: [device n]: ip = ... a ...: expected CLIENT=ADDRESS[,ADDRESS...]" },
 	{ "ip given twice to a client", DRV NIC "ip = a=10.0.0.1 a=10.0.0.3 b=10.0.0.2\n" AB,
