@@ -71,12 +71,31 @@ static int parse_prefix(const char *s, struct cfg_ip_prefix *p)
 			return -1;
 	}
 	p->len = (uint8_t)len;
-	for (i = 0; i < max / 8; i++)
-		if (i * 8 >= len)
-			p->addr[i] = 0;
-		else if (i * 8 + 8 > len)
-			p->addr[i] &= (uint8_t)(0xff00 >> (len - i * 8));
+	for (i = 0; i < max / 8; i++) {
+		uint8_t keep = i * 8 >= len	 ? 0
+			       : i * 8 + 8 > len ? (uint8_t)(0xff00 >> (len - i * 8))
+						 : 0xff;
+
+		if (p->addr[i] & ~keep)
+			return -2; /* host bits set: 10.0.2.15/24 */
+	}
 	return 0;
+}
+
+/* Not an address a client sends from: unspecified, loopback, multicast, broadcast. */
+static const char *not_unicast(const struct cfg_ip_prefix *p)
+{
+	static const uint8_t any[16], loop6[16] = { [15] = 1 }, bcast[4] = { 255, 255, 255, 255 };
+
+	if (!memcmp(p->addr, any, p->v6 ? 16 : 4))
+		return "the unspecified address";
+	if (p->v6 ? !memcmp(p->addr, loop6, 16) : p->addr[0] == 127)
+		return "a loopback address";
+	if (p->v6 ? p->addr[0] == 0xff : (p->addr[0] & 0xf0) == 0xe0)
+		return "a multicast address";
+	if (!p->v6 && p->len == 32 && !memcmp(p->addr, bcast, 4))
+		return "the broadcast address";
+	return NULL;
 }
 
 /* Do X and Y (one family) have an address in common: equal in their shorter prefix? */
@@ -106,6 +125,7 @@ static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, ch
 {
 	char *eq = strchr(entry, '='), *list, *item, *save = NULL, users[256];
 	struct cfg_channel *ch;
+	unsigned k;
 
 	if (!eq || eq == entry || !eq[1]) {
 		cfg_dev_error(cfg, f, d, d->ip_line,
@@ -146,13 +166,39 @@ static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, ch
 				      entry, CFG_ANTISPOOF_MAX_IP);
 			return;
 		}
-		if (parse_prefix(item, &ch->ip[ch->nr_ip])) {
+		struct cfg_ip_prefix *p = &ch->ip[ch->nr_ip];
+		const char *what;
+		char net[INET6_ADDRSTRLEN + 4];
+		int rc = parse_prefix(item, p);
+
+		if (rc == -2) {
+			*strchr(item, '/') = '\0';
+			for (k = 0; k < 16; k++) /* the prefix the user may have meant */
+				p->addr[k] &=
+				    (uint8_t)(k * 8 >= p->len	   ? 0
+					      : k * 8 + 8 > p->len ? 0xff00 >> (p->len - k * 8)
+								   : 0xff);
+			format_prefix(p, net, sizeof(net));
+			cfg_dev_error(cfg, f, d, d->ip_line,
+				      "ip = %s=...: %s/%u has host bits set; give %s for that one "
+				      "address, or %s for every address of the prefix (the "
+				      "gateway's too)",
+				      entry, item, p->len, item, net);
+			return;
+		}
+		if (rc) {
 			cfg_dev_error(
 			    cfg, f, d, d->ip_line,
 			    "ip = %s=...: '%s' is not an IP address or prefix (A.B.C.D or "
 			    "A.B.C.D/N, N 0-32; X:X::X or X:X::X/N, N 0-128)",
 			    entry, item);
-			ch->nr_ip = 0;
+			return;
+		}
+		what = not_unicast(p);
+		if (what) {
+			cfg_dev_error(cfg, f, d, d->ip_line,
+				      "ip = %s=...: %s is %s, not one a client sends from", entry,
+				      item, what);
 			return;
 		}
 		ch->nr_ip++;
@@ -192,6 +238,7 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 	enum cfg_antispoof mode = d->antispoof;
 	char *tok, *save = NULL, buf[CFG_PROPS_MAX], users[256];
 	unsigned i;
+	int errors;
 
 	if (d->kind != CFG_NET) {
 		int line = d->antispoof_line ? d->antispoof_line
@@ -239,8 +286,11 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 		return;
 	snprintf(buf, sizeof(buf), "%s", d->ip);
 	save = NULL;
+	errors = cfg->nr_errors;
 	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
 		ip_entry(cfg, f, d, tok);
+	if (cfg->nr_errors != errors)
+		return; /* not also what follows from a bad entry (a client "without" addresses) */
 	for (i = 0; i < cfg->nr_channels; i++) {
 		const struct cfg_channel *ch = &cfg->channels[i];
 

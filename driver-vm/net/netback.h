@@ -166,11 +166,30 @@ struct netback_zc {
 	u32 idx; /* the tx ring index it came from */
 };
 
+/*
+ * MACs learned behind a client that is not checked (antispoof off or exempt: a bridge
+ * or macvlan in a client VM, ddvm-tapbridge's TAP on a host bridge), as a bridge's
+ * forwarding database: frames to them go to that client. Bounded (the oldest entry
+ * makes room), aged like a bridge's (300 s). A client's own (channel) MAC is never
+ * learned elsewhere: it is looked up first and refused as a learned address.
+ */
+#define SWITCH_FDB_SIZE 256
+#define SWITCH_FDB_AGE	(300 * HZ)
+
+struct switch_fdb {
+	u8 mac[ETH_ALEN];
+	struct netback_port *port; /* NULL: free */
+	unsigned long seen;	   /* jiffies */
+};
+
 struct netback_switch {
 	struct list_head node;	/* in the global list (rtnl) */
 	struct net_device *nic; /* held */
 	struct list_head ports; /* struct netback_port (rtnl; RCU readers) */
 	int nports;
+	spinlock_t fdb_lock;   /* fdb; a port leaving purges its entries under it */
+	unsigned int fdb_used; /* entries with a port (written under fdb_lock) */
+	struct switch_fdb fdb[SWITCH_FDB_SIZE];
 };
 
 /* switch.c */

@@ -77,6 +77,83 @@ static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac
 	return NULL;
 }
 
+/* The port a learned MAC is behind, or NULL. Under rcu_read_lock (a port leaving
+ * purges its entries before it waits for readers). */
+static struct netback_port *fdb_find(struct netback_switch *sw, const u8 *mac)
+{
+	struct netback_port *p = NULL;
+	unsigned int i;
+
+	if (!READ_ONCE(sw->fdb_used)) /* nothing learned: the usual case, no lock */
+		return NULL;
+	spin_lock_bh(&sw->fdb_lock);
+	for (i = 0; i < SWITCH_FDB_SIZE; i++) {
+		struct switch_fdb *e = &sw->fdb[i];
+
+		if (e->port && ether_addr_equal(e->mac, mac)) {
+			if (time_before(jiffies, e->seen + SWITCH_FDB_AGE))
+				p = e->port;
+			break;
+		}
+	}
+	spin_unlock_bh(&sw->fdb_lock);
+	return p;
+}
+
+/* FROM (not checked: antispoof off or exempt) sent from MAC: frames to MAC go to it.
+ * An entry of MAC is refreshed (or moves to FROM); else a free or aged-out entry, else
+ * the oldest, takes it. */
+static void fdb_learn(struct netback_switch *sw, struct netback_port *from, const u8 *mac)
+{
+	struct switch_fdb *e, *hit = NULL, *free = NULL, *oldest = NULL;
+	unsigned long now = jiffies;
+	unsigned int i;
+
+	spin_lock_bh(&sw->fdb_lock);
+	for (i = 0; i < SWITCH_FDB_SIZE; i++) {
+		e = &sw->fdb[i];
+		if (e->port && ether_addr_equal(e->mac, mac)) {
+			hit = e;
+			break;
+		}
+		if (!e->port || !time_before(now, e->seen + SWITCH_FDB_AGE)) {
+			if (!free)
+				free = e;
+		} else if (!oldest || time_before(e->seen, oldest->seen)) {
+			oldest = e;
+		}
+	}
+	e = hit ? hit : free ? free : oldest;
+	if (!e->port)
+		WRITE_ONCE(sw->fdb_used, sw->fdb_used + 1);
+	ether_addr_copy(e->mac, mac);
+	e->port = from;
+	e->seen = now;
+	spin_unlock_bh(&sw->fdb_lock);
+}
+
+/* P leaves SW: forget what was learned behind it (then the caller waits for readers). */
+static void fdb_purge(struct netback_switch *sw, struct netback_port *p)
+{
+	unsigned int i;
+
+	spin_lock_bh(&sw->fdb_lock);
+	for (i = 0; i < SWITCH_FDB_SIZE; i++)
+		if (sw->fdb[i].port == p) {
+			sw->fdb[i].port = NULL;
+			WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
+		}
+	spin_unlock_bh(&sw->fdb_lock);
+}
+
+/* The client that owns MAC: by its channel's MAC, else learned behind an unchecked one. */
+static struct netback_port *switch_lookup(struct netback_switch *sw, const u8 *mac)
+{
+	struct netback_port *p = switch_find(sw, mac);
+
+	return p ? p : fdb_find(sw, mac);
+}
+
 /* A backlogged frame's descriptor template lives in its skb's control block. */
 #define PORT_CB(skb) ((struct ddvm_net_desc *)(skb)->cb)
 
@@ -308,7 +385,10 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 		kfree_skb(skb);
 		goto out;
 	}
-	dst = skb->data; /* after the check, which may pull headers into a new head */
+	dst = skb->data;
+	if (from->spoof.mode == NETBACK_ANTISPOOF_OFF && is_valid_ether_addr(dst + ETH_ALEN) &&
+	    !ether_addr_equal(dst + ETH_ALEN, from->mac) && !switch_find(sw, dst + ETH_ALEN))
+		fdb_learn(sw, from, dst + ETH_ALEN); /* a bridge or macvlan behind FROM */
 	if (is_multicast_ether_addr(dst)) {
 		if (!storm_ok(from)) {
 			kfree_skb(skb);
@@ -320,7 +400,7 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 		switch_xmit(sw, from, skb);
 		goto out;
 	}
-	q = switch_find(sw, dst);
+	q = switch_lookup(sw, dst);
 	if (!q) {
 		switch_xmit(sw, from, skb);
 		goto out;
@@ -361,7 +441,7 @@ static rx_handler_result_t switch_rx(struct sk_buff **pskb)
 		list_for_each_entry_rcu(q, &sw->ports, sw_node)
 			port_deliver(q, skb);
 	} else {
-		q = switch_find(sw, dst);
+		q = switch_lookup(sw, dst);
 		if (q)
 			port_deliver(q, skb);
 	}
@@ -379,6 +459,7 @@ static struct netback_switch *switch_create(struct net_device *nic)
 	if (!sw)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&sw->ports);
+	spin_lock_init(&sw->fdb_lock);
 	sw->nic = nic;
 	if (nic_mtu && nic->mtu != nic_mtu) {
 		err = dev_set_mtu(nic, nic_mtu);
@@ -447,6 +528,7 @@ void switch_port_detach(struct netback_port *p)
 		return;
 	RCU_INIT_POINTER(p->sw, NULL);
 	list_del_rcu(&p->sw_node);
+	fdb_purge(sw, p);
 	if (--sw->nports == 0)
 		switch_destroy(sw);
 	synchronize_net(); /* no frame is on its way into p any more */

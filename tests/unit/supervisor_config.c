@@ -254,7 +254,7 @@ static void test_antispoof(void **state)
 				   "[driver-vm d]\n"
 				   "[device nic0]\nvm = d\nkind = net\nbackend = user\n"
 				   "[device nic1]\nvm = d\nkind = net\nbackend = user\n"
-				   "ip = a=10.0.2.15,fd00:0:0:1a5::1/56 b=10.0.2.16,192.168.7.9/24,"
+				   "ip = a=10.0.2.15,fd00:0:0:100::/56 b=10.0.2.16,192.168.7.0/24,"
 				   "fd00::16\n"
 				   "antispoof_exempt = tb\n"
 				   "[device nic2]\nvm = d\nkind = net\nbackend = user\n"
@@ -291,14 +291,14 @@ static void test_antispoof(void **state)
 	memset(cfg, 0, sizeof(*cfg));
 	assert_int_equal(parse(cfg, "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
 				    "[driver-vm d]\n[device n]\nvm = d\nkind = net\n"
-				    "ip = a=1111:2222:3333:4444:5555:6666:7777:8881/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8882/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8883/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8884/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8885/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8886/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8887/127,"
-				    "1111:2222:3333:4444:5555:6666:7777:8889/127\n"
+				    "ip = a=1111:2222:3333:4444:5555:6666:7777:8881/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8882/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8883/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8884/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8885/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8886/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8887/128,"
+				    "1111:2222:3333:4444:5555:6666:7777:8889/128\n"
 				    "[client-vm a]\ndevices = n\n"),
 			 0);
 	{
@@ -765,6 +765,21 @@ static const struct bad bad[] = {
 	  "t.ini:5: [device n]: ip = b=...: '10.0.0.300' is not an IP address or prefix" },
 	{ "ip prefix too long", DRV NIC "ip = a=10.0.0.1/33 b=10.0.0.2\n" AB,
 	  "t.ini:5: [device n]: ip = a=...: '10.0.0.1/33' is not an IP address" },
+	{ "ip with host bits set", DRV NIC "ip = a=10.0.2.15/24 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: 10.0.2.15/24 has host bits set; give 10.0.2.15 for "
+	  "that one address, or 10.0.2.0/24 for every address of the prefix" },
+	{ "ip IPv6 with host bits set", DRV NIC "ip = a=fd00::15/64 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: fd00::15/64 has host bits set; give fd00::15 for "
+	  "that one address, or fd00::/64" },
+	{ "ip multicast", DRV NIC "ip = a=224.0.0.1 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: 224.0.0.1 is a multicast address, not one a client "
+	  "sends from" },
+	{ "ip unspecified", DRV NIC "ip = a=0.0.0.0 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: 0.0.0.0 is the unspecified address" },
+	{ "ip loopback", DRV NIC "ip = a=::1 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: ::1 is a loopback address" },
+	{ "ip broadcast", DRV NIC "ip = a=255.255.255.255 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: 255.255.255.255 is the broadcast address" },
 	{ "ip IPv6 prefix too long", DRV NIC "ip = a=fd00::1/129 b=10.0.0.2\n" AB,
 	  "t.ini:5: [device n]: ip = a=...: 'fd00::1/129' is not an IP address" },
 	{ "IPv6 shared by two clients", DRV NIC "ip = a=fd00::1,10.0.0.1 b=fd00::/64,10.0.0.2\n" AB,
@@ -887,6 +902,11 @@ static void test_no_knock_on_errors(void **state)
 	assert_non_null(strstr(cfg->errors,
 			       "t.ini:6: [device n]: tap = a-name-of-twenty-chars: expected an "
 			       "interface name of 1 to 15 characters"));
+	/* a bad address in ip =: one error, not also "ip = gives a ... no address" */
+	memset(cfg, 0, sizeof(*cfg));
+	assert_int_equal(parse(cfg, DRV NIC "ip = a=10.0.2.256 b=10.0.2.16\n" AB), -EINVAL);
+	assert_int_equal(cfg->nr_errors, 1);
+	assert_non_null(strstr(cfg->errors, "'10.0.2.256' is not an IP address"));
 	free(cfg);
 }
 

@@ -8,7 +8,8 @@
 # Anti-spoofing: a claims b's IP address (gratuitous ARP, pings from it) and sends from
 # a second MAC (macvlan): every such frame is dropped and counted (tx_spoof_drops), the
 # driver VM's log says why, and b still reaches the gateway; the same for b's IPv6
-# address (b asking for it never reaches a).
+# address (b asking for it never reaches a). A macvlan behind a's second, unchecked
+# NIC (antispoof = off) is answered (the switch learns its MAC).
 # Storm control: b floods broadcast pings for 3 s; a receives at most ddvm_netback's
 # storm_pps (1000) a second of them plus a second's burst, the rest count as b's
 # tx_storm_drops, and a still reaches the gateway; then, with storm_pps = 0 in the
@@ -17,12 +18,17 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
 
-# the example's addresses, and IPv6 ones (fd00:dd::/64, a static prefix of the test's)
+# the example's addresses, and IPv6 ones (fd00:dd::/64, a static prefix of the test's);
+# and a second NIC for a, unchecked (antispoof = off), for a macvlan behind it
 sup_example shared shared-nic -e "/^\[driver-vm drv\]/a boot_timeout_ms = 180000" \
 	-e "/^\[client-vm [ab]\]/a boot_timeout_ms = 180000" \
+	-e '/^\[client-vm a\]/i [device nic1]\nvm = drv\nkind = net\nmodel = e1000\nbackend = user\nantispoof = off\n' \
+	-e '/^\[client-vm a\]/,/^\[/s/^devices = nic0$/devices = nic0, nic1/' \
 	-e "s/^ip      = a=10.0.2.15 b=10.0.2.16$/ip = a=10.0.2.15,fd00:dd::15 b=10.0.2.16,fd00:dd::16,fd00:dd::26/"
-grep -q '^ip = a=10.0.2.15,fd00:dd::15 b=10.0.2.16,fd00:dd::16,fd00:dd::26$' "$T/shared.ini" ||
-	t_fail "examples/shared-nic.ini no longer has the ip = line this test extends"
+if ! grep -q '^ip = a=10.0.2.15,fd00:dd::15 b=10.0.2.16,fd00:dd::16,fd00:dd::26$' "$T/shared.ini" ||
+	! grep -q '^devices = nic0, nic1$' "$T/shared.ini"; then
+	t_fail "examples/shared-nic.ini no longer has the ip = and devices = lines this test extends"
+fi
 sup_up "$T/shared.ini"
 sup_wait_log 'a: state booting -> running' 180
 sup_wait_log 'b: state booting -> running' 180
@@ -131,6 +137,15 @@ grep -aq 'dropped: its IPv6 source address is not one of the client.s' "$T/spoof
 	{ cat "$T/spoof-dmesg.out"; t_fail "the driver VM's kernel log does not say why a's IPv6 frames from b's address were dropped"; }
 grep -a 'not its own' "$T/spoof-dmesg.out" | sed 's/^/drv: /'
 t_log "b's tx_spoof_drops: $(sup_chan_field nic0.b counters | jq '.tx_spoof_drops // 0')"
+
+# An unchecked client (antispoof = off, or listed in antispoof_exempt) with a second
+# MAC behind its channel (a macvlan, as containers have): the switch learns that MAC
+# from its frames and delivers the answers to it (before, they were dropped as for an
+# unknown MAC: 0 of a trial's ARP replies arrived).
+out=$(sup_console_cmd a 60 'modprobe macvlan && ip link set eth1 up && ip link add mv1 link eth1 type macvlan mode bridge && ip link set mv1 up && ip addr add 10.0.2.30/24 dev mv1 && ping -c 3 -W 3 -I mv1 10.0.2.2; ip link del mv1') ||
+	{ echo "$out"; t_fail "a's macvlan behind its unchecked channel (nic1) got no answer"; }
+t_log "a's macvlan behind nic1 -> 10.0.2.2: $(echo "$out" | grep -a 'packets transmitted')"
+[ "$(sup_chan_field nic1.a counters | jq '.tx_spoof_drops // 0')" = 0 ] || t_fail "nic1.a (antispoof = off) counted spoofed frames"
 
 # flood VM: broadcast pings from b for 3 s; prints "SENT RECEIVED-BY-a DROPPED"
 flood() {
