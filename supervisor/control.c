@@ -412,25 +412,33 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 	const char *problem = s->told ? s->problem : s->mtu_problem;
 	json_t *queues = json_array();
 	struct channel_stats st;
+	char mac[18], spoof[400];
+	int net = cc->dev->kind == CFG_NET;
 	unsigned q;
 
+	/* net: the client's MAC and anti-spoofing policy, as the driver VM was told */
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", cc->mac[0], cc->mac[1],
+		 cc->mac[2], cc->mac[3], cc->mac[4], cc->mac[5]);
+	if (!net || cfg_channel_antispoof(cc, spoof, sizeof(spoof)) < 0)
+		spoof[0] = '\0';
 	channel__stats(&sup->channels[i], &st);
 	for (q = 0; q < st.num_queues; q++)
 		json_array_append_new(
 		    queues, json_pack("{s:I, s:I}", "requests", (json_int_t)st.queue_requests[q],
 				      "responses", (json_int_t)st.queue_responses[q]));
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, "
+	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I, s:I, s:o, s:o, s:o}",
 	    "name", cc->name, "kind", cfg_kind_name(cc->dev->kind), "device", cc->dev->name,
-	    "client", cc->client->name, "epoch", (json_int_t)st.epoch, "driver_up", st.driver_up,
-	    "client_up", st.client_up, "backend_state", channel_state_name(st.backend_state),
-	    "frontend_state", channel_state_name(st.frontend_state), "backend_epoch",
-	    (json_int_t)st.backend_epoch, "frontend_epoch", (json_int_t)st.frontend_epoch, "health",
-	    (json_int_t)st.health_beats, "requests", (json_int_t)st.requests, "responses",
-	    (json_int_t)st.responses, "errors", (json_int_t)st.errors, "claim_resets",
-	    (json_int_t)st.claim_resets, "problem", json_str_or_null(problem), "counters",
-	    counters__json(&st.counters), "queues", queues);
+	    "client", cc->client->name, "mac", net ? json_string(mac) : json_null(), "antispoof",
+	    spoof[0] ? json_string(spoof) : json_null(), "epoch", (json_int_t)st.epoch, "driver_up",
+	    st.driver_up, "client_up", st.client_up, "backend_state",
+	    channel_state_name(st.backend_state), "frontend_state",
+	    channel_state_name(st.frontend_state), "backend_epoch", (json_int_t)st.backend_epoch,
+	    "frontend_epoch", (json_int_t)st.frontend_epoch, "health", (json_int_t)st.health_beats,
+	    "requests", (json_int_t)st.requests, "responses", (json_int_t)st.responses, "errors",
+	    (json_int_t)st.errors, "claim_resets", (json_int_t)st.claim_resets, "problem",
+	    json_str_or_null(problem), "counters", counters__json(&st.counters), "queues", queues);
 }
 
 /* `ddvm status --json`: field names are an interface (docs/supervisor.md). */

@@ -88,6 +88,9 @@ wait_spoof_drops() {
 	done
 	echo "$n"
 }
+[ "$(sup_chan_field nic0.b antispoof)" = "ip:10.0.2.16/32+fd00:dd::16/128+fd00:dd::26/128" ] ||
+	t_fail "status --json: nic0.b's antispoof is $(sup_chan_field nic0.b antispoof)"
+[ "$(sup_chan_field nic0.a mac)" = "$mac_a" ] || t_fail "status --json: nic0.a's mac is not a's ($mac_a)"
 s0=$(spoof_drops)
 sup_console_cmd a 60 'ip addr add 10.0.2.16/32 dev eth0 && arping -U -c 3 -w 4 -I eth0 -s 10.0.2.16 10.0.2.2; ping -c 2 -W 2 -I 10.0.2.16 10.0.2.2; ip addr del 10.0.2.16/32 dev eth0' >"$T/spoof.out" ||
 	{ cat "$T/spoof.out"; t_fail "a: claiming b's address failed to run"; }
