@@ -72,7 +72,13 @@ $(BUILD)/tests/unit/libddvm_pong_san: tests/unit/test_libddvm_pong.c clients/com
 .PHONY: libddvm clients clients-tests
 libddvm: $(LIBDDVM) $(LIBDDVM_SAN)
 clients: libddvm $(CLIENT_BINS)
-clients-tests: $(LIBDDVM_UNIT)
+clients-tests: $(LIBDDVM_UNIT) $(BUILD)/tests/bin/spoof_frames
+
+# A hostile host client of a net channel: hand-made frames (tests/vm/test_net_antispoof.sh)
+$(BUILD)/tests/bin/spoof_frames: tests/vm/spoof_frames.c $(LIBDDVM) $(LIBDDVM_HDRS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LIBDDVM_CFLAGS) -o $@ $< $(LIBDDVM)
 ALL_TARGETS += clients
 CHECK_DEPS  += clients-tests
 .SECONDARY: $(LIBDDVM_OBJS) $(LIBDDVM_SAN_OBJS)

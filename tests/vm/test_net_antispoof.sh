@@ -1,0 +1,96 @@
+#!/bin/bash
+# timeout: 240
+# Anti-spoofing, frame by frame (driver-vm/net/antispoof.c; docs/net.md,
+# "Anti-spoofing"). A hostile host client (tests/vm/spoof_frames.c, libddvm) sends
+# hand-made frames no kernel would build through two channels of `ddvm up`: nic0 with
+# `ip = h=10.9.0.5,fd00:9::5` (antispoof = ip) and nic1 with `antispoof = mac`. Each
+# set either must be dropped, frame for frame (the channel's tx_spoof_drops grows by
+# exactly the set's size), or must pass (a pass set followed by a drop set as a marker
+# adds only the marker's frames). ip, to be dropped: another source MAC, ARP with
+# another sender address / sender MAC / from 0.0.0.0 as a reply / not IPv4 over
+# Ethernet, IPv4 from another address / from 0.0.0.0 not to DHCP / malformed, tagged
+# ARP, IPv6 from another address / from :: outside DAD, a neighbour advertisement for
+# another's address from its own link-local address, a solicitation with another
+# MAC in its link-layer option, a router advertisement, a malformed option, another
+# ethertype (16). To pass: ARP request and probe, IPv4 from its address and a DHCP
+# request, IPv6 from its address and its link-local one, DAD, its own advertisement,
+# solicitations, an MLDv2 report behind a hop-by-hop header (11). mac: another source
+# MAC and ARP sender MAC are dropped; address claims pass. The driver VM's log names
+# every one of the 12 reasons. About 30 s under TCG (one driver VM, no client VM).
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
+command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
+SPOOF=$BUILD/tests/bin/spoof_frames
+t_need_file "$SPOOF"
+
+sup_config as <<'INI'
+[driver-vm drv]
+memory = 256M
+boot_timeout_ms = 180000
+
+[device nic0]
+vm      = drv
+kind    = net
+model   = e1000
+backend = user
+ip      = h=10.9.0.5,fd00:9::5
+
+[device nic1]
+vm        = drv
+kind      = net
+model     = e1000
+backend   = user
+antispoof = mac
+
+[host-client h]
+devices = nic0, nic1
+INI
+sup_up "$T/as.ini"
+sup_wait_log 'drv: state booting -> running' 180
+sup_wait_chan nic0.h backend_state ready 60
+sup_wait_chan nic1.h backend_state ready 60
+
+drops() { sup_chan_field "$1" counters | jq '.tx_spoof_drops // 0'; }
+# send CHANNEL SET: the set's frames through CHANNEL; prints how many
+send() {
+	local out
+	out=$("$SPOOF" --sock "$DDVM_RUNDIR/channels/$1.client.sock" --ip 10.9.0.5 --ip6 fd00:9::5 \
+		--other 10.9.0.6 --other6 fd00:9::6 --set "$2" 2>&1) || { echo "$out" >&2; t_fail "spoof_frames --set $2 on $1 failed"; }
+	echo "${out#sent }"
+}
+# expect CHANNEL N: until CHANNEL's tx_spoof_drops reach N (published about once a
+# second), then it must be exactly N
+expect() {
+	local n
+	for _ in $(seq 100); do
+		n=$(drops "$1")
+		((n >= $2)) && break
+		sleep 0.1
+	done
+	[ "$n" = "$2" ] || t_fail "$1: tx_spoof_drops $n, expected $2 ($3)"
+	t_log "$1: tx_spoof_drops $n ($3)"
+}
+
+check_channel() { # CHANNEL DROP-SET PASS-SET
+	local base nd np
+	base=$(drops "$1")
+	nd=$(send "$1" "$2")
+	expect "$1" $((base + nd)) "$nd frames of $2 dropped"
+	np=$(send "$1" "$3")
+	send "$1" "$2" >/dev/null # the marker: dropped again, and nothing of the pass set
+	expect "$1" $((base + 2 * nd)) "$np frames of $3 passed"
+}
+check_channel nic0.h ip-drop ip-pass
+check_channel nic1.h mac-drop mac-pass
+
+sup_console_cmd drv 20 'dmesg | grep "not its own"' >"$T/dmesg.out" || true
+for why in "its source MAC is not" "its ARP sender MAC is not" "its ARP sender address is not" \
+	"an ARP that is not IPv4 over Ethernet" "its IPv4 source address is not" "a malformed IPv4 header" \
+	"its IPv6 source address is not" "a malformed IPv6 packet" "a neighbour advertisement for an address not" \
+	"a neighbour discovery link-layer address not" "a router advertisement or redirect" "neither ARP, IPv4 nor IPv6"; do
+	grep -aq "dropped: $why" "$T/dmesg.out" || { cat "$T/dmesg.out"; t_fail "the driver VM's log never said: $why"; }
+done
+t_log "the driver VM's log named all 12 reasons; e.g. $(grep -a -m1 'neighbour advertisement' "$T/dmesg.out")"
+[ "$(sup_vm_field drv restarts)" = 0 ] || t_fail "the driver VM restarted"
+! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
+echo SUCCESS
