@@ -21,55 +21,67 @@ module_param(doorbell_guard, bool, 0644);
 MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (default on)");
 
 /*
- * Driver VM: the channels the supervisor gave this VM, one entry per channel,
- * "BDF,KIND,TARGET[,MAC[,ANTISPOOF]]" separated by ';' (images/init.sh builds it from fw_cfg
- * opt/ddvm/channels and passes it to each translation module, also for a later
- * modprobe through /etc/modprobe.d). KIND is net or blk; TARGET the PCI address of
- * the NIC or of the disk's controller; MAC the client's, net only.
+ * Driver VM: the channels the supervisor gave this VM, one array element per channel
+ * (elements separated by ','), each "BDF;KIND;TARGET[;MAC[;ANTISPOOF]]" (images/init.sh
+ * builds it from fw_cfg opt/ddvm/channels and passes it to each translation module,
+ * also for a later modprobe through /etc/modprobe.d). KIND is net or blk; TARGET the
+ * PCI address of the NIC or of the disk's controller; MAC the client's, net only;
+ * ANTISPOOF, net only, what the client may send as its own ("off", "mac" or
+ * "ip:PREFIX+...", netback.h). An array, not one string: the kernel takes at most 1024
+ * bytes for a string parameter, which one list of ~20 channels (fewer with address
+ * lists) would pass, and the module would not load at all; an element has that much.
  */
-static char *channels;
-module_param(channels, charp, 0444);
-MODULE_PARM_DESC(channels, "the supervisor's channel list: BDF,KIND,TARGET[,MAC[,ANTISPOOF]];... "
+#define DDVM_MAX_CHANNEL_LIST 64 /* the supervisor's CFG_MAX_CHANNELS */
+static char *channels[DDVM_MAX_CHANNEL_LIST];
+static unsigned int nr_channels;
+module_param_array(channels, charp, &nr_channels, 0444);
+MODULE_PARM_DESC(channels, "the supervisor's channel list: BDF;KIND;TARGET[;MAC[;ANTISPOOF]],... "
 			   "(set by the driver VM's /init)");
 
 /* Look BDF up in `channels`: 1 and the identity in T when listed with KIND, 0 when
  * listed with another kind or not at all, -ENODATA when there is no list. */
 static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 kind)
 {
-	char *list, *rest, *entry;
+	unsigned int i;
 	int ret = 0;
 
-	if (!channels || !*channels)
+	if (!nr_channels)
 		return -ENODATA;
-	list = kstrdup(channels, GFP_KERNEL);
-	if (!list)
-		return -ENOMEM;
-	rest = list;
-	while ((entry = strsep(&rest, ";")) != NULL) {
-		char *f_bdf = strsep(&entry, ","), *f_kind = strsep(&entry, ",");
-		char *f_target = strsep(&entry, ","), *f_mac = strsep(&entry, ",");
-		char *f_spoof = strsep(&entry, ",");
+	for (i = 0; i < nr_channels && !ret; i++) {
+		char *entry = kstrdup(channels[i] ? channels[i] : "", GFP_KERNEL), *rest = entry;
+		char *f_bdf, *f_kind, *f_target, *f_mac, *f_spoof;
 		u32 k;
 
-		if (!f_bdf || strcmp(f_bdf, bdf) || !f_kind || !f_target)
+		if (!entry)
+			return -ENOMEM;
+		f_bdf = strsep(&rest, ";");
+		f_kind = strsep(&rest, ";");
+		f_target = strsep(&rest, ";");
+		f_mac = strsep(&rest, ";");
+		f_spoof = strsep(&rest, ";");
+		if (!f_bdf || strcmp(f_bdf, bdf) || !f_kind || !f_target) {
+			kfree(entry);
 			continue;
+		}
 		k = !strcmp(f_kind, "net")   ? DDVM_KIND_NET
 		    : !strcmp(f_kind, "blk") ? DDVM_KIND_BLK
 					     : DDVM_KIND_NONE;
-		if (k != kind)
+		if (k != kind) {
+			kfree(entry);
 			break; /* another module's channel */
+		}
 		if (strscpy(t->id_target, f_target, sizeof(t->id_target)) < 0 ||
 		    (kind == DDVM_KIND_NET && (!f_mac || !mac_pton(f_mac, t->id_mac))) ||
-		    strscpy(t->id_antispoof, f_spoof ? f_spoof : "", sizeof(t->id_antispoof)) < 0) {
+		    strscpy(t->id_antispoof, f_spoof ? f_spoof : "", sizeof(t->id_antispoof)) < 0 ||
+		    rest) {
 			pr_err("ddvm: channels entry for %s is malformed\n", bdf);
 			ret = -EINVAL;
-			break;
+		} else {
+			t->has_identity = true;
+			ret = 1;
 		}
-		t->has_identity = true;
-		ret = 1;
-		break;
+		kfree(entry);
 	}
-	kfree(list);
 	return ret;
 }
 

@@ -90,9 +90,9 @@ done
 # one a line), and each channel needs the translation module (driver) or the client
 # driver (client) of its kind. A module binds to every ivshmem device and keeps the
 # channels of its kind. A translation module takes each channel's kind, target, client
-# MAC and anti-spoofing policy from this list (its `channels` parameter:
-# "BDF,KIND,TARGET[,MAC[,ANTISPOOF]];..."), never from the channel's header, which the
-# client can write; /etc/modprobe.d keeps it for a later modprobe.
+# MAC and anti-spoofing policy from this list (its `channels` parameter, an element per
+# channel: "BDF;KIND;TARGET[;MAC[;ANTISPOOF]],..."), never from the channel's header,
+# which the client can write; /etc/modprobe.d keeps it for a later modprobe.
 channels=/sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/channels/raw
 net_targets= # the NICs that net channels serve (brought up below)
 if [ -r "$channels" ]; then
@@ -106,7 +106,7 @@ if [ -r "$channels" ]; then
 			for o in $opt; do
 				case "$o" in target=*) tgt=${o#target=} ;; mac=*) mac=${o#mac=} ;; antispoof=*) spoof=${o#antispoof=} ;; esac
 			done
-			list="$list${list:+;}$bdf,$kind,$tgt${mac:+,$mac}${spoof:+,$spoof}"
+			list="$list${list:+,}$bdf;$kind;$tgt${mac:+;$mac}${spoof:+;$spoof}"
 			[ "$kind" = net ] && [ -n "$tgt" ] && net_targets="$net_targets $tgt"
 		fi
 	done <"$channels"

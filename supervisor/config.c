@@ -729,8 +729,8 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 		else {
 			perr(ps,
 			     "antispoof = %s: expected mac (each client sends from its own MAC "
-			     "only, the default), ip (and ARP and IPv4 only, from its addresses "
-			     "in ip =) or off",
+			     "only, the default), ip (and ARP, IPv4 and IPv6 only, from its "
+			     "addresses in ip =) or off",
 			     v);
 			return -1;
 		}

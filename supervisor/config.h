@@ -59,8 +59,9 @@ enum cfg_attach { CFG_ATTACH_DIRECT, CFG_ATTACH_IDE, CFG_ATTACH_SCSI, CFG_ATTACH
 /*
  * Anti-spoofing on a NIC (docs/net.md): what each client of it may send as its own,
  * enforced by the translation module's switch. MAC (the default): its frames' source
- * MAC and its ARP sender MAC are the client's (the channel's). IP: also only ARP and
- * IPv4, from the addresses the device's `ip =` gives the client. OFF: nothing is
+ * MAC and its ARP sender MAC are the client's (the channel's). IP: also only ARP, IPv4
+ * and IPv6, from the addresses the device's `ip =` gives the client (IPv6 also from
+ * its MAC's link-local address). OFF: nothing is
  * checked (a bridge or router behind the channel: ddvm-tapbridge on a host bridge,
  * containers on macvlan). A client listed in `antispoof_exempt` is OFF.
  */

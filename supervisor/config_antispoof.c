@@ -194,6 +194,15 @@ static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, ch
 			    entry, item);
 			return;
 		}
+		if (p->v6 && p->addr[0] == 0xfe && (p->addr[1] & 0xc0) == 0x80 && p->len < 128) {
+			cfg_dev_error(
+			    cfg, f, d, d->ip_line,
+			    "ip = %s=...: %s is a link-local prefix; every client has its "
+			    "own link-local address from its MAC without it: list only a "
+			    "client's other link-local addresses, whole (/128)",
+			    entry, item);
+			return;
+		}
 		what = not_unicast(p);
 		if (what) {
 			cfg_dev_error(cfg, f, d, d->ip_line,
@@ -205,16 +214,46 @@ static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, ch
 	}
 }
 
-/* Two clients of D whose prefixes overlap would both own the addresses in common. */
+/* The link-local address the translation module lets C use without a listing: from
+ * its MAC (modified EUI-64, RFC 4291; driver-vm/net/antispoof.c antispoof_ip6_ok). */
+static void implicit_ll(const struct cfg_channel *c, struct cfg_ip_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->v6 = 1;
+	p->len = 128;
+	p->addr[0] = 0xfe, p->addr[1] = 0x80;
+	p->addr[8] = c->mac[0] ^ 2, p->addr[9] = c->mac[1], p->addr[10] = c->mac[2];
+	p->addr[11] = 0xff, p->addr[12] = 0xfe;
+	memcpy(&p->addr[13], &c->mac[3], 3);
+}
+
+/* Two clients of D whose prefixes overlap would both own the addresses in common; a
+ * listed address may not be another client's implicit link-local one either. */
 static void check_overlaps(struct config *cfg, const char *f, struct cfg_device *d)
 {
 	unsigned i, j, a, b;
 
 	for (i = 0; i < cfg->nr_channels; i++)
-		for (j = i + 1; j < cfg->nr_channels; j++) {
+		for (j = 0; j < cfg->nr_channels; j++) {
 			const struct cfg_channel *x = &cfg->channels[i], *y = &cfg->channels[j];
+			struct cfg_ip_prefix ll;
 
-			if (x->dev != d || y->dev != d)
+			if (x->dev != d || y->dev != d || i == j)
+				continue;
+			implicit_ll(y, &ll);
+			for (a = 0; a < x->nr_ip; a++)
+				if (prefixes_overlap(&x->ip[a], &ll)) {
+					char pa[INET6_ADDRSTRLEN + 4];
+
+					format_prefix(&x->ip[a], pa, sizeof(pa));
+					cfg_dev_error(cfg, f, d, d->ip_line,
+						      "ip =: %s of %s is %s's link-local address "
+						      "(from its MAC); two clients cannot own one "
+						      "address",
+						      pa, x->client->name, y->client->name);
+					return;
+				}
+			if (j < i)
 				continue;
 			for (a = 0; a < x->nr_ip; a++)
 				for (b = 0; b < y->nr_ip; b++) {

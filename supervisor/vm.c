@@ -497,7 +497,12 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 		const struct cfg_channel *c = &cfg->channels[i];
 		char mac[480] = "", spoof[400];
 
-		if (c->dev->kind == CFG_NET && cfg_channel_antispoof(c, spoof, sizeof(spoof)) >= 0)
+		if (c->dev->kind == CFG_NET && cfg_channel_antispoof(c, spoof, sizeof(spoof)) < 0)
+			log_msg(LOG_ERR,
+				"%s: %s: its anti-spoofing policy does not fit the channel "
+				"list; the driver VM will refuse the channel",
+				vm->cfg->name, c->name);
+		else if (c->dev->kind == CFG_NET)
 			snprintf(mac, sizeof(mac),
 				 " mac=%02x:%02x:%02x:%02x:%02x:%02x antispoof=%s", c->mac[0],
 				 c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5], spoof);

@@ -201,6 +201,14 @@ int ddvm_net_send(struct ddvm_chan *c, const void *frame, size_t len,
 int ddvm_net_flush(struct ddvm_chan *c);
 
 /*
+ * Frames sent and not yet taken by the driver VM (their tx slots not back): 0 once it
+ * has taken every one (checked, and handed to the NIC or another client). A client
+ * that wants its last frames out before ddvm_chan_close(), which ends the session
+ * and so resets the rings, waits (ddvm_chan_wait()) for 0. Errors as for send.
+ */
+int ddvm_net_tx_pending(struct ddvm_chan *c);
+
+/*
  * Take one received frame: copies it into buf and its metadata into *meta (may be
  * NULL) and returns its length. -EAGAIN when none is waiting; -EMSGSIZE when the
  * frame is longer than cap (the frame is dropped: use a buffer of max_frame bytes);

@@ -131,6 +131,21 @@ int ddvm_net_send(struct ddvm_chan *c, const void *frame, size_t len,
 	return 0;
 }
 
+int ddvm_net_tx_pending(struct ddvm_chan *c)
+{
+	int ret = net_check(c);
+	uint32_t space;
+
+	if (ret)
+		return ret;
+	space = ddvm_ring_space(&c->fe);
+	if (ddvm_ring_broken(&c->fe)) {
+		chan_break(c, "tx ring: the consumer index moved backwards or too far");
+		return -EPIPE;
+	}
+	return (int)(c->fe.entries - space);
+}
+
 /* A received descriptor the driver VM wrote: anything off is a protocol violation. */
 static const char *net_rx_check(const struct ddvm_chan *c, const struct ddvm_net_desc *d,
 				uint32_t idx, const void **payload)

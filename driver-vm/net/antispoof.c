@@ -22,6 +22,7 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <net/addrconf.h>
+#include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/ndisc.h>
 #include "netback.h"
@@ -54,14 +55,13 @@ int antispoof_parse(struct netback_antispoof_policy *pol, const char *s)
 		if (v6 ? !in6_pton(s, -1, a6.s6_addr, -1, &end)
 		       : !in4_pton(s, -1, (u8 *)&a, -1, &end))
 			return -EINVAL;
-		if (*end == '/') {
-			if (end[1] < '0' || end[1] > '9')
-				return -EINVAL;
-			len = simple_strtoul(end + 1, (char **)&end, 10);
-			if (len > max)
+		if (*end == '/') { /* 1 to 3 digits, at most max */
+			for (len = 0, end++; *end >= '0' && *end <= '9' && len <= max; end++)
+				len = len * 10 + (*end - '0');
+			if (len > max || end[-1] == '/')
 				return -EINVAL;
 		}
-		if (*end && *end != '+')
+		if (*end && (*end != '+' || !end[1])) /* nor a '+' with nothing after it */
 			return -EINVAL;
 		if (v6) {
 			ipv6_addr_prefix(&p.net6[p.n_ip6], &a6, len);
@@ -154,6 +154,9 @@ static const char *const antispoof_reasons[NETBACK_ANTISPOOF_REASONS] = {
 	[ANTISPOOF_ND_LLADDR] = "a neighbour discovery link-layer address not the client's",
 	[ANTISPOOF_ROUTER] = "a router advertisement or redirect (antispoof = ip: clients "
 			     "are not routers)",
+	[ANTISPOOF_DHCP_SERVER] = "a DHCP or DHCPv6 server's message (antispoof = ip: clients "
+				  "do not hand out addresses)",
+	[ANTISPOOF_DAD] = "an address conflict probe for an address not the client's",
 	[ANTISPOOF_PROTO] = "neither ARP, IPv4 nor IPv6 with addresses in ip = "
 			    "(antispoof = ip passes only these)",
 };
@@ -165,15 +168,23 @@ static int antispoof_arp(const struct netback_port *from, const struct sk_buff *
 	struct antispoof_arp buf;
 	const struct antispoof_arp *a = skb_header_pointer(skb, ETH_HLEN, sizeof(buf), &buf);
 
-	if (!a || a->h.ar_hrd != htons(ARPHRD_ETHER) || a->h.ar_pro != htons(ETH_P_IP) ||
-	    a->h.ar_hln != ETH_ALEN || a->h.ar_pln != 4)
+	/* Linux's ARP takes IEEE 802 hardware (6) on Ethernet as it takes Ethernet (1) */
+	if (!a || (a->h.ar_hrd != htons(ARPHRD_ETHER) && a->h.ar_hrd != htons(ARPHRD_IEEE802)) ||
+	    a->h.ar_pro != htons(ETH_P_IP) || a->h.ar_hln != ETH_ALEN || a->h.ar_pln != 4)
 		return ip_mode ? ANTISPOOF_ARP_KIND : -1;
 	if (!ether_addr_equal(a->sha, from->mac))
 		return ANTISPOOF_ARP_MAC;
-	/* 0.0.0.0: an ARP probe (RFC 5227), which nobody learns an address from */
-	if (!ip_mode || antispoof_ip_ok(&from->spoof, a->spa) ||
-	    (!a->spa && a->h.ar_op == htons(ARPOP_REQUEST)))
+	if (!ip_mode || antispoof_ip_ok(&from->spoof, a->spa))
 		return -1;
+	/* 0.0.0.0: an ARP probe (RFC 5227), which nobody learns an address from, and only
+	 * for an address of the client's own: a probe for another's address would make
+	 * that client's conflict detection give its address up */
+	if (!a->spa && a->h.ar_op == htons(ARPOP_REQUEST)) {
+		if (antispoof_ip_ok(&from->spoof, a->tpa))
+			return -1;
+		addr4(addr, a->tpa);
+		return ANTISPOOF_DAD;
+	}
 	addr4(addr, a->spa);
 	return ANTISPOOF_ARP_IP;
 }
@@ -186,16 +197,28 @@ static int antispoof_ipv4(const struct netback_port *from, const struct sk_buff 
 	struct udphdr ubuf;
 	const struct udphdr *udp;
 
+	u8 cbuf[ETH_ALEN];
+	const u8 *chaddr;
+
 	if (!ip || ip->version != 4 || ip->ihl < 5)
 		return ANTISPOOF_IP_BAD;
+	udp = ip->protocol == IPPROTO_UDP && !(ip->frag_off & htons(IP_OFFSET))
+		  ? skb_header_pointer(skb, ETH_HLEN + ip->ihl * 4, sizeof(ubuf), &ubuf)
+		  : NULL;
+	/* a DHCP server's answer would make the client that takes it use the sender as
+	 * its router and name server (as a router advertisement would, IPv6) */
+	if (udp && udp->source == htons(67))
+		return ANTISPOOF_DHCP_SERVER;
 	if (antispoof_ip_ok(&from->spoof, ip->saddr))
 		return -1;
 	addr4(addr, ip->saddr);
-	if (ip->saddr || ip->protocol != IPPROTO_UDP)
+	if (ip->saddr || !udp || udp->dest != htons(67))
 		return ANTISPOOF_IP_SRC;
-	/* 0.0.0.0 to the DHCP server's port: a client asking for its address */
-	udp = skb_header_pointer(skb, ETH_HLEN + ip->ihl * 4, sizeof(ubuf), &ubuf);
-	return udp && udp->dest == htons(67) ? -1 : ANTISPOOF_IP_SRC;
+	/* 0.0.0.0 to the DHCP server's port: a client asking for its address, for its own
+	 * MAC (chaddr, after the 28 bytes of BOOTP's fixed fields) */
+	chaddr =
+	    skb_header_pointer(skb, ETH_HLEN + ip->ihl * 4 + sizeof(*udp) + 28, ETH_ALEN, cbuf);
+	return chaddr && ether_addr_equal(chaddr, from->mac) ? -1 : ANTISPOOF_IP_SRC;
 }
 
 /* Neighbour discovery options from OFF to END: a source/target link-layer address
@@ -257,6 +280,13 @@ static int antispoof_ipv6(const struct netback_port *from, struct sk_buff *skb,
 	addr6(addr, &ip6->saddr);
 	if (!unspec && !antispoof_ip6_ok(from, &ip6->saddr))
 		return ANTISPOOF_IP6_SRC;
+	if (nexthdr == IPPROTO_UDP && !(frag_off & htons(IP6_OFFSET))) {
+		struct udphdr ubuf;
+		const struct udphdr *udp = skb_header_pointer(skb, off, sizeof(ubuf), &ubuf);
+
+		if (udp && udp->source == htons(547)) /* a DHCPv6 server's (or relay's) */
+			return ANTISPOOF_DHCP_SERVER;
+	}
 	if (nexthdr != IPPROTO_ICMPV6 || (frag_off & htons(IP6_OFFSET)))
 		return unspec ? ANTISPOOF_IP6_SRC : -1;
 	icmp = skb_header_pointer(skb, off, sizeof(ibuf), &ibuf);
@@ -284,7 +314,10 @@ static int antispoof_ipv6(const struct netback_port *from, struct sk_buff *skb,
 	nd_off = off + nd_len[type - NDISC_ROUTER_SOLICITATION];
 	if (nd_off > end || (skb_zcopy(skb) && end > skb_headlen(skb)))
 		return ANTISPOOF_IP6_BAD;
-	if (type == NDISC_NEIGHBOUR_ADVERTISEMENT) {
+	/* an advertisement's target, and a duplicate address detection's (a solicitation
+	 * from ::, which another client's DAD takes as its address being in use), are
+	 * the client's own */
+	if (type == NDISC_NEIGHBOUR_ADVERTISEMENT || unspec) {
 		struct in6_addr tbuf;
 		const struct in6_addr *target =
 		    skb_header_pointer(skb, off + 8, sizeof(tbuf), &tbuf);
@@ -292,7 +325,7 @@ static int antispoof_ipv6(const struct netback_port *from, struct sk_buff *skb,
 		if (!target || !antispoof_ip6_ok(from, target)) {
 			if (target)
 				addr6(addr, target);
-			return ANTISPOOF_ND_TARGET;
+			return unspec ? ANTISPOOF_DAD : ANTISPOOF_ND_TARGET;
 		}
 	}
 	return antispoof_nd_opts(from, skb, nd_off, end);

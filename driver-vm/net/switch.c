@@ -91,8 +91,12 @@ static struct netback_port *fdb_find(struct netback_switch *sw, const u8 *mac)
 		struct switch_fdb *e = &sw->fdb[i];
 
 		if (e->port && ether_addr_equal(e->mac, mac)) {
-			if (time_before(jiffies, e->seen + SWITCH_FDB_AGE))
+			if (time_before(jiffies, e->seen + SWITCH_FDB_AGE)) {
 				p = e->port;
+			} else { /* aged out */
+				e->port = NULL;
+				WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
+			}
 			break;
 		}
 	}
@@ -110,6 +114,10 @@ static void fdb_learn(struct netback_switch *sw, struct netback_port *from, cons
 	unsigned int i;
 
 	spin_lock_bh(&sw->fdb_lock);
+	/* FROM leaving (switch_port_detach clears its sw, then purges under this lock):
+	 * an entry learned now would outlive it */
+	if (rcu_access_pointer(from->sw) != sw)
+		goto out;
 	for (i = 0; i < SWITCH_FDB_SIZE; i++) {
 		e = &sw->fdb[i];
 		if (e->port && ether_addr_equal(e->mac, mac)) {
@@ -129,6 +137,26 @@ static void fdb_learn(struct netback_switch *sw, struct netback_port *from, cons
 	ether_addr_copy(e->mac, mac);
 	e->port = from;
 	e->seen = now;
+out:
+	spin_unlock_bh(&sw->fdb_lock);
+}
+
+/* MAC sent from the wire: it is not behind a client (a bridge moves an entry the same
+ * way), else a client's bridge that once carried a wire host's frame (an uplink to the
+ * same LAN) would keep drawing that host's traffic until the entry aged out. */
+static void fdb_forget(struct netback_switch *sw, const u8 *mac)
+{
+	unsigned int i;
+
+	if (!READ_ONCE(sw->fdb_used))
+		return;
+	spin_lock_bh(&sw->fdb_lock);
+	for (i = 0; i < SWITCH_FDB_SIZE; i++)
+		if (sw->fdb[i].port && ether_addr_equal(sw->fdb[i].mac, mac)) {
+			sw->fdb[i].port = NULL;
+			WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
+			break;
+		}
 	spin_unlock_bh(&sw->fdb_lock);
 }
 
@@ -437,6 +465,7 @@ static rx_handler_result_t switch_rx(struct sk_buff **pskb)
 			return RX_HANDLER_CONSUMED;
 	}
 	dst = skb->data;
+	fdb_forget(sw, dst + ETH_ALEN);
 	if (is_multicast_ether_addr(dst)) {
 		list_for_each_entry_rcu(q, &sw->ports, sw_node)
 			port_deliver(q, skb);

@@ -748,8 +748,8 @@ static const struct bad bad[] = {
 	/* anti-spoofing (config_antispoof.c) */
 	{ "bad antispoof", DRV NIC "antispoof = strict\n" AB,
 	  "t.ini:5: [device n]: antispoof = strict: expected mac (each client sends from its "
-	  "own MAC only, the default), ip (and ARP and IPv4 only, from its addresses in ip =) "
-	  "or off" },
+	  "own MAC only, the default), ip (and ARP, IPv4 and IPv6 only, from its addresses in "
+	  "ip =) or off" },
 	{ "antispoof on a disk", DRV BLK "antispoof = ip\n",
 	  "t.ini:6: [device b]: antispoof, ip and antispoof_exempt are for net devices" },
 	{ "antispoof = ip without ip", DRV NIC "antispoof = ip\n" AB,
@@ -780,6 +780,9 @@ static const struct bad bad[] = {
 	  "t.ini:5: [device n]: ip = a=...: ::1 is a loopback address" },
 	{ "ip broadcast", DRV NIC "ip = a=255.255.255.255 b=10.0.3.16\n" AB,
 	  "t.ini:5: [device n]: ip = a=...: 255.255.255.255 is the broadcast address" },
+	{ "ip link-local prefix", DRV NIC "ip = a=fe80::/64 b=10.0.3.16\n" AB,
+	  "t.ini:5: [device n]: ip = a=...: fe80::/64 is a link-local prefix; every client has "
+	  "its own link-local address from its MAC without it" },
 	{ "ip IPv6 prefix too long", DRV NIC "ip = a=fd00::1/129 b=10.0.0.2\n" AB,
 	  "t.ini:5: [device n]: ip = a=...: 'fd00::1/129' is not an IP address" },
 	{ "IPv6 shared by two clients", DRV NIC "ip = a=fd00::1,10.0.0.1 b=fd00::/64,10.0.0.2\n" AB,
@@ -902,6 +905,22 @@ static void test_no_knock_on_errors(void **state)
 	assert_non_null(strstr(cfg->errors,
 			       "t.ini:6: [device n]: tap = a-name-of-twenty-chars: expected an "
 			       "interface name of 1 to 15 characters"));
+	/* a listed address that is another client's implicit link-local address */
+	{
+		char text[512], ll[64];
+		const unsigned char *m;
+
+		memset(cfg, 0, sizeof(*cfg));
+		assert_int_equal(parse(cfg, DRV NIC AB), 0);
+		m = cfg->channels[1].mac; /* b's */
+		snprintf(ll, sizeof(ll), "fe80::%02x%02x:%02xff:fe%02x:%02x%02x", m[0] ^ 2, m[1],
+			 m[2], m[3], m[4], m[5]);
+		snprintf(text, sizeof(text), DRV NIC "ip = a=10.0.2.15,%s b=10.0.2.16\n" AB, ll);
+		memset(cfg, 0, sizeof(*cfg));
+		assert_int_equal(parse(cfg, text), -EINVAL);
+		assert_non_null(
+		    strstr(cfg->errors, "of a is b's link-local address (from its MAC)"));
+	}
 	/* a bad address in ip =: one error, not also "ip = gives a ... no address" */
 	memset(cfg, 0, sizeof(*cfg));
 	assert_int_equal(parse(cfg, DRV NIC "ip = a=10.0.2.256 b=10.0.2.16\n" AB), -EINVAL);

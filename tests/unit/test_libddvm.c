@@ -453,6 +453,8 @@ static void test_open_errors(void **state)
 	}
 	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_WAITING);
 	assert_int_equal(ddvm_net_send(c, fr, 60, NULL, 0), -ENOTCONN);
+	assert_int_equal(ddvm_net_tx_pending(c), -ENOTCONN);
+	assert_int_equal(ddvm_net_tx_pending(NULL), -EINVAL);
 	assert_int_equal(ddvm_blk_read(c, 0, fr, 512, 0), -EOPNOTSUPP);
 	assert_int_equal(ddvm_blk_pread(c, fr, 512, 0), -EOPNOTSUPP);
 	{
@@ -562,6 +564,8 @@ static void test_net_echo(void **state)
 	assert_int_equal(ddvm_net_send(c, out, 60000, &m, 0), 0);
 	assert_int_equal(recv_wait(c, in, sizeof(in), &mr), 60000);
 	assert_memory_equal(&m, &mr, sizeof(m));
+	/* echoed: the fake backend took every frame, no slot is still out */
+	assert_int_equal(ddvm_net_tx_pending(c), 0);
 
 	/* misuse */
 	assert_int_equal(ddvm_net_send(c, out, 10, NULL, 0), -EMSGSIZE);

@@ -51,7 +51,9 @@ static size_t arp(uint8_t *f, size_t off, uint16_t op, const uint8_t *sha, const
 	static const uint8_t zero[6];
 	uint8_t *a = f + off;
 
-	a[0] = 0, a[1] = 1, a[2] = 0x08, a[3] = 0x00, a[4] = hlen, a[5] = 4;
+	/* hlen 7: IEEE 802 hardware (type 6), 6-byte addresses, as Linux also takes */
+	a[0] = 0, a[1] = hlen == 7 ? 6 : 1, a[2] = 0x08, a[3] = 0x00, a[4] = hlen == 7 ? 6 : hlen;
+	a[5] = 4;
 	a[6] = (uint8_t)(op >> 8), a[7] = (uint8_t)op;
 	memcpy(a + 8, sha, 6);
 	memcpy(a + 14, spa, 4);
@@ -74,6 +76,26 @@ static size_t ipv4_udp(uint8_t *f, size_t off, const uint8_t *src, const uint8_t
 	u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
 	u[5] = 16;
 	return off + 36 > 60 ? off + 36 : 60;
+}
+
+/* A DHCP (BOOTP) message from SRC, UDP sport -> dport, client hardware address CHADDR */
+static size_t dhcp(uint8_t *f, size_t off, const uint8_t *src, const uint8_t *dst, uint16_t sport,
+		   uint16_t dport, const uint8_t *chaddr)
+{
+	uint8_t *ip = f + off, *u = ip + 20, *b = u + 8;
+	size_t len = 20 + 8 + 240;
+
+	memset(ip, 0, len);
+	ip[0] = 0x45, ip[2] = (uint8_t)(len >> 8), ip[3] = (uint8_t)len, ip[8] = 64, ip[9] = 17;
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
+	u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
+	u[4] = (uint8_t)((len - 20) >> 8), u[5] = (uint8_t)(len - 20);
+	b[0] = sport == 68 ? 1 : 2, b[1] = 1, b[2] = 6; /* request/reply, Ethernet */
+	memcpy(b + 28, chaddr, 6);
+	b[236] = 99, b[237] = 130, b[238] = 83, b[239] = 99; /* the magic cookie */
+	return off + len;
 }
 
 /* IPv6 header with next header NH and PLEN bytes of payload; returns the payload offset */
@@ -210,6 +232,36 @@ static size_t d_unspec_udp(uint8_t *f, const struct ctx *x)
 	memset(f + p, 0, 8);
 	return p + 8;
 }
+static size_t d_dhcp_foreign_chaddr(uint8_t *f, const struct ctx *x)
+{
+	static const uint8_t zero[4];
+	return dhcp(f, eth(f, bcast, x->mac, 0x0800), zero, bcast, 68, 67, foreign_mac);
+}
+static size_t d_dhcp_server(uint8_t *f, const struct ctx *x)
+{
+	return dhcp(f, eth(f, bcast, x->mac, 0x0800), x->ip, bcast, 67, 68, foreign_mac);
+}
+static size_t d_dhcpv6_server(uint8_t *f, const struct ctx *x)
+{
+	size_t p = ipv6(f, eth(f, all_nodes6, x->mac, 0x86dd), x->ip6, all_nodes6_ip, 17, 8);
+
+	memset(f + p, 0, 8);
+	f[p] = 547 >> 8, f[p + 1] = 547 & 0xff, f[p + 2] = 546 >> 8, f[p + 3] = 546 & 0xff;
+	return p + 8;
+}
+static size_t d_arp_probe_foreign(uint8_t *f, const struct ctx *x)
+{
+	static const uint8_t zero[4];
+	return arp(f, eth(f, bcast, x->mac, 0x0806), 1, x->mac, zero, x->other, 6);
+}
+static size_t d_dad_foreign(uint8_t *f, const struct ctx *x)
+{
+	return nd(f, x, x->mac, any6, 135, x->other6, 0, NULL, 0);
+}
+static size_t d_arp_ieee802_foreign_sha(uint8_t *f, const struct ctx *x)
+{
+	return arp(f, eth(f, bcast, x->mac, 0x0806), 1, foreign_mac, x->ip, x->other, 7);
+}
 static size_t d_ethertype(uint8_t *f, const struct ctx *x)
 {
 	size_t off = eth(f, bcast, x->mac, 0x88b5);
@@ -233,8 +285,8 @@ static size_t p_ipv4_own(uint8_t *f, const struct ctx *x)
 }
 static size_t p_dhcp(uint8_t *f, const struct ctx *x)
 {
-	static const uint8_t zero[4], all[4] = { 255, 255, 255, 255 };
-	return ipv4_udp(f, eth(f, bcast, x->mac, 0x0800), zero, all, 68, 67, 0x45);
+	static const uint8_t zero[4];
+	return dhcp(f, eth(f, bcast, x->mac, 0x0800), zero, bcast, 68, 67, x->mac);
 }
 static size_t p_ipv6_own(uint8_t *f, const struct ctx *x)
 {
@@ -275,18 +327,37 @@ static size_t p_mld(uint8_t *f, const struct ctx *x)
  * MACs count; the address checks of ip are not made (so the ip set's address frames
  * pass). */
 static const frame_fn ip_drop[] = {
-	d_src_mac,  d_arp_foreign_spa, d_arp_foreign_sha,    d_arp_reply_from_zero,
-	d_arp_hlen, d_ipv4_src,	       d_ipv4_zero_not_dhcp, d_ipv4_bad,
-	d_vlan_arp, d_ipv6_src,	       d_na_foreign_target,  d_ns_foreign_slla,
-	d_ra,	    d_nd_opt_len0,     d_unspec_udp,	     d_ethertype,
+	d_src_mac,
+	d_arp_foreign_spa,
+	d_arp_foreign_sha,
+	d_arp_reply_from_zero,
+	d_arp_hlen,
+	d_ipv4_src,
+	d_ipv4_zero_not_dhcp,
+	d_ipv4_bad,
+	d_vlan_arp,
+	d_ipv6_src,
+	d_na_foreign_target,
+	d_ns_foreign_slla,
+	d_ra,
+	d_nd_opt_len0,
+	d_unspec_udp,
+	d_ethertype,
+	d_dhcp_foreign_chaddr,
+	d_dhcp_server,
+	d_dhcpv6_server,
+	d_arp_probe_foreign,
+	d_dad_foreign,
+	d_arp_ieee802_foreign_sha,
 };
 static const frame_fn ip_pass[] = {
 	p_arp_request, p_arp_probe, p_ipv4_own, p_dhcp, p_ipv6_own, p_ipv6_ll,
 	p_dad_ns,      p_na_own,    p_ns_own,	p_rs,	p_mld,
 };
-static const frame_fn mac_drop[] = { d_src_mac, d_arp_foreign_sha };
-static const frame_fn mac_pass[] = { d_arp_foreign_spa,	  d_ipv4_src, d_vlan_arp, d_ipv6_src,
-				     d_na_foreign_target, d_ra,	      d_ethertype };
+static const frame_fn mac_drop[] = { d_src_mac, d_arp_foreign_sha, d_arp_ieee802_foreign_sha };
+static const frame_fn mac_pass[] = { d_arp_foreign_spa, d_ipv4_src,	     d_vlan_arp,
+				     d_ipv6_src,	d_na_foreign_target, d_ra,
+				     d_ethertype,	d_dhcp_server,	     d_dad_foreign };
 
 static int parse_addr(int af, const char *s, uint8_t *out)
 {
@@ -360,7 +431,7 @@ int main(int argc, char **argv)
 	x.ll6[11] = 0xff, x.ll6[12] = 0xfe;
 	memcpy(x.ll6 + 13, ni.mac + 3, 3);
 	for (i = 0; i < n; i++) {
-		uint8_t f[256];
+		uint8_t f[400];
 		size_t len = fns[i](f, &x);
 		struct timespec pause = { 0, 2000000 };
 
@@ -373,10 +444,16 @@ int main(int argc, char **argv)
 		}
 		nanosleep(&pause, NULL); /* one frame at a time through the driver VM */
 	}
-	/* the driver VM takes them at its pace: stay until it has (the test reads the
-	 * counters), then close (a closed channel's rings are reset) */
-	for (i = 0; i < 20; i++)
-		ddvm_chan_wait(c, 50);
+	/* the driver VM takes them at its pace: stay until it has every one (closing
+	 * ends the session, and the rings are reset with what is still in them) */
+	while ((ret = ddvm_net_tx_pending(c)) > 0)
+		ddvm_chan_wait(c, 100);
+	if (ret < 0) {
+		fprintf(stderr, "spoof_frames: waiting for the driver VM: %s\n",
+			ddvm_strerror(ret));
+		ddvm_chan_close(c);
+		return 1;
+	}
 	printf("sent %zu\n", n);
 	ddvm_chan_close(c);
 	return 0;
