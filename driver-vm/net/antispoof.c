@@ -196,7 +196,6 @@ static int antispoof_ipv4(const struct netback_port *from, const struct sk_buff 
 	const struct iphdr *ip = skb_header_pointer(skb, ETH_HLEN, sizeof(ibuf), &ibuf);
 	struct udphdr ubuf;
 	const struct udphdr *udp;
-
 	u8 cbuf[ETH_ALEN];
 	const u8 *chaddr;
 
@@ -244,9 +243,10 @@ static int antispoof_nd_opts(const struct netback_port *from, const struct sk_bu
 /*
  * IPv6 under antispoof = ip: only for a client with IPv6 addresses listed. The source
  * is one of them or its MAC's link-local address; "::" only in duplicate address
- * detection and the MLD reports that go with it (RFC 4862, RFC 3590). Neighbour
- * discovery: an advertisement's target is the client's, link-layer address options
- * carry its MAC; router advertisements and redirects are not a client's to send.
+ * detection for an address of its own and the MLD reports that go with it (RFC 4862,
+ * RFC 3590). Neighbour discovery: an advertisement's target is the client's,
+ * link-layer address options carry its MAC; router advertisements, redirects and
+ * DHCPv6 server messages are not a client's to send.
  */
 static int antispoof_ipv6(const struct netback_port *from, struct sk_buff *skb,
 			  struct antispoof_addr *addr)
