@@ -127,6 +127,13 @@ const char *cfg_role_name(enum cfg_role r)
 	return "?";
 }
 
+const char *cfg_mac_str(const unsigned char mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+	return buf;
+}
+
 const char *cfg_kind_name(enum cfg_kind k)
 {
 	return k == CFG_NET ? "net" : k == CFG_BLK ? "blk" : "?";

@@ -260,6 +260,8 @@ static inline int cfg_device_qcow2(const struct cfg_device *d)
 	return d->kind == CFG_BLK && d->image[0] && !strcmp(d->format, "qcow2");
 }
 const char *cfg_kind_name(enum cfg_kind k);
+/* MAC as "52:54:00:dd:ed:d2" in BUF (18 bytes); returns BUF. */
+const char *cfg_mac_str(const unsigned char mac[6], char buf[18]);
 
 /* A net channel's anti-spoofing policy as the translation module takes it (the
  * channels list, guest/ddvm_ivshmem.h): "mac", "off" or "ip:PREFIX+..." (A.B.C.D/N or

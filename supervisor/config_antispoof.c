@@ -44,7 +44,13 @@ static void clients_of(const struct config *cfg, const struct cfg_device *d, cha
 		snprintf(buf, len, "none");
 }
 
-/* "A.B.C.D[/N]" or "X:X::X[/N]" into P (masked). */
+/* The bits of byte I of an address that a prefix of LEN bits keeps. */
+static uint8_t prefix_byte_mask(unsigned len, unsigned i)
+{
+	return i * 8 >= len ? 0 : i * 8 + 8 > len ? (uint8_t)(0xff00 >> (len - i * 8)) : 0xff;
+}
+
+/* "A.B.C.D[/N]" or "X:X::X[/N]" into P (host bits must be clear: -2 if not). */
 static int parse_prefix(const char *s, struct cfg_ip_prefix *p)
 {
 	char a[INET6_ADDRSTRLEN];
@@ -71,14 +77,9 @@ static int parse_prefix(const char *s, struct cfg_ip_prefix *p)
 			return -1;
 	}
 	p->len = (uint8_t)len;
-	for (i = 0; i < max / 8; i++) {
-		uint8_t keep = i * 8 >= len	 ? 0
-			       : i * 8 + 8 > len ? (uint8_t)(0xff00 >> (len - i * 8))
-						 : 0xff;
-
-		if (p->addr[i] & ~keep)
+	for (i = 0; i < max / 8; i++)
+		if (p->addr[i] & ~prefix_byte_mask(len, i))
 			return -2; /* host bits set: 10.0.2.15/24 */
-	}
 	return 0;
 }
 
@@ -105,10 +106,10 @@ static int prefixes_overlap(const struct cfg_ip_prefix *x, const struct cfg_ip_p
 
 	if (x->v6 != y->v6)
 		return 0;
-	for (i = 0; i < len / 8; i++)
-		if (x->addr[i] != y->addr[i])
+	for (i = 0; i < 16; i++)
+		if ((x->addr[i] ^ y->addr[i]) & prefix_byte_mask(len, i))
 			return 0;
-	return len % 8 == 0 || !((x->addr[i] ^ y->addr[i]) & (0xff00 >> (len % 8)));
+	return 1;
 }
 
 static void format_prefix(const struct cfg_ip_prefix *p, char *buf, size_t n)
@@ -174,10 +175,7 @@ static void ip_entry(struct config *cfg, const char *f, struct cfg_device *d, ch
 		if (rc == -2) {
 			*strchr(item, '/') = '\0';
 			for (k = 0; k < 16; k++) /* the prefix the user may have meant */
-				p->addr[k] &=
-				    (uint8_t)(k * 8 >= p->len	   ? 0
-					      : k * 8 + 8 > p->len ? 0xff00 >> (p->len - k * 8)
-								   : 0xff);
+				p->addr[k] &= prefix_byte_mask(p->len, k);
 			format_prefix(p, net, sizeof(net));
 			cfg_dev_error(cfg, f, d, d->ip_line,
 				      "ip = %s=...: %s/%u has host bits set; give %s for that one "

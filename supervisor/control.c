@@ -417,8 +417,7 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 	unsigned q;
 
 	/* net: the client's MAC and anti-spoofing policy, as the driver VM was told */
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", cc->mac[0], cc->mac[1],
-		 cc->mac[2], cc->mac[3], cc->mac[4], cc->mac[5]);
+	cfg_mac_str(cc->mac, mac);
 	if (!net || cfg_channel_antispoof(cc, spoof, sizeof(spoof)) < 0)
 		spoof[0] = '\0';
 	channel__stats(&sup->channels[i], &st);

@@ -218,12 +218,11 @@ int supervisor__up(struct supervisor *sup)
 	/* the driver VM's anti-spoofing lines name a client by its MAC: say whose it is */
 	for (i = 0; i < sup->cfg->nr_channels; i++) {
 		const struct cfg_channel *c = &sup->cfg->channels[i];
-		char spoof[400];
+		char spoof[400], mac[18];
 
 		if (c->dev->kind == CFG_NET && cfg_channel_antispoof(c, spoof, sizeof(spoof)) >= 0)
-			pr_info("%s: client MAC %02x:%02x:%02x:%02x:%02x:%02x, antispoof %s",
-				c->name, c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4],
-				c->mac[5], spoof);
+			pr_info("%s: client MAC %s, antispoof %s", c->name,
+				cfg_mac_str(c->mac, mac), spoof);
 	}
 	for (i = 0; i < sup->cfg->nr_vms; i++)
 		if (sup->cfg->vms[i].role == CFG_HOST_CLIENT)

@@ -495,7 +495,7 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 		return -errno;
 	for (i = 0; i < cfg->nr_channels; i++) {
 		const struct cfg_channel *c = &cfg->channels[i];
-		char mac[480] = "", spoof[400];
+		char mac[480] = "", spoof[400], m[18];
 
 		if (c->dev->kind == CFG_NET && cfg_channel_antispoof(c, spoof, sizeof(spoof)) < 0)
 			log_msg(LOG_ERR,
@@ -503,9 +503,8 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 				"list; the driver VM will refuse the channel",
 				vm->cfg->name, c->name);
 		else if (c->dev->kind == CFG_NET)
-			snprintf(mac, sizeof(mac),
-				 " mac=%02x:%02x:%02x:%02x:%02x:%02x antispoof=%s", c->mac[0],
-				 c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5], spoof);
+			snprintf(mac, sizeof(mac), " mac=%s antispoof=%s", cfg_mac_str(c->mac, m),
+				 spoof);
 		if (c->dev->vm == vm->cfg && snapshot__enabled(vm))
 			fprintf(f, "%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0%s\n",
 				c->name, cfg_kind_name(c->dev->kind), c->index_in_driver + 1,

@@ -77,29 +77,39 @@ static struct netback_port *switch_find(struct netback_switch *sw, const u8 *mac
 	return NULL;
 }
 
+/* MAC's entry, or NULL. Caller holds fdb_lock. */
+static struct switch_fdb *fdb_entry(struct netback_switch *sw, const u8 *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < SWITCH_FDB_SIZE; i++)
+		if (sw->fdb[i].port && ether_addr_equal(sw->fdb[i].mac, mac))
+			return &sw->fdb[i];
+	return NULL;
+}
+
+/* Free entry E. Caller holds fdb_lock. */
+static void fdb_drop(struct netback_switch *sw, struct switch_fdb *e)
+{
+	e->port = NULL;
+	WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
+}
+
 /* The port a learned MAC is behind, or NULL. Under rcu_read_lock (a port leaving
  * purges its entries before it waits for readers). */
 static struct netback_port *fdb_find(struct netback_switch *sw, const u8 *mac)
 {
 	struct netback_port *p = NULL;
-	unsigned int i;
+	struct switch_fdb *e;
 
 	if (!READ_ONCE(sw->fdb_used)) /* nothing learned: the usual case, no lock */
 		return NULL;
 	spin_lock_bh(&sw->fdb_lock);
-	for (i = 0; i < SWITCH_FDB_SIZE; i++) {
-		struct switch_fdb *e = &sw->fdb[i];
-
-		if (e->port && ether_addr_equal(e->mac, mac)) {
-			if (time_before(jiffies, e->seen + SWITCH_FDB_AGE)) {
-				p = e->port;
-			} else { /* aged out */
-				e->port = NULL;
-				WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
-			}
-			break;
-		}
-	}
+	e = fdb_entry(sw, mac);
+	if (e && time_before(jiffies, e->seen + SWITCH_FDB_AGE))
+		p = e->port;
+	else if (e) /* aged out */
+		fdb_drop(sw, e);
 	spin_unlock_bh(&sw->fdb_lock);
 	return p;
 }
@@ -146,17 +156,14 @@ out:
  * same LAN) would keep drawing that host's traffic until the entry aged out. */
 static void fdb_forget(struct netback_switch *sw, const u8 *mac)
 {
-	unsigned int i;
+	struct switch_fdb *e;
 
 	if (!READ_ONCE(sw->fdb_used))
 		return;
 	spin_lock_bh(&sw->fdb_lock);
-	for (i = 0; i < SWITCH_FDB_SIZE; i++)
-		if (sw->fdb[i].port && ether_addr_equal(sw->fdb[i].mac, mac)) {
-			sw->fdb[i].port = NULL;
-			WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
-			break;
-		}
+	e = fdb_entry(sw, mac);
+	if (e)
+		fdb_drop(sw, e);
 	spin_unlock_bh(&sw->fdb_lock);
 }
 
@@ -167,10 +174,8 @@ static void fdb_purge(struct netback_switch *sw, struct netback_port *p)
 
 	spin_lock_bh(&sw->fdb_lock);
 	for (i = 0; i < SWITCH_FDB_SIZE; i++)
-		if (sw->fdb[i].port == p) {
-			sw->fdb[i].port = NULL;
-			WRITE_ONCE(sw->fdb_used, sw->fdb_used - 1);
-		}
+		if (sw->fdb[i].port == p)
+			fdb_drop(sw, &sw->fdb[i]);
 	spin_unlock_bh(&sw->fdb_lock);
 }
 
