@@ -22,10 +22,12 @@ MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (d
 
 /*
  * Driver VM: the channels the supervisor gave this VM, one array element per channel
- * (elements separated by ','), each "BDF;KIND;TARGET[;MAC[;ANTISPOOF]]" (images/init.sh
+ * (elements separated by ','), each "BDF;KIND;TARGET;QUEUES[;MAC[;ANTISPOOF]]" (images/init.sh
  * builds it from fw_cfg opt/ddvm/channels and passes it to each translation module,
  * also for a later modprobe through /etc/modprobe.d). KIND is net or blk; TARGET the
- * PCI address of the NIC or of the disk's controller; MAC the client's, net only;
+ * PCI address of the NIC or of the disk's controller; QUEUES the channel's queue
+ * pairs, from which with KIND the region's layout follows (ddvm_layout_defaults(), as
+ * the supervisor laid it out); MAC the client's, net only;
  * ANTISPOOF, net only, what the client may send as its own ("off", "mac" or
  * "ip:PREFIX+...", netback.h). An array, not one string: the kernel takes at most 1024
  * bytes for a string parameter, which one list of ~20 channels (fewer with address
@@ -35,8 +37,9 @@ MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (d
 static char *channels[DDVM_MAX_CHANNEL_LIST];
 static unsigned int nr_channels;
 module_param_array(channels, charp, &nr_channels, 0444);
-MODULE_PARM_DESC(channels, "the supervisor's channel list: BDF;KIND;TARGET[;MAC[;ANTISPOOF]],... "
-			   "(set by the driver VM's /init)");
+MODULE_PARM_DESC(channels,
+		 "the supervisor's channel list: BDF;KIND;TARGET;QUEUES[;MAC[;ANTISPOOF]],... "
+		 "(set by the driver VM's /init)");
 
 /* Look BDF up in `channels`: 1 and the identity in T when listed with KIND, 0 when
  * listed with another kind or not at all, -ENODATA when there is no list. */
@@ -49,7 +52,7 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 		return -ENODATA;
 	for (i = 0; i < nr_channels && !ret; i++) {
 		char *entry = kstrdup(channels[i] ? channels[i] : "", GFP_KERNEL), *rest = entry;
-		char *f_bdf, *f_kind, *f_target, *f_mac, *f_spoof;
+		char *f_bdf, *f_kind, *f_target, *f_queues, *f_mac, *f_spoof;
 		u32 k;
 
 		if (!entry)
@@ -57,6 +60,7 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 		f_bdf = strsep(&rest, ";");
 		f_kind = strsep(&rest, ";");
 		f_target = strsep(&rest, ";");
+		f_queues = strsep(&rest, ";");
 		f_mac = strsep(&rest, ";");
 		f_spoof = strsep(&rest, ";");
 		if (!f_bdf || strcmp(f_bdf, bdf) || !f_kind || !f_target) {
@@ -70,7 +74,8 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 			kfree(entry);
 			break; /* another module's channel */
 		}
-		if (strscpy(t->id_target, f_target, sizeof(t->id_target)) < 0 ||
+		if (strscpy(t->id_target, f_target, sizeof(t->id_target)) < 0 || !f_queues ||
+		    kstrtou32(f_queues, 10, &t->id_queues) ||
 		    (kind == DDVM_KIND_NET && (!f_mac || !mac_pton(f_mac, t->id_mac))) ||
 		    strscpy(t->id_antispoof, f_spoof ? f_spoof : "", sizeof(t->id_antispoof)) < 0 ||
 		    rest) {
@@ -217,12 +222,6 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 		err = -ENOMEM;
 		goto out_unmap_regs;
 	}
-	err = ddvm_region_attach(&t->rg, t->shm, t->shm_size);
-	if (err) {
-		dev_info(&pdev->dev, "ddvm: no valid ddvm region in BAR2 (%d)\n", err);
-		err = -ENODEV;
-		goto out_unmap_shm;
-	}
 	if (side == DDVM_SIDE_BACKEND) {
 		/* the supervisor's list, not the header, says whose channel this is */
 		err = ddvm_ivshmem_identity(t, pci_name(pdev), kind);
@@ -233,16 +232,34 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 		if (err < 0 && err != -ENODATA)
 			goto out_unmap_shm;
 	}
-	if (t->rg.kind != kind) {
-		/* another ddvm service's device; with the list, a forged kind (the client
-		 * wrote the header): the channel stays unserved, its client alone hurt */
-		if (t->has_identity)
+	if (t->has_identity) {
+		/* ... and how the region is laid out: the client may be writing garbage
+		 * over the header right now (it hurts itself; the supervisor writes the
+		 * header back at its next session, and the channel must still be ours) */
+		struct ddvm_layout_params lp;
+
+		ddvm_layout_defaults(&lp, kind);
+		lp.num_queues = t->id_queues;
+		err = ddvm_region_attach_params(&t->rg, t->shm, t->shm_size, &lp);
+		if (err) {
 			dev_err(&pdev->dev,
-				"ddvm: the region's kind is %u, not the %u the "
-				"supervisor listed: not served\n",
-				t->rg.kind, kind);
-		err = -ENODEV;
-		goto out_unmap_shm;
+				"ddvm: the listed layout (%u queue pairs) does not fit BAR2 "
+				"(%llu bytes): not served\n",
+				t->id_queues, (unsigned long long)t->shm_size);
+			err = -ENODEV;
+			goto out_unmap_shm;
+		}
+	} else {
+		err = ddvm_region_attach(&t->rg, t->shm, t->shm_size);
+		if (err) {
+			dev_info(&pdev->dev, "ddvm: no valid ddvm region in BAR2 (%d)\n", err);
+			err = -ENODEV;
+			goto out_unmap_shm;
+		}
+		if (t->rg.kind != kind) {
+			err = -ENODEV; /* another ddvm service's device */
+			goto out_unmap_shm;
+		}
 	}
 	t->my_peer = readl(t->regs + IVSHMEM_IVPOSITION);
 

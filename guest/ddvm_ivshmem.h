@@ -84,10 +84,13 @@ struct ddvm_ivshmem {
 	bool named;	   /* backend: its control vector rang (ddvm_ivshmem_standby) */
 	/* Backend: the channel's identity as the supervisor gave it out of band (the
 	 * module's `channels` parameter, from fw_cfg opt/ddvm/channels): its target (the
-	 * NIC's or the disk controller's PCI address) and, net, the client's MAC. Unset
-	 * only where no list was given (a hand-built QEMU): then the header's copy. */
+	 * NIC's or the disk controller's PCI address), its queue pairs (the region's
+	 * layout is computed from them and the kind, never read from the header) and,
+	 * net, the client's MAC. Unset only where no list was given (a hand-built QEMU):
+	 * then the header's copy. */
 	bool has_identity;
 	char id_target[32];
+	u32 id_queues;
 	u8 id_mac[6];
 	/* net: the client's anti-spoofing policy as listed ("" when the list has none):
 	 * "off", "mac" or "ip:PREFIX+..." (A.B.C.D/N, X:X::X/N; ddvm_netback parses it) */
@@ -98,9 +101,11 @@ struct ddvm_ivshmem {
  * carries `kind`, allocate vectors and request their interrupts. Returns -ENODEV for
  * a region of another kind (so another ddvm driver may bind the device). A backend
  * given the `channels` list binds only the devices the list names with its kind, and
- * takes their identity (has_identity, id_target, id_mac, id_antispoof) from it: the region's header
- * is writable by the client, which could otherwise name another client's disk or NIC,
- * or another client's (or the gateway's) MAC, at the moment the module reads it. */
+ * takes their identity (has_identity, id_target, id_queues, id_mac, id_antispoof) and
+ * the region's layout from it, never reading the header's: the header is writable by
+ * the client, which could otherwise name another client's disk or NIC, or another
+ * client's (or the gateway's) MAC, or make the module refuse the channel for good with
+ * a lying layout, at the moment the module reads it. */
 int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,
 		       ddvm_ivshmem_irq_fn fn, void *priv);
 void ddvm_ivshmem_remove(struct ddvm_ivshmem *t);

@@ -206,6 +206,25 @@ int ddvm_region_attach(struct ddvm_region *rg, void *base, uint64_t mapped_size)
 	return 0;
 }
 
+int ddvm_region_attach_params(struct ddvm_region *rg, void *base, uint64_t mapped_size,
+			      const struct ddvm_layout_params *p)
+{
+	uint64_t need = ddvm_layout_size(p);
+
+	ddvm_memset(rg, 0, sizeof(*rg));
+	if (!need || need > mapped_size)
+		return -EINVAL;
+	layout_compute(p, rg->rings);
+	rg->kind = p->kind;
+	rg->num_queues = p->num_queues;
+	rg->num_rings = 2 * p->num_queues;
+	rg->abi_minor = DDVM_ABI_MINOR; /* the supervisor that listed P built this header */
+	rg->base = base;
+	rg->size = mapped_size;
+	rg->hdr = base;
+	return 0;
+}
+
 int ddvm_region_ring(const struct ddvm_region *rg, unsigned int i, enum ddvm_side me,
 		     struct ddvm_ring *r)
 {

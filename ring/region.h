@@ -50,6 +50,15 @@ struct ddvm_region {
  * Returns 0, -EPROTONOSUPPORT (wrong magic or major version) or -EINVAL. */
 int ddvm_region_attach(struct ddvm_region *rg, void *base, uint64_t mapped_size);
 
+/* The layout a region was created with, computed from P (what the supervisor told this
+ * side out of band, e.g. a translation module's channel list: the channel's kind and
+ * queue pairs with ddvm_layout_defaults()) instead of copied from the header, which
+ * the peer may be rewriting when we look. The header is not read at all: a peer that
+ * scribbles over it can break only its own view. Returns 0, or -EINVAL when P is
+ * invalid or its layout does not fit the mapping. */
+int ddvm_region_attach_params(struct ddvm_region *rg, void *base, uint64_t mapped_size,
+			      const struct ddvm_layout_params *p);
+
 /* Set up ring i of an attached region for side `me`. */
 int ddvm_region_ring(const struct ddvm_region *rg, unsigned int i, enum ddvm_side me,
 		     struct ddvm_ring *r);

@@ -479,12 +479,12 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 }
 
 /*
- * NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID [target=BDF [mac=MAC
+ * NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID [target=BDF queues=N [mac=MAC
  * antispoof=POLICY]]" per line, for the guest (fw_cfg opt/ddvm/channels). A driver VM's
  * /init hands its lines to the translation modules (their `channels` parameter): a
- * channel's kind, target, client MAC and anti-spoofing policy come from here, never
- * from the region's header, which the client can write when the module reads it (at
- * probe, at a spare's takeover).
+ * channel's kind, target, queue pairs (hence its region's layout, channel.c), client
+ * MAC and anti-spoofing policy come from here, never from the region's header, which
+ * the client can write when the module reads it (at probe, at a spare's takeover).
  */
 static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 {
@@ -506,13 +506,15 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 			snprintf(mac, sizeof(mac), " mac=%s antispoof=%s", cfg_mac_str(c->mac, m),
 				 spoof);
 		if (c->dev->vm == vm->cfg && snapshot__enabled(vm))
-			fprintf(f, "%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0%s\n",
+			fprintf(f,
+				"%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0 queues=%u%s\n",
 				c->name, cfg_kind_name(c->dev->kind), c->index_in_driver + 1,
-				c->dev->pci_slot, mac);
+				c->dev->pci_slot, c->dev->queues, mac);
 		else if (c->dev->vm == vm->cfg)
-			fprintf(f, "%s %s driver 0000:00:%02x.0 0 target=0000:00:%02x.0%s\n",
+			fprintf(f,
+				"%s %s driver 0000:00:%02x.0 0 target=0000:00:%02x.0 queues=%u%s\n",
 				c->name, cfg_kind_name(c->dev->kind), 0x10 + c->index_in_driver,
-				c->dev->pci_slot, mac);
+				c->dev->pci_slot, c->dev->queues, mac);
 		else if (c->client == vm->cfg)
 			fprintf(f, "%s %s client 0000:00:%02x.0 1\n", c->name,
 				cfg_kind_name(c->dev->kind), 0x10 + c->index_in_client);

@@ -316,6 +316,60 @@ static void test_attach_copies_layout(void **state)
 	assert_int_equal(rg.kind, DDVM_KIND_NET);
 }
 
+/* attach_params: the layout from what the supervisor listed, whatever the header says */
+static void test_attach_params(void **state)
+{
+	uint32_t kind, q;
+
+	(void)state;
+	for (kind = DDVM_KIND_NET; kind <= DDVM_KIND_BLK; kind++)
+		for (q = 1; q <= DDVM_MAX_RINGS / 2; q++) {
+			struct reg *g = reg_new(kind, q);
+			struct ddvm_region from_hdr, from_p;
+			struct ddvm_layout_params p;
+			struct ddvm_ring r;
+
+			ddvm_layout_defaults(&p, kind);
+			p.num_queues = q;
+			assert_int_equal(ddvm_region_attach(&from_hdr, g->base, g->size), 0);
+			/* the client scribbles over the whole header first */
+			memset(g->base, 0xa5, DDVM_HDR_SIZE);
+			assert_int_equal(ddvm_region_attach_params(&from_p, g->base, g->size, &p),
+					 0);
+			assert_int_equal(from_p.kind, kind);
+			assert_int_equal(from_p.num_queues, q);
+			assert_int_equal(from_p.num_rings, 2 * q);
+			assert_ptr_equal(from_p.base, g->base);
+			assert_memory_equal(from_p.rings, from_hdr.rings, sizeof(from_p.rings));
+			assert_int_equal(
+			    ddvm_region_ring(&from_p, 2 * q - 1, DDVM_SIDE_BACKEND, &r), 0);
+			assert_int_equal(ddvm_region_ring(&from_p, 2 * q, DDVM_SIDE_BACKEND, &r),
+					 -EINVAL);
+			reg_free(g);
+		}
+}
+
+static void test_attach_params_rejects(void **state)
+{
+	struct reg *g = *state;
+	struct ddvm_region rg;
+	struct ddvm_layout_params p = g->lp;
+
+	/* a mapping smaller than the layout the list names (a BAR of another size) */
+	assert_int_equal(ddvm_region_attach_params(&rg, g->base, g->size / 2, &p), -EINVAL);
+	assert_null(rg.base);
+	p.num_queues = DDVM_MAX_RINGS / 2 + 1;
+	assert_int_equal(ddvm_region_attach_params(&rg, g->base, g->size, &p), -EINVAL);
+	p = g->lp;
+	p.kind = 7;
+	assert_int_equal(ddvm_region_attach_params(&rg, g->base, g->size, &p), -EINVAL);
+	p = g->lp;
+	p.num_queues = 0;
+	assert_int_equal(ddvm_region_attach_params(&rg, g->base, g->size, &p), -EINVAL);
+	assert_int_equal(ddvm_region_ring(&rg, 0, DDVM_SIDE_BACKEND, &(struct ddvm_ring){ 0 }),
+			 -EINVAL);
+}
+
 static void test_reset_rings_and_status(void **state)
 {
 	struct reg *g = *state;
@@ -641,6 +695,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_all_queue_counts),
 		cmocka_unit_test_setup_teardown(test_init_backend_target, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_copies_layout, setup_net, teardown),
+		cmocka_unit_test(test_attach_params),
+		cmocka_unit_test_setup_teardown(test_attach_params_rejects, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_rings_and_status, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_publish, setup_net, teardown),
