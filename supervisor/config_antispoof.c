@@ -11,6 +11,7 @@
  * translation module's switch enforces it on every frame a client sends.
  */
 #include "config_internal.h"
+#include "ddvm/net.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -219,10 +220,7 @@ static void implicit_ll(const struct cfg_channel *c, struct cfg_ip_prefix *p)
 	memset(p, 0, sizeof(*p));
 	p->v6 = 1;
 	p->len = 128;
-	p->addr[0] = 0xfe, p->addr[1] = 0x80;
-	p->addr[8] = c->mac[0] ^ 2, p->addr[9] = c->mac[1], p->addr[10] = c->mac[2];
-	p->addr[11] = 0xff, p->addr[12] = 0xfe;
-	memcpy(&p->addr[13], &c->mac[3], 3);
+	ddvm_net_implicit_ll(c->mac, p->addr);
 }
 
 /* Two clients of D whose prefixes overlap would both own the addresses in common; a

@@ -91,7 +91,7 @@ static bool antispoof_ip_ok(const struct netback_antispoof_policy *pol, __be32 a
 }
 
 /* One of FROM's IPv6 addresses: listed, or the link-local address its MAC gives
- * (modified EUI-64, RFC 4291: what the kernel's default addr_gen_mode forms). */
+ * (ddvm_net_implicit_ll, include/ddvm/net.h). */
 static bool antispoof_ip6_ok(const struct netback_port *from, const struct in6_addr *a)
 {
 	const struct netback_antispoof_policy *pol = &from->spoof;
@@ -101,13 +101,7 @@ static bool antispoof_ip6_ok(const struct netback_port *from, const struct in6_a
 	for (i = 0; i < pol->n_ip6; i++)
 		if (ipv6_prefix_equal(a, &pol->net6[i], pol->plen6[i]))
 			return true;
-	ipv6_addr_set(&ll, htonl(0xfe800000), 0, 0, 0);
-	ll.s6_addr[8] = from->mac[0] ^ 0x02;
-	ll.s6_addr[9] = from->mac[1];
-	ll.s6_addr[10] = from->mac[2];
-	ll.s6_addr[11] = 0xff;
-	ll.s6_addr[12] = 0xfe;
-	memcpy(&ll.s6_addr[13], &from->mac[3], 3);
+	ddvm_net_implicit_ll(from->mac, ll.s6_addr);
 	return ipv6_addr_equal(a, &ll);
 }
 

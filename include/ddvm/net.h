@@ -35,6 +35,31 @@ struct ddvm_net_config {
 	ddvm_u8 reserved[0x100 - 32];
 };
 
+/*
+ * A client's implicit IPv6 link-local address: fe80::/64 and the modified EUI-64
+ * interface identifier of its MAC (RFC 4291, appendix A; what Linux forms with its
+ * default addr_gen_mode). Under anti-spoofing the translation module lets a client
+ * send from it without a listing, and the supervisor refuses an `ip =` entry of
+ * another client that covers it: one rule both must apply alike, hence here.
+ */
+static inline void ddvm_net_implicit_ll(const ddvm_u8 mac[6], ddvm_u8 addr[16])
+{
+	unsigned int i;
+
+	for (i = 0; i < 16; i++)
+		addr[i] = 0;
+	addr[0] = 0xfe;
+	addr[1] = 0x80;
+	addr[8] = mac[0] ^ 0x02; /* the universal/local bit, inverted */
+	addr[9] = mac[1];
+	addr[10] = mac[2];
+	addr[11] = 0xff;
+	addr[12] = 0xfe;
+	addr[13] = mac[3];
+	addr[14] = mac[4];
+	addr[15] = mac[5];
+}
+
 /* ddvm_net_desc.flags */
 #define DDVM_NET_DESC_NEEDS_CSUM (1u << 0) /* csum_start/csum_offset are valid */
 #define DDVM_NET_DESC_DATA_VALID (1u << 1) /* checksum already verified */
