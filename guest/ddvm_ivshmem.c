@@ -22,12 +22,14 @@ MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (d
 
 /*
  * Driver VM: the channels the supervisor gave this VM, one array element per channel
- * (elements separated by ','), each "BDF;KIND;TARGET;QUEUES[;MAC[;ANTISPOOF]]" (images/init.sh
- * builds it from fw_cfg opt/ddvm/channels and passes it to each translation module,
+ * (elements separated by ','), each "BDF;KIND;TARGET;QUEUES;LAYOUT[;MAC[;ANTISPOOF]]"
+ * (images/init.sh builds it from fw_cfg opt/ddvm/channels and passes it to each translation module,
  * also for a later modprobe through /etc/modprobe.d). KIND is net or blk; TARGET the
  * PCI address of the NIC or of the disk's controller; QUEUES the channel's queue
  * pairs, from which with KIND the region's layout follows (ddvm_layout_defaults(), as
- * the supervisor laid it out); MAC the client's, net only;
+ * the supervisor laid it out), and LAYOUT that layout's fingerprint in hex
+ * (ddvm_layout_id(): a module whose own computation differs refuses the channel);
+ * MAC the client's, net only;
  * ANTISPOOF, net only, what the client may send as its own ("off", "mac" or
  * "ip:PREFIX+...", netback.h). An array, not one string: the kernel takes at most 1024
  * bytes for a string parameter, which one list of ~20 channels (fewer with address
@@ -37,9 +39,9 @@ MODULE_PARM_DESC(doorbell_guard, "limit a peer's doorbells that bring no work (d
 static char *channels[DDVM_MAX_CHANNEL_LIST];
 static unsigned int nr_channels;
 module_param_array(channels, charp, &nr_channels, 0444);
-MODULE_PARM_DESC(channels,
-		 "the supervisor's channel list: BDF;KIND;TARGET;QUEUES[;MAC[;ANTISPOOF]],... "
-		 "(set by the driver VM's /init)");
+MODULE_PARM_DESC(
+    channels, "the supervisor's channel list: BDF;KIND;TARGET;QUEUES;LAYOUT[;MAC[;ANTISPOOF]],... "
+	      "(set by the driver VM's /init)");
 
 /* Look BDF up in `channels`: 1 and the identity in T when listed with KIND, 0 when
  * listed with another kind or not at all, -ENODATA when there is no list. */
@@ -52,7 +54,7 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 		return -ENODATA;
 	for (i = 0; i < nr_channels && !ret; i++) {
 		char *entry = kstrdup(channels[i] ? channels[i] : "", GFP_KERNEL), *rest = entry;
-		char *f_bdf, *f_kind, *f_target, *f_queues, *f_mac, *f_spoof;
+		char *f_bdf, *f_kind, *f_target, *f_queues, *f_layout, *f_mac, *f_spoof;
 		u32 k;
 
 		if (!entry)
@@ -61,6 +63,7 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 		f_kind = strsep(&rest, ";");
 		f_target = strsep(&rest, ";");
 		f_queues = strsep(&rest, ";");
+		f_layout = strsep(&rest, ";");
 		f_mac = strsep(&rest, ";");
 		f_spoof = strsep(&rest, ";");
 		if (!f_bdf || strcmp(f_bdf, bdf) || !f_kind || !f_target) {
@@ -75,11 +78,14 @@ static int ddvm_ivshmem_identity(struct ddvm_ivshmem *t, const char *bdf, u32 ki
 			break; /* another module's channel */
 		}
 		if (strscpy(t->id_target, f_target, sizeof(t->id_target)) < 0 || !f_queues ||
-		    kstrtou32(f_queues, 10, &t->id_queues) ||
+		    kstrtou32(f_queues, 10, &t->id_queues) || !f_layout ||
+		    kstrtou32(f_layout, 16, &t->id_layout) ||
 		    (kind == DDVM_KIND_NET && (!f_mac || !mac_pton(f_mac, t->id_mac))) ||
 		    strscpy(t->id_antispoof, f_spoof ? f_spoof : "", sizeof(t->id_antispoof)) < 0 ||
 		    rest) {
-			pr_err("ddvm: channels entry for %s is malformed\n", bdf);
+			pr_err("ddvm: channels entry for %s is malformed (a supervisor of another "
+			       "ddvm build?)\n",
+			       bdf);
 			ret = -EINVAL;
 		} else {
 			t->has_identity = true;
@@ -240,6 +246,16 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 
 		ddvm_layout_defaults(&lp, kind);
 		lp.num_queues = t->id_queues;
+		if (ddvm_layout_id(&lp) != t->id_layout) {
+			/* the supervisor computed another layout: our defaults are not its */
+			dev_err(&pdev->dev,
+				"ddvm: the supervisor laid this channel out otherwise (layout "
+				"%08x, ours %08x for %u queue pairs): a driver image of another "
+				"ddvm build? not served\n",
+				t->id_layout, ddvm_layout_id(&lp), t->id_queues);
+			err = -ENODEV;
+			goto out_unmap_shm;
+		}
 		err = ddvm_region_attach_params(&t->rg, t->shm, t->shm_size, &lp);
 		if (err) {
 			dev_err(&pdev->dev,

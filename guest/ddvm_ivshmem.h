@@ -91,6 +91,7 @@ struct ddvm_ivshmem {
 	bool has_identity;
 	char id_target[32];
 	u32 id_queues;
+	u32 id_layout; /* the fingerprint of the supervisor's layout (ddvm_layout_id) */
 	u8 id_mac[6];
 	/* net: the client's anti-spoofing policy as listed ("" when the list has none):
 	 * "off", "mac" or "ip:PREFIX+..." (A.B.C.D/N, X:X::X/N; ddvm_netback parses it) */

@@ -86,12 +86,12 @@ done
 /sbin/ddvm-hotplug # coldplug: disks that appeared before the helper was set
 
 # The services of this VM's channels load themselves: the supervisor lists them in
-# fw_cfg opt/ddvm/channels ("NAME KIND ROLE BDF PEER [target=... queues=N [mac=... antispoof=...]]",
+# fw_cfg opt/ddvm/channels ("NAME KIND ROLE BDF PEER [target=... queues=N layout=ID [mac=... antispoof=...]]",
 # one a line), and each channel needs the translation module (driver) or the client
 # driver (client) of its kind. A module binds to every ivshmem device and keeps the
 # channels of its kind. A translation module takes each channel's kind, target, queue
 # pairs (its ring layout), client MAC and anti-spoofing policy from this list (its
-# `channels` parameter, an element per channel: "BDF;KIND;TARGET;QUEUES[;MAC[;ANTISPOOF]],..."),
+# `channels` parameter, an element per channel: "BDF;KIND;TARGET;QUEUES;LAYOUT[;MAC[;ANTISPOOF]],..."),
 # never from the channel's header, which the client can write; /etc/modprobe.d keeps
 # it for a later modprobe.
 channels=/sys/firmware/qemu_fw_cfg/by_name/opt/ddvm/channels/raw
@@ -103,11 +103,11 @@ if [ -r "$channels" ]; then
 		case "$side" in driver) m=ddvm_${kind}back ;; client) m=ddvm_${kind}front ;; *) continue ;; esac
 		case " $mods " in *" $m "*) ;; *) mods="$mods $m" ;; esac
 		if [ "$side" = driver ]; then
-			tgt='' queues='' mac='' spoof=''
+			tgt='' queues='' layout='' mac='' spoof=''
 			for o in $opt; do
-				case "$o" in target=*) tgt=${o#target=} ;; queues=*) queues=${o#queues=} ;; mac=*) mac=${o#mac=} ;; antispoof=*) spoof=${o#antispoof=} ;; esac
+				case "$o" in target=*) tgt=${o#target=} ;; queues=*) queues=${o#queues=} ;; layout=*) layout=${o#layout=} ;; mac=*) mac=${o#mac=} ;; antispoof=*) spoof=${o#antispoof=} ;; esac
 			done
-			list="$list${list:+,}$bdf;$kind;$tgt;$queues${mac:+;$mac}${spoof:+;$spoof}"
+			list="$list${list:+,}$bdf;$kind;$tgt;$queues;$layout${mac:+;$mac}${spoof:+;$spoof}"
 			[ "$kind" = net ] && [ -n "$tgt" ] && net_targets="$net_targets $tgt"
 		fi
 	done <"$channels"

@@ -103,6 +103,42 @@ uint64_t ddvm_layout_size(const struct ddvm_layout_params *p)
 	return size <= 0x80000000ull ? size : 0;
 }
 
+static uint32_t fnv1a32(uint32_t h, uint64_t v, unsigned int bytes)
+{
+	unsigned int i;
+
+	for (i = 0; i < bytes; i++) {
+		h ^= (uint8_t)(v >> (8 * i));
+		h *= 16777619u;
+	}
+	return h;
+}
+
+uint32_t ddvm_layout_id(const struct ddvm_layout_params *p)
+{
+	struct ddvm_ring_layout rings[DDVM_MAX_RINGS];
+	uint64_t size = ddvm_layout_size(p);
+	uint32_t h = 2166136261u, i;
+
+	if (!size)
+		return 0;
+	layout_compute(p, rings);
+	h = fnv1a32(h, size, 8);
+	h = fnv1a32(h, p->num_queues, 4);
+	for (i = 0; i < 2 * p->num_queues; i++) {
+		const struct ddvm_ring_layout *l = &rings[i];
+
+		h = fnv1a32(h, l->ring_off, 4);
+		h = fnv1a32(h, l->entries, 4);
+		h = fnv1a32(h, l->data_off, 4);
+		h = fnv1a32(h, l->data_size, 4);
+		h = fnv1a32(h, l->slot_size, 4);
+		h = fnv1a32(h, l->producer, 2);
+		h = fnv1a32(h, l->vector, 2);
+	}
+	return h ? h : 1; /* 0 says "invalid" */
+}
+
 int ddvm_region_init(void *base, uint64_t size, const struct ddvm_layout_params *p)
 {
 	struct ddvm_region_hdr *h = base;

@@ -29,6 +29,13 @@ void ddvm_layout_defaults(struct ddvm_layout_params *p, uint32_t kind);
  * parameters are invalid. */
 uint64_t ddvm_layout_size(const struct ddvm_layout_params *p);
 
+/* A fingerprint of the layout P gives (its size and every ring's offsets, sizes,
+ * producer and vector; FNV-1a), 0 if P is invalid. The supervisor lists it with each
+ * channel, and a translation module that computes the layout itself
+ * (ddvm_region_attach_params) refuses a channel whose fingerprint differs from its
+ * own computation: a driver image of another build, with other defaults. */
+uint32_t ddvm_layout_id(const struct ddvm_layout_params *p);
+
 /* Write a fresh header and zeroed rings into base[0, size). Supervisor only. */
 int ddvm_region_init(void *base, uint64_t size, const struct ddvm_layout_params *p);
 
@@ -113,9 +120,11 @@ void ddvm_region_stats_publish(const struct ddvm_region *rg, uint32_t epoch,
 static inline uint32_t ddvm_region_session_begin(const struct ddvm_region *rg, uint32_t epoch)
 {
 	uint32_t s = ddvm_read32(&rg->hdr->frontend_session) + 1;
+	uint32_t served = ddvm_read32(&rg->hdr->backend_session); /* once: a peer writes it */
 
-	/* never 0 ("no session"), never what the backend already claims to serve */
-	while (s == 0 || s == ddvm_read32(&rg->hdr->backend_session))
+	/* never 0 ("no session"), never what the backend already claims to serve: at
+	 * most two steps */
+	while (s == 0 || s == served)
 		s++;
 	ddvm_write32(&rg->hdr->frontend_session, s);
 	ddvm_region_set_frontend(rg, DDVM_STATE_ATTACHING, epoch);

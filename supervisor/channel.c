@@ -129,6 +129,7 @@ int channel__create(struct channel *ch, const struct cfg_channel *cc, unsigned i
 		 cc->dev->kind == CFG_BLK ? "disk/by-pci/0000:00:%02x.0" : "0000:00:%02x.0",
 		 cc->dev->pci_slot);
 	ch->size = ddvm_layout_size(&p);
+	ch->layout_id = ddvm_layout_id(&p);
 	if (!ch->size)
 		return -EINVAL;
 	ch->vectors = DDVM_VECTOR_QUEUE(p.num_queues);

@@ -34,6 +34,7 @@ struct channel {
 	int shm_fd;
 	void *base;
 	uint64_t size;
+	uint32_t layout_id; /* ddvm_layout_id(): listed for the translation module */
 	unsigned vectors;
 	struct ddvm_region rg;	    /* our validated view; layout never re-read */
 	struct ddvm_region_hdr own; /* what we wrote: the authority for what we own */

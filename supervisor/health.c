@@ -70,7 +70,7 @@ static uint64_t backoff_ms(const struct vm *vm)
 	uint64_t d = vm->cfg->restart_backoff_ms;
 	unsigned i;
 
-	for (i = 1; i < vm->failures_in_row && d < BACKOFF_MAX_MS; i++)
+	for (i = 1; i < vm->failures_in_row + vm->claimed_in_row && d < BACKOFF_MAX_MS; i++)
 		d *= 2;
 	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 }
@@ -80,7 +80,7 @@ static uint64_t backoff_ms(const struct vm *vm)
 static void health__schedule(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
-	int give_up = 0;
+	int give_up = 0, claim;
 	unsigned i;
 
 	if (sup->stopping) {
@@ -93,7 +93,15 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		vm->restart_at_ms = now;
 		return;
 	}
-	vm->failures_in_row++;
+	claim = vm->failing_on_claim;
+	vm->failing_on_claim = 0;
+	if (claim)
+		/* its sole client's word alone (health__check_channel): the client is the
+		 * only one hurt by the restart, and it must get its channels back once it
+		 * behaves, so never a give-up for this */
+		vm->claimed_in_row++;
+	else
+		vm->failures_in_row++;
 	if (startup__failed_again(vm)) {
 		/* A QEMU that refuses to start refuses again: retrying only hides why. */
 		give_up = 1;
@@ -112,8 +120,13 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		       vm->cfg->name);
 	}
 	if (!give_up && spare__ready(vm)) {
-		pr_info("%s: failure %u of at most %u in a row: the warm spare takes over",
-			vm->cfg->name, vm->failures_in_row, vm->cfg->restart_max);
+		if (claim)
+			pr_info("%s: a failure on its sole client's region alone (%u in a row, "
+				"not counted toward restart_max): the warm spare takes over",
+				vm->cfg->name, vm->claimed_in_row);
+		else
+			pr_info("%s: failure %u of at most %u in a row: the warm spare takes over",
+				vm->cfg->name, vm->failures_in_row, vm->cfg->restart_max);
 		if (spare__failover(vm, now))
 			return; /* the warm spare serves: no back-off, no restore */
 	}
@@ -125,9 +138,15 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		return;
 	}
 	vm->restart_at_ms = now + backoff_ms(vm);
-	pr_info("%s: restart %u of at most %u in a row, in %llu ms", vm->cfg->name,
-		vm->failures_in_row, vm->cfg->restart_max,
-		(unsigned long long)(vm->restart_at_ms - now));
+	if (claim)
+		pr_info("%s: restart in %llu ms, not counted toward restart_max = %u: the only "
+			"evidence was its sole client's region (%u such restarts in a row)",
+			vm->cfg->name, (unsigned long long)(vm->restart_at_ms - now),
+			vm->cfg->restart_max, vm->claimed_in_row);
+	else
+		pr_info("%s: restart %u of at most %u in a row, in %llu ms", vm->cfg->name,
+			vm->failures_in_row, vm->cfg->restart_max,
+			(unsigned long long)(vm->restart_at_ms - now));
 }
 
 /* A failure was detected now: remember when (recovery time runs from here). */
@@ -174,7 +193,8 @@ void health__new_epochs(struct vm *vm, uint64_t now)
 	vm->epoch_bumped = 1;
 }
 
-void health__fail(struct vm *vm, const char *reason, uint64_t now)
+/* CLAIM: the only evidence is a region its sole client can write (vm.h). */
+static void health__fail_as(struct vm *vm, const char *reason, int claim, uint64_t now)
 {
 	if (vm->spare_of) {
 		spare__fail(vm, reason, now); /* a spare fails alone: nothing is counted */
@@ -184,10 +204,16 @@ void health__fail(struct vm *vm, const char *reason, uint64_t now)
 		return; /* already on its way down */
 	health__detected(vm, reason, now);
 	vm->stopping_for_failure = 1;
+	vm->failing_on_claim = claim;
 	vm__event(vm, VM_EV_HEALTH_FAILED);
 	/* Nothing of a failed driver VM is worth a graceful shutdown; but what its disks
 	 * acknowledged is (vm__kill flushes qcow2 images first). */
 	vm__kill(vm, now);
+}
+
+void health__fail(struct vm *vm, const char *reason, uint64_t now)
+{
+	health__fail_as(vm, reason, 0, now);
 }
 
 static int health__guest_ended(struct vm *vm, int status, uint64_t now);
@@ -237,7 +263,7 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	}
 	health__new_epochs(vm, now);
 	if (vm->ready_ms && now - vm->ready_ms >= HEALTHY_MS)
-		vm->failures_in_row = 0;
+		vm->failures_in_row = vm->claimed_in_row = 0;
 	vm__event(vm, VM_EV_QEMU_EXITED);
 	health__schedule(vm, now);
 }
@@ -302,6 +328,7 @@ int health__start_vm(struct vm *vm, uint64_t now)
 		health__new_epochs(vm, now);
 	}
 	vm->epoch_bumped = 0;
+	vm->failing_on_claim = 0; /* counted (or not) by health__schedule already */
 	startup__vm_starting(vm);
 	ret = vm__start(vm);
 	if (ret) {
@@ -399,7 +426,9 @@ static int health__check_channel(struct vm *vm, struct channel *ch, uint64_t now
 		return 0;
 	}
 	if (health__sole_client(vm)) {
-		health__fail(vm, why, now);
+		/* only that client waits, and only it is hurt by a restart; but the stall is
+		 * read from its region, which it can write: not evidence enough to give up */
+		health__fail_as(vm, why, 1, now);
 		return 1;
 	}
 	if (stall == CHANNEL_STALL_UNANSWERED) {

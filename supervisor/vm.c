@@ -479,7 +479,7 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 }
 
 /*
- * NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID [target=BDF queues=N [mac=MAC
+ * NAME.channels: "CHANNEL KIND ROLE PCI-ADDRESS PEER-ID [target=BDF queues=N layout=ID [mac=MAC
  * antispoof=POLICY]]" per line, for the guest (fw_cfg opt/ddvm/channels). A driver VM's
  * /init hands its lines to the translation modules (their `channels` parameter): a
  * channel's kind, target, queue pairs (hence its region's layout, channel.c), client
@@ -507,14 +507,18 @@ static int vm__write_channels(const struct vm *vm, const struct config *cfg)
 				 spoof);
 		if (c->dev->vm == vm->cfg && snapshot__enabled(vm))
 			fprintf(f,
-				"%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0 queues=%u%s\n",
+				"%s %s driver 0000:%02x:00.0 0 target=0000:00:%02x.0 queues=%u "
+				"layout=%08x%s\n",
 				c->name, cfg_kind_name(c->dev->kind), c->index_in_driver + 1,
-				c->dev->pci_slot, c->dev->queues, mac);
+				c->dev->pci_slot, c->dev->queues, vm->sup->channels[i].layout_id,
+				mac);
 		else if (c->dev->vm == vm->cfg)
 			fprintf(f,
-				"%s %s driver 0000:00:%02x.0 0 target=0000:00:%02x.0 queues=%u%s\n",
+				"%s %s driver 0000:00:%02x.0 0 target=0000:00:%02x.0 queues=%u "
+				"layout=%08x%s\n",
 				c->name, cfg_kind_name(c->dev->kind), 0x10 + c->index_in_driver,
-				c->dev->pci_slot, c->dev->queues, mac);
+				c->dev->pci_slot, c->dev->queues, vm->sup->channels[i].layout_id,
+				mac);
 		else if (c->client == vm->cfg)
 			fprintf(f, "%s %s client 0000:00:%02x.0 1\n", c->name,
 				cfg_kind_name(c->dev->kind), 0x10 + c->index_in_client);

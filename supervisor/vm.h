@@ -57,6 +57,12 @@ struct vm {
 	uint64_t ready_ms;	  /* 0 until the ready line */
 	unsigned restarts;	  /* total, since `ddvm up` */
 	unsigned failures_in_row; /* reset after a healthy minute */
+	/* Failures whose only evidence was its sole client's region (a request stall the
+	 * client can forge): restarted with back-off like the others, never counted
+	 * toward restart_max, so a client cannot make the supervisor give its own
+	 * channels up for good (health.c). Reset with failures_in_row. */
+	unsigned claimed_in_row;
+	int failing_on_claim; /* the failure being handled is such a one */
 	uint64_t restart_at_ms;
 	int stopping_for_failure; /* we SIGKILLed it because it failed */
 	uint64_t kill_at_ms;	  /* vm__kill's QMP stop is out: SIGKILL by then (0: none) */

@@ -319,9 +319,11 @@ static void port_follow_client(struct netback_port *p)
 
 	/* A client that detached (its driver unloaded, its VM restarted) takes its ring
 	 * state with it: start ours from zero too, once, so that it can come back within
-	 * the same epoch. */
+	 * the same epoch. No more often than a session request: a client flipping its
+	 * state between READY and CLOSED and ringing after each write would have the
+	 * shared driver VM reset its port in a loop (the next tick or doorbell does it). */
 	if (fs == DDVM_STATE_CLOSED || fs == DDVM_STATE_ABSENT) {
-		if (!p->fe_gone) {
+		if (!p->fe_gone && time_after_eq(jiffies, p->session_at + NETBACK_SESSION_GAP)) {
 			p->fe_gone = true;
 			if (READ_ONCE(p->active) || p->tx.cons || p->rx.prod)
 				port_reset(p, p->epoch, p->session);

@@ -349,6 +349,33 @@ static void test_attach_params(void **state)
 		}
 }
 
+/* the fingerprint: the same for the same layout, different for any other */
+static void test_layout_id(void **state)
+{
+	struct ddvm_layout_params p, q;
+	uint32_t kind, n, ids[2 * (DDVM_MAX_RINGS / 2)], nids = 0, i, j;
+
+	(void)state;
+	for (kind = DDVM_KIND_NET; kind <= DDVM_KIND_BLK; kind++)
+		for (n = 1; n <= DDVM_MAX_RINGS / 2; n++) {
+			ddvm_layout_defaults(&p, kind);
+			p.num_queues = n;
+			q = p;
+			q.channel_id = 77; /* not part of the layout */
+			strcpy(q.backend_target, "nvme0n1");
+			assert_int_not_equal(ddvm_layout_id(&p), 0);
+			assert_int_equal(ddvm_layout_id(&p), ddvm_layout_id(&q));
+			q.fe_slot /= 2; /* one slot size of one ring: another layout */
+			assert_int_not_equal(ddvm_layout_id(&p), ddvm_layout_id(&q));
+			ids[nids++] = ddvm_layout_id(&p);
+		}
+	for (i = 0; i < nids; i++)
+		for (j = i + 1; j < nids; j++)
+			assert_int_not_equal(ids[i], ids[j]);
+	p.num_queues = 0;
+	assert_int_equal(ddvm_layout_id(&p), 0);
+}
+
 static void test_attach_params_rejects(void **state)
 {
 	struct reg *g = *state;
@@ -696,6 +723,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_backend_target, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_copies_layout, setup_net, teardown),
 		cmocka_unit_test(test_attach_params),
+		cmocka_unit_test(test_layout_id),
 		cmocka_unit_test_setup_teardown(test_attach_params_rejects, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_rings_and_status, setup_net, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup_net, teardown),

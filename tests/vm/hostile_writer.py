@@ -34,6 +34,10 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
              every millisecond, and the control vector of every peer it may ring, every
              50 ms: what would make a spare's translation module serve beside the
              driver VM, or leave standby, if it judged by the header
+  unanswered blk: both states READY at the current epoch and the request ring's cons
+             one past the response ring's prod, every 20 ms: the backend "took" a
+             request it never answered, what the supervisor reads as a hung disk driver
+             (a driver VM whose sole client this is gets restarted for it)
   noise      random bytes over both status lines, the device description and both
              rings' control blocks and descriptors
   storm      every doorbell of every peer, as fast as one host thread can ring them
@@ -66,8 +70,9 @@ HDR, RING = abi.region_hdr, abi.ring_ctl
 
 KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "control",
          "noise", "storm", "spin"]
-# kinds only on request (not in the default rotation): they need an argument
-EXTRA_KINDS = ["identity", "spare"]
+# kinds only on request (not in the default rotation): they need an argument or suit
+# one kind of channel only
+EXTRA_KINDS = ["identity", "spare", "unanswered"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
 TICK = {"heartbeat": 0.001, "spare": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
@@ -165,6 +170,16 @@ class Writer:
             prod, cons = ch.get(RING, "prod", tx), ch.get(RING, "cons", tx)
             if prod == cons:
                 ch.put(RING, "prod", cons + 1, tx)
+                self.bump(kind)
+        elif kind == "unanswered":
+            for side in ("backend", "frontend"):
+                st, ep = side + "_state", side + "_epoch"
+                if ch.hdr(st) != abi.STATE_READY or ch.hdr(ep) != epoch:
+                    ch.set_hdr(ep, epoch)
+                    ch.set_hdr(st, abi.STATE_READY)
+            want = (ch.get(RING, "prod", rx) + 1) & 0xFFFFFFFF
+            if ch.get(RING, "cons", tx) != want:
+                ch.put(RING, "cons", want, tx)
                 self.bump(kind)
         elif kind == "desc":
             for off, n in ((tx, tx_n), (rx, rx_n)):

@@ -1,0 +1,66 @@
+#!/bin/bash
+# timeout: 300
+# A client cannot make the supervisor give up its own driver VM, and with it its own
+# channels for good. A driver VM whose channels all belong to one client is restarted
+# when a request of that client stalls (only that client is hurt by the restart); but
+# the stall is read from the client's region, which the client can forge, so those
+# restarts must never count toward restart_max: a give-up marks every channel of the
+# driver VM gone (DDVM_CTL_BACKEND_GONE) until an operator runs `ddvm restart`, i.e. the
+# client, behaving again, would have no disk. One driver VM (restart_max = 1, restart
+# = snapshot, request_timeout_ms = 1500) serves disk0 to host client a alone. A hostile
+# writer (tests/vm/hostile_writer.py, kind unanswered) holds a's request ring one
+# request past its responses (a hung disk driver, as the supervisor reads it) until
+# the supervisor restarted the driver VM 3 times for it. Checked: no give-up, the log
+# says those restarts were not counted, and once the writer stopped, ddvm-blkcheck
+# writes and reads back 1 MiB through a's channel. Before, the second such failure
+# gave the driver VM up ("GIVING UP after 2 failures in a row") and blkcheck failed.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/supervisor.sh"
+command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
+t_need_file "$BUILD/bin/ddvm-blkcheck"
+
+sup_config stall <<CONF
+[driver-vm drv]
+memory = 256M
+restart = snapshot
+restart_max = 1
+restart_backoff_ms = 100
+request_timeout_ms = 1500
+[device disk0]
+vm = drv
+kind = blk
+model = virtio-blk-pci
+image = $T/disk0.img
+size = 16M
+[host-client a]
+devices = disk0
+CONF
+sup_up "$T/stall.ini"
+sup_wait_log 'drv: snapshot taken in' 120
+
+sup_hostile_writer disk0.a --kinds unanswered --duration 200 --period 200
+for _ in $(seq 1200); do
+	(($(grep -c 'drv: FAILED: .*requests taken but not answered' "$DDVM_RUNDIR/ddvm.log") >= 3)) && break
+	grep -q 'drv: GIVING UP' "$DDVM_RUNDIR/ddvm.log" && break
+	sleep 0.1
+done
+t_kill_pidfile "$T/writer.pid"
+tail -n 1 "$DDVM_RUNDIR/hostile_writer.log"
+grep -E 'drv: (FAILED|GIVING UP|restart)' "$DDVM_RUNDIR/ddvm.log" | sed 's/^/    /'
+grep -q 'drv: GIVING UP' "$DDVM_RUNDIR/ddvm.log" &&
+	t_fail "the supervisor gave drv up on its sole client's forged stall"
+fails=$(grep -c 'drv: FAILED: .*requests taken but not answered' "$DDVM_RUNDIR/ddvm.log" || true)
+((fails >= 3)) || t_fail "the forged stall failed drv $fails times, not 3"
+grep -q 'drv: restart in [0-9]* ms, not counted toward restart_max = 1' "$DDVM_RUNDIR/ddvm.log" ||
+	t_fail "the log does not say the restarts were not counted"
+
+# a, honest again: served by the restarted driver VM, without an operator
+rc=0
+timeout 90 "$BUILD/bin/ddvm-blkcheck" --sock "$DDVM_RUNDIR/channels/disk0.a.client.sock" \
+	write 9 0 1048576 verify 9 0 1048576 >"$T/check.log" 2>&1 || rc=$?
+sed 's/^/    /' "$T/check.log"
+((rc == 0)) || t_fail "a's channel did not serve a after the writer stopped (ddvm-blkcheck rc $rc)"
+[ "$(sup_vm_field drv state)" = running ] || t_fail "drv is $(sup_vm_field drv state)"
+t_log "drv restarted $fails times on a's forged stall, not given up; a served again"
+"$DDVM" down >/dev/null 2>&1
+echo SUCCESS
