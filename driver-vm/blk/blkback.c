@@ -131,8 +131,8 @@ struct blkback {
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
 	unsigned long epoch_at;	  /* jiffies of the last reset an epoch change caused */
 	bool ready;		  /* serving (bdev open, header published) */
-	bool stopping;
-	bool standby;		/* a warm spare's device (ddvm_ivshmem_standby): nothing served */
+	bool stopping; /* no doorbell schedules anything: set until probed, and at remove */
+	bool standby;  /* a warm spare's device (ddvm_ivshmem_standby): nothing served */
 	struct mutex open_lock; /* bdev, standby: the open work vs a takeover */
 	unsigned int open_tries;
 	unsigned int ticks;
@@ -1153,7 +1153,7 @@ static void blkback_irq(struct ddvm_ivshmem *t, unsigned int vector)
 	struct blkback *bb = t->priv;
 	unsigned int i;
 
-	if (READ_ONCE(bb->stopping))
+	if (smp_load_acquire(&bb->stopping)) /* not probed yet, or being removed */
 		return;
 	if (vector == DDVM_VECTOR_CONTROL) {
 		/* an epoch, or the client (re)attached */
@@ -1361,6 +1361,13 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_LIST_HEAD(&bb->held);
 	INIT_DELAYED_WORK(&bb->held_work, blkback_held_work);
 	timer_setup(&bb->heartbeat, blkback_heartbeat, 0);
+	/* Until everything below exists, a doorbell finds nothing to do: the client can
+	 * ring ours as soon as ddvm_ivshmem_probe requested the interrupts, and a storm
+	 * of them while the driver VM booted read bb->qs before it was allocated (a NULL
+	 * dereference in blkback_irq: the driver VM panicked, its other clients lost
+	 * their disks for the restart). Cleared, with release, once all is set up; on a
+	 * failed probe it stays set until the interrupts are freed. */
+	bb->stopping = true;
 
 	err = ddvm_ivshmem_probe(&bb->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_BLK, blkback_irq, bb);
 	if (err)
@@ -1385,6 +1392,7 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = device_create_file(&pdev->dev, &dev_attr_ddvm_blk_stats);
 	if (err)
 		goto out_pages;
+	smp_store_release(&bb->stopping, false); /* the queues and the rest are set up */
 	if (ddvm_ivshmem_standby(&bb->t)) {
 		/* a warm spare: not a byte of the channel is ours yet; open the disk and
 		 * run its read path now, so that a takeover only resets the rings */

@@ -521,7 +521,7 @@ static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct netback_port *p = container_of(t, struct netback_port, t);
 
-	if (READ_ONCE(p->dying))
+	if (smp_load_acquire(&p->dying)) /* not probed yet, or being removed */
 		return;
 	if (READ_ONCE(p->standby)) {
 		if (vector == DDVM_VECTOR_CONTROL)
@@ -787,8 +787,13 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_waitqueue_head(&p->zc_wq);
 	init_dummy_netdev(&p->napi_dev);
 	netif_napi_add(&p->napi_dev, &p->napi, port_poll);
-	/* on standby from the start: the irq handler may run before we know */
+	/* On standby, and deaf to doorbells, until we know what we are: the client can
+	 * ring ours as soon as ddvm_ivshmem_probe requested the interrupts (a storm of
+	 * them while the driver VM boots), and a takeover scheduled then would race this
+	 * probe (both enabling NAPI) or outlive a failed one (blkback's handler read
+	 * memory it had not allocated yet: the driver VM panicked). */
 	p->standby = true;
+	p->dying = true;
 
 	err = ddvm_ivshmem_probe(&p->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_NET, port_irq, p);
 	if (err)
@@ -797,6 +802,7 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		/* a warm spare: not a byte of the channel is ours yet; attach to the NIC
 		 * now (frames dropped until active), so that a takeover only publishes */
 		pci_set_drvdata(pdev, p);
+		smp_store_release(&p->dying, false);
 		if (port_identity(p))
 			ddvm_ivshmem_standby_prepared(&p->t); /* takeover will fail: said why */
 		else
@@ -809,6 +815,7 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_ivshmem;
 	pci_set_drvdata(pdev, p);
 	napi_enable(&p->napi);
+	smp_store_release(&p->dying, false); /* doorbells from here on */
 	schedule_delayed_work(&p->attach, 0);
 	schedule_delayed_work(&p->tick, msecs_to_jiffies(NETBACK_TICK_MS));
 	return 0;

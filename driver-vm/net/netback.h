@@ -119,7 +119,7 @@ struct netback_port {
 	bool active;		  /* client READY at our epoch: move frames */
 	bool broken;		  /* protocol violation seen: rings unused until a new session */
 	bool fe_gone;		  /* saw the client CLOSED/ABSENT and reset for it */
-	bool dying;
+	bool dying; /* no doorbell schedules anything: set until probed, and at remove */
 	/* a warm spare's device (ddvm_ivshmem_standby): nothing runs until the channel
 	 * names us; the control doorbell runs takeover, which asks again */
 	bool standby;
