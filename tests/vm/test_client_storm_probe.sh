@@ -62,8 +62,9 @@ for n in $(seq "$RESTARTS"); do
 		(($(sup_epoch disk1.b) >= n + 1)) && [ "$(sup_chan_field disk1.b backend_state)" = ready ] && break
 		sleep 0.1
 	done
-	[ "$(sup_chan_field disk1.b backend_state)" = ready ] && (($(sup_epoch disk1.b) >= n + 1)) ||
+	if [ "$(sup_chan_field disk1.b backend_state)" != ready ] || (($(sup_epoch disk1.b) < n + 1)); then
 		t_fail "restart $n: b's channel is $(sup_chan_field disk1.b backend_state) at epoch $(sup_epoch disk1.b)"
+	fi
 done
 t_kill_pidfile "$T/writer.pid"
 t_kill_pidfile "$T/writer-net.pid"
