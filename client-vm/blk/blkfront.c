@@ -50,6 +50,17 @@ static unsigned int io_timeout = 30;
 module_param(io_timeout, uint, 0444);
 MODULE_PARM_DESC(io_timeout, "seconds before an unanswered request breaks the channel");
 
+/* A driver VM that resets the channel before io_timeout again and again (a new session
+ * each time, while it answers nothing) would have its requests requeued, re-sent and
+ * never answered, for ever: across resyncs, a queue whose driver VM completed none of
+ * its requests for this long fails them. Longer than the supervisor's restarts can
+ * take before it gives up (its back-off is at most 30 s a restart). */
+static unsigned int progress_timeout = 300;
+module_param(progress_timeout, uint, 0644);
+MODULE_PARM_DESC(progress_timeout,
+		 "seconds without a completed request, across channel resets, before the "
+		 "requests waiting fail (default 300)");
+
 static unsigned int recovery_timeout_ms = 60000;
 module_param(recovery_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(recovery_timeout_ms,
@@ -75,7 +86,11 @@ struct blkfront_queue {
 	struct ddvm_ring rsp; /* consumer */
 	struct request **rqs; /* tag -> request in flight on the channel */
 	u32 seq;
-	u32 inflight;		      /* requests on the channel (rqs[] not NULL) */
+	u32 inflight; /* requests on the channel (rqs[] not NULL) */
+	/* jiffies (never 0) since the driver VM last completed a request of this queue
+	 * while others waited; 0: nothing waits. Kept across resyncs, which requeue what
+	 * was in flight: the bound of progress_timeout (blkfront_resync). */
+	unsigned long stuck_since;
 	struct work_struct poll_work; /* continues a busy irq handler */
 	/* Counters (ddvm_blk_stats) */
 	unsigned long requests, responses, kicks, full, inflight_max; /* under lock */
@@ -172,6 +187,7 @@ static void blkfront_fail(struct blkfront *bf, const char *why, bool publish)
 	for (i = 0; i < bf->nq; i++) {
 		spin_lock_irqsave(&bf->qs[i].lock, flags);
 		blkfront_collect(&bf->qs[i], &failed);
+		bf->qs[i].stuck_since = 0; /* nothing waits any more */
 		spin_unlock_irqrestore(&bf->qs[i].lock, flags);
 	}
 	blkfront_complete_list(&failed, BLK_STS_IOERR, true);
@@ -237,10 +253,25 @@ static void blkfront_resync(struct blkfront *bf)
 	WRITE_ONCE(bf->phase, BLKFRONT_RESYNC);
 	for (i = 0; i < bf->nq; i++) {
 		struct blkfront_queue *q = &bf->qs[i];
+		unsigned long since;
+		LIST_HEAD(mine);
 
 		spin_lock_irq(&q->lock);
-		blkfront_collect(q, &again);
+		blkfront_collect(q, &mine);
+		since = q->stuck_since;
+		if (since && !list_empty(&mine) &&
+		    time_after(jiffies, since + READ_ONCE(progress_timeout) * HZ)) {
+			q->stuck_since = 0;
+			spin_unlock_irq(&q->lock);
+			dev_err(&bf->t.pdev->dev,
+				"ddvm blk: queue %u: the driver VM completed no request for %u s "
+				"across channel resets: failing what waits\n",
+				i, jiffies_to_msecs(jiffies - since) / 1000);
+			blkfront_complete_list(&mine, BLK_STS_IOERR, true);
+			continue;
+		}
 		spin_unlock_irq(&q->lock);
+		list_splice_tail(&mine, &again);
 	}
 	list_for_each_entry_safe(cmd, next, &again, node) {
 		list_del_init(&cmd->node);
@@ -356,6 +387,8 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_IOERR;
 	}
 	q->rqs[tag] = rq;
+	if (!q->stuck_since)
+		q->stuck_since = jiffies | 1; /* the clock of progress_timeout starts */
 	q->requests++;
 	q->inflight_max = max(q->inflight_max, (unsigned long)++q->inflight);
 	/* A large write is published at once, not with the last of its batch: the
@@ -522,6 +555,8 @@ static void blkfront_queue_irq(struct blkfront_queue *q)
 			cmd->status = blkfront_status(r.status);
 			list_add_tail(&cmd->node, &done);
 		}
+		if (!list_empty(&done)) /* progress: the clock starts again for the rest */
+			q->stuck_since = q->inflight ? jiffies | 1 : 0;
 		kick |= ddvm_ring_release(&q->rsp);
 		if (violation)
 			break;

@@ -1,0 +1,58 @@
+#!/bin/bash
+# timeout: 240
+# A driver VM cannot keep a client's I/O waiting for ever by resetting the channel
+# instead of answering. blkfront fails a request the driver VM does not answer within
+# io_timeout (30 s), and requeues what is in flight when the driver VM resets the
+# channel (a new session, as after a restart) -- so a driver VM that resets a little
+# before io_timeout, over and over, while it answers nothing, had the requests
+# requeued, re-sent and never answered: the client's I/O hung, never failed (found by
+# a code review). Now a queue whose driver VM completed nothing for progress_timeout
+# seconds across resets fails what waits. One client VM (ddvm_blkfront,
+# progress_timeout = 12) on a channel (ddvm-chan) whose driver VM is a host process
+# (tests/vm/blk_reset_backend.py): it serves every session and answers the client's
+# requests (its partition scan) until one reads the disk's second MiB, then answers
+# nothing, resetting 3 s after requests were left waiting. Checked: the client's dd of
+# the 4 KiB there fails with an I/O error (not a hang: before, 25 resets in 90 s and
+# no end), the backend reset at least 3 times, and the client's kernel said why; no
+# oops.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/blk_lib.sh"
+t_need_file "$DDVM_CHAN"
+t_need_file "$DDVM_CLIENT_INITRD"
+
+blk_chan_start hostile "stall0"
+python3 "$DDVM_ROOT/tests/vm/blk_reset_backend.py" "$T/ch-hostile" --wedge-at 2048 \
+	--reset-after 3 --duration 200 >"$T/backend.log" 2>&1 &
+echo $! >"$T/backend.pid"
+t_on_exit "t_kill_pidfile '$T/backend.pid'"
+for _ in $(seq 100); do grep -q 'BACKEND: connected' "$T/backend.log" && break; sleep 0.1; done
+grep -q 'BACKEND: connected' "$T/backend.log" || t_fail "the hostile backend did not connect: $(cat "$T/backend.log")"
+
+mapfile -t cli_args < <(blk_chan_args 0 hostile frontend)
+{
+	blk_wait_disks_sh 1
+	cat <<'EOF'
+t0=$(date +%s)
+dd if=/dev/ddvmblk0 of=/dev/null bs=4096 skip=256 count=1 iflag=direct 2>/tmp/dd.err
+rc=$?
+echo "DD-DONE rc=$rc after $(($(date +%s) - t0)) s: $(tr '\n' ' ' </tmp/dd.err)"
+dmesg | grep 'ddvm blk' | tail -n 6
+while :; do sleep 3600; done
+EOF
+} >"$T/client.sh"
+BLK_CLI_APPEND="ddvm_blkfront.progress_timeout=12" blk_client_vm cli "$T/client.sh" "${cli_args[@]}"
+t_on_failure "tail -n 4 '$T/backend.log'; grep -a 'ddvm blk' '$T/cli.console' | tail -n 6"
+# no DD-DONE within 90 s: the read neither completed nor failed (requeued for ever)
+vm_wait cli 'DD-DONE' 90
+line=$(grep -a 'DD-DONE' "$T/cli.console" | tr -d '\r')
+echo "    $line"
+grep -a 'ddvm blk' "$T/cli.console" | tail -n 6 | sed 's/^/    /'
+tail -n 3 "$T/backend.log" | sed 's/^/    /'
+vm_no_oops cli
+[[ $line == *"rc=0"* ]] && t_fail "the read succeeded although the driver VM answered nothing"
+resets=$(grep -c 'BACKEND: reset' "$T/backend.log" || true)
+((resets >= 3)) || t_fail "the backend reset the channel $resets times, not 3: not the attack"
+grep -aq 'completed no request for .* across channel resets' "$T/cli.console" ||
+	t_fail "the client's kernel does not say why it failed the I/O"
+t_log "the read failed after $resets resets of a driver VM that answered nothing: no hang"
+echo SUCCESS
