@@ -111,6 +111,47 @@ static void supervisor__unlock(struct supervisor *sup)
 	sup->lock_fd = -1;
 }
 
+static void supervisor__pin(struct supervisor *sup, const char *path)
+{
+	unsigned i;
+	int fd;
+
+	for (i = 0; i < sup->nr_boot; i++)
+		if (!strcmp(sup->boot[i].path, path))
+			return;
+	if (!path[0] || sup->nr_boot == sizeof(sup->boot) / sizeof(sup->boot[0]))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* missing: vm__start says so, with the path */
+	snprintf(sup->boot[sup->nr_boot].path, sizeof(sup->boot[0].path), "%s", path);
+	sup->boot[sup->nr_boot++].fd = fd;
+}
+
+/* supervisor.h, struct supervisor: boot what was there at `ddvm up` */
+static void supervisor__pin_boot_files(struct supervisor *sup)
+{
+	unsigned i;
+
+	for (i = 0; i < sup->cfg->nr_vms; i++) {
+		supervisor__pin(sup, sup->cfg->vms[i].kernel);
+		supervisor__pin(sup, sup->cfg->vms[i].initrd);
+	}
+}
+
+const char *supervisor__boot_path(const struct supervisor *sup, const char *path, char *buf,
+				  size_t len)
+{
+	unsigned i;
+
+	for (i = 0; sup && i < sup->nr_boot; i++)
+		if (!strcmp(sup->boot[i].path, path)) {
+			snprintf(buf, len, "/proc/%d/fd/%d", (int)getpid(), sup->boot[i].fd);
+			return buf;
+		}
+	return path;
+}
+
 int supervisor__init(struct supervisor *sup, struct config *cfg, const char *rundir)
 {
 	sigset_t mask;
@@ -142,6 +183,7 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		return ret;
 	}
 
+	supervisor__pin_boot_files(sup);
 	/* (the bridges were checked with the setup file: config__check_files) */
 	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
 	if (ret)
@@ -544,6 +586,9 @@ void supervisor__down(struct supervisor *sup)
 	for (i = 0; i < sup->cfg->nr_channels; i++)
 		channel__destroy(&sup->channels[i]);
 	rmdir(sup->chan_dir);
+	for (i = 0; i < sup->nr_boot; i++)
+		close(sup->boot[i].fd);
+	sup->nr_boot = 0;
 	control__close(sup);
 	if (sup->signal_fd >= 0)
 		close(sup->signal_fd);

@@ -372,7 +372,7 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 		   const char *chan_dir, struct vm_argv *a)
 {
 	const struct cfg_vm *c = vm->cfg;
-	char smp[32];
+	char smp[32], bk[48], bi[48];
 
 	memset(a, 0, sizeof(*a));
 	add(a, "%s", vm->sup && vm->sup->qemu[0] ? vm->sup->qemu : "qemu-system-x86_64");
@@ -418,9 +418,13 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	/* A guest reboot is a failure like any other: let QEMU exit and health.c decide. */
 	add(a, "-no-reboot");
 	add(a, "-kernel");
-	add(a, "%s", vm->image ? vm->image->kernel : c->kernel);
+	add(a, "%s",
+	    vm->image ? vm->image->kernel
+		      : supervisor__boot_path(vm->sup, c->kernel, bk, sizeof(bk)));
 	add(a, "-initrd");
-	add(a, "%s", vm->image ? vm->image->initrd : c->initrd);
+	add(a, "%s",
+	    vm->image ? vm->image->initrd
+		      : supervisor__boot_path(vm->sup, c->initrd, bi, sizeof(bi)));
 	add(a, "-append");
 	/* A driver VM is disposable: an oops anywhere in it is a panic (pvpanic tells us at
 	 * once) rather than a half-dead kernel holding the device. DRIVER_VM_IDLE_APPEND:
@@ -556,14 +560,19 @@ int vm__start(struct vm *vm)
 	struct vm_argv *a;
 	int sv[2], qlog, ram, ret;
 	pid_t pid;
-
-	const char *kernel = vm->image ? vm->image->kernel : vm->cfg->kernel;
-	const char *initrd = vm->image ? vm->image->initrd : vm->cfg->initrd;
+	char bk[48], bi[48];
+	const char *kernel = vm->image
+				 ? vm->image->kernel
+				 : supervisor__boot_path(sup, vm->cfg->kernel, bk, sizeof(bk));
+	const char *initrd = vm->image
+				 ? vm->image->initrd
+				 : supervisor__boot_path(sup, vm->cfg->initrd, bi, sizeof(bi));
 
 	if (access(kernel, R_OK) || access(initrd, R_OK)) {
 		pr_err("%s: kernel %s or initrd %s is missing; run 'make images' or fix the "
 		       "setup file",
-		       vm->cfg->name, kernel, initrd);
+		       vm->cfg->name, vm->image ? vm->image->kernel : vm->cfg->kernel,
+		       vm->image ? vm->image->initrd : vm->cfg->initrd);
 		return -ENOENT;
 	}
 	a = malloc(sizeof(*a));
