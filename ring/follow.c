@@ -56,6 +56,23 @@ void ddvm_follower_break(struct ddvm_follower *f, const struct ddvm_region *rg)
 	ddvm_region_set_frontend(rg, DDVM_STATE_BROKEN, f->epoch);
 }
 
+bool ddvm_follower_reassert(const struct ddvm_follower *f, const struct ddvm_region *rg)
+{
+	uint32_t want;
+
+	if (f->broken)
+		want = DDVM_STATE_BROKEN;
+	else if (f->connected)
+		want = DDVM_STATE_READY;
+	else
+		return false; /* a session being asked for: session_begin's to write */
+	if (ddvm_load_acquire(&rg->hdr->frontend_state) == want &&
+	    ddvm_read32(&rg->hdr->frontend_epoch) == f->epoch)
+		return false;
+	ddvm_region_set_frontend(rg, want, f->epoch);
+	return true;
+}
+
 const char *ddvm_follow_name(enum ddvm_follow_action a)
 {
 	switch (a) {

@@ -63,6 +63,15 @@ void ddvm_follower_connect(struct ddvm_follower *f, const struct ddvm_region *rg
 /* We saw the backend break the protocol: publish BROKEN, stop until a new epoch. */
 void ddvm_follower_break(struct ddvm_follower *f, const struct ddvm_region *rg);
 
+/* Our status in the header as we last published it (READY while connected, BROKEN
+ * once we broke): written again if something else is there. A peer can overwrite the
+ * field -- a client's own hostile writer hid its complaint (BROKEN) under READY, and
+ * the supervisor, which acts on what the header says, never started the new session
+ * the client waited for: its channel stayed dead until the driver VM restarted.
+ * Called from each client's periodic watch, as the backends re-assert theirs every
+ * heartbeat. Returns true when it had to write. */
+bool ddvm_follower_reassert(const struct ddvm_follower *f, const struct ddvm_region *rg);
+
 /* For logs: "gone", "reconnect", ... */
 const char *ddvm_follow_name(enum ddvm_follow_action a);
 

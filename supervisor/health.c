@@ -200,8 +200,12 @@ static void health__fail_as(struct vm *vm, const char *reason, int claim, uint64
 		spare__fail(vm, reason, now); /* a spare fails alone: nothing is counted */
 		return;
 	}
-	if (vm->state == VM_STOPPING || !vm__alive(vm))
-		return; /* already on its way down */
+	if (vm->state == VM_STOPPING || !vm__alive(vm)) {
+		/* already on its way down; a failure of its own meanwhile is not a claim */
+		if (!claim)
+			vm->failing_on_claim = 0;
+		return;
+	}
 	health__detected(vm, reason, now);
 	vm->stopping_for_failure = 1;
 	vm->failing_on_claim = claim;

@@ -550,6 +550,8 @@ static void upgrade_commit(struct vm *a, struct vm *s, uint64_t now)
 		snprintf(mc->kernel, sizeof(mc->kernel), "%s", s->image->kernel);
 		snprintf(mc->initrd, sizeof(mc->initrd), "%s", s->image->initrd);
 		snprintf(mc->append, sizeof(mc->append), "%s", s->image->append);
+		/* from now on its starts boot the new files, as they are now */
+		supervisor__pin_boot_files(a->sup, mc);
 	}
 	/* its snapshot is the one restarts and the next spare restore */
 	if (rename(s->snap_path, a->snap_path) == 0 && s->snap_ram_fd >= 0) {

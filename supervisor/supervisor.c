@@ -111,45 +111,49 @@ static void supervisor__unlock(struct supervisor *sup)
 	sup->lock_fd = -1;
 }
 
-static void supervisor__pin(struct supervisor *sup, const char *path)
+static int supervisor__vm_index(const struct supervisor *sup, const struct cfg_vm *vm)
 {
-	unsigned i;
-	int fd;
+	ptrdiff_t i = vm - sup->cfg->vms;
 
-	for (i = 0; i < sup->nr_boot; i++)
-		if (!strcmp(sup->boot[i].path, path))
-			return;
-	if (!path[0] || sup->nr_boot == sizeof(sup->boot) / sizeof(sup->boot[0]))
-		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* missing: vm__start says so, with the path */
-	snprintf(sup->boot[sup->nr_boot].path, sizeof(sup->boot[0].path), "%s", path);
-	sup->boot[sup->nr_boot++].fd = fd;
+	return i >= 0 && (unsigned)i < sup->cfg->nr_vms ? (int)i : -1;
 }
 
-/* supervisor.h, struct supervisor: boot what was there at `ddvm up` */
-static void supervisor__pin_boot_files(struct supervisor *sup)
+void supervisor__pin_boot_files(struct supervisor *sup, const struct cfg_vm *vm)
 {
-	unsigned i;
+	int i = supervisor__vm_index(sup, vm), k;
 
-	for (i = 0; i < sup->cfg->nr_vms; i++) {
-		supervisor__pin(sup, sup->cfg->vms[i].kernel);
-		supervisor__pin(sup, sup->cfg->vms[i].initrd);
+	if (i < 0)
+		return;
+	for (k = 0; k < 2; k++) {
+		int fd = open(k ? vm->initrd : vm->kernel, O_RDONLY | O_CLOEXEC);
+
+		if (sup->boot_fd[i][k] >= 0)
+			close(sup->boot_fd[i][k]);
+		sup->boot_fd[i][k] = fd; /* -1 if missing: vm__start says so */
 	}
 }
 
-const char *supervisor__boot_path(const struct supervisor *sup, const char *path, char *buf,
-				  size_t len)
+static void supervisor__unpin_boot_files(struct supervisor *sup)
 {
-	unsigned i;
+	unsigned i, k;
 
-	for (i = 0; sup && i < sup->nr_boot; i++)
-		if (!strcmp(sup->boot[i].path, path)) {
-			snprintf(buf, len, "/proc/%d/fd/%d", (int)getpid(), sup->boot[i].fd);
-			return buf;
+	for (i = 0; i < CFG_MAX_VMS; i++)
+		for (k = 0; k < 2; k++) {
+			if (sup->boot_fd[i][k] >= 0)
+				close(sup->boot_fd[i][k]);
+			sup->boot_fd[i][k] = -1;
 		}
-	return path;
+}
+
+const char *supervisor__boot_path(const struct supervisor *sup, const struct cfg_vm *vm, int which,
+				  char *buf, size_t len)
+{
+	int i = sup ? supervisor__vm_index(sup, vm) : -1;
+
+	if (i < 0 || sup->boot_fd[i][which] < 0)
+		return which ? vm->initrd : vm->kernel;
+	snprintf(buf, len, "/proc/%d/fd/%d", (int)getpid(), sup->boot_fd[i][which]);
+	return buf;
 }
 
 int supervisor__init(struct supervisor *sup, struct config *cfg, const char *rundir)
@@ -159,6 +163,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	int ret;
 
 	memset(sup, 0, sizeof(*sup));
+	for (i = 0; i < CFG_MAX_VMS; i++)
+		sup->boot_fd[i][0] = sup->boot_fd[i][1] = -1;
 	sup->cfg = cfg;
 	sup->lock_fd = sup->signal_fd = sup->control_fd = sup->ready_fd = -1;
 	for (i = 0; i < SUP_MAX_CONTROL; i++)
@@ -183,7 +189,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		return ret;
 	}
 
-	supervisor__pin_boot_files(sup);
+	for (i = 0; i < cfg->nr_vms; i++)
+		supervisor__pin_boot_files(sup, &cfg->vms[i]);
 	/* (the bridges were checked with the setup file: config__check_files) */
 	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
 	if (ret)
@@ -239,6 +246,7 @@ err_channels:
 		channel__destroy(&sup->channels[created]);
 	close(sup->signal_fd);
 err_unlock:
+	supervisor__unpin_boot_files(sup);
 	supervisor__unlock(sup);
 	return ret;
 }
@@ -586,9 +594,7 @@ void supervisor__down(struct supervisor *sup)
 	for (i = 0; i < sup->cfg->nr_channels; i++)
 		channel__destroy(&sup->channels[i]);
 	rmdir(sup->chan_dir);
-	for (i = 0; i < sup->nr_boot; i++)
-		close(sup->boot[i].fd);
-	sup->nr_boot = 0;
+	supervisor__unpin_boot_files(sup);
 	control__close(sup);
 	if (sup->signal_fd >= 0)
 		close(sup->signal_fd);

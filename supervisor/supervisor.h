@@ -43,15 +43,12 @@ struct supervisor {
 	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
 	uint64_t storage_space_ms; /* last look for full host file systems (storage.c) */
 	struct startup_chan startup[CFG_MAX_CHANNELS]; /* channels not ready in time (startup.c) */
-	/* The kernels and initrds of the setup, opened at init: every start of a VM boots
-	 * the files as they were at `ddvm up` (/proc/PID/fd/N), whatever a rebuild put at
-	 * their paths since (a driver image of another build refuses this supervisor's
-	 * channels). `ddvm upgrade` names new files on purpose. */
-	struct boot_file {
-		char path[CFG_PATH_MAX];
-		int fd;
-	} boot[2 * CFG_MAX_VMS];
-	unsigned nr_boot;
+	/* Each VM's kernel and initrd, opened at init: every start of a VM (its spare's
+	 * too) boots the files as they were at `ddvm up` (/proc/PID/fd/N), whatever a
+	 * rebuild put at their paths since (a driver image of another build refuses this
+	 * supervisor's channels); `ddvm upgrade` opens the VM's new ones when it commits.
+	 * Indexed like cfg->vms; -1: not open (missing: vm__start says so). */
+	int boot_fd[CFG_MAX_VMS][2];
 	int lock_fd; /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
 	int signal_fd;
 	int control_fd;
@@ -75,10 +72,13 @@ int supervisor__run(struct supervisor *sup);
 void supervisor__down(struct supervisor *sup);
 
 struct vm *supervisor__find_vm(struct supervisor *sup, const char *name);
-/* PATH as a VM's QEMU is to open it: "/proc/PID/fd/N" of the file opened at init when
- * PATH is one of the setup's kernels or initrds (BUF holds it), else PATH itself. */
-const char *supervisor__boot_path(const struct supervisor *sup, const char *path, char *buf,
-				  size_t len);
+/* VM's kernel (WHICH 0) or initrd (1) as its QEMU is to open it: "/proc/PID/fd/N" of
+ * the file opened at init or at an upgrade's commit (BUF holds it), else the path of
+ * its setup (no supervisor: the unit tests). */
+const char *supervisor__boot_path(const struct supervisor *sup, const struct cfg_vm *vm, int which,
+				  char *buf, size_t len);
+/* (Re)open VM's kernel and initrd at their paths now: init, an upgrade's commit. */
+void supervisor__pin_boot_files(struct supervisor *sup, const struct cfg_vm *vm);
 /* The channels a VM takes part in, as driver (ROLE driver) or client. */
 int supervisor__vm_serves(const struct vm *vm, const struct channel *ch);
 int supervisor__vm_uses(const struct vm *vm, const struct channel *ch);

@@ -368,6 +368,15 @@ static void add_root_ports(const struct vm *vm, const struct config *cfg, struct
 	}
 }
 
+/* What VM boots, kernel (WHICH 0) or initrd (1): an upgrade's new image while it boots
+ * as the spare, else the file the supervisor holds open for it (supervisor.h). */
+static const char *vm__boot_file(const struct vm *vm, int which, char *buf, size_t len)
+{
+	if (vm->image)
+		return which ? vm->image->initrd : vm->image->kernel;
+	return supervisor__boot_path(vm->sup, vm->cfg, which, buf, len);
+}
+
 int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *accel,
 		   const char *chan_dir, struct vm_argv *a)
 {
@@ -418,13 +427,9 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	/* A guest reboot is a failure like any other: let QEMU exit and health.c decide. */
 	add(a, "-no-reboot");
 	add(a, "-kernel");
-	add(a, "%s",
-	    vm->image ? vm->image->kernel
-		      : supervisor__boot_path(vm->sup, c->kernel, bk, sizeof(bk)));
+	add(a, "%s", vm__boot_file(vm, 0, bk, sizeof(bk)));
 	add(a, "-initrd");
-	add(a, "%s",
-	    vm->image ? vm->image->initrd
-		      : supervisor__boot_path(vm->sup, c->initrd, bi, sizeof(bi)));
+	add(a, "%s", vm__boot_file(vm, 1, bi, sizeof(bi)));
 	add(a, "-append");
 	/* A driver VM is disposable: an oops anywhere in it is a panic (pvpanic tells us at
 	 * once) rather than a half-dead kernel holding the device. DRIVER_VM_IDLE_APPEND:
@@ -561,12 +566,8 @@ int vm__start(struct vm *vm)
 	int sv[2], qlog, ram, ret;
 	pid_t pid;
 	char bk[48], bi[48];
-	const char *kernel = vm->image
-				 ? vm->image->kernel
-				 : supervisor__boot_path(sup, vm->cfg->kernel, bk, sizeof(bk));
-	const char *initrd = vm->image
-				 ? vm->image->initrd
-				 : supervisor__boot_path(sup, vm->cfg->initrd, bi, sizeof(bi));
+	const char *kernel = vm__boot_file(vm, 0, bk, sizeof(bk));
+	const char *initrd = vm__boot_file(vm, 1, bi, sizeof(bi));
 
 	if (access(kernel, R_OK) || access(initrd, R_OK)) {
 		pr_err("%s: kernel %s or initrd %s is missing; run 'make images' or fix the "

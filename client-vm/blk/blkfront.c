@@ -59,7 +59,7 @@ static unsigned int progress_timeout = 300;
 module_param(progress_timeout, uint, 0644);
 MODULE_PARM_DESC(progress_timeout,
 		 "seconds without a completed request, across channel resets, before the "
-		 "requests waiting fail (default 300)");
+		 "requests waiting fail (default 300; 0: no bound)");
 
 static unsigned int recovery_timeout_ms = 60000;
 module_param(recovery_timeout_ms, uint, 0644);
@@ -253,14 +253,14 @@ static void blkfront_resync(struct blkfront *bf)
 	WRITE_ONCE(bf->phase, BLKFRONT_RESYNC);
 	for (i = 0; i < bf->nq; i++) {
 		struct blkfront_queue *q = &bf->qs[i];
-		unsigned long since;
+		unsigned long since, limit;
 		LIST_HEAD(mine);
 
 		spin_lock_irq(&q->lock);
 		blkfront_collect(q, &mine);
 		since = q->stuck_since;
-		if (since && !list_empty(&mine) &&
-		    time_after(jiffies, since + READ_ONCE(progress_timeout) * HZ)) {
+		limit = (unsigned long)READ_ONCE(progress_timeout) * HZ; /* 0: no bound */
+		if (since && limit && !list_empty(&mine) && time_after(jiffies, since + limit)) {
 			q->stuck_since = 0;
 			spin_unlock_irq(&q->lock);
 			dev_err(&bf->t.pdev->dev,
@@ -825,9 +825,14 @@ static void blkfront_ctrl_work(struct work_struct *work)
 			return;
 		}
 		blkfront_check_capacity(bf);
+		ddvm_follower_reassert(&bf->fl, &bf->t.rg);
 		goto watch;
 	case BLKFRONT_BROKEN:
-		return; /* until a new epoch (the supervisor rings the control vector) */
+		/* until a new epoch (the supervisor rings the control vector); our BROKEN
+		 * stays in the header meanwhile, or the supervisor never hears of it */
+		ddvm_follower_reassert(&bf->fl, &bf->t.rg);
+		queue_delayed_work(system_highpri_wq, &bf->ctrl_work, HZ);
+		return;
 	case BLKFRONT_RESYNC:
 		break;
 	}

@@ -369,6 +369,8 @@ static void netfront_watch(struct work_struct *w)
 		netfront_connect(fe);
 	}
 	ready = a == DDVM_FOLLOW_CONNECT || a == DDVM_FOLLOW_CONNECTED;
+	/* our BROKEN (or READY) back in the header if someone overwrote it */
+	ddvm_follower_reassert(&fe->fl, &fe->t.rg);
 	/* an index that lied while the backend was not READY (netfront_ring_lied), and
 	 * it is READY again at the same epoch: it was the backend */
 	if (a == DDVM_FOLLOW_CONNECTED && fe->live && !READ_ONCE(fe->broken) &&

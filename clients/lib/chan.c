@@ -279,6 +279,7 @@ int chan_sync(struct ddvm_chan *c)
 	case DDVM_FOLLOW_CONNECTED:
 		break;
 	}
+	ddvm_follower_reassert(&c->fl, &c->rg); /* our status, if someone overwrote it */
 	return c->state;
 }
 

@@ -122,6 +122,7 @@ static enum ddvm_follow_action chan_follow(struct chan *c)
 		ddvm_follower_connect(&c->fl, &c->rg);
 		chan_kick(c, DDVM_VECTOR_CONTROL);
 	}
+	ddvm_follower_reassert(&c->fl, &c->rg); /* our status, if someone overwrote it */
 	return a;
 }
 

@@ -1392,16 +1392,17 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = device_create_file(&pdev->dev, &dev_attr_ddvm_blk_stats);
 	if (err)
 		goto out_pages;
-	smp_store_release(&bb->stopping, false); /* the queues and the rest are set up */
 	if (ddvm_ivshmem_standby(&bb->t)) {
 		/* a warm spare: not a byte of the channel is ours yet; open the disk and
 		 * run its read path now, so that a takeover only resets the rings */
 		WRITE_ONCE(bb->standby, true);
+		smp_store_release(&bb->stopping, false); /* doorbells from here on */
 		schedule_delayed_work(&bb->open_work, 0);
 		return 0;
 	}
 	bb->epoch = ddvm_region_epoch(&bb->t.rg);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_ATTACHING, bb->epoch);
+	smp_store_release(&bb->stopping, false); /* doorbells from here on */
 	mod_timer(&bb->heartbeat, jiffies + msecs_to_jiffies(BLKBACK_HEARTBEAT_MS));
 	schedule_delayed_work(&bb->open_work, 0);
 	return 0;

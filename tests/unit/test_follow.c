@@ -276,6 +276,35 @@ static void test_broken_by_backend(void **state)
 	assert_int_equal(step(x), DDVM_FOLLOW_WAIT);
 }
 
+/* Our published status comes back after a peer overwrote it: BROKEN (hidden under
+ * READY by a client's own hostile writer), READY while connected; nothing is written
+ * while a session is being asked for. */
+static void test_reassert(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(step(x), DDVM_FOLLOW_RECONNECT);
+	ddvm_region_set_frontend(&x->rg, DDVM_STATE_ABSENT, x->f.epoch);
+	assert_false(ddvm_follower_reassert(&x->f, &x->rg)); /* attaching: not ours to fix */
+	backend_serve(x, DDVM_STATE_READY);
+	ddvm_follower_begin(&x->f, &x->rg);
+	backend_serve(x, DDVM_STATE_READY);
+	assert_int_equal(step(x), DDVM_FOLLOW_CONNECT);
+	assert_false(ddvm_follower_reassert(&x->f, &x->rg));
+	ddvm_region_set_frontend(&x->rg, DDVM_STATE_CLOSED, x->f.epoch);
+	assert_true(ddvm_follower_reassert(&x->f, &x->rg));
+	assert_int_equal(H(x)->frontend_state, DDVM_STATE_READY);
+	ddvm_follower_break(&x->f, &x->rg);
+	ddvm_region_set_frontend(&x->rg, DDVM_STATE_READY, x->f.epoch); /* the complaint hidden */
+	assert_true(ddvm_follower_reassert(&x->f, &x->rg));
+	assert_int_equal(H(x)->frontend_state, DDVM_STATE_BROKEN);
+	assert_int_equal(H(x)->frontend_epoch, x->f.epoch);
+	ddvm_region_set_frontend(&x->rg, DDVM_STATE_BROKEN, x->f.epoch + 7); /* another epoch */
+	assert_true(ddvm_follower_reassert(&x->f, &x->rg));
+	assert_int_equal(H(x)->frontend_epoch, x->f.epoch);
+	assert_false(ddvm_follower_reassert(&x->f, &x->rg));
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -298,6 +327,7 @@ int main(void)
 		T(test_gone_then_new_epoch),
 		T(test_broken_by_frontend),
 		T(test_broken_by_backend),
+		T(test_reassert),
 		T(test_names),
 	};
 

@@ -55,6 +55,8 @@ python3 "$DDVM_ROOT/tests/vm/hostile_writer.py" "$DDVM_RUNDIR/channels/nic0.a.ho
 	--kinds storm --duration 600 --period 600 >"$T/writer-net.log" 2>&1 &
 echo $! >"$T/writer-net.pid"
 t_on_exit "t_kill_pidfile '$T/writer-net.pid'"
+for _ in $(seq 100); do grep -q '^hostile_writer: +.*kind' "$T/writer-net.log" && break; sleep 0.1; done
+grep -q '^hostile_writer: +.*kind' "$T/writer-net.log" || t_fail "the NIC's writer did not start: $(cat "$T/writer-net.log")"
 
 for n in $(seq "$RESTARTS"); do
 	"$DDVM" restart drv >/dev/null || t_fail "ddvm restart drv failed"
@@ -69,6 +71,10 @@ done
 t_kill_pidfile "$T/writer.pid"
 t_kill_pidfile "$T/writer-net.pid"
 tail -n 1 "$DDVM_RUNDIR/hostile_writer.log" "$T/writer-net.log"
+for f in "$DDVM_RUNDIR/hostile_writer.log" "$T/writer-net.log"; do
+	rung=$(sed -n 's/.*doorbells rung \([0-9]*\).*/\1/p' "$f")
+	((${rung:-0} >= 1000)) || t_fail "$f: ${rung:-no} doorbells rung: no storm"
+done
 grep -E 'drv: (FAILED|GIVING UP)' "$DDVM_RUNDIR/ddvm.log" | sed 's/^/    /' || true
 if grep -q 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log"; then
 	"$DDVM" logs drv 2>/dev/null | grep -E -A3 'BUG|Oops|RIP' | head -n 20 | sed 's/^/    /' || true

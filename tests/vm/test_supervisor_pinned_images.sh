@@ -54,5 +54,7 @@ rc=0
 "$DDVM" up "$T/pinned.ini" -d >"$T/up2.out" 2>&1 || rc=$?
 sed 's/^/    /' "$T/up2.out" | tail -n 3
 [ "$rc" != 0 ] || t_fail "ddvm up booted an initrd that cannot boot: it did not read the new file"
+grep -q 'drv: FAILED: .*panicked while booting' "$DDVM_RUNDIR/ddvm.log" ||
+	t_fail "the second ddvm up failed, but not by booting the new initrd: $(grep 'drv:' "$DDVM_RUNDIR/ddvm.log" | tail -n 2)"
 "$DDVM" down >/dev/null 2>&1 || true
 echo SUCCESS

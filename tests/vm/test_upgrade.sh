@@ -118,13 +118,15 @@ for u in $(seq "$UPGRADES"); do
 done
 
 # 3. the next spare restores the new image's snapshot
+initrd_of() { tr '\0' '\n' </proc/"$1"/cmdline | sed -n '/^-initrd$/{n;p}'; }
 n=$(count 'service restored' ddvm.log)
 "$DDVM" inject drv kill >/dev/null || t_fail "ddvm inject drv kill failed"
 sup_wait_log 'drv: failover to spare in' 30 $((UPGRADES + 1))
 sup_wait_log 'drv: service restored [0-9]+ ms after' 60 $((n + 1))
 new2=$(sup_vm_field drv pid)
 [ "$new2" != "$new" ] || t_fail "the kill after the upgrade did not fail over"
-tr '\0' ' ' </proc/"$new2"/cmdline | grep -q -- "-initrd $T/driver-$v.cpio.gz" ||
+# the file its QEMU was given: a path, or the supervisor's open file (/proc/PID/fd/N)
+[ "$(readlink -f "$(initrd_of "$new2")")" = "$(readlink -f "$T/driver-$v.cpio.gz")" ] ||
 	t_fail "the spare after the upgrade does not run the new initrd"
 wait_client "after the kill following the upgrade"
 
