@@ -2,8 +2,9 @@
 # Client VM (app) of examples/nics.ini: one interface per NIC of the driver VM, each the
 # ordinary Ethernet interface of ddvm_netfront, found by the MAC its device gives it.
 # For NIC N, one after the other: address 10.99.N.11/24, carrier (the driver VM serves
-# the channel), 3 pings to the peer 10.99.N.1, then iperf3 for 3 s client -> peer and
-# 3 s peer -> client, then 4 MiB of random bytes client -> peer port 5300, where a
+# the channel), 3 pings to the peer 10.99.N.1, then iperf3 for 3 s client -> peer (its
+# server on port 5201) and 3 s peer -> client (5202: a server still closing the first
+# test would answer "busy"), then 4 MiB of random bytes client -> peer port 5300, where a
 # checksumming sink (tests/vm/sha_sink.py) answers the SHA-256 of what arrived: the
 # bytes the NIC sent are the bytes the client wrote (optional: no sink, xfer=none).
 # One line per NIC:
@@ -92,7 +93,7 @@ while read -r n model mac down_opts; do
 	got=$(ping -c 3 -W 5 "$peer" 2>&1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 	up=$(iperf "$peer")
 	# shellcheck disable=SC2086 # the options are words
-	down=$(iperf "$peer" -R $down_opts)
+	down=$(iperf "$peer" -p 5202 -R $down_opts)
 	x=$(xfer "$peer")
 	[ "$x" = ok ] || xfer_diag "$ifn"
 	if [ "${got:-0}" = 3 ] && [ -n "$up" ] && [ -n "$down" ] && [ "$x" != bad ]; then

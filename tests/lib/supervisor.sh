@@ -23,6 +23,9 @@
 #                                 $DDVM_RUNDIR/hostile_writer.log, pid $T/writer.pid
 # sup_console_cmd VM SECONDS CMD  type CMD into VM's console shell (`ddvm console`, as a
 #                                 user would); prints its output, returns its exit status
+# sup_blkcheck CHANNEL SEED       a host client's I/O through blk CHANNEL: ddvm-blkcheck writes
+#                                 1 MiB of pattern SEED at 0 and reads it back (90 s at most);
+#                                 its output indented and in $T/check-CHANNEL.log; its status
 
 DDVM=$BUILD/bin/ddvm
 # shellcheck disable=SC2034 # used by the scripts that source this
@@ -249,4 +252,12 @@ sup_console_cmd() {
 		$0 == b { on = 1; next }
 		on { i = index($0, e); if (i) { if (i > 1) print substr($0, 1, i - 1); exit } print }'
 	return "${rc:-124}"
+}
+
+sup_blkcheck() {
+	local ch=$1 seed=$2 log=$T/check-$1.log rc=0
+	timeout 90 "$BUILD/bin/ddvm-blkcheck" --sock "$DDVM_RUNDIR/channels/$ch.client.sock" \
+		info write "$seed" 0 1048576 verify "$seed" 0 1048576 >"$log" 2>&1 || rc=$?
+	sed 's/^/    /' "$log"
+	return "$rc"
 }

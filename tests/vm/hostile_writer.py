@@ -134,6 +134,17 @@ class Writer:
                     off=r.choice([0xFFFF0000 + r.randrange(0xFFFF), r.getrandbits(32), 0]),
                     len=r.choice([0x7FFFFFFF, 0xFFFFFFFF, r.getrandbits(32)]))
 
+    def both_ready(self, epoch):
+        """Both states READY at EPOCH (whichever side says otherwise); True if written."""
+        wrote = False
+        for side in ("backend", "frontend"):
+            st, ep = side + "_state", side + "_epoch"
+            if self.ch.hdr(st) != abi.STATE_READY or self.ch.hdr(ep) != epoch:
+                self.ch.set_hdr(ep, epoch)
+                self.ch.set_hdr(st, abi.STATE_READY)
+                wrote = True
+        return wrote
+
     def start(self, kind):
         if kind == "heartbeat":
             self.frozen = self.ch.hdr("heartbeat")
@@ -161,22 +172,14 @@ class Writer:
                 self.bump(kind)
         elif kind == "stall":
             # both sides "ready" (hiding the client's own complaint), work left waiting
-            for side in ("backend", "frontend"):
-                st, ep = side + "_state", side + "_epoch"
-                if ch.hdr(st) != abi.STATE_READY or ch.hdr(ep) != epoch:
-                    ch.set_hdr(ep, epoch)
-                    ch.set_hdr(st, abi.STATE_READY)
-                    self.bump(kind)
+            if self.both_ready(epoch):
+                self.bump(kind)
             prod, cons = ch.get(RING, "prod", tx), ch.get(RING, "cons", tx)
             if prod == cons:
                 ch.put(RING, "prod", cons + 1, tx)
                 self.bump(kind)
         elif kind == "unanswered":
-            for side in ("backend", "frontend"):
-                st, ep = side + "_state", side + "_epoch"
-                if ch.hdr(st) != abi.STATE_READY or ch.hdr(ep) != epoch:
-                    ch.set_hdr(ep, epoch)
-                    ch.set_hdr(st, abi.STATE_READY)
+            self.both_ready(epoch)
             want = (ch.get(RING, "prod", rx) + 1) & 0xFFFFFFFF
             if ch.get(RING, "cons", tx) != want:
                 ch.put(RING, "cons", want, tx)

@@ -69,15 +69,13 @@ forged=$(sed -n 's/.*forged writes per kind: layout \([0-9]*\).*/\1/p' "$DDVM_RU
 # a, honest again, connects: a new session, the supervisor writes the header back
 t0=$(now_ms)
 rc=0
-timeout 90 "$BUILD/bin/ddvm-blkcheck" --sock "$DDVM_RUNDIR/channels/disk0.a.client.sock" \
-	info write 7 0 1048576 verify 7 0 1048576 >"$T/check.log" 2>&1 || rc=$?
-sed 's/^/    /' "$T/check.log"
+sup_blkcheck disk0.a 7 || rc=$?
 dmesg_ddvm=$(sup_console_cmd drv 30 "dmesg | grep -E 'ddvm'")
 grep -E "$a_dev|$b_dev" <<<"$dmesg_ddvm" | sed 's/^/    /' || true
 ((rc == 0)) || t_fail "a's channel did not serve a after the writer stopped (ddvm-blkcheck rc $rc)"
 t_log "a's I/O done $(($(now_ms) - t0)) ms after it connected"
-grep -q " 32768 sectors," "$T/check.log" ||
-	t_fail "a's channel does not describe a's 16 MiB disk: $(head -n 3 "$T/check.log")"
+grep -q " 32768 sectors," "$T/check-disk0.a.log" ||
+	t_fail "a's channel does not describe a's 16 MiB disk: $(head -n 3 "$T/check-disk0.a.log")"
 grep -q "$a_dev: ddvm blk: serving /dev/disk/by-pci/$a_disk " <<<"$dmesg_ddvm" ||
 	t_fail "the new driver VM does not serve a's disk on a's channel"
 grep -Eq "$a_dev: ddvm: (no valid ddvm region|.*not served)" <<<"$dmesg_ddvm" &&

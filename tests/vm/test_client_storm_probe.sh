@@ -84,11 +84,7 @@ restarts=$(sup_vm_field drv restarts)
 [ "$restarts" = "$RESTARTS" ] || t_fail "drv restarted $restarts times ($RESTARTS asked for)"
 
 for c in disk0.a disk1.b; do
-	rc=0
-	timeout 90 "$BUILD/bin/ddvm-blkcheck" --sock "$DDVM_RUNDIR/channels/$c.client.sock" \
-		write 5 0 1048576 verify 5 0 1048576 >"$T/check-$c.log" 2>&1 || rc=$?
-	sed 's/^/    /' "$T/check-$c.log"
-	((rc == 0)) || t_fail "$c did not serve its client after the storm (ddvm-blkcheck rc $rc)"
+	sup_blkcheck "$c" 5 || t_fail "$c did not serve its client after the storm (ddvm-blkcheck failed)"
 done
 t_log "$RESTARTS restarts under a's doorbell storm: no panic, b back each time, both disks served"
 "$DDVM" down >/dev/null 2>&1

@@ -36,6 +36,9 @@ for n in $(seq $NICS); do
 done
 ip netns exec "$NS" iperf3 -s -D -I "$T/iperf3.pid" >/dev/null || t_fail "iperf3 server did not start"
 t_on_exit "t_kill_pidfile '$T/iperf3.pid'"
+# the peer -> client runs have a server of their own (examples/nics.ini says why)
+ip netns exec "$NS" iperf3 -s -p 5202 -D -I "$T/iperf3r.pid" >/dev/null || t_fail "iperf3 server (5202) did not start"
+t_on_exit "t_kill_pidfile '$T/iperf3r.pid'"
 ip netns exec "$NS" python3 "$DDVM_ROOT/tests/vm/sha_sink.py" 5300 >"$T/sink.log" 2>&1 &
 echo $! >"$T/sink.pid"
 t_on_exit "t_kill_pidfile '$T/sink.pid'"
