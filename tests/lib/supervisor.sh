@@ -214,6 +214,20 @@ sup_wait_chan() {
 	_sup_wait_field sup_chan_field "$@"
 }
 
+# Until channel CH is ready at epoch >= EPOCH (a driver VM restart bumps it: the new
+# incarnation serves it), or t_fail after SECS with what status last said.
+sup_wait_chan_epoch() {
+	local ch=$1 epoch=$2 deadline=$((SECONDS + $3)) got=
+	while ((SECONDS < deadline)); do
+		got=$("$DDVM" status --json 2>/dev/null | jq -r --arg ch "$ch" \
+			'first(.channels[] | select(.name == $ch)) | "\(.backend_state) \(.epoch)"') || got=
+		[ "${got% *}" = ready ] && ((${got#* } >= epoch)) && return 0
+		sleep 0.1
+	done
+	_sup_diag
+	t_fail "$ch: not ready at epoch >= $epoch after $3 s (state and epoch: '${got:-none}')"
+}
+
 _sup_wait_field() {
 	local get=$1 obj=$2 field=$3 want=$4 deadline=$((SECONDS + $5)) got
 	while ((SECONDS < deadline)); do

@@ -55,12 +55,7 @@ sup_hostile_writer disk0.a --kinds layout --duration 200 --period 200
 grep -q 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "inject kill answered before the failure was seen"
 # b's channel served by the new driver VM: its modules have probed both channels (a's
 # is on the lower PCI slot, probed first)
-for _ in $(seq 1200); do
-	(($(sup_epoch disk1.b) >= 2)) && [ "$(sup_chan_field disk1.b backend_state)" = ready ] && break
-	sleep 0.1
-done
-[ "$(sup_chan_field disk1.b backend_state)" = ready ] ||
-	t_fail "b's channel is $(sup_chan_field disk1.b backend_state) after the restart"
+sup_wait_chan_epoch disk1.b 2 120
 t_kill_pidfile "$T/writer.pid"
 tail -n 2 "$DDVM_RUNDIR/hostile_writer.log"
 forged=$(sed -n 's/.*forged writes per kind: layout \([0-9]*\).*/\1/p' "$DDVM_RUNDIR/hostile_writer.log")

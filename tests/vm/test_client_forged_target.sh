@@ -56,13 +56,8 @@ pid0=$(sup_vm_field drv pid)
 grep -q 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "inject kill answered before the failure was seen"
 [ "$(sup_vm_field drv pid)" != "$pid0" ] || t_fail "status shows the killed QEMU ($pid0) after inject kill"
 # both channels served again by the new driver VM
-for c in disk0.a disk1.b; do
-	for _ in $(seq 1200); do
-		(($(sup_epoch $c) >= 2)) && [ "$(sup_chan_field $c backend_state)" = ready ] && break
-		sleep 0.1
-	done
-done
-state_b=$(sup_chan_field disk1.b backend_state)
+sup_wait_chan_epoch disk0.a 2 120
+sup_wait_chan_epoch disk1.b 2 120
 t_kill_pidfile "$T/writer.pid"
 tail -n 2 "$DDVM_RUNDIR/hostile_writer.log"
 forged=$(sed -n 's/.*forged writes per kind: identity \([0-9]*\).*/\1/p' "$DDVM_RUNDIR/hostile_writer.log")
@@ -75,7 +70,6 @@ grep -q "$a_dev: ddvm blk: serving /dev/disk/by-pci/$a_disk " <<<"$serving" ||
 grep -q "$b_dev: ddvm blk: serving /dev/disk/by-pci/$b_disk " <<<"$serving" ||
 	t_fail "b's channel ($b_dev) does not serve b's disk ($b_disk): $(grep "$b_dev" <<<"$serving")"
 grep -q "$a_dev: .* 65536 sectors" <<<"$serving" && t_fail "a's channel serves a 32 MiB disk: b's"
-[ "$state_b" = ready ] || t_fail "b's channel is $state_b after the restart"
 t_log "the forged target was ignored: each channel serves its own disk after the restart"
 "$DDVM" down >/dev/null 2>&1
 echo SUCCESS

@@ -60,13 +60,8 @@ grep -q '^hostile_writer: +.*kind' "$T/writer-net.log" || t_fail "the NIC's writ
 
 for n in $(seq "$RESTARTS"); do
 	"$DDVM" restart drv >/dev/null || t_fail "ddvm restart drv failed"
-	for _ in $(seq 1200); do
-		(($(sup_epoch disk1.b) >= n + 1)) && [ "$(sup_chan_field disk1.b backend_state)" = ready ] && break
-		sleep 0.1
-	done
-	if [ "$(sup_chan_field disk1.b backend_state)" != ready ] || (($(sup_epoch disk1.b) < n + 1)); then
-		t_fail "restart $n: b's channel is $(sup_chan_field disk1.b backend_state) at epoch $(sup_epoch disk1.b)"
-	fi
+	t_log "restart $n"
+	sup_wait_chan_epoch disk1.b $((n + 1)) 120
 done
 t_kill_pidfile "$T/writer.pid"
 t_kill_pidfile "$T/writer-net.pid"
