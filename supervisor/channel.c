@@ -422,6 +422,18 @@ static struct ddvm_ring_ctl *ring_ctl(const struct channel *ch, unsigned i)
 	return (struct ddvm_ring_ctl *)((char *)ch->base + ch->rg.rings[i].ring_off);
 }
 
+/* N, a difference of two ring indices the region holds, for a log line: any side can
+ * write them (the client also the backend's), so more than the ring's ENTRIES is shown
+ * as what it is, not as a count of requests. */
+static const char *count_str(char *buf, size_t len, uint32_t n, uint32_t entries)
+{
+	if (n <= entries)
+		snprintf(buf, len, "%u", n);
+	else
+		snprintf(buf, len, "(indices %u apart in a ring of %u: not a count)", n, entries);
+	return buf;
+}
+
 int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned timeout_ms, char *why,
 			      size_t len)
 {
@@ -497,10 +509,14 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 				continue;
 			}
 			if (timeout_ms && now_ms - ch->req_changed_ms[i] >= timeout_ms) {
+				char n[64];
+
 				snprintf(why, len,
-					 "channel %s ring %u: %u requests taken but not "
+					 "channel %s ring %u: %s requests taken but not "
 					 "answered for %llu ms",
-					 ch->cfg->name, i - 1, req_cons - rsp_prod,
+					 ch->cfg->name, i - 1,
+					 count_str(n, sizeof(n), req_cons - rsp_prod,
+						   ch->rg.rings[i - 1].entries),
 					 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
 				return CHANNEL_STALL_UNANSWERED;
 			}
@@ -529,8 +545,11 @@ int channel__requests_stalled(struct channel *ch, uint64_t now_ms, unsigned time
 			continue;
 		}
 		if (timeout_ms && now_ms - ch->req_changed_ms[i] >= timeout_ms) {
-			snprintf(why, len, "channel %s ring %u: %u requests untouched for %llu ms",
-				 ch->cfg->name, i, prod - cons,
+			char n[64];
+
+			snprintf(why, len, "channel %s ring %u: %s requests untouched for %llu ms",
+				 ch->cfg->name, i,
+				 count_str(n, sizeof(n), prod - cons, ch->rg.rings[i].entries),
 				 (unsigned long long)(now_ms - ch->req_changed_ms[i]));
 			return CHANNEL_STALL_UNTOUCHED;
 		}
