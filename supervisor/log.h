@@ -11,6 +11,14 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 extern enum log_level log_threshold;
 /* Where lines go (default stderr). */
 void log_set_file(FILE *f);
+/*
+ * The detached supervisor's log is the file PATH on its stdout and stderr (ddvm up -d):
+ * once MAX_BYTES more have been written to it, PATH becomes PATH.1 (the one before is
+ * dropped) and a new PATH is put on fds 1 and 2. Its bytes so far count. A guest or a
+ * client that makes the supervisor log in a loop must not fill the run dir (a tmpfs,
+ * whose space every VM start needs).
+ */
+void log_set_rotation(const char *path, unsigned long long max_bytes);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

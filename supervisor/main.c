@@ -122,9 +122,10 @@ static const char up_help[] =
     "/tmp/ddvm-UID. Several setups run side by side in different run dirs; give the\n"
     "other commands the same --rundir or DDVM_RUNDIR.\n"
     "\n"
-    "Files in RUNDIR: ddvm.sock (control), ddvm.pid, VM.log (console), VM.qemu.log,\n"
-    "VM.pid, VM.qmp, VM.channels, channels/CHANNEL.{driver,client,host}.sock (ivshmem\n"
-    "servers; a host client connects to CHANNEL.client.sock).\n"
+    "Files in RUNDIR: ddvm.sock (control), ddvm.pid, ddvm.log (-d), VM.log (console),\n"
+    "VM.qemu.log, VM.pid, VM.qmp, VM.channels, channels/CHANNEL.{driver,client,host}.sock\n"
+    "(ivshmem servers; a host client connects to CHANNEL.client.sock). Each log at\n"
+    "16 MiB (VM.qemu.log: 4 MiB) moves to LOG.1, replacing the one before.\n"
     "\n"
     "exit codes: 0 ok (foreground: stopped cleanly), 1 failed, 2 usage, 3 bad setup\n"
     "  file (nothing started), 6 a supervisor already runs in the run dir\n";
@@ -486,6 +487,7 @@ static int cmd_up(int argc, char **argv)
 			dup2(nul, 0);
 			dup2(fd, 1);
 			dup2(fd, 2);
+			log_set_rotation(logpath, SUP_LOG_MAX_BYTES);
 		}
 		sup.ready_fd = pipefd[1];
 	} else {

@@ -56,14 +56,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define STORAGE_SUMMARY_MS 5000
-#define STORAGE_QUIET_MS   10000
-#define STORAGE_CONT_MS	   1000
-#define STORAGE_LOG_MS	   200		 /* how often NAME.qemu.log is looked at (nvme) */
-#define STORAGE_SIZE_MS	   1000		 /* how often the raw images' sizes are looked at */
-#define STORAGE_SPACE_MS   1000		 /* how often full file systems are looked for */
-#define STORAGE_SPACE_FREE (1024 * 1024) /* bytes free again: no longer full */
-#define RESIZE_ID	   "sto-resize-"
+#define STORAGE_SUMMARY_MS	5000
+#define STORAGE_QUIET_MS	10000
+#define STORAGE_CONT_MS		1000
+#define STORAGE_LOG_MS		200	      /* how often NAME.qemu.log is looked at (nvme) */
+#define STORAGE_QEMU_LOG_CAP_MS 1000	      /* how often the logs' sizes are (vm__qemu_log_cap) */
+#define STORAGE_SIZE_MS		1000	      /* how often the raw images' sizes are looked at */
+#define STORAGE_SPACE_MS	1000	      /* how often full file systems are looked for */
+#define STORAGE_SPACE_FREE	(1024 * 1024) /* bytes free again: no longer full */
+#define RESIZE_ID		"sto-resize-"
 
 const char *storage__errno_name(int err, char *buf, size_t len)
 {
@@ -608,6 +609,13 @@ int storage__tick(struct supervisor *sup, uint64_t now)
 	unsigned i, j;
 
 	space_tick(sup, now, &next);
+	if (now - sup->qemu_log_ms >= STORAGE_QEMU_LOG_CAP_MS) {
+		sup->qemu_log_ms = now;
+		for (i = 0; i < sup->nr_vms; i++)
+			vm__qemu_log_cap(&sup->vms[i]);
+		for (i = 0; i < sup->nr_spares; i++)
+			vm__qemu_log_cap(&sup->spares[i]);
+	}
 	for (i = 0; i < sup->nr_vms; i++) {
 		struct vm *vm = &sup->vms[i];
 

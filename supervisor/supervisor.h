@@ -20,6 +20,8 @@
 #include "vm.h"
 
 #define SUP_MAX_CONTROL 8
+/* RUNDIR/ddvm.log (ddvm up -d) at this size becomes ddvm.log.1 (log_set_rotation) */
+#define SUP_LOG_MAX_BYTES (16ull << 20)
 
 struct control_conn {
 	int fd;
@@ -42,6 +44,7 @@ struct supervisor {
 	struct channel channels[CFG_MAX_CHANNELS];
 	struct storage_dev storage[CFG_MAX_DEVICES]; /* host I/O errors per device (storage.c) */
 	uint64_t storage_space_ms; /* last look for full host file systems (storage.c) */
+	uint64_t qemu_log_ms;	   /* last look at the sizes of VM.qemu.log (storage.c) */
 	struct startup_chan startup[CFG_MAX_CHANNELS]; /* channels not ready in time (startup.c) */
 	/* Each VM's kernel and initrd, opened at init: every start of a VM (its spare's
 	 * too) boots the files as they were at `ddvm up` (/proc/PID/fd/N), whatever a

@@ -14,7 +14,7 @@ SUP_SAN_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c
                 supervisor/counters.c supervisor/cpu_wait.c
 SUP_SAN_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/san/%.o,$(SUP_SAN_SRCS))
 
-SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config vm_argv vm_state counters cpu_wait \
+SUP_UNIT     := $(patsubst %,$(BUILD)/tests/unit/supervisor_%,ivshmem config vm_argv vm_state counters cpu_wait logs \
                 ivshmem_san config_san counters_san cpu_wait_san)
 
 ALL_TARGETS  += $(DDVM_BIN)

@@ -662,6 +662,7 @@ int vm__start(struct vm *vm)
 	vm->guest_exit = VM_GUEST_NONE;
 	vm->panic_line[0] = 0;
 	vm->prev_line[0] = 0;
+	vm->load_failed_lines = 0;
 	storage__vm_started(vm);
 	vm->line_len = 0;
 	vm__event(vm, VM_EV_START);
@@ -732,8 +733,14 @@ static void vm__load_failed(struct vm *vm)
 	const char *m = strstr(vm->line, "DDVM-LOAD-FAILED module=");
 	char mod[64];
 
-	if (!m)
+	if (!m || vm->load_failed_lines > VM_LOAD_FAILED_MAX)
 		return;
+	if (++vm->load_failed_lines > VM_LOAD_FAILED_MAX) {
+		pr_warn("%s: more DDVM-LOAD-FAILED lines than the %u modules a ddvm image loads: "
+			"the rest are not logged until its next start (see 'ddvm logs %s')",
+			vm->cfg->name, VM_LOAD_FAILED_MAX, vm->cfg->name);
+		return;
+	}
 	snprintf(mod, sizeof(mod), "%s", m + strlen("DDVM-LOAD-FAILED module="));
 	mod[strcspn(mod, "\r\n ")] = 0;
 	vm->prev_line[strcspn(vm->prev_line, "\r")] = 0;
@@ -835,6 +842,44 @@ static void log_rotate(struct vm *vm)
 
 		vm->log_bytes = n > 0 ? (uint64_t)n : 0;
 	}
+}
+
+void vm__qemu_log_cap(struct vm *vm)
+{
+	char old[sizeof(vm->qemu_log_path) + 2], buf[65536];
+	off_t left;
+	struct stat st;
+	int in, out, ok = 1;
+
+	if (stat(vm->qemu_log_path, &st) || st.st_size < VM_QEMU_LOG_MAX_BYTES)
+		return;
+	snprintf(old, sizeof(old), "%s.1", vm->qemu_log_path);
+	in = open(vm->qemu_log_path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	out = open(old, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	for (left = st.st_size; in >= 0 && out >= 0 && left > 0;) {
+		ssize_t n = read(in, buf, left < (off_t)sizeof(buf) ? (size_t)left : sizeof(buf));
+
+		if (n <= 0 || write(out, buf, n) != n) {
+			ok = 0; /* a full run dir: the old part is lost, the cap still holds */
+			break;
+		}
+		left -= n;
+	}
+	if (in >= 0 && !ftruncate(in, 0)) {
+		dprintf(in, "----- ddvm: %s: QEMU's log continues; %s the %u MiB before -----\n",
+			vm->cfg->name, ok ? old : "could not keep", VM_QEMU_LOG_MAX_BYTES >> 20);
+		pr_info("%s: QEMU's log reached %u MiB: %s", vm->cfg->name,
+			VM_QEMU_LOG_MAX_BYTES >> 20,
+			ok ? "the older part is in NAME.qemu.log.1"
+			   : "its older part could not be kept");
+		/* the readers of this incarnation's part start over */
+		vm->storage.log_off = 0;
+		vm->startup.qlog_off = 0;
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
 }
 
 int vm__console_read(struct vm *vm, uint64_t now)

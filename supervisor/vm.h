@@ -127,6 +127,7 @@ struct vm {
 	char line[256];		     /* console line being assembled */
 	char panic_line[160];	     /* this incarnation's "Kernel panic - not syncing" line */
 	char prev_line[160];	     /* the console line before this one (the why of a failure) */
+	unsigned load_failed_lines;  /* DDVM-LOAD-FAILED lines logged since QEMU started */
 	size_t line_len;
 	unsigned log_dsr;	       /* bytes of an ESC [ 6 n held back from the console log */
 	int consoles[VM_MAX_CONSOLES]; /* attached `ddvm console` sockets */
@@ -166,6 +167,14 @@ int vm__console_read(struct vm *vm, uint64_t now_ms);
  * N) at TIME -----" (a start, a warm spare's takeover). */
 void vm__log_separator(struct vm *vm, const char *what);
 /*
+ * NAME.qemu.log (QEMU's stderr, appended to by every start) past VM_QEMU_LOG_MAX_BYTES:
+ * copied to NAME.qemu.log.1 and emptied in place; QEMU holds it open (O_APPEND), so it
+ * cannot be renamed away, and its next line lands at the new start. What QEMU writes
+ * during the copy can be lost. QEMU's nvme prints a line per failed request: a client
+ * writing to a full disk without end must not fill the run dir.
+ */
+void vm__qemu_log_cap(struct vm *vm);
+/*
  * The console bytes IN[0..N) as the console log keeps them, into OUT (N + 3 bytes at
  * least): without the terminal's cursor-position query ESC [ 6 n, which busybox's
  * shell sends at each prompt to size its line editor. An attached console gets it and
@@ -203,6 +212,10 @@ void vm__take_process(struct vm *dst, struct vm *src);
  * before) and a new NAME.log begins: a guest that prints without end (a client VM's
  * kernel is the client's) cannot fill RUNDIR, which is memory under /run. */
 #define VM_LOG_MAX_BYTES (16u << 20)
+/* NAME.qemu.log at this size is copied to NAME.qemu.log.1 and emptied (vm__qemu_log_cap) */
+#define VM_QEMU_LOG_MAX_BYTES (4u << 20)
+/* a guest's DDVM-LOAD-FAILED lines logged per QEMU start (a guest can print any) */
+#define VM_LOAD_FAILED_MAX 8
 json_t *vm__pss_kib(struct vm *vm, uint64_t now_ms);
 
 /*
