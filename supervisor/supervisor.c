@@ -79,6 +79,39 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * The run dir holds the channel sockets, the snapshots QEMU restores device state from,
+ * the logs and the pid file, all opened by path: it must be ours alone. A directory
+ * another user made first (the fallback /tmp/ddvm-UID is a name anyone can take) or
+ * may write in could plant a symlink where we open ddvm.pid (and truncate what it
+ * points to) or replace a socket (a peer in the middle of every channel). Returns 0,
+ * or -EPERM with why logged.
+ */
+static int supervisor__check_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		pr_err("run dir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != geteuid()) {
+		pr_err("run dir %s belongs to uid %u, not to this user (uid %u): another user "
+		       "could replace its sockets and files; remove it, or choose a directory "
+		       "of your own (--rundir DIR or DDVM_RUNDIR)",
+		       dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		pr_err("run dir %s is writable by its group or others (mode %03o): another user "
+		       "could replace its sockets and files; 'chmod go-w %s', or choose a "
+		       "directory of your own (--rundir DIR or DDVM_RUNDIR)",
+		       dir, (unsigned)(st.st_mode & 07777), dir);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* RUNDIR/ddvm.pid, locked for as long as we live: a second `ddvm up` is refused. */
 static int supervisor__lock(struct supervisor *sup)
 {
@@ -173,9 +206,17 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	snprintf(sup->chan_dir, sizeof(sup->chan_dir), "%s/channels", rundir);
 	snprintf(sup->qemu, sizeof(sup->qemu), "%s",
 		 getenv("DDVM_QEMU") ? getenv("DDVM_QEMU") : "qemu-system-x86_64");
-	ret = mkdir_p(sup->chan_dir, 0700);
+	/* each checked before anything is made in it */
+	ret = mkdir_p(rundir, 0700);
+	if (!ret)
+		ret = supervisor__check_dir(rundir);
+	if (!ret)
+		ret = mkdir_p(sup->chan_dir, 0700);
+	if (!ret)
+		ret = supervisor__check_dir(sup->chan_dir);
 	if (ret) {
-		pr_err("cannot create %s: %s", sup->chan_dir, strerror(-ret));
+		if (ret != -EPERM)
+			pr_err("cannot create %s: %s", sup->chan_dir, strerror(-ret));
 		return ret;
 	}
 	ret = supervisor__lock(sup);

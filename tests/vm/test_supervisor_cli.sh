@@ -171,6 +171,18 @@ jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
 	and has("claim_resets") and has("problem") and (.queues | length) == 1
 	and .queues[0].requests == .requests' "$T/status.json" >/dev/null ||
 	t_fail "status --json, channel: $(cat "$T/status.json")"
+# a run dir that is not ours alone is refused before anything is made in it (1): one
+# another user could write in, one another user made (/tmp/ddvm-UID is anyone's name)
+mkdir "$T/shared" "$T/theirs"
+chmod 1777 "$T/shared"
+chown 65534 "$T/theirs"
+expect 1 "$DDVM" --rundir "$T/shared" up -d "$T/good.ini"
+grep -q "run dir $T/shared is writable by its group or others (mode 1777)" "$T/out" ||
+	t_fail "a world-writable run dir is not refused: $(cat "$T/out")"
+expect 1 "$DDVM" --rundir "$T/theirs" up "$T/good.ini"
+grep -q "run dir $T/theirs belongs to uid 65534, not to this user (uid 0)" "$T/out" ||
+	t_fail "another user's run dir is not refused: $(cat "$T/out")"
+[ -z "$(find "$T/shared" "$T/theirs" -mindepth 1)" ] || t_fail "files made in a refused run dir: $(find "$T/shared" "$T/theirs")"
 # the same setup in another run dir: its QEMU finds the image locked, and says by whom
 t_on_exit "'$DDVM' --rundir '$T/run2' down >/dev/null 2>&1 || true"
 expect 1 "$DDVM" --rundir "$T/run2" up -d "$T/good.ini"
