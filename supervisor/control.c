@@ -121,7 +121,38 @@ size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max)
 	return n;
 }
 
-/* Replies are small and the client waits for them: a short blocking write is fine. */
+/*
+ * The whole of BUF to the client, which waits for it (the socket is non-blocking: a
+ * full one is waited on, for REPLY_WAIT_MS in all per connection, so a client that does
+ * not read cannot hold the loop; what is left then is dropped, and the client sees a
+ * reply cut short).
+ */
+#define REPLY_WAIT_MS 2000
+static void reply_all(struct control_conn *c, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+			uint64_t t0 = now_ms();
+
+			if (c->reply_waited_ms < REPLY_WAIT_MS &&
+			    poll(&p, 1, (int)(REPLY_WAIT_MS - c->reply_waited_ms)) == 1) {
+				c->reply_waited_ms += now_ms() - t0;
+				continue;
+			}
+			c->reply_waited_ms = REPLY_WAIT_MS;
+		}
+		if (n <= 0) {
+			pr_debug("control: reply lost: %s", n < 0 ? strerror(errno) : "?");
+			return;
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
 static void reply(struct control_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -136,8 +167,8 @@ static void reply(struct control_conn *c, const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
-	if (n > 0 && send(c->fd, buf, n, MSG_NOSIGNAL) < 0)
-		pr_debug("control: reply lost: %s", strerror(errno));
+	if (n > 0)
+		reply_all(c, buf, (size_t)n);
 }
 
 void control__answer(struct supervisor *sup, struct control_conn *c, const char *fmt, ...)
@@ -290,26 +321,6 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 }
 
 /* All of BUF, also into a non-blocking socket: the client reads it as we write. */
-static void reply_all(struct control_conn *c, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
-
-			if (poll(&p, 1, 1000) == 1)
-				continue;
-		}
-		if (n <= 0) {
-			pr_debug("control: reply lost: %s", strerror(errno));
-			return;
-		}
-		buf += n;
-		len -= n;
-	}
-}
-
 static json_t *json_str_or_null(const char *s)
 {
 	return s && s[0] ? json_string(s) : json_null();
@@ -576,9 +587,16 @@ static void cmd_upgrade(struct supervisor *sup, struct control_conn *c, const ch
 static void cmd_console(struct supervisor *sup, struct control_conn *c, const char *name)
 {
 	struct vm *vm = supervisor__find_vm(sup, name);
+	unsigned i, n;
 
 	if (!vm) {
 		reply_no_vm(sup, c, name);
+		return;
+	}
+	for (i = 0, n = 0; i < SUP_MAX_CONTROL; i++)
+		n += sup->control[i].fd >= 0 && sup->control[i].console;
+	if (n >= SUP_MAX_CONSOLES) {
+		reply(c, "ERR %u consoles are attached, the most at once: leave one first\n", n);
 		return;
 	}
 	if (vm__console_attach(vm, c->fd)) {
@@ -628,22 +646,64 @@ static int control__command(struct supervisor *sup, struct control_conn *c, char
 	return 0;
 }
 
+/* Still waiting for its command line (not a console, not an inject's answer). */
+static int conn_pending(const struct control_conn *c)
+{
+	return c->fd >= 0 && !c->console && !c->inject;
+}
+
 static void control__accept(struct supervisor *sup)
 {
+	struct control_conn *slot = NULL, *oldest = NULL;
+	uint64_t now = now_ms();
 	unsigned i;
-	int fd = accept4(sup->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = ivshmem_accept(sup->control_fd);
 
 	if (fd < 0)
 		return;
-	for (i = 0; i < SUP_MAX_CONTROL; i++)
-		if (sup->control[i].fd < 0) {
-			sup->control[i].fd = fd;
-			sup->control[i].len = 0;
-			sup->control[i].console = NULL;
-			sup->control[i].inject = NULL;
-			return;
+	for (i = 0; i < SUP_MAX_CONTROL && !slot; i++) {
+		struct control_conn *c = &sup->control[i];
+
+		if (c->fd < 0)
+			slot = c;
+		else if (conn_pending(c) && (!oldest || c->accepted_ms < oldest->accepted_ms))
+			oldest = c;
+	}
+	if (!slot && oldest) {
+		pr_warn("control: all %u connections taken; closed one that sent no command "
+			"for %llu ms",
+			SUP_MAX_CONTROL, (unsigned long long)(now - oldest->accepted_ms));
+		conn_close(sup, oldest);
+		slot = oldest;
+	}
+	if (!slot) {
+		close(fd); /* consoles and injects only: the client sees EOF and says so */
+		return;
+	}
+	*slot = (struct control_conn){ .fd = fd, .accepted_ms = now };
+}
+
+int control__tick(struct supervisor *sup, uint64_t now)
+{
+	int next = 1000;
+	unsigned i;
+
+	for (i = 0; i < SUP_MAX_CONTROL; i++) {
+		struct control_conn *c = &sup->control[i];
+		uint64_t due;
+
+		if (!conn_pending(c))
+			continue;
+		due = c->accepted_ms + CONTROL_LINE_MS;
+		if (now >= due) {
+			pr_debug("control: a connection sent no command line in %u ms: closed",
+				 CONTROL_LINE_MS);
+			conn_close(sup, c);
+		} else if ((int)(due - now) < next) {
+			next = (int)(due - now);
 		}
-	close(fd); /* too many at once; the client sees EOF and says so */
+	}
+	return next;
 }
 
 static void control__input(struct supervisor *sup, struct control_conn *c)

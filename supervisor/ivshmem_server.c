@@ -315,11 +315,31 @@ static int peer_hung_up(const struct ivshmem_peer *p)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR | POLLIN));
 }
 
+int ivshmem_accept(int listen_fd)
+{
+	static int reserve = -2; /* -2: not opened yet */
+	int fd, err;
+
+	if (reserve == -2)
+		reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || reserve < 0)
+		return fd;
+	err = errno;
+	close(reserve);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	errno = err;
+	return -1;
+}
+
 static void ivshmem_server__accept(struct ivshmem_server *s, struct ivshmem_role *r)
 {
 	int sock, ret;
 
-	sock = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	sock = ivshmem_accept(r->listen_fd);
 	if (sock < 0) {
 		if (errno != EAGAIN && errno != EINTR && note_ok(s))
 			pr_warn("%s: accept on %s: %s", s->name, r->path, strerror(errno));

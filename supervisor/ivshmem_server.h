@@ -125,6 +125,14 @@ int ivshmem_server__add_private(struct ivshmem_server *s, uint16_t id, uint16_t 
 /* Fill up to MAX entries; returns how many. Pass the same slice to __handle. */
 size_t ivshmem_server__pollfds(const struct ivshmem_server *s, struct pollfd *fds, size_t max);
 void ivshmem_server__handle(struct ivshmem_server *s, const struct pollfd *fds, size_t n);
+/*
+ * accept4(LISTEN_FD) non-blocking and close-on-exec, for every listener of the
+ * supervisor's loop. Out of file descriptors (EMFILE, ENFILE), the connection waiting
+ * is taken on a descriptor held in reserve and closed at once (the peer sees EOF):
+ * left in the backlog it keeps the listener readable, and poll() returns at once, for
+ * ever. Returns the new fd, or -1 (errno).
+ */
+int ivshmem_accept(int listen_fd);
 /* Is the role held right now? */
 int ivshmem_server__peer_up(const struct ivshmem_server *s, uint16_t peer_id);
 /* The current id of the role's holder, or -ENOTCONN. */

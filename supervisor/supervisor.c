@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -191,6 +192,7 @@ const char *supervisor__boot_path(const struct supervisor *sup, const struct cfg
 
 int supervisor__init(struct supervisor *sup, struct config *cfg, const char *rundir)
 {
+	struct rlimit nofile;
 	sigset_t mask;
 	unsigned i, created = 0;
 	int ret;
@@ -206,6 +208,12 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	snprintf(sup->chan_dir, sizeof(sup->chan_dir), "%s/channels", rundir);
 	snprintf(sup->qemu, sizeof(sup->qemu), "%s",
 		 getenv("DDVM_QEMU") ? getenv("DDVM_QEMU") : "qemu-system-x86_64");
+	/* Each channel holds 11-15 fds and more per queue vector and peer: the soft limit
+	 * (1024 under systemd's defaults) would end a large setup's starts in EMFILE. */
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	/* each checked before anything is made in it */
 	ret = mkdir_p(rundir, 0700);
 	if (!ret)
@@ -465,10 +473,13 @@ int supervisor__run(struct supervisor *sup)
 	while (!sup->stopping) {
 		uint64_t now = now_ms();
 		size_t n = 0, ns = 0, k, i;
-		int timeout = health__tick(sup, now), st = storage__tick(sup, now);
+		int timeout = health__tick(sup, now), st = storage__tick(sup, now),
+		    ct = control__tick(sup, now);
 
 		if (st < timeout)
 			timeout = st;
+		if (ct < timeout)
+			timeout = ct;
 
 		supervisor__report_ready(sup);
 		fds[n] = (struct pollfd){ .fd = sup->signal_fd, .events = POLLIN };

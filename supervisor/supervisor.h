@@ -19,7 +19,13 @@
 #include "storage.h"
 #include "vm.h"
 
-#define SUP_MAX_CONTROL 8
+/* Control connections at once (ddvm.sock); of them at most SUP_MAX_CONSOLES attached
+ * consoles, so that commands always find a slot. One that has not sent its command
+ * line after CONTROL_LINE_MS is closed, and the oldest such makes room when all are
+ * taken: a program that connects and sends nothing must not lock `ddvm status`. */
+#define SUP_MAX_CONTROL	 16
+#define SUP_MAX_CONSOLES 8
+#define CONTROL_LINE_MS	 5000
 /* RUNDIR/ddvm.log (ddvm up -d) at this size becomes ddvm.log.1 (log_set_rotation) */
 #define SUP_LOG_MAX_BYTES (16ull << 20)
 
@@ -29,6 +35,8 @@ struct control_conn {
 	char buf[8192]; /* one command line (`upgrade` carries paths and a kernel command line) */
 	struct vm *console; /* attached to this VM's console, or NULL */
 	struct vm *inject;  /* waiting for this VM's answer to `inject` (inject.c), or NULL */
+	uint64_t accepted_ms;
+	uint64_t reply_waited_ms; /* for the client to read a reply (control.c) */
 };
 
 struct supervisor {
@@ -116,6 +124,9 @@ void inject__forget(struct control_conn *c);
 int control__listen(struct supervisor *sup);
 void control__close(struct supervisor *sup);
 size_t control__pollfds(struct supervisor *sup, struct pollfd *fds, size_t max);
+/* Closes connections that sent no command line in CONTROL_LINE_MS; returns the ms until
+ * the next such deadline (at most 1000). */
+int control__tick(struct supervisor *sup, uint64_t now);
 /* "no VM named 'NAME'", and why when the setup file names it (an external VM, a host
  * client): the answer to a command about a VM the supervisor does not run. The words
  * "no VM named" give `ddvm` its exit code 5. */

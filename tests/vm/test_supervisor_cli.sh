@@ -171,6 +171,35 @@ jq -e '.channels[0] | .name == "disk0.hc" and .kind == "blk" and .epoch >= 1
 	and has("claim_resets") and has("problem") and (.queues | length) == 1
 	and .queues[0].requests == .requests' "$T/status.json" >/dev/null ||
 	t_fail "status --json, channel: $(cat "$T/status.json")"
+# --- connections to ddvm.sock that send nothing cannot lock out the commands ----------
+# (16 slots: the oldest silent one makes room; each is closed after 5 s without a line)
+python3 - "$DDVM_RUNDIR/ddvm.sock" >"$T/hog.out" 2>&1 <<'PY' &
+import select, socket, sys, time
+socks = []
+for _ in range(40):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+print("HOG connected", len(socks), flush=True)
+t0, open_ = time.monotonic(), set(socks)
+while open_ and time.monotonic() - t0 < 20:
+    for s in select.select(list(open_), [], [], 1)[0]:
+        if not s.recv(64):
+            open_.discard(s)
+print("HOG closed by the supervisor: %d of %d, %.1f s" % (len(socks) - len(open_), len(socks), time.monotonic() - t0), flush=True)
+PY
+hog=$!
+t_on_exit "kill $hog 2>/dev/null || true"
+for _ in $(seq 100); do grep -q '^HOG connected' "$T/hog.out" && break; sleep 0.1; done
+grep -q '^HOG connected 40' "$T/hog.out" || t_fail "the silent connections: $(cat "$T/hog.out")"
+expect 0 "$DDVM" status
+grep -q '^drv ' "$T/out" || t_fail "status under 40 silent connections: $(cat "$T/out")"
+wait "$hog" || true
+cat "$T/hog.out"
+grep -q '^HOG closed by the supervisor: 40 of 40' "$T/hog.out" || t_fail "silent connections left open: $(cat "$T/hog.out")"
+grep -q 'control: all 16 connections taken; closed one that sent no command' "$DDVM_RUNDIR/ddvm.log" ||
+	t_fail "no eviction logged"
+
 # a run dir that is not ours alone is refused before anything is made in it (1): one
 # another user could write in, one another user made (/tmp/ddvm-UID is anyone's name)
 mkdir "$T/shared" "$T/theirs"
