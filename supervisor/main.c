@@ -795,9 +795,7 @@ static int cmd_restart(const char *vm)
 static void upgrade_state(const char *vm, char *state, size_t len, char *why, size_t wlen,
 			  long long *took_ms, long long *gap_ms)
 {
-	char buf[65536];
-	size_t n = 0;
-	ssize_t r;
+	char line[1024];
 	json_t *st, *v;
 	size_t i;
 	int fd = control_connect("status json");
@@ -806,15 +804,14 @@ static void upgrade_state(const char *vm, char *state, size_t len, char *why, si
 	*took_ms = *gap_ms = -1;
 	if (fd < 0)
 		return;
-	if (control_status_line(fd, buf, sizeof(buf))) {
+	if (control_status_line(fd, line, sizeof(line))) {
 		close(fd);
 		return;
 	}
-	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += r;
+	/* the whole reply, however long (a buffer of 64 KiB cut a setup of ~45 channels
+	 * short: "the supervisor is gone" while the upgrade went on) */
+	st = json_loadfd(fd, 0, NULL);
 	close(fd);
-	buf[n] = 0;
-	st = json_loads(buf, 0, NULL);
 	json_array_foreach(json_object_get(st, "vms"), i, v)
 	{
 		const char *name = json_string_value(json_object_get(v, "name"));

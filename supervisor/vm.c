@@ -564,7 +564,7 @@ int vm__start(struct vm *vm)
 	struct supervisor *sup = vm->sup;
 	struct vm_argv *a;
 	int sv[2], qlog, ram, ret;
-	pid_t pid;
+	pid_t pid, parent;
 	char bk[48], bi[48];
 	const char *kernel = vm__boot_file(vm, 0, bk, sizeof(bk));
 	const char *initrd = vm__boot_file(vm, 1, bi, sizeof(bi));
@@ -611,6 +611,7 @@ int vm__start(struct vm *vm)
 		    vm->log_fd >= 0 && !fstat(vm->log_fd, &st) ? (uint64_t)st.st_size : 0;
 	}
 
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
@@ -623,6 +624,9 @@ int vm__start(struct vm *vm)
 		unsigned k;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* the supervisor died before that took effect: no QEMU outlives it */
+		if (getppid() != parent)
+			_exit(127);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0); /* a ^C at the terminal goes to ddvm, which stops QEMU */
