@@ -515,7 +515,7 @@ static void cmd_restart(struct supervisor *sup, struct control_conn *c, const ch
 		return;
 	}
 	pr_info("%s: restart requested", name);
-	vm->failures_in_row = vm->claimed_in_row = 0; /* asked for: a clean slate */
+	vm->failures_in_row = vm->claimed_in_row = vm->host_failed_in_row = 0; /* a clean slate */
 	if (vm__alive(vm)) {
 		if (vm->cfg->role == CFG_DRIVER_VM && !vm->fail_ms) {
 			/* the outage is measured as a failure's ("service restored N ms") */

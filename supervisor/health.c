@@ -70,7 +70,9 @@ static uint64_t backoff_ms(const struct vm *vm)
 	uint64_t d = vm->cfg->restart_backoff_ms;
 	unsigned i;
 
-	for (i = 1; i < vm->failures_in_row + vm->claimed_in_row && d < BACKOFF_MAX_MS; i++)
+	for (i = 1; i < vm->failures_in_row + vm->claimed_in_row + vm->host_failed_in_row &&
+		    d < BACKOFF_MAX_MS;
+	     i++)
 		d *= 2;
 	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 }
@@ -80,7 +82,7 @@ static uint64_t backoff_ms(const struct vm *vm)
 static void health__schedule(struct vm *vm, uint64_t now)
 {
 	struct supervisor *sup = vm->sup;
-	int give_up = 0, claim;
+	int give_up = 0, claim, host;
 	unsigned i;
 
 	if (sup->stopping) {
@@ -94,12 +96,16 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		return;
 	}
 	claim = vm->failing_on_claim;
-	vm->failing_on_claim = 0;
+	host = vm->failing_on_host;
+	vm->failing_on_claim = vm->failing_on_host = 0;
 	if (claim)
 		/* its sole client's word alone (health__check_channel): the client is the
 		 * only one hurt by the restart, and it must get its channels back once it
 		 * behaves, so never a give-up for this */
 		vm->claimed_in_row++;
+	else if (host)
+		/* the host's (health__start_vm): nothing the driver VM did, and it passes */
+		vm->host_failed_in_row++;
 	else
 		vm->failures_in_row++;
 	if (startup__failed_again(vm)) {
@@ -138,7 +144,12 @@ static void health__schedule(struct vm *vm, uint64_t now)
 		return;
 	}
 	vm->restart_at_ms = now + backoff_ms(vm);
-	if (claim)
+	if (host)
+		pr_warn("%s: another start in %llu ms, not counted toward restart_max = %u: the "
+			"host's trouble, not the VM's (%u such starts in a row)",
+			vm->cfg->name, (unsigned long long)(vm->restart_at_ms - now),
+			vm->cfg->restart_max, vm->host_failed_in_row);
+	else if (claim)
 		pr_info("%s: restart in %llu ms, not counted toward restart_max = %u: the only "
 			"evidence was its sole client's region (%u such restarts in a row)",
 			vm->cfg->name, (unsigned long long)(vm->restart_at_ms - now),
@@ -267,7 +278,7 @@ void health__vm_exited(struct vm *vm, int status, uint64_t now)
 	}
 	health__new_epochs(vm, now);
 	if (vm->ready_ms && now - vm->ready_ms >= HEALTHY_MS)
-		vm->failures_in_row = vm->claimed_in_row = 0;
+		vm->failures_in_row = vm->claimed_in_row = vm->host_failed_in_row = 0;
 	vm__event(vm, VM_EV_QEMU_EXITED);
 	health__schedule(vm, now);
 }
@@ -332,7 +343,7 @@ int health__start_vm(struct vm *vm, uint64_t now)
 		health__new_epochs(vm, now);
 	}
 	vm->epoch_bumped = 0;
-	vm->failing_on_claim = 0; /* counted (or not) by health__schedule already */
+	vm->failing_on_claim = vm->failing_on_host = 0; /* counted by health__schedule already */
 	startup__vm_starting(vm);
 	ret = vm__start(vm);
 	if (ret) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,15 +87,58 @@ void startup__vm_starting(struct vm *vm)
 	vm->startup.start_failed = 0;
 }
 
+/* Less than this free in the run dir's file system: a start's failure is the host's. */
+#define RUNDIR_LOW_BYTES (1u << 20)
+
+/*
+ * Is this start failure the host's (ERR: vm__start's negative errno, or 0; QEMU: its
+ * words, or NULL)? Then it is marked so, WHY says what to free, and 1 is returned.
+ */
+static int host_trouble(struct vm *vm, int err, const char *qemu, char *why, size_t len)
+{
+	static const char *const words[] = { "No space left on device", "Disk quota exceeded",
+					     "Cannot allocate memory", "Too many open files" };
+	const char *dir = vm->sup ? vm->sup->rundir : NULL;
+	int host = 0;
+	struct statvfs sv;
+	size_t n = strlen(why), i;
+
+	switch (-err) {
+	case ENOSPC:
+	case EDQUOT:
+	case ENOMEM:
+	case EAGAIN:
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+		host = 1;
+	}
+	for (i = 0; qemu && i < sizeof(words) / sizeof(words[0]); i++)
+		host |= strstr(qemu, words[i]) != NULL;
+	if (dir && !statvfs(dir, &sv) && (uint64_t)sv.f_bavail * sv.f_frsize < RUNDIR_LOW_BYTES) {
+		host = 1;
+		snprintf(why + n, len - n, " (the run dir %s has %llu KiB free)", dir,
+			 (unsigned long long)sv.f_bavail * sv.f_frsize / 1024);
+		n = strlen(why);
+	}
+	if (!host)
+		return 0;
+	vm->failing_on_host = 1;
+	vm->startup.start_failed = 0; /* not QEMU refusing the setup: no give-up for it */
+	snprintf(why + n, len - n,
+		 ": the host's trouble (space in the run dir's file system, memory or file "
+		 "descriptors), retried until it passes");
+	return 1;
+}
+
 void startup__start_error(struct vm *vm, int err, char *why, size_t len)
 {
 	char qemu[384];
+	int have = startup__qemu_error(vm, qemu, sizeof(qemu));
 
 	vm->startup.start_failed = 1;
-	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
-		snprintf(why, len, "cannot start QEMU: %s", qemu);
-	else
-		snprintf(why, len, "cannot start QEMU: %s", strerror(-err));
+	snprintf(why, len, "cannot start QEMU: %s", have ? qemu : strerror(-err));
+	host_trouble(vm, err, have ? qemu : NULL, why, len);
 }
 
 /* "qemu-system-x86_64: -drive ...: reason" → "-drive ...: reason"; NULL if LINE is not
@@ -170,6 +214,7 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 {
 	char qemu[384];
 	size_t n = strlen(why);
+	int have;
 	int exit0 = WIFEXITED(status) && WEXITSTATUS(status) == 0; /* the guest ended it */
 
 	if (vm->state != VM_BOOTING || vm->ready_ms)
@@ -192,7 +237,8 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 	if (!WIFEXITED(status) || exit0)
 		return; /* killed, or the guest powered off: not a refusal to start */
 	vm->startup.start_failed = 1;
-	if (startup__qemu_error(vm, qemu, sizeof(qemu)))
+	have = startup__qemu_error(vm, qemu, sizeof(qemu));
+	if (have)
 		/* QEMU's image locks: another QEMU holds the file, typically a setup of
 		 * the same file in another run dir (the run dir's own guard cannot see it) */
 		snprintf(why + n, len - n, " before the guest booted: %s%s", qemu,
@@ -204,6 +250,7 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 	else
 		snprintf(why + n, len - n, " before the guest booted (nothing in %s)",
 			 vm->qemu_log_path);
+	host_trouble(vm, 0, have ? qemu : NULL, why, len);
 }
 
 int startup__failed_again(struct vm *vm)

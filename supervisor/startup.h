@@ -54,7 +54,11 @@ void startup__vm_starting(struct vm *vm);
 void startup__start_error(struct vm *vm, int err, char *why, size_t len);
 /* QEMU of VM exited on its own with wait STATUS; WHY (the status in words) gets QEMU's
  * own error line appended when QEMU gave up (exit status not 0) before the guest
- * booted. A signal is not QEMU refusing to start: someone killed it. */
+ * booted. A signal is not QEMU refusing to start: someone killed it.
+ * Both mark a failure that is the host's (vm->failing_on_host: out of space in the run
+ * dir, out of memory or file descriptors; by the errno, QEMU's words, or the run dir's
+ * free space, since a QEMU on a full run dir cannot even write why) rather than a
+ * refusal of the setup: retried with back-off, never a give-up (health.c). */
 void startup__exited(struct vm *vm, int status, char *why, size_t len);
 /* Called once per failure, after last_failure is set: 1 when this start failure is
  * the one before it again (give up now), 0 otherwise. */

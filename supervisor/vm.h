@@ -63,6 +63,12 @@ struct vm {
 	 * channels up for good (health.c). Reset with failures_in_row. */
 	unsigned claimed_in_row;
 	int failing_on_claim; /* the failure being handled is such a one */
+	/* Starts the host could not make (no space in the run dir, no memory, no file
+	 * descriptors: vm__start failed before QEMU ran): retried with back-off for as
+	 * long as it lasts, never counted toward restart_max nor taken for a QEMU that
+	 * refuses the setup (health.c). Reset with failures_in_row. */
+	unsigned host_failed_in_row;
+	int failing_on_host;
 	uint64_t restart_at_ms;
 	int stopping_for_failure; /* we SIGKILLed it because it failed */
 	uint64_t kill_at_ms;	  /* vm__kill's QMP stop is out: SIGKILL by then (0: none) */
