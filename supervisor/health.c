@@ -160,6 +160,17 @@ static void health__schedule(struct vm *vm, uint64_t now)
 			(unsigned long long)(vm->restart_at_ms - now));
 }
 
+/* The boot deadline runs until the ready line; what restart = snapshot does after
+ * it (save, plug the channels) or instead of it (restore) gets a deadline of its own:
+ * a boot that printed its ready line at 59.8 s of 60 must not fail in the snapshot
+ * that follows. */
+static int boot_deadline_passed(const struct vm *vm, uint64_t now)
+{
+	return vm->state == VM_BOOTING && vm->cfg->boot_timeout_ms &&
+	       now - (vm->snap_phase != SNAP_IDLE ? vm->snap_phase_ms : vm->started_ms) >=
+		   vm->cfg->boot_timeout_ms;
+}
+
 /* A failure was detected now: remember when (recovery time runs from here). */
 static void health__detected(struct vm *vm, const char *reason, uint64_t now)
 {
@@ -505,13 +516,11 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 		}
 		return vm->state == VM_FAILED ? (int)(vm->restart_at_ms - now) : 0;
 	}
-	/* The boot deadline runs until the ready line; what restart = snapshot does after
-	 * it (save, plug the channels) or instead of it (restore) gets a deadline of its
-	 * own: a boot that printed its ready line at 59.8 s of 60 must not fail in the
-	 * snapshot that follows. */
-	if (vm->state == VM_BOOTING && vm->cfg->boot_timeout_ms &&
-	    now - (vm->snap_phase != SNAP_IDLE ? vm->snap_phase_ms : vm->started_ms) >=
-		vm->cfg->boot_timeout_ms) {
+	if (boot_deadline_passed(vm, now) &&
+	    /* the ready line may be waiting unread in the console socket: the supervisor
+	     * itself did not run for a while (stopped, a host that did not schedule it),
+	     * and this tick comes before the loop reads the consoles */
+	    (vm->con_fd < 0 || vm__console_read(vm, now) < 0 || boot_deadline_passed(vm, now))) {
 		if (vm->snap_phase == SNAP_IDLE)
 			snprintf(why, sizeof(why), "no '%s' on the console within %u ms",
 				 vm->cfg->ready, vm->cfg->boot_timeout_ms);
