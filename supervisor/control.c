@@ -317,6 +317,8 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 			reply(c, "%-20s   not ready: %s\n", "", sup->startup[i].problem);
 		if (sup->startup[i].mtu_problem[0])
 			reply(c, "%-20s   warning: %s\n", "", sup->startup[i].mtu_problem);
+		if (sup->startup[i].tap_problem[0])
+			reply(c, "%-20s   warning: %s\n", "", sup->startup[i].tap_problem);
 	}
 }
 
@@ -420,7 +422,9 @@ static json_t *status_channel(struct supervisor *sup, unsigned i)
 	const struct cfg_channel *cc = &sup->cfg->channels[i];
 	const struct startup_chan *s = &sup->startup[i];
 	/* not ready (after its grace), else a NIC not at its mtu */
-	const char *problem = s->told ? s->problem : s->mtu_problem;
+	const char *problem = s->told		  ? s->problem
+			      : s->tap_problem[0] ? s->tap_problem
+						  : s->mtu_problem;
 	json_t *queues = json_array();
 	struct channel_stats st;
 	char mac[18], spoof[400];

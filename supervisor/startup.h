@@ -43,6 +43,9 @@ struct startup_chan {
 	 * looked at once per epoch, at mtu_epoch */
 	char mtu_problem[384];
 	uint32_t mtu_epoch;
+	/* net/tap: its tap could not get its MTU or join its bridge (a bridge deleted
+	 * after `ddvm up`), "" when it did; retried while the driver VM runs (tap.c) */
+	char tap_problem[384];
 };
 
 /* Disk images with `size =` that do not exist yet: create them (raw: a sparse file;

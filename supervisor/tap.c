@@ -40,6 +40,30 @@ int tap__exist(const struct vm *vm)
 	return 1;
 }
 
+/*
+ * D's tap (of VM) has problem WHY ("" = none any more): kept on every channel of D for
+ * `ddvm status` and logged when it changes, not at each retry.
+ */
+static void tap_problem(struct vm *vm, const struct cfg_device *d, const char *why)
+{
+	struct supervisor *sup = vm->sup;
+	unsigned i;
+	int said = 0;
+
+	for (i = 0; i < sup->cfg->nr_channels; i++) {
+		char *p = sup->startup[i].tap_problem;
+
+		if (sup->cfg->channels[i].dev != d || !strcmp(p, why))
+			continue;
+		if (!said && why[0])
+			pr_warn("%s: %s", vm->cfg->name, why);
+		else if (!said)
+			pr_info("%s: tap %s: set up after all (%s)", vm->cfg->name, d->tap, p);
+		said = 1;
+		snprintf(p, sizeof(sup->startup[i].tap_problem), "%s", why);
+	}
+}
+
 /* Tap back-ends: QEMU created the tap at 1500 bytes. With `mtu = N` set its MTU
  * (SIOCSIFMTU, like ip link set mtu) -- before it joins a bridge, so the bridge, whose
  * MTU follows its ports' unless set by hand, can follow it; with `bridge = BR` join it to BR
@@ -49,6 +73,7 @@ int tap__exist(const struct vm *vm)
 int tap__setup(struct vm *vm)
 {
 	const struct config *cfg;
+	char why[300];
 	unsigned i;
 	int fd, ret = 0;
 
@@ -68,7 +93,8 @@ int tap__setup(struct vm *vm)
 		idx = if_nametoindex(d->tap);
 		if (!idx) {
 			ret = -errno;
-			pr_warn("%s: tap %s: %s", vm->cfg->name, d->tap, strerror(errno));
+			snprintf(why, sizeof(why), "tap %s: %s", d->tap, strerror(errno));
+			tap_problem(vm, d, why);
 			continue;
 		}
 		if (d->mtu) {
@@ -76,8 +102,10 @@ int tap__setup(struct vm *vm)
 			ifr.ifr_mtu = d->mtu;
 			if (ioctl(fd, SIOCSIFMTU, &ifr) < 0) {
 				ret = -errno;
-				pr_warn("%s: cannot set the MTU of tap %s to %u: %s", vm->cfg->name,
-					d->tap, d->mtu, strerror(errno));
+				snprintf(why, sizeof(why), "cannot set the MTU of tap %s to %u: %s",
+					 d->tap, d->mtu, strerror(errno));
+				tap_problem(vm, d, why);
+				continue;
 			}
 		}
 		if (d->bridge[0]) {
@@ -90,8 +118,16 @@ int tap__setup(struct vm *vm)
 				joined = 1;
 			} else if (errno != EBUSY) {
 				ret = -errno;
-				pr_warn("%s: cannot add tap %s to bridge %s: %s", vm->cfg->name,
-					d->tap, d->bridge, strerror(errno));
+				snprintf(why, sizeof(why),
+					 "cannot add tap %s to bridge %s: %s%s%s%s: the NIC is off "
+					 "the network until it can (tried again every %u s)",
+					 d->tap, d->bridge, strerror(errno),
+					 errno == ENODEV ? " (the bridge is gone: 'ip link add "
+							 : "",
+					 errno == ENODEV ? d->bridge : "",
+					 errno == ENODEV ? " type bridge' and bring it up)" : "",
+					 TAP_RETRY_MS / 1000);
+				tap_problem(vm, d, why);
 				continue;
 			}
 		}
@@ -112,6 +148,7 @@ int tap__setup(struct vm *vm)
 				    vm->cfg->name, d->bridge, ifr.ifr_mtu, d->mtu, d->bridge,
 				    d->mtu);
 		}
+		tap_problem(vm, d, "");
 		if (joined)
 			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
 				d->bridge, d->mtu ? d->mtu : 1500);

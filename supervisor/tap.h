@@ -54,8 +54,11 @@ void tap__release(struct vm *vm);
 
 /* Set the MTU of VM's taps, join them to their bridges, bring them up. Once per
  * incarnation: as soon as QEMU has created them (tap__exist, looked at while the VM
- * boots: health.c), and again, doing nothing new, when it runs (vm_state.c). Returns 0
+ * boots: health.c), and again, doing nothing new, when it runs (vm_state.c); one that
+ * failed (a bridge deleted after `ddvm up`) is tried again every TAP_RETRY_MS while the
+ * VM boots or runs, its problem shown by `ddvm status` on the NIC's channels. Returns 0
  * or the last -errno. */
+#define TAP_RETRY_MS 2000
 int tap__setup(struct vm *vm);
 /* Do all of VM's taps exist (QEMU creates them before its guest runs)? 1 also when it
  * has none. */

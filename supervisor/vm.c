@@ -663,6 +663,7 @@ int vm__start(struct vm *vm)
 	vm->up_since_ms = vm->started_ms;
 	vm->ready_ms = 0;
 	vm->taps_set = 0;
+	vm->tap_retry_ms = 0;
 	vm->guest_exit = VM_GUEST_NONE;
 	vm->panic_line[0] = 0;
 	vm->prev_line[0] = 0;

@@ -91,8 +91,9 @@ struct vm {
 	unsigned inject_seq;
 	enum { INJECT_IDLE, INJECT_TYPED, INJECT_WRITING } inject_wait;
 	uint64_t inject_deadline_ms;
-	int epoch_bumped; /* its channels already got the new epoch at its death */
-	int taps_set;	  /* tap__setup done for this incarnation */
+	int epoch_bumped;      /* its channels already got the new epoch at its death */
+	int taps_set;	       /* tap__setup done for this incarnation */
+	uint64_t tap_retry_ms; /* ... else not tried again before this */
 	/* restart = snapshot (snapshot.c) */
 	char snap_path[256]; /* RUNDIR/NAME.snap */
 	int snap_valid;	     /* snap_path holds a snapshot we took in this run */

@@ -126,6 +126,6 @@ int vm__event(struct vm *vm, enum vm_event ev)
 	/* Entry action: the taps QEMU created for this incarnation join their bridges
 	 * once the guest is up (they exist by then; a new QEMU makes new taps). */
 	if (to == VM_RUNNING)
-		tap__setup(vm);
+		vm->taps_set = !tap__setup(vm); /* else health.c tries again */
 	return 0;
 }

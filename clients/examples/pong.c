@@ -38,6 +38,18 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* " (why the channel broke)", or "" when it did not say */
+static const char *reason(struct ddvm_chan *c)
+{
+	static char buf[300];
+	const char *why = ddvm_chan_broken_reason(c);
+
+	if (!why || !why[0])
+		return "";
+	snprintf(buf, sizeof(buf), " (%s)", why);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -57,7 +69,7 @@ int main(int argc, char **argv)
 	struct ddvm_net_info ni;
 	struct pong p = { 0 };
 	struct ddvm_chan *c;
-	int opt, ret, probed = 0, help = 0;
+	int opt, ret, probed = 0, help = 0, gone = 0, broken_said = 0;
 
 	while ((opt = getopt_long(argc, argv, "s:i:p:c:t:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -123,12 +135,24 @@ int main(int argc, char **argv)
 			ddvm_chan_wait(c, 100);
 			continue;
 		}
+		if (n == -ESHUTDOWN || n == -ENODEV) {
+			/* the supervisor went away (ddvm down), or gave the driver VM up: the
+			 * channel will not come back on this socket, and a wait returns at once */
+			fprintf(stderr, "ddvm-pong: recv: %s%s: exiting\n", ddvm_strerror((int)n),
+				reason(c));
+			gone = 1;
+			break;
+		}
 		if (n < 0) {
-			fprintf(stderr, "ddvm-pong: recv: %s (%s)\n", ddvm_strerror((int)n),
-				ddvm_chan_broken_reason(c));
+			/* broken: a new epoch brings it back; said once per breakage */
+			if (!broken_said)
+				fprintf(stderr, "ddvm-pong: recv: %s%s\n", ddvm_strerror((int)n),
+					reason(c));
+			broken_said = 1;
 			ddvm_chan_wait(c, 100);
 			continue;
 		}
+		broken_said = 0;
 		if (probe && !probed && pong_arp_reply_from(in, (size_t)n, peer, peer_mac)) {
 			printf("ddvm-pong: arp reply from %s is at "
 			       "%02x:%02x:%02x:%02x:%02x:%02x\n",
@@ -152,7 +176,7 @@ int main(int argc, char **argv)
 	printf("ddvm-pong: answered %u pings and %u ARP requests (restarts %llu)\n", p.icmp_replies,
 	       p.arp_replies, (unsigned long long)ddvm_chan_restarts(c));
 	if (!count)
-		ret = probe && !probed;
+		ret = (probe && !probed) || gone;
 out:
 	ddvm_chan_close(c);
 	return ret ? 1 : 0;

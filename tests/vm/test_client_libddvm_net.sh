@@ -9,7 +9,7 @@
 #     <== channel nic0.mybox ==> ddvm-pong on the host (libddvm) 10.99.0.2
 # ddvm-pong ARPs for the peer (rx + tx through the driver VM), then the peer pings it.
 # Then `ddvm inject drv kill`: the supervisor restarts the driver VM in a new epoch, and
-# ddvm-pong must follow and keep answering pings.
+# ddvm-pong must follow and keep answering pings. At `ddvm down` it exits (1), saying why.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/net_common.sh"
@@ -63,4 +63,23 @@ kill -TERM "$pid"
 wait "$pid" || t_fail "ddvm-pong exited with an error"
 grep -q 'restarts 1' "$T/pong.log" || t_fail "ddvm-pong did not see the new epoch"
 t_log "$(tail -n1 "$T/pong.log")"
+
+# `ddvm down` under a running client: it says so and exits (1), at once; before, every
+# wait returned at once on the closed socket and it printed "recv: the channel was
+# shut down" ~100,000 times a second until its --timeout
+"$BUILD/bin/ddvm-pong" --sock "$DDVM_RUNDIR/channels/nic0.mybox.client.sock" --ip 10.99.0.2 \
+	--timeout 250 >"$T/pong2.log" 2>&1 &
+echo $! >"$T/pong.pid"
+wait_log "$T/pong2.log" 'ddvm-pong: ready' 60
+"$DDVM" down >/dev/null
+pid=$(cat "$T/pong.pid")
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && t_fail "ddvm-pong still runs 10 s after ddvm down: $(tail -n 3 "$T/pong2.log")"
+rc=0
+wait "$pid" || rc=$?
+lines=$(wc -l <"$T/pong2.log")
+t_log "after ddvm down: ddvm-pong exited $rc, $lines lines: $(grep -m1 'exiting' "$T/pong2.log")"
+((rc == 1)) || t_fail "ddvm-pong exited $rc after ddvm down, not 1"
+grep -q 'the channel was shut down: exiting' "$T/pong2.log" || t_fail "ddvm-pong did not say why it exits"
+((lines < 10)) || t_fail "ddvm-pong wrote $lines lines after ddvm down"
 echo SUCCESS

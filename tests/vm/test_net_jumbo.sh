@@ -7,7 +7,9 @@
 # the peer with 9000-byte packets that may not be fragmented (ping -M do -s 8972) each
 # time its channel connects. Checked: 0 % loss and the client at MTU 9000, the tap at
 # 9000, 9000-byte packets from the peer to the client too -- before and after
-# `ddvm restart` of the driver VM (whose new QEMU creates a new tap at 1500 bytes).
+# `ddvm restart` of the driver VM (whose new QEMU creates a new tap at 1500 bytes),
+# and after a restart that found the bridge deleted (said by `ddvm status`, tried
+# again until the bridge is back).
 # Then the same setup with mtu = 20000, more than e1000's driver takes: the supervisor
 # says the NIC runs at another MTU (log, `ddvm status`, `--json` problem).
 # JUMBO_MODEL=virtio-net-pci runs it on a NIC that also gets QEMU's host_mtu (93 s).
@@ -64,6 +66,25 @@ check_round 2
 t_log "second round $(($(now_ms) - t1)) ms after ddvm restart"
 [ "$(grep -c "netvm: tap $REC_TAP joined bridge br0, MTU 9000" "$DDVM_RUNDIR/ddvm.log")" -ge 2 ] ||
 	t_fail "the supervisor did not set the tap's MTU in both incarnations"
+
+# The bridge deleted under a running setup, then a restart: the new tap cannot join
+# it. Said in the log and by `ddvm status` (the NIC is off the network), and tried
+# again: once the bridge is back, the tap joins it and round 3 passes.
+ip -n "$REC_NS" link del br0
+"$DDVM" restart netvm || t_fail "ddvm restart netvm failed"
+sup_wait_log "netvm: cannot add tap $REC_TAP to bridge br0: No such device \\(the bridge is gone" 120
+[[ $(sup_chan_field nic0.app problem) == "cannot add tap $REC_TAP to bridge br0: "* ]] ||
+	t_fail "ddvm status --json: nic0.app's problem is '$(sup_chan_field nic0.app problem)'"
+"$DDVM" status | grep -q "warning: cannot add tap $REC_TAP to bridge br0" ||
+	t_fail "ddvm status does not show the missing bridge: $("$DDVM" status)"
+t_log "bridge gone: $(sup_chan_field nic0.app problem)"
+ip -n "$REC_NS" link add br0 type bridge
+ip -n "$REC_NS" addr add "$REC_PEER/24" dev br0
+ip -n "$REC_NS" link set br0 up
+sup_wait_log "netvm: tap $REC_TAP joined bridge br0, MTU 9000" 30 3
+[ "$(sup_chan_field nic0.app problem)" = - ] ||
+	t_fail "the problem stays after the tap joined: $(sup_chan_field nic0.app problem)"
+check_round 3
 
 # An mtu the NIC's driver does not take (e1000: at most 16110) is said, not dropped in
 # silence: the supervisor's log and `ddvm status` name the MTU the NIC runs at.
