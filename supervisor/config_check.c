@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -909,6 +910,7 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 
 static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
 {
+	struct stat st;
 	struct cfg_vm *vm;
 	unsigned i, nr_owned = 0;
 
@@ -1014,6 +1016,11 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 			    "image %s: %s; create it (truncate "
 			    "-s 64M %s), give 'size = 64M' to have it created, or fix the path",
 			    d->image, strerror(errno), d->image);
+		else if (!stat(d->image, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+			cfg_dev_error(cfg, f, d, d->image_line ? d->image_line : d->line,
+				      "image %s is a %s, not a disk image (a regular file or a "
+				      "block device); fix the path",
+				      d->image, S_ISDIR(st.st_mode) ? "directory" : "special file");
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->bridge[0] || d->mac[0])
 			cfg_dev_error(cfg, f, d, d->line,
 				      "backend/tap/bridge/mac are for net "
@@ -1369,13 +1376,59 @@ static void check_bridge(struct config *cfg, const struct cfg_device *d)
 			      d->bridge, d->bridge, d->bridge, d->bridge);
 }
 
+/*
+ * A tap that exists already: QEMU (or with spare = yes the supervisor) would take it
+ * over, which works for a tap only, and with spare = yes for a multiqueue one (the
+ * active and the spare QEMU each hold a queue). Found here, not as a failed start.
+ */
+static void check_tap(struct config *cfg, const struct cfg_device *d)
+{
+	char path[80], flags[32] = "";
+	int line = d->tap_line ? d->tap_line : d->line;
+	FILE *f;
+
+	if (d->kind != CFG_NET || d->net_backend != CFG_NET_TAP || !d->tap[0] || !d->vm ||
+	    !cfg_vm_started_here(d->vm) || !if_nametoindex(d->tap))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->tap);
+	if (!access(path, F_OK)) {
+		cfg_dev_error(cfg, cfg->path, d, line,
+			      "tap = %s: %s is a bridge here; the tap is the NIC's own interface, "
+			      "which ddvm creates: name the bridge in 'bridge = %s' and give the "
+			      "tap a name of its own",
+			      d->tap, d->tap, d->tap);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", d->tap);
+	f = fopen(path, "re");
+	if (!f) {
+		cfg_dev_error(cfg, cfg->path, d, line,
+			      "tap = %s: %s exists and is not a tap (another kind of interface): "
+			      "give the NIC another tap name",
+			      d->tap, d->tap);
+		return;
+	}
+	if (!fgets(flags, sizeof(flags), f))
+		flags[0] = 0;
+	fclose(f);
+	if (d->vm->spare && !(strtoul(flags, NULL, 0) & IFF_MULTI_QUEUE))
+		cfg_dev_error(cfg, cfg->path, d, line,
+			      "tap = %s: %s exists and is not a multiqueue tap, which spare = yes "
+			      "needs (the active and the spare QEMU each hold a queue of it): "
+			      "delete it (ip link del %s) and ddvm creates it, or create it with "
+			      "'ip tuntap add dev %s mode tap multi_queue'",
+			      d->tap, d->tap, d->tap, d->tap);
+}
+
 int config__check_files(struct config *cfg)
 {
 	int quiet = cfg->nr_errors > 0;
 	unsigned i;
 
-	for (i = 0; i < cfg->nr_devices; i++)
+	for (i = 0; i < cfg->nr_devices; i++) {
 		check_bridge(cfg, &cfg->devices[i]);
+		check_tap(cfg, &cfg->devices[i]);
+	}
 
 	for (i = 0; i < cfg->nr_vms; i++) {
 		const struct cfg_vm *vm = &cfg->vms[i];

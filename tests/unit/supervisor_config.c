@@ -453,6 +453,8 @@ static const struct bad bad[] = {
 	  "t.ini:2: [device b]: a blk device needs 'image = FILE'" },
 	{ "blk image missing", DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent-x.img\n",
 	  "t.ini:2: [device b]: image /nonexistent-x.img: No such file or directory; create it" },
+	{ "blk image a directory", DRV "[device b]\nvm = d\nkind = blk\nimage = /tmp\n",
+	  "t.ini:5: [device b]: image /tmp is a directory, not a disk image" },
 	{ "blk image in a missing directory",
 	  DRV "[device b]\nvm = d\nkind = blk\nimage = /nonexistent/x.img\n",
 	  "t.ini:2: [device b]: image /nonexistent/x.img: its directory does not exist" },

@@ -14,6 +14,7 @@
 #    stream moved on;
 #  - the end: still the first TCP connection (no reset, no reconnect), every byte as
 #    sent, no client I/O error, every block as last written, no client restart.
+# First, a single-queue tap of the same name already there is refused by `ddvm check`.
 # Prints the TCP pause (longest gap between two arrivals at the peer) of each event,
 # and for scale the longest pause of the stream in 15 s without a failure.
 source "$(dirname "$0")/../lib/common.sh"
@@ -44,6 +45,19 @@ mkdir -p "$T/extra/etc"
 echo v2 >"$T/extra/etc/ddvm-image-id"
 (cd "$T/extra" && find . | cpio -o -H newc --quiet | gzip) >"$T/extra.cpio.gz"
 cat "$DDVM_DRIVER_INITRD" "$T/extra.cpio.gz" >"$T/driver-v2.cpio.gz"
+
+# a tap of that name already there, not multiqueue (or a bridge): `ddvm check` (and so
+# `ddvm up`) says so with file:line, before anything starts (exit 3)
+ip -n "$REC_NS" tuntap add dev "$REC_TAP" mode tap
+rc=0
+ip netns exec "$REC_NS" "$DDVM" check "$T/spare.ini" >"$T/check.out" 2>&1 || rc=$?
+if ((rc != 3)) || ! grep -q "spare.ini:[0-9]*: .*tap = $REC_TAP: $REC_TAP exists and is not a multiqueue tap" "$T/check.out"; then
+	t_fail "ddvm check with a single-queue tap there: rc $rc: $(cat "$T/check.out")"
+fi
+ip -n "$REC_NS" link del "$REC_TAP"
+rc=0
+ip netns exec "$REC_NS" "$DDVM" check "$T/spare.ini" >"$T/check.out" 2>&1 || rc=$?
+((rc == 0)) || t_fail "ddvm check: rc $rc: $(cat "$T/check.out")"
 
 t_on_exit _sup_cleanup
 t_on_failure _sup_keep_logs
