@@ -597,6 +597,15 @@ static void cmd_console(struct supervisor *sup, struct control_conn *c, const ch
 		reply_no_vm(sup, c, name);
 		return;
 	}
+	if (vm->state == VM_GAVE_UP || vm->state == VM_STOPPED) {
+		/* no QEMU now nor later: what is typed would go nowhere (a VM that failed
+		 * and waits for its restart is attached: its next boot comes on) */
+		reply(c,
+		      "ERR %s is not running (state %s) and will not start by itself: what it "
+		      "printed is in 'ddvm logs %s'; 'ddvm restart %s' starts it again\n",
+		      name, vm_state_name(vm->state), name, name);
+		return;
+	}
 	for (i = 0, n = 0; i < SUP_MAX_CONTROL; i++)
 		n += sup->control[i].fd >= 0 && sup->control[i].console;
 	if (n >= SUP_MAX_CONSOLES) {

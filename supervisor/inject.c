@@ -51,6 +51,25 @@ static int is_guest_kind(const char *k)
 	return 0;
 }
 
+int inject__known_kind(const char *kind)
+{
+	return !strcmp(kind, "kill") || !strcmp(kind, "stop") || is_guest_kind(kind);
+}
+
+const char *inject__kinds(void)
+{
+	static char buf[160];
+	size_t n;
+	unsigned i;
+
+	if (!buf[0]) {
+		n = (size_t)snprintf(buf, sizeof(buf), "kill stop");
+		for (i = 0; guest_kinds[i] && n < sizeof(buf); i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", guest_kinds[i]);
+	}
+	return buf;
+}
+
 /* PCI address (in the driver VM) of DEVICE, or of its first channel for "garbage". */
 static int inject_bdf(struct supervisor *sup, struct vm *vm, const char *kind, const char *devname,
 		      char *bdf, size_t len)
@@ -205,6 +224,10 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 			 "codeflip, datacorrupt, garbage");
 		return -EINVAL;
 	}
+	if (!inject__known_kind(kind)) { /* said before whether it could run now */
+		snprintf(err, len, "unknown fault '%s'; known: %s", kind, inject__kinds());
+		return -EINVAL;
+	}
 	if (vm->state != VM_RUNNING || !vm__alive(vm)) {
 		snprintf(err, len, "%s is not running (state %s)", name, vm_state_name(vm->state));
 		return -EAGAIN;
@@ -268,11 +291,7 @@ int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char
 		vm->inject_conn = c;
 		c->inject = vm;
 	} else {
-		size_t n = (size_t)snprintf(err, len, "unknown fault '%s'; known: kill stop", kind);
-		unsigned i;
-
-		for (i = 0; guest_kinds[i] && n < len; i++)
-			n += (size_t)snprintf(err + n, len - n, " %s", guest_kinds[i]);
+		snprintf(err, len, "unknown fault '%s'; known: %s", kind, inject__kinds());
 		return -EINVAL;
 	}
 	vm->inject_ms = now_ms();

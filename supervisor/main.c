@@ -226,9 +226,8 @@ static const char inject_help[] =
     "  garbage      ARG (16) random words into the channel's rings\n"
     "\n"
     "exit codes: 0 injected, 1 refused or not injected (the message says why: VM not\n"
-    "  running, an unknown KIND or DEVICE, ddvm_faultinj not loaded or refusing, no\n"
-    "  answer from the guest),\n"
-    "  4 no supervisor, 5 no such VM\n";
+    "  running, an unknown DEVICE, ddvm_faultinj not loaded or refusing, no answer\n"
+    "  from the guest), 2 usage (an unknown KIND), 4 no supervisor, 5 no such VM\n";
 
 /* A global option given after the command (`ddvm up X.ini --rundir D`): getopt said
  * "unrecognized option"; say where it goes. */
@@ -1269,6 +1268,11 @@ int main(int argc, char **argv)
 					 " %s", argv[i]);
 		if (used >= sizeof(line))
 			return fputs(inject_help, stderr), EX_USAGE;
+		if (!inject__known_kind(argv[2])) {
+			fprintf(stderr, "ddvm: unknown fault '%s'; known: %s\n", argv[2],
+				inject__kinds());
+			return EX_USAGE;
+		}
 		i = control_simple(line);
 		if (i == EX_OK)
 			fprintf(stderr,

@@ -112,6 +112,9 @@ int health__start_vm(struct vm *vm, uint64_t now);
  * shell replied, by inject__console_line or inject__tick), or -errno with a message
  * in ERR. */
 int inject__run(struct supervisor *sup, struct control_conn *c, char *args, char *err, size_t len);
+/* Is KIND a fault `ddvm inject` knows? inject__kinds(): them all, space-separated. */
+int inject__known_kind(const char *kind);
+const char *inject__kinds(void);
 /* A console line of VM: the shell's answer to an injection, if one is awaited. */
 void inject__console_line(struct vm *vm, const char *line, uint64_t now);
 /* An awaited answer that is overdue, or a VM that died meanwhile. Returns ms until

@@ -96,6 +96,13 @@ grep -q 'drv: FAILED: QEMU exited with status 1 before the guest booted: .*Image
 [ "$(sup_vm_field drv state)" = gave-up ] || t_fail "drv is not gave-up: $("$DDVM" status)"
 sup_vm_field drv last_failure | grep -q 'Image is not in qcow2 format' ||
 	t_fail "status --json last_failure lacks QEMU's words"
+# a given-up VM's console: refused, saying where its output is (1), not "connected"
+expect 1 "$DDVM" console drv </dev/null
+grep -q "drv is not running (state gave-up) and will not start by itself: what it printed is in 'ddvm logs drv'" "$T/out" ||
+	t_fail "console of a given-up VM: $(cat "$T/out")"
+# an unknown fault is a usage error (2), whatever the VM's state
+expect 2 "$DDVM" inject drv bogus
+grep -q "ddvm: unknown fault 'bogus'; known: kill stop panic" "$T/out" || t_fail "inject bogus: $(cat "$T/out")"
 "$DDVM" status | grep -q 'last failure: .*Image is not in qcow2 format' ||
 	t_fail "ddvm status does not show QEMU's words"
 "$DDVM" status | grep -q "given up: 'ddvm restart drv' starts it again" ||
