@@ -128,7 +128,8 @@ static const char up_help[] =
     "16 MiB (VM.qemu.log: 4 MiB) moves to LOG.1, replacing the one before.\n"
     "\n"
     "exit codes: 0 ok (foreground: stopped cleanly), 1 failed, 2 usage, 3 bad setup\n"
-    "  file (nothing started), 6 a supervisor already runs in the run dir\n";
+    "  file (nothing started), 6 a supervisor already runs in the run dir, 130 -d\n"
+    "  interrupted while it waited (the supervisor goes on; 'ddvm down' stops it)\n";
 
 static const char status_help[] =
     "usage: ddvm status [--json]\n"
@@ -361,14 +362,35 @@ static int supervisor_runs_in(const char *dir)
  * gave up) or E (did not start), the reasons as text until the pipe closes; B (busy)
  * and I (did not start), the reasons already on our stderr; D, stopped before it was
  * up (`ddvm down`, a signal). */
+static volatile sig_atomic_t up_wait_interrupted;
+
+static void up_wait_signal(int sig)
+{
+	(void)sig;
+	up_wait_interrupted = 1;
+}
+
 static int up_wait_child(int fd)
 {
+	struct sigaction sa = { .sa_handler = up_wait_signal }; /* no SA_RESTART: read ends */
 	char c = 0, why[2048];
 	ssize_t n;
 	size_t len = 0;
 
-	if (read(fd, &c, 1) != 1)
+	/* Ctrl-C while waiting: the supervisor is detached already (its own session) and
+	 * goes on; say so rather than vanish, so nobody thinks it stopped */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (read(fd, &c, 1) != 1) {
+		if (up_wait_interrupted) {
+			fprintf(stderr,
+				"\nddvm: no longer waiting; the supervisor goes on starting "
+				"in the background: 'ddvm status' shows it, 'ddvm down' "
+				"stops it\n");
+			return 128 + SIGINT;
+		}
 		c = 'E';
+	}
 	while (len < sizeof(why) - 1 && (n = read(fd, why + len, sizeof(why) - 1 - len)) > 0)
 		len += n;
 	why[len] = 0;

@@ -251,4 +251,19 @@ wait "$up_pid" || rc=$?
 grep -q "stopped before it was up ('ddvm down', or a signal)" "$T/slow.out" ||
 	t_fail "up -d stopped by 'ddvm down' does not say so: $(cat "$T/slow.out")"
 grep -q 'did not start' "$T/slow.out" && t_fail "up -d says 'did not start' after it started: $(cat "$T/slow.out")"
+sup_wait_gone 60
+
+# --- Ctrl-C while `up -d` waits: it says the supervisor goes on (130), and it does ---
+"$DDVM" up -d "$T/slow.ini" >"$T/slow.out" 2>&1 &
+up_pid=$!
+t_on_exit "kill $up_pid 2>/dev/null || true"
+sup_wait_vm drv state booting 20 "$T/slow.out"
+kill -INT "$up_pid"
+rc=0
+wait "$up_pid" || rc=$?
+[ "$rc" = 130 ] || { cat "$T/slow.out"; t_fail "up -d interrupted exited $rc, not 130"; }
+grep -q "no longer waiting; the supervisor goes on starting in the background" "$T/slow.out" ||
+	t_fail "up -d interrupted does not say the supervisor goes on: $(cat "$T/slow.out")"
+expect 0 "$DDVM" status
+expect 0 "$DDVM" down
 t_log "PASS"
