@@ -418,12 +418,18 @@ static int key_global(struct parse_state *ps, const char *k, const char *v)
 {
 	struct config *cfg = ps->cfg;
 
-	if (!strcmp(k, "kernel"))
+	if (!strcmp(k, "kernel")) {
+		cfg->kernel_line = ps->line;
 		return set_path(ps, k, cfg->kernel, v);
-	if (!strcmp(k, "driver_initrd"))
+	}
+	if (!strcmp(k, "driver_initrd")) {
+		cfg->driver_initrd_line = ps->line;
 		return set_path(ps, k, cfg->driver_initrd, v);
-	if (!strcmp(k, "client_initrd"))
+	}
+	if (!strcmp(k, "client_initrd")) {
+		cfg->client_initrd_line = ps->line;
 		return set_path(ps, k, cfg->client_initrd, v);
+	}
 	if (!strcmp(k, "rundir"))
 		return set_path(ps, k, cfg->rundir, v);
 	perr(ps, "[ddvm]: unknown key '%s'; known: kernel, driver_initrd, client_initrd, rundir",
@@ -510,14 +516,20 @@ static int key_vm(struct parse_state *ps, const char *k, const char *v)
 			vm->balloon_line = ps->line;
 			return set_bool(ps, k, &vm->balloon, v);
 		}
-		if (!strcmp(k, "kernel"))
+		if (!strcmp(k, "kernel")) {
+			vm->kernel_line = ps->line;
 			return set_path(ps, k, vm->kernel, v);
-		if (!strcmp(k, "initrd"))
+		}
+		if (!strcmp(k, "initrd")) {
+			vm->initrd_line = ps->line;
 			return set_path(ps, k, vm->initrd, v);
+		}
 		if (!strcmp(k, "append"))
 			return set_str(ps, k, vm->append, sizeof(vm->append), v);
-		if (!strcmp(k, "run"))
+		if (!strcmp(k, "run")) {
+			vm->run_line = ps->line;
 			return set_path(ps, k, vm->run, v);
+		}
 		if (!strcmp(k, "ready"))
 			return set_word(ps, k, vm->ready, sizeof(vm->ready), v);
 		if (!strcmp(k, "restart_max"))

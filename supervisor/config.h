@@ -152,10 +152,11 @@ struct cfg_vm {
 	char kernel[CFG_PATH_MAX];
 	char initrd[CFG_PATH_MAX];
 	char append[CFG_APPEND_MAX];
-	char run[CFG_PATH_MAX];	     /* script the guest's /init runs (fw_cfg opt/ddvm/run) */
-	char ready[64];		     /* console line meaning "booted" */
-	unsigned restart_max;	     /* restarts in a row before giving up */
-	unsigned restart_backoff_ms; /* first delay; doubles each time */
+	char run[CFG_PATH_MAX]; /* script the guest's /init runs (fw_cfg opt/ddvm/run) */
+	int kernel_line, initrd_line, run_line; /* where set (0: inherited from [ddvm]) */
+	char ready[64];				/* console line meaning "booted" */
+	unsigned restart_max;			/* restarts in a row before giving up */
+	unsigned restart_backoff_ms;		/* first delay; doubles each time */
 	unsigned boot_timeout_ms;
 	unsigned heartbeat_timeout_ms; /* 0 = do not watch the heartbeat */
 	unsigned request_timeout_ms;   /* 0 = do not watch request progress */
@@ -195,6 +196,7 @@ struct config {
 	char kernel[CFG_PATH_MAX];
 	char driver_initrd[CFG_PATH_MAX];
 	char client_initrd[CFG_PATH_MAX];
+	int kernel_line, driver_initrd_line, client_initrd_line; /* in [ddvm] */
 	char rundir[CFG_PATH_MAX];
 	unsigned nr_vms; /* VMs and host clients, in file order */
 	struct cfg_vm vms[CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS];

@@ -1321,7 +1321,7 @@ void config__check(struct config *cfg, const char *f)
 /* One boot file of VM: PATH for KEY must name a readable file. A file with errors
  * already (QUIET) may have lost the path to one of them: "no KEY" is not said then. */
 static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const char *key,
-			    const char *path, const char *fix, int quiet)
+			    const char *path, int line, const char *fix, int quiet)
 {
 	const char *why;
 	struct stat st;
@@ -1347,7 +1347,7 @@ static void check_boot_file(struct config *cfg, const struct cfg_vm *vm, const c
 		why = strerror(errno);
 	else
 		return;
-	vm_error(cfg, cfg->path, vm, vm->line, "%s %s: %s; %s", key, path, why, fix);
+	vm_error(cfg, cfg->path, vm, line ? line : vm->line, "%s %s: %s; %s", key, path, why, fix);
 }
 
 /* A tap's bridge must exist where `ddvm up` runs (its network namespace): QEMU's tap
@@ -1436,10 +1436,14 @@ int config__check_files(struct config *cfg)
 		if (!cfg_vm_started_here(vm))
 			continue;
 		check_boot_file(cfg, vm, "kernel", vm->kernel,
+				vm->kernel_line ? vm->kernel_line : cfg->kernel_line,
 				"set kernel = in [ddvm] or in this section, or run 'make' (it "
 				"builds build/kernel/vmlinuz)",
 				quiet);
 		check_boot_file(cfg, vm, "initrd", vm->initrd,
+				vm->initrd_line		    ? vm->initrd_line
+				: vm->role == CFG_DRIVER_VM ? cfg->driver_initrd_line
+							    : cfg->client_initrd_line,
 				vm->role == CFG_DRIVER_VM
 				    ? "set driver_initrd = in [ddvm] or initrd = here, or run "
 				      "'make' (build/images/driver-vm.cpio.gz)"
@@ -1447,7 +1451,7 @@ int config__check_files(struct config *cfg)
 				      "'make' (build/images/client-vm.cpio.gz)",
 				quiet);
 		if (vm->run[0])
-			check_boot_file(cfg, vm, "run script", vm->run,
+			check_boot_file(cfg, vm, "run script", vm->run, vm->run_line,
 					"fix the path in run = (relative paths are taken from "
 					"the config file's directory)",
 					quiet);

@@ -1144,6 +1144,34 @@ static void test_bridges(void **state)
 	free(cfg);
 }
 
+/* What check_files finds is reported at the key's own line ([ddvm]'s for an inherited
+ * kernel), and a tap name that is another kind of interface is refused there too. */
+static void test_check_files_lines(void **state)
+{
+	static const char text[] = "[ddvm]\n"
+				   "kernel = /nonexistent-kernel\n"
+				   "[driver-vm d]\n"
+				   "memory = 256M\n"
+				   "initrd = /tmp\n"
+				   "run = /nonexistent-run.sh\n"
+				   "[device n]\nvm = d\nkind = net\nbackend = tap\n"
+				   "tap = lo\n";
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(parse(cfg, text), 0);
+	assert_int_equal(config__check_files(cfg), -EINVAL);
+	assert_non_null(strstr(cfg->errors, "t.ini:2: [driver-vm d]: kernel /nonexistent-kernel: "
+					    "No such file or directory"));
+	assert_non_null(strstr(cfg->errors, "t.ini:5: [driver-vm d]: initrd /tmp: not a regular "
+					    "file"));
+	assert_non_null(strstr(cfg->errors, "t.ini:6: [driver-vm d]: run script "
+					    "/nonexistent-run.sh: No such file or directory"));
+	assert_non_null(strstr(cfg->errors, "t.ini:11: [device n]: tap = lo: lo exists and is "
+					    "not a tap (another kind of interface)"));
+	free(cfg);
+}
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -1234,6 +1262,7 @@ int main(void)
 		cmocka_unit_test(test_no_qemu),
 		cmocka_unit_test(test_qemu_query_default),
 		cmocka_unit_test(test_bridges),
+		cmocka_unit_test(test_check_files_lines),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),
