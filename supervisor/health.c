@@ -539,10 +539,15 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	 * prints it (seconds under TCG, a snapshot's save after it), and a client's first
 	 * frames went into a tap that was down and on no bridge (a first ping lost in
 	 * test_client_hostile, three VMs booting on a loaded host). */
-	if ((vm->state == VM_BOOTING || vm->state == VM_RUNNING) && !vm->taps_set &&
-	    vm__alive(vm) && now >= vm->tap_retry_ms && tap__exist(vm)) {
-		vm->taps_set = !tap__setup(vm);
-		vm->tap_retry_ms = now + TAP_RETRY_MS;
+	if ((vm->state == VM_BOOTING || vm->state == VM_RUNNING) && vm__alive(vm) &&
+	    now >= vm->tap_retry_ms) {
+		if (!vm->taps_set && tap__exist(vm)) {
+			vm->taps_set = !tap__setup(vm);
+			vm->tap_retry_ms = now + TAP_RETRY_MS;
+		} else if (vm->taps_set && vm->state == VM_RUNNING) {
+			tap__watch(vm);
+			vm->tap_retry_ms = now + TAP_RETRY_MS;
+		}
 	}
 	if (vm->state == VM_BOOTING && vm->cfg->role == CFG_DRIVER_VM) {
 		/* The translation modules probe while it boots, and read what we own in

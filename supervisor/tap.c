@@ -149,6 +149,7 @@ int tap__setup(struct vm *vm)
 				    d->mtu);
 		}
 		tap_problem(vm, d, "");
+		vm->tap_ifindex[i] = idx;
 		if (joined)
 			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
 				d->bridge, d->mtu ? d->mtu : 1500);
@@ -159,6 +160,33 @@ int tap__setup(struct vm *vm)
 	}
 	close(fd);
 	return ret;
+}
+
+void tap__watch(struct vm *vm)
+{
+	const struct config *cfg;
+	char why[300];
+	unsigned i;
+
+	if (!vm->sup || vm->cfg->role != CFG_DRIVER_VM)
+		return;
+	cfg = vm->sup->cfg;
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		int idx;
+
+		if (!tap_nic_of(vm, d) || !vm->tap_ifindex[i])
+			continue;
+		idx = (int)if_nametoindex(d->tap);
+		if (idx == vm->tap_ifindex[i])
+			continue;
+		snprintf(why, sizeof(why),
+			 "tap %s was deleted under the running driver VM%s: its NIC is off the "
+			 "network; 'ddvm restart %s' gives it a new one",
+			 d->tap, idx ? " (one of that name is there again, but not QEMU's)" : "",
+			 vm->cfg->name);
+		tap_problem(vm, d, why);
+	}
 }
 
 int tap__owned(const struct cfg_vm *vm)

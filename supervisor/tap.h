@@ -60,6 +60,10 @@ void tap__release(struct vm *vm);
  * or the last -errno. */
 #define TAP_RETRY_MS 2000
 int tap__setup(struct vm *vm);
+/* Every TAP_RETRY_MS while VM runs: a tap set up for it and deleted since (or deleted
+ * and made again: another interface, which QEMU's queues are not on) is a problem of
+ * its NIC's channels in `ddvm status`, logged once. */
+void tap__watch(struct vm *vm);
 /* Do all of VM's taps exist (QEMU creates them before its guest runs)? 1 also when it
  * has none. */
 int tap__exist(const struct vm *vm);

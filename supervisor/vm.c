@@ -664,6 +664,7 @@ int vm__start(struct vm *vm)
 	vm->ready_ms = 0;
 	vm->taps_set = 0;
 	vm->tap_retry_ms = 0;
+	memset(vm->tap_ifindex, 0, sizeof(vm->tap_ifindex));
 	vm->guest_exit = VM_GUEST_NONE;
 	vm->panic_line[0] = 0;
 	vm->prev_line[0] = 0;

@@ -94,6 +94,9 @@ struct vm {
 	int epoch_bumped;      /* its channels already got the new epoch at its death */
 	int taps_set;	       /* tap__setup done for this incarnation */
 	uint64_t tap_retry_ms; /* ... else not tried again before this */
+	/* each tap NIC's interface index once set up (by device index; 0: not yet): one
+	 * deleted or replaced under the running VM is seen (tap__watch) */
+	int tap_ifindex[CFG_MAX_DEVICES];
 	/* restart = snapshot (snapshot.c) */
 	char snap_path[256]; /* RUNDIR/NAME.snap */
 	int snap_valid;	     /* snap_path holds a snapshot we took in this run */

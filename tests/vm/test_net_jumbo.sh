@@ -9,7 +9,8 @@
 # 9000, 9000-byte packets from the peer to the client too -- before and after
 # `ddvm restart` of the driver VM (whose new QEMU creates a new tap at 1500 bytes),
 # and after a restart that found the bridge deleted (said by `ddvm status`, tried
-# again until the bridge is back).
+# again until the bridge is back); a tap deleted under the running driver VM is said
+# by `ddvm status` too, and mended by a restart.
 # Then the same setup with mtu = 20000, more than e1000's driver takes: the supervisor
 # says the NIC runs at another MTU (log, `ddvm status`, `--json` problem).
 # JUMBO_MODEL=virtio-net-pci runs it on a NIC that also gets QEMU's host_mtu (93 s).
@@ -85,6 +86,21 @@ sup_wait_log "netvm: tap $REC_TAP joined bridge br0, MTU 9000" 30 3
 [ "$(sup_chan_field nic0.app problem)" = - ] ||
 	t_fail "the problem stays after the tap joined: $(sup_chan_field nic0.app problem)"
 check_round 3
+
+# The tap deleted under the running driver VM: its NIC is off the network, which
+# `ddvm status` says within a few seconds (it showed all green); a restart mends it.
+ip -n "$REC_NS" link del "$REC_TAP"
+for _ in $(seq 100); do
+	[[ $(sup_chan_field nic0.app problem) == "tap $REC_TAP was deleted under the running driver VM"* ]] && break
+	sleep 0.1
+done
+[[ $(sup_chan_field nic0.app problem) == "tap $REC_TAP was deleted under the running driver VM"* ]] ||
+	t_fail "a deleted tap is not in ddvm status: '$(sup_chan_field nic0.app problem)'"
+t_log "tap deleted: $(sup_chan_field nic0.app problem)"
+"$DDVM" restart netvm || t_fail "ddvm restart netvm failed"
+sup_wait_log "netvm: tap $REC_TAP joined bridge br0, MTU 9000" 120 4
+check_round 4
+[ "$(sup_chan_field nic0.app problem)" = - ] || t_fail "the problem stays after the restart: $(sup_chan_field nic0.app problem)"
 
 # An mtu the NIC's driver does not take (e1000: at most 16110) is said, not dropped in
 # silence: the supervisor's log and `ddvm status` name the MTU the NIC runs at.
