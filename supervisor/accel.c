@@ -188,6 +188,10 @@ void accel__pick(const char *qemu, const char *kernel, char *out, size_t len)
 		snprintf(out, len, "%s", env);
 		return;
 	}
+	if (env && env[0])
+		pr_warn("DDVM_ACCEL=%s: not kvm or tcg; ignored (the accelerator is picked as "
+			"without it)",
+			env);
 	cache_path(cache, sizeof(cache));
 	if (read_cache(cache, out, len))
 		return;

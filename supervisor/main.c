@@ -539,6 +539,16 @@ static int cmd_check(const char *path)
 	printf("%s: ok: %u driver VM%s, %u client VM%s, %u host client%s, %u channel%s\n", path,
 	       drv, drv == 1 ? "" : "s", cli, cli == 1 ? "" : "s", host, host == 1 ? "" : "s",
 	       cfg.nr_channels, cfg.nr_channels == 1 ? "" : "s");
+	for (i = 0; i < cfg.nr_devices; i++) {
+		unsigned j;
+
+		for (j = 0; j < cfg.nr_channels && cfg.channels[j].dev != &cfg.devices[i]; j++)
+			;
+		if (j == cfg.nr_channels)
+			printf("%s: note: device %s is used by no client (no devices = line names "
+			       "it): its driver VM has it, nobody is served it\n",
+			       path, cfg.devices[i].name);
+	}
 	return EX_OK;
 }
 

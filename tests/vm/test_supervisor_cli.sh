@@ -42,7 +42,7 @@ grep -q 'broken.ini:2' "$T/out" || t_fail "the config error does not name file:l
 printf '[driver-vm drv]\nrun = /nonexistent/run.sh\nmemory = lots\n' >"$T/broken2.ini"
 expect 3 "$DDVM" up -d "$T/broken2.ini"
 if [ "$(grep -c 'broken2.ini:[0-9]*: ' "$T/out")" != 2 ] ||
-	! grep -A1 'broken2.ini:1: \[driver-vm drv\]: run script /nonexistent/run.sh' "$T/out" |
+	! grep -A1 'broken2.ini:2: \[driver-vm drv\]: run script /nonexistent/run.sh' "$T/out" |
 	grep -q 'broken2.ini:3: \[driver-vm drv\]: memory = lots'; then
 	t_fail "not both problems, in line order: $(cat "$T/out")"
 fi
@@ -56,6 +56,11 @@ expect 0 "$DDVM" check "$T/checked.ini"
 grep -q 'checked.ini: ok: 1 driver VM, 1 client VM, 0 host clients, 2 channels' "$T/out" ||
 	t_fail "check of a good file: $(cat "$T/out")"
 [ ! -e "$T/check.img" ] || t_fail "check created the image (size = ...): it must start nothing"
+grep -q 'note:' "$T/out" && t_fail "check of a good file has a note: $(cat "$T/out")"
+# a device no client uses: ok, with a note saying nobody is served it
+printf '[device spare0]\nvm = drv\nkind = blk\nimage = %s\nsize = 16M\n' "$T/check2.img" >>"$T/checked.ini"
+expect 0 "$DDVM" check "$T/checked.ini"
+grep -q 'checked.ini: note: device spare0 is used by no client' "$T/out" || t_fail "no note on an unused device: $(cat "$T/out")"
 expect 4 "$DDVM" status
 expect 4 "$DDVM" status --json
 expect 4 "$DDVM" down
