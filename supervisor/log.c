@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 enum log_level log_threshold = LOG_INFO;
 static FILE *log_file;
 
+#define LOG_LINE_MAX 4096
 static char rotate_path[4096];
 static unsigned long long rotate_max, rotate_bytes;
 
@@ -28,6 +30,43 @@ void log_set_rotation(const char *path, unsigned long long max_bytes)
 	snprintf(rotate_path, sizeof(rotate_path), "%s", path);
 	rotate_max = max_bytes;
 	rotate_bytes = stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
+/*
+ * A line (at most LOG_LINE_MAX bytes, so <= PIPE_BUF: a pipe that polls writable takes
+ * it whole) to stderr, unless stderr cannot take it now: a foreground supervisor's
+ * terminal stopped with Ctrl-S, a pipe nobody reads. The supervisor's loop must never
+ * wait on its log (no restarts, no channel served meanwhile): such lines are counted,
+ * and said when stderr takes lines again. Called with stderr's lock held.
+ */
+static void log_write(const char *line, size_t len)
+{
+	static unsigned long long dropped;
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+	char note[128];
+	ssize_t w;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) {
+		dropped++;
+		return;
+	}
+	if (dropped) {
+		int k = snprintf(
+		    note, sizeof(note),
+		    "ddvm: warning: %llu log lines dropped: stderr was not being read\n", dropped);
+
+		if (write(STDERR_FILENO, note, (size_t)k) == k)
+			rotate_bytes += (unsigned long long)k;
+		dropped = 0;
+	}
+	while (len) { /* a regular file (ddvm.log) can take it in pieces */
+		w = write(STDERR_FILENO, line, len);
+		if (w <= 0)
+			return;
+		rotate_bytes += (unsigned long long)w;
+		line += w;
+		len -= (size_t)w;
+	}
 }
 
 /* Called with stderr's lock held, after a line. */
@@ -61,6 +100,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	struct tm tm;
 	char when[32];
 	FILE *f = log_file ? log_file : stderr;
+	char line[LOG_LINE_MAX];
 	va_list ap;
 	int n, m;
 
@@ -76,18 +116,28 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	/* One fprintf per line piece under the FILE lock keeps lines whole across threads. */
-	flockfile(f);
-	n = fprintf(f, "%s.%03ld ddvm: %s", when, ts.tv_nsec / 1000000, tag[level]);
-	va_start(ap, fmt);
-	m = vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-	fflush(f);
-	if (rotate_max && f == stderr) {
-		rotate_bytes += (unsigned long long)(n > 0 ? n : 0) + (m > 0 ? m : 0) + 1;
-		if (rotate_bytes >= rotate_max)
-			log_rotate(f);
+	if (f != stderr) {
+		/* One fprintf per line piece under the FILE lock keeps lines whole. */
+		flockfile(f);
+		fprintf(f, "%s.%03ld ddvm: %s", when, ts.tv_nsec / 1000000, tag[level]);
+		va_start(ap, fmt);
+		vfprintf(f, fmt, ap);
+		va_end(ap);
+		fputc('\n', f);
+		fflush(f);
+		funlockfile(f);
+		return;
 	}
+	n = snprintf(line, sizeof(line), "%s.%03ld ddvm: %s", when, ts.tv_nsec / 1000000,
+		     tag[level]);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n += m < 0 ? 0 : m > (int)sizeof(line) - n - 2 ? (int)sizeof(line) - n - 2 : m;
+	line[n++] = '\n';
+	flockfile(f);
+	log_write(line, (size_t)n);
+	if (rotate_max && rotate_bytes >= rotate_max)
+		log_rotate(f);
 	funlockfile(f);
 }

@@ -156,6 +156,52 @@ static void test_log_rotation(void **state)
 	free(text);
 }
 
+/* A foreground supervisor's stderr that nobody reads (a pipe, a terminal stopped with
+ * Ctrl-S) must not stop it: lines are dropped, counted, and said when it is read again. */
+static void test_stderr_not_read(void **state)
+{
+	int out[2], go[2], done[2], status;
+	static char buf[1 << 20];
+	size_t got = 0;
+	ssize_t n;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned i;
+
+		alarm(20); /* a log that blocks: killed, and the test fails */
+		if (dup2(out[1], STDERR_FILENO) < 0)
+			_exit(2);
+		for (i = 0; i < 100000; i++) /* ~ 8 MiB into a 64 KiB pipe */
+			pr_err("nobody reads this, line %u", i);
+		if (write(done[1], "d", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		pr_err("read again");
+		_exit(0);
+	}
+	assert_int_equal(read(done[0], &c, 1), 1); /* flooded without blocking */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);	   /* the pipe's content, until it is empty */
+	while (read(out[0], buf, 65536) > 0)
+		;
+	fcntl(out[0], F_SETFL, 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(out[1]);
+	while ((n = read(out[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = 0;
+	assert_non_null(strstr(buf, "log lines dropped: stderr was not being read"));
+	assert_non_null(strstr(buf, "read again\n"));
+}
+
 static void test_load_failed_flood(void **state)
 {
 	static char logbuf[1 << 16];
@@ -199,6 +245,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qemu_log_cap),
 		cmocka_unit_test(test_log_rotation),
+		cmocka_unit_test(test_stderr_not_read),
 		cmocka_unit_test(test_load_failed_flood),
 	};
 

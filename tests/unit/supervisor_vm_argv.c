@@ -460,13 +460,15 @@ static void test_spare_drive(void **state)
 		 "[driver-vm two]\nrestart = snapshot\n"
 		 "[device d1]\nvm = two\nkind = blk\nimage = %s.2\nsize = 1M\n"
 		 "[client-vm c]\ndevices = d0 d1\n",
-		 "/dev/null", "/tmp/ddvm-argv-spare");
+		 "/tmp/ddvm-argv-spare.1", "/tmp/ddvm-argv-spare");
+	fclose(fopen("/tmp/ddvm-argv-spare.1", "w")); /* an image that exists */
 	if (config__parse_string(cfg, "t.ini", ini))
 		fail_msg("setup did not parse: %s", cfg->errors);
 	build_as(cfg, "drv", "tcg", 1, &a);
 	assert_non_null(strstr(arg_after(&a, "-drive"), ",file.locking=off"));
 	build(cfg, "two", "tcg", &a);
 	assert_null(strstr(arg_after(&a, "-drive"), "locking"));
+	unlink("/tmp/ddvm-argv-spare.1");
 	free(cfg);
 }
 
