@@ -597,7 +597,7 @@ static void cmd_console(struct supervisor *sup, struct control_conn *c, const ch
 		reply_no_vm(sup, c, name);
 		return;
 	}
-	if (vm->state == VM_GAVE_UP || vm->state == VM_STOPPED) {
+	if ((vm->state == VM_GAVE_UP || vm->state == VM_STOPPED) && !vm->want_restart) {
 		/* no QEMU now nor later: what is typed would go nowhere (a VM that failed
 		 * and waits for its restart is attached: its next boot comes on) */
 		reply(c,
@@ -665,6 +665,8 @@ static int conn_pending(const struct control_conn *c)
 	return c->fd >= 0 && !c->console && !c->inject;
 }
 
+static void control__input(struct supervisor *sup, struct control_conn *c);
+
 static void control__accept(struct supervisor *sup)
 {
 	struct control_conn *slot = NULL, *oldest = NULL;
@@ -683,11 +685,16 @@ static void control__accept(struct supervisor *sup)
 			oldest = c;
 	}
 	if (!slot && oldest) {
-		pr_warn("control: all %u connections taken; closed one that sent no command "
-			"for %llu ms",
-			SUP_MAX_CONTROL, (unsigned long long)(now - oldest->accepted_ms));
-		conn_close(sup, oldest);
-		slot = oldest;
+		control__input(sup, oldest); /* a line it sent this round is served first */
+		if (oldest->fd < 0) {
+			slot = oldest; /* served and closed: its slot is free */
+		} else if (conn_pending(oldest)) {
+			pr_warn("control: all %u connections taken; closed one that sent no "
+				"command for %llu ms",
+				SUP_MAX_CONTROL, (unsigned long long)(now - oldest->accepted_ms));
+			conn_close(sup, oldest);
+			slot = oldest;
+		}
 	}
 	if (!slot) {
 		close(fd); /* consoles and injects only: the client sees EOF and says so */
@@ -709,6 +716,11 @@ int control__tick(struct supervisor *sup, uint64_t now)
 			continue;
 		due = c->accepted_ms + CONTROL_LINE_MS;
 		if (now >= due) {
+			/* its line may be waiting unread: a loop that did not run for a while
+			 * (the supervisor stopped) ticks before it polls */
+			control__input(sup, c);
+			if (!conn_pending(c))
+				continue;
 			pr_debug("control: a connection sent no command line in %u ms: closed",
 				 CONTROL_LINE_MS);
 			conn_close(sup, c);

@@ -360,7 +360,7 @@ int health__start_vm(struct vm *vm, uint64_t now)
 	if (ret) {
 		startup__start_error(vm, ret, vm->last_failure, sizeof(vm->last_failure));
 		pr_err("%s: %s", vm->cfg->name, vm->last_failure);
-		vm->restarts++;
+		/* (a restart was counted by the caller that asked for it) */
 		vm__event(vm, VM_EV_START_FAILED);
 		health__schedule(vm, now);
 		return ret;

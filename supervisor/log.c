@@ -81,8 +81,13 @@ static void log_rotate(FILE *f)
 		return;
 	fd = open(rotate_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
 		  0644);
-	if (fd < 0)
+	if (fd < 0) {
+		/* fds 1 and 2 still write into it: back under its name, or no later
+		 * rotation finds it and it grows without a bound */
+		if (rename(old, rotate_path) < 0)
+			rotate_max = 0;
 		return;
+	}
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 	close(fd);

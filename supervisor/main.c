@@ -350,7 +350,7 @@ static int supervisor_runs_in(const char *dir)
 	int fd, busy;
 
 	snprintf(path, sizeof(path), "%s/ddvm.pid", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW); /* not waiting on a FIFO */
 	if (fd < 0)
 		return 0;
 	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;

@@ -96,8 +96,9 @@ void startup__vm_starting(struct vm *vm)
  */
 static int host_trouble(struct vm *vm, int err, const char *qemu, char *why, size_t len)
 {
-	static const char *const words[] = { "No space left on device", "Disk quota exceeded",
-					     "Cannot allocate memory", "Too many open files" };
+	/* QEMU's words only for space: "Cannot allocate memory" is as often a guest
+	 * bigger than the host (memory = 8G on 4 GiB), a setup that never starts */
+	static const char *const words[] = { "No space left on device", "Disk quota exceeded" };
 	const char *dir = vm->sup ? vm->sup->rundir : NULL;
 	int host = 0;
 	struct statvfs sv;

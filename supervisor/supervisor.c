@@ -91,10 +91,19 @@ static int mkdir_p(const char *path, mode_t mode)
 static int supervisor__check_dir(const char *dir)
 {
 	struct stat st;
+	int err;
 
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
+		pr_err("run dir %s is a symbolic link of uid %u, not of this user (uid %u): "
+		       "another user could point it elsewhere; remove it, or choose a "
+		       "directory of your own (--rundir DIR or DDVM_RUNDIR)",
+		       dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
 	if (stat(dir, &st) < 0) {
-		pr_err("run dir %s: %s", dir, strerror(errno));
-		return -errno;
+		err = errno;
+		pr_err("run dir %s: %s", dir, strerror(err));
+		return -err;
 	}
 	if (st.st_uid != geteuid()) {
 		pr_err("run dir %s belongs to uid %u, not to this user (uid %u): another user "
@@ -216,17 +225,21 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	}
 	/* each checked before anything is made in it */
 	ret = mkdir_p(rundir, 0700);
-	if (!ret)
-		ret = supervisor__check_dir(rundir);
-	if (!ret)
-		ret = mkdir_p(sup->chan_dir, 0700);
-	if (!ret)
-		ret = supervisor__check_dir(sup->chan_dir);
 	if (ret) {
-		if (ret != -EPERM)
-			pr_err("cannot create %s: %s", sup->chan_dir, strerror(-ret));
+		pr_err("cannot create %s: %s", rundir, strerror(-ret));
 		return ret;
 	}
+	ret = supervisor__check_dir(rundir);
+	if (ret)
+		return ret;
+	ret = mkdir_p(sup->chan_dir, 0700);
+	if (ret) {
+		pr_err("cannot create %s: %s", sup->chan_dir, strerror(-ret));
+		return ret;
+	}
+	ret = supervisor__check_dir(sup->chan_dir);
+	if (ret)
+		return ret;
 	ret = supervisor__lock(sup);
 	if (ret) {
 		if (ret == -EBUSY)
@@ -403,6 +416,16 @@ static void supervisor__signal(struct supervisor *sup)
 
 /* Tell a `ddvm up -d` parent that everything is up (R) or, as soon as a VM gave up,
  * that it failed (F, then "ddvm: VM: reason" lines for the parent to print). */
+/* Not up, and not about to be, for `up -d` and systemd's READY: given up, or its starts
+ * failing for the host's trouble (retried for as long as it lasts: health.c), which a
+ * waiting `ddvm up -d` must hear of rather than wait for ever. */
+#define HOST_TROUBLE_REPORT 3
+static int vm_not_up(const struct vm *vm)
+{
+	return vm->state == VM_GAVE_UP ||
+	       (vm->state != VM_RUNNING && vm->host_failed_in_row >= HOST_TROUBLE_REPORT);
+}
+
 static void supervisor__report_ready(struct supervisor *sup)
 {
 	unsigned i, ready = 0, dead = 0;
@@ -414,7 +437,7 @@ static void supervisor__report_ready(struct supervisor *sup)
 		/* a client VM powered off from inside after its ready line was up */
 		ready += sup->vms[i].state == VM_RUNNING ||
 			 (sup->vms[i].state == VM_STOPPED && sup->vms[i].ready_ms);
-		dead += sup->vms[i].state == VM_GAVE_UP;
+		dead += vm_not_up(&sup->vms[i]);
 	}
 	if (ready + dead < sup->nr_vms && !(dead && sup->ready_fd >= 0))
 		return;
@@ -426,6 +449,12 @@ static void supervisor__report_ready(struct supervisor *sup)
 			if (sup->vms[i].state == VM_GAVE_UP)
 				dprintf(sup->ready_fd, "ddvm: %s gave up: %s\n",
 					sup->vms[i].cfg->name, sup->vms[i].last_failure);
+			else if (vm_not_up(&sup->vms[i]))
+				dprintf(sup->ready_fd,
+					"ddvm: %s cannot start, %u times in a row: %s (the "
+					"supervisor goes on trying)\n",
+					sup->vms[i].cfg->name, sup->vms[i].host_failed_in_row,
+					sup->vms[i].last_failure);
 		close(sup->ready_fd);
 		sup->ready_fd = -1;
 	}

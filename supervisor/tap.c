@@ -97,15 +97,17 @@ int tap__setup(struct vm *vm)
 			tap_problem(vm, d, why);
 			continue;
 		}
+		if (vm->tap_ifindex[i] == idx)
+			continue; /* set up in this incarnation already: nothing new to say */
+		why[0] = 0;
 		if (d->mtu) {
 			snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
 			ifr.ifr_mtu = d->mtu;
 			if (ioctl(fd, SIOCSIFMTU, &ifr) < 0) {
+				/* on its bridge all the same, at the MTU it has */
 				ret = -errno;
 				snprintf(why, sizeof(why), "cannot set the MTU of tap %s to %u: %s",
 					 d->tap, d->mtu, strerror(errno));
-				tap_problem(vm, d, why);
-				continue;
 			}
 		}
 		if (d->bridge[0]) {
@@ -135,8 +137,11 @@ int tap__setup(struct vm *vm)
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
 		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
 			ifr.ifr_flags |= IFF_UP;
-			if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
 				ret = -errno;
+				snprintf(why, sizeof(why), "cannot bring tap %s up: %s", d->tap,
+					 strerror(errno));
+			}
 		}
 		if (d->bridge[0] && d->mtu) {
 			memset(&ifr, 0, sizeof(ifr));
@@ -148,14 +153,15 @@ int tap__setup(struct vm *vm)
 				    vm->cfg->name, d->bridge, ifr.ifr_mtu, d->mtu, d->bridge,
 				    d->mtu);
 		}
-		tap_problem(vm, d, "");
-		vm->tap_ifindex[i] = idx;
+		tap_problem(vm, d, why); /* "": none (any more) */
+		if (!why[0])
+			vm->tap_ifindex[i] = idx; /* else tried again (health.c) */
 		if (joined)
 			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
 				d->bridge, d->mtu ? d->mtu : 1500);
 		else if (d->bridge[0])
 			pr_debug("%s: tap %s still on bridge %s", vm->cfg->name, d->tap, d->bridge);
-		else
+		else if (!why[0])
 			pr_info("%s: tap %s: MTU %u", vm->cfg->name, d->tap, d->mtu);
 	}
 	close(fd);

@@ -862,6 +862,7 @@ void vm__qemu_log_cap(struct vm *vm)
 	snprintf(old, sizeof(old), "%s.1", vm->qemu_log_path);
 	in = open(vm->qemu_log_path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	out = open(old, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	ok = out >= 0;
 	for (left = st.st_size; in >= 0 && out >= 0 && left > 0;) {
 		ssize_t n = read(in, buf, left < (off_t)sizeof(buf) ? (size_t)left : sizeof(buf));
 

@@ -136,8 +136,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (n == -ESHUTDOWN || n == -ENODEV) {
-			/* the supervisor went away (ddvm down), or gave the driver VM up: the
-			 * channel will not come back on this socket, and a wait returns at once */
+			/* the supervisor went away (ddvm down), or gave the driver VM up (back
+			 * only when an operator runs 'ddvm restart'): a wait returns at once */
 			fprintf(stderr, "ddvm-pong: recv: %s%s: exiting\n", ddvm_strerror((int)n),
 				reason(c));
 			gone = 1;
