@@ -401,12 +401,13 @@ static int up_wait_child(int fd)
 	case 'B': /* the child said so on our stderr */
 		return EX_BUSY;
 	case 'F':
-		fprintf(stderr,
-			"%sddvm: not up: a VM failed for good (above; also in 'ddvm "
-			"status'). The supervisor still runs: fix the cause and 'ddvm "
-			"restart VM', or 'ddvm down' (a fix in the setup file needs 'ddvm "
-			"down' and 'ddvm up': a restart keeps the setup loaded at up)\n",
-			why);
+		fprintf(
+		    stderr,
+		    "%sddvm: not up: a VM failed for good, or cannot start for now (above; "
+		    "also in 'ddvm status'). The supervisor still runs: fix the cause and 'ddvm "
+		    "restart VM', or 'ddvm down' (a fix in the setup file needs 'ddvm "
+		    "down' and 'ddvm up': a restart keeps the setup loaded at up)\n",
+		    why);
 		return EX_FAIL;
 	case 'D':
 		fprintf(stderr,

@@ -125,7 +125,9 @@ int vm__event(struct vm *vm, enum vm_event ev)
 		vm_event_name(ev));
 	/* Entry action: the taps QEMU created for this incarnation join their bridges
 	 * once the guest is up (they exist by then; a new QEMU makes new taps). */
-	if (to == VM_RUNNING)
+	if (to == VM_RUNNING) {
 		vm->taps_set = !tap__setup(vm); /* else health.c tries again */
+		vm->host_failed_in_row = 0;	/* the host's trouble passed */
+	}
 	return 0;
 }

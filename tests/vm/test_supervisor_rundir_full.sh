@@ -11,6 +11,8 @@
 # the driver VM (`ddvm inject drv kill`) and checks: `status` shows the start failing
 # for want of space, several attempts, no give-up; once the space is freed, the driver
 # VM runs again without an operator, and ddvm-blkcheck writes and reads back 1 MiB.
+# Then `ddvm up -d` into the full run dir: it exits 1 after 3 such starts, saying why
+# (it waited for ever), and the driver VM comes up by itself once there is room.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 t_need_root
@@ -70,5 +72,25 @@ t_log "space freed: drv running and its channel ready $(($(now_ms) - t0)) ms lat
 grep -E 'drv: (another start|GIVING UP|restart)' "$DDVM_RUNDIR/ddvm.log" | tail -n 3 | sed 's/^/    /' || true
 sup_blkcheck disk0.a 5 || t_fail "a's channel does not serve a after the space came back"
 t_log "a full run dir delayed drv's restart; it was not given up, and serves again"
+"$DDVM" down >/dev/null 2>&1
+sup_wait_gone 60
+
+# `ddvm up -d` into a full run dir: it does not wait for ever; after 3 starts that
+# failed for the host's trouble it exits 1 saying so, and the supervisor goes on: once
+# there is room, drv comes up by itself
+rm -f "$DDVM_RUNDIR"/*.log "$DDVM_RUNDIR/drv.channels"
+dd if=/dev/zero of="$DDVM_RUNDIR/fill" bs=4k 2>/dev/null || true
+t0=$(now_ms)
+rc=0
+"$DDVM" up -d "$T/full.ini" >"$T/up.out" 2>&1 || rc=$?
+cat "$T/up.out"
+t_log "ddvm up -d into a full run dir: exit $rc after $(($(now_ms) - t0)) ms"
+((rc == 1)) || t_fail "ddvm up -d into a full run dir exited $rc, not 1"
+grep -q "ddvm: drv cannot start, 3 times in a row: .*the host's trouble.*(the supervisor goes on trying)" "$T/up.out" ||
+	t_fail "ddvm up -d does not say why drv is not up"
+rm -f "$DDVM_RUNDIR/fill"
+sup_wait_vm drv state running 90
+sup_wait_chan disk0.a backend_state ready 90
+t_log "space freed: drv up by itself"
 "$DDVM" down >/dev/null 2>&1
 echo SUCCESS
