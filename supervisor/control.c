@@ -667,6 +667,19 @@ static int conn_pending(const struct control_conn *c)
 
 static void control__input(struct supervisor *sup, struct control_conn *c);
 
+/*
+ * Serve a line C may have sent that waits unread, then close C if it is still waiting
+ * for one (a silent connection). Returns 1 if C was closed for its silence.
+ */
+static int serve_or_close(struct supervisor *sup, struct control_conn *c)
+{
+	control__input(sup, c);
+	if (!conn_pending(c))
+		return 0; /* served (and closed), or now a console or an inject */
+	conn_close(sup, c);
+	return 1;
+}
+
 static void control__accept(struct supervisor *sup)
 {
 	struct control_conn *slot = NULL, *oldest = NULL;
@@ -685,16 +698,14 @@ static void control__accept(struct supervisor *sup)
 			oldest = c;
 	}
 	if (!slot && oldest) {
-		control__input(sup, oldest); /* a line it sent this round is served first */
-		if (oldest->fd < 0) {
-			slot = oldest; /* served and closed: its slot is free */
-		} else if (conn_pending(oldest)) {
+		uint64_t silent_ms = now - oldest->accepted_ms;
+
+		if (serve_or_close(sup, oldest))
 			pr_warn("control: all %u connections taken; closed one that sent no "
 				"command for %llu ms",
-				SUP_MAX_CONTROL, (unsigned long long)(now - oldest->accepted_ms));
-			conn_close(sup, oldest);
-			slot = oldest;
-		}
+				SUP_MAX_CONTROL, (unsigned long long)silent_ms);
+		if (oldest->fd < 0)
+			slot = oldest; /* served and closed, or closed: its slot is free */
 	}
 	if (!slot) {
 		close(fd); /* consoles and injects only: the client sees EOF and says so */
@@ -716,14 +727,12 @@ int control__tick(struct supervisor *sup, uint64_t now)
 			continue;
 		due = c->accepted_ms + CONTROL_LINE_MS;
 		if (now >= due) {
-			/* its line may be waiting unread: a loop that did not run for a while
-			 * (the supervisor stopped) ticks before it polls */
-			control__input(sup, c);
-			if (!conn_pending(c))
-				continue;
-			pr_debug("control: a connection sent no command line in %u ms: closed",
-				 CONTROL_LINE_MS);
-			conn_close(sup, c);
+			/* a loop that did not run for a while (the supervisor stopped) ticks
+			 * before it polls: serve_or_close reads a waiting line first */
+			if (serve_or_close(sup, c))
+				pr_debug("control: a connection sent no command line in %u ms: "
+					 "closed",
+					 CONTROL_LINE_MS);
 		} else if ((int)(due - now) < next) {
 			next = (int)(due - now);
 		}
