@@ -306,6 +306,9 @@ static void migration_status(struct vm *vm, const char *status, uint64_t now)
 		    (unsigned long long)(now - vm->snap_phase_ms),
 		    (unsigned long long)(saved - vm->snap_phase_ms),
 		    (unsigned long long)(copied >> 20), (unsigned long long)(now - saved));
+		/* an upgrade's spare is not resumed: it is restored from what it saved */
+		if (spare__snapshot_saved(vm, now))
+			return;
 		/* QEMU sends "completed" before it switches to postmigrate; a cont that came
 		 * in between would be overridden. Ask until it is there. */
 		cmd(vm, "query-status", NULL, "snap-status");

@@ -62,6 +62,7 @@ static void upgrade_failed(struct vm *a, const char *why, uint64_t now)
 	if (s->image)
 		snapshot__remove(s);
 	s->image = NULL;
+	s->upgrade_restore = 0;
 }
 
 static void phase(struct vm *s, enum spare_phase p, uint64_t now)
@@ -174,6 +175,61 @@ static void upgrade_start(struct vm *a, uint64_t now)
 	    "%s: upgrade: booting the new image as the spare (pid %d): kernel %s, initrd %s%s%s",
 	    a->cfg->name, s->pid, s->image->kernel, s->image->initrd,
 	    s->image->append[0] ? ", append " : "", s->image->append);
+}
+
+/*
+ * An upgrade's spare took the new image's snapshot after its cold boot. It is not paused
+ * as it is: it is stopped and restored from that snapshot, so that what takes over is
+ * what every spare is, a restored QEMU. A cold-booted one carries what its devices
+ * still had pending in virtual time into the takeover, e.g. QEMU's e1000 takes no frame
+ * for 1 s after each write of its receive control register (its flush_queue_timer, not
+ * in the migration stream): the NIC up at boot, saved and resumed within that second,
+ * was deaf for the rest of it after the handover (a TCP stream paused 590-700 ms at an
+ * upgrade against 190-410 ms at a kill's failover, docs/dependability.md).
+ */
+int spare__snapshot_saved(struct vm *s, uint64_t now)
+{
+	if (!s->spare_of || !s->image || s->spare_of->upgrade.state != UPGRADE_BOOTING)
+		return 0;
+	pr_info("%s: upgrade: the new image is saved %llu ms after its QEMU started; its spare "
+		"is restored from that snapshot, as every spare",
+		s->cfg->name, (unsigned long long)(now - s->started_ms));
+	s->upgrade_restore = 1;
+	s->stopping_for_failure = 1; /* no warning: spare__exited expects it */
+	vm__signal(s, SIGKILL);
+	return 1;
+}
+
+/* The upgrade's spare, its cold boot saved and gone: restore it (the snapshot file
+ * appears once QEMU's `cat` is done with it). */
+static int upgrade_restore_start(struct vm *a, uint64_t now)
+{
+	struct vm *s = a->spare;
+
+	if (access(s->snap_path, R_OK)) {
+		if (now - s->spare_phase_ms < 10000)
+			return 50;
+		s->upgrade_restore = 0;
+		upgrade_failed(a, "the new image's snapshot file did not appear", now);
+		return 1000;
+	}
+	s->upgrade_restore = 0;
+	s->spare_standby = 0;
+	phase(s, SPARE_RESTORING, now);
+	startup__vm_starting(s); /* QEMU's words of this start only */
+	if (vm__start(s)) {
+		phase(s, SPARE_DOWN, now);
+		upgrade_failed(a, "its QEMU did not start to restore the new image's snapshot",
+			       now);
+		return 1000;
+	}
+	if (!s->restoring) { /* cannot happen: the snapshot is there */
+		spare__fail(s, "not restoring from the new image's snapshot", now);
+		return 1000;
+	}
+	pr_info("%s: upgrade: spare restoring the new image's snapshot (pid %d)", a->cfg->name,
+		s->pid);
+	return 100;
 }
 
 /* The handover cannot happen: the new image's spare goes, the old image serves on
@@ -337,6 +393,8 @@ int spare__tick(struct vm *a, uint64_t now)
 			upgrade_abort(a, "the new image's spare could not take over", now);
 		return 1;
 	}
+	if (a->upgrade.state == UPGRADE_BOOTING && s->upgrade_restore == 2 && !vm__alive(s))
+		return upgrade_restore_start(a, now);
 	if (a->upgrade.state == UPGRADE_BOOTING && s->image && s->spare_phase == SPARE_READY &&
 	    a->state == VM_RUNNING && vm__alive(a) && !a->fail_ms) {
 		upgrade_handover(a, now);
@@ -488,6 +546,11 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 	vm__event(s, VM_EV_STOPPED);
 	if (s->sup->stopping)
 		return;
+	if (s->upgrade_restore == 1) { /* the cold boot, stopped once saved: restored next */
+		s->upgrade_restore = 2;
+		s->stopping_for_failure = 0;
+		return;
+	}
 	if (!s->stopping_for_failure) {
 		if (WIFSIGNALED(status))
 			pr_warn("%s: spare: QEMU was killed by signal %d (%s)", s->cfg->name,

@@ -107,6 +107,9 @@ int spare__ready(const struct vm *active);
 int spare__failover(struct vm *active, uint64_t now);
 /* ACTIVE took a new snapshot: a spare of the old one is replaced. */
 void spare__snapshot_taken(struct vm *active);
+/* An upgrade's spare saved its cold boot: 1 if it is to be stopped and restored from
+ * that snapshot (then it is: snapshot.c leaves it alone), 0 for any other VM. */
+int spare__snapshot_saved(struct vm *s, uint64_t now);
 const char *spare_phase_name(enum spare_phase p);
 const char *upgrade_state_name(enum upgrade_state s);
 /* `ddvm upgrade`: check the request (ERR gets a sentence for the user) and start it.

@@ -5,6 +5,7 @@
  */
 #include "supervisor.h"
 #include "accel.h"
+#include "image_lock.h"
 #include "log.h"
 #include "snapshot.h"
 #include "spare.h"
@@ -209,6 +210,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	memset(sup, 0, sizeof(*sup));
 	for (i = 0; i < CFG_MAX_VMS; i++)
 		sup->boot_fd[i][0] = sup->boot_fd[i][1] = -1;
+	for (i = 0; i < CFG_MAX_DEVICES; i++)
+		sup->image_lock_fd[i] = -1;
 	sup->cfg = cfg;
 	sup->lock_fd = sup->signal_fd = sup->control_fd = sup->ready_fd = -1;
 	for (i = 0; i < SUP_MAX_CONTROL; i++)
@@ -255,6 +258,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		supervisor__pin_boot_files(sup, &cfg->vms[i]);
 	/* (the bridges were checked with the setup file: config__check_files) */
 	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
+	if (!ret)
+		ret = image_lock__take(sup); /* spare = yes: QEMU's image locks are off */
 	if (ret)
 		goto err_unlock;
 
@@ -308,6 +313,7 @@ err_channels:
 		channel__destroy(&sup->channels[created]);
 	close(sup->signal_fd);
 err_unlock:
+	image_lock__release(sup);
 	supervisor__unpin_boot_files(sup);
 	supervisor__unlock(sup);
 	return ret;
@@ -676,6 +682,7 @@ void supervisor__down(struct supervisor *sup)
 		channel__destroy(&sup->channels[i]);
 	rmdir(sup->chan_dir);
 	supervisor__unpin_boot_files(sup);
+	image_lock__release(sup); /* after the last QEMU that wrote them */
 	control__close(sup);
 	if (sup->signal_fd >= 0)
 		close(sup->signal_fd);

@@ -61,6 +61,9 @@ struct supervisor {
 	 * Indexed like cfg->vms; -1: not open (missing: vm__start says so). */
 	int boot_fd[CFG_MAX_VMS][2];
 	int lock_fd; /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
+	/* the images of driver VMs with spare = yes, locked as QEMU would (image_lock.h);
+	 * indexed like cfg->devices, -1: none */
+	int image_lock_fd[CFG_MAX_DEVICES];
 	int signal_fd;
 	int control_fd;
 	struct control_conn control[SUP_MAX_CONTROL];

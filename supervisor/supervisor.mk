@@ -3,7 +3,7 @@
 SUP_DIR      := $(BUILD)/supervisor
 SUP_LIB_SRCS := supervisor/log.c supervisor/ivshmem_server.c supervisor/config.c supervisor/config_check.c supervisor/config_antispoof.c \
                 supervisor/qmp.c supervisor/vm.c supervisor/vm_kill.c supervisor/channel.c supervisor/counters.c \
-                supervisor/vm_state.c supervisor/cpu_wait.c supervisor/tap.c supervisor/accel.c supervisor/health.c supervisor/storage.c supervisor/snapshot.c supervisor/spare.c supervisor/startup.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
+                supervisor/vm_state.c supervisor/cpu_wait.c supervisor/tap.c supervisor/accel.c supervisor/health.c supervisor/storage.c supervisor/image_lock.c supervisor/snapshot.c supervisor/spare.c supervisor/startup.c supervisor/inject.c supervisor/control.c supervisor/supervisor.c
 SUP_LIB_OBJS := $(patsubst supervisor/%.c,$(SUP_DIR)/%.o,$(SUP_LIB_SRCS))
 SUP_LIB      := $(SUP_DIR)/libddvmsup.a
 SUP_LIBS     := -linih -ljansson -lsystemd

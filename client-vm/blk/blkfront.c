@@ -119,7 +119,7 @@ struct blkfront {
 	struct ddvm_follower fl; /* our epoch and session (ring/follow.h) */
 	enum blkfront_phase phase;
 	bool stopping;
-	bool quiet;		       /* removing: interrupts are ignored */
+	bool quiet;		       /* probing or removing: interrupts are ignored */
 	unsigned long resync_deadline; /* jiffies: fail the requeued I/O after this */
 	u64 features;
 	struct ddvm_blk_config cfg; /* our validated copy */
@@ -595,7 +595,7 @@ static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct blkfront *bf = t->priv;
 
-	if (READ_ONCE(bf->quiet))
+	if (smp_load_acquire(&bf->quiet))
 		return;
 	if (vector == DDVM_VECTOR_CONTROL)
 		mod_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
@@ -1048,6 +1048,11 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_DELAYED_WORK(&bf->ctrl_work, blkfront_ctrl_work);
 	INIT_WORK(&bf->add_work, blkfront_add_work);
 	bf->phase = BLKFRONT_WAITING;
+	/* Interrupts are ignored until the probe is done: the backend may ring as soon as
+	 * the vectors are requested, and a ctrl_work or queue interrupt then found no
+	 * queues (a client oopsed in blkfront_session_begin at boot, its driver VM
+	 * restarting), or, after a failed probe, freed memory. */
+	bf->quiet = true;
 	bf->index =
 	    ida_alloc_max(&blkfront_ida, (1 << MINORBITS) / BLKFRONT_MINORS - 1, GFP_KERNEL);
 	if (bf->index < 0) {
@@ -1068,6 +1073,7 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_queues;
 	/* a new session, whatever an earlier load of this driver left in the region */
 	blkfront_session_begin(bf);
+	smp_store_release(&bf->quiet, false); /* what the probe made, before any irq uses it */
 	queue_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
 	return 0;
 

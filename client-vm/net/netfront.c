@@ -67,7 +67,7 @@ struct netfront {
 	bool reconnecting; /* new epoch: carrier held until back or the grace ends */
 	unsigned long reconnect_at;
 	bool mtu_adopted;
-	bool dying;
+	bool dying; /* probing or removing: interrupts are ignored */
 	u64 hb_last;
 	unsigned long hb_when;
 	struct delayed_work watch;
@@ -257,7 +257,7 @@ static void netfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct netfront *fe = container_of(t, struct netfront, t);
 
-	if (READ_ONCE(fe->dying))
+	if (smp_load_acquire(&fe->dying))
 		return;
 	fe->irqs++;
 	if (vector == DDVM_VECTOR_CONTROL)
@@ -598,6 +598,10 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	SET_NETDEV_DEV(ndev, &pdev->dev);
 	INIT_DELAYED_WORK(&fe->watch, netfront_watch);
 	netif_napi_add(ndev, &fe->napi, netfront_poll);
+	/* Interrupts are ignored until the probe is done: the backend may ring the control
+	 * doorbell as soon as the vectors are requested, and a watch queued then would run
+	 * on a half-made channel (or, after a failed probe, on freed memory). */
+	fe->dying = true;
 
 	err = ddvm_ivshmem_probe(&fe->t, pdev, DDVM_SIDE_FRONTEND, DDVM_KIND_NET, netfront_irq, fe);
 	if (err)
@@ -621,6 +625,7 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto out_ivshmem;
 	/* The first watch asks for a session: whatever an earlier load of this driver (or
 	 * an earlier boot of this VM) left on the rings, the backend drops it first. */
+	smp_store_release(&fe->dying, false); /* what the probe made, before any irq uses it */
 	queue_delayed_work(system_highpri_wq, &fe->watch, 0);
 	netdev_info(ndev, "ddvm_netfront: %pM on %s\n", ndev->dev_addr, pci_name(pdev));
 	return 0;

@@ -212,7 +212,10 @@ net_iperf() {
 	out=$(vm_cmd "$name" $((secs + 40)) "iperf3 -c $NET_PEER -t $secs -f m $rev ${NET_IPERF_EXTRA:-}") ||
 		{ echo "$out" >&2; t_fail "$name: iperf3 $rev failed"; }
 	mbps=$(echo "$out" | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i}' | tail -n1)
-	[ -n "$mbps" ] || { echo "$out" >&2; t_fail "$name: no iperf3 result"; }
+	if [ -z "$mbps" ] || ! awk -v m="$mbps" 'BEGIN { exit !(m > 0) }'; then
+		echo "$out" >&2
+		t_fail "$name: no iperf3 throughput: '$mbps'"
+	fi
 	echo "$mbps"
 }
 

@@ -39,9 +39,11 @@ echo "BLK-DUR-A $(sha256sum </tmp/a | cut -d' ' -f1)"
 # A: 4 MiB at 8 MiB, through the page cache, then fsync (conv=fsync)
 dd if=/tmp/a of=$d bs=1M seek=8 conv=fsync,notrunc 2>/dev/null || echo "BLK-DUR-FAIL a"
 # B: 4 MiB at 20 MiB, O_DIRECT|O_SYNC writes of random data (fio), read back from the
-# disk for its checksum
+# disk and verified by fio (each block carries its own checksum: a write acknowledged
+# but never done reads back as the old zeros and fails), then its checksum
 fio --eta=never --name=b --filename=$d --offset=20M --size=4M --bs=64k --rw=write \
-	--direct=1 --sync=1 --refill_buffers --output=/tmp/fio-b.txt || echo "BLK-DUR-FAIL b"
+	--direct=1 --sync=1 --refill_buffers --verify=crc32c --do_verify=1 \
+	--verify_fatal=1 --output=/tmp/fio-b.txt || echo "BLK-DUR-FAIL b"
 echo "BLK-DUR-B $(dd if=$d bs=1M skip=20 count=4 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)"
 echo BLK-DUR-SYNCED
 # keep writing (unsynced) until killed: the kill lands in the middle of I/O

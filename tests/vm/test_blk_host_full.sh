@@ -116,6 +116,8 @@ for d in 0 1; do
 	[ "$n" = 1 ] || t_fail "disk$d: $n first-error lines for one run of errors"
 done
 
+# the quiet line to wait for is the one after this run of errors, not an earlier one
+quiet0=$(grep -c 'drv: disk0: no host I/O error for 10 s' "$DDVM_RUNDIR/ddvm.log" || true)
 t_free=$(now_ms)
 t_log "free 8 MiB on the host file system"
 rm "$FS/filler"
@@ -137,7 +139,7 @@ fi
 ((p1 - p0 >= (t_ok - t_full) / 1000)) || t_fail "only $((p1 - p0)) ping replies in $((t_ok - t_full)) ms of full disks"
 sup_wait_log "drv: disk0: the host file system of $FS/disk0.img has space again" 15
 sup_wait_console cli 'PING-DONE' 60
-sup_wait_log 'drv: disk0: no host I/O error for 10 s' 30
+sup_wait_log 'drv: disk0: no host I/O error for 10 s' 30 $((quiet0 + 1))
 grep -aE 'drv: disk[01]:' "$DDVM_RUNDIR/ddvm.log" | cut -c12-
 summary=$(grep -a 'PING-SUMMARY' "$DDVM_RUNDIR/cli.log" | tr -d '\r')
 t_log "$summary"

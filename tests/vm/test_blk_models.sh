@@ -39,7 +39,7 @@ sup_up "$T/disks.ini"
 keep=$BUILD/test-logs/$(basename "$0" .sh)-run
 t_on_exit "rm -rf '$keep'; mkdir -p '$keep'; cp '$DDVM_RUNDIR'/*.log '$keep'/ 2>/dev/null"
 grep -a '^DDVM-PCI' "$DDVM_RUNDIR/diskvm.log" | grep -v ddvm_blkback | sed 's/^/    /'
-sup_wait_console app '^DISKS-DONE' 420
+sup_wait_console app '^DISKS-DONE' 300
 t_log "client done $(($(now_ms) - t0)) ms after ddvm up"
 grep -a '^DISKS-' "$DDVM_RUNDIR/app.log" | tr -d '\r' | sed 's/^/    /'
 
@@ -55,7 +55,10 @@ done
 grep -aq '^DISKS-DONE disks=11 of 11 fail=0' "$DDVM_RUNDIR/app.log" || fails+=("not 11 disks, or a failure")
 bad=$("$DDVM" status --json | jq -r '.channels[] | select(.errors != 0) | "\(.name): \(.errors)"')
 [ -z "$bad" ] || fails+=("protocol errors on channels: $bad")
-[ "$(sup_vm_field diskvm restarts)" = 0 ] || t_log "note: the driver VM restarted $(sup_vm_field diskvm restarts) times"
+# a controller's driver that oopses once has the driver VM (oops=panic) restarted and
+# the client carry on: a bug all the same
+[ "$(sup_vm_field diskvm restarts)" = 0 ] ||
+	fails+=("the driver VM restarted $(sup_vm_field diskvm restarts) times: $(grep -a 'diskvm: FAILED' "$DDVM_RUNDIR/ddvm.log" | head -n 1)")
 ((${#fails[@]} == 0)) || t_fail "${fails[*]}"
 t_log "11 disks on 10 controller models through ddvm up: mkfs.ext4, e2fsck, checksums ok; the 4Kn disk refused 512-byte I/O"
 echo SUCCESS

@@ -49,7 +49,10 @@ both_queues_used
 n=$(rounds_ok)
 r0=$(sup_chan_field disk0.app requests)
 deadline=$((SECONDS + 60))
-while (($(sup_chan_field disk0.app requests) < r0 + 100)) && ((SECONDS < deadline)); do sleep 0.05; done
+while (($(sup_chan_field disk0.app requests) < r0 + 100)); do
+	((SECONDS < deadline)) || t_fail "round $((n + 1)) did not move within 60 s: $(sup_chan_field disk0.app requests) requests, was $r0"
+	sleep 0.05
+done
 t_log "ddvm restart drv during round $((n + 1))"
 "$DDVM" restart drv || t_fail "ddvm restart drv failed"
 sup_wait_log 'drv: ready after' 120 2

@@ -25,6 +25,12 @@ t() { # NAME COMMAND... : run, report
 fails=0
 t iperf3 iperf3 --version
 iperf3 -s -1 -D -B 127.0.0.1 --logfile /tmp/iperf3-s.log
+# -D returns before the daemon listens: wait for 127.0.0.1:5201 in LISTEN (0A)
+i=0
+until grep -q ' 0100007F:1451 00000000:0000 0A ' /proc/net/tcp || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 t iperf3-run iperf3 -c 127.0.0.1 -t 1 -l 64K
 t fio fio --version
 t fio-virtio fio --name=virtio --filename=/dev/vda --rw=randrw --bs=4k --size=8M \

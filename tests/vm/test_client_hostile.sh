@@ -196,9 +196,15 @@ fi
 
 # b's interrupts in the driver VM: the highest rate between two samples a second apart
 if [ "$KINDS" != none ]; then
-	irq_max=$(grep -a '^DRV-IRQ-B ' "$DDVM_RUNDIR/drv.log" | tr -d '\r' | awk '
-		{ if (n && $2 > t) { r = ($3 - n) / ($2 - t); if (r > m) m = r } t = $2; n = $3 }
-		END { printf "%d\n", m }')
+	# the sampler must have seen b's channel: a device named, a sample a second
+	# through the writer's run, and interrupts counted (b pings once a second)
+	b_bdf=$(grep -a '^DRV-CHANNELS ' "$DDVM_RUNDIR/drv.log" | tr -d '\r' | sed -n 's/.* b=\([^ ]*\)$/\1/p' | head -n1)
+	[ -n "$b_bdf" ] || fail "the driver VM did not name b's channel device"
+	read -r samples irq_last irq_max < <(grep -a '^DRV-IRQ-B ' "$DDVM_RUNDIR/drv.log" | tr -d '\r' | awk '
+		{ if (n && $2 > t) { r = ($3 - n) / ($2 - t); if (r > m) m = r } t = $2; n = $3; k++ }
+		END { printf "%d %d %d\n", k, n, m }')
+	((samples >= HOSTILE_S / 2)) || fail "only $samples samples of b's interrupts in the driver VM (the writer ran ${HOSTILE_S}s)"
+	((irq_last > 0)) || fail "b's channel took no interrupt in the driver VM: the sampler counted the wrong line"
 	t_log "b's channel: at most $irq_max interrupts/s in the driver VM (limit $IRQ_MAX)"
 	grep -a '^DRV-GUARD' "$DDVM_RUNDIR/drv.log" | tail -n 3 || true
 	((irq_max <= IRQ_MAX)) || fail "b's doorbells cost the driver VM $irq_max interrupts/s (more than $IRQ_MAX)"

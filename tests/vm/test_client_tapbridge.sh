@@ -49,7 +49,10 @@ for dir in "" -R; do
 	out=$(timeout 40 ip netns exec "$NS_B" iperf3 -c "$NET_PEER" -t "${NET_IPERF_SECS:-3}" \
 		-f m $dir) || { echo "$out"; t_fail "iperf3 $dir failed"; }
 	mbps=$(echo "$out" | awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i+1) == "Mbits/sec") print $i}' | tail -n1)
-	[ -n "$mbps" ] || { echo "$out"; t_fail "no iperf3 result"; }
+	if [ -z "$mbps" ] || ! awk -v m="$mbps" 'BEGIN { exit !(m > 0) }'; then
+		echo "$out"
+		t_fail "no iperf3 throughput: '$mbps'"
+	fi
 	t_log "iperf3 ${dir:-(tap -> peer)}${dir:+(peer -> tap)}: $mbps Mbit/s"
 done
 if grep -aEq 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/drv.log"; then

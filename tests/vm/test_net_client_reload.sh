@@ -103,8 +103,8 @@ sup_wait_console app '^RELOAD-DONE' 240
 grep -a '^RELOAD-' "$DDVM_RUNDIR/app.log" | tr -d '\r' | sed 's/^/    /'
 
 fails=()
-n=$(grep -acE '^RELOAD-ROUND [0-9]+ ifn=[^ ]+ carrier=1' "$DDVM_RUNDIR/app.log")
-[ "$n" = "$ROUNDS" ] || fails+=("the interface had its carrier back after $n of $ROUNDS reloads")
+n=$(grep -acE '^RELOAD-ROUND [0-9]+ ifn=[^ ]+ carrier=1 rmmod=0 modprobe=0' "$DDVM_RUNDIR/app.log")
+[ "$n" = "$ROUNDS" ] || fails+=("$n of $ROUNDS rounds unloaded and loaded the driver (rmmod, modprobe rc 0) and had the carrier back")
 grep -aq '^RELOAD-UNLOADED' "$DDVM_RUNDIR/app.log" || fails+=("the client did not unload its driver for the long pause")
 grep -aq '^RELOAD-NOIF' "$DDVM_RUNDIR/app.log" && fails+=("an interface did not come back after a load")
 grep -q 'nic0.app not ready: frontend closed at epoch 1: the client driver (ddvm_netfront) in app detached' "$DDVM_RUNDIR/ddvm.log" ||

@@ -49,7 +49,8 @@ t_on_exit "t_kill_pidfile '$T/scribble.pid'"
 exec 7>"$T/scribble.fifo"
 # 1. header status and device description: both sides copied what they rely on
 scribble header
-vm_cmd client 20 "ping -c 2 -W 3 $NET_PEER >/dev/null; true"
+vm_cmd client 20 "ping -c 2 -W 3 $NET_PEER >/dev/null" ||
+	{ net_backend_stats drv; t_fail "no ping through the channel after its header was scribbled over"; }
 net_no_oops drv
 net_no_oops client
 

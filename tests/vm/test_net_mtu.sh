@@ -50,7 +50,13 @@ net_no_oops client
 # its carrier and reconnects; then the client driver is reloaded: the backend resets
 # its side of the rings for the new client driver instance
 vm_cmd client 5 "(iperf3 -c $NET_PEER -t 6 >/dev/null 2>&1 &); true"
-vm_cmd drv 30 "sleep 2; rmmod ddvm_netback && modprobe ddvm_netback" || t_fail "reloading ddvm_netback failed"
+# shellcheck disable=SC2016 # expanded by the guest's shell
+frames='cat /sys/bus/pci/drivers/ddvm_netback/*/stats | awk "/^(tx|rx)_frames / { s += \$2 } END { print s + 0 }"'
+out=$(vm_cmd drv 30 "a=\$($frames); sleep 2; b=\$($frames); echo FRAMES \$a \$b; rmmod ddvm_netback && modprobe ddvm_netback") ||
+	t_fail "reloading ddvm_netback failed: $out"
+read -r f0 f1 < <(echo "$out" | sed -n 's/.*FRAMES \([0-9]*\) \([0-9]*\).*/\1 \2/p')
+((${f1:-0} > ${f0:-0} + 100)) || t_fail "no traffic through the channel when ddvm_netback was unloaded (frames ${f0:-?} -> ${f1:-?})"
+t_log "ddvm_netback unloaded under traffic: $((f1 - f0)) frames in the 2 s before"
 net_wait_backend drv 30
 net_wait_carrier client "$ifn" 30
 net_ping client $NET_PEER

@@ -26,4 +26,10 @@ n=$(wc -l <"$out")
 [ "$(jq -s 'map(select(.client_crash)) | length' "$out")" = 0 ] || t_fail "a client crashed"
 [ "$(jq -s 'map(.client_data_errors) | add' "$out")" = 0 ] || t_fail "data errors"
 [ "$(jq -s 'map(select(.service_ms == null)) | length' "$out")" = 0 ] || t_fail "a trial never got service back"
+# a driver VM that stops, hangs or crashes is restarted under the client's requests,
+# which wait and go on: no request fails (garbage in the channel and corrupted data
+# may fail requests cleanly, docs/dependability.md)
+failed=$(jq -s -c 'map(select(.fault != "garbage" and .fault != "datacorrupt" and
+	(.client_io_errors > 0 or .client_fio_failed > 0)) | {trial, fault, outcome, client_io_errors, client_fio_failed})' "$out")
+[ "$failed" = "[]" ] || t_fail "client requests failed where the fault should only have delayed them: $failed"
 echo SUCCESS

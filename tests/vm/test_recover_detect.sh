@@ -35,8 +35,9 @@ inject() { # KIND LOG-REGEX
 	rec_wait_requests disk0.cli 100 60
 	# two beats seen since the last restore (as a long-running driver VM has)
 	h0=$(sup_chan_field disk0.cli health)
-	for _ in $(seq 100); do
+	for i in $(seq 101); do
 		(($(sup_chan_field disk0.cli health) >= h0 + 2)) && break
+		((i <= 100)) || t_fail "the driver VM did not beat twice in 10 s before injecting $kind (health $h0 -> $(sup_chan_field disk0.cli health))"
 		sleep 0.1
 	done
 	# count lines, not "seen once": hang and stop fail with the same message

@@ -20,8 +20,11 @@ t_need_file "$CHECK"
 # a CPU cgroup this test owns: cgroup v2 (cpu.max) or v1 (cpu.cfs_quota_us)
 if [ -e /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
 	CG=/sys/fs/cgroup/ddvm-test-$$ CG_ROOT=/sys/fs/cgroup
-	grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control ||
-		t_skip "cannot enable the cgroup v2 cpu controller"
+	if ! grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control; then
+		echo +cpu >/sys/fs/cgroup/cgroup.subtree_control || t_skip "cannot enable the cgroup v2 cpu controller"
+		# as it was: registered first, so it runs after the group is gone
+		t_on_exit "echo -cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null"
+	fi
 elif [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
 	CG=/sys/fs/cgroup/cpu/ddvm-test-$$ CG_ROOT=/sys/fs/cgroup/cpu
 else

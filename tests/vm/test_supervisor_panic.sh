@@ -53,7 +53,7 @@ CONF
 sup_up "$T/setup.ini"
 sup_wait_log 'drv: FAILED: guest kernel panicked \(pvpanic\)' 240
 sup_wait_log 'drv: channel nic0.cli epoch 2' 30
-sup_wait_log 'drv: FAILED: guest kernel panicked \(pvpanic\)' 240
+sup_wait_log 'drv: FAILED: guest kernel panicked \(pvpanic\)' 240 2
 sup_wait_log 'drv: GIVING UP after 2 failures in a row' 30
 [ "$(sup_vm_field drv 3)" = gave-up ] || t_fail "drv not marked gave-up: $("$DDVM" status)"
 "$DDVM" status | grep -q 'last failure: guest kernel panicked' || t_fail "status does not say why"

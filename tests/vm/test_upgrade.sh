@@ -44,6 +44,24 @@ sup_wait_console app 'CLIENT-UP' 180
 sup_wait_log 'drv: spare: ready \(paused' 120
 grep -aq 'IMAGE-ID stock' "$DDVM_RUNDIR/drv.log" || t_fail "the first driver VM did not run its run script"
 
+# The disk's QEMUs run with QEMU's image locking off (the paused spare holds the image
+# too): the supervisor holds the lock. A second setup of the same file (its own run
+# dir) is refused before it starts anything, and a plain QEMU cannot write the image.
+mkdir -m 700 "$T/run2"
+rc=0
+"$DDVM" --rundir "$T/run2" up -d "$T/spare.ini" >"$T/second.out" 2>&1 || rc=$?
+if ((rc != 1)) || ! grep -q "image $T/disk0.img is in use: another process has it open for writing" "$T/second.out"; then
+	t_fail "a second setup on the same image: rc $rc: $(cat "$T/second.out")"
+fi
+[ ! -e "$T/run2/ddvm.pid" ] || t_fail "the refused second setup left a supervisor: $(cat "$T/run2/ddvm.pid")"
+if command -v qemu-io >/dev/null; then
+	if qemu-io -f raw -c 'write 0 512' "$T/disk0.img" >"$T/qemu-io.out" 2>&1 ||
+		! grep -q 'Failed to get "write" lock' "$T/qemu-io.out"; then
+		t_fail "a QEMU could write the image beside the setup: $(cat "$T/qemu-io.out")"
+	fi
+fi
+t_log "the image is locked: a second setup and a plain QEMU are refused"
+
 upgrade_state() { "$DDVM" status --json | jq -r '.vms[] | select(.name == "drv") | .upgrade.state'; }
 wait_client "before the upgrades"
 
@@ -81,7 +99,11 @@ wait_client "after the second failed upgrade"
 for u in $(seq "$UPGRADES"); do
 	[ $((u % 2)) = 1 ] && v=v2 || v=v3
 	n=$(count 'service restored' ddvm.log)
-	images=$(count "IMAGE-ID $v" drv.spare.log)
+	# the run script runs after the ready line, where the snapshot is taken: in the
+	# spare restored from the new image's snapshot, on its console (drv.spare.log) if
+	# it got that far before the spare was paused, else once it serves (drv.log)
+	ids() { echo $(($(count "IMAGE-ID $1" drv.spare.log) + $(count "IMAGE-ID $1" drv.log))); }
+	images=$(ids "$v")
 	pid=$(sup_vm_field drv pid)
 	# The host's page cache kept dirty in the disk image during the upgrade (64 MiB
 	# rewritten in a loop past the client's 32 slots, where nothing reads), as a busy
@@ -106,8 +128,11 @@ for u in $(seq "$UPGRADES"); do
 		t_fail "the new driver VM's QEMU does not boot the new initrd"
 	tr '\0' ' ' </proc/"$new"/cmdline | grep -q "ddvm.test=$v" ||
 		t_fail "the new driver VM's QEMU does not have the new command line"
-	[ "$(count "IMAGE-ID $v" drv.spare.log)" -gt "$images" ] ||
-		t_fail "the new image's run script did not print $v"
+	deadline=$((SECONDS + 30))
+	until (($(ids "$v") > images)); do
+		((SECONDS < deadline)) || t_fail "the new image's run script did not print $v within 30 s of the upgrade"
+		sleep 0.1
+	done
 	wait_client "after upgrade $u"
 	t_log "$(grep -o 'upgrade: the new image is on standby.*' "$DDVM_RUNDIR/ddvm.log" | tail -n 1);" \
 		"$(grep -o 'the old image is stopped ([^)]*) [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1);" \

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The supervisor's own lock on the images of driver VMs with a spare (image_lock.h). */
+#include "image_lock.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* QEMU's lock bytes (block/file-posix.c, RAW_LOCK_PERM_BASE / RAW_LOCK_SHARED_BASE)
+ * for BLK_PERM_WRITE (bit 1 of QEMU's block permissions, block-common.h) */
+#define QEMU_LOCK_PERM_BASE   100
+#define QEMU_LOCK_SHARED_BASE 200
+#define QEMU_PERM_WRITE_BIT   1
+
+/* F_OFD_SETLK (shared) or F_OFD_GETLK (would an exclusive one conflict?) on one byte */
+static int lock_byte(int fd, int cmd, short type, off_t byte)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+
+	if (fcntl(fd, cmd, &fl) < 0)
+		return -errno;
+	return cmd == F_OFD_GETLK && fl.l_type != F_UNLCK ? -EAGAIN : 0;
+}
+
+int image_lock__path(const char *path, int writer, char *why, size_t len)
+{
+	const off_t perm = QEMU_LOCK_PERM_BASE + QEMU_PERM_WRITE_BIT,
+		    shared = QEMU_LOCK_SHARED_BASE + QEMU_PERM_WRITE_BIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(why, len, "cannot open it: %s", strerror(-ret));
+		return ret;
+	}
+	/* take first, then test: two supervisors starting at once both see the other (QEMU
+	 * does the same, raw_apply_lock_bytes before raw_check_lock_bytes) */
+	if (writer)
+		ret = lock_byte(fd, F_OFD_SETLK, F_RDLCK, perm);
+	if (!ret)
+		ret = lock_byte(fd, F_OFD_SETLK, F_RDLCK, shared);
+	if (!ret && (ret = lock_byte(fd, F_OFD_GETLK, F_WRLCK, perm)) == -EAGAIN)
+		snprintf(why, len, "another process has it open for writing");
+	else if (!ret && (ret = lock_byte(fd, F_OFD_GETLK, F_WRLCK, shared)) == -EAGAIN)
+		snprintf(why, len, "another process has it open and shares writing with no one");
+	else if (ret)
+		snprintf(why, len, "cannot lock it: %s", strerror(-ret));
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int image_lock__take(struct supervisor *sup)
+{
+	const struct config *cfg = sup->cfg;
+	unsigned i;
+
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct cfg_device *d = &cfg->devices[i];
+		char why[96];
+		int fd;
+
+		if (d->kind != CFG_BLK || !d->image[0] || !d->vm || !d->vm->spare)
+			continue;
+		fd = image_lock__path(d->image, !d->readonly, why, sizeof(why));
+		if (fd == -EAGAIN) {
+			pr_err("%s: disk %s: image %s is in use: %s (another 'ddvm up' of a setup "
+			       "with this image, or a QEMU: 'fuser -v %s' names it); stop it, or "
+			       "give this disk an image of its own",
+			       d->vm->name, d->name, d->image, why, d->image);
+			return fd;
+		}
+		if (fd < 0) {
+			pr_err("%s: disk %s: image %s: %s", d->vm->name, d->name, d->image, why);
+			return fd;
+		}
+		sup->image_lock_fd[i] = fd;
+	}
+	return 0;
+}
+
+void image_lock__release(struct supervisor *sup)
+{
+	unsigned i;
+
+	for (i = 0; i < CFG_MAX_DEVICES; i++) {
+		if (sup->image_lock_fd[i] >= 0)
+			close(sup->image_lock_fd[i]);
+		sup->image_lock_fd[i] = -1;
+	}
+}
