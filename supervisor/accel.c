@@ -132,24 +132,35 @@ static void cache_path(char *buf, size_t len)
 		snprintf(buf, len, "%s/.cache/ddvm/accel", home);
 }
 
-static int read_cache(const char *path, char *out, size_t len)
+/* The line a probe that found /dev/kvm usable but not booting the guest adds after
+ * "tcg": that answer stands while /dev/kvm stays usable. A "tcg" without it was written
+ * when /dev/kvm was not usable, and is asked again once it is. */
+#define CACHE_PROBED "# /dev/kvm did not boot the guest kernel"
+
+/* The cached answer (1, in OUT; *PROBED: its "tcg" came from a probe of a usable
+ * /dev/kvm), or 0 */
+static int read_cache(const char *path, char *out, size_t len, int *probed)
 {
-	char line[16] = "";
+	char line[16] = "", more[64] = "";
 	FILE *f;
 
 	if (!path[0] || !(f = fopen(path, "re")))
 		return 0;
 	if (!fgets(line, sizeof(line), f))
 		line[0] = 0;
+	if (!fgets(more, sizeof(more), f))
+		more[0] = 0;
 	fclose(f);
 	line[strcspn(line, "\n")] = 0;
+	more[strcspn(more, "\n")] = 0;
 	if (strcmp(line, "kvm") && strcmp(line, "tcg"))
 		return 0;
 	snprintf(out, len, "%s", line);
+	*probed = !strcmp(more, CACHE_PROBED);
 	return 1;
 }
 
-static void write_cache(const char *path, const char *accel)
+static void write_cache(const char *path, const char *accel, int probed)
 {
 	char dir[4096], *slash;
 	FILE *f;
@@ -174,7 +185,7 @@ static void write_cache(const char *path, const char *accel)
 		pr_debug("accelerator cache %s: %s", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "%s\n", accel);
+	fprintf(f, "%s\n%s", accel, probed && !strcmp(accel, "tcg") ? CACHE_PROBED "\n" : "");
 	fclose(f);
 }
 
@@ -182,7 +193,7 @@ void accel__pick(const char *qemu, const char *kernel, char *out, size_t len)
 {
 	const char *env = getenv("DDVM_ACCEL");
 	char cache[4096];
-	int boots;
+	int boots, usable, probed = 0;
 
 	if (env && (!strcmp(env, "kvm") || !strcmp(env, "tcg"))) {
 		snprintf(out, len, "%s", env);
@@ -193,10 +204,22 @@ void accel__pick(const char *qemu, const char *kernel, char *out, size_t len)
 			"without it)",
 			env);
 	cache_path(cache, sizeof(cache));
-	if (read_cache(cache, out, len))
-		return;
+	usable = accel__kvm_usable("/dev/kvm");
+	/* The cache is trusted while /dev/kvm is as it was: a cached "kvm" with /dev/kvm
+	 * gone or closed to this user (a home shared between hosts, a user out of the kvm
+	 * group) would fail every start in QEMU's words; a "tcg" of a host without KVM
+	 * would keep it from using KVM once it has it. */
+	if (read_cache(cache, out, len, &probed)) {
+		if (!strcmp(out, "kvm") && !usable)
+			pr_warn("the accelerator cache %s says kvm, but /dev/kvm is not usable now "
+				"(it is not there, or does not open or make a VM for this user): "
+				"using TCG",
+				cache);
+		else if (strcmp(out, "tcg") || !usable || probed)
+			return;
+	}
 	snprintf(out, len, "tcg");
-	if (accel__kvm_usable("/dev/kvm")) {
+	if (usable) {
 		if (!kernel || access(kernel, R_OK)) {
 			/* cannot tell whether KVM runs guests: TCG now, ask again next time */
 			pr_warn("/dev/kvm works, but no guest kernel (%s) to check that it runs "
@@ -216,7 +239,7 @@ void accel__pick(const char *qemu, const char *kernel, char *out, size_t len)
 			pr_info("/dev/kvm does not boot the guest kernel within %u s: using TCG",
 				ACCEL_PROBE_TIMEOUT_MS / 1000);
 	}
-	write_cache(cache, out);
+	write_cache(cache, out, usable);
 }
 
 /*

@@ -1381,6 +1381,23 @@ static void check_bridge(struct config *cfg, const struct cfg_device *d)
  * over, which works for a tap only, and with spare = yes for a multiqueue one (the
  * active and the spare QEMU each hold a queue). Found here, not as a failed start.
  */
+/* Do we have CAP_NET_ADMIN (bit 12 of CapEff in /proc/self/status), which creating a
+ * tap takes? When it cannot tell: yes (`up` then says it in the kernel's words). */
+static int have_net_admin(void)
+{
+	char line[128];
+	unsigned long long caps = ~0ULL;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return (caps >> 12) & 1;
+}
+
 static void check_tap(struct config *cfg, const struct cfg_device *d)
 {
 	char path[80], flags[32] = "";
@@ -1388,8 +1405,27 @@ static void check_tap(struct config *cfg, const struct cfg_device *d)
 	FILE *f;
 
 	if (d->kind != CFG_NET || d->net_backend != CFG_NET_TAP || !d->tap[0] || !d->vm ||
-	    !cfg_vm_started_here(d->vm) || !if_nametoindex(d->tap))
+	    !cfg_vm_started_here(d->vm))
 		return;
+	/* as `up` would open it (QEMU, or the supervisor with spare = yes) */
+	if (access("/dev/net/tun", R_OK | W_OK)) {
+		int err = errno;
+
+		cfg_dev_error(cfg, cfg->path, d, line, "tap = %s: cannot open /dev/net/tun: %s%s",
+			      d->tap, strerror(err),
+			      err == ENOENT ? " (modprobe tun)" : " (run ddvm as root)");
+		return;
+	}
+	if (!if_nametoindex(d->tap)) {
+		if (!have_net_admin())
+			cfg_dev_error(cfg, cfg->path, d, line,
+				      "tap = %s: creating a tap needs CAP_NET_ADMIN: run ddvm as "
+				      "root, or create the tap beforehand ('ip tuntap add dev %s "
+				      "mode tap%s user %s', as root)",
+				      d->tap, d->tap, d->vm->spare ? " multi_queue" : "",
+				      getenv("USER") ? getenv("USER") : "USER");
+		return;
+	}
 	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", d->tap);
 	if (!access(path, F_OK)) {
 		cfg_dev_error(cfg, cfg->path, d, line,
@@ -1414,8 +1450,9 @@ static void check_tap(struct config *cfg, const struct cfg_device *d)
 	if (d->vm->spare && !(strtoul(flags, NULL, 0) & IFF_MULTI_QUEUE))
 		cfg_dev_error(cfg, cfg->path, d, line,
 			      "tap = %s: %s exists and is not a multiqueue tap, which spare = yes "
-			      "needs (the active and the spare QEMU each hold a queue of it): "
-			      "delete it (ip link del %s) and ddvm creates it, or create it with "
+			      "needs (the active and the spare QEMU each hold a queue of it): if "
+			      "nothing else uses it, delete it (ip link del %s) and ddvm creates "
+			      "it, or create it with "
 			      "'ip tuntap add dev %s mode tap multi_queue'",
 			      d->tap, d->tap, d->tap, d->tap);
 }

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -34,6 +36,7 @@
 #define EX_BUSY	      6 /* a supervisor already runs in the run dir */
 
 static char rundir[CFG_PATH_MAX];
+static int rundir_option; /* --rundir was given (it sets DDVM_RUNDIR for our children) */
 
 static const char main_help[] =
     "usage: ddvm [--rundir DIR] COMMAND [ARGS]\n"
@@ -258,6 +261,14 @@ static int wants_help(int argc, char **argv)
 
 /* Connect to the supervisor; send CMD; return the socket (first line not yet read).
  * QUIET: no word when none runs (the caller goes on without it). */
+/* control_open's answer when the run dir or its socket is not ours to use */
+#define CONTROL_DENIED (-2)
+/* The exit code of a command that could not reach the supervisor (FD < 0). */
+static int control_exit(int fd)
+{
+	return fd == CONTROL_DENIED ? EX_FAIL : EX_NOTRUNNING;
+}
+
 static int control_open(const char *cmd, int quiet)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -270,13 +281,39 @@ static int control_open(const char *cmd, int quiet)
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int err = errno;
+		struct stat st;
+
+		if (fd >= 0)
+			close(fd);
+		/* a run dir of root's (mode 0700, /run/ddvm) is no "nothing runs here" */
+		if (err == EACCES || err == EPERM) {
+			char owner[48] = "";
+
+			if (!stat(rundir, &st)) {
+				const struct passwd *pw = getpwuid(st.st_uid);
+
+				if (pw)
+					snprintf(owner, sizeof(owner), " (the run dir is %.24s's)",
+						 pw->pw_name);
+				else
+					snprintf(owner, sizeof(owner), " (the run dir is uid %u's)",
+						 (unsigned)st.st_uid);
+			}
+			if (!quiet)
+				fprintf(
+				    stderr,
+				    "ddvm: permission denied: the supervisor's socket in %s is "
+				    "not this user's to use%s; run ddvm as that user (sudo ddvm "
+				    "... for root's)\n",
+				    rundir, owner);
+			return CONTROL_DENIED;
+		}
 		if (!quiet)
 			fprintf(stderr,
 				"ddvm: no supervisor running in %s (start one with 'ddvm up "
 				"CONFIG', or set --rundir / DDVM_RUNDIR)\n",
 				rundir);
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	if (dprintf(fd, "%s\n", cmd) < 0) {
@@ -332,7 +369,7 @@ static int control_simple(const char *cmd)
 	int fd = control_connect(cmd);
 
 	if (fd < 0)
-		return EX_NOTRUNNING;
+		return control_exit(fd);
 	if (control_status_line(fd, line, sizeof(line))) {
 		close(fd);
 		return strstr(line, "no VM named") ? EX_NOVM : EX_FAIL;
@@ -370,10 +407,25 @@ static void up_wait_signal(int sig)
 	up_wait_interrupted = 1;
 }
 
+/* "ddvm COMMAND" as the user types it to reach this run dir: with --rundir when a
+ * plain command would look elsewhere (the run dir came from --rundir or the setup
+ * file's [ddvm] rundir, not from DDVM_RUNDIR or the default). */
+static const char *ddvm_cmd(const char *command, char *buf, size_t len)
+{
+	char plain[CFG_PATH_MAX];
+
+	control_default_rundir(plain, sizeof(plain));
+	if (!rundir_option && !strcmp(plain, rundir))
+		snprintf(buf, len, "ddvm %s", command);
+	else
+		snprintf(buf, len, "ddvm --rundir %s %s", rundir, command);
+	return buf;
+}
+
 static int up_wait_child(int fd)
 {
 	struct sigaction sa = { .sa_handler = up_wait_signal }; /* no SA_RESTART: read ends */
-	char c = 0, why[2048];
+	char c = 0, why[2048], cmd[CFG_PATH_MAX + 64];
 	ssize_t n;
 	size_t len = 0;
 
@@ -385,8 +437,9 @@ static int up_wait_child(int fd)
 		if (up_wait_interrupted) {
 			fprintf(stderr,
 				"\nddvm: no longer waiting; the supervisor goes on starting "
-				"in the background: 'ddvm status' shows it, 'ddvm down' "
-				"stops it\n");
+				"in the background: '%s' shows it, '",
+				ddvm_cmd("status", cmd, sizeof(cmd)));
+			fprintf(stderr, "%s' stops it\n", ddvm_cmd("down", cmd, sizeof(cmd)));
 			return 128 + SIGINT;
 		}
 		c = 'E';
@@ -396,7 +449,7 @@ static int up_wait_child(int fd)
 	why[len] = 0;
 	switch (c) {
 	case 'R':
-		fprintf(stderr, "ddvm: up; see 'ddvm status'\n");
+		fprintf(stderr, "ddvm: up; see '%s'\n", ddvm_cmd("status", cmd, sizeof(cmd)));
 		return EX_OK;
 	case 'B': /* the child said so on our stderr */
 		return EX_BUSY;
@@ -495,9 +548,9 @@ static int cmd_up(int argc, char **argv)
 	}
 	ret = supervisor__init(&sup, &cfg, rundir);
 	if (ret) {
-		if (pipefd[1] >= 0 && write(pipefd[1], ret == -EBUSY ? "B" : "I", 1) < 0)
+		if (pipefd[1] >= 0 && write(pipefd[1], ret == -EALREADY ? "B" : "I", 1) < 0)
 			return EX_FAIL;
-		return ret == -EBUSY ? EX_BUSY : EX_FAIL;
+		return ret == -EALREADY ? EX_BUSY : EX_FAIL;
 	}
 	if (detach) {
 		char logpath[CFG_PATH_MAX + 16];
@@ -766,7 +819,7 @@ static void vm_state_role(const char *vm, char *state, size_t len, char *role, s
 {
 	char line[512], name[64], ro[32], st[32];
 	FILE *f;
-	int fd = control_connect("status");
+	int fd = control_open("status", 1); /* what it is for says why, if it must */
 
 	state[0] = 0;
 	if (role)
@@ -1029,6 +1082,7 @@ static int cmd_logs(int argc, char **argv)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		char state[32], role[32];
+		int err = errno;
 
 		vm_state_role(vm, state, sizeof(state), role, sizeof(role));
 		if (!strcmp(role, "host-client"))
@@ -1041,7 +1095,13 @@ static int cmd_logs(int argc, char **argv)
 				"ddvm: '%s' is an external client VM: its console is where it "
 				"runs (libvirt: virsh console %s)\n",
 				vm, vm);
-		else
+		else if (err == EACCES) {
+			fprintf(stderr,
+				"ddvm: permission denied: %s is not this user's to read; run ddvm "
+				"as the user who runs the supervisor (sudo ddvm ... for root's)\n",
+				path);
+			return EX_FAIL;
+		} else
 			fprintf(stderr, "ddvm: no log for VM '%s' in %s\n", vm, rundir);
 		return EX_NOVM;
 	}
@@ -1149,7 +1209,7 @@ static int cmd_console(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "console %s", vm);
 	fd = control_connect(cmd);
 	if (fd < 0)
-		return EX_NOTRUNNING;
+		return control_exit(fd);
 	if (control_status_line(fd, line, sizeof(line))) {
 		close(fd);
 		return strstr(line, "no VM named") ? EX_NOVM : EX_FAIL;
@@ -1237,6 +1297,7 @@ int main(int argc, char **argv)
 		if (opt == 'r') {
 			snprintf(rundir, sizeof(rundir), "%s", optarg);
 			setenv("DDVM_RUNDIR", optarg, 1);
+			rundir_option = 1;
 		} else if (opt == 'h') {
 			fputs(main_help, stdout);
 			return EX_OK;

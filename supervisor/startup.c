@@ -247,6 +247,9 @@ void startup__exited(struct vm *vm, int status, char *why, size_t len)
 				 strstr(qemu, "Failed to get \"consistent read\" lock")
 			     ? " (another process has the image open: another 'ddvm up' of "
 			       "this setup in another run dir? 'fuser -v IMAGE' names it)"
+			 : strstr(qemu, "/dev/net/tun") && strstr(qemu, "Device or resource busy")
+			     ? " (another process holds that tap: another setup's QEMU? give "
+			       "this NIC a tap of its own)"
 			     : "");
 	else
 		snprintf(why + n, len - n, " before the guest booted (nothing in %s)",

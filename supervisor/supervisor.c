@@ -135,7 +135,7 @@ static int supervisor__lock(struct supervisor *sup)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
-		return -EBUSY;
+		return -EALREADY; /* `ddvm up` exits 6 for this one only */
 	}
 	if (ftruncate(fd, 0) == 0)
 		dprintf(fd, "%d\n", getpid());
@@ -245,7 +245,7 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 		return ret;
 	ret = supervisor__lock(sup);
 	if (ret) {
-		if (ret == -EBUSY)
+		if (ret == -EALREADY)
 			pr_err("a supervisor already runs in %s; 'ddvm down' it first, or run "
 			       "another in its own run dir (--rundir DIR or DDVM_RUNDIR)",
 			       rundir);

@@ -76,7 +76,8 @@ struct supervisor {
 
 uint64_t now_ms(void);
 
-/* Claim RUNDIR, create the channels. Nothing is started yet. */
+/* Claim RUNDIR, create the channels. Nothing is started yet. 0, -EALREADY when a
+ * supervisor runs in RUNDIR already, or another -errno (each said why in the log). */
 int supervisor__init(struct supervisor *sup, struct config *cfg, const char *rundir);
 /* Start every VM (driver VMs and clients boot in parallel). */
 int supervisor__up(struct supervisor *sup);

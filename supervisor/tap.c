@@ -11,7 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -218,6 +221,87 @@ static int tap_is_tuntap(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* The u32 attribute TYPE among the attributes at RTA (LEN bytes), or -1. */
+static long long rta_u32(const struct rtattr *rta, int len, unsigned short type)
+{
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == type && RTA_PAYLOAD(rta) >= sizeof(uint32_t))
+			return *(const uint32_t *)RTA_DATA(rta);
+	return -1;
+}
+
+/* The nested attribute TYPE among the attributes at RTA (LEN bytes), or NULL. */
+static const struct rtattr *rta_nested(const struct rtattr *rta, int len, unsigned short type,
+				       int *inner_len)
+{
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if ((rta->rta_type & NLA_TYPE_MASK) == type) {
+			*inner_len = (int)RTA_PAYLOAD(rta);
+			return RTA_DATA(rta);
+		}
+	return NULL;
+}
+
+/*
+ * How many queues of the tap NAME are open now, attached or detached: what the kernel
+ * tells of a tun/tap link over rtnetlink (IFLA_LINKINFO > IFLA_INFO_DATA >
+ * IFLA_TUN_NUM_QUEUES + IFLA_TUN_NUM_DISABLED_QUEUES, as `ip -d link` shows them).
+ * -errno when it cannot tell (-ENODEV: no such link).
+ */
+static int tap_queues_open(const char *name)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = { 0 };
+	union {
+		struct nlmsghdr nh;
+		char buf[32768];
+	} rsp;
+	const struct rtattr *info, *data;
+	int fd, len, info_len, data_len, ret = -EPROTO;
+	unsigned ifindex = if_nametoindex(name);
+	long long attached, detached;
+	ssize_t n;
+
+	if (!ifindex)
+		return -ENODEV;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)ifindex;
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0 || (n = recv(fd, &rsp, sizeof(rsp), 0)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	close(fd);
+	if (!NLMSG_OK(&rsp.nh, (unsigned)n))
+		return -EPROTO;
+	if (rsp.nh.nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(&rsp.nh);
+
+		return e->error ? e->error : -EPROTO;
+	}
+	if (rsp.nh.nlmsg_type != RTM_NEWLINK)
+		return -EPROTO;
+	len = (int)IFLA_PAYLOAD(&rsp.nh);
+	info = rta_nested(IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(&rsp.nh)), len, IFLA_LINKINFO,
+			  &info_len);
+	data = info ? rta_nested(info, info_len, IFLA_INFO_DATA, &data_len) : NULL;
+	if (!data)
+		return ret; /* not a tun/tap link, or a kernel older than 4.18 */
+	attached = rta_u32(data, data_len, IFLA_TUN_NUM_QUEUES);
+	detached = rta_u32(data, data_len, IFLA_TUN_NUM_DISABLED_QUEUES);
+	if (attached < 0 || detached < 0)
+		return ret;
+	return (int)(attached + detached);
+}
+
 /* One more queue of the multiqueue tap NAME (created if it does not exist), attached;
  * the fd or -errno, after an error message. IFF_VNET_HDR as QEMU asks for its own taps
  * (it probes the fd and uses the header when the tap has it). */
@@ -230,7 +314,11 @@ static int tap_open_queue(const char *vm, const char *name)
 	if (fd < 0) {
 		err = errno;
 		pr_err("%s: tap %s: cannot open /dev/net/tun: %s%s", vm, name, strerror(err),
-		       err == ENOENT ? " (modprobe tun)" : "");
+		       err == ENOENT   ? " (modprobe tun)"
+		       : err == EACCES ? " (it is root's: run ddvm as root, or create the tap "
+					 "beforehand with 'ip tuntap add dev NAME mode tap "
+					 "multi_queue user USER' and give USER /dev/net/tun)"
+				       : "");
 		return -err;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
@@ -245,11 +333,11 @@ static int tap_open_queue(const char *vm, const char *name)
 		       vm, name);
 	else if (err == EINVAL)
 		pr_err("%s: tap %s exists and is not a multiqueue tap, which spare = yes needs "
-		       "(the active and the spare QEMU each hold a queue of it): delete it "
-		       "(ip link del %s) and ddvm creates it, or create it with 'ip tuntap add "
-		       "dev %s mode tap multi_queue'",
+		       "(the active and the spare QEMU each hold a queue of it): if nothing else "
+		       "uses it, delete it (ip link del %s) and ddvm creates it, or create it "
+		       "with 'ip tuntap add dev %s mode tap multi_queue'",
 		       vm, name, name, name);
-	else if (err == EPERM)
+	else if (err == EPERM || err == EACCES)
 		pr_err("%s: tap %s: creating or opening a tap needs CAP_NET_ADMIN (run ddvm as "
 		       "root, or create the tap beforehand with 'ip tuntap add dev %s mode tap "
 		       "multi_queue user USER')",
@@ -267,6 +355,18 @@ static int tap_anchor(struct vm *active, unsigned k, const struct cfg_device *d)
 
 	if (active->tap_anchors[k] >= 0)
 		return 0;
+	/* A tap that is there already with queues open is someone else's now: another
+	 * setup's (its supervisor and QEMUs hold queues of it) or a QEMU's. Joining it
+	 * would split its frames between two setups' NICs (the kernel spreads flows over
+	 * the attached queues), cutting the other one off. */
+	ret = tap_queues_open(d->tap);
+	if (ret > 0) {
+		pr_err("%s: tap %s is in use: %d queue%s of it open in another process (another "
+		       "setup's, or a QEMU's): give this NIC a tap of its own (tap = ...), or "
+		       "stop what holds it",
+		       active->cfg->name, d->tap, ret, ret == 1 ? "" : "s");
+		return -EBUSY;
+	}
 	fd = tap_open_queue(active->cfg->name, d->tap);
 	if (fd < 0)
 		return fd;

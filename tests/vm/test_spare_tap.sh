@@ -92,6 +92,18 @@ pause_since() { jq "[.gaps[] | select(.[0] >= $1 and .[0] <= $1 + 15) | .[1]] | 
 
 sup_wait_log 'drv: spare: ready \(paused' 120
 check_queues "with a spare ready"
+# A second setup naming the same tap (its own image and run dir) is refused before it
+# touches the tap: joining it would split the tap's frames between the two setups.
+sed "s|^image .*|image = $T/other.img|" "$T/spare.ini" >"$T/other.ini"
+mkdir -m 700 "$T/run2"
+rc=0
+ip netns exec "$REC_NS" "$DDVM" --rundir "$T/run2" up -d "$T/other.ini" >"$T/other.out" 2>&1 || rc=$?
+if ((rc != 1)) || ! grep -q "tap $REC_TAP is in use: 3 queues of it open in another process" "$T/other.out"; then
+	t_fail "a second setup on the same tap: rc $rc: $(cat "$T/other.out")"
+fi
+[ ! -e "$T/run2/ddvm.pid" ] || t_fail "the refused second setup left a supervisor: $(cat "$T/run2/ddvm.pid")"
+check_queues "after a second setup was refused the tap"
+t_log "a second setup on the same tap: refused, this one's queues as they were"
 wait_stream "before the first kill"
 [ "$(stream conns)" = 1 ] || t_fail "the client opened $(stream conns) TCP connections, not 1"
 wait_client "before the first kill"
