@@ -35,6 +35,12 @@ hostname "$role"
 ip link set lo up 2>/dev/null
 
 cmdline=$(cat /proc/cmdline)
+# The console (this VM's log on the host: `ddvm logs VM`) shows warnings too, not only
+# the errors `quiet` leaves: a WARN_ON's trace, an oops's first lines ("Oops: ... [#1]",
+# "general protection fault") and a driver's warnings are where trouble shows first,
+# and tests look for them there. A boot prints one to five such lines. A `loglevel=`
+# on the kernel command line (`append =`) still decides.
+case " $cmdline " in *" loglevel="*) ;; *) echo 5 >/proc/sys/kernel/printk ;; esac
 param() { # NAME -> value of NAME=value on the kernel command line
 	for w in $cmdline; do
 		case "$w" in "$1"=*) echo "${w#*=}" ;; esac

@@ -391,11 +391,13 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 	if (vm && vm->spare) /* spare = yes: its warm spare (spare.c) */
 		json_object_set_new(
 		    o, "spare",
-		    json_pack("{s:s, s:o, s:o, s:I}", "state",
-			      spare_phase_name(vm->spare->spare_phase), "pid",
-			      vm__alive(vm->spare) ? json_integer(vm->spare->pid) : json_null(),
-			      "pss_kib", vm__pss_kib(vm->spare, now), "failovers",
-			      (json_int_t)vm->failovers));
+		    json_pack(
+			"{s:s, s:o, s:o, s:I}", "state",
+			/* an upgrade's old QEMU, stopped, killed once service is back */
+			vm->spare->retiring ? "retiring" : spare_phase_name(vm->spare->spare_phase),
+			"pid", vm__alive(vm->spare) ? json_integer(vm->spare->pid) : json_null(),
+			"pss_kib", vm__pss_kib(vm->spare, now), "failovers",
+			(json_int_t)vm->failovers));
 	if (vm && vm->spare) /* `ddvm upgrade`: the last one (spare.h) */
 		json_object_set_new(
 		    o, "upgrade",

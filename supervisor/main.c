@@ -342,7 +342,8 @@ static int control_status_line(int fd, char *line, size_t len)
 	if (!strncmp(line, "ERR ", 4))
 		fprintf(stderr, "ddvm: %s\n", line + 4);
 	else
-		fprintf(stderr, "ddvm: the supervisor closed the connection\n");
+		fprintf(stderr, "ddvm: the supervisor closed the connection without an answer "
+				"(it is stopping, or it died)\n");
 	return -1;
 }
 
@@ -372,7 +373,9 @@ static int control_simple(const char *cmd)
 		return control_exit(fd);
 	if (control_status_line(fd, line, sizeof(line))) {
 		close(fd);
-		return strstr(line, "no VM named") ? EX_NOVM : EX_FAIL;
+		/* no answer at all: a supervisor in `ddvm down` takes no more commands, as
+		 * none runs (scripts that poll status during a down see 4, not 1) */
+		return !line[0] ? EX_NOTRUNNING : strstr(line, "no VM named") ? EX_NOVM : EX_FAIL;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		fwrite(buf, 1, n, stdout);

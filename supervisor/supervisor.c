@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,7 +280,13 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 
 	for (i = 0; i < cfg->nr_channels; i++, created++) {
 		ret = channel__create(&sup->channels[i], &cfg->channels[i], i, sup->chan_dir);
-		if (ret) {
+		if (ret == -ENAMETOOLONG) {
+			pr_err("channel %s: its sockets' paths (%s/%s.ROLE.sock) are longer than a "
+			       "Unix socket's %zu bytes: use a shorter run dir (--rundir DIR)",
+			       cfg->channels[i].name, sup->chan_dir, cfg->channels[i].name,
+			       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			goto err_channels;
+		} else if (ret) {
 			pr_err("channel %s: %s", cfg->channels[i].name, strerror(-ret));
 			goto err_channels;
 		}
@@ -664,7 +671,7 @@ void supervisor__down(struct supervisor *sup)
 
 	if (sup->lock_fd < 0)
 		return; /* already down */
-	pr_info("down: stopping %u VMs", sup->nr_vms);
+	pr_info("down: stopping %u VM%s", sup->nr_vms, sup->nr_vms == 1 ? "" : "s");
 	supervisor__stop_vms(sup);
 	for (i = 0; i < sup->nr_vms + sup->nr_spares; i++) {
 		struct vm *vm = loop_vm(sup, i);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
@@ -18,6 +19,7 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -73,6 +75,68 @@ static void tap_problem(struct vm *vm, const struct cfg_device *d, const char *w
  * and bring it up (ioctls, like brctl addif + ip link set up). Done once per
  * incarnation: a new QEMU creates a new tap, so a restarted driver VM is on the wire
  * again, at the same MTU, without the client noticing more than a link flap. */
+/* The bridge port number of interface NAME (its brport/port_no), or -1. */
+static int bridge_port_of(const char *name)
+{
+	char path[80], buf[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brport/port_no", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] ? (int)strtol(buf, NULL, 0) : -1;
+}
+
+/*
+ * A MAC that ddvm derives (no `mac =`) is the same in every setup of the same device and
+ * client names: two such setups on one bridge have two NICs with one MAC, and each
+ * loses the other's frames. When one of D's clients' MACs is on D's bridge already,
+ * learned on another port than D's tap, say so (an entry ages out after 300 s of
+ * silence: a quiet other setup goes unseen).
+ */
+static void warn_mac_elsewhere(const struct vm *vm, const struct cfg_device *d)
+{
+	const struct config *cfg = vm->sup->cfg;
+	struct __fdb_entry e[64];
+	char path[80], mac[18];
+	int port = bridge_port_of(d->tap), fd;
+	ssize_t n;
+	unsigned i, k;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brforward", d->bridge);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || port < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((n = read(fd, e, sizeof(e))) >= (ssize_t)sizeof(e[0]))
+		for (k = 0; k < (size_t)n / sizeof(e[0]); k++) {
+			int at = e[k].port_hi << 8 | e[k].port_no;
+
+			if (e[k].is_local || at == port)
+				continue;
+			for (i = 0; i < cfg->nr_channels; i++) {
+				const struct cfg_channel *ch = &cfg->channels[i];
+
+				if (ch->dev != d || memcmp(ch->mac, e[k].mac_addr, 6))
+					continue;
+				pr_warn(
+				    "%s: device %s: MAC %s (client %s's) is on bridge %s already, "
+				    "behind another port (%d): another setup's NIC with the same "
+				    "MAC? Two NICs with one MAC on a bridge lose each other's "
+				    "frames: give one of them its own 'mac =' ([device %s])",
+				    vm->cfg->name, d->name, cfg_mac_str(ch->mac, mac),
+				    ch->client->name, d->bridge, at, d->name);
+			}
+		}
+	close(fd);
+}
+
 int tap__setup(struct vm *vm)
 {
 	const struct config *cfg;
@@ -159,10 +223,11 @@ int tap__setup(struct vm *vm)
 		tap_problem(vm, d, why); /* "": none (any more) */
 		if (!why[0])
 			vm->tap_ifindex[i] = idx; /* else tried again (health.c) */
-		if (joined)
+		if (joined) {
 			pr_info("%s: tap %s joined bridge %s, MTU %u", vm->cfg->name, d->tap,
 				d->bridge, d->mtu ? d->mtu : 1500);
-		else if (d->bridge[0])
+			warn_mac_elsewhere(vm, d);
+		} else if (d->bridge[0])
 			pr_debug("%s: tap %s still on bridge %s", vm->cfg->name, d->tap, d->bridge);
 		else if (!why[0])
 			pr_info("%s: tap %s: MTU %u", vm->cfg->name, d->tap, d->mtu);

@@ -764,12 +764,43 @@ static void vm__keep_line(struct vm *vm)
 			 (int)sizeof(vm->prev_line) - 1, vm->line);
 }
 
+/*
+ * ddvm's images print "DDVM-READY role=ROLE" (images/init.sh): a driver VM booting the
+ * client image (or a client the driver image) would wait out its boot deadline, or an
+ * upgrade its standby's, and say only that. 1 if the line says the other role (then
+ * WHY says what to do).
+ */
+static int vm__wrong_image(const struct vm *vm, char *why, size_t len)
+{
+	static const char tag[] = "DDVM-READY role=";
+	const char *want = vm->cfg->role == CFG_DRIVER_VM ? "driver-vm" : "client-vm",
+		   *other = vm->cfg->role == CFG_DRIVER_VM ? "client-vm" : "driver-vm",
+		   *r = strstr(vm->line, tag);
+
+	if (!r || strncmp(r + strlen(tag), other, strlen(other)))
+		return 0;
+	snprintf(why, len,
+		 "it booted ddvm's %s image, not the %s one (its console: '%s%s'): give it the "
+		 "%s initrd (%s.cpio.gz of 'make')",
+		 other, want, tag, other, want, want);
+	return 1;
+}
+
 static void vm__console_line(struct vm *vm, uint64_t now)
 {
 	const char *panic;
+	char why[256];
 
 	vm->line[vm->line_len] = 0;
 	vm__load_failed(vm);
+	if (vm__wrong_image(vm, why, sizeof(why))) {
+		if (vm->spare_of)
+			spare__fail(vm, why, now);
+		else
+			health__fail(vm, why, now);
+		vm->line_len = 0;
+		return;
+	}
 	/* for the failure's reason when it dies booting (startup__exited) */
 	panic = strstr(vm->line, "Kernel panic - not syncing");
 	if (panic && !vm->panic_line[0]) {

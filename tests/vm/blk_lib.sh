@@ -157,8 +157,8 @@ EOF
 
 # vm_no_oops NAME — fail if the VM's console shows a kernel oops, BUG or panic
 vm_no_oops() {
-	if grep -Eq 'Oops|BUG:|Kernel panic|general protection|WARNING: CPU' "$T/$1.console"; then
-		grep -E -A20 'Oops|BUG:|Kernel panic|general protection|WARNING: CPU' "$T/$1.console" | head -40
+	if grep -Eq "$T_KERNEL_TROUBLE" "$T/$1.console"; then
+		grep -E -A20 "$T_KERNEL_TROUBLE" "$T/$1.console" | head -40
 		t_fail "vm $1: kernel oops/BUG/panic/WARNING on the console"
 	fi
 	kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || t_fail "vm $1 died"

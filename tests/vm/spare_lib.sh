@@ -53,7 +53,7 @@ spare_check_client() {
 	grep -a 'DATA-VERIFY good\|PINGSTAT' "$DDVM_RUNDIR/app.log" | tail -n 2
 	! grep -aq 'DATA-IOERR\|DATA-MISMATCH\|DATA-VERIFY-BAD' "$DDVM_RUNDIR/app.log" ||
 		{ grep -a 'DATA-IOERR\|DATA-MISMATCH\|DATA-VERIFY-BAD' "$DDVM_RUNDIR/app.log" | head; t_fail "client I/O error or bad data"; }
-	! grep -aqE 'Oops|BUG:|Kernel panic|I/O error' "$DDVM_RUNDIR/app.log" || t_fail "the client's kernel complained"
+	! grep -aqE "$T_KERNEL_TROUBLE|I/O error" "$DDVM_RUNDIR/app.log" || t_fail "the client's kernel complained"
 	[ "$(sup_vm_field app restarts)" = 0 ] || t_fail "the client VM restarted"
 }
 

@@ -152,6 +152,6 @@ read -r tx rx < <(sed -n 's/.* \([0-9]*\) packets transmitted, \([0-9]*\) receiv
 [ "$(rec_restarts cli)" = 0 ] || t_fail "the client VM restarted"
 ! grep -aq 'drv: FAILED' "$DDVM_RUNDIR/ddvm.log" || t_fail "the supervisor declared the driver VM failed"
 ! grep -aq 'QEMU paused' "$DDVM_RUNDIR/ddvm.log" || t_fail "QEMU paused the driver VM"
-! grep -qE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/cli.log" "$DDVM_RUNDIR/drv.log" ||
+! grep -qE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/cli.log" "$DDVM_RUNDIR/drv.log" ||
 	t_fail "a kernel complained"
 echo SUCCESS

@@ -186,7 +186,7 @@ grep -aq 'resumed at epoch' "$DDVM_RUNDIR/cli.log" || t_fail "the client never r
 chan_ok "after the restart"
 [ "$(rec_restarts drv)" = $((drv0 + 1)) ] || t_fail "the driver VM restarted $(($(rec_restarts drv) - drv0)) times (1 asked for)"
 [ "$(rec_restarts cli)" = "$cli0" ] || t_fail "the client VM restarted"
-! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/cli.log" "$DDVM_RUNDIR/drv.log" ||
+! grep -aqE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/cli.log" "$DDVM_RUNDIR/drv.log" ||
 	t_fail "a kernel complained"
 t_log "measured: grow seen by the client in $grow_ms ms, shrink in $shrink_ms ms"
 echo SUCCESS

@@ -243,8 +243,8 @@ for vm in a b; do
 	[ "$(sup_vm_field $vm 3)" = running ] || fail "client $vm is $(sup_vm_field $vm 3)"
 done
 for vm in drv a b; do
-	if grep -aqE 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/$vm.log"; then
-		grep -aE -A12 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/$vm.log" | head -n 30
+	if grep -aqE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/$vm.log"; then
+		grep -aE -A12 "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/$vm.log" | head -n 30
 		fail "$vm's kernel complained"
 	fi
 done

@@ -43,7 +43,7 @@ qemu-img convert -f raw -O raw "$URI" "$T/back.img" || t_fail "qemu-img convert 
 got=$(head -c $((MB << 20)) "$T/back.img" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || t_fail "checksum through NBD: $got, want $want"
 t_log "checksums match: $want"
-! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
+! grep -aqE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
 [ "$(sup_chan_field disk0.mybox errors)" = 0 ] || t_fail "errors on channel disk0.mybox"
 
 t_kill_pidfile "$T/nbdkit.bgpid"

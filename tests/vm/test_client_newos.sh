@@ -61,7 +61,7 @@ sup_wait_log 'os: state booting -> running' 60
 ip netns exec "$NET_NS" ping -c 3 -W 5 "$OS_IP" || t_fail "the peer cannot ping the new OS"
 sup_wait_console os 'answered ping 3' 10
 ip -n "$NET_NS" neigh show "$OS_IP" | grep -qi '52:54:00:dd:00:31' || t_fail "no ARP entry for the new OS"
-! grep -aqE 'Oops|BUG:|Kernel panic' "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
+! grep -aqE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
 [ "$(sup_vm_field drv restarts)" = 0 ] || t_fail "the driver VM restarted"
 [ "$(sup_vm_field os restarts)" = 0 ] || t_fail "the new OS restarted"
 

@@ -225,8 +225,8 @@ grep -aq RELOAD-RMMOD-OK "$LOG" || fail "rmmod ddvm_blkfront failed"
 	fail "after the module reload the slots read back differently"
 [ "$(grep -acE '^RELOAD-NEWDATA [0-9]+ ok$' "$LOG")" = 4 ] || fail "new data after the module reload did not read back"
 for vm in drv cli; do
-	if grep -aqE 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/$vm.log"; then
-		grep -aE -A12 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/$vm.log" | head -n 30
+	if grep -aqE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/$vm.log"; then
+		grep -aE -A12 "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/$vm.log" | head -n 30
 		fail "$vm's kernel complained"
 	fi
 done

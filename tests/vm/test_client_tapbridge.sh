@@ -55,7 +55,7 @@ for dir in "" -R; do
 	fi
 	t_log "iperf3 ${dir:-(tap -> peer)}${dir:+(peer -> tap)}: $mbps Mbit/s"
 done
-if grep -aEq 'Oops|BUG:|Kernel panic|general protection' "$DDVM_RUNDIR/drv.log"; then
+if grep -aEq "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/drv.log"; then
 	t_fail "driver VM: oops/BUG/panic on the console"
 fi
 kill -0 "$(cat "$T/tb.bgpid")" 2>/dev/null || t_fail "ddvm-tapbridge died"
