@@ -53,7 +53,7 @@ export T
 # A guest kernel in trouble, as its console shows it (/init sets the console's log level
 # to show warnings): an oops or BUG, a BUG_ON, a panic, a general protection fault, a
 # WARN_ON's trace. For grep -E.
-T_KERNEL_TROUBLE='Oops|BUG:|kernel BUG at|Kernel panic|general protection|WARNING: CPU'
+export T_KERNEL_TROUBLE='Oops|BUG:|kernel BUG at|Kernel panic|general protection|WARNING: CPU'
 
 t_need_root() { [ "$(id -u)" = 0 ] || t_skip "needs root (tap devices, network namespaces)"; }
 t_need_file() { [ -e "$1" ] || t_fail "$1 missing: run 'make' first"; }
