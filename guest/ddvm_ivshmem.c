@@ -117,6 +117,23 @@ static u32 ddvm_ivshmem_peer_sig(const struct ddvm_ivshmem *t, unsigned int v)
 	return sig;
 }
 
+static void ddvm_ivshmem_guard_timer(struct timer_list *tl);
+
+/*
+ * Before the vectors go: no doorbell arms the guard's timer again (it would fire after
+ * the memory holding it is freed: it is in the driver's own struct), the timer is
+ * stopped, and what the guard turned off is on again (free_irq of a vector that
+ * disable_irq_nosync left off would leave it unbalanced).
+ */
+static void ddvm_ivshmem_guard_close(struct ddvm_ivshmem *t)
+{
+	spin_lock_irq(&t->guard_lock);
+	t->guard_closing = true;
+	spin_unlock_irq(&t->guard_lock);
+	del_timer_sync(&t->guard_timer);
+	ddvm_ivshmem_guard_timer(&t->guard_timer);
+}
+
 static void ddvm_ivshmem_guard_timer(struct timer_list *tl)
 {
 	struct ddvm_ivshmem *t = from_timer(t, tl, guard_timer);
@@ -144,6 +161,10 @@ static bool ddvm_ivshmem_guard(struct ddvm_ivshmem *t, int v, int irq)
 	int u;
 
 	spin_lock(&t->guard_lock);
+	if (t->guard_closing) {
+		spin_unlock(&t->guard_lock);
+		return false;
+	}
 	if (time_after_eq(now, t->guard_window_end)) {
 		t->guard_window_end = now + msecs_to_jiffies(DDVM_DOORBELL_WINDOW_MS);
 		for (u = 0; u < t->nvec; u++)
@@ -204,6 +225,7 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 	t->priv = priv;
 	snprintf(t->name, sizeof(t->name), "ddvm-%s", pci_name(pdev));
 	spin_lock_init(&t->guard_lock);
+	t->guard_closing = false;
 	timer_setup(&t->guard_timer, ddvm_ivshmem_guard_timer, 0);
 
 	err = pci_enable_device(pdev);
@@ -307,8 +329,7 @@ int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_s
 	return 0;
 
 out_irqs:
-	del_timer_sync(&t->guard_timer);
-	ddvm_ivshmem_guard_timer(&t->guard_timer);
+	ddvm_ivshmem_guard_close(t);
 	while (--v >= 0)
 		free_irq(t->irq[v], t);
 out_vectors:
@@ -328,9 +349,7 @@ void ddvm_ivshmem_remove(struct ddvm_ivshmem *t)
 {
 	int v;
 
-	/* no vector stays off past its handler: enable what the guard turned off */
-	del_timer_sync(&t->guard_timer);
-	ddvm_ivshmem_guard_timer(&t->guard_timer);
+	ddvm_ivshmem_guard_close(t);
 	for (v = 0; v < t->nvec; v++)
 		free_irq(t->irq[v], t);
 	pci_free_irq_vectors(t->pdev);

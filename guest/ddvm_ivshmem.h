@@ -77,6 +77,7 @@ struct ddvm_ivshmem {
 	struct ddvm_doorbell_guard guard[DDVM_MAX_VECTORS];
 	unsigned long guard_window_end; /* jiffies */
 	struct timer_list guard_timer;	/* enables the vectors turned off, at window end */
+	bool guard_closing;		/* removing: the guard turns nothing off any more */
 	u64 doorbells_throttled;	/* times a vector was turned off */
 	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
 	atomic64_t doorbells_in, doorbells_out;

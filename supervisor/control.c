@@ -710,7 +710,14 @@ static void control__accept(struct supervisor *sup)
 			slot = oldest; /* served and closed, or closed: its slot is free */
 	}
 	if (!slot) {
-		close(fd); /* consoles and injects only: the client sees EOF and says so */
+		/* consoles and injects only: said, so that the client does not take the
+		 * silence for a supervisor that is stopping (its status exits 4 then) */
+		static const char busy[] = "ERR all control connections are taken by consoles "
+					   "and injects: close one ('ddvm console' sessions)\n";
+
+		if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			pr_debug("control: %s", strerror(errno));
+		close(fd);
 		return;
 	}
 	*slot = (struct control_conn){ .fd = fd, .accepted_ms = now };

@@ -37,15 +37,17 @@ int image_lock__path(const char *path, int writer, char *why, size_t len)
 		snprintf(why, len, "cannot open it: %s", strerror(-ret));
 		return ret;
 	}
-	/* take first, then test: two supervisors starting at once both see the other (QEMU
-	 * does the same, raw_apply_lock_bytes before raw_check_lock_bytes) */
+	/* Take first, then test: two supervisors starting at once both see the other (QEMU
+	 * does the same, raw_apply_lock_bytes before raw_check_lock_bytes). As QEMU checks:
+	 * no other writer (101) for anyone; for a writer also no other user that shares
+	 * writing with no one (201): two readers do not refuse each other. */
 	if (writer)
 		ret = lock_byte(fd, F_OFD_SETLK, F_RDLCK, perm);
 	if (!ret)
 		ret = lock_byte(fd, F_OFD_SETLK, F_RDLCK, shared);
 	if (!ret && (ret = lock_byte(fd, F_OFD_GETLK, F_WRLCK, perm)) == -EAGAIN)
 		snprintf(why, len, "another process has it open for writing");
-	else if (!ret && (ret = lock_byte(fd, F_OFD_GETLK, F_WRLCK, shared)) == -EAGAIN)
+	else if (!ret && writer && (ret = lock_byte(fd, F_OFD_GETLK, F_WRLCK, shared)) == -EAGAIN)
 		snprintf(why, len, "another process has it open and shares writing with no one");
 	else if (ret)
 		snprintf(why, len, "cannot lock it: %s", strerror(-ret));
@@ -77,8 +79,12 @@ int image_lock__take(struct supervisor *sup)
 			return fd;
 		}
 		if (fd < 0) {
-			pr_err("%s: disk %s: image %s: %s", d->vm->name, d->name, d->image, why);
-			return fd;
+			/* a file system without open file description locks (some NFS, 9p,
+			 * FUSE): QEMU runs without image locks there too */
+			pr_warn("%s: disk %s: image %s: %s; another setup or QEMU writing it at "
+				"the same time is not kept out",
+				d->vm->name, d->name, d->image, why);
+			continue;
 		}
 		sup->image_lock_fd[i] = fd;
 	}

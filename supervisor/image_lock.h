@@ -22,7 +22,9 @@ struct supervisor;
 
 /* Lock the images of every driver VM with spare = yes (sup->image_lock_fd).
  * 0, or -EAGAIN (another process writes, or would write, an image: said why, with the
- * image's path) or another -errno; what was locked stays until image_lock__release. */
+ * image's path); an image that cannot be locked at all (a file system without such
+ * locks) is warned about and left unlocked. What was locked stays until
+ * image_lock__release. */
 int image_lock__take(struct supervisor *sup);
 /* Let go of every image lock (the supervisor's teardown; closing does it). */
 void image_lock__release(struct supervisor *sup);

@@ -206,6 +206,9 @@ static int upgrade_restore_start(struct vm *a, uint64_t now)
 {
 	struct vm *s = a->spare;
 
+	/* the active's recovery first (it gets the host's CPUs), as for any spare */
+	if (a->state != VM_RUNNING || a->fail_ms)
+		return 500;
 	if (access(s->snap_path, R_OK)) {
 		if (now - s->spare_phase_ms < 10000)
 			return 50;

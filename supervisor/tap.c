@@ -311,7 +311,9 @@ static const struct rtattr *rta_nested(const struct rtattr *rta, int len, unsign
  * How many queues of the tap NAME are open now, attached or detached: what the kernel
  * tells of a tun/tap link over rtnetlink (IFLA_LINKINFO > IFLA_INFO_DATA >
  * IFLA_TUN_NUM_QUEUES + IFLA_TUN_NUM_DISABLED_QUEUES, as `ip -d link` shows them).
- * -errno when it cannot tell (-ENODEV: no such link).
+ * -errno when it cannot tell (-ENODEV: no such link; -EPROTO: not a multiqueue tap).
+ * Two `ddvm up` naming one new tap in the same instant can both find none: not kept
+ * out (the supervisor takes no host-wide lock of its own).
  */
 static int tap_queues_open(const char *name)
 {
@@ -324,7 +326,8 @@ static int tap_queues_open(const char *name)
 		char buf[32768];
 	} rsp;
 	const struct rtattr *info, *data;
-	int fd, len, info_len, data_len, ret = -EPROTO;
+	const void *kind;
+	int fd, len, info_len, data_len, kind_len = 0, ret = -EPROTO;
 	unsigned ifindex = if_nametoindex(name);
 	long long attached, detached;
 	ssize_t n;
@@ -357,9 +360,14 @@ static int tap_queues_open(const char *name)
 	len = (int)IFLA_PAYLOAD(&rsp.nh);
 	info = rta_nested(IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(&rsp.nh)), len, IFLA_LINKINFO,
 			  &info_len);
-	data = info ? rta_nested(info, info_len, IFLA_INFO_DATA, &data_len) : NULL;
+	kind = info ? rta_nested(info, info_len, IFLA_INFO_KIND, &kind_len) : NULL;
+	if (!kind || kind_len < 4 || memcmp(kind, "tun", 4))
+		return -EPROTO; /* not a tun/tap link */
+	data = rta_nested(info, info_len, IFLA_INFO_DATA, &data_len);
 	if (!data)
-		return ret; /* not a tun/tap link, or a kernel older than 4.18 */
+		return ret; /* a kernel older than 4.18 */
+	/* the kernel reports them for a multiqueue tap only (a single-queue one is refused
+	 * by its TUNSETIFF, tap_open_queue, and says so) */
 	attached = rta_u32(data, data_len, IFLA_TUN_NUM_QUEUES);
 	detached = rta_u32(data, data_len, IFLA_TUN_NUM_DISABLED_QUEUES);
 	if (attached < 0 || detached < 0)

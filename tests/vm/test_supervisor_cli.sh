@@ -231,7 +231,8 @@ grep -q "another process has the image open: another 'ddvm up' of this setup" "$
 	t_fail "a locked image is not explained: $(cat "$T/out")"
 expect 0 "$DDVM" --rundir "$T/run2" down
 # another user (no access to the run dir): told so (1), not "no supervisor running" (4)
-if id nobody >/dev/null 2>&1 && command -v su >/dev/null; then
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v su >/dev/null &&
+	su nobody -s /bin/sh -c "test -x '$DDVM'" 2>/dev/null; then
 	rc=0
 	su nobody -s /bin/sh -c "DDVM_RUNDIR='$DDVM_RUNDIR' '$DDVM' status" >"$T/out" 2>&1 || rc=$?
 	if ((rc != 1)) || ! grep -q "ddvm: permission denied: the supervisor's socket in $DDVM_RUNDIR is not this user's to use" "$T/out"; then
