@@ -328,7 +328,7 @@ static int begin_section(struct parse_state *ps, const char *section)
 {
 	struct config *cfg = ps->cfg;
 	char type[32], name[64];
-	unsigned i;
+	unsigned i, same;
 
 	ps->vm = NULL;
 	ps->dev = NULL;
@@ -401,9 +401,14 @@ static int begin_section(struct parse_state *ps, const char *section)
 			ps->type = SEC_BAD;
 			return -1;
 		}
-	if (cfg->nr_vms == CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS) {
-		perr(ps, "too many VMs and host clients (at most %d)",
-		     CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS);
+	/* the supervisor runs at most CFG_MAX_VMS QEMUs (its VM table), and serves at most
+	 * CFG_MAX_HOST_CLIENTS host clients: counted apart */
+	for (i = 0, same = 0; i < cfg->nr_vms; i++)
+		same += (cfg->vms[i].role == CFG_HOST_CLIENT) == (role == CFG_HOST_CLIENT);
+	if (same == (role == CFG_HOST_CLIENT ? CFG_MAX_HOST_CLIENTS : CFG_MAX_VMS)) {
+		perr(ps, "[%s]: too many %s (at most %d)", section,
+		     role == CFG_HOST_CLIENT ? "host clients" : "VMs (driver and client VMs)",
+		     role == CFG_HOST_CLIENT ? CFG_MAX_HOST_CLIENTS : CFG_MAX_VMS);
 		ps->type = SEC_BAD;
 		return -1;
 	}

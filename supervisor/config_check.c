@@ -837,13 +837,14 @@ static void check_storage(struct config *cfg, const char *f, struct cfg_device *
 			      "the client's discards would succeed and be dropped; leave discard = "
 			      "unmap (the default), or use model = virtio-blk-pci (or a SCSI/AHCI "
 			      "controller)");
-	if (d->readonly && !strcmp(d->model, "ahci"))
+	if (d->readonly && d->attach == CFG_ATTACH_IDE) /* ahci and ich9-ahci */
 		cfg_dev_error(
 		    cfg, f, d, d->line,
-		    "readonly = yes with model = ahci: QEMU's IDE disk "
+		    "readonly = yes with model = %s: QEMU's IDE disk "
 		    "(ide-hd) cannot be read-only, and QEMU would refuse to start the driver "
 		    "VM (\"Block node is read-only\"); for a read-only disk use "
-		    "virtio-blk-pci, nvme or a SCSI controller");
+		    "virtio-blk-pci, nvme or a SCSI controller",
+		    d->model);
 	if (!strcmp(d->aio, "native") && strcmp(d->cache, "none") && strcmp(d->cache, "directsync"))
 		cfg_dev_error(cfg, f, d, d->aio_line,
 			      "aio = native: Linux AIO needs O_DIRECT; add cache "

@@ -49,7 +49,8 @@ static const char main_help[] =
     "  check CONFIG      check CONFIG and the host as 'up' would, starting nothing\n"
     "  status [--json]   VMs, their state, uptime and restarts; channels and counters\n"
     "  down              stop everything and remove what ddvm created\n"
-    "  restart VM        cold-boot VM (a driver VM's clients see a new epoch)\n"
+    "  restart VM        stop VM and start it again (restart = snapshot: restored; spare =\n"
+    "                    yes: the spare takes over); a driver VM's clients see a new epoch\n"
     "  upgrade VM [--kernel F] [--initrd F] [--append S]   replace driver VM by one\n"
     "                    booted from a new image, without an outage (spare = yes)\n"
     "  logs VM [-f]      print VM's console log (-f: keep following it)\n"
@@ -66,7 +67,8 @@ static const char main_help[] =
     "environment: DDVM_ACCEL=kvm|tcg (default: kvm if /dev/kvm boots the guest kernel;\n"
     "  the answer is cached in $DDVM_ACCEL_CACHE, else\n"
     "  ${XDG_CACHE_HOME:-~/.cache}/ddvm/accel),\n"
-    "  DDVM_QEMU (QEMU binary), DDVM_DEBUG=1 (verbose log)\n"
+    "  DDVM_QEMU (QEMU binary), DDVM_CACHE_DIR (cached QEMU answers), DDVM_DEBUG=1 (verbose\n"
+    "  log)\n"
     "\n"
     "exit codes: 0 ok, 1 failed, 2 usage, 3 bad setup file, 4 no supervisor running,\n"
     "  5 no such VM, 6 a supervisor already runs in the run dir\n";
@@ -151,14 +153,16 @@ static const char status_help[] =
     "\n"
     "--json: the same as one JSON object with stable field names (docs/supervisor.md):\n"
     "  {pid, rundir, accel, \"vms\": [{name, role, state, uptime_ms, restarts, pid,\n"
-    "  pss_kib, devices, last_failure, disks, external}], \"channels\": [{name, kind,\n"
+    "  pss_kib, devices, last_failure, disks, external, spare, upgrade}], \"channels\":\n"
+    "  [{name, kind,\n"
     "  device, client, mac, antispoof, epoch, driver_up, client_up, backend_state,\n"
     "  frontend_state, backend_epoch, frontend_epoch, health, requests, responses,\n"
     "  errors, claim_resets, problem, counters, queues}]}\n"
     "  counters: the translation module's, or null (docs/supervisor.md); mac and\n"
     "  antispoof (net): the client's MAC and what it may send as its own\n"
     "\n"
-    "exit codes: 0 ok, 4 no supervisor running\n";
+    "exit codes: 0 ok, 1 not this user's run dir (permission denied), 4 no supervisor\n"
+    "  running (or it is stopping)\n";
 
 static const char down_help[] =
     "usage: ddvm down\n"
@@ -1374,7 +1378,8 @@ int main(int argc, char **argv)
 		if (i == EX_OK)
 			fprintf(stderr,
 				"ddvm: injected %s into %s; what the supervisor detected and "
-				"did: 'ddvm status', %s/ddvm.log\n",
+				"did: 'ddvm status', and its log (%s/ddvm.log after 'up -d', "
+				"else its terminal)\n",
 				argv[2], argv[1], rundir);
 		return i;
 	}

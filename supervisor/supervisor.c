@@ -182,7 +182,7 @@ static void supervisor__unpin_boot_files(struct supervisor *sup)
 {
 	unsigned i, k;
 
-	for (i = 0; i < CFG_MAX_VMS; i++)
+	for (i = 0; i < CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS; i++)
 		for (k = 0; k < 2; k++) {
 			if (sup->boot_fd[i][k] >= 0)
 				close(sup->boot_fd[i][k]);
@@ -209,7 +209,7 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	int ret;
 
 	memset(sup, 0, sizeof(*sup));
-	for (i = 0; i < CFG_MAX_VMS; i++)
+	for (i = 0; i < CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS; i++)
 		sup->boot_fd[i][0] = sup->boot_fd[i][1] = -1;
 	for (i = 0; i < CFG_MAX_DEVICES; i++)
 		sup->image_lock_fd[i] = -1;

@@ -44,7 +44,7 @@ struct supervisor {
 	char rundir[CFG_PATH_MAX];
 	char chan_dir[CFG_PATH_MAX];
 	char accel[8];
-	char qemu[64];
+	char qemu[CFG_PATH_MAX]; /* $DDVM_QEMU, a path as long as any other */
 	unsigned nr_vms;
 	struct vm vms[CFG_MAX_VMS];
 	unsigned nr_spares;
@@ -59,7 +59,7 @@ struct supervisor {
 	 * rebuild put at their paths since (a driver image of another build refuses this
 	 * supervisor's channels); `ddvm upgrade` opens the VM's new ones when it commits.
 	 * Indexed like cfg->vms; -1: not open (missing: vm__start says so). */
-	int boot_fd[CFG_MAX_VMS][2];
+	int boot_fd[CFG_MAX_VMS + CFG_MAX_HOST_CLIENTS][2];
 	int lock_fd; /* RUNDIR/ddvm.pid, flock()ed: one supervisor per run dir */
 	/* the images of driver VMs with spare = yes, locked as QEMU would (image_lock.h);
 	 * indexed like cfg->devices, -1: none */

@@ -467,6 +467,10 @@ static const struct bad bad[] = {
 	  DRV "[device b]\nvm = d\nkind = blk\nmodel = ahci\nimage = @IMG@\nreadonly = yes\n",
 	  "t.ini:2: [device b]: readonly = yes with model = ahci: QEMU's IDE disk (ide-hd) cannot "
 	  "be read-only" },
+	{ "read-only ich9-ahci (the same controller)",
+	  DRV "[device b]\nvm = d\nkind = blk\nmodel = ich9-ahci\nimage = @IMG@\nreadonly = yes\n",
+	  "t.ini:2: [device b]: readonly = yes with model = ich9-ahci: QEMU's IDE disk (ide-hd) "
+	  "cannot be read-only" },
 	{ "blk with a bridge", DRV "[device b]\nvm = d\nkind = blk\nimage = @IMG@\nbridge = br0\n",
 	  "t.ini:2: [device b]: backend/tap/bridge/mac are for net devices" },
 	{ "bridge without a tap", DRV NIC "backend = user\nbridge = br0\n",
@@ -835,6 +839,34 @@ static void test_bad_table(void **state)
 	}
 	free(cfg);
 	assert_int_equal(failed, 0);
+}
+
+/* At most CFG_MAX_VMS VMs (the supervisor's table of QEMUs) and, apart from them,
+ * CFG_MAX_HOST_CLIENTS host clients: the 17th VM is refused even with room left for
+ * host clients (before, 16 VMs and a host client overran the supervisor's tables). */
+static void test_vm_limits(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char text[4096];
+	size_t n = 0;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < CFG_MAX_HOST_CLIENTS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "[host-client h%u]\n", i);
+	for (i = 0; i <= CFG_MAX_VMS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "[client-vm c%u]\n", i);
+	assert_int_equal(parse(cfg, text), -EINVAL);
+	assert_non_null(strstr(cfg->errors, "[client-vm c16]: too many VMs (driver and client "
+					    "VMs) (at most 16)"));
+	assert_null(strstr(cfg->errors, "[host-client"));
+	memset(cfg, 0, sizeof(*cfg));
+	n = 0;
+	for (i = 0; i <= CFG_MAX_HOST_CLIENTS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "[host-client h%u]\n", i);
+	assert_int_equal(parse(cfg, text), -EINVAL);
+	assert_non_null(strstr(cfg->errors, "[host-client h8]: too many host clients (at most 8)"));
+	free(cfg);
 }
 
 /* Several mistakes are all reported in one pass. */
@@ -1255,6 +1287,7 @@ int main(void)
 		cmocka_unit_test(test_external_client),
 		cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_bad_table),
+		cmocka_unit_test(test_vm_limits),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_no_knock_on_errors),
 		cmocka_unit_test(test_storage_keys),
