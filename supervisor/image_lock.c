@@ -26,7 +26,10 @@ static int lock_byte(int fd, int cmd, short type, off_t byte)
 	return cmd == F_OFD_GETLK && fl.l_type != F_UNLCK ? -EAGAIN : 0;
 }
 
-int image_lock__path(const char *path, int writer, char *why, size_t len)
+/* Lock PATH's bytes as a user that shares writing with no one, and as a writer if
+ * WRITER: an fd that holds the locks (close it to release them), -EAGAIN if another open
+ * file (another process) writes or would write PATH, or another -errno; WHY says why. */
+static int lock_image(const char *path, int writer, char *why, size_t len)
 {
 	const off_t perm = QEMU_LOCK_PERM_BASE + QEMU_PERM_WRITE_BIT,
 		    shared = QEMU_LOCK_SHARED_BASE + QEMU_PERM_WRITE_BIT;
@@ -70,7 +73,7 @@ int image_lock__take(struct supervisor *sup)
 
 		if (d->kind != CFG_BLK || !d->image[0] || !d->vm || !d->vm->spare)
 			continue;
-		fd = image_lock__path(d->image, !d->readonly, why, sizeof(why));
+		fd = lock_image(d->image, !d->readonly, why, sizeof(why));
 		if (fd == -EAGAIN) {
 			pr_err("%s: disk %s: image %s is in use: %s (another 'ddvm up' of a setup "
 			       "with this image, or a QEMU: 'fuser -v %s' names it); stop it, or "

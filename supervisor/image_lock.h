@@ -16,8 +16,6 @@
 #ifndef DDVM_SUPERVISOR_IMAGE_LOCK_H
 #define DDVM_SUPERVISOR_IMAGE_LOCK_H
 
-#include <stddef.h>
-
 struct supervisor;
 
 /* Lock the images of every driver VM with spare = yes (sup->image_lock_fd).
@@ -28,9 +26,5 @@ struct supervisor;
 int image_lock__take(struct supervisor *sup);
 /* Let go of every image lock (the supervisor's teardown; closing does it). */
 void image_lock__release(struct supervisor *sup);
-/* Lock PATH's bytes as a user that shares writing with no one, and as a writer if
- * WRITER: an fd that holds the locks (close it to release them), -EAGAIN if another open
- * file (another process) writes or would write PATH, or another -errno; WHY says why. */
-int image_lock__path(const char *path, int writer, char *why, size_t len);
 
 #endif

@@ -396,7 +396,7 @@ int spare__tick(struct vm *a, uint64_t now)
 			upgrade_abort(a, "the new image's spare could not take over", now);
 		return 1;
 	}
-	if (a->upgrade.state == UPGRADE_BOOTING && s->upgrade_restore == 2 && !vm__alive(s))
+	if (a->upgrade.state == UPGRADE_BOOTING && s->upgrade_restore && !vm__alive(s))
 		return upgrade_restore_start(a, now);
 	if (a->upgrade.state == UPGRADE_BOOTING && s->image && s->spare_phase == SPARE_READY &&
 	    a->state == VM_RUNNING && vm__alive(a) && !a->fail_ms) {
@@ -549,8 +549,7 @@ void spare__exited(struct vm *s, int status, uint64_t now)
 	vm__event(s, VM_EV_STOPPED);
 	if (s->sup->stopping)
 		return;
-	if (s->upgrade_restore == 1) { /* the cold boot, stopped once saved: restored next */
-		s->upgrade_restore = 2;
+	if (s->upgrade_restore) { /* the cold boot, stopped once saved: spare__tick restores */
 		s->stopping_for_failure = 0;
 		return;
 	}

@@ -295,7 +295,8 @@ static long long rta_u32(const struct rtattr *rta, int len, unsigned short type)
 	return -1;
 }
 
-/* The nested attribute TYPE among the attributes at RTA (LEN bytes), or NULL. */
+/* The payload of attribute TYPE (nested attributes, or a string) among the attributes
+ * at RTA (LEN bytes), its length in *INNER_LEN; NULL if there is none. */
 static const struct rtattr *rta_nested(const struct rtattr *rta, int len, unsigned short type,
 				       int *inner_len)
 {
@@ -327,7 +328,7 @@ static int tap_queues_open(const char *name)
 	} rsp;
 	const struct rtattr *info, *data;
 	const void *kind;
-	int fd, len, info_len, data_len, kind_len = 0, ret = -EPROTO;
+	int fd, len, info_len, data_len, kind_len = 0, err;
 	unsigned ifindex = if_nametoindex(name);
 	long long attached, detached;
 	ssize_t n;
@@ -343,9 +344,9 @@ static int tap_queues_open(const char *name)
 	req.ifi.ifi_family = AF_UNSPEC;
 	req.ifi.ifi_index = (int)ifindex;
 	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0 || (n = recv(fd, &rsp, sizeof(rsp), 0)) < 0) {
-		ret = -errno;
+		err = errno;
 		close(fd);
-		return ret;
+		return -err;
 	}
 	close(fd);
 	if (!NLMSG_OK(&rsp.nh, (unsigned)n))
@@ -365,13 +366,13 @@ static int tap_queues_open(const char *name)
 		return -EPROTO; /* not a tun/tap link */
 	data = rta_nested(info, info_len, IFLA_INFO_DATA, &data_len);
 	if (!data)
-		return ret; /* a kernel older than 4.18 */
+		return -EPROTO; /* a kernel older than 4.18 */
 	/* the kernel reports them for a multiqueue tap only (a single-queue one is refused
 	 * by its TUNSETIFF, tap_open_queue, and says so) */
 	attached = rta_u32(data, data_len, IFLA_TUN_NUM_QUEUES);
 	detached = rta_u32(data, data_len, IFLA_TUN_NUM_DISABLED_QUEUES);
 	if (attached < 0 || detached < 0)
-		return ret;
+		return -EPROTO;
 	return (int)(attached + detached);
 }
 

@@ -126,8 +126,9 @@ struct vm {
 	struct vm_upgrade upgrade;    /* of the active: `ddvm upgrade` (spare.h) */
 	int retired_ram_fd;	      /* the old image's snapshot RAM: closed once served */
 	const struct vm_image *image; /* boot this, not cfg's kernel/initrd/append */
-	int upgrade_restore;	      /* an upgrade's spare: its cold boot saved, now it is
-					 stopped and restored from that snapshot (spare.c) */
+	int upgrade_restore;	      /* an upgrade's spare: its cold boot saved, it is
+					 stopped (killed, then reaped) and restored from that
+					 snapshot (spare.c) */
 	/* spare = yes with backend = tap (tap.h): the supervisor's copies of this QEMU's
 	 * tap queue fds (K-th tap NIC of the VM), -1 none; of the active only, the
 	 * anchors that keep each tap for the whole run */
