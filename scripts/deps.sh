@@ -11,7 +11,7 @@ qemu-system-x86 qemu-utils
 busybox-static cpio gzip zstd xz-utils
 iperf3 fio e2fsprogs iproute2 iputils-ping ethtool
 nbdkit nbdkit-plugin-dev libnbd-bin
-gnuplot-nox python3 jq file elfutils
+gnuplot-nox python3 jq file elfutils strace
 debootstrap libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu systemd
 "
 

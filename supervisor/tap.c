@@ -313,8 +313,6 @@ static const struct rtattr *rta_nested(const struct rtattr *rta, int len, unsign
  * tells of a tun/tap link over rtnetlink (IFLA_LINKINFO > IFLA_INFO_DATA >
  * IFLA_TUN_NUM_QUEUES + IFLA_TUN_NUM_DISABLED_QUEUES, as `ip -d link` shows them).
  * -errno when it cannot tell (-ENODEV: no such link; -EPROTO: not a multiqueue tap).
- * Two `ddvm up` naming one new tap in the same instant can both find none: not kept
- * out (the supervisor takes no host-wide lock of its own).
  */
 static int tap_queues_open(const char *name)
 {
@@ -444,6 +442,19 @@ static int tap_anchor(struct vm *active, unsigned k, const struct cfg_device *d)
 	fd = tap_open_queue(active->cfg->name, d->tap);
 	if (fd < 0)
 		return fd;
+	/* Take, then test (as image_lock.c): two `ddvm up` naming one new tap in the same
+	 * instant both found none open above; each now holds one, so at least one of them
+	 * sees two and backs off. Never both go on; rarely neither (each says so). A
+	 * kernel that cannot tell (< 0) is let through, as above. */
+	ret = tap_queues_open(d->tap);
+	if (ret > 1) {
+		pr_err("%s: tap %s is in use: another process opened a queue of it while this "
+		       "setup did (another 'ddvm up' naming the same tap?): give this NIC a tap "
+		       "of its own (tap = ...), or start one setup at a time",
+		       active->cfg->name, d->tap);
+		close(fd);
+		return -EBUSY;
+	}
 	ret = tap_queue(fd, 0);
 	if (ret) {
 		pr_err("%s: tap %s: cannot detach the supervisor's queue: %s", active->cfg->name,

@@ -14,7 +14,8 @@
 #    stream moved on;
 #  - the end: still the first TCP connection (no reset, no reconnect), every byte as
 #    sent, no client I/O error, every block as last written, no client restart.
-# First, a single-queue tap of the same name already there is refused by `ddvm check`.
+# First, a single-queue tap of the same name already there is refused by `ddvm check`,
+# and of two setups started in the same instant on the one new tap, one at most goes on.
 # Prints the TCP pause (longest gap between two arrivals at the peer) of each event,
 # and for scale the longest pause of the stream in 15 s without a failure.
 source "$(dirname "$0")/../lib/common.sh"
@@ -58,6 +59,46 @@ ip -n "$REC_NS" link del "$REC_TAP"
 rc=0
 ip netns exec "$REC_NS" "$DDVM" check "$T/spare.ini" >"$T/check.out" 2>&1 || rc=$?
 ((rc == 0)) || t_fail "ddvm check: rc $rc: $(cat "$T/check.out")"
+
+# Two setups naming the one new tap, started in the same instant (own images and run
+# dirs): strace holds each supervisor 1.5 s in every ioctl (TUNSETIFF among them), so
+# both find the tap free before either holds a queue of it. At most one may go on
+# (take, then test: supervisor/tap.c); the other says the tap is in use, exit 1.
+command -v strace >/dev/null || t_fail "needs strace (scripts/deps.sh installs it)"
+race_down() {
+	"$DDVM" --rundir "$T/race$1" down >/dev/null 2>&1 || true
+	t_kill_pidfile "$T/race$1/ddvm.pid"
+	t_kill_pidfile "$T/race$1.pid"
+}
+for i in 1 2; do
+	sed "s|^image .*|image = $T/race$i.img|" "$T/spare.ini" >"$T/race$i.ini"
+	mkdir -m 700 "$T/race$i"
+	DDVM_ACCEL=tcg ip netns exec "$REC_NS" strace -qq -o /dev/null -e trace=ioctl \
+		-e inject=ioctl:delay_enter=1500000 "$DDVM" --rundir "$T/race$i" up "$T/race$i.ini" \
+		>"$T/race$i.out" 2>&1 &
+	echo $! >"$T/race$i.pid"
+	t_on_exit "race_down $i"
+done
+# each: "in use" (refused; its process gone) or "went on" (its `up:` line)
+race_state() {
+	if grep -q "tap $REC_TAP is in use" "$T/race$1.out" && ! kill -0 "$(cat "$T/race$1.pid")" 2>/dev/null; then
+		echo refused
+	elif grep -q "up: [0-9]* VMs" "$T/race$1.out"; then
+		echo went-on
+	fi
+}
+deadline=$((SECONDS + 60))
+while [ -z "$(race_state 1)" ] || [ -z "$(race_state 2)" ]; do
+	((SECONDS < deadline)) || t_fail "two setups on one new tap: no outcome in 60 s: $(cat "$T/race1.out" "$T/race2.out")"
+	sleep 0.1
+done
+if [ "$(race_state 1)" = went-on ] && [ "$(race_state 2)" = went-on ]; then
+	t_fail "two setups started in the same instant both went on with tap $REC_TAP: $(cat "$T/race1.out" "$T/race2.out")"
+fi
+t_log "two setups on one new tap in the same instant: $(race_state 1), $(race_state 2)"
+race_down 1
+race_down 2
+! ip -n "$REC_NS" link show "$REC_TAP" >/dev/null 2>&1 || t_fail "tap $REC_TAP is left after both racing setups ended"
 
 t_on_exit _sup_cleanup
 t_on_failure _sup_keep_logs
