@@ -78,9 +78,11 @@ run_unit() {
 	fi
 }
 
-# sweep DIR — a test killed by its timeout may not have finished its cleanup: stop what
-# its pid files under DIR (its TMPDIR) still name. Only a process whose command line
-# mentions DIR is ours (a pid may have been reused). Fails if there was anything.
+# sweep DIR — a test killed by its timeout (SIGTERM runs its EXIT trap; SIGKILL 60 s
+# later, as a `ddvm down` of several VMs under load can take tens of seconds) may not
+# have finished its cleanup: stop what its pid files under DIR (its TMPDIR) still name.
+# Only a process whose command line mentions DIR is ours (a pid may have been reused).
+# Fails if there was anything.
 sweep() {
 	local dir=$1 pf pid left=0
 	while IFS= read -r -d '' pf; do
@@ -104,7 +106,7 @@ exec_script() {
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/ddvm-run.XXXXXX")
 	rm -rf "${log%.log}.d" # what a failed run kept (tests/lib/common.sh t_on_failure)
 	DDVM_TEST_ARTIFACTS=${log%.log}.d TMPDIR=$tmp \
-		timeout --kill-after=10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
+		timeout --kill-after=60 "$limit" bash "$t" >"$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
 	if ! sweep "$tmp" >>"$log"; then
