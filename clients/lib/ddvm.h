@@ -18,8 +18,10 @@
  *    and checked. A response that breaks the protocol (unknown id, bad offset or
  *    length, index running backwards...) marks the channel BROKEN: in-flight I/O fails
  *    with -EPIPE, new I/O is refused with -EPIPE, and the frontend state in the header
- *    says DDVM_STATE_BROKEN so the supervisor can restart the driver VM. A broken
- *    channel recovers by itself when the epoch changes (the driver VM was restarted).
+ *    says DDVM_STATE_BROKEN: the supervisor starts a new session of this channel alone
+ *    (a new epoch; the driver VM and its other channels run on: docs/channel.md). A
+ *    broken channel recovers by itself when the epoch changes (that new session, or a
+ *    restarted driver VM).
  *
  * Life cycle and epochs (see docs/libddvm.md)
  *  - ddvm_chan_open() attaches and returns at once; the channel is usable when
