@@ -12,7 +12,9 @@ Every 0.2 s, and when a connection ends, STATUS_FILE is replaced by one JSON obj
   bad         bytes that were not what the pattern says at their offset
   ended       the last connection ended ("eof" or the error, e.g. "reset"), or null
   last_s      wall-clock time (s) of the last arrival
-  gaps        [end_s, ms] of each pause between two arrivals over 50 ms, the last 2000
+  gaps        [end_s, ms] of each pause between two arrivals over 20 ms, the last 4000
+              (a pause spans end_s - ms/1000 .. end_s; test_spare_tap.sh looks for the
+              one around each failover)
 Run it inside the test's network namespace; it serves until killed (by its pid)."""
 import json
 import os
@@ -28,7 +30,7 @@ TWICE = CHUNK + CHUNK
 def main():
     port, path = int(sys.argv[1]), sys.argv[2]
     st = {"conns": 0, "bytes": 0, "bad": 0, "ended": None, "last_s": 0.0}
-    gaps = deque(maxlen=2000)
+    gaps = deque(maxlen=4000)
 
     def publish():
         with open(path + ".tmp", "w") as f:
@@ -60,7 +62,7 @@ def main():
                 break
             if b:
                 gap = now - last
-                if gap > 0.05:
+                if gap > 0.02:
                     gaps.append([round(time.time(), 3), round(gap * 1000)])
                 last = now
                 st["last_s"] = round(time.time(), 3)

@@ -16,8 +16,9 @@
 #    sent, no client I/O error, every block as last written, no client restart.
 # First, a single-queue tap of the same name already there is refused by `ddvm check`,
 # and of two setups started in the same instant on the one new tap, one at most goes on.
-# Prints the TCP pause (longest gap between two arrivals at the peer) of each event,
-# and for scale the longest pause of the stream in 15 s without a failure.
+# Prints the TCP outage of each event (the pause between two arrivals at the peer that
+# spans the failover), and for scale the longest pause of the stream in 15 s without
+# a failure.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 source "$(dirname "$0")/../lib/recover.sh"
@@ -130,6 +131,22 @@ wait_stream() {
 # pause_since T — the longest pause (ms) between arrivals that ended within 15 s after
 # time T (s)
 pause_since() { jq "[.gaps[] | select(.[0] >= $1 and .[0] <= $1 + 15) | .[1]] | max // 0" "$T/stream.json"; }
+# failover_at N — wall-clock time (s) of the Nth "failover to spare" (a kill's or the
+# upgrade's): the spare was resumed then, the old QEMU already dead or stopped, so every
+# flow's outage spans that instant
+failover_at() {
+	local l
+	l=$(grep -a 'drv: failover to spare in' "$DDVM_RUNDIR/ddvm.log" | sed -n "${1}p")
+	[ -n "$l" ] || t_fail "no failover number $1 in ddvm.log"
+	date -d "${l:0:23}" +%s.%3N
+}
+# pause_at T — the stream's outage at time T (ms): the pause between two arrivals that
+# spans T, 0 if none over 20 ms did. Not the longest pause after T: the client VM's own
+# work stalls the stream ~250 ms every few seconds under TCG with or without a failure.
+pause_at() {
+	jq --argjson t "$1" '[.gaps[] | select(.[0] >= $t and .[0] - .[1] / 1000 <= $t) | .[1]] | max // 0' \
+		"$T/stream.json"
+}
 
 sup_wait_log 'drv: spare: ready \(paused' 120
 check_queues "with a spare ready"
@@ -162,10 +179,11 @@ for n in $(seq "$KILLS"); do
 	sup_wait_log 'drv: service restored [0-9]+ ms after' 60 "$n"
 	wait_stream "after kill $n"
 	wait_client "after kill $n"
-	p=$(pause_since "$t0")
+	p=$(pause_at "$(failover_at "$n")")
 	pauses+=("$p")
 	t_log "kill $n: $(grep -o 'failover to spare in [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1);" \
-		"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1); TCP pause $p ms"
+		"$(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1); TCP outage $p ms" \
+		"(longest pause in the 15 s after the kill: $(pause_since "$t0") ms)"
 	sup_wait_log 'drv: spare: ready \(paused' 180 $((n + 1))
 	check_queues "after kill $n"
 done
@@ -178,8 +196,9 @@ t0=$(date +%s.%N)
 	t_fail "status --json: the upgrade is not done"
 wait_stream "after the upgrade"
 wait_client "after the upgrade"
-p=$(pause_since "$t0")
-t_log "upgrade: $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1); TCP pause $p ms"
+p=$(pause_at "$(failover_at $((KILLS + 1)))")
+t_log "upgrade: $(grep -o 'service restored [0-9]* ms' "$DDVM_RUNDIR/ddvm.log" | tail -n 1); TCP outage $p ms" \
+	"(longest pause in the 15 s after the upgrade began: $(pause_since "$t0") ms)"
 sup_wait_log 'drv: spare: ready \(paused' 240 $((KILLS + 2))
 check_queues "after the upgrade"
 
@@ -188,5 +207,5 @@ spare_check_client
 [ "$(stream conns)" = 1 ] || t_fail "the client opened $(stream conns) TCP connections: one was reset"
 [ "$(stream ended)" = null ] || t_fail "the TCP connection ended: $(stream ended)"
 [ "$(stream bad)" = 0 ] || t_fail "$(stream bad) bytes of the TCP stream were not what the client sent"
-t_log "one TCP connection throughout: $(stream bytes) bytes, all as sent; TCP pauses at the kills: ${pauses[*]} ms, at the upgrade: $p ms (the longest pause in 15 s without a failure: $base ms)"
+t_log "one TCP connection throughout: $(stream bytes) bytes, all as sent; TCP outages at the kills: ${pauses[*]} ms, at the upgrade: $p ms (0: under 20 ms; the longest pause in 15 s without a failure: $base ms)"
 echo SUCCESS
