@@ -67,7 +67,9 @@ static inline int ddvm_net_desc_to_skb(struct sk_buff *skb, const struct ddvm_ne
 				       bool gso_ok)
 {
 	u8 type = d->gso_type & ~DDVM_NET_GSO_ECN;
+	const struct tcphdr *th;
 	unsigned int gso_type;
+	struct tcphdr _th;
 
 	if (d->flags & ~(DDVM_NET_DESC_NEEDS_CSUM | DDVM_NET_DESC_DATA_VALID))
 		return -EINVAL;
@@ -98,6 +100,15 @@ static inline int ddvm_net_desc_to_skb(struct sk_buff *skb, const struct ddvm_ne
 	/* A gso_size of a few bytes would make one frame into tens of thousands. */
 	if (d->gso_size == 0 || skb->len > (u32)d->gso_size * DDVM_NET_MAX_SEGS)
 		return -EINVAL;
+	/* The TCP header every segment repeats: where the checksum offsets put it, and
+	 * ending inside the frame. Its doff is the peer's: unchecked, a frame forwarded
+	 * to another client (which no stack re-validates, unlike the NIC's path) would
+	 * claim headers longer than itself. */
+	if (d->csum_offset != offsetof(struct tcphdr, check))
+		return -EINVAL;
+	th = skb_header_pointer(skb, d->csum_start, sizeof(_th), &_th);
+	if (!th || th->doff < 5 || (u32)d->csum_start + th->doff * 4 >= skb->len)
+		return -EINVAL;
 	skb_shinfo(skb)->gso_size = d->gso_size;
 	skb_shinfo(skb)->gso_type = gso_type | SKB_GSO_DODGY;
 	skb_shinfo(skb)->gso_segs = 0;
@@ -105,7 +116,8 @@ static inline int ddvm_net_desc_to_skb(struct sk_buff *skb, const struct ddvm_ne
 }
 
 /* Describe an skb's offload state (data at the Ethernet header) in a descriptor.
- * -EOPNOTSUPP for a GSO type the channel cannot carry. */
+ * -EOPNOTSUPP for a GSO type the channel cannot carry, -EINVAL for GSO headers that
+ * do not end inside the frame (the caller segments it in software, which checks). */
 static inline int ddvm_net_skb_to_desc(const struct sk_buff *skb, struct ddvm_net_desc *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -122,6 +134,8 @@ static inline int ddvm_net_skb_to_desc(const struct sk_buff *skb, struct ddvm_ne
 			d->gso_type |= DDVM_NET_GSO_ECN;
 		if (skb->ip_summed != CHECKSUM_PARTIAL)
 			return -EOPNOTSUPP;
+		if (skb_tcp_all_headers(skb) >= skb->len)
+			return -EINVAL;
 		d->gso_size = si->gso_size;
 		d->hdr_len = skb_tcp_all_headers(skb);
 	}

@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 			ddvm_chan_wait(c, 100);
 			continue;
 		}
+		if (n == -EMSGSIZE || n == -EBADMSG)
+			continue; /* that frame was dropped; the next may be fine */
 		if (n == -ESHUTDOWN || n == -ENODEV) {
 			/* the supervisor went away (ddvm down), or gave the driver VM up (back
 			 * only when an operator runs 'ddvm restart'): a wait returns at once */

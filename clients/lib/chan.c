@@ -671,6 +671,9 @@ const char *ddvm_strerror(int err)
 		return "the ivshmem server broke its protocol";
 	case EAGAIN:
 		return "the ring is full (or empty): wait and retry";
+	case EBADMSG:
+		return "a received frame's offload metadata did not fit it (the frame was "
+		       "dropped; the channel goes on)";
 	case E2BIG:
 		return "request larger than the device's maximum transfer";
 	case ERANGE:

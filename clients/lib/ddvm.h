@@ -214,7 +214,10 @@ int ddvm_net_tx_pending(struct ddvm_chan *c);
  * Take one received frame: copies it into buf and its metadata into *meta (may be
  * NULL) and returns its length. -EAGAIN when none is waiting; -EMSGSIZE when the
  * frame is longer than cap (the frame is dropped: use a buffer of max_frame bytes);
- * -ENOTCONN, -EPIPE, -ESHUTDOWN, -ENODEV as for send.
+ * -EBADMSG when its offload metadata does not fit the frame (a GSO header longer
+ * than the frame, checksum offsets outside it, unknown flags or GSO type: the frame
+ * is dropped, the channel goes on; the driver VM may have forwarded it from another
+ * client); -ENOTCONN, -EPIPE, -ESHUTDOWN, -ENODEV as for send.
  */
 ssize_t ddvm_net_recv(struct ddvm_chan *c, void *buf, size_t cap, struct ddvm_net_meta *meta);
 

@@ -146,28 +146,39 @@ int ddvm_net_tx_pending(struct ddvm_chan *c)
 	return (int)(c->fe.entries - space);
 }
 
-/* A received descriptor the driver VM wrote: anything off is a protocol violation. */
+/*
+ * A received descriptor the driver VM wrote. A buffer outside its slot or a length out
+ * of range breaks the ring protocol: the channel is broken. Offload metadata that does
+ * not describe the frame is the frame's fault, which may be another client's that the
+ * driver VM forwarded: the frame is dropped (-EBADMSG), as ddvm_netfront drops it, and
+ * the channel goes on.
+ */
 static const char *net_rx_check(const struct ddvm_chan *c, const struct ddvm_net_desc *d,
 				uint32_t idx, const void **payload)
 {
-	uint8_t gso = d->gso_type & (uint8_t)~DDVM_NET_GSO_ECN;
-
 	*payload = ddvm_ring_slot_check(&c->be, idx, d->off, d->len);
 	if (!*payload)
 		return "rx descriptor names a buffer outside its slot";
 	if (d->len < DDVM_NET_MIN_FRAME || d->len > DDVM_NET_MAX_FRAME)
 		return "rx frame length out of range";
+	return NULL;
+}
+
+static bool net_rx_meta_ok(const struct ddvm_net_desc *d)
+{
+	uint8_t gso = d->gso_type & (uint8_t)~DDVM_NET_GSO_ECN;
+
 	if (d->flags & ~(DDVM_NET_DESC_NEEDS_CSUM | DDVM_NET_DESC_DATA_VALID))
-		return "rx descriptor has unknown flags";
+		return false;
 	if ((d->flags & DDVM_NET_DESC_NEEDS_CSUM) &&
 	    (uint32_t)d->csum_start + d->csum_offset + 2 > d->len)
-		return "rx checksum offsets outside the frame";
+		return false;
 	if (gso != DDVM_NET_GSO_NONE && gso != DDVM_NET_GSO_TCPV4 && gso != DDVM_NET_GSO_UDP &&
 	    gso != DDVM_NET_GSO_TCPV6 && gso != DDVM_NET_GSO_UDP_L4)
-		return "rx descriptor has an unknown GSO type";
+		return false;
 	if (gso != DDVM_NET_GSO_NONE && (!d->gso_size || d->hdr_len > d->len))
-		return "rx GSO frame with a bad segment or header size";
-	return NULL;
+		return false;
+	return true;
 }
 
 ssize_t ddvm_net_recv(struct ddvm_chan *c, void *buf, size_t cap, struct ddvm_net_meta *meta)
@@ -196,7 +207,9 @@ ssize_t ddvm_net_recv(struct ddvm_chan *c, void *buf, size_t cap, struct ddvm_ne
 		chan_break(c, bad);
 		return -EPIPE;
 	}
-	if (d.len > cap) {
+	if (!net_rx_meta_ok(&d)) {
+		ret = -EBADMSG;
+	} else if (d.len > cap) {
 		ret = -EMSGSIZE;
 	} else {
 		memcpy(buf, payload, d.len);

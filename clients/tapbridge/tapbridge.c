@@ -144,7 +144,7 @@ static int bridge_rx(struct bridge *b)
 		struct iovec iov[2];
 		ssize_t n = ddvm_net_recv(b->c, b->rx, b->max_frame, &m);
 
-		if (n == -EMSGSIZE) {
+		if (n == -EMSGSIZE || n == -EBADMSG) {
 			b->dropped++;
 			continue;
 		}

@@ -199,8 +199,9 @@ static int antispoof_ipv4(const struct netback_port *from, const struct sk_buff 
 		  ? skb_header_pointer(skb, ETH_HLEN + ip->ihl * 4, sizeof(ubuf), &ubuf)
 		  : NULL;
 	/* a DHCP server's answer would make the client that takes it use the sender as
-	 * its router and name server (as a router advertisement would, IPv6) */
-	if (udp && udp->source == htons(67))
+	 * its router and name server (as a router advertisement would, IPv6). By either
+	 * port: DHCP clients check the port they listen on (68), not the sender's. */
+	if (udp && (udp->source == htons(67) || udp->dest == htons(68)))
 		return ANTISPOOF_DHCP_SERVER;
 	if (antispoof_ip_ok(&from->spoof, ip->saddr))
 		return -1;
@@ -278,7 +279,8 @@ static int antispoof_ipv6(const struct netback_port *from, struct sk_buff *skb,
 		struct udphdr ubuf;
 		const struct udphdr *udp = skb_header_pointer(skb, off, sizeof(ubuf), &ubuf);
 
-		if (udp && udp->source == htons(547)) /* a DHCPv6 server's (or relay's) */
+		/* a DHCPv6 server's (or relay's), by either port (clients listen on 546) */
+		if (udp && (udp->source == htons(547) || udp->dest == htons(546)))
 			return ANTISPOOF_DHCP_SERVER;
 	}
 	if (nexthdr != IPPROTO_ICMPV6 || (frag_off & htons(IP6_OFFSET)))

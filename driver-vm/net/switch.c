@@ -364,7 +364,13 @@ void port_deliver(struct netback_port *p, struct sk_buff *skb)
 		port_stat_inc(p, rx_drops);
 		return;
 	}
-	if (ddvm_net_skb_to_desc(skb, &d))
+	/* a GRO'd frame from the wire may exceed what a descriptor carries (64 KiB of
+	 * IP + Ethernet + a VLAN tag put back): segmented here */
+	if (skb->len > DDVM_NET_MAX_FRAME && !skb_is_gso(skb)) {
+		port_stat_inc(p, rx_drops);
+		return;
+	}
+	if (ddvm_net_skb_to_desc(skb, &d) || skb->len > DDVM_NET_MAX_FRAME)
 		soft = true;
 	else if ((d.gso_type & ~DDVM_NET_GSO_ECN) == DDVM_NET_GSO_TCPV4)
 		soft = !(feat & DDVM_NET_F_GUEST_TSO4);

@@ -41,7 +41,7 @@ static unsigned blk_depth(void)
 }
 #include "ivshmem_server.h"
 
-enum evil { EVIL_NONE, EVIL_BAD_OFF, EVIL_BAD_ID, EVIL_SHORT_READ };
+enum evil { EVIL_NONE, EVIL_BAD_OFF, EVIL_BAD_ID, EVIL_SHORT_READ, EVIL_BAD_META };
 
 struct fake {
 	char dir[64];
@@ -164,6 +164,16 @@ static void serve_net(struct fake *f)
 		d.off = ddvm_ring_slot_off(&f->rx, f->rx.prod);
 		if (f->evil == EVIL_BAD_OFF)
 			d.off += 4;
+		/* a frame marked 0xee comes back as TCP GSO whose headers would end past
+		 * the frame (what another client's frame forwarded as is could carry) */
+		if (f->evil == EVIL_BAD_META && ((const uint8_t *)src)[0] == 0xee) {
+			d.flags = DDVM_NET_DESC_NEEDS_CSUM;
+			d.gso_type = DDVM_NET_GSO_TCPV4;
+			d.gso_size = 1;
+			d.csum_start = 34;
+			d.csum_offset = 16;
+			d.hdr_len = (uint16_t)(d.len + 42);
+		}
 		assert_int_equal(ddvm_ring_push(&f->rx, &d), 0);
 		f->served++;
 	}
@@ -621,6 +631,31 @@ static void test_net_ring_full_and_wakeup(void **state)
 	fake_free(f);
 }
 
+/* Offload metadata that does not fit its frame drops that frame, not the channel. */
+static void test_net_bad_meta_dropped(void **state)
+{
+	struct fake *f = fake_new(DDVM_KIND_NET, 0);
+	uint8_t bad[100] = { 0xee }, good[100] = { 1 }, in[256];
+	struct ddvm_chan *c;
+
+	(void)state;
+	f->evil = EVIL_BAD_META;
+	c = open_ok(f, DDVM_CHAN_NET);
+	backend_start(f);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
+	assert_int_equal(ddvm_net_send(c, bad, sizeof(bad), NULL, 0), 0);
+	assert_int_equal(ddvm_net_send(c, good, sizeof(good), NULL, 0), 0);
+	assert_int_equal(recv_wait(c, in, sizeof(in), NULL), -EBADMSG);
+	assert_int_equal(recv_wait(c, in, sizeof(in), NULL), sizeof(good));
+	assert_memory_equal(in, good, sizeof(good));
+	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_READY);
+	assert_int_equal(f->rg.hdr->frontend_state, DDVM_STATE_READY);
+	assert_int_equal(f->rg.hdr->frontend_errors, 0);
+	assert_true(strlen(ddvm_strerror(-EBADMSG)) > 20);
+	ddvm_chan_close(c);
+	fake_free(f);
+}
+
 static void test_net_violation_and_recovery(void **state)
 {
 	struct fake *f = fake_new(DDVM_KIND_NET, 0);
@@ -1027,7 +1062,7 @@ static void test_hostile_backend(void **state)
 			ssize_t n = ddvm_net_recv(cn, buf, sizeof(buf), NULL);
 
 			assert_true((n >= 14 && n <= 65550) || n == -EAGAIN || n == -EPIPE ||
-				    n == -EMSGSIZE);
+				    n == -EMSGSIZE || n == -EBADMSG);
 			(void)ddvm_net_send(cn, buf, 60, NULL, 0);
 		}
 		/* blk: 8 reads in flight, then answers that may or may not be ours */
@@ -1075,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_net_echo),
 		cmocka_unit_test(test_net_ring_full_and_wakeup),
+		cmocka_unit_test(test_net_bad_meta_dropped),
 		cmocka_unit_test(test_net_violation_and_recovery),
 		cmocka_unit_test(test_blk_io),
 		cmocka_unit_test(test_blk_resubmit_after_restart),

@@ -11,6 +11,18 @@
  *
  * --ip/--ip6: the client's own addresses (its `ip =`); --other/--other6: addresses that
  * are not its own. Prints "sent N" and exits 0, or 1 with why.
+ *
+ * --set gso-bad (the channel opened with offloads): 8 broadcast IPv4/TCP frames whose
+ * TCP GSO metadata is in range but whose TCP header says it is 60 bytes long, past the
+ * end of the 64-byte frame, then one ARP request for --other (the marker). The driver
+ * VM must drop the 8 (tx_bad), not forward them to other clients.
+ *
+ *   spoof_frames --sock CHANNEL.client.sock --other A.B.C.D --watch SECS
+ *
+ * The other client: opens its channel with offloads, prints "watching" once READY,
+ * and counts what it receives until the marker (an ARP request for --other) came or
+ * SECS passed: "frames N badmsg N broken N marker 0|1" (badmsg: frames libddvm
+ * dropped for metadata that did not fit them; broken: the channel broke).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -249,6 +261,19 @@ static size_t d_dhcpv6_server(uint8_t *f, const struct ctx *x)
 	f[p] = 547 >> 8, f[p + 1] = 547 & 0xff, f[p + 2] = 546 >> 8, f[p + 3] = 546 & 0xff;
 	return p + 8;
 }
+/* a server's answer from another port than 67 (547): clients take it all the same */
+static size_t d_dhcp_reply_port(uint8_t *f, const struct ctx *x)
+{
+	return dhcp(f, eth(f, bcast, x->mac, 0x0800), x->ip, bcast, 1067, 68, foreign_mac);
+}
+static size_t d_dhcpv6_reply_port(uint8_t *f, const struct ctx *x)
+{
+	size_t p = ipv6(f, eth(f, all_nodes6, x->mac, 0x86dd), x->ip6, all_nodes6_ip, 17, 8);
+
+	memset(f + p, 0, 8);
+	f[p] = 1547 >> 8, f[p + 1] = 1547 & 0xff, f[p + 2] = 546 >> 8, f[p + 3] = 546 & 0xff;
+	return p + 8;
+}
 static size_t d_arp_probe_foreign(uint8_t *f, const struct ctx *x)
 {
 	static const uint8_t zero[4];
@@ -346,6 +371,8 @@ static const frame_fn ip_drop[] = {
 	d_dhcp_foreign_chaddr,
 	d_dhcp_server,
 	d_dhcpv6_server,
+	d_dhcp_reply_port,
+	d_dhcpv6_reply_port,
 	d_arp_probe_foreign,
 	d_dad_foreign,
 	d_arp_ieee802_foreign_sha,
@@ -357,7 +384,80 @@ static const frame_fn ip_pass[] = {
 static const frame_fn mac_drop[] = { d_src_mac, d_arp_foreign_sha, d_arp_ieee802_foreign_sha };
 static const frame_fn mac_pass[] = { d_arp_foreign_spa, d_ipv4_src,	     d_vlan_arp,
 				     d_ipv6_src,	d_na_foreign_target, d_ra,
-				     d_ethertype,	d_dhcp_server,	     d_dad_foreign };
+				     d_ethertype,	d_dhcp_server,	     d_dad_foreign,
+				     d_dhcp_reply_port };
+
+#define GSO_BAD_FRAMES 8
+
+/* Broadcast IPv4/TCP from the client's address, 64 bytes, whose TCP header claims 60
+ * bytes (doff 15): with the GSO metadata in *m it describes headers ending at byte 94. */
+static size_t gso_bad(uint8_t *f, const struct ctx *x, struct ddvm_net_meta *m)
+{
+	size_t off = eth(f, bcast, x->mac, 0x0800), len = 20 + 20 + 10;
+	uint8_t *ip = f + off, *th = ip + 20;
+
+	memset(ip, 0, len);
+	ip[0] = 0x45, ip[2] = (uint8_t)(len >> 8), ip[3] = (uint8_t)len, ip[8] = 64, ip[9] = 6;
+	memcpy(ip + 12, x->ip, 4);
+	memcpy(ip + 16, x->other, 4);
+	th[0] = 0x30, th[1] = 0x39, th[2] = 0x00, th[3] = 0x50; /* ports 12345 -> 80 */
+	th[12] = 15 << 4;					/* doff: 60 bytes */
+	th[13] = 0x18;						/* PSH, ACK */
+	memset(m, 0, sizeof(*m));
+	m->flags = DDVM_NET_META_NEEDS_CSUM;
+	m->gso_type = DDVM_NET_META_GSO_TCPV4;
+	m->gso_size = 1448;
+	m->hdr_len = (uint16_t)(off + 40);
+	m->csum_start = (uint16_t)(off + 20);
+	m->csum_offset = 16;
+	return off + len;
+}
+
+/* --watch: the other client of the NIC (see the top) */
+static int watch(const char *sock, const struct ctx *x, int secs)
+{
+	static uint8_t in[65550];
+	unsigned long frames = 0, badmsg = 0, broken = 0;
+	struct timespec t0, t;
+	struct ddvm_chan *c;
+	int ret, marker = 0;
+
+	ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_NET, DDVM_OPEN_NET_OFFLOADS, 60000);
+	if (!ret)
+		ret = ddvm_chan_wait_ready(c, 60000);
+	if (ret) {
+		fprintf(stderr, "spoof_frames: %s: %s\n", sock, ddvm_strerror(ret));
+		return 1;
+	}
+	printf("watching\n");
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ssize_t n = ddvm_net_recv(c, in, sizeof(in), NULL);
+
+		if (n == -EAGAIN || n == -ENOTCONN) {
+			ddvm_chan_wait(c, 100);
+		} else if (n == -EBADMSG) {
+			badmsg++;
+		} else if (n == -EPIPE) {
+			broken++;
+			ddvm_chan_wait_ready(c, 1000); /* back at the next session */
+		} else if (n < 0) {
+			fprintf(stderr, "spoof_frames: recv: %s\n", ddvm_strerror((int)n));
+			break;
+		} else {
+			frames++;
+			/* ARP request (op 1) for --other: the marker */
+			if (n >= 42 && in[12] == 0x08 && in[13] == 0x06 && in[21] == 1 &&
+			    !memcmp(in + 38, x->other, 4))
+				marker = 1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (!marker && t.tv_sec - t0.tv_sec < secs);
+	printf("frames %lu badmsg %lu broken %lu marker %d\n", frames, badmsg, broken, marker);
+	ddvm_chan_close(c);
+	return 0;
+}
 
 static int parse_addr(int af, const char *s, uint8_t *out)
 {
@@ -373,6 +473,7 @@ int main(int argc, char **argv)
 		{ "other", required_argument, NULL, 'o' },
 		{ "other6", required_argument, NULL, 'O' },
 		{ "set", required_argument, NULL, 'S' },
+		{ "watch", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *set = NULL;
@@ -381,7 +482,7 @@ int main(int argc, char **argv)
 	struct ddvm_chan *c;
 	struct ctx x;
 	size_t n = 0, i;
-	int opt, ret, have = 0;
+	int opt, ret, have = 0, secs = 0, gso;
 
 	memset(&x, 0, sizeof(x));
 
@@ -392,6 +493,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			set = optarg;
+			break;
+		case 'w':
+			secs = atoi(optarg);
 			break;
 		case 'i':
 			have |= parse_addr(AF_INET, optarg, x.ip) ? 0 : 1;
@@ -409,15 +513,25 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	fns = !set			 ? NULL
-	      : !strcmp(set, "ip-drop")	 ? (n = sizeof(ip_drop) / sizeof(*fns), ip_drop)
-	      : !strcmp(set, "ip-pass")	 ? (n = sizeof(ip_pass) / sizeof(*fns), ip_pass)
-	      : !strcmp(set, "mac-drop") ? (n = sizeof(mac_drop) / sizeof(*fns), mac_drop)
-	      : !strcmp(set, "mac-pass") ? (n = sizeof(mac_pass) / sizeof(*fns), mac_pass)
-					 : NULL;
+	if (secs > 0 && sock && (have & 4))
+		return watch(sock, &x, secs);
+	gso = set && !strcmp(set, "gso-bad");
+	if (gso) {
+		static const frame_fn marker[] = { p_arp_request };
+
+		set = "marker";
+		fns = marker, n = 1;
+		have |= 10; /* no IPv6 in these frames */
+	} else
+		fns = !set			 ? NULL
+		      : !strcmp(set, "ip-drop")	 ? (n = sizeof(ip_drop) / sizeof(*fns), ip_drop)
+		      : !strcmp(set, "ip-pass")	 ? (n = sizeof(ip_pass) / sizeof(*fns), ip_pass)
+		      : !strcmp(set, "mac-drop") ? (n = sizeof(mac_drop) / sizeof(*fns), mac_drop)
+		      : !strcmp(set, "mac-pass") ? (n = sizeof(mac_pass) / sizeof(*fns), mac_pass)
+						 : NULL;
 	if (!sock || !fns || have != 15)
 		goto usage;
-	ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_NET, 0, 60000);
+	ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_NET, gso ? DDVM_OPEN_NET_OFFLOADS : 0, 60000);
 	if (!ret)
 		ret = ddvm_chan_wait_ready(c, 60000);
 	if (ret) {
@@ -430,6 +544,19 @@ int main(int argc, char **argv)
 	x.ll6[8] = ni.mac[0] ^ 2, x.ll6[9] = ni.mac[1], x.ll6[10] = ni.mac[2];
 	x.ll6[11] = 0xff, x.ll6[12] = 0xfe;
 	memcpy(x.ll6 + 13, ni.mac + 3, 3);
+	for (i = 0; gso && i < GSO_BAD_FRAMES; i++) {
+		struct ddvm_net_meta m;
+		uint8_t f[128];
+		size_t len = gso_bad(f, &x, &m);
+
+		while ((ret = ddvm_net_send(c, f, len, &m, 0)) == -EAGAIN)
+			ddvm_chan_wait(c, 100);
+		if (ret) {
+			fprintf(stderr, "spoof_frames: send gso %zu: %s\n", i, ddvm_strerror(ret));
+			ddvm_chan_close(c);
+			return 1;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		uint8_t f[400];
 		size_t len = fns[i](f, &x);
@@ -454,11 +581,12 @@ int main(int argc, char **argv)
 		ddvm_chan_close(c);
 		return 1;
 	}
-	printf("sent %zu\n", n);
+	printf("sent %zu\n", n + (gso ? GSO_BAD_FRAMES : 0));
 	ddvm_chan_close(c);
 	return 0;
 usage:
 	fprintf(stderr, "usage: spoof_frames --sock SOCK --ip A --ip6 A6 --other B --other6 B6 "
-			"--set ip-drop|ip-pass|mac-drop|mac-pass\n");
+			"--set ip-drop|ip-pass|mac-drop|mac-pass|gso-bad\n"
+			"       spoof_frames --sock SOCK --other B --watch SECS\n");
 	return 2;
 }

@@ -33,7 +33,7 @@ vm      = drv
 kind    = net
 model   = e1000
 backend = user
-ip      = h=10.9.0.5,fd00:9::5
+ip      = h=10.9.0.5,fd00:9::5 v=10.9.0.7
 
 [device nic1]
 vm        = drv
@@ -44,6 +44,10 @@ antispoof = mac
 
 [host-client h]
 devices = nic0, nic1
+
+# another client of nic0, whose channel takes offloads (as ddvm-tapbridge's does)
+[host-client v]
+devices = nic0
 INI
 sup_up "$T/as.ini"
 sup_wait_log 'drv: state booting -> running' 180
@@ -82,6 +86,39 @@ check_channel() { # CHANNEL DROP-SET PASS-SET
 }
 check_channel nic0.h ip-drop ip-pass
 check_channel nic1.h mac-drop mac-pass
+
+# One client's frame must not cut another off. h sends 8 broadcast TCP frames whose GSO
+# metadata is in range but whose TCP header (doff 15) ends past the 64-byte frame, then
+# an ARP request as the marker; v watches with offloads on. The driver VM drops the 8
+# as malformed (h's tx_bad); before it checked the TCP header it forwarded them, v's
+# libddvm read headers longer than the frame as its driver VM breaking the protocol
+# and broke its channel at every one (the supervisor then gave v new sessions, later
+# and later): a client could keep another off the NIC.
+bad() { sup_chan_field "$1" counters | jq '.tx_bad // 0'; }
+wait_line() { # FILE PATTERN SECS: until a line of FILE matches
+	local end=$((SECONDS + $3))
+	until grep -q "$2" "$1" 2>/dev/null; do ((SECONDS < end)) || return 1; sleep 0.1; done
+}
+bad0=$(bad nic0.h)
+"$SPOOF" --sock "$DDVM_RUNDIR/channels/nic0.v.client.sock" --other 10.9.0.6 --watch 30 >"$T/watch.out" 2>&1 &
+echo $! >"$T/watch.pid"
+t_on_exit "t_kill_pidfile '$T/watch.pid'"
+wait_line "$T/watch.out" '^watching' 60 || t_fail "the watching client never got READY: $(cat "$T/watch.out")"
+# READY is the client's word; the driver VM delivers to it from its next look at the
+# channel (a control doorbell later), and drops frames for it until then
+vmac=$(grep -ao 'nic0.v: client MAC [0-9a-f:]*' "$DDVM_RUNDIR/ddvm.log" | awk '{ print $4 }')
+sup_console_cmd drv 30 "i=0; while [ \$i -lt 200 ]; do dmesg | grep -q 'client $vmac connected' && exit 0; sleep 0.1; i=\$((i + 1)); done; exit 1" >/dev/null ||
+	t_fail "the driver VM never said v ($vmac) connected"
+n=$(send nic0.h gso-bad)
+[ "$n" = 9 ] || t_fail "spoof_frames --set gso-bad sent $n frames, not 9"
+wait_line "$T/watch.out" '^frames ' 40 || t_fail "the watching client did not finish: $(cat "$T/watch.out")"
+grep -q ' badmsg 0 broken 0 marker 1$' "$T/watch.out" ||
+	t_fail "v got h's malformed GSO frames or lost its channel: $(cat "$T/watch.out"); v's counters: $(sup_chan_field nic0.v counters | jq -c .)"
+for _ in $(seq 30); do (($(bad nic0.h) >= bad0 + 8)) && break; sleep 0.1; done
+[ "$(bad nic0.h)" = $((bad0 + 8)) ] || t_fail "nic0.h: tx_bad $(bad nic0.h), expected $((bad0 + 8))"
+! grep -aq 'nic0.v.*broke the protocol' "$DDVM_RUNDIR/ddvm.log" ||
+	t_fail "the supervisor heard v's channel break: $(grep -a 'nic0.v' "$DDVM_RUNDIR/ddvm.log" | tail -n 3)"
+t_log "8 malformed GSO frames from h: dropped by the driver VM (tx_bad +8); v: $(cat "$T/watch.out")"
 
 sup_console_cmd drv 20 'dmesg | grep "not its own"' >"$T/dmesg.out" || true
 for why in "its source MAC is not" "its ARP sender MAC is not" "its ARP sender address is not" \
