@@ -944,6 +944,43 @@ static bool blkback_reset_wanted(struct blkback *bb, u32 *epoch, u32 *session)
 	return *epoch != bb->epoch || s;
 }
 
+/* What our status fields say while we serve: BROKEN once a queue broke, else READY. */
+static u32 blkback_state(struct blkback *bb)
+{
+	unsigned int i;
+
+	for (i = 0; i < bb->nq; i++)
+		if (READ_ONCE(bb->qs[i].broken))
+			return DDVM_STATE_BROKEN;
+	return DDVM_STATE_READY;
+}
+
+/* Did a peer overwrite the status fields we own (state, epoch, session)? */
+static bool blkback_own_fields_changed(struct blkback *bb)
+{
+	const struct ddvm_region_hdr *h = bb->t.rg.hdr;
+
+	return ddvm_read32(&h->backend_state) != blkback_state(bb) ||
+	       ddvm_read32(&h->backend_epoch) != bb->epoch ||
+	       ddvm_read32(&h->backend_session) != bb->session;
+}
+
+/*
+ * Re-assert what we own (docs/channel.md), as netback's tick does: a status a client
+ * overwrote (a forged READY, ABSENT, another epoch) would hide our own complaint from
+ * the supervisor, turn its stall check off for this channel and make it wait on us
+ * after a restart. Runs in the control work, so never across a session change; a
+ * queue that breaks meanwhile writes BROKEN itself, and the re-check keeps it.
+ */
+static void blkback_reassert(struct blkback *bb)
+{
+	if (!blkback_own_fields_changed(bb))
+		return;
+	ddvm_region_session_ack(&bb->t.rg, blkback_state(bb), bb->epoch, bb->session);
+	if (blkback_state(bb) == DDVM_STATE_BROKEN)
+		ddvm_region_session_ack(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch, bb->session);
+}
+
 /*
  * The disk's capacity changed (the host image was resized): publish the new one and
  * tell the client. Its requests are checked against it from now on; ones in flight
@@ -1009,6 +1046,7 @@ static void blkback_ctrl_work(struct work_struct *work)
 		return;
 	if (!blkback_reset_wanted(bb, &epoch, &session)) {
 		blkback_resize(bb);
+		blkback_reassert(bb);
 		return;
 	}
 	if (epoch == bb->epoch && time_before(jiffies, bb->session_at + BLKBACK_SESSION_GAP))
@@ -1123,7 +1161,8 @@ static void blkback_heartbeat(struct timer_list *tm)
 	}
 	if (READ_ONCE(bb->ready)) {
 		if (blkback_reset_wanted(bb, &epoch, &session) ||
-		    blkback_capacity(bb) != READ_ONCE(bb->cfg.capacity))
+		    blkback_capacity(bb) != READ_ONCE(bb->cfg.capacity) ||
+		    blkback_own_fields_changed(bb))
 			schedule_work(&bb->ctrl_work);
 		/* backstop for a lost doorbell, and the health probe */
 		if (++bb->ticks % BLKBACK_POLL_TICKS == 0) {

@@ -38,6 +38,9 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
              one past the response ring's prod, every 20 ms: the backend "took" a
              request it never answered, what the supervisor reads as a hung disk driver
              (a driver VM whose sole client this is gets restarted for it)
+  forged_once backend_state = ABSENT and backend_epoch one behind, ONCE (then nothing
+             but the doorbell): the translation module must write its own status back
+             (a heartbeat later), or the supervisor acts on the forgery from then on
   noise      random bytes over both status lines, the device description and both
              rings' control blocks and descriptors
   storm      every doorbell of every peer, as fast as one host thread can ring them
@@ -72,7 +75,7 @@ KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "
          "noise", "storm", "spin"]
 # kinds only on request (not in the default rotation): they need an argument or suit
 # one kind of channel only
-EXTRA_KINDS = ["identity", "spare", "unanswered"]
+EXTRA_KINDS = ["identity", "spare", "unanswered", "forged_once"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
 TICK = {"heartbeat": 0.001, "spare": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
@@ -241,6 +244,12 @@ class Writer:
                 ch.set_hdr("backend_peer", self.peer)
                 self.bump(kind)
             self.kick([control], every=0.05)
+        elif kind == "forged_once":
+            if not self.count.get(kind):
+                ch.set_hdr("backend_state", abi.STATE_ABSENT)
+                ch.set_hdr("backend_epoch", (epoch - 1) & 0xFFFFFFFF)
+                self.bump(kind)
+                self.kick([control])
         elif kind == "noise":
             # both status lines and the device description: everything up to the ring table
             ch.mem[HDR.backend_state:HDR.rings] = os.urandom(HDR.rings - HDR.backend_state)

@@ -58,5 +58,24 @@ grep -q 'drv: restart in [0-9]* ms, not counted toward restart_max = 1' "$DDVM_R
 sup_blkcheck disk0.a 9 || t_fail "a's channel did not serve a after the writer stopped (ddvm-blkcheck failed)"
 [ "$(sup_vm_field drv state)" = running ] || t_fail "drv is $(sup_vm_field drv state)"
 t_log "drv restarted $fails times on a's forged stall, not given up; a served again"
+
+# One forged write of the status the translation module owns (backend_state ABSENT,
+# backend_epoch one behind), then nothing: ddvm_blkback writes its own back within a
+# heartbeat or two (1 s each). Before it did (only ddvm_netback re-asserted), the
+# forgery stood: the supervisor skipped the stall check of that channel, status said
+# blkback never attached, and after a restart it waited 30 s for the channel to
+# come back, holding spares and upgrades of the driver VM for every client.
+epoch=$(sup_epoch disk0.a)
+sup_hostile_writer disk0.a --kinds forged_once --duration 1 --period 1
+grep -q 'forged_once' "$DDVM_RUNDIR/hostile_writer.log" || t_fail "the writer did not forge: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
+t_kill_pidfile "$T/writer.pid"
+got=
+for _ in $(seq 100); do
+	got=$("$DDVM" status --json | jq -r '.channels[] | select(.name == "disk0.a") | "\(.backend_state) \(.backend_epoch) \(.epoch)"')
+	[ "$got" = "ready $epoch $epoch" ] && break
+	sleep 0.1
+done
+[ "$got" = "ready $epoch $epoch" ] || t_fail "a's forged backend status stood 10 s: state, backend epoch, epoch = $got (epoch was $epoch)"
+t_log "a forged blkback's status once: written back, status says $got"
 "$DDVM" down >/dev/null 2>&1
 echo SUCCESS
