@@ -14,6 +14,8 @@
 # says those restarts were not counted, and once the writer stopped, ddvm-blkcheck
 # writes and reads back 1 MiB through a's channel. Before, the second such failure
 # gave the driver VM up ("GIVING UP after 2 failures in a row") and blkcheck failed.
+# Then one forged write of ddvm_blkback's own status (state ABSENT, an old epoch) must
+# be written back by it within 10 s (it stood for good before).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
