@@ -170,7 +170,7 @@ static bool ddvm_ivshmem_guard(struct ddvm_ivshmem *t, int v, int irq)
 		for (u = 0; u < t->nvec; u++)
 			t->guard[u].idle = 0;
 	}
-	if (control || sig == g->sig)
+	if (control || sig == g->sig || READ_ONCE(t->stopped))
 		g->idle++;
 	g->sig = sig;
 	if (!g->off && g->idle > (control ? DDVM_DOORBELL_CTL_MAX : DDVM_DOORBELL_IDLE_MAX)) {

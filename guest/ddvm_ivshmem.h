@@ -39,7 +39,11 @@ typedef void (*ddvm_ivshmem_irq_fn)(struct ddvm_ivshmem *t, unsigned int vector)
  * vector is enabled again, and the services' backstop polls run on. A peer that
  * storms its doorbells slows only its own channel (tests/vm/test_client_hostile.sh,
  * kind "storm"). Legitimate doorbells come with work (event indices suppress the
- * rest), so they do not count against the limit.
+ * rest), so they do not count against the limit. Once the service stopped the rings
+ * (it found the peer breaking the protocol: ddvm_ivshmem_set_stopped), every queue
+ * doorbell counts as without work: a peer that moves an index before each doorbell
+ * (breaking its channel on purpose) would otherwise pass for one with work
+ * (kind "stormidx").
  */
 #define DDVM_DOORBELL_WINDOW_MS 100
 #define DDVM_DOORBELL_IDLE_MAX	32
@@ -78,6 +82,7 @@ struct ddvm_ivshmem {
 	unsigned long guard_window_end; /* jiffies */
 	struct timer_list guard_timer;	/* enables the vectors turned off, at window end */
 	bool guard_closing;		/* removing: the guard turns nothing off any more */
+	bool stopped;			/* the service stopped the rings (BROKEN) */
 	u64 doorbells_throttled;	/* times a vector was turned off */
 	/* counters (ddvm_stats.h): doorbells taken (all vectors) and rung to the peer */
 	atomic64_t doorbells_in, doorbells_out;
@@ -108,6 +113,14 @@ struct ddvm_ivshmem {
  * the client, which could otherwise name another client's disk or NIC, or another
  * client's (or the gateway's) MAC, or make the module refuse the channel for good with
  * a lying layout, at the moment the module reads it. */
+/* The service stopped using the rings (true: it marked the channel BROKEN) or serves
+ * them again (false: a new session or epoch); the doorbell guard counts every queue
+ * doorbell of a stopped channel as one without work. */
+static inline void ddvm_ivshmem_set_stopped(struct ddvm_ivshmem *t, bool stopped)
+{
+	WRITE_ONCE(t->stopped, stopped);
+}
+
 int ddvm_ivshmem_probe(struct ddvm_ivshmem *t, struct pci_dev *pdev, enum ddvm_side side, u32 kind,
 		       ddvm_ivshmem_irq_fn fn, void *priv);
 void ddvm_ivshmem_remove(struct ddvm_ivshmem *t);

@@ -181,6 +181,7 @@ static void blkback_mark_broken(struct blkback_queue *q) __must_hold(&q->lock)
 	if (q->broken)
 		return;
 	q->broken = true;
+	ddvm_ivshmem_set_stopped(&bb->t, true);
 	WRITE_ONCE(h->backend_errors, READ_ONCE(h->backend_errors) + 1);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch);
 	dev_warn(&bb->t.pdev->dev,
@@ -811,6 +812,7 @@ static void blkback_rings_reset(struct blkback *bb)
 		q->hb_prod = q->hb_cons = 0;
 		spin_unlock_irq(&q->lock);
 	}
+	ddvm_ivshmem_set_stopped(&bb->t, false);
 }
 
 static bool blkback_healthy(struct blkback *bb); /* the heartbeat's test, below */
@@ -1203,7 +1205,7 @@ static void blkback_irq(struct ddvm_ivshmem *t, unsigned int vector)
 		struct blkback_queue *q = &bb->qs[vector - DDVM_VECTOR_QUEUE(0)];
 
 		atomic_long_inc(&q->doorbells);
-		if (READ_ONCE(bb->ready))
+		if (READ_ONCE(bb->ready) && !READ_ONCE(q->broken))
 			queue_work(system_wq, &q->work);
 	}
 }

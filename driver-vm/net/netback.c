@@ -51,6 +51,7 @@ void port_break(struct netback_port *p, const char *why)
 {
 	if (xchg(&p->broken, true))
 		return;
+	ddvm_ivshmem_set_stopped(&p->t, true);
 	WRITE_ONCE(p->active, false);
 	port_backlog_purge(p); /* never called with rx_lock held */
 	port_stat_inc(p, violations);
@@ -298,6 +299,7 @@ static void port_reset(struct netback_port *p, u32 epoch, u32 session)
 	p->epoch = epoch;
 	p->session = session;
 	WRITE_ONCE(p->broken, false);
+	ddvm_ivshmem_set_stopped(&p->t, false);
 	spin_unlock_bh(&p->rx_lock);
 	napi_enable(&p->napi);
 	port_stat_inc(p, resets);
@@ -531,7 +533,7 @@ static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
 	port_stat_inc(p, irqs);
 	if (vector == DDVM_VECTOR_CONTROL)
 		mod_delayed_work(system_wq, &p->tick, 0);
-	else
+	else if (!READ_ONCE(p->broken)) /* stopped: nothing to poll until a new session */
 		napi_schedule(&p->napi);
 }
 

@@ -45,6 +45,9 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
              rings' control blocks and descriptors
   storm      every doorbell of every peer, as fast as one host thread can ring them
              (an interrupt storm aimed at the driver VM), nothing else written
+  stormidx   storm's doorbells, each after moving the producer index of the request
+             (tx) ring by one: a doorbell "with work" every time to a guard that only
+             looked at the indices (the channel breaks at once; the storm goes on)
   spin       the same loop as storm without ringing: a control for what storm's host
              CPU alone costs the others
 
@@ -72,13 +75,13 @@ from ivshmem_peer import Peer, ProtocolError, abi, pack
 HDR, RING = abi.region_hdr, abi.ring_ctl
 
 KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "control",
-         "noise", "storm", "spin"]
+         "noise", "storm", "stormidx", "spin"]
 # kinds only on request (not in the default rotation): they need an argument or suit
 # one kind of channel only
 EXTRA_KINDS = ["identity", "spare", "unanswered", "forged_once"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
-TICK = {"heartbeat": 0.001, "spare": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "spin": 0}
+TICK = {"heartbeat": 0.001, "spare": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "stormidx": 0, "spin": 0}
 TICK_DEFAULT = 0.02
 
 
@@ -259,6 +262,10 @@ class Writer:
             self.kick(every=0.1)
         elif kind == "storm":
             self.kick()
+            self.bump(kind)
+        elif kind == "stormidx":
+            ch.put(RING, "prod", ch.get(RING, "prod", tx) + 1, tx)
+            self.kick([queue])
             self.bump(kind)
         elif kind == "spin":
             self.ch.poll()

@@ -8,7 +8,8 @@
 # -- the same memory b maps, so it writes only what b itself could -- and for
 # DDVM_HOSTILE_S seconds (120) rotates through forged frontend/backend states, a frozen
 # heartbeat, a forged request stall, garbage descriptors, index jumps of 2^31, a lying
-# header and ring table, forged epoch/peers/flags, noise, and a doorbell storm. Passes
+# header and ring table, forged epoch/peers/flags, noise, and a doorbell storm (also
+# one that moves an index before each doorbell, kind stormidx). Passes
 # when:
 #   a's ping loss <= 1 %, a's iperf3 exits 0, the driver VM was never restarted (no
 #   "drv: FAILED" in the supervisor log, restarts 0), no client VM restarted, no
@@ -34,7 +35,7 @@ command -v python3 >/dev/null || t_skip "python3 not installed on the host"
 
 HOSTILE_S=${DDVM_HOSTILE_S:-120}
 PERIOD=${DDVM_HOSTILE_PERIOD:-6}
-KINDS=${DDVM_HOSTILE_KINDS:-broken,heartbeat,desc,index,backend,stall,layout,control,noise,storm}
+KINDS=${DDVM_HOSTILE_KINDS:-broken,heartbeat,desc,index,backend,stall,layout,control,noise,storm,stormidx}
 IRQ_MAX=${DDVM_HOSTILE_IRQ_MAX:-1200}
 RECOVER_S=${DDVM_HOSTILE_RECOVER_S:-60}
 FAILFAST=${DDVM_HOSTILE_FAILFAST:-1}
