@@ -36,13 +36,27 @@ module_param(storm_pps, uint, 0644);
 MODULE_PARM_DESC(storm_pps,
 		 "broadcast/multicast frames a second each client may send (0: no limit)");
 
-/* May FROM send one more broadcast/multicast frame? A token bucket of storm_pps a
- * second, holding at most one second's worth. Called from FROM's tx path only. */
-static bool storm_ok(struct netback_port *from)
+/* What a broadcast/multicast frame costs of the storm budget: the wire frames it
+ * stands for, by its segments (a GSO frame) or its bytes, whichever is more. Every
+ * other client gets a copy; one 64 KiB frame counted as one would carry 44 frames'
+ * worth past storm_pps. */
+static u64 storm_cost(const struct sk_buff *skb)
+{
+	u64 frames = DIV_ROUND_UP(skb->len, ETH_FRAME_LEN + VLAN_HLEN);
+
+	if (skb_is_gso(skb) && skb_shinfo(skb)->gso_size)
+		frames = max_t(u64, frames, DIV_ROUND_UP(skb->len, skb_shinfo(skb)->gso_size));
+	return max_t(u64, frames, 1);
+}
+
+/* May FROM send one more broadcast/multicast frame? A token bucket of storm_pps
+ * (wire) frames a second, holding at most one second's worth. Called from FROM's tx
+ * path only. */
+static bool storm_ok(struct netback_port *from, const struct sk_buff *skb)
 {
 	unsigned int rate = READ_ONCE(storm_pps);
 	unsigned long now = jiffies;
-	u64 add;
+	u64 add, cost;
 
 	if (!rate)
 		return true;
@@ -51,7 +65,8 @@ static bool storm_ok(struct netback_port *from)
 		from->storm_tokens = min_t(u64, from->storm_tokens + add, rate);
 		from->storm_stamp = now;
 	}
-	if (!from->storm_tokens) {
+	cost = min_t(u64, storm_cost(skb), rate); /* even a storm_pps below it: 1 a second */
+	if (from->storm_tokens < cost) {
 		port_stat_inc(from, tx_storm_drops);
 		if (!from->storm_told || time_after(now, from->storm_told + 10 * HZ)) {
 			from->storm_told = now ? now : 1;
@@ -63,7 +78,7 @@ static bool storm_ok(struct netback_port *from)
 		}
 		return false;
 	}
-	from->storm_tokens--;
+	from->storm_tokens -= cost;
 	return true;
 }
 
@@ -429,7 +444,7 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 	    !ether_addr_equal(dst + ETH_ALEN, from->mac) && !switch_find(sw, dst + ETH_ALEN))
 		fdb_learn(sw, from, dst + ETH_ALEN); /* a bridge or macvlan behind FROM */
 	if (is_multicast_ether_addr(dst)) {
-		if (!storm_ok(from)) {
+		if (!storm_ok(from, skb)) {
 			kfree_skb(skb);
 			goto out;
 		}

@@ -15,7 +15,10 @@
  * --set gso-bad (the channel opened with offloads): 8 broadcast IPv4/TCP frames whose
  * TCP GSO metadata is in range but whose TCP header says it is 60 bytes long, past the
  * end of the 64-byte frame, then one ARP request for --other (the marker). The driver
- * VM must drop the 8 (tx_bad), not forward them to other clients.
+ * VM must drop the 8 (tx_bad), not forward them to other clients. --set storm-gso: 40
+ * broadcast TCP GSO frames of 60,000 bytes each (42 wire frames apiece, 1,680 in all,
+ * sent within a second), then the marker: storm control must count wire frames, not
+ * the 41 descriptors, and drop some (tx_storm_drops).
  *
  *   spoof_frames --sock CHANNEL.client.sock --other A.B.C.D --watch SECS
  *
@@ -387,13 +390,17 @@ static const frame_fn mac_pass[] = { d_arp_foreign_spa, d_ipv4_src,	     d_vlan_
 				     d_ethertype,	d_dhcp_server,	     d_dad_foreign,
 				     d_dhcp_reply_port };
 
-#define GSO_BAD_FRAMES 8
+#define GSO_BAD_FRAMES	 8
+#define STORM_GSO_FRAMES 40
+#define STORM_GSO_DATA	 60000 /* bytes of TCP payload: 42 wire frames of 1448 */
 
-/* Broadcast IPv4/TCP from the client's address, 64 bytes, whose TCP header claims 60
- * bytes (doff 15): with the GSO metadata in *m it describes headers ending at byte 94. */
-static size_t gso_bad(uint8_t *f, const struct ctx *x, struct ddvm_net_meta *m)
+/* Broadcast IPv4/TCP from the client's address with DATA bytes of payload and a TCP
+ * header that claims DOFF words, with TCP GSO metadata (segments of 1448) in *m.
+ * gso-bad: 10 bytes and doff 15, headers ending at byte 94 of a 64-byte frame. */
+static size_t gso_frame(uint8_t *f, const struct ctx *x, struct ddvm_net_meta *m, unsigned int doff,
+			size_t data)
 {
-	size_t off = eth(f, bcast, x->mac, 0x0800), len = 20 + 20 + 10;
+	size_t off = eth(f, bcast, x->mac, 0x0800), len = 20 + 20 + data;
 	uint8_t *ip = f + off, *th = ip + 20;
 
 	memset(ip, 0, len);
@@ -401,8 +408,8 @@ static size_t gso_bad(uint8_t *f, const struct ctx *x, struct ddvm_net_meta *m)
 	memcpy(ip + 12, x->ip, 4);
 	memcpy(ip + 16, x->other, 4);
 	th[0] = 0x30, th[1] = 0x39, th[2] = 0x00, th[3] = 0x50; /* ports 12345 -> 80 */
-	th[12] = 15 << 4;					/* doff: 60 bytes */
-	th[13] = 0x18;						/* PSH, ACK */
+	th[12] = (uint8_t)(doff << 4);
+	th[13] = 0x18; /* PSH, ACK */
 	memset(m, 0, sizeof(*m));
 	m->flags = DDVM_NET_META_NEEDS_CSUM;
 	m->gso_type = DDVM_NET_META_GSO_TCPV4;
@@ -515,7 +522,7 @@ int main(int argc, char **argv)
 	}
 	if (secs > 0 && sock && (have & 4))
 		return watch(sock, &x, secs);
-	gso = set && !strcmp(set, "gso-bad");
+	gso = !set ? 0 : !strcmp(set, "gso-bad") ? 1 : !strcmp(set, "storm-gso") ? 2 : 0;
 	if (gso) {
 		static const frame_fn marker[] = { p_arp_request };
 
@@ -544,10 +551,11 @@ int main(int argc, char **argv)
 	x.ll6[8] = ni.mac[0] ^ 2, x.ll6[9] = ni.mac[1], x.ll6[10] = ni.mac[2];
 	x.ll6[11] = 0xff, x.ll6[12] = 0xfe;
 	memcpy(x.ll6 + 13, ni.mac + 3, 3);
-	for (i = 0; gso && i < GSO_BAD_FRAMES; i++) {
+	for (i = 0; gso && i < (gso == 1 ? GSO_BAD_FRAMES : STORM_GSO_FRAMES); i++) {
+		static uint8_t f[14 + 40 + STORM_GSO_DATA];
 		struct ddvm_net_meta m;
-		uint8_t f[128];
-		size_t len = gso_bad(f, &x, &m);
+		size_t len = gso == 1 ? gso_frame(f, &x, &m, 15, 10)
+				      : gso_frame(f, &x, &m, 5, STORM_GSO_DATA);
 
 		while ((ret = ddvm_net_send(c, f, len, &m, 0)) == -EAGAIN)
 			ddvm_chan_wait(c, 100);
@@ -581,12 +589,12 @@ int main(int argc, char **argv)
 		ddvm_chan_close(c);
 		return 1;
 	}
-	printf("sent %zu\n", n + (gso ? GSO_BAD_FRAMES : 0));
+	printf("sent %zu\n", n + (gso == 1 ? GSO_BAD_FRAMES : gso == 2 ? STORM_GSO_FRAMES : 0));
 	ddvm_chan_close(c);
 	return 0;
 usage:
 	fprintf(stderr, "usage: spoof_frames --sock SOCK --ip A --ip6 A6 --other B --other6 B6 "
-			"--set ip-drop|ip-pass|mac-drop|mac-pass|gso-bad\n"
+			"--set ip-drop|ip-pass|mac-drop|mac-pass|gso-bad|storm-gso\n"
 			"       spoof_frames --sock SOCK --other B --watch SECS\n");
 	return 2;
 }
