@@ -156,6 +156,7 @@ static bool ddvm_ivshmem_guard(struct ddvm_ivshmem *t, int v, int irq)
 	struct ddvm_doorbell_guard *g = &t->guard[v];
 	bool control = v == DDVM_VECTOR_CONTROL;
 	u32 sig = control ? 0 : ddvm_ivshmem_peer_sig(t, v);
+	bool (*serving)(struct ddvm_ivshmem * t) = READ_ONCE(t->serving);
 	bool off = false;
 	unsigned long now = jiffies;
 	int u;
@@ -170,7 +171,7 @@ static bool ddvm_ivshmem_guard(struct ddvm_ivshmem *t, int v, int irq)
 		for (u = 0; u < t->nvec; u++)
 			t->guard[u].idle = 0;
 	}
-	if (control || sig == g->sig || READ_ONCE(t->stopped))
+	if (control || sig == g->sig || (serving && !serving(t)))
 		g->idle++;
 	g->sig = sig;
 	if (!g->off && g->idle > (control ? DDVM_DOORBELL_CTL_MAX : DDVM_DOORBELL_IDLE_MAX)) {

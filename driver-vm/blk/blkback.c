@@ -181,7 +181,6 @@ static void blkback_mark_broken(struct blkback_queue *q) __must_hold(&q->lock)
 	if (q->broken)
 		return;
 	q->broken = true;
-	ddvm_ivshmem_set_stopped(&bb->t, true);
 	WRITE_ONCE(h->backend_errors, READ_ONCE(h->backend_errors) + 1);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch);
 	dev_warn(&bb->t.pdev->dev,
@@ -559,6 +558,22 @@ static bool blkback_client_attached(struct blkback *bb)
 	return ddvm_region_session_current(&bb->t.rg, bb->epoch, bb->session);
 }
 
+/* The doorbell guard's question (guest/ddvm_ivshmem.h), in hard interrupt context: do
+ * we take requests now? Not before we serve, not on a broken channel, not while no
+ * client is in our session (blkback_queue_work would not look at the rings). */
+static bool blkback_serving(struct ddvm_ivshmem *t)
+{
+	struct blkback *bb = t->priv;
+	unsigned int i;
+
+	if (!READ_ONCE(bb->ready))
+		return false;
+	for (i = 0; i < bb->nq; i++)
+		if (READ_ONCE(bb->qs[i].broken))
+			return false;
+	return blkback_client_attached(bb);
+}
+
 /* Pop, check and submit requests until the ring is empty (then arm the doorbell) or
  * the budget is spent (then requeue ourselves). */
 static void blkback_queue_work(struct work_struct *work)
@@ -812,7 +827,6 @@ static void blkback_rings_reset(struct blkback *bb)
 		q->hb_prod = q->hb_cons = 0;
 		spin_unlock_irq(&q->lock);
 	}
-	ddvm_ivshmem_set_stopped(&bb->t, false);
 }
 
 static bool blkback_healthy(struct blkback *bb); /* the heartbeat's test, below */
@@ -1413,6 +1427,7 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = ddvm_ivshmem_probe(&bb->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_BLK, blkback_irq, bb);
 	if (err)
 		goto out_free;
+	ddvm_ivshmem_set_serving(&bb->t, blkback_serving);
 	err = blkback_parse_target(bb);
 	if (err) {
 		dev_err(&pdev->dev, "ddvm blk: backend_target is not a device name under /dev\n");

@@ -51,7 +51,6 @@ void port_break(struct netback_port *p, const char *why)
 {
 	if (xchg(&p->broken, true))
 		return;
-	ddvm_ivshmem_set_stopped(&p->t, true);
 	WRITE_ONCE(p->active, false);
 	port_backlog_purge(p); /* never called with rx_lock held */
 	port_stat_inc(p, violations);
@@ -299,7 +298,6 @@ static void port_reset(struct netback_port *p, u32 epoch, u32 session)
 	p->epoch = epoch;
 	p->session = session;
 	WRITE_ONCE(p->broken, false);
-	ddvm_ivshmem_set_stopped(&p->t, false);
 	spin_unlock_bh(&p->rx_lock);
 	napi_enable(&p->napi);
 	port_stat_inc(p, resets);
@@ -517,6 +515,12 @@ out:
 static void port_attach_work(struct work_struct *w)
 {
 	port_attach(container_of(to_delayed_work(w), struct netback_port, attach));
+}
+
+/* The doorbell guard's question (guest/ddvm_ivshmem.h): do we move frames now? */
+static bool port_serving(struct ddvm_ivshmem *t)
+{
+	return READ_ONCE(container_of(t, struct netback_port, t)->active);
 }
 
 static void port_irq(struct ddvm_ivshmem *t, unsigned int vector)
@@ -800,6 +804,7 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = ddvm_ivshmem_probe(&p->t, pdev, DDVM_SIDE_BACKEND, DDVM_KIND_NET, port_irq, p);
 	if (err)
 		goto out_napi;
+	ddvm_ivshmem_set_serving(&p->t, port_serving);
 	if (ddvm_ivshmem_standby(&p->t)) {
 		/* a warm spare: not a byte of the channel is ours yet; attach to the NIC
 		 * now (frames dropped until active), so that a takeover only publishes */
