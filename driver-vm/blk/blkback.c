@@ -44,6 +44,7 @@
  * heartbeat period we ring the supervisor's private doorbell, unless a probe work item
  * we queued on the system workqueue has not run for stall_ms (blkback_healthy).
  */
+#include <linux/ratelimit.h>
 #include <linux/module.h>
 #include <linux/blkdev.h>
 #include <linux/bio.h>
@@ -122,6 +123,9 @@ struct blkback_queue {
 
 struct blkback {
 	struct ddvm_ivshmem t;
+	/* the lines a client's own doing prints (broke, reset): at most 20 per 10 s per
+	 * channel, so that one client cannot flush the driver VM's log */
+	struct ratelimit_state log_rs;
 	struct block_device *bdev;
 	fmode_t mode;
 	char target[sizeof_field(struct ddvm_region_hdr, backend_target)];
@@ -183,11 +187,13 @@ static void blkback_mark_broken(struct blkback_queue *q) __must_hold(&q->lock)
 	q->broken = true;
 	WRITE_ONCE(h->backend_errors, READ_ONCE(h->backend_errors) + 1);
 	ddvm_region_set_backend(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch);
-	dev_warn(&bb->t.pdev->dev,
-		 "ddvm blk: client broke the protocol on queue %u (epoch %u; req prod %u seen %u "
-		 "cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
-		 q->index, bb->epoch, READ_ONCE(q->req.ctl->prod), q->req.prod, q->req.cons,
-		 q->rsp.prod, READ_ONCE(q->rsp.ctl->cons), q->rsp.cons);
+	if (__ratelimit(&bb->log_rs))
+		dev_warn(&bb->t.pdev->dev,
+			 "ddvm blk: client broke the protocol on queue %u (epoch %u; req prod %u "
+			 "seen %u "
+			 "cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
+			 q->index, bb->epoch, READ_ONCE(q->req.ctl->prod), q->req.prod, q->req.cons,
+			 q->rsp.prod, READ_ONCE(q->rsp.ctl->cons), q->rsp.cons);
 }
 
 /* Push one response; returns true when the client must be kicked. */
@@ -1088,8 +1094,9 @@ static void blkback_ctrl_work(struct work_struct *work)
 	bb->session = session;
 	WRITE_ONCE(bb->ready, true);
 	blkback_publish(bb);
-	dev_info(&bb->t.pdev->dev, "ddvm blk: epoch %u session %u: rings reset\n", bb->epoch,
-		 bb->session);
+	if (__ratelimit(&bb->log_rs))
+		dev_info(&bb->t.pdev->dev, "ddvm blk: epoch %u session %u: rings reset\n",
+			 bb->epoch, bb->session);
 }
 
 /* Diagnostics: requests taken but unanswered for 10 s (a disk that lost them). */
@@ -1406,6 +1413,7 @@ static int blkback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	bb = kzalloc(sizeof(*bb), GFP_KERNEL);
 	if (!bb)
 		return -ENOMEM;
+	ratelimit_state_init(&bb->log_rs, 10 * HZ, 20);
 	atomic_set(&bb->bios, 0);
 	init_waitqueue_head(&bb->bios_wq);
 	mutex_init(&bb->open_lock);

@@ -56,10 +56,12 @@ void port_break(struct netback_port *p, const char *why)
 	port_stat_inc(p, violations);
 	ddvm_write64(&p->t.rg.hdr->backend_errors, READ_ONCE(p->st.violations));
 	port_set_state(p, DDVM_STATE_BROKEN);
-	dev_warn(&p->t.pdev->dev,
-		 "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new "
-		 "session\n",
-		 p->mac, why);
+	if (__ratelimit(&p->log_rs))
+		dev_warn(
+		    &p->t.pdev->dev,
+		    "ddvm_netback: client %pM broke the protocol (%s): channel stopped until a new "
+		    "session\n",
+		    p->mac, why);
 }
 
 /* Called under rtnl by the switch when the NIC went away. */
@@ -303,8 +305,9 @@ static void port_reset(struct netback_port *p, u32 epoch, u32 session)
 	port_stat_inc(p, resets);
 	port_set_state(p, rcu_access_pointer(p->sw) ? DDVM_STATE_READY : DDVM_STATE_ATTACHING);
 	ddvm_ivshmem_kick(&p->t, DDVM_VECTOR_CONTROL);
-	dev_info(&p->t.pdev->dev, "ddvm_netback: epoch %u session %u: rings reset\n", epoch,
-		 session);
+	if (__ratelimit(&p->log_rs))
+		dev_info(&p->t.pdev->dev, "ddvm_netback: epoch %u session %u: rings reset\n", epoch,
+			 session);
 }
 
 /* Start or stop moving frames as the client's state says. */
@@ -343,8 +346,10 @@ static void port_follow_client(struct netback_port *p)
 		p->backlog_bytes = 0;
 	}
 	spin_unlock_bh(&p->rx_lock);
-	dev_info(&p->t.pdev->dev, "ddvm_netback: client %pM %s (epoch %u, features %#llx)\n",
-		 p->mac, want ? "connected" : "disconnected", p->epoch, p->fe_features);
+	if (__ratelimit(&p->log_rs))
+		dev_info(&p->t.pdev->dev,
+			 "ddvm_netback: client %pM %s (epoch %u, features %#llx)\n", p->mac,
+			 want ? "connected" : "disconnected", p->epoch, p->fe_features);
 	if (want)
 		port_napi_kick(p); /* anything queued before we looked */
 }
@@ -782,6 +787,7 @@ static int netback_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
+	ratelimit_state_init(&p->log_rs, 10 * HZ, NETBACK_LOG_BURST);
 	spin_lock_init(&p->rx_lock);
 	__skb_queue_head_init(&p->rx_backlog);
 	INIT_LIST_HEAD(&p->sw_node);

@@ -20,6 +20,7 @@
 #ifndef DDVM_NETBACK_H
 #define DDVM_NETBACK_H
 
+#include <linux/ratelimit.h>
 #include <linux/in6.h>
 #include <linux/netdevice.h>
 #include <linux/workqueue.h>
@@ -32,6 +33,7 @@
  * once a second per channel rather than ten times (docs/net.md; docs/bench.md §3). */
 #define NETBACK_TICK_MS	    1000
 #define NETBACK_SESSION_GAP (HZ / 10) /* at most 10 session resets a second */
+#define NETBACK_LOG_BURST   20	      /* per-port log lines per 10 s (log_rs) */
 /* Frames waiting for rx slots, per client, counted by truesize: a clone holds the
  * NIC's whole receive buffer, so a client that never frees its rx slots and draws
  * small frames pinned 15-50 times its length in driver VM memory when this counted
@@ -105,11 +107,15 @@ struct netback_stats {
 
 struct netback_port {
 	struct ddvm_ivshmem t;
-	struct ddvm_ring tx;	  /* client -> us: we consume */
-	struct ddvm_ring rx;	  /* us -> client: we produce */
-	u8 mac[ETH_ALEN];	  /* the client's MAC, copied once */
-	char target[32];	  /* hdr.backend_target, copied once, NUL-terminated */
-	u32 epoch;		  /* the epoch our rings belong to */
+	struct ddvm_ring tx; /* client -> us: we consume */
+	struct ddvm_ring rx; /* us -> client: we produce */
+	u8 mac[ETH_ALEN];    /* the client's MAC, copied once */
+	char target[32];     /* hdr.backend_target, copied once, NUL-terminated */
+	u32 epoch;	     /* the epoch our rings belong to */
+	/* the lines a client's own doing prints (broke, reset, connected): at most
+	 * NETBACK_LOG_BURST per 10 s per port, so that one client cannot flush the
+	 * others' record (antispoof drops) out of the driver VM's log */
+	struct ratelimit_state log_rs;
 	u32 session;		  /* the client's session we serve (abi.h; 0: none yet) */
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
 	unsigned long epoch_at;	  /* jiffies of the last reset an epoch change caused */

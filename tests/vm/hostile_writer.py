@@ -41,6 +41,9 @@ one every few milliseconds and ringing doorbells, then leaves. Kinds:
   forged_once backend_state = ABSENT and backend_epoch one behind, ONCE (then nothing
              but the doorbell): the translation module must write its own status back
              (a heartbeat later), or the supervisor acts on the forgery from then on
+  sessions   a new session asked for every tick (frontend ATTACHING at the current
+             epoch with frontend_session + 1, the control vector rung): the most
+             resets, and log lines, the translation module grants a client
   noise      random bytes over both status lines, the device description and both
              rings' control blocks and descriptors
   storm      every doorbell of every peer, as fast as one host thread can ring them
@@ -78,7 +81,7 @@ KINDS = ["broken", "heartbeat", "desc", "index", "backend", "stall", "layout", "
          "noise", "storm", "stormidx", "spin"]
 # kinds only on request (not in the default rotation): they need an argument or suit
 # one kind of channel only
-EXTRA_KINDS = ["identity", "spare", "unanswered", "forged_once"]
+EXTRA_KINDS = ["identity", "spare", "unanswered", "forged_once", "sessions"]
 # how often a kind is re-applied (s): the heartbeat must be overwritten faster than the
 # translation module advances it (every 100 ms) for the supervisor to see it frozen
 TICK = {"heartbeat": 0.001, "spare": 0.001, "broken": 0.005, "backend": 0.005, "stall": 0.005, "storm": 0, "stormidx": 0, "spin": 0}
@@ -253,6 +256,12 @@ class Writer:
                 ch.set_hdr("backend_epoch", (epoch - 1) & 0xFFFFFFFF)
                 self.bump(kind)
                 self.kick([control])
+        elif kind == "sessions":
+            ch.set_hdr("frontend_epoch", epoch)
+            ch.set_hdr("frontend_session", (ch.hdr("frontend_session") + 1) & 0xFFFFFFFF or 1)
+            ch.set_hdr("frontend_state", abi.STATE_ATTACHING)
+            self.bump(kind)
+            self.kick([control])
         elif kind == "noise":
             # both status lines and the device description: everything up to the ring table
             ch.mem[HDR.backend_state:HDR.rings] = os.urandom(HDR.rings - HDR.backend_state)

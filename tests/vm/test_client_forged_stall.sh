@@ -15,7 +15,9 @@
 # writes and reads back 1 MiB through a's channel. Before, the second such failure
 # gave the driver VM up ("GIVING UP after 2 failures in a row") and blkcheck failed.
 # Then one forged write of ddvm_blkback's own status (state ABSENT, an old epoch) must
-# be written back by it within 10 s (it stood for good before).
+# be written back by it within 10 s (it stood for good before). Last, 8 s of session
+# requests every 20 ms may add at most 30 lines to the driver VM's kernel log (166
+# before the per-channel limit).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 command -v jq >/dev/null || t_skip "needs jq (scripts/deps.sh installs it)"
@@ -79,5 +81,19 @@ for _ in $(seq 100); do
 done
 [ "$got" = "ready $epoch $epoch" ] || t_fail "a's forged backend status stood 10 s: state, backend epoch, epoch = $got (epoch was $epoch)"
 t_log "a forged blkback's status once: written back, status says $got"
+
+# A client asking for a new session every 20 ms gets 10 resets a second, and each
+# printed a line in the driver VM's kernel log (~15 KB/s from one client: the log
+# buffer, the record of every client's anti-spoofing drops, turned over in seconds).
+# Now at most 20 lines per 10 s per channel.
+lines() { sup_console_cmd drv 20 'dmesg | wc -l' | tr -dc '0-9'; }
+l0=$(lines)
+[ -n "$l0" ] || t_fail "no line count from the driver VM's dmesg"
+sup_hostile_writer disk0.a --kinds sessions --duration 8 --period 8
+for _ in $(seq 120); do grep -q 'hostile_writer: done' "$DDVM_RUNDIR/hostile_writer.log" && break; sleep 0.1; done
+grep -q 'sessions [0-9]' "$DDVM_RUNDIR/hostile_writer.log" || t_fail "the writer asked for no session: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
+l1=$(lines)
+t_log "8 s of session requests: the driver VM's log grew $((l1 - l0)) lines (the channel's sessions so far: $(sup_chan_field disk0.a counters | jq .sessions))"
+((l1 - l0 <= 30)) || t_fail "8 s of one client's session requests wrote $((l1 - l0)) lines into the driver VM's log"
 "$DDVM" down >/dev/null 2>&1
 echo SUCCESS
