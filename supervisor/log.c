@@ -121,25 +121,27 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	if (f != stderr) {
-		/* One fprintf per line piece under the FILE lock keeps lines whole. */
-		flockfile(f);
-		fprintf(f, "%s.%03ld ddvm: %s", when, ts.tv_nsec / 1000000, tag[level]);
-		va_start(ap, fmt);
-		vfprintf(f, fmt, ap);
-		va_end(ap);
-		fputc('\n', f);
-		fflush(f);
-		funlockfile(f);
-		return;
-	}
 	n = snprintf(line, sizeof(line), "%s.%03ld ddvm: %s", when, ts.tv_nsec / 1000000,
 		     tag[level]);
 	va_start(ap, fmt);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	n += m < 0 ? 0 : m > (int)sizeof(line) - n - 2 ? (int)sizeof(line) - n - 2 : m;
+	m = m < 0 ? 0 : m > (int)sizeof(line) - n - 2 ? (int)sizeof(line) - n - 2 : m;
+	/* One line, printable: a message may quote what a guest printed (its console)
+	 * or a peer wrote, and escape sequences or a carriage return from there must
+	 * not reach an operator's terminal or forge the look of a line of ours. */
+	for (char *c = line + n; c < line + n + m; c++)
+		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+			*c = '?';
+	n += m;
 	line[n++] = '\n';
+	if (f != stderr) {
+		flockfile(f);
+		fwrite(line, 1, (size_t)n, f);
+		fflush(f);
+		funlockfile(f);
+		return;
+	}
 	flockfile(f);
 	log_write(line, (size_t)n);
 	if (rotate_max && rotate_bytes >= rotate_max)

@@ -202,6 +202,25 @@ static void test_stderr_not_read(void **state)
 	assert_non_null(strstr(buf, "read again\n"));
 }
 
+/* What a guest printed reaches the log printable: no escape sequence, no carriage
+ * return or newline of its own (a line of ours could be forged), tabs kept. */
+static void test_control_chars(void **state)
+{
+	char logbuf[1024] = { 0 };
+	FILE *f = fmemopen(logbuf, sizeof(logbuf), "w");
+
+	(void)state;
+	assert_non_null(f);
+	log_set_file(f);
+	pr_err("app: the guest could not load %s", "m\x1b[2J\rddvm: forged\nline\tx\x7f");
+	fflush(f);
+	log_set_file(NULL);
+	fclose(f);
+	assert_non_null(strstr(logbuf, "could not load m?[2J?ddvm: forged?line\tx?\n"));
+	assert_null(strchr(logbuf, '\x1b'));
+	assert_ptr_equal(strchr(logbuf, '\n'), logbuf + strlen(logbuf) - 1);
+}
+
 static void test_load_failed_flood(void **state)
 {
 	static char logbuf[1 << 16];
@@ -243,10 +262,9 @@ static void test_load_failed_flood(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_qemu_log_cap),
-		cmocka_unit_test(test_log_rotation),
-		cmocka_unit_test(test_stderr_not_read),
-		cmocka_unit_test(test_load_failed_flood),
+		cmocka_unit_test(test_qemu_log_cap),	cmocka_unit_test(test_log_rotation),
+		cmocka_unit_test(test_stderr_not_read), cmocka_unit_test(test_load_failed_flood),
+		cmocka_unit_test(test_control_chars),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
