@@ -380,7 +380,10 @@ static int blkback_add_pages(struct bio *bio, u32 len, const u8 *src)
 
 	while (done < len) {
 		u32 n = min_t(u32, PAGE_SIZE, len - done);
-		struct page *pg = alloc_page(GFP_NOIO);
+		/* a read's pages zeroed: a driver that completes it without filling them
+		 * (a buggy one is what a driver VM is for) must not hand the client what
+		 * this kernel freed before, another client's data among it */
+		struct page *pg = alloc_page(src ? GFP_NOIO : GFP_NOIO | __GFP_ZERO);
 
 		if (!pg)
 			return -ENOMEM;
