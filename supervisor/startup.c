@@ -371,22 +371,6 @@ static void nudge_backend(struct channel *ch, const struct vm *drv)
  * the client adopts it, and frames over it are lost while the tap and the bridge run at
  * N. Said once per epoch, as soon as the translation module describes the NIC.
  */
-/* The MTU comes from the header, which the channel's client can write too: another
- * channel of the same NIC describing it at mtu = N means the NIC took N, and this
- * channel's number is its client's (the warning would be false for the NIC). */
-static bool nic_mtu_seen_elsewhere(const struct supervisor *sup, const struct channel *ch,
-				   const struct cfg_device *d)
-{
-	char drv[17];
-	unsigned j;
-
-	for (j = 0; j < sup->cfg->nr_channels; j++)
-		if (&sup->channels[j] != ch && sup->channels[j].cfg->dev == d &&
-		    channel__nic_mtu(&sup->channels[j], drv) == d->mtu)
-			return true;
-	return false;
-}
-
 static void check_mtu(struct supervisor *sup, unsigned i)
 {
 	const struct channel *ch = &sup->channels[i];
@@ -401,7 +385,7 @@ static void check_mtu(struct supervisor *sup, unsigned i)
 	if (!mtu)
 		return; /* not described at this epoch yet */
 	s->mtu_epoch = ch->own.epoch;
-	if (mtu == d->mtu || nic_mtu_seen_elsewhere(sup, ch, d)) {
+	if (mtu == d->mtu) {
 		s->mtu_problem[0] = 0;
 		return;
 	}
