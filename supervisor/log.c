@@ -97,6 +97,52 @@ static void log_rotate(FILE *f)
 	fflush(f);
 }
 
+/*
+ * One line, printable: a message may quote what a guest printed (its console) or a
+ * peer wrote, and escape sequences or a carriage return from there must not reach an
+ * operator's terminal or forge the look of a line of ours. C0 controls but tab, DEL,
+ * the C1 controls (U+0080-U+009F, which terminals also act on: CSI is U+009B) and
+ * bytes that are not UTF-8 become '?', byte for byte; other UTF-8 stays.
+ */
+static void log_printable(char *s, size_t len)
+{
+	unsigned char *c = (unsigned char *)s, *end = c + len;
+
+	while (c < end) {
+		unsigned need, cp, k;
+
+		if (*c < 0x80) {
+			if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+				*c = '?';
+			c++;
+			continue;
+		}
+		need = *c >= 0xf0 && *c <= 0xf4	 ? 3
+		       : *c >= 0xe0		 ? 2
+		       : *c >= 0xc2 && *c < 0xe0 ? 1
+						 : 0;
+		if (*c > 0xf4)
+			need = 0;
+		cp = need == 3 ? *c & 0x07 : need == 2 ? *c & 0x0f : *c & 0x1f;
+		for (k = 1; need && k <= need; k++) {
+			if (c + k >= end || (c[k] & 0xc0) != 0x80) {
+				need = 0;
+				break;
+			}
+			cp = cp << 6 | (c[k] & 0x3f);
+		}
+		/* overlong, surrogates, past U+10FFFF, C1: not kept */
+		if (need && ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+			     (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0))
+			need = 0;
+		if (!need) {
+			*c++ = '?';
+			continue;
+		}
+		c += need + 1;
+	}
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
@@ -127,12 +173,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	m = m < 0 ? 0 : m > (int)sizeof(line) - n - 2 ? (int)sizeof(line) - n - 2 : m;
-	/* One line, printable: a message may quote what a guest printed (its console)
-	 * or a peer wrote, and escape sequences or a carriage return from there must
-	 * not reach an operator's terminal or forge the look of a line of ours. */
-	for (char *c = line + n; c < line + n + m; c++)
-		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-			*c = '?';
+	log_printable(line + n, (size_t)m);
 	n += m;
 	line[n++] = '\n';
 	if (f != stderr) {

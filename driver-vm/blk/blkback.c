@@ -575,7 +575,8 @@ static bool blkback_serving(struct ddvm_ivshmem *t)
 	struct blkback *bb = t->priv;
 	unsigned int i;
 
-	if (!READ_ONCE(bb->ready))
+	/* stopping first: remove frees the queues before the vectors go */
+	if (smp_load_acquire(&bb->stopping) || !READ_ONCE(bb->ready))
 		return false;
 	for (i = 0; i < bb->nq; i++)
 		if (READ_ONCE(bb->qs[i].broken))
@@ -1002,6 +1003,7 @@ static void blkback_reassert(struct blkback *bb)
 	if (!blkback_own_fields_changed(bb))
 		return;
 	ddvm_region_session_ack(&bb->t.rg, blkback_state(bb), bb->epoch, bb->session);
+	smp_mb(); /* our READY out before we look at the queues again */
 	if (blkback_state(bb) == DDVM_STATE_BROKEN)
 		ddvm_region_session_ack(&bb->t.rg, DDVM_STATE_BROKEN, bb->epoch, bb->session);
 }

@@ -37,12 +37,13 @@ MODULE_PARM_DESC(storm_pps,
 		 "broadcast/multicast frames a second each client may send (0: no limit)");
 
 /* What a broadcast/multicast frame costs of the storm budget: the wire frames it
- * stands for, by its segments (a GSO frame) or its bytes, whichever is more. Every
+ * stands for, by its segments (a GSO frame) or its bytes in frames of the NIC's MTU
+ * (WIRE_FRAME bytes with the Ethernet header and a tag), whichever is more. Every
  * other client gets a copy; one 64 KiB frame counted as one would carry 44 frames'
  * worth past storm_pps. */
-static u64 storm_cost(const struct sk_buff *skb)
+static u64 storm_cost(const struct sk_buff *skb, unsigned int wire_frame)
 {
-	u64 frames = DIV_ROUND_UP(skb->len, ETH_FRAME_LEN + VLAN_HLEN);
+	u64 frames = DIV_ROUND_UP(skb->len, wire_frame);
 
 	if (skb_is_gso(skb) && skb_shinfo(skb)->gso_size)
 		frames = max_t(u64, frames, DIV_ROUND_UP(skb->len, skb_shinfo(skb)->gso_size));
@@ -52,7 +53,7 @@ static u64 storm_cost(const struct sk_buff *skb)
 /* May FROM send one more broadcast/multicast frame? A token bucket of storm_pps
  * (wire) frames a second, holding at most one second's worth. Called from FROM's tx
  * path only. */
-static bool storm_ok(struct netback_port *from, const struct sk_buff *skb)
+static bool storm_ok(struct netback_port *from, const struct sk_buff *skb, unsigned int wire_frame)
 {
 	unsigned int rate = READ_ONCE(storm_pps);
 	unsigned long now = jiffies;
@@ -65,7 +66,8 @@ static bool storm_ok(struct netback_port *from, const struct sk_buff *skb)
 		from->storm_tokens = min_t(u64, from->storm_tokens + add, rate);
 		from->storm_stamp = now;
 	}
-	cost = min_t(u64, storm_cost(skb), rate); /* even a storm_pps below it: 1 a second */
+	cost = min_t(u64, storm_cost(skb, wire_frame),
+		     rate); /* even a storm_pps below it: 1 a second */
 	if (from->storm_tokens < cost) {
 		port_stat_inc(from, tx_storm_drops);
 		if (!from->storm_told || time_after(now, from->storm_told + 10 * HZ)) {
@@ -444,7 +446,9 @@ void switch_forward(struct netback_port *from, struct sk_buff *skb)
 	    !ether_addr_equal(dst + ETH_ALEN, from->mac) && !switch_find(sw, dst + ETH_ALEN))
 		fdb_learn(sw, from, dst + ETH_ALEN); /* a bridge or macvlan behind FROM */
 	if (is_multicast_ether_addr(dst)) {
-		if (!storm_ok(from, skb)) {
+		if (!storm_ok(from, skb,
+			      max_t(unsigned int, READ_ONCE(sw->nic->mtu), ETH_DATA_LEN) +
+				  ETH_HLEN + VLAN_HLEN)) {
 			kfree_skb(skb);
 			goto out;
 		}

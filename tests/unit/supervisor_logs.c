@@ -217,6 +217,19 @@ static void test_control_chars(void **state)
 	log_set_file(NULL);
 	fclose(f);
 	assert_non_null(strstr(logbuf, "could not load m?[2J?ddvm: forged?line\tx?\n"));
+	/* C1 (CSI as U+009B and as a raw byte), a lone continuation byte, and an
+	 * overlong encoding go; real UTF-8 stays */
+	f = fmemopen(logbuf, sizeof(logbuf), "w");
+	assert_non_null(f);
+	log_set_file(f);
+	pr_err("x%sy", "\xc2\x9b"
+		       "2J|\x9b|\x80|\xc0\xaf|caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80|\xe2\x80");
+	fflush(f);
+	log_set_file(NULL);
+	fclose(f);
+	assert_non_null(strstr(logbuf,
+			       "x??"
+			       "2J|?|?|??|caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80|??y\n"));
 	assert_null(strchr(logbuf, '\x1b'));
 	assert_ptr_equal(strchr(logbuf, '\n'), logbuf + strlen(logbuf) - 1);
 }

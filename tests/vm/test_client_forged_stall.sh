@@ -16,7 +16,7 @@
 # gave the driver VM up ("GIVING UP after 2 failures in a row") and blkcheck failed.
 # Then one forged write of ddvm_blkback's own status (state ABSENT, an old epoch) must
 # be written back by it within 10 s (it stood for good before). Last, 8 s of session
-# requests every 20 ms may add at most 30 lines to the driver VM's kernel log (166
+# requests every 20 ms may add at most 42 lines to the driver VM's kernel log (166
 # before the per-channel limit).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
@@ -71,7 +71,9 @@ t_log "drv restarted $fails times on a's forged stall, not given up; a served ag
 # come back, holding spares and upgrades of the driver VM for every client.
 epoch=$(sup_epoch disk0.a)
 sup_hostile_writer disk0.a --kinds forged_once --duration 1 --period 1
-grep -q 'forged_once' "$DDVM_RUNDIR/hostile_writer.log" || t_fail "the writer did not forge: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
+# its summary line (after the forgery) says it wrote once
+for _ in $(seq 100); do grep -q 'hostile_writer: done' "$DDVM_RUNDIR/hostile_writer.log" && break; sleep 0.1; done
+grep -q 'forged_once 1;' "$DDVM_RUNDIR/hostile_writer.log" || t_fail "the writer did not forge: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
 t_kill_pidfile "$T/writer.pid"
 got=
 for _ in $(seq 100); do
@@ -91,9 +93,11 @@ l0=$(lines)
 [ -n "$l0" ] || t_fail "no line count from the driver VM's dmesg"
 sup_hostile_writer disk0.a --kinds sessions --duration 8 --period 8
 for _ in $(seq 120); do grep -q 'hostile_writer: done' "$DDVM_RUNDIR/hostile_writer.log" && break; sleep 0.1; done
-grep -q 'sessions [0-9]' "$DDVM_RUNDIR/hostile_writer.log" || t_fail "the writer asked for no session: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
+grep -q 'sessions [1-9]' "$DDVM_RUNDIR/hostile_writer.log" || t_fail "the writer asked for no session: $(cat "$DDVM_RUNDIR/hostile_writer.log")"
 l1=$(lines)
 t_log "8 s of session requests: the driver VM's log grew $((l1 - l0)) lines (the channel's sessions so far: $(sup_chan_field disk0.a counters | jq .sessions))"
-((l1 - l0 <= 30)) || t_fail "8 s of one client's session requests wrote $((l1 - l0)) lines into the driver VM's log"
+# the limit's 10 s window began at an earlier line of this channel (the reset of the
+# blkcheck above), so 8 s may span two windows: 2 x 20 lines and 2 "suppressed" notes
+((l1 - l0 <= 42)) || t_fail "8 s of one client's session requests wrote $((l1 - l0)) lines into the driver VM's log"
 "$DDVM" down >/dev/null 2>&1
 echo SUCCESS
