@@ -46,7 +46,7 @@ $(CLIENT_BINS): $(LIBDDVM_HDRS)
 # --- nbdkit plugin (optional: needs nbdkit-plugin-dev) ----------------------------------
 NBDKIT_PLUGIN := $(BUILD)/lib/nbdkit-ddvm-plugin.so
 ifneq ($(wildcard /usr/include/nbdkit-plugin.h),)
-$(NBDKIT_PLUGIN): clients/nbdkit/ddvm-plugin.c $(LIBDDVM) $(LIBDDVM_HDRS)
+$(NBDKIT_PLUGIN): clients/nbdkit/ddvm-plugin.c $(LIBDDVM) $(LIBDDVM_HDRS) clients/common/args.h
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LIBDDVM_CFLAGS) -fPIC -shared -o $@ $< $(LIBDDVM)
@@ -62,7 +62,7 @@ $(BUILD)/tests/unit/libddvm_san: tests/unit/test_libddvm.c $(LIBDDVM_SAN) $(SUP_
 	$(Q)$(CC) $(LIBDDVM_CFLAGS) $(SAN_FLAGS) -Isupervisor -o $@ $< $(LIBDDVM_SAN) \
 		$(SUP_SAN_OBJS) $(SUP_LIBS) -lcmocka -lpthread
 $(BUILD)/tests/unit/libddvm_pong_san: tests/unit/test_libddvm_pong.c clients/common/pong.c \
-		clients/common/pong.h
+		clients/common/pong.h clients/common/args.h
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD SAN  $@")
 	$(Q)$(CC) $(LIBDDVM_CFLAGS) $(SAN_FLAGS) -o $@ $< clients/common/pong.c -lcmocka

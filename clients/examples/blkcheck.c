@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "ddvm.h"
 
 #define CHUNK (64 * 1024)
@@ -170,6 +171,7 @@ int main(int argc, char **argv)
 	struct ddvm_blk_info bi;
 	struct ddvm_chan *c;
 	int ret, opt, i, help = 0;
+	uint64_t v, seed, off, len;
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines for whoever watches */
 	while ((opt = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
@@ -187,20 +189,40 @@ int main(int argc, char **argv)
 			i -= 3;
 			continue;
 		}
-		if (i + 3 >= argc || (strcmp(argv[i], "verify") && strcmp(argv[i], "write") &&
-				      strcmp(argv[i], "mismatch")))
+		if (strcmp(argv[i], "verify") && strcmp(argv[i], "write") &&
+		    strcmp(argv[i], "mismatch"))
 			goto usage;
-		if (strtoull(argv[i + 2], NULL, 0) % 512 ||
-		    strtoull(argv[i + 3], NULL, 0) % CHUNK || !strtoull(argv[i + 3], NULL, 0)) {
+		if (i + 3 >= argc) {
+			fprintf(stderr, "blkcheck: %s needs SEED OFFSET LENGTH\n", argv[i]);
+			return 2;
+		}
+		if (ddvm_parse_u64(argv[i + 1], UINT32_MAX, &v)) {
+			fprintf(stderr, "blkcheck: %s: SEED '%s' is not a number from 0 to %u\n",
+				argv[i], argv[i + 1], UINT32_MAX);
+			return 2;
+		}
+		if (ddvm_parse_u64(argv[i + 2], UINT64_MAX, &v) || v % 512) {
 			fprintf(stderr,
-				"blkcheck: OFFSET must be 512-aligned, LENGTH a non-zero "
-				"multiple of %d\n",
-				CHUNK);
+				"blkcheck: %s: OFFSET '%s' is not a byte offset that is a "
+				"multiple of 512\n",
+				argv[i], argv[i + 2]);
+			return 2;
+		}
+		if (ddvm_parse_u64(argv[i + 3], UINT64_MAX, &v) || !v || v % CHUNK) {
+			fprintf(stderr,
+				"blkcheck: %s: LENGTH '%s' is not a non-zero multiple of %d "
+				"bytes\n",
+				argv[i], argv[i + 3], CHUNK);
 			return 2;
 		}
 	}
 
-	ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_BLK, 0, 60000);
+	ret = ddvm_chan_open(&c, sock, DDVM_CHAN_BLK, 0);
+	if (ret == -ENOENT || ret == -ECONNREFUSED) {
+		/* a setup still starting makes its socket soon; a typo never does */
+		fprintf(stderr, "blkcheck: %s: %s; waiting up to 60 s\n", sock, ddvm_strerror(ret));
+		ret = ddvm_chan_open_wait(&c, sock, DDVM_CHAN_BLK, 0, 60000);
+	}
 	if (ret) {
 		fprintf(stderr, "blkcheck: %s: %s\n", sock, ddvm_strerror(ret));
 		return 1;
@@ -220,8 +242,19 @@ int main(int argc, char **argv)
 			i -= 3;
 			continue;
 		}
-		ret = run_cmd(c, argv[i], (uint32_t)strtoul(argv[i + 1], NULL, 0),
-			      strtoull(argv[i + 2], NULL, 0), strtoull(argv[i + 3], NULL, 0));
+		ddvm_parse_u64(argv[i + 1], UINT32_MAX, &seed); /* checked above */
+		ddvm_parse_u64(argv[i + 2], UINT64_MAX, &off);
+		ddvm_parse_u64(argv[i + 3], UINT64_MAX, &len);
+		/* before a buffer of LENGTH bytes is made and filled */
+		if (off > bi.capacity * 512 || len > bi.capacity * 512 - off) {
+			fprintf(stderr,
+				"blkcheck: %s: %llu bytes at %llu end past the disk's %llu bytes\n",
+				argv[i], (unsigned long long)len, (unsigned long long)off,
+				(unsigned long long)bi.capacity * 512);
+			ret = -ERANGE;
+			break;
+		}
+		ret = run_cmd(c, argv[i], (uint32_t)seed, off, len);
 	}
 out:
 	ddvm_chan_close(c);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "ddvm.h"
 #include "pong.h"
 
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 	struct pong p = { 0 };
 	struct ddvm_chan *c;
 	int opt, ret, probed = 0, help = 0, gone = 0, broken_said = 0;
+	uint64_t v;
 
 	while ((opt = getopt_long(argc, argv, "s:i:p:c:t:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -86,16 +88,33 @@ int main(int argc, char **argv)
 			probe = optarg;
 			break;
 		case 'c':
-			count = strtoul(optarg, NULL, 0);
+			if (ddvm_parse_u64(optarg, UINT32_MAX, &v)) {
+				fprintf(stderr, "ddvm-pong: --count '%s': not a whole number\n",
+					optarg);
+				return 2;
+			}
+			count = (unsigned long)v;
 			break;
 		case 't':
-			timeout = atof(optarg);
+			if (ddvm_parse_u64(optarg, 86400, &v)) {
+				fprintf(stderr,
+					"ddvm-pong: --timeout '%s': not a whole number of seconds "
+					"(0-86400)\n",
+					optarg);
+				return 2;
+			}
+			timeout = (double)v;
 			break;
 		default:
 			goto usage;
 		}
 	}
-	if (!sock || !ip || pong_parse_ip(ip, p.ip) || (probe && pong_parse_ip(probe, peer)))
+	if ((ip && pong_parse_ip(ip, p.ip)) || (probe && pong_parse_ip(probe, peer))) {
+		fprintf(stderr, "ddvm-pong: '%s' is not an IPv4 address (A.B.C.D)\n",
+			ip && pong_parse_ip(ip, p.ip) ? ip : probe);
+		return 2;
+	}
+	if (!sock || !ip || optind < argc)
 		goto usage;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

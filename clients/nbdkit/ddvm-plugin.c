@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "ddvm.h"
 #include "ddvm/blk.h"
 
@@ -36,7 +37,13 @@ static int ddvm_config(const char *key, const char *value)
 		return 0;
 	}
 	if (!strcmp(key, "timeout")) {
-		timeout_s = atoi(value);
+		uint64_t v;
+
+		if (ddvm_parse_u64(value, 86400, &v)) {
+			nbdkit_error("timeout=%s: not a whole number of seconds (0-86400)", value);
+			return -1;
+		}
+		timeout_s = (int)v;
 		return 0;
 	}
 	nbdkit_error("unknown parameter '%s'", key);

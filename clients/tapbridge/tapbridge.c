@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "ddvm.h"
 #include "ddvm/net.h"
 
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
 	struct bridge b = { .offload = 1, .carrier = -1, .tap = -1 };
 	struct ddvm_net_info ni;
 	int opt, ret, wait_s = 120, help = 0;
+	uint64_t v;
 
 	while ((opt = getopt_long(argc, argv, "s:t:np:w:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -276,13 +278,25 @@ int main(int argc, char **argv)
 			pidfile = optarg;
 			break;
 		case 'w':
-			wait_s = atoi(optarg);
+			if (ddvm_parse_u64(optarg, 86400, &v)) {
+				fprintf(stderr,
+					"ddvm-tapbridge: --timeout '%s': not a number of seconds "
+					"(0-86400)\n",
+					optarg);
+				return 2;
+			}
+			wait_s = (int)v;
 			break;
 		default:
 			goto usage;
 		}
 	}
-	if (!sock || !tap || strlen(tap) >= IFNAMSIZ)
+	if (tap && strlen(tap) >= IFNAMSIZ) {
+		fprintf(stderr, "ddvm-tapbridge: --tap '%s': longer than %d characters\n", tap,
+			IFNAMSIZ - 1);
+		return 2;
+	}
+	if (!sock || !tap || optind < argc)
 		goto usage;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -290,9 +304,12 @@ int main(int argc, char **argv)
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
 
-		if (f) {
-			fprintf(f, "%d\n", (int)getpid());
-			fclose(f);
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+			fprintf(stderr, "ddvm-tapbridge: --pidfile %s: %s\n", pidfile,
+				strerror(errno));
+			if (f)
+				unlink(pidfile);
+			return 1;
 		}
 	}
 
@@ -301,6 +318,8 @@ int main(int argc, char **argv)
 				  wait_s * 1000);
 	if (ret) {
 		fprintf(stderr, "ddvm-tapbridge: %s: %s\n", sock, ddvm_strerror(ret));
+		if (pidfile)
+			unlink(pidfile);
 		return 1;
 	}
 	ret = ddvm_chan_wait_ready(b.c, wait_s * 1000);

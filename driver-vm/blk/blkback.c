@@ -190,8 +190,7 @@ static void blkback_mark_broken(struct blkback_queue *q) __must_hold(&q->lock)
 	if (__ratelimit(&bb->log_rs))
 		dev_warn(&bb->t.pdev->dev,
 			 "ddvm blk: client broke the protocol on queue %u (epoch %u; req prod %u "
-			 "seen %u "
-			 "cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
+			 "seen %u cons %u; rsp prod %u cons %u seen %u): channel stopped\n",
 			 q->index, bb->epoch, READ_ONCE(q->req.ctl->prod), q->req.prod, q->req.cons,
 			 q->rsp.prod, READ_ONCE(q->rsp.ctl->cons), q->rsp.cons);
 }

@@ -107,15 +107,11 @@ struct netback_stats {
 
 struct netback_port {
 	struct ddvm_ivshmem t;
-	struct ddvm_ring tx; /* client -> us: we consume */
-	struct ddvm_ring rx; /* us -> client: we produce */
-	u8 mac[ETH_ALEN];    /* the client's MAC, copied once */
-	char target[32];     /* hdr.backend_target, copied once, NUL-terminated */
-	u32 epoch;	     /* the epoch our rings belong to */
-	/* the lines a client's own doing prints (broke, reset, connected): at most
-	 * NETBACK_LOG_BURST per 10 s per port, so that one client cannot flush the
-	 * others' record (antispoof drops) out of the driver VM's log */
-	struct ratelimit_state log_rs;
+	struct ddvm_ring tx;	  /* client -> us: we consume */
+	struct ddvm_ring rx;	  /* us -> client: we produce */
+	u8 mac[ETH_ALEN];	  /* the client's MAC, copied once */
+	char target[32];	  /* hdr.backend_target, copied once, NUL-terminated */
+	u32 epoch;		  /* the epoch our rings belong to */
 	u32 session;		  /* the client's session we serve (abi.h; 0: none yet) */
 	unsigned long session_at; /* jiffies of the last reset a client's request caused */
 	unsigned long epoch_at;	  /* jiffies of the last reset an epoch change caused */
@@ -164,6 +160,10 @@ struct netback_port {
 	spinlock_t zc_lock;
 	wait_queue_head_t zc_wq;
 	struct delayed_work zc_map;
+	/* the lines a client's own doing prints (broke, reset, connected): at most
+	 * NETBACK_LOG_BURST per 10 s per port, so that one client cannot flush the
+	 * others' record (antispoof drops) out of the driver VM's log */
+	struct ratelimit_state log_rs;
 };
 
 /* One zero-copy frame in flight: its skb's ubuf_info (MSG_ZEROCOPY's completion: the

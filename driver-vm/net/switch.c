@@ -66,8 +66,8 @@ static bool storm_ok(struct netback_port *from, const struct sk_buff *skb, unsig
 		from->storm_tokens = min_t(u64, from->storm_tokens + add, rate);
 		from->storm_stamp = now;
 	}
-	cost = min_t(u64, storm_cost(skb, wire_frame),
-		     rate); /* even a storm_pps below it: 1 a second */
+	/* a frame costing more than storm_pps: one a second */
+	cost = min_t(u64, storm_cost(skb, wire_frame), rate);
 	if (from->storm_tokens < cost) {
 		port_stat_inc(from, tx_storm_drops);
 		if (!from->storm_told || time_after(now, from->storm_told + 10 * HZ)) {

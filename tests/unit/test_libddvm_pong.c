@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "args.h"
 #include "pong.h"
 
 static const uint8_t ME_MAC[6] = { 0x52, 0x54, 0x00, 0xdd, 0x00, 0x01 };
@@ -130,12 +131,38 @@ static void test_parse_ip(void **state)
 	assert_int_equal(pong_parse_ip("a.b.c.d", ip), -1);
 }
 
+/* The host tools' numbers (clients/common/args.h): whole, unsigned, bounded. */
+static void test_parse_u64(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(ddvm_parse_u64("65536", UINT64_MAX, &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(ddvm_parse_u64("0x10", 100, &v), 0);
+	assert_int_equal(v, 16);
+	assert_int_equal(ddvm_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	v = 7;
+	assert_int_equal(ddvm_parse_u64("-1", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64("abc", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64("", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64(NULL, UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64(" 5", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64("5x", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64("1.5", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64("18446744073709551616", UINT64_MAX, &v), -1);
+	assert_int_equal(ddvm_parse_u64("86401", 86400, &v), -1);
+	assert_int_equal(v, 7); /* untouched on failure */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arp),
 		cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_parse_ip),
+		cmocka_unit_test(test_parse_u64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

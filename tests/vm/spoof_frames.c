@@ -256,13 +256,19 @@ static size_t d_dhcp_server(uint8_t *f, const struct ctx *x)
 {
 	return dhcp(f, eth(f, bcast, x->mac, 0x0800), x->ip, bcast, 67, 68, foreign_mac);
 }
-static size_t d_dhcpv6_server(uint8_t *f, const struct ctx *x)
+/* a DHCPv6 message (an empty UDP datagram) from port SPORT to clients (546) */
+static size_t dhcpv6_to_clients(uint8_t *f, const struct ctx *x, uint16_t sport)
 {
 	size_t p = ipv6(f, eth(f, all_nodes6, x->mac, 0x86dd), x->ip6, all_nodes6_ip, 17, 8);
 
 	memset(f + p, 0, 8);
-	f[p] = 547 >> 8, f[p + 1] = 547 & 0xff, f[p + 2] = 546 >> 8, f[p + 3] = 546 & 0xff;
+	f[p] = (uint8_t)(sport >> 8), f[p + 1] = (uint8_t)sport, f[p + 2] = 546 >> 8;
+	f[p + 3] = 546 & 0xff;
 	return p + 8;
+}
+static size_t d_dhcpv6_server(uint8_t *f, const struct ctx *x)
+{
+	return dhcpv6_to_clients(f, x, 547);
 }
 /* a server's answer from another port than 67 (547): clients take it all the same */
 static size_t d_dhcp_reply_port(uint8_t *f, const struct ctx *x)
@@ -271,11 +277,7 @@ static size_t d_dhcp_reply_port(uint8_t *f, const struct ctx *x)
 }
 static size_t d_dhcpv6_reply_port(uint8_t *f, const struct ctx *x)
 {
-	size_t p = ipv6(f, eth(f, all_nodes6, x->mac, 0x86dd), x->ip6, all_nodes6_ip, 17, 8);
-
-	memset(f + p, 0, 8);
-	f[p] = 1547 >> 8, f[p + 1] = 1547 & 0xff, f[p + 2] = 546 >> 8, f[p + 3] = 546 & 0xff;
-	return p + 8;
+	return dhcpv6_to_clients(f, x, 1547);
 }
 static size_t d_arp_probe_foreign(uint8_t *f, const struct ctx *x)
 {
