@@ -207,9 +207,16 @@ static void fmt_uptime(char *buf, size_t len, const struct vm *vm, uint64_t now)
  * epoch than the channel's (a client that has not come back since a restart still
  * says READY, of the epoch before).
  */
-static const char *side_state(uint32_t state, uint32_t side_epoch, uint32_t epoch, char *buf,
-			      size_t len)
+/*
+ * CONNECTED: whether that side's process holds its channel socket. A side that was
+ * killed (kill -9, a crash) leaves its last state in the header, ready say: shown as
+ * "gone" so that status does not call a dead client ready (the raw state is in --json).
+ */
+static const char *side_state(uint32_t state, uint32_t side_epoch, uint32_t epoch, int connected,
+			      char *buf, size_t len)
 {
+	if (!connected && state != DDVM_STATE_ABSENT && state != DDVM_STATE_CLOSED)
+		return "gone";
 	if (side_epoch == epoch || state == DDVM_STATE_ABSENT)
 		return channel_state_name(state);
 	snprintf(buf, len, "%s@%u", channel_state_name(state), side_epoch);
@@ -297,8 +304,10 @@ static void cmd_status(struct supervisor *sup, struct control_conn *c)
 		reply(c, "%-20s %-4s %-5u %-6s %-6s %-9s %-9s %-10llu %-9llu %-9llu %-6llu %llu\n",
 		      cfg->channels[i].name, cfg_kind_name(cfg->channels[i].dev->kind), st.epoch,
 		      st.driver_up ? "up" : "down", st.client_up ? "up" : "down",
-		      side_state(st.backend_state, st.backend_epoch, st.epoch, be, sizeof(be)),
-		      side_state(st.frontend_state, st.frontend_epoch, st.epoch, fe, sizeof(fe)),
+		      side_state(st.backend_state, st.backend_epoch, st.epoch, st.driver_up, be,
+				 sizeof(be)),
+		      side_state(st.frontend_state, st.frontend_epoch, st.epoch, st.client_up, fe,
+				 sizeof(fe)),
 		      (unsigned long long)st.health_beats, (unsigned long long)st.requests,
 		      (unsigned long long)st.responses, (unsigned long long)st.errors,
 		      (unsigned long long)st.claim_resets);
@@ -378,11 +387,11 @@ static json_t *status_vm(struct supervisor *sup, const struct cfg_vm *cv, uint64
 			if (!strcmp(cfg->devices[k].name, cv->uses[j]))
 				json_array_append_new(devs, status_device(&cfg->devices[k]));
 	}
-	o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:o}", "name", cv->name, "role",
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", cv->name, "role",
 		      cfg_role_name(cv->role), "state",
 		      vm ? json_string(vm_state_name(vm->state)) : json_null(), "uptime_ms",
 		      vm && vm__alive(vm) ? json_integer(now - vm->up_since_ms) : json_null(),
-		      "restarts", (json_int_t)(vm ? vm->restarts : 0), "pid",
+		      "restarts", vm ? json_integer(vm->restarts) : json_null(), "pid",
 		      vm && vm__alive(vm) ? json_integer(vm->pid) : json_null(), "devices", devs,
 		      "last_failure", json_str_or_null(vm ? vm->last_failure : NULL));
 	json_object_set_new(o, "pss_kib", vm ? vm__pss_kib(vm, now) : json_null());

@@ -49,6 +49,27 @@ for s in host driver; do
 done
 $CHECK verify 9 $((8 << 20)) $((4 << 20)) || t_fail "the disk changed or stopped after the refused attempts"
 [ "$(sup_vm_field drv restarts)" = 0 ] || t_fail "the driver VM restarted: $(grep FAILED "$DDVM_RUNDIR/ddvm.log")"
+[ "$(sup_vm_field mybox restarts)" = - ] || t_fail "a host client has restarts in status --json (no VM of ours to restart): $(sup_vm_field mybox restarts)"
+
+# a client killed in the middle (kill -9: it cannot say CLOSED) is shown "gone", not ready
+# (the second half of the disk: the patterns checked below are in the first)
+half=("$((32 << 20))" "$((32 << 20))")
+$CHECK write 5 "${half[@]}" verify 5 "${half[@]}" write 6 "${half[@]}" verify 6 "${half[@]}" \
+	write 5 "${half[@]}" verify 5 "${half[@]}" \
+	>"$T/killed.txt" 2>&1 &
+echo $! >"$T/killed.pid"
+t_on_exit "t_kill_pidfile '$T/killed.pid'"
+sup_wait_chan disk0.mybox frontend_state ready 30
+kill -KILL "$(cat "$T/killed.pid")"
+wait "$(cat "$T/killed.pid")" 2>/dev/null || true
+sup_wait_chan disk0.mybox client_up false 10
+"$DDVM" status >"$T/status.txt"
+line=$(grep '^disk0.mybox ' "$T/status.txt")
+[ "$(awk '{ print $5, $7 }' <<<"$line")" = "down gone" ] ||
+	t_fail "status after the client's kill -9 (want CLIENT down, FRONTEND gone): $line"
+t_log "after kill -9 of the client: $line"
+$CHECK verify 9 $((8 << 20)) $((4 << 20)) || t_fail "a new client could not use the disk after the kill"
+[ "$(sup_vm_field drv restarts)" = 0 ] || t_fail "the driver VM restarted: $(grep FAILED "$DDVM_RUNDIR/ddvm.log")"
 
 "$DDVM" down || t_fail "ddvm down failed"
 sup_wait_gone 30
