@@ -11,6 +11,13 @@
  * helpers. A driver VM restart stalls requests and re-submits them; it never fails
  * them. Requests must be aligned to the disk's logical block (advertised through
  * .block_size, so NBD clients that honour block size constraints comply).
+ *
+ * A supervisor restart (`ddvm down` + `up`, `systemctl restart ddvm`) ends the channel
+ * (-ESHUTDOWN): requests fail with EIO while nothing serves the socket, and the first
+ * one after it is back opens the new channel (waiting up to timeout= for the driver
+ * VM) and goes on, if the disk is the one the NBD clients were told of (size, block
+ * size, read-only); if it is not, nbdkit shuts down: serving another disk under the
+ * old geometry would hand the clients wrong data.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -62,24 +69,73 @@ static int ddvm_config_complete(void)
 static int fail(const char *what, int ret)
 {
 	nbdkit_error("ddvm: %s: %s", what, ddvm_strerror(ret));
+	if (ret == -ESHUTDOWN && chan) { /* the supervisor went away: reopen at the next */
+		nbdkit_error("ddvm: the channel was shut down (ddvm down, or the supervisor "
+			     "restarted): requests fail until %s is served again",
+			     sock_path);
+		ddvm_chan_close(chan);
+		chan = NULL;
+	}
 	nbdkit_set_error(-ret == EPIPE || -ret == ESHUTDOWN ? EIO : -ret);
 	return -1;
 }
 
-static int ddvm_get_ready(void)
+/* Open the channel and wait for its driver VM: WAIT_MS for the socket to appear. */
+static int chan_open(int wait_ms, struct ddvm_blk_info *got)
 {
-	int ret = ddvm_chan_open_wait(&chan, sock_path, DDVM_CHAN_BLK, 0, timeout_s * 1000);
+	int ret = ddvm_chan_open_wait(&chan, sock_path, DDVM_CHAN_BLK, 0, wait_ms);
 
 	if (ret)
 		return fail(sock_path, ret);
 	ret = ddvm_chan_wait_ready(chan, timeout_s * 1000);
 	if (!ret)
-		ret = ddvm_blk_info(chan, &info);
-	if (ret)
-		return fail("waiting for the driver VM", ret);
+		ret = ddvm_blk_info(chan, got);
+	if (ret) {
+		fail("waiting for the driver VM", ret);
+		ddvm_chan_close(chan); /* (NULL after a shutdown: fail() closed it) */
+		chan = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int ddvm_get_ready(void)
+{
+	if (chan_open(timeout_s * 1000, &info))
+		return -1;
 	nbdkit_debug("ddvm: %s (%s): %llu sectors, max_io %u", info.disk_name, info.disk_driver,
 		     (unsigned long long)info.capacity, info.max_io);
 	return 0;
+}
+
+/* The channel for a request: after a shutdown, the new one if its socket is back. */
+static struct ddvm_chan *chan_get(void)
+{
+	struct ddvm_blk_info now;
+
+	if (chan)
+		return chan;
+	if (chan_open(0, &now)) { /* the socket not back yet: this request fails */
+		nbdkit_set_error(EIO);
+		return NULL;
+	}
+	if (now.capacity != info.capacity || now.logical_block != info.logical_block ||
+	    (now.features & DDVM_BLK_F_RO) != (info.features & DDVM_BLK_F_RO)) {
+		nbdkit_error("ddvm: %s serves another disk now (%llu sectors of %u bytes%s, was "
+			     "%llu of %u%s): nbdkit stops; start it again for the new disk",
+			     sock_path, (unsigned long long)now.capacity, now.logical_block,
+			     now.features & DDVM_BLK_F_RO ? ", read-only" : "",
+			     (unsigned long long)info.capacity, info.logical_block,
+			     info.features & DDVM_BLK_F_RO ? ", read-only" : "");
+		ddvm_chan_close(chan);
+		chan = NULL;
+		nbdkit_shutdown();
+		nbdkit_set_error(EIO);
+		return NULL;
+	}
+	nbdkit_error("ddvm: %s: the channel is served again; requests go on", sock_path);
+	info = now; /* max_io and the features beside RO may differ */
+	return chan;
 }
 
 static void ddvm_unload(void)
@@ -91,7 +147,7 @@ static void ddvm_unload(void)
 static void *ddvm_open(int readonly)
 {
 	(void)readonly;
-	return chan; /* every connection shares the one channel */
+	return &info; /* every connection shares the one channel (chan_get) */
 }
 
 static int64_t ddvm_get_size(void *h)
@@ -143,48 +199,72 @@ static int ddvm_can_zero(void *h)
 
 static int ddvm_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
 {
-	int ret = ddvm_blk_pread(h, buf, count, offset);
+	struct ddvm_chan *c = chan_get();
+	int ret;
 
+	(void)h;
 	(void)flags;
+	if (!c)
+		return -1;
+	ret = ddvm_blk_pread(c, buf, count, offset);
 	return ret ? fail("read", ret) : 0;
 }
 
 static int ddvm_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset, uint32_t flags)
 {
 	unsigned int f = (flags & NBDKIT_FLAG_FUA) ? DDVM_BLK_IO_FUA : 0;
-	int ret = ddvm_blk_pwrite(h, buf, count, offset, f);
+	struct ddvm_chan *c = chan_get();
+	int ret;
 
+	(void)h;
+	if (!c)
+		return -1;
+	ret = ddvm_blk_pwrite(c, buf, count, offset, f);
 	return ret ? fail("write", ret) : 0;
 }
 
 static int ddvm_flush(void *h, uint32_t flags)
 {
-	int ret = ddvm_blk_flush_sync(h);
+	struct ddvm_chan *c = chan_get();
+	int ret;
 
+	(void)h;
 	(void)flags;
+	if (!c)
+		return -1;
+	ret = ddvm_blk_flush_sync(c);
 	return ret ? fail("flush", ret) : 0;
 }
 
 static int ddvm_trim(void *h, uint32_t count, uint64_t offset, uint32_t flags)
 {
-	int ret = ddvm_blk_trim_sync(h, DDVM_BLK_DISCARD, count, offset);
+	struct ddvm_chan *c = chan_get();
+	int ret;
 
+	(void)h;
+	if (!c)
+		return -1;
+	ret = ddvm_blk_trim_sync(c, DDVM_BLK_DISCARD, count, offset);
 	if (!ret && (flags & NBDKIT_FLAG_FUA))
-		ret = ddvm_blk_flush_sync(h);
+		ret = ddvm_blk_flush_sync(c);
 	return ret ? fail("trim", ret) : 0;
 }
 
 static int ddvm_zero(void *h, uint32_t count, uint64_t offset, uint32_t flags)
 {
+	struct ddvm_chan *c = chan_get();
 	int ret;
 
+	(void)h;
+	if (!c)
+		return -1;
 	if (!(info.features & DDVM_BLK_F_WRITE_ZEROES)) {
 		nbdkit_set_error(EOPNOTSUPP); /* nbdkit falls back to writing zeroes */
 		return -1;
 	}
-	ret = ddvm_blk_trim_sync(h, DDVM_BLK_WRITE_ZEROES, count, offset);
+	ret = ddvm_blk_trim_sync(c, DDVM_BLK_WRITE_ZEROES, count, offset);
 	if (!ret && (flags & NBDKIT_FLAG_FUA))
-		ret = ddvm_blk_flush_sync(h);
+		ret = ddvm_blk_flush_sync(c);
 	return ret ? fail("zero", ret) : 0;
 }
 

@@ -6,6 +6,8 @@
 #     nbdkit (libddvm, socket RUNDIR/channels/disk0.mybox.client.sock) -> NBD on a unix
 #     socket -> nbdcopy writes 32 MiB of random data, qemu-img reads the whole disk
 #     back; the checksums match, and so does the image file after `ddvm down`.
+# nbdkit outlives a supervisor restart (`ddvm down` + `up`: reads fail meanwhile, then
+# go on) and stops when the channel serves another disk than the one it exported.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/supervisor.sh"
 PLUGIN=$BUILD/lib/nbdkit-ddvm-plugin.so
@@ -46,7 +48,32 @@ t_log "checksums match: $want"
 ! grep -aqE "$T_KERNEL_TROUBLE" "$DDVM_RUNDIR/drv.log" || t_fail "the driver VM's kernel complained"
 [ "$(sup_chan_field disk0.mybox errors)" = 0 ] || t_fail "errors on channel disk0.mybox"
 
-t_kill_pidfile "$T/nbdkit.bgpid"
+# `ddvm down` + `up` (a supervisor restart) under a running nbdkit: reads fail with an
+# I/O error while nothing serves the channel, then nbdkit opens the new channel
+nbdpid=$(cat "$T/nbdkit.bgpid")
+"$DDVM" down || t_fail "ddvm down failed"
+sup_wait_gone 30
+! nbdcopy "$URI" "$T/during.img" 2>"$T/during.err" || t_fail "a read through nbdkit succeeded with no supervisor"
+t_log "with ddvm down: $(head -n 1 "$T/during.err")"
+sup_up "$T/hc.ini"
+qemu-img convert -f raw -O raw "$URI" "$T/back2.img" || t_fail "no read through nbdkit after ddvm up again: $(tail -n 5 "$T/nbdkit.log")"
+got=$(head -c $((MB << 20)) "$T/back2.img" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || t_fail "checksum through NBD after the supervisor restart: $got"
+kill -0 "$nbdpid" 2>/dev/null || t_fail "nbdkit exited"
+grep -q 'served again' "$T/nbdkit.log" || t_fail "nbdkit did not say the channel is back: $(cat "$T/nbdkit.log")"
+t_log "after ddvm up again: the same nbdkit (pid $nbdpid) reads the disk back, checksums match"
+
+# ... but not another disk under the geometry its NBD clients were told of: it stops
+"$DDVM" down || t_fail "ddvm down failed"
+sup_wait_gone 30
+qemu-img create -q -f raw "$T/other.img" 32M
+sed "s|^image .*|image  = $T/other.img|" "$T/hc.ini" >"$T/other.ini"
+sup_up "$T/other.ini"
+! nbdcopy "$URI" "$T/other-back.img" 2>/dev/null || t_fail "nbdkit served a 32 MiB disk as the 64 MiB one"
+for _ in $(seq 200); do kill -0 "$nbdpid" 2>/dev/null || break; sleep 0.05; done
+! kill -0 "$nbdpid" 2>/dev/null || t_fail "nbdkit still runs after its disk changed"
+grep -q 'serves another disk now' "$T/nbdkit.log" || t_fail "nbdkit did not say why it stopped: $(cat "$T/nbdkit.log")"
+t_log "another disk behind the socket: $(grep -o 'serves another disk now.*' "$T/nbdkit.log" | head -n 1)"
 "$DDVM" down || t_fail "ddvm down failed"
 sup_wait_gone 30
 got=$(head -c $((MB << 20)) "$T/disk0.img" | sha256sum | cut -d' ' -f1)
