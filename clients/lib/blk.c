@@ -492,7 +492,7 @@ static int blk_sync_io(struct ddvm_chan *c, int op, uint8_t *buf, size_t len, ui
 	if (c->kind != DDVM_CHAN_BLK)
 		return -EOPNOTSUPP;
 	if (c->cb || ddvm_blk_inflight(c))
-		return -EBUSY;
+		return -EINPROGRESS;
 	if (!c->ever_ready) {
 		ret = ddvm_chan_wait_ready(c, -1);
 		if (ret)

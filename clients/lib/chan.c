@@ -650,6 +650,9 @@ const char *ddvm_strerror(int err)
 		return "the server refused us: the channel has a client already (one at a "
 		       "time, on RUNDIR/channels/CHANNEL.client.sock), or this is "
 		       "CHANNEL.driver.sock, the driver VM's";
+	case EINPROGRESS:
+		return "asynchronous requests are in flight, or a completion callback is set: "
+		       "the synchronous helpers need an otherwise idle channel";
 	case ENOENT:
 		return "no such socket (is the setup up? 'ddvm status' names its run dir)";
 	case ENOTSOCK:

@@ -310,7 +310,7 @@ unsigned int ddvm_blk_inflight(const struct ddvm_chan *c);
 /*
  * Synchronous helpers: byte offsets and lengths (multiples of the logical block),
  * split into max_io pieces, pipelined up to queue_depth, waiting as long as it takes
- * (across driver VM restarts). They need an otherwise idle channel: -EBUSY when
+ * (across driver VM restarts). They need an otherwise idle channel: -EINPROGRESS when
  * asynchronous requests are in flight or a callback is set. 0 or the first error.
  */
 int ddvm_blk_pread(struct ddvm_chan *c, void *buf, size_t len, uint64_t offset);

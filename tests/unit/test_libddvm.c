@@ -779,7 +779,8 @@ static void test_blk_io(void **state)
 		assert_int_equal(ddvm_blk_read(c, i, small[i], 512, 100 + i), 0);
 	assert_int_equal(ddvm_blk_inflight(c), depth);
 	assert_int_equal(ddvm_blk_read(c, 0, buf, 512, 1), -EAGAIN);
-	assert_int_equal(ddvm_blk_pread(c, buf, 512, 0), -EBUSY);
+	assert_int_equal(ddvm_blk_pread(c, buf, 512, 0), -EINPROGRESS);
+	assert_non_null(strstr(ddvm_strerror(-EINPROGRESS), "in flight"));
 	assert_int_equal(reap_all(c, comp, depth), depth);
 	for (i = 0; i < depth; i++) {
 		assert_int_equal(comp[i].result, 0);
@@ -812,7 +813,7 @@ static void test_blk_io(void **state)
 	for (i = 0; i < 500 && ncb < 10; i++)
 		ddvm_chan_wait(c, 20);
 	assert_int_equal(ncb, 10);
-	assert_int_equal(ddvm_blk_pread(c, buf, 512, 0), -EBUSY); /* callback set */
+	assert_int_equal(ddvm_blk_pread(c, buf, 512, 0), -EINPROGRESS); /* callback set */
 	ddvm_chan_close(c);
 	fake_free(f);
 }
