@@ -570,6 +570,7 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 	last_back = 0;
 	if (vm->fail_ms) {
 		unsigned served = 0, restored = 0, backs = 0, vm_missing = 0;
+		uint64_t back_at = 0;
 		char missing[256] = "", absent[256] = "";
 
 		if (vm->outage_running_ms < vm->fail_ms)
@@ -605,6 +606,8 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 					    outage_start(vm));
 			}
 			restored += ch->back_ms != 0;
+			if (ch->back_ms > back_at)
+				back_at = ch->back_ms;
 			if (ch->backend_back_ms) {
 				backs++;
 				if (ch->backend_back_ms > last_back)
@@ -622,34 +625,47 @@ static int health__check_vm(struct vm *vm, uint64_t now)
 					 missing[0] ? ", " : "", ch->cfg->name);
 		}
 		all_backs = backs == served;
+		/*
+		 * When service came back: the last channel resumed by its client or served
+		 * again by the driver VM. After a wait for clients that lag (or for a
+		 * driver VM's side that never came back), that is the number to report, not
+		 * the end of the wait: a host client that re-attaches only at its next
+		 * request made every restart read "restored 10 s after" the failure.
+		 */
+		if (last_back > back_at)
+			back_at = last_back;
+		if (!back_at || back_at < vm->fail_ms)
+			back_at = now;
 		if (restored < served && all_backs && now - last_back >= CLIENTS_WAIT_MS) {
 			/* the driver VM serves again; the rest is up to those clients */
 			if (vm->planned == VM_PLANNED_UPGRADE)
-				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
+				vm->upgrade.gap_ms =
+				    back_at > vm->fail_ms ? back_at - vm->fail_ms : 1;
 			if (vm_missing)
 				pr_warn("%s: service restored %llu ms after %s on %u of %u "
 					"channels; not resumed by their client %u s after the "
 					"driver VM's side was back: %s (the client's own matter: "
 					"'ddvm status')",
-					vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+					vm->cfg->name, (unsigned long long)(back_at - vm->fail_ms),
 					outage_start(vm), restored, served, CLIENTS_WAIT_MS / 1000,
 					missing);
 			else /* libddvm follows the epoch at its next call: no news */
 				pr_info("%s: service restored %llu ms after %s (%u of %u channels "
 					"resumed; host clients re-attach at their next request: "
 					"%s)",
-					vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+					vm->cfg->name, (unsigned long long)(back_at - vm->fail_ms),
 					outage_start(vm), restored, served, missing);
 			vm->fail_ms = 0;
 			vm->planned = 0;
 		} else if (!all_backs && now - vm->outage_running_ms >= BACKENDS_WAIT_MS &&
 			   (!last_back || now - last_back >= BACKENDS_WAIT_MS)) {
 			if (vm->planned == VM_PLANNED_UPGRADE)
-				vm->upgrade.gap_ms = now > vm->fail_ms ? now - vm->fail_ms : 1;
+				vm->upgrade.gap_ms =
+				    back_at > vm->fail_ms ? back_at - vm->fail_ms : 1;
 			pr_warn("%s: service restored %llu ms after %s on %u of %u channels; "
 				"the driver VM's side of %s did not come back %u s after it ran "
 				"('ddvm status' says why; 'ddvm logs %s')",
-				vm->cfg->name, (unsigned long long)(now - vm->fail_ms),
+				vm->cfg->name, (unsigned long long)(back_at - vm->fail_ms),
 				outage_start(vm), backs, served, absent, BACKENDS_WAIT_MS / 1000,
 				vm->cfg->name);
 			vm->fail_ms = 0;
