@@ -132,6 +132,19 @@ if [ -r "$channels" ]; then
 		fi
 	done
 	[ -n "$loaded" ] && echo "DDVM-SERVICES$loaded"
+elif [ "$role" = client-vm ]; then
+	# A QEMU of the user's own (`ddvm qemu-args`) lists no channels: each client driver
+	# binds the ivshmem devices of its kind, as the ddvm-dkms package's do by modalias.
+	loaded=
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor" "$d/device" 2>/dev/null | tr '\n' ' ')" = "0x1af4 0x1110 " ] || continue
+		for m in ddvm_netfront ddvm_blkfront; do
+			modprobe "$m" || echo "DDVM-LOAD-FAILED module=$m"
+		done
+		loaded=" ddvm_netfront ddvm_blkfront"
+		break
+	done
+	[ -n "$loaded" ] && echo "DDVM-SERVICES$loaded"
 fi
 
 # A driver VM's NICs that net channels serve come up now, with their link, before

@@ -58,9 +58,10 @@ static const char main_help[] =
     "  inject VM KIND [DEVICE|-] [ARG]   inject a fault into VM (fault campaigns)\n"
     "  accel KERNEL      print the accelerator 'up' would use (kvm or tcg)\n"
     "  libvirt-xml CONFIG CLIENT   libvirt <shmem> devices for CLIENT's channels\n"
+    "  qemu-args CONFIG CLIENT     QEMU options for CLIENT's channels (a VM of yours)\n"
     "\n"
     "'ddvm COMMAND --help' explains each. Run dir: --rundir, else $DDVM_RUNDIR, else\n"
-    "(up, libvirt-xml) the setup file's [ddvm] rundir, else /run/ddvm (root),\n"
+    "(up, libvirt-xml, qemu-args) the setup file's [ddvm] rundir, else /run/ddvm (root),\n"
     "$XDG_RUNTIME_DIR/ddvm or /tmp/ddvm-UID. The other commands do not read the setup\n"
     "file: give them the same --rundir or DDVM_RUNDIR.\n"
     "\n"
@@ -102,6 +103,18 @@ static const char libvirt_xml_help[] =
     "is a [client-vm CLIENT] with 'external = yes': the supervisor serves its channels\n"
     "and leaves the VM to libvirt. The VM needs the client drivers (the ddvm-dkms\n"
     "package, 'make deb'); they load when the devices appear. See docs/clients.md.\n";
+
+static const char qemu_args_help[] =
+    "usage: ddvm qemu-args CONFIG CLIENT\n"
+    "\n"
+    "Print, for each channel of CLIENT in CONFIG, the QEMU options that give a VM of\n"
+    "your own that channel: a -chardev socket on the channel's client socket in the run\n"
+    "dir 'ddvm up CONFIG' uses (RUNDIR/channels/DEVICE.CLIENT.client.sock) and an\n"
+    "ivshmem-doorbell device with the channel's MSI-X vectors, one option a line (in a\n"
+    "shell: qemu-system-x86_64 ... $(ddvm qemu-args CONFIG CLIENT)). CLIENT is a\n"
+    "[client-vm CLIENT] with 'external = yes'. The VM needs the client drivers: ddvm's\n"
+    "client image loads them when it finds ivshmem devices; any other Linux, the\n"
+    "ddvm-dkms package ('make deb'). See docs/clients.md, 'A QEMU VM of your own'.\n";
 
 static const char up_help[] =
     "usage: ddvm up CONFIG [-d|--detach]   (options in any order)\n"
@@ -642,51 +655,99 @@ static const char *external_clients(const struct config *cfg)
 	return buf;
 }
 
-static int cmd_libvirt_xml(const char *path, const char *client)
+/*
+ * The external client VM CLIENT of the setup file PATH (libvirt-xml, qemu-args), its
+ * channels' run dir in DIR; NULL with what is wrong said on stderr, *RC the exit code.
+ */
+static const struct cfg_vm *external_client(struct config *cfg_out, const char *path,
+					    const char *client, char *dir, size_t dir_len, int *rc)
 {
-	static struct config cfg;
+	struct config *cfg = cfg_out;
 	const struct cfg_vm *cv = NULL;
-	char dir[2 * CFG_PATH_MAX + 2];
 	unsigned i;
 
-	if (config__load(&cfg, path)) {
-		fputs(cfg.errors, stderr);
-		fprintf(stderr, "ddvm: %s: %d problem%s\n", path, cfg.nr_errors,
-			cfg.nr_errors == 1 ? "" : "s");
-		return EX_CONFIG;
+	*rc = EX_OK;
+	if (config__load(cfg, path)) {
+		fputs(cfg->errors, stderr);
+		fprintf(stderr, "ddvm: %s: %d problem%s\n", path, cfg->nr_errors,
+			cfg->nr_errors == 1 ? "" : "s");
+		*rc = EX_CONFIG;
+		return NULL;
 	}
-	for (i = 0; i < cfg.nr_vms; i++)
-		if (!strcmp(cfg.vms[i].name, client))
-			cv = &cfg.vms[i];
+	for (i = 0; i < cfg->nr_vms; i++)
+		if (!strcmp(cfg->vms[i].name, client))
+			cv = &cfg->vms[i];
 	if (!cv) {
 		fprintf(stderr,
 			"ddvm: %s has no client '%s' ([client-vm %s] with external = yes); %s\n",
-			path, client, client, external_clients(&cfg));
-		return EX_NOVM;
+			path, client, client, external_clients(cfg));
+		*rc = EX_NOVM;
+		return NULL;
 	}
 	if (cv->role == CFG_DRIVER_VM) {
 		fprintf(stderr,
-			"ddvm: '%s' in %s is a [driver-vm]: it owns the devices; a libvirt "
-			"domain is a [client-vm NAME] with external = yes that uses them; %s\n",
-			client, path, external_clients(&cfg));
-		return EX_NOVM;
+			"ddvm: '%s' in %s is a [driver-vm]: it owns the devices; a VM of your "
+			"own (libvirt, QEMU) is a [client-vm NAME] with external = yes that uses "
+			"them; %s\n",
+			client, path, external_clients(cfg));
+		*rc = EX_NOVM;
+		return NULL;
 	}
 	if (cv->role == CFG_HOST_CLIENT) {
 		fprintf(stderr,
 			"ddvm: '%s' is a [host-client]: its channels are for a process on this "
-			"host (libddvm), not for a VM; for a libvirt domain, make it [client-vm "
-			"%s] with external = yes; %s\n",
-			client, client, external_clients(&cfg));
-		return EX_NOVM;
+			"host (libddvm), not for a VM; for a VM of your own (libvirt, QEMU), make "
+			"it [client-vm %s] with external = yes; %s\n",
+			client, client, external_clients(cfg));
+		*rc = EX_NOVM;
+		return NULL;
 	}
-	if (cv->role == CFG_CLIENT_VM && !cv->external)
+	if (!cv->external)
 		fprintf(stderr,
 			"ddvm: warning: [client-vm %s] is not 'external = yes': 'ddvm up' starts "
 			"a VM of its own on these channels; %s\n",
-			client, external_clients(&cfg));
-	if (cfg.rundir[0] && !getenv("DDVM_RUNDIR"))
-		snprintf(rundir, sizeof(rundir), "%s", cfg.rundir);
-	abs_rundir(dir, sizeof(dir));
+			client, external_clients(cfg));
+	if (cfg->rundir[0] && !getenv("DDVM_RUNDIR"))
+		snprintf(rundir, sizeof(rundir), "%s", cfg->rundir);
+	abs_rundir(dir, dir_len);
+	return cv;
+}
+
+static int cmd_qemu_args(const char *path, const char *client)
+{
+	static struct config cfg;
+	char dir[2 * CFG_PATH_MAX + 2];
+	const struct cfg_vm *cv;
+	unsigned i;
+	int rc;
+
+	cv = external_client(&cfg, path, client, dir, sizeof(dir), &rc);
+	if (!cv)
+		return rc;
+	for (i = 0; i < cfg.nr_channels; i++) {
+		const struct cfg_channel *c = &cfg.channels[i];
+
+		if (c->client != cv)
+			continue;
+		/* one word a line: $(...) in a shell splits them, paths have no blanks */
+		printf("-chardev\nsocket,id=ddvm-%s,path=%s/channels/%s.client.sock\n"
+		       "-device\nivshmem-doorbell,chardev=ddvm-%s,vectors=%u,ioeventfd=on\n",
+		       c->name, dir, c->name, c->name, DDVM_VECTOR_QUEUE(c->dev->queues));
+	}
+	return EX_OK;
+}
+
+static int cmd_libvirt_xml(const char *path, const char *client)
+{
+	static struct config cfg;
+	const struct cfg_vm *cv;
+	char dir[2 * CFG_PATH_MAX + 2];
+	unsigned i;
+	int rc;
+
+	cv = external_client(&cfg, path, client, dir, sizeof(dir), &rc);
+	if (!cv)
+		return rc;
 	printf("<!-- ddvm channels of client %s (%s); the domain's QEMU must be able to open\n"
 	       "     these sockets (docs/clients.md): for a supervisor run by root, run QEMU\n"
 	       "     as root by adding after </devices>:\n"
@@ -1401,6 +1462,13 @@ int main(int argc, char **argv)
 		if (argc != 3)
 			return fputs(libvirt_xml_help, stderr), EX_USAGE;
 		return cmd_libvirt_xml(argv[1], argv[2]);
+	}
+	if (!strcmp(cmd, "qemu-args")) {
+		if (wants_help(argc, argv))
+			return fputs(qemu_args_help, stdout), EX_OK;
+		if (argc != 3)
+			return fputs(qemu_args_help, stderr), EX_USAGE;
+		return cmd_qemu_args(argv[1], argv[2]);
 	}
 	if (!strcmp(cmd, "console")) {
 		if (wants_help(argc, argv))
