@@ -53,8 +53,10 @@ MODULE_PARM_DESC(io_timeout, "seconds before an unanswered request breaks the ch
 /* A driver VM that resets the channel before io_timeout again and again (a new session
  * each time, while it answers nothing) would have its requests requeued, re-sent and
  * never answered, for ever: across resyncs, a queue whose driver VM completed none of
- * its requests for this long fails them. Longer than the supervisor's restarts can
- * take before it gives up (its back-off is at most 30 s a restart). */
+ * its requests for this long fails them, and so does a request first sent this long
+ * ago (one that answers the others but keeps that one, resetting before io_timeout).
+ * Longer than the supervisor's restarts can take before it gives up (its back-off is
+ * at most 30 s a restart). */
 static unsigned int progress_timeout = 300;
 module_param(progress_timeout, uint, 0644);
 MODULE_PARM_DESC(progress_timeout,
@@ -75,6 +77,11 @@ struct blkfront;
 struct blkfront_cmd {
 	u64 id; /* what we sent; the response must echo it */
 	blk_status_t status;
+	/* jiffies (never 0) when queue_rq first took this request; kept while KEEP_AGE
+	 * says it comes back (our requeue at a resync, or BLK_STS_RESOURCE): the bound of
+	 * progress_timeout for one request (blkfront_resync) */
+	unsigned long first_sent;
+	bool keep_age;
 	struct list_head node; /* on a local completion list */
 };
 
@@ -274,7 +281,19 @@ static void blkfront_resync(struct blkfront *bf)
 		list_splice_tail(&mine, &again);
 	}
 	list_for_each_entry_safe(cmd, next, &again, node) {
+		unsigned long limit = (unsigned long)READ_ONCE(progress_timeout) * HZ;
+
 		list_del_init(&cmd->node);
+		if (limit && time_after(jiffies, cmd->first_sent + limit)) {
+			dev_err_ratelimited(&bf->t.pdev->dev,
+					    "ddvm blk: a request sent %u s ago was taken back at "
+					    "every channel reset, never answered: failing it\n",
+					    jiffies_to_msecs(jiffies - cmd->first_sent) / 1000);
+			cmd->status = BLK_STS_IOERR;
+			blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
+			continue;
+		}
+		cmd->keep_age = true;
 		blk_mq_requeue_request(blk_mq_rq_from_pdu(cmd), false);
 	}
 	bf->resync_deadline = jiffies + msecs_to_jiffies(READ_ONCE(recovery_timeout_ms));
@@ -302,6 +321,10 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 	bool kick = false;
 	int err;
 
+	/* a new request, or one of ours coming back (requeued, or BLK_STS_RESOURCE) */
+	if (!cmd->keep_age)
+		cmd->first_sent = jiffies | 1;
+	cmd->keep_age = false;
 	if (READ_ONCE(bf->phase) == BLKFRONT_BROKEN)
 		return BLK_STS_IOERR;
 	switch (req_op(rq)) {
@@ -360,6 +383,7 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		/* dispatched just before blkfront_resync quiesced the queue: parked until
 		 * the resume re-runs it (nothing reruns a quiesced queue before) */
 		spin_unlock_irqrestore(&q->lock, flags);
+		cmd->keep_age = true;
 		return BLK_STS_RESOURCE;
 	}
 	cmd->id = ((u64)++q->seq << 16) | tag;
@@ -374,6 +398,7 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		spin_unlock_irqrestore(&q->lock, flags);
 		if (kick)
 			ddvm_ivshmem_kick(&bf->t, q->req.vector);
+		cmd->keep_age = true;
 		return BLK_STS_RESOURCE;
 	}
 	if (err) {
@@ -381,6 +406,7 @@ static blk_status_t blkfront_queue_rq(struct blk_mq_hw_ctx *hctx,
 		if (blkfront_backend_restarting(bf)) {
 			/* the supervisor zeroed the ring under us: resync, then retry */
 			mod_delayed_work(system_highpri_wq, &bf->ctrl_work, 0);
+			cmd->keep_age = true;
 			return BLK_STS_RESOURCE;
 		}
 		blkfront_break(bf, "request ring violated");

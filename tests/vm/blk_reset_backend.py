@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """A hostile driver VM for one blk channel: tests/vm/test_blk_backend_resets.sh.
 
-    blk_reset_backend.py DIR [--wedge-at SECTOR] [--reset-after S] [--duration S]
+    blk_reset_backend.py DIR [--wedge-at SECTOR] [--reset-after S] [--duration S] [--keep-one]
 
 Connects to ddvm-chan's DIR/backend.sock as the driver VM (peer 0), describes a 64 MiB
 disk, and serves every session the client asks for (its own ring fields from zero,
@@ -12,7 +12,9 @@ then on it answers nothing: RESET_AFTER seconds (3) after requests were first le
 waiting it drops back to ATTACHING and rings the client, which asks for a new session
 and sends its requests again. That is a driver VM that keeps a client's I/O neither
 answered nor failed by resetting the channel short of the client's io_timeout, round
-after round. Prints "BACKEND: ..." lines (answered, wedged, a reset, a session
+after round. --keep-one: it takes the request at WEDGE_AT and keeps it, answering every
+other request, and resets RESET_AFTER seconds after it took it: the client's queue
+makes progress, only that one request is held for ever. Prints "BACKEND: ..." lines (answered, wedged, a reset, a session
 served) and ends after DURATION seconds (300) or SIGTERM.
 """
 import argparse
@@ -40,6 +42,7 @@ def main():
     ap.add_argument("--wedge-at", type=int, default=2048)
     ap.add_argument("--reset-after", type=float, default=3.0)
     ap.add_argument("--duration", type=float, default=300.0)
+    ap.add_argument("--keep-one", action="store_true")
     a = ap.parse_args()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -76,11 +79,19 @@ def main():
             ch.set_hdr("backend_state", abi.STATE_READY)
             ch.kick(abi.SIDE_FRONTEND, abi.VECTOR_CONTROL)
             log("serving session %d at epoch %d" % (serving, epoch))
-        while serving and not wedged and ch.get(RING, "prod", req) != ch.get(RING, "cons", req):
+        while serving and not (wedged and not a.keep_one) and \
+                ch.get(RING, "prod", req) != ch.get(RING, "cons", req):
             cons = ch.get(RING, "cons", req)
             r = unpack(abi.blk_req, ch.mem, desc(rings[0], cons))
             if r["len"] and r["sector"] <= a.wedge_at < r["sector"] + r["len"] // 512:
                 wedged = True
+                if a.keep_one:  # taken, never answered; the others are
+                    ch.put(RING, "cons", cons + 1, req)
+                    if waiting_since is None:
+                        waiting_since = time.monotonic()
+                    log("took and keeps the request for sector %d (%d answered so far)" %
+                        (r["sector"], answered))
+                    continue
                 log("wedged at a request for sector %d, after %d answered" %
                     (r["sector"], answered))
                 break
@@ -91,11 +102,14 @@ def main():
             ch.put(RING, "prod", prod + 1, rsp)
             ch.kick(abi.SIDE_FRONTEND, abi.VECTOR_QUEUE(0))
             answered += 1
-        waiting = serving and wedged and ch.get(RING, "prod", req) != ch.get(RING, "cons", req)
+        if a.keep_one:
+            waiting = serving and waiting_since is not None
+        else:
+            waiting = serving and wedged and ch.get(RING, "prod", req) != ch.get(RING, "cons", req)
         if waiting and waiting_since is None:
             waiting_since = time.monotonic()
         if waiting and time.monotonic() - waiting_since >= a.reset_after:
-            # not a byte answered: reset instead, before the client's io_timeout
+            # (that request) not answered: reset instead, before the client's io_timeout
             resets += 1
             ch.set_hdr("backend_state", abi.STATE_ATTACHING)
             ch.kick(abi.SIDE_FRONTEND, abi.VECTOR_CONTROL)
