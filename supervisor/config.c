@@ -847,6 +847,7 @@ static int key_device(struct parse_state *ps, const char *k, const char *v)
 			perr(ps, "format = %s: expected raw or qcow2", v);
 			return -1;
 		}
+		d->format_line = ps->line;
 		return set_str(ps, k, d->format, sizeof(d->format), v);
 	}
 	if (!strcmp(k, "readonly"))

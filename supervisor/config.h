@@ -101,8 +101,9 @@ struct cfg_device {
 	char image[CFG_PATH_MAX]; /* blk: disk image file */
 	uint64_t size;		  /* blk: `size = 64M`: create the image at `up` if missing */
 	int size_line;
-	int kind_line;	/* 'kind' given (a bad value was reported where it was read) */
-	char format[8]; /* raw | qcow2 */
+	int kind_line;	 /* 'kind' given (a bad value was reported where it was read) */
+	char format[8];	 /* raw | qcow2 */
+	int format_line; /* 'format' given (0: raw by default) */
 	int readonly;
 	/* the channel's queue pairs: `queues =`, else (0 until config_check) one per vCPU
 	 * of the client VM, at most the driver VM's vCPUs and 8; 1 for a host client

@@ -909,6 +909,92 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 			      (unsigned long long)d->size, d->image, dir, strerror(errno));
 }
 
+/* The format a disk image's first bytes name, NULL for none we know (raw data). From
+ * each format's specification (QEMU's block drivers probe the same magics). */
+static const char *image_magic_format(const unsigned char *b, size_t n)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		const char *magic;
+		size_t len;
+	} m[] = {
+		{ "qcow2", 0, "QFI\xfb", 4 },
+		{ "qed", 0, "QED\0", 4 },
+		{ "vmdk", 0, "KDMV", 4 },
+		{ "vmdk", 0, "# Disk DescriptorFile", 21 },
+		{ "vhdx", 0, "vhdxfile", 8 },
+		{ "vpc", 0, "conectix", 8 },
+		{ "vdi", 0x40, "\x7f\x10\xda\xbe", 4 },
+		{ "luks", 0, "LUKS\xba\xbe", 6 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (n >= m[i].off + m[i].len && !memcmp(b + m[i].off, m[i].magic, m[i].len))
+			return m[i].name;
+	return NULL;
+}
+
+/*
+ * An image that is there and readable: what it holds must be a disk of the format the
+ * device says. A qcow2 file taken as raw (no `format =`) gave the client its header as
+ * data, and the client's first write destroyed it; a raw file of 0 bytes or of a size
+ * that is not whole sectors gave a disk that never attached or that grew on a write.
+ */
+static void check_image_contents(struct config *cfg, const char *f, const struct cfg_device *d,
+				 const struct stat *st)
+{
+	int line = d->image_line ? d->image_line : d->line;
+	unsigned char b[512];
+	const char *named;
+	ssize_t n = 0;
+	int fd;
+
+	fd = open(d->image, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = pread(fd, b, sizeof(b), 0);
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	named = image_magic_format(b, (size_t)n);
+	if (!strcmp(d->format, "raw") && named && !d->format_line && !strcmp(named, "qcow2"))
+		cfg_dev_error(cfg, f, d, line,
+			      "image %s is a qcow2 image (its header says so), not raw: add "
+			      "'format = qcow2', or 'format = raw' to give the client the file's "
+			      "bytes as they are (its first write would destroy the qcow2 header)",
+			      d->image);
+	else if (!strcmp(d->format, "raw") && named && !d->format_line)
+		cfg_dev_error(cfg, f, d, line,
+			      "image %s is a %s image (its header says so): ddvm serves raw and "
+			      "qcow2; convert it (qemu-img convert -O qcow2 %s NEW.qcow2, then "
+			      "format = qcow2), or add 'format = raw' to give the client the "
+			      "file's bytes as they are (its first write would destroy the %s "
+			      "header)",
+			      d->image, named, d->image, named);
+	else if (!strcmp(d->format, "qcow2") && S_ISREG(st->st_mode) &&
+		 (!named || strcmp(named, "qcow2")))
+		cfg_dev_error(cfg, f, d, d->format_line ? d->format_line : line,
+			      "format = qcow2, but image %s is %s%s: fix the format (raw) or "
+			      "the path",
+			      d->image, named ? "a " : "not a qcow2 image",
+			      named ? (strcmp(named, "qcow2") ? named : "") : "");
+	else if (!strcmp(d->format, "raw") && S_ISREG(st->st_mode) && st->st_size == 0)
+		cfg_dev_error(cfg, f, d, line,
+			      "image %s is empty (0 bytes): a disk needs a size; give it one "
+			      "(truncate -s 64M %s), or remove it%s",
+			      d->image, d->image,
+			      d->size_line ? " and 'ddvm up' creates it at 'size ='" : "");
+	else if (!strcmp(d->format, "raw") && S_ISREG(st->st_mode) && st->st_size % 512)
+		cfg_dev_error(cfg, f, d, line,
+			      "image %s is %lld bytes, not whole 512-byte sectors (the client "
+			      "would see a last sector that is partly past the end, and a write "
+			      "there grows the file): truncate -s %lld %s",
+			      d->image, (long long)st->st_size,
+			      (long long)(st->st_size + 511) / 512 * 512, d->image);
+}
+
 static void check_device(struct config *cfg, const char *f, struct cfg_device *d)
 {
 	struct stat st;
@@ -1022,6 +1108,8 @@ static void check_device(struct config *cfg, const char *f, struct cfg_device *d
 				      "image %s is a %s, not a disk image (a regular file or a "
 				      "block device); fix the path",
 				      d->image, S_ISDIR(st.st_mode) ? "directory" : "special file");
+		else if (!stat(d->image, &st) && !access(d->image, R_OK))
+			check_image_contents(cfg, f, d, &st);
 		if (d->net_backend != CFG_NET_NONE || d->tap[0] || d->bridge[0] || d->mac[0])
 			cfg_dev_error(cfg, f, d, d->line,
 				      "backend/tap/bridge/mac are for net "

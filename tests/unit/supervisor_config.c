@@ -1022,6 +1022,7 @@ static void test_models_and_props(void **state)
 		snprintf(dimg, sizeof(dimg), "%s.%u", img, i);
 		fd = open(dimg, O_CREAT | O_WRONLY, 0644);
 		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 1 << 20), 0); /* a disk, not an empty file */
 		close(fd);
 		o += sprintf(o, "[device b%u]\nvm = d\nkind = blk\nmodel = %s\nimage = %s\n", i,
 			     want[i].model, dimg);
@@ -1236,6 +1237,68 @@ static void test_relative_paths(void **state)
 	free(cfg);
 }
 
+/* What an existing image holds: a format's header where raw is assumed, an empty file,
+ * a size that is not whole sectors (config_check.c, check_image_contents). */
+static void test_image_contents(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		off_t size;
+		const char *keys, *want;
+	} cases[] = {
+		{ "QFI\xfb\0\0\0\3", 8, 1 << 20, "",
+		  "is a qcow2 image (its header says so), not raw: add 'format = qcow2'" },
+		{ "QFI\xfb\0\0\0\3", 8, 1 << 20, "format = qcow2\n", NULL },
+		{ "QFI\xfb\0\0\0\3", 8, 1 << 20, "format = raw\n", NULL },
+		{ "KDMV", 4, 1 << 20, "", "is a vmdk image (its header says so): ddvm serves raw" },
+		{ "\0\0\0\0", 4, 1 << 20, "format = qcow2\n",
+		  "format = qcow2, but image @F@ is not a qcow2 image" },
+		{ "", 0, 0, "", "is empty (0 bytes): a disk needs a size" },
+		{ "", 0, 1000000, "",
+		  "is 1000000 bytes, not whole 512-byte sectors (the client would see a last "
+		  "sector that is partly past the end, and a write there grows the file): "
+		  "truncate -s 1000448" },
+		{ "\xeb\x63\x90", 3, 1 << 20, "", NULL }, /* an MBR: raw */
+	};
+	char path[96], text[512];
+	unsigned i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s.contents", img);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = calloc(1, sizeof(*cfg));
+		int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		char want[256];
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, cases[i].bytes, cases[i].len), (ssize_t)cases[i].len);
+		assert_int_equal(ftruncate(fd, cases[i].size), 0);
+		close(fd);
+		snprintf(text, sizeof(text),
+			 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
+			 "[driver-vm d]\n[device b]\nvm = d\nkind = blk\nmodel = nvme\n"
+			 "image = %s\n%s[client-vm c]\ndevices = b\n",
+			 path, cases[i].keys);
+		if (!cases[i].want) {
+			assert_int_equal(config__parse_string(cfg, "t.ini", text), 0);
+		} else {
+			const char *at = strstr(cases[i].want, "@F@");
+
+			if (at)
+				snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - cases[i].want),
+					 cases[i].want, path, at + 3);
+			else
+				snprintf(want, sizeof(want), "%s", cases[i].want);
+			assert_int_equal(config__parse_string(cfg, "t.ini", text), -EINVAL);
+			if (!strstr(cfg->errors, want))
+				fail_msg("case %u: %s", i, cfg->errors);
+		}
+		free(cfg);
+	}
+	unlink(path);
+}
+
 static void test_example_parses(void **state)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -1257,6 +1320,7 @@ static void test_example_parses(void **state)
 		mkdir(dir, 0755);
 		rc = open(disk, O_CREAT | O_EXCL | O_WRONLY, 0644);
 		assert_true(rc >= 0);
+		assert_int_equal(ftruncate(rc, 1 << 20), 0); /* an empty one is refused */
 		close(rc);
 		made = 1;
 	}
@@ -1299,13 +1363,14 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_image_contents),
 	};
 	int fd, ret;
 
 	config__set_qemu_query(fake_qemu);
 	strcpy(img, "/tmp/ddvm-cfg-img.XXXXXX");
 	fd = mkstemp(img);
-	if (fd < 0)
+	if (fd < 0 || ftruncate(fd, 1 << 20)) /* a disk of whole sectors, not empty */
 		return 1;
 	close(fd);
 	snprintf(img2, sizeof(img2), "%s.link", img);
@@ -1313,7 +1378,7 @@ int main(void)
 		return 1;
 	snprintf(img3, sizeof(img3), "%s.other", img);
 	fd = open(img3, O_CREAT | O_WRONLY, 0644);
-	if (fd < 0)
+	if (fd < 0 || ftruncate(fd, 1 << 20))
 		return 1;
 	close(fd);
 	ret = cmocka_run_group_tests_name("supervisor_config", tests, NULL, NULL);

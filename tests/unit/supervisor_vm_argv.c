@@ -23,6 +23,16 @@
 #include "config.h"
 #include "vm.h"
 
+/* A 1 MiB sparse disk image at PATH (the parser refuses an empty one). */
+static void make_disk(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+}
+
 static const char setup[] = "[ddvm]\n"
 			    "kernel = /k\n"
 			    "driver_initrd = /d.cpio.gz\n"
@@ -201,8 +211,9 @@ static void test_drive_options(void **state)
 	close(fd);
 	snprintf(img1, sizeof(img1), "%s.1", img);
 	snprintf(img2, sizeof(img2), "%s.2", img);
-	close(open(img1, O_CREAT | O_WRONLY, 0644));
-	close(open(img2, O_CREAT | O_WRONLY, 0644));
+	make_disk(img);
+	make_disk(img1);
+	make_disk(img2);
 	snprintf(text, sizeof(text),
 		 "[ddvm]\nkernel = /k\ndriver_initrd = /d\nclient_initrd = /c\n"
 		 "[driver-vm drv]\n"
@@ -275,7 +286,7 @@ static void test_controllers(void **state)
 			"[driver-vm drv]\n");
 	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		snprintf(img, sizeof(img), "/tmp/ddvm-argv-%d.%u", (int)getpid(), i);
-		close(open(img, O_CREAT | O_WRONLY, 0644));
+		make_disk(img);
 		o += sprintf(o, "[device b%u]\nvm = drv\nkind = blk\nmodel = %s\nimage = %s\n", i,
 			     models[i], img);
 		if (i == 0 || i == 4 || i == 7) /* the disk must not claim discard */
@@ -461,7 +472,7 @@ static void test_spare_drive(void **state)
 		 "[device d1]\nvm = two\nkind = blk\nimage = %s.2\nsize = 1M\n"
 		 "[client-vm c]\ndevices = d0 d1\n",
 		 "/tmp/ddvm-argv-spare.1", "/tmp/ddvm-argv-spare");
-	fclose(fopen("/tmp/ddvm-argv-spare.1", "w")); /* an image that exists */
+	make_disk("/tmp/ddvm-argv-spare.1"); /* an image that exists */
 	if (config__parse_string(cfg, "t.ini", ini))
 		fail_msg("setup did not parse: %s", cfg->errors);
 	build_as(cfg, "drv", "tcg", 1, &a);
