@@ -910,7 +910,9 @@ static void check_image_dir(struct config *cfg, const char *f, const struct cfg_
 }
 
 /* The format a disk image's first bytes name, NULL for none we know (raw data). From
- * each format's specification (QEMU's block drivers probe the same magics). */
+ * each format's specification (QEMU's block drivers probe the same magics). Not LUKS:
+ * a client that encrypts its whole disk leaves a LUKS header at the start of a raw
+ * image, which must come up again as it was. */
 static const char *image_magic_format(const unsigned char *b, size_t n)
 {
 	static const struct {
@@ -926,7 +928,6 @@ static const char *image_magic_format(const unsigned char *b, size_t n)
 		{ "vhdx", 0, "vhdxfile", 8 },
 		{ "vpc", 0, "conectix", 8 },
 		{ "vdi", 0x40, "\x7f\x10\xda\xbe", 4 },
-		{ "luks", 0, "LUKS\xba\xbe", 6 },
 	};
 	unsigned i;
 
