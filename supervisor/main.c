@@ -726,13 +726,16 @@ static int cmd_qemu_args(const char *path, const char *client)
 		return rc;
 	for (i = 0; i < cfg.nr_channels; i++) {
 		const struct cfg_channel *c = &cfg.channels[i];
+		char sock[sizeof(dir) + CFG_NAME_MAX + 32], esc[2 * sizeof(sock) + 1];
 
 		if (c->client != cv)
 			continue;
+		snprintf(sock, sizeof(sock), "%s/channels/%s.client.sock", dir, c->name);
 		/* one word a line: $(...) in a shell splits them, paths have no blanks */
-		printf("-chardev\nsocket,id=ddvm-%s,path=%s/channels/%s.client.sock\n"
+		printf("-chardev\nsocket,id=ddvm-%s,path=%s\n"
 		       "-device\nivshmem-doorbell,chardev=ddvm-%s,vectors=%u,ioeventfd=on\n",
-		       c->name, dir, c->name, c->name, DDVM_VECTOR_QUEUE(c->dev->queues));
+		       c->name, vm__qemu_opt_path(sock, esc, sizeof(esc)), c->name,
+		       DDVM_VECTOR_QUEUE(c->dev->queues));
 	}
 	return EX_OK;
 }

@@ -128,6 +128,21 @@ static void add(struct vm_argv *a, const char *fmt, ...)
 }
 
 /* ",PROPS" or "" */
+const char *vm__qemu_opt_path(const char *path, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (!strchr(path, ','))
+		return path;
+	for (; *path && o + 2 < len; path++) {
+		buf[o++] = *path;
+		if (*path == ',')
+			buf[o++] = ',';
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 static const char *comma(const char *props, char *buf, size_t len)
 {
 	if (!props || !*props)
@@ -150,6 +165,7 @@ static const char *comma(const char *props, char *buf, size_t len)
 static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 {
 	char p[CFG_PROPS_MAX + 2], cp[CFG_PROPS_MAX + 2], bps[48] = "", iops[48] = "";
+	char img[2 * CFG_PATH_MAX + 1];
 	const char *props = comma(d->props, p, sizeof(p));
 	const char *cprops = comma(d->controller_props, cp, sizeof(cp));
 	/* discard = off on a disk behind a bus (ide-hd, scsi-hd, usb-storage): QEMU
@@ -170,10 +186,11 @@ static void add_disk(const struct cfg_device *d, struct vm_argv *a)
 	add(a,
 	    "if=none,id=drv-%s,file=%s,format=%s,werror=%s,rerror=%s,discard=%s,"
 	    "detect-zeroes=%s%s%s%s%s%s%s%s%s",
-	    d->name, d->image, d->format, d->werror[0] ? d->werror : "report",
-	    d->rerror[0] ? d->rerror : "report", d->discard ? "unmap" : "ignore",
-	    d->detect_zeroes[0] ? d->detect_zeroes : "off", d->readonly ? ",readonly=on" : "",
-	    d->cache[0] ? ",cache=" : "", d->cache, d->aio[0] ? ",aio=" : "", d->aio, bps, iops,
+	    d->name, vm__qemu_opt_path(d->image, img, sizeof(img)), d->format,
+	    d->werror[0] ? d->werror : "report", d->rerror[0] ? d->rerror : "report",
+	    d->discard ? "unmap" : "ignore", d->detect_zeroes[0] ? d->detect_zeroes : "off",
+	    d->readonly ? ",readonly=on" : "", d->cache[0] ? ",cache=" : "", d->cache,
+	    d->aio[0] ? ",aio=" : "", d->aio, bps, iops,
 	    /* spare = yes: the paused spare's QEMU holds the image open too, and QEMU's
 	     * image locking would refuse it; the supervisor is the lock instead: the
 	     * spare does no I/O until the active QEMU is reaped (spare.h). Raw only. */
@@ -305,8 +322,10 @@ static unsigned nic_mtu(const struct vm *vm, const struct config *cfg)
 static void add_channels(const struct vm *vm, const struct config *cfg, const char *chan_dir,
 			 struct vm_argv *a)
 {
+	char dir[2 * CFG_PATH_MAX + 1];
 	unsigned i;
 
+	chan_dir = vm__qemu_opt_path(chan_dir, dir, sizeof(dir));
 	for (i = 0; i < cfg->nr_channels; i++) {
 		const struct cfg_channel *c = &cfg->channels[i];
 		const char *role;
@@ -381,7 +400,7 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 		   const char *chan_dir, struct vm_argv *a)
 {
 	const struct cfg_vm *c = vm->cfg;
-	char smp[32], bk[48], bi[48];
+	char smp[32], bk[48], bi[48], esc[2 * CFG_PATH_MAX + 1];
 
 	memset(a, 0, sizeof(*a));
 	add(a, "%s", vm->sup && vm->sup->qemu[0] ? vm->sup->qemu : "qemu-system-x86_64");
@@ -454,17 +473,18 @@ int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *ac
 	add(a, "-serial");
 	add(a, "chardev:con0");
 	add(a, "-qmp");
-	add(a, "unix:%s,server=on,wait=off", vm->qmp_path);
+	add(a, "unix:%s,server=on,wait=off", vm__qemu_opt_path(vm->qmp_path, esc, sizeof(esc)));
 	/* Guest panics arrive as QMP GUEST_PANICKED instead of a silent hang. */
 	add(a, "-device");
 	add(a, "pvpanic");
 	add(a, "-pidfile");
 	add(a, "%s", vm->pid_path);
 	add(a, "-fw_cfg");
-	add(a, "name=opt/ddvm/channels,file=%s", vm->chan_path);
+	add(a, "name=opt/ddvm/channels,file=%s",
+	    vm__qemu_opt_path(vm->chan_path, esc, sizeof(esc)));
 	if (c->run[0]) {
 		add(a, "-fw_cfg");
-		add(a, "name=opt/ddvm/run,file=%s", c->run);
+		add(a, "name=opt/ddvm/run,file=%s", vm__qemu_opt_path(c->run, esc, sizeof(esc)));
 	}
 	add_devices(vm, cfg, a);
 	/* Free-page reporting: the guest tells QEMU which (2 MiB) blocks it freed -- its

@@ -165,6 +165,14 @@ struct vm_argv {
 };
 
 void vm__init(struct vm *vm, struct supervisor *sup, const struct cfg_vm *cfg, const char *rundir);
+/*
+ * PATH as the value of a QEMU option (file=PATH,format=...): QEMU's option parser ends
+ * a value at a comma and reads ",," as a comma, so a path with commas (an image
+ * "a,b.img", a run dir "/run/x,y") had its rest taken for options. In BUF (LEN bytes:
+ * twice the path's, plus one); the path itself when it has no comma.
+ */
+const char *vm__qemu_opt_path(const char *path, char *buf, size_t len);
+
 int vm__build_argv(const struct vm *vm, const struct config *cfg, const char *accel,
 		   const char *chan_dir, struct vm_argv *a);
 /* Start QEMU; the VM is BOOTING afterwards. */

@@ -210,7 +210,7 @@ static void test_drive_options(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	snprintf(img1, sizeof(img1), "%s.1", img);
-	snprintf(img2, sizeof(img2), "%s.2", img);
+	snprintf(img2, sizeof(img2), "%s,2", img); /* a comma: doubled in file= */
 	make_disk(img);
 	make_disk(img1);
 	make_disk(img2);
@@ -245,6 +245,13 @@ static void test_drive_options(void **state)
 	drv = nth_arg_after(&a, "-drive", 2);
 	assert_non_null(strstr(drv, ",werror=report,rerror=ignore,discard=unmap,"
 				    "detect-zeroes=on"));
+	{
+		char want[96];
+
+		snprintf(want, sizeof(want), "file=%s,,2,format=raw,", img);
+		if (!strstr(drv, want))
+			fail_msg("%s: no %s", drv, want);
+	}
 	assert_string_equal(nth_arg_after(&a, "-device", 3),
 			    "virtio-blk-pci,drive=drv-d2,addr=0x6");
 	free(cfg);
