@@ -158,7 +158,9 @@ static const char *qemu_words(const char *line, const char *qemu)
 	    !((size_t)(p - line) >= strlen(base) && !strncmp(p - strlen(base), base, strlen(base))))
 		return NULL;
 	p += 2;
-	if (!strncmp(p, "warning: ", 9))
+	/* a warning, also one about an option ("-drive ...: warning: short-form boolean
+	 * option ..."): the error that follows it is the cause */
+	if (!strncmp(p, "warning: ", 9) || strstr(p, ": warning: "))
 		return NULL;
 	return p;
 }
