@@ -28,8 +28,9 @@ static int lock_byte(int fd, int cmd, short type, off_t byte)
 
 /* Lock PATH's bytes as a user that shares writing with no one, and as a writer if
  * WRITER: an fd that holds the locks (close it to release them), -EAGAIN if another open
- * file (another process) writes or would write PATH, or another -errno; WHY says why. */
-static int lock_image(const char *path, int writer, char *why, size_t len)
+ * file (another process) writes or would write PATH, or another -errno; WHY says why.
+ * !TAKE: only look (0 when nobody is in the way; nothing held). */
+static int lock_image(const char *path, int writer, int take, char *why, size_t len)
 {
 	const off_t perm = QEMU_LOCK_PERM_BASE + QEMU_PERM_WRITE_BIT,
 		    shared = QEMU_LOCK_SHARED_BASE + QEMU_PERM_WRITE_BIT;
@@ -44,9 +45,9 @@ static int lock_image(const char *path, int writer, char *why, size_t len)
 	 * does the same, raw_apply_lock_bytes before raw_check_lock_bytes). As QEMU checks:
 	 * no other writer (101) for anyone; for a writer also no other user that shares
 	 * writing with no one (201): two readers do not refuse each other. */
-	if (writer)
+	if (writer && take)
 		ret = lock_byte(fd, F_OFD_SETLK, F_RDLCK, perm);
-	if (!ret)
+	if (!ret && take)
 		ret = lock_byte(fd, F_OFD_SETLK, F_RDLCK, shared);
 	if (!ret && (ret = lock_byte(fd, F_OFD_GETLK, F_WRLCK, perm)) == -EAGAIN)
 		snprintf(why, len, "another process has it open for writing");
@@ -54,7 +55,7 @@ static int lock_image(const char *path, int writer, char *why, size_t len)
 		snprintf(why, len, "another process has it open and shares writing with no one");
 	else if (ret)
 		snprintf(why, len, "cannot lock it: %s", strerror(-ret));
-	if (ret) {
+	if (ret || !take) {
 		close(fd);
 		return ret;
 	}
@@ -71,9 +72,13 @@ int image_lock__take(struct supervisor *sup)
 		char why[96];
 		int fd;
 
-		if (d->kind != CFG_BLK || !d->image[0] || !d->vm || !d->vm->spare)
+		if (d->kind != CFG_BLK || !d->image[0] || !d->vm)
 			continue;
-		fd = lock_image(d->image, !d->readonly, why, sizeof(why));
+		/* Without a spare, the driver VM's QEMU takes QEMU's locks itself; a look
+		 * now refuses a setup whose image another one writes before anything
+		 * starts (else its driver VM failed "Failed to get "write" lock" at each
+		 * start until the supervisor gave up, which stayed up). */
+		fd = lock_image(d->image, !d->readonly, d->vm->spare, why, sizeof(why));
 		if (fd == -EAGAIN) {
 			pr_err("%s: disk %s: image %s is in use: %s (another 'ddvm up' of a setup "
 			       "with this image, or a QEMU: 'fuser -v %s' names it); stop it, or "
@@ -81,6 +86,8 @@ int image_lock__take(struct supervisor *sup)
 			       d->vm->name, d->name, d->image, why, d->image);
 			return fd;
 		}
+		if (fd < 0 && !d->vm->spare) /* QEMU finds out for itself, and says so */
+			continue;
 		if (fd < 0) {
 			/* a file system without open file description locks (some NFS, 9p,
 			 * FUSE): QEMU runs without image locks there too */
@@ -89,7 +96,8 @@ int image_lock__take(struct supervisor *sup)
 				d->vm->name, d->name, d->image, why);
 			continue;
 		}
-		sup->image_lock_fd[i] = fd;
+		if (d->vm->spare)
+			sup->image_lock_fd[i] = fd;
 	}
 	return 0;
 }

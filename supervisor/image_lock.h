@@ -18,7 +18,8 @@
 
 struct supervisor;
 
-/* Lock the images of every driver VM with spare = yes (sup->image_lock_fd).
+/* Lock the images of every driver VM with spare = yes (sup->image_lock_fd); for the
+ * others, only look whether another process writes (or would write) one.
  * 0, or -EAGAIN (another process writes, or would write, an image: said why, with the
  * image's path); an image that cannot be locked at all (a file system without such
  * locks) is warned about and left unlocked. What was locked stays until

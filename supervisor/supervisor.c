@@ -260,7 +260,8 @@ int supervisor__init(struct supervisor *sup, struct config *cfg, const char *run
 	/* (the bridges were checked with the setup file: config__check_files) */
 	ret = startup__create_images(sup); /* `size =` images that do not exist yet */
 	if (!ret)
-		ret = image_lock__take(sup); /* spare = yes: QEMU's image locks are off */
+		ret = image_lock__take(sup); /* spare = yes: QEMU's image locks are off;
+					      * the others: in use elsewhere? */
 	if (ret)
 		goto err_unlock;
 
