@@ -617,6 +617,13 @@ static void blkfront_poll_work(struct work_struct *work)
 	blkfront_queue_irq(q);
 }
 
+/* The doorbell guard's question (ddvm_ivshmem_set_serving): only a LIVE channel's
+ * queue doorbells can be work (as netfront_serving). */
+static bool blkfront_serving(struct ddvm_ivshmem *t)
+{
+	return READ_ONCE(container_of(t, struct blkfront, t)->phase) == BLKFRONT_LIVE;
+}
+
 static void blkfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct blkfront *bf = t->priv;
@@ -657,6 +664,11 @@ static int blkfront_read_config(struct blkfront *bf)
 	if (c->capacity > BLKFRONT_CAPACITY_MAX)
 		return -EINVAL;
 	c->capacity = round_down(c->capacity, lbs_sec);
+	/* A request's bytes are 32 bits in the block layer (6.1's write-zeroes helper
+	 * makes bi_size = sectors << 9): a driver VM's 0xffffffff sectors would build
+	 * truncated bios that report success. */
+	c->max_discard_sectors =
+	    round_down(min_t(u32, c->max_discard_sectors, UINT_MAX >> SECTOR_SHIFT), lbs_sec);
 	if (c->max_discard_sectors < lbs_sec)
 		bf->features &= ~(DDVM_BLK_F_DISCARD | DDVM_BLK_F_WRITE_ZEROES);
 	if (!(bf->features & DDVM_BLK_F_FLUSH))
@@ -1088,6 +1100,7 @@ static int blkfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = ddvm_ivshmem_probe(&bf->t, pdev, DDVM_SIDE_FRONTEND, DDVM_KIND_BLK, blkfront_irq, bf);
 	if (err)
 		goto out_ida;
+	ddvm_ivshmem_set_serving(&bf->t, blkfront_serving);
 	err = blkfront_queues_init(bf);
 	if (err) {
 		dev_err(&pdev->dev, "ddvm blk: unusable ring layout (%d)\n", err);

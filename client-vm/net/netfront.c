@@ -253,6 +253,17 @@ static int netfront_poll(struct napi_struct *napi, int budget)
 	return done;
 }
 
+/* The doorbell guard's question (ddvm_ivshmem_set_serving): do we use the rings now?
+ * A broken channel's doorbells, or those before a session, are none of our work, and
+ * a driver VM that moves an index before each one (so that it looks like work) could
+ * otherwise keep us in the interrupt handler: ~1,000/s measured under TCG. */
+static bool netfront_serving(struct ddvm_ivshmem *t)
+{
+	struct netfront *fe = container_of(t, struct netfront, t);
+
+	return READ_ONCE(fe->live) && !READ_ONCE(fe->broken);
+}
+
 static void netfront_irq(struct ddvm_ivshmem *t, unsigned int vector)
 {
 	struct netfront *fe = container_of(t, struct netfront, t);
@@ -606,6 +617,7 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = ddvm_ivshmem_probe(&fe->t, pdev, DDVM_SIDE_FRONTEND, DDVM_KIND_NET, netfront_irq, fe);
 	if (err)
 		goto out_napi;
+	ddvm_ivshmem_set_serving(&fe->t, netfront_serving);
 	err = netfront_init_channel(fe);
 	if (err)
 		goto out_ivshmem;

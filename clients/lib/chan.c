@@ -237,6 +237,10 @@ static void chan_became_ready(struct ddvm_chan *c)
 		memcpy(&c->net_cfg, h->device, sizeof(c->net_cfg));
 	else
 		memcpy(&c->blk_cfg, h->device, sizeof(c->blk_cfg));
+	/* a capacity whose size in bytes fits an off_t (as blkfront's): callers compute
+	 * capacity * 512 (nbdkit's size), which a driver VM's 2^63 sectors wrapped */
+	if (c->kind == DDVM_CHAN_BLK && c->blk_cfg.capacity > (uint64_t)INT64_MAX / 512)
+		c->blk_cfg.capacity = (uint64_t)INT64_MAX / 512;
 	ddvm_follower_connect(&c->fl, &c->rg);
 	c->state = DDVM_CHAN_READY;
 	c->ever_ready = 1;

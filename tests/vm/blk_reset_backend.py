@@ -3,6 +3,7 @@
 """A hostile driver VM for one blk channel: tests/vm/test_blk_backend_resets.sh.
 
     blk_reset_backend.py DIR [--wedge-at SECTOR] [--reset-after S] [--duration S] [--keep-one]
+                         [--storm-at SECTOR]
 
 Connects to ddvm-chan's DIR/backend.sock as the driver VM (peer 0), describes a 64 MiB
 disk, and serves every session the client asks for (its own ring fields from zero,
@@ -14,7 +15,11 @@ and sends its requests again. That is a driver VM that keeps a client's I/O neit
 answered nor failed by resetting the channel short of the client's io_timeout, round
 after round. --keep-one: it takes the request at WEDGE_AT and keeps it, answering every
 other request, and resets RESET_AFTER seconds after it took it: the client's queue
-makes progress, only that one request is held for ever. Prints "BACKEND: ..." lines (answered, wedged, a reset, a session
+makes progress, only that one request is held for ever. --storm-at: it answers
+everything, and after answering a request that touches SECTOR it rings the client's
+queue doorbell as fast as it can for 8 s, moving the response ring's prod before each
+ring (so that each looks like work; the client breaks the channel at the first, and
+every later one is a doorbell on a channel it does not use). Prints "BACKEND: ..." lines (answered, wedged, a reset, a session
 served) and ends after DURATION seconds (300) or SIGTERM.
 """
 import argparse
@@ -36,6 +41,23 @@ def log(msg):
     print("BACKEND: " + msg, flush=True)
 
 
+def storm(ch, rsp):
+    """8 s of queue doorbells, each after moving the response ring's prod."""
+    fd = ch.doorbells[abi.SIDE_FRONTEND][abi.VECTOR_QUEUE(0)]
+    one, n, p, t1 = (1).to_bytes(8, "little"), 0, ch.get(RING, "prod", rsp), time.monotonic()
+    log("storm: 8 s of doorbells, prod moved before each")
+    while time.monotonic() - t1 < 8:
+        for _ in range(200):
+            p = (p + 1) & 0xFFFFFFFF
+            ch.put(RING, "prod", p, rsp)
+            try:
+                os.write(fd, one)
+                n += 1
+            except OSError:
+                pass
+    log("storm done: %d doorbells" % n)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1].strip())
     ap.add_argument("dir")
@@ -43,6 +65,7 @@ def main():
     ap.add_argument("--reset-after", type=float, default=3.0)
     ap.add_argument("--duration", type=float, default=300.0)
     ap.add_argument("--keep-one", action="store_true")
+    ap.add_argument("--storm-at", type=int, default=-1)
     a = ap.parse_args()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -102,6 +125,8 @@ def main():
             ch.put(RING, "prod", prod + 1, rsp)
             ch.kick(abi.SIDE_FRONTEND, abi.VECTOR_QUEUE(0))
             answered += 1
+            if r["len"] and r["sector"] <= a.storm_at < r["sector"] + r["len"] // 512:
+                storm(ch, rsp)
         if a.keep_one:
             waiting = serving and waiting_since is not None
         else:

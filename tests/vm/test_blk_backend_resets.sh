@@ -20,6 +20,11 @@
 # fires) but takes that one read and keeps it, resetting 3 s later, round after round:
 # the read hung in D state for good (35 resets in 120 s). Now a request first sent
 # progress_timeout ago and taken back at a reset fails; checked as above.
+# Third (--storm-at, the same review): a driver VM that breaks the protocol and then
+# rings the client's queue doorbell as fast as it can, moving the response ring's prod
+# before each ring so that each looks like work, kept the client's vCPU in the
+# interrupt handler (~900-1,400/s); the doorbell guard now asks blkfront whether it
+# uses the rings (blkfront_serving): at most what the guard lets through.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/blk_lib.sh"
 t_need_file "$DDVM_CHAN"
@@ -73,6 +78,43 @@ EOF
 	fi
 	t_log "$mode: the read failed after $resets resets of a driver VM that never answered it: no hang"
 }
+# storm_round: the driver VM storms the client's queue doorbell after breaking the
+# protocol (--storm-at); the client's CPU pays for at most what the guard lets through
+storm_round() {
+	local mode=storm line irqs n
+	blk_chan_start "$mode" "stall0"
+	python3 "$DDVM_ROOT/tests/vm/blk_reset_backend.py" "$T/ch-$mode" --wedge-at -1 --storm-at 4096 \
+		--duration 200 >"$T/backend-$mode.log" 2>&1 &
+	echo $! >"$T/backend-$mode.pid"
+	t_on_exit "t_kill_pidfile '$T/backend-$mode.pid'"
+	for _ in $(seq 100); do grep -q 'BACKEND: connected' "$T/backend-$mode.log" && break; sleep 0.1; done
+	grep -q 'BACKEND: connected' "$T/backend-$mode.log" || t_fail "$mode: the hostile backend did not connect: $(cat "$T/backend-$mode.log")"
+	mapfile -t cli_args < <(blk_chan_args 0 "$mode" frontend)
+	{
+		blk_wait_disks_sh 1
+		cat <<'EOF'
+S=$(ls -d /sys/bus/pci/drivers/ddvm_blkfront/0000*/ddvm_stats)
+dd if=/dev/ddvmblk0 of=/dev/null bs=4096 skip=512 count=1 iflag=direct 2>/dev/null &
+sleep 1
+i0=$(cat $S/interrupts); sleep 4; i1=$(cat $S/interrupts)
+echo "STORM-IRQS $(((i1 - i0) / 4)) per s, throttled $(cat $S/doorbells_throttled)"
+while :; do sleep 3600; done
+EOF
+	} >"$T/client-$mode.sh"
+	blk_client_vm "$mode" "$T/client-$mode.sh" "${cli_args[@]}"
+	vm_wait "$mode" 'STORM-IRQS' 120
+	line=$(grep -a 'STORM-IRQS' "$T/$mode.console" | tr -d '\r')
+	vm_no_oops "$mode"
+	for _ in $(seq 150); do grep -q 'storm done' "$T/backend-$mode.log" && break; sleep 0.1; done
+	n=$(grep -o 'storm done: [0-9]*' "$T/backend-$mode.log" | grep -o '[0-9]*$' || true)
+	t_log "$mode: the client took ${line#STORM-IRQS } while the driver VM rang ${n:-?} times in 8 s"
+	grep -q 'storm: 8 s' "$T/backend-$mode.log" || t_fail "storm: the backend never stormed: not the attack"
+	irqs=$(awk '{ print $2 }' <<<"$line")
+	# the guard lets 32 a 100 ms window through (DDVM_DOORBELL_IDLE_MAX): 320/s and
+	# the control vector's; before, every doorbell whose indices moved was "work"
+	((irqs <= 400)) || t_fail "storm: the client took $irqs doorbell interrupts a second from a driver VM that broke the channel"
+}
 round silent
 round keepone --keep-one
+storm_round
 echo SUCCESS
