@@ -38,6 +38,8 @@ int blk_setup(struct ddvm_chan *c)
 	 * client of the same channel does not match one of ours by accident. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->next_seq = ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)ts.tv_sec;
+	c->io_timeout_ms = DDVM_BLK_IO_TIMEOUT_MS;
+	c->total_timeout_ms = DDVM_BLK_TOTAL_TIMEOUT_MS;
 	return 0;
 }
 
@@ -111,6 +113,7 @@ static int tag_push(struct ddvm_chan *c, uint32_t tag)
 		return -EPIPE;
 	}
 	t->state = TAG_INFLIGHT;
+	t->sent_ms = chan_now_ms();
 	return 0;
 }
 
@@ -143,6 +146,14 @@ void blk_push_queued(struct ddvm_chan *c)
 		return;
 	qsort_r(order, n, sizeof(order[0]), seq_cmp, c->tags);
 	for (i = 0; i < n; i++) {
+		struct blk_tag *t = &c->tags[order[i]];
+
+		/* sent, taken back at a new session, again and again, never answered: a
+		 * driver VM that resets before io_timeout keeps it for ever otherwise */
+		if (c->total_timeout_ms && chan_now_ms() - t->submitted_ms > c->total_timeout_ms) {
+			tag_done(c, order[i], -ETIMEDOUT);
+			continue;
+		}
 		if (tag_push(c, order[i]))
 			break;
 		pushed++;
@@ -158,6 +169,39 @@ static int blk_any_queued(const struct ddvm_chan *c)
 	for (i = 0; i < c->ntags; i++)
 		if (c->tags[i].state == TAG_QUEUED)
 			return 1;
+	return 0;
+}
+
+/*
+ * A request on the ring that the driver VM has not answered for io_timeout_ms while it
+ * serves our session: it sits on it (a driver VM restart is a new session, which takes
+ * the request back first). As blkfront's io_timeout: the channel breaks, everything in
+ * flight fails with -EPIPE, and the supervisor starts a new session. Requests that
+ * wait for a READY backend are bounded by total_timeout_ms at their re-submission.
+ */
+void blk_check_timeouts(struct ddvm_chan *c)
+{
+	int64_t now = chan_now_ms();
+	uint32_t i;
+
+	if (c->state != DDVM_CHAN_READY || !c->io_timeout_ms)
+		return;
+	for (i = 0; i < c->ntags; i++)
+		if (c->tags[i].state == TAG_INFLIGHT &&
+		    now - c->tags[i].sent_ms > c->io_timeout_ms) {
+			chan_break(c, "a request was not answered within the I/O timeout");
+			return;
+		}
+}
+
+int ddvm_blk_set_timeouts(struct ddvm_chan *c, int io_timeout_ms, int total_timeout_ms)
+{
+	if (!c || io_timeout_ms < 0 || total_timeout_ms < 0)
+		return -EINVAL;
+	if (c->kind != DDVM_CHAN_BLK)
+		return -EOPNOTSUPP;
+	c->io_timeout_ms = io_timeout_ms;
+	c->total_timeout_ms = total_timeout_ms;
 	return 0;
 }
 
@@ -357,6 +401,7 @@ int ddvm_blk_submit(struct ddvm_chan *c, int op, uint64_t sector, void *buf, siz
 	t->cookie = cookie;
 	t->seq = c->next_seq++;
 	t->id = (t->seq << 16) | i;
+	t->submitted_ms = chan_now_ms();
 	if (op == DDVM_BLK_FLUSH && !(c->features & DDVM_BLK_F_FLUSH)) {
 		tag_done(c, i, 0); /* no volatile cache: nothing to flush */
 		return 0;

@@ -287,7 +287,7 @@ int chan_sync(struct ddvm_chan *c)
 	return c->state;
 }
 
-static int64_t now_ms(void)
+int64_t chan_now_ms(void)
 {
 	struct timespec ts;
 
@@ -464,12 +464,12 @@ err_free:
 int ddvm_chan_open_wait(struct ddvm_chan **out, const char *socket_path, int kind,
 			unsigned int flags, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : chan_now_ms() + timeout_ms;
 	int ret;
 
 	for (;;) {
 		ret = ddvm_chan_open(out, socket_path, kind, flags);
-		if ((ret != -ENOENT && ret != -ECONNREFUSED) || now_ms() >= deadline)
+		if ((ret != -ENOENT && ret != -ECONNREFUSED) || chan_now_ms() >= deadline)
 			return ret;
 		/* a signal the program handles (its SIGTERM, SIGINT) ends the wait: the
 		 * program decides, instead of waiting out its timeout deaf to it */
@@ -562,6 +562,7 @@ int ddvm_chan_process(struct ddvm_chan *c)
 	}
 	chan_sync(c);
 	if (c->kind == DDVM_CHAN_BLK) {
+		blk_check_timeouts(c);
 		blk_push_queued(c);
 		if (c->cb)
 			return ddvm_blk_reap(c, NULL, ~0u);
@@ -610,7 +611,7 @@ int ddvm_chan_wait(struct ddvm_chan *c, int timeout_ms)
 
 int ddvm_chan_wait_ready(struct ddvm_chan *c, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : chan_now_ms() + timeout_ms;
 
 	if (!c)
 		return -EINVAL;
@@ -622,7 +623,7 @@ int ddvm_chan_wait_ready(struct ddvm_chan *c, int timeout_ms)
 			return 0;
 		if (st == DDVM_CHAN_SHUTDOWN || st == DDVM_CHAN_GONE)
 			return chan_io_error(c);
-		left = deadline - now_ms();
+		left = deadline - chan_now_ms();
 		if (left <= 0)
 			return st == DDVM_CHAN_BROKEN ? -EPIPE : -ETIMEDOUT;
 		ret = ddvm_chan_wait(c, left > WAKE_INTERVAL_MS ? WAKE_INTERVAL_MS : (int)left);
@@ -664,6 +665,9 @@ const char *ddvm_strerror(int err)
 		       "RUNDIR/channels/CHANNEL.client.sock";
 	case EINTR:
 		return "interrupted by a signal while waiting for the socket";
+	case ETIMEDOUT:
+		return "timed out: the driver VM did not serve in time (a request: sent again "
+		       "at each new session for longer than ddvm_blk_set_timeouts allows)";
 	case ECONNREFUSED:
 		return "nobody listens on the socket (the supervisor that made it is gone: "
 		       "'ddvm up')";

@@ -30,6 +30,8 @@ struct blk_tag {
 	uint64_t seq; /* submission order, for re-submission */
 	void *buf;
 	int result;
+	int64_t submitted_ms; /* when the caller submitted it (ddvm_blk_set_timeouts) */
+	int64_t sent_ms;      /* when it was last put on the ring */
 };
 
 struct ddvm_chan {
@@ -71,11 +73,13 @@ struct ddvm_chan {
 	uint64_t next_seq;
 	ddvm_blk_done_fn cb;
 	void *cb_opaque;
-	uint64_t max_io;      /* bytes */
-	uint64_t max_discard; /* bytes */
+	uint64_t max_io;			 /* bytes */
+	uint64_t max_discard;			 /* bytes */
+	int64_t io_timeout_ms, total_timeout_ms; /* ddvm_blk_set_timeouts; 0: none */
 };
 
 /* chan.c */
+int64_t chan_now_ms(void);
 void chan_kick(struct ddvm_chan *c, unsigned int vector);
 void chan_break(struct ddvm_chan *c, const char *why); /* we saw a violation */
 int chan_sync(struct ddvm_chan *c);		       /* follow header; returns c->state */
@@ -84,11 +88,12 @@ int chan_io_error(const struct ddvm_chan *c);	       /* -errno for "not READY" s
 /* blk.c */
 int blk_setup(struct ddvm_chan *c);
 void blk_teardown(struct ddvm_chan *c);
-void blk_on_ready(struct ddvm_chan *c);	   /* limits, then push QUEUED tags */
-void blk_push_queued(struct ddvm_chan *c); /* QUEUED tags onto the ring while room */
-void blk_on_epoch(struct ddvm_chan *c);	   /* INFLIGHT -> QUEUED */
-void blk_on_broken(struct ddvm_chan *c);   /* everything pending -> DONE(-EPIPE) */
-void blk_on_gone(struct ddvm_chan *c);	   /* everything pending -> DONE(-ENODEV) */
+void blk_on_ready(struct ddvm_chan *c);	      /* limits, then push QUEUED tags */
+void blk_push_queued(struct ddvm_chan *c);    /* QUEUED tags onto the ring while room */
+void blk_check_timeouts(struct ddvm_chan *c); /* in flight past io_timeout: break */
+void blk_on_epoch(struct ddvm_chan *c);	      /* INFLIGHT -> QUEUED */
+void blk_on_broken(struct ddvm_chan *c);      /* everything pending -> DONE(-EPIPE) */
+void blk_on_gone(struct ddvm_chan *c);	      /* everything pending -> DONE(-ENODEV) */
 void blk_on_shutdown(struct ddvm_chan *c);
 int blk_pending_work(struct ddvm_chan *c); /* responses or DONE tags waiting */
 

@@ -41,7 +41,8 @@ static unsigned blk_depth(void)
 }
 #include "ivshmem_server.h"
 
-enum evil { EVIL_NONE, EVIL_BAD_OFF, EVIL_BAD_ID, EVIL_SHORT_READ, EVIL_BAD_META };
+/* EVIL_SIT: takes every request and answers none */
+enum evil { EVIL_NONE, EVIL_BAD_OFF, EVIL_BAD_ID, EVIL_SHORT_READ, EVIL_BAD_META, EVIL_SIT };
 
 struct fake {
 	char dir[64];
@@ -194,6 +195,8 @@ static void serve_blk(struct fake *f)
 		void *buf;
 
 		assert_int_equal(ddvm_ring_pop(&f->tx, &rq), 0);
+		if (f->evil == EVIL_SIT)
+			continue;
 		memset(&rsp, 0, sizeof(rsp));
 		rsp.id = rq.id;
 		rsp.status = DDVM_BLK_S_OK;
@@ -971,6 +974,61 @@ static void test_blk_violations(void **state)
 	fake_free(f);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* No driver VM keeps a request for ever: one that sits on it breaks the channel after
+ * io_timeout; one that takes it back at a new session again and again fails it after
+ * total_timeout (ddvm_blk_set_timeouts). */
+static void test_blk_timeouts(void **state)
+{
+	struct fake *f = fake_blk(0);
+	struct ddvm_blk_completion comp[1];
+	static uint8_t r[4096];
+	struct ddvm_chan *c;
+	int64_t t0, last;
+	int n = 0;
+
+	(void)state;
+	f->evil = EVIL_SIT;
+	c = open_ok(f, DDVM_CHAN_BLK);
+	backend_start(f);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
+	assert_int_equal(ddvm_blk_set_timeouts(c, -1, 0), -EINVAL);
+	assert_int_equal(ddvm_blk_set_timeouts(c, 300, 0), 0);
+	t0 = mono_ms();
+	assert_int_equal(ddvm_blk_pread(c, r, 4096, 0), -EPIPE);
+	assert_true(mono_ms() - t0 >= 300 && mono_ms() - t0 < 5000);
+	assert_int_equal(ddvm_chan_state(c), DDVM_CHAN_BROKEN);
+
+	backend_restart(f, EVIL_SIT);
+	assert_int_equal(ddvm_chan_wait_ready(c, 5000), 0);
+	assert_int_equal(ddvm_blk_set_timeouts(c, 0, 600), 0);
+	assert_int_equal(ddvm_blk_read(c, 0, r, 4096, 9), 0);
+	t0 = last = mono_ms();
+	while (!(n = ddvm_blk_reap(c, comp, 1)) && mono_ms() - t0 < 5000) {
+		assert_true(ddvm_chan_wait(c, 50) >= 0);
+		if (mono_ms() - last >= 150) { /* a new epoch, the request sent again */
+			backend_restart(f, EVIL_SIT);
+			last = mono_ms();
+		}
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(comp[0].cookie, 9);
+	assert_int_equal(comp[0].result, -ETIMEDOUT);
+	assert_true(mono_ms() - t0 >= 600);
+
+	backend_restart(f, EVIL_NONE); /* a good driver VM: all well again */
+	assert_int_equal(ddvm_blk_pread(c, r, 4096, 0), 0);
+	ddvm_chan_close(c);
+	fake_free(f);
+}
+
 /* --- a hostile driver VM: random indices and descriptors ------------------------------ */
 
 /* What the supervisor does, but with no backend thread: the test writes the "backend"
@@ -1118,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_blk_backend_gone),
 		cmocka_unit_test(test_blk_ring_full_tags_free),
 		cmocka_unit_test(test_blk_violations),
+		cmocka_unit_test(test_blk_timeouts),
 		cmocka_unit_test(test_hostile_backend),
 	};
 
