@@ -25,6 +25,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/netdevice.h>
+#include <linux/ratelimit.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/if_vlan.h>
@@ -47,6 +48,11 @@
  * backend is gone for real and the carrier goes off.
  */
 #define NETFRONT_CARRIER_GRACE HZ
+/* At most one connect this often: a driver VM that flips its state between ABSENT and
+ * READY in our session had us reconnect ~80 times a second, each under rtnl_lock (NAPI
+ * off and on, netdev_update_features) with two log lines (found by a review). A
+ * failover or restart is one reconnect; the gap delays only a second one. */
+#define NETFRONT_SESSION_GAP msecs_to_jiffies(100)
 
 #define NETFRONT_FEATURES                                                                          \
 	(DDVM_NET_F_CSUM | DDVM_NET_F_GUEST_CSUM | DDVM_NET_F_TSO4 | DDVM_NET_F_TSO6 |             \
@@ -66,6 +72,8 @@ struct netfront {
 	bool hb_dead;
 	bool reconnecting; /* new epoch: carrier held until back or the grace ends */
 	unsigned long reconnect_at;
+	unsigned long connect_at;      /* jiffies | 1 of the last connect; 0: none */
+	struct ratelimit_state log_rs; /* connect/disconnect lines: the driver VM's doing */
 	bool mtu_adopted;
 	bool dying; /* probing or removing: interrupts are ignored */
 	u64 hb_last;
@@ -325,8 +333,17 @@ static void netfront_connect(struct netfront *fe)
 	}
 	netfront_kick(fe, DDVM_VECTOR_CONTROL);
 	fe->connects++;
-	netdev_info(ndev, "ddvm: connected at epoch %u to %.16s (mtu %u, features %#llx)\n",
-		    fe->fl.epoch, fe->cfg.nic_driver, ndev->mtu, fe->features);
+	if (__ratelimit(&fe->log_rs)) {
+		char drv[sizeof(fe->cfg.nic_driver) + 1];
+		unsigned int i;
+
+		/* the driver VM wrote these bytes: printable ones only into our log */
+		for (i = 0; i < sizeof(fe->cfg.nic_driver) && fe->cfg.nic_driver[i]; i++)
+			drv[i] = isprint(fe->cfg.nic_driver[i]) ? fe->cfg.nic_driver[i] : '?';
+		drv[i] = 0;
+		netdev_info(ndev, "ddvm: connected at epoch %u to %s (mtu %u, features %#llx)\n",
+			    fe->fl.epoch, drv, ndev->mtu, fe->features);
+	}
 }
 
 /* Stop using the rings; the carrier is the watch's (NETFRONT_CARRIER_GRACE). */
@@ -342,7 +359,8 @@ static void netfront_disconnect(struct netfront *fe, const char *why)
 		napi_disable(&fe->napi);
 	}
 	WRITE_ONCE(fe->live, false);
-	netdev_info(ndev, "ddvm: disconnected (%s)\n", why);
+	if (__ratelimit(&fe->log_rs))
+		netdev_info(ndev, "ddvm: disconnected (%s)\n", why);
 }
 
 /* RECONNECT (ring/follow.h): a session at the current epoch, our ring fields from zero
@@ -362,6 +380,7 @@ static void netfront_watch(struct work_struct *w)
 	const struct ddvm_net_config *c = (const void *)h->device;
 	struct net_device *ndev = fe->ndev;
 	enum ddvm_follow_action a;
+	unsigned long next = msecs_to_jiffies(NETFRONT_WATCH_MS);
 	u32 bstate, bepoch;
 	bool ready, carrier;
 	u64 hb;
@@ -377,7 +396,15 @@ static void netfront_watch(struct work_struct *w)
 			netfront_disconnect(fe, "new epoch, or the backend reset the channel");
 		netfront_session_begin(fe);
 	} else if (a == DDVM_FOLLOW_CONNECT) {
-		netfront_connect(fe);
+		/* the costly half of a reconnect, at most once per gap: follow says
+		 * CONNECT again at the next look, when the gap is over */
+		if (fe->connect_at && time_before(jiffies, fe->connect_at + NETFRONT_SESSION_GAP)) {
+			next = fe->connect_at + NETFRONT_SESSION_GAP - jiffies;
+			a = DDVM_FOLLOW_WAIT;
+		} else {
+			netfront_connect(fe);
+			fe->connect_at = jiffies | 1;
+		}
 	}
 	ready = a == DDVM_FOLLOW_CONNECT || a == DDVM_FOLLOW_CONNECTED;
 	/* our BROKEN (or READY) back in the header if someone overwrote it */
@@ -424,8 +451,7 @@ static void netfront_watch(struct work_struct *w)
 	}
 	rtnl_unlock();
 	if (!READ_ONCE(fe->dying))
-		queue_delayed_work(system_highpri_wq, &fe->watch,
-				   msecs_to_jiffies(NETFRONT_WATCH_MS));
+		queue_delayed_work(system_highpri_wq, &fe->watch, next);
 }
 
 /* --- net_device ------------------------------------------------------------------------ */
@@ -607,6 +633,7 @@ static int netfront_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	fe = netdev_priv(ndev);
 	fe->ndev = ndev;
 	SET_NETDEV_DEV(ndev, &pdev->dev);
+	ratelimit_state_init(&fe->log_rs, 10 * HZ, 20);
 	INIT_DELAYED_WORK(&fe->watch, netfront_watch);
 	netif_napi_add(ndev, &fe->napi, netfront_poll);
 	/* Interrupts are ignored until the probe is done: the backend may ring the control

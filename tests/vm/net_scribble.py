@@ -14,6 +14,9 @@ each step read from stdin prints "net_scribble: STEP done" once it did:
            legal, then rings the client's queue doorbell
   header   scribbles the status and device-description fields of the header
   noise    random bytes over both rings' control blocks and descriptors
+  flap     for 1.5 s, every 10 ms: the backend ABSENT, then READY in the client's
+           session, ringing the client's control doorbell each time (a driver VM
+           that makes its client reconnect as fast as it can)
 
 It stays connected for all steps: QEMU 7.2's ivshmem frees a departed peer's eventfd
 array without forgetting it, so a peer id that leaves and comes back corrupts the
@@ -24,6 +27,7 @@ region header's ring table, field offsets from include/ddvm/ (build/py/ddvm_abi.
 """
 import os
 import random
+import time
 import sys
 
 from ivshmem_peer import Peer, ProtocolError, abi, pack
@@ -59,6 +63,19 @@ def scribble(step, ch, rnd):
             ch.mem[start:end] = rnd.randbytes(end - start)
         ch.kick(FRONTEND_PEER, abi.VECTOR_CONTROL)
         ch.kick(BACKEND_PEER, abi.VECTOR_CONTROL)
+    elif step == "flap":
+        t0, n = time.monotonic(), 0
+        while time.monotonic() - t0 < 1.5:
+            ch.set_hdr("backend_state", abi.STATE_ABSENT)
+            ch.kick(FRONTEND_PEER, abi.VECTOR_CONTROL)
+            time.sleep(0.01)
+            ch.set_hdr("backend_epoch", ch.hdr("epoch"))
+            ch.set_hdr("backend_session", ch.hdr("frontend_session"))
+            ch.set_hdr("backend_state", abi.STATE_READY)
+            ch.kick(FRONTEND_PEER, abi.VECTOR_CONTROL)
+            time.sleep(0.01)
+            n += 1
+        print(f"net_scribble: flap: {n} cycles", flush=True)
     elif step == "noise":
         for off, n in ((tx_off, tx_n), (rx_off, rx_n)):
             ch.mem[off:off + abi.RING_BYTES(n)] = os.urandom(abi.RING_BYTES(n))

@@ -2,7 +2,8 @@
 # timeout: 240
 # A host-side tool (tests/vm/net_scribble.py, peer 2 of the channel) writes garbage
 # into a live net channel while a client VM uses it through a driver VM's e1000:
-# header fields, a garbage descriptor, impossible ring indices, random noise. Neither
+# header fields, a backend state flapping every 10 ms (the client reconnects at most
+# every 100 ms), a garbage descriptor, impossible ring indices, random noise. Neither
 # side may crash: both VMs keep answering, their kernel logs show no Oops/BUG/WARNING,
 # the translation module reports the channel broken and the client driver reports it
 # broken with its carrier off.
@@ -47,6 +48,25 @@ python3 "$DDVM_ROOT/tests/vm/net_scribble.py" "$T/ch-g1/host.sock" <"$T/scribble
 echo $! >"$T/scribble.pid"
 t_on_exit "t_kill_pidfile '$T/scribble.pid'"
 exec 7>"$T/scribble.fifo"
+# 0. the backend flipping ABSENT / READY-in-our-session every 10 ms for 1.5 s: the
+# client reconnects at most once per 100 ms (NETFRONT_SESSION_GAP; ~75 times before,
+# each under rtnl_lock with two log lines), and works again afterwards
+connects() {
+	vm_cmd client 10 'cat /sys/bus/pci/drivers/ddvm_netfront/*/ddvm' | tr -d '\r' | awk '$1 == "connects" { print $2 }'
+}
+c0=$(connects)
+scribble flap
+c1=$(connects)
+t_log "flap: $(grep -o 'flap: [0-9]* cycles' "$T/scribble.log"); the client connected $((c1 - c0)) times"
+((c1 - c0 <= 18)) || t_fail "the client reconnected $((c1 - c0)) times in 1.5 s of a flapping backend"
+vm_cmd client 30 "for i in \$(seq 20); do ping -c 1 -W 1 $NET_PEER >/dev/null && exit 0; done; exit 1" ||
+	{
+		net_backend_stats drv
+		vm_cmd client 10 'cat /sys/bus/pci/drivers/ddvm_netfront/*/ddvm; dmesg | tail -n 12'
+		t_fail "no ping through the channel after the backend flapped"
+	}
+net_no_oops client
+
 # 1. header status and device description: both sides copied what they rely on
 scribble header
 vm_cmd client 20 "ping -c 2 -W 3 $NET_PEER >/dev/null" ||
