@@ -68,9 +68,13 @@ int startup__create_images(struct supervisor *sup)
 		ret = strcmp(d->format, "qcow2") ? create_raw(d->image, d->size)
 						 : create_qcow2(d->image, d->size);
 		if (ret) {
-			pr_err("%s: cannot create image %s (%s, %llu bytes): %s", d->name, d->image,
-			       d->format, (unsigned long long)d->size,
-			       ret == -EIO ? "qemu-img create failed" : strerror(-ret));
+			pr_err("%s: cannot create image %s (%s, %llu bytes): %s%s", d->name,
+			       d->image, d->format, (unsigned long long)d->size,
+			       ret == -EIO ? "qemu-img create failed" : strerror(-ret),
+			       ret == -EFBIG ? " (its file system takes no file this large: a "
+					       "smaller size =, or the image on another file "
+					       "system)"
+					     : "");
 			return ret;
 		}
 		pr_info("%s: created image %s (%s, %llu MiB, empty)", d->name, d->image, d->format,
