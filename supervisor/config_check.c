@@ -987,7 +987,8 @@ static void check_image_contents(struct config *cfg, const char *f, const struct
 			      "(truncate -s 64M %s), or remove it%s",
 			      d->image, d->image,
 			      d->size_line ? " and 'ddvm up' creates it at 'size ='" : "");
-	else if (!strcmp(d->format, "raw") && S_ISREG(st->st_mode) && st->st_size % 512)
+	else if (!strcmp(d->format, "raw") && S_ISREG(st->st_mode) && st->st_size % 512 &&
+		 !d->readonly) /* read-only: nothing grows it */
 		cfg_dev_error(cfg, f, d, line,
 			      "image %s is %lld bytes, not whole 512-byte sectors (the client "
 			      "would see a last sector that is partly past the end, and a write "

@@ -127,7 +127,6 @@ static void add(struct vm_argv *a, const char *fmt, ...)
 	a->used += n + 1;
 }
 
-/* ",PROPS" or "" */
 const char *vm__qemu_opt_path(const char *path, char *buf, size_t len)
 {
 	size_t o = 0;
@@ -143,6 +142,7 @@ const char *vm__qemu_opt_path(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/* ",PROPS" or "" */
 static const char *comma(const char *props, char *buf, size_t len)
 {
 	if (!props || !*props)

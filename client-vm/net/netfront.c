@@ -339,7 +339,9 @@ static void netfront_connect(struct netfront *fe)
 
 		/* the driver VM wrote these bytes: printable ones only into our log */
 		for (i = 0; i < sizeof(fe->cfg.nic_driver) && fe->cfg.nic_driver[i]; i++)
-			drv[i] = isprint(fe->cfg.nic_driver[i]) ? fe->cfg.nic_driver[i] : '?';
+			drv[i] = fe->cfg.nic_driver[i] >= 0x20 && fe->cfg.nic_driver[i] < 0x7f
+				     ? fe->cfg.nic_driver[i]
+				     : '?'; /* (the kernel's isprint takes Latin-1) */
 		drv[i] = 0;
 		netdev_info(ndev, "ddvm: connected at epoch %u to %s (mtu %u, features %#llx)\n",
 			    fe->fl.epoch, drv, ndev->mtu, fe->features);

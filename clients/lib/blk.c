@@ -173,25 +173,42 @@ static int blk_any_queued(const struct ddvm_chan *c)
 }
 
 /*
- * A request on the ring that the driver VM has not answered for io_timeout_ms while it
- * serves our session: it sits on it (a driver VM restart is a new session, which takes
- * the request back first). As blkfront's io_timeout: the channel breaks, everything in
- * flight fails with -EPIPE, and the supervisor starts a new session. Requests that
- * wait for a READY backend are bounded by total_timeout_ms at their re-submission.
+ * The bounds of ddvm_blk_set_timeouts, checked whenever the channel is processed:
+ *  - a request not on the ring (waiting for a backend that serves us, or for room)
+ *    older than total_timeout_ms fails with -ETIMEDOUT: it is ours alone to fail;
+ *  - requests on the ring while the driver VM serves our session: when it answered
+ *    nothing for io_timeout_ms and one has been there that long, or one has been there
+ *    since total_timeout_ms after its submission (answering the others), it sits on
+ *    them. The slot may still be written, so the request cannot be failed alone: as
+ *    blkfront's io_timeout, the channel breaks (everything in flight fails with
+ *    -EPIPE; the supervisor starts a new session). A request waiting behind others
+ *    on a slow disk (bps_limit) is not timed out while answers come; answers on the
+ *    ring that we have not taken yet (a caller that did not call us for a while) are
+ *    progress.
  */
 void blk_check_timeouts(struct ddvm_chan *c)
 {
 	int64_t now = chan_now_ms();
 	uint32_t i;
 
-	if (c->state != DDVM_CHAN_READY || !c->io_timeout_ms)
+	for (i = 0; c->total_timeout_ms && i < c->ntags; i++)
+		if (c->tags[i].state == TAG_QUEUED &&
+		    now - c->tags[i].submitted_ms > c->total_timeout_ms)
+			tag_done(c, i, -ETIMEDOUT);
+	if (c->state != DDVM_CHAN_READY || ddvm_ring_pending(&c->be))
 		return;
-	for (i = 0; i < c->ntags; i++)
-		if (c->tags[i].state == TAG_INFLIGHT &&
-		    now - c->tags[i].sent_ms > c->io_timeout_ms) {
+	for (i = 0; i < c->ntags; i++) {
+		const struct blk_tag *t = &c->tags[i];
+
+		if (t->state != TAG_INFLIGHT)
+			continue;
+		if ((c->io_timeout_ms && now - t->sent_ms > c->io_timeout_ms &&
+		     now - c->progress_ms > c->io_timeout_ms) ||
+		    (c->total_timeout_ms && now - t->submitted_ms > c->total_timeout_ms)) {
 			chan_break(c, "a request was not answered within the I/O timeout");
 			return;
 		}
+	}
 }
 
 int ddvm_blk_set_timeouts(struct ddvm_chan *c, int io_timeout_ms, int total_timeout_ms)
@@ -207,6 +224,7 @@ int ddvm_blk_set_timeouts(struct ddvm_chan *c, int io_timeout_ms, int total_time
 
 void blk_on_ready(struct ddvm_chan *c)
 {
+	c->progress_ms = chan_now_ms();
 	blk_compute_limits(c);
 	blk_push_queued(c); /* re-submit, in the order the caller submitted */
 }
@@ -443,6 +461,7 @@ static void blk_complete(struct ddvm_chan *c, const struct ddvm_blk_rsp *rsp)
 		return;
 	}
 	t = &c->tags[tag];
+	c->progress_ms = chan_now_ms();
 	err = blk_status_errno(rsp->status);
 	if (err > 0) {
 		chan_break(c, "response with an unknown status");

@@ -310,13 +310,16 @@ unsigned int ddvm_blk_inflight(const struct ddvm_chan *c);
 /*
  * How long a request may take before it fails, so that no driver VM can keep one
  * waiting for ever (the client never trusts it; blkfront has the same two bounds):
- *   io_timeout_ms: on the ring, unanswered while the driver VM serves our session ->
- *     the channel breaks (-EPIPE for everything in flight; the supervisor starts a new
- *     session, as for any protocol violation). Default DDVM_BLK_IO_TIMEOUT_MS (30 s).
+ *   io_timeout_ms: a request on the ring that long while the driver VM serves our
+ *     session and has answered nothing for as long (a slow disk that answers is not
+ *     timed out) -> the channel breaks (-EPIPE for everything in flight; the
+ *     supervisor starts a new session, as for any protocol violation). Default
+ *     DDVM_BLK_IO_TIMEOUT_MS (30 s).
  *   total_timeout_ms: since submission, across driver VM restarts and new sessions
- *     (each takes the request back and sends it again) -> -ETIMEDOUT for that request,
- *     at its next re-submission. Default DDVM_BLK_TOTAL_TIMEOUT_MS (300 s: longer
- *     than the supervisor's restarts take before it gives up).
+ *     (each takes the request back and sends it again) -> -ETIMEDOUT for a request
+ *     that waits off the ring, and the channel broken (-EPIPE) for one still on it
+ *     (its slot may still be written). Default DDVM_BLK_TOTAL_TIMEOUT_MS (300 s:
+ *     longer than the supervisor's restarts take before it gives up).
  * 0 turns a bound off. Checked whenever the channel is processed (ddvm_chan_process,
  * ddvm_chan_wait, the synchronous helpers): a caller that sleeps on ddvm_chan_fd()
  * should wake at least every second. 0, -EINVAL, -EOPNOTSUPP (not blk).
@@ -327,9 +330,10 @@ int ddvm_blk_set_timeouts(struct ddvm_chan *c, int io_timeout_ms, int total_time
 
 /*
  * Synchronous helpers: byte offsets and lengths (multiples of the logical block),
- * split into max_io pieces, pipelined up to queue_depth, waiting as long as it takes
- * (across driver VM restarts). They need an otherwise idle channel: -EINPROGRESS when
- * asynchronous requests are in flight or a callback is set. 0 or the first error.
+ * split into max_io pieces, pipelined up to queue_depth, waiting across driver VM
+ * restarts, within ddvm_blk_set_timeouts' bounds (-EPIPE, -ETIMEDOUT). They need an otherwise idle
+ * channel: -EINPROGRESS when asynchronous requests are in flight or a callback is set. 0 or the
+ * first error.
  */
 int ddvm_blk_pread(struct ddvm_chan *c, void *buf, size_t len, uint64_t offset);
 int ddvm_blk_pwrite(struct ddvm_chan *c, const void *buf, size_t len, uint64_t offset,

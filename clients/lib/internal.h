@@ -76,6 +76,7 @@ struct ddvm_chan {
 	uint64_t max_io;			 /* bytes */
 	uint64_t max_discard;			 /* bytes */
 	int64_t io_timeout_ms, total_timeout_ms; /* ddvm_blk_set_timeouts; 0: none */
+	int64_t progress_ms; /* the backend's last answer, or when it began serving us */
 };
 
 /* chan.c */

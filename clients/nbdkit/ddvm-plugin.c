@@ -8,9 +8,10 @@
  * A channel has one frontend, so the plugin opens it once (get_ready) and serialises
  * all requests of all connections onto it (NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS);
  * each request is split into max_io pieces and pipelined by libddvm's synchronous
- * helpers. A driver VM restart stalls requests and re-submits them; it never fails
- * them. Requests must be aligned to the disk's logical block (advertised through
- * .block_size, so NBD clients that honour block size constraints comply).
+ * helpers. A driver VM restart stalls requests and re-submits them; it does not fail
+ * them (libddvm's timeouts do: ddvm_blk_set_timeouts). Requests must be aligned to the disk's
+ * logical block (advertised through .block_size, so NBD clients that honour block size constraints
+ * comply).
  *
  * A supervisor restart (`ddvm down` + `up`, `systemctl restart ddvm`) ends the channel
  * (-ESHUTDOWN): requests fail with EIO while nothing serves the socket, and the first
@@ -111,22 +112,34 @@ static int ddvm_get_ready(void)
 /* The channel for a request: after a shutdown, the new one if its socket is back. */
 static struct ddvm_chan *chan_get(void)
 {
+	const uint64_t same = DDVM_BLK_F_RO | DDVM_BLK_F_FLUSH | DDVM_BLK_F_FUA |
+			      DDVM_BLK_F_DISCARD | DDVM_BLK_F_WRITE_ZEROES;
 	struct ddvm_blk_info now;
 
-	if (chan)
-		return chan;
+	if (chan) {
+		/* a supervisor restart while we were idle: noticed now, not by failing the
+		 * first request of the new supervisor's time */
+		ddvm_chan_process(chan);
+		if (ddvm_chan_state(chan) != DDVM_CHAN_SHUTDOWN)
+			return chan;
+		ddvm_chan_close(chan);
+		chan = NULL;
+	}
 	if (chan_open(0, &now)) { /* the socket not back yet: this request fails */
 		nbdkit_set_error(EIO);
 		return NULL;
 	}
+	/* what the NBD clients were told at their handshake: size, block size, read-only,
+	 * flush, FUA, trim, zero */
 	if (now.capacity != info.capacity || now.logical_block != info.logical_block ||
-	    (now.features & DDVM_BLK_F_RO) != (info.features & DDVM_BLK_F_RO)) {
-		nbdkit_error("ddvm: %s serves another disk now (%llu sectors of %u bytes%s, was "
-			     "%llu of %u%s): nbdkit stops; start it again for the new disk",
+	    (now.features & same) != (info.features & same)) {
+		nbdkit_error("ddvm: %s serves another disk now (%llu sectors of %u bytes, "
+			     "features %#llx; was %llu of %u, %#llx): nbdkit stops; start it "
+			     "again for the new disk",
 			     sock_path, (unsigned long long)now.capacity, now.logical_block,
-			     now.features & DDVM_BLK_F_RO ? ", read-only" : "",
+			     (unsigned long long)(now.features & same),
 			     (unsigned long long)info.capacity, info.logical_block,
-			     info.features & DDVM_BLK_F_RO ? ", read-only" : "");
+			     (unsigned long long)(info.features & same));
 		ddvm_chan_close(chan);
 		chan = NULL;
 		nbdkit_shutdown();

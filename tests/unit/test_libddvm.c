@@ -1020,10 +1020,16 @@ static void test_blk_timeouts(void **state)
 	}
 	assert_int_equal(n, 1);
 	assert_int_equal(comp[0].cookie, 9);
-	assert_int_equal(comp[0].result, -ETIMEDOUT);
+	/* taken back while waiting for the new driver VM: -ETIMEDOUT; on the ring when
+	 * its time was up: the channel breaks, -EPIPE */
+	if (comp[0].result != -ETIMEDOUT && comp[0].result != -EPIPE)
+		fail_msg("result %d", comp[0].result);
 	assert_true(mono_ms() - t0 >= 600);
 
-	backend_restart(f, EVIL_NONE); /* a good driver VM: all well again */
+	/* a good driver VM, the default bounds: all well again */
+	assert_int_equal(
+	    ddvm_blk_set_timeouts(c, DDVM_BLK_IO_TIMEOUT_MS, DDVM_BLK_TOTAL_TIMEOUT_MS), 0);
+	backend_restart(f, EVIL_NONE);
 	assert_int_equal(ddvm_blk_pread(c, r, 4096, 0), 0);
 	ddvm_chan_close(c);
 	fake_free(f);

@@ -108,7 +108,7 @@ EOF
 	for _ in $(seq 150); do grep -q 'storm done' "$T/backend-$mode.log" && break; sleep 0.1; done
 	n=$(grep -o 'storm done: [0-9]*' "$T/backend-$mode.log" | grep -o '[0-9]*$' || true)
 	t_log "$mode: the client took ${line#STORM-IRQS } while the driver VM rang ${n:-?} times in 8 s"
-	grep -q 'storm: 8 s' "$T/backend-$mode.log" || t_fail "storm: the backend never stormed: not the attack"
+	((${n:-0} > 10000)) || t_fail "storm: the backend rang ${n:-no} doorbells in 8 s: not the attack"
 	irqs=$(awk '{ print $2 }' <<<"$line")
 	# the guard lets 32 a 100 ms window through (DDVM_DOORBELL_IDLE_MAX): 320/s and
 	# the control vector's; before, every doorbell whose indices moved was "work"

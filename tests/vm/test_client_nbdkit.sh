@@ -62,6 +62,15 @@ got=$(head -c $((MB << 20)) "$T/back2.img" | sha256sum | cut -d' ' -f1)
 kill -0 "$nbdpid" 2>/dev/null || t_fail "nbdkit exited"
 grep -q 'served again' "$T/nbdkit.log" || t_fail "nbdkit did not say the channel is back: $(cat "$T/nbdkit.log")"
 t_log "after ddvm up again: the same nbdkit (pid $nbdpid) reads the disk back, checksums match"
+# and a restart while nbdkit is idle: the first request of the new supervisor's time
+# works (it failed once: the old channel's shutdown was noticed only by failing it)
+"$DDVM" down || t_fail "ddvm down failed"
+sup_wait_gone 30
+sup_up "$T/hc.ini"
+nbdcopy "$URI" "$T/back3.img" 2>"$T/idle.err" || t_fail "the first read after an idle supervisor restart failed: $(cat "$T/idle.err")"
+[ "$(head -c $((MB << 20)) "$T/back3.img" | sha256sum | cut -d' ' -f1)" = "$want" ] ||
+	t_fail "checksum through NBD after an idle supervisor restart"
+t_log "an idle restart: the first read after it works"
 
 # ... but not another disk under the geometry its NBD clients were told of: it stops
 "$DDVM" down || t_fail "ddvm down failed"
