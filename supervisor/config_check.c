@@ -701,6 +701,15 @@ static void check_mtu(struct config *cfg, const char *f)
 			cfg_dev_error(cfg, f, d, d->mtu_line, "mtu is for net devices; remove it");
 			continue;
 		}
+		if (d->net_backend == CFG_NET_USER && d->mtu > 1500) {
+			/* slirp passes frames of up to 1500 bytes: larger ones vanish unseen */
+			cfg_dev_error(cfg, f, d, d->mtu_line,
+				      "mtu = %u needs backend = tap: QEMU's user-mode network "
+				      "(backend = user) takes frames of at most 1500 bytes and "
+				      "drops larger ones without a word; remove mtu, or use a tap",
+				      d->mtu);
+			continue;
+		}
 		for (j = 0; j < cfg->nr_devices; j++) {
 			struct cfg_device *e = &cfg->devices[j];
 

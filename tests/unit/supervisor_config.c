@@ -746,6 +746,8 @@ static const struct bad bad[] = {
 	  "t.ini:5: [device n]: mtu = 60: expected a whole number from "
 	  "68 to 65521" },
 	{ "mtu on a disk", DRV BLK "mtu = 9000\n", "t.ini:6: [device b]: mtu is for net devices" },
+	{ "jumbo mtu on user-mode networking", DRV NIC "backend = user\nmtu = 9000\n",
+	  "[device n]: mtu = 9000 needs backend = tap: QEMU's user-mode network" },
 	{ "mtus disagree in one driver VM",
 	  DRV NIC "mtu = 9000\n[device m]\nvm = d\nkind = net\n"
 		  "mtu = 4000\n",
