@@ -30,17 +30,25 @@ source "$(dirname "$0")/blk_lib.sh"
 t_need_file "$DDVM_CHAN"
 t_need_file "$DDVM_CLIENT_INITRD"
 
-# round MODE BACKEND-ARGS...: one client VM against one hostile backend
-round() {
-	local mode=$1 line resets why
+# backend_start MODE ARGS...: channel MODE (ddvm-chan) with blk_reset_backend.py ARGS as
+# its driver VM, connected
+backend_start() {
+	local mode=$1
 	shift
 	blk_chan_start "$mode" "stall0"
-	python3 "$DDVM_ROOT/tests/vm/blk_reset_backend.py" "$T/ch-$mode" --wedge-at 2048 \
-		--reset-after 3 --duration 200 "$@" >"$T/backend-$mode.log" 2>&1 &
+	python3 "$DDVM_ROOT/tests/vm/blk_reset_backend.py" "$T/ch-$mode" --duration 200 "$@" \
+		>"$T/backend-$mode.log" 2>&1 &
 	echo $! >"$T/backend-$mode.pid"
 	t_on_exit "t_kill_pidfile '$T/backend-$mode.pid'"
 	for _ in $(seq 100); do grep -q 'BACKEND: connected' "$T/backend-$mode.log" && break; sleep 0.1; done
 	grep -q 'BACKEND: connected' "$T/backend-$mode.log" || t_fail "$mode: the hostile backend did not connect: $(cat "$T/backend-$mode.log")"
+}
+
+# round MODE BACKEND-ARGS...: one client VM against one hostile backend
+round() {
+	local mode=$1 line resets why
+	shift
+	backend_start "$mode" --wedge-at 2048 --reset-after 3 "$@"
 
 	mapfile -t cli_args < <(blk_chan_args 0 "$mode" frontend)
 	{
@@ -82,13 +90,7 @@ EOF
 # protocol (--storm-at); the client's CPU pays for at most what the guard lets through
 storm_round() {
 	local mode=storm line irqs n
-	blk_chan_start "$mode" "stall0"
-	python3 "$DDVM_ROOT/tests/vm/blk_reset_backend.py" "$T/ch-$mode" --wedge-at -1 --storm-at 4096 \
-		--duration 200 >"$T/backend-$mode.log" 2>&1 &
-	echo $! >"$T/backend-$mode.pid"
-	t_on_exit "t_kill_pidfile '$T/backend-$mode.pid'"
-	for _ in $(seq 100); do grep -q 'BACKEND: connected' "$T/backend-$mode.log" && break; sleep 0.1; done
-	grep -q 'BACKEND: connected' "$T/backend-$mode.log" || t_fail "$mode: the hostile backend did not connect: $(cat "$T/backend-$mode.log")"
+	backend_start "$mode" --wedge-at -1 --storm-at 4096
 	mapfile -t cli_args < <(blk_chan_args 0 "$mode" frontend)
 	{
 		blk_wait_disks_sh 1
